@@ -1,0 +1,189 @@
+"""The ``fulian-eval`` command line (SPEC §9). Imported by nothing else.
+
+Exit status: 0 all scored; 1 some units rejected (the rest scored and reported);
+2 usage error or invalid rulebook. No traceback ever reaches a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import FulianEvalError, RulebookError
+from .evidence import EvidenceSet, load_evidence
+from .load import load_rulebook
+from .model import Rulebook
+from .rank import Ranked, rank
+from .report import FORMATS, explain_report, gains_report, rank_report, score_report
+from .score import gains, score
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
+    p.add_argument("--format", "-f", choices=formats, default="table", help="output format (default: table)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument("--strict", action="store_true",
+                   help="reject units with approximate figures, missing values or unknown fields")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fulian-eval", description="Score women's-federation work (妇联工作考核) "
+                     "against a TOML assessment scheme: exact, explained, ranked.")
+    parser.add_argument("--version", action="version", version=f"fulian-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("validate", help="check rulebooks and report every problem")
+    p.add_argument("rulebooks", nargs="+", metavar="RULEBOOK")
+
+    p = sub.add_parser("score", help="score units: categories, total, grade, rank")
+    p.add_argument("rulebook", metavar="RULEBOOK")
+    p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="TOML/CSV/XLSX files or folders")
+    _common(p)
+
+    p = sub.add_parser("rank", help="rank units: place, group place, total, grade")
+    p.add_argument("rulebook", metavar="RULEBOOK")
+    p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
+    _common(p)
+
+    p = sub.add_parser("explain", help="one unit's audit record sheet (审核记录表), or where to improve")
+    p.add_argument("rulebook", metavar="RULEBOOK")
+    p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
+    p.add_argument("--unit", required=True, metavar="ID", help="the unit to explain")
+    p.add_argument("--item", metavar="ID", help="only this item (e.g. archives.registers), with its inputs")
+    p.add_argument("--gains", action="store_true",
+                   help="points each not-full item would add to the total if it were full, largest first")
+    p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
+    _common(p)
+    return parser
+
+
+def _write(text: str, output: str | None, fmt: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    try:
+        Path(output).write_text(text, encoding=encoding)
+    except OSError as exc:
+        raise _UsageError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
+    rb = load_rulebook(args.rulebook)
+    es = load_evidence(rb, args.evidence, strict=args.strict)
+    for w in es.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for r in es.rejected:
+        print(f"rejected: {r.error}", file=sys.stderr)
+    return rb, es
+
+
+def _ranked(rb: Rulebook, es: EvidenceSet) -> list[Ranked]:
+    return rank(rb, [score(rb, ev) for ev in es.evidence])
+
+
+def _status(es: EvidenceSet) -> int:
+    return EXIT_REJECTED if es.rejected else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    code = EXIT_OK
+    for path in args.rulebooks:
+        try:
+            rb = load_rulebook(path)
+        except RulebookError as exc:
+            n = len(exc.problems)
+            print(f"{path}: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  {p}", file=sys.stderr)
+            code = EXIT_USAGE
+            continue
+        n_items = len(rb.items())
+        print(f"{path}: ok — {rb.id} {rb.version}: {len(rb.categories)} categories, {n_items} items, "
+              f"{len(rb.fields)} fields, scale {rb.scale}")
+    return code
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    _write(score_report(rb, _ranked(rb, es), es.rejected, args.format), args.output, args.format)
+    return _status(es)
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    _write(rank_report(rb, _ranked(rb, es), es.rejected, args.format), args.output, args.format)
+    return _status(es)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    ranked = _ranked(rb, es)
+    matches = [r for r in ranked if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)]
+    if not matches:
+        rejected = [r for r in es.rejected if r.unit == args.unit]
+        if rejected:
+            raise _UsageError(f"unit '{args.unit}' was rejected:\n{rejected[0].error}")
+        known = sorted({r.result.unit.id for r in ranked})
+        from .errors import did_you_mean
+
+        raise _UsageError(f"no unit '{args.unit}' in the evidence{did_you_mean(args.unit, known)}; "
+                          f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
+    r = matches[0]
+    if args.item is not None and all(i.id != args.item for i in r.result.items):
+        from .errors import did_you_mean
+
+        ids = [i.id for i in r.result.items]
+        raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
+    if args.gains:
+        text = gains_report(r, gains(rb, r.result), args.format)
+    else:
+        text = explain_report(rb, r, args.format, args.item)
+    _write(text, args.output, args.format)
+    return EXIT_OK
+
+
+_COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except RulebookError as exc:
+        print(f"invalid rulebook ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):",
+              file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_USAGE
+    except (_UsageError, FulianEvalError) as exc:
+        print(f"fulian-eval: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("fulian-eval: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the promise: no traceback reaches a user
+        print(f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in fulian-eval; please report it with the command you ran.", file=sys.stderr)
+        return EXIT_USAGE

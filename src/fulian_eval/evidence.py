@@ -1,0 +1,500 @@
+"""Loading evidence (SPEC §3): TOML per unit, CSV/XLSX tables of many units.
+
+Values are converted to their field's unit once, here. A bad value rejects only
+its unit, with a message naming file, key or row, and value; every other unit
+is still loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._locate import Locator, split_keys
+from ._values import ValueProblem, parse_bool, parse_number, parse_set
+from .errors import EvidenceError, Problem, did_you_mean
+from .model import Assessment, Evidence, ManualRule, Rulebook, UnitInfo
+from .units import UnitError, conversion_factor
+
+__all__ = ["EvidenceSet", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
+
+ROLES = ("self", "peer", "town", "field")
+_META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
+_POINTS_PREFIX = "points:"
+_HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<unit>[^\]]*)\]\s*$")
+
+
+@attrs.frozen(kw_only=True)
+class Rejection:
+    """A unit (or a whole file) that could not be scored, and why."""
+
+    source: str
+    error: str
+    unit: str = ""
+    problems: tuple[Problem, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class EvidenceSet:
+    """What loading gave: accepted evidence, rejections, and warnings that lost nothing."""
+
+    evidence: tuple[Evidence, ...]
+    rejected: tuple[Rejection, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------- one record
+
+
+class _Record:
+    """Turns one unit's raw values into Evidence, collecting problems."""
+
+    def __init__(self, rb: Rulebook, source: str, strict: bool, where: str,
+                 locate: Locator | None = None) -> None:
+        self.rb = rb
+        self.locate = locate
+        self.source = source
+        self.strict = strict
+        self.where = where  # "values" for TOML, "column" for tables
+        self.problems: list[Problem] = []
+        self.flags: list[str] = []
+
+    def bad(self, place: str, message: str) -> None:
+        line = None
+        if self.locate is not None:
+            line = self.locate.line_of(tuple(split_keys(place)))
+        self.problems.append(Problem(file=self.source, path=place, line=line, message=message))
+
+    def value(self, name: str, raw: Any, place: str, header_unit: str = "") -> Any:
+        spec = self.rb.fields[name]
+        try:
+            if spec.type == "bool":
+                return parse_bool(raw)
+            if spec.type == "set":
+                return parse_set(raw)
+            if spec.type == "text":
+                if not isinstance(raw, str | int | Decimal):
+                    raise ValueProblem(f"expected text, got {raw!r}")
+                return str(raw)
+            value, approx = parse_number(raw, header_unit or spec.unit)
+            if header_unit:
+                value *= conversion_factor(header_unit, spec.unit)
+        except ValueProblem as exc:
+            self.bad(place, f"{exc}{_unit_hint(spec.unit)}")
+            return None
+        except UnitError as exc:
+            self.bad(place, f"{exc}{_unit_hint(spec.unit)}")
+            return None
+        if spec.type in ("count", "quantity") and value < 0:
+            what = "count" if spec.type == "count" else "quantity"
+            self.bad(place, f"negative {what} {_show_raw(raw)}; expected a number ≥ 0")
+            return None
+        if spec.type == "count" and value.denominator != 1:
+            self.bad(place, f"{_show_raw(raw)} is not a whole number; a count must be whole")
+            return None
+        if approx:
+            if self.strict:
+                self.bad(place, f"approximate figure {_show_raw(raw)}; --strict needs exact figures")
+                return None
+            self.flags.append(f"约数: {name} = {_show_raw(raw)}，按 {_fmt(value)} 计分 (approximate)")
+        return value
+
+    def points(self, item_id: str, raw: Any, place: str) -> Fraction | None:
+        try:
+            item = self.rb.item(item_id)
+        except KeyError:
+            manual = [i.id for i in self.rb.items() if i.kind == "manual"]
+            self.bad(place, f"unknown item '{item_id}'{did_you_mean(item_id, manual)}; manual items: {', '.join(manual) or 'none'}")
+            return None
+        if not isinstance(item.rule, ManualRule):
+            self.bad(place, f"'{item_id}' is a {item.kind} item, scored from values; only manual items take [points]")
+            return None
+        try:
+            value, approx = parse_number(raw, "")
+        except ValueProblem as exc:
+            self.bad(place, str(exc))
+            return None
+        if approx:
+            self.bad(place, f"points must be exact, got {_show_raw(raw)}")
+            return None
+        if value < item.floor or value > item.max:
+            self.bad(place, f"{_fmt(value)} points is outside [{_fmt(item.floor)}, {_fmt(item.max)}] for '{item_id}'")
+            return None
+        step = item.rule.step
+        if (value / step).denominator != 1:
+            self.bad(place, f"{_fmt(value)} is not a multiple of {_fmt(step)} (the step of '{item_id}')")
+            return None
+        return value
+
+
+def _unit_hint(unit: str) -> str:
+    return f" (field unit: {unit})" if unit else ""
+
+
+def _show_raw(raw: Any) -> str:
+    return f"'{raw}'" if isinstance(raw, str) else str(raw)
+
+
+def _fmt(x: Fraction) -> str:
+    if x.denominator == 1:
+        return str(x.numerator)
+    return format((Decimal(x.numerator) / Decimal(x.denominator)).normalize(), "f")
+
+
+def _check_role(rec: _Record, role: Any, place: str) -> str:
+    if not isinstance(role, str) or role not in ROLES:
+        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)}{did_you_mean(str(role), ROLES)}")
+        return "self"
+    return role
+
+
+def _finish(rec: _Record, unit: UnitInfo, assessment: Assessment, values: dict[str, Any],
+            points: dict[str, Fraction], raw: dict[str, str]) -> Evidence:
+    if rec.strict:
+        absent = [f for f in rec.rb.fields if f not in values]
+        if absent:
+            rec.bad(rec.where, f"--strict: no value for {', '.join(absent)}")
+        manual = [i.id for i in rec.rb.items() if i.kind == "manual" and i.id not in points]
+        if manual:
+            rec.bad("points", f"--strict: no points for {', '.join(manual)}")
+    if rec.problems:
+        raise EvidenceError(rec.problems, rec.source)
+    return Evidence(unit=unit, assessment=assessment, values=values, points=points,
+                    flags=tuple(rec.flags), source=rec.source, raw=raw)
+
+
+# ------------------------------------------------------------------------ TOML
+
+
+def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<evidence>", *,
+                   strict: bool = False, warnings: list[str] | None = None,
+                   text: str | None = None) -> Evidence:
+    """Build one unit's Evidence from a parsed TOML table.
+
+    Args:
+        rb: the rulebook.
+        data: the parsed TOML.
+        source: where it came from, for messages.
+        strict: reject approximate figures, missing values and unknown keys.
+        warnings: a list to append non-fatal warnings to.
+        text: the TOML text, so that problems can name their line.
+
+    Raises:
+        EvidenceError: with every problem in this unit's evidence.
+    """
+    rec = _Record(rb, source, strict, "values", Locator(text) if text is not None else None)
+    for k in data:
+        if k not in ("unit", "assessment", "values", "points"):
+            rec.bad(k, f"unknown table '{k}'{did_you_mean(k, ['unit', 'assessment', 'values', 'points'])}; expected [unit], [assessment], [values], [points]")
+    u = data.get("unit")
+    if not isinstance(u, dict):
+        rec.bad("unit", "missing [unit] table with at least id = \"…\"")
+        u = {}
+    uid = u.get("id")
+    if not isinstance(uid, str) or not uid.strip():
+        if isinstance(data.get("unit"), dict):
+            rec.bad("unit.id", "missing unit id (id = \"…\", a stable id such as \"ningfeng\")")
+        uid = ""
+    for k in u:
+        if k not in ("id", "name", "group", "kind"):
+            rec.bad(f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}")
+    unit = UnitInfo(id=str(uid), name=str(u.get("name", "")), group=str(u.get("group", "")),
+                    kind=str(u.get("kind", "")))
+    a = data.get("assessment", {})
+    if not isinstance(a, dict):
+        rec.bad("assessment", "expected a table [assessment]")
+        a = {}
+    for k in a:
+        if k not in ("role", "assessor", "date"):
+            rec.bad(f"assessment.{k}", f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}")
+    role = _check_role(rec, a.get("role", "self"), "assessment.role")
+    date = a.get("date")
+    if isinstance(date, str):
+        try:
+            date = _dt.date.fromisoformat(date)
+        except ValueError:
+            rec.bad("assessment.date", f"'{date}' is not a date; expected YYYY-MM-DD")
+            date = None
+    elif isinstance(date, _dt.datetime):
+        date = date.date()
+    elif date is not None and not isinstance(date, _dt.date):
+        rec.bad("assessment.date", f"{date!r} is not a date; expected YYYY-MM-DD")
+        date = None
+    assessment = Assessment(role=role, assessor=str(a.get("assessor", "")), date=date)
+
+    values: dict[str, Any] = {}
+    raw: dict[str, str] = {}
+    vals = data.get("values", {})
+    if not isinstance(vals, dict):
+        rec.bad("values", "expected a table [values]")
+        vals = {}
+    for name, v in vals.items():
+        place = f"values.{name}"
+        if name not in rb.fields:
+            msg = f"unknown field '{name}'{did_you_mean(name, rb.fields)}"
+            if strict:
+                rec.bad(place, msg)
+            elif warnings is not None:
+                warnings.append(f"{source}: {place}: {msg}; ignored")
+            continue
+        got = rec.value(name, v, place)
+        if got is not None:
+            values[name] = got
+            raw[name] = str(v)
+    pts = data.get("points", {})
+    if not isinstance(pts, dict):
+        rec.bad("points", "expected a table [points] of \"category.item\" = points")
+        pts = {}
+    points: dict[str, Fraction] = {}
+    for item_id, v in pts.items():
+        got_pts = rec.points(item_id, v, f'points."{item_id}"')
+        if got_pts is not None:
+            points[item_id] = got_pts
+    return _finish(rec, unit, assessment, values, points, raw)
+
+
+# ---------------------------------------------------------------------- tables
+
+
+def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """Read a CSV or XLSX table: (header, [(row number, cells)]).
+
+    Raises:
+        OSError, UnicodeDecodeError, ImportError, ValueError: the file cannot be read.
+    """
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        rows = list(reader)
+    if not rows:
+        return [], []
+    return [h.strip() for h in rows[0]], [(i, r) for i, r in enumerate(rows[1:], start=2)]
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    try:
+        import openpyxl
+    except ImportError:
+        raise ImportError("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        header_row = next(it, None)
+        if header_row is None:
+            return [], []
+        header = ["" if h is None else str(h).strip() for h in header_row]
+        rows = [(i, ["" if c is None else c for c in r]) for i, r in enumerate(it, start=2)]
+    finally:
+        wb.close()
+    return header, rows
+
+
+class _TableLayout:
+    """What each column of a table means, worked out once per file."""
+
+    def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool) -> None:
+        self.meta: dict[str, int] = {}
+        self.fields: list[tuple[int, str, str, str]] = []  # (col, field, header unit, header)
+        self.points: list[tuple[int, str, str]] = []
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        for col, h in enumerate(header):
+            if not h:
+                continue
+            if h in _META_COLUMNS:
+                self.meta[h] = col
+                continue
+            if h.startswith(_POINTS_PREFIX):
+                self.points.append((col, h[len(_POINTS_PREFIX):].strip(), h))
+                continue
+            m = _HEADER_UNIT.match(h)
+            name, hunit = (m.group("name"), m.group("unit").strip()) if m else (h, "")
+            if name not in rb.fields:
+                msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, list(rb.fields) + list(_META_COLUMNS))}"
+                if strict:
+                    self.problems.append(Problem(file=source, path="header", line=1, message=msg))
+                else:
+                    self.warnings.append(f"{source}: {msg}; column ignored")
+                continue
+            spec = rb.fields[name]
+            if hunit:
+                if spec.type not in ("count", "number", "quantity"):
+                    self.problems.append(Problem(file=source, path="header", line=1,
+                                                 message=f"column '{h}': a {spec.type} field takes no unit"))
+                    continue
+                try:
+                    conversion_factor(hunit, spec.unit)
+                except UnitError as exc:
+                    self.problems.append(Problem(file=source, path="header", line=1,
+                                                 message=f"column '{h}': {exc}"))
+                    continue
+            self.fields.append((col, name, hunit, h))
+        if "unit" not in self.meta:
+            self.problems.append(Problem(file=source, path="header", line=1,
+                                         message="no 'unit' column; a table needs unit, name, group, then one column per field"))
+
+
+def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any],
+                    strict: bool) -> Evidence:
+    src = f"{source} row {rowno}"
+    rec = _Record(rb, src, strict, "row")
+
+    def cell(col: int) -> Any:
+        v = cells[col] if col < len(cells) else ""
+        return v.strip() if isinstance(v, str) else v
+
+    def meta(name: str) -> str:
+        col = layout.meta.get(name)
+        if col is None:
+            return ""
+        v = cell(col)
+        return "" if v is None else str(v)
+
+    uid = meta("unit")
+    if not uid:
+        rec.bad("unit", "empty unit id")
+    role = _check_role(rec, meta("role") or "self", "role")
+    date: _dt.date | None = None
+    d = cell(layout.meta["date"]) if "date" in layout.meta else ""
+    if isinstance(d, _dt.datetime):
+        date = d.date()
+    elif isinstance(d, _dt.date):
+        date = d
+    elif d:
+        try:
+            date = _dt.date.fromisoformat(str(d))
+        except ValueError:
+            rec.bad("date", f"'{d}' is not a date; expected YYYY-MM-DD")
+    unit = UnitInfo(id=uid, name=meta("name"), group=meta("group"), kind=meta("kind"))
+    assessment = Assessment(role=role, assessor=meta("assessor"), date=date)
+    values: dict[str, Any] = {}
+    raw: dict[str, str] = {}
+    for col, name, hunit, h in layout.fields:
+        v = cell(col)
+        if v == "" or v is None:
+            continue
+        if isinstance(v, float):
+            v = Decimal(repr(v))
+        got = rec.value(name, v, f"column '{h}'", hunit)
+        if got is not None:
+            values[name] = got
+            raw[name] = str(v)
+    points: dict[str, Fraction] = {}
+    for col, item_id, h in layout.points:
+        v = cell(col)
+        if v == "" or v is None:
+            continue
+        if isinstance(v, float):
+            v = Decimal(repr(v))
+        got_pts = rec.points(item_id, v, f"column '{h}'")
+        if got_pts is not None:
+            points[item_id] = got_pts
+    return _finish(rec, unit, assessment, values, points, raw)
+
+
+# ----------------------------------------------------------------------- files
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in (".toml", ".csv", ".xlsx"):
+                    yield child, str(child)
+        else:
+            yield path, str(p)
+
+
+def _is_other_toml(data: Mapping[str, Any]) -> bool:
+    """Rulebooks and waiver files may sit beside evidence; they are not units."""
+    schema = data.get("schema")
+    if isinstance(schema, str) and not schema.startswith("fulian-eval/evidence"):
+        return True
+    return "categories" in data or "waivers" in data
+
+
+def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False) -> EvidenceSet:
+    """Load evidence files and folders for ``rb``.
+
+    Args:
+        rb: the rulebook whose fields the evidence fills.
+        paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
+        strict: reject units with approximate figures, missing values or unknown keys.
+
+    Returns:
+        An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
+        A second assessment of the same unit in the same role is rejected as a duplicate.
+    """
+    accepted: list[Evidence] = []
+    rejected: list[Rejection] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+
+    def add(ev: Evidence) -> None:
+        key = (ev.unit.id, ev.role)
+        if key in seen:
+            rejected.append(Rejection(source=ev.source, unit=ev.unit.id,
+                                      error=f"{ev.source}: unit '{ev.unit.id}' ({ev.role}) was already given in {seen[key]}; each unit once per role"))
+            return
+        seen[key] = ev.source
+        accepted.append(ev)
+
+    for path, shown in _expand(paths):
+        suffix = path.suffix.lower()
+        if not path.exists():
+            rejected.append(Rejection(source=shown, error=f"{shown}: no such file or folder"))
+            continue
+        if suffix == ".toml":
+            try:
+                text = path.read_bytes().decode("utf-8-sig")
+                data = tomllib.loads(text, parse_float=Decimal)
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+                continue
+            if _is_other_toml(data):
+                continue
+            try:
+                ev = parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
+            except EvidenceError as exc:
+                uid = data.get("unit", {}).get("id", "") if isinstance(data.get("unit"), dict) else ""
+                rejected.append(Rejection(source=shown, unit=str(uid), error=str(exc), problems=exc.problems))
+                continue
+            add(ev)
+        elif suffix in (".csv", ".xlsx", ".xlsm"):
+            try:
+                header, rows = read_rows(path)
+            except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
+                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+                continue
+            layout = _TableLayout(rb, header, shown, strict)
+            warnings.extend(layout.warnings)
+            if layout.problems:
+                rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
+                                          problems=tuple(layout.problems)))
+                continue
+            for rowno, cells in rows:
+                if not any(str(c).strip() for c in cells if c is not None):
+                    continue
+                try:
+                    ev = _table_evidence(rb, layout, shown, rowno, cells, strict)
+                except EvidenceError as exc:
+                    uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
+                    rejected.append(Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
+                                              problems=exc.problems))
+                    continue
+                add(ev)
+        else:
+            rejected.append(Rejection(source=shown, error=f"{shown}: not evidence (expected .toml, .csv or .xlsx)"))
+    return EvidenceSet(evidence=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))

@@ -1,0 +1,765 @@
+"""Loading and validating rulebooks (SPEC §2): TOML bytes in, a frozen Rulebook out.
+
+Every problem is collected — file, path inside it, line, bad value, what would be
+right — and raised together as one :class:`RulebookError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ._locate import Locator, PathKey
+from ._values import ValueProblem, parse_number
+from .errors import ExpressionError, Problem, RulebookError, did_you_mean
+from .expr import Expr, parse
+from .model import (
+    EXPR_TYPE,
+    FIELD_TYPES,
+    Category,
+    CheckRule,
+    Consistency,
+    CountRule,
+    DeductRule,
+    Derived,
+    ExprRule,
+    FieldSpec,
+    Grade,
+    Item,
+    LinearRule,
+    ManualRule,
+    Rule,
+    Rulebook,
+    ShortfallRule,
+    SourceFile,
+    SurplusRule,
+    ThresholdRule,
+    Tier,
+    TiersRule,
+    VetoRule,
+)
+from .units import UnitError, normalize_unit
+
+__all__ = ["RULEBOOK_SCHEMA", "load_rulebook", "parse_rulebook", "read_toml"]
+
+RULEBOOK_SCHEMA = "fulian-eval/rulebook/1"
+
+_ID = re.compile(r"^[a-z0-9_-]+$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+_TOP_KEYS = {
+    "schema", "id", "version", "title", "scale", "not_applicable", "extends", "tie_break",
+    "fields", "derived", "consistency", "grades", "categories", "crosscheck", "override",
+    "disable", "note", "description",
+}
+_FIELD_KEYS = {"type", "unit", "title", "note"}
+_DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
+_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note"}
+_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor"}
+_KIND_KEYS: dict[str, set[str]] = {
+    "check": {"field", "when"},
+    "threshold": {"field", "at_least", "at_most"},
+    "tiers": {"field", "tiers"},
+    "linear": {"field", "zero_at", "full_at"},
+    "count": {"field", "each"},
+    "deduct": {"field", "required", "each", "faults"},
+    "shortfall": {"field", "target", "step", "each", "partial"},
+    "surplus": {"field", "target", "step", "each", "partial"},
+    "expr": {"points"},
+    "manual": {"step"},
+    "veto": {"when", "effect"},
+}
+_ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
+METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
+    """Read a TOML file with exact decimals; returns (data, text, raw bytes).
+
+    Raises:
+        RulebookError: unreadable file or bad TOML syntax, with its line.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RulebookError([Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RulebookError(
+            [Problem(file=str(path), message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+        ) from None
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError([_toml_problem(str(path), exc)]) from None
+    return data, text, raw
+
+
+def _toml_problem(file: str, exc: Exception) -> Problem:
+    msg = str(exc)
+    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+    line = int(m.group(1)) if m else None
+    if m:
+        msg = msg[: m.start()].strip() + f" (column {m.group(2)})"
+    return Problem(file=file, line=line, message=f"invalid TOML: {msg}")
+
+
+def load_rulebook(path: str | Path) -> Rulebook:
+    """Load and validate a rulebook file.
+
+    Args:
+        path: the TOML file.
+
+    Returns:
+        The validated, immutable :class:`Rulebook`.
+
+    Raises:
+        RulebookError: with every problem found, each naming file, path and line.
+    """
+    p = Path(path)
+    data, text, raw = read_toml(p)
+    return _build(data, text, str(path), hashlib.sha256(raw).hexdigest())
+
+
+def parse_rulebook(text: str, file: str = "<rulebook>") -> Rulebook:
+    """Validate a rulebook given as TOML text (see :func:`load_rulebook`)."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError([_toml_problem(file, exc)]) from None
+    return _build(data, text, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+# ------------------------------------------------------------------ builder
+
+
+class _Ctx:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.loc = Locator(text)
+        self.problems: list[Problem] = []
+
+    def err(self, key: PathKey, label: str, message: str) -> None:
+        self.problems.append(
+            Problem(file=self.file, path=label, line=self.loc.line_of(key), message=message)
+        )
+
+
+class _Bad(Exception):
+    """Internal: a value was already reported; stop building this part."""
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        return f"'{v}'"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "a list"
+    return repr(v)
+
+
+def _typename(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, int | Decimal):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a table"
+    return type(v).__name__
+
+
+class _Builder:
+    def __init__(self, data: dict[str, Any], text: str, file: str) -> None:
+        self.d = data
+        self.c = _Ctx(file, text)
+        self.types: dict[str, str] = {}  # expression name -> type
+        self.units: dict[str, str] = {}  # field/derived name -> unit
+        self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
+
+    # -- small typed getters -------------------------------------------------
+    def label(self, key: PathKey, tail: str = "") -> str:
+        out = ""
+        for k in key:
+            if isinstance(k, int):
+                out += f"[{k}]"
+            else:
+                out += ("." if out else "") + (k if _ID.match(k) else f'"{k}"')
+        return out + tail
+
+    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str) -> None:
+        for k in table:
+            if k not in allowed:
+                hint = did_you_mean(k, allowed)
+                self.c.err((*key, k), self.label((*key, k)), f"unknown key '{k}' in {what}{hint}")
+
+    def get(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        check: Callable[[Any], bool],
+        want: str,
+        default: Any = None,
+        required: bool = False,
+    ) -> Any:
+        if name not in table:
+            if required:
+                self.c.err(key, f"{label}", f"'{name}' is required ({want})")
+                raise _Bad
+            return default
+        v = table[name]
+        if not check(v):
+            self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is {_typename(v)}; expected {want}")
+            raise _Bad
+        return v
+
+    def num(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+            default: Fraction | None = None, required: bool = False) -> Fraction | None:
+        v = self.get(table, name, key, label, _is_num, "a number", required=required)
+        return default if v is None else Fraction(v)
+
+    def text(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+             default: str = "", required: bool = False) -> str:
+        v = self.get(table, name, key, label, lambda x: isinstance(x, str), "a string", required=required)
+        return default if v is None else str(v)
+
+    def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr:
+        if not isinstance(source, str):
+            self.c.err(key, label, f"{_show(source)} is {_typename(source)}; expected an expression string")
+            raise _Bad
+        try:
+            return parse(source, self.types, want)
+        except ExpressionError as exc:
+            self.c.err(key, label, f"expression error: {exc}")
+            raise _Bad from None
+
+    def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
+              *, required: bool = False) -> Fraction | None:
+        """A number in the field's unit, or a string with a unit converted to it."""
+        if name not in table:
+            if required:
+                self.c.err(key, label, f"'{name}' is required (a number, or a string with a unit like \"20 m^2\")")
+                raise _Bad
+            return None
+        v = table[name]
+        try:
+            value, approx = parse_number(v, unit)
+        except ValueProblem as exc:
+            shown = f"'{unit}'" if unit else "a pure number"
+            self.c.err((*key, name), f"{label}.{name}", f"{exc}; the field is in {shown}")
+            raise _Bad from None
+        if approx:
+            self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
+            raise _Bad
+        return value
+
+    # -- the parts ---------------------------------------------------------------
+    def build(self, file: str, sha: str) -> Rulebook:
+        d = self.d
+        self.unknown_keys(d, _TOP_KEYS, (), "the rulebook")
+        schema = d.get("schema")
+        if schema is not None and schema != RULEBOOK_SCHEMA:
+            self.c.err(("schema",), "schema", f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'")
+        if "extends" in d or "override" in d or "disable" in d:
+            k = next(k for k in ("extends", "override", "disable") if k in d)
+            self.c.err((k,), k, "tailoring (extends/override/disable, SPEC §2.4) is not supported by this version yet")
+        rid = self._safe(lambda: self.text(d, "id", (), "rulebook", required=True), "")
+        if rid and not _ID.match(rid):
+            self.c.err(("id",), "id", f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'")
+        version = self._safe(lambda: str(self.get(d, "version", (), "rulebook", lambda x: isinstance(x, str | int | Decimal), "a string like \"2026.1\"", default="")), "")
+        title = self._safe(lambda: self.text(d, "title", (), "rulebook"), "")
+        na = self._safe(lambda: self.text(d, "not_applicable", (), "rulebook", default="rescale"), "rescale")
+        if na not in ("rescale", "award"):
+            self.c.err(("not_applicable",), "not_applicable", f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}")
+
+        fields = self._fields()
+        derived = self._derived()
+        consistency = self._consistency()
+        grades = self._grades()
+        categories = self._categories()
+
+        base = [c for c in categories if c.type == "base"]
+        weighted = [c for c in base if c.weight is not None]
+        if weighted and len(weighted) != len(base):
+            missing = ", ".join(c.id for c in base if c.weight is None)
+            self.c.err(("categories",), "categories", f"either every base category has a weight or none has; no weight on: {missing}")
+        scale_default = sum((c.max for c in base), Fraction(0))
+        scale = self._safe(lambda: self.num(d, "scale", (), "rulebook", default=scale_default), scale_default) or scale_default
+        if scale <= 0:
+            self.c.err(("scale",), "scale", f"{_fmt(scale)} must be above 0")
+
+        tie = self._safe(lambda: self.get(d, "tie_break", (), "rulebook", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
+        cat_ids = [c.id for c in categories]
+        for i, t in enumerate(tie):
+            if t not in cat_ids:
+                self.c.err(("tie_break",), f"tie_break[{i}]", f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}")
+
+        extra: dict[str, Any] = {}
+        if "crosscheck" in d:
+            extra["crosscheck"] = d["crosscheck"]
+        if not categories and "categories" not in d:
+            self.c.err((), "categories", "the rulebook has no [[categories]]; a scheme needs at least one")
+        if self.c.problems:
+            raise RulebookError(self.c.problems)
+        return Rulebook(
+            id=rid, version=version, title=title, scale=scale, not_applicable=na,
+            tie_break=tuple(tie), fields=fields, derived=tuple(derived),
+            consistency=tuple(consistency), grades=tuple(grades), categories=tuple(categories),
+            sources=(SourceFile(path=file, sha256=sha),), extra=extra,
+        )
+
+    def _safe(self, fn: Callable[[], Any], fallback: Any) -> Any:
+        try:
+            return fn()
+        except _Bad:
+            return fallback
+
+    def _table(self, name: str, kind: type) -> Any:
+        v = self.d.get(name, kind())
+        if not isinstance(v, kind):
+            want = "a table" if kind is dict else f"an array of tables ([[{name}]])"
+            self.c.err((name,), name, f"{_show(v)} is {_typename(v)}; expected {want}")
+            return kind()
+        return v
+
+    def _fields(self) -> dict[str, FieldSpec]:
+        out: dict[str, FieldSpec] = {}
+        for name, spec in self._table("fields", dict).items():
+            key: PathKey = ("fields", name)
+            label = self.label(key)
+            if not isinstance(spec, dict):
+                self.c.err(key, label, f"{_show(spec)} is {_typename(spec)}; expected a table like [fields.{name}] with type = \"count\"")
+                continue
+            if not _NAME.match(name):
+                self.c.err(key, label, f"field name '{name}' cannot be used in expressions; use lower-case letters, digits and '_' and start with a letter")
+            self.unknown_keys(spec, _FIELD_KEYS, key, "a field")
+            try:
+                ftype = self.text(spec, "type", key, label, required=True)
+                if ftype not in FIELD_TYPES:
+                    self.c.err((*key, "type"), f"{label}.type", f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}")
+                    continue
+                unit = self.text(spec, "unit", key, label)
+                if unit and ftype in ("bool", "set", "text"):
+                    self.c.err((*key, "unit"), f"{label}.unit", f"a {ftype} field has no unit (got {_show(unit)})")
+                    unit = ""
+                if ftype == "quantity" and not unit:
+                    self.c.err(key, label, "a quantity field needs a unit, e.g. unit = \"m^2\" or \"元\"")
+                if unit:
+                    try:
+                        normalize_unit(unit)
+                    except UnitError as exc:
+                        self.c.err((*key, "unit"), f"{label}.unit", f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件")
+                        unit = ""
+                title = self.text(spec, "title", key, label)
+            except _Bad:
+                continue
+            out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title)
+            self.types[name] = EXPR_TYPE[ftype]
+            self.units[name] = unit
+            self.kinds[name] = ftype
+        return out
+
+    def _derived(self) -> list[Derived]:
+        out: list[Derived] = []
+        table = self._table("derived", dict)
+        for name, spec in table.items():
+            key: PathKey = ("derived", name)
+            label = self.label(key)
+            if not isinstance(spec, dict):
+                self.c.err(key, label, f"{_show(spec)} is {_typename(spec)}; expected a table with expr = \"...\"")
+                continue
+            if name in self.types:
+                self.c.err(key, label, f"'{name}' is already a field; a derived value needs its own name")
+                continue
+            if not _NAME.match(name):
+                self.c.err(key, label, f"derived name '{name}' cannot be used in expressions; use lower-case letters, digits and '_'")
+            self.unknown_keys(spec, _DERIVED_KEYS, key, "a derived value")
+            try:
+                if "expr" not in spec:
+                    self.c.err(key, label, "'expr' is required (an expression, e.g. \"closed / received * 100\")")
+                    raise _Bad
+                later = [n for n in table if n not in self.types and n != name]
+                try:
+                    e = parse(str(spec["expr"]), self.types, "num") if isinstance(spec["expr"], str) else None
+                except ExpressionError as exc:
+                    bad = re.search(r"unknown name '(\w+)'", exc.reason)
+                    if bad and bad.group(1) in later:
+                        self.c.err((*key, "expr"), f"{label}.expr", f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'")
+                    elif bad and bad.group(1) == name:
+                        self.c.err((*key, "expr"), f"{label}.expr", f"'{name}' refers to itself")
+                    else:
+                        self.c.err((*key, "expr"), f"{label}.expr", f"expression error: {exc}")
+                    raise _Bad from None
+                if e is None:
+                    e = self.expr(spec["expr"], (*key, "expr"), f"{label}.expr", "num")
+                unit = self.text(spec, "unit", key, label)
+                if unit:
+                    try:
+                        normalize_unit(unit)
+                    except UnitError as exc:
+                        self.c.err((*key, "unit"), f"{label}.unit", str(exc))
+                on_zero = self.text(spec, "on_zero", key, label, default="not_applicable")
+                if on_zero not in ("not_applicable", "missing", "zero"):
+                    self.c.err((*key, "on_zero"), f"{label}.on_zero", f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}")
+                title = self.text(spec, "title", key, label)
+            except _Bad:
+                self.types[name] = "num"  # avoid cascades of "unknown name"
+                self.units[name] = ""
+                self.kinds[name] = "derived"
+                continue
+            out.append(Derived(name=name, expr=e, unit=unit, on_zero=on_zero, title=title))
+            self.types[name] = "num"
+            self.units[name] = unit
+            self.kinds[name] = "derived"
+        return out
+
+    def _array(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        arr = self._table(name, list)
+        out = []
+        for i, t in enumerate(arr):
+            if not isinstance(t, dict):
+                self.c.err((name, i), f"{name}[{i}]", f"{_show(t)} is {_typename(t)}; expected a table ([[{name}]])")
+                continue
+            out.append((i, t))
+        return out
+
+    def _consistency(self) -> list[Consistency]:
+        out = []
+        for i, t in self._array("consistency"):
+            key: PathKey = ("consistency", i)
+            label = f"consistency[{i}]"
+            self.unknown_keys(t, {"when", "message"}, key, "a consistency check")
+            try:
+                if "when" not in t:
+                    self.c.err(key, label, "'when' is required (a condition that should hold, e.g. \"closed <= received\")")
+                    raise _Bad
+                when = self.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
+                msg = self.text(t, "message", key, label, default=str(t["when"]))
+            except _Bad:
+                continue
+            out.append(Consistency(when=when, message=msg))
+        return out
+
+    def _grades(self) -> list[Grade]:
+        out: list[Grade] = []
+        for i, t in self._array("grades"):
+            key: PathKey = ("grades", i)
+            label = f"grades[{i}]"
+            self.unknown_keys(t, {"name", "min"}, key, "a grade")
+            try:
+                name = self.text(t, "name", key, label, required=True)
+                mn = self.num(t, "min", key, label, required=True)
+            except _Bad:
+                continue
+            assert mn is not None
+            if any(g.name == name for g in out):
+                self.c.err((*key, "name"), f"{label}.name", f"grade '{name}' is listed twice")
+            if any(g.min == mn for g in out):
+                self.c.err((*key, "min"), f"{label}.min", f"two grades have min {_fmt(mn)}; each grade needs its own")
+            out.append(Grade(name=name, min=mn))
+        out.sort(key=lambda g: g.min, reverse=True)
+        return out
+
+    def _categories(self) -> list[Category]:
+        out: list[Category] = []
+        seen: dict[str, int] = {}
+        for ci, t in self._array("categories"):
+            key: PathKey = ("categories", ci)
+            cid = t.get("id") if isinstance(t.get("id"), str) else None
+            label = f"categories[{ci}]" + (f' "{cid}"' if cid else "")
+            self.unknown_keys(t, _CATEGORY_KEYS, key, "a category")
+            try:
+                cid = self.text(t, "id", key, label, required=True)
+                if not _ID.match(cid):
+                    self.c.err((*key, "id"), f"{label}.id", f"'{cid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
+                if cid in seen:
+                    self.c.err((*key, "id"), f"{label}.id", f"category id '{cid}' is used twice (first at categories[{seen[cid]}])")
+                seen[cid] = ci
+                title = self.text(t, "title", key, label, default=cid)
+                ctype = self.text(t, "type", key, label, default="base")
+                if ctype not in ("base", "bonus", "penalty"):
+                    self.c.err((*key, "type"), f"{label}.type", f"'{ctype}' is not a category type; expected 'base', 'bonus' or 'penalty'{did_you_mean(ctype, ['base', 'bonus', 'penalty'])}")
+                weight = self.num(t, "weight", key, label)
+                if weight is not None and weight <= 0:
+                    self.c.err((*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0")
+                if weight is not None and ctype != "base":
+                    self.c.err((*key, "weight"), f"{label}.weight", f"only base categories have weights; this one is {ctype}")
+                floor = self.num(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
+                applies = self._applies(t, key, label)
+                cmax = self.num(t, "max", key, label)
+            except _Bad:
+                continue
+            items = self._items(t, key, label, cid)
+            items_max = sum((i.max for i in items), Fraction(0))
+            if cmax is None:
+                cmax = items_max
+            elif cmax <= 0:
+                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} must be above 0")
+            elif cmax > items_max and items:
+                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
+            if floor > 0 or (cmax is not None and floor > cmax):
+                self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
+            if not items and "items" in t:
+                pass
+            elif not items and not self.c.problems:
+                self.c.err(key, label, "a category needs at least one [[categories.items]]")
+            out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
+                                floor=floor, weight=weight, applies_when=applies))
+        return out
+
+    def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str) -> list[Item]:
+        arr = cat.get("items", [])
+        if not isinstance(arr, list):
+            self.c.err((*ckey, "items"), f"{clabel}.items", f"{_show(arr)} is {_typename(arr)}; expected [[categories.items]] tables")
+            return []
+        out: list[Item] = []
+        seen: dict[str, int] = {}
+        for ii, t in enumerate(arr):
+            key: PathKey = (*ckey, "items", ii)
+            if not isinstance(t, dict):
+                self.c.err(key, f"{clabel}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table")
+                continue
+            iid = t.get("id") if isinstance(t.get("id"), str) else None
+            label = f"categories[{ckey[1]}].items[{ii}]" + (f' "{cid}.{iid}"' if iid else "")
+            try:
+                item = self._item(t, key, label, cid)
+            except _Bad:
+                continue
+            if item.short_id in seen:
+                self.c.err((*key, "id"), f"{label}.id", f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])")
+            seen[item.short_id] = ii
+            out.append(item)
+        return out
+
+    def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str) -> Item:
+        iid = self.text(t, "id", key, label, required=True)
+        if not _ID.match(iid):
+            self.c.err((*key, "id"), f"{label}.id", f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
+        kind = self.text(t, "kind", key, label, required=True)
+        if kind not in _KIND_KEYS:
+            self.c.err((*key, "kind"), f"{label}.kind", f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}")
+            raise _Bad
+        allowed = _ITEM_COMMON | _KIND_KEYS[kind]
+        for k in t:
+            if k not in allowed:
+                if k in _ALL_ITEM_KEYS:
+                    users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
+                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
+                else:
+                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+        title = self.text(t, "title", key, label, default=iid)
+        method = self.text(t, "method", key, label)
+        note = self.text(t, "note", key, label)
+        if kind == "veto":
+            mx = self.num(t, "max", key, label, default=Fraction(0))
+            if mx:
+                self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(mx)}")
+            mx = Fraction(0)
+        else:
+            mx = self.num(t, "max", key, label, required=True)
+            assert mx is not None
+            if mx <= 0:
+                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(mx)} must be above 0")
+        floor = self.num(t, "floor", key, label, default=Fraction(0))
+        assert floor is not None
+        if floor > 0:
+            self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)")
+        applies = self._applies(t, key, label)
+        rule = self._rule(kind, t, key, label, mx)
+        return Item(id=f"{cid}.{iid}", title=title, kind=kind, max=mx, rule=rule, floor=floor,
+                    applies_when=applies, method=method, note=note)
+
+    def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
+        if "applies_when" not in t:
+            return None
+        try:
+            return self.expr(t["applies_when"], (*key, "applies_when"), f"{label}.applies_when", "bool")
+        except _Bad:
+            return None
+
+    def _field_ref(self, t: dict[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str) -> str:
+        name = self.text(t, "field", key, label, required=True)
+        if name not in self.kinds:
+            self.c.err((*key, "field"), f"{label}.field", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
+            raise _Bad
+        k = self.kinds[name]
+        ok = k in kinds or (k == "derived" and "derived" in kinds)
+        if not ok:
+            self.c.err((*key, "field"), f"{label}.field", f"'{name}' is a {k} field; this item needs {what}")
+            raise _Bad
+        return name
+
+    def _positive(self, t: dict[str, Any], name: str, key: PathKey, label: str, unit: str, *, required: bool = True,
+                  default: Fraction | None = None) -> Fraction:
+        v = self.bound(t, name, key, label, unit, required=required)
+        if v is None:
+            assert default is not None
+            return default
+        if v <= 0:
+            self.c.err((*key, name), f"{label}.{name}", f"{_fmt(v)} must be above 0")
+        return v
+
+    def _rule(self, kind: str, t: dict[str, Any], key: PathKey, label: str, mx: Fraction) -> Rule:
+        numeric = ("count", "number", "quantity", "derived")
+        num_word = "a number field (count, number, quantity or derived)"
+        if kind == "check":
+            if ("field" in t) == ("when" in t):
+                self.c.err(key, label, "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)")
+                raise _Bad
+            if "field" in t:
+                return CheckRule(field=self._field_ref(t, key, label, ("bool",), "a bool field"))
+            return CheckRule(when=self.expr(t["when"], (*key, "when"), f"{label}.when", "bool"))
+        if kind == "veto":
+            if "when" not in t:
+                self.c.err(key, label, "a veto item needs 'when' (a condition, e.g. \"fabricated\")")
+                raise _Bad
+            when = self.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
+            effect = self.text(t, "effect", key, label, default="fail")
+            if effect not in ("fail", "zero"):
+                self.c.err((*key, "effect"), f"{label}.effect", f"'{effect}' is not allowed; expected 'fail' or 'zero'")
+            return VetoRule(when=when, effect=effect)
+        if kind == "expr":
+            if "points" not in t:
+                self.c.err(key, label, "an expr item needs 'points' (an expression giving the points)")
+                raise _Bad
+            return ExprRule(points=self.expr(t["points"], (*key, "points"), f"{label}.points", "num"))
+        if kind == "manual":
+            step = self.num(t, "step", key, label, default=Fraction(1, 2))
+            assert step is not None
+            if step <= 0:
+                self.c.err((*key, "step"), f"{label}.step", f"{_fmt(step)} must be above 0")
+            return ManualRule(step=step)
+        if kind == "deduct":
+            each = self.num(t, "each", key, label, default=Fraction(1))
+            assert each is not None
+            if each <= 0:
+                self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
+            if "faults" in t:
+                if "field" in t or "required" in t:
+                    self.c.err(key, label, "use either 'faults' or 'field' (+ 'required'), not both")
+                faults = t["faults"]
+                if not isinstance(faults, dict) or not faults:
+                    self.c.err((*key, "faults"), f"{label}.faults", "expected a table {field = points per fault, …}")
+                    raise _Bad
+                pairs = []
+                for fname, pts in faults.items():
+                    if fname not in self.kinds:
+                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"unknown field '{fname}'{did_you_mean(fname, self.kinds)}")
+                        continue
+                    if self.kinds[fname] not in numeric:
+                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"'{fname}' is a {self.kinds[fname]} field; faults are counted by {num_word}")
+                        continue
+                    if not _is_num(pts) or pts <= 0:
+                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"{_show(pts)} must be a number of points above 0")
+                        continue
+                    pairs.append((fname, Fraction(pts)))
+                return DeductRule(each=each, faults=tuple(pairs))
+            if "required" in t:
+                field = self._field_ref(t, key, label, ("set",), "a set field when 'required' is given")
+                req = t["required"]
+                if not isinstance(req, list) or not req or not all(isinstance(x, str) for x in req):
+                    self.c.err((*key, "required"), f"{label}.required", "expected a non-empty list of names")
+                    raise _Bad
+                if len(set(req)) != len(req):
+                    dup = next(x for x in req if req.count(x) > 1)
+                    self.c.err((*key, "required"), f"{label}.required", f"'{dup}' is listed twice")
+                return DeductRule(each=each, field=field, required=tuple(req))
+            field = self._field_ref(t, key, label, numeric, num_word + " counting faults, or a set field with 'required'")
+            return DeductRule(each=each, field=field)
+
+        field = self._field_ref(t, key, label, numeric, num_word)
+        unit = self.units.get(field, "")
+        if kind == "threshold":
+            lo = self.bound(t, "at_least", key, label, unit)
+            hi = self.bound(t, "at_most", key, label, unit)
+            if lo is None and hi is None:
+                self.c.err(key, label, "a threshold item needs 'at_least' and/or 'at_most'")
+                raise _Bad
+            if lo is not None and hi is not None and lo > hi:
+                self.c.err((*key, "at_most"), f"{label}.at_most", f"at_most {_fmt(hi)} is below at_least {_fmt(lo)}")
+            return ThresholdRule(field=field, at_least=lo, at_most=hi)
+        if kind == "tiers":
+            raw = t.get("tiers")
+            if not isinstance(raw, list) or not raw:
+                self.c.err((*key, "tiers"), f"{label}.tiers", "expected a list like [{at_least = \"98 %\", points = 5}, …], highest first")
+                raise _Bad
+            tiers: list[Tier] = []
+            for i, tier in enumerate(raw):
+                tkey: PathKey = (*key, "tiers", i)
+                tlabel = f"{label}.tiers[{i}]"
+                if not isinstance(tier, dict):
+                    self.c.err(tkey, tlabel, f"{_show(tier)} is {_typename(tier)}; expected {{at_least = …, points = …}}")
+                    continue
+                self.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier")
+                try:
+                    at = self.bound(tier, "at_least", tkey, tlabel, unit, required=True)
+                    pts = self.num(tier, "points", tkey, tlabel, required=True)
+                except _Bad:
+                    continue
+                assert at is not None and pts is not None
+                if pts > mx:
+                    self.c.err(tkey, f"{tlabel}.points", f"{_fmt(pts)} is above the item's max {_fmt(mx)}")
+                if tiers and at >= tiers[-1].at_least:
+                    self.c.err(tkey, f"{tlabel}.at_least", f"tiers must go from the highest at_least down; {_fmt(at)} is not below {_fmt(tiers[-1].at_least)}")
+                tiers.append(Tier(at_least=at, points=pts))
+            return TiersRule(field=field, tiers=tuple(tiers))
+        if kind == "linear":
+            z = self.bound(t, "zero_at", key, label, unit, required=True)
+            f = self.bound(t, "full_at", key, label, unit, required=True)
+            assert z is not None and f is not None
+            if z == f:
+                self.c.err((*key, "full_at"), f"{label}.full_at", f"full_at equals zero_at ({_fmt(z)}); they must differ")
+            return LinearRule(field=field, zero_at=z, full_at=f)
+        if kind == "count":
+            each = self.num(t, "each", key, label, required=True)
+            assert each is not None
+            if each <= 0:
+                self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
+            return CountRule(field=field, each=each)
+        # shortfall / surplus
+        target = self.bound(t, "target", key, label, unit, required=True)
+        assert target is not None
+        step = self._positive(t, "step", key, label, unit)
+        each = self.num(t, "each", key, label, required=True)
+        assert each is not None
+        if each <= 0:
+            self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
+        partial = self.text(t, "partial", key, label, default="exact")
+        if partial not in ("exact", "whole", "any"):
+            self.c.err((*key, "partial"), f"{label}.partial", f"'{partial}' is not allowed; expected 'exact', 'whole' or 'any'{did_you_mean(partial, ['exact', 'whole', 'any'])}")
+        cls = ShortfallRule if kind == "shortfall" else SurplusRule
+        return cls(field=field, target=target, step=step, each=each, partial=partial)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | Decimal) and not isinstance(v, bool)
+
+
+def _fmt(x: Fraction | None) -> str:
+    if x is None:
+        return "none"
+    if x.denominator == 1:
+        return str(x.numerator)
+    d = Decimal(x.numerator) / Decimal(x.denominator)
+    return format(d.normalize(), "f")
+
+
+def _build(data: dict[str, Any], text: str, file: str, sha: str) -> Rulebook:
+    return _Builder(data, text, file).build(file, sha)

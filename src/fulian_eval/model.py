@@ -1,0 +1,345 @@
+"""The immutable model: rulebooks and evidence as frozen attrs classes, pure data.
+
+Every number is already exact (:class:`~fractions.Fraction`) and already in the
+unit of the field it belongs to; loading (``fulian_eval.load``) does the checking
+and converting once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from .expr import Expr
+
+__all__ = [
+    "Assessment",
+    "Category",
+    "CheckRule",
+    "Consistency",
+    "CountRule",
+    "DeductRule",
+    "Derived",
+    "Evidence",
+    "ExprRule",
+    "FieldSpec",
+    "Grade",
+    "Item",
+    "LinearRule",
+    "ManualRule",
+    "Rule",
+    "Rulebook",
+    "ShortfallRule",
+    "SurplusRule",
+    "ThresholdRule",
+    "Tier",
+    "TiersRule",
+    "UnitInfo",
+    "VetoRule",
+]
+
+FIELD_TYPES = ("count", "number", "quantity", "bool", "set", "text")
+EXPR_TYPE = {
+    "count": "num",
+    "number": "num",
+    "quantity": "num",
+    "bool": "bool",
+    "set": "set",
+    "text": "str",
+}
+
+
+@attrs.frozen(kw_only=True)
+class FieldSpec:
+    """A piece of evidence the scheme reads."""
+
+    name: str
+    type: str
+    unit: str = ""
+    title: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Derived:
+    """A value computed from fields with an expression, in ``unit``."""
+
+    name: str
+    expr: Expr
+    unit: str = ""
+    on_zero: str = "not_applicable"  # not_applicable | missing | zero
+    title: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Consistency:
+    """A data sanity check: flagged when false, never scored."""
+
+    when: Expr
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class Grade:
+    name: str
+    min: Fraction
+
+
+# ------------------------------------------------------------------ item rules
+
+
+@attrs.frozen(kw_only=True)
+class CheckRule:
+    field: str | None = None
+    when: Expr | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ThresholdRule:
+    field: str
+    at_least: Fraction | None = None
+    at_most: Fraction | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Tier:
+    at_least: Fraction
+    points: Fraction
+
+
+@attrs.frozen(kw_only=True)
+class TiersRule:
+    field: str
+    tiers: tuple[Tier, ...]
+
+
+@attrs.frozen(kw_only=True)
+class LinearRule:
+    field: str
+    zero_at: Fraction
+    full_at: Fraction
+
+
+@attrs.frozen(kw_only=True)
+class CountRule:
+    field: str
+    each: Fraction
+
+
+@attrs.frozen(kw_only=True)
+class DeductRule:
+    """Three forms: a set against ``required``, a count of faults, or ``faults``."""
+
+    each: Fraction = Fraction(1)
+    field: str | None = None
+    required: tuple[str, ...] = ()
+    faults: tuple[tuple[str, Fraction], ...] = ()
+
+    @property
+    def form(self) -> str:
+        if self.faults:
+            return "faults"
+        return "set" if self.required else "count"
+
+
+@attrs.frozen(kw_only=True)
+class ShortfallRule:
+    field: str
+    target: Fraction
+    step: Fraction
+    each: Fraction
+    partial: str = "exact"  # exact | whole | any
+
+
+@attrs.frozen(kw_only=True)
+class SurplusRule:
+    field: str
+    target: Fraction
+    step: Fraction
+    each: Fraction
+    partial: str = "exact"
+
+
+@attrs.frozen(kw_only=True)
+class ExprRule:
+    points: Expr
+
+
+@attrs.frozen(kw_only=True)
+class ManualRule:
+    step: Fraction = Fraction(1, 2)
+
+
+@attrs.frozen(kw_only=True)
+class VetoRule:
+    when: Expr
+    effect: str = "fail"  # fail | zero
+
+
+Rule = (
+    CheckRule
+    | ThresholdRule
+    | TiersRule
+    | LinearRule
+    | CountRule
+    | DeductRule
+    | ShortfallRule
+    | SurplusRule
+    | ExprRule
+    | ManualRule
+    | VetoRule
+)
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """One scored line of the scheme (one row of the 审核记录表)."""
+
+    id: str  # full id "category.item"
+    title: str
+    kind: str
+    max: Fraction
+    rule: Rule
+    floor: Fraction = Fraction(0)
+    applies_when: Expr | None = None
+    method: str = ""
+    note: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    def fields_used(self) -> frozenset[str]:
+        """Names of fields and derived values this item's rule reads."""
+        rule = self.rule
+        names: set[str] = set()
+        f = getattr(rule, "field", None)
+        if f:
+            names.add(f)
+        for attr in ("when", "points"):
+            e = getattr(rule, attr, None)
+            if isinstance(e, Expr):
+                names |= e.names
+        if isinstance(rule, DeductRule):
+            names |= {name for name, _ in rule.faults}
+        return frozenset(names)
+
+
+@attrs.frozen(kw_only=True)
+class Category:
+    id: str
+    title: str
+    type: str  # base | bonus | penalty
+    max: Fraction
+    items: tuple[Item, ...]
+    floor: Fraction = Fraction(0)
+    weight: Fraction | None = None
+    applies_when: Expr | None = None
+
+    @property
+    def items_max(self) -> Fraction:
+        return sum((i.max for i in self.items), Fraction(0))
+
+
+@attrs.frozen(kw_only=True)
+class SourceFile:
+    """A file of a rulebook's chain, by content."""
+
+    path: str
+    sha256: str
+
+
+@attrs.frozen(kw_only=True)
+class Rulebook:
+    """A whole, validated assessment scheme (考核细则)."""
+
+    id: str
+    version: str
+    title: str
+    scale: Fraction
+    not_applicable: str
+    tie_break: tuple[str, ...]
+    fields: Mapping[str, FieldSpec]
+    derived: tuple[Derived, ...]
+    consistency: tuple[Consistency, ...]
+    grades: tuple[Grade, ...]  # highest min first
+    categories: tuple[Category, ...]
+    sources: tuple[SourceFile, ...] = ()
+    extra: Mapping[str, Any] = attrs.field(factory=dict)  # e.g. [crosscheck], kept for later
+
+    @property
+    def sha256(self) -> str:
+        return self.sources[0].sha256 if self.sources else ""
+
+    @property
+    def path(self) -> str:
+        return self.sources[0].path if self.sources else ""
+
+    def items(self) -> tuple[Item, ...]:
+        return tuple(i for c in self.categories for i in c.items)
+
+    def item(self, full_id: str) -> Item:
+        for i in self.items():
+            if i.id == full_id:
+                return i
+        raise KeyError(full_id)
+
+    def category(self, cid: str) -> Category:
+        for c in self.categories:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def unit_of(self, name: str) -> str:
+        """The unit of a field or derived value ("" for none)."""
+        if name in self.fields:
+            return self.fields[name].unit
+        for d in self.derived:
+            if d.name == name:
+                return d.unit
+        raise KeyError(name)
+
+
+# -------------------------------------------------------------------- evidence
+
+
+@attrs.frozen(kw_only=True)
+class UnitInfo:
+    id: str
+    name: str = ""
+    group: str = ""
+    kind: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    role: str = "self"  # self | peer | town | field
+    assessor: str = ""
+    date: _dt.date | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Evidence:
+    """One assessment of one unit: values in field units, manual points, flags.
+
+    Attributes:
+        source: where it came from ("evidence/x.toml", "town.csv row 4").
+        values: field name -> Fraction | bool | frozenset[str] | str, in the field's unit.
+        points: full item id -> points given by the assessor (manual items).
+        flags: notes made while loading, e.g. approximate figures used.
+    """
+
+    unit: UnitInfo
+    assessment: Assessment = Assessment()
+    values: Mapping[str, Any] = attrs.field(factory=dict)
+    points: Mapping[str, Fraction] = attrs.field(factory=dict)
+    flags: tuple[str, ...] = ()
+    source: str = ""
+    raw: Mapping[str, str] = attrs.field(factory=dict)  # field -> value as written
+
+    @property
+    def role(self) -> str:
+        return self.assessment.role

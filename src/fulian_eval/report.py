@@ -1,0 +1,231 @@
+"""Reports: results as tables (tabulate), JSON (SPEC §9), CSV, Markdown and HTML.
+
+Renderers take results and return text; writing files is the caller's business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from tabulate import tabulate
+
+from .evidence import Rejection
+from .model import Rulebook
+from .rank import Ranked
+from .score import ItemResult, UnitResult, fmt_points
+
+__all__ = [
+    "FORMATS",
+    "explain_report",
+    "gains_report",
+    "rank_report",
+    "score_json",
+    "score_report",
+]
+
+FORMATS = ("table", "json", "csv", "markdown", "html")
+_TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
+
+STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    if fmt == "csv":
+        return _csv(header, rows)
+    return tabulate(rows, headers=list(header), tablefmt=_TABLEFMT[fmt], disable_numparse=True) + "\n"
+
+
+def rulebook_json(rb: Rulebook) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": rb.id, "version": rb.version, "sha256": rb.sha256}
+    if len(rb.sources) > 1:
+        out["chain"] = [{"path": s.path, "sha256": s.sha256} for s in rb.sources]
+    return out
+
+
+def item_json(i: ItemResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": i.id,
+        "title": i.title,
+        "points": fmt_points(i.points),
+        "max": fmt_points(i.max),
+        "status": i.status,
+        "reason": i.reason,
+    }
+    if i.method:
+        out["method"] = i.method
+    return out
+
+
+def unit_json(r: Ranked) -> dict[str, Any]:
+    u = r.result
+    return {
+        "unit": u.unit.id,
+        "name": u.unit.name,
+        "group": u.unit.group,
+        "role": u.role,
+        "total": fmt_points(u.total),
+        "grade": u.grade,
+        "vetoed": u.vetoed,
+        "rank": r.rank,
+        "group_rank": r.group_rank,
+        "categories": [
+            {"id": c.id, "title": c.title, "score": fmt_points(c.score), "max": fmt_points(c.max),
+             "applicable": c.applicable}
+            for c in u.categories
+        ],
+        "items": [item_json(i) for i in u.items],
+        "flags": list(u.flags),
+        "source": u.source,
+    }
+
+
+def rejected_json(rejected: Sequence[Rejection]) -> list[dict[str, Any]]:
+    return [{"source": r.source, "unit": r.unit, "error": r.error} for r in rejected]
+
+
+def score_json(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection]) -> dict[str, Any]:
+    """The ``score --format json`` document of SPEC §9."""
+    return {
+        "rulebook": rulebook_json(rb),
+        "units": [unit_json(r) for r in ranked],
+        "rejected": rejected_json(rejected),
+    }
+
+
+def _remark(u: UnitResult) -> str:
+    bits = []
+    if u.vetoed:
+        bits.append("一票否决")
+    if u.flags:
+        bits.append(f"{len(u.flags)}条提示")
+    return "，".join(bits)
+
+
+def score_report(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection], fmt: str) -> str:
+    """Every unit with category scores and total, in rank order."""
+    if fmt == "json":
+        return _dumps(score_json(rb, ranked, rejected))
+    roles = {r.result.role for r in ranked}
+    if fmt == "csv":
+        items = [i.id for i in rb.items()]
+        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
+                  *[c.id for c in rb.categories], *items, "flags"]
+        rows = []
+        for r in ranked:
+            u = r.result
+            rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role,
+                         fmt_points(u.total), u.grade or "", "true" if u.vetoed else "false",
+                         *[fmt_points(c.score) for c in u.categories],
+                         *[fmt_points(i.points) for i in u.items], " | ".join(u.flags)])
+        return _csv(header, rows)
+    header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
+              *[c.title for c in rb.categories], "总分", "等次", "备注"]
+    rows = []
+    for r in ranked:
+        u = r.result
+        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
+                     *([u.role] if len(roles) > 1 else []),
+                     *[fmt_points(c.score) if c.applicable else "不适用" for c in u.categories],
+                     fmt_points(u.total), u.grade or "", _remark(u)])
+    out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
+    return out + _table(header, rows, fmt)
+
+
+def rank_report(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection], fmt: str) -> str:
+    """The ranking: place, group place, total, grade, tie-break scores."""
+    if fmt == "json":
+        doc = {
+            "rulebook": rulebook_json(rb),
+            "ranking": [
+                {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
+                 "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
+                 "total": fmt_points(r.result.total), "grade": r.result.grade, "vetoed": r.result.vetoed,
+                 "tie_break": {c: fmt_points(r.result.category(c).score) for c in rb.tie_break}}
+                for r in ranked
+            ],
+            "rejected": rejected_json(rejected),
+        }
+        return _dumps(doc)
+    ties = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
+    if fmt == "csv":
+        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *ties]
+    else:
+        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *ties]
+    rows = []
+    for r in ranked:
+        u = r.result
+        veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
+        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, fmt_points(u.total),
+                     u.grade or "", veto, *[fmt_points(u.category(c).score) for c in rb.tie_break]])
+    return _table(header, rows, fmt)
+
+
+def explain_report(rb: Rulebook, r: Ranked, fmt: str, item: str | None = None) -> str:
+    """One unit's audit record sheet (审核记录表): item, max, points, reason, method."""
+    u = r.result
+    items = [i for i in u.items if item is None or i.id == item]
+    if fmt == "json":
+        doc = unit_json(r)
+        doc["items"] = [dict(item_json(i), inputs=dict(i.inputs)) for i in items]
+        return _dumps(doc)
+    if fmt == "csv":
+        header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
+        rows = [[i.id, i.title, fmt_points(i.max), fmt_points(i.points), i.status, i.reason, i.method,
+                 "; ".join(f"{k}={v}" for k, v in i.inputs)] for i in items]
+        return _csv(header, rows)
+    head = [
+        f"审核记录表 — {u.unit.name or u.unit.id}（{u.unit.id}）",
+        f"片区 {u.unit.group or '—'} · 角色 {u.role}" + (f" · 评审 {u.assessor}" if u.assessor else "")
+        + f" · 来源 {u.source}",
+        f"总分 {fmt_points(u.total)} · 等次 {u.grade or '—'} · 名次 {r.rank} · 片区名次 {r.group_rank}"
+        + (" · 一票否决" if u.vetoed else ""),
+        f"考核细则 {rb.id} {rb.version} sha256:{rb.sha256[:12]}",
+        "",
+    ]
+    header = ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式"]
+    rows = [[i.id, i.title, fmt_points(i.max), fmt_points(i.points), STATUS_ZH.get(i.status, i.status),
+             i.reason, i.method] for i in items]
+    out = "\n".join(head) + "\n" + _table(header, rows, fmt)
+    if item is not None:
+        for i in items:
+            if i.inputs:
+                out += "\n所用资料: " + "; ".join(f"{k} = {v}" for k, v in i.inputs) + "\n"
+        return out
+    cat_rows = [[c.title, c.type, fmt_points(c.max), fmt_points(c.score) if c.applicable else "不适用"]
+                for c in u.categories]
+    out += "\n" + _table(["类别", "类型", "满分", "得分"], cat_rows, fmt)
+    if u.flags:
+        out += "\n提示:\n" + "".join(f"  - {f}\n" for f in u.flags)
+    return out
+
+
+def gains_report(r: Ranked, gains: Sequence[tuple[ItemResult, Fraction]], fmt: str) -> str:
+    """Where to improve: the points each not-full item would add to the total, largest first."""
+    u = r.result
+    if fmt == "json":
+        return _dumps({
+            "unit": u.unit.id, "total": fmt_points(u.total),
+            "gains": [{"id": i.id, "title": i.title, "points": fmt_points(i.points), "max": fmt_points(i.max),
+                       "gain": fmt_points(g)} for i, g in gains],
+        })
+    header = ["item", "title", "points", "max", "gain"] if fmt == "csv" else ["项目", "考核内容", "得分", "分值", "可提高总分"]
+    rows = [[i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains]
+    pre = "" if fmt == "csv" else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
+    return pre + _table(header, rows, fmt)

@@ -1,0 +1,586 @@
+"""The pure scoring core (SPEC §4): rulebook + evidence -> exact, explained results.
+
+No I/O here. All arithmetic is on :class:`~fractions.Fraction`; the only roundings
+are half-up to 0.01 of each item's points and of category scores and totals as
+shown or ranked (the total itself is computed from exact category scores).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from .expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue, round_half_up
+from .model import (
+    Category,
+    CheckRule,
+    CountRule,
+    DeductRule,
+    Evidence,
+    ExprRule,
+    Item,
+    LinearRule,
+    ManualRule,
+    Rulebook,
+    ShortfallRule,
+    SurplusRule,
+    ThresholdRule,
+    TiersRule,
+    UnitInfo,
+    VetoRule,
+)
+
+__all__ = [
+    "CategoryResult",
+    "ItemResult",
+    "UnitResult",
+    "fmt_points",
+    "gains",
+    "score",
+    "score_all",
+    "total_with",
+]
+
+ZERO = Fraction(0)
+HUNDREDTH = Fraction(1, 100)
+
+
+def fmt_points(x: Fraction) -> str:
+    """Points as printed: half-up to two decimals, e.g. ``"87.50"``."""
+    r = round_half_up(x, 2)
+    n = r.numerator * (100 // r.denominator)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    return f"{sign}{n // 100}.{n % 100:02d}"
+
+
+def _dec(x: Fraction) -> str:
+    """A rule parameter in a reason, exact when it is a short decimal (0.001, 2.5)."""
+    for places in range(7):
+        if (x * 10**places).denominator == 1:
+            n = x * 10**places
+            s = str(abs(n.numerator)).rjust(places + 1, "0")
+            body = s if places == 0 else f"{s[:-places]}.{s[-places:]}"
+            return ("-" if x < 0 else "") + body
+    return _num(x)
+
+
+def _num(x: Fraction) -> str:
+    """A number in a reason: up to two decimals, no trailing zeros."""
+    r = round_half_up(x, 2)
+    if r.denominator == 1:
+        return str(r.numerator)
+    s = fmt_points(r)
+    return s.rstrip("0").rstrip(".")
+
+
+@attrs.frozen(kw_only=True)
+class ItemResult:
+    """One row of the audit record sheet (审核记录表)."""
+
+    id: str
+    title: str
+    kind: str
+    max: Fraction
+    points: Fraction  # rounded half-up to 0.01
+    status: str  # scored | missing | not_applicable | veto
+    reason: str
+    method: str = ""
+    inputs: tuple[tuple[str, str], ...] = ()  # (field, value as written or computed)
+
+
+@attrs.frozen(kw_only=True)
+class CategoryResult:
+    id: str
+    title: str
+    type: str
+    max: Fraction
+    score: Fraction  # exact
+    applicable: bool = True
+
+    @property
+    def rounded(self) -> Fraction:
+        return round_half_up(self.score, 2)
+
+
+@attrs.frozen(kw_only=True)
+class UnitResult:
+    """The scored result of one assessment of one unit."""
+
+    unit: UnitInfo
+    role: str
+    total: Fraction  # exact
+    categories: tuple[CategoryResult, ...]
+    items: tuple[ItemResult, ...]
+    grade: str | None
+    vetoed: bool = False
+    veto_effect: str = ""
+    flags: tuple[str, ...] = ()
+    source: str = ""
+    assessor: str = ""
+
+    @property
+    def rounded_total(self) -> Fraction:
+        return round_half_up(self.total, 2)
+
+    def category(self, cid: str) -> CategoryResult:
+        for c in self.categories:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def item(self, iid: str) -> ItemResult:
+        for i in self.items:
+            if i.id == iid:
+                return i
+        raise KeyError(iid)
+
+
+# ------------------------------------------------------------------- helpers
+
+
+class _Ctx:
+    """Per-unit scoring state: the value environment and how to name things."""
+
+    def __init__(self, rb: Rulebook, ev: Evidence) -> None:
+        self.rb = rb
+        self.ev = ev
+        env: dict[str, Any] = dict(ev.values)
+        for d in rb.derived:
+            try:
+                env[d.name] = d.expr.evaluate(env)
+            except MissingValue as exc:
+                env[d.name] = Absent("missing", f"缺{self.title(exc.name)}")
+            except NotApplicableValue as exc:
+                env[d.name] = Absent("not_applicable", exc.why)
+            except DivisionByZero:
+                if d.on_zero == "zero":
+                    env[d.name] = ZERO
+                elif d.on_zero == "missing":
+                    env[d.name] = Absent("missing", f"{self.title(d.name)}无法计算（除数为0）")
+                else:
+                    env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算（除数为0）")
+        self.env = env
+
+    def title(self, name: str) -> str:
+        f = self.rb.fields.get(name)
+        if f is not None:
+            return f.title or name
+        for d in self.rb.derived:
+            if d.name == name:
+                return d.title or name
+        return name
+
+    def show(self, name: str, v: Fraction) -> str:
+        unit = self.rb.unit_of(name)
+        u = unit.replace("^2", "²").replace("**2", "²")
+        if not u:
+            return _num(v)
+        sep = "" if u in ("%", "m²") or not u.isascii() else " "
+        return f"{_num(v)}{sep}{u}"
+
+    def inputs(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        out = []
+        for n in sorted(names):
+            if n in self.ev.raw:
+                out.append((n, self.ev.raw[n]))
+            elif n in self.env:
+                v = self.env[n]
+                if isinstance(v, Absent):
+                    out.append((n, v.kind))
+                elif isinstance(v, Fraction):
+                    out.append((n, _num(v)))
+                else:
+                    out.append((n, str(v)))
+        return tuple(out)
+
+    def holds(self, e: Expr | None) -> tuple[bool, str]:
+        """Whether an ``applies_when`` holds; missing evidence never excuses."""
+        if e is None:
+            return True, ""
+        try:
+            return bool(e.evaluate(self.env)), e.text
+        except (MissingValue, NotApplicableValue, DivisionByZero):
+            return True, e.text
+
+
+class _Missing(Exception):
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = names
+
+
+class _NotApplicable(Exception):
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _need(ctx: _Ctx, name: str) -> Any:
+    v = ctx.env.get(name)
+    if v is None:
+        raise _Missing([name])
+    if v.__class__ is Absent:
+        if v.kind == "missing":
+            raise _Missing([name])
+        raise _NotApplicable(v.why or f"{ctx.title(name)}不适用")
+    return v
+
+
+def _eval(ctx: _Ctx, e: Expr) -> Any:
+    try:
+        return e.evaluate(ctx.env)
+    except MissingValue as exc:
+        raise _Missing([exc.name]) from None
+    except NotApplicableValue as exc:
+        raise _NotApplicable(exc.why or f"{ctx.title(exc.name)}不适用") from None
+    except DivisionByZero:
+        raise _NotApplicable(f"{e.text} 中除数为0") from None
+
+
+def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
+    return lo if x < lo else hi if x > hi else x
+
+
+def _got(p: Fraction) -> str:
+    return f"得{_num(p)}分" if p != 0 else "不得分"
+
+
+# ------------------------------------------------------------------- items
+
+
+def _score_rule(ctx: _Ctx, item: Item) -> tuple[Fraction, str]:
+    """Exact points before clamping, and the reason; raises _Missing/_NotApplicable."""
+    rule = item.rule
+    mx = item.max
+    if isinstance(rule, CheckRule):
+        if rule.field is not None:
+            ok = bool(_need(ctx, rule.field))
+            what = ctx.title(rule.field)
+            return (mx, f"{what}：是，得{_num(mx)}分") if ok else (ZERO, f"{what}：否，不得分")
+        assert rule.when is not None
+        ok = bool(_eval(ctx, rule.when))
+        return (mx, f"符合（{rule.when.text}），得{_num(mx)}分") if ok else (ZERO, f"不符合（{rule.when.text}），不得分")
+    if isinstance(rule, ThresholdRule):
+        v = _need(ctx, rule.field)
+        lo, hi = rule.at_least, rule.at_most
+        ok = (lo is None or v >= lo) and (hi is None or v <= hi)
+        if lo is not None and hi is not None:
+            req = f"{ctx.show(rule.field, lo)}至{ctx.show(rule.field, hi)}之间"
+        elif lo is not None:
+            req = f"不低于{ctx.show(rule.field, lo)}"
+        else:
+            assert hi is not None
+            req = f"不高于{ctx.show(rule.field, hi)}"
+        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
+        if ok:
+            return mx, f"{head}，达到{req}的要求，得{_num(mx)}分"
+        return ZERO, f"{head}，未达到{req}的要求，不得分"
+    if isinstance(rule, TiersRule):
+        v = _need(ctx, rule.field)
+        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
+        for t in rule.tiers:
+            if v >= t.at_least:
+                return t.points, f"{head}，不低于{ctx.show(rule.field, t.at_least)}，{_got(t.points)}"
+        return ZERO, f"{head}，低于{ctx.show(rule.field, rule.tiers[-1].at_least)}，不得分"
+    if isinstance(rule, LinearRule):
+        v = _need(ctx, rule.field)
+        frac = _clamp((v - rule.zero_at) / (rule.full_at - rule.zero_at), ZERO, Fraction(1))
+        p = mx * frac
+        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
+        span = f"{ctx.show(rule.field, rule.zero_at)}不得分、{ctx.show(rule.field, rule.full_at)}满分"
+        return p, f"{head}，按{span}折算，{_got(round_half_up(p, 2))}"
+    if isinstance(rule, CountRule):
+        v = _need(ctx, rule.field)
+        raw = rule.each * v
+        p = min(mx, raw)
+        cap = f"，最高{_num(mx)}分" if raw > mx else ""
+        return p, f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}×{_dec(rule.each)}分{cap}，{_got(round_half_up(p, 2))}"
+    if isinstance(rule, DeductRule):
+        return _deduct(ctx, item, rule)
+    if isinstance(rule, ShortfallRule | SurplusRule):
+        v = _need(ctx, rule.field)
+        if isinstance(rule, ShortfallRule):
+            gap = rule.target - v if v < rule.target else ZERO
+        else:
+            gap = v - rule.target if v > rule.target else ZERO
+        d = gap / rule.step
+        n = d if rule.partial == "exact" else Fraction(math.floor(d)) if rule.partial == "whole" else Fraction(math.ceil(d))
+        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
+        tgt = ctx.show(rule.field, rule.target)
+        step_word = "" if rule.step == 1 else f"（每{ctx.show(rule.field, rule.step)}）"
+        if isinstance(rule, ShortfallRule):
+            p = mx - rule.each * n
+            if gap == 0:
+                return p, f"{head}，达到{tgt}，得满分{_num(mx)}分"
+            floor_word = "，扣完为止" if p < item.floor else ""
+            shown = _clamp(p, item.floor, mx)
+            return p, f"{head}，低于{tgt}{step_word}，扣{_num(rule.each * n)}分{floor_word}，{_got(round_half_up(shown, 2))}"
+        p = rule.each * n
+        if gap == 0:
+            return ZERO, f"{head}，未超过{tgt}，不加分"
+        cap = f"，最高{_num(mx)}分" if p > mx else ""
+        return p, f"{head}，超过{tgt}{step_word}{_num(n)}档，每档{_num(rule.each)}分{cap}，{_got(round_half_up(min(p, mx), 2))}"
+    if isinstance(rule, ExprRule):
+        v = _eval(ctx, rule.points)
+        shown = round_half_up(_clamp(v, item.floor, mx), 2)
+        return v, f"按公式 {rule.points.text} 计算，{_got(shown)}"
+    if isinstance(rule, ManualRule):
+        if item.id not in ctx.ev.points:
+            raise _Missing([])
+        p = ctx.ev.points[item.id]
+        return p, f"评审打分{_num(p)}分"
+    raise TypeError(f"unknown rule {rule!r}")  # pragma: no cover
+
+
+def _left(p: Fraction, item: Item) -> str:
+    if p < item.floor:
+        return f"，扣完为止，{_got(item.floor)}"
+    return f"，{_got(round_half_up(p, 2))}"
+
+
+def _deduct(ctx: _Ctx, item: Item, rule: DeductRule) -> tuple[Fraction, str]:
+    mx = item.max
+    if rule.form == "set":
+        assert rule.field is not None
+        have = _need(ctx, rule.field)
+        absent = [r for r in rule.required if r not in have]
+        if not absent:
+            return mx, f"{len(rule.required)}项齐全，得满分{_num(mx)}分"
+        d = rule.each * len(absent)
+        p = mx - d
+        tail = "，扣完为止" if p < item.floor else ""
+        return p, f"缺{len(absent)}项({'、'.join(absent)})，扣{_num(d)}分{tail}"
+    if rule.form == "count":
+        assert rule.field is not None
+        v = _need(ctx, rule.field)
+        d = rule.each * v
+        p = mx - d
+        if v == 0:
+            return mx, f"{ctx.title(rule.field)}0，得满分{_num(mx)}分"
+        return p, f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(p, item)}"
+    missing = [name for name, _ in rule.faults if name not in ctx.env or isinstance(ctx.env[name], Absent)]
+    if missing:
+        raise _Missing(missing)
+    parts = []
+    total = ZERO
+    for name, pts in rule.faults:
+        v = ctx.env[name]
+        if v:
+            parts.append(f"{ctx.title(name)}{_num(v)}×{_num(pts)}")
+        total += pts * v
+    d = total * rule.each
+    if d == 0:
+        return mx, f"无扣分项，得满分{_num(mx)}分"
+    p = mx - d
+    return p, f"{'、'.join(parts)}，扣{_num(d)}分{_left(p, item)}"
+
+
+def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
+    """Returns the item result, whether it vetoes the unit, and the veto effect."""
+    inputs = ctx.inputs(item.fields_used())
+    award = ctx.rb.not_applicable == "award"
+
+    def mk(points: Fraction, status: str, reason: str) -> ItemResult:
+        return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
+                          inputs=inputs, points=points, status=status, reason=reason)
+
+    def na(why: str) -> ItemResult:
+        pts = item.max if award and cat.type == "base" else ZERO
+        return mk(pts, "not_applicable", f"不适用（{why}）")
+
+    if not cat_ok:
+        return na(cat_why), False, ""
+    ok, text = ctx.holds(item.applies_when)
+    if not ok:
+        return na(f"{text} 不成立"), False, ""
+    low = min(ZERO, item.floor)
+    if isinstance(item.rule, VetoRule):
+        try:
+            hit = bool(_eval(ctx, item.rule.when))
+        except _Missing as exc:
+            names = "、".join(ctx.title(n) for n in exc.names)
+            return mk(ZERO, "missing", f"无资料（缺{names}），无法判断是否否决"), False, ""
+        except _NotApplicable as exc:
+            return na(exc.why), False, ""
+        if hit:
+            effect = "总分记0" if item.rule.effect == "zero" else "评为最低等次"
+            return mk(ZERO, "veto", f"一票否决（{item.rule.when.text}），{effect}"), True, item.rule.effect
+        return mk(ZERO, "scored", "未触发一票否决"), False, ""
+    try:
+        raw, reason = _score_rule(ctx, item)
+    except _Missing as exc:
+        if exc.names:
+            names = "、".join(ctx.title(n) for n in exc.names)
+            why = f"无资料（缺{names}），不得分"
+        else:
+            why = "无评审打分，不得分"
+        return mk(round_half_up(low, 2), "missing", why), False, ""
+    except _NotApplicable as exc:
+        return na(exc.why), False, ""
+    pts = round_half_up(_clamp(raw, item.floor, item.max), 2)
+    return mk(pts, "scored", reason), False, ""
+
+
+# --------------------------------------------------------------- categories
+
+
+def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> CategoryResult:
+    if cat.type != "base":
+        e = sum((i.points for i in items if i.status != "not_applicable"), ZERO)
+        applicable = any(i.status != "not_applicable" for i in items)
+        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
+                              score=_clamp(e, cat.floor, cat.max) if applicable else ZERO, applicable=applicable)
+    if rb.not_applicable == "award":
+        e = sum((i.points for i in items), ZERO)
+        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
+                              score=_clamp(e, cat.floor, cat.max))
+    big_a = ZERO
+    small_a = ZERO
+    e = ZERO
+    for spec, res in zip(cat.items, items, strict=True):
+        big_a += spec.max
+        if res.status != "not_applicable":
+            small_a += spec.max
+            e += res.points
+    if small_a == 0:
+        applicable = any(r.status != "not_applicable" for r in items)
+        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
+                              score=ZERO, applicable=applicable and big_a == 0)
+    return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
+                          score=_clamp(e * big_a / small_a, cat.floor, cat.max))
+
+
+def total_with(rb: Rulebook, cats: Sequence[CategoryResult]) -> Fraction:
+    """The exact total (§4.3) of category results, before any veto."""
+    base_num = ZERO
+    base_den = ZERO
+    extra = ZERO
+    weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
+    for spec, c in zip(rb.categories, cats, strict=True):
+        if c.type == "base":
+            if not c.applicable or c.max == 0:
+                continue
+            if weighted:
+                w = spec.weight or ZERO
+                base_num += w * c.score / c.max
+                base_den += w
+            else:
+                base_num += c.score
+                base_den += c.max
+        elif c.type == "bonus":
+            extra += c.score
+        else:
+            extra -= c.score
+    base = rb.scale * base_num / base_den if base_den else ZERO
+    total = base + extra
+    return total if total > 0 else ZERO
+
+
+def _grade(rb: Rulebook, rounded_total: Fraction, vetoed: bool) -> str | None:
+    if not rb.grades:
+        return None
+    if vetoed:
+        return rb.grades[-1].name
+    for g in rb.grades:
+        if g.min <= rounded_total:
+            return g.name
+    return None
+
+
+# -------------------------------------------------------------------- entry
+
+
+def score(rb: Rulebook, ev: Evidence) -> UnitResult:
+    """Score one assessment of one unit.
+
+    Args:
+        rb: a validated rulebook.
+        ev: that unit's evidence (values already in field units).
+
+    Returns:
+        The unit's :class:`UnitResult`; exact totals, rounded item points, reasons.
+    """
+    ctx = _Ctx(rb, ev)
+    flags = list(ev.flags)
+    for check in rb.consistency:
+        try:
+            ok = check.when.evaluate(ctx.env)
+        except (MissingValue, NotApplicableValue, DivisionByZero):
+            continue
+        if not ok:
+            flags.append(f"数据不一致: {check.message} ({check.when.text})")
+    items: list[ItemResult] = []
+    cats: list[CategoryResult] = []
+    vetoed = False
+    effect = ""
+    for cat in rb.categories:
+        ok, text = ctx.holds(cat.applies_when)
+        why = f"{text} 不成立" if not ok else ""
+        cat_items = []
+        for item in cat.items:
+            res, hit, eff = _score_item(ctx, item, cat, ok, why)
+            if hit and (not vetoed or eff == "zero"):
+                vetoed, effect = True, eff
+            cat_items.append(res)
+        if not ok and rb.not_applicable != "award":
+            cats.append(CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=ZERO,
+                                       applicable=False))
+        else:
+            cats.append(_category(rb, cat, cat_items))
+        items.extend(cat_items)
+    total = total_with(rb, cats)
+    if vetoed and effect == "zero":
+        total = ZERO
+    grade = _grade(rb, round_half_up(total, 2), vetoed)
+    return UnitResult(unit=ev.unit, role=ev.role, total=total, categories=tuple(cats), items=tuple(items),
+                      grade=grade, vetoed=vetoed, veto_effect=effect, flags=tuple(flags), source=ev.source,
+                      assessor=ev.assessment.assessor)
+
+
+def score_all(rb: Rulebook, evidence: Iterable[Evidence]) -> list[UnitResult]:
+    """Score many units (in input order)."""
+    return [score(rb, ev) for ev in evidence]
+
+
+def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]:
+    """For each item not at full marks, the points the total would gain if it were full.
+
+    Caps and rescaling are included: an item in a capped category may gain less
+    than its missing points. Not-applicable and veto items are left out.
+    Largest gain first; equal gains by item order.
+
+    Returns:
+        ``[(item result, exact gain)]``.
+    """
+    out: list[tuple[int, ItemResult, Fraction]] = []
+    if result.vetoed and result.veto_effect == "zero":
+        return []
+    base_total = result.total
+    pos = 0
+    for ci, cat in enumerate(rb.categories):
+        cat_res = [r for r in result.items if r.id.startswith(cat.id + ".")]
+        for ii, spec in enumerate(cat.items):
+            r = cat_res[ii]
+            pos += 1
+            if r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points >= spec.max:
+                continue
+            if not result.categories[ci].applicable and cat.type == "base":
+                continue
+            better = list(cat_res)
+            better[ii] = attrs.evolve(r, points=spec.max, status="scored")
+            new_cat = _category(rb, cat, better)
+            cats = list(result.categories)
+            cats[ci] = new_cat
+            g = total_with(rb, cats) - base_total
+            if g > 0:
+                out.append((pos, r, g))
+    out.sort(key=lambda t: (-t[2], t[0]))
+    return [(r, g) for _, r, g in out]
+
+
+def results_by_unit(results: Iterable[UnitResult]) -> Mapping[str, UnitResult]:
+    """Index results by unit id (the last wins)."""
+    return {r.unit.id: r for r in results}
