@@ -49,6 +49,8 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
         return Fraction(Decimal(repr(raw))), False
     if not isinstance(raw, str):
         raise ValueProblem(f"expected a number, got {type(raw).__name__}")
+    if raw.isdigit() and raw.isascii():  # the common case: a plain whole number
+        return Fraction(int(raw)), False
     text = raw.strip().replace("，", ",").replace("．", ".")
     m = _NUMBER.match(text)
     if not m:

@@ -28,6 +28,7 @@ from .units import UnitError, conversion_factor
 __all__ = ["EvidenceSet", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
 ROLES = ("self", "peer", "town", "field")
+_PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 _POINTS_PREFIX = "points:"
 _HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<unit>[^\]]*)\]\s*$")
@@ -76,6 +77,11 @@ class _Record:
 
     def value(self, name: str, raw: Any, place: str, header_unit: str = "") -> Any:
         spec = self.rb.fields[name]
+        if spec.type in _PLAIN_NUMBER_TYPES and raw.__class__ is str and raw.isdigit() and raw.isascii():
+            # The common case, kept cheap: a plain whole number, never negative.
+            if header_unit:
+                return Fraction(int(raw)) * conversion_factor(header_unit, spec.unit)
+            return Fraction(int(raw))
         try:
             if spec.type == "bool":
                 return parse_bool(raw)
@@ -425,53 +431,46 @@ def _is_other_toml(data: Mapping[str, Any]) -> bool:
     return "categories" in data or "waivers" in data
 
 
-def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False) -> EvidenceSet:
-    """Load evidence files and folders for ``rb``.
+@attrs.frozen
+class _FileTask:
+    """One TOML file: one unit."""
 
-    Args:
-        rb: the rulebook whose fields the evidence fills.
-        paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
-        strict: reject units with approximate figures, missing values or unknown keys.
+    path: Path
+    shown: str
+
+
+@attrs.frozen
+class _RowsTask:
+    """A run of rows of one table, with the layout worked out from its header."""
+
+    shown: str
+    layout: _TableLayout
+    rows: list[tuple[int, list[Any]]]
+
+
+Task = _FileTask | _RowsTask
+Outcome = Evidence | Rejection
+
+
+def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
+                 chunk: int = 0) -> tuple[list[Task], list[Rejection], list[str]]:
+    """Split evidence paths into tasks that can be loaded independently (and in parallel).
+
+    Tables are read and their headers checked here; with ``chunk`` > 0 their rows
+    are split into tasks of at most that many rows.
 
     Returns:
-        An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
-        A second assessment of the same unit in the same role is rejected as a duplicate.
+        (tasks in input order, files rejected whole, warnings).
     """
-    accepted: list[Evidence] = []
+    tasks: list[Task] = []
     rejected: list[Rejection] = []
     warnings: list[str] = []
-    seen: dict[tuple[str, str], str] = {}
-
-    def add(ev: Evidence) -> None:
-        key = (ev.unit.id, ev.role)
-        if key in seen:
-            rejected.append(Rejection(source=ev.source, unit=ev.unit.id,
-                                      error=f"{ev.source}: unit '{ev.unit.id}' ({ev.role}) was already given in {seen[key]}; each unit once per role"))
-            return
-        seen[key] = ev.source
-        accepted.append(ev)
-
     for path, shown in _expand(paths):
         suffix = path.suffix.lower()
         if not path.exists():
             rejected.append(Rejection(source=shown, error=f"{shown}: no such file or folder"))
-            continue
-        if suffix == ".toml":
-            try:
-                text = path.read_bytes().decode("utf-8-sig")
-                data = tomllib.loads(text, parse_float=Decimal)
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
-                continue
-            if _is_other_toml(data):
-                continue
-            try:
-                ev = parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
-            except EvidenceError as exc:
-                uid = data.get("unit", {}).get("id", "") if isinstance(data.get("unit"), dict) else ""
-                rejected.append(Rejection(source=shown, unit=str(uid), error=str(exc), problems=exc.problems))
-                continue
-            add(ev)
+        elif suffix == ".toml":
+            tasks.append(_FileTask(path, shown))
         elif suffix in (".csv", ".xlsx", ".xlsm"):
             try:
                 header, rows = read_rows(path)
@@ -484,17 +483,84 @@ def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = F
                 rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
                                           problems=tuple(layout.problems)))
                 continue
-            for rowno, cells in rows:
-                if not any(str(c).strip() for c in cells if c is not None):
-                    continue
-                try:
-                    ev = _table_evidence(rb, layout, shown, rowno, cells, strict)
-                except EvidenceError as exc:
-                    uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
-                    rejected.append(Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
-                                              problems=exc.problems))
-                    continue
-                add(ev)
+            step = chunk if chunk > 0 else max(1, len(rows))
+            for i in range(0, len(rows), step):
+                tasks.append(_RowsTask(shown, layout, rows[i : i + step]))
         else:
             rejected.append(Rejection(source=shown, error=f"{shown}: not evidence (expected .toml, .csv or .xlsx)"))
+    return tasks, rejected, warnings
+
+
+def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
+             warnings: list[str] | None = None) -> Iterator[Outcome]:
+    """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value."""
+    if isinstance(task, _FileTask):
+        shown = task.shown
+        try:
+            text = task.path.read_bytes().decode("utf-8-sig")
+            data = tomllib.loads(text, parse_float=Decimal)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            yield Rejection(source=shown, error=f"{shown}: cannot read: {exc}")
+            return
+        if _is_other_toml(data):
+            return
+        try:
+            yield parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
+        except EvidenceError as exc:
+            uid = data.get("unit", {}).get("id", "") if isinstance(data.get("unit"), dict) else ""
+            yield Rejection(source=shown, unit=str(uid), error=str(exc), problems=exc.problems)
+        return
+    layout = task.layout
+    for rowno, cells in task.rows:
+        if not any(str(c).strip() for c in cells if c is not None):
+            continue
+        try:
+            yield _table_evidence(rb, layout, task.shown, rowno, cells, strict)
+        except EvidenceError as exc:
+            uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
+            yield Rejection(source=f"{task.shown} row {rowno}", unit=str(uid), error=str(exc),
+                            problems=exc.problems)
+
+
+class Deduplicator:
+    """Each unit once per role: a later assessment of the same unit and role is rejected."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], str] = {}
+
+    def check(self, unit: str, role: str, source: str) -> Rejection | None:
+        key = (unit, role)
+        if key in self.seen:
+            return Rejection(source=source, unit=unit,
+                             error=f"{source}: unit '{unit}' ({role}) was already given in {self.seen[key]}; "
+                                   "each unit once per role")
+        self.seen[key] = source
+        return None
+
+
+def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False) -> EvidenceSet:
+    """Load evidence files and folders for ``rb``.
+
+    Args:
+        rb: the rulebook whose fields the evidence fills.
+        paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
+        strict: reject units with approximate figures, missing values or unknown keys.
+
+    Returns:
+        An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
+        A second assessment of the same unit in the same role is rejected as a duplicate.
+    """
+    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict)
+    accepted: list[Evidence] = []
+    dedup = Deduplicator()
+    for task in tasks:
+        for out in run_task(rb, task, strict=strict, warnings=warnings):
+            if isinstance(out, Rejection):
+                rejected.append(out)
+                continue
+            dup = dedup.check(out.unit.id, out.role, out.source)
+            if dup is not None:
+                rejected.append(dup)
+            else:
+                accepted.append(out)
     return EvidenceSet(evidence=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))

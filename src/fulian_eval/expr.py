@@ -80,9 +80,11 @@ def round_half_up(x: Fraction, places: int = 0) -> Fraction:
     Fraction(719, 50)
     """
     scale = 10**places
-    q = abs(x) * scale
-    n = (q.numerator * 2 + q.denominator) // (q.denominator * 2)
-    return Fraction(n if x >= 0 else -n, scale)
+    num, den = x.numerator, x.denominator
+    if scale % den == 0:
+        return x  # already exact at this precision
+    n = (abs(num) * scale * 2 + den) // (den * 2)
+    return Fraction(n if num >= 0 else -n, scale)
 
 
 # --------------------------------------------------------------------- tokens

@@ -8,6 +8,7 @@ and converting once.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
@@ -278,14 +279,21 @@ class Rulebook:
     def path(self) -> str:
         return self.sources[0].path if self.sources else ""
 
-    def items(self) -> tuple[Item, ...]:
+    @functools.cached_property
+    def _items(self) -> tuple[Item, ...]:
         return tuple(i for c in self.categories for i in c.items)
 
+    @functools.cached_property
+    def _item_index(self) -> dict[str, Item]:
+        return {i.id: i for i in self._items}
+
+    def items(self) -> tuple[Item, ...]:
+        """Every item, category by category, in rulebook order."""
+        return self._items
+
     def item(self, full_id: str) -> Item:
-        for i in self.items():
-            if i.id == full_id:
-                return i
-        raise KeyError(full_id)
+        """The item with this full id ("archives.registers"); KeyError if none."""
+        return self._item_index[full_id]
 
     def category(self, cid: str) -> Category:
         for c in self.categories:

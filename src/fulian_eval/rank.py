@@ -1,73 +1,86 @@
 """Ranking (SPEC §5): competition ranks on rounded totals, tie-breaks, vetoed units last.
 
 Pure and order-independent: the same results in any order give the same ranks.
+Works on full results and on compact summaries alike (anything with ``unit``,
+``role`` and ``rank_key``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 
-from .model import Rulebook
-from .score import UnitResult
+from .model import Rulebook, UnitInfo
 
-__all__ = ["Ranked", "rank", "rank_key"]
+__all__ = ["ROLE_ORDER", "Rankable", "Ranked", "rank"]
 
 ROLE_ORDER = {"town": 0, "field": 1, "peer": 2, "self": 3}
 
+Key = tuple[bool, int, tuple[int, ...]]
+
+
+class Rankable(Protocol):
+    @property
+    def unit(self) -> UnitInfo: ...
+
+    @property
+    def role(self) -> str: ...
+
+    def rank_key(self, tie_break: Sequence[str]) -> Key: ...
+
+
+R = TypeVar("R", bound=Rankable)
+
 
 @attrs.frozen(kw_only=True)
-class Ranked:
+class Ranked(Generic[R]):
     """A result with its place overall and within its group (among units of its role)."""
 
-    result: UnitResult
+    result: R
     rank: int
     group_rank: int
 
 
-def rank_key(tie_break: Sequence[str], r: UnitResult) -> tuple[bool, Fraction, tuple[Fraction, ...]]:
-    """Smaller is better: (vetoed, −rounded total, −rounded tie-break category scores)."""
-    ties = tuple(-r.category(c).rounded for c in tie_break)
-    return (r.vetoed, -r.rounded_total, ties)
-
-
-def _competition(rows: list[UnitResult], tie_break: Sequence[str]) -> dict[int, int]:
-    keyed = sorted(rows, key=lambda r: (rank_key(tie_break, r), r.unit.id))
+def _competition(order: list[int], keys: Sequence[Key]) -> dict[int, int]:
+    """Standard competition ranks (1, 2, 2, 4) for indices already sorted by key."""
     out: dict[int, int] = {}
-    prev = None
+    prev: Key | None = None
     place = 0
-    for i, r in enumerate(keyed, start=1):
-        k = rank_key(tie_break, r)
+    for pos, i in enumerate(order, start=1):
+        k = keys[i]
         if k != prev:
-            place = i
-            prev = k
-        out[id(r)] = place
+            place, prev = pos, k
+        out[i] = place
     return out
 
 
-def rank(rb: Rulebook, results: Iterable[UnitResult]) -> list[Ranked]:
+def rank(rb: Rulebook, results: Iterable[R]) -> list[Ranked[R]]:
     """Rank results; each role (self, peer, town, field) is ranked on its own.
+
+    Args:
+        rb: the rulebook (for ``tie_break``).
+        results: :class:`~fulian_eval.score.UnitResult` or :class:`~fulian_eval.score.UnitSummary`.
 
     Returns:
         Ranked results in rank order (ties by unit id), roles in the order town, field, peer, self.
     """
-    by_role: dict[str, list[UnitResult]] = defaultdict(list)
-    for r in results:
-        by_role[r.role].append(r)
-    out: list[Ranked] = []
+    rows = list(results)
+    keys = [r.rank_key(rb.tie_break) for r in rows]
+    by_role: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_role[r.role].append(i)
+    out: list[Ranked[R]] = []
     for role in sorted(by_role, key=lambda x: (ROLE_ORDER.get(x, 9), x)):
-        rows = by_role[role]
-        overall = _competition(rows, rb.tie_break)
-        groups: dict[str, list[UnitResult]] = defaultdict(list)
-        for r in rows:
-            groups[r.unit.group].append(r)
+        idx = sorted(by_role[role], key=lambda i: (keys[i], rows[i].unit.id))
+        overall = _competition(idx, keys)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i in idx:  # already in rank order, so each group's list is too
+            groups[rows[i].unit.group].append(i)
         in_group: dict[int, int] = {}
-        for g in groups.values():
-            in_group.update(_competition(g, rb.tie_break))
-        ranked = [Ranked(result=r, rank=overall[id(r)], group_rank=in_group[id(r)]) for r in rows]
-        ranked.sort(key=lambda x: (x.rank, x.result.unit.id))
-        out.extend(ranked)
+        for members in groups.values():
+            in_group.update(_competition(members, keys))
+        out.extend(Ranked(result=rows[i], rank=overall[i], group_rank=in_group[i]) for i in idx)
     return out

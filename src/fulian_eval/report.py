@@ -17,7 +17,7 @@ from tabulate import tabulate
 from .evidence import Rejection
 from .model import Rulebook
 from .rank import Ranked
-from .score import ItemResult, UnitResult, fmt_points
+from .score import ItemResult, UnitResult, UnitSummary, fmt_points
 
 __all__ = [
     "FORMATS",
@@ -73,7 +73,7 @@ def item_json(i: ItemResult) -> dict[str, Any]:
     return out
 
 
-def unit_json(r: Ranked) -> dict[str, Any]:
+def unit_json(r: Ranked[UnitResult]) -> dict[str, Any]:
     u = r.result
     return {
         "unit": u.unit.id,
@@ -100,7 +100,7 @@ def rejected_json(rejected: Sequence[Rejection]) -> list[dict[str, Any]]:
     return [{"source": r.source, "unit": r.unit, "error": r.error} for r in rejected]
 
 
-def score_json(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection]) -> dict[str, Any]:
+def score_json(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Sequence[Rejection]) -> dict[str, Any]:
     """The ``score --format json`` document of SPEC §9."""
     return {
         "rulebook": rulebook_json(rb),
@@ -109,7 +109,16 @@ def score_json(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Reject
     }
 
 
-def _remark(u: UnitResult) -> str:
+def _summaries(ranked: Sequence[Ranked[Any]]) -> list[Ranked[UnitSummary]]:
+    out: list[Ranked[UnitSummary]] = []
+    for r in ranked:
+        res = r.result
+        summary = res.summary() if isinstance(res, UnitResult) else res
+        out.append(Ranked(result=summary, rank=r.rank, group_rank=r.group_rank))
+    return out
+
+
+def _remark(u: UnitSummary) -> str:
     bits = []
     if u.vetoed:
         bits.append("一票否决")
@@ -118,66 +127,84 @@ def _remark(u: UnitResult) -> str:
     return "，".join(bits)
 
 
-def score_report(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection], fmt: str) -> str:
-    """Every unit with category scores and total, in rank order."""
+def _full(ranked: Sequence[Ranked[Any]]) -> list[Ranked[UnitResult]]:
+    if not all(isinstance(r.result, UnitResult) for r in ranked):
+        raise TypeError("JSON output needs full results (UnitResult), not summaries")
+    return list(ranked)
+
+
+def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str) -> str:
+    """Every unit with category scores and total, in rank order.
+
+    ``ranked`` holds :class:`UnitResult` (any format) or :class:`UnitSummary` (all but JSON).
+    """
     if fmt == "json":
-        return _dumps(score_json(rb, ranked, rejected))
-    roles = {r.result.role for r in ranked}
+        return _dumps(score_json(rb, _full(ranked), rejected))
+    rows_in = _summaries(ranked)
+    roles = {r.result.role for r in rows_in}
     if fmt == "csv":
         items = [i.id for i in rb.items()]
         header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
                   *[c.id for c in rb.categories], *items, "flags"]
-        rows = []
-        for r in ranked:
-            u = r.result
-            rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role,
-                         fmt_points(u.total), u.grade or "", "true" if u.vetoed else "false",
-                         *[fmt_points(c.score) for c in u.categories],
-                         *[fmt_points(i.points) for i in u.items], " | ".join(u.flags)])
-        return _csv(header, rows)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(
+            [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
+             "true" if u.vetoed else "false", *[c[1] for c in u.categories], *u.items, " | ".join(u.flags)]
+            for r in rows_in
+            for u in (r.result,)
+        )
+        return buf.getvalue()
     header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
               *[c.title for c in rb.categories], "总分", "等次", "备注"]
     rows = []
-    for r in ranked:
+    for r in rows_in:
         u = r.result
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
                      *([u.role] if len(roles) > 1 else []),
-                     *[fmt_points(c.score) if c.applicable else "不适用" for c in u.categories],
-                     fmt_points(u.total), u.grade or "", _remark(u)])
+                     *[c[1] if c[3] else "不适用" for c in u.categories],
+                     u.total, u.grade or "", _remark(u)])
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
     return out + _table(header, rows, fmt)
 
 
-def rank_report(rb: Rulebook, ranked: Sequence[Ranked], rejected: Sequence[Rejection], fmt: str) -> str:
+def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str) -> str:
     """The ranking: place, group place, total, grade, tie-break scores."""
+    rows_in = _summaries(ranked)
+
+    def ties(u: UnitSummary) -> list[str]:
+        by_id = {c[0]: c[1] for c in u.categories}
+        return [by_id[c] for c in rb.tie_break]
+
     if fmt == "json":
         doc = {
             "rulebook": rulebook_json(rb),
             "ranking": [
                 {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
                  "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
-                 "total": fmt_points(r.result.total), "grade": r.result.grade, "vetoed": r.result.vetoed,
-                 "tie_break": {c: fmt_points(r.result.category(c).score) for c in rb.tie_break}}
-                for r in ranked
+                 "total": r.result.total, "grade": r.result.grade, "vetoed": r.result.vetoed,
+                 "tie_break": dict(zip(rb.tie_break, ties(r.result), strict=True))}
+                for r in rows_in
             ],
             "rejected": rejected_json(rejected),
         }
         return _dumps(doc)
-    ties = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
+    tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
-        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *ties]
+        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *tie_names]
     else:
-        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *ties]
+        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *tie_names]
     rows = []
-    for r in ranked:
+    for r in rows_in:
         u = r.result
         veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
-        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, fmt_points(u.total),
-                     u.grade or "", veto, *[fmt_points(u.category(c).score) for c in rb.tie_break]])
+        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total,
+                     u.grade or "", veto, *ties(u)])
     return _table(header, rows, fmt)
 
 
-def explain_report(rb: Rulebook, r: Ranked, fmt: str, item: str | None = None) -> str:
+def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | None = None) -> str:
     """One unit's audit record sheet (审核记录表): item, max, points, reason, method."""
     u = r.result
     items = [i for i in u.items if item is None or i.id == item]
@@ -216,7 +243,7 @@ def explain_report(rb: Rulebook, r: Ranked, fmt: str, item: str | None = None) -
     return out
 
 
-def gains_report(r: Ranked, gains: Sequence[tuple[ItemResult, Fraction]], fmt: str) -> str:
+def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], fmt: str) -> str:
     """Where to improve: the points each not-full item would add to the total, largest first."""
     u = r.result
     if fmt == "json":

@@ -8,7 +8,7 @@ shown or ranked (the total itself is computed from exact category scores).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -38,8 +38,10 @@ __all__ = [
     "CategoryResult",
     "ItemResult",
     "UnitResult",
+    "UnitSummary",
     "fmt_points",
     "gains",
+    "hundredths",
     "score",
     "score_all",
     "total_with",
@@ -51,8 +53,7 @@ HUNDREDTH = Fraction(1, 100)
 
 def fmt_points(x: Fraction) -> str:
     """Points as printed: half-up to two decimals, e.g. ``"87.50"``."""
-    r = round_half_up(x, 2)
-    n = r.numerator * (100 // r.denominator)
+    n = hundredths(x)
     sign = "-" if n < 0 else ""
     n = abs(n)
     return f"{sign}{n // 100}.{n % 100:02d}"
@@ -88,9 +89,21 @@ class ItemResult:
     max: Fraction
     points: Fraction  # rounded half-up to 0.01
     status: str  # scored | missing | not_applicable | veto
-    reason: str
+    why: str | Callable[[], str] = attrs.field(default="", eq=False, repr=False)
     method: str = ""
-    inputs: tuple[tuple[str, str], ...] = ()  # (field, value as written or computed)
+    used: tuple[tuple[str, str], ...] | Callable[[], tuple[tuple[str, str], ...]] = attrs.field(
+        default=(), eq=False, repr=False
+    )
+
+    @property
+    def reason(self) -> str:
+        """Why these points, in words a clerk understands (built only when asked for)."""
+        return self.why if isinstance(self.why, str) else self.why()
+
+    @property
+    def inputs(self) -> tuple[tuple[str, str], ...]:
+        """The evidence used: (field, value as written, or as computed for derived values)."""
+        return self.used if isinstance(self.used, tuple) else self.used()
 
 
 @attrs.frozen(kw_only=True)
@@ -133,11 +146,57 @@ class UnitResult:
                 return c
         raise KeyError(cid)
 
+    def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
+        """Smaller ranks higher: (vetoed, −rounded total, −rounded tie-break scores), in hundredths."""
+        return (self.vetoed, -hundredths(self.total), tuple(-hundredths(self.category(c).score) for c in tie_break))
+
+    def summary(self) -> UnitSummary:
+        """The compact, picklable form that tables, CSV and ranking need (no reasons)."""
+        return UnitSummary(
+            unit=self.unit, role=self.role, source=self.source, total=fmt_points(self.total),
+            total_h=hundredths(self.total), vetoed=self.vetoed, grade=self.grade,
+            categories=tuple((c.id, fmt_points(c.score), hundredths(c.score), c.applicable) for c in self.categories),
+            items=tuple(fmt_points(i.points) for i in self.items), flags=self.flags,
+        )
+
     def item(self, iid: str) -> ItemResult:
         for i in self.items:
             if i.id == iid:
                 return i
         raise KeyError(iid)
+
+
+@attrs.frozen(kw_only=True)
+class UnitSummary:
+    """What a ranking table or CSV needs of a result: small, picklable, no reasons.
+
+    Attributes:
+        total: the rounded total as printed ("87.50"); ``total_h`` the same in hundredths.
+        categories: (id, score as printed, score in hundredths, applicable) per category.
+        items: each item's points as printed, in rulebook order.
+    """
+
+    unit: UnitInfo
+    role: str
+    source: str
+    total: str
+    total_h: int
+    vetoed: bool
+    grade: str | None
+    categories: tuple[tuple[str, str, int, bool], ...]
+    items: tuple[str, ...]
+    flags: tuple[str, ...] = ()
+
+    def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
+        """As :meth:`UnitResult.rank_key`."""
+        by_id = {c[0]: c[2] for c in self.categories}
+        return (self.vetoed, -self.total_h, tuple(-by_id[c] for c in tie_break))
+
+
+def hundredths(x: Fraction) -> int:
+    """``x`` rounded half-up to 0.01, as a whole number of hundredths (87.5 -> 8750)."""
+    r = x if 100 % x.denominator == 0 else round_half_up(x, 2)
+    return r.numerator * (100 // r.denominator)
 
 
 # ------------------------------------------------------------------- helpers
@@ -251,88 +310,143 @@ def _got(p: Fraction) -> str:
 # ------------------------------------------------------------------- items
 
 
-def _score_rule(ctx: _Ctx, item: Item) -> tuple[Fraction, str]:
-    """Exact points before clamping, and the reason; raises _Missing/_NotApplicable."""
-    rule = item.rule
+Why = Callable[[], str]
+_Scored = tuple[Fraction, Why]
+
+
+def _check(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     mx = item.max
-    if isinstance(rule, CheckRule):
-        if rule.field is not None:
-            ok = bool(_need(ctx, rule.field))
-            what = ctx.title(rule.field)
-            return (mx, f"{what}：是，得{_num(mx)}分") if ok else (ZERO, f"{what}：否，不得分")
-        assert rule.when is not None
-        ok = bool(_eval(ctx, rule.when))
-        return (mx, f"符合（{rule.when.text}），得{_num(mx)}分") if ok else (ZERO, f"不符合（{rule.when.text}），不得分")
-    if isinstance(rule, ThresholdRule):
-        v = _need(ctx, rule.field)
-        lo, hi = rule.at_least, rule.at_most
-        ok = (lo is None or v >= lo) and (hi is None or v <= hi)
-        if lo is not None and hi is not None:
-            req = f"{ctx.show(rule.field, lo)}至{ctx.show(rule.field, hi)}之间"
-        elif lo is not None:
-            req = f"不低于{ctx.show(rule.field, lo)}"
-        else:
-            assert hi is not None
-            req = f"不高于{ctx.show(rule.field, hi)}"
-        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
+    if rule.field is not None:
+        ok = bool(_need(ctx, rule.field))
+        what = rule.field
         if ok:
-            return mx, f"{head}，达到{req}的要求，得{_num(mx)}分"
-        return ZERO, f"{head}，未达到{req}的要求，不得分"
-    if isinstance(rule, TiersRule):
-        v = _need(ctx, rule.field)
-        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
-        for t in rule.tiers:
-            if v >= t.at_least:
-                return t.points, f"{head}，不低于{ctx.show(rule.field, t.at_least)}，{_got(t.points)}"
-        return ZERO, f"{head}，低于{ctx.show(rule.field, rule.tiers[-1].at_least)}，不得分"
-    if isinstance(rule, LinearRule):
-        v = _need(ctx, rule.field)
-        frac = _clamp((v - rule.zero_at) / (rule.full_at - rule.zero_at), ZERO, Fraction(1))
-        p = mx * frac
-        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
-        span = f"{ctx.show(rule.field, rule.zero_at)}不得分、{ctx.show(rule.field, rule.full_at)}满分"
-        return p, f"{head}，按{span}折算，{_got(round_half_up(p, 2))}"
-    if isinstance(rule, CountRule):
-        v = _need(ctx, rule.field)
-        raw = rule.each * v
-        p = min(mx, raw)
-        cap = f"，最高{_num(mx)}分" if raw > mx else ""
-        return p, f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}×{_dec(rule.each)}分{cap}，{_got(round_half_up(p, 2))}"
-    if isinstance(rule, DeductRule):
-        return _deduct(ctx, item, rule)
-    if isinstance(rule, ShortfallRule | SurplusRule):
-        v = _need(ctx, rule.field)
-        if isinstance(rule, ShortfallRule):
-            gap = rule.target - v if v < rule.target else ZERO
+            return mx, lambda: f"{ctx.title(what)}：是，得{_num(mx)}分"
+        return ZERO, lambda: f"{ctx.title(what)}：否，不得分"
+    ok = bool(_eval(ctx, rule.when))
+    text = rule.when.text
+    if ok:
+        return mx, lambda: f"符合（{text}），得{_num(mx)}分"
+    return ZERO, lambda: f"不符合（{text}），不得分"
+
+
+def _threshold(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    lo, hi = rule.at_least, rule.at_most
+    ok = (lo is None or v >= lo) and (hi is None or v <= hi)
+    mx = item.max
+
+    def why() -> str:
+        f = rule.field
+        if lo is not None and hi is not None:
+            req = f"{ctx.show(f, lo)}至{ctx.show(f, hi)}之间"
+        elif lo is not None:
+            req = f"不低于{ctx.show(f, lo)}"
         else:
-            gap = v - rule.target if v > rule.target else ZERO
-        d = gap / rule.step
-        n = d if rule.partial == "exact" else Fraction(math.floor(d)) if rule.partial == "whole" else Fraction(math.ceil(d))
-        head = f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}"
-        tgt = ctx.show(rule.field, rule.target)
-        step_word = "" if rule.step == 1 else f"（每{ctx.show(rule.field, rule.step)}）"
-        if isinstance(rule, ShortfallRule):
-            p = mx - rule.each * n
-            if gap == 0:
-                return p, f"{head}，达到{tgt}，得满分{_num(mx)}分"
-            floor_word = "，扣完为止" if p < item.floor else ""
-            shown = _clamp(p, item.floor, mx)
-            return p, f"{head}，低于{tgt}{step_word}，扣{_num(rule.each * n)}分{floor_word}，{_got(round_half_up(shown, 2))}"
-        p = rule.each * n
-        if gap == 0:
-            return ZERO, f"{head}，未超过{tgt}，不加分"
+            req = f"不高于{ctx.show(f, hi)}"
+        head = f"{ctx.title(f)}{ctx.show(f, v)}"
+        if ok:
+            return f"{head}，达到{req}的要求，得{_num(mx)}分"
+        return f"{head}，未达到{req}的要求，不得分"
+
+    return (mx if ok else ZERO), why
+
+
+def _tiers(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    hit = next((t for t in rule.tiers if v >= t.at_least), None)
+
+    def why() -> str:
+        f = rule.field
+        head = f"{ctx.title(f)}{ctx.show(f, v)}"
+        if hit is None:
+            return f"{head}，低于{ctx.show(f, rule.tiers[-1].at_least)}，不得分"
+        return f"{head}，不低于{ctx.show(f, hit.at_least)}，{_got(hit.points)}"
+
+    return (ZERO if hit is None else hit.points), why
+
+
+def _linear(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    frac = (v - rule.zero_at) / (rule.full_at - rule.zero_at)
+    p = ZERO if frac <= 0 else item.max if frac >= 1 else item.max * frac
+
+    def why() -> str:
+        f = rule.field
+        span = f"{ctx.show(f, rule.zero_at)}不得分、{ctx.show(f, rule.full_at)}满分"
+        return f"{ctx.title(f)}{ctx.show(f, v)}，按{span}折算，{_got(round_half_up(p, 2))}"
+
+    return p, why
+
+
+def _count(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    raw = rule.each * v
+    mx = item.max
+    p = mx if raw > mx else raw
+
+    def why() -> str:
+        f = rule.field
+        cap = f"，最高{_num(mx)}分" if raw > mx else ""
+        return f"{ctx.title(f)}{ctx.show(f, v)}×{_dec(rule.each)}分{cap}，{_got(round_half_up(p, 2))}"
+
+    return p, why
+
+
+def _steps(gap: Fraction, rule: Any) -> Fraction:
+    d: Fraction = gap / rule.step
+    if rule.partial == "exact" or d.denominator == 1:
+        return d
+    return Fraction(math.floor(d) if rule.partial == "whole" else math.ceil(d))
+
+
+def _shortfall(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    mx = item.max
+    if v >= rule.target:
+        return mx, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，达到{ctx.show(rule.field, rule.target)}，得满分{_num(mx)}分"
+    n = _steps(rule.target - v, rule)
+    d = rule.each * n
+    p = mx - d
+
+    def why() -> str:
+        f = rule.field
+        step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
+        floor_word = "，扣完为止" if p < item.floor else ""
+        shown = _clamp(p, item.floor, mx)
+        return (f"{ctx.title(f)}{ctx.show(f, v)}，低于{ctx.show(f, rule.target)}{step_word}，"
+                f"扣{_num(d)}分{floor_word}，{_got(round_half_up(shown, 2))}")
+
+    return p, why
+
+
+def _surplus(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _need(ctx, rule.field)
+    mx = item.max
+    if v <= rule.target:
+        return ZERO, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，未超过{ctx.show(rule.field, rule.target)}，不加分"
+    n = _steps(v - rule.target, rule)
+    p = rule.each * n
+
+    def why() -> str:
+        f = rule.field
+        step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
         cap = f"，最高{_num(mx)}分" if p > mx else ""
-        return p, f"{head}，超过{tgt}{step_word}{_num(n)}档，每档{_num(rule.each)}分{cap}，{_got(round_half_up(min(p, mx), 2))}"
-    if isinstance(rule, ExprRule):
-        v = _eval(ctx, rule.points)
-        shown = round_half_up(_clamp(v, item.floor, mx), 2)
-        return v, f"按公式 {rule.points.text} 计算，{_got(shown)}"
-    if isinstance(rule, ManualRule):
-        if item.id not in ctx.ev.points:
-            raise _Missing([])
-        p = ctx.ev.points[item.id]
-        return p, f"评审打分{_num(p)}分"
-    raise TypeError(f"unknown rule {rule!r}")  # pragma: no cover
+        return (f"{ctx.title(f)}{ctx.show(f, v)}，超过{ctx.show(f, rule.target)}{step_word}{_num(n)}档，"
+                f"每档{_num(rule.each)}分{cap}，{_got(round_half_up(min(p, mx), 2))}")
+
+    return p, why
+
+
+def _expr_item(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    v = _eval(ctx, rule.points)
+    return v, lambda: f"按公式 {rule.points.text} 计算，{_got(round_half_up(_clamp(v, item.floor, item.max), 2))}"
+
+
+def _manual(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
+    p = ctx.ev.points.get(item.id)
+    if p is None:
+        raise _Missing([])
+    return p, lambda: f"评审打分{_num(p)}分"
 
 
 def _left(p: Fraction, item: Item) -> str:
@@ -341,51 +455,71 @@ def _left(p: Fraction, item: Item) -> str:
     return f"，{_got(round_half_up(p, 2))}"
 
 
-def _deduct(ctx: _Ctx, item: Item, rule: DeductRule) -> tuple[Fraction, str]:
+def _deduct(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     mx = item.max
-    if rule.form == "set":
-        assert rule.field is not None
+    form = rule.form
+    if form == "set":
         have = _need(ctx, rule.field)
         absent = [r for r in rule.required if r not in have]
         if not absent:
-            return mx, f"{len(rule.required)}项齐全，得满分{_num(mx)}分"
+            return mx, lambda: f"{len(rule.required)}项齐全，得满分{_num(mx)}分"
         d = rule.each * len(absent)
         p = mx - d
-        tail = "，扣完为止" if p < item.floor else ""
-        return p, f"缺{len(absent)}项({'、'.join(absent)})，扣{_num(d)}分{tail}"
-    if rule.form == "count":
-        assert rule.field is not None
+        return p, lambda: f"缺{len(absent)}项({'、'.join(absent)})，扣{_num(d)}分{'，扣完为止' if p < item.floor else ''}"
+    if form == "count":
         v = _need(ctx, rule.field)
+        if v == 0:
+            return mx, lambda: f"{ctx.title(rule.field)}0，得满分{_num(mx)}分"
         d = rule.each * v
         p = mx - d
-        if v == 0:
-            return mx, f"{ctx.title(rule.field)}0，得满分{_num(mx)}分"
-        return p, f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(p, item)}"
+        return p, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(p, item)}"
     missing = [name for name, _ in rule.faults if name not in ctx.env or isinstance(ctx.env[name], Absent)]
     if missing:
         raise _Missing(missing)
-    parts = []
     total = ZERO
     for name, pts in rule.faults:
-        v = ctx.env[name]
-        if v:
-            parts.append(f"{ctx.title(name)}{_num(v)}×{_num(pts)}")
-        total += pts * v
+        total += pts * ctx.env[name]
     d = total * rule.each
     if d == 0:
-        return mx, f"无扣分项，得满分{_num(mx)}分"
+        return mx, lambda: f"无扣分项，得满分{_num(mx)}分"
     p = mx - d
-    return p, f"{'、'.join(parts)}，扣{_num(d)}分{_left(p, item)}"
+
+    def why() -> str:
+        parts = [f"{ctx.title(n)}{_num(ctx.env[n])}×{_num(pts)}" for n, pts in rule.faults if ctx.env[n]]
+        return f"{'、'.join(parts)}，扣{_num(d)}分{_left(p, item)}"
+
+    return p, why
+
+
+_RULES: dict[type, Callable[[_Ctx, Item, Any], _Scored]] = {
+    CheckRule: _check,
+    ThresholdRule: _threshold,
+    TiersRule: _tiers,
+    LinearRule: _linear,
+    CountRule: _count,
+    DeductRule: _deduct,
+    ShortfallRule: _shortfall,
+    SurplusRule: _surplus,
+    ExprRule: _expr_item,
+    ManualRule: _manual,
+}
+
+
+def _score_rule(ctx: _Ctx, item: Item) -> _Scored:
+    """Exact points before clamping, and a thunk giving the reason; raises _Missing/_NotApplicable."""
+    return _RULES[type(item.rule)](ctx, item, item.rule)
 
 
 def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
-    inputs = ctx.inputs(item.fields_used())
     award = ctx.rb.not_applicable == "award"
 
-    def mk(points: Fraction, status: str, reason: str) -> ItemResult:
+    def inputs() -> tuple[tuple[str, str], ...]:
+        return ctx.inputs(item.fields_used())
+
+    def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
         return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
-                          inputs=inputs, points=points, status=status, reason=reason)
+                          used=inputs, points=points, status=status, why=why)
 
     def na(why: str) -> ItemResult:
         pts = item.max if award and cat.type == "base" else ZERO
@@ -393,10 +527,10 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
 
     if not cat_ok:
         return na(cat_why), False, ""
-    ok, text = ctx.holds(item.applies_when)
-    if not ok:
-        return na(f"{text} 不成立"), False, ""
-    low = min(ZERO, item.floor)
+    if item.applies_when is not None:
+        ok, text = ctx.holds(item.applies_when)
+        if not ok:
+            return na(f"{text} 不成立"), False, ""
     if isinstance(item.rule, VetoRule):
         try:
             hit = bool(_eval(ctx, item.rule.when))
@@ -410,47 +544,62 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
             return mk(ZERO, "veto", f"一票否决（{item.rule.when.text}），{effect}"), True, item.rule.effect
         return mk(ZERO, "scored", "未触发一票否决"), False, ""
     try:
-        raw, reason = _score_rule(ctx, item)
+        raw, why = _score_rule(ctx, item)
     except _Missing as exc:
         if exc.names:
             names = "、".join(ctx.title(n) for n in exc.names)
-            why = f"无资料（缺{names}），不得分"
+            missing_why = f"无资料（缺{names}），不得分"
         else:
-            why = "无评审打分，不得分"
-        return mk(round_half_up(low, 2), "missing", why), False, ""
+            missing_why = "无评审打分，不得分"
+        return mk(round_half_up(min(ZERO, item.floor), 2), "missing", missing_why), False, ""
     except _NotApplicable as exc:
         return na(exc.why), False, ""
-    pts = round_half_up(_clamp(raw, item.floor, item.max), 2)
-    return mk(pts, "scored", reason), False, ""
+    if raw > item.max:
+        raw = item.max
+    elif raw < item.floor:
+        raw = item.floor
+    return mk(round_half_up(raw, 2), "scored", why), False, ""
 
 
 # --------------------------------------------------------------- categories
 
 
+def _sum_points(points: Iterable[Fraction]) -> Fraction:
+    """Exact sum of item points; item points are multiples of 0.01, so add hundredths as ints."""
+    total = 0
+    slow: list[Fraction] = []
+    for p in points:
+        d = p.denominator
+        if 100 % d == 0:
+            total += p.numerator * (100 // d)
+        else:  # e.g. an awarded max of 0.125
+            slow.append(p)
+    out = Fraction(total, 100)
+    return out + sum(slow, ZERO) if slow else out
+
+
 def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> CategoryResult:
+    def result(score: Fraction, applicable: bool = True) -> CategoryResult:
+        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=score,
+                              applicable=applicable)
+
     if cat.type != "base":
-        e = sum((i.points for i in items if i.status != "not_applicable"), ZERO)
-        applicable = any(i.status != "not_applicable" for i in items)
-        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
-                              score=_clamp(e, cat.floor, cat.max) if applicable else ZERO, applicable=applicable)
+        pts = [i.points for i in items if i.status != "not_applicable"]
+        if not pts:
+            return result(ZERO, False)
+        return result(_clamp(_sum_points(pts), cat.floor, cat.max))
     if rb.not_applicable == "award":
-        e = sum((i.points for i in items), ZERO)
-        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
-                              score=_clamp(e, cat.floor, cat.max))
-    big_a = ZERO
-    small_a = ZERO
-    e = ZERO
-    for spec, res in zip(cat.items, items, strict=True):
-        big_a += spec.max
-        if res.status != "not_applicable":
-            small_a += spec.max
-            e += res.points
+        return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
+    applicable = [(spec, res) for spec, res in zip(cat.items, items, strict=True) if res.status != "not_applicable"]
+    e = _sum_points(res.points for _, res in applicable)
+    if len(applicable) == len(items):
+        return result(_clamp(e, cat.floor, cat.max))
+    small_a = sum((spec.max for spec, _ in applicable), ZERO)
     if small_a == 0:
-        applicable = any(r.status != "not_applicable" for r in items)
-        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
-                              score=ZERO, applicable=applicable and big_a == 0)
-    return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max,
-                          score=_clamp(e * big_a / small_a, cat.floor, cat.max))
+        # Nothing applicable carries points: the category drops out of the total
+        # (a lone veto item that applies keeps it "applicable" only if it has no max at all).
+        return result(ZERO, bool(applicable) and cat.items_max == 0)
+    return result(_clamp(e * cat.items_max / small_a, cat.floor, cat.max))
 
 
 def total_with(rb: Rulebook, cats: Sequence[CategoryResult]) -> Fraction:

@@ -1,0 +1,887 @@
+"""Hypothesis strategies for rulebooks and evidence, for property-testing schemes.
+
+Needs the optional ``testing`` extra (``pip install 'fulian_eval[testing]'``).
+
+Rulebooks are generated as TOML *text* and loaded with the real validator
+(:func:`~fulian_eval.load.parse_rulebook`), so every generated
+:class:`~fulian_eval.model.Rulebook` is one a town office could have written,
+and the text is there too (:func:`rulebook_texts`). Evidence is generated as the
+raw table a clerk would type (:func:`evidence_data`: ``"10余"``,
+``"0.012 hectare"``, ``"是"``) and read with
+:func:`~fulian_eval.evidence.parse_evidence` (:func:`evidence`).
+
+>>> from hypothesis import given
+>>> from fulian_eval import score
+>>> from fulian_eval.testing import rulebook_and_evidence
+>>> @given(rulebook_and_evidence())
+... def test_total_is_never_negative(pair):
+...     rb, ev = pair
+...     assert score(rb, ev).total >= 0
+>>> test_total_is_never_negative()
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from .evidence import parse_evidence
+from .load import RULEBOOK_SCHEMA, parse_rulebook
+from .model import (
+    DeductRule,
+    Evidence,
+    FieldSpec,
+    LinearRule,
+    ManualRule,
+    Rulebook,
+    ShortfallRule,
+    SurplusRule,
+    ThresholdRule,
+    TiersRule,
+)
+
+__all__ = [
+    "DOCUMENTS",
+    "KINDS",
+    "evidence",
+    "evidence_data",
+    "evidence_lists",
+    "rulebook_and_evidence",
+    "rulebook_texts",
+    "rulebooks",
+    "spell",
+]
+
+KINDS: tuple[str, ...] = (
+    "check", "threshold", "tiers", "linear", "count", "deduct",
+    "shortfall", "surplus", "expr", "manual", "veto",
+)
+"""Every item kind of SPEC §2.1, in the order of its table."""
+
+DOCUMENTS: tuple[str, ...] = (
+    "工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿",
+    "执委花名册", "妇女骨干花名册", "会议记录", "有牌子", "有场所", "有制度", "有人员",
+)
+"""Names that generated ``required`` lists and set-valued evidence are drawn from."""
+
+# Items of a bonus category add points, of a penalty category take points away:
+# only kinds where "more points" reads naturally as 加分 / 扣分 are used there.
+_BONUS_KINDS = ("check", "threshold", "tiers", "count", "surplus", "manual", "expr")
+_PENALTY_KINDS = ("check", "threshold", "count", "manual", "expr")
+_FLOOR_KINDS = ("deduct", "shortfall", "expr", "manual")  # kinds that can go below 0 (该项可负分)
+
+_UNITS: dict[str, tuple[str, ...]] = {
+    "count": ("人", "户", "次", "件", "册", ""),
+    "number": ("%", "", "元"),
+    "quantity": ("m^2", "元", "万元"),
+}
+_STEM = {"人": "people", "户": "households", "次": "times", "件": "cases", "册": "books",
+         "%": "rate", "元": "funds", "万元": "grants", "m^2": "area", "": "n"}
+_TYPE_STEM = {"bool": "flag", "set": "docs", "text": "remark"}
+_TITLES = {"people": "人数", "households": "户数", "times": "次数", "cases": "件数", "books": "册数",
+           "rate": "比率", "funds": "经费", "grants": "专项资金", "area": "面积", "n": "数量",
+           "flag": "是否达标", "docs": "已建台帐", "remark": "备注"}
+
+_CATEGORY_IDS = ("archives", "facilities", "floating", "family", "rights", "organization")
+_CATEGORY_TITLES = ("档案台帐", "硬件设施", "流动人口", "家庭与妇儿维权", "维权服务", "组织建设")
+_ITEM_TITLES = {
+    "check": "妇女之家挂牌", "threshold": "活动室面积达标", "tiers": "满意度分档计分",
+    "linear": "信息采集率折算", "count": "开展活动", "deduct": "五簿齐全",
+    "shortfall": "每低1个百分点扣分", "surplus": "每超1%加分", "expr": "按公式计分",
+    "manual": "评审打分", "veto": "弄虚作假一票否决",
+}
+_METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
+_GRADES = (("优秀", 90), ("良好", 80), ("合格", 70), ("基本合格", 60), ("不合格", 0))
+
+Draw = st.DrawFn
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def _dec(x: Fraction) -> str:
+    """A Fraction with a finite decimal expansion written out exactly ("0.012")."""
+    for places in range(16):
+        scaled = x * 10**places
+        if scaled.denominator == 1:
+            s = str(abs(scaled.numerator)).rjust(places + 1, "0")
+            body = s if places == 0 else f"{s[:-places]}.{s[-places:]}"
+            return ("-" if x < 0 else "") + body
+    raise ValueError(f"{x} has no short decimal form")
+
+
+def _plain(x: Fraction) -> int | Decimal:
+    """As TOML would give it: an int, or an exact Decimal."""
+    return x.numerator if x.denominator == 1 else Decimal(_dec(x))
+
+
+# Alternative spellings of a value given in a field's unit: (unit written, factor).
+# "120 m^2" == "0.012 hectare", "8500 元" == "0.85 万元".
+_ALTERNATIVES: dict[str, tuple[tuple[str, Fraction], ...]] = {
+    "m^2": (("hectare", Fraction(1, 10000)), ("平方米", Fraction(1)), ("m²", Fraction(1))),
+    "元": (("万元", Fraction(1, 10000)),),
+    "万元": (("元", Fraction(10000)),),
+    "人": (("位", Fraction(1)),),
+    "%": (("％", Fraction(1)),),
+}
+
+
+def spell(value: Fraction, unit: str, style: int = 0) -> str:
+    """Write ``value`` (in ``unit``) as a string a clerk might type.
+
+    Style 0 is the field's own unit (``"120 m^2"``); styles 1, 2, … are the
+    alternative units of ``unit`` (``"0.012 hectare"``, ``"120 平方米"``),
+    wrapping around. A unit-less field gives the bare number as text.
+
+    >>> spell(Fraction(120), "m^2", 1)
+    '0.012 hectare'
+    >>> spell(Fraction(8500), "元", 1)
+    '0.85 万元'
+    """
+    if not unit:
+        return _dec(value)
+    choices = ((unit, Fraction(1)), *_ALTERNATIVES.get(unit, ()))
+    written, factor = choices[style % len(choices)]
+    sep = "" if not written.isascii() else " "
+    return f"{_dec(value * factor)}{sep}{written}"
+
+
+def _grid(kind: str, unit: str) -> st.SearchStrategy[Fraction]:
+    """Round rulebook numbers (bounds, targets) in a field's unit."""
+    if kind == "count":
+        return st.integers(0, 40).map(Fraction)
+    if unit == "元":
+        return st.integers(0, 400).map(lambda k: Fraction(50 * k))
+    if unit == "万元":
+        return st.integers(0, 500).map(lambda k: Fraction(k, 100))
+    if unit == "m^2":
+        return st.integers(0, 800).map(lambda k: Fraction(k, 2))
+    return st.integers(0, 200).map(lambda k: Fraction(k, 2))  # %, plain numbers
+
+
+def _steps(kind: str, unit: str) -> tuple[Fraction, ...]:
+    if kind == "count":
+        return (Fraction(1), Fraction(2), Fraction(5))
+    return {
+        "元": (Fraction(100), Fraction(500), Fraction(1000)),
+        "万元": (Fraction(1, 10), Fraction(1, 20), Fraction(1, 2)),
+        "m^2": (Fraction(1), Fraction(10), Fraction(1, 2)),
+    }.get(unit, (Fraction(1), Fraction(1, 2), Fraction(5)))
+
+
+def _measured(kind: str, unit: str) -> st.SearchStrategy[Fraction]:
+    """Evidence values in a field's unit, finer than the rulebook grid."""
+    if kind == "count":
+        return st.integers(0, 60).map(Fraction)
+    if unit == "万元":
+        return st.integers(0, 50000).map(lambda k: Fraction(k, 10000))
+    if unit == "元":
+        return st.integers(0, 2_000_000).map(lambda k: Fraction(k, 100))
+    if unit == "m^2":
+        return st.integers(0, 50_000).map(lambda k: Fraction(k, 100))
+    return st.integers(0, 1200).map(lambda k: Fraction(k, 10))
+
+
+_MAXES = st.integers(1, 20).map(lambda k: Fraction(k, 2))
+_EACH = st.sampled_from((Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3, 2)))
+_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5)))
+
+
+# --------------------------------------------------------------------- TOML
+
+
+@attrs.frozen
+class _Lit:
+    """A TOML literal written out already."""
+
+    text: str
+
+
+def _toml_str(s: str) -> str:
+    # JSON string escapes are TOML basic-string escapes; TOML also forbids a raw DEL.
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_str(k)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, _Lit):
+        return v.text
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, Fraction):
+        return _dec(v)
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_toml(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {v!r} as TOML")  # pragma: no cover
+
+
+def _table(header: str, body: Mapping[str, Any], indent: str = "") -> str:
+    lines = [indent + header] + [f"{indent}{_key(k)} = {_toml(v)}" for k, v in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+# -------------------------------------------------------------- rulebooks
+
+
+@attrs.frozen(kw_only=True)
+class _Options:
+    max_base: int
+    max_items: int
+    kinds: tuple[str, ...]
+    weights: bool | None
+    not_applicable: str | None
+    bonus: bool
+    penalty: bool
+    derived: bool
+    applies_when: bool
+    floors: bool
+    grades: bool | None
+    exclusive_fields: bool
+
+
+class _Book:
+    """The scheme being drawn: fields are declared as items come to need them."""
+
+    def __init__(self, draw: Draw, opts: _Options) -> None:
+        self.draw = draw
+        self.opts = opts
+        self.fields: dict[str, dict[str, Any]] = {}
+        self.derived: dict[str, dict[str, Any]] = {}
+        self.numeric: dict[str, tuple[str, str]] = {}  # name -> (grid kind, unit)
+        self.n = 0
+
+    # -- names -------------------------------------------------------------
+    def _pick(self, have: Sequence[str]) -> str | None:
+        if self.opts.exclusive_fields or not have or not self.draw(st.booleans()):
+            return None
+        return self.draw(st.sampled_from(have))
+
+    def new_field(self, ftype: str, unit: str | None = None) -> str:
+        if unit is None:
+            unit = self.draw(st.sampled_from(_UNITS[ftype])) if ftype in _UNITS else ""
+        stem = _TYPE_STEM.get(ftype) or _STEM[unit]
+        name = f"{stem}_{self.n}"
+        self.n += 1
+        spec: dict[str, Any] = {"type": ftype}
+        if unit:
+            spec["unit"] = unit
+        if self.draw(st.booleans()):
+            spec["title"] = f"{_TITLES[stem]}{self.n}"
+        self.fields[name] = spec
+        if ftype in _UNITS:
+            self.numeric[name] = (ftype, unit)
+        return name
+
+    def field(self, types: Sequence[str]) -> str:
+        """A field of one of ``types``: one already declared, or a new one."""
+        got = self._pick([n for n, s in self.fields.items() if s["type"] in types])
+        return got or self.new_field(self.draw(st.sampled_from(list(types))))
+
+    def number(self, *, derived_ok: bool = True) -> str:
+        """A numeric field, or sometimes a derived value."""
+        if derived_ok and self.opts.derived and self.draw(st.integers(0, 3)) == 0:
+            got = self._pick(list(self.derived))
+            return got or self.new_derived()
+        return self.field(("count", "number", "quantity"))
+
+    def new_derived(self) -> str:
+        a = self.field(("count",))
+        b = self.field(("count",))
+        name = f"derived_{self.n}"
+        self.n += 1
+        form = self.draw(st.sampled_from(("ratio", "sum", "difference")))
+        spec: dict[str, Any]
+        if form == "ratio":
+            spec = {"expr": f"{a} / {b} * 100", "unit": "%"}
+            self.numeric[name] = ("number", "%")
+        elif form == "sum":
+            spec = {"expr": f"{a} + {b}"}
+            self.numeric[name] = ("count", "")
+        else:
+            spec = {"expr": f"max({a} - {b}, 0)"}
+            self.numeric[name] = ("count", "")
+        on_zero = self.draw(st.sampled_from((None, "not_applicable", "missing", "zero")))
+        if on_zero is not None:
+            spec["on_zero"] = on_zero
+        self.derived[name] = spec
+        return name
+
+    # -- values ------------------------------------------------------------
+    def value(self, name: str) -> Fraction:
+        kind, unit = self.numeric[name]
+        return self.draw(_grid(kind, unit))
+
+    def bound(self, name: str, v: Fraction) -> Any:
+        """``v`` (in the unit of ``name``) as a rulebook would write it: a number or a string with a unit."""
+        _, unit = self.numeric[name]
+        if name in self.fields and unit and self.draw(st.booleans()):
+            return spell(v, unit, self.draw(st.integers(0, 3)))
+        if name in self.derived and unit == "%" and self.draw(st.booleans()):
+            return f"{_dec(v)} %"
+        return v
+
+    # -- expressions ----------------------------------------------------------
+    def condition(self, depth: int = 0) -> str:
+        choice = self.draw(st.integers(0, 3 if depth == 0 else 2))
+        if choice == 0:
+            flag = self.field(("bool",))
+            return f"not {flag}" if self.draw(st.booleans()) else flag
+        if choice == 1:
+            n = self.number()
+            op = self.draw(st.sampled_from((">", ">=", "<", "<=", "==", "!=")))
+            return f"{n} {op} {_dec(self.value(n))}"
+        if choice == 2:
+            s = self.field(("set",))
+            if self.draw(st.booleans()):
+                return f'has({s}, "{self.draw(st.sampled_from(DOCUMENTS))}")'
+            return f"count({s}) >= {self.draw(st.integers(0, 5))}"
+        joint = self.draw(st.sampled_from(("and", "or")))
+        return f"({self.condition(depth + 1)}) {joint} ({self.condition(depth + 1)})"
+
+    def points_expr(self, mx: Fraction) -> str:
+        k = _dec(self.draw(_EACH))
+        choice = self.draw(st.integers(0, 6))
+        if choice == 3:
+            return f"count({self.field(('set',))}) * {k}"
+        a = self.number()
+        if choice == 0:
+            return f"{a} * {k}"
+        b = self.number()
+        if choice == 1:
+            return f"min({a}, {b}) / {k}"
+        if choice == 2:
+            return f"{a} - {b}"
+        if choice == 4:
+            return f"{a} / {b} * {k}"  # b == 0 makes the item not applicable (§4.4)
+        if choice == 5:
+            return f"{_dec(mx)} - {a} * {k}"
+        return f"round({a} / 3, 1) + floor({b} / 4)"
+
+    # -- items ------------------------------------------------------------
+    def item(self, kind: str, iid: str) -> dict[str, Any]:
+        d = self.draw
+        t: dict[str, Any] = {"id": iid}
+        if d(st.booleans()):
+            t["title"] = _ITEM_TITLES[kind]
+        t["kind"] = kind
+        mx = d(_MAXES)
+        if kind != "veto":
+            t["max"] = mx
+        t.update(self.rule(kind, mx))
+        if self.opts.floors and kind in _FLOOR_KINDS and d(st.integers(0, 3)) == 0:
+            t["floor"] = d(_FLOORS)
+        if self.opts.applies_when and d(st.integers(0, 6)) == 0:
+            t["applies_when"] = self.condition()
+        if d(st.booleans()):
+            t["method"] = d(st.sampled_from(_METHODS))
+        return t
+
+    def rule(self, kind: str, mx: Fraction) -> dict[str, Any]:
+        d = self.draw
+        if kind == "check":
+            if d(st.booleans()):
+                return {"field": self.field(("bool",))}
+            return {"when": self.condition()}
+        if kind == "veto":
+            out: dict[str, Any] = {"when": self.condition()}
+            effect = d(st.sampled_from((None, "fail", "zero")))
+            if effect:
+                out["effect"] = effect
+            return out
+        if kind == "expr":
+            return {"points": self.points_expr(mx)}
+        if kind == "manual":
+            step = d(st.sampled_from((None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))))
+            return {} if step is None else {"step": step}
+        if kind == "deduct":
+            return self.deduct()
+        f = self.number()
+        gkind, unit = self.numeric[f]
+        if kind == "threshold":
+            lo, hi = sorted((self.value(f), self.value(f)))
+            which = d(st.sampled_from(("at_least", "at_most", "both")))
+            out = {"field": f}
+            if which != "at_most":
+                out["at_least"] = self.bound(f, lo)
+            if which != "at_least":
+                out["at_most"] = self.bound(f, hi)
+            return out
+        if kind == "tiers":
+            ats = sorted(d(st.sets(_grid(gkind, unit), min_size=1, max_size=3)), reverse=True)
+            # Points fall as the bar falls, so that more never earns less.
+            pts = sorted((d(st.integers(1, int(mx * 4))) for _ in ats), reverse=True)
+            if d(st.booleans()):
+                pts[0] = int(mx * 4)
+            tiers = [{"at_least": self.bound(f, a), "points": Fraction(p, 4)} for a, p in zip(ats, pts, strict=True)]
+            return {"field": f, "tiers": tiers}
+        if kind == "linear":
+            z, full = d(st.lists(_grid(gkind, unit), min_size=2, max_size=2, unique=True))
+            return {"field": f, "zero_at": self.bound(f, z), "full_at": self.bound(f, full)}
+        if kind == "count":
+            return {"field": f, "each": d(_EACH)}
+        # shortfall / surplus
+        out = {"field": f, "target": self.bound(f, self.value(f)),
+               "step": self.bound(f, d(st.sampled_from(_steps(gkind, unit)))), "each": d(_EACH)}
+        partial = d(st.sampled_from((None, "exact", "whole", "any")))
+        if partial:
+            out["partial"] = partial
+        return out
+
+    def deduct(self) -> dict[str, Any]:
+        d = self.draw
+        out: dict[str, Any] = {}
+        form = d(st.sampled_from(("set", "count", "faults")))
+        if form == "set":
+            out["field"] = self.field(("set",))
+            out["required"] = d(st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=5, unique=True))
+        elif form == "count":
+            out["field"] = self.field(("count",))
+        else:
+            names: list[str] = []
+            for _ in range(d(st.integers(1, 3))):
+                f = self.field(("count",))
+                if f not in names:
+                    names.append(f)
+            out["faults"] = {n: d(_EACH) for n in names}
+        if d(st.booleans()):
+            out["each"] = d(_EACH)
+        return out
+
+    # -- categories --------------------------------------------------------
+    def category(self, cid: str, title: str, ctype: str, kinds: Sequence[str]) -> dict[str, Any]:
+        d = self.draw
+        scoring = [k for k in kinds if k != "veto"]
+        chosen = [d(st.sampled_from(scoring))]
+        chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=self.opts.max_items - 1))
+        items = [self.item(k, f"{k}_{j}") for j, k in enumerate(chosen)]
+        c: dict[str, Any] = {"id": cid, "title": title}
+        if ctype != "base" or d(st.booleans()):
+            c["type"] = ctype
+        items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0))
+        if d(st.integers(0, 2)) == 0:  # a cap below the items' sum
+            c["max"] = Fraction(d(st.integers(1, int(items_max * 2))), 2)
+        if self.opts.floors and ctype == "base" and d(st.integers(0, 5)) == 0:
+            c["floor"] = d(_FLOORS)
+        if self.opts.applies_when and d(st.integers(0, 7)) == 0:
+            c["applies_when"] = self.condition()
+        c["items"] = items
+        return c
+
+
+def _check_kinds(kinds: Collection[str] | None) -> tuple[str, ...]:
+    if kinds is None:
+        return KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown item kind(s) {unknown}; expected some of {', '.join(KINDS)}")
+    out = tuple(k for k in KINDS if k in kinds)
+    if not [k for k in out if k != "veto"]:
+        raise ValueError("kinds needs at least one kind that scores points (not only 'veto')")
+    return out
+
+
+@st.composite
+def _rulebook_text(draw: Draw, opts: _Options) -> str:
+    book = _Book(draw, opts)
+    cats: list[dict[str, Any]] = []
+    n_base = draw(st.integers(1, opts.max_base))
+    for i in range(n_base):
+        cats.append(book.category(_CATEGORY_IDS[i], _CATEGORY_TITLES[i], "base", opts.kinds))
+    for ctype, allowed, title in (("bonus", _BONUS_KINDS, "加分项"), ("penalty", _PENALTY_KINDS, "扣分项")):
+        kinds = [k for k in opts.kinds if k in allowed]
+        if getattr(opts, ctype) and kinds and draw(st.booleans()):
+            cats.append(book.category(ctype, title, ctype, kinds))
+    weighted = draw(st.booleans()) if opts.weights is None else opts.weights
+    if weighted:
+        for c in cats:
+            if c.get("type", "base") == "base":
+                c["weight"] = draw(st.sampled_from((Fraction(1), Fraction(2), Fraction(3), Fraction(1, 4), Fraction(30))))
+
+    top: dict[str, Any] = {}
+    if draw(st.booleans()):
+        top["schema"] = RULEBOOK_SCHEMA
+    top["id"] = f"scheme-{draw(st.integers(0, 99))}"
+    top["version"] = draw(st.sampled_from(("2026.1", "1", "2025.2")))
+    top["title"] = "生成的考核细则"
+    scale = draw(st.sampled_from((None, Fraction(100), Fraction(100), Fraction(10), Fraction(120))))
+    if scale is not None:
+        top["scale"] = scale
+    na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
+    if na:
+        top["not_applicable"] = na
+    tie = draw(st.lists(st.sampled_from([c["id"] for c in cats]), max_size=2, unique=True))
+    if tie:
+        top["tie_break"] = tie
+
+    consistency: list[dict[str, Any]] = []
+    if draw(st.integers(0, 3)) == 0:
+        consistency.append({"when": book.condition(), "message": "数据前后不一致"})
+    grades: list[dict[str, Any]] = []
+    with_grades = draw(st.booleans()) if opts.grades is None else opts.grades
+    if with_grades:
+        picked = draw(st.lists(st.sampled_from(_GRADES), min_size=1, max_size=5, unique=True))
+        grades = [{"name": name, "min": mn} for name, mn in picked]
+
+    parts = ["# generated by fulian_eval.testing\n" + "\n".join(f"{_key(k)} = {_toml(v)}" for k, v in top.items()) + "\n"]
+    parts += [_table(f"[fields.{name}]", spec) for name, spec in book.fields.items()]
+    parts += [_table(f"[derived.{name}]", spec) for name, spec in book.derived.items()]
+    parts += [_table("[[consistency]]", c) for c in consistency]
+    parts += [_table("[[grades]]", g) for g in grades]
+    for c in cats:
+        parts.append(_table("[[categories]]", {k: v for k, v in c.items() if k != "items"}))
+        parts += [_table("[[categories.items]]", item, "  ") for item in c["items"]]
+    return "\n".join(parts)
+
+
+def rulebook_texts(
+    *,
+    max_categories: int = 3,
+    max_items: int = 5,
+    kinds: Collection[str] | None = None,
+    weights: bool | None = None,
+    not_applicable: str | None = None,
+    bonus: bool = True,
+    penalty: bool = True,
+    derived: bool = True,
+    applies_when: bool = True,
+    floors: bool = True,
+    grades: bool | None = None,
+    exclusive_fields: bool = False,
+) -> st.SearchStrategy[str]:
+    """TOML text of valid rulebooks (SPEC §2), covering every item kind.
+
+    Fields of every type (count, number, quantity, bool, set, text) in units
+    人 户 次 件 册 元 万元 m^2 %; bounds written as numbers or as strings with a
+    unit, sometimes a different one (``"0.002 hectare"`` for an m^2 field);
+    derived values with ``on_zero``; deduct items in all three forms; shortfall
+    and surplus with every ``partial``; optional weights, caps, floors,
+    ``applies_when``, grades, ``tie_break``, consistency checks; bonus and
+    penalty categories.
+
+    Args:
+        max_categories: at most this many base categories (1–6).
+        max_items: at most this many items per category.
+        kinds: only these item kinds (default: all of :data:`KINDS`).
+        weights: base categories weighted (True), not (False), either (None).
+        not_applicable: ``"rescale"`` or ``"award"``; None draws either or leaves it out.
+        bonus: may add a bonus (加分) category.
+        penalty: may add a penalty (扣分) category.
+        derived: items may read derived values.
+        applies_when: items and categories may have ``applies_when``.
+        floors: items and base categories may have negative floors.
+        grades: with ``[[grades]]`` (True), without (False), either (None).
+        exclusive_fields: every field and derived value is read by one item or
+            one expression only, so changing one value changes only that item
+            (handy for monotonicity properties).
+
+    Returns:
+        A strategy of TOML text that :func:`~fulian_eval.load.parse_rulebook` accepts.
+
+    >>> from hypothesis import given
+    >>> from fulian_eval import parse_rulebook
+    >>> @given(rulebook_texts(kinds={"deduct"}))
+    ... def test_loads(text):
+    ...     assert parse_rulebook(text).categories
+    >>> test_loads()
+    """
+    if not 1 <= max_categories <= len(_CATEGORY_IDS):
+        raise ValueError(f"max_categories must be 1 to {len(_CATEGORY_IDS)}, got {max_categories}")
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items}")
+    if not_applicable not in (None, "rescale", "award"):
+        raise ValueError(f"not_applicable must be 'rescale', 'award' or None, got {not_applicable!r}")
+    opts = _Options(
+        max_base=max_categories, max_items=max_items, kinds=_check_kinds(kinds), weights=weights,
+        not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
+        applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+    )
+    return _rulebook_text(opts)
+
+
+def rulebooks(
+    *,
+    max_categories: int = 3,
+    max_items: int = 5,
+    kinds: Collection[str] | None = None,
+    weights: bool | None = None,
+    not_applicable: str | None = None,
+    bonus: bool = True,
+    penalty: bool = True,
+    derived: bool = True,
+    applies_when: bool = True,
+    floors: bool = True,
+    grades: bool | None = None,
+    exclusive_fields: bool = False,
+) -> st.SearchStrategy[Rulebook]:
+    """Valid :class:`~fulian_eval.model.Rulebook` objects, loaded from :func:`rulebook_texts`.
+
+    Takes the same options as :func:`rulebook_texts`.
+
+    >>> from hypothesis import given
+    >>> @given(rulebooks(weights=True, bonus=False))
+    ... def test_weighted(rb):
+    ...     assert all(c.weight for c in rb.categories if c.type == "base")
+    >>> test_weighted()
+    """
+    texts = rulebook_texts(
+        max_categories=max_categories, max_items=max_items, kinds=kinds, weights=weights,
+        not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
+        applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+    )
+    return texts.map(lambda text: parse_rulebook(text, "<generated>"))
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def _interesting(rb: Rulebook) -> dict[str, list[Fraction]]:
+    """Per field, values on and beside the bounds items compare it with."""
+    out: dict[str, set[Fraction]] = {}
+    for item in rb.items():
+        rule = item.rule
+        name = getattr(rule, "field", None)
+        if not name or name not in rb.fields:
+            continue
+        pts: list[Fraction] = []
+        if isinstance(rule, ThresholdRule):
+            pts = [b for b in (rule.at_least, rule.at_most) if b is not None]
+        elif isinstance(rule, TiersRule):
+            pts = [t.at_least for t in rule.tiers]
+        elif isinstance(rule, LinearRule):
+            pts = [rule.zero_at, rule.full_at, (rule.zero_at + rule.full_at) / 2]
+        elif isinstance(rule, ShortfallRule | SurplusRule):
+            pts = [rule.target + k * rule.step / 2 for k in range(-5, 6)]
+        elif isinstance(rule, DeductRule):
+            pts = [Fraction(0), Fraction(1)]
+        near: set[Fraction] = set()
+        for p in pts:
+            near |= {p, p + Fraction(1, 2), p - Fraction(1, 2), p + 1, p - 1}
+        if rb.fields[name].type == "count":
+            near = {Fraction(math.floor(p)) for p in near} | {Fraction(math.ceil(p)) for p in near}
+        near = {p for p in near if p >= 0 and (p * 10**6).denominator == 1}
+        out.setdefault(name, set()).update(near)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _numeric(
+    draw: Draw, spec: FieldSpec, near: Sequence[Fraction], approximate: bool, spellings: bool
+) -> Any:
+    value = draw(_measured(spec.type, spec.unit))
+    if len(near) > 0 and draw(st.booleans()):
+        value = draw(st.sampled_from(near))
+    style = draw(st.integers(0, 9))
+    if style <= 3:
+        return _plain(value)
+    if style <= 5 or not spellings:
+        return _dec(value) if not spellings or not spec.unit else spell(value, spec.unit, 0)
+    if style <= 7 or not approximate:
+        return spell(value, spec.unit, draw(st.integers(0, 3)))
+    # approximate figures (§3): scored as the stated number, flagged
+    word = draw(st.sampled_from(("{}余", "近{}", "约{}", "{}多", "{}左右")))
+    text = word.format(_dec(value))
+    if spec.unit and not spec.unit.isascii() and not text.endswith("左右"):
+        text += spec.unit
+    return text
+
+
+def _manual_points(draw: Draw, lo: Fraction, hi: Fraction, step: Fraction) -> Any:
+    k = draw(st.integers(math.ceil(lo / step), math.floor(hi / step)))
+    p = k * step
+    return _dec(p) if draw(st.integers(0, 4)) == 0 else _plain(p)
+
+
+@attrs.frozen(kw_only=True)
+class _EvidenceOptions:
+    unit_ids: st.SearchStrategy[str]
+    groups: st.SearchStrategy[str]
+    roles: st.SearchStrategy[str]
+    missing: bool
+    approximate: bool
+    spellings: bool
+
+
+@st.composite
+def _evidence_dict(draw: Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[str, Any]:
+    near = _interesting(rb)
+    required: dict[str, set[str]] = {}
+    for item in rb.items():
+        if isinstance(item.rule, DeductRule) and item.rule.field and item.rule.required:
+            required.setdefault(item.rule.field, set()).update(item.rule.required)
+    values: dict[str, Any] = {}
+    for name, spec in rb.fields.items():
+        if opts.missing and draw(st.integers(0, 9)) == 0:
+            continue  # 无资料: the item scores 0 (§2.2)
+        if spec.type == "bool":
+            values[name] = draw(st.sampled_from((True, False, "是", "否", "有", "无", "1", "0", 1, 0)))
+        elif spec.type == "set":
+            pool = sorted(required.get(name, set()) | set(DOCUMENTS))
+            got = draw(st.lists(st.sampled_from(pool), unique=True, max_size=len(pool)))
+            if draw(st.integers(0, 3)) == 0:
+                values[name] = draw(st.sampled_from((";", "；"))).join(got)
+            else:
+                values[name] = got
+        elif spec.type == "text":
+            values[name] = draw(st.sampled_from(("王秀英", "李桂兰", "张红")))
+        else:
+            values[name] = _numeric(draw, spec, near.get(name, []), opts.approximate, opts.spellings)
+    points: dict[str, Any] = {}
+    for item in rb.items():
+        if isinstance(item.rule, ManualRule) and not (opts.missing and draw(st.integers(0, 6)) == 0):
+            points[item.id] = _manual_points(draw, item.floor, item.max, item.rule.step)
+    uid = draw(opts.unit_ids)
+    unit = {"id": uid, "name": f"{uid}村", "group": draw(opts.groups)}
+    assessment: dict[str, Any] = {"role": draw(opts.roles)}
+    if draw(st.booleans()):
+        assessment["assessor"] = "镇妇联"
+    return {"unit": unit, "assessment": assessment, "values": values, "points": points}
+
+
+_UNIT_IDS = st.integers(0, 19).map(lambda i: f"u{i:02d}")
+_GROUPS = st.sampled_from(("东片", "西片", "南片"))
+
+
+def evidence_data(
+    rb: Rulebook,
+    *,
+    unit_ids: st.SearchStrategy[str] | None = None,
+    groups: st.SearchStrategy[str] | None = None,
+    roles: st.SearchStrategy[str] | None = None,
+    missing: bool = True,
+    approximate: bool = True,
+    spellings: bool = True,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Raw evidence tables for ``rb``, as parsed from an evidence TOML file (SPEC §3).
+
+    Values are in the field's unit or spelled with a unit (``"0.85 万元"`` for a
+    元 field, ``"0.012 hectare"`` for m^2), approximate (``"10余"``, ``"近10人"``),
+    bools as ``是``/``否``/``有``/``无``/``1``/``0``, sets as lists or ``;``-joined
+    text; numbers cluster around the rulebook's bounds. Manual points are
+    multiples of the item's step within ``[floor, max]``.
+
+    Args:
+        rb: the rulebook the evidence is for.
+        unit_ids: unit ids (default ``u00`` … ``u19``).
+        groups: group names (default 东片, 西片, 南片).
+        roles: roles (default ``"self"``).
+        missing: some fields and manual points may be left out.
+        approximate: some numbers may be approximate (flagged when scored).
+        spellings: numbers may be strings with units.
+
+    Returns:
+        A strategy of dicts with ``unit``, ``assessment``, ``values`` and ``points``
+        that :func:`~fulian_eval.evidence.parse_evidence` accepts.
+    """
+    opts = _EvidenceOptions(
+        unit_ids=_UNIT_IDS if unit_ids is None else unit_ids,
+        groups=_GROUPS if groups is None else groups,
+        roles=st.just("self") if roles is None else roles,
+        missing=missing, approximate=approximate, spellings=spellings,
+    )
+    return _evidence_dict(rb, opts)
+
+
+def evidence(
+    rb: Rulebook,
+    *,
+    unit_ids: st.SearchStrategy[str] | None = None,
+    groups: st.SearchStrategy[str] | None = None,
+    roles: st.SearchStrategy[str] | None = None,
+    missing: bool = True,
+    approximate: bool = True,
+    spellings: bool = True,
+) -> st.SearchStrategy[Evidence]:
+    """:class:`~fulian_eval.model.Evidence` for ``rb``, read from :func:`evidence_data` by ``parse_evidence``.
+
+    Takes the same options as :func:`evidence_data`.
+
+    >>> from hypothesis import given
+    >>> from fulian_eval import parse_rulebook, score
+    >>> rb = parse_rulebook('''
+    ... id = "demo"
+    ... [fields.area]
+    ... type = "quantity"
+    ... unit = "m^2"
+    ... [[categories]]
+    ... id = "facilities"
+    ...   [[categories.items]]
+    ...   id = "room"
+    ...   kind = "threshold"
+    ...   max = 5
+    ...   field = "area"
+    ...   at_least = "20 m^2"
+    ... ''')
+    >>> @given(evidence(rb))
+    ... def test_room(ev):
+    ...     assert score(rb, ev).item("facilities.room").points in (0, 5)
+    >>> test_room()
+    """
+    data = evidence_data(rb, unit_ids=unit_ids, groups=groups, roles=roles, missing=missing,
+                         approximate=approximate, spellings=spellings)
+    return data.map(_reader(rb))
+
+
+def _reader(rb: Rulebook) -> Callable[[dict[str, Any]], Evidence]:
+    def read(data: dict[str, Any]) -> Evidence:
+        return parse_evidence(rb, data, "<generated>")
+
+    return read
+
+
+def evidence_lists(
+    rb: Rulebook,
+    *,
+    min_size: int = 1,
+    max_size: int = 6,
+    roles: st.SearchStrategy[str] | None = None,
+    missing: bool = True,
+    approximate: bool = True,
+    spellings: bool = True,
+) -> st.SearchStrategy[list[Evidence]]:
+    """Several units' evidence for ``rb``, each (unit, role) at most once, as for ranking."""
+    one = evidence(rb, roles=roles, missing=missing, approximate=approximate, spellings=spellings)
+    return st.lists(one, min_size=min_size, max_size=max_size, unique_by=lambda e: (e.unit.id, e.role))
+
+
+def rulebook_and_evidence(
+    *,
+    evidence_options: Mapping[str, Any] | None = None,
+    **rulebook_options: Any,
+) -> st.SearchStrategy[tuple[Rulebook, Evidence]]:
+    """A rulebook and one unit's evidence for it.
+
+    Args:
+        evidence_options: keyword arguments for :func:`evidence`.
+        **rulebook_options: keyword arguments for :func:`rulebooks`.
+
+    >>> from hypothesis import given
+    >>> from fulian_eval import score
+    >>> @given(rulebook_and_evidence(kinds={"deduct", "manual"}))
+    ... def test_items_in_range(pair):
+    ...     rb, ev = pair
+    ...     for r in score(rb, ev).items:
+    ...         assert r.points <= r.max
+    >>> test_items_in_range()
+    """
+    ev_opts = dict(evidence_options or {})
+
+    def with_evidence(rb: Rulebook) -> st.SearchStrategy[tuple[Rulebook, Evidence]]:
+        return evidence(rb, **ev_opts).map(lambda ev: (rb, ev))
+
+    return rulebooks(**rulebook_options).flatmap(with_evidence)
