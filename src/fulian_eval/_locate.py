@@ -50,6 +50,7 @@ class Locator:
         current: PathKey = ()
         depth = 0  # open brackets/braces of a multi-line value
         in_ml: str | None = None  # multi-line string delimiter
+        value: _ValueScan | None = None  # the multi-line array being read
         for lineno, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if in_ml:
@@ -57,6 +58,8 @@ class Locator:
                     in_ml = None
                 continue
             if depth > 0:
+                if value is not None:
+                    value.feed(line, lineno, self.lines)
                 depth += _balance(line)
                 continue
             if not line or line.startswith("#"):
@@ -80,12 +83,16 @@ class Locator:
             keys = split_keys(line[:eq])
             if keys:
                 self.lines.setdefault((*current, *keys), lineno)
-            value = line[eq + 1 :].strip()
+            rhs = line[eq + 1 :].strip()
             for delim in ('"""', "'''"):
-                if value.startswith(delim) and value.count(delim) == 1:
+                if rhs.startswith(delim) and rhs.count(delim) == 1:
                     in_ml = delim
+            value = None
             if not in_ml:
-                depth = max(0, _balance(value))
+                if rhs.startswith("[") and keys:
+                    value = _ValueScan((*current, *keys))
+                    value.feed(rhs, lineno, self.lines)
+                depth = max(0, _balance(rhs))
 
     @staticmethod
     def _resolve(keys: list[str], aot: dict[PathKey, int]) -> PathKey:
@@ -104,6 +111,45 @@ class Locator:
                 return self.lines[p]
             p = p[:-1]
         return None
+
+
+class _ValueScan:
+    """Follows an array value (possibly over several lines) to locate its elements.
+
+    ``tiers = [{at_least = 98, points = 5},\n {at_least = 90, points = 3}]`` gives
+    lines for ``(…, "tiers", 0)``, ``(…, "tiers", 0, "at_least")``, ``(…, "tiers", 1)`` …
+    """
+
+    def __init__(self, path: PathKey) -> None:
+        self.path = path
+        self.depth = 0
+        self.elem = -1
+        self.quote: str | None = None
+        self.word = ""
+
+    def feed(self, text: str, lineno: int, lines: dict[PathKey, int]) -> None:
+        for ch in text:
+            if self.quote:
+                if ch == self.quote:
+                    self.quote = None
+                continue
+            if ch in "\"'":
+                self.quote = ch
+            elif ch == "#":
+                return
+            elif ch in "[{":
+                self.depth += 1
+                if self.depth == 2:
+                    self.elem += 1
+                    lines.setdefault((*self.path, self.elem), lineno)
+            elif ch in "]}":
+                self.depth -= 1
+            elif ch == "=" and self.depth == 2 and self.word:
+                lines.setdefault((*self.path, self.elem, self.word), lineno)
+            if ch.isalnum() or ch in "_-":
+                self.word = self.word + ch if self.depth == 2 else ""
+            elif ch not in " \t":
+                self.word = ""
 
 
 def _find_eq(line: str) -> int:

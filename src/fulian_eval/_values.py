@@ -57,6 +57,8 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
         raise ValueProblem(f"'{raw}' is not a number (expected e.g. 120 or \"120 m^2\")")
     approx = bool(m.group("pre") or m.group("post"))
     given_unit = m.group("unit")
+    if given_unit and (given_unit[0].isdigit() or given_unit[0] in ",."):
+        raise ValueProblem(f"'{raw}' is not a number (expected e.g. 120 or \"120 m^2\")")
     for tail in _APPROX_TAIL:
         if given_unit.endswith(tail):
             given_unit = given_unit[: -len(tail)].strip()

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import FulianEvalError, RulebookError
 from .batch import score_summaries, terminal_progress
+from .errors import FulianEvalError, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence
 from .load import load_rulebook
 from .model import Rulebook

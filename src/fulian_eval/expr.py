@@ -33,6 +33,8 @@ __all__ = [
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 64
+MAX_PLACES = 12
+_EMPTY_ENV: dict[str, object] = {}
 
 Value = Any  # Fraction | bool | str | frozenset[str]
 Env = Mapping[str, Any]
@@ -79,8 +81,12 @@ def round_half_up(x: Fraction, places: int = 0) -> Fraction:
     >>> round_half_up(Fraction(14375, 1000), 2)
     Fraction(719, 50)
     """
-    scale = 10**places
     num, den = x.numerator, x.denominator
+    if places < 0:  # round to tens, hundreds, …
+        unit = 10**-places
+        q = Fraction(num, den * unit)
+        return Fraction(round_half_up(q, 0) * unit)
+    scale = 10**places
     if scale % den == 0:
         return x  # already exact at this precision
     n = (abs(num) * scale * 2 + den) // (den * 2)
@@ -118,6 +124,8 @@ def _tokenize(text: str) -> list[_Tok]:
         m = _TOKEN.match(text, pos)
         if m is None:
             ch = text[pos]
+            if ch in "\"'":
+                raise ExpressionError(text, pos + 1, f"unterminated string: no closing {ch}")
             hint = ""
             if ch == "=":
                 hint = "; use '==' to compare"
@@ -195,25 +203,33 @@ class _Parser:
             raise self.error(t.col, f"unexpected '{t.text}'")
         return node
 
+    # Chains (a or b or c, a + b - c, …) are built flat, as one closure over a
+    # list, so a long but shallow expression never recurses deeply when evaluated.
     def or_(self) -> _Node:
-        left = self.and_()
+        first = self.and_()
+        parts = [first]
         while self.peek().kind == "name" and self.peek().text == "or":
-            op = self.take()
-            right = self.and_()
-            self.want(left, "bool", "'or'")
-            self.want(right, "bool", "'or'")
-            left = _Node(_or(left.fn, right.fn), "bool", op.col)
-        return left
+            self.take()
+            parts.append(self.and_())
+        if len(parts) == 1:
+            return first
+        for p in parts:
+            self.want(p, "bool", "'or'")
+        fns = [p.fn for p in parts]
+        return _Node(lambda env: any(f(env) for f in fns), "bool", first.col)
 
     def and_(self) -> _Node:
-        left = self.not_()
+        first = self.not_()
+        parts = [first]
         while self.peek().kind == "name" and self.peek().text == "and":
-            op = self.take()
-            right = self.not_()
-            self.want(left, "bool", "'and'")
-            self.want(right, "bool", "'and'")
-            left = _Node(_and(left.fn, right.fn), "bool", op.col)
-        return left
+            self.take()
+            parts.append(self.not_())
+        if len(parts) == 1:
+            return first
+        for p in parts:
+            self.want(p, "bool", "'and'")
+        fns = [p.fn for p in parts]
+        return _Node(lambda env: all(f(env) for f in fns), "bool", first.col)
 
     def not_(self) -> _Node:
         t = self.peek()
@@ -251,24 +267,26 @@ class _Parser:
         return left
 
     def add(self) -> _Node:
-        left = self.mul()
-        while self.peek().kind == "op" and self.peek().text in "+-":
-            t = self.take()
-            right = self.mul()
-            self.want(left, "num", f"'{t.text}'")
-            self.want(right, "num", f"'{t.text}'")
-            left = _Node(_arith(t.text, left.fn, right.fn), "num", t.col)
-        return left
+        return self.chain(self.mul, "+-")
 
     def mul(self) -> _Node:
-        left = self.unary()
-        while self.peek().kind == "op" and self.peek().text in "*/":
+        return self.chain(self.unary, "*/")
+
+    def chain(self, operand: Callable[[], _Node], ops: str) -> _Node:
+        first = operand()
+        rest: list[tuple[str, Fn]] = []
+        while self.peek().kind == "op" and self.peek().text in ops:
             t = self.take()
-            right = self.unary()
-            self.want(left, "num", f"'{t.text}'")
+            right = operand()
+            if not rest:
+                self.want(first, "num", f"'{t.text}'")
             self.want(right, "num", f"'{t.text}'")
-            left = _Node(_arith(t.text, left.fn, right.fn), "num", t.col)
-        return left
+            rest.append((t.text, right.fn))
+        if not rest:
+            return first
+        if len(rest) == 1:
+            return _Node(_arith(rest[0][0], first.fn, rest[0][1]), "num", first.col)
+        return _Node(_fold(first.fn, rest), "num", first.col)
 
     def unary(self) -> _Node:
         t = self.peek()
@@ -384,7 +402,16 @@ class _Parser:
                 return _Node(lambda env: round_half_up(f0(env)), "num", col)
             self.want(args[1], "num", "round()")
             f1 = fns[1]
-            return _Node(lambda env: round_half_up(f0(env), int(f1(env))), "num", col)
+
+            def places(env: Env) -> int:
+                p = f1(env)
+                if p.denominator != 1 or not -MAX_PLACES <= p <= MAX_PLACES:
+                    raise ExpressionError(self.text, col, f"round() places must be a whole number from -{MAX_PLACES} to {MAX_PLACES}")
+                return int(p)
+
+            if args[1].const:
+                places(_EMPTY_ENV)  # check a constant now, when the rulebook loads
+            return _Node(lambda env: round_half_up(f0(env), places(env)), "num", col)
         if fname == "count":
             arity(1, 1)
             self.want(args[0], "set", "count()")
@@ -398,14 +425,6 @@ class _Parser:
         return _Node(lambda env: f1(env) in f0(env), "bool", col)
 
 
-def _or(lf: Fn, rf: Fn) -> Fn:
-    return lambda env: lf(env) or rf(env)
-
-
-def _and(lf: Fn, rf: Fn) -> Fn:
-    return lambda env: lf(env) and rf(env)
-
-
 def _arith(op: str, lf: Fn, rf: Fn) -> Fn:
     if op == "+":
         return lambda env: lf(env) + rf(env)
@@ -414,6 +433,24 @@ def _arith(op: str, lf: Fn, rf: Fn) -> Fn:
     if op == "*":
         return lambda env: lf(env) * rf(env)
     return lambda env: _div(lf(env), rf(env))
+
+
+def _fold(first: Fn, rest: list[tuple[str, Fn]]) -> Fn:
+    def run(env: Env) -> Any:
+        acc = first(env)
+        for op, f in rest:
+            v = f(env)
+            if op == "+":
+                acc = acc + v
+            elif op == "-":
+                acc = acc - v
+            elif op == "*":
+                acc = acc * v
+            else:
+                acc = _div(acc, v)
+        return acc
+
+    return run
 
 
 def _div(a: Fraction, b: Fraction) -> Fraction:

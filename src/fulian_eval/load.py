@@ -191,6 +191,7 @@ class _Builder:
         self.types: dict[str, str] = {}  # expression name -> type
         self.units: dict[str, str] = {}  # field/derived name -> unit
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
+        self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -202,11 +203,13 @@ class _Builder:
                 out += ("." if out else "") + (k if _ID.match(k) else f'"{k}"')
         return out + tail
 
-    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str) -> None:
+    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str,
+                     label: str | None = None) -> None:
         for k in table:
             if k not in allowed:
                 hint = did_you_mean(k, allowed)
-                self.c.err((*key, k), self.label((*key, k)), f"unknown key '{k}' in {what}{hint}")
+                shown = f"{label}.{k}" if label else self.label((*key, k))
+                self.c.err((*key, k), shown, f"unknown key '{k}' in {what}{hint}")
 
     def get(
         self,
@@ -221,12 +224,13 @@ class _Builder:
     ) -> Any:
         if name not in table:
             if required:
-                self.c.err(key, f"{label}", f"'{name}' is required ({want})")
+                self.c.err(key, label or name, f"'{name}' is required ({want})")
                 raise _Bad
             return default
         v = table[name]
         if not check(v):
-            self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is {_typename(v)}; expected {want}")
+            self.c.err((*key, name), f"{label}.{name}" if label else name,
+                       f"{_show(v)} is {_typename(v)}; expected {want}")
             raise _Bad
         return v
 
@@ -280,12 +284,12 @@ class _Builder:
         if "extends" in d or "override" in d or "disable" in d:
             k = next(k for k in ("extends", "override", "disable") if k in d)
             self.c.err((k,), k, "tailoring (extends/override/disable, SPEC §2.4) is not supported by this version yet")
-        rid = self._safe(lambda: self.text(d, "id", (), "rulebook", required=True), "")
+        rid = self._safe(lambda: self.text(d, "id", (), "", required=True), "")
         if rid and not _ID.match(rid):
             self.c.err(("id",), "id", f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'")
-        version = self._safe(lambda: str(self.get(d, "version", (), "rulebook", lambda x: isinstance(x, str | int | Decimal), "a string like \"2026.1\"", default="")), "")
-        title = self._safe(lambda: self.text(d, "title", (), "rulebook"), "")
-        na = self._safe(lambda: self.text(d, "not_applicable", (), "rulebook", default="rescale"), "rescale")
+        version = self._safe(lambda: str(self.get(d, "version", (), "", lambda x: isinstance(x, str | int | Decimal), "a string like \"2026.1\"", default="")), "")
+        title = self._safe(lambda: self.text(d, "title", (), ""), "")
+        na = self._safe(lambda: self.text(d, "not_applicable", (), "", default="rescale"), "rescale")
         if na not in ("rescale", "award"):
             self.c.err(("not_applicable",), "not_applicable", f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}")
 
@@ -298,14 +302,17 @@ class _Builder:
         base = [c for c in categories if c.type == "base"]
         weighted = [c for c in base if c.weight is not None]
         if weighted and len(weighted) != len(base):
-            missing = ", ".join(c.id for c in base if c.weight is None)
-            self.c.err(("categories",), "categories", f"either every base category has a weight or none has; no weight on: {missing}")
+            unweighted = [c for c in base if c.weight is None]
+            missing = ", ".join(c.id for c in unweighted)
+            ci = self.cat_index[unweighted[0].id]
+            self.c.err(("categories", ci), f'categories[{ci}] "{unweighted[0].id}"',
+                       f"either every base category has a weight or none has; no weight on: {missing}")
         scale_default = sum((c.max for c in base), Fraction(0))
-        scale = self._safe(lambda: self.num(d, "scale", (), "rulebook", default=scale_default), scale_default) or scale_default
-        if scale <= 0:
+        scale = self._safe(lambda: self.num(d, "scale", (), "", default=scale_default), scale_default) or scale_default
+        if "scale" in d and scale <= 0:
             self.c.err(("scale",), "scale", f"{_fmt(scale)} must be above 0")
 
-        tie = self._safe(lambda: self.get(d, "tie_break", (), "rulebook", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
+        tie = self._safe(lambda: self.get(d, "tie_break", (), "", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
         cat_ids = [c.id for c in categories]
         for i, t in enumerate(tie):
             if t not in cat_ids:
@@ -492,6 +499,7 @@ class _Builder:
                 if cid in seen:
                     self.c.err((*key, "id"), f"{label}.id", f"category id '{cid}' is used twice (first at categories[{seen[cid]}])")
                 seen[cid] = ci
+                self.cat_index.setdefault(cid, ci)
                 title = self.text(t, "title", key, label, default=cid)
                 ctype = self.text(t, "type", key, label, default="base")
                 if ctype not in ("base", "bonus", "penalty"):
@@ -516,10 +524,11 @@ class _Builder:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
-            if not items and "items" in t:
-                pass
-            elif not items and not self.c.problems:
-                self.c.err(key, label, "a category needs at least one [[categories.items]]")
+            raw_items = t.get("items")
+            if not items and (not isinstance(raw_items, list) or not raw_items):
+                where = (*key, "items") if "items" in t else key
+                self.c.err(where, f"{label}.items" if "items" in t else label,
+                           "a category needs at least one [[categories.items]]")
             out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
                                 floor=floor, weight=weight, applies_when=applies))
         return out
@@ -707,7 +716,7 @@ class _Builder:
                 if not isinstance(tier, dict):
                     self.c.err(tkey, tlabel, f"{_show(tier)} is {_typename(tier)}; expected {{at_least = …, points = …}}")
                     continue
-                self.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier")
+                self.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
                 try:
                     at = self.bound(tier, "at_least", tkey, tlabel, unit, required=True)
                     pts = self.num(tier, "points", tkey, tlabel, required=True)

@@ -39,7 +39,7 @@ _DEFINITIONS = [
     "yuan = [currency] = 元 = CNY",
     "wanyuan = 10000 yuan = 万元",
     "yiyuan = 100000000 yuan = 亿元",
-    "square_metre = meter ** 2 = 平方米 = ㎡",
+    "square_metre = meter ** 2 = 平方米",  # ㎡ is rewritten to m^2 before pint sees it
 ] + [f"{name} = [{name}] = {word}" for word, name in _COUNTING_WORDS.items()]
 
 
@@ -59,7 +59,7 @@ def registry() -> Any:
 
 
 def _clean(text: str) -> str:
-    text = text.strip().replace("²", "^2").replace("³", "^3").replace("％", "%")
+    text = text.strip().replace("㎡", "m^2").replace("²", "^2").replace("³", "^3").replace("％", "%")
     return text
 
 

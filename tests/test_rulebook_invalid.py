@@ -1,0 +1,422 @@
+"""Invalid rulebooks (SPEC §2.3): a corpus read by glob, each file with its exact problems.
+
+Every file in ``tests/data/invalid`` holds one kind of mistake. ``EXPECTED`` maps it
+to the problems :func:`fulian_eval.load_rulebook` must raise, as
+``(line, path, message)``; the file is always the path the loader was given.
+Entries in ``BUGS`` state the message the loader *should* give and are strict
+xfails until src is fixed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fulian_eval import RulebookError, load_rulebook, parse_rulebook
+
+ROOT = Path(__file__).resolve().parent.parent
+INVALID = Path("tests") / "data" / "invalid"  # relative to ROOT, so messages are stable
+VALID = Path("tests") / "data" / "acceptance" / "town-2026.toml"
+
+Expected = tuple[int | None, str, str]
+
+EXPECTED: dict[str, list[Expected]] = {
+    'approximate-bound.toml': [
+        (19, 'categories[0].items[0] "service.volunteers".at_least',
+         "'100余' is approximate; a rulebook needs exact bounds"),
+    ],
+    'bad-toml-syntax.toml': [
+        (17, '',
+         'invalid TOML: Invalid value (column 11)'),
+    ],
+    'bool-field-in-numeric-item.toml': [
+        (17, 'categories[0].items[0] "facilities.plate".field',
+         "'has_plate' is a bool field; this item needs a number field (count, number, quantity or derived)"),
+    ],
+    'category-max-above-items.toml': [
+        (12, 'categories[0] "facilities".max',
+         "30 is above the sum of its items' max (10); lower it to 10 or add items"),
+    ],
+    'check-field-and-when.toml': [
+        (13, 'categories[0].items[0] "facilities.plate"',
+         "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)"),
+    ],
+    'derived-refers-to-later.toml': [
+        (14, 'derived.closure_pct.expr',
+         "'closure_ratio' is a derived value defined later; define it before 'closure_pct'"),
+    ],
+    'duplicate-category-id.toml': [
+        (20, 'categories[1] "facilities".id',
+         "category id 'facilities' is used twice (first at categories[0])"),
+    ],
+    'duplicate-grade-min.toml': [
+        (13, 'grades[1].min',
+         'two grades have min 60; each grade needs its own'),
+    ],
+    'duplicate-item-id.toml': [
+        (20, 'categories[0].items[1] "facilities.plate".id',
+         "item id 'facilities.plate' is used twice (first at items[0])"),
+    ],
+    'empty-items.toml': [
+        (9, 'categories[0] "archives".items',
+         'a category needs at least one [[categories.items]]'),
+    ],
+    'expression-syntax-error.toml': [
+        (22, 'categories[0].items[0] "service.volunteers".points',
+         "expression error: expected ')' but found the end (at column 39)\n    min(10, volunteers / population * 1000\n                                          ^"),
+    ],
+    'expression-type-error.toml': [
+        (13, 'categories[0] "service".applies_when',
+         'expression error: count() needs a set, not a number (at column 7)\n    count(population) > 0\n          ^'),
+    ],
+    'item-key-feild.toml': [
+        (18, 'categories[0].items[0] "facilities.room".feild',
+         "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
+        (14, 'categories[0].items[0] "facilities.room"',
+         "'field' is required (a string)"),
+    ],
+    'item-max-zero.toml': [
+        (15, 'categories[0].items[0] "facilities.plate".max',
+         '0 must be above 0'),
+    ],
+    'key-of-another-kind.toml': [
+        (21, 'categories[0].items[0] "facilities.room".tiers',
+         "'tiers' is not used by a linear item (it belongs to tiers); a linear item takes field, full_at, zero_at"),
+    ],
+    'linear-zero-equals-full.toml': [
+        (20, 'categories[0].items[0] "facilities.room".full_at',
+         'full_at equals zero_at (50); they must differ'),
+    ],
+    'manual-step-zero.toml': [
+        (14, 'categories[0].items[0] "archives.quality".step',
+         '0 must be above 0'),
+    ],
+    'not-applicable-policy.toml': [
+        (6, 'not_applicable',
+         "'rescal' is not allowed; expected 'rescale' or 'award' (did you mean 'rescale'?)"),
+    ],
+    'only-item-invalid.toml': [
+        (14, 'categories[0].items[0] "facilities.plate".max',
+         "'ten' is a string; expected a number"),
+    ],
+    'quantity-without-unit.toml': [
+        (7, 'fields.area',
+         'a quantity field needs a unit, e.g. unit = "m^2" or "元"'),
+    ],
+    'set-field-with-unit.toml': [
+        (9, 'fields.registers.unit',
+         "a set field has no unit (got '册')"),
+    ],
+    'shortfall-partial-half.toml': [
+        (22, 'categories[0].items[0] "archives.meetings".partial',
+         "'half' is not allowed; expected 'exact', 'whole' or 'any'"),
+    ],
+    'threshold-without-bounds.toml': [
+        (14, 'categories[0].items[0] "facilities.room"',
+         "a threshold item needs 'at_least' and/or 'at_most'"),
+    ],
+    'tie-break-unknown-category.toml': [
+        (6, 'tie_break[0]',
+         "unknown category 'archive' (did you mean 'archives'?); known: archives"),
+    ],
+    'tier-points-above-max-multiline.toml': [
+        (20, 'categories[0].items[0] "service.closure".tiers[0].points',
+         "12 is above the item's max 10"),
+    ],
+    'tier-points-above-max.toml': [
+        (19, 'categories[0].items[0] "service.closure".tiers[0].points',
+         "12 is above the item's max 10"),
+    ],
+    'tier-unknown-key.toml': [
+        (19, 'categories[0].items[0] "service.closure".tiers[0].at_leest',
+         "unknown key 'at_leest' in a tier (did you mean 'at_least'?)"),
+        (19, 'categories[0].items[0] "service.closure".tiers[0]',
+         '\'at_least\' is required (a number, or a string with a unit like "20 m^2")'),
+    ],
+    'tiers-out-of-order.toml': [
+        (19, 'categories[0].items[0] "service.closure".tiers[1].at_least',
+         'tiers must go from the highest at_least down; 98 is not below 80'),
+    ],
+    'unit-mismatch-bound.toml': [
+        (19, 'categories[0].items[0] "facilities.room".at_least',
+         "'5 kg': 'kg' cannot be converted to 'm^2' ([mass] vs [length] ** 2); the field is in 'm^2'"),
+    ],
+    'unknown-category-type.toml': [
+        (9, 'categories[0] "extra".type',
+         "'bonsu' is not a category type; expected 'base', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
+    ],
+    'unknown-field-in-item.toml': [
+        (18, 'categories[0].items[0] "facilities.room".field',
+         "unknown field 'aera' (did you mean 'area'?); declare it under [fields.aera] or [derived.aera]"),
+    ],
+    'unknown-field-type.toml': [
+        (8, 'fields.population.type',
+         "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, quantity, bool, set, text"),
+    ],
+    'unknown-kind.toml': [
+        (16, 'categories[0].items[0] "archives.accuracy".kind',
+         "unknown kind 'dedcut' (did you mean 'deduct'?); expected one of check, threshold, tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto"),
+    ],
+    'unknown-name-in-expression.toml': [
+        (22, 'categories[0].items[0] "service.volunteers".points',
+         "expression error: unknown name 'populaton' (did you mean 'population'?) (at column 22)\n    min(10, volunteers / populaton * 1000)\n                         ^"),
+    ],
+    'unknown-top-key.toml': [
+        (6, 'titel',
+         "unknown key 'titel' in the rulebook (did you mean 'title'?)"),
+    ],
+    'unknown-unit-field.toml': [
+        (9, 'fields.farmland.unit',
+         "unknown unit '亩'; expected a unit such as 人 户 元 万元 % m^2 册 件"),
+    ],
+    'veto-with-max.toml': [
+        (24, 'categories[0].items[1] "archives.fraud".max',
+         'a veto item scores no points; remove max = 5'),
+    ],
+    'weights-on-some-categories.toml': [
+        (20, 'categories[1] "archives"',
+         'either every base category has a weight or none has; no weight on: archives'),
+    ],
+    'wrong-type-max.toml': [
+        (15, 'categories[0].items[0] "facilities.plate".max',
+         "'ten' is a string; expected a number"),
+    ],
+    'wrong-type-scale.toml': [
+        (5, 'scale',
+         "'100' is a string; expected a number"),
+    ],
+}
+
+BUGS: dict[str, str] = {}
+
+
+def _render(file: str, line: int | None, path: str, message: str) -> str:
+    """How one problem prints: ``file:line: path: message`` (parts left out when empty)."""
+    where = f"{file}:{line}" if line is not None else file
+    return ": ".join(p for p in (where, path, message) if p)
+
+
+def _corpus() -> list[str]:
+    return sorted(p.name for p in (ROOT / INVALID).glob("*.toml"))
+
+
+def _cases() -> list[object]:
+    out: list[object] = []
+    for name in _corpus():
+        marks = [pytest.mark.xfail(strict=True, reason=BUGS[name])] if name in BUGS else []
+        out.append(pytest.param(name, marks=marks, id=name.removesuffix(".toml")))
+    return out
+
+
+def test_corpus_and_expectations_match() -> None:
+    names = _corpus()
+    assert len(names) >= 25
+    assert set(names) == set(EXPECTED)
+    assert set(BUGS) <= set(EXPECTED)
+    for name in names:
+        assert EXPECTED[name], f"{name}: an invalid rulebook needs at least one expected problem"
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_invalid_rulebook_reports_exact_problems(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    rel = INVALID / name
+    file = str(rel)
+    with pytest.raises(RulebookError) as info:
+        load_rulebook(rel)
+    got = [(p.file, p.line, p.path, p.message) for p in info.value.problems]
+    want = [(file, line, path, message) for line, path, message in EXPECTED[name]]
+    assert got == want
+    assert str(info.value) == "\n".join(_render(file, *e) for e in EXPECTED[name])
+    assert [str(p) for p in info.value.problems] == [_render(file, *e) for e in EXPECTED[name]]
+
+
+@pytest.mark.parametrize("name", _corpus())
+def test_parse_rulebook_reports_the_same_problems_as_load(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    rel = INVALID / name
+    outcomes: list[tuple[object, ...]] = []
+    for load in (
+        lambda: load_rulebook(rel),
+        lambda: parse_rulebook(rel.read_text(encoding="utf-8"), file=str(rel)),
+    ):
+        try:
+            rb = load()
+        except RulebookError as exc:
+            outcomes.append(exc.problems)
+        else:
+            outcomes.append((rb.id, rb.version, rb.scale, rb.categories))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_rulebook_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown kind 'dedcut'"):
+        load_rulebook(ROOT / INVALID / "unknown-kind.toml")
+
+
+def test_problem_lines_point_at_the_named_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a problem's path ends in a key, its line is the one that sets that key."""
+    monkeypatch.chdir(ROOT)
+    checked = 0
+    for name, expected in EXPECTED.items():
+        if name in BUGS:
+            continue
+        lines = (INVALID / name).read_text(encoding="utf-8").splitlines()
+        for line, path, _ in expected:
+            key = path.rsplit(".", 1)[-1] if "." in path else path
+            if line is None or not key.isidentifier():
+                continue
+            text = lines[line - 1].strip()
+            sets_key = text.startswith((f"{key} =", "tiers =")) or (text.startswith("{") and f"{key} =" in text)
+            opens_table = text.startswith("[") and key in text
+            assert sets_key or opens_table, (name, line, path, text)
+            checked += 1
+    assert checked >= 20
+
+
+MANY_MISTAKES = """\
+schema = "fulian-eval/rulebook/1"
+id = "many"
+version = "1"
+titel = "多处错误"
+scale = 100
+tie_break = ["archive"]
+
+[fields.population]
+type = "cout"
+unit = "人"
+
+[fields.area]
+type = "quantity"
+unit = "m^2"
+
+[[consistency]]
+when = "area >= 0 and"
+
+[[categories]]
+id = "archives"
+
+  [[categories.items]]
+  id = "kind"
+  max = 10
+  kind = "dedcut"
+
+  [[categories.items]]
+  id = "size"
+  max = 10
+  kind = "threshold"
+  field = "area"
+  at_least = "5 kg"
+
+  [[categories.items]]
+  id = "plate"
+  max = "ten"
+  kind = "manual"
+
+  [[categories.items]]
+  id = "ok"
+  max = 5
+  kind = "manual"
+
+[[categories]]
+id = "facilities"
+type = "bonsu"
+
+  [[categories.items]]
+  id = "other"
+  max = 5
+  kind = "manual"
+"""
+
+
+def test_validation_reports_every_mistake_not_only_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "many.toml").write_text(MANY_MISTAKES, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RulebookError) as info:
+        load_rulebook("many.toml")
+    got = [(p.file, p.line, p.path, p.message) for p in info.value.problems]
+    assert got == [
+        ("many.toml", 4, "titel", "unknown key 'titel' in the rulebook (did you mean 'title'?)"),
+        ("many.toml", 9, "fields.population.type",
+         "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, "
+         "quantity, bool, set, text"),
+        ("many.toml", 17, "consistency[0].when",
+         "expression error: expression ends too early (at column 14)\n"
+         "    area >= 0 and\n"
+         "                 ^"),
+        ("many.toml", 25, 'categories[0].items[0] "archives.kind".kind',
+         "unknown kind 'dedcut' (did you mean 'deduct'?); expected one of check, threshold, "
+         "tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto"),
+        ("many.toml", 32, 'categories[0].items[1] "archives.size".at_least',
+         "'5 kg': 'kg' cannot be converted to 'm^2' ([mass] vs [length] ** 2); the field is in 'm^2'"),
+        ("many.toml", 36, 'categories[0].items[2] "archives.plate".max',
+         "'ten' is a string; expected a number"),
+        ("many.toml", 46, 'categories[1] "facilities".type',
+         "'bonsu' is not a category type; expected 'base', 'bonus' or 'penalty' "
+         "(did you mean 'bonus'?)"),
+        ("many.toml", 6, "tie_break[0]",
+         "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),
+    ]
+
+
+# ------------------------------------------------------------------ command line
+
+
+def _validate(*paths: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "validate", *paths],
+        cwd=ROOT, capture_output=True, text=True, encoding="utf-8", check=False,
+    )
+
+
+def test_cli_validate_invalid_exits_2_with_problems_on_stderr() -> None:
+    name = "unknown-kind.toml"
+    file = str(INVALID / name)
+    proc = _validate(file)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = [f"  {_render(file, *e)}" for e in EXPECTED[name]]
+    assert proc.stderr == "\n".join([f"{file}: 1 problem", *lines]) + "\n"
+
+
+def test_cli_validate_prints_every_problem_of_a_file() -> None:
+    name = "item-key-feild.toml"
+    file = str(INVALID / name)
+    proc = _validate(file)
+    assert proc.returncode == 2
+    lines = [f"  {_render(file, *e)}" for e in EXPECTED[name]]
+    assert proc.stderr == "\n".join([f"{file}: 2 problems", *lines]) + "\n"
+
+
+def test_cli_validate_valid_rulebook_exits_0() -> None:
+    proc = _validate(str(VALID))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.startswith(f"{VALID}: ok")
+    assert "town-2026" in proc.stdout
+
+
+def test_cli_validate_checks_every_file_and_fails_if_any_is_invalid() -> None:
+    bad = str(INVALID / "duplicate-item-id.toml")
+    proc = _validate(bad, str(VALID))
+    assert proc.returncode == 2
+    assert proc.stdout.startswith(f"{VALID}: ok")
+    assert proc.stderr.startswith(f"{bad}: 1 problem\n")
+    assert "item id 'facilities.plate' is used twice" in proc.stderr
+
+
+def test_cli_validate_whole_corpus_names_every_file() -> None:
+    files = [str(INVALID / n) for n in _corpus()]
+    proc = _validate(*files)
+    assert proc.returncode == 2
+    headers = [ln for ln in proc.stderr.splitlines() if not ln.startswith(" ")]
+    for name in _corpus():
+        if name in BUGS:
+            continue
+        n = len(EXPECTED[name])
+        assert f"{INVALID / name}: {n} problem{'s' if n != 1 else ''}" in headers
