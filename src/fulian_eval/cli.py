@@ -19,7 +19,7 @@ from .evidence import EvidenceSet, Rejection, load_evidence
 from .load import load_rulebook
 from .model import Rulebook
 from .rank import Ranked, rank
-from .report import FORMATS, explain_report, gains_report, rank_report, score_report
+from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, gains, score
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -75,7 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rfmt(args: argparse.Namespace) -> str:
+    """The format a renderer produces: xlsx is made from the CSV report."""
+    return "csv" if args.format == "xlsx" else str(args.format)
+
+
 def _write(text: str, output: str | None, fmt: str) -> None:
+    if fmt == "xlsx":
+        if output is None:
+            raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+        try:
+            csv_to_xlsx(text, output)
+        except (OSError, ImportError) as exc:
+            raise _UsageError(f"cannot write {output}: {exc}") from None
+        return
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -140,12 +153,12 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """Score and render: full results for JSON (reasons), compact summaries in parallel otherwise."""
     if args.format == "json":
         rb, es = _load(args)
-        _write(render(rb, _ranked(rb, es), es.rejected, args.format), args.output, args.format)
+        _write(render(rb, _ranked(rb, es), es.rejected, _rfmt(args)), args.output, args.format)
         return _status(es)
     rb = load_rulebook(args.rulebook)
     batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"))
     _tell(batch.warnings, batch.rejected)
-    _write(render(rb, rank(rb, batch.summaries), batch.rejected, args.format), args.output, args.format)
+    _write(render(rb, rank(rb, batch.summaries), batch.rejected, _rfmt(args)), args.output, args.format)
     return EXIT_REJECTED if batch.rejected else EXIT_OK
 
 
@@ -161,6 +174,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     ranked = _ranked(rb, es)
     matches = [r for r in ranked if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)]
+    if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
+        roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+        raise _UsageError(f"unit '{args.unit}' has no '{args.role}' assessment; it has: {', '.join(roles)}")
     if not matches:
         rejected = [r for r in es.rejected if r.unit == args.unit]
         if rejected:
@@ -177,9 +193,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         ids = [i.id for i in r.result.items]
         raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
     if args.gains:
-        text = gains_report(r, gains(rb, r.result), args.format)
+        text = gains_report(r, gains(rb, r.result), _rfmt(args))
     else:
-        text = explain_report(rb, r, args.format, args.item)
+        text = explain_report(rb, r, _rfmt(args), args.item)
     _write(text, args.output, args.format)
     return EXIT_OK
 

@@ -198,7 +198,17 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
         EvidenceError: with every problem in this unit's evidence.
     """
     rec = _Record(rb, source, strict, "values", Locator(text) if text is not None else None)
+
+    def unknown(place: str, msg: str) -> None:
+        # Extra keys lose nothing that is scored: a warning, or a rejection with --strict.
+        if strict:
+            rec.bad(place, msg)
+        elif warnings is not None:
+            warnings.append(f"{source}: {place}: {msg}; ignored")
+
     for k in data:
+        if k == "schema" and isinstance(data[k], str) and data[k].startswith("fulian-eval/evidence"):
+            continue
         if k not in ("unit", "assessment", "values", "points"):
             rec.bad(k, f"unknown table '{k}'{did_you_mean(k, ['unit', 'assessment', 'values', 'points'])}; expected [unit], [assessment], [values], [points]")
     u = data.get("unit")
@@ -212,7 +222,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
         uid = ""
     for k in u:
         if k not in ("id", "name", "group", "kind"):
-            rec.bad(f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}")
+            unknown(f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}")
     unit = UnitInfo(id=str(uid), name=str(u.get("name", "")), group=str(u.get("group", "")),
                     kind=str(u.get("kind", "")))
     a = data.get("assessment", {})
@@ -221,7 +231,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
         a = {}
     for k in a:
         if k not in ("role", "assessor", "date"):
-            rec.bad(f"assessment.{k}", f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}")
+            unknown(f"assessment.{k}", f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}")
     role = _check_role(rec, a.get("role", "self"), "assessment.role")
     date = a.get("date")
     if isinstance(date, str):
@@ -246,11 +256,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
     for name, v in vals.items():
         place = f"values.{name}"
         if name not in rb.fields:
-            msg = f"unknown field '{name}'{did_you_mean(name, rb.fields)}"
-            if strict:
-                rec.bad(place, msg)
-            elif warnings is not None:
-                warnings.append(f"{source}: {place}: {msg}; ignored")
+            unknown(place, f"unknown field '{name}'{did_you_mean(name, rb.fields)}")
             continue
         got = rec.value(name, v, place)
         if got is not None:
@@ -292,7 +298,11 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         import openpyxl
     except ImportError:
         raise ImportError("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl and zipfile raise many types for a bad file
+        hint = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
+        raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){hint}") from None
     try:
         ws = wb.worksheets[0]
         it = ws.iter_rows(values_only=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -28,7 +30,7 @@ __all__ = [
     "score_report",
 ]
 
-FORMATS = ("table", "json", "csv", "markdown", "html")
+FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
 _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 
 STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
@@ -256,3 +258,34 @@ def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fracti
     rows = [[i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains]
     pre = "" if fmt == "csv" else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
     return pre + _table(header, rows, fmt)
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def csv_to_xlsx(text: str, path: str) -> None:
+    """Write a CSV report as an Excel workbook: one sheet, scores as numbers shown with 2 decimals.
+
+    Raises:
+        ImportError: openpyxl (the ``excel`` extra) is not installed.
+    """
+    try:
+        import openpyxl
+    except ImportError:
+        raise ImportError("--format xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "fulian-eval"
+    for r, row in enumerate(csv.reader(io.StringIO(text))):
+        out: list[Any] = []
+        for cell in row:
+            if r > 0 and _NUMBER.match(cell):
+                out.append(int(cell) if "." not in cell else float(Decimal(cell)))
+            else:
+                out.append(cell)
+        ws.append(out)
+        if r > 0:
+            for c, cell in zip(ws[ws.max_row], row, strict=False):
+                if "." in cell and _NUMBER.match(cell):
+                    c.number_format = "0.00"
+    wb.save(path)
