@@ -1,6 +1,7 @@
 """Whole-process scoring speed: CSV in -> scored, ranked CSV out.
 
-Generates N units of evidence for a bundled scheme (deterministic, seeded), then
+Generates N units of evidence for the bundled town-village scheme from the example
+town's 21 villages (deterministic, seeded), then
 runs ``python -m fulian_eval score RULEBOOK data.csv --format csv -o out.csv`` as
 a separate process several times and prints median wall time and units/s.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -22,39 +24,46 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "_data"
-DEFAULT_RULEBOOK = ROOT / "tests" / "data" / "acceptance" / "town-2026.toml"
+DEFAULT_RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
+DEFAULT_TEMPLATE = ROOT / "examples" / "town" / "town.csv"
+GROUPS = ["东片", "西片", "南片", "北片", "中片", "新区"]
+_INT = re.compile(r"^\d+$")
+_DEC = re.compile(r"^\d+\.\d+$")
 
-REGISTERS = ["工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿"]
-GROUPS = ["东片", "西片", "北片", "南片", "中片"]
 
+def make_rows(template: Path, n: int, seed: int = 2026) -> tuple[list[str], list[list[str]]]:
+    """N units made from the example town's rows: new ids, numbers varied by ±20 %.
 
-def make_rows(n: int, seed: int = 2026) -> tuple[list[str], list[list[str]]]:
-    """N units of realistic evidence for the town-2026 acceptance scheme."""
+    Manual points (``points:`` columns) and yes/no, set and text cells are kept as
+    they are, so every generated row is valid for the scheme the template fits.
+    """
+    with template.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    col = {h: i for i, h in enumerate(header)}
+    fixed = {i for i, h in enumerate(header) if h.startswith("points:")}
     rnd = random.Random(seed)
-    header = [
-        "unit", "name", "group", "role", "assessor", "households", "population", "floating_population",
-        "registers", "meetings", "room_area[m^2]", "has_plate", "funds[元]", "registered", "wrong_records",
-        "cases_received", "cases_closed", "fabricated", "volunteers", "loans[万元]", "points:archives.quality",
-    ]
-    rows = []
-    for i in range(n):
-        pop = rnd.randint(1000, 9000)
-        floating = rnd.choice([0, rnd.randint(20, pop // 2)])
-        received = rnd.randint(0, 15)
-        regs = [r for r in REGISTERS if rnd.random() < 0.85]
-        rows.append([
-            f"u{i:06d}", f"村{i}", GROUPS[i % len(GROUPS)], "self", "",
-            str(rnd.randint(300, 3000)), str(pop), str(floating), ";".join(regs), str(rnd.randint(0, 6)),
-            str(rnd.randint(30, 260)), rnd.choice(["是", "否", "有"]), str(rnd.randint(0, 20000)),
-            str(rnd.randint(0, floating) if floating else 0), str(rnd.randint(0, 30)), str(received),
-            str(rnd.randint(0, received)), "是" if rnd.random() < 0.01 else "否", str(rnd.randint(0, 80)),
-            f"{rnd.randint(0, 1500) / 10}", str(rnd.randint(0, 8) / 2),
-        ])
-    return header, rows
+    out = []
+    for k in range(n):
+        row = list(rnd.choice(body))
+        row[col["unit"]] = f"u{k:07d}"
+        row[col["name"]] = f"{row[col['name']]}{k}"
+        row[col["group"]] = GROUPS[k % len(GROUPS)]
+        if "assessor" in col:
+            row[col["assessor"]] = row[col["unit"]]
+        for i, cell in enumerate(row):
+            if i in fixed:
+                continue
+            if _INT.match(cell):
+                row[i] = str(int(int(cell) * rnd.uniform(0.8, 1.2)))
+            elif _DEC.match(cell):
+                row[i] = f"{float(cell) * rnd.uniform(0.8, 1.2):.1f}"
+        out.append(row)
+    return header, out
 
 
-def write_csv(path: Path, n: int) -> None:
-    header, rows = make_rows(n)
+def write_csv(path: Path, template: Path, n: int) -> None:
+    header, rows = make_rows(template, n)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
@@ -76,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rulebook", type=Path, default=DEFAULT_RULEBOOK)
+    ap.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
+                    help="a CSV of real units to vary (default: the example town)")
     args = ap.parse_args(argv)
 
     base = [sys.executable, "-m", "fulian_eval"]
@@ -84,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'startup':>8}  {statistics.median(startup):9.3f}  {min(startup):7.3f}  {max(startup):7.3f}")
     results = {}
     for n in args.sizes:
-        src = DATA / f"units-{n}.csv"
+        src = DATA / f"{args.template.stem}-{n}.csv"
         if not src.exists():
-            write_csv(src, n)
+            write_csv(src, args.template, n)
         out = DATA / f"out-{n}.csv"
         cmd = [*base, "score", str(args.rulebook), str(src), "--format", "csv", "-o", str(out)]
         times = [time_run(cmd) for _ in range(args.runs)]

@@ -11,8 +11,7 @@ understands, and rankings.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .load import load_rulebook, parse_rulebook

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .batch import score_summaries, terminal_progress
 from .errors import FulianEvalError, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence

@@ -209,6 +209,14 @@ class Item:
     method: str = ""
     note: str = ""
 
+    @functools.cached_property
+    def bounds_h(self) -> tuple[int, int] | None:
+        """(floor, max) in whole hundredths when both are multiples of 0.01, else None."""
+        lo, hi = self.floor, self.max
+        if 100 % lo.denominator or 100 % hi.denominator:
+            return None
+        return lo.numerator * (100 // lo.denominator), hi.numerator * (100 // hi.denominator)
+
     @property
     def short_id(self) -> str:
         return self.id.split(".", 1)[1]

@@ -243,8 +243,19 @@ class _Ctx:
         return f"{_num(v)}{sep}{u}"
 
     def inputs(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        # A derived value is shown with the evidence it was computed from.
+        derived = {d.name: d for d in self.rb.derived}
+        todo = list(names)
+        seen: set[str] = set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in derived:
+                todo.extend(derived[n].expr.names)
         out = []
-        for n in sorted(names):
+        for n in sorted(seen):
             if n in self.ev.raw:
                 out.append((n, self.ev.raw[n]))
             elif n in self.env:
@@ -554,11 +565,15 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         return mk(round_half_up(min(ZERO, item.floor), 2), "missing", missing_why), False, ""
     except _NotApplicable as exc:
         return na(exc.why), False, ""
-    if raw > item.max:
-        raw = item.max
-    elif raw < item.floor:
-        raw = item.floor
-    return mk(round_half_up(raw, 2), "scored", why), False, ""
+    bounds = item.bounds_h
+    if bounds is None:  # a max or floor finer than 0.01: clamp exactly, then round
+        return mk(round_half_up(_clamp(raw, item.floor, item.max), 2), "scored", why), False, ""
+    # Rounding is monotonic and keeps the bounds, so clamping the rounded hundredths
+    # gives the same as rounding the clamped value, with integers only.
+    lo, hi = bounds
+    h = hundredths(raw)
+    pts = item.max if h >= hi else item.floor if h <= lo else Fraction(h, 100)
+    return mk(pts, "scored", why), False, ""
 
 
 # --------------------------------------------------------------- categories
