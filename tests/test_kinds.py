@@ -1725,7 +1725,9 @@ def test_gains_include_category_cap() -> None:
     r = run(rb, {"late": 1}, {"c.p": 4, "c.q": 3})
     assert r.total == F(5)
     got = {i.id: g for i, g in gains(rb, r)}
-    assert got == {"c.p": F(1), "c.q": F(1)}
+    # and no late report at all would take the penalty of 2 away: +2
+    assert got == {"c.p": F(1), "c.q": F(1), "pen.late": F(2)}
+    assert [i.id for i, _ in gains(rb, r)][0] == "pen.late"
 
 
 def test_gains_include_total_floor_and_skip_penalties() -> None:

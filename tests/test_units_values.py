@@ -57,7 +57,7 @@ def test_conversion_factor_round_trips() -> None:
         ("户", "人", "'户' cannot be converted to '人' ([household] vs [person])"),
         ("册", "次", "'册' cannot be converted to '次' ([volume_count] vs [times_count])"),
         ("个", "件", "'个' cannot be converted to '件' ([item_count] vs [piece_count])"),
-        ("名", "人", "'名' cannot be converted to '人' ([named_person_count] vs [person])"),
+        ("篇", "件", "'篇' cannot be converted to '件' ([article_count] vs [piece_count])"),
         ("%", "人", "'%' cannot be converted to '人' (a pure number vs [person])"),
         ("", "元", "'' cannot be converted to '元' (a pure number vs [currency])"),
         ("kg", "m^2", "'kg' cannot be converted to 'm^2' ([mass] vs [length] ** 2)"),

@@ -144,7 +144,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             code = EXIT_USAGE
             continue
         n_items = len(rb.items())
-        print(f"{path}: ok — {rb.id} {rb.version}: {len(rb.categories)} categories, {n_items} items, "
+        name = f"{rb.id} {rb.version}".strip()
+        print(f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
               f"{len(rb.fields)} fields, scale {rb.scale}")
     return code
 

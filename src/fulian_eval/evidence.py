@@ -146,6 +146,16 @@ def _unit_hint(unit: str) -> str:
     return f" (field unit: {unit})" if unit else ""
 
 
+def _as_written(raw: Any, unit: str = "") -> str:
+    """A value as a clerk wrote it, for explanations: lists joined, yes/no in words."""
+    if isinstance(raw, bool):
+        return "是" if raw else "否"
+    if isinstance(raw, list):
+        return "、".join(str(x) for x in raw)
+    text = str(raw)
+    return f"{text} {unit}" if unit and text and (text[-1].isdigit()) else text
+
+
 def _show_raw(raw: Any) -> str:
     return f"'{raw}'" if isinstance(raw, str) else str(raw)
 
@@ -261,7 +271,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
         got = rec.value(name, v, place)
         if got is not None:
             values[name] = got
-            raw[name] = str(v)
+            raw[name] = _as_written(v)
     pts = data.get("points", {})
     if not isinstance(pts, dict):
         rec.bad("points", "expected a table [points] of \"category.item\" = points")
@@ -405,7 +415,7 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
         got = rec.value(name, v, f"column '{h}'", hunit)
         if got is not None:
             values[name] = got
-            raw[name] = str(v)
+            raw[name] = _as_written(v, hunit)
     points: dict[str, Fraction] = {}
     for col, item_id, h in layout.points:
         v = cell(col)
@@ -513,6 +523,8 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
             yield Rejection(source=shown, error=f"{shown}: cannot read: {exc}")
             return
         if _is_other_toml(data):
+            if "waivers" in data and warnings is not None:
+                warnings.append(f"{shown}: waiver files (SPEC §2.5) are not applied by this version; ignored")
             return
         try:
             yield parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)

@@ -404,13 +404,13 @@ class _Parser:
             f1 = fns[1]
 
             def places(env: Env) -> int:
-                p = f1(env)
-                if p.denominator != 1 or not -MAX_PLACES <= p <= MAX_PLACES:
-                    raise ExpressionError(self.text, col, f"round() places must be a whole number from -{MAX_PLACES} to {MAX_PLACES}")
-                return int(p)
+                # Places from evidence are clamped, so one odd value cannot stop a run.
+                return max(-MAX_PLACES, min(MAX_PLACES, math.floor(f1(env))))
 
-            if args[1].const:
-                places(_EMPTY_ENV)  # check a constant now, when the rulebook loads
+            if args[1].const:  # a constant is checked when the rulebook loads
+                p = f1(_EMPTY_ENV)
+                if p.denominator != 1 or not -MAX_PLACES <= p <= MAX_PLACES:
+                    raise self.error(args[1].col, f"round() places must be a whole number from -{MAX_PLACES} to {MAX_PLACES}")
             return _Node(lambda env: round_half_up(f0(env), places(env)), "num", col)
         if fname == "count":
             arity(1, 1)

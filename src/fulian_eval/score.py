@@ -220,10 +220,11 @@ class _Ctx:
                 if d.on_zero == "zero":
                     env[d.name] = ZERO
                 elif d.on_zero == "missing":
-                    env[d.name] = Absent("missing", f"{self.title(d.name)}无法计算（除数为0）")
+                    env[d.name] = Absent("missing", f"{self.title(d.name)}无法计算：除数为0")
                 else:
-                    env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算（除数为0）")
+                    env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算：除数为0")
         self.env = env
+        self.penalty = False  # scoring items of a penalty category
 
     def title(self, name: str) -> str:
         f = self.rb.fields.get(name)
@@ -233,6 +234,18 @@ class _Ctx:
             if d.name == name:
                 return d.title or name
         return name
+
+    def head(self, name: str, v: Fraction) -> str:
+        """"登记率92.19%": a field's title and value; a space after an id used as title."""
+        title = self.title(name)
+        sep = " " if title[-1:].isascii() else ""
+        return f"{title}{sep}{self.show(name, v)}"
+
+    def got(self, p: Fraction) -> str:
+        """"得X分", or "扣X分" for items of a penalty category (their points are subtracted)."""
+        if self.penalty:
+            return f"扣{_num(p)}分" if p != 0 else "不扣分"
+        return _got(p)
 
     def show(self, name: str, v: Fraction) -> str:
         unit = self.rb.unit_of(name)
@@ -354,7 +367,7 @@ def _threshold(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
             req = f"不低于{ctx.show(f, lo)}"
         else:
             req = f"不高于{ctx.show(f, hi)}"
-        head = f"{ctx.title(f)}{ctx.show(f, v)}"
+        head = f"{ctx.head(f, v)}"
         if ok:
             return f"{head}，达到{req}的要求，得{_num(mx)}分"
         return f"{head}，未达到{req}的要求，不得分"
@@ -368,10 +381,10 @@ def _tiers(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
 
     def why() -> str:
         f = rule.field
-        head = f"{ctx.title(f)}{ctx.show(f, v)}"
+        head = f"{ctx.head(f, v)}"
         if hit is None:
             return f"{head}，低于{ctx.show(f, rule.tiers[-1].at_least)}，不得分"
-        return f"{head}，不低于{ctx.show(f, hit.at_least)}，{_got(hit.points)}"
+        return f"{head}，不低于{ctx.show(f, hit.at_least)}，{ctx.got(hit.points)}"
 
     return (ZERO if hit is None else hit.points), why
 
@@ -384,7 +397,7 @@ def _linear(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     def why() -> str:
         f = rule.field
         span = f"{ctx.show(f, rule.zero_at)}不得分、{ctx.show(f, rule.full_at)}满分"
-        return f"{ctx.title(f)}{ctx.show(f, v)}，按{span}折算，{_got(round_half_up(p, 2))}"
+        return f"{ctx.head(f, v)}，按{span}折算，{ctx.got(round_half_up(p, 2))}"
 
     return p, why
 
@@ -398,7 +411,7 @@ def _count(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     def why() -> str:
         f = rule.field
         cap = f"，最高{_num(mx)}分" if raw > mx else ""
-        return f"{ctx.title(f)}{ctx.show(f, v)}×{_dec(rule.each)}分{cap}，{_got(round_half_up(p, 2))}"
+        return f"{ctx.head(f, v)}×{_dec(rule.each)}分{cap}，{ctx.got(round_half_up(p, 2))}"
 
     return p, why
 
@@ -414,7 +427,7 @@ def _shortfall(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     v = _need(ctx, rule.field)
     mx = item.max
     if v >= rule.target:
-        return mx, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，达到{ctx.show(rule.field, rule.target)}，得满分{_num(mx)}分"
+        return mx, lambda: f"{ctx.head(rule.field, v)}，达到{ctx.show(rule.field, rule.target)}，得满分{_num(mx)}分"
     n = _steps(rule.target - v, rule)
     d = rule.each * n
     p = mx - d
@@ -424,8 +437,8 @@ def _shortfall(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
         step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
         floor_word = "，扣完为止" if p < item.floor else ""
         shown = _clamp(p, item.floor, mx)
-        return (f"{ctx.title(f)}{ctx.show(f, v)}，低于{ctx.show(f, rule.target)}{step_word}，"
-                f"扣{_num(d)}分{floor_word}，{_got(round_half_up(shown, 2))}")
+        return (f"{ctx.head(f, v)}，低于{ctx.show(f, rule.target)}{step_word}，"
+                f"扣{_dec(d)}分{floor_word}，{ctx.got(round_half_up(shown, 2))}")
 
     return p, why
 
@@ -434,7 +447,7 @@ def _surplus(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     v = _need(ctx, rule.field)
     mx = item.max
     if v <= rule.target:
-        return ZERO, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，未超过{ctx.show(rule.field, rule.target)}，不加分"
+        return ZERO, lambda: f"{ctx.head(rule.field, v)}，未超过{ctx.show(rule.field, rule.target)}，不加分"
     n = _steps(v - rule.target, rule)
     p = rule.each * n
 
@@ -442,15 +455,15 @@ def _surplus(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
         f = rule.field
         step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
         cap = f"，最高{_num(mx)}分" if p > mx else ""
-        return (f"{ctx.title(f)}{ctx.show(f, v)}，超过{ctx.show(f, rule.target)}{step_word}{_num(n)}档，"
-                f"每档{_num(rule.each)}分{cap}，{_got(round_half_up(min(p, mx), 2))}")
+        return (f"{ctx.head(f, v)}，超过{ctx.show(f, rule.target)}{step_word}{_num(n)}档，"
+                f"每档{_num(rule.each)}分{cap}，{ctx.got(round_half_up(min(p, mx), 2))}")
 
     return p, why
 
 
 def _expr_item(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     v = _eval(ctx, rule.points)
-    return v, lambda: f"按公式 {rule.points.text} 计算，{_got(round_half_up(_clamp(v, item.floor, item.max), 2))}"
+    return v, lambda: f"按公式 {rule.points.text} 计算，{ctx.got(round_half_up(_clamp(v, item.floor, item.max), 2))}"
 
 
 def _manual(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
@@ -460,10 +473,10 @@ def _manual(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     return p, lambda: f"评审打分{_num(p)}分"
 
 
-def _left(p: Fraction, item: Item) -> str:
+def _left(ctx: _Ctx, p: Fraction, item: Item) -> str:
     if p < item.floor:
-        return f"，扣完为止，{_got(item.floor)}"
-    return f"，{_got(round_half_up(p, 2))}"
+        return f"，扣完为止，{ctx.got(item.floor)}"
+    return f"，{ctx.got(round_half_up(p, 2))}"
 
 
 def _deduct(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
@@ -480,10 +493,10 @@ def _deduct(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
     if form == "count":
         v = _need(ctx, rule.field)
         if v == 0:
-            return mx, lambda: f"{ctx.title(rule.field)}0，得满分{_num(mx)}分"
+            return mx, lambda: f"{ctx.head(rule.field, v)}，得满分{_num(mx)}分"
         d = rule.each * v
         p = mx - d
-        return p, lambda: f"{ctx.title(rule.field)}{ctx.show(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(p, item)}"
+        return p, lambda: f"{ctx.head(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(ctx, p, item)}"
     missing = [name for name, _ in rule.faults if name not in ctx.env or isinstance(ctx.env[name], Absent)]
     if missing:
         raise _Missing(missing)
@@ -497,7 +510,7 @@ def _deduct(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
 
     def why() -> str:
         parts = [f"{ctx.title(n)}{_num(ctx.env[n])}×{_num(pts)}" for n, pts in rule.faults if ctx.env[n]]
-        return f"{'、'.join(parts)}，扣{_num(d)}分{_left(p, item)}"
+        return f"{'、'.join(parts)}，扣{_num(d)}分{_left(ctx, p, item)}"
 
     return p, why
 
@@ -684,6 +697,7 @@ def score(rb: Rulebook, ev: Evidence) -> UnitResult:
         ok, text = ctx.holds(cat.applies_when)
         why = f"{text} 不成立" if not ok else ""
         cat_items = []
+        ctx.penalty = cat.type == "penalty"
         for item in cat.items:
             res, hit, eff = _score_item(ctx, item, cat, ok, why)
             if hit and (not vetoed or eff == "zero"):
@@ -713,7 +727,8 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
     """For each item not at full marks, the points the total would gain if it were full.
 
     Caps and rescaling are included: an item in a capped category may gain less
-    than its missing points. Not-applicable and veto items are left out.
+    than its missing points. For a penalty item, "full" means nothing deducted.
+    Not-applicable and veto items are left out.
     Largest gain first; equal gains by item order.
 
     Returns:
@@ -729,12 +744,15 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
         for ii, spec in enumerate(cat.items):
             r = cat_res[ii]
             pos += 1
-            if r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points >= spec.max:
+            # "Full" is the best an item can do: its max, or no deduction at all in a
+            # penalty category (whose points are subtracted).
+            best = ZERO if cat.type == "penalty" else spec.max
+            if r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points == best:
                 continue
             if not result.categories[ci].applicable and cat.type == "base":
                 continue
             better = list(cat_res)
-            better[ii] = attrs.evolve(r, points=spec.max, status="scored")
+            better[ii] = attrs.evolve(r, points=best, status="scored")
             new_cat = _category(rb, cat, better)
             cats = list(result.categories)
             cats[ci] = new_cat

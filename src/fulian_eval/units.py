@@ -30,11 +30,10 @@ _COUNTING_WORDS = {
     "项": "entry_count",
     "篇": "article_count",
     "条": "record_count",
-    "名": "named_person_count",
 }
 
 _DEFINITIONS = [
-    "person = [person] = 人 = 位",
+    "person = [person] = 人 = 位 = 名",
     "household = [household] = 户",
     "yuan = [currency] = 元 = CNY",
     "wanyuan = 10000 yuan = 万元",
