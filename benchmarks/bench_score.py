@@ -1,7 +1,7 @@
 """Whole-process scoring speed: CSV in -> scored, ranked CSV out.
 
-Generates N units of evidence for the bundled town-village scheme from the example
-town's 21 villages (deterministic, seeded), then
+Generates N units of evidence for a bundled scheme by varying real units (the
+example town's 21 villages, or the acceptance example's five; seeded), then
 runs ``python -m fulian_eval score RULEBOOK data.csv --format csv -o out.csv`` as
 a separate process several times and prints median wall time and units/s.
 
@@ -24,8 +24,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "_data"
-DEFAULT_RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
-DEFAULT_TEMPLATE = ROOT / "examples" / "town" / "town.csv"
+# scheme name -> (rulebook, a CSV of real units to vary)
+SCHEMES = {
+    "town": (ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "town" / "town.csv"),
+    "acceptance": (ROOT / "tests" / "data" / "acceptance" / "town-2026.toml", HERE / "templates" / "acceptance.csv"),
+}
 GROUPS = ["东片", "西片", "南片", "北片", "中片", "新区"]
 _INT = re.compile(r"^\d+$")
 _DEC = re.compile(r"^\d+\.\d+$")
@@ -84,29 +87,32 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--rulebook", type=Path, default=DEFAULT_RULEBOOK)
-    ap.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
-                    help="a CSV of real units to vary (default: the example town)")
+    ap.add_argument("--schemes", nargs="+", choices=sorted(SCHEMES), default=["town", "acceptance"],
+                    help="town: the bundled 33-item town-village scheme; acceptance: the 12-item contract example")
     args = ap.parse_args(argv)
 
     base = [sys.executable, "-m", "fulian_eval"]
     startup = [time_run([*base, "--version"]) for _ in range(args.runs)]
-    print(f"{'units':>8}  {'median s':>9}  {'min s':>7}  {'max s':>7}  {'units/s':>9}")
-    print(f"{'startup':>8}  {statistics.median(startup):9.3f}  {min(startup):7.3f}  {max(startup):7.3f}")
-    results = {}
-    for n in args.sizes:
-        src = DATA / f"{args.template.stem}-{n}.csv"
-        if not src.exists():
-            write_csv(src, args.template, n)
-        out = DATA / f"out-{n}.csv"
-        cmd = [*base, "score", str(args.rulebook), str(src), "--format", "csv", "-o", str(out)]
-        times = [time_run(cmd) for _ in range(args.runs)]
-        med = statistics.median(times)
-        results[n] = med
-        print(f"{n:>8}  {med:9.3f}  {min(times):7.3f}  {max(times):7.3f}  {n / med:9.0f}")
-    if len(results) >= 2:
-        (n1, t1), (n2, t2) = sorted(results.items())[:2]
-        print(f"ratio: {n2 // n1}x the units took {t2 / t1:.2f}x the time")
+    print(f"{'scheme':<11} {'items':>5} {'units':>8}  {'median s':>9}  {'min s':>7}  {'max s':>7}  {'units/s':>9}")
+    print(f"{'startup':<11} {'':>5} {'':>8}  {statistics.median(startup):9.3f}  {min(startup):7.3f}  {max(startup):7.3f}")
+    for scheme in args.schemes:
+        rulebook, template = SCHEMES[scheme]
+        items = sum(1 for line in rulebook.read_text(encoding="utf-8").splitlines()
+                    if line.strip() == "[[categories.items]]")
+        results = {}
+        for n in args.sizes:
+            src = DATA / f"{scheme}-{n}.csv"
+            if not src.exists():
+                write_csv(src, template, n)
+            out = DATA / f"out-{scheme}-{n}.csv"
+            cmd = [*base, "score", str(rulebook), str(src), "--format", "csv", "-o", str(out)]
+            times = [time_run(cmd) for _ in range(args.runs)]
+            med = statistics.median(times)
+            results[n] = med
+            print(f"{scheme:<11} {items:>5} {n:>8}  {med:9.3f}  {min(times):7.3f}  {max(times):7.3f}  {n / med:9.0f}")
+        if len(results) >= 2:
+            (n1, t1), (n2, t2) = sorted(results.items())[:2]
+            print(f"{scheme:<11} ratio: {n2 // n1}x the units took {t2 / t1:.2f}x the time")
 
 
 if __name__ == "__main__":
