@@ -101,15 +101,7 @@ def score_summaries(
     try:
         for task, (outs, warns) in zip(tasks, results, strict=True):
             warnings.extend(warns)
-            for o in outs:
-                if isinstance(o, Rejection):
-                    rejects.append(o)
-                    continue
-                dup = dedup.check(o.unit.id, o.role, o.source)
-                if dup is not None:
-                    rejects.append(dup)
-                else:
-                    summaries.append(o)
+            dedup.admit(outs, summaries, rejects)
             done += _size(task)
             if progress is not None:
                 progress(done, total)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -544,6 +544,20 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
                             problems=exc.problems)
 
 
+class _Loaded(Protocol):
+    @property
+    def unit(self) -> UnitInfo: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+_U = TypeVar("_U", bound=_Loaded)
+
+
 class Deduplicator:
     """Each unit once per role: a later assessment of the same unit and role is rejected."""
 
@@ -558,6 +572,18 @@ class Deduplicator:
                                    "each unit once per role")
         self.seen[key] = source
         return None
+
+    def admit(self, outcomes: Iterable[_U | Rejection], accepted: list[_U], rejected: list[Rejection]) -> None:
+        """Sort loaded units into accepted and rejected (bad ones, and repeats of a unit and role)."""
+        for o in outcomes:
+            if isinstance(o, Rejection):
+                rejected.append(o)
+                continue
+            dup = self.check(o.unit.id, o.role, o.source)
+            if dup is not None:
+                rejected.append(dup)
+            else:
+                accepted.append(o)
 
 
 def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False) -> EvidenceSet:
@@ -576,13 +602,5 @@ def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = F
     accepted: list[Evidence] = []
     dedup = Deduplicator()
     for task in tasks:
-        for out in run_task(rb, task, strict=strict, warnings=warnings):
-            if isinstance(out, Rejection):
-                rejected.append(out)
-                continue
-            dup = dedup.check(out.unit.id, out.role, out.source)
-            if dup is not None:
-                rejected.append(dup)
-            else:
-                accepted.append(out)
+        dedup.admit(run_task(rb, task, strict=strict, warnings=warnings), accepted, rejected)
     return EvidenceSet(evidence=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))
