@@ -147,21 +147,24 @@ class DeductRule:
 
 
 @attrs.frozen(kw_only=True)
-class ShortfallRule:
+class _StepRule:
+    """Points per ``step`` of the field below (shortfall) or above (surplus) ``target``."""
+
     field: str
     target: Fraction
     step: Fraction
     each: Fraction
-    partial: str = "exact"  # exact | whole | any
+    partial: str = "exact"  # exact | whole | any: how a started step counts
 
 
 @attrs.frozen(kw_only=True)
-class SurplusRule:
-    field: str
-    target: Fraction
-    step: Fraction
-    each: Fraction
-    partial: str = "exact"
+class ShortfallRule(_StepRule):
+    """每低一个step扣each分: ``max − each × steps below target``."""
+
+
+@attrs.frozen(kw_only=True)
+class SurplusRule(_StepRule):
+    """每超一个step加each分: ``min(max, each × steps above target)``."""
 
 
 @attrs.frozen(kw_only=True)
