@@ -1730,14 +1730,15 @@ def test_gains_include_category_cap() -> None:
     assert [i.id for i, _ in gains(rb, r)][0] == "pen.late"
 
 
-def test_gains_include_total_floor_and_skip_penalties() -> None:
+def test_gains_include_total_floor_and_penalties() -> None:
     rb = gains_book()
     # p 1, q 1 -> base 2; penalty 2 × 2 = 4 -> total max(0, −2) = 0
-    # p full: base 6 − 4 = 2 -> +2 (not 4); same for q; a fuller penalty never raises the total
+    # p full: base 6 − 4 = 2 -> +2 (not 4); same for q
+    # no late report: base 2 − 0 = 2 -> +2 (the penalty's "full" is nothing deducted)
     r = run(rb, {"late": 2}, {"c.p": 1, "c.q": 1})
     assert r.total == F(0)
     got = gains(rb, r)
-    assert {i.id: g for i, g in got} == {"c.p": F(2), "c.q": F(2)}
+    assert {i.id: g for i, g in got} == {"c.p": F(2), "c.q": F(2), "pen.late": F(2)}
 
 
 def test_gains_largest_first() -> None:

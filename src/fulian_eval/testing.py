@@ -190,9 +190,16 @@ def _measured(kind: str, unit: str) -> st.SearchStrategy[Fraction]:
     return st.integers(0, 1200).map(lambda k: Fraction(k, 10))
 
 
-_MAXES = st.integers(1, 20).map(lambda k: Fraction(k, 2))
-_EACH = st.sampled_from((Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3, 2)))
-_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5)))
+# Mostly the half points of real rubrics, sometimes finer (0.05, 0.125): all valid rulebooks.
+_MAXES = st.one_of(
+    st.integers(1, 20).map(lambda k: Fraction(k, 2)),
+    st.integers(1, 200).map(lambda k: Fraction(k, 20)),
+    st.integers(1, 80).map(lambda k: Fraction(k, 8)),
+)
+_EACH = st.sampled_from((Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3, 2),
+                         Fraction(1, 10), Fraction(3, 10), Fraction(1, 8)))
+_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5), Fraction(-3, 10),
+                           Fraction(-1, 8)))
 
 
 # --------------------------------------------------------------------- TOML
@@ -426,10 +433,10 @@ class _Book:
         if kind == "tiers":
             ats = sorted(d(st.sets(_grid(gkind, unit), min_size=1, max_size=3)), reverse=True)
             # Points fall as the bar falls, so that more never earns less.
-            pts = sorted((d(st.integers(1, int(mx * 4))) for _ in ats), reverse=True)
+            pts = sorted((mx * Fraction(d(st.integers(1, 20)), 20) for _ in ats), reverse=True)
             if d(st.booleans()):
-                pts[0] = int(mx * 4)
-            tiers = [{"at_least": self.bound(f, a), "points": Fraction(p, 4)} for a, p in zip(ats, pts, strict=True)]
+                pts[0] = mx
+            tiers = [{"at_least": self.bound(f, a), "points": p} for a, p in zip(ats, pts, strict=True)]
             return {"field": f, "tiers": tiers}
         if kind == "linear":
             z, full = d(st.lists(_grid(gkind, unit), min_size=2, max_size=2, unique=True))
@@ -475,8 +482,9 @@ class _Book:
         if ctype != "base" or d(st.booleans()):
             c["type"] = ctype
         items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0))
-        if d(st.integers(0, 2)) == 0:  # a cap below the items' sum
-            c["max"] = Fraction(d(st.integers(1, int(items_max * 2))), 2)
+        if d(st.integers(0, 2)) == 0:  # a cap, usually below the items' sum
+            caps = [Fraction(k, 2) for k in range(1, int(items_max * 2) + 1)] + [items_max]
+            c["max"] = d(st.sampled_from(caps))
         if self.opts.floors and ctype == "base" and d(st.integers(0, 5)) == 0:
             c["floor"] = d(_FLOORS)
         if self.opts.applies_when and d(st.integers(0, 7)) == 0:
