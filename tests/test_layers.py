@@ -15,9 +15,10 @@ LAYERS = [
     ["units", "_locate"],
     ["_values", "expr"],
     ["model"],
-    ["load", "evidence"],
+    ["_tailor"],
+    ["load", "evidence", "sampling"],
     ["score"],
-    ["rank"],
+    ["rank", "agreement"],
     ["batch", "report", "testing"],
     ["cli"],
     ["__init__", "__main__"],
@@ -67,7 +68,7 @@ def test_nothing_imports_the_command_line() -> None:
         assert "cli" not in inside, path.name
 
 
-@pytest.mark.parametrize("module", ["expr", "model", "score", "rank"])
+@pytest.mark.parametrize("module", ["expr", "model", "score", "rank", "agreement"])
 def test_pure_core_does_no_io(module: str) -> None:
     inside, outside = _imports(SRC / f"{module}.py")
     assert not (outside & IO_MODULES), f"{module} imports {outside & IO_MODULES}"

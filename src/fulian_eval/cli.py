@@ -147,6 +147,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         name = f"{rb.id} {rb.version}".strip()
         print(f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
               f"{len(rb.fields)} fields, scale {rb.scale}")
+        for src in rb.sources[1:]:
+            print(f"  extends {src.path} (sha256 {src.sha256[:12]})")
     return code
 
 

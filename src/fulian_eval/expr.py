@@ -405,7 +405,8 @@ class _Parser:
 
             def places(env: Env) -> int:
                 # Places from evidence are clamped, so one odd value cannot stop a run.
-                return max(-MAX_PLACES, min(MAX_PLACES, int(math.floor(f1(env)))))
+                whole: int = math.floor(f1(env))
+                return max(-MAX_PLACES, min(MAX_PLACES, whole))
 
             if args[1].const:  # a constant is checked when the rulebook loads
                 p = f1(_EMPTY_ENV)

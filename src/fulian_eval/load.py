@@ -6,7 +6,6 @@ right — and raised together as one :class:`RulebookError`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -15,7 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ._locate import Locator, PathKey
+from ._locate import PathKey
+from ._tailor import Chain, resolve
 from ._values import ValueProblem, parse_number
 from .errors import ExpressionError, Problem, RulebookError, did_you_mean
 from .expr import Expr, parse
@@ -123,33 +123,36 @@ def load_rulebook(path: str | Path) -> Rulebook:
     Raises:
         RulebookError: with every problem found, each naming file, path and line.
     """
-    p = Path(path)
-    data, text, raw = read_toml(p)
-    return _build(data, text, str(path), hashlib.sha256(raw).hexdigest())
+    data, text, raw = read_toml(Path(path))
+    return _build(resolve(data, text, str(path), raw, read_toml))
 
 
 def parse_rulebook(text: str, file: str = "<rulebook>") -> Rulebook:
-    """Validate a rulebook given as TOML text (see :func:`load_rulebook`)."""
+    """Validate a rulebook given as TOML text (see :func:`load_rulebook`).
+
+    An ``extends`` is read relative to ``file``'s folder (the current folder for
+    the default name).
+    """
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError([_toml_problem(file, exc)]) from None
-    return _build(data, text, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return _build(resolve(data, text, file, text.encode("utf-8"), read_toml))
 
 
 # ------------------------------------------------------------------ builder
 
 
 class _Ctx:
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.loc = Locator(text)
-        self.problems: list[Problem] = []
+    """Collects problems, each located in the file (of a tailoring chain) that wrote it."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.problems: list[Problem] = list(chain.problems)
 
     def err(self, key: PathKey, label: str, message: str) -> None:
-        self.problems.append(
-            Problem(file=self.file, path=label, line=self.loc.line_of(key), message=message)
-        )
+        file, line = self.chain.origins.locate(self.chain.data, key)
+        self.problems.append(Problem(file=file, path=label, line=line, message=message))
 
 
 class _Bad(Exception):
@@ -185,9 +188,9 @@ def _typename(v: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, data: dict[str, Any], text: str, file: str) -> None:
-        self.d = data
-        self.c = _Ctx(file, text)
+    def __init__(self, chain: Chain) -> None:
+        self.d = chain.data
+        self.c = _Ctx(chain)
         self.types: dict[str, str] = {}  # expression name -> type
         self.units: dict[str, str] = {}  # field/derived name -> unit
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
@@ -275,15 +278,12 @@ class _Builder:
         return value
 
     # -- the parts ---------------------------------------------------------------
-    def build(self, file: str, sha: str) -> Rulebook:
+    def build(self) -> Rulebook:
         d = self.d
         self.unknown_keys(d, _TOP_KEYS, (), "the rulebook")
         schema = d.get("schema")
         if schema is not None and schema != RULEBOOK_SCHEMA:
             self.c.err(("schema",), "schema", f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'")
-        if "extends" in d or "override" in d or "disable" in d:
-            k = next(k for k in ("extends", "override", "disable") if k in d)
-            self.c.err((k,), k, "tailoring (extends/override/disable, SPEC §2.4) is not supported by this version yet")
         rid = self._safe(lambda: self.text(d, "id", (), "", required=True), "")
         if rid and not _ID.match(rid):
             self.c.err(("id",), "id", f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'")
@@ -329,7 +329,8 @@ class _Builder:
             id=rid, version=version, title=title, scale=scale, not_applicable=na,
             tie_break=tuple(tie), fields=fields, derived=tuple(derived),
             consistency=tuple(consistency), grades=tuple(grades), categories=tuple(categories),
-            sources=(SourceFile(path=file, sha256=sha),), extra=extra,
+            sources=tuple(SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources),
+            extra=extra,
         )
 
     def _safe(self, fn: Callable[[], Any], fallback: Any) -> Any:
@@ -770,5 +771,5 @@ def _fmt(x: Fraction | None) -> str:
     return format(d.normalize(), "f")
 
 
-def _build(data: dict[str, Any], text: str, file: str, sha: str) -> Rulebook:
-    return _Builder(data, text, file).build(file, sha)
+def _build(chain: Chain) -> Rulebook:
+    return _Builder(chain).build()
