@@ -19,6 +19,7 @@ import attrs
 from .evidence import Deduplicator, Rejection, Task, plan_sources, run_task
 from .model import Rulebook
 from .score import UnitSummary, score
+from .waivers import WaiverSet
 
 __all__ = ["BatchResult", "score_summaries"]
 
@@ -28,6 +29,7 @@ CHUNK_ROWS = 2500
 
 _RB: Rulebook | None = None  # set in the parent before forking; workers inherit it
 _STRICT = False
+_WAIVERS: WaiverSet | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -42,7 +44,14 @@ def _work(task: Task) -> tuple[list[UnitSummary | Rejection], list[str]]:
     warnings: list[str] = []
     out: list[UnitSummary | Rejection] = []
     for o in run_task(_RB, task, strict=_STRICT, warnings=warnings):
-        out.append(o if isinstance(o, Rejection) else score(_RB, o).summary())
+        if isinstance(o, Rejection):
+            out.append(o)
+            continue
+        waived: dict[str, str] = {}
+        if _WAIVERS is not None:
+            waived, warns = _WAIVERS.for_unit(o)
+            warnings.extend(warns)
+        out.append(score(_RB, o, waived).summary())
     return out, warnings
 
 
@@ -67,6 +76,7 @@ def score_summaries(
     strict: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    waivers: WaiverSet | None = None,
 ) -> BatchResult:
     """Load and score every unit under ``paths``, in parallel when it pays.
 
@@ -76,15 +86,16 @@ def score_summaries(
         strict: as for :func:`~fulian_eval.load_evidence`.
         workers: processes to use (default: the cores this process may run on).
         progress: called as ``progress(units_done, units_total)`` after each chunk.
+        waivers: waivers in force (SPEC §2.5), applied to the units they name.
 
     Returns:
         Summaries in input order, rejections (bad units, duplicates), warnings.
     """
-    global _RB, _STRICT
+    global _RB, _STRICT, _WAIVERS
     tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, chunk=CHUNK_ROWS)
     total = sum(_size(t) for t in tasks)
     n = min(_workers(workers), len(tasks))
-    _RB, _STRICT = rb, strict
+    _RB, _STRICT, _WAIVERS = rb, strict, waivers
     results: Iterator[tuple[list[UnitSummary | Rejection], list[str]]]
     pool = None
     # Rulebooks hold compiled expressions (closures), so workers must be forked
@@ -109,7 +120,7 @@ def score_summaries(
         if pool is not None:
             pool.close()
             pool.join()
-        _RB = None
+        _RB, _WAIVERS = None, None
     return BatchResult(summaries=tuple(summaries), rejected=tuple(rejects), warnings=tuple(warnings))
 
 

@@ -7,6 +7,7 @@ Exit status: 0 all scored; 1 some units rejected (the rest scored and reported);
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import gc
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from .model import Rulebook
 from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, gains, score
+from .waivers import WaiverSet, load_waivers
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -41,6 +43,9 @@ def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> Non
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--strict", action="store_true",
                    help="reject units with approximate figures, missing values or unknown fields")
+    p.add_argument("--waivers", metavar="FILE", help="a waiver file ([[waivers]]): excused items become not applicable")
+    p.add_argument("--today", metavar="YYYY-MM-DD", type=_date,
+                   help="the date waivers expire against (default: today)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
     _common(p)
     return parser
+
+
+def _date(text: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-20") from None
+
+
+def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
+    if not getattr(args, "waivers", None):
+        return None
+    waivers, warnings = load_waivers(args.waivers, rb, args.today or _dt.date.today())
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return waivers
 
 
 def _rfmt(args: argparse.Namespace) -> str:
@@ -115,8 +136,16 @@ def _tell(warnings: Sequence[str], rejected: Sequence[Rejection]) -> None:
         print(f"rejected: {r.error}", file=sys.stderr)
 
 
-def _ranked(rb: Rulebook, es: EvidenceSet) -> list[Ranked[UnitResult]]:
-    return rank(rb, [score(rb, ev) for ev in es.evidence])
+def _ranked(rb: Rulebook, es: EvidenceSet, waivers: WaiverSet | None = None) -> list[Ranked[UnitResult]]:
+    results = []
+    for ev in es.evidence:
+        waived: dict[str, str] = {}
+        if waivers is not None:
+            waived, warnings = waivers.for_unit(ev)
+            for w in warnings:
+                print(f"warning: {w}", file=sys.stderr)
+        results.append(score(rb, ev, waived))
+    return rank(rb, results)
 
 
 def _no_gc_pauses() -> None:
@@ -156,10 +185,11 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """Score and render: full results for JSON (reasons), compact summaries in parallel otherwise."""
     if args.format == "json":
         rb, es = _load(args)
-        _write(render(rb, _ranked(rb, es), es.rejected, _rfmt(args)), args.output, args.format)
+        _write(render(rb, _ranked(rb, es, _waivers(args, rb)), es.rejected, _rfmt(args)), args.output, args.format)
         return _status(es)
     rb = load_rulebook(args.rulebook)
-    batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"))
+    batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
+                            waivers=_waivers(args, rb))
     _tell(batch.warnings, batch.rejected)
     _write(render(rb, rank(rb, batch.summaries), batch.rejected, _rfmt(args)), args.output, args.format)
     return EXIT_REJECTED if batch.rejected else EXIT_OK
@@ -175,7 +205,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     rb, es = _load(args)
-    ranked = _ranked(rb, es)
+    ranked = _ranked(rb, es, _waivers(args, rb))
     matches = [r for r in ranked if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)]
     if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
         roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})

@@ -95,6 +95,8 @@ def unit_json(r: Ranked[UnitResult]) -> dict[str, Any]:
         "items": [item_json(i) for i in u.items],
         "flags": list(u.flags),
         "source": u.source,
+        **({"waived": list(u.waived), "total_without_waivers": fmt_points(u.total_without_waivers)}
+           if u.total_without_waivers is not None else {}),
     }
 
 
@@ -144,29 +146,32 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
         return _dumps(score_json(rb, _full(ranked), rejected))
     rows_in = _summaries(ranked)
     roles = {r.result.role for r in rows_in}
+    waivers = any(r.result.total_without_waivers is not None for r in rows_in)
     if fmt == "csv":
         items = [i.id for i in rb.items()]
         header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                  *[c.id for c in rb.categories], *items, "flags"]
+                  *[c.id for c in rb.categories], *items, "flags", *(["total_without_waivers"] if waivers else [])]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(header)
         w.writerows(
             [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
-             "true" if u.vetoed else "false", *[c[1] for c in u.categories], *u.items, " | ".join(u.flags)]
+             "true" if u.vetoed else "false", *[c[1] for c in u.categories], *u.items, " | ".join(u.flags),
+             *([u.total_without_waivers or u.total] if waivers else [])]
             for r in rows_in
             for u in (r.result,)
         )
         return buf.getvalue()
     header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
-              *[c.title for c in rb.categories], "总分", "等次", "备注"]
+              *[c.title for c in rb.categories], "总分", *(["未豁免总分"] if waivers else []), "等次", "备注"]
     rows = []
     for r in rows_in:
         u = r.result
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
                      *([u.role] if len(roles) > 1 else []),
                      *[c[1] if c[3] else "不适用" for c in u.categories],
-                     u.total, u.grade or "", _remark(u)])
+                     u.total, *([u.total_without_waivers or u.total] if waivers else []), u.grade or "",
+                     _remark(u)])
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
     return out + _table(header, rows, fmt)
 

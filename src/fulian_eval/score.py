@@ -135,6 +135,8 @@ class UnitResult:
     flags: tuple[str, ...] = ()
     source: str = ""
     assessor: str = ""
+    waived: tuple[str, ...] = ()  # items excused by a waiver (SPEC §2.5)
+    total_without_waivers: Fraction | None = None  # the total had no waiver applied
 
     @property
     def rounded_total(self) -> Fraction:
@@ -157,6 +159,7 @@ class UnitResult:
             total_h=hundredths(self.total), vetoed=self.vetoed, grade=self.grade,
             categories=tuple((c.id, fmt_points(c.score), hundredths(c.score), c.applicable) for c in self.categories),
             items=tuple(fmt_points(i.points) for i in self.items), flags=self.flags,
+            total_without_waivers=None if self.total_without_waivers is None else fmt_points(self.total_without_waivers),
         )
 
     def item(self, iid: str) -> ItemResult:
@@ -186,6 +189,7 @@ class UnitSummary:
     categories: tuple[tuple[str, str, int, bool], ...]
     items: tuple[str, ...]
     flags: tuple[str, ...] = ()
+    total_without_waivers: str | None = None
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
         """As :meth:`UnitResult.rank_key`."""
@@ -225,6 +229,7 @@ class _Ctx:
                     env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算：除数为0")
         self.env = env
         self.penalty = False  # scoring items of a penalty category
+        self.waived: Mapping[str, str] = {}  # item id -> the waiver's note
 
     def title(self, name: str) -> str:
         f = self.rb.fields.get(name)
@@ -551,6 +556,8 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
 
     if not cat_ok:
         return na(cat_why), False, ""
+    if item.id in ctx.waived:
+        return na(ctx.waived[item.id]), False, ""
     if item.applies_when is not None:
         ok, text = ctx.holds(item.applies_when)
         if not ok:
@@ -670,17 +677,21 @@ def _grade(rb: Rulebook, rounded_total: Fraction, vetoed: bool) -> str | None:
 # -------------------------------------------------------------------- entry
 
 
-def score(rb: Rulebook, ev: Evidence) -> UnitResult:
+def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -> UnitResult:
     """Score one assessment of one unit.
 
     Args:
         rb: a validated rulebook.
         ev: that unit's evidence (values already in field units).
+        waived: items excused for this unit (item id -> the waiver's note); they become
+            not applicable, and the result also carries the total without them.
 
     Returns:
         The unit's :class:`UnitResult`; exact totals, rounded item points, reasons.
     """
     ctx = _Ctx(rb, ev)
+    if waived:
+        ctx.waived = waived
     flags = list(ev.flags)
     for check in rb.consistency:
         try:
@@ -713,9 +724,11 @@ def score(rb: Rulebook, ev: Evidence) -> UnitResult:
     if vetoed and effect == "zero":
         total = ZERO
     grade = _grade(rb, round_half_up(total, 2), vetoed)
+    used = tuple(i for i in (waived or {}) if any(r.id == i and r.status == "not_applicable" for r in items))
     return UnitResult(unit=ev.unit, role=ev.role, total=total, categories=tuple(cats), items=tuple(items),
                       grade=grade, vetoed=vetoed, veto_effect=effect, flags=tuple(flags), source=ev.source,
-                      assessor=ev.assessment.assessor)
+                      assessor=ev.assessment.assessor, waived=used,
+                      total_without_waivers=score(rb, ev).total if used else None)
 
 
 def score_all(rb: Rulebook, evidence: Iterable[Evidence]) -> list[UnitResult]:

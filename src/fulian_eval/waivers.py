@@ -1,0 +1,155 @@
+"""Waivers (SPEC §2.5): an approved excuse makes one item of one unit not applicable.
+
+```toml
+[[waivers]]
+unit        = "songwu"
+item        = "facilities.room"
+reason      = "活动室改建中，县妇联同意本年度免考"
+approved_by = "县妇联 王主任"
+expires     = 2026-12-31
+```
+
+An expired waiver, or one approved by the unit's own assessor, is ignored with a
+warning. A waiver that names an unknown unit is kept (the unit may be scored from
+another file) but an unknown item is an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._locate import Locator
+from .errors import Problem, RulebookError, did_you_mean
+from .load import read_toml
+from .model import Evidence, Rulebook
+
+__all__ = ["Waiver", "WaiverSet", "load_waivers"]
+
+_KEYS = ("unit", "item", "reason", "approved_by", "expires")
+
+
+@attrs.frozen(kw_only=True)
+class Waiver:
+    unit: str
+    item: str
+    reason: str
+    approved_by: str
+    expires: _dt.date
+    source: str = ""
+    line: int | None = None
+
+    def note(self) -> str:
+        """How the waiver reads on a record sheet."""
+        return f"豁免：{self.reason}（{self.approved_by}批准，有效期至{self.expires.isoformat()}）"
+
+
+@attrs.frozen(kw_only=True)
+class WaiverSet:
+    """Valid waivers by unit; ``ignored`` explains each one that was set aside."""
+
+    waivers: tuple[Waiver, ...] = ()
+    expired: tuple[Waiver, ...] = ()
+
+    def for_unit(self, ev: Evidence) -> tuple[dict[str, str], list[str]]:
+        """(item id -> reason note, warnings) for one assessment of one unit.
+
+        A waiver approved by this assessment's own assessor (or by the unit itself)
+        is ignored with a warning: nobody excuses their own village.
+        """
+        applied: dict[str, str] = {}
+        warnings: list[str] = []
+        own = {x for x in (ev.assessment.assessor, ev.unit.id) if x}
+        for w in self.waivers:
+            if w.unit != ev.unit.id:
+                continue
+            where = f"{w.source}:{w.line}" if w.line else w.source
+            if w.approved_by in own:
+                warnings.append(f"{where}: waiver of {w.item} for {w.unit} ignored: approved by the unit's "
+                                f"own assessor '{w.approved_by}'")
+                continue
+            applied[w.item] = w.note()
+        return applied, warnings
+
+
+def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[WaiverSet, list[str]]:
+    """Read a waiver file for ``rb``.
+
+    Args:
+        path: the TOML file with ``[[waivers]]``.
+        rb: the rulebook (items are checked against it).
+        today: the date expiry is judged against (injectable for tests).
+
+    Returns:
+        (the waivers in force, warnings for expired ones).
+
+    Raises:
+        RulebookError: the file cannot be read, or a waiver is malformed (every problem listed).
+    """
+    data, text, _ = read_toml(Path(path))
+    file = str(path)
+    loc = Locator(text)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    items = [i.id for i in rb.items()]
+
+    def bad(key: tuple[Any, ...], place: str, message: str) -> None:
+        problems.append(Problem(file=file, path=place, line=loc.line_of(key), message=message))
+
+    for k in data:
+        if k != "waivers":
+            bad((k,), k, f"unknown key '{k}'{did_you_mean(k, ['waivers'])}; a waiver file holds [[waivers]] tables")
+    arr = data.get("waivers", [])
+    if not isinstance(arr, list):
+        bad(("waivers",), "waivers", "expected [[waivers]] tables")
+        arr = []
+    keep: list[Waiver] = []
+    expired: list[Waiver] = []
+    for i, w in enumerate(arr):
+        key = ("waivers", i)
+        place = f"waivers[{i}]"
+        if not isinstance(w, Mapping):
+            bad(key, place, "expected a table with unit, item, reason, approved_by, expires")
+            continue
+        ok = True
+        for k in w:
+            if k not in _KEYS:
+                bad((*key, k), f"{place}.{k}", f"unknown key '{k}'{did_you_mean(k, _KEYS)}")
+                ok = False
+        for k in _KEYS:
+            if k not in w:
+                bad(key, place, f"'{k}' is required (a waiver needs unit, item, reason, approved_by, expires)")
+                ok = False
+            elif k != "expires" and (not isinstance(w[k], str) or not w[k].strip()):
+                bad((*key, k), f"{place}.{k}", f"{w[k]!r} must be non-empty text")
+                ok = False
+        if not ok:
+            continue
+        if w["item"] not in items:
+            bad((*key, "item"), f"{place}.item", f"unknown item '{w['item']}'{did_you_mean(w['item'], items)}")
+            continue
+        expires = w["expires"]
+        if isinstance(expires, str):
+            with contextlib.suppress(ValueError):  # left a string, it is reported below
+                expires = _dt.date.fromisoformat(expires)
+        if isinstance(expires, _dt.datetime):
+            expires = expires.date()
+        if not isinstance(expires, _dt.date):
+            bad((*key, "expires"), f"{place}.expires", f"{w['expires']!r} is not a date; expected e.g. 2026-12-31")
+            continue
+        waiver = Waiver(unit=w["unit"], item=w["item"], reason=w["reason"], approved_by=w["approved_by"],
+                        expires=expires, source=file, line=loc.line_of(key))
+        if expires < today:
+            warnings.append(f"{file}:{waiver.line}: waiver of {waiver.item} for {waiver.unit} ignored: "
+                            f"it expired on {expires.isoformat()}")
+            expired.append(waiver)
+        else:
+            keep.append(waiver)
+    if problems:
+        raise RulebookError(problems)
+    return WaiverSet(waivers=tuple(keep), expired=tuple(expired)), warnings
