@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import sampling
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
 from .errors import FulianEvalError, RulebookError
@@ -77,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="points each not-full item would add to the total if it were full, largest first")
     p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
     _common(p)
+
+    p = sub.add_parser("plan", help="who checks whom (交错互查), within groups, reproducible from a seed")
+    p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
+    p.add_argument("--seed", type=int, required=True, help="the random seed (keep it: the same seed gives the same plan)")
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
+    p.add_argument("-o", "--output", metavar="FILE")
+
+    p = sub.add_parser("sample", help="a stratified random sample of units for field visits (实地走访)")
+    p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
+    p.add_argument("--fraction", required=True, help="share of each group to visit, e.g. 0.04 or 5%%")
+    p.add_argument("--seed", type=int, required=True, help="the random seed (printed in the output)")
+    p.add_argument("--min-per-group", type=int, default=1, metavar="N", help="visit at least N per group (default 1)")
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
+    p.add_argument("-o", "--output", metavar="FILE")
     return parser
 
 
@@ -233,7 +248,28 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain}
+def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
+    return {u.unit: u.name for u in units if u.name}
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    units = sampling.read_units(args.units)
+    _write(sampling.plan_report(sampling.plan(units, args.seed), args.format, _names(units)), args.output, args.format)
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    units = sampling.read_units(args.units)
+    try:
+        drawn = sampling.sample(units, args.fraction, args.seed, args.min_per_group)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    _write(sampling.sample_report(drawn, args.format, _names(units)), args.output, args.format)
+    return EXIT_OK
+
+
+_COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
+             "plan": cmd_plan, "sample": cmd_sample}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
