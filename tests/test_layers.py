@@ -20,6 +20,7 @@ LAYERS = [
     ["waivers"],
     ["score"],
     ["rank", "agreement"],
+    ["crosscheck"],
     ["batch", "report", "testing"],
     ["cli"],
     ["__init__", "__main__"],

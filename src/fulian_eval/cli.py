@@ -16,6 +16,7 @@ from pathlib import Path
 from . import sampling
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
+from .crosscheck import config_of, crosscheck, crosscheck_report
 from .errors import FulianEvalError, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence
 from .load import load_rulebook
@@ -78,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="points each not-full item would add to the total if it were full, largest first")
     p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
     _common(p)
+
+    p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
+    p.add_argument("rulebook", metavar="RULEBOOK")
+    p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders")
+    p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--strict", action="store_true", help="as for score")
 
     p = sub.add_parser("plan", help="who checks whom (交错互查), within groups, reproducible from a seed")
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
@@ -248,6 +256,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_crosscheck(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    cc = crosscheck(rb, [score(rb, ev) for ev in es.evidence], config_of(rb))
+    _write(crosscheck_report(rb, cc, args.format), args.output, args.format)
+    return _status(es)
+
+
 def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
     return {u.unit: u.name for u in units if u.name}
 
@@ -269,7 +284,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
-             "plan": cmd_plan, "sample": cmd_sample}
+             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

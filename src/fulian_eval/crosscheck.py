@@ -1,0 +1,299 @@
+"""Cross-checks (SPEC §6): several assessments of one unit, a final result, and where they disagree.
+
+Each village scores itself (self), a neighbouring village's team checks it (peer),
+the town verifies (town), some get field visits (field). Every assessment is
+scored on its own; this module picks or combines a final result per unit, lists
+the items whose points differ between roles by more than the tolerance (with the
+evidence each role used side by side), vetoes one role saw and another did not,
+self-inflation, all-full-marks self-assessments, failed consistency checks, and
+the agreement between roles. Pure: results in, a report out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+from tabulate import tabulate
+
+from .agreement import Agreement, agreement, agreement_json, fmt_alpha
+from .errors import Problem, RulebookError
+from .expr import round_half_up
+from .model import Rulebook, UnitInfo
+from .rank import Ranked, rank
+from .score import UnitResult, fmt_points, hundredths
+
+__all__ = ["CrossCheck", "CrossCheckConfig", "Discrepancy", "FinalResult", "config_of", "crosscheck",
+           "crosscheck_json", "crosscheck_report"]
+
+DEFAULT_PRECEDENCE = ("town", "field", "peer", "self")
+ROLES = ("self", "peer", "town", "field")
+
+
+@attrs.frozen(kw_only=True)
+class CrossCheckConfig:
+    """The rulebook's ``[crosscheck]`` table."""
+
+    precedence: tuple[str, ...] = DEFAULT_PRECEDENCE
+    combine: str = "precedence"  # precedence | weighted
+    role_weights: Mapping[str, Fraction] = attrs.field(factory=dict)
+    tolerance: Fraction = Fraction(0)
+
+
+def config_of(rb: Rulebook) -> CrossCheckConfig:
+    """Read and check ``[crosscheck]`` (kept aside by the loader).
+
+    Raises:
+        RulebookError: a bad key or value, named with the rulebook file.
+    """
+    raw = rb.extra.get("crosscheck")
+    if raw is None:
+        return CrossCheckConfig()
+    file = rb.path
+    problems: list[Problem] = []
+
+    def bad(path: str, message: str) -> None:
+        problems.append(Problem(file=file, path=f"crosscheck.{path}", message=message))
+
+    if not isinstance(raw, Mapping):
+        raise RulebookError([Problem(file=file, path="crosscheck", message="expected a table [crosscheck]")])
+    for k in raw:
+        if k not in ("precedence", "combine", "role_weights", "tolerance"):
+            bad(k, f"unknown key '{k}'; expected precedence, combine, role_weights, tolerance")
+    precedence = raw.get("precedence", list(DEFAULT_PRECEDENCE))
+    if not isinstance(precedence, list) or not precedence or any(r not in ROLES for r in precedence):
+        bad("precedence", f"{precedence!r}: expected a list of roles from {', '.join(ROLES)}")
+        precedence = list(DEFAULT_PRECEDENCE)
+    combine = raw.get("combine", "precedence")
+    if combine not in ("precedence", "weighted"):
+        bad("combine", f"{combine!r}: expected 'precedence' or 'weighted'")
+        combine = "precedence"
+    weights: dict[str, Fraction] = {}
+    rw = raw.get("role_weights", {})
+    if not isinstance(rw, Mapping):
+        bad("role_weights", "expected a table like {town = 0.6, peer = 0.4}")
+        rw = {}
+    for role, w in rw.items():
+        if role not in ROLES:
+            bad(f"role_weights.{role}", f"unknown role '{role}'; roles are {', '.join(ROLES)}")
+        elif not isinstance(w, int | Decimal) or isinstance(w, bool) or w <= 0:
+            bad(f"role_weights.{role}", f"{w!r} must be a number above 0")
+        else:
+            weights[role] = Fraction(w)
+    if combine == "weighted" and not weights:
+        bad("role_weights", "combine = \"weighted\" needs role_weights, e.g. {town = 0.6, peer = 0.4}")
+    tol = raw.get("tolerance", 0)
+    if not isinstance(tol, int | Decimal) or isinstance(tol, bool) or tol < 0:
+        bad("tolerance", f"{tol!r} must be a number of points ≥ 0")
+        tol = 0
+    if problems:
+        raise RulebookError(problems)
+    return CrossCheckConfig(precedence=tuple(precedence), combine=combine, role_weights=weights,
+                            tolerance=Fraction(tol))
+
+
+@attrs.frozen(kw_only=True)
+class FinalResult:
+    """One unit's final result over its assessments (rankable like a UnitResult)."""
+
+    unit: UnitInfo
+    final_role: str  # the role chosen, or "weighted"
+    total: Fraction
+    vetoed: bool
+    roles: Mapping[str, UnitResult]
+    self_inflation: Fraction | None
+    basis: UnitResult  # the assessment whose categories break ties
+
+    @property
+    def role(self) -> str:
+        return "final"
+
+    def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
+        return (self.vetoed, -hundredths(self.total),
+                tuple(-hundredths(self.basis.category(c).score) for c in tie_break))
+
+
+@attrs.frozen(kw_only=True)
+class Discrepancy:
+    unit: str
+    item: str
+    points: Mapping[str, Fraction]
+    values: Mapping[str, Mapping[str, str]]
+    veto: bool = False  # a veto one role saw and another did not
+
+
+@attrs.frozen(kw_only=True)
+class CrossCheck:
+    config: CrossCheckConfig
+    ranked: tuple[Ranked[FinalResult], ...]
+    discrepancies: tuple[Discrepancy, ...]
+    all_full_marks: tuple[str, ...]  # units whose self-assessment gave every applicable item full marks
+    flags: Mapping[str, Mapping[str, tuple[str, ...]]]  # unit -> role -> consistency/approximate flags
+    agreement: Agreement
+
+
+def _final(config: CrossCheckConfig, roles: Mapping[str, UnitResult]) -> FinalResult:
+    first = next((r for r in config.precedence if r in roles), None)
+    if first is None:  # only roles left out of precedence: take them in the usual order
+        first = next(r for r in (*DEFAULT_PRECEDENCE, *sorted(roles)) if r in roles)
+    basis = roles[first]
+    if config.combine == "weighted":
+        present = {r: w for r, w in config.role_weights.items() if r in roles}
+        if present:
+            total = sum((w * roles[r].total for r, w in present.items()), Fraction(0)) / sum(present.values())
+            role = "weighted"
+        else:
+            total, role = basis.total, first
+    else:
+        total, role = basis.total, first
+    selfr = roles.get("self")
+    inflation = None
+    if selfr is not None and role != "self":
+        inflation = round_half_up(selfr.total, 2) - round_half_up(total, 2)
+    return FinalResult(unit=basis.unit, final_role=role, total=total, vetoed=basis.vetoed, roles=dict(roles),
+                       self_inflation=inflation, basis=basis)
+
+
+def _differing(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """Keep the evidence values the roles disagree on (all of them if none differ, e.g. manual points)."""
+    keys = {k for v in values.values() for k in v}
+    differ = {k for k in keys if len({v.get(k) for v in values.values()}) > 1}
+    keep = differ or keys
+    return {role: {k: v[k] for k in sorted(keep) if k in v} for role, v in values.items()}
+
+
+def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckConfig | None = None) -> CrossCheck:
+    """Compare every unit's assessments by role (SPEC §6).
+
+    Args:
+        rb: the rulebook (its ``[crosscheck]`` table unless ``config`` is given).
+        results: scored assessments; one per unit and role.
+    """
+    cfg = config if config is not None else config_of(rb)
+    by_unit: dict[str, dict[str, UnitResult]] = defaultdict(dict)
+    by_role: dict[str, list[UnitResult]] = defaultdict(list)
+    for r in results:
+        by_unit[r.unit.id][r.role] = r
+        by_role[r.role].append(r)
+    finals = [_final(cfg, roles) for _, roles in sorted(by_unit.items())]
+    discrepancies: list[Discrepancy] = []
+    full: list[str] = []
+    flags: dict[str, dict[str, tuple[str, ...]]] = {}
+    order = [*DEFAULT_PRECEDENCE]
+    for uid, roles in sorted(by_unit.items()):
+        present = sorted(roles, key=order.index)
+        items = {role: {i.id: i for i in roles[role].items} for role in present}
+        for item in rb.items():
+            got = {role: items[role][item.id] for role in present if item.id in items[role]}
+            if item.kind == "veto":
+                seen = {role: i.status == "veto" for role, i in got.items()}
+                if len(set(seen.values())) > 1:
+                    discrepancies.append(Discrepancy(
+                        unit=uid, item=item.id, points={role: i.points for role, i in got.items()},
+                        values=_differing({role: dict(i.inputs) for role, i in got.items()}), veto=True))
+                continue
+            judged = {role: i for role, i in got.items() if i.status != "not_applicable"}
+            pts = [i.points for i in judged.values()]
+            if len(pts) >= 2 and max(pts) - min(pts) > cfg.tolerance:
+                discrepancies.append(Discrepancy(
+                    unit=uid, item=item.id, points={role: i.points for role, i in judged.items()},
+                    values=_differing({role: dict(i.inputs) for role, i in judged.items()})))
+        selfr = roles.get("self")
+        if selfr is not None:
+            judged_self = [i for i in selfr.items if i.status not in ("not_applicable", "veto") and i.max > 0]
+            if judged_self and all(i.points == i.max for i in judged_self):
+                full.append(uid)
+        unit_flags = {role: roles[role].flags for role in present if roles[role].flags}
+        if unit_flags:
+            flags[uid] = unit_flags
+    return CrossCheck(config=cfg, ranked=tuple(rank(rb, finals)), discrepancies=tuple(discrepancies),
+                      all_full_marks=tuple(full), flags=flags, agreement=agreement(dict(by_role)))
+
+
+# ------------------------------------------------------------------- reports
+
+
+def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
+    """The ``crosscheck --format json`` document of SPEC §9 (with a few extra keys)."""
+    return {
+        "units": [
+            {"unit": r.result.unit.id, "name": r.result.unit.name, "group": r.result.unit.group,
+             "final_role": r.result.final_role, "total": fmt_points(r.result.total),
+             "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
+             "self_inflation": None if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
+             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank}
+            for r in cc.ranked
+        ],
+        "discrepancies": [
+            {"unit": d.unit, "item": d.item, "points": {k: fmt_points(v) for k, v in d.points.items()},
+             "values": {k: dict(v) for k, v in d.values.items()}, **({"veto": True} if d.veto else {})}
+            for d in cc.discrepancies
+        ],
+        "all_full_marks": list(cc.all_full_marks),
+        "flags": {u: {role: list(f) for role, f in by_role.items()} for u, by_role in cc.flags.items()},
+        "agreement": {**agreement_json(cc.agreement), **({"message": cc.agreement.message}
+                                                          if cc.agreement.message else {})},
+    }
+
+
+def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
+    """The review-meeting view: units with each role's total, then the items in dispute."""
+    if fmt == "json":
+        return json.dumps(crosscheck_json(cc), ensure_ascii=False, indent=1) + "\n"
+    roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
+    tablefmt = {"table": "simple", "markdown": "github", "csv": "csv"}.get(fmt, "simple")
+    units_rows = [
+        [r.rank, r.result.unit.id, r.result.unit.name, r.result.unit.group,
+         *[fmt_points(r.result.roles[role].total) if role in r.result.roles else "" for role in roles],
+         r.result.final_role, fmt_points(r.result.total),
+         "" if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
+         "是" if r.result.vetoed else ""]
+        for r in cc.ranked
+    ]
+    role_zh = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+    head = ["名次", "单位", "名称", "片区", *[role_zh[r] for r in roles], "采用", "最终得分", "自评虚高", "否决"]
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["rank", "unit", "name", "group", *roles, "final_role", "total", "self_inflation", "vetoed"])
+        for row in units_rows:
+            w.writerow([*row[:-1], "true" if row[-1] else "false"])
+        return buf.getvalue()
+    out = [f"交错互查汇总 — {rb.title or rb.id}",
+           f"容差 tolerance = {fmt_points(cc.config.tolerance)} 分；最终得分：" + (
+               "按权重 " + "、".join(f"{role_zh.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
+               if cc.config.combine == "weighted" else "按 " + " > ".join(role_zh.get(r, r) for r in cc.config.precedence)),
+           "", tabulate(units_rows, headers=head, tablefmt=tablefmt, disable_numparse=True), ""]
+    if cc.discrepancies:
+        out.append(f"有争议的项目（{len(cc.discrepancies)} 项）")
+        rows = []
+        for d in cc.discrepancies:
+            values = "；".join(
+                f"{role_zh.get(role, role)}: " + ", ".join(f"{k}={v}" for k, v in vals.items())
+                for role, vals in d.values.items() if vals)
+            rows.append([d.unit, d.item + ("（否决）" if d.veto else ""),
+                         *[fmt_points(d.points[r]) if r in d.points else "" for r in roles], values])
+        out += [tabulate(rows, headers=["单位", "项目", *[role_zh[r] for r in roles], "各方所用资料"],
+                         tablefmt=tablefmt, disable_numparse=True), ""]
+    else:
+        out += ["各方评分一致，无争议项目。", ""]
+    if cc.all_full_marks:
+        out.append("自评全部满分: " + "、".join(cc.all_full_marks))
+    for uid, by_role in cc.flags.items():
+        for role, fl in by_role.items():
+            for f in fl:
+                out.append(f"提示 {uid}（{role_zh.get(role, role)}）: {f}")
+    a = cc.agreement
+    out.append(f"评分一致性 Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
+               + (f"；{a.message}" if a.message else ""))
+    if a.by_category:
+        out.append("  分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items()))
+    return "\n".join(out) + "\n"
