@@ -20,7 +20,7 @@ LAYERS = [
     ["waivers"],
     ["score"],
     ["rank", "agreement"],
-    ["crosscheck"],
+    ["crosscheck", "sensitivity"],
     ["batch", "report", "testing"],
     ["cli"],
     ["__init__", "__main__"],

@@ -11,6 +11,7 @@ import datetime as _dt
 import gc
 import sys
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 from . import sampling
@@ -24,6 +25,7 @@ from .model import Rulebook
 from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, gains, score
+from .sensitivity import sensitivity
 from .waivers import WaiverSet, load_waivers
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
     _common(p)
+    p.add_argument("--sensitivity", metavar="PCT", type=_percent,
+                   help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)")
+    p.add_argument("--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)")
 
     p = sub.add_parser("explain", help="one unit's audit record sheet (审核记录表), or where to improve")
     p.add_argument("rulebook", metavar="RULEBOOK")
@@ -101,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
     p.add_argument("-o", "--output", metavar="FILE")
     return parser
+
+
+def _percent(text: str) -> Fraction:
+    try:
+        value = Fraction(text.strip().rstrip("%").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a percentage like 10%") from None
+    if not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"'{text}' must be from 0% to below 100%")
+    return value / 100
 
 
 def _date(text: str) -> _dt.date:
@@ -223,7 +238,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    return _report(args, rank_report)
+    if args.sensitivity is None:
+        return _report(args, rank_report)
+    rb, es = _load(args)
+    waivers = _waivers(args, rb)
+    ranked = _ranked(rb, es, waivers)
+    sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
+    _write(rank_report(rb, ranked, es.rejected, _rfmt(args), sens), args.output, args.format)
+    return _status(es)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from .evidence import Rejection
 from .model import Rulebook
 from .rank import Ranked
 from .score import ItemResult, UnitResult, UnitSummary, fmt_points
+from .sensitivity import Sensitivity
 
 __all__ = [
     "FORMATS",
@@ -176,9 +177,17 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     return out + _table(header, rows, fmt)
 
 
-def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str) -> str:
-    """The ranking: place, group place, total, grade, tie-break scores."""
+def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str,
+                sensitivity: Sensitivity | None = None) -> str:
+    """The ranking: place, group place, total, grade, tie-break scores (and best/worst places)."""
     rows_in = _summaries(ranked)
+    sens = sensitivity
+
+    def span(u: UnitSummary) -> list[Any]:
+        if sens is None:
+            return []
+        key = (u.unit.id, u.role)
+        return [sens.best[key], sens.worst[key]]
 
     def ties(u: UnitSummary) -> list[str]:
         by_id = {c[0]: c[1] for c in u.categories}
@@ -191,24 +200,35 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
                 {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
                  "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
                  "total": r.result.total, "grade": r.result.grade, "vetoed": r.result.vetoed,
-                 "tie_break": dict(zip(rb.tie_break, ties(r.result), strict=True))}
+                 "tie_break": dict(zip(rb.tie_break, ties(r.result), strict=True)),
+                 **(dict(zip(("best_rank", "worst_rank"), span(r.result), strict=True)) if sens else {})}
                 for r in rows_in
             ],
             "rejected": rejected_json(rejected),
         }
+        if sens is not None:
+            doc["sensitivity"] = {"pct": fmt_points(sens.pct * 100), "weightings": sens.weightings,
+                                  "exhaustive": sens.exhaustive, "seed": sens.seed}
         return _dumps(doc)
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
-        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *tie_names]
+        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *tie_names,
+                  *(["best_rank", "worst_rank"] if sens else [])]
     else:
-        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *tie_names]
+        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *tie_names,
+                  *(["最好名次", "最差名次"] if sens else [])]
     rows = []
     for r in rows_in:
         u = r.result
         veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total,
-                     u.grade or "", veto, *ties(u)])
-    return _table(header, rows, fmt)
+                     u.grade or "", veto, *ties(u), *span(u)])
+    out = _table(header, rows, fmt)
+    if sens is not None and fmt != "csv":
+        how = "全部组合" if sens.exhaustive else f"随机抽样（seed = {sens.seed}）"
+        out += (f"\n权重敏感性：各基本类别权重上下浮动 {fmt_points(sens.pct * 100)}%，"
+                f"共试 {sens.weightings} 种权重（{how}）。\n")
+    return out
 
 
 def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | None = None) -> str:
