@@ -51,3 +51,12 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path: Path) -> None:
     lonely.write_text("unit,name,group\na,甲村,东片\nb,乙村,东片\nc,丙村,西片\n", encoding="utf-8")
     p = cli("plan", str(lonely), "--seed", "1")
     assert p.returncode == 2 and "西片" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_plan_csv_and_table() -> None:
+    p = cli("plan", str(UNITS), "--seed", "7", "--format", "csv")
+    assert p.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert len(rows) == 21 and set(rows[0]) == {"assessor", "unit", "group", "seed"}
+    table = cli("plan", str(UNITS), "--seed", "7")
+    assert "seed = 7" in table.stdout and "东桥村" in table.stdout

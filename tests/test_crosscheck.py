@@ -176,3 +176,18 @@ def test_cli_on_the_example_round() -> None:
                             str(ROOT / "rules" / "town-village-2026.toml"), str(ROOT / "examples" / "crosscheck")],
                            capture_output=True, text=True, encoding="utf-8")
     assert "有争议的项目" in table.stdout and "Krippendorff" in table.stdout
+
+
+def test_cli_crosscheck_csv_and_markdown(tmp_path: Path) -> None:
+    args = ["crosscheck", str(ROOT / "rules" / "town-village-2026.toml"), str(ROOT / "examples" / "crosscheck")]
+    out = tmp_path / "cc.csv"
+    p = subprocess.run([sys.executable, "-m", "fulian_eval", *args, "--format", "csv", "-o", str(out)],
+                       capture_output=True, text=True, encoding="utf-8")
+    assert p.returncode == 0, p.stderr
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "rank,unit,name,group,self,peer,town,final_role,total,self_inflation,vetoed"
+    assert len(lines) == 22
+    assert any(line.startswith("21,dawan,") and line.endswith(",true") for line in lines)
+    md = subprocess.run([sys.executable, "-m", "fulian_eval", *args, "--format", "markdown"],
+                        capture_output=True, text=True, encoding="utf-8")
+    assert md.returncode == 0 and "| 名次" in md.stdout and "|---" in md.stdout.replace(":", "-")
