@@ -18,7 +18,7 @@ from ._locate import PathKey
 from ._tailor import Chain, resolve
 from ._values import ValueProblem, parse_number
 from .errors import ExpressionError, Problem, RulebookError, did_you_mean
-from .expr import Expr, parse
+from .expr import Expr, parse, round_half_up
 from .model import (
     EXPR_TYPE,
     FIELD_TYPES,
@@ -241,6 +241,16 @@ class _Builder:
             default: Fraction | None = None, required: bool = False) -> Fraction | None:
         v = self.get(table, name, key, label, _is_num, "a number", required=required)
         return default if v is None else Fraction(v)
+
+    def points(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+               default: Fraction | None = None, required: bool = False) -> Fraction | None:
+        """A number of points: kept to 0.01, like every score (SPEC §4.1)."""
+        v = self.num(table, name, key, label, default=default, required=required)
+        if v is not None and (v * 100).denominator != 1:
+            self.c.err((*key, name), f"{label}.{name}",
+                       f"{_fmt(v)} has more than two decimals; points are kept to 0.01 (e.g. {_fmt(round_half_up(v, 2))})")
+            raise _Bad
+        return v
 
     def text(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
              default: str = "", required: bool = False) -> str:
@@ -510,9 +520,9 @@ class _Builder:
                     self.c.err((*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0")
                 if weight is not None and ctype != "base":
                     self.c.err((*key, "weight"), f"{label}.weight", f"only base categories have weights; this one is {ctype}")
-                floor = self.num(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
+                floor = self.points(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
                 applies = self._applies(t, key, label)
-                cmax = self.num(t, "max", key, label)
+                cmax = self.points(t, "max", key, label)
             except _Bad:
                 continue
             items = self._items(t, key, label, cid)
@@ -583,11 +593,11 @@ class _Builder:
                 self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(mx)}")
             mx = Fraction(0)
         else:
-            mx = self.num(t, "max", key, label, required=True)
+            mx = self.points(t, "max", key, label, required=True)
             assert mx is not None
             if mx <= 0:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(mx)} must be above 0")
-        floor = self.num(t, "floor", key, label, default=Fraction(0))
+        floor = self.points(t, "floor", key, label, default=Fraction(0))
         assert floor is not None
         if floor > 0:
             self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)")
@@ -720,7 +730,7 @@ class _Builder:
                 self.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
                 try:
                     at = self.bound(tier, "at_least", tkey, tlabel, unit, required=True)
-                    pts = self.num(tier, "points", tkey, tlabel, required=True)
+                    pts = self.points(tier, "points", tkey, tlabel, required=True)
                 except _Bad:
                     continue
                 assert at is not None and pts is not None

@@ -34,6 +34,7 @@ import attrs
 from hypothesis import strategies as st
 
 from .evidence import parse_evidence
+from .expr import round_half_up
 from .load import RULEBOOK_SCHEMA, parse_rulebook
 from .model import (
     DeductRule,
@@ -101,7 +102,14 @@ _ITEM_TITLES = {
 _METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
 _GRADES = (("优秀", 90), ("良好", 80), ("合格", 70), ("基本合格", 60), ("不合格", 0))
 
-Draw = st.DrawFn
+_Draw = st.DrawFn
+
+
+def _rarely(draw: _Draw, n: int) -> bool:
+    """True about once in ``n + 1`` draws. The rare case is the larger choice, so that
+    hypothesis, which starts from and shrinks towards the simplest choices, reaches
+    the plain case first and reports failures without needless extras."""
+    return draw(st.integers(0, n)) == n
 
 
 # ------------------------------------------------------------------ numbers
@@ -126,10 +134,11 @@ def _plain(x: Fraction) -> int | Decimal:
 # Alternative spellings of a value given in a field's unit: (unit written, factor).
 # "120 m^2" == "0.012 hectare", "8500 元" == "0.85 万元".
 _ALTERNATIVES: dict[str, tuple[tuple[str, Fraction], ...]] = {
-    "m^2": (("hectare", Fraction(1, 10000)), ("平方米", Fraction(1)), ("m²", Fraction(1))),
-    "元": (("万元", Fraction(1, 10000)),),
+    "m^2": (("hectare", Fraction(1, 10000)), ("平方米", Fraction(1)), ("m²", Fraction(1)),
+            ("km**2", Fraction(1, 10**6))),
+    "元": (("万元", Fraction(1, 10000)), ("亿元", Fraction(1, 10**8))),
     "万元": (("元", Fraction(10000)),),
-    "人": (("位", Fraction(1)),),
+    "人": (("位", Fraction(1)), ("person", Fraction(1))),
     "%": (("％", Fraction(1)),),
 }
 
@@ -150,8 +159,7 @@ def spell(value: Fraction, unit: str, style: int = 0) -> str:
         return _dec(value)
     choices = ((unit, Fraction(1)), *_ALTERNATIVES.get(unit, ()))
     written, factor = choices[style % len(choices)]
-    sep = "" if not written.isascii() else " "
-    return f"{_dec(value * factor)}{sep}{written}"
+    return f"{_dec(value * factor)} {written}"
 
 
 def _grid(kind: str, unit: str) -> st.SearchStrategy[Fraction]:
@@ -190,16 +198,18 @@ def _measured(kind: str, unit: str) -> st.SearchStrategy[Fraction]:
     return st.integers(0, 1200).map(lambda k: Fraction(k, 10))
 
 
-# Mostly the half points of real rubrics, sometimes finer (0.05, 0.125): all valid rulebooks.
+# Mostly the half points of real rubrics, sometimes 0.05s. With ``thousandths``
+# also maxes and floors such as 0.125 that the loader accepts but that item points,
+# kept to 0.01 (SPEC §4.1), cannot reach exactly.
 _MAXES = st.one_of(
     st.integers(1, 20).map(lambda k: Fraction(k, 2)),
     st.integers(1, 200).map(lambda k: Fraction(k, 20)),
-    st.integers(1, 80).map(lambda k: Fraction(k, 8)),
 )
+_FINE_MAXES = st.one_of(_MAXES, st.integers(1, 80).map(lambda k: Fraction(k, 8)))
 _EACH = st.sampled_from((Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3, 2),
                          Fraction(1, 10), Fraction(3, 10), Fraction(1, 8)))
-_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5), Fraction(-3, 10),
-                           Fraction(-1, 8)))
+_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5), Fraction(-3, 10)))
+_FINE_FLOORS = st.one_of(_FLOORS, st.just(Fraction(-1, 8)))
 
 
 # --------------------------------------------------------------------- TOML
@@ -261,12 +271,13 @@ class _Options:
     floors: bool
     grades: bool | None
     exclusive_fields: bool
+    thousandths: bool
 
 
 class _Book:
     """The scheme being drawn: fields are declared as items come to need them."""
 
-    def __init__(self, draw: Draw, opts: _Options) -> None:
+    def __init__(self, draw: _Draw, opts: _Options) -> None:
         self.draw = draw
         self.opts = opts
         self.fields: dict[str, dict[str, Any]] = {}
@@ -303,18 +314,30 @@ class _Book:
 
     def number(self, *, derived_ok: bool = True) -> str:
         """A numeric field, or sometimes a derived value."""
-        if derived_ok and self.opts.derived and self.draw(st.integers(0, 3)) == 0:
+        if derived_ok and self.opts.derived and _rarely(self.draw, 3):
             got = self._pick(list(self.derived))
             return got or self.new_derived()
         return self.field(("count", "number", "quantity"))
 
     def new_derived(self) -> str:
-        a = self.field(("count",))
-        b = self.field(("count",))
         name = f"derived_{self.n}"
         self.n += 1
-        form = self.draw(st.sampled_from(("ratio", "sum", "difference")))
+        forms = ["ratio", "sum", "difference"]
+        if self.derived and not self.opts.exclusive_fields:
+            forms.append("chain")  # a derived value read by a later one
+        form = self.draw(st.sampled_from(forms))
         spec: dict[str, Any]
+        if form == "chain":
+            prev = self.draw(st.sampled_from(sorted(self.derived)))
+            spec = {"expr": f"{prev} * 2"}
+            unit = self.numeric[prev][1]
+            if unit:
+                spec["unit"] = unit
+            self.numeric[name] = self.numeric[prev]
+            self.derived[name] = spec
+            return name
+        a = self.field(("count",))
+        b = self.field(("count",))
         if form == "ratio":
             spec = {"expr": f"{a} / {b} * 100", "unit": "%"}
             self.numeric[name] = ("number", "%")
@@ -388,13 +411,13 @@ class _Book:
         if d(st.booleans()):
             t["title"] = _ITEM_TITLES[kind]
         t["kind"] = kind
-        mx = d(_MAXES)
+        mx = d(_FINE_MAXES if self.opts.thousandths else _MAXES)
         if kind != "veto":
             t["max"] = mx
         t.update(self.rule(kind, mx))
-        if self.opts.floors and kind in _FLOOR_KINDS and d(st.integers(0, 3)) == 0:
-            t["floor"] = d(_FLOORS)
-        if self.opts.applies_when and d(st.integers(0, 6)) == 0:
+        if self.opts.floors and kind in _FLOOR_KINDS and _rarely(d, 3):
+            t["floor"] = d(_FINE_FLOORS if self.opts.thousandths else _FLOORS)
+        if self.opts.applies_when and _rarely(d, 6):
             t["applies_when"] = self.condition()
         if d(st.booleans()):
             t["method"] = d(st.sampled_from(_METHODS))
@@ -433,7 +456,8 @@ class _Book:
         if kind == "tiers":
             ats = sorted(d(st.sets(_grid(gkind, unit), min_size=1, max_size=3)), reverse=True)
             # Points fall as the bar falls, so that more never earns less.
-            pts = sorted((mx * Fraction(d(st.integers(1, 20)), 20) for _ in ats), reverse=True)
+            # (kept to 0.01, as the loader requires of points)
+            pts = sorted((round_half_up(mx * Fraction(d(st.integers(1, 20)), 20), 2) for _ in ats), reverse=True)
             if d(st.booleans()):
                 pts[0] = mx
             tiers = [{"at_least": self.bound(f, a), "points": p} for a, p in zip(ats, pts, strict=True)]
@@ -476,18 +500,20 @@ class _Book:
         d = self.draw
         scoring = [k for k in kinds if k != "veto"]
         chosen = [d(st.sampled_from(scoring))]
-        chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=self.opts.max_items - 1))
+        # 加分/扣分 lists are short; a long penalty list would wipe out most totals.
+        longest = self.opts.max_items if ctype == "base" else min(2, self.opts.max_items)
+        chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=longest - 1))
         items = [self.item(k, f"{k}_{j}") for j, k in enumerate(chosen)]
         c: dict[str, Any] = {"id": cid, "title": title}
         if ctype != "base" or d(st.booleans()):
             c["type"] = ctype
         items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0))
-        if d(st.integers(0, 2)) == 0:  # a cap, usually below the items' sum
+        if _rarely(d, 2):  # a cap, usually below the items' sum
             caps = [Fraction(k, 2) for k in range(1, int(items_max * 2) + 1)] + [items_max]
             c["max"] = d(st.sampled_from(caps))
-        if self.opts.floors and ctype == "base" and d(st.integers(0, 5)) == 0:
+        if self.opts.floors and ctype == "base" and _rarely(d, 5):
             c["floor"] = d(_FLOORS)
-        if self.opts.applies_when and d(st.integers(0, 7)) == 0:
+        if self.opts.applies_when and _rarely(d, 7):
             c["applies_when"] = self.condition()
         c["items"] = items
         return c
@@ -506,7 +532,7 @@ def _check_kinds(kinds: Collection[str] | None) -> tuple[str, ...]:
 
 
 @st.composite
-def _rulebook_text(draw: Draw, opts: _Options) -> str:
+def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     book = _Book(draw, opts)
     cats: list[dict[str, Any]] = []
     n_base = draw(st.integers(1, opts.max_base))
@@ -528,7 +554,7 @@ def _rulebook_text(draw: Draw, opts: _Options) -> str:
     top["id"] = f"scheme-{draw(st.integers(0, 99))}"
     top["version"] = draw(st.sampled_from(("2026.1", "1", "2025.2")))
     top["title"] = "生成的考核细则"
-    scale = draw(st.sampled_from((None, Fraction(100), Fraction(100), Fraction(10), Fraction(120))))
+    scale = draw(st.sampled_from((Fraction(100), None, Fraction(100), Fraction(10), Fraction(100), Fraction(120))))
     if scale is not None:
         top["scale"] = scale
     na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
@@ -539,7 +565,7 @@ def _rulebook_text(draw: Draw, opts: _Options) -> str:
         top["tie_break"] = tie
 
     consistency: list[dict[str, Any]] = []
-    if draw(st.integers(0, 3)) == 0:
+    if _rarely(draw, 3):
         consistency.append({"when": book.condition(), "message": "数据前后不一致"})
     grades: list[dict[str, Any]] = []
     with_grades = draw(st.booleans()) if opts.grades is None else opts.grades
@@ -572,6 +598,7 @@ def rulebook_texts(
     floors: bool = True,
     grades: bool | None = None,
     exclusive_fields: bool = False,
+    thousandths: bool = False,
 ) -> st.SearchStrategy[str]:
     """TOML text of valid rulebooks (SPEC §2), covering every item kind.
 
@@ -598,6 +625,9 @@ def rulebook_texts(
         exclusive_fields: every field and derived value is read by one item or
             one expression only, so changing one value changes only that item
             (handy for monotonicity properties).
+        thousandths: item maxes and floors may have three decimals (``max = 0.125``).
+            The loader accepts them, but item points are kept to 0.01 (SPEC §4.1),
+            so such items cannot score exactly their max; off by default.
 
     Returns:
         A strategy of TOML text that :func:`~fulian_eval.load.parse_rulebook` accepts.
@@ -619,6 +649,7 @@ def rulebook_texts(
         max_base=max_categories, max_items=max_items, kinds=_check_kinds(kinds), weights=weights,
         not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
         applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+        thousandths=thousandths,
     )
     return _rulebook_text(opts)
 
@@ -637,6 +668,7 @@ def rulebooks(
     floors: bool = True,
     grades: bool | None = None,
     exclusive_fields: bool = False,
+    thousandths: bool = False,
 ) -> st.SearchStrategy[Rulebook]:
     """Valid :class:`~fulian_eval.model.Rulebook` objects, loaded from :func:`rulebook_texts`.
 
@@ -652,6 +684,7 @@ def rulebooks(
         max_categories=max_categories, max_items=max_items, kinds=kinds, weights=weights,
         not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
         applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+        thousandths=thousandths,
     )
     return texts.map(lambda text: parse_rulebook(text, "<generated>"))
 
@@ -689,30 +722,40 @@ def _interesting(rb: Rulebook) -> dict[str, list[Fraction]]:
 
 
 def _numeric(
-    draw: Draw, spec: FieldSpec, near: Sequence[Fraction], approximate: bool, spellings: bool
+    draw: _Draw, spec: FieldSpec, near: Sequence[Fraction], approximate: bool, spellings: bool
 ) -> Any:
     value = draw(_measured(spec.type, spec.unit))
     if len(near) > 0 and draw(st.booleans()):
         value = draw(st.sampled_from(near))
+    if spec.type == "number" and _rarely(draw, 9):
+        value = -value  # a plain number may fall below zero (a growth rate); counts never
     style = draw(st.integers(0, 9))
     if style <= 3:
         return _plain(value)
     if style <= 5 or not spellings:
-        return _dec(value) if not spellings or not spec.unit else spell(value, spec.unit, 0)
-    if style <= 7 or not approximate:
-        return spell(value, spec.unit, draw(st.integers(0, 3)))
+        text = _dec(value) if not spellings or not spec.unit else spell(value, spec.unit, 0)
+        if value >= 1000 and value.denominator == 1 and draw(st.booleans()):
+            text = text.replace(str(value.numerator), f"{value.numerator:,}", 1)  # "8,500 元"
+        return text
+    if style <= 7 or not approximate or value < 0:
+        text = spell(value, spec.unit, draw(st.integers(0, 4)))
+        spacing = draw(st.integers(0, 3))
+        if spacing == 0:  # "120m^2", "0.85万元"
+            return text.replace(" ", "")
+        if spacing == 1:  # " 0.85 万元 "
+            return f" {text} "
+        return text
     # approximate figures (§3): scored as the stated number, flagged
-    word = draw(st.sampled_from(("{}余", "近{}", "约{}", "{}多", "{}左右")))
-    text = word.format(_dec(value))
-    if spec.unit and not spec.unit.isascii() and not text.endswith("左右"):
-        text += spec.unit
-    return text
+    n = _dec(value)
+    u = spec.unit if spec.unit and not spec.unit.isascii() else ""
+    forms = ["{n}余", "近{n}", "约{n}", "{n}多", "{n}来", "{n}左右", "{n}余{u}", "近{n}{u}", "{n}{u}左右", "{n}{u}以上"]
+    return draw(st.sampled_from(forms)).format(n=n, u=u)
 
 
-def _manual_points(draw: Draw, lo: Fraction, hi: Fraction, step: Fraction) -> Any:
+def _manual_points(draw: _Draw, lo: Fraction, hi: Fraction, step: Fraction) -> Any:
     k = draw(st.integers(math.ceil(lo / step), math.floor(hi / step)))
     p = k * step
-    return _dec(p) if draw(st.integers(0, 4)) == 0 else _plain(p)
+    return _dec(p) if _rarely(draw, 4) else _plain(p)
 
 
 @attrs.frozen(kw_only=True)
@@ -726,7 +769,7 @@ class _EvidenceOptions:
 
 
 @st.composite
-def _evidence_dict(draw: Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[str, Any]:
+def _evidence_dict(draw: _Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[str, Any]:
     near = _interesting(rb)
     required: dict[str, set[str]] = {}
     for item in rb.items():
@@ -734,14 +777,14 @@ def _evidence_dict(draw: Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[str
             required.setdefault(item.rule.field, set()).update(item.rule.required)
     values: dict[str, Any] = {}
     for name, spec in rb.fields.items():
-        if opts.missing and draw(st.integers(0, 9)) == 0:
+        if opts.missing and _rarely(draw, 14):
             continue  # 无资料: the item scores 0 (§2.2)
         if spec.type == "bool":
             values[name] = draw(st.sampled_from((True, False, "是", "否", "有", "无", "1", "0", 1, 0)))
         elif spec.type == "set":
             pool = sorted(required.get(name, set()) | set(DOCUMENTS))
             got = draw(st.lists(st.sampled_from(pool), unique=True, max_size=len(pool)))
-            if draw(st.integers(0, 3)) == 0:
+            if _rarely(draw, 3):
                 values[name] = draw(st.sampled_from((";", "；"))).join(got)
             else:
                 values[name] = got
@@ -751,7 +794,7 @@ def _evidence_dict(draw: Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[str
             values[name] = _numeric(draw, spec, near.get(name, []), opts.approximate, opts.spellings)
     points: dict[str, Any] = {}
     for item in rb.items():
-        if isinstance(item.rule, ManualRule) and not (opts.missing and draw(st.integers(0, 6)) == 0):
+        if isinstance(item.rule, ManualRule) and not (opts.missing and _rarely(draw, 6)):
             points[item.id] = _manual_points(draw, item.floor, item.max, item.rule.step)
     uid = draw(opts.unit_ids)
     unit = {"id": uid, "name": f"{uid}村", "group": draw(opts.groups)}
