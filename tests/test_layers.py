@@ -21,7 +21,7 @@ LAYERS = [
     ["score"],
     ["rank", "agreement"],
     ["crosscheck", "sensitivity"],
-    ["batch", "report", "testing"],
+    ["batch", "report", "testing", "audit"],
     ["cli"],
     ["__init__", "__main__"],
 ]

@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
+import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
-from . import sampling
+from tabulate import tabulate
+
+from . import audit, sampling
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
 from .crosscheck import config_of, crosscheck, crosscheck_report
@@ -24,7 +28,7 @@ from .load import load_rulebook
 from .model import Rulebook
 from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
-from .score import UnitResult, gains, score
+from .score import UnitResult, UnitSummary, gains, score
 from .sensitivity import sensitivity
 from .waivers import WaiverSet, load_waivers
 
@@ -47,9 +51,15 @@ def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> Non
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--strict", action="store_true",
                    help="reject units with approximate figures, missing values or unknown fields")
+    _audit_options(p)
     p.add_argument("--waivers", metavar="FILE", help="a waiver file ([[waivers]]): excused items become not applicable")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date,
                    help="the date waivers expire against (default: today)")
+
+
+def _audit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--audit", metavar="FILE", help="append this run to an audit store (SQLite; made if need be)")
+    p.add_argument("--actor", metavar="NAME", help="who ran it, for the audit trail (default: the OS user)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +101,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table")
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
+    _audit_options(p)
+
+    p = sub.add_parser("audit", help="the audit trail: verify, head, replay, export, show, runs")
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    asub.required = True
+    a = asub.add_parser("verify", help="check every record, link and stored file; name the first bad record")
+    a.add_argument("store", metavar="FILE")
+    a.add_argument("--head", metavar="HASH", help="the head hash kept elsewhere: also catches a truncated tail")
+    a = asub.add_parser("head", help="print the newest record's hash, to keep outside the store")
+    a.add_argument("store", metavar="FILE")
+    a = asub.add_parser("runs", help="list the stored runs")
+    a.add_argument("store", metavar="FILE")
+    a = asub.add_parser("replay", help="re-score stored runs from their stored inputs and show any difference")
+    a.add_argument("store", metavar="FILE")
+    a.add_argument("--run", type=int, metavar="N", help="only this run")
+    a = asub.add_parser("export", help="write the store as JSON Lines")
+    a.add_argument("store", metavar="FILE")
+    a.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    a.add_argument("--blobs", action="store_true", help="include the stored files (base64)")
+    a = asub.add_parser("show", help="print a stored run's score sheet again")
+    a.add_argument("store", metavar="FILE")
+    a.add_argument("run", type=int, metavar="RUN")
+    a.add_argument("--unit", metavar="ID", help="only this unit, with its items")
 
     p = sub.add_parser("plan", help="who checks whom (交错互查), within groups, reproducible from a seed")
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
@@ -223,14 +256,30 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """Score and render: full results for JSON (reasons), compact summaries in parallel otherwise."""
     if args.format == "json":
         rb, es = _load(args)
-        _write(render(rb, _ranked(rb, es, _waivers(args, rb)), es.rejected, _rfmt(args)), args.output, args.format)
+        ranked = _ranked(rb, es, _waivers(args, rb))
+        _write(render(rb, ranked, es.rejected, _rfmt(args)), args.output, args.format)
+        _audit(args, rb, [r.result for r in ranked], es.rejected)
         return _status(es)
     rb = load_rulebook(args.rulebook)
     batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
                             waivers=_waivers(args, rb))
     _tell(batch.warnings, batch.rejected)
-    _write(render(rb, rank(rb, batch.summaries), batch.rejected, _rfmt(args)), args.output, args.format)
+    ranked_s = rank(rb, batch.summaries)
+    _write(render(rb, ranked_s, batch.rejected, _rfmt(args)), args.output, args.format)
+    _audit(args, rb, [r.result for r in ranked_s], batch.rejected)
     return EXIT_REJECTED if batch.rejected else EXIT_OK
+
+
+def _audit(args: argparse.Namespace, rb: Rulebook, results: Sequence[UnitResult | UnitSummary],
+           rejected: Sequence[Rejection]) -> None:
+    """Append the run to the audit store named by --audit, whole or not at all."""
+    if not getattr(args, "audit", None):
+        return
+    options = {k: v for k, v in (("strict", args.strict), ("format", args.format),
+                                 ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
+    done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=audit.read_files(args.evidence),
+                            command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected)
+    print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -280,9 +329,46 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_crosscheck(args: argparse.Namespace) -> int:
     rb, es = _load(args)
-    cc = crosscheck(rb, [score(rb, ev) for ev in es.evidence], config_of(rb))
+    results = [score(rb, ev) for ev in es.evidence]
+    cc = crosscheck(rb, results, config_of(rb))
     _write(crosscheck_report(rb, cc, args.format), args.output, args.format)
+    _audit(args, rb, results, es.rejected)
     return _status(es)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    action = args.audit_command
+    if action == "verify":
+        result = audit.verify(args.store, args.head)
+        print(result.message if result.ok else f"FAILED: {result.message}")
+        if result.ok:
+            print(f"head {result.head}")
+        return EXIT_OK if result.ok else EXIT_REJECTED
+    if action == "head":
+        print(audit.head(args.store))
+        return EXIT_OK
+    if action == "runs":
+        rows = [[r.run, r.time, r.actor, r.rulebook, r.units, r.rejected, r.command] for r in audit.runs(args.store)]
+        print(tabulate(rows, headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
+                       disable_numparse=True))
+        return EXIT_OK
+    if action == "replay":
+        diffs = audit.replay(args.store, args.run)
+        for d in diffs:
+            print(str(d))
+        print(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
+        return EXIT_REJECTED if diffs else EXIT_OK
+    if action == "export":
+        n = audit.export(args.store, args.output or sys.stdout, blobs=args.blobs)
+        if args.output:
+            print(f"exported {n} lines to {args.output}", file=sys.stderr)
+        return EXIT_OK
+    # show
+    records = audit.show(args.store, args.run, args.unit)
+    if not records:
+        raise _UsageError(f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}")
+    print(json.dumps(records, ensure_ascii=False, indent=1))
+    return EXIT_OK
 
 
 def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
@@ -306,12 +392,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
-             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample}
+             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit}
+
+_COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     _no_gc_pauses()
     try:
         return _COMMANDS[args.command](args)

@@ -1,0 +1,1106 @@
+"""The audit trail (SPEC §8): a tamper-evident SQLite store that can replay every score.
+
+One SQLite file (WAL mode) holds three tables:
+
+``meta(key, value)``
+    ``schema_version`` and a random ``store_id``, written once when the store is made.
+``blobs(sha256, content)``
+    every rulebook and evidence file, by content, stored once.
+``records(seq, run_id, kind, body, prev_hash, hash)``
+    the hash chain. ``body`` is canonical JSON (:func:`canonical_json`);
+    ``hash = sha256(prev_hash + body)`` in hex, and the first record's
+    ``prev_hash`` is 64 zeros.
+
+A run is one transaction of records: a ``run`` header (who, when, command,
+engine version, store id and schema version, the rulebook chain and the
+evidence files by sha256, options, and the items with the inputs each reads),
+one packed ``unit`` record per scored unit (totals, grade, veto, flags,
+category scores, every item's points, and — when full results were given — a
+status letter per item and the unit's inputs as written), and an ``end``
+record (unit count, rejected units). Reasons are not stored: they are
+regenerated exactly by re-scoring the stored rulebook and evidence files
+(:func:`rescore`, :func:`replay`).
+
+Every table is covered by :func:`verify`: each record's hash and link, the
+record columns against the body, the order of records within runs, each
+blob's content against its sha256, every blob a record names exists and every
+blob is named, and the ``meta`` rows against the run headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as _dt
+import getpass
+import hashlib
+import json
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import attrs
+
+from ._version import __version__
+from .errors import FulianEvalError
+from .evidence import Rejection, _expand, load_evidence
+from .load import load_rulebook
+from .model import Item, Rulebook, SourceFile
+from .score import UnitResult, UnitSummary, fmt_points, score
+
+__all__ = [
+    "GENESIS",
+    "SCHEMA_VERSION",
+    "AppendResult",
+    "AuditError",
+    "AuditStore",
+    "Difference",
+    "NewerSchemaError",
+    "Rescored",
+    "RunInfo",
+    "VerifyResult",
+    "append_run",
+    "canonical_json",
+    "default_actor",
+    "export",
+    "head",
+    "item_inputs",
+    "read_files",
+    "replay",
+    "rescore",
+    "runs",
+    "show",
+    "verify",
+]
+
+#: The version of the store layout this module writes and reads.
+SCHEMA_VERSION = 1
+#: The ``prev_hash`` of the first record.
+GENESIS = "0" * 64
+
+#: One letter per item status in a packed unit record.
+STATUS_CODES = {"scored": "s", "missing": "m", "not_applicable": "n", "veto": "v"}
+STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
+
+_SCHEMA_SQL = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, "
+    "kind TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS records_by_run ON records (run_id, seq)",
+)
+_TABLES = {"meta", "blobs", "records"}
+
+
+class AuditError(FulianEvalError, ValueError):
+    """The audit store cannot be opened, read or written as asked."""
+
+
+class NewerSchemaError(AuditError):
+    """The store was written by a newer fulian-eval (a newer schema version)."""
+
+
+# ------------------------------------------------------------ canonical JSON
+
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def _fraction_text(x: Fraction) -> str:
+    """Exact text: "87.5", "-0.125", "3"; "1/3" when the decimal would not end."""
+    num, den = x.numerator, x.denominator
+    if den == 1:
+        return str(num)
+    d, twos, fives = den, 0, 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1:
+        return f"{num}/{den}"
+    places = max(twos, fives)
+    n = abs(num) * 10**places // den
+    digits = str(n).rjust(places + 1, "0")
+    return ("-" if num < 0 else "") + f"{digits[:-places]}.{digits[-places:]}"
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` as JSON-ready values: exact numbers as strings, no floats, str keys only."""
+    if obj is None or isinstance(obj, str | bool | int):
+        return obj
+    if isinstance(obj, float):
+        raise TypeError(f"canonical JSON takes no floats (got {obj!r}); use Fraction, Decimal or str")
+    if isinstance(obj, Fraction):
+        return _fraction_text(obj)
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, _dt.date):  # datetime too
+        return obj.isoformat()
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"canonical JSON keys must be strings (got {k!r})")
+            out[k] = _plain(v)
+        return out
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, set | frozenset):
+        items = [_plain(v) for v in obj]
+        if not all(isinstance(v, str) for v in items):
+            raise TypeError("canonical JSON takes sets of strings only")
+        return sorted(items)
+    raise TypeError(f"canonical JSON cannot encode {type(obj).__name__}: {obj!r}")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The canonical JSON of ``obj`` as UTF-8 bytes: what record hashes are computed over.
+
+    Keys sorted (by code point), separators ``","`` and ``":"``, no ASCII escaping.
+    A :class:`~fractions.Fraction` becomes its exact decimal as a string ("87.5"), or
+    "n/d" when the decimal would not end; a :class:`~decimal.Decimal` its ``str``; a
+    date or datetime its ISO form; tuples become lists and sets of strings sorted lists.
+
+    Raises:
+        TypeError: a float, a non-string key, or any other type.
+    """
+    return _encode(_plain(obj)).encode("utf-8")
+
+
+def _reject_float(text: str) -> Any:
+    raise ValueError(f"a float ({text}) in a record body")
+
+
+def _loads(body: str) -> Any:
+    return json.loads(body, parse_float=_reject_float)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _chain(prev: str, body: str) -> str:
+    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------ results
+
+
+@attrs.frozen(kw_only=True)
+class AppendResult:
+    """What :func:`append_run` stored: the run number, the new head, and how many records."""
+
+    run: int
+    head: str
+    records: int
+
+
+@attrs.frozen(kw_only=True)
+class VerifyResult:
+    """The outcome of :func:`verify`.
+
+    Attributes:
+        ok: the whole store is intact (and ends at ``head`` when one was given).
+        records: how many records were checked (all of them when ok).
+        first_bad: seq of the first bad record; None when ok, or when what is
+            wrong is outside every record (an unnamed blob, a changed meta row).
+        message: what is wrong, or a one-line summary when ok.
+        head: the hash of the newest record (GENESIS for an empty store).
+    """
+
+    ok: bool
+    records: int
+    first_bad: int | None
+    message: str
+    head: str
+
+
+@attrs.frozen(kw_only=True)
+class RunInfo:
+    """One stored run, as listed by :func:`runs`."""
+
+    run: int
+    time: str
+    actor: str
+    command: str
+    engine: str
+    rulebook: str  # "id version"
+    units: int
+    rejected: int
+    first_seq: int
+    head: str  # the hash of its end record
+
+
+@attrs.frozen(kw_only=True)
+class Difference:
+    """One thing a replay gave differently from what is stored."""
+
+    run: int
+    unit: str  # "" for the run as a whole
+    role: str
+    what: str  # "total", "grade", "points archives.registers", "unit", "rulebook", ...
+    stored: str
+    now: str
+
+    def __str__(self) -> str:
+        who = f"{self.unit} ({self.role})" if self.unit else "run"
+        return f"run {self.run}: {who}: {self.what}: stored {self.stored}, now {self.now}"
+
+
+@attrs.frozen(kw_only=True)
+class Rescored:
+    """A stored run scored again from its stored rulebook and evidence files."""
+
+    header: Mapping[str, Any]
+    rulebook: Rulebook
+    results: tuple[UnitResult, ...]
+    rejected: tuple[Rejection, ...]
+
+
+# -------------------------------------------------------------------- store
+
+
+def default_actor() -> str:
+    """The OS user running this process ("unknown" when there is none)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # getuser raises KeyError/OSError when no user can be found
+        return "unknown"
+
+
+class AuditStore:
+    """An open audit store (a context manager); make one with :meth:`open`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, store_id: str, schema: int) -> None:
+        self.path = path
+        self.conn = conn
+        self.store_id = store_id
+        self.schema = schema
+
+    # -- opening ------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> AuditStore:
+        """Open (and with ``create``, make) the audit store at ``path``.
+
+        Raises:
+            AuditError: no store there (``create=False``), not an audit store, or unreadable.
+            NewerSchemaError: the store was written by a newer schema version.
+        """
+        p = Path(path)
+        if not create and not p.exists():
+            raise AuditError(f"{p}: no audit store there")
+        try:
+            conn = sqlite3.connect(p, timeout=120, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise AuditError(f"{p}: cannot open the audit store: {exc}") from None
+        try:
+            store_id, schema = _prepare(conn, p, create)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise AuditError(f"{p}: not a readable audit store: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(p, conn, store_id, schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- reading ------------------------------------------------------------
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read in one transaction: one consistent view while others append."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def head(self) -> str:
+        """The hash of the newest record (GENESIS when there is none)."""
+        row = self.conn.execute("SELECT hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return str(row[0]) if row else GENESIS
+
+    def header(self, run: int) -> dict[str, Any]:
+        """The header record body of run ``run``.
+
+        Raises:
+            AuditError: no such run.
+        """
+        row = self.conn.execute(
+            "SELECT body FROM records WHERE run_id = ? AND kind = 'run' ORDER BY seq LIMIT 1", (run,)
+        ).fetchone()
+        if row is None:
+            known = [r[0] for r in self.conn.execute("SELECT run_id FROM records WHERE kind = 'run' ORDER BY seq")]
+            shown = ", ".join(str(k) for k in known[-10:]) or "none"
+            raise AuditError(f"{self.path}: no run {run}; runs: {shown}")
+        body: dict[str, Any] = _loads(row[0])
+        return body
+
+    def blob(self, sha256: str) -> bytes:
+        row = self.conn.execute("SELECT content FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            raise AuditError(f"{self.path}: stored file {sha256} is missing")
+        return bytes(row[0])
+
+    def runs(self) -> list[RunInfo]:
+        """Every stored run, oldest first."""
+        out: list[RunInfo] = []
+        heads: dict[int, tuple[str, str]] = {}
+        with self.snapshot():
+            for run_id, body, h in self.conn.execute(
+                "SELECT run_id, body, hash FROM records WHERE kind = 'end' ORDER BY seq"
+            ):
+                heads[run_id] = (body, h)
+            headers = self.conn.execute(
+                "SELECT seq, run_id, body FROM records WHERE kind = 'run' ORDER BY seq"
+            ).fetchall()
+        for seq, run_id, body in headers:
+            hb = _loads(body)
+            end_body, end_hash = heads.get(run_id, ("{}", ""))
+            end = _loads(end_body)
+            scheme = hb.get("scheme", {})
+            out.append(RunInfo(
+                run=run_id, time=hb.get("time", ""), actor=hb.get("actor", ""), command=hb.get("command", ""),
+                engine=hb.get("engine", ""), rulebook=f"{scheme.get('id', '')} {scheme.get('version', '')}".strip(),
+                units=int(end.get("units", 0)), rejected=len(end.get("rejected", [])), first_seq=seq,
+                head=end_hash,
+            ))
+        return out
+
+    def show(self, run: int, unit: str | None = None) -> list[dict[str, Any]]:
+        """The stored unit records of run ``run`` (only unit ``unit`` when given), unpacked.
+
+        Each is the record body with ``items`` added: ``[{id, points, status?, inputs?}]``
+        from the run header's item list (status and inputs when the run stored them).
+
+        Raises:
+            AuditError: no such run, or no such unit in it.
+        """
+        with self.snapshot():
+            return self._show(run, unit)
+
+    def _show(self, run: int, unit: str | None) -> list[dict[str, Any]]:
+        header = self.header(run)
+        sql = "SELECT body FROM records WHERE run_id = ? AND kind = 'unit'"
+        params: tuple[Any, ...] = (run,)
+        if unit is not None:
+            sql += " AND instr(body, ?) > 0"
+            params = (run, '"unit":' + _encode(unit) + ",")
+        sql += " ORDER BY seq"
+        out = []
+        for (body,) in self.conn.execute(sql, params):
+            rec = _loads(body)
+            if unit is not None and rec.get("unit") != unit:
+                continue
+            out.append(_unpack(header, rec))
+        if unit is not None and not out:
+            raise AuditError(f"{self.path}: run {run} has no unit '{unit}'")
+        return out
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> tuple[str, int]:
+    """Set the connection up, make the tables of a new store, and check the schema version."""
+    conn.execute("PRAGMA busy_timeout = 120000")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if not create:
+            raise AuditError(f"{path}: not an audit store (it is empty)")
+        # Unit records are 0.5-3 KB: on 16 KB pages several share a page (on 4 KB pages, one).
+        conn.execute("PRAGMA page_size = 16384")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in _SCHEMA_SQL:
+                conn.execute(sql)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        tables = _TABLES
+    elif "meta" not in tables:
+        raise AuditError(f"{path}: not a fulian-eval audit store (no meta table)")
+    conn.execute("PRAGMA synchronous = FULL")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    raw = meta.get("schema_version")
+    try:
+        version = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise AuditError(f"{path}: audit store has an unknown schema version {raw!r}; "
+                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}") from None
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{path}: the audit store has schema version {version}, written by a newer fulian-eval; "
+            f"this fulian-eval {__version__} reads schema version {SCHEMA_VERSION} and up to it only. "
+            "Upgrade fulian-eval to read or append to it."
+        )
+    if version < 1 or not tables >= _TABLES:
+        raise AuditError(f"{path}: audit store has an unknown schema version {raw!r} or missing tables; "
+                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    return str(meta.get("store_id", "")), version
+
+
+def _store(store: AuditStore | str | Path, create: bool) -> tuple[AuditStore, bool]:
+    """An open store, and whether we opened it (and so must close it)."""
+    if isinstance(store, AuditStore):
+        return store, False
+    return AuditStore.open(store, create=create), True
+
+
+# ----------------------------------------------------------------- packing
+
+
+def item_inputs(rb: Rulebook, item: Item) -> list[str]:
+    """The names whose values an item's inputs show: its fields, and what derived ones read."""
+    derived = {d.name: d for d in rb.derived}
+    todo = list(item.fields_used())
+    seen: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in derived:
+            todo.extend(derived[n].expr.names)
+    return sorted(seen)
+
+
+class _Evidence:
+    """Which stored evidence file a unit's source names ("x.csv row 4" -> x.csv), by index."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.by_path: dict[str, int] = {}
+        for k, p in enumerate(paths):
+            self.by_path.setdefault(p, k)
+
+    def index(self, source: str) -> int | None:
+        k = self.by_path.get(source)
+        if k is None:
+            path, sep, _ = source.rpartition(" row ")
+            if sep:
+                k = self.by_path.get(path)
+        return k
+
+
+class _Points:
+    """fmt_points with a cache: a run has few distinct point values.
+
+    Keyed by (numerator, denominator): hashing a Fraction itself costs more than formatting it.
+    """
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[int, int], str] = {}
+
+    def __call__(self, x: Fraction) -> str:
+        key = (x.numerator, x.denominator)
+        s = self.cache.get(key)
+        if s is None:
+            s = self.cache[key] = fmt_points(x)
+        return s
+
+
+def _pack(r: UnitResult | UnitSummary, evidence: _Evidence, reads_any: Sequence[bool], fmt: _Points) -> dict[str, Any]:
+    """One unit's record body (before encoding); ``evidence`` is an index into the run's files.
+
+    ``reads_any`` tells, item by item in rulebook order, whether the item reads any value.
+    """
+    n_items = len(reads_any)
+    u = r.unit
+    if len(r.items) != n_items:
+        raise AuditError(f"unit '{u.id}' has {len(r.items)} items, the rulebook {n_items}: "
+                         "results from another rulebook?")
+    body: dict[str, Any] = {
+        "evidence": evidence.index(r.source),
+        "flags": list(r.flags),
+        "grade": r.grade,
+        "group": u.group,
+        "kind": "unit",
+        "name": u.name,
+        "role": r.role,
+        "source": r.source,
+        "unit": u.id,
+        "unit_kind": u.kind,
+        "vetoed": r.vetoed,
+    }
+    if isinstance(r, UnitSummary):
+        body["total"] = r.total
+        body["categories"] = [[c[0], c[1], c[3]] for c in r.categories]
+        body["points"] = list(r.items)
+    else:
+        body["total"] = fmt_points(r.total)
+        body["categories"] = [[c.id, fmt(c.score), c.applicable] for c in r.categories]
+        items = r.items
+        body["points"] = [fmt(i.points) for i in items]
+        try:
+            body["status"] = "".join([STATUS_CODES[i.status] for i in items])
+        except KeyError as exc:
+            raise AuditError(f"unknown item status {exc.args[0]!r}; the audit store knows "
+                             f"{', '.join(STATUS_CODES)}") from None
+        inputs: dict[str, str] = {}
+        for i, reads in zip(items, reads_any, strict=True):
+            if reads:  # an item that reads nothing (a manual one) has no inputs to ask for
+                inputs.update(i.inputs)
+        body["inputs"] = inputs
+    return body
+
+
+def _unpack(header: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
+    """A unit record with per-item rows made from the header's item list."""
+    status = rec.get("status")
+    inputs = rec.get("inputs")
+    items = []
+    for k, (iid, names) in enumerate(header.get("items", [])):
+        row: dict[str, Any] = {"id": iid, "points": rec["points"][k]}
+        if status is not None:
+            row["status"] = STATUS_NAMES.get(status[k], status[k])
+        if inputs is not None:
+            row["inputs"] = [[n, inputs[n]] for n in names if n in inputs]
+        items.append(row)
+    out = dict(rec)
+    out["items"] = items
+    ev = rec.get("evidence")
+    files = header.get("evidence", [])
+    out["evidence_file"] = files[ev] if isinstance(ev, int) and 0 <= ev < len(files) else None
+    return out
+
+
+# ------------------------------------------------------------------ append
+
+
+def read_files(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
+    """Evidence paths as loading sees them (folders expanded), each with its bytes.
+
+    Paths that cannot be read are left out (loading rejects them anyway).
+    """
+    out = []
+    for path, shown in _expand(paths):
+        try:
+            out.append((shown, path.read_bytes()))
+        except OSError:
+            continue
+    return out
+
+
+def append_run(
+    store: AuditStore | str | Path,
+    *,
+    rulebook: Rulebook,
+    results: Iterable[UnitResult | UnitSummary],
+    evidence_files: Sequence[tuple[str, bytes]],
+    command: str,
+    actor: str | None = None,
+    now: _dt.datetime | None = None,
+    options: Mapping[str, Any] | None = None,
+    rejected: Iterable[Rejection] = (),
+    rulebook_files: Sequence[tuple[str, bytes]] | None = None,
+) -> AppendResult:
+    """Store one run, whole or not at all.
+
+    Args:
+        store: an open store, or the path of one (opened, made if need be, and closed).
+        rulebook: the rulebook the results were scored with (gives the item list).
+        results: full results (points, statuses and inputs are stored) or summaries
+            (points only); in report order.
+        evidence_files: ``(path as loading showed it, bytes)`` of every evidence file
+            (see :func:`read_files`); a unit's ``source`` names its file.
+        command: the command line, e.g. ``"score rules.toml evidence/"``.
+        actor: who ran it (default: the OS user).
+        now: when (default: the current time); injectable for tests.
+        options: run options to keep, e.g. ``{"strict": False}``.
+        rejected: units loading rejected; kept in the end record.
+        rulebook_files: ``(path, bytes)`` of the rulebook chain; by default read from
+            ``rulebook.sources``. Their sha256s must match the rulebook's.
+
+    Returns:
+        The run number, the new head hash and the number of records written.
+
+    Raises:
+        AuditError: the rulebook files do not match the rulebook, or the store fails.
+        TypeError: an option that has no canonical JSON (a float, say).
+    """
+    if rulebook_files is None:
+        rulebook_files = []
+        for src in rulebook.sources:
+            try:
+                rulebook_files.append((src.path, Path(src.path).read_bytes()))
+            except OSError as exc:
+                raise AuditError(f"cannot read rulebook file {src.path} to store it: {exc.strerror}") from None
+    if not rulebook_files:
+        raise AuditError("no rulebook file to store: give rulebook_files, or load the rulebook from a file")
+    rb_files = [(p, _sha(b), b) for p, b in rulebook_files]
+    want = [s.sha256 for s in rulebook.sources]
+    if want and [sha for _, sha, _ in rb_files] != want:
+        raise AuditError("the rulebook files changed since the rulebook was loaded "
+                         f"(stored {[sha[:12] for _, sha, _ in rb_files]}, loaded {[w[:12] for w in want]})")
+    ev_files = [(p, _sha(b), b) for p, b in evidence_files]
+    evidence = _Evidence([p for p, _, _ in ev_files])
+    items = rulebook.items()
+    head_fields: dict[str, Any] = {
+        "actor": actor if actor is not None else default_actor(),
+        "command": command,
+        "engine": __version__,
+        "evidence": [{"path": p, "sha256": sha} for p, sha, _ in ev_files],
+        "items": [[i.id, item_inputs(rulebook, i)] for i in items],
+        "kind": "run",
+        "options": _plain(dict(options or {})),
+        "rulebook": [{"path": p, "sha256": sha} for p, sha, _ in rb_files],
+        "scheme": {"id": rulebook.id, "version": rulebook.version},
+        "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
+    }
+    reads_any = [bool(names) for _, names in head_fields["items"]]
+    fmt = _Points()
+    bodies = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
+    rejects = [[r.source, r.unit, r.error] for r in rejected]
+
+    own, opened = _store(store, True)
+    conn = own.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
+            run = last_run + 1
+            conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
+                             [(sha, b) for _, sha, b in rb_files + ev_files])
+            header = _encode({**head_fields, "run": run, "schema": SCHEMA_VERSION, "store": own.store_id})
+            end = _encode({"kind": "end", "rejected": rejects, "run": run, "units": len(bodies)})
+
+            def rows() -> Iterator[tuple[int, int, str, str, str, str]]:
+                nonlocal seq, prev
+                for kind, body in [("run", header), *(("unit", b) for b in bodies), ("end", end)]:
+                    seq += 1
+                    h = _chain(prev, body)
+                    yield seq, run, kind, body, prev, h
+                    prev = h
+
+            conn.executemany("INSERT INTO records (seq, run_id, kind, body, prev_hash, hash) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", rows())
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except (sqlite3.Error, UnicodeError) as exc:
+        raise AuditError(f"{own.path}: cannot store the run: {exc}") from None
+    finally:
+        if opened:
+            own.close()
+    return AppendResult(run=run, head=prev, records=len(bodies) + 2)
+
+
+# ------------------------------------------------------------------ verify
+
+
+class _Bad(Exception):
+    def __init__(self, seq: int | None, message: str) -> None:
+        self.seq = seq
+        self.message = message
+
+
+def verify(path: str | Path, head: str | None = None, *, allow_appended: bool = False) -> VerifyResult:
+    """Check the whole store; name the first bad record.
+
+    Checks, record by record in seq order: seq runs 1, 2, 3 …; ``prev_hash`` is the
+    previous record's hash; ``hash`` is sha256(prev_hash + body); the body is
+    canonical JSON without floats; the ``kind`` and ``run_id`` columns match it;
+    runs are whole (a header, its units, an end record counting them) and numbered
+    1, 2, 3 …; each header names this store and its schema version, and every
+    blob it names exists and hashes to its name; every unit names one of its
+    run's evidence files. Then: every blob is named by some run, and ``meta``
+    holds exactly ``schema_version`` and ``store_id``. With ``head``, the store
+    must end at that hash (a truncated tail, or records appended after it, fail;
+    records appended after it pass with ``allow_appended``).
+
+    Raises:
+        NewerSchemaError: the store was written by a newer schema version.
+        AuditError: there is no store at ``path``.
+    """
+    try:
+        store = AuditStore.open(path, create=False)
+    except NewerSchemaError:
+        raise
+    except AuditError as exc:
+        if not Path(path).exists():
+            raise
+        return VerifyResult(ok=False, records=0, first_bad=None, message=str(exc), head="")
+    with store, store.snapshot():  # one consistent view while others may append
+        return _verify(store, head, allow_appended)
+
+
+def _verify(store: AuditStore, head: str | None, allow_appended: bool) -> VerifyResult:
+    conn = store.conn
+    meta = conn.execute("SELECT key, value FROM meta").fetchall()
+    blob_ok: dict[str, bool] = {}
+    for sha, content in conn.execute("SELECT sha256, content FROM blobs"):
+        blob_ok[sha] = isinstance(content, bytes) and isinstance(sha, str) and _sha(content) == sha
+    named: set[str] = set()
+    hashes: dict[str, int] = {}
+    n = 0
+    prev = GENESIS
+    state = _Walk(store, blob_ok, named)
+    try:
+        for seq, run_id, kind, body, prev_hash, h in conn.execute(
+            "SELECT seq, run_id, kind, body, prev_hash, hash FROM records ORDER BY seq"
+        ):
+            n += 1
+            if seq != n:
+                raise _Bad(seq, f"record {seq}: expected seq {n} (a record was deleted or renumbered)")
+            if not (isinstance(body, str) and isinstance(prev_hash, str) and isinstance(h, str)):
+                raise _Bad(seq, f"record {seq}: body, prev_hash and hash must be text")
+            if prev_hash != prev:
+                raise _Bad(seq, f"record {seq}: prev_hash does not match the hash of record {seq - 1} "
+                                "(a record was deleted, inserted, reordered or changed)")
+            if _chain(prev_hash, body) != h:
+                raise _Bad(seq, f"record {seq}: hash does not match its body (the record was changed)")
+            prev = h
+            hashes[h] = seq
+            state.record(seq, run_id, kind, body)
+        state.finish()
+        orphans = sorted(str(sha) for sha in set(blob_ok) - named)
+        if orphans:
+            raise _Bad(None, f"stored file {orphans[0]} is named by no record (a blob row was inserted "
+                             "or the record naming it was removed)")
+        keys = sorted(str(k) for k, _ in meta)
+        if keys != ["schema_version", "store_id"]:
+            raise _Bad(None, f"meta table has rows {keys}; expected exactly schema_version and store_id")
+    except _Bad as bad:
+        return VerifyResult(ok=False, records=n, first_bad=bad.seq, message=bad.message, head=prev)
+    if head is not None and head != prev:
+        at = hashes.get(head)
+        if head == GENESIS and n:
+            at = 0
+        if at is None:
+            return VerifyResult(ok=False, records=n, first_bad=n + 1, head=prev,
+                                message=f"head {head} is not in the store: records were removed from the "
+                                        f"tail or changed (the store ends at record {n}, hash {prev})")
+        if not allow_appended:
+            return VerifyResult(ok=False, records=n, first_bad=at + 1, head=prev,
+                                message=f"head {head} is record {at}, but {n - at} records follow it")
+    runs = state.runs
+    return VerifyResult(ok=True, records=n, first_bad=None, head=prev,
+                        message=f"ok: {n} records, {runs} run{'s' if runs != 1 else ''}, head {prev}")
+
+
+class _Walk:
+    """The structure of runs, checked record by record."""
+
+    def __init__(self, store: AuditStore, blob_ok: Mapping[str, bool], named: set[str]) -> None:
+        self.store = store
+        self.blob_ok = blob_ok
+        self.named = named
+        self.run = 0  # the run being read, or the last one
+        self.open_seq: int | None = None  # the header seq of a run not yet ended
+        self.units = 0
+        self.evidence = 0  # how many evidence files the current run lists
+        self.runs = 0
+        self.last_seq: int | None = None
+
+    def record(self, seq: int, run_id: Any, kind: Any, body: str) -> None:
+        try:
+            self._record(seq, run_id, kind, body)
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            raise _Bad(seq, f"record {seq}: malformed body ({type(exc).__name__}: {exc})") from None
+
+    def _record(self, seq: int, run_id: Any, kind: Any, body: str) -> None:
+        try:
+            rec = _loads(body)
+        except ValueError as exc:
+            raise _Bad(seq, f"record {seq}: body is not JSON without floats: {exc}") from None
+        if not isinstance(rec, dict) or _encode(rec) != body:
+            raise _Bad(seq, f"record {seq}: body is not canonical JSON")
+        if rec.get("kind") != kind:
+            raise _Bad(seq, f"record {seq}: kind column {kind!r} does not match the body's {rec.get('kind')!r}")
+        if kind == "run":
+            self._header(seq, run_id, rec)
+        elif kind == "unit":
+            if self.open_seq is None:
+                raise _Bad(seq, f"record {seq}: a unit record outside any run")
+            if run_id != self.run:
+                raise _Bad(seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}")
+            ev = rec.get("evidence")
+            if ev is not None and not (type(ev) is int and 0 <= ev < self.evidence):
+                raise _Bad(seq, f"record {seq}: names evidence file {ev!r}, which its run does not list")
+            self.units += 1
+        elif kind == "end":
+            if self.open_seq is None:
+                raise _Bad(seq, f"record {seq}: an end record outside any run")
+            if run_id != self.run or rec.get("run") != self.run:
+                raise _Bad(seq, f"record {seq}: end record of run {rec.get('run')!r} (column {run_id!r}) "
+                                f"inside run {self.run}")
+            if rec.get("units") != self.units:
+                raise _Bad(seq, f"record {seq}: run {self.run} ends with {rec.get('units')!r} units "
+                                f"but has {self.units} unit records (a unit record was deleted or inserted)")
+            self.open_seq = None
+            self.runs += 1
+        else:
+            raise _Bad(seq, f"record {seq}: unknown kind {kind!r}")
+        self.last_seq = seq
+
+    def _header(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
+        if self.open_seq is not None:
+            raise _Bad(self.open_seq, f"record {self.open_seq}: run {self.run} has no end record "
+                                      f"(record {seq} starts another run)")
+        want = self.run + 1
+        if rec.get("run") != want or run_id != want:
+            raise _Bad(seq, f"record {seq}: run number {rec.get('run')!r} (column {run_id!r}); expected {want}")
+        if rec.get("store") != self.store.store_id:
+            raise _Bad(seq, f"record {seq}: names store {rec.get('store')!r}, but meta.store_id is "
+                            f"{self.store.store_id!r}")
+        if rec.get("schema") != self.store.schema:
+            raise _Bad(seq, f"record {seq}: written with schema {rec.get('schema')!r}, but "
+                            f"meta.schema_version is {self.store.schema}")
+        files = rec.get("rulebook", []) + rec.get("evidence", [])
+        for f in files:
+            sha = f.get("sha256") if isinstance(f, dict) else None
+            ok = self.blob_ok.get(sha) if isinstance(sha, str) else None
+            if ok is None or not isinstance(sha, str):
+                raise _Bad(seq, f"record {seq}: stored file {sha} ({f.get('path') if isinstance(f, dict) else f}) "
+                                "is missing from blobs")
+            if not ok:
+                raise _Bad(seq, f"record {seq}: stored file {sha} ({f.get('path')}) was changed: its content "
+                                "no longer has that sha256")
+            self.named.add(sha)
+        self.evidence = len(rec.get("evidence", []))
+        self.run = want
+        self.open_seq = seq
+        self.units = 0
+
+    def finish(self) -> None:
+        if self.open_seq is not None:
+            raise _Bad(self.open_seq, f"record {self.open_seq}: run {self.run} has no end record "
+                                      "(records were removed from the tail)")
+
+
+# ------------------------------------------------------- reading, exporting
+
+
+def head(path: str | Path) -> str:
+    """The hash of the newest record, to keep outside the store."""
+    with AuditStore.open(path, create=False) as s:
+        return s.head()
+
+
+def runs(path: str | Path) -> list[RunInfo]:
+    """Every stored run, oldest first."""
+    with AuditStore.open(path, create=False) as s:
+        return s.runs()
+
+
+def show(path: str | Path, run: int, unit: str | None = None) -> list[dict[str, Any]]:
+    """The stored unit records of a run (see :meth:`AuditStore.show`)."""
+    with AuditStore.open(path, create=False) as s:
+        return s.show(run, unit)
+
+
+def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) -> int:
+    """Write the store as JSON Lines; returns the number of lines.
+
+    One line per record, oldest first: ``{"seq", "run", "kind", "body", "prev_hash",
+    "hash"}`` with ``body`` the record body as a JSON object (its canonical JSON is
+    what the hash covers). With ``blobs``, then one line per stored file:
+    ``{"kind": "blob", "sha256", "content_base64"}``.
+    """
+    if isinstance(out, str | Path):
+        with open(out, "w", encoding="utf-8", newline="\n") as f:
+            return export(path, f, blobs=blobs)
+    n = 0
+    with AuditStore.open(path, create=False) as s, s.snapshot():
+        for seq, run_id, kind, body, prev_hash, h in s.conn.execute(
+            "SELECT seq, run_id, kind, body, prev_hash, hash FROM records ORDER BY seq"
+        ):
+            line = {"seq": seq, "run": run_id, "kind": kind, "body": json.loads(body),
+                    "prev_hash": prev_hash, "hash": h}
+            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            n += 1
+        if blobs:
+            for sha, content in s.conn.execute("SELECT sha256, content FROM blobs ORDER BY sha256"):
+                out.write(json.dumps({"kind": "blob", "sha256": sha,
+                                      "content_base64": base64.b64encode(content).decode("ascii")}) + "\n")
+                n += 1
+    return n
+
+
+# ------------------------------------------------------------------ replay
+
+
+def _safe_name(path: str, fallback: str) -> str:
+    name = Path(path.replace("\\", "/")).name
+    return name if name not in ("", ".", "..") else fallback
+
+
+def _rescore(store: AuditStore, run: int) -> Rescored:
+    """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
+    header = store.header(run)
+    options = header.get("options", {})
+    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
+        root = Path(tmp)
+        chain: list[Path] = []
+        for k, f in enumerate(header["rulebook"]):
+            d = root / "rulebook" if k == 0 else root / "rulebook" / f"extends-{k}"
+            d.mkdir(parents=True, exist_ok=True)
+            p = d / _safe_name(f["path"], "rulebook.toml")
+            p.write_bytes(store.blob(f["sha256"]))
+            chain.append(p)
+        back: dict[str, str] = {}
+        ev_paths: list[Path] = []
+        for k, f in enumerate(header["evidence"]):
+            d = root / "evidence" / str(k)
+            d.mkdir(parents=True)
+            p = d / _safe_name(f["path"], f"evidence-{k}")
+            p.write_bytes(store.blob(f["sha256"]))
+            ev_paths.append(p)
+            back[str(p)] = f["path"]
+        rb = load_rulebook(chain[0])
+        rb = attrs.evolve(rb, sources=tuple(
+            SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]
+        ))
+        loaded = load_evidence(rb, ev_paths, strict=bool(options.get("strict", False)))
+
+    def restore(text: str) -> str:
+        for tmp_path, orig in back.items():
+            if tmp_path in text:
+                text = text.replace(tmp_path, orig)
+        return text
+
+    def source(s: str) -> str:
+        path, sep, rest = s.rpartition(" row ")
+        if sep and path in back:
+            return f"{back[path]} row {rest}"
+        return back.get(s, restore(s))
+
+    results = tuple(score(rb, attrs.evolve(ev, source=source(ev.source))) for ev in loaded.evidence)
+    rejected = tuple(attrs.evolve(r, source=source(r.source), error=restore(r.error)) for r in loaded.rejected)
+    return Rescored(header=header, rulebook=rb, results=results, rejected=rejected)
+
+
+def rescore(path: str | Path, run: int) -> Rescored:
+    """Score a stored run again from its stored rulebook and evidence files (with reasons).
+
+    Raises:
+        AuditError: no such run, or a stored file is missing.
+        RulebookError: the stored rulebook no longer loads.
+    """
+    with AuditStore.open(path, create=False) as s:
+        return _rescore(s, run)
+
+
+def replay(path: str | Path, run: int | None = None) -> list[Difference]:
+    """Re-score every stored run (or one) from its stored inputs; list what differs.
+
+    Compared per unit: total, grade, veto, flags, source, evidence file, category
+    scores, every item's points, and statuses and inputs when the run stored them;
+    units scored now but not then (or the reverse); rejected units. An empty list
+    means every stored score is reproduced exactly.
+    """
+    diffs: list[Difference] = []
+    with AuditStore.open(path, create=False) as s:
+        wanted = [r.run for r in s.runs()] if run is None else [run]
+        for r in wanted:
+            diffs.extend(_replay_run(s, r))
+    return diffs
+
+
+def _replay_run(store: AuditStore, run: int) -> list[Difference]:
+    try:
+        rescored = _rescore(store, run)
+    except FulianEvalError as exc:
+        return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
+    header = rescored.header
+    out: list[Difference] = []
+    ids = [i.id for i in rescored.rulebook.items()]
+    stored_ids = [i[0] for i in header["items"]]
+    if ids != stored_ids:
+        return [Difference(run=run, unit="", role="", what="items", stored=", ".join(stored_ids), now=", ".join(ids))]
+    evidence = _Evidence([f["path"] for f in header["evidence"]])
+    fmt = _Points()
+    reads_any = [bool(names) for _, names in header["items"]]
+    now = {(r.unit.id, r.role): _pack(r, evidence, reads_any, fmt) for r in rescored.results}
+    seen: set[tuple[str, str]] = set()
+    for (body,) in store.conn.execute(
+        "SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq", (run,)
+    ):
+        rec = _loads(body)
+        key = (rec["unit"], rec["role"])
+        seen.add(key)
+
+        def diff(what: str, stored: Any, got: Any, key: tuple[str, str] = key) -> None:
+            out.append(Difference(run=run, unit=key[0], role=key[1], what=what,
+                                  stored=_show_value(stored), now=_show_value(got)))
+
+        got = now.get(key)
+        if got is None:
+            why = next((r.error for r in rescored.rejected if r.unit == key[0]), "not in the evidence")
+            diff("unit", "scored", f"not scored ({why})")
+            continue
+        for k in sorted(rec):
+            a, b = rec[k], got.get(k)
+            if a == b:
+                continue
+            same_shape = isinstance(a, list | str) and isinstance(b, list | str) and len(a) == len(b)
+            if k == "points" and isinstance(b, list) and same_shape:
+                for iid, x, y in zip(ids, a, b, strict=True):
+                    if x != y:
+                        diff(f"points {iid}", x, y)
+            elif k == "status" and isinstance(b, str) and same_shape:
+                for iid, x, y in zip(ids, a, b, strict=True):
+                    if x != y:
+                        diff(f"status {iid}", STATUS_NAMES.get(x, x), STATUS_NAMES.get(y, y))
+            elif k == "categories" and isinstance(b, list) and same_shape:
+                for x, y in zip(a, b, strict=True):
+                    if x != y:
+                        diff(f"category {x[0]}", x[1:], y[1:])
+            elif k == "inputs" and isinstance(a, dict) and isinstance(b, dict):
+                for name in sorted(set(a) | set(b)):
+                    if a.get(name) != b.get(name):
+                        diff(f"input {name}", a.get(name), b.get(name))
+            else:
+                diff(k, a, b)
+    for key in now:
+        if key not in seen:
+            out.append(Difference(run=run, unit=key[0], role=key[1], what="unit", stored="not scored", now="scored"))
+    end = store.conn.execute(
+        "SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1", (run,)
+    ).fetchone()
+    stored_rejects = _loads(end[0]).get("rejected", []) if end else []
+
+    def ours(source: str) -> bool:  # rejections of files not stored (unreadable, missing) cannot replay
+        return evidence.index(source) is not None
+
+    was = {(s, u) for s, u, _ in stored_rejects if ours(s)}
+    is_ = {(r.source, r.unit) for r in rescored.rejected if ours(r.source)}
+    for s, u in sorted(was - is_):
+        out.append(Difference(run=run, unit=u, role="", what="rejected", stored=f"rejected ({s})", now="not rejected"))
+    for s, u in sorted(is_ - was):
+        out.append(Difference(run=run, unit=u, role="", what="rejected", stored="not rejected", now=f"rejected ({s})"))
+    return out
+
+
+def _show_value(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "none"
+    return _encode(v)
+
