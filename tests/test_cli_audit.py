@@ -1,0 +1,64 @@
+"""End to end: --audit on score, rank and crosscheck, then audit verify, head, runs, replay, show, export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = str(ROOT / "rules" / "town-village-2026.toml")
+EVIDENCE = str(ROOT / "examples" / "town" / "evidence")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fulian_eval", *args], capture_output=True, text=True,
+                          encoding="utf-8")
+
+
+def test_audit_round_trip_and_tampering(tmp_path: Path) -> None:
+    store = str(tmp_path / "town.db")
+    assert cli("score", RULES, EVIDENCE, "--audit", store, "--actor", "镇妇联 张三").returncode == 0
+    assert cli("rank", RULES, EVIDENCE, "--format", "json", "--audit", store).returncode == 0
+    assert cli("crosscheck", RULES, str(ROOT / "examples" / "crosscheck"), "--audit", store).returncode == 0
+
+    runs = cli("audit", "runs", store)
+    assert runs.returncode == 0 and "镇妇联 张三" in runs.stdout and "crosscheck" in runs.stdout
+    head = cli("audit", "head", store).stdout.strip()
+    assert len(head) == 64
+    ok = cli("audit", "verify", store, "--head", head)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok")
+    replay = cli("audit", "replay", store)
+    assert replay.returncode == 0 and "0 differences" in replay.stdout
+    shown = json.loads(cli("audit", "show", store, "1", "--unit", "meiling").stdout)
+    assert shown[0]["unit"] == "meiling" and shown[0]["total"] == "58.99"
+    lines = cli("audit", "export", store).stdout.splitlines()
+    assert len(lines) == int(ok.stdout.split()[1]) and json.loads(lines[0])["kind"] == "run"
+
+    with sqlite3.connect(store) as conn:  # change one cell of one unit record
+        conn.execute("UPDATE records SET body = replace(body, '\"58.99\"', '\"68.99\"') WHERE kind = 'unit'")
+    bad = cli("audit", "verify", store)
+    assert bad.returncode == 1 and "FAILED" in bad.stdout and "record" in bad.stdout
+    assert "Traceback" not in bad.stderr
+
+
+def test_truncated_tail_needs_the_head(tmp_path: Path) -> None:
+    store = str(tmp_path / "t.db")
+    cli("score", RULES, EVIDENCE, "--audit", store)
+    head = cli("audit", "head", store).stdout.strip()
+    cli("score", RULES, EVIDENCE, "--audit", store)
+    newest = cli("audit", "head", store).stdout.strip()
+    with sqlite3.connect(store) as conn:  # cut off the second run entirely
+        first_end = conn.execute("SELECT max(seq) FROM records WHERE run_id = 1").fetchone()[0]
+        conn.execute("DELETE FROM records WHERE seq > ?", (first_end,))
+    assert cli("audit", "verify", store).returncode == 0  # what is left is a valid chain…
+    caught = cli("audit", "verify", store, "--head", newest)  # …but not the one that was kept outside
+    assert caught.returncode == 1
+    assert cli("audit", "verify", store, "--head", head).returncode == 0
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    p = cli("audit", "verify", str(tmp_path / "nope.db"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "nope.db" in p.stderr
