@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--schemes", nargs="+", choices=sorted(SCHEMES), default=["town", "acceptance"],
                     help="town: the bundled 33-item town-village scheme; acceptance: the 12-item contract example")
+    ap.add_argument("--audit", action="store_true", help="also time each run with --audit (a fresh store)")
     args = ap.parse_args(argv)
 
     base = [sys.executable, "-m", "fulian_eval"]
@@ -110,6 +111,16 @@ def main(argv: list[str] | None = None) -> None:
             med = statistics.median(times)
             results[n] = med
             print(f"{scheme:<11} {items:>5} {n:>8}  {med:9.3f}  {min(times):7.3f}  {max(times):7.3f}  {n / med:9.0f}")
+            if args.audit:
+                audited = []
+                for _ in range(args.runs):
+                    store = DATA / f"audit-{scheme}-{n}.db"
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{store}{suffix}").unlink(missing_ok=True)
+                    audited.append(time_run([*cmd, "--audit", str(store)]))
+                amed = statistics.median(audited)
+                print(f"{'  +audit':<11} {items:>5} {n:>8}  {amed:9.3f}  {min(audited):7.3f}  {max(audited):7.3f}  "
+                      f"{n / amed:9.0f}   audit adds {100 * (amed / med - 1):.0f} %")
         if len(results) >= 2:
             (n1, t1), (n2, t2) = sorted(results.items())[:2]
             print(f"{scheme:<11} ratio: {n2 // n1}x the units took {t2 / t1:.2f}x the time")
