@@ -474,17 +474,7 @@ def _store(store: AuditStore | str | Path, create: bool) -> tuple[AuditStore, bo
 
 def item_inputs(rb: Rulebook, item: Item) -> list[str]:
     """The names whose values an item's inputs show: its fields, and what derived ones read."""
-    derived = {d.name: d for d in rb.derived}
-    todo = list(item.fields_used())
-    seen: set[str] = set()
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n in derived:
-            todo.extend(derived[n].expr.names)
-    return sorted(seen)
+    return rb.inputs_of(item.fields_used())
 
 
 class _Evidence:

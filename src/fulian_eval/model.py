@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -311,6 +311,19 @@ class Rulebook:
             if c.id == cid:
                 return c
         raise KeyError(cid)
+
+    def inputs_of(self, names: Iterable[str]) -> list[str]:
+        """The given field and derived names, and every name the derived ones are computed from."""
+        derived = {d.name: d for d in self.derived}
+        todo = list(names)
+        seen: set[str] = set()
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                if n in derived:
+                    todo.extend(derived[n].expr.names)
+        return sorted(seen)
 
     def unit_of(self, name: str) -> str:
         """The unit of a field or derived value ("" for none)."""

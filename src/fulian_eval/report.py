@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -16,6 +15,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from ._text import csv_text as _csv
+from ._text import json_text as _dumps
 from .evidence import Rejection
 from .model import Rulebook
 from .rank import Ranked
@@ -37,16 +38,6 @@ _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:

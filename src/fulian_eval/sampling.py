@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -28,6 +27,8 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
+from ._text import csv_text as _csv
+from ._text import json_text as _dumps
 from .errors import Problem, RulebookError, did_you_mean
 from .expr import round_half_up
 
@@ -429,16 +430,6 @@ def sample_json(s: Sample) -> dict[str, Any]:
     }
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def _grid(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

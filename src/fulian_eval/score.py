@@ -262,18 +262,8 @@ class _Ctx:
 
     def inputs(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
         # A derived value is shown with the evidence it was computed from.
-        derived = {d.name: d for d in self.rb.derived}
-        todo = list(names)
-        seen: set[str] = set()
-        while todo:
-            n = todo.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            if n in derived:
-                todo.extend(derived[n].expr.names)
         out = []
-        for n in sorted(seen):
+        for n in self.rb.inputs_of(names):
             if n in self.ev.raw:
                 out.append((n, self.ev.raw[n]))
             elif n in self.env:
