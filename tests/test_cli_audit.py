@@ -62,3 +62,27 @@ def test_truncated_tail_needs_the_head(tmp_path: Path) -> None:
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     p = cli("audit", "verify", str(tmp_path / "nope.db"))
     assert p.returncode == 2 and "Traceback" not in p.stderr and "nope.db" in p.stderr
+
+
+def test_plan_and_sample_runs_are_stored_and_replayed(tmp_path: Path) -> None:
+    store = str(tmp_path / "draws.db")
+    units = str(ROOT / "examples" / "town" / "units.csv")
+    assert cli("plan", units, "--seed", "7", "--audit", store).returncode == 0
+    assert cli("sample", units, "--fraction", "10%", "--seed", "7", "--audit", store).returncode == 0
+    runs = cli("audit", "runs", store).stdout
+    assert "plan" in runs and "sample" in runs
+    assert cli("audit", "verify", store).returncode == 0
+    assert "0 differences" in cli("audit", "replay", store).stdout
+
+
+def test_replay_catches_a_draw_that_does_not_follow_from_its_seed(tmp_path: Path) -> None:
+    from fulian_eval import audit
+
+    store = tmp_path / "draws.db"
+    units = ROOT / "examples" / "town" / "units.csv"
+    forged = {"seed": 7, "fraction": "0.1", "sample": [{"unit": "huayuan", "group": "东片"}]}
+    audit.append_draw(store, kind="sample", units_file=(str(units), units.read_bytes()), seed=7, result=forged,
+                      command="fulian-eval sample …", options={"fraction": "0.1", "min_per_group": 1})
+    assert audit.verify(store).ok  # a consistent record…
+    diffs = audit.replay(store)  # …whose sample the seed does not give
+    assert [d.what for d in diffs] == ["sample"]

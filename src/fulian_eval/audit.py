@@ -65,6 +65,7 @@ __all__ = [
     "Rescored",
     "RunInfo",
     "VerifyResult",
+    "append_draw",
     "append_run",
     "canonical_json",
     "default_actor",
@@ -663,7 +664,12 @@ def append_run(
     fmt = _Points()
     bodies = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
     rejects = [[r.source, r.unit, r.error] for r in rejected]
+    return _append(store, head_fields, rb_files + ev_files, bodies, rejects)
 
+
+def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
+            files: Sequence[tuple[str, str, bytes]], bodies: Sequence[str], rejects: list[list[str]]) -> AppendResult:
+    """Write one run (header, unit records, end) and its files in one transaction."""
     own, opened = _store(store, True)
     conn = own.conn
     try:
@@ -673,7 +679,7 @@ def append_run(
             seq, prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
             run = last_run + 1
             conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
-                             [(sha, b) for _, sha, b in rb_files + ev_files])
+                             [(sha, b) for _, sha, b in files])
             header = _encode({**head_fields, "run": run, "schema": SCHEMA_VERSION, "store": own.store_id})
             end = _encode({"kind": "end", "rejected": rejects, "run": run, "units": len(bodies)})
 
@@ -698,6 +704,43 @@ def append_run(
         if opened:
             own.close()
     return AppendResult(run=run, head=prev, records=len(bodies) + 2)
+
+
+def append_draw(
+    store: AuditStore | str | Path,
+    *,
+    kind: str,
+    units_file: tuple[str, bytes],
+    seed: int,
+    result: Mapping[str, Any],
+    command: str,
+    actor: str | None = None,
+    now: _dt.datetime | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> AppendResult:
+    """Store a ``plan`` or ``sample`` run: the units file by content, the seed, and what was drawn.
+
+    :func:`replay` draws again from the stored units file and seed and compares.
+    """
+    if kind not in ("plan", "sample"):
+        raise ValueError(f"kind must be 'plan' or 'sample', not {kind!r}")
+    path, data = units_file
+    sha = _sha(data)
+    head_fields: dict[str, Any] = {
+        "actor": actor if actor is not None else default_actor(),
+        "command": command,
+        "draw": kind,
+        "engine": __version__,
+        "evidence": [{"path": path, "sha256": sha}],
+        "items": [],
+        "kind": "run",
+        "options": _plain({**(options or {}), "seed": seed}),
+        "result": _plain(dict(result)),
+        "rulebook": [],
+        "scheme": {"id": kind, "version": ""},
+        "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
+    }
+    return _append(store, head_fields, [(path, sha, data)], [], [])
 
 
 # ------------------------------------------------------------------ verify
@@ -1012,7 +1055,35 @@ def replay(path: str | Path, run: int | None = None) -> list[Difference]:
     return diffs
 
 
+def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list[Difference]:
+    from . import sampling
+
+    kind = header["draw"]
+    options = header.get("options", {})
+    f = header["evidence"][0]
+    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
+        p = Path(tmp) / _safe_name(f["path"], "units.csv")
+        p.write_bytes(store.blob(f["sha256"]))
+        units = sampling.read_units(p)
+    if kind == "plan":
+        again = sampling.plan_json(sampling.plan(units, int(options["seed"])))
+    else:
+        again = sampling.sample_json(sampling.sample(units, str(options["fraction"]), int(options["seed"]),
+                                                     int(options.get("min_per_group", 1))))
+    stored = header.get("result")
+    if _loads(_encode(_plain(again))) != stored:
+        return [Difference(run=run, unit="", role="", what=kind, stored=_encode(stored)[:200],
+                           now=_encode(_plain(again))[:200])]
+    return []
+
+
 def _replay_run(store: AuditStore, run: int) -> list[Difference]:
+    stored_header = store.header(run)
+    if stored_header.get("draw"):
+        try:
+            return _replay_draw(store, run, stored_header)
+        except (FulianEvalError, KeyError, ValueError) as exc:
+            return [Difference(run=run, unit="", role="", what="drawing", stored="drawn", now=f"fails: {exc}")]
     try:
         rescored = _rescore(store, run)
     except FulianEvalError as exc:

@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True, help="the random seed (keep it: the same seed gives the same plan)")
     p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
     p.add_argument("-o", "--output", metavar="FILE")
+    _audit_options(p)
 
     p = sub.add_parser("sample", help="a stratified random sample of units for field visits (实地走访)")
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-per-group", type=int, default=1, metavar="N", help="visit at least N per group (default 1)")
     p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
     p.add_argument("-o", "--output", metavar="FILE")
+    _audit_options(p)
     return parser
 
 
@@ -375,9 +377,23 @@ def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
     return {u.unit: u.name for u in units if u.name}
 
 
+def _audit_draw(args: argparse.Namespace, kind: str, result: dict[str, object], options: dict[str, object]) -> None:
+    if not args.audit:
+        return
+    try:
+        data = Path(args.units).read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {args.units}: {exc.strerror}") from None
+    done = audit.append_draw(args.audit, kind=kind, units_file=(args.units, data), seed=args.seed, result=result,
+                             command=_COMMAND_LINE[0], actor=args.actor, options=options)
+    print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     units = sampling.read_units(args.units)
-    _write(sampling.plan_report(sampling.plan(units, args.seed), args.format, _names(units)), args.output, args.format)
+    drawn = sampling.plan(units, args.seed)
+    _write(sampling.plan_report(drawn, args.format, _names(units)), args.output, args.format)
+    _audit_draw(args, "plan", sampling.plan_json(drawn), {})
     return EXIT_OK
 
 
@@ -388,6 +404,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     _write(sampling.sample_report(drawn, args.format, _names(units)), args.output, args.format)
+    _audit_draw(args, "sample", sampling.sample_json(drawn),
+                {"fraction": args.fraction, "min_per_group": args.min_per_group})
     return EXIT_OK
 
 
