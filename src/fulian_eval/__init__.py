@@ -12,16 +12,23 @@ understands, and rankings.
 from __future__ import annotations
 
 from ._version import __version__
+from .agreement import Agreement, agreement
+from .crosscheck import CrossCheck, crosscheck
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .load import load_rulebook, parse_rulebook
 from .model import Evidence, Rulebook, UnitInfo
 from .rank import Ranked, rank
 from .report import score_json
+from .sampling import plan, read_units, sample
 from .score import CategoryResult, ItemResult, UnitResult, fmt_points, gains, score, score_all
+from .sensitivity import Sensitivity, sensitivity
+from .waivers import WaiverSet, load_waivers
 
 __all__ = [
+    "Agreement",
     "CategoryResult",
+    "CrossCheck",
     "Evidence",
     "EvidenceError",
     "EvidenceSet",
@@ -33,17 +40,26 @@ __all__ = [
     "Rejection",
     "Rulebook",
     "RulebookError",
+    "Sensitivity",
     "UnitInfo",
     "UnitResult",
+    "WaiverSet",
     "__version__",
+    "agreement",
+    "crosscheck",
     "fmt_points",
     "gains",
     "load_evidence",
     "load_rulebook",
+    "load_waivers",
     "parse_evidence",
     "parse_rulebook",
+    "plan",
     "rank",
+    "read_units",
+    "sample",
     "score",
     "score_all",
     "score_json",
+    "sensitivity",
 ]
