@@ -86,3 +86,19 @@ def test_replay_catches_a_draw_that_does_not_follow_from_its_seed(tmp_path: Path
     assert audit.verify(store).ok  # a consistent record…
     diffs = audit.replay(store)  # …whose sample the seed does not give
     assert [d.what for d in diffs] == ["sample"]
+
+
+def test_a_run_with_waivers_replays_with_them(tmp_path: Path) -> None:
+    data = ROOT / "tests" / "data" / "acceptance"
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text('[[waivers]]\nunit = "xinqiao"\nitem = "facilities.room"\nreason = "活动室改建中"\n'
+                       'approved_by = "县妇联"\nexpires = 2026-12-31\n', encoding="utf-8")
+    store = str(tmp_path / "w.db")
+    p = cli("score", str(data / "town-2026.toml"), str(data / "evidence"), "--waivers", str(waivers),
+            "--today", "2026-11-22", "--audit", store, "--format", "json")
+    assert json.loads(p.stdout)["units"][1]["total"] == "71.44"  # xinqiao, with the waiver
+    assert "0 differences" in cli("audit", "replay", store).stdout
+    with sqlite3.connect(store) as conn:  # the stored waiver file is covered by verify too
+        sha = json.loads(conn.execute("SELECT body FROM records WHERE kind = 'run'").fetchone()[0])["waivers"]["sha256"]
+        conn.execute("UPDATE blobs SET content = ? WHERE sha256 = ?", (b"[[waivers]]\n", sha))
+    assert cli("audit", "verify", store).returncode == 1

@@ -53,6 +53,7 @@ from .evidence import Rejection, _expand, load_evidence
 from .load import load_rulebook
 from .model import Item, Rulebook, SourceFile
 from .score import UnitResult, UnitSummary, fmt_points, score
+from .waivers import load_waivers
 
 __all__ = [
     "GENESIS",
@@ -606,6 +607,7 @@ def append_run(
     options: Mapping[str, Any] | None = None,
     rejected: Iterable[Rejection] = (),
     rulebook_files: Sequence[tuple[str, bytes]] | None = None,
+    waivers_file: tuple[str, bytes, _dt.date] | None = None,
 ) -> AppendResult:
     """Store one run, whole or not at all.
 
@@ -623,6 +625,8 @@ def append_run(
         rejected: units loading rejected; kept in the end record.
         rulebook_files: ``(path, bytes)`` of the rulebook chain; by default read from
             ``rulebook.sources``. Their sha256s must match the rulebook's.
+        waivers_file: ``(path, bytes, the date expiry was judged against)`` of the waiver
+            file the run applied; stored so that replay applies it too.
 
     Returns:
         The run number, the new head hash and the number of records written.
@@ -660,11 +664,16 @@ def append_run(
         "scheme": {"id": rulebook.id, "version": rulebook.version},
         "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
     }
+    extra_files: list[tuple[str, str, bytes]] = []
+    if waivers_file is not None:
+        wpath, wdata, wtoday = waivers_file
+        extra_files.append((wpath, _sha(wdata), wdata))
+        head_fields["waivers"] = {"path": wpath, "sha256": _sha(wdata), "today": wtoday.isoformat()}
     reads_any = [bool(names) for _, names in head_fields["items"]]
     fmt = _Points()
     bodies = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
     rejects = [[r.source, r.unit, r.error] for r in rejected]
-    return _append(store, head_fields, rb_files + ev_files, bodies, rejects)
+    return _append(store, head_fields, rb_files + ev_files + extra_files, bodies, rejects)
 
 
 def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
@@ -904,7 +913,7 @@ class _Walk:
         if rec.get("schema") != self.store.schema:
             raise _Bad(seq, f"record {seq}: written with schema {rec.get('schema')!r}, but "
                             f"meta.schema_version is {self.store.schema}")
-        files = rec.get("rulebook", []) + rec.get("evidence", [])
+        files = rec.get("rulebook", []) + rec.get("evidence", []) + ([rec["waivers"]] if rec.get("waivers") else [])
         for f in files:
             sha = f.get("sha256") if isinstance(f, dict) else None
             ok = self.blob_ok.get(sha) if isinstance(sha, str) else None
@@ -1010,6 +1019,12 @@ def _rescore(store: AuditStore, run: int) -> Rescored:
             SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]
         ))
         loaded = load_evidence(rb, ev_paths, strict=bool(options.get("strict", False)))
+        waivers = None
+        if header.get("waivers"):
+            w = header["waivers"]
+            p = root / _safe_name(w["path"], "waivers.toml")
+            p.write_bytes(store.blob(w["sha256"]))
+            waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
 
     def restore(text: str) -> str:
         for tmp_path, orig in back.items():
@@ -1023,7 +1038,9 @@ def _rescore(store: AuditStore, run: int) -> Rescored:
             return f"{back[path]} row {rest}"
         return back.get(s, restore(s))
 
-    results = tuple(score(rb, attrs.evolve(ev, source=source(ev.source))) for ev in loaded.evidence)
+    results = tuple(score(rb, attrs.evolve(ev, source=source(ev.source)),
+                          waivers.for_unit(ev)[0] if waivers is not None else None)
+                    for ev in loaded.evidence)
     rejected = tuple(attrs.evolve(r, source=source(r.source), error=restore(r.error)) for r in loaded.rejected)
     return Rescored(header=header, rulebook=rb, results=results, rejected=rejected)
 

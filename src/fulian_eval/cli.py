@@ -279,8 +279,12 @@ def _audit(args: argparse.Namespace, rb: Rulebook, results: Sequence[UnitResult 
         return
     options = {k: v for k, v in (("strict", args.strict), ("format", args.format),
                                  ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
+    waivers_file = None
+    if getattr(args, "waivers", None):
+        waivers_file = (args.waivers, Path(args.waivers).read_bytes(), args.today or _dt.date.today())
     done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=audit.read_files(args.evidence),
-                            command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected)
+                            command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected,
+                            waivers_file=waivers_file)
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
 
 
