@@ -74,6 +74,14 @@ def write_csv(path: Path, template: Path, n: int) -> None:
         w.writerows(rows)
 
 
+def _differing_totals(ours: Path, baseline: Path) -> int:
+    with ours.open(encoding="utf-8-sig", newline="") as f:
+        mine = {r["unit"]: r["total"] for r in csv.DictReader(f)}
+    with baseline.open(encoding="utf-8", newline="") as f:
+        theirs = {r["unit"]: r["total"] for r in csv.DictReader(f)}
+    return sum(1 for u, t in mine.items() if theirs.get(u) != t)
+
+
 def time_run(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -90,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--schemes", nargs="+", choices=sorted(SCHEMES), default=["town", "acceptance"],
                     help="town: the bundled 33-item town-village scheme; acceptance: the 12-item contract example")
     ap.add_argument("--audit", action="store_true", help="also time each run with --audit (a fresh store)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also time the hand-written numpy baseline (acceptance scheme; needs numpy)")
     args = ap.parse_args(argv)
 
     base = [sys.executable, "-m", "fulian_eval"]
@@ -121,6 +131,14 @@ def main(argv: list[str] | None = None) -> None:
                 amed = statistics.median(audited)
                 print(f"{'  +audit':<11} {items:>5} {n:>8}  {amed:9.3f}  {min(audited):7.3f}  {max(audited):7.3f}  "
                       f"{n / amed:9.0f}   audit adds {100 * (amed / med - 1):.0f} %")
+            if args.baseline and scheme == "acceptance":
+                bout = DATA / f"baseline-{n}.csv"
+                bcmd = [sys.executable, str(HERE / "baseline_numpy.py"), str(src), str(bout)]
+                btimes = [time_run(bcmd) for _ in range(args.runs)]
+                bmed = statistics.median(btimes)
+                differ = _differing_totals(out, bout)
+                print(f"{'  numpy':<11} {items:>5} {n:>8}  {bmed:9.3f}  {min(btimes):7.3f}  {max(btimes):7.3f}  "
+                      f"{n / bmed:9.0f}   project/baseline {med / bmed:.1f}x; {differ} float totals off by a cent")
         if len(results) >= 2:
             (n1, t1), (n2, t2) = sorted(results.items())[:2]
             print(f"{scheme:<11} ratio: {n2 // n1}x the units took {t2 / t1:.2f}x the time")
