@@ -300,6 +300,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     ranked = _ranked(rb, es, waivers)
     sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
     _write(rank_report(rb, ranked, es.rejected, _rfmt(args), sens), args.output, args.format)
+    _audit(args, rb, [r.result for r in ranked], es.rejected)
     return _status(es)
 
 
