@@ -6,9 +6,18 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-__all__ = ["csv_text", "json_text"]
+__all__ = ["csv_text", "decimal_text", "json_text"]
+
+
+def decimal_text(x: Fraction) -> str:
+    """A number from a rulebook or evidence as a person writes it: 12, 0.85, 0.001."""
+    if x.denominator == 1:
+        return str(x.numerator)
+    return format((Decimal(x.numerator) / Decimal(x.denominator)).normalize(), "f")
 
 
 def json_text(obj: Any) -> str:

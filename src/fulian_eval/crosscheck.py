@@ -11,7 +11,6 @@ the agreement between roles. Pure: results in, a report out.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -21,6 +20,7 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
+from ._text import csv_text, json_text
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
 from .errors import Problem, RulebookError
 from .expr import round_half_up
@@ -244,7 +244,7 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
 def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
     """The review-meeting view: units with each role's total, then the items in dispute."""
     if fmt == "json":
-        return json.dumps(crosscheck_json(cc), ensure_ascii=False, indent=1) + "\n"
+        return json_text(crosscheck_json(cc))
     roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
     tablefmt = {"table": "simple", "markdown": "github", "csv": "csv"}.get(fmt, "simple")
     units_rows = [
@@ -258,15 +258,8 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
     role_zh = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
     head = ["名次", "单位", "名称", "片区", *[role_zh[r] for r in roles], "采用", "最终得分", "自评虚高", "否决"]
     if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["rank", "unit", "name", "group", *roles, "final_role", "total", "self_inflation", "vetoed"])
-        for row in units_rows:
-            w.writerow([*row[:-1], "true" if row[-1] else "false"])
-        return buf.getvalue()
+        return csv_text(["rank", "unit", "name", "group", *roles, "final_role", "total", "self_inflation", "vetoed"],
+                        ([*row[:-1], "true" if row[-1] else "false"] for row in units_rows))
     out = [f"交错互查汇总 — {rb.title or rb.id}",
            f"容差 tolerance = {fmt_points(cc.config.tolerance)} 分；最终得分：" + (
                "按权重 " + "、".join(f"{role_zh.get(r, r)}{w}" for r, w in cc.config.role_weights.items())

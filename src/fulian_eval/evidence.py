@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._locate import Locator, split_keys
+from ._text import decimal_text as _fmt
 from ._values import ValueProblem, parse_bool, parse_number, parse_set
 from .errors import EvidenceError, Problem, did_you_mean
 from .model import Assessment, Evidence, ManualRule, Rulebook, UnitInfo
@@ -158,12 +159,6 @@ def _as_written(raw: Any, unit: str = "") -> str:
 
 def _show_raw(raw: Any) -> str:
     return f"'{raw}'" if isinstance(raw, str) else str(raw)
-
-
-def _fmt(x: Fraction) -> str:
-    if x.denominator == 1:
-        return str(x.numerator)
-    return format((Decimal(x.numerator) / Decimal(x.denominator)).normalize(), "f")
 
 
 def _check_role(rec: _Record, role: Any, place: str) -> str:

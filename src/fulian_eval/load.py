@@ -16,6 +16,7 @@ from typing import Any
 
 from ._locate import PathKey
 from ._tailor import Chain, resolve
+from ._text import decimal_text
 from ._values import ValueProblem, parse_number
 from .errors import ExpressionError, Problem, RulebookError, did_you_mean
 from .expr import Expr, parse, round_half_up
@@ -76,7 +77,6 @@ _KIND_KEYS: dict[str, set[str]] = {
     "veto": {"when", "effect"},
 }
 _ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
-METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
@@ -773,12 +773,7 @@ def _is_num(v: Any) -> bool:
 
 
 def _fmt(x: Fraction | None) -> str:
-    if x is None:
-        return "none"
-    if x.denominator == 1:
-        return str(x.numerator)
-    d = Decimal(x.numerator) / Decimal(x.denominator)
-    return format(d.normalize(), "f")
+    return "none" if x is None else decimal_text(x)
 
 
 def _build(chain: Chain) -> Rulebook:

@@ -143,17 +143,14 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
         items = [i.id for i in rb.items()]
         header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
                   *[c.id for c in rb.categories], *items, "flags", *(["total_without_waivers"] if waivers else [])]
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(
-            [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
+        return _csv(
+            header,
+            ([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
              "true" if u.vetoed else "false", *[c[1] for c in u.categories], *u.items, " | ".join(u.flags),
              *([u.total_without_waivers or u.total] if waivers else [])]
-            for r in rows_in
-            for u in (r.result,)
+             for r in rows_in
+             for u in (r.result,)),
         )
-        return buf.getvalue()
     header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
               *[c.title for c in rb.categories], "总分", *(["未豁免总分"] if waivers else []), "等次", "备注"]
     rows = []

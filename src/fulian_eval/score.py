@@ -765,7 +765,3 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
     out.sort(key=lambda t: (-t[2], t[0]))
     return [(r, g) for _, r, g in out]
 
-
-def results_by_unit(results: Iterable[UnitResult]) -> Mapping[str, UnitResult]:
-    """Index results by unit id (the last wins)."""
-    return {r.unit.id: r for r in results}

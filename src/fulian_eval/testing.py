@@ -625,9 +625,9 @@ def rulebook_texts(
         exclusive_fields: every field and derived value is read by one item or
             one expression only, so changing one value changes only that item
             (handy for monotonicity properties).
-        thousandths: item maxes and floors may have three decimals (``max = 0.125``).
-            The loader accepts them, but item points are kept to 0.01 (SPEC §4.1),
-            so such items cannot score exactly their max; off by default.
+        thousandths: item maxes and floors may have three decimals (``max = 0.125``),
+            which the loader rejects (points are kept to 0.01, SPEC §4.1): for
+            testing that rejection; off by default.
 
     Returns:
         A strategy of TOML text that :func:`~fulian_eval.load.parse_rulebook` accepts.
