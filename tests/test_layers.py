@@ -19,7 +19,7 @@ LAYERS = [
     ["load", "evidence", "sampling"],
     ["waivers"],
     ["score"],
-    ["rank", "agreement"],
+    ["rank", "agreement", "columnar"],
     ["crosscheck", "sensitivity"],
     ["batch", "report", "testing", "audit"],
     ["cli"],
@@ -70,7 +70,7 @@ def test_nothing_imports_the_command_line() -> None:
         assert "cli" not in inside, path.name
 
 
-@pytest.mark.parametrize("module", ["expr", "model", "score", "rank", "agreement"])
+@pytest.mark.parametrize("module", ["expr", "model", "score", "rank", "agreement", "columnar"])
 def test_pure_core_does_no_io(module: str) -> None:
     inside, outside = _imports(SRC / f"{module}.py")
     assert not (outside & IO_MODULES), f"{module} imports {outside & IO_MODULES}"

@@ -39,6 +39,11 @@ _EMPTY_ENV: dict[str, object] = {}
 Value = Any  # Fraction | bool | str | frozenset[str]
 Env = Mapping[str, Any]
 Fn = Callable[[Env], Any]
+#: The parsed form, for compilers (``fulian_eval.columnar``): nested tuples
+#: ("const", value) ("name", name) ("or", parts) ("and", parts) ("not", x)
+#: ("cmp", op, left, right) ("arith", first, ((op, operand), ...)) ("neg", x)
+#: ("call", function, args).
+Tree = tuple[Any, ...]
 
 
 class Absent:
@@ -151,6 +156,7 @@ class _Node:
     type: str  # num bool str set
     col: int
     const: bool = False
+    tree: Tree = ()
 
 
 def _unescape(s: str) -> str:
@@ -216,7 +222,8 @@ class _Parser:
         for p in parts:
             self.want(p, "bool", "'or'")
         fns = [p.fn for p in parts]
-        return _Node(lambda env: any(f(env) for f in fns), "bool", first.col)
+        return _Node(lambda env: any(f(env) for f in fns), "bool", first.col,
+                     tree=("or", tuple(p.tree for p in parts)))
 
     def and_(self) -> _Node:
         first = self.not_()
@@ -229,7 +236,8 @@ class _Parser:
         for p in parts:
             self.want(p, "bool", "'and'")
         fns = [p.fn for p in parts]
-        return _Node(lambda env: all(f(env) for f in fns), "bool", first.col)
+        return _Node(lambda env: all(f(env) for f in fns), "bool", first.col,
+                     tree=("and", tuple(p.tree for p in parts)))
 
     def not_(self) -> _Node:
         t = self.peek()
@@ -240,7 +248,7 @@ class _Parser:
             self.depth -= 1
             self.want(operand, "bool", "'not'")
             f = operand.fn
-            return _Node(lambda env: not f(env), "bool", t.col)
+            return _Node(lambda env: not f(env), "bool", t.col, tree=("not", operand.tree))
         return self.cmp()
 
     def cmp(self) -> _Node:
@@ -263,7 +271,8 @@ class _Parser:
             nxt = self.peek()
             if nxt.kind == "op" and nxt.text in _CMP:
                 raise self.error(nxt.col, "comparisons cannot be chained; join them with 'and'")
-            return _Node(lambda env: op(lf(env), rf(env)), "bool", t.col)
+            return _Node(lambda env: op(lf(env), rf(env)), "bool", t.col,
+                         tree=("cmp", t.text, left.tree, right.tree))
         return left
 
     def add(self) -> _Node:
@@ -275,6 +284,7 @@ class _Parser:
     def chain(self, operand: Callable[[], _Node], ops: str) -> _Node:
         first = operand()
         rest: list[tuple[str, Fn]] = []
+        trees: list[tuple[str, Tree]] = []
         while self.peek().kind == "op" and self.peek().text in ops:
             t = self.take()
             right = operand()
@@ -282,11 +292,13 @@ class _Parser:
                 self.want(first, "num", f"'{t.text}'")
             self.want(right, "num", f"'{t.text}'")
             rest.append((t.text, right.fn))
+            trees.append((t.text, right.tree))
         if not rest:
             return first
+        tree = ("arith", first.tree, tuple(trees))
         if len(rest) == 1:
-            return _Node(_arith(rest[0][0], first.fn, rest[0][1]), "num", first.col)
-        return _Node(_fold(first.fn, rest), "num", first.col)
+            return _Node(_arith(rest[0][0], first.fn, rest[0][1]), "num", first.col, tree=tree)
+        return _Node(_fold(first.fn, rest), "num", first.col, tree=tree)
 
     def unary(self) -> _Node:
         t = self.peek()
@@ -298,7 +310,7 @@ class _Parser:
             self.want(operand, "num", f"unary '{t.text}'")
             f = operand.fn
             if t.text == "-":
-                return _Node(lambda env: -f(env), "num", t.col)
+                return _Node(lambda env: -f(env), "num", t.col, tree=("neg", operand.tree))
             return operand
         return self.primary()
 
@@ -306,10 +318,10 @@ class _Parser:
         t = self.take()
         if t.kind == "num":
             v = Fraction(t.text)
-            return _Node(lambda env: v, "num", t.col, const=True)
+            return _Node(lambda env: v, "num", t.col, const=True, tree=("const", v))
         if t.kind == "str":
             s = _unescape(t.text)
-            return _Node(lambda env: s, "str", t.col, const=True)
+            return _Node(lambda env: s, "str", t.col, const=True, tree=("const", s))
         if t.kind == "op" and t.text == "(":
             self.enter(t.col)
             node = self.or_()
@@ -318,9 +330,9 @@ class _Parser:
             return attrs.evolve(node, col=t.col)
         if t.kind == "name":
             if t.text == "true":
-                return _Node(lambda env: True, "bool", t.col, const=True)
+                return _Node(lambda env: True, "bool", t.col, const=True, tree=("const", True))
             if t.text == "false":
-                return _Node(lambda env: False, "bool", t.col, const=True)
+                return _Node(lambda env: False, "bool", t.col, const=True, tree=("const", False))
             if t.text in ("and", "or", "not"):
                 raise self.error(t.col, f"'{t.text}' needs a value before it")
             if self.peek().kind == "op" and self.peek().text == "(":
@@ -350,7 +362,7 @@ class _Parser:
                 raise NotApplicableValue(name, v.why)
             return v
 
-        return _Node(read, self.types[t.text], t.col)
+        return _Node(read, self.types[t.text], t.col, tree=("name", name))
 
     def call(self, t: _Tok) -> _Node:
         fname = t.text
@@ -367,7 +379,8 @@ class _Parser:
                 args.append(self.or_())
         self.expect(")")
         self.depth -= 1
-        return self.build_call(t, args)
+        node = self.build_call(t, args)
+        return attrs.evolve(node, tree=("call", t.text, tuple(a.tree for a in args)))
 
     def build_call(self, t: _Tok, args: list[_Node]) -> _Node:
         fname, col = t.text, t.col
@@ -486,6 +499,7 @@ class Expr:
     type: str
     names: frozenset[str]
     _fn: Fn = attrs.field(repr=False, eq=False)
+    tree: Tree = attrs.field(default=(), repr=False, eq=False)
 
     def evaluate(self, env: Env) -> Any:
         """Evaluate against ``env`` (name -> value in the field's unit).
@@ -525,4 +539,4 @@ def parse(text: str, types: Mapping[str, str], want: str | None = None) -> Expr:
         raise ExpressionError(
             text, 1, f"expression gives {_TYPE_WORD[node.type]} but {_TYPE_WORD[want]} is needed"
         )
-    return Expr(text, node.type, frozenset(p.names), node.fn)
+    return Expr(text, node.type, frozenset(p.names), node.fn, node.tree)
