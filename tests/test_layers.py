@@ -22,6 +22,7 @@ LAYERS = [
     ["rank", "agreement", "columnar"],
     ["crosscheck", "sensitivity"],
     ["batch", "report", "testing", "audit"],
+    ["stream"],
     ["cli"],
     ["__init__", "__main__"],
 ]

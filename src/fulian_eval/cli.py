@@ -12,7 +12,7 @@ import gc
 import json
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from tabulate import tabulate
 from . import audit, sampling
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
+from .columnar import Plan, Unsupported, compile_plan
 from .crosscheck import config_of, crosscheck, crosscheck_report
 from .errors import FulianEvalError, RulebookError
 from .evidence import EvidenceSet, Rejection, load_evidence
@@ -30,6 +31,7 @@ from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, UnitSummary, gains, score
 from .sensitivity import sensitivity
+from .stream import rank_table, score_tables, write_rank_csv, write_score_csv
 from .waivers import WaiverSet, load_waivers
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -263,6 +265,10 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         _audit(args, rb, [r.result for r in ranked], es.rejected)
         return _status(es)
     rb = load_rulebook(args.rulebook)
+    if not getattr(args, "waivers", None):
+        plan = _plan(rb)
+        if plan is not None:
+            return _report_columnar(args, rb, plan, render)
     batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
                             waivers=_waivers(args, rb))
     _tell(batch.warnings, batch.rejected)
@@ -272,7 +278,48 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     return EXIT_REJECTED if batch.rejected else EXIT_OK
 
 
-def _audit(args: argparse.Namespace, rb: Rulebook, results: Sequence[UnitResult | UnitSummary],
+def _plan(rb: Rulebook) -> Plan | None:
+    try:
+        return compile_plan(rb)
+    except Unsupported:
+        return None
+
+
+def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
+    """Tables streamed through the compiled plan; the same report, far faster (issue 5)."""
+    res = score_tables(plan, args.evidence, strict=args.strict, progress=_byte_progress("评分"))
+    _tell(res.warnings, res.rejected)
+    table = res.table
+    ranking = rank_table(table)
+    if args.format == "csv":
+        writer = write_rank_csv if render is rank_report else write_score_csv
+        try:
+            writer(table, ranking, args.output)
+        except OSError as exc:
+            raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    else:
+        ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
+                         group_rank=int(ranking.group_rank[i])) for i in ranking.order]
+        _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
+    if getattr(args, "audit", None):
+        _audit(args, rb, (table.summary(int(i)) for i in ranking.order), res.rejected)
+    return EXIT_REJECTED if res.rejected else EXIT_OK
+
+
+def _byte_progress(label: str) -> Callable[[int, int], None] | None:
+    """A percentage on stderr when it is a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} {100 * done // max(total, 1)}%{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult | UnitSummary],
            rejected: Sequence[Rejection]) -> None:
     """Append the run to the audit store named by --audit, whole or not at all."""
     if not getattr(args, "audit", None):

@@ -325,6 +325,7 @@ class _TableLayout:
     """What each column of a table means, worked out once per file."""
 
     def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool) -> None:
+        self.width = len(header)
         self.meta: dict[str, int] = {}
         self.fields: list[tuple[int, str, str, str]] = []  # (col, field, header unit, header)
         self.points: list[tuple[int, str, str]] = []
@@ -553,6 +554,11 @@ class _Loaded(Protocol):
 _U = TypeVar("_U", bound=_Loaded)
 
 
+def duplicate_message(source: str, unit: str, role: str, first: str) -> str:
+    """Why a second assessment of a unit in the same role is rejected."""
+    return f"{source}: unit '{unit}' ({role}) was already given in {first}; each unit once per role"
+
+
 class Deduplicator:
     """Each unit once per role: a later assessment of the same unit and role is rejected."""
 
@@ -562,9 +568,7 @@ class Deduplicator:
     def check(self, unit: str, role: str, source: str) -> Rejection | None:
         key = (unit, role)
         if key in self.seen:
-            return Rejection(source=source, unit=unit,
-                             error=f"{source}: unit '{unit}' ({role}) was already given in {self.seen[key]}; "
-                                   "each unit once per role")
+            return Rejection(source=source, unit=unit, error=duplicate_message(source, unit, role, self.seen[key]))
         self.seen[key] = source
         return None
 

@@ -1,0 +1,812 @@
+"""Scoring at national scale: evidence tables streamed in chunks through the columnar plan.
+
+CSV in, ranked CSV out, at a memory cost of a few hundred bytes per unit: each
+chunk of rows is read with :mod:`csv`, turned into columns (plain numbers parsed
+by numpy, anything else — units in cells, ``1000余``, 是/否, sets — read by the
+per-unit path's own cell reader, memoized), scored by the compiled plan
+(:mod:`fulian_eval.columnar`), and kept as compact arrays. Rows the columns
+cannot take as they are (a bad value, a missing unit id, a doubtful decision) go
+through the per-unit path, so every row scores, or is rejected, exactly as
+``load_evidence`` + ``score`` would do. Ranks are computed at the end from the
+arrays.
+
+TOML and XLSX evidence are accepted too and scored by the per-unit path.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import numpy as np
+
+from .columnar import MISSING, OK, SMALL, Col, Plan, Scores
+from .errors import EvidenceError
+from .evidence import (
+    ROLES,
+    Rejection,
+    _expand,
+    _Record,
+    _table_evidence,
+    _TableLayout,
+    duplicate_message,
+    plan_sources,
+    run_task,
+)
+from .model import Evidence, Rulebook, UnitInfo
+from .rank import ROLE_ORDER
+from .score import UnitResult, UnitSummary, score
+from .units import conversion_factor
+
+__all__ = ["CHUNK_ROWS", "Table", "rank_table", "score_tables", "write_rank_csv", "write_score_csv"]
+
+#: Rows scored together; big enough that numpy's per-call cost vanishes, small enough to keep memory flat.
+CHUNK_ROWS = 16384
+
+_NUM_CHARS = str.maketrans({c: None for c in "0123456789.|"})
+_ROLES = frozenset(ROLES)
+
+
+# ------------------------------------------------------------------- table
+
+
+@attrs.define(kw_only=True)
+class Table:
+    """Every unit scored, as compact columns in input order.
+
+    Attributes:
+        unit, name, group, kind, role, source: per row, as loading gives them.
+        total_h: rounded totals in hundredths; ``vetoed``; ``grade`` (index, −1: none).
+        cat_h, cat_ok: category scores in hundredths and whether each applies.
+        item_h: item points in hundredths (rows × items; int32).
+        flags: rows with flags -> their flags.
+        settled: how many rows the per-unit path scored (not plain, or doubtful).
+    """
+
+    plan: Plan
+    unit: list[str] = attrs.field(factory=list)
+    name: list[str] = attrs.field(factory=list)
+    group: list[str] = attrs.field(factory=list)
+    kind: list[str] = attrs.field(factory=list)
+    role: list[str] = attrs.field(factory=list)
+    source: list[str] = attrs.field(factory=list)
+    total_h: Any = None
+    vetoed: Any = None
+    grade: Any = None
+    cat_h: Any = None
+    cat_ok: Any = None
+    item_h: Any = None
+    flags: dict[int, tuple[str, ...]] = attrs.field(factory=dict)
+    settled: int = 0
+    _parts: list[tuple[Any, ...]] = attrs.field(factory=list)
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+    def _add(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+        base = len(self.unit) - int(keep.sum())
+        idx = np.flatnonzero(keep)
+        for new, old in enumerate(idx):
+            f = flags.get(int(old))
+            if f:
+                self.flags[base + new] = f
+        self._parts.append((sc.total_h[keep], sc.vetoed[keep], sc.grade[keep], sc.cat_h[keep].astype(np.int32),
+                            sc.cat_ok[keep], sc.item_h[keep].astype(np.int32)))
+
+    def _finish(self) -> None:
+        p = self.plan
+        n_cats, n_items = len(p.cats), len(p.items)
+        parts = self._parts or [(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int16),
+                                 np.zeros((0, n_cats), np.int32), np.zeros((0, n_cats), bool),
+                                 np.zeros((0, n_items), np.int32))]
+        cols = [np.concatenate([part[k] for part in parts]) for k in range(6)]
+        self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h = cols
+        self._parts = []
+
+    def _truncate(self, n: int) -> None:
+        """Forget rows from ``n`` on (a file that turned out unreadable half way)."""
+        for lst in (self.unit, self.name, self.group, self.kind, self.role, self.source):
+            del lst[n:]
+        kept = 0
+        parts = []
+        for part in self._parts:
+            size = len(part[0])
+            if kept + size <= n:
+                parts.append(part)
+            elif kept < n:
+                parts.append(tuple(x[: n - kept] for x in part))
+            kept += size
+        self._parts = parts
+        for i in [i for i in self.flags if i >= n]:
+            del self.flags[i]
+
+    # ------------------------------------------------------------ views
+
+    def summary(self, i: int) -> UnitSummary:
+        """Row ``i`` as the per-unit path's :class:`~fulian_eval.score.UnitSummary`."""
+        p = self.plan
+        return UnitSummary(
+            unit=UnitInfo(id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]),
+            role=self.role[i], source=self.source[i], total=fmt_h(int(self.total_h[i])),
+            total_h=int(self.total_h[i]), vetoed=bool(self.vetoed[i]),
+            grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
+            categories=tuple((c.id, fmt_h(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
+                             for k, (c, _) in enumerate(p.cats)),
+            items=tuple(fmt_h(int(h)) for h in self.item_h[i]), flags=self.flags.get(i, ()),
+        )
+
+    def summaries(self) -> list[UnitSummary]:
+        return [self.summary(i) for i in range(len(self))]
+
+
+def fmt_h(h: int) -> str:
+    """Hundredths as printed: 8750 -> "87.50"."""
+    sign = "-" if h < 0 else ""
+    h = abs(h)
+    return f"{sign}{h // 100}.{h % 100:02d}"
+
+
+class _Fmt:
+    """fmt_h over arrays, with the common values made once."""
+
+    def __init__(self, lo: int = -2000, hi: int = 20001) -> None:
+        self.lo = lo
+        self.table = [fmt_h(h) for h in range(lo, hi)]
+
+    def many(self, hs: Any) -> list[str]:
+        lo, table, n = self.lo, self.table, len(self.table)
+        return [table[h - lo] if 0 <= h - lo < n else fmt_h(h) for h in hs.tolist()]
+
+
+@attrs.frozen(kw_only=True)
+class StreamResult:
+    table: Table
+    rejected: tuple[Rejection, ...]
+    warnings: tuple[str, ...]
+
+
+# ------------------------------------------------------------ reading cells
+
+
+class _Column:
+    """One field's column of a table file: how to turn a chunk of its cells into a Col."""
+
+    def __init__(self, rb: Rulebook, col: int, name: str, hunit: str, header: str, source: str,
+                 strict: bool) -> None:
+        self.rb = rb
+        self.col = col
+        self.name = name
+        self.spec = rb.fields[name]
+        self.hunit = hunit
+        self.place = f"column '{header}'"
+        self.source = source
+        self.strict = strict
+        self.cache: dict[str, tuple[Any, str | None] | None] = {}
+        self.factor = conversion_factor(hunit, self.spec.unit) if hunit else Fraction(1)
+
+    def read(self, raw: str) -> tuple[Any, str | None] | None:
+        """One odd cell, read exactly as the per-unit path reads it: (value, flag) or None if bad."""
+        got = self.cache.get(raw, False)
+        if got is not False:
+            return got  # type: ignore[return-value]
+        rec = _Record(self.rb, self.source, self.strict, "row")
+        value = rec.value(self.name, raw.strip(), self.place, self.hunit)
+        out = None if rec.problems or value is None else (value, rec.flags[-1] if rec.flags else None)
+        if len(self.cache) < 100_000:
+            self.cache[raw] = out
+        return out
+
+    def parse(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
+        t = self.spec.type
+        if t in ("count", "number", "quantity"):
+            return self._numbers(cells, slow, flags)
+        n = len(cells)
+        state = np.zeros(n, dtype=np.int8)
+        if t == "bool":
+            vals = np.zeros(n, dtype=bool)
+            for i, raw in enumerate(cells):
+                got = self._cell(raw, i, state, slow)
+                if got is not None:
+                    vals[i] = got
+            return Col("bool", b=vals, s=state if state.any() else 0)
+        if t == "set":
+            codes: dict[frozenset[str], int] = {}
+            idx = np.zeros(n, dtype=np.intp)
+            for i, raw in enumerate(cells):
+                got = self._cell(raw, i, state, slow)
+                if got is not None:
+                    idx[i] = codes.setdefault(got, len(codes))
+            table = tuple(codes) or (frozenset(),)
+            return Col("set", b=idx, s=state if state.any() else 0, table=table)
+        text = np.empty(n, dtype=object)
+        for i, raw in enumerate(cells):
+            v = raw.strip()
+            if v:
+                text[i] = v
+            else:
+                text[i] = ""
+                state[i] = MISSING
+        return Col("str", b=text, s=state if state.any() else 0)
+
+    def _cell(self, raw: str, i: int, state: Any, slow: Any) -> Any:
+        if not raw or raw.isspace():
+            state[i] = MISSING
+            return None
+        got = self.read(raw)
+        if got is None:
+            slow[i] = True
+            state[i] = MISSING
+            return None
+        return got[0]
+
+    def _numbers(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
+        n = len(cells)
+        joined = "|".join(cells)
+        plain = (not joined.translate(_NUM_CHARS) and "" not in cells and ".|" not in joined
+                 and not joined.endswith(".") and "|." not in joined and not joined.startswith("."))
+        if plain and "." not in joined:
+            try:
+                qn = np.array(cells, dtype=np.int64)
+            except (ValueError, OverflowError):
+                plain = False
+            else:
+                return self._scaled(qn, 1, 0)
+        if plain and max(map(len, cells)) <= 15:
+            try:
+                v = np.array(cells, dtype=np.float64)
+            except ValueError:
+                plain = False
+            else:
+                for places in range(1, 8):
+                    scale = 10**places
+                    qn = np.rint(v * scale)
+                    if np.array_equal(qn / scale, v):
+                        qi = qn.astype(np.int64)
+                        if self.spec.type == "count":
+                            frac = qi % scale != 0
+                            if frac.any():
+                                slow |= frac
+                                qi = np.where(frac, 0, qi)
+                        return self._scaled(qi, scale, 0)
+        # Some cells are not plain numbers: read them one by one (memoized).
+        qn_l = [0] * n
+        qd_l = [1] * n
+        state = np.zeros(n, dtype=np.int8)
+        for i, raw in enumerate(cells):
+            if raw.isdigit() and raw.isascii():
+                qn_l[i] = int(raw)
+                continue
+            if not raw or raw.isspace():
+                state[i] = MISSING
+                continue
+            got = self.read(raw)
+            if got is None:
+                slow[i] = True
+                state[i] = MISSING
+                continue
+            value, flag = got
+            if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
+                slow[i] = True
+                state[i] = MISSING
+                continue
+            if flag is not None:
+                flags.setdefault(i, []).append(flag)
+            # read() gives the value in the field's unit already: undo the factor applied below.
+            value = value / self.factor
+            qn_l[i], qd_l[i] = value.numerator, value.denominator
+        qn_a = np.array(qn_l, dtype=np.int64)
+        qd_a = np.array(qd_l, dtype=np.int64)
+        return self._scaled(qn_a, qd_a if (qd_a != 1).any() else 1, state if state.any() else 0)
+
+    def _scaled(self, qn: Any, qd: Any, state: Any) -> Col:
+        """Cells are in the header's unit: convert to the field's, exactly."""
+        f = self.factor
+        if f != 1:
+            fn, fd = f.numerator, f.denominator
+            qn = qn * fn
+            qd = qd * fd
+        col = Col.ratio(qn, qd, state)
+        if col.bn >= SMALL or col.bd >= SMALL:  # keep exact forms small; the plan reduces as it goes
+            g = np.gcd(np.asarray(qn), np.asarray(qd))
+            g = np.where(g == 0, 1, g)
+            col = Col.ratio(qn // g, np.asarray(qd) // g, state)
+        return col
+
+
+class _Points:
+    """A manual item's ``points:`` column."""
+
+    def __init__(self, rb: Rulebook, col: int, item_id: str, header: str, source: str) -> None:
+        self.rb = rb
+        self.col = col
+        self.item_id = item_id
+        self.place = f"column '{header}'"
+        self.source = source
+        self.cache: dict[str, Fraction | None] = {}
+
+    def parse(self, cells: Sequence[str], slow: Any) -> Col:
+        n = len(cells)
+        qn = np.zeros(n, dtype=np.int64)
+        qd = np.ones(n, dtype=np.int64)
+        state = np.zeros(n, dtype=np.int8)
+        cache = self.cache
+        for i, raw in enumerate(cells):
+            if not raw or raw.isspace():
+                state[i] = MISSING
+                continue
+            got = cache.get(raw, False)
+            if got is False:
+                rec = _Record(self.rb, self.source, False, "row")
+                got = rec.points(self.item_id, raw.strip(), self.place)
+                if rec.problems or (got is not None and (abs(got.numerator) >= SMALL or got.denominator >= SMALL)):
+                    got = None
+                if len(cache) < 100_000:
+                    cache[raw] = got
+            if got is None:
+                slow[i] = True
+                state[i] = MISSING
+                continue
+            qn[i], qd[i] = got.numerator, got.denominator
+        return Col.ratio(qn, qd, state if state.any() else 0)
+
+
+# ------------------------------------------------------------------ streaming
+
+
+class _Scorer:
+    """Scores chunks of one rulebook's table rows into a :class:`Table`."""
+
+    def __init__(self, plan: Plan, strict: bool) -> None:
+        self.plan = plan
+        self.rb = plan.rb
+        self.strict = strict
+        self.table = Table(plan=plan)
+        self.rejected: list[Rejection] = []
+        self.warnings: list[str] = []
+        self.seen: dict[str, int] = {}  # unit (and role, if not self) -> row in table
+        self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
+
+    # one unit at a time (TOML files, XLSX rows, rows the columns cannot take)
+
+    def _key(self, unit: str, role: str) -> str:
+        return unit if role == "self" else f"{unit}\x1f{role}"
+
+    def _duplicate(self, unit: str, role: str, source: str) -> Rejection | None:
+        key = self._key(unit, role)
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = len(self.table.unit)
+            return None
+        return Rejection(source=source, unit=unit,
+                         error=duplicate_message(source, unit, role, self.table.source[first]))
+
+    def add_exact(self, outcomes: Iterable[Evidence | Rejection]) -> None:
+        for o in outcomes:
+            if isinstance(o, Rejection):
+                self.rejected.append(o)
+                continue
+            dup = self._duplicate(o.unit.id, o.role, o.source)
+            if dup is not None:
+                self.rejected.append(dup)
+                continue
+            self._append_result(o, score(self.rb, o))
+
+    def _append_result(self, ev: Evidence, res: UnitResult) -> None:
+        plan = self.plan
+        sc = plan.run_columns({}, {}, 1)
+        plan.settle(sc, 0, res)
+        t = self.table
+        self._meta(ev.unit, ev.role, ev.source)
+        self.table.settled += 1
+        t._add(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
+
+    def _meta(self, u: UnitInfo, role: str, source: str) -> None:
+        t = self.table
+        t.unit.append(u.id)
+        t.name.append(u.name)
+        t.group.append(u.group)
+        t.kind.append(u.kind)
+        t.role.append(role)
+        t.source.append(source)
+
+    # a chunk of CSV rows
+
+    def add_rows(self, layout: _TableLayout, shown: str, start: int, rows: list[list[str]]) -> None:
+        plan, rb = self.plan, self.rb
+        width = layout.width
+        meta = layout.meta
+        ucol = meta["unit"]
+        n = len(rows)
+        slow = np.zeros(n, dtype=bool)
+        blank = np.zeros(n, dtype=bool)
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                slow[i] = True
+                rows[i] = (r + [""] * width)[:width]
+            if not r[ucol].strip() if len(r) > ucol else True:
+                if not any(c.strip() for c in r):
+                    blank[i] = True
+                else:
+                    slow[i] = True
+        cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+        def meta_col(key: str, default: str = "") -> list[str]:
+            c = meta.get(key)
+            if c is None:
+                return [default] * n
+            return [x.strip() for x in cols[c]]
+
+        units = meta_col("unit")
+        names = meta_col("name")
+        groups = meta_col("group")
+        kinds = meta_col("kind")
+        roles = [x or "self" for x in meta_col("role")]
+        if not _ROLES.issuperset(roles):
+            for i, role in enumerate(roles):
+                if role not in _ROLES:
+                    slow[i] = True
+        if "date" in meta:
+            for i, d in enumerate(cols[meta["date"]]):
+                if d.strip() and not _date_ok(d.strip()):
+                    slow[i] = True
+        flags: dict[int, list[str]] = {}
+        fields: dict[str, Col] = {}
+        readers, point_readers = self._readers(layout, shown)
+        for c in readers:
+            fields[c.name] = c.parse(cols[c.col], slow, flags)
+        points: dict[str, Col] = {}
+        for p in point_readers:
+            if p.item_id in plan.manual:
+                points[p.item_id] = p.parse(cols[p.col], slow)
+            else:  # unknown or not manual: the per-unit path rejects the row
+                for i, raw in enumerate(cols[p.col]):
+                    if raw.strip():
+                        slow[i] = True
+        if self.strict:
+            self._strict(fields, points, flags, slow)
+        sc = plan.run_columns(fields, points, n)
+        keep = ~blank
+        out_flags: dict[int, tuple[str, ...]] = {}
+        redo = (slow | sc.doubt) & ~blank
+        for i in map(int, np.flatnonzero(redo)):
+            rowno = start + i
+            try:
+                ev = _table_evidence(rb, layout, shown, rowno, rows[i], self.strict)
+            except EvidenceError as exc:
+                uid = rows[i][ucol] if ucol < len(rows[i]) else ""
+                self.rejected.append(Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
+                                               problems=exc.problems))
+                keep[i] = False
+                continue
+            plan.settle(sc, i, score(rb, ev))
+            units[i], names[i], groups[i], kinds[i], roles[i] = (ev.unit.id, ev.unit.name, ev.unit.group,
+                                                                ev.unit.kind, ev.role)
+        t = self.table
+        for i in map(int, np.flatnonzero(keep)):
+            source = f"{shown} row {start + i}"
+            dup = self._duplicate(units[i], roles[i], source)
+            if dup is not None:
+                self.rejected.append(dup)
+                keep[i] = False
+                continue
+            t.unit.append(units[i])
+            t.name.append(names[i])
+            t.group.append(groups[i])
+            t.kind.append(kinds[i])
+            t.role.append(roles[i])
+            t.source.append(source)
+            if i in sc.flags:
+                out_flags[i] = sc.flags[i]
+            elif i in flags or sc.checks[i].any():
+                out_flags[i] = plan.flags_of(sc, i, flags.get(i, ()))
+        t.settled += int((redo & keep).sum())
+        t._add(sc, keep, out_flags)
+
+    def _strict(self, fields: dict[str, Col], points: dict[str, Col], flags: dict[int, list[str]],
+                slow: Any) -> None:
+        """--strict: rows with a missing value or an approximate figure go to the per-unit path."""
+        for name in self.rb.fields:
+            c = fields.get(name)
+            if c is None:
+                slow[:] = True
+            elif not isinstance(c.s, int):
+                slow |= c.s != OK
+        for iid in self.plan.manual:
+            c = points.get(iid)
+            if c is None:
+                slow[:] = True
+            elif not isinstance(c.s, int):
+                slow |= c.s != OK
+        for i in flags:
+            slow[i] = True
+
+    def _readers(self, layout: _TableLayout, shown: str) -> tuple[list[_Column], list[_Points]]:
+        """The cell readers of a file's columns, made once per file (their memos last the file)."""
+        got = self._by_file.get(shown)
+        if got is None:
+            cols = [_Column(self.rb, c, name, hunit, h, shown, self.strict) for c, name, hunit, h in layout.fields]
+            pts = [_Points(self.rb, c, iid, h, shown) for c, iid, h in layout.points]
+            got = self._by_file[shown] = (cols, pts)
+        return got
+
+
+def _date_ok(text: str) -> bool:
+    import datetime as _dt
+
+    try:
+        _dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_chunks(f: IO[str], size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    reader = csv.reader(f)
+    start = 2
+    while True:
+        rows = list(itertools.islice(reader, size))
+        if not rows:
+            return
+        yield start, rows
+        start += len(rows)
+
+
+def score_tables(
+    plan: Plan,
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    chunk: int = CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> StreamResult:
+    """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
+
+    Results are the same as :func:`~fulian_eval.load_evidence` followed by
+    :func:`~fulian_eval.score` for each unit, in the same order, with the same
+    rejections (bad units, repeats of a unit and role) and warnings.
+
+    Args:
+        plan: the compiled rulebook (:func:`~fulian_eval.columnar.compile_plan`).
+        paths: evidence files and folders (CSV streamed; TOML and XLSX by the per-unit path).
+        strict: as for :func:`~fulian_eval.load_evidence`.
+        chunk: rows scored together.
+        progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
+    """
+    rb = plan.rb
+    sc = _Scorer(plan, strict)
+    files: list[tuple[Path, str]] = []
+    others: list[str | Path] = []
+    order: list[tuple[str, Any]] = []
+    for path, shown in _expand(paths):
+        if path.suffix.lower() == ".csv" and path.exists():
+            files.append((path, shown))
+            order.append(("csv", (path, shown)))
+        else:
+            others.append(path if str(path) == shown else shown)
+            order.append(("other", shown))
+    # Whole-file problems first, as loading reports them: headers, unreadable files.
+    layouts: dict[str, _TableLayout | None] = {}
+    for path, shown in files:
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                header = next(csv.reader(f), [])
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            sc.rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+            layouts[shown] = None
+            continue
+        layout = _TableLayout(rb, [h.strip() for h in header], shown, strict)
+        sc.warnings.extend(layout.warnings)
+        if layout.problems:
+            sc.rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
+                                         problems=tuple(layout.problems)))
+            layouts[shown] = None
+            continue
+        layouts[shown] = layout
+    total = sum(p.stat().st_size for p, s in files if layouts.get(s) is not None) or 1
+    done = 0
+    for what, arg in order:
+        if what == "other":
+            tasks, rejected, warnings = plan_sources(rb, [arg], strict=strict)
+            sc.rejected.extend(rejected)
+            sc.warnings.extend(warnings)
+            for task in tasks:
+                sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
+            continue
+        path, shown = arg
+        file_layout = layouts[shown]
+        if file_layout is None:
+            continue
+        mark = len(sc.table)
+        rejected_before = len(sc.rejected)
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                next(csv.reader(f), None)
+                for start, rows in _csv_chunks(f, chunk):
+                    sc.add_rows(file_layout, shown, start, rows)
+                    if progress is not None:
+                        progress(min(total, done + _tell(f)), total)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            # The file cannot be read to the end: reject it whole, as loading would.
+            for key in [k for k, row in sc.seen.items() if row >= mark]:
+                del sc.seen[key]
+            del sc.rejected[rejected_before:]
+            sc.table._truncate(mark)
+            sc.rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+        done += path.stat().st_size
+    if progress is not None:
+        progress(total, total)
+    sc.table._finish()
+    return StreamResult(table=sc.table, rejected=tuple(sc.rejected), warnings=tuple(sc.warnings))
+
+
+def _tell(f: IO[str]) -> int:
+    try:
+        return f.buffer.tell()  # type: ignore[attr-defined, no-any-return]
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+# -------------------------------------------------------------------- ranking
+
+
+@attrs.frozen(kw_only=True)
+class Ranking:
+    """Ranks of a :class:`Table`: ``order`` lists rows as reported; ranks are per row."""
+
+    order: Any
+    rank: Any
+    group_rank: Any
+
+
+def rank_table(t: Table) -> Ranking:
+    """Ranks (SPEC §5) from the table's arrays: as :func:`~fulian_eval.rank.rank` gives them.
+
+    Each role is ranked on its own (roles in the order town, field, peer, self);
+    rounded total, higher first; then the tie-break categories; vetoed units last;
+    ties share a rank and are listed by unit id.
+    """
+    n = len(t)
+    rb = t.plan.rb
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return Ranking(order=z, rank=z, group_rank=z)
+    role_names = sorted(set(t.role), key=lambda x: (ROLE_ORDER.get(x, 9), x))
+    role_code = {r: k for k, r in enumerate(role_names)}
+    roles = np.array([role_code[r] for r in t.role], dtype=np.int64) if len(role_names) > 1 else np.zeros(n, np.int64)
+    ids = np.array(t.unit)
+    by_id = np.argsort(ids, kind="stable")
+    cat_index = [k for k, (c, _) in enumerate(t.plan.cats)]
+    ties = [t.cat_h[:, cat_index[[c.id for c, _ in t.plan.cats].index(cid)]].astype(np.int64) for cid in rb.tie_break]
+    keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
+    composite = _pack_keys(keys)
+    order = by_id[np.argsort(composite[by_id], kind="stable")]
+    rank = _competition(composite, order, roles)
+    groups: dict[str, int] = {}
+    gcode = np.array([groups.setdefault(g, len(groups)) for g in t.group], dtype=np.int64)
+    seg = roles * (len(groups) + 1) + gcode
+    gcomposite = _pack_keys([seg, *keys[1:]])
+    gorder = by_id[np.argsort(gcomposite[by_id], kind="stable")]
+    group_rank = _competition(gcomposite, gorder, seg)
+    return Ranking(order=order, rank=rank, group_rank=group_rank)
+
+
+def _pack_keys(keys: Sequence[Any]) -> Any:
+    """Several int64 sort keys (most significant first) as one, when they fit in 63 bits."""
+    out = np.zeros(len(keys[0]), dtype=np.int64)
+    bits = 0
+    for k in keys:
+        lo = int(k.min())
+        span = int(k.max()) - lo + 1
+        width = max(1, span.bit_length())
+        bits += width
+        if bits > 62:
+            # Too wide for one word: rank by position in a lexicographic sort instead.
+            order = np.lexsort(tuple(reversed(keys)))
+            packed = np.empty(len(out), dtype=np.int64)
+            sk = [k2[order] for k2 in keys]
+            change = np.zeros(len(out), dtype=bool)
+            change[0] = True
+            for k2 in sk:
+                change[1:] |= k2[1:] != k2[:-1]
+            packed[order] = np.cumsum(change)
+            return packed
+        out = (out << width) | (k - lo)
+    return out
+
+
+def _competition(key: Any, order: Any, segment: Any) -> Any:
+    """Standard competition ranks (1, 2, 2, 4) within segments, for rows sorted by key."""
+    n = len(order)
+    k = key[order]
+    s = segment[order]
+    pos = np.arange(n)
+    new_seg = np.ones(n, dtype=bool)
+    new_seg[1:] = s[1:] != s[:-1]
+    new_key = new_seg.copy()
+    new_key[1:] |= k[1:] != k[:-1]
+    seg_start = np.maximum.accumulate(np.where(new_seg, pos, 0))
+    run_start = np.maximum.accumulate(np.where(new_key, pos, 0))
+    out = np.empty(n, dtype=np.int64)
+    out[order] = run_start - seg_start + 1
+    return out
+
+
+# -------------------------------------------------------------------- writing
+
+
+def _open_out(output: str | None) -> tuple[IO[str], bool]:
+    if output is None:
+        return sys.stdout, False
+    # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
+    return open(output, "w", encoding="utf-8-sig", newline=""), True
+
+
+def _rows_out(t: Table, r: Ranking, extra: Callable[[int], list[str]], head: list[str], out: IO[str],
+              block: int = 8192) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(head)
+    fmt = _Fmt()
+    names = t.plan.grade_names
+    grade_of = [*names, ""]  # index −1 -> ""
+    order = r.order
+    for a in range(0, len(order), block):
+        idx = order[a : a + block]
+        totals = fmt.many(t.total_h[idx])
+        ranks = r.rank[idx].tolist()
+        granks = r.group_rank[idx].tolist()
+        grades = t.grade[idx].tolist()
+        vet = t.vetoed[idx].tolist()
+        rows = []
+        for j, i in enumerate(idx.tolist()):
+            rows.append([ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], t.role[i], totals[j],
+                         grade_of[grades[j]], "true" if vet[j] else "false", *extra(i)])
+        w.writerows(rows)
+
+
+def write_rank_csv(t: Table, r: Ranking, output: str | None) -> None:
+    """The ``rank --format csv`` report, streamed: as :func:`~fulian_eval.report.rank_report` writes it."""
+    rb = t.plan.rb
+    cat_ids = [c.id for c, _ in t.plan.cats]
+    cols = [cat_ids.index(c) for c in rb.tie_break]
+    fmt = _Fmt()
+    tie = [fmt.many(t.cat_h[:, k]) for k in cols]
+
+    def extra(i: int) -> list[str]:
+        return [x[i] for x in tie]
+
+    out, close = _open_out(output)
+    try:
+        _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
+                                *rb.tie_break], out)
+    finally:
+        if close:
+            out.close()
+        else:
+            out.flush()
+
+
+def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
+    """The ``score --format csv`` report, streamed: as :func:`~fulian_eval.report.score_report` writes it."""
+    plan = t.plan
+    fmt = _Fmt()
+    cat_ids = [c.id for c, _ in plan.cats]
+    item_ids = [p.item.id for p in plan.items]
+
+    def extra(i: int) -> list[str]:
+        return [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags.get(i, ()))]
+
+    out, close = _open_out(output)
+    try:
+        _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
+                                *cat_ids, *item_ids, "flags"], out)
+    finally:
+        if close:
+            out.close()
+        else:
+            out.flush()
