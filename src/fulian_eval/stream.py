@@ -15,6 +15,7 @@ TOML and XLSX evidence are accepted too and scored by the per-unit path.
 
 from __future__ import annotations
 
+import array
 import csv
 import itertools
 import sys
@@ -41,7 +42,7 @@ from .evidence import (
 )
 from .model import Evidence, Rulebook, UnitInfo
 from .rank import ROLE_ORDER
-from .score import UnitResult, UnitSummary, score
+from .score import UnitSummary, score
 from .units import conversion_factor
 
 __all__ = ["CHUNK_ROWS", "Table", "rank_table", "score_tables", "write_rank_csv", "write_score_csv"]
@@ -61,11 +62,13 @@ class Table:
     """Every unit scored, as compact columns in input order.
 
     Attributes:
-        unit, name, group, kind, role, source: per row, as loading gives them.
+        unit, name, group, kind, role: per row, as loading gives them (repeated
+            values share one string).
+        files, file_of, rowno: where each row came from (see :meth:`source`).
         total_h: rounded totals in hundredths; ``vetoed``; ``grade`` (index, −1: none).
         cat_h, cat_ok: category scores in hundredths and whether each applies.
         item_h: item points in hundredths (rows × items; int32).
-        flags: rows with flags -> their flags.
+        flag_code: per row, an index into ``flag_sets`` (0: no flags); see :meth:`flags`.
         settled: how many rows the per-unit path scored (not plain, or doubtful).
     """
 
@@ -75,56 +78,81 @@ class Table:
     group: list[str] = attrs.field(factory=list)
     kind: list[str] = attrs.field(factory=list)
     role: list[str] = attrs.field(factory=list)
-    source: list[str] = attrs.field(factory=list)
+    files: list[str] = attrs.field(factory=list)
+    file_of: array.array[int] = attrs.field(factory=lambda: array.array("i"))
+    rowno: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     total_h: Any = None
     vetoed: Any = None
     grade: Any = None
     cat_h: Any = None
     cat_ok: Any = None
     item_h: Any = None
-    flags: dict[int, tuple[str, ...]] = attrs.field(factory=dict)
+    flag_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
+    flag_sets: list[tuple[str, ...]] = attrs.field(factory=lambda: [()])
     settled: int = 0
-    _parts: list[tuple[Any, ...]] = attrs.field(factory=list)
+    _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(6)])
+    _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
 
     def __len__(self) -> int:
         return len(self.unit)
 
+    def source(self, i: int) -> str:
+        """Where row ``i`` came from, as loading names it ("town.csv row 4", "x.toml")."""
+        f = self.files[self.file_of[i]]
+        r = self.rowno[i]
+        return f if r == 0 else f"{f} row {r}"
+
+    def file_index(self, shown: str) -> int:
+        try:
+            return self.files.index(shown)
+        except ValueError:
+            self.files.append(shown)
+            return len(self.files) - 1
+
+    def flags(self, i: int) -> tuple[str, ...]:
+        """Row ``i``'s flags (approximate figures, failed consistency checks)."""
+        return self.flag_sets[self.flag_code[i]]
+
     def _add(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
-        base = len(self.unit) - int(keep.sum())
-        idx = np.flatnonzero(keep)
-        for new, old in enumerate(idx):
-            f = flags.get(int(old))
+        """Keep the ``keep`` rows of a scored chunk (their text columns are already appended)."""
+        codes = np.zeros(len(keep), dtype=np.int32)
+        for i, f in flags.items():
             if f:
-                self.flags[base + new] = f
-        self._parts.append((sc.total_h[keep], sc.vetoed[keep], sc.grade[keep], sc.cat_h[keep].astype(np.int32),
-                            sc.cat_ok[keep], sc.item_h[keep].astype(np.int32)))
+                codes[i] = self._flag_index.setdefault(f, len(self._flag_index))
+        if len(self._flag_index) > len(self.flag_sets):
+            self.flag_sets = list(self._flag_index)
+        self.flag_code.extend(codes[keep].tolist())
+        for part, arr in zip(self._parts, (sc.total_h[keep], sc.vetoed[keep], sc.grade[keep],
+                                            sc.cat_h[keep].astype(np.int32), sc.cat_ok[keep],
+                                            sc.item_h[keep].astype(np.int32)), strict=True):
+            part.append(arr)
 
     def _finish(self) -> None:
         p = self.plan
         n_cats, n_items = len(p.cats), len(p.items)
-        parts = self._parts or [(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int16),
-                                 np.zeros((0, n_cats), np.int32), np.zeros((0, n_cats), bool),
-                                 np.zeros((0, n_items), np.int32))]
-        cols = [np.concatenate([part[k] for part in parts]) for k in range(6)]
+        empty = (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int16), np.zeros((0, n_cats), np.int32),
+                 np.zeros((0, n_cats), bool), np.zeros((0, n_items), np.int32))
+        cols = []
+        for part, none in zip(self._parts, empty, strict=True):
+            cols.append(np.concatenate(part) if part else none)
+            part.clear()  # one field at a time, so the chunks go as the whole comes
         self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h = cols
-        self._parts = []
 
     def _truncate(self, n: int) -> None:
         """Forget rows from ``n`` on (a file that turned out unreadable half way)."""
-        for lst in (self.unit, self.name, self.group, self.kind, self.role, self.source):
+        for lst in (self.unit, self.name, self.group, self.kind, self.role, self.file_of, self.rowno,
+                    self.flag_code):
             del lst[n:]
-        kept = 0
-        parts = []
         for part in self._parts:
-            size = len(part[0])
-            if kept + size <= n:
-                parts.append(part)
-            elif kept < n:
-                parts.append(tuple(x[: n - kept] for x in part))
-            kept += size
-        self._parts = parts
-        for i in [i for i in self.flags if i >= n]:
-            del self.flags[i]
+            kept = 0
+            keep = []
+            for arr in part:
+                if kept + len(arr) <= n:
+                    keep.append(arr)
+                elif kept < n:
+                    keep.append(arr[: n - kept])
+                kept += len(arr)
+            part[:] = keep
 
     # ------------------------------------------------------------ views
 
@@ -133,12 +161,12 @@ class Table:
         p = self.plan
         return UnitSummary(
             unit=UnitInfo(id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]),
-            role=self.role[i], source=self.source[i], total=fmt_h(int(self.total_h[i])),
+            role=self.role[i], source=self.source(i), total=fmt_h(int(self.total_h[i])),
             total_h=int(self.total_h[i]), vetoed=bool(self.vetoed[i]),
             grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
             categories=tuple((c.id, fmt_h(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
                              for k, (c, _) in enumerate(p.cats)),
-            items=tuple(fmt_h(int(h)) for h in self.item_h[i]), flags=self.flags.get(i, ()),
+            items=tuple(fmt_h(int(h)) for h in self.item_h[i]), flags=self.flags(i),
         )
 
     def summaries(self) -> list[UnitSummary]:
@@ -206,44 +234,35 @@ class _Column:
         t = self.spec.type
         if t in ("count", "number", "quantity"):
             return self._numbers(cells, slow, flags)
+        # Few distinct values: read each once, then look every cell up.
         n = len(cells)
-        state = np.zeros(n, dtype=np.int8)
-        if t == "bool":
-            vals = np.zeros(n, dtype=bool)
-            for i, raw in enumerate(cells):
-                got = self._cell(raw, i, state, slow)
-                if got is not None:
-                    vals[i] = got
-            return Col("bool", b=vals, s=state if state.any() else 0)
-        if t == "set":
-            codes: dict[frozenset[str], int] = {}
-            idx = np.zeros(n, dtype=np.intp)
-            for i, raw in enumerate(cells):
-                got = self._cell(raw, i, state, slow)
-                if got is not None:
-                    idx[i] = codes.setdefault(got, len(codes))
-            table = tuple(codes) or (frozenset(),)
-            return Col("set", b=idx, s=state if state.any() else 0, table=table)
-        text = np.empty(n, dtype=object)
-        for i, raw in enumerate(cells):
-            v = raw.strip()
-            if v:
-                text[i] = v
+        meaning: dict[str, tuple[int, Any]] = {}  # raw -> (state, value), state −1: bad
+        for raw in set(cells):
+            if not raw or raw.isspace():
+                meaning[raw] = (MISSING, None)
+            elif t == "text":
+                meaning[raw] = (OK, raw.strip())
             else:
-                text[i] = ""
-                state[i] = MISSING
-        return Col("str", b=text, s=state if state.any() else 0)
-
-    def _cell(self, raw: str, i: int, state: Any, slow: Any) -> Any:
-        if not raw or raw.isspace():
-            state[i] = MISSING
-            return None
-        got = self.read(raw)
-        if got is None:
-            slow[i] = True
-            state[i] = MISSING
-            return None
-        return got[0]
+                got = self.read(raw)
+                meaning[raw] = (-1, None) if got is None else (OK, got[0])
+        looked = [meaning[c] for c in cells]
+        state = np.fromiter((m[0] for m in looked), dtype=np.int8, count=n)
+        bad = state < 0
+        if bad.any():
+            slow |= bad
+            state[bad] = MISSING
+        st = state if state.any() else 0
+        if t == "bool":
+            return Col("bool", b=np.fromiter((bool(m[1]) for m in looked), dtype=bool, count=n), s=st)
+        if t == "set":
+            codes: dict[frozenset[str], int] = {frozenset(): 0}
+            code_of = {raw: codes.setdefault(m[1], len(codes)) if m[1] is not None else 0
+                       for raw, m in meaning.items()}
+            idx = np.fromiter((code_of[c] for c in cells), dtype=np.intp, count=n)
+            return Col("set", b=idx, s=st, table=tuple(codes))
+        text = np.empty(n, dtype=object)
+        text[:] = [m[1] if m[1] is not None else "" for m in looked]
+        return Col("str", b=text, s=st)
 
     def _numbers(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
         n = len(cells)
@@ -274,14 +293,22 @@ class _Column:
                                 slow |= frac
                                 qi = np.where(frac, 0, qi)
                         return self._scaled(qi, scale, 0)
-        # Some cells are not plain numbers: read them one by one (memoized).
-        qn_l = [0] * n
-        qd_l = [1] * n
+        # Some cells are not plain whole numbers: parse the plain ones together and
+        # read the rest one by one, as the per-unit path reads them (memoized).
+        odd = [i for i, c in enumerate(cells) if not (c.isdigit() and c.isascii())]
+        patched = list(cells)
+        for i in odd:
+            patched[i] = "0"
+        try:
+            qn = np.array(patched, dtype=np.int64)
+        except (ValueError, OverflowError):
+            qn = np.zeros(n, dtype=np.int64)
+            odd = list(range(n))
+        qd: Any = 1
         state = np.zeros(n, dtype=np.int8)
-        for i, raw in enumerate(cells):
-            if raw.isdigit() and raw.isascii():
-                qn_l[i] = int(raw)
-                continue
+        factor = self.factor
+        for i in odd:
+            raw = cells[i]
             if not raw or raw.isspace():
                 state[i] = MISSING
                 continue
@@ -291,18 +318,20 @@ class _Column:
                 state[i] = MISSING
                 continue
             value, flag = got
+            if factor != 1:  # read() gives the field's unit; _scaled converts again below
+                value = value / factor
             if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
                 slow[i] = True
                 state[i] = MISSING
                 continue
             if flag is not None:
                 flags.setdefault(i, []).append(flag)
-            # read() gives the value in the field's unit already: undo the factor applied below.
-            value = value / self.factor
-            qn_l[i], qd_l[i] = value.numerator, value.denominator
-        qn_a = np.array(qn_l, dtype=np.int64)
-        qd_a = np.array(qd_l, dtype=np.int64)
-        return self._scaled(qn_a, qd_a if (qd_a != 1).any() else 1, state if state.any() else 0)
+            qn[i] = value.numerator
+            if value.denominator != 1:
+                if isinstance(qd, int):
+                    qd = np.ones(n, dtype=np.int64)
+                qd[i] = value.denominator
+        return self._scaled(qn, qd, state if state.any() else 0)
 
     def _scaled(self, qn: Any, qd: Any, state: Any) -> Col:
         """Cells are in the header's unit: convert to the field's, exactly."""
@@ -369,8 +398,10 @@ class _Scorer:
         self.table = Table(plan=plan)
         self.rejected: list[Rejection] = []
         self.warnings: list[str] = []
-        self.seen: dict[str, int] = {}  # unit (and role, if not self) -> row in table
+        self.seen: set[str] = set()  # units (and roles, if not self) taken
+        self.first: dict[str, int] | None = None  # key -> row, made at the first repeat
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
+        self._pool: dict[str, str] = {}
 
     # one unit at a time (TOML files, XLSX rows, rows the columns cannot take)
 
@@ -379,12 +410,18 @@ class _Scorer:
 
     def _duplicate(self, unit: str, role: str, source: str) -> Rejection | None:
         key = self._key(unit, role)
-        first = self.seen.get(key)
-        if first is None:
-            self.seen[key] = len(self.table.unit)
+        if key not in self.seen:
+            self.seen.add(key)
+            if self.first is not None:
+                self.first[key] = len(self.table.unit)
             return None
+        if self.first is None:  # rare: index every row once, then keep it up to date
+            t = self.table
+            self.first = {}
+            for i in range(len(t.unit)):
+                self.first.setdefault(self._key(t.unit[i], t.role[i]), i)
         return Rejection(source=source, unit=unit,
-                         error=duplicate_message(source, unit, role, self.table.source[first]))
+                         error=duplicate_message(source, unit, role, self.table.source(self.first[key])))
 
     def add_exact(self, outcomes: Iterable[Evidence | Rejection]) -> None:
         for o in outcomes:
@@ -395,25 +432,30 @@ class _Scorer:
             if dup is not None:
                 self.rejected.append(dup)
                 continue
-            self._append_result(o, score(self.rb, o))
+            res = score(self.rb, o)
+            sc = self.plan.run_columns({}, {}, 1)
+            self.plan.settle(sc, 0, res)
+            path, sep, r = o.source.rpartition(" row ")
+            where = (path, int(r)) if sep and r.isdigit() and str(int(r)) == r else (o.source, 0)
+            self._append([o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], where[0], [where[1]])
+            self.table.settled += 1
+            self.table._add(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
 
-    def _append_result(self, ev: Evidence, res: UnitResult) -> None:
-        plan = self.plan
-        sc = plan.run_columns({}, {}, 1)
-        plan.settle(sc, 0, res)
-        t = self.table
-        self._meta(ev.unit, ev.role, ev.source)
-        self.table.settled += 1
-        t._add(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
+    def _intern(self, values: list[str]) -> list[str]:
+        pool = self._pool
+        return [pool.setdefault(v, v) for v in values]
 
-    def _meta(self, u: UnitInfo, role: str, source: str) -> None:
+    def _append(self, units: list[str], names: list[str], groups: list[str], kinds: list[str], roles: list[str],
+                shown: str, rownos: Sequence[int]) -> None:
         t = self.table
-        t.unit.append(u.id)
-        t.name.append(u.name)
-        t.group.append(u.group)
-        t.kind.append(u.kind)
-        t.role.append(role)
-        t.source.append(source)
+        t.unit.extend(units)
+        t.name.extend(names)
+        t.group.extend(self._intern(groups))
+        t.kind.extend(self._intern(kinds))
+        t.role.extend(self._intern(roles))
+        f = t.file_index(shown)
+        t.file_of.extend([f] * len(units))
+        t.rowno.extend(rownos)
 
     # a chunk of CSV rows
 
@@ -424,16 +466,11 @@ class _Scorer:
         ucol = meta["unit"]
         n = len(rows)
         slow = np.zeros(n, dtype=bool)
-        blank = np.zeros(n, dtype=bool)
-        for i, r in enumerate(rows):
-            if len(r) != width:
-                slow[i] = True
-                rows[i] = (r + [""] * width)[:width]
-            if not r[ucol].strip() if len(r) > ucol else True:
-                if not any(c.strip() for c in r):
-                    blank[i] = True
-                else:
+        if any(len(r) != width for r in rows):
+            for i, r in enumerate(rows):
+                if len(r) != width:
                     slow[i] = True
+                    rows[i] = (r + [""] * width)[:width]
         cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
         def meta_col(key: str, default: str = "") -> list[str]:
@@ -443,6 +480,14 @@ class _Scorer:
             return [x.strip() for x in cols[c]]
 
         units = meta_col("unit")
+        blank = np.zeros(n, dtype=bool)
+        if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
+            for i, u in enumerate(units):
+                if not u:
+                    if any(c.strip() for c in rows[i]):
+                        slow[i] = True
+                    else:
+                        blank[i] = True
         names = meta_col("name")
         groups = meta_col("group")
         kinds = meta_col("kind")
@@ -472,7 +517,6 @@ class _Scorer:
             self._strict(fields, points, flags, slow)
         sc = plan.run_columns(fields, points, n)
         keep = ~blank
-        out_flags: dict[int, tuple[str, ...]] = {}
         redo = (slow | sc.doubt) & ~blank
         for i in map(int, np.flatnonzero(redo)):
             rowno = start + i
@@ -487,26 +531,56 @@ class _Scorer:
             plan.settle(sc, i, score(rb, ev))
             units[i], names[i], groups[i], kinds[i], roles[i] = (ev.unit.id, ev.unit.name, ev.unit.group,
                                                                 ev.unit.kind, ev.role)
-        t = self.table
-        for i in map(int, np.flatnonzero(keep)):
-            source = f"{shown} row {start + i}"
-            dup = self._duplicate(units[i], roles[i], source)
-            if dup is not None:
-                self.rejected.append(dup)
-                keep[i] = False
-                continue
-            t.unit.append(units[i])
-            t.name.append(names[i])
-            t.group.append(groups[i])
-            t.kind.append(kinds[i])
-            t.role.append(roles[i])
-            t.source.append(source)
-            if i in sc.flags:
-                out_flags[i] = sc.flags[i]
-            elif i in flags or sc.checks[i].any():
-                out_flags[i] = plan.flags_of(sc, i, flags.get(i, ()))
-        t.settled += int((redo & keep).sum())
-        t._add(sc, keep, out_flags)
+        idx = np.flatnonzero(keep).tolist()
+        keys = [units[i] if roles[i] == "self" else f"{units[i]}\x1f{roles[i]}" for i in idx]
+        base = len(self.table.unit)
+        if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
+            self.seen.update(keys)
+            if self.first is not None:
+                self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
+            self._append([units[i] for i in idx], [names[i] for i in idx], [groups[i] for i in idx],
+                          [kinds[i] for i in idx], [roles[i] for i in idx], shown, [start + i for i in idx])
+        else:  # a repeated unit and role: the first stays, later ones are rejected
+            for i in idx:
+                source = f"{shown} row {start + i}"
+                dup = self._duplicate(units[i], roles[i], source)
+                if dup is not None:
+                    self.rejected.append(dup)
+                    keep[i] = False
+                    continue
+                self._append([units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i])
+        self.table.settled += int((redo & keep).sum())
+        self.table._add(sc, keep, self._flags(sc, keep, flags))
+
+    def _flags(self, sc: Scores, keep: Any, flags: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
+        """Each kept row's flags: the reader's (approximate figures), then failed consistency checks."""
+        plan = self.plan
+        out: dict[int, tuple[str, ...]] = {}
+        k = sc.checks.shape[1]
+        messages = [f"数据不一致: {c.message} ({c.when.text})" for c in self.rb.consistency]
+        if k:
+            weights = np.array([1 << j for j in range(min(k, 62))], dtype=np.int64)
+            codes = sc.checks[:, : len(weights)] @ weights
+            rows = np.flatnonzero(sc.checks.any(axis=1) & keep).tolist()
+            by_code: dict[int, tuple[str, ...]] = {}
+            for i in rows:
+                if i in sc.flags:
+                    continue
+                if k > 62:
+                    out[i] = plan.flags_of(sc, i, flags.get(i, ()))
+                    continue
+                c = int(codes[i])
+                tail = by_code.get(c)
+                if tail is None:
+                    tail = by_code[c] = tuple(m for j, m in enumerate(messages) if c >> j & 1)
+                out[i] = (*flags.get(i, ()), *tail)
+        for i, fl in flags.items():
+            if i not in out and i not in sc.flags and keep[i]:
+                out[i] = tuple(fl)
+        for i, fl2 in sc.flags.items():
+            if keep[i] and fl2:
+                out[i] = fl2
+        return out
 
     def _strict(self, fields: dict[str, Col], points: dict[str, Col], flags: dict[int, list[str]],
                 slow: Any) -> None:
@@ -633,8 +707,10 @@ def score_tables(
                         progress(min(total, done + _tell(f)), total)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             # The file cannot be read to the end: reject it whole, as loading would.
-            for key in [k for k, row in sc.seen.items() if row >= mark]:
-                del sc.seen[key]
+            t = sc.table
+            for i in range(mark, len(t.unit)):
+                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
+            sc.first = None
             del sc.rejected[rejected_before:]
             sc.table._truncate(mark)
             sc.rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
@@ -799,7 +875,7 @@ def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
     item_ids = [p.item.id for p in plan.items]
 
     def extra(i: int) -> list[str]:
-        return [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags.get(i, ()))]
+        return [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags(i))]
 
     out, close = _open_out(output)
     try:
