@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).parent / "data" / "acceptance"
+ROOT = Path(__file__).resolve().parent.parent
 RULEBOOK = "town-2026.toml"
 GOOD = ["evidence/yufeng.toml", "evidence/xinqiao.toml", "evidence/ningfeng.toml",
         "evidence/shuangmiao.toml", "evidence/lianhua.toml"]
@@ -419,3 +420,17 @@ def test_score_format_xlsx(tmp_path: Path) -> None:
     text = " ".join(cells)
     assert in_order(text, ORDER)
     assert "91.50" in text or "91.5" in text
+
+
+def test_reasons_say_gained_outside_the_penalty_category() -> None:
+    """Reasons are worded when asked for, after the whole unit is scored: each keeps its
+    own category's wording (得 for points gained, 扣 only for the penalty category)."""
+    from fulian_eval import load_evidence, load_rulebook, score
+
+    rb = load_rulebook(ROOT / "rules" / "town-village-2026.toml")
+    ev = next(e for e in load_evidence(rb, [ROOT / "examples" / "town" / "town.csv"]).evidence
+              if e.unit.id == "dongqiao")
+    res = score(rb, ev)
+    assert res.item("archives.trainings").reason.endswith("得4分")
+    assert res.item("archives.meetings").reason.endswith("扣2分，得1分")
+    assert res.item("penalty.late_reports").reason.endswith("扣4分")

@@ -529,6 +529,21 @@ def _score_rule(ctx: _Ctx, item: Item) -> _Scored:
     return _RULES[type(item.rule)](ctx, item, item.rule)
 
 
+def _as_of(ctx: _Ctx, why: Why) -> Why:
+    """A reason built later, worded as of now (in this item's category, 得 or 扣)."""
+    penalty = ctx.penalty
+
+    def run() -> str:
+        saved = ctx.penalty
+        ctx.penalty = penalty
+        try:
+            return why()
+        finally:
+            ctx.penalty = saved
+
+    return run
+
+
 def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
     award = ctx.rb.not_applicable == "award"
@@ -566,6 +581,7 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         return mk(ZERO, "scored", "未触发一票否决"), False, ""
     try:
         raw, why = _score_rule(ctx, item)
+        why = _as_of(ctx, why)
     except _Missing as exc:
         if exc.names:
             names = "、".join(ctx.title(n) for n in exc.names)
