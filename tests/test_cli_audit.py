@@ -102,3 +102,51 @@ def test_a_run_with_waivers_replays_with_them(tmp_path: Path) -> None:
         sha = json.loads(conn.execute("SELECT body FROM records WHERE kind = 'run'").fetchone()[0])["waivers"]["sha256"]
         conn.execute("UPDATE blobs SET content = ? WHERE sha256 = ?", (b"[[waivers]]\n", sha))
     assert cli("audit", "verify", store).returncode == 1
+
+
+def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Path) -> None:
+    """A CSV scored through the columnar stream is stored record for record as the
+    per-unit path stores it (UnitBodies writes the same canonical JSON), and replays clean."""
+    from fulian_eval import load_evidence, load_rulebook, rank, score
+    from fulian_eval import audit as au
+
+    table = ROOT / "examples" / "crosscheck"
+    fast = str(tmp_path / "fast.db")
+    assert cli("rank", RULES, str(table), "--format", "csv", "-o", str(tmp_path / "r.csv"),
+               "--audit", fast).returncode == 0
+    rb = load_rulebook(RULES)
+    es = load_evidence(rb, [table])
+    ranked = rank(rb, [score(rb, ev).summary() for ev in es.evidence])
+    slow = str(tmp_path / "slow.db")
+    au.append_run(slow, rulebook=rb, results=[r.result for r in ranked], evidence_files=au.read_files([table]),
+                  command="rank", rejected=es.rejected)
+
+    def units(path: str) -> list[str]:
+        with sqlite3.connect(path) as conn:
+            return [b for (b,) in conn.execute("SELECT body FROM records WHERE kind = 'unit' ORDER BY seq")]
+
+    assert units(fast) == units(slow)
+    assert len(units(fast)) == 49
+    assert cli("audit", "verify", fast).returncode == 0
+    replay = cli("audit", "replay", fast)
+    assert replay.returncode == 0 and "0 differences" in replay.stdout
+
+
+def test_unit_bodies_escape_like_canonical_json() -> None:
+    from fulian_eval import load_rulebook
+    from fulian_eval import audit as au
+    from fulian_eval.model import UnitInfo
+    from fulian_eval.score import UnitSummary
+
+    rb = load_rulebook(RULES)
+    cats = [(c.id, "1.50", 150, k % 2 == 0) for k, c in enumerate(rb.categories)]
+    s = UnitSummary(unit=UnitInfo(id='a"b\\c', name="名\n称", group="东片", kind="社区"), role="peer",
+                    source="x.csv row 3", total="87.50", total_h=8750, vetoed=True, grade=None,
+                    categories=tuple(cats), items=tuple("0.00" for _ in rb.items()),
+                    flags=("约数: x = '1000余'", 'quote " and \\ back'))
+    enc = au.UnitBodies(rb, ["x.csv"])
+    body = enc.body(unit=s.unit.id, name=s.unit.name, group=s.unit.group, kind=s.unit.kind, role=s.role,
+                    source=s.source, flags=s.flags, grade=s.grade, vetoed=s.vetoed, total=s.total,
+                    categories=[(c[1], c[3]) for c in cats], points=list(s.items))
+    reads_any = [True] * len(rb.items())
+    assert body == au._encode(au._pack(s, au._Evidence(["x.csv"]), reads_any, au._Points()))

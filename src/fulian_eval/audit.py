@@ -65,6 +65,7 @@ __all__ = [
     "NewerSchemaError",
     "Rescored",
     "RunInfo",
+    "UnitBodies",
     "VerifyResult",
     "append_draw",
     "append_run",
@@ -558,6 +559,97 @@ def _pack(r: UnitResult | UnitSummary, evidence: _Evidence, reads_any: Sequence[
     return body
 
 
+_json_str = json.encoder.encode_basestring  # as _encode writes a string (ensure_ascii=False)
+
+
+class UnitBodies:
+    """Unit records written straight from compact columns, for runs of many units.
+
+    Gives the very text :func:`append_run` stores for a
+    :class:`~fulian_eval.score.UnitSummary` with the same values (a test holds the
+    two together), without making the summary: pass the bodies to
+    ``append_run(bodies=...)``.
+    """
+
+    def __init__(self, rulebook: Rulebook, evidence_paths: Sequence[str]) -> None:
+        self.evidence = _Evidence(evidence_paths)
+        self.cats = [f'[{_json_str(c.id)},"' for c in rulebook.categories]
+        self.strings: dict[str, str] = {}
+        self.flags: dict[tuple[str, ...], str] = {(): "[]"}
+
+    def _s(self, text: str) -> str:
+        got = self.strings.get(text)
+        if got is None:
+            got = _json_str(text)
+            if len(self.strings) < 10_000:
+                self.strings[text] = got
+        return got
+
+    def body(self, *, unit: str, name: str, group: str, kind: str, role: str, source: str,
+             flags: tuple[str, ...], grade: str | None, vetoed: bool, total: str,
+             categories: Sequence[tuple[str, bool]], points: Sequence[str]) -> str:
+        """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
+        path, sep, r = source.rpartition(" row ")
+        if not (sep and r.isdigit() and str(int(r)) == r):
+            path, r = source, "0"
+        return self.block(unit=[unit], name=[name], group=[group], kind=[kind], role=[role], file=[path],
+                          row=[int(r)], flags=[flags], grade=[grade], vetoed=[vetoed], total=[total],
+                          cat_scores=[[sc] for sc, _ in categories], cat_ok=[[ok] for _, ok in categories],
+                          points=list(points))[0]
+
+    def block(self, *, unit: Sequence[str], name: Sequence[str], group: Sequence[str], kind: Sequence[str],
+              role: Sequence[str], file: Sequence[str], row: Sequence[int], flags: Sequence[tuple[str, ...]],
+              grade: Sequence[str | None], vetoed: Sequence[bool], total: Sequence[str],
+              cat_scores: Sequence[Sequence[str]], cat_ok: Sequence[Sequence[bool]],
+              points: Sequence[str]) -> list[str]:
+        """Many units' records at once, from columns.
+
+        ``file`` and ``row`` give each source ("x.csv" and 4 for "x.csv row 4"; row 0 for
+        a file that is one unit); ``cat_scores``/``cat_ok`` hold one list per category;
+        ``points`` every unit's item points, unit after unit.
+        """
+        n = len(unit)
+        if n == 0:
+            return []
+        n_items = len(points) // n
+        s = self._s
+        files: dict[str, tuple[str, str]] = {}
+        for f in set(file):
+            k = self.evidence.index(f)
+            files[f] = ("null" if k is None else str(k), _json_str(f)[:-1])
+        frags = []
+        for head, scores, oks in zip(self.cats, cat_scores, cat_ok, strict=True):
+            cache: dict[tuple[str, bool], str] = {}
+            out = []
+            for sc, ok in zip(scores, oks, strict=True):
+                got = cache.get((sc, ok))
+                if got is None:
+                    got = cache[sc, ok] = f'{head}{sc}",{"true" if ok else "false"}]'
+                out.append(got)
+            frags.append(out)
+        cats = [",".join(parts) for parts in zip(*frags, strict=True)] if frags else [""] * n
+        bodies = []
+        for i in range(n):
+            ev, fj = files[file[i]]
+            fl = self.flags.get(flags[i])
+            if fl is None:
+                fl = "[" + ",".join(_json_str(f) for f in flags[i]) + "]"
+                if len(self.flags) < 10_000:
+                    self.flags[flags[i]] = fl
+            g = grade[i]
+            r = row[i]
+            bodies.append("".join((
+                '{"categories":[', cats[i], '],"evidence":', ev, ',"flags":', fl,
+                ',"grade":', "null" if g is None else s(g), ',"group":', s(group[i]),
+                ',"kind":"unit","name":', _json_str(name[i]), ',"points":["',
+                '","'.join(points[i * n_items : (i + 1) * n_items]), '"],"role":', s(role[i]),
+                ',"source":', fj, f' row {r}"' if r else '"', ',"total":"', total[i], '","unit":',
+                _json_str(unit[i]), ',"unit_kind":', s(kind[i]), ',"vetoed":', "true" if vetoed[i] else "false",
+                "}",
+            )))
+        return bodies
+
+
 def _unpack(header: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
     """A unit record with per-item rows made from the header's item list."""
     status = rec.get("status")
@@ -608,6 +700,7 @@ def append_run(
     rejected: Iterable[Rejection] = (),
     rulebook_files: Sequence[tuple[str, bytes]] | None = None,
     waivers_file: tuple[str, bytes, _dt.date] | None = None,
+    bodies: Iterable[str] | None = None,
 ) -> AppendResult:
     """Store one run, whole or not at all.
 
@@ -627,6 +720,8 @@ def append_run(
             ``rulebook.sources``. Their sha256s must match the rulebook's.
         waivers_file: ``(path, bytes, the date expiry was judged against)`` of the waiver
             file the run applied; stored so that replay applies it too.
+        bodies: unit records already written by :class:`UnitBodies`, in report order,
+            instead of ``results`` (which must then be empty).
 
     Returns:
         The run number, the new head hash and the number of records written.
@@ -671,14 +766,21 @@ def append_run(
         head_fields["waivers"] = {"path": wpath, "sha256": _sha(wdata), "today": wtoday.isoformat()}
     reads_any = [bool(names) for _, names in head_fields["items"]]
     fmt = _Points()
-    bodies = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
+    packed: Iterable[str] = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
+    if bodies is not None:
+        if packed:
+            raise ValueError("give results or bodies, not both")
+        packed = bodies
     rejects = [[r.source, r.unit, r.error] for r in rejected]
-    return _append(store, head_fields, rb_files + ev_files + extra_files, bodies, rejects)
+    return _append(store, head_fields, rb_files + ev_files + extra_files, packed, rejects)
 
 
 def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
-            files: Sequence[tuple[str, str, bytes]], bodies: Sequence[str], rejects: list[list[str]]) -> AppendResult:
-    """Write one run (header, unit records, end) and its files in one transaction."""
+            files: Sequence[tuple[str, str, bytes]], bodies: Iterable[str], rejects: list[list[str]]) -> AppendResult:
+    """Write one run (header, unit records, end) and its files in one transaction.
+
+    ``bodies`` may be a generator: records are hashed and written as they come.
+    """
     own, opened = _store(store, True)
     conn = own.conn
     try:
@@ -690,11 +792,19 @@ def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
             conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
                              [(sha, b) for _, sha, b in files])
             header = _encode({**head_fields, "run": run, "schema": SCHEMA_VERSION, "store": own.store_id})
-            end = _encode({"kind": "end", "rejected": rejects, "run": run, "units": len(bodies)})
+            units = 0
+
+            def records() -> Iterator[tuple[str, str]]:
+                nonlocal units
+                yield "run", header
+                for b in bodies:
+                    units += 1
+                    yield "unit", b
+                yield "end", _encode({"kind": "end", "rejected": rejects, "run": run, "units": units})
 
             def rows() -> Iterator[tuple[int, int, str, str, str, str]]:
                 nonlocal seq, prev
-                for kind, body in [("run", header), *(("unit", b) for b in bodies), ("end", end)]:
+                for kind, body in records():
                     seq += 1
                     h = _chain(prev, body)
                     yield seq, run, kind, body, prev, h
@@ -712,7 +822,7 @@ def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
     finally:
         if opened:
             own.close()
-    return AppendResult(run=run, head=prev, records=len(bodies) + 2)
+    return AppendResult(run=run, head=prev, records=units + 2)
 
 
 def append_draw(

@@ -31,7 +31,7 @@ from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, UnitSummary, gains, score
 from .sensitivity import sensitivity
-from .stream import rank_table, score_tables, write_rank_csv, write_score_csv
+from .stream import audit_bodies, rank_table, score_tables, write_rank_csv, write_score_csv
 from .waivers import WaiverSet, load_waivers
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -302,7 +302,9 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
                          group_rank=int(ranking.group_rank[i])) for i in ranking.order]
         _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
     if getattr(args, "audit", None):
-        _audit(args, rb, (table.summary(int(i)) for i in ranking.order), res.rejected)
+        files = audit.read_files(args.evidence)
+        enc = audit.UnitBodies(rb, [p for p, _ in files])
+        _audit(args, rb, [], res.rejected, bodies=audit_bodies(table, ranking, enc), files=files)
     return EXIT_REJECTED if res.rejected else EXIT_OK
 
 
@@ -320,7 +322,8 @@ def _byte_progress(label: str) -> Callable[[int, int], None] | None:
 
 
 def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult | UnitSummary],
-           rejected: Sequence[Rejection]) -> None:
+           rejected: Sequence[Rejection], bodies: Iterable[str] | None = None,
+           files: list[tuple[str, bytes]] | None = None) -> None:
     """Append the run to the audit store named by --audit, whole or not at all."""
     if not getattr(args, "audit", None):
         return
@@ -329,9 +332,9 @@ def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult 
     waivers_file = None
     if getattr(args, "waivers", None):
         waivers_file = (args.waivers, Path(args.waivers).read_bytes(), args.today or _dt.date.today())
-    done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=audit.read_files(args.evidence),
+    done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=files if files is not None else audit.read_files(args.evidence),
                             command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected,
-                            waivers_file=waivers_file)
+                            waivers_file=waivers_file, bodies=bodies)
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
 
 

@@ -27,6 +27,7 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
+from .audit import UnitBodies
 from .columnar import MISSING, OK, SMALL, Col, Plan, Scores
 from .errors import EvidenceError
 from .evidence import (
@@ -45,7 +46,17 @@ from .rank import ROLE_ORDER
 from .score import UnitSummary, score
 from .units import conversion_factor
 
-__all__ = ["CHUNK_ROWS", "Table", "rank_table", "score_tables", "write_rank_csv", "write_score_csv"]
+__all__ = [
+    "CHUNK_ROWS",
+    "Ranking",
+    "StreamResult",
+    "Table",
+    "audit_bodies",
+    "rank_table",
+    "score_tables",
+    "write_rank_csv",
+    "write_score_csv",
+]
 
 #: Rows scored together; big enough that numpy's per-call cost vanishes, small enough to keep memory flat.
 CHUNK_ROWS = 16384
@@ -185,11 +196,16 @@ class _Fmt:
 
     def __init__(self, lo: int = -2000, hi: int = 20001) -> None:
         self.lo = lo
-        self.table = [fmt_h(h) for h in range(lo, hi)]
+        self.table = np.array([fmt_h(h) for h in range(lo, hi)], dtype=object)
 
     def many(self, hs: Any) -> list[str]:
-        lo, table, n = self.lo, self.table, len(self.table)
-        return [table[h - lo] if 0 <= h - lo < n else fmt_h(h) for h in hs.tolist()]
+        if not len(hs):
+            return []
+        k = hs - self.lo
+        if int(k.min()) >= 0 and int(k.max()) < len(self.table):
+            out: list[str] = self.table[k].tolist()
+            return out
+        return [fmt_h(h) for h in hs.tolist()]
 
 
 @attrs.frozen(kw_only=True)
@@ -886,3 +902,23 @@ def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
             out.close()
         else:
             out.flush()
+
+
+def audit_bodies(t: Table, r: Ranking, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
+    """The table's unit records for the audit trail, in report order (see ``audit.append_run``)."""
+    fmt = _Fmt()
+    names = [*t.plan.grade_names, None]  # index −1 -> None
+    for a in range(0, len(r.order), block):
+        idx = r.order[a : a + block]
+        rows = idx.tolist()
+        files = t.files
+        yield from enc.block(
+            unit=[t.unit[i] for i in rows], name=[t.name[i] for i in rows], group=[t.group[i] for i in rows],
+            kind=[t.kind[i] for i in rows], role=[t.role[i] for i in rows],
+            file=[files[t.file_of[i]] for i in rows], row=[t.rowno[i] for i in rows],
+            flags=[t.flags(i) for i in rows], grade=[names[g] for g in t.grade[idx].tolist()],
+            vetoed=t.vetoed[idx].tolist(), total=fmt.many(t.total_h[idx]),
+            cat_scores=[fmt.many(t.cat_h[idx, k]) for k in range(t.cat_h.shape[1])],
+            cat_ok=[t.cat_ok[idx, k].tolist() for k in range(t.cat_ok.shape[1])],
+            points=fmt.many(t.item_h[idx].ravel()),
+        )
