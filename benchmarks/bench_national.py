@@ -1,0 +1,178 @@
+"""National scale (issue 5): N units of the combined scheme, CSV in -> ranked CSV out.
+
+    python benchmarks/bench_national.py                      # 600,000 units, 3 runs each
+    python benchmarks/bench_national.py --units 100000 --runs 5 --no-peers
+
+What it measures, on ``rules/town-village-2026.toml`` (33 items, four weighted
+base categories, bonus, penalty, veto, derived values) and N units generated from
+the example town (``bench_score.make_rows``: real villages, numbers varied ±20 %,
+seeded; approximate figures like ``1000余`` kept):
+
+1. whole-process wall time of ``fulian-eval rank RULEBOOK data.csv --format csv -o out.csv``,
+   of the same with ``--audit`` (a fresh store each run), and of the hand-written numpy
+   baseline ``baseline_town.py`` (csv module -> numpy floats -> lexsort -> CSV), run in
+   turn so a busy machine slows them alike; medians, min and max;
+2. peak memory (the process's maximum resident set, from ``wait4``) less that of
+   ``fulian-eval --version``, per unit; the input file is never held in memory;
+3. in one process: rulebook load + compile (cold: the first in a process, which also
+   builds the unit registry; warm: median of 20), and ranking the scored units;
+4. how many totals the float baseline gets wrong against the exact engine;
+5. the peers (rule-engine, JSON Logic) on a smaller N, through ``bench_peers.py``.
+
+It prints the figures, the project/baseline ratio and each target of issue 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "_data"
+RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
+sys.path.insert(0, str(HERE))
+
+import bench_score  # noqa: E402
+
+
+def run(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes) of one process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def fresh_store(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def differing(ours: Path, theirs: Path) -> tuple[int, int]:
+    """(totals, ranks) that differ between two ranking CSVs, by unit."""
+    def read(p: Path) -> dict[str, tuple[str, str]]:
+        with p.open(encoding="utf-8-sig", newline="") as f:
+            return {r["unit"]: (r["total"], r["rank"]) for r in csv.DictReader(f)}
+
+    a, b = read(ours), read(theirs)
+    return (sum(1 for u, v in a.items() if b.get(u, ("", ""))[0] != v[0]),
+            sum(1 for u, v in a.items() if b.get(u, ("", ""))[1] != v[1]))
+
+
+def in_process(src: Path) -> dict[str, float]:
+    """Load + compile times and ranking time, measured inside one process."""
+    code = f"""
+import json, statistics, time
+t0 = time.perf_counter()
+from fulian_eval import load_rulebook
+from fulian_eval.columnar import compile_plan
+from fulian_eval.stream import rank_table, score_tables
+t1 = time.perf_counter()
+rb = load_rulebook({str(RULEBOOK)!r}); plan = compile_plan(rb)
+t2 = time.perf_counter()
+warm = []
+for _ in range(20):
+    a = time.perf_counter(); compile_plan(load_rulebook({str(RULEBOOK)!r})); warm.append(time.perf_counter() - a)
+res = score_tables(plan, [{str(src)!r}])
+ranks = []
+for _ in range(5):
+    a = time.perf_counter(); rank_table(res.table); ranks.append(time.perf_counter() - a)
+print(json.dumps({{"import": t1 - t0, "cold": t2 - t1, "warm": statistics.median(warm),
+                  "rank": statistics.median(ranks), "units": len(res.table), "settled": res.table.settled}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    import json
+
+    got: dict[str, float] = json.loads(out.stdout)
+    return got
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--units", type=int, default=600_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-audit", action="store_true", help="skip the runs with --audit")
+    ap.add_argument("--no-peers", action="store_true", help="skip the peer rule engines")
+    ap.add_argument("--peer-units", type=int, default=5000)
+    args = ap.parse_args(argv)
+
+    n = args.units
+    src = DATA / f"town-{n}.csv"
+    if not src.exists():
+        print(f"generating {n} units -> {src}", file=sys.stderr)
+        bench_score.write_csv(src, bench_score.SCHEMES["town"][1], n)
+    tmp = Path(tempfile.mkdtemp(prefix="fulian-bench-"))
+    ours, base, store = tmp / "ours.csv", tmp / "baseline.csv", tmp / "audit.db"
+    exe = [sys.executable, "-m", "fulian_eval"]
+    project = [*exe, "rank", str(RULEBOOK), str(src), "--format", "csv", "-o", str(ours)]
+    audited = [*project, "--audit", str(store)]
+    baseline = [sys.executable, str(HERE / "baseline_town.py"), str(src), str(base)]
+
+    _, idle = run([*exe, "--version"])
+    times: dict[str, list[float]] = {"project": [], "baseline": [], "audit": []}
+    peak: dict[str, int] = {"project": 0, "baseline": 0, "audit": 0}
+    for _ in range(args.runs):
+        for name, cmd in (("project", project), ("baseline", baseline), ("audit", audited)):
+            if name == "audit":
+                if args.no_audit:
+                    continue
+                fresh_store(store)
+            t, rss = run(cmd)
+            times[name].append(t)
+            peak[name] = max(peak[name], rss)
+    inner = in_process(src)
+    totals_off, ranks_off = differing(ours, base)
+
+    def line(label: str, ts: list[float]) -> str:
+        return (f"{label:<22} {statistics.median(ts):8.2f} {min(ts):8.2f} {max(ts):8.2f}"
+                f" {n / statistics.median(ts):10,.0f}")
+
+    size = src.stat().st_size
+    print(f"{n:,} units of {RULEBOOK.name} (33 items); input {size / 1e6:.0f} MB; "
+          f"median of {args.runs} runs; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'units/s':>10}")
+    print(line("fulian-eval rank", times["project"]))
+    print(line("numpy baseline", times["baseline"]))
+    if times["audit"]:
+        print(line("fulian-eval --audit", times["audit"]))
+    p, b = statistics.median(times["project"]), statistics.median(times["baseline"])
+    per_unit = (peak["project"] - idle) / n
+    print()
+    print(f"project / baseline         {p / b:.2f}x   (target ≤ 2x, goal 1x)")
+    print(f"peak memory per unit       {per_unit:.0f} bytes beyond the idle process "
+          f"({peak['project'] / 1e6:.0f} MB peak, idle {idle / 1e6:.0f} MB; baseline "
+          f"{peak['baseline'] / 1e6:.0f} MB)   (target ≤ 1024)")
+    print(f"rulebook load + compile    {1e3 * inner['warm']:.1f} ms warm, {1e3 * inner['cold']:.0f} ms cold "
+          f"(first in a process: builds the unit registry)   (target ≤ 10 ms)")
+    print(f"ranking {int(inner['units']):,} units      {inner['rank']:.3f} s   (target ≤ 0.2 s)")
+    if times["audit"]:
+        a = statistics.median(times["audit"])
+        print(f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 50 %; "
+              f"peak {peak['audit'] / 1e6:.0f} MB)")
+    print(f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "
+          f"(doubtful decisions or cells the columns do not take)")
+    print(f"float baseline vs exact    {totals_off} totals and {ranks_off} ranks differ")
+    if not args.no_peers:
+        print()
+        peers = subprocess.run([sys.executable, str(HERE / "bench_peers.py"), "--n", str(args.peer_units),
+                                "--runs", str(args.runs)], capture_output=True, text=True)
+        print(peers.stdout.rstrip() or peers.stderr.rstrip())
+
+
+if __name__ == "__main__":
+    main()
