@@ -98,6 +98,12 @@ class Table:
     cat_h: Any = None
     cat_ok: Any = None
     item_h: Any = None
+    group_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
+    role_code: array.array[int] = attrs.field(factory=lambda: array.array("b"))
+    groups: dict[str, int] = attrs.field(factory=dict)  # group -> code, in order of first appearance
+    roles: dict[str, int] = attrs.field(factory=dict)
+    id_bytes: Any = None  # unit ids as UTF-8 (numpy bytes), for sorting ties by id
+    _id_parts: list[Any] = attrs.field(factory=list)
     flag_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     flag_sets: list[tuple[str, ...]] = attrs.field(factory=lambda: [()])
     settled: int = 0
@@ -148,13 +154,15 @@ class Table:
             cols.append(np.concatenate(part) if part else none)
             part.clear()  # one field at a time, so the chunks go as the whole comes
         self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h = cols
+        self.id_bytes = np.concatenate(self._id_parts) if self._id_parts else np.zeros(0, dtype="S1")
+        self._id_parts = []
 
     def _truncate(self, n: int) -> None:
         """Forget rows from ``n`` on (a file that turned out unreadable half way)."""
         for lst in (self.unit, self.name, self.group, self.kind, self.role, self.file_of, self.rowno,
-                    self.flag_code):
+                    self.flag_code, self.group_code, self.role_code):
             del lst[n:]
-        for part in self._parts:
+        for part in [*self._parts, self._id_parts]:
             kept = 0
             keep = []
             for arr in part:
@@ -469,6 +477,10 @@ class _Scorer:
         t.group.extend(self._intern(groups))
         t.kind.extend(self._intern(kinds))
         t.role.extend(self._intern(roles))
+        t.group_code.extend([t.groups.setdefault(g, len(t.groups)) for g in groups])
+        t.role_code.extend([t.roles.setdefault(r, len(t.roles)) for r in roles])
+        if units:
+            t._id_parts.append(np.array([u.encode("utf-8") for u in units], dtype=np.bytes_))
         f = t.file_index(shown)
         t.file_of.extend([f] * len(units))
         t.rowno.extend(rownos)
@@ -768,24 +780,36 @@ def rank_table(t: Table) -> Ranking:
     if n == 0:
         z = np.zeros(0, dtype=np.int64)
         return Ranking(order=z, rank=z, group_rank=z)
-    role_names = sorted(set(t.role), key=lambda x: (ROLE_ORDER.get(x, 9), x))
-    role_code = {r: k for k, r in enumerate(role_names)}
-    roles = np.array([role_code[r] for r in t.role], dtype=np.int64) if len(role_names) > 1 else np.zeros(n, np.int64)
-    ids = np.array(t.unit)
-    by_id = np.argsort(ids, kind="stable")
-    cat_index = [k for k, (c, _) in enumerate(t.plan.cats)]
-    ties = [t.cat_h[:, cat_index[[c.id for c, _ in t.plan.cats].index(cid)]].astype(np.int64) for cid in rb.tie_break]
+    names = list(t.roles)
+    place = sorted(range(len(names)), key=lambda k: (ROLE_ORDER.get(names[k], 9), names[k]))
+    rank_of = np.empty(len(names), dtype=np.int64)
+    rank_of[place] = np.arange(len(names))
+    roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
+    by_id = _id_order(t.id_bytes)
+    cat_ids = [c.id for c, _ in t.plan.cats]
+    ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
     keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
     composite = _pack_keys(keys)
     order = by_id[np.argsort(composite[by_id], kind="stable")]
     rank = _competition(composite, order, roles)
-    groups: dict[str, int] = {}
-    gcode = np.array([groups.setdefault(g, len(groups)) for g in t.group], dtype=np.int64)
-    seg = roles * (len(groups) + 1) + gcode
-    gcomposite = _pack_keys([seg, *keys[1:]])
-    gorder = by_id[np.argsort(gcomposite[by_id], kind="stable")]
-    group_rank = _competition(gcomposite, gorder, seg)
+    # Within each role and group, the overall order already holds: a stable sort by group keeps it.
+    seg = roles * (len(t.groups) + 1) + np.frombuffer(t.group_code, dtype=np.int32)
+    seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
+    gorder = order[np.argsort(seg[order], kind="stable")]
+    group_rank = _competition(composite, gorder, seg)
     return Ranking(order=order, rank=rank, group_rank=group_rank)
+
+
+def _id_order(ids: Any) -> Any:
+    """Rows in order of unit id (as Python compares str: by code point, which UTF-8 bytes keep)."""
+    n = len(ids)
+    width = max(8, -(-ids.dtype.itemsize // 8) * 8)
+    padded = np.zeros(n, dtype=f"S{width}")
+    padded[:] = ids
+    words = padded.view(">u8").reshape(n, width // 8)
+    if words.shape[1] == 1:
+        return np.argsort(words[:, 0], kind="stable")
+    return np.lexsort(tuple(words[:, k] for k in range(words.shape[1] - 1, -1, -1)))
 
 
 def _pack_keys(keys: Sequence[Any]) -> Any:
