@@ -107,8 +107,8 @@ def test_a_run_with_waivers_replays_with_them(tmp_path: Path) -> None:
 def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Path) -> None:
     """A CSV scored through the columnar stream is stored record for record as the
     per-unit path stores it (UnitBodies writes the same canonical JSON), and replays clean."""
-    from fulian_eval import load_evidence, load_rulebook, rank, score
     from fulian_eval import audit as au
+    from fulian_eval import load_evidence, load_rulebook, rank, score
 
     table = ROOT / "examples" / "crosscheck"
     fast = str(tmp_path / "fast.db")
@@ -133,8 +133,8 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
 
 
 def test_unit_bodies_escape_like_canonical_json() -> None:
-    from fulian_eval import load_rulebook
     from fulian_eval import audit as au
+    from fulian_eval import load_rulebook
     from fulian_eval.model import UnitInfo
     from fulian_eval.score import UnitSummary
 

@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 
 from .audit import UnitBodies
-from .columnar import MISSING, OK, SMALL, Col, Plan, Scores
+from .columnar import EXACT_INT, LIMIT, MISSING, OK, SMALL, Col, Plan, Scores
 from .errors import EvidenceError
 from .evidence import (
     ROLES,
@@ -103,6 +103,7 @@ class Table:
     groups: dict[str, int] = attrs.field(factory=dict)  # group -> code, in order of first appearance
     roles: dict[str, int] = attrs.field(factory=dict)
     id_bytes: Any = None  # unit ids as UTF-8 (numpy bytes), for sorting ties by id
+    nul_ids: bool = False  # some id holds a NUL, which numpy bytes would drop
     _id_parts: list[Any] = attrs.field(factory=list)
     flag_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     flag_sets: list[tuple[str, ...]] = attrs.field(factory=lambda: [()])
@@ -299,7 +300,7 @@ class _Column:
             except (ValueError, OverflowError):
                 plain = False
             else:
-                return self._scaled(qn, 1, 0)
+                return self._scaled(qn, 1, 0, slow)
         if plain and max(map(len, cells)) <= 15:
             try:
                 v = np.array(cells, dtype=np.float64)
@@ -309,6 +310,8 @@ class _Column:
                 for places in range(1, 8):
                     scale = 10**places
                     qn = np.rint(v * scale)
+                    if np.max(np.abs(qn)) >= EXACT_INT:
+                        break
                     if np.array_equal(qn / scale, v):
                         qi = qn.astype(np.int64)
                         if self.spec.type == "count":
@@ -316,7 +319,7 @@ class _Column:
                             if frac.any():
                                 slow |= frac
                                 qi = np.where(frac, 0, qi)
-                        return self._scaled(qi, scale, 0)
+                        return self._scaled(qi, scale, 0, slow)
         # Some cells are not plain whole numbers: parse the plain ones together and
         # read the rest one by one, as the per-unit path reads them (memoized).
         odd = [i for i, c in enumerate(cells) if not (c.isdigit() and c.isascii())]
@@ -355,13 +358,21 @@ class _Column:
                 if isinstance(qd, int):
                     qd = np.ones(n, dtype=np.int64)
                 qd[i] = value.denominator
-        return self._scaled(qn, qd, state if state.any() else 0)
+        return self._scaled(qn, qd, state if state.any() else 0, slow)
 
-    def _scaled(self, qn: Any, qd: Any, state: Any) -> Col:
-        """Cells are in the header's unit: convert to the field's, exactly."""
+    def _scaled(self, qn: Any, qd: Any, state: Any, slow: Any) -> Col:
+        """Cells are in the header's unit: convert to the field's, exactly.
+
+        Values too large to convert in int64 go to the per-unit path.
+        """
         f = self.factor
         if f != 1:
             fn, fd = f.numerator, f.denominator
+            big = (np.abs(qn) >= LIMIT // fn) | (np.asarray(qd) >= LIMIT // fd)
+            if big.any():
+                slow |= big
+                qn = np.where(big, 0, qn)
+                qd = np.where(big, 1, qd) if isinstance(qd, np.ndarray) else qd
             qn = qn * fn
             qd = qd * fd
         col = Col.ratio(qn, qd, state)
@@ -422,15 +433,15 @@ class _Scorer:
         self.table = Table(plan=plan)
         self.rejected: list[Rejection] = []
         self.warnings: list[str] = []
-        self.seen: set[str] = set()  # units (and roles, if not self) taken
-        self.first: dict[str, int] | None = None  # key -> row, made at the first repeat
+        self.seen: set[str | tuple[str, str]] = set()  # units (with their role, if not self) taken
+        self.first: dict[str | tuple[str, str], int] | None = None  # key -> row, made at the first repeat
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
         self._pool: dict[str, str] = {}
 
     # one unit at a time (TOML files, XLSX rows, rows the columns cannot take)
 
-    def _key(self, unit: str, role: str) -> str:
-        return unit if role == "self" else f"{unit}\x1f{role}"
+    def _key(self, unit: str, role: str) -> str | tuple[str, str]:
+        return unit if role == "self" else (unit, role)
 
     def _duplicate(self, unit: str, role: str, source: str) -> Rejection | None:
         key = self._key(unit, role)
@@ -481,6 +492,7 @@ class _Scorer:
         t.role_code.extend([t.roles.setdefault(r, len(t.roles)) for r in roles])
         if units:
             t._id_parts.append(np.array([u.encode("utf-8") for u in units], dtype=np.bytes_))
+            t.nul_ids = t.nul_ids or "\x00" in "".join(units)
         f = t.file_index(shown)
         t.file_of.extend([f] * len(units))
         t.rowno.extend(rownos)
@@ -494,10 +506,12 @@ class _Scorer:
         ucol = meta["unit"]
         n = len(rows)
         slow = np.zeros(n, dtype=bool)
+        given: dict[int, list[str]] = {}  # rows of another width, as read (the per-unit path takes them)
         if any(len(r) != width for r in rows):
             for i, r in enumerate(rows):
                 if len(r) != width:
                     slow[i] = True
+                    given[i] = r
                     rows[i] = (r + [""] * width)[:width]
         cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
@@ -512,7 +526,7 @@ class _Scorer:
         if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
-                    if any(c.strip() for c in rows[i]):
+                    if any(c.strip() for c in given.get(i, rows[i])):
                         slow[i] = True
                     else:
                         blank[i] = True
@@ -546,21 +560,23 @@ class _Scorer:
         sc = plan.run_columns(fields, points, n)
         keep = ~blank
         redo = (slow | sc.doubt) & ~blank
+        rejected: list[tuple[int, Rejection]] = []  # reported in row order, bad rows and repeats alike
         for i in map(int, np.flatnonzero(redo)):
             rowno = start + i
+            cells = given.get(i, rows[i])
             try:
-                ev = _table_evidence(rb, layout, shown, rowno, rows[i], self.strict)
+                ev = _table_evidence(rb, layout, shown, rowno, cells, self.strict)
             except EvidenceError as exc:
-                uid = rows[i][ucol] if ucol < len(rows[i]) else ""
-                self.rejected.append(Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
-                                               problems=exc.problems))
+                uid = cells[ucol] if ucol < len(cells) else ""
+                rejected.append((i, Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
+                                              problems=exc.problems)))
                 keep[i] = False
                 continue
             plan.settle(sc, i, score(rb, ev))
             units[i], names[i], groups[i], kinds[i], roles[i] = (ev.unit.id, ev.unit.name, ev.unit.group,
                                                                 ev.unit.kind, ev.role)
         idx = np.flatnonzero(keep).tolist()
-        keys = [units[i] if roles[i] == "self" else f"{units[i]}\x1f{roles[i]}" for i in idx]
+        keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
         base = len(self.table.unit)
         if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
             self.seen.update(keys)
@@ -573,10 +589,12 @@ class _Scorer:
                 source = f"{shown} row {start + i}"
                 dup = self._duplicate(units[i], roles[i], source)
                 if dup is not None:
-                    self.rejected.append(dup)
+                    rejected.append((i, dup))
                     keep[i] = False
                     continue
                 self._append([units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i])
+        rejected.sort(key=lambda ir: ir[0])
+        self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
         self.table._add(sc, keep, self._flags(sc, keep, flags))
 
@@ -682,55 +700,53 @@ def score_tables(
     """
     rb = plan.rb
     sc = _Scorer(plan, strict)
-    files: list[tuple[Path, str]] = []
-    others: list[str | Path] = []
-    order: list[tuple[str, Any]] = []
-    for path, shown in _expand(paths):
-        if path.suffix.lower() == ".csv" and path.exists():
-            files.append((path, shown))
-            order.append(("csv", (path, shown)))
-        else:
-            others.append(path if str(path) == shown else shown)
-            order.append(("other", shown))
-    # Whole-file problems first, as loading reports them: headers, unreadable files.
-    layouts: dict[str, _TableLayout | None] = {}
-    for path, shown in files:
+    # Whole-file problems first, in path order, as loading reports them: missing files,
+    # unreadable files, bad headers; then every row's outcome in input order.
+    file_rejects: list[tuple[int, Rejection]] = []
+    header_warnings: dict[int, list[str]] = {}
+    jobs: list[tuple[int, str, Any]] = []
+    for pos, (path, shown) in enumerate(_expand(paths)):
+        if path.suffix.lower() != ".csv" or not path.exists():
+            tasks, rejected, warnings = plan_sources(rb, [shown], strict=strict)
+            file_rejects.extend((pos, r) for r in rejected)
+            header_warnings[pos] = warnings
+            if tasks:
+                jobs.append((pos, "tasks", tasks))
+            continue
         try:
             with path.open(encoding="utf-8-sig", newline="") as f:
                 header = next(csv.reader(f), [])
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            sc.rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
-            layouts[shown] = None
+            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {exc}")))
             continue
         layout = _TableLayout(rb, [h.strip() for h in header], shown, strict)
-        sc.warnings.extend(layout.warnings)
         if layout.problems:
-            sc.rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
-                                         problems=tuple(layout.problems)))
-            layouts[shown] = None
+            problem = _unreadable(path)  # loading reads the whole file before it looks at the header
+            if problem is not None:
+                file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {problem}")))
+                continue
+            header_warnings[pos] = layout.warnings
+            file_rejects.append((pos, Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
+                                               problems=tuple(layout.problems))))
             continue
-        layouts[shown] = layout
-    total = sum(p.stat().st_size for p, s in files if layouts.get(s) is not None) or 1
+        header_warnings[pos] = layout.warnings
+        jobs.append((pos, "csv", (path, shown, layout)))
+    total = sum(job[2][0].stat().st_size for job in jobs if job[1] == "csv") or 1
     done = 0
-    for what, arg in order:
-        if what == "other":
-            tasks, rejected, warnings = plan_sources(rb, [arg], strict=strict)
-            sc.rejected.extend(rejected)
-            sc.warnings.extend(warnings)
-            for task in tasks:
+    for pos, kind, payload in jobs:
+        if kind == "tasks":
+            for task in payload:
                 sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
             continue
-        path, shown = arg
-        file_layout = layouts[shown]
-        if file_layout is None:
-            continue
+        path, shown, layout = payload
         mark = len(sc.table)
         rejected_before = len(sc.rejected)
+        settled_before = sc.table.settled
         try:
             with path.open(encoding="utf-8-sig", newline="") as f:
                 next(csv.reader(f), None)
                 for start, rows in _csv_chunks(f, chunk):
-                    sc.add_rows(file_layout, shown, start, rows)
+                    sc.add_rows(layout, shown, start, rows)
                     if progress is not None:
                         progress(min(total, done + _tell(f)), total)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -740,13 +756,28 @@ def score_tables(
                 sc.seen.discard(sc._key(t.unit[i], t.role[i]))
             sc.first = None
             del sc.rejected[rejected_before:]
-            sc.table._truncate(mark)
-            sc.rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+            t._truncate(mark)
+            t.settled = settled_before
+            header_warnings.pop(pos, None)
+            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {exc}")))
         done += path.stat().st_size
     if progress is not None:
         progress(total, total)
     sc.table._finish()
-    return StreamResult(table=sc.table, rejected=tuple(sc.rejected), warnings=tuple(sc.warnings))
+    rejected = [r for _, r in sorted(file_rejects, key=lambda pr: pr[0])] + sc.rejected
+    warnings = [w for pos in sorted(header_warnings) for w in header_warnings[pos]] + sc.warnings
+    return StreamResult(table=sc.table, rejected=tuple(rejected), warnings=tuple(warnings))
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a table cannot be read to its end, if it cannot."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            for _ in csv.reader(f):
+                pass
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return str(exc)
+    return None
 
 
 def _tell(f: IO[str]) -> int:
@@ -785,7 +816,7 @@ def rank_table(t: Table) -> Ranking:
     rank_of = np.empty(len(names), dtype=np.int64)
     rank_of[place] = np.arange(len(names))
     roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
-    by_id = _id_order(t.id_bytes)
+    by_id = _id_order(t.id_bytes) if not t.nul_ids else np.array(sorted(range(n), key=t.unit.__getitem__))
     cat_ids = [c.id for c, _ in t.plan.cats]
     ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
     keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
