@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 
 from .audit import UnitBodies
-from .columnar import EXACT_INT, LIMIT, MISSING, OK, SMALL, Col, Plan, Scores
+from .columnar import EXACT_INT, LIMIT, MISSING, OK, SMALL, Col, Plan, Scores, State
 from .errors import EvidenceError
 from .evidence import (
     ROLES,
@@ -291,8 +291,14 @@ class _Column:
 
     def _numbers(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
         n = len(cells)
+        given = cells
+        blank: State = 0
+        if "" in cells:  # empty cells are missing evidence; read the rest as usual
+            empty = np.fromiter((not c for c in cells), dtype=bool, count=n)
+            blank = np.where(empty, MISSING, OK).astype(np.int8)
+            cells = [c or "0" for c in cells]
         joined = "|".join(cells)
-        plain = (not joined.translate(_NUM_CHARS) and "" not in cells and ".|" not in joined
+        plain = (not joined.translate(_NUM_CHARS) and ".|" not in joined
                  and not joined.endswith(".") and "|." not in joined and not joined.startswith("."))
         if plain and "." not in joined:
             try:
@@ -300,7 +306,7 @@ class _Column:
             except (ValueError, OverflowError):
                 plain = False
             else:
-                return self._scaled(qn, 1, 0, slow)
+                return self._scaled(qn, 1, blank, slow)
         if plain and max(map(len, cells)) <= 15:
             try:
                 v = np.array(cells, dtype=np.float64)
@@ -319,9 +325,10 @@ class _Column:
                             if frac.any():
                                 slow |= frac
                                 qi = np.where(frac, 0, qi)
-                        return self._scaled(qi, scale, 0, slow)
+                        return self._scaled(qi, scale, blank, slow)
         # Some cells are not plain whole numbers: parse the plain ones together and
         # read the rest one by one, as the per-unit path reads them (memoized).
+        cells = given
         odd = [i for i, c in enumerate(cells) if not (c.isdigit() and c.isascii())]
         patched = list(cells)
         for i in odd:
