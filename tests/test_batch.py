@@ -80,3 +80,20 @@ def test_progress_reports_every_row(table: Path) -> None:
     score_summaries(rb, [table], workers=1, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (4500, 4500)
     assert all(a <= b for (a, _), (b, _) in itertools.pairwise(seen))
+
+
+def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from fulian_eval.batch import terminal_progress
+
+    assert terminal_progress("评分") is None  # pytest's stderr is not a terminal: silent
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    units = terminal_progress("评分")
+    share = terminal_progress("评分", percent=True)
+    assert units is not None and share is not None
+    units(3, 21)
+    share(37, 100)
+    share(100, 100)
+    err = capsys.readouterr().err
+    assert "\r评分 3/21" in err and "\r评分 37%" in err and err.endswith("\r评分 100%\n")

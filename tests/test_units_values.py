@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -286,3 +287,36 @@ def test_parse_set_rejects_non_names(raw: Any, message: str) -> None:
     with pytest.raises(ValueProblem) as info:
         parse_set(raw)
     assert str(info.value) == message
+
+
+def test_units_known_without_pint_agree_with_pint() -> None:
+    """The table that spares a rulebook load from building pint's registry gives
+    pint's own answers: every pair's factor, or the same refusal."""
+    from fulian_eval import units
+
+    spellings = list(units._KNOWN)
+    for a in spellings:
+        for b in spellings:
+            fast = units._KNOWN[a][0] == units._KNOWN[b][0]
+            try:
+                want = units.registry().Quantity(Fraction(1), units._parse(a).units).to(units._parse(b).units).magnitude
+            except Exception:
+                want = None
+            if fast:
+                assert want is not None and units._exact(want) == units.conversion_factor(a, b), (a, b)
+            else:
+                assert want is None, (a, b)
+                with pytest.raises(units.UnitError):
+                    units.conversion_factor(a, b)
+        assert units.is_dimensionless(a) == bool(units._parse(a).dimensionless), a
+
+
+def test_a_rulebook_loads_without_building_pint() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from fulian_eval import load_rulebook; "
+            "load_rulebook('rules/town-village-2026.toml'); print('pint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "False"

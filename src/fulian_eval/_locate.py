@@ -42,8 +42,15 @@ class Locator:
     """Maps key paths such as ``("categories", 0, "items", 2, "field")`` to lines."""
 
     def __init__(self, text: str) -> None:
-        self.lines: dict[PathKey, int] = {}
-        self._scan(text)
+        self._text: str | None = text  # scanned on the first question: only errors ask
+        self._lines: dict[PathKey, int] = {}
+
+    @property
+    def lines(self) -> dict[PathKey, int]:
+        if self._text is not None:
+            text, self._text = self._text, None
+            self._scan(text)
+        return self._lines
 
     def _scan(self, text: str) -> None:
         aot: dict[PathKey, int] = {}  # array-of-tables path -> count so far
@@ -59,7 +66,7 @@ class Locator:
                 continue
             if depth > 0:
                 if value is not None:
-                    value.feed(line, lineno, self.lines)
+                    value.feed(line, lineno, self._lines)
                 depth += _balance(line)
                 continue
             if not line or line.startswith("#"):
@@ -70,19 +77,19 @@ class Locator:
                 idx = aot.get(base, 0)
                 aot[base] = idx + 1
                 current = (*base, idx)
-                self.lines.setdefault(current, lineno)
+                self._lines.setdefault(current, lineno)
                 continue
             if line.startswith("["):
                 keys = split_keys(line[1 : line.find("]")])
                 current = self._resolve(keys, aot)
-                self.lines.setdefault(current, lineno)
+                self._lines.setdefault(current, lineno)
                 continue
             eq = _find_eq(line)
             if eq < 0:
                 continue
             keys = split_keys(line[:eq])
             if keys:
-                self.lines.setdefault((*current, *keys), lineno)
+                self._lines.setdefault((*current, *keys), lineno)
             rhs = line[eq + 1 :].strip()
             for delim in ('"""', "'''"):
                 if rhs.startswith(delim) and rhs.count(delim) == 1:
@@ -91,7 +98,7 @@ class Locator:
             if not in_ml:
                 if rhs.startswith("[") and keys:
                     value = _ValueScan((*current, *keys))
-                    value.feed(rhs, lineno, self.lines)
+                    value.feed(rhs, lineno, self._lines)
                 depth = max(0, _balance(rhs))
 
     @staticmethod

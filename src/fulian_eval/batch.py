@@ -124,14 +124,18 @@ def score_summaries(
     return BatchResult(summaries=tuple(summaries), rejected=tuple(rejects), warnings=tuple(warnings))
 
 
-def terminal_progress(label: str) -> Callable[[int, int], None] | None:
-    """A progress line on stderr when it is a terminal; None (silent) when piped."""
+def terminal_progress(label: str, *, percent: bool = False) -> Callable[[int, int], None] | None:
+    """A progress line on stderr when it is a terminal; None (silent) when piped.
+
+    Shows ``done/total`` (units), or with ``percent`` the share done (``评分 37%``).
+    """
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label} {done}/{total}{end}")
+        shown = f"{100 * done // max(total, 1)}%" if percent else f"{done}/{total}"
+        sys.stderr.write(f"\r{label} {shown}{end}")
         sys.stderr.flush()
 
     return show

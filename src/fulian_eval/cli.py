@@ -287,7 +287,7 @@ def _plan(rb: Rulebook) -> Plan | None:
 
 def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
     """Tables streamed through the compiled plan; the same report, far faster (issue 5)."""
-    res = score_tables(plan, args.evidence, strict=args.strict, progress=_byte_progress("评分"))
+    res = score_tables(plan, args.evidence, strict=args.strict, progress=terminal_progress("评分", percent=True))
     _tell(res.warnings, res.rejected)
     table = res.table
     ranking = rank_table(table)
@@ -306,19 +306,6 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         enc = audit.UnitBodies(rb, [p for p, _ in files])
         _audit(args, rb, [], res.rejected, bodies=audit_bodies(table, ranking, enc), files=files)
     return EXIT_REJECTED if res.rejected else EXIT_OK
-
-
-def _byte_progress(label: str) -> Callable[[int, int], None] | None:
-    """A percentage on stderr when it is a terminal; silent when piped."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label} {100 * done // max(total, 1)}%{end}")
-        sys.stderr.flush()
-
-    return show
 
 
 def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult | UnitSummary],

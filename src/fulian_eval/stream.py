@@ -927,38 +927,26 @@ def write_rank_csv(t: Table, r: Ranking, output: str | None) -> None:
     """The ``rank --format csv`` report, streamed: as :func:`~fulian_eval.report.rank_report` writes it."""
     rb = t.plan.rb
     cat_ids = [c.id for c, _ in t.plan.cats]
-    cols = [cat_ids.index(c) for c in rb.tie_break]
     fmt = _Fmt()
-    tie = [fmt.many(t.cat_h[:, k]) for k in cols]
-
-    def extra(i: int) -> list[str]:
-        return [x[i] for x in tie]
-
-    out, close = _open_out(output)
-    try:
-        _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                                *rb.tie_break], out)
-    finally:
-        if close:
-            out.close()
-        else:
-            out.flush()
+    tie = [fmt.many(t.cat_h[:, cat_ids.index(c)]) for c in rb.tie_break]
+    _write_csv(t, r, output, list(rb.tie_break), lambda i: [x[i] for x in tie])
 
 
 def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
     """The ``score --format csv`` report, streamed: as :func:`~fulian_eval.report.score_report` writes it."""
     plan = t.plan
     fmt = _Fmt()
-    cat_ids = [c.id for c, _ in plan.cats]
-    item_ids = [p.item.id for p in plan.items]
+    head = [*(c.id for c, _ in plan.cats), *(p.item.id for p in plan.items), "flags"]
+    _write_csv(t, r, output, head,
+               lambda i: [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags(i))])
 
-    def extra(i: int) -> list[str]:
-        return [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags(i))]
 
+def _write_csv(t: Table, r: Ranking, output: str | None, head: list[str], extra: Callable[[int], list[str]]) -> None:
+    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra(row)``."""
     out, close = _open_out(output)
     try:
         _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                                *cat_ids, *item_ids, "flags"], out)
+                                *head], out)
     finally:
         if close:
             out.close()

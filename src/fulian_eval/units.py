@@ -46,6 +46,24 @@ class UnitError(FulianEvalError, ValueError):
     """A unit is unknown or has the wrong dimension."""
 
 
+# The units rulebooks and ledgers use most, known without pint: spelling -> (dimension,
+# factor to that dimension's base unit), exactly as the definitions above give them
+# (tests/test_units_values.py holds every pair to pint). Building pint's registry costs
+# about 0.2 s, which a rulebook that needs nothing else should not pay.
+_KNOWN: dict[str, tuple[str, Fraction]] = {
+    "": ("", Fraction(1)),
+    "%": ("", Fraction(1, 100)),
+    "percent": ("", Fraction(1, 100)),
+    **{w: ("person", Fraction(1)) for w in ("person", "人", "位", "名")},
+    **{w: ("household", Fraction(1)) for w in ("household", "户")},
+    **{w: ("currency", Fraction(1)) for w in ("yuan", "元", "CNY")},
+    **{w: ("currency", Fraction(10000)) for w in ("wanyuan", "万元")},
+    **{w: ("currency", Fraction(100000000)) for w in ("yiyuan", "亿元")},
+    **{w: ("area", Fraction(1)) for w in ("m^2", "m**2", "平方米", "square_metre")},
+    **{w: (name, Fraction(1)) for word, name in _COUNTING_WORDS.items() for w in (word, name)},
+}
+
+
 @functools.cache
 def registry() -> Any:
     """The program's one pint registry, with 人 户 元 万元 % and the counting words."""
@@ -81,7 +99,8 @@ def normalize_unit(text: str) -> str:
     Raises:
         UnitError: the unit is unknown.
     """
-    _parse(text)
+    if _clean(text) not in _KNOWN:
+        _parse(text)
     return text.strip()
 
 
@@ -108,8 +127,12 @@ def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
     Raises:
         UnitError: a unit is unknown or the two have different dimensions.
     """
-    if _clean(from_unit) == _clean(to_unit):
+    a, b = _clean(from_unit), _clean(to_unit)
+    if a == b:
         return Fraction(1)
+    known_a, known_b = _KNOWN.get(a), _KNOWN.get(b)
+    if known_a is not None and known_b is not None and known_a[0] == known_b[0]:
+        return known_a[1] / known_b[1]
     src = _parse(from_unit)
     dst = _parse(to_unit)
     if src.dimensionality != dst.dimensionality:
@@ -128,4 +151,7 @@ def _describe(text: str, q: Any) -> str:
 
 def is_dimensionless(unit: str) -> bool:
     """Whether ``unit`` (possibly empty) is a pure number such as % or nothing."""
+    known = _KNOWN.get(_clean(unit))
+    if known is not None:
+        return known[0] == ""
     return bool(_parse(unit).dimensionless)
