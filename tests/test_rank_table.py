@@ -67,3 +67,17 @@ def test_ties_are_listed_by_id_as_python_orders_strings() -> None:
     r = rank_table(_table(units))
     assert [units[i][0] for i in r.order.tolist()] == sorted(u[0] for u in units)
     assert set(r.rank.tolist()) == {1}
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(0, 3), st.integers(-2**40, 2**40)),
+                min_size=1, max_size=30))
+def test_packed_keys_order_like_tuples_even_when_too_wide_for_one_word(rows: list[tuple[int, int, int]]) -> None:
+    from fulian_eval.stream import _pack_keys
+
+    keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
+    packed = _pack_keys(keys).tolist()
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            assert (packed[i] < packed[j]) == (rows[i] < rows[j])
+            assert (packed[i] == packed[j]) == (rows[i] == rows[j])

@@ -24,7 +24,7 @@ from .batch import score_summaries, terminal_progress
 from .columnar import Plan, Unsupported, compile_plan
 from .crosscheck import config_of, crosscheck, crosscheck_report
 from .errors import FulianEvalError, RulebookError
-from .evidence import EvidenceSet, Rejection, load_evidence
+from .evidence import EvidenceSet, Rejection, _expand, load_evidence
 from .load import load_rulebook
 from .model import Rulebook
 from .rank import Ranked, rank
@@ -265,7 +265,8 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         _audit(args, rb, [r.result for r in ranked], es.rejected)
         return _status(es)
     rb = load_rulebook(args.rulebook)
-    if not getattr(args, "waivers", None):
+    # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core.
+    if not getattr(args, "waivers", None) and any(p.suffix.lower() == ".csv" for p, _ in _expand(args.evidence)):
         plan = _plan(rb)
         if plan is not None:
             return _report_columnar(args, rb, plan, render)

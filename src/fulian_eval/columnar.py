@@ -825,6 +825,15 @@ class Plan:
 
     # ------------------------------------------------------------ settling
 
+    def blank(self, n: int) -> Scores:
+        """Room for ``n`` rows, all to be filled by :meth:`settle`."""
+        n_items, n_cats = len(self.items), len(self.cats)
+        return Scores(total_h=np.zeros(n, dtype=np.int64), vetoed=np.zeros(n, dtype=bool),
+                      grade=np.full(n, -1, dtype=np.int16), cat_h=np.zeros((n, n_cats), dtype=np.int64),
+                      cat_ok=np.zeros((n, n_cats), dtype=bool), item_h=np.zeros((n, n_items), dtype=np.int64),
+                      status=np.zeros((n, n_items), dtype=np.int8),
+                      checks=np.zeros((n, len(self.rb.consistency)), dtype=bool), doubt=np.zeros(n, dtype=bool))
+
     def settle(self, scores: Scores, i: int, result: UnitResult) -> None:
         """Put the exact per-unit result of row ``i`` into ``scores``."""
         scores.total_h[i] = hundredths(result.total)

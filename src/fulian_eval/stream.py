@@ -475,7 +475,7 @@ class _Scorer:
                 self.rejected.append(dup)
                 continue
             res = score(self.rb, o)
-            sc = self.plan.run_columns({}, {}, 1)
+            sc = self.plan.blank(1)
             self.plan.settle(sc, 0, res)
             path, sep, r = o.source.rpartition(" row ")
             where = (path, int(r)) if sep and r.isdigit() and str(int(r)) == r else (o.source, 0)
