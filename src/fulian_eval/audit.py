@@ -53,7 +53,7 @@ from .evidence import Rejection, _expand, load_evidence
 from .load import load_rulebook
 from .model import Item, Rulebook, SourceFile
 from .score import UnitResult, UnitSummary, fmt_points, score
-from .waivers import load_waivers
+from .waivers import WaiverSet, load_waivers
 
 __all__ = [
     "GENESIS",
@@ -1102,57 +1102,88 @@ def _safe_name(path: str, fallback: str) -> str:
     return name if name not in ("", ".", "..") else fallback
 
 
-def _rescore(store: AuditStore, run: int) -> Rescored:
-    """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
-    header = store.header(run)
-    options = header.get("options", {})
-    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
-        root = Path(tmp)
-        chain: list[Path] = []
-        for k, f in enumerate(header["rulebook"]):
-            d = root / "rulebook" if k == 0 else root / "rulebook" / f"extends-{k}"
-            d.mkdir(parents=True, exist_ok=True)
-            p = d / _safe_name(f["path"], "rulebook.toml")
-            p.write_bytes(store.blob(f["sha256"]))
-            chain.append(p)
-        back: dict[str, str] = {}
-        ev_paths: list[Path] = []
-        for k, f in enumerate(header["evidence"]):
-            d = root / "evidence" / str(k)
-            d.mkdir(parents=True)
-            p = d / _safe_name(f["path"], f"evidence-{k}")
-            p.write_bytes(store.blob(f["sha256"]))
-            ev_paths.append(p)
-            back[str(p)] = f["path"]
-        rb = load_rulebook(chain[0])
-        rb = attrs.evolve(rb, sources=tuple(
-            SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]
-        ))
-        loaded = load_evidence(rb, ev_paths, strict=bool(options.get("strict", False)))
-        waivers = None
-        if header.get("waivers"):
-            w = header["waivers"]
-            p = root / _safe_name(w["path"], "waivers.toml")
-            p.write_bytes(store.blob(w["sha256"]))
-            waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
+@attrs.frozen(kw_only=True)
+class Materialized:
+    """A stored run's files written out again, to score them anew.
 
-    def restore(text: str) -> str:
-        for tmp_path, orig in back.items():
+    Attributes:
+        rulebook: loaded from the stored chain, naming the stored paths.
+        evidence: the evidence files, written under a temporary folder.
+        back: temporary path -> the path the run stored.
+        waivers: the waivers the run applied, if any.
+    """
+
+    header: Mapping[str, Any]
+    rulebook: Rulebook
+    evidence: tuple[Path, ...]
+    back: Mapping[str, str]
+    waivers: WaiverSet | None = None
+
+    @property
+    def strict(self) -> bool:
+        return bool(self.header.get("options", {}).get("strict", False))
+
+    def source(self, s: str) -> str:
+        """A source as the run named it ("x.csv row 4"), from one naming a temporary file."""
+        path, sep, rest = s.rpartition(" row ")
+        if sep and path in self.back:
+            return f"{self.back[path]} row {rest}"
+        return self.back.get(s, self.restore(s))
+
+    def restore(self, text: str) -> str:
+        """A message with temporary paths put back as the run named them."""
+        for tmp_path, orig in self.back.items():
             if tmp_path in text:
                 text = text.replace(tmp_path, orig)
         return text
 
-    def source(s: str) -> str:
-        path, sep, rest = s.rpartition(" row ")
-        if sep and path in back:
-            return f"{back[path]} row {rest}"
-        return back.get(s, restore(s))
 
-    results = tuple(score(rb, attrs.evolve(ev, source=source(ev.source)),
+def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
+    """Write a stored run's rulebook chain, evidence and waiver files under ``root`` and load the rulebook.
+
+    Raises:
+        AuditError: no such run, or a stored file is missing.
+        RulebookError: the stored rulebook no longer loads.
+    """
+    header = store.header(run)
+    chain: list[Path] = []
+    for k, f in enumerate(header["rulebook"]):
+        d = root / "rulebook" if k == 0 else root / "rulebook" / f"extends-{k}"
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / _safe_name(f["path"], "rulebook.toml")
+        p.write_bytes(store.blob(f["sha256"]))
+        chain.append(p)
+    back: dict[str, str] = {}
+    ev_paths: list[Path] = []
+    for k, f in enumerate(header["evidence"]):
+        d = root / "evidence" / str(k)
+        d.mkdir(parents=True)
+        p = d / _safe_name(f["path"], f"evidence-{k}")
+        p.write_bytes(store.blob(f["sha256"]))
+        ev_paths.append(p)
+        back[str(p)] = f["path"]
+    rb = load_rulebook(chain[0])
+    rb = attrs.evolve(rb, sources=tuple(SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]))
+    waivers = None
+    if header.get("waivers"):
+        w = header["waivers"]
+        p = root / _safe_name(w["path"], "waivers.toml")
+        p.write_bytes(store.blob(w["sha256"]))
+        waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
+    return Materialized(header=header, rulebook=rb, evidence=tuple(ev_paths), back=back, waivers=waivers)
+
+
+def _rescore(store: AuditStore, run: int) -> Rescored:
+    """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
+    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
+        m = materialize(store, run, Path(tmp))
+        loaded = load_evidence(m.rulebook, m.evidence, strict=m.strict)
+    waivers = m.waivers
+    results = tuple(score(m.rulebook, attrs.evolve(ev, source=m.source(ev.source)),
                           waivers.for_unit(ev)[0] if waivers is not None else None)
                     for ev in loaded.evidence)
-    rejected = tuple(attrs.evolve(r, source=source(r.source), error=restore(r.error)) for r in loaded.rejected)
-    return Rescored(header=header, rulebook=rb, results=results, rejected=rejected)
+    rejected = tuple(attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in loaded.rejected)
+    return Rescored(header=m.header, rulebook=m.rulebook, results=results, rejected=rejected)
 
 
 def rescore(path: str | Path, run: int) -> Rescored:
@@ -1204,6 +1235,11 @@ def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list
     return []
 
 
+def replay_run(store: AuditStore, run: int) -> list[Difference]:
+    """Re-score one stored run unit by unit and list what differs (see :func:`replay`)."""
+    return _replay_run(store, run)
+
+
 def _replay_run(store: AuditStore, run: int) -> list[Difference]:
     stored_header = store.header(run)
     if stored_header.get("draw"):
@@ -1216,7 +1252,6 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
     except FulianEvalError as exc:
         return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
     header = rescored.header
-    out: list[Difference] = []
     ids = [i.id for i in rescored.rulebook.items()]
     stored_ids = [i[0] for i in header["items"]]
     if ids != stored_ids:
@@ -1224,24 +1259,51 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
     evidence = _Evidence([f["path"] for f in header["evidence"]])
     fmt = _Points()
     reads_any = [bool(names) for _, names in header["items"]]
-    now = {(r.unit.id, r.role): _pack(r, evidence, reads_any, fmt) for r in rescored.results}
+    now = [_encode(_pack(r, evidence, reads_any, fmt)) for r in rescored.results]
+    return compare_run(store, run, ids, now, rescored.rejected)
+
+
+def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[str],
+                rejected: Sequence[Rejection]) -> list[Difference]:
+    """What differs between a run's stored unit records and ``now``, the same records made again.
+
+    ``now`` holds encoded unit records (see :class:`UnitBodies`); when they come in
+    the stored order, equal records are matched as text without being decoded,
+    so a run of any size is compared in one pass.
+    """
+    header = store.header(run)
+    evidence = _Evidence([f["path"] for f in header["evidence"]])
+    out: list[Difference] = []
+    fresh = iter(now)
+    by_key: dict[tuple[str, str], str] | None = None  # made at the first record out of step
     seen: set[tuple[str, str]] = set()
     for (body,) in store.conn.execute(
         "SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq", (run,)
     ):
+        if by_key is None:
+            mine = next(fresh, None)
+            if mine == body:
+                continue
+            by_key = {}
+            for b in ([mine] if mine is not None else []) + list(fresh):
+                got_rec = _loads(b)
+                by_key[(got_rec["unit"], got_rec["role"])] = b
         rec = _loads(body)
         key = (rec["unit"], rec["role"])
         seen.add(key)
+        got_text = by_key.get(key)
+        if got_text == body:
+            continue
 
         def diff(what: str, stored: Any, got: Any, key: tuple[str, str] = key) -> None:
             out.append(Difference(run=run, unit=key[0], role=key[1], what=what,
                                   stored=_show_value(stored), now=_show_value(got)))
 
-        got = now.get(key)
-        if got is None:
-            why = next((r.error for r in rescored.rejected if r.unit == key[0]), "not in the evidence")
+        if got_text is None:
+            why = next((r.error for r in rejected if r.unit == key[0]), "not in the evidence")
             diff("unit", "scored", f"not scored ({why})")
             continue
+        got = _loads(got_text)
         for k in sorted(rec):
             a, b = rec[k], got.get(k)
             if a == b:
@@ -1265,9 +1327,11 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
                         diff(f"input {name}", a.get(name), b.get(name))
             else:
                 diff(k, a, b)
-    for key in now:
-        if key not in seen:
-            out.append(Difference(run=run, unit=key[0], role=key[1], what="unit", stored="not scored", now="scored"))
+    leftover = list(fresh) if by_key is None else [b for k, b in by_key.items() if k not in seen]
+    for b in leftover:
+        got_rec = _loads(b)
+        out.append(Difference(run=run, unit=got_rec["unit"], role=got_rec["role"], what="unit",
+                              stored="not scored", now="scored"))
     end = store.conn.execute(
         "SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1", (run,)
     ).fetchone()
@@ -1277,7 +1341,7 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
         return evidence.index(source) is not None
 
     was = {(s, u) for s, u, _ in stored_rejects if ours(s)}
-    is_ = {(r.source, r.unit) for r in rescored.rejected if ours(r.source)}
+    is_ = {(r.source, r.unit) for r in rejected if ours(r.source)}
     for s, u in sorted(was - is_):
         out.append(Difference(run=run, unit=u, role="", what="rejected", stored=f"rejected ({s})", now="not rejected"))
     for s, u in sorted(is_ - was):

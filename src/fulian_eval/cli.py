@@ -32,6 +32,7 @@ from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_rep
 from .score import UnitResult, UnitSummary, gains, score
 from .sensitivity import sensitivity
 from .stream import audit_bodies, rank_table, score_tables, write_rank_csv, write_score_csv
+from .stream import replay as stream_replay
 from .waivers import WaiverSet, load_waivers
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -398,7 +399,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                        disable_numparse=True))
         return EXIT_OK
     if action == "replay":
-        diffs = audit.replay(args.store, args.run)
+        diffs = stream_replay(args.store, args.run)
         for d in diffs:
             print(str(d))
         print(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")

@@ -18,7 +18,9 @@ from __future__ import annotations
 import array
 import csv
 import itertools
+import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -27,9 +29,21 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
-from .audit import UnitBodies
-from .columnar import EXACT_INT, LIMIT, MISSING, OK, SMALL, Col, Plan, Scores, State
-from .errors import EvidenceError
+from .audit import AuditStore, Difference, UnitBodies, compare_run, materialize, replay_run
+from .columnar import (
+    EXACT_INT,
+    LIMIT,
+    MISSING,
+    OK,
+    SMALL,
+    Col,
+    Plan,
+    Scores,
+    State,
+    Unsupported,
+    compile_plan,
+)
+from .errors import EvidenceError, FulianEvalError
 from .evidence import (
     ROLES,
     Rejection,
@@ -53,6 +67,7 @@ __all__ = [
     "Table",
     "audit_bodies",
     "rank_table",
+    "replay",
     "score_tables",
     "write_rank_csv",
     "write_score_csv",
@@ -972,3 +987,55 @@ def audit_bodies(t: Table, r: Ranking, enc: UnitBodies, block: int = 4096) -> It
             cat_ok=[t.cat_ok[idx, k].tolist() for k in range(t.cat_ok.shape[1])],
             points=fmt.many(t.item_h[idx].ravel()),
         )
+
+
+# -------------------------------------------------------------------- replay
+
+
+def replay(path: str | Path, run: int | None = None) -> list[Difference]:
+    """Re-score stored runs from their stored inputs and list what differs (see :func:`~fulian_eval.audit.replay`).
+
+    Runs stored from tables by the streamed path (records of points, not of
+    statuses and inputs) are scored again through the columnar plan and compared
+    record for record as text, so a national run replays in about the time it
+    took; other runs are re-scored unit by unit.
+    """
+    out: list[Difference] = []
+    with AuditStore.open(path, create=False) as store:
+        wanted = [r.run for r in store.runs()] if run is None else [run]
+        for r in wanted:
+            got = _replay_columns(store, r)
+            out.extend(got if got is not None else replay_run(store, r))
+    return out
+
+
+def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
+    """The differences of one run replayed through the columns; None where it must go unit by unit."""
+    header = store.header(run)
+    if header.get("draw") or header.get("waivers"):
+        return None
+    if not any(str(f["path"]).lower().endswith(".csv") for f in header["evidence"]):
+        return None
+    first = store.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq LIMIT 1",
+                               (run,)).fetchone()
+    if first is not None and "status" in json.loads(first[0]):  # full results: statuses and inputs to compare
+        return None
+    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
+        try:
+            m = materialize(store, run, Path(tmp))
+            plan = compile_plan(m.rulebook)
+        except Unsupported:
+            return None
+        except FulianEvalError as exc:
+            return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
+        ids = [i.id for i in m.rulebook.items()]
+        stored_ids = [i[0] for i in header["items"]]
+        if ids != stored_ids:
+            return [Difference(run=run, unit="", role="", what="items", stored=", ".join(stored_ids),
+                               now=", ".join(ids))]
+        res = score_tables(plan, m.evidence, strict=m.strict)
+    t = res.table
+    t.files = [m.source(f) for f in t.files]
+    rejected = [attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected]
+    enc = UnitBodies(m.rulebook, [f["path"] for f in header["evidence"]])
+    return compare_run(store, run, ids, audit_bodies(t, rank_table(t), enc), rejected)
