@@ -125,8 +125,14 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
         with sqlite3.connect(path) as conn:
             return [b for (b,) in conn.execute("SELECT body FROM records WHERE kind = 'unit' ORDER BY seq")]
 
-    assert units(fast) == units(slow)
+    # The streamed run stored its records while scoring, in input order; the same records.
+    assert sorted(units(fast)) == sorted(units(slow))
     assert len(units(fast)) == 49
+    sources = [json.loads(b)["source"] for b in units(fast)]
+    assert sources == sorted(sources, key=lambda x: (x.rsplit(" row ", 1)[0], int(x.rsplit(" row ", 1)[1])))
+    with sqlite3.connect(fast) as conn:
+        header = json.loads(conn.execute("SELECT body FROM records WHERE kind = 'run'").fetchone()[0])
+    assert header["order"] == "input"
     assert cli("audit", "verify", fast).returncode == 0
     replay = cli("audit", "replay", fast)
     assert replay.returncode == 0 and "0 differences" in replay.stdout
@@ -150,3 +156,34 @@ def test_unit_bodies_escape_like_canonical_json() -> None:
                     categories=[(c[1], c[3]) for c in cats], points=list(s.items))
     reads_any = [True] * len(rb.items())
     assert body == au._encode(au._pack(s, au._Evidence(["x.csv"]), reads_any, au._Points()))
+
+
+def test_streamed_audit_drops_a_table_unreadable_half_way_and_stores_nothing_on_failure(tmp_path: Path) -> None:
+    """Records go to the store while scoring: a table that breaks half way is taken
+    back out of the run, and a run whose report cannot be written stores nothing."""
+    from fulian_eval.cli import main
+
+    src = (ROOT / "examples" / "town" / "town.csv").read_text(encoding="utf-8")
+    head, *rows = src.splitlines()
+    good = tmp_path / "a.csv"
+    good.write_text(src, encoding="utf-8")
+    bad = tmp_path / "b.csv"
+    many = [r.replace(r.split(",")[0], f"b{k}", 1) for k in range(150) for r in rows]
+    bad.write_bytes(("\n".join([head, *many]) + "\n").encode("utf-8") + b"\xff,broken\n")
+    db = tmp_path / "t.db"
+    code = main(["rank", RULES, str(good), str(bad), "--format", "csv", "-o", str(tmp_path / "r.csv"),
+                 "--audit", str(db)])
+    assert code == 1
+    ok = cli("audit", "verify", str(db))
+    assert ok.returncode == 0, ok.stdout
+    runs = cli("audit", "runs", str(db)).stdout
+    assert " 21 " in runs  # only the good table's units
+    assert "0 differences" in cli("audit", "replay", str(db)).stdout
+
+    db2 = tmp_path / "none.db"
+    code = main(["rank", RULES, str(good), "--format", "csv", "-o", str(tmp_path / "no" / "such" / "r.csv"),
+                 "--audit", str(db2)])
+    assert code == 2
+    from fulian_eval import audit as au
+
+    assert not db2.exists() or au.runs(db2) == []

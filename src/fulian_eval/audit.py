@@ -65,6 +65,7 @@ __all__ = [
     "NewerSchemaError",
     "Rescored",
     "RunInfo",
+    "RunWriter",
     "UnitBodies",
     "VerifyResult",
     "append_draw",
@@ -79,6 +80,7 @@ __all__ = [
     "rescore",
     "runs",
     "show",
+    "start_run",
     "verify",
 ]
 
@@ -730,6 +732,34 @@ def append_run(
         AuditError: the rulebook files do not match the rulebook, or the store fails.
         TypeError: an option that has no canonical JSON (a float, say).
     """
+    head_fields, files = _run_header(rulebook=rulebook, evidence_files=evidence_files, command=command,
+                                     actor=actor, now=now, options=options, rulebook_files=rulebook_files,
+                                     waivers_file=waivers_file)
+    evidence = _Evidence([f["path"] for f in head_fields["evidence"]])
+    reads_any = [bool(names) for _, names in head_fields["items"]]
+    fmt = _Points()
+    packed: Iterable[str] = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
+    if bodies is not None:
+        if packed:
+            raise ValueError("give results or bodies, not both")
+        packed = bodies
+    writer = RunWriter(store, head_fields, files)
+    writer.add(packed)
+    return writer.finish(rejected)
+
+
+def _run_header(
+    *,
+    rulebook: Rulebook,
+    evidence_files: Sequence[tuple[str, bytes]],
+    command: str,
+    actor: str | None,
+    now: _dt.datetime | None,
+    options: Mapping[str, Any] | None,
+    rulebook_files: Sequence[tuple[str, bytes]] | None,
+    waivers_file: tuple[str, bytes, _dt.date] | None,
+) -> tuple[dict[str, Any], list[tuple[str, str, bytes]]]:
+    """A run's header fields and the files it stores: (path, sha256, bytes)."""
     if rulebook_files is None:
         rulebook_files = []
         for src in rulebook.sources:
@@ -745,7 +775,6 @@ def append_run(
         raise AuditError("the rulebook files changed since the rulebook was loaded "
                          f"(stored {[sha[:12] for _, sha, _ in rb_files]}, loaded {[w[:12] for w in want]})")
     ev_files = [(p, _sha(b), b) for p, b in evidence_files]
-    evidence = _Evidence([p for p, _, _ in ev_files])
     items = rulebook.items()
     head_fields: dict[str, Any] = {
         "actor": actor if actor is not None else default_actor(),
@@ -764,65 +793,132 @@ def append_run(
         wpath, wdata, wtoday = waivers_file
         extra_files.append((wpath, _sha(wdata), wdata))
         head_fields["waivers"] = {"path": wpath, "sha256": _sha(wdata), "today": wtoday.isoformat()}
-    reads_any = [bool(names) for _, names in head_fields["items"]]
-    fmt = _Points()
-    packed: Iterable[str] = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
-    if bodies is not None:
-        if packed:
-            raise ValueError("give results or bodies, not both")
-        packed = bodies
-    rejects = [[r.source, r.unit, r.error] for r in rejected]
-    return _append(store, head_fields, rb_files + ev_files + extra_files, packed, rejects)
+    return head_fields, rb_files + ev_files + extra_files
 
 
-def _append(store: AuditStore | str | Path, head_fields: Mapping[str, Any],
-            files: Sequence[tuple[str, str, bytes]], bodies: Iterable[str], rejects: list[list[str]]) -> AppendResult:
-    """Write one run (header, unit records, end) and its files in one transaction.
+def start_run(
+    store: str | Path,
+    *,
+    rulebook: Rulebook,
+    evidence_files: Sequence[tuple[str, bytes]],
+    command: str,
+    actor: str | None = None,
+    now: _dt.datetime | None = None,
+    options: Mapping[str, Any] | None = None,
+    rulebook_files: Sequence[tuple[str, bytes]] | None = None,
+    waivers_file: tuple[str, bytes, _dt.date] | None = None,
+) -> RunWriter:
+    """Begin a run whose unit records come while it is scored (see :class:`RunWriter`).
 
-    ``bodies`` may be a generator: records are hashed and written as they come.
+    Takes the arguments of :func:`append_run` but the results. Its records are in
+    the order they are added (the header says ``"order": "input"``), not in
+    report order.
     """
-    own, opened = _store(store, True)
-    conn = own.conn
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    head_fields, files = _run_header(rulebook=rulebook, evidence_files=evidence_files, command=command,
+                                     actor=actor, now=now, options=options, rulebook_files=rulebook_files,
+                                     waivers_file=waivers_file)
+    head_fields["order"] = "input"
+    return RunWriter(store, head_fields, files)
+
+
+class RunWriter:
+    """One run written in one transaction: the header and files at once, unit records
+    as they come, the end record and the commit at :meth:`finish`.
+
+    Nothing is visible to others before :meth:`finish`; :meth:`abort` (or a crash)
+    leaves the store as it was. :meth:`mark` and :meth:`back_to_mark` drop the
+    records added since the mark (a table that turned out unreadable half way).
+    """
+
+    def __init__(self, store: AuditStore | str | Path, head_fields: Mapping[str, Any],
+                 files: Sequence[tuple[str, str, bytes]]) -> None:
+        self.own, self.opened = _store(store, True)
+        conn = self.conn = self.own.conn
         try:
-            row = conn.execute("SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
-            run = last_run + 1
-            conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
-                             [(sha, b) for _, sha, b in files])
-            header = _encode({**head_fields, "run": run, "schema": SCHEMA_VERSION, "store": own.store_id})
-            units = 0
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                self.seq, self.prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
+                self.run = last_run + 1
+                conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
+                                 [(sha, b) for _, sha, b in files])
+                self.units = 0
+                self._mark = (self.seq, self.prev, 0)
+                header = _encode({**head_fields, "run": self.run, "schema": SCHEMA_VERSION,
+                                  "store": self.own.store_id})
+                self._write([("run", header)])
+            except BaseException:
+                self.abort()
+                raise
+        except (sqlite3.Error, UnicodeError) as exc:
+            raise AuditError(f"{self.own.path}: cannot store the run: {exc}") from None
 
-            def records() -> Iterator[tuple[str, str]]:
-                nonlocal units
-                yield "run", header
-                for b in bodies:
-                    units += 1
-                    yield "unit", b
-                yield "end", _encode({"kind": "end", "rejected": rejects, "run": run, "units": units})
+    def _write(self, records: Iterable[tuple[str, str]]) -> None:
+        run = self.run
 
-            def rows() -> Iterator[tuple[int, int, str, str, str, str]]:
-                nonlocal seq, prev
-                for kind, body in records():
-                    seq += 1
-                    h = _chain(prev, body)
-                    yield seq, run, kind, body, prev, h
-                    prev = h
+        def rows() -> Iterator[tuple[int, int, str, str, str, str]]:
+            for kind, body in records:
+                self.seq += 1
+                h = _chain(self.prev, body)
+                yield self.seq, run, kind, body, self.prev, h
+                self.prev = h
 
-            conn.executemany("INSERT INTO records (seq, run_id, kind, body, prev_hash, hash) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", rows())
-            conn.execute("COMMIT")
+        self.conn.executemany("INSERT INTO records (seq, run_id, kind, body, prev_hash, hash) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", rows())
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except (sqlite3.Error, UnicodeError) as exc:
+            self.abort()
+            raise AuditError(f"{self.own.path}: cannot store the run: {exc}") from None
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self.abort()
             raise
-    except (sqlite3.Error, UnicodeError) as exc:
-        raise AuditError(f"{own.path}: cannot store the run: {exc}") from None
-    finally:
-        if opened:
-            own.close()
-    return AppendResult(run=run, head=prev, records=units + 2)
+
+    def add(self, bodies: Iterable[str]) -> None:
+        """Unit records (see :class:`UnitBodies`), hashed into the chain and written as they come."""
+        def counted() -> Iterator[tuple[str, str]]:
+            for b in bodies:
+                self.units += 1
+                yield "unit", b
+
+        self._guard(lambda: self._write(counted()))
+
+    def mark(self) -> None:
+        self._mark = (self.seq, self.prev, self.units)
+
+    def back_to_mark(self) -> None:
+        seq, prev, units = self._mark
+        self._guard(lambda: self.conn.execute("DELETE FROM records WHERE seq > ?", (seq,)))
+        self.seq, self.prev, self.units = seq, prev, units
+
+    def finish(self, rejected: Iterable[Rejection]) -> AppendResult:
+        """Write the end record (the rejected units, the count) and commit."""
+        rejects = [[r.source, r.unit, r.error] for r in rejected]
+
+        def end() -> None:
+            self._write([("end", _encode({"kind": "end", "rejected": rejects, "run": self.run,
+                                          "units": self.units}))])
+            self.conn.execute("COMMIT")
+
+        self._guard(end)
+        self._close()
+        return AppendResult(run=self.run, head=self.prev, records=self.units + 2)
+
+    def abort(self) -> None:
+        """Give the run up: nothing of it is stored."""
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self._close()
+
+    def _close(self) -> None:
+        if self.opened:
+            self.opened = False
+            self.own.close()
 
 
 def append_draw(
@@ -859,7 +955,7 @@ def append_draw(
         "scheme": {"id": kind, "version": ""},
         "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
     }
-    return _append(store, head_fields, [(path, sha, data)], [], [])
+    return RunWriter(store, head_fields, [(path, sha, data)]).finish([])
 
 
 # ------------------------------------------------------------------ verify

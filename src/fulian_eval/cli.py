@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import IO, Any
 
 from tabulate import tabulate
 
@@ -31,7 +32,14 @@ from .rank import Ranked, rank
 from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
 from .score import UnitResult, UnitSummary, gains, score
 from .sensitivity import sensitivity
-from .stream import audit_bodies, rank_table, score_tables, write_rank_csv, write_score_csv
+from .stream import (
+    AuditSink,
+    audit_bodies,
+    rank_table,
+    score_tables,
+    write_rank_csv,
+    write_score_csv,
+)
 from .stream import replay as stream_replay
 from .waivers import WaiverSet, load_waivers
 
@@ -288,26 +296,78 @@ def _plan(rb: Rulebook) -> Plan | None:
 
 
 def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
-    """Tables streamed through the compiled plan; the same report, far faster (issue 5)."""
-    res = score_tables(plan, args.evidence, strict=args.strict, progress=terminal_progress("评分", percent=True))
-    _tell(res.warnings, res.rejected)
-    table = res.table
-    ranking = rank_table(table)
-    if args.format == "csv":
-        writer = write_rank_csv if render is rank_report else write_score_csv
+    """Tables streamed through the compiled plan; the same report, far faster (issue 5).
+
+    A CSV report's file is opened before scoring starts, so a path that cannot be
+    written fails at once; with ``--audit`` the run is then stored while it is
+    scored and committed while the report is written.
+    """
+    out: IO[str] | None = None
+    if args.format == "csv" and args.output:
         try:
-            writer(table, ranking, args.output)
+            # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
+            out = open(args.output, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
-    else:
-        ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
-                         group_rank=int(ranking.group_rank[i])) for i in ranking.order]
-        _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
-    if getattr(args, "audit", None):
+    sink = None
+    if getattr(args, "audit", None) and AuditSink.available():
+        # The run is stored while it is scored, from a second process (records in input order).
+        def start() -> tuple[audit.RunWriter, list[str]]:
+            files = audit.read_files(args.evidence)
+            writer = audit.start_run(args.audit, rulebook=rb, evidence_files=files, command=_COMMAND_LINE[0],
+                                     actor=args.actor, options=_audit_options_of(args))
+            return writer, [p for p, _ in files]
+
+        sink = AuditSink(args.audit, start, plan)
+    try:
+        try:
+            res = score_tables(plan, args.evidence, strict=args.strict,
+                               progress=terminal_progress("评分", percent=True), sink=sink)
+        except BaseException:
+            if sink is not None:
+                sink.abort()
+            raise
+        _tell(res.warnings, res.rejected)
+        table = res.table
+        if sink is not None and out is not None:
+            sink.end(res.rejected)  # the writer commits while the report is written
+        ranking = rank_table(table)
+        if args.format == "csv":
+            writer = write_rank_csv if render is rank_report else write_score_csv
+            try:
+                writer(table, ranking, out if out is not None else args.output)
+            except OSError as exc:
+                if sink is not None and out is None:
+                    sink.abort()
+                raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+        else:
+            ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
+                             group_rank=int(ranking.group_rank[i])) for i in ranking.order]
+            try:
+                _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
+            except BaseException:
+                if sink is not None:
+                    sink.abort()
+                raise
+    finally:
+        if out is not None:
+            out.close()
+    if sink is not None:
+        if out is None:
+            sink.end(res.rejected)
+        done = sink.result()
+        print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+    elif getattr(args, "audit", None):
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])
         _audit(args, rb, [], res.rejected, bodies=audit_bodies(table, ranking, enc), files=files)
     return EXIT_REJECTED if res.rejected else EXIT_OK
+
+
+def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The run options the audit trail keeps."""
+    return {k: v for k, v in (("strict", args.strict), ("format", args.format),
+                              ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
 
 
 def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult | UnitSummary],
@@ -316,8 +376,7 @@ def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult 
     """Append the run to the audit store named by --audit, whole or not at all."""
     if not getattr(args, "audit", None):
         return
-    options = {k: v for k, v in (("strict", args.strict), ("format", args.format),
-                                 ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
+    options = _audit_options_of(args)
     waivers_file = None
     if getattr(args, "waivers", None):
         waivers_file = (args.waivers, Path(args.waivers).read_bytes(), args.today or _dt.date.today())

@@ -19,6 +19,7 @@ import array
 import csv
 import itertools
 import json
+import multiprocessing
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +30,17 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
-from .audit import AuditStore, Difference, UnitBodies, compare_run, materialize, replay_run
+from .audit import (
+    AppendResult,
+    AuditError,
+    AuditStore,
+    Difference,
+    RunWriter,
+    UnitBodies,
+    compare_run,
+    materialize,
+    replay_run,
+)
 from .columnar import (
     EXACT_INT,
     LIMIT,
@@ -62,6 +73,7 @@ from .units import conversion_factor
 
 __all__ = [
     "CHUNK_ROWS",
+    "AuditSink",
     "Ranking",
     "StreamResult",
     "Table",
@@ -448,10 +460,11 @@ class _Points:
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
-    def __init__(self, plan: Plan, strict: bool) -> None:
+    def __init__(self, plan: Plan, strict: bool, sink: AuditSink | None = None) -> None:
         self.plan = plan
         self.rb = plan.rb
         self.strict = strict
+        self.sink = sink
         self.table = Table(plan=plan)
         self.rejected: list[Rejection] = []
         self.warnings: list[str] = []
@@ -496,7 +509,7 @@ class _Scorer:
             where = (path, int(r)) if sep and r.isdigit() and str(int(r)) == r else (o.source, 0)
             self._append([o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], where[0], [where[1]])
             self.table.settled += 1
-            self.table._add(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
+            self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
 
     def _intern(self, values: list[str]) -> list[str]:
         pool = self._pool
@@ -618,7 +631,15 @@ class _Scorer:
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
-        self.table._add(sc, keep, self._flags(sc, keep, flags))
+        self._keep(sc, keep, self._flags(sc, keep, flags))
+
+    def _keep(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+        """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
+        self.table._add(sc, keep, flags)
+        if self.sink is not None:
+            n = int(keep.sum())
+            if n:
+                self.sink.rows(self.table, len(self.table) - n, n)
 
     def _flags(self, sc: Scores, keep: Any, flags: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
         """Each kept row's flags: the reader's (approximate figures), then failed consistency checks."""
@@ -706,6 +727,7 @@ def score_tables(
     strict: bool = False,
     chunk: int = CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
+    sink: AuditSink | None = None,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
 
@@ -719,9 +741,10 @@ def score_tables(
         strict: as for :func:`~fulian_eval.load_evidence`.
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
+        sink: receives the scored rows as they come, in input order (the audit trail).
     """
     rb = plan.rb
-    sc = _Scorer(plan, strict)
+    sc = _Scorer(plan, strict, sink)
     # Whole-file problems first, in path order, as loading reports them: missing files,
     # unreadable files, bad headers; then every row's outcome in input order.
     file_rejects: list[tuple[int, Rejection]] = []
@@ -763,6 +786,8 @@ def score_tables(
         path, shown, layout = payload
         mark = len(sc.table)
         rejected_before = len(sc.rejected)
+        if sink is not None:
+            sink.mark()
         settled_before = sc.table.settled
         try:
             with path.open(encoding="utf-8-sig", newline="") as f:
@@ -781,6 +806,8 @@ def score_tables(
             t._truncate(mark)
             t.settled = settled_before
             header_warnings.pop(pos, None)
+            if sink is not None:
+                sink.back_to_mark()
             file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {exc}")))
         done += path.stat().st_size
     if progress is not None:
@@ -909,9 +936,11 @@ def _competition(key: Any, order: Any, segment: Any) -> Any:
 # -------------------------------------------------------------------- writing
 
 
-def _open_out(output: str | None) -> tuple[IO[str], bool]:
+def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
     if output is None:
         return sys.stdout, False
+    if not isinstance(output, str):
+        return output, False
     # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
     return open(output, "w", encoding="utf-8-sig", newline=""), True
 
@@ -938,7 +967,7 @@ def _rows_out(t: Table, r: Ranking, extra: Callable[[int], list[str]], head: lis
         w.writerows(rows)
 
 
-def write_rank_csv(t: Table, r: Ranking, output: str | None) -> None:
+def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     """The ``rank --format csv`` report, streamed: as :func:`~fulian_eval.report.rank_report` writes it."""
     rb = t.plan.rb
     cat_ids = [c.id for c, _ in t.plan.cats]
@@ -947,7 +976,7 @@ def write_rank_csv(t: Table, r: Ranking, output: str | None) -> None:
     _write_csv(t, r, output, list(rb.tie_break), lambda i: [x[i] for x in tie])
 
 
-def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
+def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     """The ``score --format csv`` report, streamed: as :func:`~fulian_eval.report.score_report` writes it."""
     plan = t.plan
     fmt = _Fmt()
@@ -956,7 +985,8 @@ def write_score_csv(t: Table, r: Ranking, output: str | None) -> None:
                lambda i: [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags(i))])
 
 
-def _write_csv(t: Table, r: Ranking, output: str | None, head: list[str], extra: Callable[[int], list[str]]) -> None:
+def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[str],
+               extra: Callable[[int], list[str]]) -> None:
     """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra(row)``."""
     out, close = _open_out(output)
     try:
@@ -969,24 +999,179 @@ def _write_csv(t: Table, r: Ranking, output: str | None, head: list[str], extra:
             out.flush()
 
 
-def audit_bodies(t: Table, r: Ranking, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
-    """The table's unit records for the audit trail, in report order (see ``audit.append_run``)."""
+def audit_bodies(t: Table, r: Ranking | None, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
+    """The table's unit records for the audit trail, in report order (input order without ``r``)."""
     fmt = _Fmt()
-    names = [*t.plan.grade_names, None]  # index −1 -> None
-    for a in range(0, len(r.order), block):
-        idx = r.order[a : a + block]
+    order = r.order if r is not None else np.arange(len(t))
+    for a in range(0, len(order), block):
+        idx = order[a : a + block]
         rows = idx.tolist()
-        files = t.files
-        yield from enc.block(
+        yield from _bodies(enc, fmt, t.plan.grade_names, _Rows(
             unit=[t.unit[i] for i in rows], name=[t.name[i] for i in rows], group=[t.group[i] for i in rows],
             kind=[t.kind[i] for i in rows], role=[t.role[i] for i in rows],
-            file=[files[t.file_of[i]] for i in rows], row=[t.rowno[i] for i in rows],
-            flags=[t.flags(i) for i in rows], grade=[names[g] for g in t.grade[idx].tolist()],
-            vetoed=t.vetoed[idx].tolist(), total=fmt.many(t.total_h[idx]),
-            cat_scores=[fmt.many(t.cat_h[idx, k]) for k in range(t.cat_h.shape[1])],
-            cat_ok=[t.cat_ok[idx, k].tolist() for k in range(t.cat_ok.shape[1])],
-            points=fmt.many(t.item_h[idx].ravel()),
-        )
+            file=[t.files[t.file_of[i]] for i in rows], row=[t.rowno[i] for i in rows],
+            flags=[t.flags(i) for i in rows], total_h=t.total_h[idx], vetoed=t.vetoed[idx], grade=t.grade[idx],
+            cat_h=t.cat_h[idx], cat_ok=t.cat_ok[idx], item_h=t.item_h[idx]))
+
+
+@attrs.frozen(kw_only=True)
+class _Rows:
+    """Some scored rows, as the audit records need them (picklable)."""
+
+    unit: list[str]
+    name: list[str]
+    group: list[str]
+    kind: list[str]
+    role: list[str]
+    file: list[str]
+    row: list[int]
+    flags: list[tuple[str, ...]]
+    total_h: Any
+    vetoed: Any
+    grade: Any
+    cat_h: Any
+    cat_ok: Any
+    item_h: Any
+
+
+def _bodies(enc: UnitBodies, fmt: _Fmt, grade_names: Sequence[str], r: _Rows) -> list[str]:
+    names = [*grade_names, None]  # index −1 -> None
+    return enc.block(
+        unit=r.unit, name=r.name, group=r.group, kind=r.kind, role=r.role, file=r.file, row=r.row, flags=r.flags,
+        grade=[names[g] for g in r.grade.tolist()], vetoed=r.vetoed.tolist(), total=fmt.many(r.total_h),
+        cat_scores=[fmt.many(r.cat_h[:, k]) for k in range(r.cat_h.shape[1])],
+        cat_ok=[r.cat_ok[:, k].tolist() for k in range(r.cat_ok.shape[1])],
+        points=fmt.many(r.item_h.ravel()),
+    )
+
+
+class AuditSink:
+    """Stores a run in the audit trail while it is scored, from a second process.
+
+    The main process scores; each chunk of kept rows is sent to a forked writer
+    that makes their records, hashes them into the chain and writes them, in one
+    transaction that :meth:`finish` commits (see :func:`~fulian_eval.audit.start_run`;
+    records are in input order). Nothing is stored if the run is aborted or fails.
+    """
+
+    def __init__(self, store: str | Path, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan) -> None:
+        """``start`` (run in the writer) begins the run; it gives the writer and the stored evidence paths."""
+        ctx = multiprocessing.get_context("fork")
+        # Rows go through a queue (a feeder thread writes them, so scoring never waits for
+        # the writer); the answer comes back through a pipe.
+        self._queue: Any = ctx.Queue()
+        self._pipe, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_sink_main, args=(self._queue, child, start, plan), daemon=True)
+        self._proc.start()
+        child.close()
+        self.store = store
+        self._sent = [0, 0, 0, 0]  # group, role, file names and flag sets the writer has
+
+    @staticmethod
+    def available() -> bool:
+        return "fork" in multiprocessing.get_all_start_methods()
+
+    def rows(self, t: Table, first: int, n: int) -> None:
+        """Send rows ``first`` … ``first + n − 1`` (just kept): repeated strings go as codes,
+        new names once, so the scoring process does as little as it can for the audit."""
+        sl = slice(first, first + n)
+        part = [p[-1] for p in t._parts]
+        kinds = t.kind[sl]
+        news = []
+        named: tuple[list[Any], ...] = (list(t.groups), list(t.roles), t.files, t.flag_sets)
+        for k, names in enumerate(named):
+            news.append(names[self._sent[k]:])
+            self._sent[k] = len(names)
+        self._queue.put(("rows", (
+            t.unit[sl], t.name[sl], kinds if any(kinds) else None, news,
+            np.frombuffer(t.group_code, dtype=np.int32)[sl].copy(), np.frombuffer(t.role_code, dtype=np.int8)[sl].copy(),
+            np.frombuffer(t.file_of, dtype=np.int32)[sl].copy(), np.frombuffer(t.rowno, dtype=np.int32)[sl].copy(),
+            np.frombuffer(t.flag_code, dtype=np.int32)[sl].copy(), part)))
+
+    def mark(self) -> None:
+        self._queue.put(("mark",))
+
+    def back_to_mark(self) -> None:
+        self._queue.put(("back",))
+
+    def finish(self, rejected: Sequence[Rejection]) -> AppendResult:
+        """Write the end record and commit; the run's number and the new head."""
+        self.end(rejected)
+        return self.result()
+
+    def end(self, rejected: Sequence[Rejection]) -> None:
+        """Tell the writer the run is over (it writes the end record and commits), without waiting."""
+        self._queue.put(("end", list(rejected)))
+
+    def result(self) -> AppendResult:
+        """Wait for the commit after :meth:`end`; the run's number and the new head."""
+        try:
+            kind, got = self._pipe.recv()
+        except EOFError:
+            kind, got = "error", "the audit writer stopped"
+        self._proc.join()
+        if kind == "error":
+            raise AuditError(f"{self.store}: cannot store the run: {got}")
+        result: AppendResult = got
+        return result
+
+    def abort(self) -> None:
+        """Store nothing: the writer is stopped before it commits, so its transaction never happened."""
+        self._queue.cancel_join_thread()
+        self._proc.terminate()
+        self._proc.join(timeout=30)
+        if self._proc.is_alive():  # pragma: no cover - terminate is enough on Linux
+            self._proc.kill()
+            self._proc.join()
+
+
+def _unwire(wire: Any, known: list[list[Any]]) -> _Rows:
+    """Rows as :meth:`AuditSink.rows` sent them."""
+    units, names, kinds, news, group, role, file_of, rowno, flag, part = wire
+    for k, new in enumerate(news):
+        known[k].extend(new)
+    groups, roles, files, flag_sets = known
+    n = len(units)
+    return _Rows(unit=units, name=names, group=[groups[c] for c in group.tolist()],
+                 kind=kinds if kinds is not None else [""] * n, role=[roles[c] for c in role.tolist()],
+                 file=[files[c] for c in file_of.tolist()], row=rowno.tolist(),
+                 flags=[flag_sets[c] for c in flag.tolist()], total_h=part[0], vetoed=part[1], grade=part[2],
+                 cat_h=part[3], cat_ok=part[4], item_h=part[5])
+
+
+def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan) -> None:
+    """The writer process: records from rows until the end (an abort terminates it before it commits)."""
+    writer: RunWriter | None = None
+    error = ""
+    paths: list[str] = []
+    try:
+        writer, paths = start()
+    except BaseException as exc:  # reported at the end, when the scorer asks
+        error = str(exc)
+    enc = UnitBodies(plan.rb, paths)
+    fmt = _Fmt()
+    known: list[list[Any]] = [[], [], [], []]  # group, role, file names and flag sets, by code
+    while True:
+        msg = queue.get()
+        kind = msg[0]
+        try:
+            if writer is None:
+                if kind == "end":
+                    pipe.send(("error", error))
+                    return
+                continue
+            if kind == "rows":
+                writer.add(_bodies(enc, fmt, plan.grade_names, _unwire(msg[1], known)))
+            elif kind == "mark":
+                writer.mark()
+            elif kind == "back":
+                writer.back_to_mark()
+            elif kind == "end":
+                pipe.send(("ok", writer.finish(msg[1])))
+                return
+        except BaseException as exc:
+            error = str(exc)
+            writer = None  # RunWriter aborts itself on failure; keep reading until the end
 
 
 # -------------------------------------------------------------------- replay
@@ -1038,4 +1223,5 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
     t.files = [m.source(f) for f in t.files]
     rejected = [attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected]
     enc = UnitBodies(m.rulebook, [f["path"] for f in header["evidence"]])
-    return compare_run(store, run, ids, audit_bodies(t, rank_table(t), enc), rejected)
+    order = None if header.get("order") == "input" else rank_table(t)  # the order the run stored them in
+    return compare_run(store, run, ids, audit_bodies(t, order, enc), rejected)
