@@ -566,3 +566,56 @@ def test_cli_markdown_from_the_table(town: Rulebook, tmp_path: Path, capsys: pyt
     code = main(["rank", str(TOWN), str(table), "--format", "markdown"])
     assert code != 0
     assert capsys.readouterr().out == rank_report(town, ranked, es.rejected, "markdown")
+
+
+def _typed(cell: str) -> object:
+    """A cell as Excel would hold it: numbers as numbers, the rest as text."""
+    try:
+        return int(cell)
+    except ValueError:
+        pass
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+@pytest.mark.parametrize("chunk", [CHUNK_ROWS, 4])
+def test_xlsx_sheet_streams_like_loading(town: Rulebook, tmp_path: Path, chunk: int) -> None:
+    """An Excel sheet goes through the columns too: numbers, yes/no, blanks, dates and
+    numbers where text belongs are read as loading reads them (or left to it)."""
+    import datetime as dt
+
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = _town_rows()
+    header = list(rows[0])
+    col = {h.split("[")[0]: k for k, h in enumerate(header)}
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([*header, "date"])
+    for k, r in enumerate(rows[1:] * 3):
+        cells: list[object] = [_typed(c) for c in r]
+        cells[0] = f"{r[0]}{k}"
+        cells.append(None)
+        if k % 5 == 0:
+            cells[col["has_plate"]] = k % 2 == 0  # a real Excel TRUE/FALSE
+        if k % 7 == 0:
+            cells[col["women_director"]] = 12345  # a number where text belongs
+        if k % 11 == 0:
+            cells[col["registers"]] = 3.5  # a number where a set belongs
+        if k % 13 == 0:
+            cells[-1] = dt.datetime(2026, 11, 20)
+        if k % 17 == 0:
+            cells[col["books"]] = None
+        if k % 19 == 0:
+            cells[col["funds"]] = 1e-05
+        if k % 23 == 0:
+            cells[col["meetings"]] = True  # yes/no where a count belongs: rejected
+        ws.append(cells)
+    ws.append([None] * (len(header) + 1))  # a blank row
+    path = tmp_path / "town.xlsx"
+    wb.save(path)
+    res = assert_same(town, [path], chunk=chunk)
+    assert len(res.table) > 40 and res.rejected
+    assert res.table.settled < len(res.table) / 2  # most rows went through the columns
+    assert_same(town, [path], strict=True, chunk=chunk)

@@ -275,7 +275,8 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         return _status(es)
     rb = load_rulebook(args.rulebook)
     # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core.
-    if not getattr(args, "waivers", None) and any(p.suffix.lower() == ".csv" for p, _ in _expand(args.evidence)):
+    tables = (".csv", ".xlsx", ".xlsm")
+    if not getattr(args, "waivers", None) and any(p.suffix.lower() in tables for p, _ in _expand(args.evidence)):
         plan = _plan(rb)
         if plan is not None:
             return _report_columnar(args, rb, plan, render)

@@ -60,6 +60,7 @@ from .evidence import (
     Rejection,
     _expand,
     _Record,
+    _RowsTask,
     _table_evidence,
     _TableLayout,
     duplicate_message,
@@ -534,19 +535,28 @@ class _Scorer:
 
     # a chunk of CSV rows
 
-    def add_rows(self, layout: _TableLayout, shown: str, start: int, rows: list[list[str]]) -> None:
+    def add_rows(self, layout: _TableLayout, shown: str, start: int, rows: list[list[str]],
+                 typed: list[list[Any]] | None = None) -> None:
+        """Score rows ``start``, ``start + 1`` … of a table (cells as text; ``typed``: the
+        cells as an XLSX sheet gave them, numbers and dates, which the per-unit path reads)."""
         plan, rb = self.plan, self.rb
         width = layout.width
         meta = layout.meta
         ucol = meta["unit"]
         n = len(rows)
         slow = np.zeros(n, dtype=bool)
-        given: dict[int, list[str]] = {}  # rows of another width, as read (the per-unit path takes them)
+        given: dict[int, list[Any]] = {}  # rows as read, where the per-unit path needs them so
+        if typed is not None:
+            for i, r in enumerate(rows):
+                given[i] = typed[i]
+                if r is _ODD_CELLS:  # a cell the text form cannot stand for (a date, say)
+                    slow[i] = True
+                    rows[i] = ["" if c is None else str(c) for c in typed[i]]
         if any(len(r) != width for r in rows):
             for i, r in enumerate(rows):
                 if len(r) != width:
                     slow[i] = True
-                    given[i] = r
+                    given.setdefault(i, r)
                     rows[i] = (r + [""] * width)[:width]
         cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
@@ -561,7 +571,7 @@ class _Scorer:
         if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
-                    if any(c.strip() for c in given.get(i, rows[i])):
+                    if any(str(c).strip() for c in given.get(i, rows[i]) if c is not None):
                         slow[i] = True
                     else:
                         blank[i] = True
@@ -781,7 +791,16 @@ def score_tables(
     for pos, kind, payload in jobs:
         if kind == "tasks":
             for task in payload:
-                sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
+                if isinstance(task, _RowsTask) and task.rows:  # an XLSX sheet, read whole: score it in chunks
+                    if sink is not None:
+                        sink.mark()
+                    names = {c for c, name, _, _ in task.layout.fields if rb.fields[name].type in ("set", "text")}
+                    for a in range(0, len(task.rows), chunk):
+                        part = task.rows[a : a + chunk]
+                        typed = [cells for _, cells in part]
+                        sc.add_rows(task.layout, task.shown, part[0][0], [_as_text(c, names) for c in typed], typed)
+                else:
+                    sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
             continue
         path, shown, layout = payload
         mark = len(sc.table)
@@ -816,6 +835,32 @@ def score_tables(
     rejected = [r for _, r in sorted(file_rejects, key=lambda pr: pr[0])] + sc.rejected
     warnings = [w for pos in sorted(header_warnings) for w in header_warnings[pos]] + sc.warnings
     return StreamResult(table=sc.table, rejected=tuple(rejected), warnings=tuple(warnings))
+
+
+_ODD_CELLS: list[str] = []  # stands for a row with a cell only the per-unit path reads
+
+
+def _as_text(cells: Sequence[Any], names: set[int]) -> list[str]:
+    """An XLSX row as CSV text, where the text reads the same: numbers as Python writes
+    them (as the per-unit path reads them), yes/no as true/false. A row with a date, or
+    with anything but text in a set or text column (``names``), is left to the per-unit path."""
+    out = []
+    for k, c in enumerate(cells):
+        if isinstance(c, str):
+            out.append(c)
+        elif c is None:
+            out.append("")
+        elif k in names:
+            return _ODD_CELLS
+        elif isinstance(c, bool):
+            out.append("true" if c else "false")
+        elif isinstance(c, int):
+            out.append(str(c))
+        elif isinstance(c, float):
+            out.append(repr(c))
+        else:
+            return _ODD_CELLS
+    return out
 
 
 def _unreadable(path: Path) -> str | None:
@@ -1199,7 +1244,7 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
     header = store.header(run)
     if header.get("draw") or header.get("waivers"):
         return None
-    if not any(str(f["path"]).lower().endswith(".csv") for f in header["evidence"]):
+    if not any(str(f["path"]).lower().endswith((".csv", ".xlsx", ".xlsm")) for f in header["evidence"]):
         return None
     first = store.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq LIMIT 1",
                                (run,)).fetchone()
