@@ -10,7 +10,8 @@ through the per-unit path, so every row scores, or is rejected, exactly as
 ``load_evidence`` + ``score`` would do. Ranks are computed at the end from the
 arrays.
 
-TOML and XLSX evidence are accepted too and scored by the per-unit path.
+XLSX sheets are read whole (openpyxl) and then scored in chunks the same way;
+TOML evidence is accepted too and scored by the per-unit path.
 """
 
 from __future__ import annotations
@@ -474,7 +475,7 @@ class _Scorer:
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
         self._pool: dict[str, str] = {}
 
-    # one unit at a time (TOML files, XLSX rows, rows the columns cannot take)
+    # one unit at a time (TOML files, rows the columns cannot take)
 
     def _key(self, unit: str, role: str) -> str | tuple[str, str]:
         return unit if role == "self" else (unit, role)
@@ -747,7 +748,8 @@ def score_tables(
 
     Args:
         plan: the compiled rulebook (:func:`~fulian_eval.columnar.compile_plan`).
-        paths: evidence files and folders (CSV streamed; TOML and XLSX by the per-unit path).
+        paths: evidence files and folders (CSV streamed; XLSX read whole, then in chunks;
+            TOML by the per-unit path).
         strict: as for :func:`~fulian_eval.load_evidence`.
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
