@@ -218,9 +218,6 @@ class Table:
             items=tuple(fmt_h(int(h)) for h in self.item_h[i]), flags=self.flags(i),
         )
 
-    def summaries(self) -> list[UnitSummary]:
-        return [self.summary(i) for i in range(len(self))]
-
 
 def fmt_h(h: int) -> str:
     """Hundredths as printed: 8750 -> "87.50"."""
