@@ -49,7 +49,7 @@ import attrs
 
 from ._version import __version__
 from .errors import FulianEvalError
-from .evidence import Rejection, _expand, load_evidence
+from .evidence import Rejection, _expand, load_evidence, split_source
 from .load import load_rulebook
 from .model import Item, Rulebook, SourceFile
 from .score import UnitResult, UnitSummary, fmt_points, score
@@ -591,11 +591,9 @@ class UnitBodies:
              flags: tuple[str, ...], grade: str | None, vetoed: bool, total: str,
              categories: Sequence[tuple[str, bool]], points: Sequence[str]) -> str:
         """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
-        path, sep, r = source.rpartition(" row ")
-        if not (sep and r.isdigit() and str(int(r)) == r):
-            path, r = source, "0"
+        path, row = split_source(source)
         return self.block(unit=[unit], name=[name], group=[group], kind=[kind], role=[role], file=[path],
-                          row=[int(r)], flags=[flags], grade=[grade], vetoed=[vetoed], total=[total],
+                          row=[row], flags=[flags], grade=[grade], vetoed=[vetoed], total=[total],
                           cat_scores=[[sc] for sc, _ in categories], cat_ok=[[ok] for _, ok in categories],
                           points=list(points))[0]
 

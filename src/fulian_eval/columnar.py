@@ -51,7 +51,7 @@ from .model import (
     TiersRule,
     VetoRule,
 )
-from .score import UnitResult, hundredths, score
+from .score import UnitResult, consistency_flag, hundredths, score
 
 __all__ = [
     "STATUSES",
@@ -866,7 +866,7 @@ class Plan:
         out = list(evidence_flags)
         for k in np.flatnonzero(scores.checks[i]):
             check = self.rb.consistency[int(k)]
-            out.append(f"数据不一致: {check.message} ({check.when.text})")
+            out.append(consistency_flag(check))
         return tuple(out)
 
 

@@ -367,6 +367,15 @@ class _TableLayout:
                                          message="no 'unit' column; a table needs unit, name, group, then one column per field"))
 
 
+def split_source(source: str) -> tuple[str, int]:
+    """A unit's source as (file, row): ``"town.csv row 4"`` -> ("town.csv", 4); a file
+    that is one unit (``"x.toml"``) has row 0."""
+    path, sep, r = source.rpartition(" row ")
+    if sep and r.isdigit() and str(int(r)) == r:
+        return path, int(r)
+    return source, 0
+
+
 def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any],
                     strict: bool) -> Evidence:
     src = f"{source} row {rowno}"

@@ -18,6 +18,7 @@ from .expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
 from .model import (
     Category,
     CheckRule,
+    Consistency,
     CountRule,
     DeductRule,
     Evidence,
@@ -39,6 +40,8 @@ __all__ = [
     "ItemResult",
     "UnitResult",
     "UnitSummary",
+    "consistency_flag",
+    "fmt_hundredths",
     "fmt_points",
     "gains",
     "hundredths",
@@ -53,10 +56,19 @@ HUNDREDTH = Fraction(1, 100)
 
 def fmt_points(x: Fraction) -> str:
     """Points as printed: half-up to two decimals, e.g. ``"87.50"``."""
-    n = hundredths(x)
+    return fmt_hundredths(hundredths(x))
+
+
+def fmt_hundredths(n: int) -> str:
+    """Whole hundredths as printed: 8750 -> ``"87.50"``."""
     sign = "-" if n < 0 else ""
     n = abs(n)
     return f"{sign}{n // 100}.{n % 100:02d}"
+
+
+def consistency_flag(check: Consistency) -> str:
+    """The flag a failed consistency check puts on a unit."""
+    return f"数据不一致: {check.message} ({check.when.text})"
 
 
 def _dec(x: Fraction) -> str:
@@ -705,7 +717,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
         except (MissingValue, NotApplicableValue, DivisionByZero):
             continue
         if not ok:
-            flags.append(f"数据不一致: {check.message} ({check.when.text})")
+            flags.append(consistency_flag(check))
     items: list[ItemResult] = []
     cats: list[CategoryResult] = []
     vetoed = False

@@ -67,10 +67,11 @@ from .evidence import (
     duplicate_message,
     plan_sources,
     run_task,
+    split_source,
 )
 from .model import Evidence, Rulebook, UnitInfo
 from .rank import ROLE_ORDER
-from .score import UnitSummary, score
+from .score import UnitSummary, consistency_flag, fmt_hundredths, score
 from .units import conversion_factor
 
 __all__ = [
@@ -210,28 +211,21 @@ class Table:
         p = self.plan
         return UnitSummary(
             unit=UnitInfo(id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]),
-            role=self.role[i], source=self.source(i), total=fmt_h(int(self.total_h[i])),
+            role=self.role[i], source=self.source(i), total=fmt_hundredths(int(self.total_h[i])),
             total_h=int(self.total_h[i]), vetoed=bool(self.vetoed[i]),
             grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
-            categories=tuple((c.id, fmt_h(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
+            categories=tuple((c.id, fmt_hundredths(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
                              for k, (c, _) in enumerate(p.cats)),
-            items=tuple(fmt_h(int(h)) for h in self.item_h[i]), flags=self.flags(i),
+            items=tuple(fmt_hundredths(int(h)) for h in self.item_h[i]), flags=self.flags(i),
         )
 
 
-def fmt_h(h: int) -> str:
-    """Hundredths as printed: 8750 -> "87.50"."""
-    sign = "-" if h < 0 else ""
-    h = abs(h)
-    return f"{sign}{h // 100}.{h % 100:02d}"
-
-
 class _Fmt:
-    """fmt_h over arrays, with the common values made once."""
+    """fmt_hundredths over arrays, with the common values made once."""
 
     def __init__(self, lo: int = -2000, hi: int = 20001) -> None:
         self.lo = lo
-        self.table = np.array([fmt_h(h) for h in range(lo, hi)], dtype=object)
+        self.table = np.array([fmt_hundredths(h) for h in range(lo, hi)], dtype=object)
 
     def many(self, hs: Any) -> list[str]:
         if not len(hs):
@@ -240,7 +234,7 @@ class _Fmt:
         if int(k.min()) >= 0 and int(k.max()) < len(self.table):
             out: list[str] = self.table[k].tolist()
             return out
-        return [fmt_h(h) for h in hs.tolist()]
+        return [fmt_hundredths(h) for h in hs.tolist()]
 
 
 @attrs.frozen(kw_only=True)
@@ -504,9 +498,8 @@ class _Scorer:
             res = score(self.rb, o)
             sc = self.plan.blank(1)
             self.plan.settle(sc, 0, res)
-            path, sep, r = o.source.rpartition(" row ")
-            where = (path, int(r)) if sep and r.isdigit() and str(int(r)) == r else (o.source, 0)
-            self._append([o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], where[0], [where[1]])
+            path, row = split_source(o.source)
+            self._append([o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row])
             self.table.settled += 1
             self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
 
@@ -654,7 +647,7 @@ class _Scorer:
         plan = self.plan
         out: dict[int, tuple[str, ...]] = {}
         k = sc.checks.shape[1]
-        messages = [f"数据不一致: {c.message} ({c.when.text})" for c in self.rb.consistency]
+        messages = [consistency_flag(c) for c in self.rb.consistency]
         if k:
             weights = np.array([1 << j for j in range(min(k, 62))], dtype=np.int64)
             codes = sc.checks[:, : len(weights)] @ weights
@@ -989,13 +982,14 @@ def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
     return open(output, "w", encoding="utf-8-sig", newline=""), True
 
 
-def _rows_out(t: Table, r: Ranking, extra: Callable[[int], list[str]], head: list[str], out: IO[str],
-              block: int = 8192) -> None:
+Extra = Callable[[Any, "_Fmt"], list[list[str]]]  # a block's rows (indices) -> their last columns
+
+
+def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str], block: int = 8192) -> None:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(head)
     fmt = _Fmt()
-    names = t.plan.grade_names
-    grade_of = [*names, ""]  # index −1 -> ""
+    grade_of = [*t.plan.grade_names, ""]  # index −1 -> ""
     order = r.order
     for a in range(0, len(order), block):
         idx = order[a : a + block]
@@ -1004,34 +998,42 @@ def _rows_out(t: Table, r: Ranking, extra: Callable[[int], list[str]], head: lis
         granks = r.group_rank[idx].tolist()
         grades = t.grade[idx].tolist()
         vet = t.vetoed[idx].tolist()
-        rows = []
-        for j, i in enumerate(idx.tolist()):
-            rows.append([ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], t.role[i], totals[j],
-                         grade_of[grades[j]], "true" if vet[j] else "false", *extra(i)])
-        w.writerows(rows)
+        tails = extra(idx, fmt)
+        w.writerows([ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], t.role[i], totals[j],
+                     grade_of[grades[j]], "true" if vet[j] else "false", *tails[j]]
+                    for j, i in enumerate(idx.tolist()))
+
+
+def _columns_of(fmt: _Fmt, h: Any) -> list[list[str]]:
+    """A block of hundredths (rows × columns) as printed, row by row."""
+    n, k = h.shape
+    flat = fmt.many(h.ravel())
+    return [flat[j * k : (j + 1) * k] for j in range(n)]
 
 
 def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     """The ``rank --format csv`` report, streamed: as :func:`~fulian_eval.report.rank_report` writes it."""
     rb = t.plan.rb
     cat_ids = [c.id for c, _ in t.plan.cats]
-    fmt = _Fmt()
-    tie = [fmt.many(t.cat_h[:, cat_ids.index(c)]) for c in rb.tie_break]
-    _write_csv(t, r, output, list(rb.tie_break), lambda i: [x[i] for x in tie])
+    cols = [cat_ids.index(c) for c in rb.tie_break]
+    _write_csv(t, r, output, list(rb.tie_break), lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols]))
 
 
 def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     """The ``score --format csv`` report, streamed: as :func:`~fulian_eval.report.score_report` writes it."""
     plan = t.plan
-    fmt = _Fmt()
     head = [*(c.id for c, _ in plan.cats), *(p.item.id for p in plan.items), "flags"]
-    _write_csv(t, r, output, head,
-               lambda i: [*fmt.many(t.cat_h[i]), *fmt.many(t.item_h[i]), " | ".join(t.flags(i))])
+
+    def extra(idx: Any, fmt: _Fmt) -> list[list[str]]:
+        cats = _columns_of(fmt, t.cat_h[idx])
+        items = _columns_of(fmt, t.item_h[idx])
+        return [[*c, *p, " | ".join(t.flags(i))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
+
+    _write_csv(t, r, output, head, extra)
 
 
-def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[str],
-               extra: Callable[[int], list[str]]) -> None:
-    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra(row)``."""
+def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[str], extra: Extra) -> None:
+    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra``'s."""
     out, close = _open_out(output)
     try:
         _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
