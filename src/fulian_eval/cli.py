@@ -321,13 +321,8 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
 
         sink = AuditSink(args.audit, start, plan)
     try:
-        try:
-            res = score_tables(plan, args.evidence, strict=args.strict,
-                               progress=terminal_progress("评分", percent=True), sink=sink)
-        except BaseException:
-            if sink is not None:
-                sink.abort()
-            raise
+        res = score_tables(plan, args.evidence, strict=args.strict, progress=terminal_progress("评分", percent=True),
+                           sink=sink)
         _tell(res.warnings, res.rejected)
         table = res.table
         if sink is not None and out is not None:
@@ -338,27 +333,24 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
             try:
                 writer(table, ranking, out if out is not None else args.output)
             except OSError as exc:
-                if sink is not None and out is None:
-                    sink.abort()
                 raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
         else:
             ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
                              group_rank=int(ranking.group_rank[i])) for i in ranking.order]
-            try:
-                _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
-            except BaseException:
-                if sink is not None:
-                    sink.abort()
-                raise
+            _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
+        if sink is not None:
+            if out is None:
+                sink.end(res.rejected)
+            done = sink.result()
+            print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+    except BaseException:
+        if sink is not None:
+            sink.abort()  # stops the writer: the run is not stored, unless its commit was already done
+        raise
     finally:
         if out is not None:
             out.close()
-    if sink is not None:
-        if out is None:
-            sink.end(res.rejected)
-        done = sink.result()
-        print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
-    elif getattr(args, "audit", None):
+    if sink is None and getattr(args, "audit", None):
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])
         _audit(args, rb, [], res.rejected, bodies=audit_bodies(table, ranking, enc), files=files)
