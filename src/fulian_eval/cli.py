@@ -390,6 +390,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
     waivers = _waivers(args, rb)
     ranked = _ranked(rb, es, waivers)
     sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
+    if not sens.exhaustive:
+        print(f"sensitivity: {sens.searched}", file=sys.stderr)
     _write(rank_report(rb, ranked, es.rejected, _rfmt(args), sens), args.output, args.format)
     _audit(args, rb, [r.result for r in ranked], es.rejected)
     return _status(es)

@@ -196,7 +196,7 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
         }
         if sens is not None:
             doc["sensitivity"] = {"pct": fmt_points(sens.pct * 100), "weightings": sens.weightings,
-                                  "exhaustive": sens.exhaustive, "seed": sens.seed}
+                                  "exhaustive": sens.exhaustive, "seed": sens.seed, "searched": sens.searched}
         return _dumps(doc)
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
@@ -213,9 +213,9 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
                      u.grade or "", veto, *ties(u), *span(u)])
     out = _table(header, rows, fmt)
     if sens is not None and fmt != "csv":
-        how = "全部组合" if sens.exhaustive else f"随机抽样（seed = {sens.seed}）"
-        out += (f"\n权重敏感性：各基本类别权重上下浮动 {fmt_points(sens.pct * 100)}%，"
-                f"共试 {sens.weightings} 种权重（{how}）。\n")
+        how = ("最好、最差名次为整个浮动范围内的精确极值" if sens.exhaustive
+               else f"只搜索了部分权重，真实的最好名次可能更好、最差名次可能更差（{sens.searched}）")
+        out += f"\n权重敏感性：各基本类别权重上下浮动 {fmt_points(sens.pct * 100)}%，{how}。\n"
     return out
 
 
