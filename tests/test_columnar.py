@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def _cases(draw: st.DrawFn, **opts: object) -> tuple[Rulebook, list[Evidence]]:
     return rb, draw(evidence_lists(rb, max_size=8))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_cases())
 def test_columnar_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None:
@@ -63,12 +65,14 @@ def test_columnar_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None
         reject()  # this rulebook needs the per-unit path: draw another
 
 
+@pytest.mark.slow
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_cases(weights=True, not_applicable="rescale", max_categories=4))
 def test_columnar_equals_per_unit_weighted(case: tuple[Rulebook, list[Evidence]]) -> None:
     assert_same(*case)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_cases(not_applicable="award"))
 def test_columnar_equals_per_unit_award(case: tuple[Rulebook, list[Evidence]]) -> None:
@@ -102,6 +106,7 @@ def test_float_path_marks_ties_doubtful() -> None:
     assert not run2.doubt.any()
 
 
+@pytest.mark.slow
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_cases())
 def test_float_path_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None:

@@ -51,6 +51,9 @@ _SCALE = int(os.environ.get("FULIAN_PROPERTY_SCALE", "1"))
 FAST = settings(max_examples=120 * _SCALE, deadline=None)
 SLOW = settings(max_examples=60 * _SCALE, deadline=None)
 
+# The whole module hunts for counterexamples: CI runs it, `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 # Every field read by exactly one item or expression: changing it moves one item only.
 exclusive = rulebooks(exclusive_fields=True)
 
