@@ -423,14 +423,18 @@ def test_files_and_folders_mixed(tmp_path: Path) -> None:
     assert sorted(by_unit(es)) == ["a", "b"]
 
 
-def test_non_utf8_file_rejected_others_load(tmp_path: Path) -> None:
+def test_undecodable_file_rejected_others_load(tmp_path: Path) -> None:
+    # GBK is read (issue 13 case 16); bytes that are neither UTF-8 nor GB18030 are not.
     (tmp_path / "gbk.toml").write_bytes(toml_unit("gbk").encode("gbk"))
+    (tmp_path / "latin.toml").write_bytes(b'[unit]\nid = "latin"\nname = "caf\xe9,"\n[values]\npopulation = 1\n')
     write(tmp_path / "ok.toml", toml_unit("ok"))
     es = load_evidence(rulebook(), [tmp_path])
-    assert list(by_unit(es)) == ["ok"]
+    assert list(by_unit(es)) == ["gbk", "ok"]
+    assert by_unit(es)["gbk"].unit.name == "gbk村"
     assert len(es.rejected) == 1
-    assert "gbk.toml" in es.rejected[0].error
-    assert "gbk.toml" in es.rejected[0].source
+    assert "latin.toml" in es.rejected[0].error
+    assert "latin.toml" in es.rejected[0].source
+    assert "save the file as UTF-8 (Excel: 'CSV UTF-8')" in es.rejected[0].error
 
 
 def test_invalid_toml_rejected_others_load(tmp_path: Path) -> None:
@@ -442,12 +446,15 @@ def test_invalid_toml_rejected_others_load(tmp_path: Path) -> None:
     assert "broken.toml" in es.rejected[0].error
 
 
-def test_non_utf8_csv_rejected_others_load(tmp_path: Path) -> None:
+def test_undecodable_csv_rejected_others_load(tmp_path: Path) -> None:
     (tmp_path / "gbk.csv").write_bytes("unit,name,population\nu9,九村,10\n".encode("gbk"))
+    (tmp_path / "latin.csv").write_bytes(b"unit,name,population\nu8,caf\xe9,10\n")
     write(tmp_path / "ok.toml", toml_unit("ok"))
     es = load_evidence(rulebook(), [tmp_path])
-    assert list(by_unit(es)) == ["ok"]
-    assert "gbk.csv" in es.rejected[0].error
+    assert list(by_unit(es)) == ["u9", "ok"]
+    assert [r.error for r in es.rejected] == [
+        f"{tmp_path / 'latin.csv'}: cannot read: not UTF-8 text (byte 27), nor GB18030/GBK; "
+        "save the file as UTF-8 (Excel: 'CSV UTF-8')"]
 
 
 def test_missing_path_rejected(tmp_path: Path) -> None:

@@ -20,6 +20,18 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._locate import Locator, split_keys
+from ._tables import (
+    BadCell,
+    BadRow,
+    FileProblem,
+    decode_text,
+    named_width,
+    nfc,
+    read_bounded,
+    read_csv,
+    read_xlsx,
+    report_kind,
+)
 from ._text import decimal_text as _fmt
 from ._values import ValueProblem, parse_bool, parse_number, parse_set
 from .errors import EvidenceError, Problem, did_you_mean
@@ -228,8 +240,8 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
     for k in u:
         if k not in ("id", "name", "group", "kind"):
             unknown(f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}")
-    unit = UnitInfo(id=str(uid), name=str(u.get("name", "")), group=str(u.get("group", "")),
-                    kind=str(u.get("kind", "")))
+    unit = UnitInfo(id=nfc(str(uid)), name=nfc(str(u.get("name", ""))), group=nfc(str(u.get("group", ""))),
+                    kind=nfc(str(u.get("kind", ""))))
     a = data.get("assessment", {})
     if not isinstance(a, dict):
         rec.bad("assessment", "expected a table [assessment]")
@@ -250,7 +262,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
     elif date is not None and not isinstance(date, _dt.date):
         rec.bad("assessment.date", f"{date!r} is not a date; expected YYYY-MM-DD")
         date = None
-    assessment = Assessment(role=role, assessor=str(a.get("assessor", "")), date=date)
+    assessment = Assessment(role=role, assessor=nfc(str(a.get("assessor", ""))), date=date)
 
     values: dict[str, Any] = {}
     raw: dict[str, str] = {}
@@ -285,69 +297,74 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """Read a CSV or XLSX table: (header, [(row number, cells)]).
 
+    Only a regular file of bounded size is read (see :mod:`fulian_eval._tables`); CSV
+    text is UTF-8, UTF-16 (with its BOM) or GB18030/GBK, detected. A row that cannot be
+    read as it stands (broken quoting) is a :class:`~fulian_eval._tables.BadRow`, which
+    rejects that row.
+
     Raises:
-        OSError, UnicodeDecodeError, ImportError, ValueError: the file cannot be read.
+        OSError, ImportError, ValueError (FileProblem): the file cannot be read.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        rows = list(reader)
-    if not rows:
-        return [], []
-    return [h.strip() for h in rows[0]], [(i, r) for i, r in enumerate(rows[1:], start=2)]
+        return read_xlsx(path)
+    return read_csv(path)
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    try:
-        import openpyxl
-    except ImportError:
-        raise ImportError("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl and zipfile raise many types for a bad file
-        hint = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
-        raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){hint}") from None
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header_row = next(it, None)
-        if header_row is None:
-            return [], []
-        header = ["" if h is None else str(h).strip() for h in header_row]
-        rows = [(i, ["" if c is None else c for c in r]) for i, r in enumerate(it, start=2)]
-    finally:
-        wb.close()
-    return header, rows
+_SHOWN_UNKNOWN = 10  # unknown columns named one by one; the rest in one line
 
 
 class _TableLayout:
-    """What each column of a table means, worked out once per file."""
+    """What each column of a table means, worked out once per file.
 
-    def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool) -> None:
+    ``skip`` says why the table is not evidence (one of fulian-eval's own reports, or no
+    column the rulebook reads): it is skipped with a warning. ``exact``: a CSV table,
+    whose rows must have a cell for every named column.
+    """
+
+    def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool,
+                 exact: bool = False) -> None:
+        header = [nfc(str(h).strip()) for h in header]
         self.width = len(header)
+        self.named = named_width(header)
+        self.exact = exact
         self.meta: dict[str, int] = {}
         self.fields: list[tuple[int, str, str, str]] = []  # (col, field, header unit, header)
         self.points: list[tuple[int, str, str]] = []
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.skip: str | None = None
+        report = report_kind(header)
+        if report is not None:
+            self.skip = f"{source}: a fulian-eval {report} report, not evidence; skipped"
+            return
+        seen: dict[tuple[str, str], tuple[int, str]] = {}
+        unknown: list[tuple[int, str, str]] = []
+
+        def once(key: tuple[str, str], what: str, col: int, h: str) -> bool:
+            if key in seen:
+                c0, h0 = seen[key]
+                self.problems.append(Problem(file=source, path="header", line=1, message=(
+                    f"columns {c0 + 1} ('{h0}') and {col + 1} ('{h}') both give {what}; keep one of them")))
+                return False
+            seen[key] = (col, h)
+            return True
+
         for col, h in enumerate(header):
             if not h:
                 continue
             if h in _META_COLUMNS:
-                self.meta[h] = col
+                if once(("meta", h), f"the '{h}' column", col, h):
+                    self.meta[h] = col
                 continue
             if h.startswith(_POINTS_PREFIX):
-                self.points.append((col, h[len(_POINTS_PREFIX):].strip(), h))
+                iid = h[len(_POINTS_PREFIX):].strip()
+                if once(("points", iid), f"the points of '{iid}'", col, h):
+                    self.points.append((col, iid, h))
                 continue
             m = _HEADER_UNIT.match(h)
             name, hunit = (m.group("name"), m.group("unit").strip()) if m else (h, "")
             if name not in rb.fields:
-                msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, list(rb.fields) + list(_META_COLUMNS))}"
-                if strict:
-                    self.problems.append(Problem(file=source, path="header", line=1, message=msg))
-                else:
-                    self.warnings.append(f"{source}: {msg}; column ignored")
+                unknown.append((col, h, name))
                 continue
             spec = rb.fields[name]
             if hunit:
@@ -361,7 +378,27 @@ class _TableLayout:
                     self.problems.append(Problem(file=source, path="header", line=1,
                                                  message=f"column '{h}': {exc}"))
                     continue
-            self.fields.append((col, name, hunit, h))
+            if once(("field", name), f"field '{name}'", col, h):
+                self.fields.append((col, name, hunit, h))
+        if "unit" in self.meta and not self.fields and not self.points and not self.problems:
+            self.skip = (f"{source}: no column is a field of the rulebook or a points: column; "
+                         "not evidence, skipped")
+            return
+        known = list(rb.fields) + list(_META_COLUMNS)
+        for _, h, name in unknown[:_SHOWN_UNKNOWN]:
+            msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, known)}"
+            if strict:
+                self.problems.append(Problem(file=source, path="header", line=1, message=msg))
+            else:
+                self.warnings.append(f"{source}: {msg}; column ignored")
+        if len(unknown) > _SHOWN_UNKNOWN:
+            rest = unknown[_SHOWN_UNKNOWN:]
+            names = ", ".join(f"'{h}'" for _, h, _ in rest[:3])
+            msg = f"{len(rest):,} more columns that are not fields ({names} …)"
+            if strict:
+                self.problems.append(Problem(file=source, path="header", line=1, message=msg))
+            else:
+                self.warnings.append(f"{source}: {msg}; columns ignored")
         if "unit" not in self.meta:
             self.problems.append(Problem(file=source, path="header", line=1,
                                          message="no 'unit' column; a table needs unit, name, group, then one column per field"))
@@ -376,13 +413,38 @@ def split_source(source: str) -> tuple[str, int]:
     return source, 0
 
 
+def _is_blank(cells: Sequence[Any]) -> bool:
+    """A row with nothing in it (skipped); a row that could not be read is never blank."""
+    return cells.__class__ is not BadRow and not any(str(c).strip() for c in cells if c is not None)
+
+
 def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any],
                     strict: bool) -> Evidence:
     src = f"{source} row {rowno}"
     rec = _Record(rb, src, strict, "row")
+    broken = isinstance(cells, BadRow)
+    if broken:
+        rec.bad("", cells.problem)  # type: ignore[attr-defined]
+    elif layout.exact:
+        n = len(cells)
+        if n < layout.named:
+            rec.bad("", f"{n} cells, but the header names {layout.named} columns; give every column "
+                           "(an empty cell for no value)")
+        elif any(str(c).strip() for c in cells[layout.named:]):
+            rec.bad("", f"{n} cells, but the header names {layout.named} columns, and a cell right of the "
+                           "last column holds something: a comma in a cell that is not quoted?")
+    bad_cells: set[int] = set()
 
     def cell(col: int) -> Any:
         v = cells[col] if col < len(cells) else ""
+        if isinstance(v, BadCell):
+            if col not in bad_cells:
+                bad_cells.add(col)
+                h = next((h for c, _, _, h in layout.fields if c == col), None)
+                h = h or next((h for c, _, h in layout.points if c == col), None)
+                h = h or next((k for k, c in layout.meta.items() if c == col), str(col + 1))
+                rec.bad(f"column '{h}'", v.problem)
+            return ""
         return v.strip() if isinstance(v, str) else v
 
     def meta(name: str) -> str:
@@ -390,10 +452,10 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
         if col is None:
             return ""
         v = cell(col)
-        return "" if v is None else str(v)
+        return "" if v is None else nfc(str(v))
 
     uid = meta("unit")
-    if not uid:
+    if not uid and not broken and layout.meta["unit"] not in bad_cells:
         rec.bad("unit", "empty unit id")
     role = _check_role(rec, meta("role") or "self", "role")
     date: _dt.date | None = None
@@ -437,12 +499,18 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
 # ----------------------------------------------------------------------- files
 
 
+_SUFFIXES = (".toml", ".csv", ".xlsx")
+
+
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+    """Evidence paths with folders expanded (recursively, sorted); in a folder every
+    entry with an evidence suffix that is not a folder, so that a FIFO or a dangling
+    link there is rejected by name rather than passed over."""
     for p in paths:
         path = Path(p)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in (".toml", ".csv", ".xlsx"):
+                if child.suffix.lower() in _SUFFIXES and not child.is_dir():
                     yield child, str(child)
         else:
             yield path, str(p)
@@ -477,6 +545,13 @@ Task = _FileTask | _RowsTask
 Outcome = Evidence | Rejection
 
 
+def _os_text(exc: BaseException) -> str:
+    """Why a file cannot be read, as a clerk reads it (no "[Errno 2]")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
                  chunk: int = 0) -> tuple[list[Task], list[Rejection], list[str]]:
     """Split evidence paths into tasks that can be loaded independently (and in parallel).
@@ -500,9 +575,12 @@ def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = Fa
             try:
                 header, rows = read_rows(path)
             except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
-                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {exc}"))
+                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
                 continue
-            layout = _TableLayout(rb, header, shown, strict)
+            layout = _TableLayout(rb, header, shown, strict, exact=suffix == ".csv")
+            if layout.skip is not None:
+                warnings.append(layout.skip)
+                continue
             warnings.extend(layout.warnings)
             if layout.problems:
                 rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
@@ -522,10 +600,10 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
     if isinstance(task, _FileTask):
         shown = task.shown
         try:
-            text = task.path.read_bytes().decode("utf-8-sig")
+            text = decode_text(read_bounded(task.path))  # a regular file; UTF-8, UTF-16 or GB18030
             data = tomllib.loads(text, parse_float=Decimal)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            yield Rejection(source=shown, error=f"{shown}: cannot read: {exc}")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, FileProblem) as exc:
+            yield Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")
             return
         if _is_other_toml(data):
             if "waivers" in data and warnings is not None:
@@ -539,7 +617,7 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
         return
     layout = task.layout
     for rowno, cells in task.rows:
-        if not any(str(c).strip() for c in cells if c is not None):
+        if _is_blank(cells):
             continue
         try:
             yield _table_evidence(rb, layout, task.shown, rowno, cells, strict)

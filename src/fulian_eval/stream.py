@@ -31,6 +31,15 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
+from ._tables import (
+    FileProblem,
+    csv_rows,
+    file_chunks,
+    nfc,
+    open_text,
+    readable_to_end,
+    text_encoding,
+)
 from .audit import (
     AppendResult,
     AuditError,
@@ -60,6 +69,8 @@ from .evidence import (
     ROLES,
     Rejection,
     _expand,
+    _is_blank,
+    _os_text,
     _Record,
     _RowsTask,
     _table_evidence,
@@ -543,9 +554,9 @@ class _Scorer:
                 if r is _ODD_CELLS:  # a cell the text form cannot stand for (a date, say)
                     slow[i] = True
                     rows[i] = ["" if c is None else str(c) for c in typed[i]]
-        if any(len(r) != width for r in rows):
+        if any(len(r) != width or r.__class__ is not list for r in rows):  # short, long or unreadable rows
             for i, r in enumerate(rows):
-                if len(r) != width:
+                if len(r) != width or r.__class__ is not list:
                     slow[i] = True
                     given.setdefault(i, r)
                     rows[i] = (r + [""] * width)[:width]
@@ -555,14 +566,14 @@ class _Scorer:
             c = meta.get(key)
             if c is None:
                 return [default] * n
-            return [x.strip() for x in cols[c]]
+            return [nfc(x.strip()) for x in cols[c]]
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
         if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
-                    if any(str(c).strip() for c in given.get(i, rows[i]) if c is not None):
+                    if not _is_blank(given.get(i, rows[i])):
                         slow[i] = True
                     else:
                         blank[i] = True
@@ -710,11 +721,11 @@ def _date_ok(text: str) -> bool:
     return True
 
 
-def _csv_chunks(f: IO[str], size: int) -> Iterator[tuple[int, list[list[str]]]]:
-    reader = csv.reader(f)
+def _csv_chunks(records: Iterator[list[str]], size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    """The rows of a table (after its header) in chunks of ``size``, with the number of each chunk's first row."""
     start = 2
     while True:
-        rows = list(itertools.islice(reader, size))
+        rows = list(itertools.islice(records, size))
         if not rows:
             return
         yield start, rows
@@ -761,23 +772,27 @@ def score_tables(
                 jobs.append((pos, "tasks", tasks))
             continue
         try:
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                header = next(csv.reader(f), [])
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {exc}")))
+            encoding = text_encoding(file_chunks(path))  # the whole file, as loading decodes it
+            with open_text(path, encoding) as f:
+                header = next(csv_rows(f), [])
+        except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
+            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
             continue
-        layout = _TableLayout(rb, [h.strip() for h in header], shown, strict)
-        if layout.problems:
-            problem = _unreadable(path)  # loading reads the whole file before it looks at the header
+        layout = _TableLayout(rb, header, shown, strict, exact=True)
+        if layout.problems or layout.skip is not None:
+            problem = readable_to_end(path, encoding)  # loading reads the whole file before it looks at the header
             if problem is not None:
-                file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {problem}")))
+                file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}")))
+                continue
+            if layout.skip is not None:
+                header_warnings[pos] = [layout.skip]
                 continue
             header_warnings[pos] = layout.warnings
             file_rejects.append((pos, Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
                                                problems=tuple(layout.problems))))
             continue
         header_warnings[pos] = layout.warnings
-        jobs.append((pos, "csv", (path, shown, layout)))
+        jobs.append((pos, "csv", (path, shown, layout, encoding)))
     total = sum(job[2][0].stat().st_size for job in jobs if job[1] == "csv") or 1
     done = 0
     for pos, kind, payload in jobs:
@@ -794,20 +809,21 @@ def score_tables(
                 else:
                     sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
             continue
-        path, shown, layout = payload
+        path, shown, layout, encoding = payload
         mark = len(sc.table)
         rejected_before = len(sc.rejected)
         if sink is not None:
             sink.mark()
         settled_before = sc.table.settled
         try:
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                next(csv.reader(f), None)
-                for start, rows in _csv_chunks(f, chunk):
+            with open_text(path, encoding) as f:
+                records = csv_rows(f)
+                next(records, None)
+                for start, rows in _csv_chunks(records, chunk):
                     sc.add_rows(layout, shown, start, rows)
                     if progress is not None:
                         progress(min(total, done + _tell(f)), total)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
             # The file cannot be read to the end: reject it whole, as loading would.
             t = sc.table
             for i in range(mark, len(t.unit)):
@@ -819,7 +835,7 @@ def score_tables(
             header_warnings.pop(pos, None)
             if sink is not None:
                 sink.back_to_mark()
-            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {exc}")))
+            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
         done += path.stat().st_size
     if progress is not None:
         progress(total, total)
@@ -853,17 +869,6 @@ def _as_text(cells: Sequence[Any], names: set[int]) -> list[str]:
         else:
             return _ODD_CELLS
     return out
-
-
-def _unreadable(path: Path) -> str | None:
-    """Why a table cannot be read to its end, if it cannot."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            for _ in csv.reader(f):
-                pass
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        return str(exc)
-    return None
 
 
 def _tell(f: IO[str]) -> int:

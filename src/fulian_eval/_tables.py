@@ -1,0 +1,552 @@
+"""Reading evidence files safely: regular files of bounded size, text in a detected
+encoding, CSV records checked for broken quoting, XLSX sheets bounded and read cell by cell.
+
+Both evidence paths — loading unit by unit (:mod:`fulian_eval.evidence`) and the
+streamed tables (:mod:`fulian_eval.stream`) — read through here, so that a file is
+accepted, or rejected with the same message, whichever path reads it. The limits are
+documented in ``docs/evidence.md`` ("Limits on tables and workbooks").
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import math
+import os
+import stat
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+#: A TOML evidence file (one unit) holds at most this many bytes.
+MAX_TOML_BYTES = 16 * 2**20
+#: A CSV table holds at most this many bytes.
+MAX_CSV_BYTES = 4 * 2**30
+#: A workbook (.xlsx) as stored holds at most this many bytes.
+MAX_XLSX_BYTES = 256 * 2**20
+#: All parts of a workbook together unpack to at most this many bytes (as its zip directory says).
+MAX_XLSX_UNPACKED = 2**30
+#: A workbook's shared strings unpack to at most this many bytes.
+MAX_XLSX_STRINGS = 128 * 2**20
+#: A sheet holds at most this many cells with a value (merged ranges filled in).
+MAX_XLSX_CELLS = 20_000_000
+#: A table has at most this many columns (Excel's own limit).
+MAX_COLUMNS = 16_384
+#: Excel's last row.
+MAX_XLSX_ROWS = 1_048_576
+#: One CSV cell holds at most this many characters (Excel's own limit is 32,767).
+MAX_CELL_CHARS = 2**20
+
+_CHUNK = 2**20
+_SAVE_AS = "save the file as UTF-8 (Excel: 'CSV UTF-8')"
+
+if csv.field_size_limit() < MAX_CELL_CHARS:
+    csv.field_size_limit(MAX_CELL_CHARS)
+
+
+class FileProblem(ValueError):
+    """A file that cannot be read as evidence; the message says why (without the file's name)."""
+
+
+def nfc(text: str) -> str:
+    """Text in Unicode NFC, so that one id typed two ways (composed or not) is one id."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+# ------------------------------------------------------------------- files
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def limit_for(path: Path) -> int:
+    """The most bytes an evidence file of this kind may hold."""
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return MAX_TOML_BYTES
+    if suffix in (".xlsx", ".xlsm"):
+        return MAX_XLSX_BYTES
+    return MAX_CSV_BYTES
+
+
+def open_regular(path: Path, limit: int | None = None) -> BinaryIO:
+    """Open an evidence file: only a regular file of at most ``limit`` bytes.
+
+    A FIFO is opened without waiting for a writer and refused, as are devices
+    (``/dev/zero``) and sockets, so that no input can hang a run or feed it for ever.
+
+    Raises:
+        OSError: the file cannot be opened.
+        FileProblem: not a regular file, or too big.
+    """
+    limit = limit_for(path) if limit is None else limit
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileProblem(f"{_kind(st.st_mode)}, not a regular file; evidence must be a file")
+        if st.st_size > limit:
+            raise FileProblem(f"{st.st_size:,} bytes; an evidence file like this may hold at most {limit:,} bytes")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bounded(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular evidence file of at most ``limit`` bytes (see :func:`open_regular`)."""
+    limit = limit_for(path) if limit is None else limit
+    with open_regular(path, limit) as f:
+        raw = f.read(limit + 1)
+    if len(raw) > limit:  # it grew while being read
+        raise FileProblem(f"more than {limit:,} bytes; an evidence file like this may hold at most {limit:,} bytes")
+    return raw
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def _first_bad(chunks: Iterable[bytes], name: str) -> int | None:
+    """The offset of the first byte ``name`` cannot decode (counted from the file's start), or None."""
+    it = iter(chunks)
+    head = b""
+    for c in it:
+        head += c
+        if len(head) >= 3:
+            break
+    skip = len(codecs.BOM_UTF8) if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
+    dec = codecs.getincrementaldecoder(name)()
+    offset = skip
+    buffered = 0
+    try:
+        for c in itertools.chain([head[skip:]], it):
+            buffered = len(dec.getstate()[0])
+            dec.decode(c)
+            offset += len(c)
+        buffered = len(dec.getstate()[0])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return max(0, offset - buffered + exc.start)
+    return None
+
+
+def text_encoding(chunks: Callable[[], Iterable[bytes]]) -> str:
+    """The encoding a text file is read in (SPEC §10.7), from its bytes (``chunks()`` gives them, again if asked).
+
+    UTF-8, with or without a BOM (``"utf-8-sig"``); UTF-16 if the file starts with its
+    BOM; otherwise GB18030 (a superset of GBK, what Chinese Excel saves), but only if
+    the whole file decodes as it — never a guess that reads some bytes wrong.
+
+    Raises:
+        FileProblem: no encoding reads the whole file; the message names the first bad byte.
+    """
+    head = b""
+    for c in chunks():
+        head += c
+        if len(head) >= 3:
+            break
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bad = _first_bad(chunks(), "utf-16")
+        if bad is None:
+            return "utf-16"
+        raise FileProblem(f"starts as UTF-16 text (its BOM) but byte {bad} is not UTF-16; {_SAVE_AS}")
+    bad = _first_bad(chunks(), "utf-8")
+    if bad is None:
+        return "utf-8-sig"
+    if not head.startswith(codecs.BOM_UTF8) and _first_bad(chunks(), "gb18030") is None:
+        return "gb18030"
+    raise FileProblem(f"not UTF-8 text (byte {bad}), nor GB18030/GBK; {_SAVE_AS}")
+
+
+def decode_text(raw: bytes) -> str:
+    """A whole evidence file's text, in the encoding :func:`text_encoding` finds."""
+    return raw.decode(text_encoding(lambda: [raw]))
+
+
+def file_chunks(path: Path) -> Callable[[], Iterator[bytes]]:
+    """A file's bytes, in chunks, from the start each time it is called."""
+
+    def chunks() -> Iterator[bytes]:
+        with open_regular(path) as f:
+            while True:
+                c = f.read(_CHUNK)
+                if not c:
+                    return
+                yield c
+
+    return chunks
+
+
+def open_text(path: Path, encoding: str | None = None) -> io.TextIOWrapper:
+    """A CSV table as text, in ``encoding`` or else the one its bytes say (two passes: detect, then read)."""
+    encoding = encoding or text_encoding(file_chunks(path))
+    f = open_regular(path)
+    try:
+        return io.TextIOWrapper(f, encoding=encoding, newline="")
+    except BaseException:
+        f.close()
+        raise
+
+
+# --------------------------------------------------------------------- CSV
+
+
+class BadRow(list[Any]):
+    """A table row that cannot be read as it stands: its cells (as far as they were read) and why.
+
+    The row is rejected by number, on both paths; its neighbours are read as usual.
+    """
+
+    def __init__(self, cells: Iterable[Any], problem: str) -> None:
+        super().__init__(cells)
+        self.problem = problem
+
+
+class BadCell:
+    """A workbook cell whose value cannot be used (an uncached formula, an Excel error, inf);
+    the row it is in is rejected, naming the cell."""
+
+    __slots__ = ("problem", "raw")
+
+    def __init__(self, raw: str, problem: str) -> None:
+        self.raw = raw or "?"
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.raw
+
+    def __repr__(self) -> str:
+        return f"BadCell({self.raw!r})"
+
+
+def named_width(header: Sequence[str]) -> int:
+    """How many columns a header names: up to its last non-empty cell."""
+    n = len(header)
+    while n and not str(header[n - 1]).strip():
+        n -= 1
+    return n
+
+
+def csv_rows(f: Iterable[str]) -> Iterator[list[str]]:
+    """CSV records of a text file: the header, then each row (a :class:`BadRow` where it is broken).
+
+    A quoted cell may hold line breaks (Excel's Alt+Enter). What a stray quote does is
+    caught: a quote never closed swallows the rest of the file (the table is rejected,
+    naming the row and line); a cell with line breaks in which a line holds a whole row's
+    commas joined rows (that row is rejected); text after a closing quote, or a cell of
+    more than :data:`MAX_CELL_CHARS` characters on one line, rejects its row.
+
+    Raises:
+        FileProblem: the table cannot be read past some row.
+    """
+    reader = csv.reader(f, strict=True)
+    last = 0  # the last physical line read
+    rowno = 0
+    header: list[str] | None = None
+    width = 0
+    while True:
+        first = last + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            rowno += 1
+            last = reader.line_num
+            problem = _quote_problem(str(exc), rowno, first, last)
+            if header is None:
+                raise FileProblem(f"row 1 (the header): {problem}") from None
+            yield BadRow([], problem)
+            continue
+        rowno += 1
+        last = reader.line_num
+        if header is None:
+            if len(cells) > MAX_COLUMNS:
+                raise FileProblem(f"the header has {len(cells):,} columns; a table may have at most {MAX_COLUMNS:,}")
+            header = cells
+            width = named_width(cells)
+            yield cells
+            continue
+        if last > first:
+            joined = _joined_rows(cells, header, width, first, last)
+            if joined:
+                yield BadRow(cells, joined)
+                continue
+        yield cells
+
+
+def _quote_problem(error: str, rowno: int, first: int, last: int) -> str:
+    lines = f"line {first}" if last <= first else f"lines {first}–{last}"
+    if "unexpected end of data" in error:
+        if last > first:
+            raise FileProblem(f"row {rowno}: a quote (\") opens a cell at line {first} that is never closed, so "
+                              f"lines {first}–{last} (the end of the file) would be one cell; fix the quoting")
+        return f"{lines}: a quote (\") opens a cell that is never closed; fix the quoting"
+    if "field larger than field limit" in error:
+        if last > first:
+            raise FileProblem(f"row {rowno}: a quote (\") opens a cell at line {first} that runs past line {last} and "
+                              f"over {MAX_CELL_CHARS:,} characters: a quote never closed?; fix the quoting")
+        return f"{lines}: a cell of more than {MAX_CELL_CHARS:,} characters"
+    if "expected after" in error:
+        return (f"{lines}: a quoted cell goes on after its closing quote ({error}); write \"\" for a quote "
+                f"inside a quoted cell, or quote the whole cell")
+    return f"{lines}: not valid CSV ({error})"
+
+
+def _joined_rows(cells: Sequence[str], header: Sequence[str], width: int, first: int, last: int) -> str:
+    need = max(1, width - 1)
+    for k, c in enumerate(cells):
+        if "\n" not in c and "\r" not in c:
+            continue
+        for line in c.splitlines()[1:]:
+            if line.count(",") >= need:
+                name = str(header[k]).strip() if k < len(header) else ""
+                col = f"column '{name}'" if name else f"column {k + 1}"
+                return (f"lines {first}–{last}: the cell in {col} holds line breaks and a line with {need} commas, "
+                        f"like a whole row: a stray quote (\") has joined rows into one cell; fix the quoting")
+    return ""
+
+
+def read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """A whole CSV table: (header, [(row number, cells)]); the header is row 1."""
+    text = decode_text(read_bounded(path, MAX_CSV_BYTES))
+    it = csv_rows(io.StringIO(text, newline=""))
+    header = next(it, None)
+    if header is None:
+        return [], []
+    return [nfc(h.strip()) for h in header], list(enumerate(it, start=2))
+
+
+def readable_to_end(path: Path, encoding: str | None = None) -> Exception | None:
+    """Why a CSV table cannot be read to its end (as :func:`read_csv` would fail), if it cannot."""
+    try:
+        with open_text(path, encoding) as f:
+            for _ in csv_rows(f):
+                pass
+    except (OSError, UnicodeDecodeError, FileProblem) as exc:
+        return exc
+    return None
+
+
+# -------------------------------------------------------------------- reports
+
+#: How the reports fulian-eval writes begin; such a table in an evidence folder is skipped.
+_REPORTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("rank", "group_rank", "unit", "name", "group", "role", "total"), "score or rank"),
+    (("名次", "片区名次", "单位", "名称", "片区"), "score or rank"),
+    (("rank", "unit", "name", "group"), "crosscheck"),
+    (("item", "title", "max", "points", "status"), "explain"),
+    (("项目", "考核内容", "分值", "得分"), "explain"),
+    (("item", "title", "points", "max", "gain"), "explain --gains"),
+    (("项目", "考核内容", "得分", "分值", "可提高总分"), "explain --gains"),
+    (("assessor", "unit", "group", "seed"), "plan"),
+    (("unit", "group", "seed", "fraction"), "sample"),
+)
+
+
+def report_kind(header: Sequence[str]) -> str | None:
+    """Which fulian-eval report a table's header is the header of, if it is one."""
+    h = tuple(str(c).strip().lstrip("'") for c in header)
+    for sig, what in _REPORTS:
+        if h[: len(sig)] == sig:
+            return what
+    return None
+
+
+# --------------------------------------------------------------------- XLSX
+
+
+def _column_letter(col: int) -> str:
+    out = ""
+    while col > 0:
+        col, r = divmod(col - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def cell_ref(row: int, col: int) -> str:
+    """An Excel cell reference: (7, 2) -> "B7"."""
+    return f"{_column_letter(col)}{row}"
+
+
+def _check_zip(f: BinaryIO) -> None:
+    try:
+        z = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise FileProblem(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    infos = z.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNPACKED:
+        raise FileProblem(f"the workbook unpacks to {total:,} bytes; a workbook may unpack to at most "
+                          f"{MAX_XLSX_UNPACKED:,} (save the sheet alone, or as CSV)")
+    for i in infos:
+        if i.filename.lower().endswith("sharedstrings.xml") and i.file_size > MAX_XLSX_STRINGS:
+            raise FileProblem(f"the workbook's shared strings unpack to {i.file_size:,} bytes; at most "
+                              f"{MAX_XLSX_STRINGS:,} (save the sheet as CSV)")
+    f.seek(0)
+
+
+def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The first worksheet of a workbook: (header, [(Excel row number, cells)]).
+
+    Cells are as Excel holds them (text, int, float, bool, datetime); a merged range
+    gives every cell in it the value of its first cell; a cell that cannot be used
+    (a formula with no saved value, an Excel error, a number that is not finite) is
+    a :class:`BadCell`, which rejects its row.
+
+    Raises:
+        ImportError: openpyxl is not installed.
+        OSError, FileProblem: the workbook cannot be read, is damaged or too big.
+    """
+    try:
+        import openpyxl
+    except ImportError:
+        raise ImportError("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
+    lock = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
+    with open_regular(path, MAX_XLSX_BYTES) as f:
+        try:
+            _check_zip(f)
+        except FileProblem as exc:
+            raise FileProblem(f"{exc}{lock}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+            except Exception as exc:  # openpyxl and zipfile raise many types for a bad file
+                raise FileProblem(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){lock}") from None
+            try:
+                if not wb.worksheets:
+                    raise FileProblem("the workbook has no worksheet")
+                return _read_sheet(wb, wb.worksheets[0])
+            finally:
+                wb.close()
+
+
+def _sheet_parser() -> Any:
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class SheetParser(WorkSheetParser):  # type: ignore[misc]
+        """openpyxl's sheet parser, keeping each cell's trouble to that cell."""
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            ref = element.get("r")
+            try:
+                cell: dict[str, Any] = super().parse_cell(element)
+            except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
+                if ref:
+                    try:
+                        row, col = coordinate_to_tuple(ref)
+                    except (ValueError, TypeError, KeyError):
+                        raise FileProblem(f"the sheet is damaged: '{ref}' is not a cell reference") from None
+                else:
+                    row, col = self.row_counter, self.col_counter
+                where = cell_ref(row, col)
+                raw = element.findtext(VALUE_TAG) or ""
+                if element.get("t") == "s":
+                    n = len(self.shared_strings)
+                    raise FileProblem(f"the workbook is damaged: cell {where} refers to shared string "
+                                      f"{raw!r}, but there are {n:,} ({type(exc).__name__})") from None
+                return {"row": row, "column": col, "value": BadCell(raw, f"cell {where} holds {raw!r}, "
+                                                                          "which is not a number Excel can hold"),
+                        "data_type": "e", "style_id": 0}
+            value = cell["value"]
+            where = cell_ref(cell["row"], cell["column"])
+            formula = element.find(FORMULA_TAG)
+            if formula is not None and element.find(VALUE_TAG) is None:
+                text = f"={formula.text}" if formula.text else "a formula"
+                cell["value"] = BadCell(text, f"cell {where} holds a formula with no saved value ({text}); "
+                                              "open and save it in Excel")
+            elif cell["data_type"] == "e" and value is not None:
+                cell["value"] = BadCell(str(value), f"cell {where} holds the Excel error {value}; fix it in Excel")
+            elif isinstance(value, float) and not math.isfinite(value):
+                raw = element.findtext(VALUE_TAG) or str(value)
+                cell["value"] = BadCell(raw, f"cell {where} holds {raw}, which is not a finite number")
+            return cell
+
+    return SheetParser
+
+
+def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    from openpyxl.utils.cell import range_boundaries
+
+    parser = _sheet_parser()(wb._archive.open(ws._worksheet_path), ws._shared_strings, data_only=True,
+                             epoch=wb.epoch, date_formats=wb._date_formats,
+                             timedelta_formats=wb._timedelta_formats)
+    sheet = f"sheet '{ws.title}'"
+    rows: dict[int, dict[int, Any]] = {}
+    cells = 0
+    try:
+        for rowno, row in parser.parse():
+            if rowno > MAX_XLSX_ROWS or rowno < 1:
+                raise FileProblem(f"the {sheet} is damaged: row {rowno} is outside Excel's rows")
+            got = rows.setdefault(rowno, {})
+            for c in row:
+                value, col = c["value"], c["column"]
+                if value is None:
+                    continue
+                if not 1 <= col <= MAX_COLUMNS:
+                    raise FileProblem(f"the {sheet} is damaged: a cell in column {col} is outside Excel's columns")
+                got[col] = value
+                cells += 1
+            if cells > MAX_XLSX_CELLS:
+                raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV")
+        merged = parser.merged_cells
+    except FileProblem:
+        raise
+    except Exception as exc:  # damaged XML, anything openpyxl trips on
+        raise FileProblem(f"the {sheet} is damaged ({type(exc).__name__}: {exc})") from None
+    last_row = max((r for r, got in rows.items() if got), default=0)
+    last_col = max((max(got) for got in rows.values() if got), default=0)
+    for rng in (merged.mergeCell if merged is not None else []):
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
+        except (ValueError, TypeError):
+            raise FileProblem(f"the {sheet} is damaged: merged range '{rng.ref}' is not a range") from None
+        if min_row <= 1 < max_row:
+            raise FileProblem(f"cells {rng.ref} of the {sheet} are merged across the header row; the header must "
+                              "be a row of its own: unmerge them")
+        value = rows.get(min_row, {}).get(min_col)
+        if value is None:
+            continue
+        max_row, max_col = min(max_row, last_row), min(max_col, last_col)
+        cells += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
+        if cells > MAX_XLSX_CELLS:
+            raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
+                              "save it as CSV")
+        for r in range(min_row, max_row + 1):
+            got = rows.setdefault(r, {})
+            for c in range(min_col, max_col + 1):
+                got[c] = value
+    head = rows.get(1, {})
+    for v in head.values():
+        if isinstance(v, BadCell):
+            raise FileProblem(f"the header: {v.problem}")
+    width = max(head, default=0)
+    header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
+    out = []
+    for r in sorted(rows):
+        got = rows[r]
+        if r == 1 or not got:
+            continue
+        n = max(width, max(got))
+        out.append((r, [got.get(c, "") for c in range(1, n + 1)]))
+    return header, out
