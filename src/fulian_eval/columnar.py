@@ -522,6 +522,33 @@ def _h(x: Fraction, what: str) -> int:
     return x.numerator * (100 // x.denominator)
 
 
+#: Points in hundredths that the plan and the table hold (int32 in :class:`~fulian_eval.stream.Table`).
+POINTS_LIMIT_H = 2**31 - 1
+
+
+def _check_magnitudes(rb: Rulebook, cats: Sequence[tuple[Category, Sequence[_ItemPlan]]]) -> None:
+    """Prove every score fits the plan's integers, or hand the rulebook to the per-unit path.
+
+    Item and category points and totals are kept as int32 hundredths in tables, and a
+    rescaled category multiplies two sums of item hundredths in int64; all of them
+    are bounded here by the rulebook's max and floor values.
+
+    Raises:
+        Unsupported: some score could reach POINTS_LIMIT_H hundredths.
+    """
+    total = abs(hundredths(rb.scale))
+    for cat, plans in cats:
+        reach = sum(max(p.hi_h, -p.lo_h, 0) for p in plans)
+        cat_reach = max(abs(_h(cat.max, f"category {cat.id} max")), abs(_h(cat.floor, f"category {cat.id} floor")))
+        if cat.type != "base":
+            total += cat_reach + abs(_h(cat.floor, f"category {cat.id} floor"))
+        if max(reach, cat_reach, total) >= POINTS_LIMIT_H:
+            raise Unsupported(f"category {cat.id}: scores could reach {max(reach, cat_reach, total) / 100:.0f} points, "
+                              "beyond the columns' integers")
+    if total >= POINTS_LIMIT_H:
+        raise Unsupported(f"totals could reach {total / 100:.0f} points, beyond the columns' integers")
+
+
 class Plan:
     """A rulebook compiled for columns. Build with :func:`compile_plan`."""
 
@@ -545,7 +572,9 @@ class Plan:
             self.cats.append((cat, plans))
         self.items = [p for _, ps in self.cats for p in ps]
         self.manual = [p.item.id for p in self.items if isinstance(p.item.rule, ManualRule)]
-        self.grade_h = [math.ceil(g.min * 100) for g in rb.grades]
+        _check_magnitudes(rb, self.cats)
+        # Totals stay below 2**31 hundredths (checked above): a grade min beyond that is never reached.
+        self.grade_h = [max(-POINTS_LIMIT_H, min(POINTS_LIMIT_H, math.ceil(g.min * 100))) for g in rb.grades]
         self.grade_names = [g.name for g in rb.grades]
         self.weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
         # Walk every expression once on an empty chunk, so unsupported features fail now.

@@ -33,7 +33,15 @@ from ._tables import (
     report_kind,
 )
 from ._text import decimal_text as _fmt
-from ._values import ValueProblem, parse_bool, parse_number, parse_set
+from ._values import (
+    MAX_EXPONENT,
+    TomlProblem,
+    ValueProblem,
+    loads_toml,
+    parse_bool,
+    parse_number,
+    parse_set,
+)
 from .errors import EvidenceError, Problem, did_you_mean
 from .model import Assessment, Evidence, ManualRule, Rulebook, UnitInfo
 from .units import UnitError, conversion_factor
@@ -90,7 +98,8 @@ class _Record:
 
     def value(self, name: str, raw: Any, place: str, header_unit: str = "") -> Any:
         spec = self.rb.fields[name]
-        if spec.type in _PLAIN_NUMBER_TYPES and raw.__class__ is str and raw.isdigit() and raw.isascii():
+        if (spec.type in _PLAIN_NUMBER_TYPES and raw.__class__ is str and raw.isdigit() and raw.isascii()
+                and len(raw) <= MAX_EXPONENT):  # longer: parse_number bounds it
             # The common case, kept cheap: a plain whole number, never negative.
             if header_unit:
                 return Fraction(int(raw)) * conversion_factor(header_unit, spec.unit)
@@ -601,8 +610,8 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
         shown = task.shown
         try:
             text = decode_text(read_bounded(task.path))  # a regular file; UTF-8, UTF-16 or GB18030
-            data = tomllib.loads(text, parse_float=Decimal)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, FileProblem) as exc:
+            data = loads_toml(text)  # numbers bounded; nan, inf and huge values rejected where used
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TomlProblem, FileProblem) as exc:
             yield Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")
             return
         if _is_other_toml(data):

@@ -6,7 +6,9 @@ right — and raised together as one :class:`RulebookError`.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -17,7 +19,7 @@ from typing import Any
 from ._locate import PathKey
 from ._tailor import Chain, resolve
 from ._text import decimal_text
-from ._values import ValueProblem, parse_number
+from ._values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
 from .errors import ExpressionError, Problem, RulebookError, did_you_mean
 from .expr import Expr, parse, round_half_up
 from .model import (
@@ -50,6 +52,12 @@ from .units import UnitError, normalize_unit
 __all__ = ["RULEBOOK_SCHEMA", "load_rulebook", "parse_rulebook", "read_toml"]
 
 RULEBOOK_SCHEMA = "fulian-eval/rulebook/1"
+
+#: A rulebook file (and each file it extends) is read only if it is a regular file of at most this size.
+MAX_RULEBOOK_BYTES = 10_000_000
+#: No item, category, floor or scale may exceed this many points: a larger score is
+#: almost certainly a slip of the keyboard (and would not fit the table path's integers).
+MAX_POINTS = 10_000
 
 _ID = re.compile(r"^[a-z0-9_-]+$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -85,21 +93,51 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
     Raises:
         RulebookError: unreadable file or bad TOML syntax, with its line.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RulebookError([Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]) from None
+    raw = _read_regular(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RulebookError(
             [Problem(file=str(path), message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
         ) from None
+    return _loads(text, str(path)), text, raw
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_RULEBOOK_BYTES (never a device, FIFO or folder)."""
+    def fail(message: str) -> RulebookError:
+        return RulebookError([Problem(file=str(path), message=message)])
+
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
+        st = os.stat(path)  # follows a symlink; never blocks, unlike opening a FIFO
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise fail("is a folder, not a rulebook file")
+    if not stat.S_ISREG(st.st_mode):
+        raise fail("is not a regular file (a device, pipe or socket); name a .toml file")
+    if st.st_size > MAX_RULEBOOK_BYTES:
+        raise fail(f"is {st.st_size} bytes; a rulebook file takes at most {MAX_RULEBOOK_BYTES} bytes")
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # a FIFO put there after the stat must not block the open
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblock)) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise fail("is not a regular file (a device, pipe or socket); name a .toml file")
+            raw = f.read(MAX_RULEBOOK_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_RULEBOOK_BYTES:
+        raise fail(f"is larger than {MAX_RULEBOOK_BYTES} bytes, the most a rulebook file takes")
+    return raw
+
+
+def _loads(text: str, file: str) -> dict[str, Any]:
+    try:
+        return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError([_toml_problem(str(path), exc)]) from None
-    return data, text, raw
+        raise RulebookError([_toml_problem(file, exc)]) from None
+    except TomlProblem as exc:
+        raise RulebookError([Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]) from None
 
 
 def _toml_problem(file: str, exc: Exception) -> Problem:
@@ -133,11 +171,50 @@ def parse_rulebook(text: str, file: str = "<rulebook>") -> Rulebook:
     An ``extends`` is read relative to ``file``'s folder (the current folder for
     the default name).
     """
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise RulebookError([_toml_problem(file, exc)]) from None
+    data = _loads(text, file)
     return _build(resolve(data, text, file, text.encode("utf-8"), read_toml))
+
+
+def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
+    """Validate a rulebook from the stored bytes of its whole chain, reading no file.
+
+    ``files`` is ``(path, bytes)`` of the rulebook, then of the file it extends, and
+    so on, as :attr:`Rulebook.sources` named them when it was loaded (the audit
+    trail's replay uses it): each ``extends`` is answered by the next file of the
+    chain, whatever it names, so nothing on this machine's disk is read.
+
+    Raises:
+        RulebookError: a file is not a sound rulebook, or the chain has more or fewer
+            files than the rulebook extends.
+    """
+    def parse(file: str, raw: bytes) -> tuple[dict[str, Any], str, bytes]:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RulebookError(
+                [Problem(file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+            ) from None
+        return _loads(text, file), text, raw
+
+    if not files:
+        raise RulebookError([Problem(file="<rulebook>", message="no rulebook file in the chain")])
+    used = [1]
+
+    def read(path: Path) -> tuple[dict[str, Any], str, bytes]:
+        k = used[0]
+        if k >= len(files):
+            raise RulebookError([Problem(file=str(path), message=f"the stored chain has {len(files)} file(s) "
+                                                                 "and none for this extends")])
+        used[0] += 1
+        return parse(*files[k])
+
+    data, text, raw = parse(*files[0])
+    rb = _build(resolve(data, text, files[0][0], raw, read))
+    if used[0] != len(files):
+        raise RulebookError([Problem(file=files[0][0], path="extends",
+                                     message=f"the stored chain has {len(files)} files, but the rulebook "
+                                             f"extends through {used[0]}")])
+    return rb
 
 
 # ------------------------------------------------------------------ builder
@@ -160,6 +237,8 @@ class _Bad(Exception):
 
 
 def _show(v: Any) -> str:
+    if isinstance(v, BadNumber):
+        return v.text
     if isinstance(v, str):
         return f"'{v}'"
     if isinstance(v, bool):
@@ -176,7 +255,7 @@ def _show(v: Any) -> str:
 def _typename(v: Any) -> str:
     if isinstance(v, bool):
         return "true/false"
-    if isinstance(v, int | Decimal):
+    if isinstance(v, int | Decimal | BadNumber):
         return "a number"
     if isinstance(v, str):
         return "a string"
@@ -231,6 +310,9 @@ class _Builder:
                 raise _Bad
             return default
         v = table[name]
+        if isinstance(v, BadNumber):
+            self.c.err((*key, name), f"{label}.{name}" if label else name, v.reason)
+            raise _Bad
         if not check(v):
             self.c.err((*key, name), f"{label}.{name}" if label else name,
                        f"{_show(v)} is {_typename(v)}; expected {want}")
@@ -246,6 +328,11 @@ class _Builder:
                default: Fraction | None = None, required: bool = False) -> Fraction | None:
         """A number of points: kept to 0.01, like every score (SPEC §4.1)."""
         v = self.num(table, name, key, label, default=default, required=required)
+        if v is not None and abs(v) > MAX_POINTS:
+            self.c.err((*key, name), f"{label}.{name}",
+                       f"{_fmt(v)} points is beyond ±{MAX_POINTS}; a score this large is almost certainly a slip "
+                       f"(items, categories and the scale take at most {MAX_POINTS} points)")
+            raise _Bad
         if v is not None and (v * 100).denominator != 1:
             self.c.err((*key, name), f"{label}.{name}",
                        f"{_fmt(v)} has more than two decimals; points are kept to 0.01 (e.g. {_fmt(round_half_up(v, 2))})")
@@ -318,9 +405,14 @@ class _Builder:
             self.c.err(("categories", ci), f'categories[{ci}] "{unweighted[0].id}"',
                        f"either every base category has a weight or none has; no weight on: {missing}")
         scale_default = sum((c.max for c in base), Fraction(0))
-        scale = self._safe(lambda: self.num(d, "scale", (), "", default=scale_default), scale_default) or scale_default
+        # Not `or scale_default`: a scale of 0 is a mistake to report, not a request for the default.
+        scale = self._safe(lambda: self.num(d, "scale", (), "", default=scale_default), scale_default)
         if "scale" in d and scale <= 0:
-            self.c.err(("scale",), "scale", f"{_fmt(scale)} must be above 0")
+            self.c.err(("scale",), "scale", f"{_fmt(scale)} must be above 0 "
+                       f"(or leave scale out for the sum of the base categories' max, {_fmt(scale_default)})")
+        elif "scale" in d and scale > MAX_POINTS:
+            self.c.err(("scale",), "scale", f"{_fmt(scale)} points is beyond {MAX_POINTS}; a score this large is "
+                       f"almost certainly a slip (items, categories and the scale take at most {MAX_POINTS} points)")
 
         tie = self._safe(lambda: self.get(d, "tie_break", (), "", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
         cat_ids = [c.id for c in categories]
@@ -685,6 +777,9 @@ class _Builder:
                         continue
                     if self.kinds[fname] not in numeric:
                         self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"'{fname}' is a {self.kinds[fname]} field; faults are counted by {num_word}")
+                        continue
+                    if isinstance(pts, BadNumber):
+                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", pts.reason)
                         continue
                     if not _is_num(pts) or pts <= 0:
                         self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"{_show(pts)} must be a number of points above 0")

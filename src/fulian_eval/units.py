@@ -8,11 +8,12 @@ multiplication, so scoring many units never builds per-value pint objects.
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["UnitError", "conversion_factor", "normalize_unit", "registry"]
+__all__ = ["MAX_POWER", "MAX_UNIT_TEXT", "UnitError", "conversion_factor", "normalize_unit", "registry"]
 
 from .errors import FulianEvalError
 
@@ -80,14 +81,85 @@ def _clean(text: str) -> str:
     return text
 
 
-@functools.cache
+#: A unit is names joined by products (``*``, ``·``, a space) and quotients (``/``),
+#: each name with an optional whole power from -MAX_POWER to MAX_POWER (``^2``, ``**3``,
+#: ``²``). Nothing else reaches pint: pint would evaluate arithmetic such as
+#: ``10**10**10`` written inside a unit, for ever.
+MAX_POWER = 4
+#: A unit's text takes at most this many characters, and at most 8 names.
+MAX_UNIT_TEXT = 40
+_MAX_NAMES = 8
+#: A conversion between two units multiplies by at most 1e20 (亿元 to 元 is 1e8,
+#: km^2 to m^2 1e6), so a bounded figure stays a bounded figure.
+_FACTOR_EXP = 20
+MAX_FACTOR = 10**_FACTOR_EXP
+_UNIT_TOKEN = re.compile(
+    r"""(?P<name>(?:[^\W\d_]|°)(?:\w|°)*|%)
+      | (?P<power>(?:\^|\*\*)\s*(?P<exp>[+-]?\d+))
+      | (?P<op>\*|·|/)
+      | (?P<ws>\s+)""",
+    re.VERBOSE,
+)
+_UNIT_GRAMMAR = (f"a unit is names such as m, hectare, 万元 joined by '*', '·' or '/', "
+                 f"with whole powers up to {MAX_POWER} (m^2, m**3, m²)")
+
+
+def _grammar(text: str, shown: str) -> str:
+    """``text`` (cleaned) checked against the unit grammar, as plain text for pint.
+
+    Raises:
+        UnitError: anything the grammar does not admit (numbers, brackets, big powers).
+    """
+    if len(text) > MAX_UNIT_TEXT:
+        raise UnitError(f"unit '{shown}' is too long (at most {MAX_UNIT_TEXT} characters); {_UNIT_GRAMMAR}")
+    out: list[str] = []
+    pending = ""  # the operator before the next name
+    names = 0
+    pos = 0
+    while pos < len(text):
+        m = _UNIT_TOKEN.match(text, pos)
+        if m is None:
+            raise UnitError(f"unit '{shown}' cannot be read at '{text[pos:pos + 10]}'; {_UNIT_GRAMMAR}")
+        pos = m.end()
+        if m.group("ws"):
+            continue
+        if m.group("name"):
+            name = "percent" if m.group("name") == "%" else m.group("name")
+            names += 1
+            if names > _MAX_NAMES:
+                raise UnitError(f"unit '{shown}' has more than {_MAX_NAMES} names; {_UNIT_GRAMMAR}")
+            if out:
+                out.append(pending or "*")
+            out.append(name)
+            pending = ""
+            continue
+        if m.group("power"):
+            exp = m.group("exp")
+            if not out or "**" in out[-1] or pending:
+                raise UnitError(f"unit '{shown}': a power must follow a unit name; {_UNIT_GRAMMAR}")
+            if len(exp) > 3 or not 1 <= abs(int(exp)) <= MAX_POWER:
+                raise UnitError(f"unit '{shown}': power {exp} is not allowed; {_UNIT_GRAMMAR}")
+            out[-1] = f"{out[-1]}**{int(exp)}"
+            continue
+        op = "/" if m.group("op") == "/" else "*"
+        if not out or pending:
+            raise UnitError(f"unit '{shown}': '{m.group('op')}' must stand between two unit names; {_UNIT_GRAMMAR}")
+        pending = op
+    if pending:
+        raise UnitError(f"unit '{shown}' ends with '{pending}'; {_UNIT_GRAMMAR}")
+    return " ".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
 def _parse(text: str) -> Any:
-    ureg = registry()
     cleaned = _clean(text)
+    shown = text.strip()
     if not cleaned:
-        return ureg.Quantity(1)
+        return registry().Quantity(1)
+    plain = _grammar(cleaned, shown)
+    ureg = registry()
     try:
-        q = ureg.Quantity(1, cleaned) if cleaned != "%" else ureg.Quantity(1, "percent")
+        q = ureg.Quantity(1, plain)
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit '{text}'") from exc
     return q
@@ -115,7 +187,7 @@ def _exact(x: Any) -> Fraction:
     return Fraction(x)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
     """Exact factor f such that ``v [from_unit] == v * f [to_unit]``.
 
@@ -140,8 +212,15 @@ def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
         b = _describe(to_unit, dst)
         raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}' ({a} vs {b})")
     ureg = registry()
-    value = ureg.Quantity(Fraction(1), src.units).to(dst.units).magnitude
-    return _exact(value)
+    try:
+        factor = _exact(ureg.Quantity(Fraction(1), src.units).to(dst.units).magnitude)
+    except (ArithmeticError, ValueError) as exc:  # pint's float steps overflow for absurd prefixes
+        raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}' exactly ({exc}); write the figure in a nearer unit") from None
+    if not Fraction(1, MAX_FACTOR) <= factor <= MAX_FACTOR:
+        size = round((factor.numerator.bit_length() - factor.denominator.bit_length()) * 0.30103)
+        raise UnitError(f"'{from_unit}' to '{to_unit}' multiplies by about 1e{size}, beyond 1e±{_FACTOR_EXP}; "
+                        f"write the figure in a nearer unit")
+    return factor
 
 
 def _describe(text: str, q: Any) -> str:
