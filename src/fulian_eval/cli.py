@@ -1,18 +1,27 @@
 """The ``fulian-eval`` command line (SPEC §9). Imported by nothing else.
 
 Exit status: 0 all scored; 1 some units rejected (the rest scored and reported);
-2 usage error or invalid rulebook. No traceback ever reaches a user.
+2 usage error or invalid rulebook (or units/waiver file); 3 internal error (a bug);
+130 interrupted. No traceback ever reaches a user.
+
+A report named by ``-o`` is never an input of the run (refused before anything is
+read), and it is written to a temporary file beside it that replaces the file only
+when the run succeeded: a failed or interrupted run leaves an older report as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import gc
 import json
+import os
 import shlex
+import stat
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +29,7 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from . import audit, sampling
+from ._text import raw_csv_cells
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
 from .columnar import Plan, Unsupported, compile_plan
@@ -41,9 +51,18 @@ from .stream import (
     write_score_csv,
 )
 from .stream import replay as stream_replay
-from .waivers import WaiverSet, load_waivers
+from .waivers import WaiverError, WaiverSet, load_waivers
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_EPILOG = """exit status:
+  0    every unit scored (validate: every rulebook valid; explain: the unit printed)
+  1    some evidence rejected (named on stderr); every other unit scored and reported
+  2    usage error; invalid rulebook, units file or waiver file; no -o report written
+  3    internal error: a bug in fulian-eval (please report it with the command)
+  130  interrupted (Ctrl-C)
+A report written with -o is never one of the run's inputs, and it replaces an older
+file only when the run succeeded."""
 
 
 class _UsageError(Exception):
@@ -75,7 +94,8 @@ def _audit_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fulian-eval", description="Score women's-federation work (妇联工作考核) "
-                     "against a TOML assessment scheme: exact, explained, ranked.")
+                     "against a TOML assessment scheme: exact, explained, ranked.", epilog=_EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"fulian-eval {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -174,40 +194,224 @@ def _date(text: str) -> _dt.date:
 def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
     if not getattr(args, "waivers", None):
         return None
+    _readable(args.waivers, "waiver file")
     waivers, warnings = load_waivers(args.waivers, rb, args.today or _dt.date.today())
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return waivers
 
 
-def _rfmt(args: argparse.Namespace) -> str:
-    """The format a renderer produces: xlsx is made from the CSV report."""
-    return "csv" if args.format == "xlsx" else str(args.format)
+def _render(args: argparse.Namespace, render: Callable[..., str], *rest: Any) -> str:
+    """``render(*rest, format)``: for a workbook, CSV with its text cells as they are (typed text in XLSX)."""
+    if args.format == "xlsx":
+        with raw_csv_cells():
+            return render(*rest, "csv")
+    return render(*rest, str(args.format))
 
 
-def _write(text: str, output: str | None, fmt: str) -> None:
-    if fmt == "xlsx":
-        if output is None:
+# ------------------------------------------------------------------ output
+
+
+class _Output:
+    """The report file of ``-o``: a temporary file beside it, renamed into place by :meth:`commit`.
+
+    Made (and so checked for writability) when the run starts; :meth:`discard`
+    removes it, so a failed or interrupted run never leaves a truncated report
+    and never removes an older one. A symlink is written through (the file it
+    names is replaced); a device or FIFO (``/dev/null``) is written directly.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.target = os.path.realpath(path)
+        try:
+            st: os.stat_result | None = os.stat(self.target)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise _UsageError(f"cannot write {path}: it is a folder; give -o a file name")
+        self.direct = st is not None and not stat.S_ISREG(st.st_mode)
+        self.mode = stat.S_IMODE(st.st_mode) if st is not None and not self.direct else None
+        self.file: IO[Any] | None = None
+        if self.direct:
+            self.tmp = self.target
+            return
+        try:
+            fd, self.tmp = tempfile.mkstemp(dir=os.path.dirname(self.target),
+                                            prefix=f".{os.path.basename(self.target)}.", suffix=".tmp")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {path}: {exc.strerror}") from None
+        os.close(fd)
+
+    def _open(self, mode: str, **kw: Any) -> IO[Any]:
+        if self.file is None:
+            try:
+                self.file = open(self.tmp, mode, **kw)  # noqa: SIM115 - closed by commit/discard
+            except OSError as exc:
+                raise _UsageError(f"cannot write {self.path}: {exc.strerror}") from None
+        return self.file
+
+    def text(self, csv: bool) -> IO[str]:
+        # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
+        out: IO[str] = self._open("w", encoding="utf-8-sig" if csv else "utf-8", newline="" if csv else None)
+        return out
+
+    def binary(self) -> IO[bytes]:
+        out: IO[bytes] = self._open("wb")
+        return out
+
+    def commit(self) -> None:
+        """Put the report in place (the run succeeded)."""
+        try:
+            if self.file is not None:
+                self.file.close()
+            if not self.direct:
+                mode = self.mode if self.mode is not None else 0o666 & ~_umask()
+                os.chmod(self.tmp, mode)
+                os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise _UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def discard(self) -> None:
+        """Drop the temporary file (the run failed); an older report is left as it was."""
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+        if not self.direct:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _to_stdout() -> Iterator[None]:
+    """Writing to standard output: a closed pipe passes through (not an error), anything else is named."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    """The rendered report to ``-o`` (its temporary file) or stdout; XLSX is made from the CSV text."""
+    out: _Output | None = getattr(args, "out", None)
+    if args.format == "xlsx":
+        if out is None:
             raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
         try:
-            csv_to_xlsx(text, output)
-        except (OSError, ImportError) as exc:
-            raise _UsageError(f"cannot write {output}: {exc}") from None
+            csv_to_xlsx(text, out.binary())
+        except ValueError as exc:
+            raise _UsageError(f"cannot write {out.path}: {exc}") from None
+        except OSError as exc:
+            raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
         return
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    if out is None:
+        with _to_stdout():
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
-    # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
-    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
     try:
-        Path(output).write_text(text, encoding=encoding)
+        out.text(args.format == "csv").write(text)
     except OSError as exc:
-        raise _UsageError(f"cannot write {output}: {exc.strerror}") from None
+        raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+
+
+def _readable(path: str, what: str) -> None:
+    """A file the run reads besides the evidence must be a regular file: else a usage error naming it."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise _UsageError(f"cannot read the {what} {path}: it is {kind}")
+
+
+_EVIDENCE_SUFFIXES = (".toml", ".csv", ".xlsx")  # what a folder of evidence is read for
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(path, what it is) for every file the command reads or keeps, but the evidence and rulebook chain."""
+    found: list[tuple[str, str]] = []
+    for attr, what in (("rulebook", "the rulebook"), ("waivers", "the waiver file"), ("units", "the units file")):
+        path = getattr(args, attr, None)
+        if path:
+            found.append((path, f"{what} {path}"))
+    for attr in ("audit", "store"):
+        store = getattr(args, attr, None)
+        if store:
+            found.append((store, f"the audit store {store}"))
+            found.extend((store + end, f"{store}{end}, a file of the audit store {store}")
+                         for end in ("-wal", "-shm", "-journal"))
+    return found
+
+
+def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
+    """Refuse an ``-o`` that is one of the run's inputs (a usage error, before it is read or written).
+
+    Paths are compared resolved (symlinks) and by device and inode (hard links): an
+    evidence file, any file of an evidence folder, a file ``-o`` would add to an
+    evidence folder, the rulebook and its ``extends`` chain, a waiver or units file,
+    and the audit store with its ``-wal``/``-shm``/``-journal`` files.
+    """
+    output = getattr(args, "output", None)
+    if not output:
+        return
+    real = os.path.realpath(output)
+    try:
+        st: os.stat_result | None = os.stat(output)
+    except OSError:
+        st = None
+
+    def same(path: str | Path) -> bool:
+        if os.path.realpath(path) == real:
+            return True
+        if st is None:
+            return False
+        try:
+            other = os.stat(path)
+        except OSError:
+            return False
+        return (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
+
+    def refuse(what: str, why: str = "an input of this run") -> None:
+        raise _UsageError(f"cannot write the report to {output}: it is {what}, {why}; nothing was written — "
+                          "write the report to another file")
+
+    named = [*_inputs(args), *((c, f"{c}, a file of the rulebook's extends chain") for c in chain[1:])]
+    for path, what in named:
+        if same(path):
+            refuse(what)
+    for path in getattr(args, "evidence", None) or []:
+        if os.path.isdir(path):
+            folder = os.path.realpath(path)
+            if os.path.commonpath([real, folder]) == folder and real.lower().endswith(_EVIDENCE_SUFFIXES):
+                refuse(f"in the evidence folder {path}", "so it would be read as evidence next time")
+            if st is not None:
+                for child, shown in _expand([path]):
+                    if same(child):
+                        refuse(f"the evidence file {shown}")
+        elif same(path):
+            refuse(f"the evidence file {path}")
+
+
+def _rulebook(args: argparse.Namespace) -> Rulebook:
+    """The rulebook; ``-o`` may not be a file of its ``extends`` chain either."""
+    rb = load_rulebook(args.rulebook)
+    _guard(args, [src.path for src in rb.sources])
+    return rb
 
 
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
-    rb = load_rulebook(args.rulebook)
+    rb = _rulebook(args)
     es = load_evidence(rb, args.evidence, strict=args.strict)
     _tell(es.warnings, es.rejected)
     return rb, es
@@ -270,10 +474,10 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     if args.format == "json":
         rb, es = _load(args)
         ranked = _ranked(rb, es, _waivers(args, rb))
-        _write(render(rb, ranked, es.rejected, _rfmt(args)), args.output, args.format)
+        _emit(args, _render(args, render, rb, ranked, es.rejected))
         _audit(args, rb, [r.result for r in ranked], es.rejected)
         return _status(es)
-    rb = load_rulebook(args.rulebook)
+    rb = _rulebook(args)
     # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core.
     tables = (".csv", ".xlsx", ".xlsm")
     if not getattr(args, "waivers", None) and any(p.suffix.lower() in tables for p, _ in _expand(args.evidence)):
@@ -284,7 +488,7 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
                             waivers=_waivers(args, rb))
     _tell(batch.warnings, batch.rejected)
     ranked_s = rank(rb, batch.summaries)
-    _write(render(rb, ranked_s, batch.rejected, _rfmt(args)), args.output, args.format)
+    _emit(args, _render(args, render, rb, ranked_s, batch.rejected))
     _audit(args, rb, [r.result for r in ranked_s], batch.rejected)
     return EXIT_REJECTED if batch.rejected else EXIT_OK
 
@@ -299,17 +503,13 @@ def _plan(rb: Rulebook) -> Plan | None:
 def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
     """Tables streamed through the compiled plan; the same report, far faster (issue 5).
 
-    A CSV report's file is opened before scoring starts, so a path that cannot be
-    written fails at once; with ``--audit`` the run is then stored while it is
-    scored and committed while the report is written.
+    A CSV report's (temporary) file is opened before scoring starts, so a path that
+    cannot be written fails at once; with ``--audit`` the run is then stored while
+    it is scored and committed while the report is written.
     """
     out: IO[str] | None = None
-    if args.format == "csv" and args.output:
-        try:
-            # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
-            out = open(args.output, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    if args.format == "csv" and args.out is not None:
+        out = args.out.text(True)
     sink = None
     if getattr(args, "audit", None) and AuditSink.available():
         # The run is stored while it is scored, from a second process (records in input order).
@@ -330,14 +530,18 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         ranking = rank_table(table)
         if args.format == "csv":
             writer = write_rank_csv if render is rank_report else write_score_csv
-            try:
-                writer(table, ranking, out if out is not None else args.output)
-            except OSError as exc:
-                raise _UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+            if out is None:
+                with _to_stdout():
+                    writer(table, ranking, None)
+            else:
+                try:
+                    writer(table, ranking, out)
+                except OSError as exc:
+                    raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         else:
             ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
                              group_rank=int(ranking.group_rank[i])) for i in ranking.order]
-            _write(render(rb, ranked, res.rejected, _rfmt(args)), args.output, args.format)
+            _emit(args, _render(args, render, rb, ranked, res.rejected))
         if sink is not None:
             if out is None:
                 sink.end(res.rejected)
@@ -347,9 +551,6 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         if sink is not None:
             sink.abort()  # stops the writer: the run is not stored, unless its commit was already done
         raise
-    finally:
-        if out is not None:
-            out.close()
     if sink is None and getattr(args, "audit", None):
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])
@@ -392,7 +593,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
     sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
     if not sens.exhaustive:
         print(f"sensitivity: {sens.searched}", file=sys.stderr)
-    _write(rank_report(rb, ranked, es.rejected, _rfmt(args), sens), args.output, args.format)
+    _emit(args, _render(args, lambda rb_, ranked_, rej, fmt: rank_report(rb_, ranked_, rej, fmt, sens),
+                        rb, ranked, es.rejected))
     _audit(args, rb, [r.result for r in ranked], es.rejected)
     return _status(es)
 
@@ -420,10 +622,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         ids = [i.id for i in r.result.items]
         raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
     if args.gains:
-        text = gains_report(r, gains(rb, r.result), _rfmt(args))
+        text = _render(args, gains_report, r, gains(rb, r.result))
     else:
-        text = explain_report(rb, r, _rfmt(args), args.item)
-    _write(text, args.output, args.format)
+        text = _render(args, lambda rb_, r_, fmt: explain_report(rb_, r_, fmt, args.item), rb, r)
+    _emit(args, text)
     return EXIT_OK
 
 
@@ -431,7 +633,7 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     results = [score(rb, ev) for ev in es.evidence]
     cc = crosscheck(rb, results, config_of(rb))
-    _write(crosscheck_report(rb, cc, args.format), args.output, args.format)
+    _emit(args, crosscheck_report(rb, cc, args.format))
     _audit(args, rb, results, es.rejected)
     return _status(es)
 
@@ -459,7 +661,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
         return EXIT_REJECTED if diffs else EXIT_OK
     if action == "export":
-        n = audit.export(args.store, args.output or sys.stdout, blobs=args.blobs)
+        if args.out is None:
+            with _to_stdout():
+                n = audit.export(args.store, sys.stdout, blobs=args.blobs)
+        else:
+            try:
+                n = audit.export(args.store, args.out._open("w", encoding="utf-8", newline="\n"), blobs=args.blobs)
+            except OSError as exc:
+                raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         if args.output:
             print(f"exported {n} lines to {args.output}", file=sys.stderr)
         return EXIT_OK
@@ -490,7 +699,7 @@ def _audit_draw(args: argparse.Namespace, kind: str, result: dict[str, object], 
 def cmd_plan(args: argparse.Namespace) -> int:
     units = sampling.read_units(args.units)
     drawn = sampling.plan(units, args.seed)
-    _write(sampling.plan_report(drawn, args.format, _names(units)), args.output, args.format)
+    _emit(args, sampling.plan_report(drawn, args.format, _names(units)))
     _audit_draw(args, "plan", sampling.plan_json(drawn), {})
     return EXIT_OK
 
@@ -501,7 +710,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         drawn = sampling.sample(units, args.fraction, args.seed, args.min_per_group)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
-    _write(sampling.sample_report(drawn, args.format, _names(units)), args.output, args.format)
+    _emit(args, sampling.sample_report(drawn, args.format, _names(units)))
     _audit_draw(args, "sample", sampling.sample_json(drawn),
                 {"fraction": args.fraction, "min_per_group": args.min_per_group})
     return EXIT_OK
@@ -518,23 +727,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     _no_gc_pauses()
+    args.out = None
     try:
-        return _COMMANDS[args.command](args)
+        try:
+            if getattr(args, "format", None) == "xlsx" and not args.output:
+                raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+            _guard(args)  # before anything is read or written
+            if getattr(args, "waivers", None):
+                _readable(args.waivers, "waiver file")
+            if getattr(args, "output", None):
+                args.out = _Output(args.output)
+            code = _COMMANDS[args.command](args)
+            with _to_stdout():
+                sys.stdout.flush()
+        except BaseException:
+            if args.out is not None:
+                args.out.discard()
+            raise
+        if args.out is not None:
+            args.out.commit()
+        return code
+    except WaiverError as exc:
+        return _problems(f"invalid waiver file {exc.file or args.waivers}", exc)
+    except sampling.UnitsError as exc:
+        units = getattr(args, "units", None)
+        return _problems(f"invalid units file {units}" if units else "invalid units", exc)
     except RulebookError as exc:
-        print(f"invalid rulebook ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):",
-              file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p}", file=sys.stderr)
-        return EXIT_USAGE
+        return _problems("invalid rulebook", exc)
     except (_UsageError, FulianEvalError) as exc:
         print(f"fulian-eval: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
+        # The reader went away (``… | head``): not an error. Later writes (the
+        # interpreter's own flush at exit) go nowhere instead of failing.
+        _stdout_to_devnull()
+        if getattr(args, "audit", None):
+            print(f"fulian-eval: standard output was closed before the report was written; the run was not "
+                  f"stored in {args.audit}", file=sys.stderr)
+            return EXIT_USAGE
         return EXIT_OK
     except KeyboardInterrupt:
         print("fulian-eval: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the promise: no traceback reaches a user
         print(f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
               "This is a bug in fulian-eval; please report it with the command you ran.", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_INTERNAL
+
+
+def _problems(heading: str, exc: RulebookError) -> int:
+    n = len(exc.problems)
+    print(f"{heading} ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
+    for p in exc.problems:
+        print(f"  {p}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (tests capture it): nothing to redirect
+        pass

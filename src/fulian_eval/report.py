@@ -8,13 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Sequence
-from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import IO, Any
 
 from tabulate import tabulate
 
+from ._text import NUMBER as _NUMBER
 from ._text import csv_text as _csv
 from ._text import json_text as _dumps
 from .evidence import Rejection
@@ -273,32 +274,138 @@ def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fracti
     return pre + _table(header, rows, fmt)
 
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# The columns of the CSV reports that hold text, whatever it looks like: unit 007
+# stays 007 and a name "=HYPERLINK(…)" stays text. Every other cell of a data row
+# that is a number as the reports print it (3, -2.50) is written as a number.
+_TEXT_COLUMNS = frozenset({"unit", "name", "group", "role", "grade", "vetoed", "flags", "item", "title", "status",
+                           "reason", "method", "inputs"})
+XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet holds
 
 
-def csv_to_xlsx(text: str, path: str) -> None:
-    """Write a CSV report as an Excel workbook: one sheet, scores as numbers shown with 2 decimals.
+def _text_columns(header: Sequence[str]) -> set[int]:
+    """Positions of the text columns: the first column of each such name (a rulebook's category may be
+    called ``name`` too; the report's own columns come first), but the last ``flags`` (it ends a score row)."""
+    first: dict[str, int] = {}
+    for k, h in enumerate(header):
+        first.setdefault(h, k)
+    cols = {k for h, k in first.items() if h in _TEXT_COLUMNS and h != "flags"}
+    if "flags" in first:
+        cols.add(len(header) - 1 - list(reversed(header)).index("flags"))
+    return cols
+
+
+def csv_to_xlsx(text: str, out: str | IO[bytes]) -> None:
+    """Write a CSV report (as :func:`~fulian_eval._text.raw_csv_cells` renders it) as an Excel workbook.
+
+    One sheet; scores and places are numbers (scores shown with 2 decimals); ids,
+    names, grades, reasons and every other text cell are typed text (inline
+    strings: never a formula, never a number — unit ``007`` stays ``007``).
+    Characters XML cannot hold (control characters) are shown as U+FFFD; a cell
+    holds at most 32,767 characters (Excel's limit). The sheet XML is written
+    here, row by row (linear in the report; openpyxl's per-cell objects made
+    4,000 units take a minute), and the workbook is built in memory and then
+    written in one go, so a failed write never leaves a half-written zip behind.
 
     Raises:
-        ImportError: openpyxl (the ``excel`` extra) is not installed.
+        ValueError: the report has more rows or columns than an Excel sheet holds.
+        OSError: ``out`` cannot be written.
     """
-    try:
-        import openpyxl
-    except ImportError:
-        raise ImportError("--format xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "fulian-eval"
-    for r, row in enumerate(csv.reader(io.StringIO(text))):
-        out: list[Any] = []
-        for cell in row:
-            if r > 0 and _NUMBER.match(cell):
-                out.append(int(cell) if "." not in cell else float(Decimal(cell)))
-            else:
-                out.append(cell)
-        ws.append(out)
-        if r > 0:
-            for c, cell in zip(ws[ws.max_row], row, strict=False):
-                if "." in cell and _NUMBER.match(cell):
-                    c.number_format = "0.00"
-    wb.save(path)
+    rows = list(csv.reader(io.StringIO(text)))
+    width = max((len(r) for r in rows), default=0)
+    if len(rows) > XLSX_MAX_ROWS or width > XLSX_MAX_COLUMNS:
+        raise ValueError(f"the report has {len(rows):,} rows and {width:,} columns; an Excel sheet holds at most "
+                         f"{XLSX_MAX_ROWS:,} rows and {XLSX_MAX_COLUMNS:,} columns — use --format csv")
+    texts = _text_columns(rows[0]) if rows else set()
+    letters = [_column_letter(k) for k in range(width)]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, part in _XLSX_PARTS.items():
+            zf.writestr(name, part)
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(_SHEET_HEAD)
+            for r, row in enumerate(rows, start=1):
+                cells = []
+                for k, cell in enumerate(row):
+                    if cell == "":
+                        continue
+                    ref = f"{letters[k]}{r}"
+                    if r == 1 or k in texts or not _NUMBER.match(cell):
+                        cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_xml_text(cell)}'
+                                     "</t></is></c>")
+                    elif "." in cell:
+                        cells.append(f'<c r="{ref}" s="1"><v>{cell}</v></c>')
+                    else:
+                        cells.append(f'<c r="{ref}"><v>{cell}</v></c>')
+                sheet.write(f'<row r="{r}">{"".join(cells)}</row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
+    data = buf.getvalue()
+    if isinstance(out, str):
+        with open(out, "wb") as f:
+            f.write(data)
+    else:
+        out.write(data)
+
+
+def _column_letter(k: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    name = ""
+    k += 1
+    while k:
+        k, rem = divmod(k - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    text = _NOT_XML.sub("\ufffd", text[:32767])
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_SHEET_HEAD = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN_NS}">'
+               "<sheetData>").encode()
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"),
+    "_rels/.rels": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
+        '<Relationship Id="rId1" Target="xl/workbook.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/>'
+        "</Relationships>"),
+    "xl/workbook.xml": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN_NS}" '
+        f'xmlns:r="{_REL_NS}"><sheets><sheet name="fulian-eval" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
+        '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+        '<Relationship Id="rId2" Target="styles.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"/>'
+        "</Relationships>"),
+    "xl/styles.xml": (  # style 1: the built-in number format 2, "0.00"
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN_NS}">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="2" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"),
+}

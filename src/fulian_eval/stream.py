@@ -40,6 +40,7 @@ from ._tables import (
     readable_to_end,
     text_encoding,
 )
+from ._text import csv_cell, csv_cells
 from .audit import (
     AppendResult,
     AuditError,
@@ -991,10 +992,12 @@ Extra = Callable[[Any, "_Fmt"], list[list[str]]]  # a block's rows (indices) -> 
 
 
 def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str], block: int = 8192) -> None:
+    # Text cells as report.py's CSV writes them (csv_cell: no cell a spreadsheet takes for a formula);
+    # the numbers come from _Fmt and are left alone.
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(head)
+    w.writerow(csv_cells(head))
     fmt = _Fmt()
-    grade_of = [*t.plan.grade_names, ""]  # index −1 -> ""
+    grade_of = [*csv_cells(list(t.plan.grade_names)), ""]  # index −1 -> ""
     order = r.order
     for a in range(0, len(order), block):
         idx = order[a : a + block]
@@ -1004,9 +1007,11 @@ def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str],
         grades = t.grade[idx].tolist()
         vet = t.vetoed[idx].tolist()
         tails = extra(idx, fmt)
-        w.writerows([ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], t.role[i], totals[j],
+        ids = idx.tolist()
+        unit, name, group, role = (csv_cells([col[i] for i in ids]) for col in (t.unit, t.name, t.group, t.role))
+        w.writerows([ranks[j], granks[j], unit[j], name[j], group[j], role[j], totals[j],
                      grade_of[grades[j]], "true" if vet[j] else "false", *tails[j]]
-                    for j, i in enumerate(idx.tolist()))
+                    for j in range(len(ids)))
 
 
 def _columns_of(fmt: _Fmt, h: Any) -> list[list[str]]:
@@ -1032,7 +1037,7 @@ def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     def extra(idx: Any, fmt: _Fmt) -> list[list[str]]:
         cats = _columns_of(fmt, t.cat_h[idx])
         items = _columns_of(fmt, t.item_h[idx])
-        return [[*c, *p, " | ".join(t.flags(i))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
+        return [[*c, *p, csv_cell(" | ".join(t.flags(i)))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
 
     _write_csv(t, r, output, head, extra)
 

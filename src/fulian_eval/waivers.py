@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,21 @@ from .errors import Problem, RulebookError, did_you_mean
 from .load import read_toml
 from .model import Evidence, Rulebook
 
-__all__ = ["Waiver", "WaiverSet", "load_waivers"]
+__all__ = ["Waiver", "WaiverError", "WaiverSet", "load_waivers"]
 
 _KEYS = ("unit", "item", "reason", "approved_by", "expires")
+
+
+class WaiverError(RulebookError):
+    """A waiver file is unreadable or malformed: ``problems`` holds every problem, ``file`` names the file.
+
+    A :class:`~fulian_eval.errors.RulebookError` (a configuration file is invalid), told
+    apart so that the command line can say it is the waiver file that is wrong.
+    """
+
+    def __init__(self, problems: Sequence[Problem], file: str = "") -> None:
+        super().__init__(problems)
+        self.file = file
 
 
 @attrs.frozen(kw_only=True)
@@ -89,10 +101,13 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         (the waivers in force, warnings for expired ones).
 
     Raises:
-        RulebookError: the file cannot be read, or a waiver is malformed (every problem listed).
+        WaiverError: the file cannot be read, or a waiver is malformed (every problem listed).
     """
-    data, text, _ = read_toml(Path(path))
     file = str(path)
+    try:
+        data, text, _ = read_toml(Path(path))
+    except RulebookError as exc:
+        raise WaiverError(exc.problems, file) from None
     loc = Locator(text)
     problems: list[Problem] = []
     warnings: list[str] = []
@@ -151,5 +166,5 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         else:
             keep.append(waiver)
     if problems:
-        raise RulebookError(problems)
+        raise WaiverError(problems, file)
     return WaiverSet(waivers=tuple(keep), expired=tuple(expired)), warnings
