@@ -188,6 +188,55 @@ EXPECTED: dict[str, list[Expected]] = {
         (5, 'scale',
          "'100' is a string; expected a number"),
     ],
+    # issue 13: values that crashed or hung validate (nan/inf, huge numbers, arithmetic in units, devices)
+    'non-finite-numbers.toml': [
+        (21, 'categories[0].items[0] "facilities.room".at_least',
+         "1e400 is too large; numbers up to 1e30 are read (check the figure, or use a larger unit); the field is in 'm^2'"),
+        (28, 'categories[0].items[1] "facilities.size".at_least',
+         "1e999999999 is too large; numbers up to 1e30 are read (check the figure, or use a larger unit); the field is in 'm^2'"),
+        (35, 'categories[0].items[2] "facilities.faults".faults.wrong_records',
+         '-inf is not a finite number; write the figure'),
+        (39, 'categories[0].items[3] "facilities.sign".max',
+         'inf is not a finite number; write the figure'),
+        (5, 'scale',
+         'nan is not a number'),
+    ],
+    'points-beyond-limit.toml': [
+        (15, 'categories[0].items[0] "facilities.plate".max',
+         '100000000000000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
+        (21, 'categories[0].items[1] "facilities.sign".max',
+         '20000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
+        (5, 'scale',
+         '100000000000000000000 points is beyond 10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
+    ],
+    'scale-zero.toml': [
+        (5, 'scale',
+         "0 must be above 0 (or leave scale out for the sum of the base categories' max, 5)"),
+    ],
+    'unit-with-arithmetic.toml': [
+        (9, 'fields.room_area.unit',
+         "unit 'm*10**10**10' cannot be read at '10**10**10'; a unit is names such as m, hectare, 万元 joined by '*', '·' or '/', with whole powers up to 4 (m^2, m**3, m²); expected a unit such as 人 户 元 万元 % m^2 册 件"),
+        (22, 'categories[0].items[0] "facilities.hall".at_least',
+         "'120 m*10**10**10': unit 'm*10**10**10' cannot be read at '10**10**10'; a unit is names such as m, hectare, 万元 joined by '*', '·' or '/', with whole powers up to 4 (m^2, m**3, m²); the field is in 'm^2'"),
+    ],
+    'expression-huge-constant.toml': [
+        (17, 'categories[0].items[0] "facilities.books".points',
+         'expression error: the number 100000000000000000000000…(401 characters) is out of range: numbers take at most 60 digits and stay below 1e31 (at column 16)\n    min(5, books / 10000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000)\n                   ^'),
+    ],
+    'number-thousands-of-digits.toml': [
+        (15, '',
+         'invalid TOML: a number of thousands of digits; at most 60 significant digits are read'),
+    ],
+    'nested-too-deep.toml': [
+        (None, '',
+         'invalid TOML: tables or arrays are nested too deeply (at most 32 levels)'),
+    ],
+    'extends-a-device.toml': [
+        (5, 'extends',
+         "cannot use '/dev/zero' (/dev/zero): is not a regular file (a device, pipe or socket); name a .toml file"),
+        (None, 'categories',
+         'the rulebook has no [[categories]]; a scheme needs at least one'),
+    ],
 }
 
 BUGS: dict[str, str] = {}

@@ -229,9 +229,12 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
             given_unit = given_unit[: -len(tail)].strip()
             approx = True
     num = m.group("num").replace(",", "")
-    exp = num.lower().partition("e")[2]
+    mantissa, _, exp = num.lower().partition("e")
     if len(exp.lstrip("+-").lstrip("0")) > 6:  # beyond what Decimal holds, and far out of bounds
-        raise ValueProblem(_range_problem(f"'{brief(raw)}'", -1 if exp.startswith("-") else 1))
+        if not Decimal(mantissa):
+            num = "0"
+        else:
+            raise ValueProblem(_range_problem(f"'{brief(raw)}'", -1 if exp.startswith("-") else 1))
     try:
         value = bounded(Decimal(num), f"'{brief(raw)}'")
     except InvalidOperation:  # pragma: no cover - the regex admits only digits

@@ -779,7 +779,7 @@ class _Builder:
                         self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"'{fname}' is a {self.kinds[fname]} field; faults are counted by {num_word}")
                         continue
                     if isinstance(pts, BadNumber):
-                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", pts.reason)
+                        self.c.err((*key, "faults", fname), f"{label}.faults.{fname}", pts.reason)
                         continue
                     if not _is_num(pts) or pts <= 0:
                         self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"{_show(pts)} must be a number of points above 0")
