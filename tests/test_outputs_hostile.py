@@ -389,6 +389,14 @@ def test_stdout_on_a_full_disk_is_named(tmp_path: Path, fmt: str) -> None:
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["validate", RULES], ["plan", UNITS, "--seed", "7"]])
+def test_other_commands_on_a_full_stdout_are_named(tmp_path: Path, args: list[Any]) -> None:
+    with open("/dev/full", "w") as full:
+        p = run(*args, cwd=tmp_path, stdout=full)
+    assert (p.returncode, p.stderr) == (2, "fulian-eval: cannot write to standard output: No space left on device\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_xlsx_on_a_full_disk_is_named() -> None:
     """Old: the message, then a traceback from zipfile's __del__."""
     p = run("score", RULES, TOWN_CSV, "--format", "xlsx", "-o", "/dev/full", cwd=ROOT)

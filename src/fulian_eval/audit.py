@@ -32,11 +32,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as _dt
+import functools
 import getpass
 import hashlib
 import json
+import os
 import sqlite3
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -50,7 +53,7 @@ import attrs
 from ._version import __version__
 from .errors import FulianEvalError
 from .evidence import Rejection, _expand, load_evidence, split_source
-from .load import load_rulebook
+from .load import load_rulebook_chain
 from .model import Item, Rulebook, SourceFile
 from .score import UnitResult, UnitSummary, fmt_points, score
 from .waivers import WaiverSet, load_waivers
@@ -291,25 +294,36 @@ class AuditStore:
 
     # -- opening ------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True) -> AuditStore:
+    def open(cls, path: str | Path, *, create: bool = True, readonly: bool | None = None) -> AuditStore:
         """Open (and with ``create``, make) the audit store at ``path``.
 
+        ``readonly`` (the default without ``create``) opens it for reading only:
+        nothing is written, not even the WAL index, and a store in a folder that
+        cannot be written (an archive copy) is opened as immutable. A store opened
+        for writing must have exactly the schema this module makes (no extra
+        table, view, trigger, index or column).
+
         Raises:
-            AuditError: no store there (``create=False``), not an audit store, or unreadable.
+            AuditError: no store there (``create=False``), not an audit store, unreadable,
+                damaged, or (for writing) a schema that is not ours.
             NewerSchemaError: the store was written by a newer schema version.
         """
         p = Path(path)
-        if not create and not p.exists():
+        if readonly is None:
+            readonly = not create
+        if (readonly or not create) and not p.exists():
             raise AuditError(f"{p}: no audit store there")
         try:
-            conn = sqlite3.connect(p, timeout=120, isolation_level=None)
+            conn = _connect_readonly(p) if readonly else sqlite3.connect(p, timeout=120, isolation_level=None)
         except sqlite3.Error as exc:
             raise AuditError(f"{p}: cannot open the audit store: {exc}") from None
         try:
-            store_id, schema = _prepare(conn, p, create)
+            store_id, schema = _prepare(conn, p, create and not readonly, writing=not readonly)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise AuditError(f"{p}: not a readable audit store: {exc}") from None
+            if "not a database" in str(exc):
+                raise AuditError(f"{p}: not a readable audit store: {exc}") from None
+            raise AuditError(f"{p}: the store is damaged: {exc}; use a backup copy") from None
         except BaseException:
             conn.close()
             raise
@@ -360,10 +374,22 @@ class AuditStore:
         return body
 
     def blob(self, sha256: str) -> bytes:
+        """A stored file's bytes, checked against its name.
+
+        Raises:
+            AuditError: missing, not stored as a blob, or changed (its sha256 differs).
+        """
         row = self.conn.execute("SELECT content FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
         if row is None:
             raise AuditError(f"{self.path}: stored file {sha256} is missing")
-        return bytes(row[0])
+        content = row[0]
+        if not isinstance(content, bytes):
+            raise AuditError(f"{self.path}: stored file {sha256} is not stored as a blob (it is "
+                             f"{_sql_type(content)}): the store was changed; run 'fulian-eval audit verify'")
+        if _sha(content) != sha256:
+            raise AuditError(f"{self.path}: stored file {sha256} was changed: its content no longer has that "
+                             "sha256; run 'fulian-eval audit verify'")
+        return content
 
     def runs(self) -> list[RunInfo]:
         """Every stored run, oldest first."""
@@ -421,8 +447,74 @@ class AuditStore:
         return out
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> tuple[str, int]:
-    """Set the connection up, make the tables of a new store, and check the schema version."""
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; immutable when the store's folder cannot be written.
+
+    SQLite needs to write a WAL store's ``-shm`` index even to read it, which an
+    archive (a read-only folder) does not allow; an immutable open reads the main
+    file alone, so it is refused when a ``-wal`` file holds changes not yet in it.
+    """
+    folder = path.resolve().parent
+    uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+    if os.access(folder, os.W_OK):
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=120, isolation_level=None)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            pass  # e.g. a -shm that cannot be made: read it immutably, as an archive
+    wal = Path(f"{path}-wal")
+    try:
+        pending = wal.stat().st_size > 0
+    except OSError:
+        pending = False
+    if pending:
+        raise AuditError(f"{path}: its write-ahead log {wal.name} holds changes not yet in {path.name}, which "
+                         "cannot be read where the folder is read-only; copy both files to a writable folder "
+                         "and run the command there")
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=120, isolation_level=None)
+
+
+@functools.cache
+def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
+    """``sqlite_master`` of a store as this module makes it: (type, name, table, sql) rows."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for sql in _SCHEMA_SQL:
+            conn.execute(sql)
+        return frozenset(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+def schema_problems(conn: sqlite3.Connection) -> list[str]:
+    """What in the store's ``sqlite_master`` differs from :func:`expected_schema`: extra
+    tables, views, triggers and indexes, changed columns or constraints, missing parts."""
+    want = {(t, n): (tb, sql) for t, n, tb, sql in expected_schema()}
+    have = {(t, n): (tb, sql) for t, n, tb, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")}
+    out = []
+    for (t, n), (tb, sql) in sorted(have.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        if (t, n) not in want:
+            on = f" on {tb}" if t in ("trigger", "index") else ""
+            out.append(f"an extra {t} '{n}'{on}" + (f" ({_short(sql)})" if sql else ""))
+        elif want[(t, n)] != (tb, sql):
+            out.append(f"{t} '{n}' is changed: {_short(sql)} (expected {_short(want[(t, n)][1])})")
+    for t, n in sorted(set(want) - set(have)):
+        out.append(f"the {t} '{n}' is missing")
+    return out
+
+
+def _short(sql: str | None, limit: int = 160) -> str:
+    text = " ".join(str(sql).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: bool = True) -> tuple[str, int]:
+    """Set the connection up, make the tables of a new store, and check the schema.
+
+    For writing, the schema must be exactly ours (:func:`schema_problems`); the
+    version must be stored as the text "1" exactly.
+    """
     conn.execute("PRAGMA busy_timeout = 120000")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not tables:
@@ -445,14 +537,16 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> tuple[str, i
         tables = _TABLES
     elif "meta" not in tables:
         raise AuditError(f"{path}: not a fulian-eval audit store (no meta table)")
-    conn.execute("PRAGMA synchronous = FULL")
-    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if writing:
+        conn.execute("PRAGMA synchronous = FULL")
+    meta: dict[Any, Any] = {}
+    for key, value in conn.execute("SELECT key, value FROM meta"):
+        meta.setdefault(key, value)
     raw = meta.get("schema_version")
-    try:
-        version = int(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    version = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
+    if version is None or str(version) != raw:  # exactly as written: '1', not '01', ' 1' or 1.0
         raise AuditError(f"{path}: audit store has an unknown schema version {raw!r}; "
-                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}") from None
+                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}")
     if version > SCHEMA_VERSION:
         raise NewerSchemaError(
             f"{path}: the audit store has schema version {version}, written by a newer fulian-eval; "
@@ -462,9 +556,35 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> tuple[str, i
     if version < 1 or not tables >= _TABLES:
         raise AuditError(f"{path}: audit store has an unknown schema version {raw!r} or missing tables; "
                          f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
-    return str(meta.get("store_id", "")), version
+    if writing:
+        problems = schema_problems(conn)
+        if problems:
+            raise AuditError(f"{path}: refusing to write into this store: its schema is not what fulian-eval "
+                             f"makes: {'; '.join(problems)}. Run 'fulian-eval audit verify {path}' and keep "
+                             "the store aside as evidence; start a new store")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+    store_id = meta.get("store_id", "")
+    return store_id if isinstance(store_id, str) else repr(store_id), version
+
+
+def _sql_type(value: Any) -> str:
+    return {str: "TEXT", int: "INTEGER", float: "REAL", type(None): "NULL"}.get(type(value), type(value).__name__)
+
+
+@contextlib.contextmanager
+def damaged_as_error(path: str | Path) -> Iterator[None]:
+    """SQLite's errors on reading a damaged file (a bad page, a malformed schema) as an AuditError."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise AuditError(f"{path}: the store is damaged: {exc}; run 'fulian-eval audit verify {path}', and "
+                         "use a backup copy") from None
+    except FulianEvalError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise AuditError(f"{path}: a record cannot be read ({type(exc).__name__}: {exc}): the store was "
+                         f"changed; run 'fulian-eval audit verify {path}'") from None
 
 
 def _store(store: AuditStore | str | Path, create: bool) -> tuple[AuditStore, bool]:
@@ -832,11 +952,13 @@ class RunWriter:
                  files: Sequence[tuple[str, str, bytes]]) -> None:
         self.own, self.opened = _store(store, True)
         conn = self.conn = self.own.conn
+        self._files = sorted({sha for _, sha, _ in files})
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute("SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
                 self.seq, self.prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
+                self._start = self.seq
                 self.run = last_run + 1
                 conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
                                  [(sha, b) for _, sha, b in files])
@@ -898,11 +1020,37 @@ class RunWriter:
         def end() -> None:
             self._write([("end", _encode({"kind": "end", "rejected": rejects, "run": self.run,
                                           "units": self.units}))])
+            self._read_back("before it was committed")
             self.conn.execute("COMMIT")
+            self._read_back("after it was committed")
 
         self._guard(end)
         self._close()
         return AppendResult(run=self.run, head=self.prev, records=self.units + 2)
+
+    def _read_back(self, when: str) -> None:
+        """Read the run back: all its records, ending at the hash we computed, and its files.
+
+        Raises:
+            AuditError: anything is not there as written (a trigger that drops rows, say).
+        """
+        n, last = self.conn.execute("SELECT count(*), max(seq) FROM records WHERE run_id = ? AND seq > ?",
+                                    (self.run, self._start)).fetchone()
+        row = self.conn.execute("SELECT hash, kind FROM records WHERE seq = ?", (self.seq,)).fetchone()
+        files = 0
+        for k in range(0, len(self._files), 500):
+            part = self._files[k : k + 500]
+            files += self.conn.execute(f"SELECT count(*) FROM blobs WHERE sha256 IN ({','.join('?' * len(part))})",
+                                       part).fetchone()[0]
+        if n != self.units + 2 or last != self.seq or row is None or tuple(row) != (self.prev, "end") \
+                or files != len(self._files):
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise AuditError(f"{self.own.path}: run {self.run} was not stored as written ({when}): read back "
+                             f"{n} of {self.units + 2} records and {files} of {len(self._files)} files, the last "
+                             f"record {last} (expected {self.seq}); the store is not sound (a trigger or another "
+                             "program changes what is written): run 'fulian-eval audit verify'. Nothing of "
+                             "this run can be trusted to be stored")
 
     def abort(self) -> None:
         """Give the run up: nothing of it is stored."""
@@ -991,12 +1139,25 @@ def verify(path: str | Path, head: str | None = None, *, allow_appended: bool = 
         if not Path(path).exists():
             raise
         return VerifyResult(ok=False, records=0, first_bad=None, message=str(exc), head="")
-    with store, store.snapshot():  # one consistent view while others may append
-        return _verify(store, head, allow_appended)
+    with store:
+        try:
+            with store.snapshot():  # one consistent view while others may append
+                return _verify(store, head, allow_appended)
+        except sqlite3.DatabaseError as exc:
+            return VerifyResult(ok=False, records=0, first_bad=None, head="",
+                                message=f"the store is damaged: {exc}; use a backup copy")
 
 
 def _verify(store: AuditStore, head: str | None, allow_appended: bool) -> VerifyResult:
     conn = store.conn
+    extra = schema_problems(conn)
+    if extra:
+        return VerifyResult(ok=False, records=0, first_bad=None, head=store.head(),
+                            message="the store's schema is not what fulian-eval makes: " + "; ".join(extra))
+    damage = [" ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(5)")]  # indexes, free pages
+    if damage != ["ok"]:
+        return VerifyResult(ok=False, records=0, first_bad=None, head="",
+                            message=f"the store is damaged: {'; '.join(damage)}; use a backup copy")
     meta = conn.execute("SELECT key, value FROM meta").fetchall()
     blob_ok: dict[str, bool] = {}
     for sha, content in conn.execute("SELECT sha256, content FROM blobs"):
@@ -1060,6 +1221,7 @@ class _Walk:
         self.open_seq: int | None = None  # the header seq of a run not yet ended
         self.units = 0
         self.evidence = 0  # how many evidence files the current run lists
+        self.draw: str | None = None  # the current run is a plan or sample draw
         self.runs = 0
         self.last_seq: int | None = None
 
@@ -1085,6 +1247,9 @@ class _Walk:
                 raise _Bad(seq, f"record {seq}: a unit record outside any run")
             if run_id != self.run:
                 raise _Bad(seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}")
+            if self.draw:
+                raise _Bad(seq, f"record {seq}: a unit record in run {self.run}, whose header says it is a "
+                                f"{self.draw} draw (a draw stores no unit records)")
             ev = rec.get("evidence")
             if ev is not None and not (type(ev) is int and 0 <= ev < self.evidence):
                 raise _Bad(seq, f"record {seq}: names evidence file {ev!r}, which its run does not list")
@@ -1129,6 +1294,12 @@ class _Walk:
                                 "no longer has that sha256")
             self.named.add(sha)
         self.evidence = len(rec.get("evidence", []))
+        draw = rec.get("draw")
+        if draw is not None and (draw not in ("plan", "sample") or rec.get("rulebook") or rec.get("items")
+                                 or self.evidence != 1):
+            raise _Bad(seq, f"record {seq}: the header says run {want} is a {draw!r} draw, but a plan or "
+                            "sample draw names one units file and no rulebook or items")
+        self.draw = draw
         self.run = want
         self.open_seq = seq
         self.units = 0
@@ -1144,19 +1315,19 @@ class _Walk:
 
 def head(path: str | Path) -> str:
     """The hash of the newest record, to keep outside the store."""
-    with AuditStore.open(path, create=False) as s:
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
         return s.head()
 
 
 def runs(path: str | Path) -> list[RunInfo]:
     """Every stored run, oldest first."""
-    with AuditStore.open(path, create=False) as s:
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
         return s.runs()
 
 
 def show(path: str | Path, run: int, unit: str | None = None) -> list[dict[str, Any]]:
     """The stored unit records of a run (see :meth:`AuditStore.show`)."""
-    with AuditStore.open(path, create=False) as s:
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
         return s.show(run, unit)
 
 
@@ -1172,18 +1343,24 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
         with open(out, "w", encoding="utf-8", newline="\n") as f:
             return export(path, f, blobs=blobs)
     n = 0
-    with AuditStore.open(path, create=False) as s, s.snapshot():
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path), s.snapshot():
         for seq, run_id, kind, body, prev_hash, h in s.conn.execute(
             "SELECT seq, run_id, kind, body, prev_hash, hash FROM records ORDER BY seq"
         ):
             line = {"seq": seq, "run": run_id, "kind": kind, "body": json.loads(body),
-                    "prev_hash": prev_hash, "hash": h}
+                    "prev_hash": prev_hash, "hash": h} if isinstance(body, str) else \
+                   {"seq": seq, "run": run_id, "kind": kind, "body_stored_as": _sql_type(body),
+                    "body_text": str(body), "prev_hash": prev_hash, "hash": h}
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1
         if blobs:
             for sha, content in s.conn.execute("SELECT sha256, content FROM blobs ORDER BY sha256"):
-                out.write(json.dumps({"kind": "blob", "sha256": sha,
-                                      "content_base64": base64.b64encode(content).decode("ascii")}) + "\n")
+                line = {"kind": "blob", "sha256": sha}
+                if not isinstance(content, bytes):  # a changed store: say what is there
+                    line["stored_as"] = _sql_type(content)
+                    content = str(content).encode("utf-8")
+                line["content_base64"] = base64.b64encode(content).decode("ascii")
+                out.write(json.dumps(line) + "\n")
                 n += 1
     return n
 
@@ -1240,13 +1417,9 @@ def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
         RulebookError: the stored rulebook no longer loads.
     """
     header = store.header(run)
-    chain: list[Path] = []
-    for k, f in enumerate(header["rulebook"]):
-        d = root / "rulebook" if k == 0 else root / "rulebook" / f"extends-{k}"
-        d.mkdir(parents=True, exist_ok=True)
-        p = d / _safe_name(f["path"], "rulebook.toml")
-        p.write_bytes(store.blob(f["sha256"]))
-        chain.append(p)
+    chain = [(str(f["path"]), store.blob(f["sha256"])) for f in header["rulebook"]]
+    if not chain:
+        raise AuditError(f"{store.path}: run {run} names no rulebook file")
     back: dict[str, str] = {}
     ev_paths: list[Path] = []
     for k, f in enumerate(header["evidence"]):
@@ -1256,7 +1429,12 @@ def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
         p.write_bytes(store.blob(f["sha256"]))
         ev_paths.append(p)
         back[str(p)] = f["path"]
-    rb = load_rulebook(chain[0])
+    try:  # the stored chain only: every extends is answered by the next stored file, never by this disk
+        rb = load_rulebook_chain(chain)
+    except ValueError as exc:  # a stored path that names no file at all (a NUL, say)
+        if isinstance(exc, FulianEvalError):
+            raise
+        raise AuditError(f"{store.path}: run {run}: the stored rulebook chain cannot be loaded: {exc}") from None
     rb = attrs.evolve(rb, sources=tuple(SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]))
     waivers = None
     if header.get("waivers"):
@@ -1287,7 +1465,7 @@ def rescore(path: str | Path, run: int) -> Rescored:
         AuditError: no such run, or a stored file is missing.
         RulebookError: the stored rulebook no longer loads.
     """
-    with AuditStore.open(path, create=False) as s:
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
         return _rescore(s, run)
 
 
@@ -1300,7 +1478,7 @@ def replay(path: str | Path, run: int | None = None) -> list[Difference]:
     means every stored score is reproduced exactly.
     """
     diffs: list[Difference] = []
-    with AuditStore.open(path, create=False) as s:
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
         wanted = [r.run for r in s.runs()] if run is None else [run]
         for r in wanted:
             diffs.extend(_replay_run(s, r))
@@ -1311,6 +1489,9 @@ def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list
     from . import sampling
 
     kind = header["draw"]
+    wrong = draw_contradictions(store, run, header)
+    if wrong:
+        return wrong
     options = header.get("options", {})
     f = header["evidence"][0]
     with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
@@ -1327,6 +1508,58 @@ def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list
         return [Difference(run=run, unit="", role="", what=kind, stored=_encode(stored)[:200],
                            now=_encode(_plain(again))[:200])]
     return []
+
+
+def draw_contradictions(store: AuditStore, run: int, header: Mapping[str, Any]) -> list[Difference]:
+    """What in a run whose header says it is a plan or sample draw is not what a draw stores.
+
+    A draw stores one units file, the seed and what was drawn, and no rulebook,
+    items or unit records: unit results under a draw's header are a relabelled
+    scoring run, and are reported rather than passed over.
+    """
+    kind = header.get("draw")
+    out = []
+
+    def say(stored: str, now: str) -> None:
+        out.append(Difference(run=run, unit="", role="", what="kind", stored=stored, now=now))
+
+    if kind not in ("plan", "sample"):
+        say(f"a {kind!r} draw", "no such kind of draw (plan and sample are)")
+    units = store.conn.execute("SELECT count(*) FROM records WHERE run_id = ? AND kind = 'unit'", (run,)).fetchone()[0]
+    if units:
+        say(f"a {kind} draw", f"{units} unit records under its header, which a {kind} draw never stores: "
+                              "these are scores under a header relabelled as a draw")
+    if header.get("rulebook") or header.get("items"):
+        say(f"a {kind} draw", f"a rulebook ({len(header.get('rulebook') or [])} files) and "
+                              f"{len(header.get('items') or [])} items, which a draw does not use")
+    if len(header.get("evidence") or []) != 1:
+        say(f"a {kind} draw", f"{len(header.get('evidence') or [])} input files; a draw reads one units file")
+    end = store.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1",
+                             (run,)).fetchone()
+    if end is not None and _loads(end[0]).get("rejected"):
+        say(f"a {kind} draw", "rejected units, which a draw does not have")
+    return out
+
+
+def header_differences(run: int, header: Mapping[str, Any], rb: Rulebook) -> list[Difference]:
+    """The parts of a scoring run's header that follow from its rulebook and do not match it."""
+    out = []
+    items = [[i.id, item_inputs(rb, i)] for i in rb.items()]
+    stored = header.get("items")
+    if stored != items:
+        stored_ids = [i[0] if isinstance(i, list) and i else i for i in stored] if isinstance(stored, list) else stored
+        ids = [i.id for i in rb.items()]
+        if stored_ids != ids:
+            shown = ", ".join(map(str, stored_ids)) if isinstance(stored_ids, list) else _show_value(stored_ids)
+            out.append(Difference(run=run, unit="", role="", what="items", stored=shown, now=", ".join(ids)))
+        else:
+            out.append(Difference(run=run, unit="", role="", what="item inputs", stored=_encode(stored)[:300],
+                                  now=_encode(items)[:300]))
+    scheme = {"id": rb.id, "version": rb.version}
+    if header.get("scheme") != scheme:
+        out.append(Difference(run=run, unit="", role="", what="scheme", stored=_show_value(header.get("scheme")),
+                              now=_encode(scheme)))
+    return out
 
 
 def replay_run(store: AuditStore, run: int) -> list[Difference]:
@@ -1347,9 +1580,9 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
         return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
     header = rescored.header
     ids = [i.id for i in rescored.rulebook.items()]
-    stored_ids = [i[0] for i in header["items"]]
-    if ids != stored_ids:
-        return [Difference(run=run, unit="", role="", what="items", stored=", ".join(stored_ids), now=", ".join(ids))]
+    wrong = header_differences(run, header, rescored.rulebook)
+    if wrong:
+        return wrong
     evidence = _Evidence([f["path"] for f in header["evidence"]])
     fmt = _Points()
     reads_any = [bool(names) for _, names in header["items"]]

@@ -300,6 +300,12 @@ def _to_stdout() -> Iterator[None]:
         raise _UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
+def _say(*values: object) -> None:
+    """``print`` to standard output, its failures named as :func:`_to_stdout` does."""
+    with _to_stdout():
+        print(*values)
+
+
 def _emit(args: argparse.Namespace, text: str) -> None:
     """The rendered report to ``-o`` (its temporary file) or stdout; XLSX is made from the CSV text."""
     out: _Output | None = getattr(args, "out", None)
@@ -462,10 +468,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         n_items = len(rb.items())
         name = f"{rb.id} {rb.version}".strip()
-        print(f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
+        _say(f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
               f"{len(rb.fields)} fields, scale {rb.scale}")
         for src in rb.sources[1:]:
-            print(f"  extends {src.path} (sha256 {src.sha256[:12]})")
+            _say(f"  extends {src.path} (sha256 {src.sha256[:12]})")
     return code
 
 
@@ -642,23 +648,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
     action = args.audit_command
     if action == "verify":
         result = audit.verify(args.store, args.head)
-        print(result.message if result.ok else f"FAILED: {result.message}")
+        _say(result.message if result.ok else f"FAILED: {result.message}")
         if result.ok:
-            print(f"head {result.head}")
+            _say(f"head {result.head}")
         return EXIT_OK if result.ok else EXIT_REJECTED
     if action == "head":
-        print(audit.head(args.store))
+        _say(audit.head(args.store))
         return EXIT_OK
     if action == "runs":
         rows = [[r.run, r.time, r.actor, r.rulebook, r.units, r.rejected, r.command] for r in audit.runs(args.store)]
-        print(tabulate(rows, headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
-                       disable_numparse=True))
+        _say(tabulate(rows, headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
+                      disable_numparse=True))
         return EXIT_OK
     if action == "replay":
         diffs = stream_replay(args.store, args.run)
         for d in diffs:
-            print(str(d))
-        print(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
+            _say(str(d))
+        _say(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
         return EXIT_REJECTED if diffs else EXIT_OK
     if action == "export":
         if args.out is None:
@@ -676,7 +682,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     records = audit.show(args.store, args.run, args.unit)
     if not records:
         raise _UsageError(f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}")
-    print(json.dumps(records, ensure_ascii=False, indent=1))
+    _say(json.dumps(records, ensure_ascii=False, indent=1))
     return EXIT_OK
 
 
