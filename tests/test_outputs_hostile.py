@@ -19,7 +19,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -322,18 +321,21 @@ def test_xlsx_control_characters_do_not_crash(tmp_path: Path) -> None:
 # ----------------------------------------------------- case 14: xlsx is linear
 
 
-def test_xlsx_of_4000_units_is_quick(tmp_path: Path) -> None:
-    """Old: 25–71 s (every row rescanned the sheet for its size). Now about a second."""
+def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
+    """Old: 25–71 s (every row rescanned the sheet for its size); the speed is measured in
+    ``benchmarks/bench_xlsx.py``, this checks that a big sheet is written whole."""
+    openpyxl = pytest.importorskip("openpyxl")
     from fulian_eval.report import csv_to_xlsx
 
     header = ["rank", "group_rank", "unit", "name", "group", "role", "total", *[f"c{k}" for k in range(42)]]
     rows = [[str(i), str(i), f"u{i}", "村", "东片", "self", "87.50", *["2.50"] * 42] for i in range(4000)]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([header, *rows])
-    t0 = time.perf_counter()
     csv_to_xlsx(buf.getvalue(), str(tmp_path / "r.xlsx"))
-    assert time.perf_counter() - t0 < 15
-    assert (tmp_path / "r.xlsx").stat().st_size > 10_000
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).worksheets[0]
+    back = list(ws.iter_rows(values_only=True))
+    assert len(back) == 4001 and back[0][:3] == ("rank", "group_rank", "unit")
+    assert back[-1][:7] == (3999, 3999, "u3999", "村", "东片", "self", 87.5) and back[-1][-1] == 2.5
 
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds() -> None:

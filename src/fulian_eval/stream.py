@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import array
 import csv
+import ctypes
 import itertools
 import json
 import multiprocessing
+import os
+import queue as queue_module
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -49,6 +53,8 @@ from .audit import (
     RunWriter,
     UnitBodies,
     compare_run,
+    damaged_as_error,
+    header_differences,
     materialize,
     replay_run,
 )
@@ -1117,7 +1123,10 @@ class AuditSink:
         # the writer); the answer comes back through a pipe.
         self._queue: Any = ctx.Queue()
         self._pipe, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_sink_main, args=(self._queue, child, start, plan), daemon=True)
+        # The writer dies with this process (a SIGKILL, the OOM killer): its transaction is then never
+        # committed, and its lock on the store goes with it (see _die_with_parent).
+        self._proc = ctx.Process(target=_sink_main, args=(self._queue, child, start, plan, os.getpid()),
+                                 daemon=True)
         self._proc.start()
         child.close()
         self.store = store
@@ -1167,7 +1176,8 @@ class AuditSink:
             kind, got = "error", "the audit writer stopped"
         self._proc.join()
         if kind == "error":
-            raise AuditError(f"{self.store}: cannot store the run: {got}")
+            text = str(got)
+            raise AuditError(text if text.startswith(f"{self.store}: ") else f"{self.store}: cannot store the run: {text}")
         result: AppendResult = got
         return result
 
@@ -1195,8 +1205,36 @@ def _unwire(wire: Any, known: list[list[Any]]) -> _Rows:
                  cat_h=part[3], cat_ok=part[4], item_h=part[5])
 
 
-def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan) -> None:
-    """The writer process: records from rows until the end (an abort terminates it before it commits)."""
+def _die_with_parent(parent: int) -> None:
+    """Make this (forked) process die the moment ``parent`` does, however it dies.
+
+    On Linux the kernel sends SIGKILL when the parent goes (``prctl(PR_SET_PDEATHSIG)``);
+    a parent already gone before that was set is seen by ``getppid``. Elsewhere the
+    writer's loop checks ``getppid`` every second (:func:`_sink_main`).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the getppid check stays
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan,
+               parent: int | None = None) -> None:
+    """The writer process: records from rows until the end (an abort terminates it before it commits).
+
+    It never outlives ``parent``, the scoring process: a run whose scorer was killed
+    is never committed, and leaves no process holding the store's lock.
+    """
+    if parent is not None:
+        _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scorer's to handle: it aborts us
     writer: RunWriter | None = None
     error = ""
     paths: list[str] = []
@@ -1208,7 +1246,12 @@ def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[
     fmt = _Fmt()
     known: list[list[Any]] = [[], [], [], []]  # group, role, file names and flag sets, by code
     while True:
-        msg = queue.get()
+        try:
+            msg = queue.get(timeout=1.0)
+        except queue_module.Empty:
+            if parent is not None and os.getppid() != parent:
+                os._exit(1)  # the scorer is gone: nothing is committed
+            continue
         kind = msg[0]
         try:
             if writer is None:
@@ -1242,7 +1285,7 @@ def replay(path: str | Path, run: int | None = None) -> list[Difference]:
     took; other runs are re-scored unit by unit.
     """
     out: list[Difference] = []
-    with AuditStore.open(path, create=False) as store:
+    with AuditStore.open(path, create=False) as store, damaged_as_error(path):
         wanted = [r.run for r in store.runs()] if run is None else [run]
         for r in wanted:
             got = _replay_columns(store, r)
@@ -1270,10 +1313,9 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
         except FulianEvalError as exc:
             return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
         ids = [i.id for i in m.rulebook.items()]
-        stored_ids = [i[0] for i in header["items"]]
-        if ids != stored_ids:
-            return [Difference(run=run, unit="", role="", what="items", stored=", ".join(stored_ids),
-                               now=", ".join(ids))]
+        wrong = header_differences(run, header, m.rulebook)
+        if wrong:
+            return wrong
         res = score_tables(plan, m.evidence, strict=m.strict)
     t = res.table
     t.files = [m.source(f) for f in t.files]
