@@ -31,10 +31,10 @@ MAX_CSV_BYTES = 4 * 2**30
 MAX_XLSX_BYTES = 256 * 2**20
 #: All parts of a workbook together unpack to at most this many bytes (as its zip directory says).
 MAX_XLSX_UNPACKED = 2**30
-#: A workbook's shared strings unpack to at most this many bytes.
-MAX_XLSX_STRINGS = 128 * 2**20
+#: Each part of a workbook but its sheets (shared strings, styles …) unpacks to at most this many bytes.
+MAX_XLSX_PART = 128 * 2**20
 #: A sheet holds at most this many cells with a value (merged ranges filled in).
-MAX_XLSX_CELLS = 20_000_000
+MAX_XLSX_CELLS = 10_000_000
 #: A table has at most this many columns (Excel's own limit).
 MAX_COLUMNS = 16_384
 #: Excel's last row.
@@ -398,9 +398,9 @@ def _check_zip(f: BinaryIO) -> None:
         raise FileProblem(f"the workbook unpacks to {total:,} bytes; a workbook may unpack to at most "
                           f"{MAX_XLSX_UNPACKED:,} (save the sheet alone, or as CSV)")
     for i in infos:
-        if i.filename.lower().endswith("sharedstrings.xml") and i.file_size > MAX_XLSX_STRINGS:
-            raise FileProblem(f"the workbook's shared strings unpack to {i.file_size:,} bytes; at most "
-                              f"{MAX_XLSX_STRINGS:,} (save the sheet as CSV)")
+        if not i.filename.startswith("xl/worksheets/") and i.file_size > MAX_XLSX_PART:
+            raise FileProblem(f"the workbook's part {i.filename} unpacks to {i.file_size:,} bytes; at most "
+                              f"{MAX_XLSX_PART:,} (save the sheet as CSV)")
     f.seek(0)
 
 
@@ -471,7 +471,8 @@ def _sheet_parser() -> Any:
             value = cell["value"]
             where = cell_ref(cell["row"], cell["column"])
             formula = element.find(FORMULA_TAG)
-            if formula is not None and element.find(VALUE_TAG) is None:
+            saved = element.find(VALUE_TAG)
+            if formula is not None and (saved is None or (not saved.text and element.get("t") != "str")):
                 text = f"={formula.text}" if formula.text else "a formula"
                 cell["value"] = BadCell(text, f"cell {where} holds a formula with no saved value ({text}); "
                                               "open and save it in Excel")

@@ -50,6 +50,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._tables import read_bounded
 from ._version import __version__
 from .errors import FulianEvalError
 from .evidence import Rejection, _expand, load_evidence, split_source
@@ -801,8 +802,8 @@ def read_files(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
     out = []
     for path, shown in _expand(paths):
         try:
-            out.append((shown, path.read_bytes()))
-        except OSError:
+            out.append((shown, read_bounded(path)))  # a regular file only: a FIFO or /dev/zero is never read
+        except (OSError, ValueError):
             continue
     return out
 

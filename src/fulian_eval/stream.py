@@ -809,8 +809,7 @@ def score_tables(
                     if sink is not None:
                         sink.mark()
                     names = {c for c, name, _, _ in task.layout.fields if rb.fields[name].type in ("set", "text")}
-                    for a in range(0, len(task.rows), chunk):
-                        part = task.rows[a : a + chunk]
+                    for part in _runs(task.rows, chunk):
                         typed = [cells for _, cells in part]
                         sc.add_rows(task.layout, task.shown, part[0][0], [_as_text(c, names) for c in typed], typed)
                 else:
@@ -850,6 +849,17 @@ def score_tables(
     rejected = [r for _, r in sorted(file_rejects, key=lambda pr: pr[0])] + sc.rejected
     warnings = [w for pos in sorted(header_warnings) for w in header_warnings[pos]] + sc.warnings
     return StreamResult(table=sc.table, rejected=tuple(rejected), warnings=tuple(warnings))
+
+
+def _runs(rows: list[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+    """A sheet's rows in chunks of at most ``size`` consecutive row numbers (a sheet may skip rows)."""
+    a = 0
+    while a < len(rows):
+        b = a + 1
+        while b < len(rows) and b - a < size and rows[b][0] == rows[b - 1][0] + 1:
+            b += 1
+        yield rows[a:b]
+        a = b
 
 
 _ODD_CELLS: list[str] = []  # stands for a row with a cell only the per-unit path reads
