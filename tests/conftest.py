@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis settings profiles.
+"""Shared test configuration: hypothesis settings profiles, and both engines' views of a result.
 
 Pick one with ``HYPOTHESIS_PROFILE=ci pytest`` (default: ``dev``). Per-test
 ``@settings`` still set how many examples each property tries.
@@ -7,6 +7,8 @@ Pick one with ``HYPOTHESIS_PROFILE=ci pytest`` (default: ``dev``). Per-test
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -20,3 +22,31 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ------------------------------------------------------------ both engines
+# The exact per-unit path (Fractions) and the columnar plan (numpy) must give the same
+# points, statuses, categories, totals, grades, vetoes and flags. These two views of a
+# result are what the tests compare; they are plain data so a failure shows the difference.
+
+
+def columnar_rows(rb: Any, evs: Sequence[Any]) -> list[tuple[object, ...]]:
+    """Each unit's result from the columnar plan (rows its floats cannot decide settled exactly)."""
+    from fulian_eval.columnar import STATUSES, compile_plan
+
+    plan = compile_plan(rb)
+    sc = plan.score_evidence(list(evs))
+    return [(int(sc.total_h[i]), bool(sc.vetoed[i]),
+             plan.grade_names[int(sc.grade[i])] if sc.grade[i] >= 0 else None,
+             [int(x) for x in sc.cat_h[i]], [bool(x) for x in sc.cat_ok[i]],
+             [int(x) for x in sc.item_h[i]], [STATUSES[int(x)] for x in sc.status[i]],
+             plan.flags_of(sc, i, ev.flags)) for i, ev in enumerate(evs)]
+
+
+def exact_row(r: Any) -> tuple[object, ...]:
+    """The same view of an exact :class:`~fulian_eval.score.UnitResult`."""
+    from fulian_eval.score import hundredths
+
+    return (hundredths(r.total), r.vetoed, r.grade, [hundredths(c.score) for c in r.categories],
+            [c.applicable for c in r.categories], [hundredths(i.points) for i in r.items],
+            [i.status for i in r.items], r.flags)

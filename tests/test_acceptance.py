@@ -37,3 +37,22 @@ def test_rejection_names_file_key_and_value() -> None:
     assert "bad-count.toml" in error
     assert "floating_population" in error
     assert "-12" in error
+
+
+def test_acceptance_through_both_engines_in_the_library() -> None:
+    """The same example through the API: the exact path and the columnar plan give expected.json."""
+    from conftest import columnar_rows, exact_row
+    from fulian_eval import fmt_points, load_evidence, load_rulebook, rank, score
+
+    rb = load_rulebook(DATA / "town-2026.toml")
+    es = load_evidence(rb, [DATA / "evidence"])
+    expected = {u["unit"]: u for u in json.loads((DATA / "expected.json").read_text(encoding="utf-8"))["units"]}
+    results = [score(rb, ev) for ev in es.evidence]
+    assert [exact_row(r) for r in results] == columnar_rows(rb, es.evidence)
+    for ranked in rank(rb, results):
+        exp, r = expected[ranked.result.unit.id], ranked.result
+        assert (fmt_points(r.rounded_total), r.grade, r.vetoed, ranked.rank) == (exp["total"], exp["grade"],
+                                                                                exp["vetoed"], exp["rank"])
+        assert [(i.id, fmt_points(i.points), i.status) for i in r.items] == [(i["id"], i["points"], i["status"])
+                                                                           for i in exp["items"]]
+    assert len(results) == len(expected)

@@ -16,35 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from conftest import columnar_rows, exact_row
 from fulian_eval import load_evidence, load_rulebook, rank, score
-from fulian_eval.columnar import STATUSES, Col, Plan, Scores, Unsupported, compile_plan
+from fulian_eval.columnar import Col, Scores, Unsupported, compile_plan
 from fulian_eval.model import Evidence, Rulebook
-from fulian_eval.score import UnitResult, hundredths
 from fulian_eval.testing import evidence_lists, rulebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 
-def _row(plan: Plan, sc: Scores, i: int, ev: Evidence) -> tuple[object, ...]:
-    return (int(sc.total_h[i]), bool(sc.vetoed[i]),
-            plan.grade_names[int(sc.grade[i])] if sc.grade[i] >= 0 else None,
-            [int(x) for x in sc.cat_h[i]], [bool(x) for x in sc.cat_ok[i]],
-            [int(x) for x in sc.item_h[i]], [STATUSES[int(x)] for x in sc.status[i]],
-            plan.flags_of(sc, i, ev.flags))
-
-
-def _want(r: UnitResult) -> tuple[object, ...]:
-    return (hundredths(r.total), r.vetoed, r.grade, [hundredths(c.score) for c in r.categories],
-            [c.applicable for c in r.categories], [hundredths(i.points) for i in r.items],
-            [i.status for i in r.items], r.flags)
-
-
 def assert_same(rb: Rulebook, evs: list[Evidence]) -> Scores:
-    plan = compile_plan(rb)
-    sc = plan.score_evidence(evs)
-    for i, ev in enumerate(evs):
-        assert _row(plan, sc, i, ev) == _want(score(rb, ev)), f"row {i} ({ev.unit.id})"
+    sc = compile_plan(rb).score_evidence(evs)
+    for i, (got, ev) in enumerate(zip(columnar_rows(rb, evs), evs, strict=True)):
+        assert got == exact_row(score(rb, ev)), f"row {i} ({ev.unit.id})"
     return sc
 
 
