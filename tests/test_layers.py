@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "fulian_eval"
 # Lower layers first; a module may import only from layers before its own.
 LAYERS = [
     ["errors", "_version", "_text"],
-    ["units", "_locate"],
+    ["units", "_locate", "_tables"],
     ["_values", "expr"],
     ["model"],
     ["_tailor"],
