@@ -167,6 +167,27 @@ def _differing(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, s
     return {role: {k: v[k] for k in sorted(keep) if k in v} for role, v in values.items()}
 
 
+def _all_full(r: UnitResult, deducts: set[str]) -> bool:
+    """Every judged item at its best: its max, or nothing deducted for a penalty (deduction) item.
+
+    Not-applicable and veto items are left out, and so are items that can earn
+    nothing (max 0 and no deduction); at least one item must be judged.
+    """
+    judged = 0
+    for i in r.items:
+        if i.status in ("not_applicable", "veto"):
+            continue
+        if i.id in deducts:
+            judged += 1
+            if i.points != 0:
+                return False
+        elif i.max > 0:
+            judged += 1
+            if i.points != i.max:
+                return False
+    return judged > 0
+
+
 def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckConfig | None = None) -> CrossCheck:
     """Compare every unit's assessments by role (SPEC §6).
 
@@ -184,6 +205,8 @@ def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckCo
     discrepancies: list[Discrepancy] = []
     full: list[str] = []
     flags: dict[str, dict[str, tuple[str, ...]]] = {}
+    # Items whose points are a deduction: "full" for them is nothing deducted (0 of 10), not their max.
+    deducts = {i.id for c in rb.categories if c.type in ("penalty", "deduction") for i in c.items}
     order = [*DEFAULT_PRECEDENCE]
     for uid, roles in sorted(by_unit.items()):
         present = sorted(roles, key=order.index)
@@ -204,10 +227,8 @@ def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckCo
                     unit=uid, item=item.id, points={role: i.points for role, i in judged.items()},
                     values=_differing({role: dict(i.inputs) for role, i in judged.items()})))
         selfr = roles.get("self")
-        if selfr is not None:
-            judged_self = [i for i in selfr.items if i.status not in ("not_applicable", "veto") and i.max > 0]
-            if judged_self and all(i.points == i.max for i in judged_self):
-                full.append(uid)
+        if selfr is not None and _all_full(selfr, deducts):
+            full.append(uid)
         unit_flags = {role: roles[role].flags for role in present if roles[role].flags}
         if unit_flags:
             flags[uid] = unit_flags

@@ -20,7 +20,7 @@ from ._text import json_text as _dumps
 from .evidence import Rejection
 from .model import Rulebook
 from .rank import Ranked
-from .score import ItemResult, UnitResult, UnitSummary, fmt_points
+from .score import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
 from .sensitivity import Sensitivity
 
 __all__ = [
@@ -114,6 +114,14 @@ def _summaries(ranked: Sequence[Ranked[Any]]) -> list[Ranked[UnitSummary]]:
     return out
 
 
+def _shown_items(u: UnitSummary) -> list[str]:
+    """Item points as a report shows them: ``不适用`` for a not-applicable item that earns nothing."""
+    items = list(u.items)
+    for k in u.unshown:
+        items[k] = NOT_APPLICABLE
+    return items
+
+
 def _remark(u: UnitSummary) -> str:
     bits = []
     if u.vetoed:
@@ -146,7 +154,8 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
         return _csv(
             header,
             ([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
-             "true" if u.vetoed else "false", *[c[1] for c in u.categories], *u.items, " | ".join(u.flags),
+             "true" if u.vetoed else "false", *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
+             *_shown_items(u), " | ".join(u.flags),
              *([u.total_without_waivers or u.total] if waivers else [])]
              for r in rows_in
              for u in (r.result,)),
@@ -158,7 +167,7 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
         u = r.result
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
                      *([u.role] if len(roles) > 1 else []),
-                     *[c[1] if c[3] else "不适用" for c in u.categories],
+                     *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
                      u.total, *([u.total_without_waivers or u.total] if waivers else []), u.grade or "",
                      _remark(u)])
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
@@ -177,8 +186,9 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
         key = (u.unit.id, u.role)
         return [sens.best[key], sens.worst[key]]
 
-    def ties(u: UnitSummary) -> list[str]:
-        by_id = {c[0]: c[1] for c in u.categories}
+    def ties(u: UnitSummary, fmt: str) -> list[str]:
+        # JSON keeps SPEC §9's points (a category's "applicable" says the rest); reports show 不适用
+        by_id = {c[0]: c[1] if c[3] or fmt == "json" else NOT_APPLICABLE for c in u.categories}
         return [by_id[c] for c in rb.tie_break]
 
     if fmt == "json":
@@ -188,7 +198,7 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
                 {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
                  "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
                  "total": r.result.total, "grade": r.result.grade, "vetoed": r.result.vetoed,
-                 "tie_break": dict(zip(rb.tie_break, ties(r.result), strict=True)),
+                 "tie_break": dict(zip(rb.tie_break, ties(r.result, fmt), strict=True)),
                  **(dict(zip(("best_rank", "worst_rank"), span(r.result), strict=True)) if sens else {})}
                 for r in rows_in
             ],
@@ -210,7 +220,7 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
         u = r.result
         veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total,
-                     u.grade or "", veto, *ties(u), *span(u)])
+                     u.grade or "", veto, *ties(u, fmt), *span(u)])
     out = _table(header, rows, fmt)
     if sens is not None and fmt != "csv":
         how = ("最好、最差名次为整个浮动范围内的精确极值" if sens.exhaustive
@@ -229,7 +239,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         return _dumps(doc)
     if fmt == "csv":
         header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
-        rows = [[i.id, i.title, fmt_points(i.max), fmt_points(i.points), i.status, i.reason, i.method,
+        rows = [[i.id, i.title, fmt_points(i.max), _points(i), i.status, i.reason, i.method,
                  "; ".join(f"{k}={v}" for k, v in i.inputs)] for i in items]
         return _csv(header, rows)
     head = [
@@ -242,7 +252,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         "",
     ]
     header = ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式"]
-    rows = [[i.id, i.title, fmt_points(i.max), fmt_points(i.points), STATUS_ZH.get(i.status, i.status),
+    rows = [[i.id, i.title, fmt_points(i.max), _points(i), STATUS_ZH.get(i.status, i.status),
              i.reason, i.method] for i in items]
     out = "\n".join(head) + "\n" + _table(header, rows, fmt)
     if item is not None:
@@ -250,12 +260,17 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
             if i.inputs:
                 out += "\n所用资料: " + "; ".join(f"{k} = {v}" for k, v in i.inputs) + "\n"
         return out
-    cat_rows = [[c.title, c.type, fmt_points(c.max), fmt_points(c.score) if c.applicable else "不适用"]
+    cat_rows = [[c.title, c.type, fmt_points(c.max), fmt_points(c.score) if c.applicable else NOT_APPLICABLE]
                 for c in u.categories]
     out += "\n" + _table(["类别", "类型", "满分", "得分"], cat_rows, fmt)
     if u.flags:
         out += "\n提示:\n" + "".join(f"  - {f}\n" for f in u.flags)
     return out
+
+
+def _points(i: ItemResult) -> str:
+    """An item's points as a report shows them: ``不适用`` for a not-applicable item that earns nothing."""
+    return NOT_APPLICABLE if i.status == "not_applicable" and not i.points else fmt_points(i.points)
 
 
 def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], fmt: str) -> str:

@@ -52,6 +52,7 @@ __all__ = [
 
 ZERO = Fraction(0)
 HUNDREDTH = Fraction(1, 100)
+NOT_APPLICABLE = "不适用"  # what a report shows for a not-applicable item or category, never a zero (SPEC §4.4)
 
 
 def fmt_points(x: Fraction) -> str:
@@ -171,6 +172,7 @@ class UnitResult:
             total_h=hundredths(self.total), vetoed=self.vetoed, grade=self.grade,
             categories=tuple((c.id, fmt_points(c.score), hundredths(c.score), c.applicable) for c in self.categories),
             items=tuple(fmt_points(i.points) for i in self.items), flags=self.flags,
+            unshown=tuple(k for k, i in enumerate(self.items) if i.status == "not_applicable" and not i.points),
             total_without_waivers=None if self.total_without_waivers is None else fmt_points(self.total_without_waivers),
         )
 
@@ -189,6 +191,8 @@ class UnitSummary:
         total: the rounded total as printed ("87.50"); ``total_h`` the same in hundredths.
         categories: (id, score as printed, score in hundredths, applicable) per category.
         items: each item's points as printed, in rulebook order.
+        unshown: positions (in ``items``) of the not-applicable items that earn nothing:
+            reports show ``不适用`` there, never a zero (an awarded max is shown as points).
     """
 
     unit: UnitInfo
@@ -202,6 +206,7 @@ class UnitSummary:
     items: tuple[str, ...]
     flags: tuple[str, ...] = ()
     total_without_waivers: str | None = None
+    unshown: tuple[int, ...] = ()
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
         """As :meth:`UnitResult.rank_key`."""
