@@ -360,12 +360,20 @@ def test_row_problems_are_all_reported_with_lines_and_values(tmp_path: Path) -> 
     assert all(p.file == str(path) for p in problems)
 
 
+def test_a_gbk_units_file_reads_like_utf8(tmp_path: Path) -> None:
+    """Units files are read like evidence (SPEC §10.7): GBK, what Chinese Excel saves, is GB18030."""
+    text = "unit,name,group\nu1,宁锋村,东片\nu2,花园社区,西片\n"
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gbk"))
+    (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
+    assert read_units(tmp_path / "gbk.csv") == read_units(tmp_path / "utf8.csv")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (b"", "empty file"),
         (b"unit,name,group\n", "no units listed"),
-        ("unit,name,group\nu1,宁锋村,东片\n".encode("gbk"), "not UTF-8"),
+        ("unit,name,group\nu1,宁锋村,东片\n".encode("latin-1", "replace") + b"\xff\xfe\x81", "nor GB18030/GBK"),
     ],
 )
 def test_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:

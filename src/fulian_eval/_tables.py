@@ -85,11 +85,14 @@ def limit_for(path: Path) -> int:
     return MAX_CSV_BYTES
 
 
-def open_regular(path: Path, limit: int | None = None) -> BinaryIO:
-    """Open an evidence file: only a regular file of at most ``limit`` bytes.
+def open_regular(path: Path, limit: int | None = None, *, what: str = "evidence") -> BinaryIO:
+    """Open an input file: only a regular file of at most ``limit`` bytes.
 
     A FIFO is opened without waiting for a writer and refused, as are devices
-    (``/dev/zero``) and sockets, so that no input can hang a run or feed it for ever.
+    (``/dev/zero``), folders and sockets, so that no input can hang a run or feed it
+    for ever. Every file the program reads (evidence, rulebooks and the files they
+    extend, units and waiver files) comes through here. ``what`` names the file in
+    the messages: ``evidence`` (the default), ``a rulebook``, ``a units file``.
 
     Raises:
         OSError: the file cannot be opened.
@@ -100,9 +103,9 @@ def open_regular(path: Path, limit: int | None = None) -> BinaryIO:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileProblem(f"{_kind(st.st_mode)}, not a regular file; evidence must be a file")
+            raise FileProblem(f"{_kind(st.st_mode)}, not a regular file; {what} must be a file")
         if st.st_size > limit:
-            raise FileProblem(f"{st.st_size:,} bytes; an evidence file like this may hold at most {limit:,} bytes")
+            raise FileProblem(f"{st.st_size:,} bytes; {_holder(what)} may hold at most {limit:,} bytes")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -111,14 +114,18 @@ def open_regular(path: Path, limit: int | None = None) -> BinaryIO:
         raise
 
 
-def read_bounded(path: Path, limit: int | None = None) -> bytes:
-    """The bytes of a regular evidence file of at most ``limit`` bytes (see :func:`open_regular`)."""
+def read_bounded(path: Path, limit: int | None = None, *, what: str = "evidence") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
     limit = limit_for(path) if limit is None else limit
-    with open_regular(path, limit) as f:
+    with open_regular(path, limit, what=what) as f:
         raw = f.read(limit + 1)
     if len(raw) > limit:  # it grew while being read
-        raise FileProblem(f"more than {limit:,} bytes; an evidence file like this may hold at most {limit:,} bytes")
+        raise FileProblem(f"more than {limit:,} bytes; {_holder(what)} may hold at most {limit:,} bytes")
     return raw
+
+
+def _holder(what: str) -> str:
+    return "an evidence file like this" if what == "evidence" else f"{what} file" if not what.endswith("file") else what
 
 
 # ---------------------------------------------------------------- encodings

@@ -57,7 +57,7 @@ def _int_text(n: int) -> str:
 
 def _range_problem(shown: str, size: int) -> str:
     if size > 0:
-        return (f"{shown} is too large; numbers up to 1e{MAX_EXPONENT} are read "
+        return (f"{shown} is too large; numbers below 1e{MAX_EXPONENT + 1} are read "
                 f"(check the figure, or use a larger unit)")
     return f"{shown} is too small; numbers from 1e-{MAX_EXPONENT} on are read (write 0 or check the figure)"
 

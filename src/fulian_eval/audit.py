@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 import urllib.parse
 import uuid
@@ -314,6 +315,10 @@ class AuditStore:
             readonly = not create
         if (readonly or not create) and not p.exists():
             raise AuditError(f"{p}: no audit store there")
+        for part in (p, *(p.with_name(p.name + end) for end in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(OSError):  # absent: SQLite makes it; a FIFO or device would hang it
+                if not stat.S_ISREG(part.stat().st_mode):
+                    raise AuditError(f"{part}: not a regular file, so not an audit store (or its journal)")
         try:
             conn = _connect_readonly(p) if readonly else sqlite3.connect(p, timeout=120, isolation_level=None)
         except sqlite3.Error as exc:

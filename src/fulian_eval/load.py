@@ -6,9 +6,7 @@ right — and raised together as one :class:`RulebookError`.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._locate import PathKey
+from ._tables import FileProblem, read_bounded
 from ._tailor import Chain, resolve
 from ._text import decimal_text
 from ._values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
@@ -105,30 +104,12 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
 
 def _read_regular(path: Path) -> bytes:
     """The bytes of a regular file of at most MAX_RULEBOOK_BYTES (never a device, FIFO or folder)."""
-    def fail(message: str) -> RulebookError:
-        return RulebookError([Problem(file=str(path), message=message)])
-
     try:
-        st = os.stat(path)  # follows a symlink; never blocks, unlike opening a FIFO
+        return read_bounded(path, MAX_RULEBOOK_BYTES, what="a rulebook")
+    except FileProblem as exc:
+        raise RulebookError([Problem(file=str(path), message=str(exc))]) from None
     except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise fail("is a folder, not a rulebook file")
-    if not stat.S_ISREG(st.st_mode):
-        raise fail("is not a regular file (a device, pipe or socket); name a .toml file")
-    if st.st_size > MAX_RULEBOOK_BYTES:
-        raise fail(f"is {st.st_size} bytes; a rulebook file takes at most {MAX_RULEBOOK_BYTES} bytes")
-    nonblock = getattr(os, "O_NONBLOCK", 0)  # a FIFO put there after the stat must not block the open
-    try:
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblock)) as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise fail("is not a regular file (a device, pipe or socket); name a .toml file")
-            raw = f.read(MAX_RULEBOOK_BYTES + 1)
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
-    if len(raw) > MAX_RULEBOOK_BYTES:
-        raise fail(f"is larger than {MAX_RULEBOOK_BYTES} bytes, the most a rulebook file takes")
-    return raw
+        raise RulebookError([Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]) from None
 
 
 def _loads(text: str, file: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
+from ._tables import FileProblem, decode_text, read_bounded
 from ._text import csv_text as _csv
 from ._text import json_text as _dumps
 from .errors import Problem, RulebookError, did_you_mean
@@ -153,15 +154,11 @@ def read_units(path: str | PathLike[str]) -> list[UnitRow]:
     """
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        text = decode_text(read_bounded(Path(path), what="a units file"))
     except OSError as exc:
         raise UnitsError([Problem(file=file, message=f"cannot read file: {exc.strerror}")]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnitsError(
-            [Problem(file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 (Excel: 'CSV UTF-8')")]
-        ) from None
+    except (FileProblem, UnicodeDecodeError) as exc:  # not a file, too big, or in no encoding we read
+        raise UnitsError([Problem(file=file, message=str(exc))]) from None
     try:
         return _parse_units(text, file)
     except csv.Error as exc:
