@@ -251,7 +251,7 @@ def test_replay_of_a_tailored_rulebook_uses_the_stored_chain_only(tmp_path: Path
     replay = cli("audit", "replay", db, cwd=elsewhere)
     _ok(replay)
     assert replay.returncode == 0 and replay.stdout.strip().endswith("replay: 0 differences"), replay.stdout
-    shown = json.loads(cli("audit", "show", db, "1", "--unit", "huayuan").stdout)
+    shown = json.loads(cli("audit", "show", db, "1", "--unit", "huayuan", "--format", "json").stdout)
     assert shown[0]["total"] == "105.00"
 
 

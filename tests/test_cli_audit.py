@@ -32,7 +32,7 @@ def test_audit_round_trip_and_tampering(tmp_path: Path) -> None:
     assert ok.returncode == 0 and ok.stdout.startswith("ok")
     replay = cli("audit", "replay", store)
     assert replay.returncode == 0 and "0 differences" in replay.stdout
-    shown = json.loads(cli("audit", "show", store, "1", "--unit", "meiling").stdout)
+    shown = json.loads(cli("audit", "show", store, "1", "--unit", "meiling", "--format", "json").stdout)
     assert shown[0]["unit"] == "meiling" and shown[0]["total"] == "58.99"
     lines = cli("audit", "export", store).stdout.splitlines()
     assert len(lines) == int(ok.stdout.split()[1]) and json.loads(lines[0])["kind"] == "run"

@@ -69,6 +69,51 @@ class _UsageError(Exception):
     pass
 
 
+_FORMAT_HELP = "output format (default: as -o's extension, else table)"
+
+# What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
+_EXTENSIONS = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+               ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".pdf": "pdf"}
+_FORMAT_NAMES = {"table": "plain text", "json": "JSON", "csv": "CSV", "markdown": "Markdown", "html": "HTML",
+                 "xlsx": "an Excel workbook", "pdf": "PDF"}
+
+
+def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
+    """The report's format: ``--format``, else what ``-o``'s extension says, else ``table``.
+
+    A file name without an extension (or ``/dev/stdout``) is plain text; an
+    extension this command does not write, a ``--format`` that contradicts the
+    extension, and ``.pdf`` (not built yet) are usage errors, so a report is never
+    written into a file that names another format.
+    """
+    given: str | None = args.format
+    output: str | None = getattr(args, "output", None)
+    ext = os.path.splitext(os.path.basename(output))[1].lower() if output else ""
+    if not ext:
+        return given or "table"
+    implied = _EXTENSIONS.get(ext)
+    if implied == "pdf":
+        raise _UsageError(f"cannot write {output}: PDF is not available yet; write .html and print it "
+                          f"(-o {os.path.splitext(output or '')[0]}.html)")
+    if implied is None:
+        if given is not None:
+            return given  # --format says what it is: the file name is the user's business
+        known = ", ".join(e for e in _EXTENSIONS if _EXTENSIONS[e] in choices)
+        raise _UsageError(f"cannot tell the report's format from {output}: '{ext}' is not a report extension "
+                          f"this command writes ({known}); name the file so, or give --format")
+    if given is not None and given != implied:
+        raise _UsageError(f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
+                          f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}")
+    if implied not in choices:
+        raise _UsageError(f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
+                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}")
+    return implied
+
+
+def _ext_of(fmt: str) -> str:
+    return {"table": "txt", "markdown": "md"}.get(fmt, fmt)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -77,7 +122,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
-    p.add_argument("--format", "-f", choices=formats, default="table", help="output format (default: table)")
+    p.add_argument("--format", "-f", choices=formats, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--strict", action="store_true",
                    help="reject units with approximate figures, missing values or unknown fields")
@@ -129,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders")
-    p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table")
+    p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
     _audit_options(p)
@@ -151,15 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("store", metavar="FILE")
     a.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     a.add_argument("--blobs", action="store_true", help="include the stored files (base64)")
-    a = asub.add_parser("show", help="print a stored run's score sheet again")
+    a = asub.add_parser("show", help="print a stored run's score sheet again, or a unit's record sheet (审核记录表)")
     a.add_argument("store", metavar="FILE")
     a.add_argument("run", type=int, metavar="RUN")
-    a.add_argument("--unit", metavar="ID", help="only this unit, with its items")
+    a.add_argument("--unit", metavar="ID", help="this unit's record sheet, with reasons re-derived from the stored files")
+    a.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
+    a.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown", "html"),
+                   help="table (default), csv, markdown, html; json: the stored records as they are")
 
     p = sub.add_parser("plan", help="who checks whom (交错互查), within groups, reproducible from a seed")
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
     p.add_argument("--seed", type=int, required=True, help="the random seed (keep it: the same seed gives the same plan)")
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
@@ -168,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fraction", required=True, help="share of each group to visit, e.g. 0.04 or 5%%")
     p.add_argument("--seed", type=int, required=True, help="the random seed (printed in the output)")
     p.add_argument("--min-per-group", type=int, default=1, metavar="N", help="visit at least N per group (default 1)")
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, default="table")
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
     return parser
@@ -656,7 +704,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _say(audit.head(args.store))
         return EXIT_OK
     if action == "runs":
-        rows = [[r.run, r.time, r.actor, r.rulebook, r.units, r.rejected, r.command] for r in audit.runs(args.store)]
+        rows = [[r.run, _local_time(r.time), r.actor, r.rulebook, r.units, r.rejected, r.command]
+                for r in audit.runs(args.store)]
         _say(tabulate(rows, headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
                       disable_numparse=True))
         return EXIT_OK
@@ -679,11 +728,77 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"exported {n} lines to {args.output}", file=sys.stderr)
         return EXIT_OK
     # show
-    records = audit.show(args.store, args.run, args.unit)
-    if not records:
-        raise _UsageError(f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}")
-    _say(json.dumps(records, ensure_ascii=False, indent=1))
-    return EXIT_OK
+    if args.format == "json":
+        with audit.AuditStore.open(args.store, create=False) as s, audit.damaged_as_error(args.store):
+            header = s.header(args.run)
+        if header.get("draw") and args.unit is None:  # a plan or sample: what was drawn
+            _say(json.dumps(header.get("result"), ensure_ascii=False, indent=1))
+            return EXIT_OK
+        records = audit.show(args.store, args.run, args.unit)
+        if not records:
+            raise _UsageError(f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}")
+        _say(json.dumps(records, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    return _audit_sheet(args)
+
+
+def _local_time(stored: str) -> str:
+    """A stored time (ISO 8601 with its offset) in this machine's time zone: ``2026-12-01 21:37:05+08:00``."""
+    try:
+        when = _dt.datetime.fromisoformat(stored)
+    except ValueError:
+        return stored
+    if when.tzinfo is None:
+        return stored
+    return when.astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def _audit_sheet(args: argparse.Namespace) -> int:
+    """``audit show``: the run's score sheet, or one unit's record sheet, scored again from the stored files.
+
+    Reasons are not stored; they come from scoring the stored rulebook and evidence
+    again. If that no longer gives what the run stored (``audit replay``), the
+    sheet is still printed, with a warning, and the exit status is 1.
+    """
+    with audit.AuditStore.open(args.store, create=False) as s, audit.damaged_as_error(args.store):
+        header = s.header(args.run)
+    info = next(r for r in audit.runs(args.store) if r.run == args.run)
+    if header.get("draw"):
+        raise _UsageError(f"run {args.run} is a {header['draw']} draw, not a scoring run: it has no score sheet; "
+                          f"'audit show {args.store} {args.run} --format json' prints what was drawn")
+    res = audit.rescore(args.store, args.run)
+    rb = res.rulebook
+    ranked = rank(rb, list(res.results))
+    fmt = str(args.format)
+    if args.unit is None:
+        text = score_report(rb, ranked, res.rejected, fmt)
+    else:
+        matches = [r for r in ranked if r.result.unit.id == args.unit
+                   and (args.role is None or r.result.role == args.role)]
+        if not matches:
+            from .errors import did_you_mean
+
+            roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+            if roles:
+                raise _UsageError(f"run {args.run}: unit '{args.unit}' has no '{args.role}' assessment; it has: "
+                                  f"{', '.join(roles)}")
+            known = sorted({r.result.unit.id for r in ranked})
+            raise _UsageError(f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
+                              f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
+        text = explain_report(rb, matches[0], fmt)
+    if fmt != "csv":
+        text = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
+                f"由存储的考核细则与资料重新计算（{info.command}）\n" + text)
+    diffs = [d for d in stream_replay(args.store, args.run)
+             if args.unit is None or d.unit in ("", args.unit)]
+    for d in diffs:
+        print(f"warning: {d}", file=sys.stderr)
+    if diffs:
+        print(f"warning: run {args.run} scores differently now than it was stored ({len(diffs)} difference"
+              f"{'s' if len(diffs) != 1 else ''}, see 'audit replay'); the sheet shows the result scored now",
+              file=sys.stderr)
+    _emit(args, text)
+    return EXIT_REJECTED if diffs else EXIT_OK
 
 
 def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
@@ -736,9 +851,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out = None
     try:
         try:
+            _guard(args)  # before anything is read or written
+            if hasattr(args, "format"):
+                args.format = _format_of(args, _choices(args))
             if getattr(args, "format", None) == "xlsx" and not args.output:
                 raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
-            _guard(args)  # before anything is read or written
             if getattr(args, "waivers", None):
                 _readable(args.waivers, "waiver file")
             if getattr(args, "output", None):
@@ -779,6 +896,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
               "This is a bug in fulian-eval; please report it with the command you ran.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _choices(args: argparse.Namespace) -> Sequence[str]:
+    """The formats the command writes (its --format choices)."""
+    if args.command in ("plan", "sample"):
+        return sampling.FORMATS
+    if args.command == "crosscheck":
+        return ("table", "json", "csv", "markdown")
+    return FORMATS
 
 
 def _problems(heading: str, exc: RulebookError) -> int:

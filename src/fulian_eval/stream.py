@@ -64,6 +64,7 @@ from .columnar import (
     MISSING,
     OK,
     SMALL,
+    STATUSES,
     Col,
     Plan,
     Scores,
@@ -89,7 +90,7 @@ from .evidence import (
 )
 from .model import Evidence, Rulebook, UnitInfo
 from .rank import ROLE_ORDER
-from .score import UnitSummary, consistency_flag, fmt_hundredths, score
+from .score import NOT_APPLICABLE, UnitSummary, consistency_flag, fmt_hundredths, score
 from .units import conversion_factor
 
 __all__ = [
@@ -109,6 +110,7 @@ __all__ = [
 #: Rows scored together; big enough that numpy's per-call cost vanishes, small enough to keep memory flat.
 CHUNK_ROWS = 16384
 
+_NA = STATUSES.index("not_applicable")
 _NUM_CHARS = str.maketrans({c: None for c in "0123456789.|"})
 _ROLES = frozenset(ROLES)
 
@@ -127,6 +129,7 @@ class Table:
         total_h: rounded totals in hundredths; ``vetoed``; ``grade`` (index, −1: none).
         cat_h, cat_ok: category scores in hundredths and whether each applies.
         item_h: item points in hundredths (rows × items; int32).
+        item_na: whether each item is not applicable (rows × items; bool).
         flag_code: per row, an index into ``flag_sets`` (0: no flags); see :meth:`flags`.
         settled: how many rows the per-unit path scored (not plain, or doubtful).
     """
@@ -146,6 +149,7 @@ class Table:
     cat_h: Any = None
     cat_ok: Any = None
     item_h: Any = None
+    item_na: Any = None
     group_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     role_code: array.array[int] = attrs.field(factory=lambda: array.array("b"))
     groups: dict[str, int] = attrs.field(factory=dict)  # group -> code, in order of first appearance
@@ -156,7 +160,7 @@ class Table:
     flag_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     flag_sets: list[tuple[str, ...]] = attrs.field(factory=lambda: [()])
     settled: int = 0
-    _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(6)])
+    _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(7)])
     _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
 
     def __len__(self) -> int:
@@ -190,19 +194,20 @@ class Table:
         self.flag_code.extend(codes[keep].tolist())
         for part, arr in zip(self._parts, (sc.total_h[keep], sc.vetoed[keep], sc.grade[keep],
                                             sc.cat_h[keep].astype(np.int32), sc.cat_ok[keep],
-                                            sc.item_h[keep].astype(np.int32)), strict=True):
+                                            sc.item_h[keep].astype(np.int32), sc.status[keep] == _NA),
+                             strict=True):
             part.append(arr)
 
     def _finish(self) -> None:
         p = self.plan
         n_cats, n_items = len(p.cats), len(p.items)
         empty = (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int16), np.zeros((0, n_cats), np.int32),
-                 np.zeros((0, n_cats), bool), np.zeros((0, n_items), np.int32))
+                 np.zeros((0, n_cats), bool), np.zeros((0, n_items), np.int32), np.zeros((0, n_items), bool))
         cols = []
         for part, none in zip(self._parts, empty, strict=True):
             cols.append(np.concatenate(part) if part else none)
             part.clear()  # one field at a time, so the chunks go as the whole comes
-        self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h = cols
+        self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h, self.item_na = cols
         self.id_bytes = np.concatenate(self._id_parts) if self._id_parts else np.zeros(0, dtype="S1")
         self._id_parts = []
 
@@ -224,6 +229,12 @@ class Table:
 
     # ------------------------------------------------------------ views
 
+    def _unshown(self, i: int) -> tuple[int, ...]:
+        """Row ``i``'s not-applicable items that earn nothing (none in a table built without ``item_na``)."""
+        if self.item_na is None:
+            return ()
+        return tuple(np.flatnonzero(self.item_na[i] & (self.item_h[i] == 0)).tolist())
+
     def summary(self, i: int) -> UnitSummary:
         """Row ``i`` as the per-unit path's :class:`~fulian_eval.score.UnitSummary`."""
         p = self.plan
@@ -234,7 +245,9 @@ class Table:
             grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
             categories=tuple((c.id, fmt_hundredths(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
                              for k, (c, _) in enumerate(p.cats)),
-            items=tuple(fmt_hundredths(int(h)) for h in self.item_h[i]), flags=self.flags(i),
+            items=tuple(fmt_hundredths(int(h)) for h in self.item_h[i]),
+            unshown=self._unshown(i),
+            flags=self.flags(i),
         )
 
 
@@ -1030,10 +1043,13 @@ def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str],
                     for j in range(len(ids)))
 
 
-def _columns_of(fmt: _Fmt, h: Any) -> list[list[str]]:
-    """A block of hundredths (rows × columns) as printed, row by row."""
+def _columns_of(fmt: _Fmt, h: Any, na: Any = None) -> list[list[str]]:
+    """A block of hundredths (rows × columns) as printed, row by row; ``不适用`` where ``na`` holds."""
     n, k = h.shape
     flat = fmt.many(h.ravel())
+    if na is not None and na.any():
+        for pos in np.flatnonzero(na.ravel()).tolist():
+            flat[pos] = NOT_APPLICABLE
     return [flat[j * k : (j + 1) * k] for j in range(n)]
 
 
@@ -1042,7 +1058,8 @@ def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     rb = t.plan.rb
     cat_ids = [c.id for c, _ in t.plan.cats]
     cols = [cat_ids.index(c) for c in rb.tie_break]
-    _write_csv(t, r, output, list(rb.tie_break), lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols]))
+    _write_csv(t, r, output, list(rb.tie_break),
+               lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols], ~t.cat_ok[idx][:, cols]))
 
 
 def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
@@ -1051,8 +1068,10 @@ def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     head = [*(c.id for c, _ in plan.cats), *(p.item.id for p in plan.items), "flags"]
 
     def extra(idx: Any, fmt: _Fmt) -> list[list[str]]:
-        cats = _columns_of(fmt, t.cat_h[idx])
-        items = _columns_of(fmt, t.item_h[idx])
+        cats = _columns_of(fmt, t.cat_h[idx], ~t.cat_ok[idx])
+        item_h = t.item_h[idx]
+        na = None if t.item_na is None else t.item_na[idx] & (item_h == 0)  # an awarded max stays points
+        items = _columns_of(fmt, item_h, na)
         return [[*c, *p, csv_cell(" | ".join(t.flags(i)))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
 
     _write_csv(t, r, output, head, extra)
@@ -1150,7 +1169,7 @@ class AuditSink:
         """Send rows ``first`` … ``first + n − 1`` (just kept): repeated strings go as codes,
         new names once, so the scoring process does as little as it can for the audit."""
         sl = slice(first, first + n)
-        part = [p[-1] for p in t._parts]
+        part = [p[-1] for p in t._parts[:6]]  # not item_na: the audit keeps item statuses its own way
         kinds = t.kind[sl]
         news = []
         named: tuple[list[Any], ...] = (list(t.groups), list(t.roles), t.files, t.flag_sets)
