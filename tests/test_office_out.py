@@ -323,3 +323,23 @@ def test_audit_runs_shows_local_time_with_its_offset(office: Path) -> None:
     when = dt.datetime.fromisoformat(stored).astimezone(dt.timezone(dt.timedelta(hours=8)))
     assert when.strftime("%Y-%m-%d %H:%M:%S+08:00") in runs.stdout, runs.stdout
     assert "+00:00" not in runs.stdout
+
+
+def test_audit_show_warns_when_the_stored_run_no_longer_re_scores_the_same(office: Path) -> None:
+    import sqlite3
+
+    assert cli("score", "book.toml", "units.csv", "--audit", "a.db", cwd=office).returncode == 0
+    with sqlite3.connect(office / "a.db") as conn:
+        seq, body = conn.execute("SELECT seq, body FROM records WHERE kind = 'unit' AND body LIKE ?",
+                                 ('%"unit":"b"%',)).fetchone()
+        assert '"total":"63.00"' in body
+        conn.execute("UPDATE records SET body = ? WHERE seq = ?", (body.replace('"total":"63.00"', '"total":"73.00"'),
+                                                                    seq))
+    shown = cli("audit", "show", "a.db", "1", "--unit", "b", cwd=office)
+    assert shown.returncode == 1
+    assert shown.stderr == ("warning: run 1: b (self): total: stored 73.00, now 63.00\n"
+                            "warning: run 1 scores differently now than it was stored (1 difference, see "
+                            "'audit replay'); the sheet shows the result scored now\n")
+    assert "总分 63.00" in shown.stdout
+    other = cli("audit", "show", "a.db", "1", "--unit", "a", cwd=office)
+    assert (other.returncode, other.stderr) == (0, "")
