@@ -220,12 +220,21 @@ def test_duplicate_unit_across_toml_files(tmp_path: Path) -> None:
     assert "u1" in es.rejected[0].error
 
 
-def test_unknown_column_warns(tmp_path: Path) -> None:
+def test_unknown_column_rejects_the_table(tmp_path: Path) -> None:
     csv = write(tmp_path / "t.csv", "unit,population,colour\nu1,10,red\n")
     es = load_evidence(rulebook(), [csv])
+    assert es.evidence == () and es.warnings == ()
+    assert [r.error for r in es.rejected] == [
+        f"{csv}:1: header: column 'colour': unknown field 'colour'; head it with a field's id or title "
+        "(or --ignore-columns to leave it out)"]
+
+
+def test_unknown_column_warns_with_ignore_columns(tmp_path: Path) -> None:
+    csv = write(tmp_path / "t.csv", "unit,population,colour\nu1,10,red\n")
+    es = load_evidence(rulebook(), [csv], ignore_columns=True)
     assert es.rejected == ()
     assert es.evidence[0].values == {"population": F(10)}
-    assert any("colour" in w for w in es.warnings)
+    assert list(es.warnings) == [f"{csv}: column 'colour': unknown field 'colour'; column ignored"]
 
 
 def test_unknown_column_rejected_when_strict(tmp_path: Path) -> None:

@@ -57,9 +57,10 @@ def _rulebook(path: Path) -> Rulebook:
     return load_rulebook(path)
 
 
-def reference(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False) -> Outcome:
+def reference(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
+              ignore_columns: bool = False) -> Outcome:
     """The per-unit path: rank CSV, score CSV, rejection errors, warnings, ranked summaries."""
-    es = load_evidence(rb, paths, strict=strict)
+    es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
     ranked = rank(rb, [score(rb, ev).summary() for ev in es.evidence])
     return (rank_report(rb, ranked, es.rejected, "csv"), score_report(rb, ranked, es.rejected, "csv"),
             _rejected(es.rejected), list(es.warnings),
@@ -67,9 +68,9 @@ def reference(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False) -
 
 
 def streamed(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
-             chunk: int = CHUNK_ROWS) -> tuple[Outcome, StreamResult]:
+             chunk: int = CHUNK_ROWS, ignore_columns: bool = False) -> tuple[Outcome, StreamResult]:
     """The fast path, the same five things (reports written to files and read back)."""
-    res = score_tables(compile_plan(rb), paths, strict=strict, chunk=chunk)
+    res = score_tables(compile_plan(rb), paths, strict=strict, chunk=chunk, ignore_columns=ignore_columns)
     ranking = rank_table(res.table)
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "out.csv"
@@ -87,15 +88,15 @@ def _rejected(rejected: Sequence[Rejection]) -> Rejected:
 
 
 def assert_same(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
-                chunk: int = CHUNK_ROWS) -> StreamResult:
+                chunk: int = CHUNK_ROWS, ignore_columns: bool = False) -> StreamResult:
     """Fast path == per-unit path: reports byte for byte, rejections in order, warnings.
 
     Also the ranked summaries (kind, source, applicability: what the other report
     formats print). Rejections are compared in order: bad rows and repeats of a
     unit interleave in row order on both paths.
     """
-    want = reference(rb, paths, strict)
-    got, res = streamed(rb, paths, strict, chunk)
+    want = reference(rb, paths, strict, ignore_columns)
+    got, res = streamed(rb, paths, strict, chunk, ignore_columns)
     assert got[0] == want[0], "rank CSV differs"
     assert got[1] == want[1], "score CSV differs"
     assert got[2] == want[2], "rejections differ"
@@ -252,7 +253,7 @@ def _nasty_table(path: Path) -> Path:
 @pytest.mark.parametrize("chunk", [CHUNK_ROWS, 1, 3, 7])
 def test_nasty_table_matches_reference(town: Rulebook, tmp_path: Path, chunk: int) -> None:
     path = _nasty_table(tmp_path / "nasty.csv")
-    res = assert_same(town, [path], chunk=chunk)
+    res = assert_same(town, [path], chunk=chunk, ignore_columns=True)
     assert res.table.settled > 0  # odd rows went through the per-unit path
     assert len(res.rejected) >= 15
     assert _flagged(res) >= 4  # approximate figures, failed consistency checks
@@ -260,7 +261,14 @@ def test_nasty_table_matches_reference(town: Rulebook, tmp_path: Path, chunk: in
 
 
 def test_nasty_table_rejections_in_row_order(town: Rulebook, tmp_path: Path) -> None:
-    assert_same(town, [_nasty_table(tmp_path / "nasty.csv")], chunk=7)
+    assert_same(town, [_nasty_table(tmp_path / "nasty.csv")], chunk=7, ignore_columns=True)
+
+
+def test_nasty_table_unknown_column_rejects_the_table(town: Rulebook, tmp_path: Path) -> None:
+    """SPEC §10.7: without --ignore-columns a column that is no field rejects the table."""
+    res = assert_same(town, [_nasty_table(tmp_path / "nasty.csv")], chunk=7)
+    assert len(res.table) == 0 and len(res.rejected) == 1
+    assert "column 'colour': unknown field 'colour'" in res.rejected[0].error
 
 
 def test_nasty_table_strict_matches_reference(town: Rulebook, tmp_path: Path) -> None:
@@ -335,7 +343,7 @@ def test_undecodable_table_rejected_first(town: Rulebook, tmp_path: Path) -> Non
 def test_unreadable_table_gives_no_header_warnings(town: Rulebook, tmp_path: Path) -> None:
     bad = tmp_path / "b.csv"
     bad.write_bytes(b"unit,books,colour\n" + b"".join(b"u%d,1,red\n" % k for k in range(3000)) + b"z,\xff\n")
-    assert_same(town, [bad])
+    assert_same(town, [bad], ignore_columns=True)
 
 
 def test_unreadable_table_strict_says_cannot_read(town: Rulebook, tmp_path: Path) -> None:
@@ -367,7 +375,7 @@ def test_xlsx_header_warning_order(town: Rulebook, tmp_path: Path) -> None:
     ws.append(["x1", 5, "red"])
     wb.save(tmp_path / "b.xlsx")
     (tmp_path / "a.toml").write_text('[unit]\nid = "t1"\nfoo = 1\n[values]\nbooks = 3\n', encoding="utf-8")
-    assert_same(town, [tmp_path])
+    assert_same(town, [tmp_path], ignore_columns=True)
 
 
 def test_row_with_cells_only_beyond_the_header(town: Rulebook, tmp_path: Path) -> None:
@@ -533,9 +541,9 @@ def cli_gc() -> Iterator[None]:
 def test_cli_csv_report_is_the_reference(town: Rulebook, tmp_path: Path, command: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     table = _nasty_table(tmp_path / "nasty.csv")
-    want_rank, want_score, want_rej, want_warn, _ = reference(town, [str(table)])
+    want_rank, want_score, want_rej, want_warn, _ = reference(town, [str(table)], ignore_columns=True)
     out = tmp_path / "out.csv"
-    code = main([command, str(TOWN), str(table), "--format", "csv", "-o", str(out)])
+    code = main([command, str(TOWN), str(table), "--format", "csv", "-o", str(out), "--ignore-columns"])
     err = capsys.readouterr().err
     assert code != 0  # some units were rejected
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel needs the BOM
@@ -561,9 +569,9 @@ def test_cli_rank_to_stdout(town: Rulebook, capsys: pytest.CaptureFixture[str]) 
 def test_cli_markdown_from_the_table(town: Rulebook, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Other formats are rendered from the table's summaries: the same text as the per-unit path."""
     table = _nasty_table(tmp_path / "nasty.csv")
-    es = load_evidence(town, [table])
+    es = load_evidence(town, [table], ignore_columns=True)
     ranked = rank(town, [score(town, ev).summary() for ev in es.evidence])
-    code = main(["rank", str(TOWN), str(table), "--format", "markdown"])
+    code = main(["rank", str(TOWN), str(table), "--format", "markdown", "--ignore-columns"])
     assert code != 0
     assert capsys.readouterr().out == rank_report(town, ranked, es.rejected, "markdown")
 

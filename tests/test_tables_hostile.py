@@ -62,10 +62,11 @@ def set_cell(line: str, k: int, value: str) -> str:
     return ",".join(cells)
 
 
-def loaded(rb: Rulebook, paths: Sequence[Path]) -> tuple[list[str], list[str], list[str]]:
+def loaded(rb: Rulebook, paths: Sequence[Path],
+           ignore_columns: bool = False) -> tuple[list[str], list[str], list[str]]:
     """Units, rejection errors and warnings — the same on both paths (asserted)."""
-    es = load_evidence(rb, paths)
-    res = score_tables(compile_plan(rb), paths, chunk=4)
+    es = load_evidence(rb, paths, ignore_columns=ignore_columns)
+    res = score_tables(compile_plan(rb), paths, chunk=4, ignore_columns=ignore_columns)
     want = ([e.unit.id for e in es.evidence], [r.error for r in es.rejected], list(es.warnings))
     got = (list(res.table.unit), [r.error for r in res.rejected], list(res.warnings))
     assert got == want
@@ -192,7 +193,7 @@ def test_long_cell_is_read_and_a_huge_one_rejects_its_row(town: Rulebook, tmp_pa
     lines[2] += "x" * 200_000  # read (and ignored: not a field)
     lines[3] += "y" * (_tables.MAX_CELL_CHARS + 10)  # more than any cell may hold
     path = write_lines(tmp_path / "town.csv", lines)
-    units, errors, warnings = loaded(town, [path])
+    units, errors, warnings = loaded(town, [path], ignore_columns=True)
     assert units == [u for u in town_ids() if u != "taoyuan"]
     assert errors == [f"{path} row 4: line 4: a cell of more than 1,048,576 characters"]
     assert warnings == [f"{path}: column 'remark': unknown field 'remark'; column ignored"]
@@ -214,10 +215,14 @@ def test_many_unknown_columns_give_few_warnings(town: Rulebook, tmp_path: Path) 
     lines = town_lines()
     lines = [lines[0] + "".join(f",note{k}" for k in range(5000))] + [line + "," * 5000 for line in lines[1:]]
     path = write_lines(tmp_path / "town.csv", lines)
-    units, errors, warnings = loaded(town, [path])
+    units, errors, warnings = loaded(town, [path], ignore_columns=True)
     assert units == town_ids() and errors == []
     assert len(warnings) == 11
     assert warnings[-1] == f"{path}: 4,990 more columns that are not fields ('note10', 'note11', 'note12' …); columns ignored"
+    units, errors, warnings = loaded(town, [path])  # without --ignore-columns: the table is rejected
+    assert units == [] and warnings == []
+    assert len(errors) == 1 and len(errors[0].splitlines()) == 11
+    assert errors[0].splitlines()[-1] == f"{path}:1: header: 4,990 more columns that are not fields ('note10', 'note11', 'note12' …)"
 
 
 # ------------------------------------------------------------ 16: encodings

@@ -264,7 +264,10 @@ def test_parse_bool_rejects_everything_else(raw: Any, shown: str) -> None:
         (" a ;；b ; ", {"a", "b"}),
         ("会议记录", {"会议记录"}),
         ("", set()),
-        ("a,b", {"a,b"}),  # only ';' separates
+        ("a,b", {"a", "b"}),  # SPEC §10.6: as offices separate lists
+        ("工作活动记录簿、妇女培训登记簿", {"工作活动记录簿", "妇女培训登记簿"}),
+        ("甲，乙/丙\n丁\r\n戊", {"甲", "乙", "丙", "丁", "戊"}),
+        (["甲、乙", "丙"], {"甲", "乙", "丙"}),  # an array's members are split alike
     ],
 )
 def test_parse_set(raw: Any, names: set[str]) -> None:

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 MAX_TOML_BYTES = 16 * 2**20
 #: A CSV table holds at most this many bytes.
 MAX_CSV_BYTES = 4 * 2**30
-#: A workbook (.xlsx) as stored holds at most this many bytes.
+#: A workbook (.xlsx, .xlsm, .xls) as stored holds at most this many bytes.
 MAX_XLSX_BYTES = 256 * 2**20
 #: All parts of a workbook together unpack to at most this many bytes (as its zip directory says).
 MAX_XLSX_UNPACKED = 2**30
@@ -80,7 +80,7 @@ def limit_for(path: Path) -> int:
     suffix = path.suffix.lower()
     if suffix == ".toml":
         return MAX_TOML_BYTES
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in (".xlsx", ".xlsm", ".xls"):
         return MAX_XLSX_BYTES
     return MAX_CSV_BYTES
 
@@ -548,6 +548,93 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
     for v in head.values():
         if isinstance(v, BadCell):
             raise FileProblem(f"the header: {v.problem}")
+    width = max(head, default=0)
+    header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
+    out = []
+    for r in sorted(rows):
+        got = rows[r]
+        if r == 1 or not got:
+            continue
+        n = max(width, max(got))
+        out.append((r, [got.get(c, "") for c in range(1, n + 1)]))
+    return header, out
+
+
+# ---------------------------------------------------------------------- XLS
+
+
+def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The first worksheet of an old Excel workbook (.xls, read with python-calamine), as
+    :func:`read_xlsx` gives a sheet: (header, [(Excel row number, cells)]), cells as text,
+    int, float, bool or date, a merged range's value in every cell of it, bounded alike.
+
+    A formula with no saved value, and an Excel error, read as an empty cell (calamine
+    gives no more), that is as missing evidence.
+
+    Raises:
+        ImportError: python-calamine is not installed.
+        OSError, FileProblem: the workbook cannot be read, is damaged or too big.
+    """
+    try:
+        import python_calamine
+    except ImportError:
+        raise ImportError("reading .xls needs the 'excel' extra: pip install 'fulian_eval[excel]' "
+                          "(or save the workbook as .xlsx)") from None
+    lock = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
+    with open_regular(path, MAX_XLSX_BYTES) as f:
+        try:
+            wb = python_calamine.CalamineWorkbook.from_filelike(f)
+        except python_calamine.PasswordError:
+            raise FileProblem("the workbook is protected by a password; save it without one") from None
+        except Exception as exc:  # calamine raises several types for a bad file
+            raise FileProblem(f"not a readable .xls workbook ({type(exc).__name__}: {exc}){lock}") from None
+        try:
+            names = wb.sheet_names
+            if not names:
+                raise FileProblem("the workbook has no worksheet")
+            try:
+                ws = wb.get_sheet_by_index(0)
+                grid = ws.to_python(skip_empty_area=False)
+                merged = ws.merged_cell_ranges or []
+            except Exception as exc:
+                raise FileProblem(f"the sheet '{names[0]}' is damaged ({type(exc).__name__}: {exc})") from None
+        finally:
+            wb.close()
+    sheet = f"sheet '{names[0]}'"
+    rows: dict[int, dict[int, Any]] = {}
+    cells = 0
+    for r, row in enumerate(grid, start=1):
+        got: dict[int, Any] = {c: v for c, v in enumerate(row, start=1) if v is not None and v != ""}
+        if got:
+            if r > MAX_XLSX_ROWS or max(got) > MAX_COLUMNS:
+                raise FileProblem(f"the {sheet} is damaged: a cell lies outside Excel's rows and columns")
+            rows[r] = got
+            cells += len(got)
+            if cells > MAX_XLSX_CELLS:
+                raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV")
+        for c, v in got.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                got[c] = BadCell(str(v), f"cell {cell_ref(r, c)} holds {v}, which is not a finite number")
+    last_row = max(rows, default=0)
+    last_col = max((max(got) for got in rows.values()), default=0)
+    for (r0, c0), (r1, c1) in merged:
+        min_row, min_col, max_row, max_col = r0 + 1, c0 + 1, r1 + 1, c1 + 1
+        if min_row <= 1 < max_row:
+            raise FileProblem(f"cells {cell_ref(min_row, min_col)}:{cell_ref(max_row, max_col)} of the {sheet} are "
+                              "merged across the header row; the header must be a row of its own: unmerge them")
+        value = rows.get(min_row, {}).get(min_col)
+        if value is None:
+            continue
+        max_row, max_col = min(max_row, last_row), min(max_col, last_col)
+        cells += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
+        if cells > MAX_XLSX_CELLS:
+            raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
+                              "save it as CSV")
+        for r in range(min_row, max_row + 1):
+            got = rows.setdefault(r, {})
+            for c in range(min_col, max_col + 1):
+                got[c] = value
+    head = rows.get(1, {})
     width = max(head, default=0)
     header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
     out = []

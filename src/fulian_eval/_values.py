@@ -15,6 +15,7 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_EXPONENT",
     "MAX_TEXT",
+    "SET_SEPARATORS",
     "BadNumber",
     "TomlProblem",
     "ValueProblem",
@@ -266,21 +267,46 @@ def parse_bool(raw: Any) -> bool:
     raise ValueProblem(f"'{raw}' is not a yes/no value (expected true/false, 是/否, 有/无 or 1/0)")
 
 
-def parse_set(raw: Any) -> frozenset[str]:
-    """Read a set of names: a TOML array, or text separated by ``;``.
+#: What separates the members of a set written as text (SPEC §10.6): ``;`` ``；`` ``、``
+#: ``,`` ``，`` ``/`` and line breaks, in TOML strings and table cells alike.
+SET_SEPARATORS = ";；、,，/\n\r"
+_SET_SPLIT = re.compile(r"[;；、,，/\n\r]")
+
+
+def _members(text: str, keep: tuple[str, ...]) -> list[str]:
+    """``text`` split at the set separators; a name in ``keep`` (a required name that
+    holds a separator itself) is kept whole."""
+    held: list[str] = []
+    for name in keep:
+        if name in text:
+            text = text.replace(name, f"\x00{len(held)}\x00")
+            held.append(name)
+    parts = _SET_SPLIT.split(text)
+    if held:
+        parts = [re.sub("\x00(\\d+)\x00", lambda m: held[int(m.group(1))], p) for p in parts]
+    return parts
+
+
+def parse_set(raw: Any, keep: tuple[str, ...] = ()) -> frozenset[str]:
+    """Read a set of names: a TOML array, or text with members separated as offices
+    write them (:data:`SET_SEPARATORS`: ``工作活动记录簿、妇女培训登记簿``). Each member
+    of an array is split the same way.
+
+    Args:
+        raw: the value as written.
+        keep: names that hold a separator themselves (``办公场所/标牌``), longest first:
+            such a name is one member, never split.
 
     Raises:
         ValueProblem: not a list of names.
     """
     if isinstance(raw, str):
-        parts = re.split(r"[;；]", raw)
-        return frozenset(p.strip() for p in parts if p.strip())
+        return frozenset(p.strip() for p in _members(raw, keep) if p.strip())
     if isinstance(raw, list):
         out: set[str] = set()
         for x in raw:
             if not isinstance(x, str):
                 raise ValueProblem(f"expected a list of names, found {x!r}")
-            if x.strip():
-                out.add(x.strip())
+            out.update(p.strip() for p in _members(x, keep) if p.strip())
         return frozenset(out)
     raise ValueProblem(f"expected a list of names, got {raw!r}")

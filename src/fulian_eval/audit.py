@@ -1400,6 +1400,10 @@ class Materialized:
     def strict(self) -> bool:
         return bool(self.header.get("options", {}).get("strict", False))
 
+    @property
+    def ignore_columns(self) -> bool:
+        return bool(self.header.get("options", {}).get("ignore_columns", False))
+
     def source(self, s: str) -> str:
         """A source as the run named it ("x.csv row 4"), from one naming a temporary file."""
         path, sep, rest = s.rpartition(" row ")
@@ -1455,7 +1459,8 @@ def _rescore(store: AuditStore, run: int) -> Rescored:
     """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
     with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
         m = materialize(store, run, Path(tmp))
-        loaded = load_evidence(m.rulebook, m.evidence, strict=m.strict)
+        loaded = load_evidence(m.rulebook, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns,
+                               empty_ok=True)
     waivers = m.waivers
     results = tuple(score(m.rulebook, attrs.evolve(ev, source=m.source(ev.source)),
                           waivers.for_unit(ev)[0] if waivers is not None else None)

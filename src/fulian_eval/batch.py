@@ -77,6 +77,7 @@ def score_summaries(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     waivers: WaiverSet | None = None,
+    ignore_columns: bool = False,
 ) -> BatchResult:
     """Load and score every unit under ``paths``, in parallel when it pays.
 
@@ -87,12 +88,14 @@ def score_summaries(
         workers: processes to use (default: the cores this process may run on).
         progress: called as ``progress(units_done, units_total)`` after each chunk.
         waivers: waivers in force (SPEC §2.5), applied to the units they name.
+        ignore_columns: as for :func:`~fulian_eval.load_evidence`.
 
     Returns:
         Summaries in input order, rejections (bad units, duplicates), warnings.
     """
     global _RB, _STRICT, _WAIVERS
-    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, chunk=CHUNK_ROWS)
+    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, chunk=CHUNK_ROWS,
+                                             ignore_columns=ignore_columns)
     total = sum(_size(t) for t in tasks)
     n = min(_workers(workers), len(tasks))
     _RB, _STRICT, _WAIVERS = rb, strict, waivers

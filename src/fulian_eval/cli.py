@@ -126,6 +126,8 @@ def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> Non
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--strict", action="store_true",
                    help="reject units with approximate figures, missing values or unknown fields")
+    p.add_argument("--ignore-columns", action="store_true",
+                   help="leave out table columns that are no field (a warning each) instead of rejecting the table")
     _audit_options(p)
     p.add_argument("--waivers", metavar="FILE", help="a waiver file ([[waivers]]): excused items become not applicable")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date,
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
+    p.add_argument("--ignore-columns", action="store_true", help="as for score")
     _audit_options(p)
 
     p = sub.add_parser("audit", help="the audit trail: verify, head, replay, export, show, runs")
@@ -466,7 +469,7 @@ def _rulebook(args: argparse.Namespace) -> Rulebook:
 
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
     rb = _rulebook(args)
-    es = load_evidence(rb, args.evidence, strict=args.strict)
+    es = load_evidence(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False))
     _tell(es.warnings, es.rejected)
     return rb, es
 
@@ -533,12 +536,13 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         return _status(es)
     rb = _rulebook(args)
     # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core.
-    tables = (".csv", ".xlsx", ".xlsm")
+    tables = (".csv", ".xlsx", ".xlsm", ".xls")
     if not getattr(args, "waivers", None) and any(p.suffix.lower() in tables for p, _ in _expand(args.evidence)):
         plan = _plan(rb)
         if plan is not None:
             return _report_columnar(args, rb, plan, render)
     batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
+                            ignore_columns=getattr(args, "ignore_columns", False),
                             waivers=_waivers(args, rb))
     _tell(batch.warnings, batch.rejected)
     ranked_s = rank(rb, batch.summaries)
@@ -576,6 +580,7 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         sink = AuditSink(args.audit, start, plan)
     try:
         res = score_tables(plan, args.evidence, strict=args.strict, progress=terminal_progress("评分", percent=True),
+                           ignore_columns=getattr(args, "ignore_columns", False),
                            sink=sink)
         _tell(res.warnings, res.rejected)
         table = res.table
@@ -614,7 +619,8 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
 
 def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
     """The run options the audit trail keeps."""
-    return {k: v for k, v in (("strict", args.strict), ("format", args.format),
+    return {k: v for k, v in (("strict", args.strict), ("ignore_columns", getattr(args, "ignore_columns", False)),
+                              ("format", args.format),
                               ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
 
 

@@ -11,6 +11,7 @@ import csv
 import datetime as _dt
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -29,6 +30,7 @@ from ._tables import (
     nfc,
     read_bounded,
     read_csv,
+    read_xls,
     read_xlsx,
     report_kind,
 )
@@ -42,17 +44,29 @@ from ._values import (
     parse_number,
     parse_set,
 )
-from .errors import EvidenceError, Problem, did_you_mean
-from .model import Assessment, Evidence, ManualRule, Rulebook, UnitInfo
+from .errors import EvidenceError, FulianEvalError, Problem, did_you_mean
+from .expr import Expr
+from .model import Assessment, DeductRule, Evidence, ManualRule, Rulebook, UnitInfo
 from .units import UnitError, conversion_factor
 
-__all__ = ["EvidenceSet", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
+__all__ = ["EvidenceSet", "NoEvidence", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
 ROLES = ("self", "peer", "town", "field")
 _PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
+#: The meta columns as a Chinese table heads them (SPEC §10.7).
+META_TITLES = {"单位编码": "unit", "单位名称": "name", "片区": "group", "组别": "group", "角色": "role",
+               "评审人": "assessor"}
 _POINTS_PREFIX = "points:"
-_HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<unit>[^\]]*)\]\s*$")
+#: A unit after a column's name: ``room_area[m^2]``, ``活动室面积（平方米）``, ``面积(m2)``.
+_HEADER_UNIT = (re.compile(r"^\s*(?P<name>.+?)\s*\[(?P<unit>[^\[\]]*)\]\s*$"),
+                re.compile(r"^\s*(?P<name>.+?)\s*（(?P<unit>[^（）()]*)）\s*$"),
+                re.compile(r"^\s*(?P<name>.+?)\s*\((?P<unit>[^（）()]*)\)\s*$"))
+
+
+class NoEvidence(FulianEvalError, ValueError):
+    """An evidence path that gives nothing to load (an empty folder, only .docx files,
+    only fulian-eval's own reports): a usage error, naming the path."""
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +122,7 @@ class _Record:
             if spec.type == "bool":
                 return parse_bool(raw)
             if spec.type == "set":
-                return parse_set(raw)
+                return self.members(name, raw)
             if spec.type == "text":
                 if not isinstance(raw, str | int | Decimal):
                     raise ValueProblem(f"expected text, got {raw!r}")
@@ -136,6 +150,21 @@ class _Record:
             self.flags.append(f"约数: {name} = {_show_raw(raw)}，按 {_fmt(value)} 计分 (approximate)")
         return value
 
+    def members(self, name: str, raw: Any) -> frozenset[str]:
+        """A set field's members; one that is not a name the rulebook asks for but one
+        edit away from one it lacks is flagged with a did-you-mean (it still counts as absent)."""
+        wanted = set_names(self.rb).get(name, ())
+        got = parse_set(raw, tuple(w for w in wanted if _SEPARATOR.search(w)))
+        if wanted:
+            for m in sorted(got):
+                if m in wanted:
+                    continue
+                near = next((w for w in wanted if w not in got and _one_edit(m, w)), None)
+                if near is not None:
+                    self.flags.append(f"名称近似: {name} 中的 '{m}' 不是要求的名称，按缺少计；"
+                                      f"是否应为 '{near}'？(not a required name; did you mean '{near}'?)")
+        return got
+
     def points(self, item_id: str, raw: Any, place: str) -> Fraction | None:
         try:
             item = self.rb.item(item_id)
@@ -162,6 +191,80 @@ class _Record:
             self.bad(place, f"{_fmt(value)} is not a multiple of {_fmt(step)} (the step of '{item_id}')")
             return None
         return value
+
+
+_SEPARATOR = re.compile(r"[;；、,，/\n\r]")
+_SET_NAMES: dict[int, tuple[Rulebook, dict[str, tuple[str, ...]]]] = {}
+
+
+def _exprs(rb: Rulebook) -> Iterator[Expr]:
+    for d in rb.derived:
+        yield d.expr
+    for c in rb.consistency:
+        yield c.when
+    for cat in rb.categories:
+        if cat.applies_when is not None:
+            yield cat.applies_when
+        for item in cat.items:
+            if item.applies_when is not None:
+                yield item.applies_when
+            for v in attrs.asdict(item.rule, recurse=False).values() if attrs.has(type(item.rule)) else ():
+                if isinstance(v, Expr):
+                    yield v
+            extra = getattr(item, "requires", None)
+            if isinstance(extra, Expr):
+                yield extra
+
+
+def _has_names(tree: Any, out: dict[str, list[str]]) -> None:
+    """Collect ``has(field, "name")`` calls from an expression tree."""
+    if not isinstance(tree, tuple) or not tree:
+        return
+    if tree[0] == "call" and tree[1] == "has" and len(tree[2]) == 2:
+        target, lit = tree[2]
+        if target[0] == "name" and lit[0] == "const" and isinstance(lit[1], str):
+            out.setdefault(target[1], []).append(lit[1])
+    for part in tree[1:]:
+        if isinstance(part, tuple):
+            if part and isinstance(part[0], str):
+                _has_names(part, out)
+            else:
+                for x in part:
+                    _has_names(x, out)
+
+
+def set_names(rb: Rulebook) -> dict[str, tuple[str, ...]]:
+    """Each set field's required names (``deduct`` items' ``required``, ``has(field, "…")``
+    in expressions), longest first; worked out once per rulebook."""
+    got = _SET_NAMES.get(id(rb))
+    if got is not None and got[0] is rb:
+        return got[1]
+    found: dict[str, list[str]] = {}
+    for item in rb.items():
+        if isinstance(item.rule, DeductRule) and item.rule.field and item.rule.required:
+            found.setdefault(item.rule.field, []).extend(item.rule.required)
+    for e in _exprs(rb):
+        _has_names(e.tree, found)
+    out = {f: tuple(sorted(set(ns), key=lambda n: (-len(n), n))) for f, ns in found.items()
+           if f in rb.fields and rb.fields[f].type == "set"}
+    if len(_SET_NAMES) >= 16:
+        _SET_NAMES.clear()
+    _SET_NAMES[id(rb)] = (rb, out)
+    return out
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one inserted, deleted or replaced character."""
+    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3:  # 标牌/门牌: too short to tell
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
 
 
 def _unit_hint(unit: str) -> str:
@@ -304,7 +407,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """Read a CSV or XLSX table: (header, [(row number, cells)]).
+    """Read a CSV, XLSX/XLSM or XLS table: (header, [(row number, cells)]).
 
     Only a regular file of bounded size is read (see :mod:`fulian_eval._tables`); CSV
     text is UTF-8, UTF-16 (with its BOM) or GB18030/GBK, detected. A row that cannot be
@@ -314,24 +417,62 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     Raises:
         OSError, ImportError, ValueError (FileProblem): the file cannot be read.
     """
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path)
+    if suffix == ".xls":
+        return read_xls(path)
     return read_csv(path)
 
 
 _SHOWN_UNKNOWN = 10  # unknown columns named one by one; the rest in one line
 
 
+def _name_key(text: str) -> str:
+    """A column name as compared: NFKC (full-width brackets and letters as ASCII), no
+    spaces, case folded."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def field_names(rb: Rulebook) -> dict[str, list[tuple[str, str]]]:
+    """What a column may be headed to give a field (SPEC §10.7): its id, its ``title``
+    and its ``headers``, as compared (:func:`_name_key`) -> [(field, "id" | "title" |
+    "header")]. More than one field under a name makes a column so headed ambiguous."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, spec in rb.fields.items():
+        names = [(name, "id")]
+        if spec.title:
+            names.append((spec.title, "title"))
+        names.extend((h, "header") for h in getattr(spec, "headers", ()) or ())
+        for text, how in names:
+            got = out.setdefault(_name_key(nfc(text)), [])
+            if all(f != name for f, _ in got):
+                got.append((name, how))
+    return out
+
+
+def _unique_name(rb: Rulebook, names: Mapping[str, list[tuple[str, str]]], field: str) -> str | None:
+    """A name that heads a column as ``field`` and no other field."""
+    spec = rb.fields[field]
+    for text in (field, spec.title, *(getattr(spec, "headers", ()) or ())):
+        if text and len(names.get(_name_key(nfc(text)), ())) == 1:
+            return str(text)
+    return None
+
+
 class _TableLayout:
     """What each column of a table means, worked out once per file.
 
-    ``skip`` says why the table is not evidence (one of fulian-eval's own reports, or no
-    column the rulebook reads): it is skipped with a warning. ``exact``: a CSV table,
-    whose rows must have a cell for every named column.
+    A column is a meta column (``unit`` … or 单位编码 …), a ``points:ITEM`` column, or a
+    field named by its id, title or one of its ``headers``, with an optional unit in
+    ``[]``, ``（）`` or ``()``. A column that is none of these rejects the table unless
+    ``ignore_columns`` (then a warning). ``skip`` says why the table is not evidence
+    (one of fulian-eval's own reports, or nothing but meta columns): it is skipped with
+    a warning. ``exact``: a CSV table, whose rows must have a cell for every named column.
     """
 
     def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool,
-                 exact: bool = False) -> None:
+                 exact: bool = False, ignore_columns: bool = False) -> None:
         header = [nfc(str(h).strip()) for h in header]
         self.width = len(header)
         self.named = named_width(header)
@@ -348,12 +489,16 @@ class _TableLayout:
             return
         seen: dict[tuple[str, str], tuple[int, str]] = {}
         unknown: list[tuple[int, str, str]] = []
+        names = field_names(rb)
+        meta_titles = {_name_key(k): v for k, v in META_TITLES.items()}
+
+        def problem(message: str) -> None:
+            self.problems.append(Problem(file=source, path="header", line=1, message=message))
 
         def once(key: tuple[str, str], what: str, col: int, h: str) -> bool:
             if key in seen:
                 c0, h0 = seen[key]
-                self.problems.append(Problem(file=source, path="header", line=1, message=(
-                    f"columns {c0 + 1} ('{h0}') and {col + 1} ('{h}') both give {what}; keep one of them")))
+                problem(f"columns {c0 + 1} ('{h0}') and {col + 1} ('{h}') both give {what}; keep one of them")
                 return False
             seen[key] = (col, h)
             return True
@@ -370,47 +515,74 @@ class _TableLayout:
                 if once(("points", iid), f"the points of '{iid}'", col, h):
                     self.points.append((col, iid, h))
                 continue
-            m = _HEADER_UNIT.match(h)
-            name, hunit = (m.group("name"), m.group("unit").strip()) if m else (h, "")
-            if name not in rb.fields:
+            key = _name_key(h)
+            found = names.get(key, [])
+            hunit = ""
+            name = h
+            if not found and key not in meta_titles:
+                for pattern in _HEADER_UNIT:
+                    m = pattern.match(h)
+                    if m and _name_key(m.group("name")) in names:
+                        name, hunit = m.group("name"), m.group("unit").strip()
+                        found = names[_name_key(name)]
+                        break
+                else:
+                    m = next((m for m in (pt.match(h) for pt in _HEADER_UNIT) if m), None)
+                    name = m.group("name") if m else h
+            meta = meta_titles.get(key)
+            if meta is not None and not found:
+                if once(("meta", meta), f"the '{meta}' column", col, h):
+                    self.meta[meta] = col
+                continue
+            if meta is not None or len(found) > 1:
+                what = [f"field '{f}' (its {how})" for f, how in found]
+                if meta is not None:
+                    what.insert(0, f"the '{meta}' column")
+                alts = [f"'{u}' for '{f}'" for f, _ in found if (u := _unique_name(rb, names, f)) is not None]
+                hint = f"; head it {' or '.join(alts)}" if alts else "; give the fields titles of their own"
+                problem(f"column '{h}' could be {' or '.join(what)}{hint}")
+                continue
+            if not found:
                 unknown.append((col, h, name))
                 continue
-            spec = rb.fields[name]
+            field = found[0][0]
+            spec = rb.fields[field]
             if hunit:
                 if spec.type not in ("count", "number", "quantity"):
-                    self.problems.append(Problem(file=source, path="header", line=1,
-                                                 message=f"column '{h}': a {spec.type} field takes no unit"))
+                    problem(f"column '{h}': a {spec.type} field takes no unit")
                     continue
                 try:
                     conversion_factor(hunit, spec.unit)
                 except UnitError as exc:
-                    self.problems.append(Problem(file=source, path="header", line=1,
-                                                 message=f"column '{h}': {exc}"))
+                    problem(f"column '{h}': {exc}")
                     continue
-            if once(("field", name), f"field '{name}'", col, h):
-                self.fields.append((col, name, hunit, h))
-        if "unit" in self.meta and not self.fields and not self.points and not self.problems:
+            if once(("field", field), f"field '{field}'", col, h):
+                self.fields.append((col, field, hunit, h))
+        if "unit" in self.meta and not self.fields and not self.points and not self.problems and not unknown:
             self.skip = (f"{source}: no column is a field of the rulebook or a points: column; "
                          "not evidence, skipped")
             return
-        known = list(rb.fields) + list(_META_COLUMNS)
+        known = [*rb.fields, *(s.title for s in rb.fields.values() if s.title),
+                 *(h for s in rb.fields.values() for h in getattr(s, "headers", ()) or ()),
+                 *_META_COLUMNS, *META_TITLES,
+                 *(f"{_POINTS_PREFIX}{i.id}" for i in rb.items() if i.kind == "manual")]
+        fix = "; head it with a field's id or title (or --ignore-columns to leave it out)"
         for _, h, name in unknown[:_SHOWN_UNKNOWN]:
             msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, known)}"
-            if strict:
-                self.problems.append(Problem(file=source, path="header", line=1, message=msg))
-            else:
+            if ignore_columns:
                 self.warnings.append(f"{source}: {msg}; column ignored")
+            else:
+                problem(msg + fix)
         if len(unknown) > _SHOWN_UNKNOWN:
             rest = unknown[_SHOWN_UNKNOWN:]
-            names = ", ".join(f"'{h}'" for _, h, _ in rest[:3])
-            msg = f"{len(rest):,} more columns that are not fields ({names} …)"
-            if strict:
-                self.problems.append(Problem(file=source, path="header", line=1, message=msg))
-            else:
+            shown = ", ".join(f"'{h}'" for _, h, _ in rest[:3])
+            msg = f"{len(rest):,} more columns that are not fields ({shown} …)"
+            if ignore_columns:
                 self.warnings.append(f"{source}: {msg}; columns ignored")
+            else:
+                problem(msg)
         if "unit" not in self.meta:
-            self.problems.append(Problem(file=source, path="header", line=1,
-                                         message="no 'unit' column; a table needs unit, name, group, then one column per field"))
+            problem("no 'unit' column; a table needs unit, name, group, then one column per field")
 
 
 def split_source(source: str) -> tuple[str, int]:
@@ -508,7 +680,18 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
 # ----------------------------------------------------------------------- files
 
 
-_SUFFIXES = (".toml", ".csv", ".xlsx")
+_SUFFIXES = (".toml", ".csv", ".xlsx", ".xlsm", ".xls")
+_TABLES = (".csv", ".xlsx", ".xlsm", ".xls")
+
+
+def _expand_one(p: str | Path) -> Iterator[tuple[Path, str]]:
+    path = Path(p)
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.suffix.lower() in _SUFFIXES and not child.is_dir():
+                yield child, str(child)
+    else:
+        yield path, str(p)
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
@@ -516,13 +699,32 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
     entry with an evidence suffix that is not a folder, so that a FIFO or a dangling
     link there is rejected by name rather than passed over."""
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.suffix.lower() in _SUFFIXES and not child.is_dir():
-                    yield child, str(child)
-        else:
-            yield path, str(p)
+        yield from _expand_one(p)
+
+
+def expand_each(paths: Iterable[str | Path]) -> Iterator[tuple[str, list[tuple[Path, str]]]]:
+    """Each evidence path as given, with the files it stands for (as :func:`_expand`)."""
+    for p in paths:
+        yield str(p), list(_expand_one(p))
+
+
+def no_evidence(given: str, files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()) -> NoEvidence:
+    """The usage error for an evidence path that gave nothing to load; ``skipped``: the
+    warnings that said why its tables were skipped."""
+    path = Path(given)
+    why = [w.removesuffix("; skipped").removesuffix(", skipped") for w in skipped]
+    if path.is_dir():
+        if not files:
+            others = sorted({c.suffix.lower() or c.name for c in path.rglob("*") if not c.is_dir()})
+            what = (f"only {', '.join(others[:5])} files" if others else "nothing") + " in it"
+            return NoEvidence(f"{given}: no evidence in this folder ({what}); evidence is .toml, .csv, "
+                              ".xlsx, .xlsm or .xls")
+        shown = "".join(f"\n  {w}" for w in why[:10])
+        more = f"\n  … and {len(why) - 10:,} more" if len(why) > 10 else ""
+        return NoEvidence(f"{given}: no evidence in this folder; every file in it was skipped:{shown}{more}")
+    if path.suffix.lower() not in _SUFFIXES:
+        return NoEvidence(f"{given}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)")
+    return NoEvidence(why[0] if why else f"{given}: not evidence")
 
 
 def _is_other_toml(data: Mapping[str, Any]) -> bool:
@@ -562,7 +764,8 @@ def _os_text(exc: BaseException) -> str:
 
 
 def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
-                 chunk: int = 0) -> tuple[list[Task], list[Rejection], list[str]]:
+                 chunk: int = 0, ignore_columns: bool = False,
+                 empty_ok: bool = False) -> tuple[list[Task], list[Rejection], list[str]]:
     """Split evidence paths into tasks that can be loaded independently (and in parallel).
 
     Tables are read and their headers checked here; with ``chunk`` > 0 their rows
@@ -570,37 +773,54 @@ def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = Fa
 
     Returns:
         (tasks in input order, files rejected whole, warnings).
+
+    Raises:
+        NoEvidence: a path gives nothing to load (an empty folder, only .docx files,
+            only reports), unless ``empty_ok``.
     """
     tasks: list[Task] = []
     rejected: list[Rejection] = []
     warnings: list[str] = []
-    for path, shown in _expand(paths):
-        suffix = path.suffix.lower()
-        if not path.exists():
-            rejected.append(Rejection(source=shown, error=f"{shown}: no such file or folder"))
-        elif suffix == ".toml":
-            tasks.append(_FileTask(path, shown))
-        elif suffix in (".csv", ".xlsx", ".xlsm"):
-            try:
-                header, rows = read_rows(path)
-            except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
-                rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
-                continue
-            layout = _TableLayout(rb, header, shown, strict, exact=suffix == ".csv")
-            if layout.skip is not None:
-                warnings.append(layout.skip)
-                continue
-            warnings.extend(layout.warnings)
-            if layout.problems:
-                rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
-                                          problems=tuple(layout.problems)))
-                continue
-            step = chunk if chunk > 0 else max(1, len(rows))
-            for i in range(0, len(rows), step):
-                tasks.append(_RowsTask(shown, layout, rows[i : i + step]))
-        else:
-            rejected.append(Rejection(source=shown, error=f"{shown}: not evidence (expected .toml, .csv or .xlsx)"))
+    for given, files in expand_each(paths):
+        gave = False
+        start = len(warnings)
+        for path, shown in files:
+            gave = plan_file(rb, path, shown, strict, chunk, ignore_columns, tasks, rejected, warnings) or gave
+        if not gave and not empty_ok:
+            raise no_evidence(given, files, warnings[start:])
     return tasks, rejected, warnings
+
+
+def plan_file(rb: Rulebook, path: Path, shown: str, strict: bool, chunk: int, ignore_columns: bool,
+              tasks: list[Task], rejected: list[Rejection], warnings: list[str]) -> bool:
+    """Plan one file (see :func:`plan_sources`); whether it is evidence (good or rejected),
+    not a skipped report or a file of another kind."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        rejected.append(Rejection(source=shown, error=f"{shown}: no such file or folder"))
+    elif suffix == ".toml":
+        tasks.append(_FileTask(path, shown))
+    elif suffix in _TABLES:
+        try:
+            header, rows = read_rows(path)
+        except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
+            rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+            return True
+        layout = _TableLayout(rb, header, shown, strict, exact=suffix == ".csv", ignore_columns=ignore_columns)
+        if layout.skip is not None:
+            warnings.append(layout.skip)
+            return False
+        warnings.extend(layout.warnings)
+        if layout.problems:
+            rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
+                                      problems=tuple(layout.problems)))
+            return True
+        step = chunk if chunk > 0 else max(1, len(rows))
+        for i in range(0, len(rows), step):
+            tasks.append(_RowsTask(shown, layout, rows[i : i + step]))
+    else:
+        return False  # a file given by name that is no evidence (x.docx): see no_evidence
+    return True
 
 
 def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
@@ -681,19 +901,28 @@ class Deduplicator:
                 accepted.append(o)
 
 
-def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False) -> EvidenceSet:
+def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
+                  ignore_columns: bool = False, empty_ok: bool = False) -> EvidenceSet:
     """Load evidence files and folders for ``rb``.
 
     Args:
         rb: the rulebook whose fields the evidence fills.
         paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
         strict: reject units with approximate figures, missing values or unknown keys.
+        ignore_columns: a table column that is no field (nor meta or points column) is
+            left out with a warning, instead of rejecting the table.
+        empty_ok: a path that gives nothing to load is not an error (replaying a stored run).
 
     Returns:
         An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
         A second assessment of the same unit in the same role is rejected as a duplicate.
+
+    Raises:
+        NoEvidence: a path gives nothing to load (an empty folder, only .docx files,
+            only fulian-eval's reports), unless ``empty_ok``.
     """
-    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict)
+    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, ignore_columns=ignore_columns,
+                                             empty_ok=empty_ok)
     accepted: list[Evidence] = []
     dedup = Deduplicator()
     for task in tasks:

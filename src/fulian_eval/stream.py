@@ -76,7 +76,6 @@ from .errors import EvidenceError, FulianEvalError
 from .evidence import (
     ROLES,
     Rejection,
-    _expand,
     _is_blank,
     _os_text,
     _Record,
@@ -84,7 +83,9 @@ from .evidence import (
     _table_evidence,
     _TableLayout,
     duplicate_message,
-    plan_sources,
+    expand_each,
+    no_evidence,
+    plan_file,
     run_task,
     split_source,
 )
@@ -331,6 +332,12 @@ class _Column:
         if t == "bool":
             return Col("bool", b=np.fromiter((bool(m[1]) for m in looked), dtype=bool, count=n), s=st)
         if t == "set":
+            noted = {raw: got[1] for raw in meaning if meaning[raw][0] == OK
+                     and (got := self.read(raw)) is not None and got[1] is not None}
+            if noted:  # a member one edit from a required name: flagged as the per-unit path flags it
+                for i, c in enumerate(cells):
+                    if c in noted:
+                        flags.setdefault(i, []).append(noted[c])
             codes: dict[frozenset[str], int] = {frozenset(): 0}
             code_of = {raw: codes.setdefault(m[1], len(codes)) if m[1] is not None else 0
                        for raw, m in meaning.items()}
@@ -752,6 +759,46 @@ def _csv_chunks(records: Iterator[list[str]], size: int) -> Iterator[tuple[int, 
         start += len(rows)
 
 
+def _plan_stream(rb: Rulebook, path: Path, shown: str, pos: int, strict: bool, ignore_columns: bool,
+                 jobs: list[tuple[int, str, Any]], file_rejects: list[tuple[int, Rejection]],
+                 header_warnings: dict[int, list[str]]) -> bool:
+    """One file of the input: a CSV's header read and checked (its rows are streamed later);
+    any other file planned as loading plans it. Whether it is evidence (as :func:`plan_file`)."""
+    if path.suffix.lower() != ".csv" or not path.exists():
+        tasks: list[Any] = []
+        rejected: list[Rejection] = []
+        warnings: list[str] = []
+        gave = plan_file(rb, path, shown, strict, 0, ignore_columns, tasks, rejected, warnings)
+        file_rejects.extend((pos, r) for r in rejected)
+        header_warnings[pos] = warnings
+        if tasks:
+            jobs.append((pos, "tasks", tasks))
+        return gave
+    try:
+        encoding = text_encoding(file_chunks(path))  # the whole file, as loading decodes it
+        with open_text(path, encoding) as f:
+            header = next(csv_rows(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
+        file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
+        return True
+    layout = _TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
+    if layout.problems or layout.skip is not None:
+        problem = readable_to_end(path, encoding)  # loading reads the whole file before it looks at the header
+        if problem is not None:
+            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}")))
+            return True
+        if layout.skip is not None:
+            header_warnings[pos] = [layout.skip]
+            return False
+        header_warnings[pos] = layout.warnings
+        file_rejects.append((pos, Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
+                                           problems=tuple(layout.problems))))
+        return True
+    header_warnings[pos] = layout.warnings
+    jobs.append((pos, "csv", (path, shown, layout, encoding)))
+    return True
+
+
 def score_tables(
     plan: Plan,
     paths: Iterable[str | Path],
@@ -760,6 +807,8 @@ def score_tables(
     chunk: int = CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
     sink: AuditSink | None = None,
+    ignore_columns: bool = False,
+    empty_ok: bool = False,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
 
@@ -775,6 +824,10 @@ def score_tables(
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
         sink: receives the scored rows as they come, in input order (the audit trail).
+        ignore_columns, empty_ok: as for :func:`~fulian_eval.load_evidence`.
+
+    Raises:
+        NoEvidence: a path gives nothing to load, unless ``empty_ok``.
     """
     rb = plan.rb
     sc = _Scorer(plan, strict, sink)
@@ -783,36 +836,16 @@ def score_tables(
     file_rejects: list[tuple[int, Rejection]] = []
     header_warnings: dict[int, list[str]] = {}
     jobs: list[tuple[int, str, Any]] = []
-    for pos, (path, shown) in enumerate(_expand(paths)):
-        if path.suffix.lower() != ".csv" or not path.exists():
-            tasks, rejected, warnings = plan_sources(rb, [shown], strict=strict)
-            file_rejects.extend((pos, r) for r in rejected)
-            header_warnings[pos] = warnings
-            if tasks:
-                jobs.append((pos, "tasks", tasks))
-            continue
-        try:
-            encoding = text_encoding(file_chunks(path))  # the whole file, as loading decodes it
-            with open_text(path, encoding) as f:
-                header = next(csv_rows(f), [])
-        except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
-            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
-            continue
-        layout = _TableLayout(rb, header, shown, strict, exact=True)
-        if layout.problems or layout.skip is not None:
-            problem = readable_to_end(path, encoding)  # loading reads the whole file before it looks at the header
-            if problem is not None:
-                file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}")))
-                continue
-            if layout.skip is not None:
-                header_warnings[pos] = [layout.skip]
-                continue
-            header_warnings[pos] = layout.warnings
-            file_rejects.append((pos, Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
-                                               problems=tuple(layout.problems))))
-            continue
-        header_warnings[pos] = layout.warnings
-        jobs.append((pos, "csv", (path, shown, layout, encoding)))
+    pos = -1
+    for given, files in expand_each(paths):
+        gave = False
+        first = pos + 1
+        for path, shown in files:
+            pos += 1
+            gave = _plan_stream(rb, path, shown, pos, strict, ignore_columns, jobs, file_rejects,
+                                header_warnings) or gave
+        if not gave and not empty_ok:
+            raise no_evidence(given, files, [w for k in range(first, pos + 1) for w in header_warnings.get(k, ())])
     total = sum(job[2][0].stat().st_size for job in jobs if job[1] == "csv") or 1
     done = 0
     for pos, kind, payload in jobs:
@@ -1345,7 +1378,7 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
         wrong = header_differences(run, header, m.rulebook)
         if wrong:
             return wrong
-        res = score_tables(plan, m.evidence, strict=m.strict)
+        res = score_tables(plan, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True)
     t = res.table
     t.files = [m.source(f) for f in t.files]
     rejected = [attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected]
