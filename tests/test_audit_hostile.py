@@ -142,12 +142,11 @@ def _kill_audited_run(tmp_path: Path, big: Path, db: Path, when: Any) -> int:
 
 
 def _next_run_is_quick(db: Path, tmp_path: Path) -> None:
-    start = time.monotonic()
+    # A writer left alive holds the store's lock: the next run would wait out SQLite's
+    # 120 s busy timeout. The subprocess timeout (60 s) turns that into a failure.
     run = cli("score", RULES, TOWN_CSV, "--format", "csv", "-o", tmp_path / "next.csv", "--audit", db, timeout=60)
-    took = time.monotonic() - start
     assert run.returncode == 0, run.stderr
     assert "stored in" in run.stderr
-    assert took < 30, f"the next audited run took {took:.0f} s (a writer of the killed run held the lock?)"
 
 
 def _wal_size(db: Path) -> int:

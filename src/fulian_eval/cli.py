@@ -29,6 +29,7 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from . import audit, sampling
+from ._tables import FileProblem, read_bounded
 from ._text import raw_csv_cells
 from ._version import __version__
 from .batch import score_summaries, terminal_progress
@@ -633,7 +634,7 @@ def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult 
     options = _audit_options_of(args)
     waivers_file = None
     if getattr(args, "waivers", None):
-        waivers_file = (args.waivers, Path(args.waivers).read_bytes(), args.today or _dt.date.today())
+        waivers_file = (args.waivers, _input_bytes(args.waivers, "a waiver file"), args.today or _dt.date.today())
     done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=files if files is not None else audit.read_files(args.evidence),
                             command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected,
                             waivers_file=waivers_file, bodies=bodies)
@@ -811,13 +812,20 @@ def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
     return {u.unit: u.name for u in units if u.name}
 
 
+def _input_bytes(path: str, what: str) -> bytes:
+    """An input file's bytes for the audit store, read as every input is (regular files only, bounded)."""
+    try:
+        return read_bounded(Path(path), what=what)
+    except OSError as exc:
+        raise _UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except FileProblem as exc:
+        raise _UsageError(f"cannot read {path}: {exc}") from None
+
+
 def _audit_draw(args: argparse.Namespace, kind: str, result: dict[str, object], options: dict[str, object]) -> None:
     if not args.audit:
         return
-    try:
-        data = Path(args.units).read_bytes()
-    except OSError as exc:
-        raise _UsageError(f"cannot read {args.units}: {exc.strerror}") from None
+    data = _input_bytes(args.units, "a units file")
     done = audit.append_draw(args.audit, kind=kind, units_file=(args.units, data), seed=args.seed, result=result,
                              command=_COMMAND_LINE[0], actor=args.actor, options=options)
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)

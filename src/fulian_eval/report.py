@@ -333,7 +333,7 @@ def csv_to_xlsx(text: str, out: str | IO[bytes]) -> None:
                          f"{XLSX_MAX_ROWS:,} rows and {XLSX_MAX_COLUMNS:,} columns — use --format csv")
     texts = _text_columns(rows[0]) if rows else set()
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True, "strings_to_numbers": False,
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False,
                                    "strings_to_formulas": False, "strings_to_urls": False})
     ws = wb.add_worksheet("fulian-eval")
     bold, hundredths = wb.add_format({"bold": True}), wb.add_format({"num_format": "0.00"})
