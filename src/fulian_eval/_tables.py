@@ -522,42 +522,14 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
         raise
     except Exception as exc:  # damaged XML, anything openpyxl trips on
         raise FileProblem(f"the {sheet} is damaged ({type(exc).__name__}: {exc})") from None
-    last_row = max((r for r, got in rows.items() if got), default=0)
-    last_col = max((max(got) for got in rows.values() if got), default=0)
+    spans = []
     for rng in (merged.mergeCell if merged is not None else []):
         try:
             min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
         except (ValueError, TypeError):
             raise FileProblem(f"the {sheet} is damaged: merged range '{rng.ref}' is not a range") from None
-        if min_row <= 1 < max_row:
-            raise FileProblem(f"cells {rng.ref} of the {sheet} are merged across the header row; the header must "
-                              "be a row of its own: unmerge them")
-        value = rows.get(min_row, {}).get(min_col)
-        if value is None:
-            continue
-        max_row, max_col = min(max_row, last_row), min(max_col, last_col)
-        cells += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
-        if cells > MAX_XLSX_CELLS:
-            raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
-                              "save it as CSV")
-        for r in range(min_row, max_row + 1):
-            got = rows.setdefault(r, {})
-            for c in range(min_col, max_col + 1):
-                got[c] = value
-    head = rows.get(1, {})
-    for v in head.values():
-        if isinstance(v, BadCell):
-            raise FileProblem(f"the header: {v.problem}")
-    width = max(head, default=0)
-    header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
-    out = []
-    for r in sorted(rows):
-        got = rows[r]
-        if r == 1 or not got:
-            continue
-        n = max(width, max(got))
-        out.append((r, [got.get(c, "") for c in range(1, n + 1)]))
-    return header, out
+        spans.append((rng.ref, min_row, min_col, max_row, max_col))
+    return _laid_out(sheet, rows, cells, spans)
 
 
 # ---------------------------------------------------------------------- XLS
@@ -615,13 +587,21 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         for c, v in got.items():
             if isinstance(v, float) and not math.isfinite(v):
                 got[c] = BadCell(str(v), f"cell {cell_ref(r, c)} holds {v}, which is not a finite number")
-    last_row = max(rows, default=0)
-    last_col = max((max(got) for got in rows.values()), default=0)
-    for (r0, c0), (r1, c1) in merged:
-        min_row, min_col, max_row, max_col = r0 + 1, c0 + 1, r1 + 1, c1 + 1
+    spans = [(f"{cell_ref(r0 + 1, c0 + 1)}:{cell_ref(r1 + 1, c1 + 1)}", r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+             for (r0, c0), (r1, c1) in merged]
+    return _laid_out(sheet, rows, cells, spans)
+
+
+def _laid_out(sheet: str, rows: dict[int, dict[int, Any]], cells: int,
+              spans: Sequence[tuple[str, int, int, int, int]]) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """A sheet's (header, [(row number, cells)]) from its cells by row and column, merged ranges
+    (``ref``, first row, first column, last row, last column) filled with their value (XLSX and XLS alike)."""
+    last_row = max((r for r, got in rows.items() if got), default=0)
+    last_col = max((max(got) for got in rows.values() if got), default=0)
+    for ref, min_row, min_col, max_row, max_col in spans:
         if min_row <= 1 < max_row:
-            raise FileProblem(f"cells {cell_ref(min_row, min_col)}:{cell_ref(max_row, max_col)} of the {sheet} are "
-                              "merged across the header row; the header must be a row of its own: unmerge them")
+            raise FileProblem(f"cells {ref} of the {sheet} are merged across the header row; the header must "
+                              "be a row of its own: unmerge them")
         value = rows.get(min_row, {}).get(min_col)
         if value is None:
             continue
@@ -635,6 +615,9 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
             for c in range(min_col, max_col + 1):
                 got[c] = value
     head = rows.get(1, {})
+    for v in head.values():
+        if isinstance(v, BadCell):
+            raise FileProblem(f"the header: {v.problem}")
     width = max(head, default=0)
     header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
     out = []
