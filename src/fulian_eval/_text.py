@@ -1,4 +1,4 @@
-"""Small text helpers shared by the reports: JSON and CSV as printed."""
+"""Small text helpers shared by the reports (JSON and CSV as printed), and the bounds on numbers read."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+
+#: At most this many significant digits are read in any number (TOML, text, table cell,
+#: expression constant).
+MAX_DIGITS = 60
+#: A number other than 0 must lie within 1e-30 ≤ |x| < 1e31: its leading digit's
+#: decimal exponent is at most this in size. Real figures are far inside both bounds.
+MAX_EXPONENT = 30
 
 __all__ = ["csv_cell", "csv_text", "decimal_text", "json_text", "raw_csv_cells"]
 

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from ._text import MAX_DIGITS, MAX_EXPONENT
 from .units import UnitError, conversion_factor
 
 __all__ = [
@@ -27,11 +28,6 @@ __all__ = [
     "parse_set",
 ]
 
-#: At most this many significant digits are read in any number (TOML, text, table cell).
-MAX_DIGITS = 60
-#: A number other than 0 must lie within 1e-30 ≤ |x| < 1e31: its leading digit's
-#: decimal exponent is at most this in size. Real figures are far inside both bounds.
-MAX_EXPONENT = 30
 #: A number written as text, with its unit, takes at most this many characters.
 MAX_TEXT = 200
 #: TOML tables and arrays may nest this deep (evidence needs 3, rulebooks 6).

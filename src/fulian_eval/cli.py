@@ -512,11 +512,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             rb = load_rulebook(path)
         except RulebookError as exc:
-            n = len(exc.problems)
-            print(f"{path}: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
-            for p in exc.problems:
-                print(f"  {p}", file=sys.stderr)
-            code = EXIT_USAGE
+            code = _problems(f"{path}:", exc, parenthesised=False)
             continue
         n_items = len(rb.items())
         name = f"{rb.id} {rb.version}".strip()
@@ -921,9 +917,11 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
     return FORMATS
 
 
-def _problems(heading: str, exc: RulebookError) -> int:
+def _problems(heading: str, exc: RulebookError, *, parenthesised: bool = True) -> int:
+    """Every problem of a file on stderr under ``heading (N problems):`` (or ``heading N problems``)."""
     n = len(exc.problems)
-    print(f"{heading} ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
+    count = f"{n} problem{'s' if n != 1 else ''}"
+    print(f"{heading} ({count}):" if parenthesised else f"{heading} {count}", file=sys.stderr)
     for p in exc.problems:
         print(f"  {p}", file=sys.stderr)
     return EXIT_USAGE

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from ._text import MAX_DIGITS, MAX_EXPONENT
 from .errors import ExpressionError, did_you_mean
 
 __all__ = [
@@ -98,16 +99,13 @@ def round_half_up(x: Fraction, places: int = 0) -> Fraction:
     return Fraction(n if num >= 0 else -n, scale)
 
 
-# The bounds on numbers of _values (not imported: expr is below it); constants outside
-# them (a 400-digit literal) are refused when the rulebook loads.
-_MAX_DIGITS = 60
-_MAX_EXPONENT = 30
+# Constants outside the bounds on numbers (a 400-digit literal) are refused when the rulebook loads.
 
 
 def _constant(text: str) -> Fraction | None:
     """A number literal (digits and a point) as a Fraction, or None if out of bounds."""
     whole = text.partition(".")[0].lstrip("0")
-    if len(whole) > _MAX_EXPONENT + 1 or len(text) > _MAX_DIGITS + 1:
+    if len(whole) > MAX_EXPONENT + 1 or len(text) > MAX_DIGITS + 1:
         return None
     return Fraction(text)
 
@@ -335,7 +333,7 @@ class _Parser:
             if v is None:
                 shown = t.text if len(t.text) <= 24 else f"{t.text[:24]}…({len(t.text)} characters)"
                 raise self.error(t.col, f"the number {shown} is out of range: numbers take at most "
-                                        f"{_MAX_DIGITS} digits and stay below 1e{_MAX_EXPONENT + 1}")
+                                        f"{MAX_DIGITS} digits and stay below 1e{MAX_EXPONENT + 1}")
             return _Node(lambda env: v, "num", t.col, const=True, tree=("const", v))
         if t.kind == "str":
             s = _unescape(t.text)
