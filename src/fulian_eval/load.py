@@ -92,14 +92,18 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
     Raises:
         RulebookError: unreadable file or bad TOML syntax, with its line.
     """
-    raw = _read_regular(path)
+    return _parse_bytes(str(path), _read_regular(path))
+
+
+def _parse_bytes(file: str, raw: bytes) -> tuple[dict[str, Any], str, bytes]:
+    """A rulebook file's (data, text, raw bytes) from its bytes, which must be UTF-8."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RulebookError(
-            [Problem(file=str(path), message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+            [Problem(file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
         ) from None
-    return _loads(text, str(path)), text, raw
+    return _loads(text, file), text, raw
 
 
 def _read_regular(path: Path) -> bytes:
@@ -168,15 +172,6 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
         RulebookError: a file is not a sound rulebook, or the chain has more or fewer
             files than the rulebook extends.
     """
-    def parse(file: str, raw: bytes) -> tuple[dict[str, Any], str, bytes]:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise RulebookError(
-                [Problem(file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
-            ) from None
-        return _loads(text, file), text, raw
-
     if not files:
         raise RulebookError([Problem(file="<rulebook>", message="no rulebook file in the chain")])
     used = [1]
@@ -187,9 +182,9 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
             raise RulebookError([Problem(file=str(path), message=f"the stored chain has {len(files)} file(s) "
                                                                  "and none for this extends")])
         used[0] += 1
-        return parse(*files[k])
+        return _parse_bytes(*files[k])
 
-    data, text, raw = parse(*files[0])
+    data, text, raw = _parse_bytes(*files[0])
     rb = _build(resolve(data, text, files[0][0], raw, read))
     if used[0] != len(files):
         raise RulebookError([Problem(file=files[0][0], path="extends",
