@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 
 from fulian_eval import audit, sampling
-from fulian_eval.audit import GENESIS, AuditError, canonical_json
+from fulian_eval.audit import AuditError, canonical_json
+from test_audit import _rechain
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "town-village-2026.toml"
@@ -56,21 +57,6 @@ def _sql(path: Path, *statements: str, params: tuple[Any, ...] = ()) -> list[Any
         for sql in statements:
             out = conn.execute(sql, params).fetchall()
         return out
-    finally:
-        conn.close()
-
-
-def _rechain(path: Path) -> None:
-    """Recompute every hash and link, as a forger with the tools would."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        prev = GENESIS
-        conn.execute("BEGIN")
-        for seq, body in conn.execute("SELECT seq, body FROM records ORDER BY seq").fetchall():
-            h = hashlib.sha256((prev + body).encode()).hexdigest()
-            conn.execute("UPDATE records SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, seq))
-            prev = h
-        conn.execute("COMMIT")
     finally:
         conn.close()
 

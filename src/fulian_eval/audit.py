@@ -1480,6 +1480,19 @@ def rescore(path: str | Path, run: int) -> Rescored:
         return _rescore(s, run)
 
 
+def rescore_compared(path: str | Path, run: int) -> tuple[Rescored, list[Difference]]:
+    """A stored scoring run scored again (:func:`rescore`) and what differs from its records
+    (as :func:`replay` finds it), from one scoring.
+
+    Raises:
+        AuditError: no such run, or a stored file is missing.
+        RulebookError: the stored rulebook no longer loads.
+    """
+    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
+        rescored = _rescore(s, run)
+        return rescored, _differences(s, run, rescored)
+
+
 def replay(path: str | Path, run: int | None = None) -> list[Difference]:
     """Re-score every stored run (or one) from its stored inputs; list what differs.
 
@@ -1589,6 +1602,11 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
         rescored = _rescore(store, run)
     except FulianEvalError as exc:
         return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
+    return _differences(store, run, rescored)
+
+
+def _differences(store: AuditStore, run: int, rescored: Rescored) -> list[Difference]:
+    """What a stored scoring run's records say against the same run scored again."""
     header = rescored.header
     ids = [i.id for i in rescored.rulebook.items()]
     wrong = header_differences(run, header, rescored.rulebook)

@@ -769,7 +769,7 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     if header.get("draw"):
         raise _UsageError(f"run {args.run} is a {header['draw']} draw, not a scoring run: it has no score sheet; "
                           f"'audit show {args.store} {args.run} --format json' prints what was drawn")
-    res = audit.rescore(args.store, args.run)
+    res, diffs = audit.rescore_compared(args.store, args.run)
     rb = res.rulebook
     ranked = rank(rb, list(res.results))
     fmt = str(args.format)
@@ -792,8 +792,7 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     if fmt != "csv":
         text = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
                 f"由存储的考核细则与资料重新计算（{info.command}）\n" + text)
-    diffs = [d for d in stream_replay(args.store, args.run)
-             if args.unit is None or d.unit in ("", args.unit)]
+    diffs = [d for d in diffs if args.unit is None or d.unit in ("", args.unit)]
     for d in diffs:
         print(f"warning: {d}", file=sys.stderr)
     if diffs:
