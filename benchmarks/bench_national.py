@@ -80,8 +80,9 @@ def in_process(src: Path) -> dict[str, float]:
 import json, statistics, time
 t0 = time.perf_counter()
 from fulian_eval import load_rulebook
-from fulian_eval.columnar import compile_plan
-from fulian_eval.stream import rank_table, score_tables
+from fulian_eval.scoring.columnar import compile_plan
+from fulian_eval.analysis.rank import rank_table
+from fulian_eval.scoring.stream import score_tables
 t1 = time.perf_counter()
 rb = load_rulebook({str(RULEBOOK)!r}); plan = compile_plan(rb)
 t2 = time.perf_counter()

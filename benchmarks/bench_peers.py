@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     rule_engine, json_logic = _need_peers()
     from fulian_eval import load_rulebook, score
-    from fulian_eval.evidence import load_evidence
+    from fulian_eval.io.evidence import load_evidence
 
     rb_path, template = bench_score.SCHEMES["town"]
     scheme = Scheme(rb_path)
@@ -569,7 +569,7 @@ def main(argv: list[str] | None = None) -> None:
         return [score(rb, ev) for ev in evs]
 
     # fulian_eval's columnar plan, given the same evidence as columns (made before timing)
-    from fulian_eval.columnar import column_of, compile_plan
+    from fulian_eval.scoring.columnar import column_of, compile_plan
 
     plan = compile_plan(rb)
     columns = {name: column_of([ev.values.get(name) for ev in evs], spec.type) for name, spec in rb.fields.items()}

@@ -32,7 +32,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 def columnar_rows(rb: Any, evs: Sequence[Any]) -> list[tuple[object, ...]]:
     """Each unit's result from the columnar plan (rows its floats cannot decide settled exactly)."""
-    from fulian_eval.columnar import STATUSES, compile_plan
+    from fulian_eval.scoring.columnar import STATUSES, compile_plan
 
     plan = compile_plan(rb)
     sc = plan.score_evidence(list(evs))
@@ -44,8 +44,8 @@ def columnar_rows(rb: Any, evs: Sequence[Any]) -> list[tuple[object, ...]]:
 
 
 def exact_row(r: Any) -> tuple[object, ...]:
-    """The same view of an exact :class:`~fulian_eval.score.UnitResult`."""
-    from fulian_eval.score import hundredths
+    """The same view of an exact :class:`~fulian_eval.scoring.exact.UnitResult`."""
+    from fulian_eval.scoring.exact import hundredths
 
     return (hundredths(r.total), r.vetoed, r.grade, [hundredths(c.score) for c in r.categories],
             [c.applicable for c in r.categories], [hundredths(i.points) for i in r.items],

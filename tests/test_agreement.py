@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fulian_eval.agreement import (
+from fulian_eval.analysis.agreement import (
     Agreement,
     agreement,
     agreement_json,
@@ -19,8 +19,8 @@ from fulian_eval.agreement import (
     krippendorff_alpha_interval,
     ratings_by_pair,
 )
-from fulian_eval.model import UnitInfo
-from fulian_eval.score import ItemResult, UnitResult
+from fulian_eval.model.rulebook import UnitInfo
+from fulian_eval.scoring.exact import ItemResult, UnitResult
 
 PROPS = settings(max_examples=150, deadline=None)
 F = Fraction

@@ -27,10 +27,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from fulian_eval import __version__, audit, load_evidence, load_rulebook, score
-from fulian_eval.audit import GENESIS, AuditError, AuditStore, NewerSchemaError, canonical_json
-from fulian_eval.evidence import EvidenceSet
-from fulian_eval.model import Rulebook
-from fulian_eval.score import UnitResult, fmt_points
+from fulian_eval.audit.store import (
+    GENESIS,
+    AuditError,
+    AuditStore,
+    NewerSchemaError,
+    canonical_json,
+)
+from fulian_eval.io.evidence import EvidenceSet
+from fulian_eval.model.rulebook import Rulebook
+from fulian_eval.scoring.exact import UnitResult, fmt_points
 
 DATA = Path(__file__).parent / "data" / "acceptance"
 RULEBOOK = DATA / "town-2026.toml"
@@ -604,17 +610,21 @@ def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
     """A run stored from a table is replayed through the columnar plan, record for
     record; a forged total (chain recomputed) and a unit that went missing are caught,
     and the answers equal the unit-by-unit replay's."""
-    from fulian_eval import stream
-    from fulian_eval.cli import main
+    from fulian_eval.audit import reproduce as replaying
+    from fulian_eval.cli.app import main
+
+    def unit_by_unit(path: Path) -> list[audit.Difference]:
+        with AuditStore.open(path, create=False) as s:
+            return [d for r in s.runs() for d in replaying.replay_run(s, r.run)]
 
     root = Path(__file__).resolve().parent.parent
     db = tmp_path / "t.db"
     csv_path = root / "examples" / "crosscheck"
     assert main(["rank", str(root / "rules" / "town-village-2026.toml"), str(csv_path), "--format", "csv",
                  "-o", str(tmp_path / "r.csv"), "--audit", str(db)]) == 0
-    assert stream.replay(db) == [] and audit.replay(db) == []
+    assert audit.replay(db) == [] and unit_by_unit(db) == []
     with AuditStore.open(db, create=False) as s:
-        assert stream._replay_columns(s, 1) == []  # it did go through the columns
+        assert replaying._replay_columns(s, 1) == []  # it did go through the columns
     seq, raw = _sql(db, "SELECT seq, body FROM records WHERE kind = 'unit' ORDER BY seq LIMIT 1 OFFSET 5")[0]
     body = json.loads(raw)
     body["total"] = "99.99"
@@ -628,7 +638,7 @@ def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
     _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(end).decode(), end_seq))
     _rechain(db)
     assert audit.verify(db).ok
-    fast = [(d.unit, d.role, d.what) for d in stream.replay(db)]
-    slow = [(d.unit, d.role, d.what) for d in audit.replay(db)]
+    fast = [(d.unit, d.role, d.what) for d in audit.replay(db)]
+    slow = [(d.unit, d.role, d.what) for d in unit_by_unit(db)]
     assert (body["unit"], body["role"], "total") in fast
     assert sorted(fast) == sorted(slow) and len(fast) == 2

@@ -26,8 +26,10 @@ from typing import Any
 
 import pytest
 
-from fulian_eval import audit, sampling
-from fulian_eval.audit import AuditError, canonical_json
+from fulian_eval import audit
+from fulian_eval.analysis import sampling
+from fulian_eval.audit import store as audit_store
+from fulian_eval.audit.store import AuditError, canonical_json
 from test_audit import _rechain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,11 +186,11 @@ def test_the_writer_exits_when_its_parent_is_gone_even_without_prctl() -> None:
     """The writer's own check (getppid) when no death signal was set: it exits, it does not wait."""
     code = (
         "import os, sys, time\n"
-        "from fulian_eval import stream\n"
+        "from fulian_eval.audit import sink\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    try:\n"
-        "        stream._die_with_parent(os.getppid() + 10**6)  # not our parent: as if it were gone\n"
+        "        sink._die_with_parent(os.getppid() + 10**6)  # not our parent: as if it were gone\n"
         "    except BaseException:\n"
         "        os._exit(3)\n"
         "    os._exit(0)\n"
@@ -415,7 +417,7 @@ def test_a_run_that_does_not_read_back_as_written_is_not_reported_stored(tmp_pat
     check switched off here) makes the run fail, and nothing is said to be stored."""
     db = _store(tmp_path, TOWN_TOML)
     _sql(db, TAMPERS["trigger"][0])
-    monkeypatch.setattr(audit, "schema_problems", lambda conn: [])
+    monkeypatch.setattr(audit_store, "schema_problems", lambda conn: [])
     from fulian_eval import load_evidence, load_rulebook, score
 
     rb = load_rulebook(RULES)
@@ -431,11 +433,11 @@ def test_a_new_store_has_exactly_the_expected_schema(tmp_path: Path) -> None:
     db = _store(tmp_path, TOWN_CSV)
     conn = sqlite3.connect(db)
     try:
-        assert audit.schema_problems(conn) == []
+        assert audit_store.schema_problems(conn) == []
         got = set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
     finally:
         conn.close()
-    assert got == audit.expected_schema()
+    assert got == audit_store.expected_schema()
     assert {n for _, n, _, _ in got} == {"meta", "blobs", "records", "records_by_run", "sqlite_autoindex_meta_1",
                                          "sqlite_autoindex_blobs_1"}
 

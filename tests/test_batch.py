@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fulian_eval import batch as batch_mod
 from fulian_eval import load_evidence, load_rulebook, rank, score
-from fulian_eval.batch import score_summaries
+from fulian_eval.scoring import parallel as batch_mod
+from fulian_eval.scoring.parallel import score_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
@@ -85,7 +85,7 @@ def test_progress_reports_every_row(table: Path) -> None:
 def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from fulian_eval.batch import terminal_progress
+    from fulian_eval.scoring.parallel import terminal_progress
 
     assert terminal_progress("评分") is None  # pytest's stderr is not a terminal: silent
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)

@@ -141,8 +141,8 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
 def test_unit_bodies_escape_like_canonical_json() -> None:
     from fulian_eval import audit as au
     from fulian_eval import load_rulebook
-    from fulian_eval.model import UnitInfo
-    from fulian_eval.score import UnitSummary
+    from fulian_eval.model.rulebook import UnitInfo
+    from fulian_eval.scoring.exact import UnitSummary
 
     rb = load_rulebook(RULES)
     cats = [(c.id, "1.50", 150, k % 2 == 0) for k, c in enumerate(rb.categories)]
@@ -155,13 +155,13 @@ def test_unit_bodies_escape_like_canonical_json() -> None:
                     source=s.source, flags=s.flags, grade=s.grade, vetoed=s.vetoed, total=s.total,
                     categories=[(c[1], c[3]) for c in cats], points=list(s.items))
     reads_any = [True] * len(rb.items())
-    assert body == au._encode(au._pack(s, au._Evidence(["x.csv"]), reads_any, au._Points()))
+    assert body == au.store.encode_json(au.store.pack_unit(s, au.store.EvidencePaths(["x.csv"]), reads_any, au.store.PointsText()))
 
 
 def test_streamed_audit_drops_a_table_unreadable_half_way_and_stores_nothing_on_failure(tmp_path: Path) -> None:
     """Records go to the store while scoring: a table that breaks half way is taken
     back out of the run, and a run whose report cannot be written stores nothing."""
-    from fulian_eval.cli import main
+    from fulian_eval.cli.app import main
 
     src = (ROOT / "examples" / "town" / "town.csv").read_text(encoding="utf-8")
     head, *rows = src.splitlines()

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from conftest import columnar_rows, exact_row
 from fulian_eval import load_evidence, load_rulebook, rank, score
-from fulian_eval.columnar import Col, Scores, Unsupported, compile_plan
-from fulian_eval.model import Evidence, Rulebook
+from fulian_eval.model.rulebook import Evidence, Rulebook
+from fulian_eval.scoring.columnar import Col, Scores, Unsupported, compile_plan
 from fulian_eval.testing import evidence_lists, rulebooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_bundled_schemes_settle_nothing_on_their_examples() -> None:
 
 def test_float_path_marks_ties_doubtful() -> None:
     """Numbers too large for exact int64 forms go in floats; a value on a boundary is doubtful."""
-    from fulian_eval.columnar import _Run
+    from fulian_eval.scoring.columnar import _Run
 
     run = _Run(3)
     big = Col.floats(np.array([0.1 + 0.2, 0.5, 0.3]), np.array([1e-16, 0.0, 1e-16]))
@@ -97,7 +97,7 @@ def test_float_path_marks_ties_doubtful() -> None:
 def test_float_path_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None:
     """With exact forms made to overflow at once, every number goes in floats with error
     bounds, and the rows too close to call are settled exactly: still the same results."""
-    from fulian_eval import columnar
+    from fulian_eval.scoring import columnar
 
     rb, evs = case
     old = columnar.LIMIT, columnar.SMALL

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import RulebookError, parse_evidence, parse_rulebook, score
-from fulian_eval.crosscheck import config_of, crosscheck, crosscheck_json
+from fulian_eval.analysis.crosscheck import config_of, crosscheck, crosscheck_json
 
 ROOT = Path(__file__).resolve().parent.parent
 

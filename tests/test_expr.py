@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from fulian_eval import FulianEvalError
-from fulian_eval import expr as expr_module
 from fulian_eval.errors import ExpressionError
-from fulian_eval.expr import (
+from fulian_eval.lang import expr as expr_module
+from fulian_eval.lang.expr import (
     Absent,
     DivisionByZero,
     Expr,

@@ -26,7 +26,7 @@ from fulian_eval import (
     parse_rulebook,
     score,
 )
-from fulian_eval.columnar import Unsupported
+from fulian_eval.scoring.columnar import Unsupported
 
 HEAD = 'schema = "fulian-eval/rulebook/1"\nid = "kinds"\nversion = "1"\n'
 

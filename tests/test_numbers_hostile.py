@@ -22,7 +22,8 @@ import attrs
 import pytest
 
 from fulian_eval import RulebookError, load_rulebook, parse_rulebook
-from fulian_eval._values import (
+from fulian_eval.lang.units import UnitError, conversion_factor, normalize_unit
+from fulian_eval.lang.values import (
     MAX_DEPTH,
     BadNumber,
     TomlProblem,
@@ -31,8 +32,7 @@ from fulian_eval._values import (
     loads_toml,
     parse_number,
 )
-from fulian_eval.columnar import Unsupported, compile_plan
-from fulian_eval.units import UnitError, conversion_factor, normalize_unit
+from fulian_eval.scoring.columnar import Unsupported, compile_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCEPTANCE = ROOT / "tests" / "data" / "acceptance"
@@ -215,7 +215,7 @@ def test_extends_a_device_or_fifo_is_refused_without_reading(tmp_path: Path) -> 
 
 
 def test_a_rulebook_above_the_size_bound_is_refused(tmp_path: Path) -> None:
-    from fulian_eval.load import MAX_RULEBOOK_BYTES
+    from fulian_eval.io.load import MAX_RULEBOOK_BYTES
 
     big = tmp_path / "big.toml"
     with big.open("wb") as f:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from fulian_eval import load_evidence, load_rulebook, score
-from fulian_eval.cli import main
-from fulian_eval.columnar import compile_plan
-from fulian_eval.evidence import NoEvidence, field_names
-from fulian_eval.load import parse_rulebook
-from fulian_eval.stream import score_tables
+from fulian_eval.cli.app import main
+from fulian_eval.io.evidence import NoEvidence, field_names
+from fulian_eval.io.load import parse_rulebook
+from fulian_eval.scoring.columnar import compile_plan
+from fulian_eval.scoring.stream import score_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 TOWN = ROOT / "rules" / "town-village-2026.toml"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from fulian_eval import load_evidence, parse_evidence, parse_rulebook, rank, score
-from fulian_eval.crosscheck import crosscheck
-from fulian_eval.report import rank_report, score_report
+from fulian_eval.analysis.crosscheck import crosscheck
+from fulian_eval.report.render import rank_report, score_report
 
 # One category that applies only with floating population, one penalty category.
 BOOK = """\

@@ -167,7 +167,7 @@ def _no_temp_files(folder: Path) -> None:
 def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A run that fails after its report was (partly) written leaves the older report as it was."""
-    from fulian_eval import cli
+    from fulian_eval.cli import app as cli
 
     out = tmp_path / f"r.{fmt}"
     out.write_bytes(b"the older report\n")
@@ -193,7 +193,7 @@ def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypat
 
 def test_an_interrupted_run_keeps_the_older_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from fulian_eval import cli
+    from fulian_eval.cli import app as cli
 
     out = tmp_path / "r.csv"
     out.write_bytes(b"older\n")
@@ -276,7 +276,7 @@ def test_csv_text_cells_cannot_become_formulas_on_either_path(tmp_path: Path) ->
 
 
 def test_csv_cell_follows_the_owasp_rule() -> None:
-    from fulian_eval._text import csv_cell, csv_text
+    from fulian_eval.lang.text import csv_cell, csv_text
 
     assert [csv_cell(t) for t in ("=1", "+1", "-x", "@x", "\tx", "\r=1", "", "a=1", "'=1", "-2.50", "-3", "7")] == [
         "'=1", "'+1", "'-x", "'@x", "'\tx", "'\r=1", "", "a=1", "'=1", "-2.50", "-3", "7"]
@@ -325,7 +325,7 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
     """Old: 25–71 s (every row rescanned the sheet for its size); the speed is measured in
     ``benchmarks/bench_xlsx.py``, this checks that a big sheet is written whole."""
     openpyxl = pytest.importorskip("openpyxl")
-    from fulian_eval.report import csv_to_xlsx
+    from fulian_eval.report.render import csv_to_xlsx
 
     header = ["rank", "group_rank", "unit", "name", "group", "role", "total", *[f"c{k}" for k in range(42)]]
     rows = [[str(i), str(i), f"u{i}", "村", "东片", "self", "87.50", *["2.50"] * 42] for i in range(4000)]
@@ -339,7 +339,7 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
 
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds() -> None:
-    from fulian_eval.report import XLSX_MAX_ROWS, csv_to_xlsx
+    from fulian_eval.report.render import XLSX_MAX_ROWS, csv_to_xlsx
 
     with pytest.raises(ValueError, match="an Excel sheet holds at most 1,048,576 rows"):
         csv_to_xlsx("a\n" * (XLSX_MAX_ROWS + 1), os.devnull)
@@ -447,7 +447,7 @@ def test_a_waiver_path_that_is_no_file_is_a_usage_error(tmp_path: Path, path: st
 
 
 def test_an_internal_error_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from fulian_eval import cli
+    from fulian_eval.cli import app as cli
 
     def boom(_: Any) -> int:
         raise ZeroDivisionError("boom")

@@ -18,8 +18,8 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import RulebookError, gains, parse_evidence, parse_rulebook, rank, score
-from fulian_eval.expr import round_half_up
-from fulian_eval.model import (
+from fulian_eval.lang.expr import round_half_up
+from fulian_eval.model.rulebook import (
     Category,
     CheckRule,
     CountRule,
@@ -34,7 +34,7 @@ from fulian_eval.model import (
     ThresholdRule,
     TiersRule,
 )
-from fulian_eval.score import ItemResult, UnitResult
+from fulian_eval.scoring.exact import ItemResult, UnitResult
 from fulian_eval.testing import (
     evidence,
     evidence_data,

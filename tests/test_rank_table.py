@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import load_rulebook, rank
-from fulian_eval.columnar import compile_plan
-from fulian_eval.stream import Table, rank_table
+from fulian_eval.analysis.rank import rank_table
+from fulian_eval.scoring.columnar import compile_plan
+from fulian_eval.scoring.stream import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 RB = load_rulebook(ROOT / "rules" / "town-village-2026.toml")
@@ -73,7 +74,7 @@ def test_ties_are_listed_by_id_as_python_orders_strings() -> None:
 @given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(0, 3), st.integers(-2**40, 2**40)),
                 min_size=1, max_size=30))
 def test_packed_keys_order_like_tuples_even_when_too_wide_for_one_word(rows: list[tuple[int, int, int]]) -> None:
-    from fulian_eval.stream import _pack_keys
+    from fulian_eval.analysis.rank import _pack_keys
 
     keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
     packed = _pack_keys(keys).tolist()

@@ -19,8 +19,8 @@ from fulian_eval import (
     rank,
     score,
 )
-from fulian_eval.model import UnitInfo
-from fulian_eval.score import CategoryResult
+from fulian_eval.model.rulebook import UnitInfo
+from fulian_eval.scoring.exact import CategoryResult
 
 F = Fraction
 

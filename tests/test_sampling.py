@@ -15,8 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fulian_eval.errors import FulianEvalError
-from fulian_eval.sampling import (
+from fulian_eval.analysis.sampling import (
     Plan,
     UnitRow,
     UnitsError,
@@ -28,6 +27,7 @@ from fulian_eval.sampling import (
     sample_report,
     sample_size,
 )
+from fulian_eval.errors import FulianEvalError
 
 PROPS = settings(max_examples=150, deadline=None)
 GROUP_NAMES = ["东片", "西片", "南片", "北片", "中片", "g1", "g2"]

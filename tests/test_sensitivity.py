@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import parse_evidence, parse_rulebook, rank, score
-from fulian_eval.sensitivity import reranked, sensitivity
+from fulian_eval.analysis.sensitivity import reranked, sensitivity
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -268,7 +268,7 @@ id = "e{i}"
 
 
 def test_a_unit_over_the_work_budget_is_searched_and_said_so(monkeypatch: Any) -> None:
-    mod = sys.modules["fulian_eval.sensitivity"]  # the package exports the function under the same name
+    mod = sys.modules["fulian_eval.analysis.sensitivity"]  # the package exports the function under the same name
 
     rb, rs = _rich([(20, 0, 3, 0), (0, 20, 3, 1), (10, 10, 10, 0), (9, 11, 12, 1), (12, 7, 0, 2)], '"a"')
     monkeypatch.setattr(mod, "UNIT_BUDGET", 5)

@@ -25,20 +25,19 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from fulian_eval import load_evidence, load_rulebook, rank, score
-from fulian_eval.cli import main
-from fulian_eval.columnar import Unsupported, compile_plan
+from fulian_eval.analysis.rank import rank_table
+from fulian_eval.cli.app import main
 from fulian_eval.errors import Problem
-from fulian_eval.evidence import Rejection
-from fulian_eval.model import Rulebook
-from fulian_eval.report import rank_report, score_report
-from fulian_eval.score import UnitSummary
-from fulian_eval.stream import (
+from fulian_eval.io.evidence import Rejection
+from fulian_eval.model.rulebook import Rulebook
+from fulian_eval.report.columns import write_rank_csv, write_score_csv
+from fulian_eval.report.render import rank_report, score_report
+from fulian_eval.scoring.columnar import Unsupported, compile_plan
+from fulian_eval.scoring.exact import UnitSummary
+from fulian_eval.scoring.stream import (
     CHUNK_ROWS,
     StreamResult,
-    rank_table,
     score_tables,
-    write_rank_csv,
-    write_score_csv,
 )
 from fulian_eval.testing import evidence_data, rulebooks
 
@@ -482,7 +481,7 @@ def test_random_tables_match_reference_in_floats(
         case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool]) -> None:
     """With exact forms made to overflow at once, numbers go in floats and close calls are
     settled by the per-unit path row by row: still the same reports."""
-    from fulian_eval import columnar, stream
+    from fulian_eval.scoring import columnar, stream
 
     old = columnar.LIMIT, columnar.SMALL, stream.SMALL
     columnar.LIMIT, columnar.SMALL, stream.SMALL = 2**6, 2**3, 2**3

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from fulian_eval import _tables, load_evidence, load_rulebook
-from fulian_eval.cli import main
-from fulian_eval.columnar import compile_plan
-from fulian_eval.model import Rulebook
-from fulian_eval.stream import score_tables
+from fulian_eval import load_evidence, load_rulebook
+from fulian_eval.cli.app import main
+from fulian_eval.io import tables as _tables
+from fulian_eval.model.rulebook import Rulebook
+from fulian_eval.scoring.columnar import compile_plan
+from fulian_eval.scoring.stream import score_tables
 from test_stream import assert_same
 
 ROOT = Path(__file__).resolve().parent.parent

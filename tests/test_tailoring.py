@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import RulebookError, load_evidence, load_rulebook, parse_evidence, score
-from fulian_eval.load import parse_rulebook
+from fulian_eval.io.load import parse_rulebook
 from fulian_eval.testing import evidence_data, rulebook_texts
 
 DATA = Path(__file__).parent / "data" / "acceptance"

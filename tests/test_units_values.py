@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from fulian_eval import FulianEvalError
-from fulian_eval._values import ValueProblem, parse_bool, parse_number, parse_set
-from fulian_eval.units import UnitError, conversion_factor, is_dimensionless, normalize_unit
+from fulian_eval.lang.units import UnitError, conversion_factor, is_dimensionless, normalize_unit
+from fulian_eval.lang.values import ValueProblem, parse_bool, parse_number, parse_set
 
 # ------------------------------------------------------------------ conversion factors
 
@@ -295,7 +295,7 @@ def test_parse_set_rejects_non_names(raw: Any, message: str) -> None:
 def test_units_known_without_pint_agree_with_pint() -> None:
     """The table that spares a rulebook load from building pint's registry gives
     pint's own answers: every pair's factor, or the same refusal."""
-    from fulian_eval import units
+    from fulian_eval.lang import units
 
     spellings = list(units._KNOWN)
     for a in spellings:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fulian_eval import RulebookError, load_evidence, load_rulebook, score
-from fulian_eval.waivers import load_waivers
+from fulian_eval.io.waivers import load_waivers
 
 DATA = Path(__file__).parent / "data" / "acceptance"
 TODAY = dt.date(2026, 11, 22)

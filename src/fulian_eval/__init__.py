@@ -12,18 +12,26 @@ understands, and rankings.
 from __future__ import annotations
 
 from ._version import __version__
-from .agreement import Agreement, agreement
-from .crosscheck import CrossCheck, crosscheck
+from .analysis.agreement import Agreement, agreement
+from .analysis.crosscheck import CrossCheck, crosscheck
+from .analysis.rank import Ranked, rank
+from .analysis.sampling import plan, read_units, sample
+from .analysis.sensitivity import Sensitivity, sensitivity
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
-from .evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
-from .load import load_rulebook, parse_rulebook
-from .model import Evidence, Rulebook, UnitInfo
-from .rank import Ranked, rank
-from .report import score_json
-from .sampling import plan, read_units, sample
-from .score import CategoryResult, ItemResult, UnitResult, fmt_points, gains, score, score_all
-from .sensitivity import Sensitivity, sensitivity
-from .waivers import WaiverSet, load_waivers
+from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
+from .io.load import load_rulebook, parse_rulebook
+from .io.waivers import WaiverSet, load_waivers
+from .model.rulebook import Evidence, Rulebook, UnitInfo
+from .report.render import score_json
+from .scoring.exact import (
+    CategoryResult,
+    ItemResult,
+    UnitResult,
+    fmt_points,
+    gains,
+    score,
+    score_all,
+)
 
 __all__ = [
     "Agreement",

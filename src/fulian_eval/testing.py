@@ -3,12 +3,12 @@
 Needs the optional ``testing`` extra (``pip install 'fulian_eval[testing]'``).
 
 Rulebooks are generated as TOML *text* and loaded with the real validator
-(:func:`~fulian_eval.load.parse_rulebook`), so every generated
-:class:`~fulian_eval.model.Rulebook` is one a town office could have written,
+(:func:`~fulian_eval.io.load.parse_rulebook`), so every generated
+:class:`~fulian_eval.model.rulebook.Rulebook` is one a town office could have written,
 and the text is there too (:func:`rulebook_texts`). Evidence is generated as the
 raw table a clerk would type (:func:`evidence_data`: ``"10余"``,
 ``"0.012 hectare"``, ``"是"``) and read with
-:func:`~fulian_eval.evidence.parse_evidence` (:func:`evidence`).
+:func:`~fulian_eval.io.evidence.parse_evidence` (:func:`evidence`).
 
 >>> from hypothesis import given
 >>> from fulian_eval import score
@@ -33,10 +33,10 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from .evidence import parse_evidence
-from .expr import round_half_up
-from .load import RULEBOOK_SCHEMA, parse_rulebook
-from .model import (
+from .io.evidence import parse_evidence
+from .io.load import RULEBOOK_SCHEMA, parse_rulebook
+from .lang.expr import round_half_up
+from .model.rulebook import (
     DeductRule,
     Evidence,
     FieldSpec,
@@ -630,7 +630,7 @@ def rulebook_texts(
             testing that rejection; off by default.
 
     Returns:
-        A strategy of TOML text that :func:`~fulian_eval.load.parse_rulebook` accepts.
+        A strategy of TOML text that :func:`~fulian_eval.io.load.parse_rulebook` accepts.
 
     >>> from hypothesis import given
     >>> from fulian_eval import parse_rulebook
@@ -670,7 +670,7 @@ def rulebooks(
     exclusive_fields: bool = False,
     thousandths: bool = False,
 ) -> st.SearchStrategy[Rulebook]:
-    """Valid :class:`~fulian_eval.model.Rulebook` objects, loaded from :func:`rulebook_texts`.
+    """Valid :class:`~fulian_eval.model.rulebook.Rulebook` objects, loaded from :func:`rulebook_texts`.
 
     Takes the same options as :func:`rulebook_texts`.
 
@@ -837,7 +837,7 @@ def evidence_data(
 
     Returns:
         A strategy of dicts with ``unit``, ``assessment``, ``values`` and ``points``
-        that :func:`~fulian_eval.evidence.parse_evidence` accepts.
+        that :func:`~fulian_eval.io.evidence.parse_evidence` accepts.
     """
     opts = _EvidenceOptions(
         unit_ids=_UNIT_IDS if unit_ids is None else unit_ids,
@@ -858,7 +858,7 @@ def evidence(
     approximate: bool = True,
     spellings: bool = True,
 ) -> st.SearchStrategy[Evidence]:
-    """:class:`~fulian_eval.model.Evidence` for ``rb``, read from :func:`evidence_data` by ``parse_evidence``.
+    """:class:`~fulian_eval.model.rulebook.Evidence` for ``rb``, read from :func:`evidence_data` by ``parse_evidence``.
 
     Takes the same options as :func:`evidence_data`.
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import fulian_eval
-from fulian_eval import sampling
-from fulian_eval.audit import canonical_json
+from fulian_eval.analysis import sampling
+from fulian_eval.audit.store import canonical_json
 
 ROOT = Path(fulian_eval.__file__).resolve().parents[2]
 units_path = ROOT / "examples" / "town" / "units.csv"

@@ -14,14 +14,14 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from ._text import NUMBER as _NUMBER
-from ._text import csv_text as _csv
-from ._text import json_text as _dumps
-from .evidence import Rejection
-from .model import Rulebook
-from .rank import Ranked
-from .score import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
-from .sensitivity import Sensitivity
+from ..analysis.rank import Ranked
+from ..analysis.sensitivity import Sensitivity
+from ..io.evidence import Rejection
+from ..lang.text import NUMBER as _NUMBER
+from ..lang.text import csv_text as _csv
+from ..lang.text import json_text as _dumps
+from ..model.rulebook import Rulebook
+from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
 
 __all__ = [
     "FORMATS",
@@ -309,7 +309,7 @@ def _text_columns(header: Sequence[str]) -> set[int]:
 
 
 def csv_to_xlsx(text: str, out: str | IO[bytes]) -> None:
-    """Write a CSV report (as :func:`~fulian_eval._text.raw_csv_cells` renders it) as an Excel workbook.
+    """Write a CSV report (as :func:`~fulian_eval.lang.text.raw_csv_cells` renders it) as an Excel workbook.
 
     One sheet, written with XlsxWriter row by row (``constant_memory``: linear in the
     report). Scores and places are numbers (scores shown with 2 decimals); ids, names,

@@ -1,8 +1,8 @@
 """Reading evidence files safely: regular files of bounded size, text in a detected
 encoding, CSV records checked for broken quoting, XLSX sheets bounded and read cell by cell.
 
-Both evidence paths — loading unit by unit (:mod:`fulian_eval.evidence`) and the
-streamed tables (:mod:`fulian_eval.stream`) — read through here, so that a file is
+Both evidence paths — loading unit by unit (:mod:`fulian_eval.io.evidence`) and the
+streamed tables (:mod:`fulian_eval.scoring.stream`) — read through here, so that a file is
 accepted, or rejected with the same message, whichever path reads it. The limits are
 documented in ``docs/evidence.md`` ("Limits on tables and workbooks").
 """

@@ -14,14 +14,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ._locate import PathKey
-from ._tables import FileProblem, read_bounded
-from ._tailor import Chain, resolve
-from ._text import decimal_text
-from ._values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
-from .errors import ExpressionError, Problem, RulebookError, did_you_mean
-from .expr import Expr, parse, round_half_up
-from .model import (
+from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
+from ..lang.expr import Expr, parse, round_half_up
+from ..lang.text import decimal_text
+from ..lang.units import UnitError, normalize_unit
+from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
+from ..model.rulebook import (
     EXPR_TYPE,
     FIELD_TYPES,
     Category,
@@ -46,7 +44,9 @@ from .model import (
     TiersRule,
     VetoRule,
 )
-from .units import UnitError, normalize_unit
+from .locate import PathKey
+from .tables import FileProblem, read_bounded
+from .tailor import Chain, resolve
 
 __all__ = ["RULEBOOK_SCHEMA", "load_rulebook", "parse_rulebook", "read_toml"]
 

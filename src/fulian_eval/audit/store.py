@@ -39,7 +39,6 @@ import json
 import os
 import sqlite3
 import stat
-import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -51,14 +50,12 @@ from typing import IO, Any
 
 import attrs
 
-from ._tables import read_bounded
-from ._version import __version__
-from .errors import FulianEvalError
-from .evidence import Rejection, _expand, load_evidence, split_source
-from .load import load_rulebook_chain
-from .model import Item, Rulebook, SourceFile
-from .score import UnitResult, UnitSummary, fmt_points, score
-from .waivers import WaiverSet, load_waivers
+from .._version import __version__
+from ..errors import FulianEvalError
+from ..io.evidence import Rejection, _expand, split_source
+from ..io.tables import read_bounded
+from ..model.rulebook import Item, Rulebook
+from ..scoring.exact import UnitResult, UnitSummary, fmt_points
 
 __all__ = [
     "GENESIS",
@@ -76,13 +73,12 @@ __all__ = [
     "append_draw",
     "append_run",
     "canonical_json",
+    "damaged_as_error",
     "default_actor",
     "export",
     "head",
     "item_inputs",
     "read_files",
-    "replay",
-    "rescore",
     "runs",
     "show",
     "start_run",
@@ -118,7 +114,7 @@ class NewerSchemaError(AuditError):
 
 # ------------------------------------------------------------ canonical JSON
 
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+encode_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
 def _fraction_text(x: Fraction) -> str:
@@ -141,7 +137,7 @@ def _fraction_text(x: Fraction) -> str:
     return ("-" if num < 0 else "") + f"{digits[:-places]}.{digits[-places:]}"
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """``obj`` as JSON-ready values: exact numbers as strings, no floats, str keys only."""
     if obj is None or isinstance(obj, str | bool | int):
         return obj
@@ -158,12 +154,12 @@ def _plain(obj: Any) -> Any:
         for k, v in obj.items():
             if not isinstance(k, str):
                 raise TypeError(f"canonical JSON keys must be strings (got {k!r})")
-            out[k] = _plain(v)
+            out[k] = plain(v)
         return out
     if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if isinstance(obj, set | frozenset):
-        items = [_plain(v) for v in obj]
+        items = [plain(v) for v in obj]
         if not all(isinstance(v, str) for v in items):
             raise TypeError("canonical JSON takes sets of strings only")
         return sorted(items)
@@ -181,14 +177,14 @@ def canonical_json(obj: Any) -> bytes:
     Raises:
         TypeError: a float, a non-string key, or any other type.
     """
-    return _encode(_plain(obj)).encode("utf-8")
+    return encode_json(plain(obj)).encode("utf-8")
 
 
 def _reject_float(text: str) -> Any:
     raise ValueError(f"a float ({text}) in a record body")
 
 
-def _loads(body: str) -> Any:
+def load_json(body: str) -> Any:
     return json.loads(body, parse_float=_reject_float)
 
 
@@ -376,7 +372,7 @@ class AuditStore:
             known = [r[0] for r in self.conn.execute("SELECT run_id FROM records WHERE kind = 'run' ORDER BY seq")]
             shown = ", ".join(str(k) for k in known[-10:]) or "none"
             raise AuditError(f"{self.path}: no run {run}; runs: {shown}")
-        body: dict[str, Any] = _loads(row[0])
+        body: dict[str, Any] = load_json(row[0])
         return body
 
     def blob(self, sha256: str) -> bytes:
@@ -410,9 +406,9 @@ class AuditStore:
                 "SELECT seq, run_id, body FROM records WHERE kind = 'run' ORDER BY seq"
             ).fetchall()
         for seq, run_id, body in headers:
-            hb = _loads(body)
+            hb = load_json(body)
             end_body, end_hash = heads.get(run_id, ("{}", ""))
-            end = _loads(end_body)
+            end = load_json(end_body)
             scheme = hb.get("scheme", {})
             out.append(RunInfo(
                 run=run_id, time=hb.get("time", ""), actor=hb.get("actor", ""), command=hb.get("command", ""),
@@ -421,6 +417,27 @@ class AuditStore:
                 head=end_hash,
             ))
         return out
+
+    def count(self, run: int, kind: str) -> int:
+        """How many records of ``kind`` run ``run`` holds."""
+        row = self.conn.execute("SELECT count(*) FROM records WHERE run_id = ? AND kind = ?", (run, kind)).fetchone()
+        return int(row[0])
+
+    def bodies(self, run: int, kind: str) -> Iterator[str]:
+        """The bodies of run ``run``'s records of ``kind``, in chain order."""
+        for (body,) in self.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = ? ORDER BY seq",
+                                         (run, kind)):
+            yield str(body)
+
+    def end(self, run: int) -> dict[str, Any] | None:
+        """The ``end`` record body of run ``run`` (None while the run has none)."""
+        row = self.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1",
+                                (run,)).fetchone()
+        if row is None:
+            return None
+        body: dict[str, Any] = load_json(row[0])
+        return body
+
 
     def show(self, run: int, unit: str | None = None) -> list[dict[str, Any]]:
         """The stored unit records of run ``run`` (only unit ``unit`` when given), unpacked.
@@ -440,11 +457,11 @@ class AuditStore:
         params: tuple[Any, ...] = (run,)
         if unit is not None:
             sql += " AND instr(body, ?) > 0"
-            params = (run, '"unit":' + _encode(unit) + ",")
+            params = (run, '"unit":' + encode_json(unit) + ",")
         sql += " ORDER BY seq"
         out = []
         for (body,) in self.conn.execute(sql, params):
-            rec = _loads(body)
+            rec = load_json(body)
             if unit is not None and rec.get("unit") != unit:
                 continue
             out.append(_unpack(header, rec))
@@ -608,7 +625,7 @@ def item_inputs(rb: Rulebook, item: Item) -> list[str]:
     return rb.inputs_of(item.fields_used())
 
 
-class _Evidence:
+class EvidencePaths:
     """Which stored evidence file a unit's source names ("x.csv row 4" -> x.csv), by index."""
 
     def __init__(self, paths: Sequence[str]) -> None:
@@ -625,7 +642,7 @@ class _Evidence:
         return k
 
 
-class _Points:
+class PointsText:
     """fmt_points with a cache: a run has few distinct point values.
 
     Keyed by (numerator, denominator): hashing a Fraction itself costs more than formatting it.
@@ -642,7 +659,7 @@ class _Points:
         return s
 
 
-def _pack(r: UnitResult | UnitSummary, evidence: _Evidence, reads_any: Sequence[bool], fmt: _Points) -> dict[str, Any]:
+def pack_unit(r: UnitResult | UnitSummary, evidence: EvidencePaths, reads_any: Sequence[bool], fmt: PointsText) -> dict[str, Any]:
     """One unit's record body (before encoding); ``evidence`` is an index into the run's files.
 
     ``reads_any`` tells, item by item in rulebook order, whether the item reads any value.
@@ -687,20 +704,20 @@ def _pack(r: UnitResult | UnitSummary, evidence: _Evidence, reads_any: Sequence[
     return body
 
 
-_json_str = json.encoder.encode_basestring  # as _encode writes a string (ensure_ascii=False)
+_json_str = json.encoder.encode_basestring  # as encode_json writes a string (ensure_ascii=False)
 
 
 class UnitBodies:
     """Unit records written straight from compact columns, for runs of many units.
 
     Gives the very text :func:`append_run` stores for a
-    :class:`~fulian_eval.score.UnitSummary` with the same values (a test holds the
+    :class:`~fulian_eval.scoring.exact.UnitSummary` with the same values (a test holds the
     two together), without making the summary: pass the bodies to
     ``append_run(bodies=...)``.
     """
 
     def __init__(self, rulebook: Rulebook, evidence_paths: Sequence[str]) -> None:
-        self.evidence = _Evidence(evidence_paths)
+        self.evidence = EvidencePaths(evidence_paths)
         self.cats = [f'[{_json_str(c.id)},"' for c in rulebook.categories]
         self.strings: dict[str, str] = {}
         self.flags: dict[tuple[str, ...], str] = {(): "[]"}
@@ -859,10 +876,10 @@ def append_run(
     head_fields, files = _run_header(rulebook=rulebook, evidence_files=evidence_files, command=command,
                                      actor=actor, now=now, options=options, rulebook_files=rulebook_files,
                                      waivers_file=waivers_file)
-    evidence = _Evidence([f["path"] for f in head_fields["evidence"]])
+    evidence = EvidencePaths([f["path"] for f in head_fields["evidence"]])
     reads_any = [bool(names) for _, names in head_fields["items"]]
-    fmt = _Points()
-    packed: Iterable[str] = [_encode(_pack(r, evidence, reads_any, fmt)) for r in results]
+    fmt = PointsText()
+    packed: Iterable[str] = [encode_json(pack_unit(r, evidence, reads_any, fmt)) for r in results]
     if bodies is not None:
         if packed:
             raise ValueError("give results or bodies, not both")
@@ -907,7 +924,7 @@ def _run_header(
         "evidence": [{"path": p, "sha256": sha} for p, sha, _ in ev_files],
         "items": [[i.id, item_inputs(rulebook, i)] for i in items],
         "kind": "run",
-        "options": _plain(dict(options or {})),
+        "options": plain(dict(options or {})),
         "rulebook": [{"path": p, "sha256": sha} for p, sha, _ in rb_files],
         "scheme": {"id": rulebook.id, "version": rulebook.version},
         "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
@@ -970,7 +987,7 @@ class RunWriter:
                                  [(sha, b) for _, sha, b in files])
                 self.units = 0
                 self._mark = (self.seq, self.prev, 0)
-                header = _encode({**head_fields, "run": self.run, "schema": SCHEMA_VERSION,
+                header = encode_json({**head_fields, "run": self.run, "schema": SCHEMA_VERSION,
                                   "store": self.own.store_id})
                 self._write([("run", header)])
             except BaseException:
@@ -1024,7 +1041,7 @@ class RunWriter:
         rejects = [[r.source, r.unit, r.error] for r in rejected]
 
         def end() -> None:
-            self._write([("end", _encode({"kind": "end", "rejected": rejects, "run": self.run,
+            self._write([("end", encode_json({"kind": "end", "rejected": rejects, "run": self.run,
                                           "units": self.units}))])
             self._read_back("before it was committed")
             self.conn.execute("COMMIT")
@@ -1101,8 +1118,8 @@ def append_draw(
         "evidence": [{"path": path, "sha256": sha}],
         "items": [],
         "kind": "run",
-        "options": _plain({**(options or {}), "seed": seed}),
-        "result": _plain(dict(result)),
+        "options": plain({**(options or {}), "seed": seed}),
+        "result": plain(dict(result)),
         "rulebook": [],
         "scheme": {"id": kind, "version": ""},
         "time": (now or _dt.datetime.now(_dt.UTC).astimezone()).isoformat(timespec="milliseconds"),
@@ -1239,10 +1256,10 @@ class _Walk:
 
     def _record(self, seq: int, run_id: Any, kind: Any, body: str) -> None:
         try:
-            rec = _loads(body)
+            rec = load_json(body)
         except ValueError as exc:
             raise _Bad(seq, f"record {seq}: body is not JSON without floats: {exc}") from None
-        if not isinstance(rec, dict) or _encode(rec) != body:
+        if not isinstance(rec, dict) or encode_json(rec) != body:
             raise _Bad(seq, f"record {seq}: body is not canonical JSON")
         if rec.get("kind") != kind:
             raise _Bad(seq, f"record {seq}: kind column {kind!r} does not match the body's {rec.get('kind')!r}")
@@ -1369,346 +1386,3 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
                 out.write(json.dumps(line) + "\n")
                 n += 1
     return n
-
-
-# ------------------------------------------------------------------ replay
-
-
-def _safe_name(path: str, fallback: str) -> str:
-    name = Path(path.replace("\\", "/")).name
-    return name if name not in ("", ".", "..") else fallback
-
-
-@attrs.frozen(kw_only=True)
-class Materialized:
-    """A stored run's files written out again, to score them anew.
-
-    Attributes:
-        rulebook: loaded from the stored chain, naming the stored paths.
-        evidence: the evidence files, written under a temporary folder.
-        back: temporary path -> the path the run stored.
-        waivers: the waivers the run applied, if any.
-    """
-
-    header: Mapping[str, Any]
-    rulebook: Rulebook
-    evidence: tuple[Path, ...]
-    back: Mapping[str, str]
-    waivers: WaiverSet | None = None
-
-    @property
-    def strict(self) -> bool:
-        return bool(self.header.get("options", {}).get("strict", False))
-
-    @property
-    def ignore_columns(self) -> bool:
-        return bool(self.header.get("options", {}).get("ignore_columns", False))
-
-    def source(self, s: str) -> str:
-        """A source as the run named it ("x.csv row 4"), from one naming a temporary file."""
-        path, sep, rest = s.rpartition(" row ")
-        if sep and path in self.back:
-            return f"{self.back[path]} row {rest}"
-        return self.back.get(s, self.restore(s))
-
-    def restore(self, text: str) -> str:
-        """A message with temporary paths put back as the run named them."""
-        for tmp_path, orig in self.back.items():
-            if tmp_path in text:
-                text = text.replace(tmp_path, orig)
-        return text
-
-
-def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
-    """Write a stored run's rulebook chain, evidence and waiver files under ``root`` and load the rulebook.
-
-    Raises:
-        AuditError: no such run, or a stored file is missing.
-        RulebookError: the stored rulebook no longer loads.
-    """
-    header = store.header(run)
-    chain = [(str(f["path"]), store.blob(f["sha256"])) for f in header["rulebook"]]
-    if not chain:
-        raise AuditError(f"{store.path}: run {run} names no rulebook file")
-    back: dict[str, str] = {}
-    ev_paths: list[Path] = []
-    for k, f in enumerate(header["evidence"]):
-        d = root / "evidence" / str(k)
-        d.mkdir(parents=True)
-        p = d / _safe_name(f["path"], f"evidence-{k}")
-        p.write_bytes(store.blob(f["sha256"]))
-        ev_paths.append(p)
-        back[str(p)] = f["path"]
-    try:  # the stored chain only: every extends is answered by the next stored file, never by this disk
-        rb = load_rulebook_chain(chain)
-    except ValueError as exc:  # a stored path that names no file at all (a NUL, say)
-        if isinstance(exc, FulianEvalError):
-            raise
-        raise AuditError(f"{store.path}: run {run}: the stored rulebook chain cannot be loaded: {exc}") from None
-    rb = attrs.evolve(rb, sources=tuple(SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]))
-    waivers = None
-    if header.get("waivers"):
-        w = header["waivers"]
-        p = root / _safe_name(w["path"], "waivers.toml")
-        p.write_bytes(store.blob(w["sha256"]))
-        waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
-    return Materialized(header=header, rulebook=rb, evidence=tuple(ev_paths), back=back, waivers=waivers)
-
-
-def _rescore(store: AuditStore, run: int) -> Rescored:
-    """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
-    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
-        m = materialize(store, run, Path(tmp))
-        loaded = load_evidence(m.rulebook, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns,
-                               empty_ok=True)
-    waivers = m.waivers
-    results = tuple(score(m.rulebook, attrs.evolve(ev, source=m.source(ev.source)),
-                          waivers.for_unit(ev)[0] if waivers is not None else None)
-                    for ev in loaded.evidence)
-    rejected = tuple(attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in loaded.rejected)
-    return Rescored(header=m.header, rulebook=m.rulebook, results=results, rejected=rejected)
-
-
-def rescore(path: str | Path, run: int) -> Rescored:
-    """Score a stored run again from its stored rulebook and evidence files (with reasons).
-
-    Raises:
-        AuditError: no such run, or a stored file is missing.
-        RulebookError: the stored rulebook no longer loads.
-    """
-    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
-        return _rescore(s, run)
-
-
-def rescore_compared(path: str | Path, run: int) -> tuple[Rescored, list[Difference]]:
-    """A stored scoring run scored again (:func:`rescore`) and what differs from its records
-    (as :func:`replay` finds it), from one scoring.
-
-    Raises:
-        AuditError: no such run, or a stored file is missing.
-        RulebookError: the stored rulebook no longer loads.
-    """
-    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
-        rescored = _rescore(s, run)
-        return rescored, _differences(s, run, rescored)
-
-
-def replay(path: str | Path, run: int | None = None) -> list[Difference]:
-    """Re-score every stored run (or one) from its stored inputs; list what differs.
-
-    Compared per unit: total, grade, veto, flags, source, evidence file, category
-    scores, every item's points, and statuses and inputs when the run stored them;
-    units scored now but not then (or the reverse); rejected units. An empty list
-    means every stored score is reproduced exactly.
-    """
-    diffs: list[Difference] = []
-    with AuditStore.open(path, create=False) as s, damaged_as_error(path):
-        wanted = [r.run for r in s.runs()] if run is None else [run]
-        for r in wanted:
-            diffs.extend(_replay_run(s, r))
-    return diffs
-
-
-def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list[Difference]:
-    from . import sampling
-
-    kind = header["draw"]
-    wrong = draw_contradictions(store, run, header)
-    if wrong:
-        return wrong
-    options = header.get("options", {})
-    f = header["evidence"][0]
-    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
-        p = Path(tmp) / _safe_name(f["path"], "units.csv")
-        p.write_bytes(store.blob(f["sha256"]))
-        units = sampling.read_units(p)
-    if kind == "plan":
-        again = sampling.plan_json(sampling.plan(units, int(options["seed"])))
-    else:
-        again = sampling.sample_json(sampling.sample(units, str(options["fraction"]), int(options["seed"]),
-                                                     int(options.get("min_per_group", 1))))
-    stored = header.get("result")
-    if _loads(_encode(_plain(again))) != stored:
-        return [Difference(run=run, unit="", role="", what=kind, stored=_encode(stored)[:200],
-                           now=_encode(_plain(again))[:200])]
-    return []
-
-
-def draw_contradictions(store: AuditStore, run: int, header: Mapping[str, Any]) -> list[Difference]:
-    """What in a run whose header says it is a plan or sample draw is not what a draw stores.
-
-    A draw stores one units file, the seed and what was drawn, and no rulebook,
-    items or unit records: unit results under a draw's header are a relabelled
-    scoring run, and are reported rather than passed over.
-    """
-    kind = header.get("draw")
-    out = []
-
-    def say(stored: str, now: str) -> None:
-        out.append(Difference(run=run, unit="", role="", what="kind", stored=stored, now=now))
-
-    if kind not in ("plan", "sample"):
-        say(f"a {kind!r} draw", "no such kind of draw (plan and sample are)")
-    units = store.conn.execute("SELECT count(*) FROM records WHERE run_id = ? AND kind = 'unit'", (run,)).fetchone()[0]
-    if units:
-        say(f"a {kind} draw", f"{units} unit records under its header, which a {kind} draw never stores: "
-                              "these are scores under a header relabelled as a draw")
-    if header.get("rulebook") or header.get("items"):
-        say(f"a {kind} draw", f"a rulebook ({len(header.get('rulebook') or [])} files) and "
-                              f"{len(header.get('items') or [])} items, which a draw does not use")
-    if len(header.get("evidence") or []) != 1:
-        say(f"a {kind} draw", f"{len(header.get('evidence') or [])} input files; a draw reads one units file")
-    end = store.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1",
-                             (run,)).fetchone()
-    if end is not None and _loads(end[0]).get("rejected"):
-        say(f"a {kind} draw", "rejected units, which a draw does not have")
-    return out
-
-
-def header_differences(run: int, header: Mapping[str, Any], rb: Rulebook) -> list[Difference]:
-    """The parts of a scoring run's header that follow from its rulebook and do not match it."""
-    out = []
-    items = [[i.id, item_inputs(rb, i)] for i in rb.items()]
-    stored = header.get("items")
-    if stored != items:
-        stored_ids = [i[0] if isinstance(i, list) and i else i for i in stored] if isinstance(stored, list) else stored
-        ids = [i.id for i in rb.items()]
-        if stored_ids != ids:
-            shown = ", ".join(map(str, stored_ids)) if isinstance(stored_ids, list) else _show_value(stored_ids)
-            out.append(Difference(run=run, unit="", role="", what="items", stored=shown, now=", ".join(ids)))
-        else:
-            out.append(Difference(run=run, unit="", role="", what="item inputs", stored=_encode(stored)[:300],
-                                  now=_encode(items)[:300]))
-    scheme = {"id": rb.id, "version": rb.version}
-    if header.get("scheme") != scheme:
-        out.append(Difference(run=run, unit="", role="", what="scheme", stored=_show_value(header.get("scheme")),
-                              now=_encode(scheme)))
-    return out
-
-
-def replay_run(store: AuditStore, run: int) -> list[Difference]:
-    """Re-score one stored run unit by unit and list what differs (see :func:`replay`)."""
-    return _replay_run(store, run)
-
-
-def _replay_run(store: AuditStore, run: int) -> list[Difference]:
-    stored_header = store.header(run)
-    if stored_header.get("draw"):
-        try:
-            return _replay_draw(store, run, stored_header)
-        except (FulianEvalError, KeyError, ValueError) as exc:
-            return [Difference(run=run, unit="", role="", what="drawing", stored="drawn", now=f"fails: {exc}")]
-    try:
-        rescored = _rescore(store, run)
-    except FulianEvalError as exc:
-        return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
-    return _differences(store, run, rescored)
-
-
-def _differences(store: AuditStore, run: int, rescored: Rescored) -> list[Difference]:
-    """What a stored scoring run's records say against the same run scored again."""
-    header = rescored.header
-    ids = [i.id for i in rescored.rulebook.items()]
-    wrong = header_differences(run, header, rescored.rulebook)
-    if wrong:
-        return wrong
-    evidence = _Evidence([f["path"] for f in header["evidence"]])
-    fmt = _Points()
-    reads_any = [bool(names) for _, names in header["items"]]
-    now = [_encode(_pack(r, evidence, reads_any, fmt)) for r in rescored.results]
-    return compare_run(store, run, ids, now, rescored.rejected)
-
-
-def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[str],
-                rejected: Sequence[Rejection]) -> list[Difference]:
-    """What differs between a run's stored unit records and ``now``, the same records made again.
-
-    ``now`` holds encoded unit records (see :class:`UnitBodies`); when they come in
-    the stored order, equal records are matched as text without being decoded,
-    so a run of any size is compared in one pass.
-    """
-    header = store.header(run)
-    evidence = _Evidence([f["path"] for f in header["evidence"]])
-    out: list[Difference] = []
-    fresh = iter(now)
-    by_key: dict[tuple[str, str], str] | None = None  # made at the first record out of step
-    seen: set[tuple[str, str]] = set()
-    for (body,) in store.conn.execute(
-        "SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq", (run,)
-    ):
-        if by_key is None:
-            mine = next(fresh, None)
-            if mine == body:
-                continue
-            by_key = {}
-            for b in ([mine] if mine is not None else []) + list(fresh):
-                got_rec = _loads(b)
-                by_key[(got_rec["unit"], got_rec["role"])] = b
-        rec = _loads(body)
-        key = (rec["unit"], rec["role"])
-        seen.add(key)
-        got_text = by_key.get(key)
-        if got_text == body:
-            continue
-
-        def diff(what: str, stored: Any, got: Any, key: tuple[str, str] = key) -> None:
-            out.append(Difference(run=run, unit=key[0], role=key[1], what=what,
-                                  stored=_show_value(stored), now=_show_value(got)))
-
-        if got_text is None:
-            why = next((r.error for r in rejected if r.unit == key[0]), "not in the evidence")
-            diff("unit", "scored", f"not scored ({why})")
-            continue
-        got = _loads(got_text)
-        for k in sorted(rec):
-            a, b = rec[k], got.get(k)
-            if a == b:
-                continue
-            same_shape = isinstance(a, list | str) and isinstance(b, list | str) and len(a) == len(b)
-            if k == "points" and isinstance(b, list) and same_shape:
-                for iid, x, y in zip(ids, a, b, strict=True):
-                    if x != y:
-                        diff(f"points {iid}", x, y)
-            elif k == "status" and isinstance(b, str) and same_shape:
-                for iid, x, y in zip(ids, a, b, strict=True):
-                    if x != y:
-                        diff(f"status {iid}", STATUS_NAMES.get(x, x), STATUS_NAMES.get(y, y))
-            elif k == "categories" and isinstance(b, list) and same_shape:
-                for x, y in zip(a, b, strict=True):
-                    if x != y:
-                        diff(f"category {x[0]}", x[1:], y[1:])
-            elif k == "inputs" and isinstance(a, dict) and isinstance(b, dict):
-                for name in sorted(set(a) | set(b)):
-                    if a.get(name) != b.get(name):
-                        diff(f"input {name}", a.get(name), b.get(name))
-            else:
-                diff(k, a, b)
-    leftover = list(fresh) if by_key is None else [b for k, b in by_key.items() if k not in seen]
-    for b in leftover:
-        got_rec = _loads(b)
-        out.append(Difference(run=run, unit=got_rec["unit"], role=got_rec["role"], what="unit",
-                              stored="not scored", now="scored"))
-    end = store.conn.execute(
-        "SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1", (run,)
-    ).fetchone()
-    stored_rejects = _loads(end[0]).get("rejected", []) if end else []
-
-    def ours(source: str) -> bool:  # rejections of files not stored (unreadable, missing) cannot replay
-        return evidence.index(source) is not None
-
-    was = {(s, u) for s, u, _ in stored_rejects if ours(s)}
-    is_ = {(r.source, r.unit) for r in rejected if ours(r.source)}
-    for s, u in sorted(was - is_):
-        out.append(Difference(run=run, unit=u, role="", what="rejected", stored=f"rejected ({s})", now="not rejected"))
-    for s, u in sorted(is_ - was):
-        out.append(Difference(run=run, unit=u, role="", what="rejected", stored="not rejected", now=f"rejected ({s})"))
-    return out
-
-
-def _show_value(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "none"
-    return _encode(v)
-

@@ -4,7 +4,7 @@ CSV in, ranked CSV out, at a memory cost of a few hundred bytes per unit: each
 chunk of rows is read with :mod:`csv`, turned into columns (plain numbers parsed
 by numpy, anything else — units in cells, ``1000余``, 是/否, sets — read by the
 per-unit path's own cell reader, memoized), scored by the compiled plan
-(:mod:`fulian_eval.columnar`), and kept as compact arrays. Rows the columns
+(:mod:`fulian_eval.scoring.columnar`), and kept as compact arrays. Rows the columns
 cannot take as they are (a bad value, a missing unit id, a doubtful decision) go
 through the per-unit path, so every row scores, or is rejected, exactly as
 ``load_evidence`` + ``score`` would do. Ranks are computed at the end from the
@@ -18,62 +18,17 @@ from __future__ import annotations
 
 import array
 import csv
-import ctypes
 import itertools
-import json
-import multiprocessing
-import os
-import queue as queue_module
-import signal
-import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import attrs
 import numpy as np
 
-from ._tables import (
-    FileProblem,
-    csv_rows,
-    file_chunks,
-    nfc,
-    open_text,
-    readable_to_end,
-    text_encoding,
-)
-from ._text import csv_cell, csv_cells
-from .audit import (
-    AppendResult,
-    AuditError,
-    AuditStore,
-    Difference,
-    RunWriter,
-    UnitBodies,
-    compare_run,
-    damaged_as_error,
-    header_differences,
-    materialize,
-    replay_run,
-)
-from .columnar import (
-    EXACT_INT,
-    LIMIT,
-    MISSING,
-    OK,
-    SMALL,
-    STATUSES,
-    Col,
-    Plan,
-    Scores,
-    State,
-    Unsupported,
-    compile_plan,
-)
-from .errors import EvidenceError, FulianEvalError
-from .evidence import (
+from ..errors import EvidenceError
+from ..io.evidence import (
     ROLES,
     Rejection,
     _is_blank,
@@ -89,23 +44,38 @@ from .evidence import (
     run_task,
     split_source,
 )
-from .model import Evidence, Rulebook, UnitInfo
-from .rank import ROLE_ORDER
-from .score import NOT_APPLICABLE, UnitSummary, consistency_flag, fmt_hundredths, score
-from .units import conversion_factor
+from ..io.tables import (
+    FileProblem,
+    csv_rows,
+    file_chunks,
+    nfc,
+    open_text,
+    readable_to_end,
+    text_encoding,
+)
+from ..lang.units import conversion_factor
+from ..model.rulebook import Evidence, Rulebook, UnitInfo
+from .columnar import (
+    EXACT_INT,
+    LIMIT,
+    MISSING,
+    OK,
+    SMALL,
+    STATUSES,
+    Col,
+    Plan,
+    Scores,
+    State,
+)
+from .exact import UnitSummary, consistency_flag, fmt_hundredths, score
 
 __all__ = [
     "CHUNK_ROWS",
-    "AuditSink",
-    "Ranking",
+    "HundredthsText",
+    "RowSink",
     "StreamResult",
     "Table",
-    "audit_bodies",
-    "rank_table",
-    "replay",
     "score_tables",
-    "write_rank_csv",
-    "write_score_csv",
 ]
 
 #: Rows scored together; big enough that numpy's per-call cost vanishes, small enough to keep memory flat.
@@ -237,7 +207,7 @@ class Table:
         return tuple(np.flatnonzero(self.item_na[i] & (self.item_h[i] == 0)).tolist())
 
     def summary(self, i: int) -> UnitSummary:
-        """Row ``i`` as the per-unit path's :class:`~fulian_eval.score.UnitSummary`."""
+        """Row ``i`` as the per-unit path's :class:`~fulian_eval.scoring.exact.UnitSummary`."""
         p = self.plan
         return UnitSummary(
             unit=UnitInfo(id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]),
@@ -252,7 +222,7 @@ class Table:
         )
 
 
-class _Fmt:
+class HundredthsText:
     """fmt_hundredths over arrays, with the common values made once."""
 
     def __init__(self, lo: int = -2000, hi: int = 20001) -> None:
@@ -267,6 +237,16 @@ class _Fmt:
             out: list[str] = self.table[k].tolist()
             return out
         return [fmt_hundredths(h) for h in hs.tolist()]
+
+
+class RowSink(Protocol):
+    """Where scored rows go as they come, in input order (the audit trail's :class:`~fulian_eval.audit.sink.AuditSink`)."""
+
+    def rows(self, t: Table, first: int, n: int) -> None: ...
+
+    def mark(self) -> None: ...
+
+    def back_to_mark(self) -> None: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -491,7 +471,7 @@ class _Points:
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
-    def __init__(self, plan: Plan, strict: bool, sink: AuditSink | None = None) -> None:
+    def __init__(self, plan: Plan, strict: bool, sink: RowSink | None = None) -> None:
         self.plan = plan
         self.rb = plan.rb
         self.strict = strict
@@ -806,18 +786,18 @@ def score_tables(
     strict: bool = False,
     chunk: int = CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
-    sink: AuditSink | None = None,
+    sink: RowSink | None = None,
     ignore_columns: bool = False,
     empty_ok: bool = False,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
 
     Results are the same as :func:`~fulian_eval.load_evidence` followed by
-    :func:`~fulian_eval.score` for each unit, in the same order, with the same
+    :func:`~fulian_eval.scoring.exact` for each unit, in the same order, with the same
     rejections (bad units, repeats of a unit and role) and warnings.
 
     Args:
-        plan: the compiled rulebook (:func:`~fulian_eval.columnar.compile_plan`).
+        plan: the compiled rulebook (:func:`~fulian_eval.scoring.columnar.compile_plan`).
         paths: evidence files and folders (CSV streamed; XLSX read whole, then in chunks;
             TOML by the per-unit path).
         strict: as for :func:`~fulian_eval.load_evidence`.
@@ -939,449 +919,3 @@ def _tell(f: IO[str]) -> int:
         return f.buffer.tell()  # type: ignore[attr-defined, no-any-return]
     except (AttributeError, OSError, ValueError):
         return 0
-
-
-# -------------------------------------------------------------------- ranking
-
-
-@attrs.frozen(kw_only=True)
-class Ranking:
-    """Ranks of a :class:`Table`: ``order`` lists rows as reported; ranks are per row."""
-
-    order: Any
-    rank: Any
-    group_rank: Any
-
-
-def rank_table(t: Table) -> Ranking:
-    """Ranks (SPEC §5) from the table's arrays: as :func:`~fulian_eval.rank.rank` gives them.
-
-    Each role is ranked on its own (roles in the order town, field, peer, self);
-    rounded total, higher first; then the tie-break categories; vetoed units last;
-    ties share a rank and are listed by unit id.
-    """
-    n = len(t)
-    rb = t.plan.rb
-    if n == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return Ranking(order=z, rank=z, group_rank=z)
-    names = list(t.roles)
-    place = sorted(range(len(names)), key=lambda k: (ROLE_ORDER.get(names[k], 9), names[k]))
-    rank_of = np.empty(len(names), dtype=np.int64)
-    rank_of[place] = np.arange(len(names))
-    roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
-    by_id = _id_order(t.id_bytes) if not t.nul_ids else np.array(sorted(range(n), key=t.unit.__getitem__))
-    cat_ids = [c.id for c, _ in t.plan.cats]
-    ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
-    keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
-    composite = _pack_keys(keys)
-    order = by_id[np.argsort(composite[by_id], kind="stable")]
-    rank = _competition(composite, order, roles)
-    # Within each role and group, the overall order already holds: a stable sort by group keeps it.
-    seg = roles * (len(t.groups) + 1) + np.frombuffer(t.group_code, dtype=np.int32)
-    seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
-    gorder = order[np.argsort(seg[order], kind="stable")]
-    group_rank = _competition(composite, gorder, seg)
-    return Ranking(order=order, rank=rank, group_rank=group_rank)
-
-
-def _id_order(ids: Any) -> Any:
-    """Rows in order of unit id (as Python compares str: by code point, which UTF-8 bytes keep)."""
-    n = len(ids)
-    width = max(8, -(-ids.dtype.itemsize // 8) * 8)
-    padded = np.zeros(n, dtype=f"S{width}")
-    padded[:] = ids
-    words = padded.view(">u8").reshape(n, width // 8)
-    if words.shape[1] == 1:
-        return np.argsort(words[:, 0], kind="stable")
-    return np.lexsort(tuple(words[:, k] for k in range(words.shape[1] - 1, -1, -1)))
-
-
-def _pack_keys(keys: Sequence[Any]) -> Any:
-    """Several int64 sort keys (most significant first) as one, when they fit in 63 bits."""
-    out = np.zeros(len(keys[0]), dtype=np.int64)
-    bits = 0
-    for k in keys:
-        lo = int(k.min())
-        span = int(k.max()) - lo + 1
-        width = max(1, span.bit_length())
-        bits += width
-        if bits > 62:
-            # Too wide for one word: rank by position in a lexicographic sort instead.
-            order = np.lexsort(tuple(reversed(keys)))
-            packed = np.empty(len(out), dtype=np.int64)
-            sk = [k2[order] for k2 in keys]
-            change = np.zeros(len(out), dtype=bool)
-            change[0] = True
-            for k2 in sk:
-                change[1:] |= k2[1:] != k2[:-1]
-            packed[order] = np.cumsum(change)
-            return packed
-        out = (out << width) | (k - lo)
-    return out
-
-
-def _competition(key: Any, order: Any, segment: Any) -> Any:
-    """Standard competition ranks (1, 2, 2, 4) within segments, for rows sorted by key."""
-    n = len(order)
-    k = key[order]
-    s = segment[order]
-    pos = np.arange(n)
-    new_seg = np.ones(n, dtype=bool)
-    new_seg[1:] = s[1:] != s[:-1]
-    new_key = new_seg.copy()
-    new_key[1:] |= k[1:] != k[:-1]
-    seg_start = np.maximum.accumulate(np.where(new_seg, pos, 0))
-    run_start = np.maximum.accumulate(np.where(new_key, pos, 0))
-    out = np.empty(n, dtype=np.int64)
-    out[order] = run_start - seg_start + 1
-    return out
-
-
-# -------------------------------------------------------------------- writing
-
-
-def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
-    if output is None:
-        return sys.stdout, False
-    if not isinstance(output, str):
-        return output, False
-    # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
-    return open(output, "w", encoding="utf-8-sig", newline=""), True
-
-
-Extra = Callable[[Any, "_Fmt"], list[list[str]]]  # a block's rows (indices) -> their last columns
-
-
-def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str], block: int = 8192) -> None:
-    # Text cells as report.py's CSV writes them (csv_cell: no cell a spreadsheet takes for a formula);
-    # the numbers come from _Fmt and are left alone.
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(csv_cells(head))
-    fmt = _Fmt()
-    grade_of = [*csv_cells(list(t.plan.grade_names)), ""]  # index −1 -> ""
-    order = r.order
-    for a in range(0, len(order), block):
-        idx = order[a : a + block]
-        totals = fmt.many(t.total_h[idx])
-        ranks = r.rank[idx].tolist()
-        granks = r.group_rank[idx].tolist()
-        grades = t.grade[idx].tolist()
-        vet = t.vetoed[idx].tolist()
-        tails = extra(idx, fmt)
-        ids = idx.tolist()
-        unit, name, group, role = (csv_cells([col[i] for i in ids]) for col in (t.unit, t.name, t.group, t.role))
-        w.writerows([ranks[j], granks[j], unit[j], name[j], group[j], role[j], totals[j],
-                     grade_of[grades[j]], "true" if vet[j] else "false", *tails[j]]
-                    for j in range(len(ids)))
-
-
-def _columns_of(fmt: _Fmt, h: Any, na: Any = None) -> list[list[str]]:
-    """A block of hundredths (rows × columns) as printed, row by row; ``不适用`` where ``na`` holds."""
-    n, k = h.shape
-    flat = fmt.many(h.ravel())
-    if na is not None and na.any():
-        for pos in np.flatnonzero(na.ravel()).tolist():
-            flat[pos] = NOT_APPLICABLE
-    return [flat[j * k : (j + 1) * k] for j in range(n)]
-
-
-def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
-    """The ``rank --format csv`` report, streamed: as :func:`~fulian_eval.report.rank_report` writes it."""
-    rb = t.plan.rb
-    cat_ids = [c.id for c, _ in t.plan.cats]
-    cols = [cat_ids.index(c) for c in rb.tie_break]
-    _write_csv(t, r, output, list(rb.tie_break),
-               lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols], ~t.cat_ok[idx][:, cols]))
-
-
-def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
-    """The ``score --format csv`` report, streamed: as :func:`~fulian_eval.report.score_report` writes it."""
-    plan = t.plan
-    head = [*(c.id for c, _ in plan.cats), *(p.item.id for p in plan.items), "flags"]
-
-    def extra(idx: Any, fmt: _Fmt) -> list[list[str]]:
-        cats = _columns_of(fmt, t.cat_h[idx], ~t.cat_ok[idx])
-        item_h = t.item_h[idx]
-        na = None if t.item_na is None else t.item_na[idx] & (item_h == 0)  # an awarded max stays points
-        items = _columns_of(fmt, item_h, na)
-        return [[*c, *p, csv_cell(" | ".join(t.flags(i)))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
-
-    _write_csv(t, r, output, head, extra)
-
-
-def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[str], extra: Extra) -> None:
-    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra``'s."""
-    out, close = _open_out(output)
-    try:
-        _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                                *head], out)
-    finally:
-        if close:
-            out.close()
-        else:
-            out.flush()
-
-
-def audit_bodies(t: Table, r: Ranking | None, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
-    """The table's unit records for the audit trail, in report order (input order without ``r``)."""
-    fmt = _Fmt()
-    order = r.order if r is not None else np.arange(len(t))
-    for a in range(0, len(order), block):
-        idx = order[a : a + block]
-        rows = idx.tolist()
-        yield from _bodies(enc, fmt, t.plan.grade_names, _Rows(
-            unit=[t.unit[i] for i in rows], name=[t.name[i] for i in rows], group=[t.group[i] for i in rows],
-            kind=[t.kind[i] for i in rows], role=[t.role[i] for i in rows],
-            file=[t.files[t.file_of[i]] for i in rows], row=[t.rowno[i] for i in rows],
-            flags=[t.flags(i) for i in rows], total_h=t.total_h[idx], vetoed=t.vetoed[idx], grade=t.grade[idx],
-            cat_h=t.cat_h[idx], cat_ok=t.cat_ok[idx], item_h=t.item_h[idx]))
-
-
-@attrs.frozen(kw_only=True)
-class _Rows:
-    """Some scored rows, as the audit records need them (picklable)."""
-
-    unit: list[str]
-    name: list[str]
-    group: list[str]
-    kind: list[str]
-    role: list[str]
-    file: list[str]
-    row: list[int]
-    flags: list[tuple[str, ...]]
-    total_h: Any
-    vetoed: Any
-    grade: Any
-    cat_h: Any
-    cat_ok: Any
-    item_h: Any
-
-
-def _bodies(enc: UnitBodies, fmt: _Fmt, grade_names: Sequence[str], r: _Rows) -> list[str]:
-    names = [*grade_names, None]  # index −1 -> None
-    return enc.block(
-        unit=r.unit, name=r.name, group=r.group, kind=r.kind, role=r.role, file=r.file, row=r.row, flags=r.flags,
-        grade=[names[g] for g in r.grade.tolist()], vetoed=r.vetoed.tolist(), total=fmt.many(r.total_h),
-        cat_scores=[fmt.many(r.cat_h[:, k]) for k in range(r.cat_h.shape[1])],
-        cat_ok=[r.cat_ok[:, k].tolist() for k in range(r.cat_ok.shape[1])],
-        points=fmt.many(r.item_h.ravel()),
-    )
-
-
-class AuditSink:
-    """Stores a run in the audit trail while it is scored, from a second process.
-
-    The main process scores; each chunk of kept rows is sent to a forked writer
-    that makes their records, hashes them into the chain and writes them, in one
-    transaction that :meth:`finish` commits (see :func:`~fulian_eval.audit.start_run`;
-    records are in input order). Nothing is stored if the run is aborted or fails.
-    """
-
-    def __init__(self, store: str | Path, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan) -> None:
-        """``start`` (run in the writer) begins the run; it gives the writer and the stored evidence paths."""
-        ctx = multiprocessing.get_context("fork")
-        # Rows go through a queue (a feeder thread writes them, so scoring never waits for
-        # the writer); the answer comes back through a pipe.
-        self._queue: Any = ctx.Queue()
-        self._pipe, child = ctx.Pipe()
-        # The writer dies with this process (a SIGKILL, the OOM killer): its transaction is then never
-        # committed, and its lock on the store goes with it (see _die_with_parent).
-        self._proc = ctx.Process(target=_sink_main, args=(self._queue, child, start, plan, os.getpid()),
-                                 daemon=True)
-        self._proc.start()
-        child.close()
-        self.store = store
-        self._sent = [0, 0, 0, 0]  # group, role, file names and flag sets the writer has
-
-    @staticmethod
-    def available() -> bool:
-        return "fork" in multiprocessing.get_all_start_methods()
-
-    def rows(self, t: Table, first: int, n: int) -> None:
-        """Send rows ``first`` … ``first + n − 1`` (just kept): repeated strings go as codes,
-        new names once, so the scoring process does as little as it can for the audit."""
-        sl = slice(first, first + n)
-        part = [p[-1] for p in t._parts[:6]]  # not item_na: the audit keeps item statuses its own way
-        kinds = t.kind[sl]
-        news = []
-        named: tuple[list[Any], ...] = (list(t.groups), list(t.roles), t.files, t.flag_sets)
-        for k, names in enumerate(named):
-            news.append(names[self._sent[k]:])
-            self._sent[k] = len(names)
-        self._queue.put(("rows", (
-            t.unit[sl], t.name[sl], kinds if any(kinds) else None, news,
-            np.frombuffer(t.group_code, dtype=np.int32)[sl].copy(), np.frombuffer(t.role_code, dtype=np.int8)[sl].copy(),
-            np.frombuffer(t.file_of, dtype=np.int32)[sl].copy(), np.frombuffer(t.rowno, dtype=np.int32)[sl].copy(),
-            np.frombuffer(t.flag_code, dtype=np.int32)[sl].copy(), part)))
-
-    def mark(self) -> None:
-        self._queue.put(("mark",))
-
-    def back_to_mark(self) -> None:
-        self._queue.put(("back",))
-
-    def finish(self, rejected: Sequence[Rejection]) -> AppendResult:
-        """Write the end record and commit; the run's number and the new head."""
-        self.end(rejected)
-        return self.result()
-
-    def end(self, rejected: Sequence[Rejection]) -> None:
-        """Tell the writer the run is over (it writes the end record and commits), without waiting."""
-        self._queue.put(("end", list(rejected)))
-
-    def result(self) -> AppendResult:
-        """Wait for the commit after :meth:`end`; the run's number and the new head."""
-        try:
-            kind, got = self._pipe.recv()
-        except EOFError:
-            kind, got = "error", "the audit writer stopped"
-        self._proc.join()
-        if kind == "error":
-            text = str(got)
-            raise AuditError(text if text.startswith(f"{self.store}: ") else f"{self.store}: cannot store the run: {text}")
-        result: AppendResult = got
-        return result
-
-    def abort(self) -> None:
-        """Store nothing: the writer is stopped before it commits, so its transaction never happened."""
-        self._queue.cancel_join_thread()
-        self._proc.terminate()
-        self._proc.join(timeout=30)
-        if self._proc.is_alive():  # pragma: no cover - terminate is enough on Linux
-            self._proc.kill()
-            self._proc.join()
-
-
-def _unwire(wire: Any, known: list[list[Any]]) -> _Rows:
-    """Rows as :meth:`AuditSink.rows` sent them."""
-    units, names, kinds, news, group, role, file_of, rowno, flag, part = wire
-    for k, new in enumerate(news):
-        known[k].extend(new)
-    groups, roles, files, flag_sets = known
-    n = len(units)
-    return _Rows(unit=units, name=names, group=[groups[c] for c in group.tolist()],
-                 kind=kinds if kinds is not None else [""] * n, role=[roles[c] for c in role.tolist()],
-                 file=[files[c] for c in file_of.tolist()], row=rowno.tolist(),
-                 flags=[flag_sets[c] for c in flag.tolist()], total_h=part[0], vetoed=part[1], grade=part[2],
-                 cat_h=part[3], cat_ok=part[4], item_h=part[5])
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this (forked) process die the moment ``parent`` does, however it dies.
-
-    On Linux the kernel sends SIGKILL when the parent goes (``prctl(PR_SET_PDEATHSIG)``);
-    a parent already gone before that was set is seen by ``getppid``. Elsewhere the
-    writer's loop checks ``getppid`` every second (:func:`_sink_main`).
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the getppid check stays
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-
-
-def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan,
-               parent: int | None = None) -> None:
-    """The writer process: records from rows until the end (an abort terminates it before it commits).
-
-    It never outlives ``parent``, the scoring process: a run whose scorer was killed
-    is never committed, and leaves no process holding the store's lock.
-    """
-    if parent is not None:
-        _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scorer's to handle: it aborts us
-    writer: RunWriter | None = None
-    error = ""
-    paths: list[str] = []
-    try:
-        writer, paths = start()
-    except BaseException as exc:  # reported at the end, when the scorer asks
-        error = str(exc)
-    enc = UnitBodies(plan.rb, paths)
-    fmt = _Fmt()
-    known: list[list[Any]] = [[], [], [], []]  # group, role, file names and flag sets, by code
-    while True:
-        try:
-            msg = queue.get(timeout=1.0)
-        except queue_module.Empty:
-            if parent is not None and os.getppid() != parent:
-                os._exit(1)  # the scorer is gone: nothing is committed
-            continue
-        kind = msg[0]
-        try:
-            if writer is None:
-                if kind == "end":
-                    pipe.send(("error", error))
-                    return
-                continue
-            if kind == "rows":
-                writer.add(_bodies(enc, fmt, plan.grade_names, _unwire(msg[1], known)))
-            elif kind == "mark":
-                writer.mark()
-            elif kind == "back":
-                writer.back_to_mark()
-            elif kind == "end":
-                pipe.send(("ok", writer.finish(msg[1])))
-                return
-        except BaseException as exc:
-            error = str(exc)
-            writer = None  # RunWriter aborts itself on failure; keep reading until the end
-
-
-# -------------------------------------------------------------------- replay
-
-
-def replay(path: str | Path, run: int | None = None) -> list[Difference]:
-    """Re-score stored runs from their stored inputs and list what differs (see :func:`~fulian_eval.audit.replay`).
-
-    Runs stored from tables by the streamed path (records of points, not of
-    statuses and inputs) are scored again through the columnar plan and compared
-    record for record as text, so a national run replays in about the time it
-    took; other runs are re-scored unit by unit.
-    """
-    out: list[Difference] = []
-    with AuditStore.open(path, create=False) as store, damaged_as_error(path):
-        wanted = [r.run for r in store.runs()] if run is None else [run]
-        for r in wanted:
-            got = _replay_columns(store, r)
-            out.extend(got if got is not None else replay_run(store, r))
-    return out
-
-
-def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
-    """The differences of one run replayed through the columns; None where it must go unit by unit."""
-    header = store.header(run)
-    if header.get("draw") or header.get("waivers"):
-        return None
-    if not any(str(f["path"]).lower().endswith((".csv", ".xlsx", ".xlsm")) for f in header["evidence"]):
-        return None
-    first = store.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'unit' ORDER BY seq LIMIT 1",
-                               (run,)).fetchone()
-    if first is not None and "status" in json.loads(first[0]):  # full results: statuses and inputs to compare
-        return None
-    with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
-        try:
-            m = materialize(store, run, Path(tmp))
-            plan = compile_plan(m.rulebook)
-        except Unsupported:
-            return None
-        except FulianEvalError as exc:
-            return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
-        ids = [i.id for i in m.rulebook.items()]
-        wrong = header_differences(run, header, m.rulebook)
-        if wrong:
-            return wrong
-        res = score_tables(plan, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True)
-    t = res.table
-    t.files = [m.source(f) for f in t.files]
-    rejected = [attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected]
-    enc = UnitBodies(m.rulebook, [f["path"] for f in header["evidence"]])
-    order = None if header.get("order") == "input" else rank_table(t)  # the order the run stored them in
-    return compare_run(store, run, ids, audit_bodies(t, order, enc), rejected)

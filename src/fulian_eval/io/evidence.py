@@ -20,8 +20,22 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._locate import Locator, split_keys
-from ._tables import (
+from ..errors import EvidenceError, FulianEvalError, Problem, did_you_mean
+from ..lang.expr import Expr
+from ..lang.text import decimal_text as _fmt
+from ..lang.units import UnitError, conversion_factor
+from ..lang.values import (
+    MAX_EXPONENT,
+    TomlProblem,
+    ValueProblem,
+    loads_toml,
+    parse_bool,
+    parse_number,
+    parse_set,
+)
+from ..model.rulebook import Assessment, DeductRule, Evidence, ManualRule, Rulebook, UnitInfo
+from .locate import Locator, split_keys
+from .tables import (
     BadCell,
     BadRow,
     FileProblem,
@@ -34,20 +48,6 @@ from ._tables import (
     read_xlsx,
     report_kind,
 )
-from ._text import decimal_text as _fmt
-from ._values import (
-    MAX_EXPONENT,
-    TomlProblem,
-    ValueProblem,
-    loads_toml,
-    parse_bool,
-    parse_number,
-    parse_set,
-)
-from .errors import EvidenceError, FulianEvalError, Problem, did_you_mean
-from .expr import Expr
-from .model import Assessment, DeductRule, Evidence, ManualRule, Rulebook, UnitInfo
-from .units import UnitError, conversion_factor
 
 __all__ = ["EvidenceSet", "NoEvidence", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
@@ -409,9 +409,9 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """Read a CSV, XLSX/XLSM or XLS table: (header, [(row number, cells)]).
 
-    Only a regular file of bounded size is read (see :mod:`fulian_eval._tables`); CSV
+    Only a regular file of bounded size is read (see :mod:`fulian_eval.io.tables`); CSV
     text is UTF-8, UTF-16 (with its BOM) or GB18030/GBK, detected. A row that cannot be
-    read as it stands (broken quoting) is a :class:`~fulian_eval._tables.BadRow`, which
+    read as it stands (broken quoting) is a :class:`~fulian_eval.io.tables.BadRow`, which
     rejects that row.
 
     Raises:

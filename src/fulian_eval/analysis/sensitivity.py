@@ -39,9 +39,9 @@ from fractions import Fraction
 
 import attrs
 
-from .model import Rulebook, UnitInfo
+from ..model.rulebook import Rulebook, UnitInfo
+from ..scoring.exact import UnitResult, hundredths, total_with
 from .rank import Ranked, rank
-from .score import UnitResult, hundredths, total_with
 
 __all__ = ["EXACT_MAX_CATEGORIES", "Sensitivity", "sensitivity"]
 
@@ -125,8 +125,8 @@ def _weighted_rulebook(rb: Rulebook, factors: Sequence[Fraction]) -> Rulebook:
 def reranked(rb: Rulebook, results: Sequence[UnitResult], factors: Sequence[Fraction]) -> dict[Key, int]:
     """Every unit's place when base category weights are multiplied by ``factors`` (rulebook order).
 
-    The slow, obviously-right way (the totals recomputed by :func:`~fulian_eval.score.total_with`,
-    ranked by :func:`~fulian_eval.rank.rank`): what the witnesses are checked against.
+    The slow, obviously-right way (the totals recomputed by :func:`~fulian_eval.scoring.exact.total_with`,
+    ranked by :func:`~fulian_eval.analysis.rank.rank`): what the witnesses are checked against.
     """
     rbw = _weighted_rulebook(rb, factors)
     moved = [_Reweighted(result=r, total=_ZERO if r.vetoed and r.veto_effect == "zero"
@@ -244,7 +244,7 @@ class _Model:
         return tuple(by_id.get(c, _ONE) for c in self.base_ids)
 
     def ranks(self, g: Vec) -> dict[Key, int]:
-        """Every unit's place at ``g`` (the same rules as :func:`~fulian_eval.rank.rank`)."""
+        """Every unit's place at ``g`` (the same rules as :func:`~fulian_eval.analysis.rank.rank`)."""
         keys = {u.key: (u.vetoed, -_h(u.x(g)), u.tb) for u in self.units}
         out: dict[Key, int] = {}
         by_role: dict[str, list[tuple[bool, int, tuple[int, ...]]]] = {}

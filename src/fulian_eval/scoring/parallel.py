@@ -1,7 +1,7 @@
 """Scoring many units at once on every core: evidence paths in, compact summaries out.
 
 Tables are split into chunks of rows; each worker process parses and scores its
-chunks and sends back :class:`~fulian_eval.score.UnitSummary` records (no reasons),
+chunks and sends back :class:`~fulian_eval.scoring.exact.UnitSummary` records (no reasons),
 which is all a ranking, a table or a CSV needs. Results are the very same as the
 one-process path: the same code scores every unit; only where it runs differs.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import attrs
 
-from .evidence import Deduplicator, Rejection, Task, plan_sources, run_task
-from .model import Rulebook
-from .score import UnitSummary, score
-from .waivers import WaiverSet
+from ..io.evidence import Deduplicator, Rejection, Task, plan_sources, run_task
+from ..io.waivers import WaiverSet
+from ..model.rulebook import Rulebook
+from .exact import UnitSummary, score
 
 __all__ = ["BatchResult", "score_summaries"]
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
-from .expr import round_half_up
-from .score import UnitResult
+from ..lang.expr import round_half_up
+from ..scoring.exact import UnitResult
 
 __all__ = [
     "Agreement",

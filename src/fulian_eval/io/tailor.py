@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
-from ._locate import Locator, PathKey
-from .errors import Problem, did_you_mean
+from ..errors import Problem, did_you_mean
+from .locate import Locator, PathKey
 
 __all__ = ["Chain", "Origins", "Source", "resolve"]
 
@@ -150,7 +150,7 @@ def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
         loop = " → ".join(p.name for p in (*chain_files[chain_files.index(base_path):], base_path))
         err(("extends",), "extends", f"'{target}' makes a cycle: {loop}")
         return Chain(data, (src,), origins, tuple(problems))
-    from .errors import RulebookError  # local: errors is below us, this only reads the type
+    from ..errors import RulebookError  # local: errors is below us, this only reads the type
 
     try:
         bdata, btext, braw = read(base_path)

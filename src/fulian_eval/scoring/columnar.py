@@ -1,6 +1,6 @@
 """Columnar scoring: a rulebook compiled once into a plan run over columns of many units.
 
-The per-unit core (:mod:`fulian_eval.score`) is the reference; this module gives
+The per-unit core (:mod:`fulian_eval.scoring.exact`) is the reference; this module gives
 the very same results for a whole table at numpy speed. How it stays exact:
 
 * Values are float64 columns, each with a column of **error bounds**: how far the
@@ -33,8 +33,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .expr import Expr
-from .model import (
+from ..lang.expr import Expr
+from ..model.rulebook import (
     Category,
     CheckRule,
     CountRule,
@@ -51,7 +51,7 @@ from .model import (
     TiersRule,
     VetoRule,
 )
-from .score import UnitResult, consistency_flag, hundredths, score
+from .exact import UnitResult, consistency_flag, hundredths, score
 
 __all__ = [
     "STATUSES",
@@ -522,7 +522,7 @@ def _h(x: Fraction, what: str) -> int:
     return x.numerator * (100 // x.denominator)
 
 
-#: Points in hundredths that the plan and the table hold (int32 in :class:`~fulian_eval.stream.Table`).
+#: Points in hundredths that the plan and the table hold (int32 in :class:`~fulian_eval.scoring.stream.Table`).
 POINTS_LIMIT_H = 2**31 - 1
 
 
@@ -917,7 +917,7 @@ def _all_missing(ftype: str, n: int) -> Col:
 
 
 def column_of(values: Sequence[Any], ftype: str) -> Col:
-    """A column from per-row values as in :class:`~fulian_eval.model.Evidence` (None: missing)."""
+    """A column from per-row values as in :class:`~fulian_eval.model.rulebook.Evidence` (None: missing)."""
     state = np.array([OK if v is not None else MISSING for v in values], dtype=np.int8)
     st: State = state if state.any() else 0
     if ftype == "bool":

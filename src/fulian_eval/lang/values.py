@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from ._text import MAX_DIGITS, MAX_EXPONENT
+from .text import MAX_DIGITS, MAX_EXPONENT
 from .units import UnitError, conversion_factor
 
 __all__ = [

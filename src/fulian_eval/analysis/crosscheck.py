@@ -20,13 +20,13 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
-from ._text import csv_text, json_text
+from ..errors import Problem, RulebookError
+from ..lang.expr import round_half_up
+from ..lang.text import csv_text, json_text
+from ..model.rulebook import Rulebook, UnitInfo
+from ..scoring.exact import UnitResult, fmt_points, hundredths
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
-from .errors import Problem, RulebookError
-from .expr import round_half_up
-from .model import Rulebook, UnitInfo
 from .rank import Ranked, rank
-from .score import UnitResult, fmt_points, hundredths
 
 __all__ = ["CrossCheck", "CrossCheckConfig", "Discrepancy", "FinalResult", "config_of", "crosscheck",
            "crosscheck_json", "crosscheck_report"]

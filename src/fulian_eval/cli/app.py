@@ -28,31 +28,33 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from . import audit, sampling
-from ._tables import FileProblem, read_bounded
-from ._text import raw_csv_cells
-from ._version import __version__
-from .batch import score_summaries, terminal_progress
-from .columnar import Plan, Unsupported, compile_plan
-from .crosscheck import config_of, crosscheck, crosscheck_report
-from .errors import FulianEvalError, RulebookError
-from .evidence import EvidenceSet, Rejection, _expand, load_evidence
-from .load import load_rulebook
-from .model import Rulebook
-from .rank import Ranked, rank
-from .report import FORMATS, csv_to_xlsx, explain_report, gains_report, rank_report, score_report
-from .score import UnitResult, UnitSummary, gains, score
-from .sensitivity import sensitivity
-from .stream import (
-    AuditSink,
-    audit_bodies,
-    rank_table,
-    score_tables,
-    write_rank_csv,
-    write_score_csv,
+from .. import audit
+from .._version import __version__
+from ..analysis import sampling
+from ..analysis.crosscheck import config_of, crosscheck, crosscheck_report
+from ..analysis.rank import Ranked, rank, rank_table
+from ..analysis.sensitivity import sensitivity
+from ..audit.sink import AuditSink, audit_bodies
+from ..errors import FulianEvalError, RulebookError
+from ..io.evidence import EvidenceSet, Rejection, _expand, load_evidence
+from ..io.load import load_rulebook
+from ..io.tables import FileProblem, read_bounded
+from ..io.waivers import WaiverError, WaiverSet, load_waivers
+from ..lang.text import raw_csv_cells
+from ..model.rulebook import Rulebook
+from ..report.columns import write_rank_csv, write_score_csv
+from ..report.render import (
+    FORMATS,
+    csv_to_xlsx,
+    explain_report,
+    gains_report,
+    rank_report,
+    score_report,
 )
-from .stream import replay as stream_replay
-from .waivers import WaiverError, WaiverSet, load_waivers
+from ..scoring.columnar import Plan, Unsupported, compile_plan
+from ..scoring.exact import UnitResult, UnitSummary, gains, score
+from ..scoring.parallel import score_summaries, terminal_progress
+from ..scoring.stream import score_tables
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -668,13 +670,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if rejected:
             raise _UsageError(f"unit '{args.unit}' was rejected:\n{rejected[0].error}")
         known = sorted({r.result.unit.id for r in ranked})
-        from .errors import did_you_mean
+        from ..errors import did_you_mean
 
         raise _UsageError(f"no unit '{args.unit}' in the evidence{did_you_mean(args.unit, known)}; "
                           f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
     r = matches[0]
     if args.item is not None and all(i.id != args.item for i in r.result.items):
-        from .errors import did_you_mean
+        from ..errors import did_you_mean
 
         ids = [i.id for i in r.result.items]
         raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
@@ -713,7 +715,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                       disable_numparse=True))
         return EXIT_OK
     if action == "replay":
-        diffs = stream_replay(args.store, args.run)
+        diffs = audit.replay(args.store, args.run)
         for d in diffs:
             _say(str(d))
         _say(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
@@ -779,7 +781,7 @@ def _audit_sheet(args: argparse.Namespace) -> int:
         matches = [r for r in ranked if r.result.unit.id == args.unit
                    and (args.role is None or r.result.role == args.role)]
         if not matches:
-            from .errors import did_you_mean
+            from ..errors import did_you_mean
 
             roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
             if roles:

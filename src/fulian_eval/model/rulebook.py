@@ -1,7 +1,7 @@
 """The immutable model: rulebooks and evidence as frozen attrs classes, pure data.
 
 Every number is already exact (:class:`~fractions.Fraction`) and already in the
-unit of the field it belongs to; loading (``fulian_eval.load``) does the checking
+unit of the field it belongs to; loading (``fulian_eval.io.load``) does the checking
 and converting once.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from .expr import Expr
+from ..lang.expr import Expr
 
 __all__ = [
     "Assessment",

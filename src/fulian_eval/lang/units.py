@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["MAX_POWER", "MAX_UNIT_TEXT", "UnitError", "conversion_factor", "normalize_unit", "registry"]
 
-from .errors import FulianEvalError
+from ..errors import FulianEvalError
 
 # Counting words of Chinese ledgers: each counts a different thing, so each
 # gets its own dimension and "3 次" can never fill a field counted in 册.

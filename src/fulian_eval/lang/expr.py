@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 
-from ._text import MAX_DIGITS, MAX_EXPONENT
-from .errors import ExpressionError, did_you_mean
+from ..errors import ExpressionError, did_you_mean
+from .text import MAX_DIGITS, MAX_EXPONENT
 
 __all__ = [
     "Absent",
@@ -40,7 +40,7 @@ _EMPTY_ENV: dict[str, object] = {}
 Value = Any  # Fraction | bool | str | frozenset[str]
 Env = Mapping[str, Any]
 Fn = Callable[[Env], Any]
-#: The parsed form, for compilers (``fulian_eval.columnar``): nested tuples
+#: The parsed form, for compilers (``fulian_eval.scoring.columnar``): nested tuples
 #: ("const", value) ("name", name) ("or", parts) ("and", parts) ("not", x)
 #: ("cmp", op, left, right) ("arith", first, ((op, operand), ...)) ("neg", x)
 #: ("call", function, args).

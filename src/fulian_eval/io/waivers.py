@@ -24,10 +24,10 @@ from typing import Any
 
 import attrs
 
-from ._locate import Locator
-from .errors import Problem, RulebookError, did_you_mean
+from ..errors import Problem, RulebookError, did_you_mean
+from ..model.rulebook import Evidence, Rulebook
 from .load import read_toml
-from .model import Evidence, Rulebook
+from .locate import Locator
 
 __all__ = ["Waiver", "WaiverError", "WaiverSet", "load_waivers"]
 

@@ -27,11 +27,11 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
-from ._tables import FileProblem, decode_text, read_bounded
-from ._text import csv_text as _csv
-from ._text import json_text as _dumps
-from .errors import Problem, RulebookError, did_you_mean
-from .expr import round_half_up
+from ..errors import Problem, RulebookError, did_you_mean
+from ..io.tables import FileProblem, decode_text, read_bounded
+from ..lang.expr import round_half_up
+from ..lang.text import csv_text as _csv
+from ..lang.text import json_text as _dumps
 
 __all__ = [
     "FORMATS",

@@ -14,8 +14,15 @@ from typing import Any
 
 import attrs
 
-from .expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue, round_half_up
-from .model import (
+from ..lang.expr import (
+    Absent,
+    DivisionByZero,
+    Expr,
+    MissingValue,
+    NotApplicableValue,
+    round_half_up,
+)
+from ..model.rulebook import (
     Category,
     CheckRule,
     Consistency,

@@ -1,0 +1,1 @@
+"""What is done with scored results: ranking, cross-checks, agreement, sensitivity, sampling."""

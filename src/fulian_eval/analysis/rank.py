@@ -1,0 +1,194 @@
+"""Ranking (SPEC §5): competition ranks on rounded totals, tie-breaks, vetoed units last.
+
+Pure and order-independent: the same results in any order give the same ranks.
+Works on full results and on compact summaries alike (anything with ``unit``,
+``role`` and ``rank_key``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..scoring.stream import Table
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
+
+import attrs
+
+from ..model.rulebook import Rulebook, UnitInfo
+
+__all__ = [
+    "ROLE_ORDER",
+    "Rankable",
+    "Ranked",
+    "Ranking",
+    "rank",
+    "rank_table",
+]
+
+ROLE_ORDER = {"town": 0, "field": 1, "peer": 2, "self": 3}
+
+Key = tuple[bool, int, tuple[int, ...]]
+
+
+class Rankable(Protocol):
+    @property
+    def unit(self) -> UnitInfo: ...
+
+    @property
+    def role(self) -> str: ...
+
+    def rank_key(self, tie_break: Sequence[str]) -> Key: ...
+
+
+R = TypeVar("R", bound=Rankable)
+
+
+@attrs.frozen(kw_only=True)
+class Ranked(Generic[R]):
+    """A result with its place overall and within its group (among units of its role)."""
+
+    result: R
+    rank: int
+    group_rank: int
+
+
+def _competition(order: list[int], keys: Sequence[Key]) -> dict[int, int]:
+    """Standard competition ranks (1, 2, 2, 4) for indices already sorted by key."""
+    out: dict[int, int] = {}
+    prev: Key | None = None
+    place = 0
+    for pos, i in enumerate(order, start=1):
+        k = keys[i]
+        if k != prev:
+            place, prev = pos, k
+        out[i] = place
+    return out
+
+
+def rank(rb: Rulebook, results: Iterable[R]) -> list[Ranked[R]]:
+    """Rank results; each role (self, peer, town, field) is ranked on its own.
+
+    Args:
+        rb: the rulebook (for ``tie_break``).
+        results: :class:`~fulian_eval.scoring.exact.UnitResult` or :class:`~fulian_eval.scoring.exact.UnitSummary`.
+
+    Returns:
+        Ranked results in rank order (ties by unit id), roles in the order town, field, peer, self.
+    """
+    rows = list(results)
+    keys = [r.rank_key(rb.tie_break) for r in rows]
+    by_role: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_role[r.role].append(i)
+    out: list[Ranked[R]] = []
+    for role in sorted(by_role, key=lambda x: (ROLE_ORDER.get(x, 9), x)):
+        idx = sorted(by_role[role], key=lambda i: (keys[i], rows[i].unit.id))
+        overall = _competition(idx, keys)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i in idx:  # already in rank order, so each group's list is too
+            groups[rows[i].unit.group].append(i)
+        in_group: dict[int, int] = {}
+        for members in groups.values():
+            in_group.update(_competition(members, keys))
+        out.extend(Ranked(result=rows[i], rank=overall[i], group_rank=in_group[i]) for i in idx)
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class Ranking:
+    """Ranks of a :class:`Table`: ``order`` lists rows as reported; ranks are per row."""
+
+    order: Any
+    rank: Any
+    group_rank: Any
+
+
+def rank_table(t: Table) -> Ranking:
+    """Ranks (SPEC §5) from the table's arrays: as :func:`~fulian_eval.analysis.rank.rank` gives them.
+
+    Each role is ranked on its own (roles in the order town, field, peer, self);
+    rounded total, higher first; then the tie-break categories; vetoed units last;
+    ties share a rank and are listed by unit id.
+    """
+    n = len(t)
+    rb = t.plan.rb
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return Ranking(order=z, rank=z, group_rank=z)
+    names = list(t.roles)
+    place = sorted(range(len(names)), key=lambda k: (ROLE_ORDER.get(names[k], 9), names[k]))
+    rank_of = np.empty(len(names), dtype=np.int64)
+    rank_of[place] = np.arange(len(names))
+    roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
+    by_id = _id_order(t.id_bytes) if not t.nul_ids else np.array(sorted(range(n), key=t.unit.__getitem__))
+    cat_ids = [c.id for c, _ in t.plan.cats]
+    ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
+    keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
+    composite = _pack_keys(keys)
+    order = by_id[np.argsort(composite[by_id], kind="stable")]
+    rank = _competition_arrays(composite, order, roles)
+    # Within each role and group, the overall order already holds: a stable sort by group keeps it.
+    seg = roles * (len(t.groups) + 1) + np.frombuffer(t.group_code, dtype=np.int32)
+    seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
+    gorder = order[np.argsort(seg[order], kind="stable")]
+    group_rank = _competition_arrays(composite, gorder, seg)
+    return Ranking(order=order, rank=rank, group_rank=group_rank)
+
+
+def _id_order(ids: Any) -> Any:
+    """Rows in order of unit id (as Python compares str: by code point, which UTF-8 bytes keep)."""
+    n = len(ids)
+    width = max(8, -(-ids.dtype.itemsize // 8) * 8)
+    padded = np.zeros(n, dtype=f"S{width}")
+    padded[:] = ids
+    words = padded.view(">u8").reshape(n, width // 8)
+    if words.shape[1] == 1:
+        return np.argsort(words[:, 0], kind="stable")
+    return np.lexsort(tuple(words[:, k] for k in range(words.shape[1] - 1, -1, -1)))
+
+
+def _pack_keys(keys: Sequence[Any]) -> Any:
+    """Several int64 sort keys (most significant first) as one, when they fit in 63 bits."""
+    out = np.zeros(len(keys[0]), dtype=np.int64)
+    bits = 0
+    for k in keys:
+        lo = int(k.min())
+        span = int(k.max()) - lo + 1
+        width = max(1, span.bit_length())
+        bits += width
+        if bits > 62:
+            # Too wide for one word: rank by position in a lexicographic sort instead.
+            order = np.lexsort(tuple(reversed(keys)))
+            packed = np.empty(len(out), dtype=np.int64)
+            sk = [k2[order] for k2 in keys]
+            change = np.zeros(len(out), dtype=bool)
+            change[0] = True
+            for k2 in sk:
+                change[1:] |= k2[1:] != k2[:-1]
+            packed[order] = np.cumsum(change)
+            return packed
+        out = (out << width) | (k - lo)
+    return out
+
+
+def _competition_arrays(key: Any, order: Any, segment: Any) -> Any:
+    """Standard competition ranks (1, 2, 2, 4) within segments, for rows sorted by key."""
+    n = len(order)
+    k = key[order]
+    s = segment[order]
+    pos = np.arange(n)
+    new_seg = np.ones(n, dtype=bool)
+    new_seg[1:] = s[1:] != s[:-1]
+    new_key = new_seg.copy()
+    new_key[1:] |= k[1:] != k[:-1]
+    seg_start = np.maximum.accumulate(np.where(new_seg, pos, 0))
+    run_start = np.maximum.accumulate(np.where(new_key, pos, 0))
+    out = np.empty(n, dtype=np.int64)
+    out[order] = run_start - seg_start + 1
+    return out

@@ -1,0 +1,1 @@
+"""Reports: scored results as text, CSV, JSON, Markdown, HTML and XLSX."""
