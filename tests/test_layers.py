@@ -1,7 +1,7 @@
 """The import direction of STYLE.md: data flows one way, the scoring core never does I/O.
 
 The package reads as the data flow: ``lang`` (numbers, units, values, the
-expression language) → ``model`` → ``io`` (files, tables, rulebooks, evidence)
+expression language) → ``model`` → ``kinds`` (each item kind defined once) → ``io`` (files, tables, rulebooks, evidence)
 → ``scoring`` (exact, columnar, streamed) → ``analysis`` (ranking, cross-checks)
 → ``report`` → ``audit`` → ``testing`` → ``cli``. A module may import only from
 modules listed before its own group; a subpackage's ``__init__`` may gather its
@@ -24,6 +24,9 @@ LAYERS: list[list[str]] = [
     ["lang.units"],
     ["lang.values", "lang.expr"],
     ["model.rulebook"],
+    ["kinds.base"],
+    ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
+     "kinds.formula", "kinds.manual", "kinds.veto"],
     ["io.locate", "io.tables"],
     ["io.tailor"],
     ["io.load", "io.evidence"],

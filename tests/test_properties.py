@@ -18,22 +18,19 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import RulebookError, gains, parse_evidence, parse_rulebook, rank, score
-from fulian_eval.lang.expr import round_half_up
-from fulian_eval.model.rulebook import (
-    Category,
+from fulian_eval.kinds import (
     CheckRule,
     CountRule,
     DeductRule,
-    Evidence,
-    Item,
     LinearRule,
     ManualRule,
-    Rulebook,
     ShortfallRule,
     SurplusRule,
     ThresholdRule,
     TiersRule,
 )
+from fulian_eval.lang.expr import round_half_up
+from fulian_eval.model.rulebook import Category, Evidence, Item, Rulebook
 from fulian_eval.scoring.exact import ItemResult, UnitResult
 from fulian_eval.testing import (
     evidence,

@@ -35,19 +35,17 @@ from hypothesis import strategies as st
 
 from .io.evidence import parse_evidence
 from .io.load import RULEBOOK_SCHEMA, parse_rulebook
-from .lang.expr import round_half_up
-from .model.rulebook import (
+from .kinds import (
     DeductRule,
-    Evidence,
-    FieldSpec,
     LinearRule,
     ManualRule,
-    Rulebook,
     ShortfallRule,
     SurplusRule,
     ThresholdRule,
     TiersRule,
 )
+from .lang.expr import round_half_up
+from .model.rulebook import Evidence, FieldSpec, Rulebook
 
 __all__ = [
     "DOCUMENTS",

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ..errors import EvidenceError, FulianEvalError, Problem, did_you_mean
+from ..kinds import DeductRule, ManualRule
 from ..lang.expr import Expr
 from ..lang.text import decimal_text as _fmt
 from ..lang.units import UnitError, conversion_factor
@@ -33,7 +34,7 @@ from ..lang.values import (
     parse_number,
     parse_set,
 )
-from ..model.rulebook import Assessment, DeductRule, Evidence, ManualRule, Rulebook, UnitInfo
+from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
 from .tables import (
     BadCell,
@@ -208,7 +209,7 @@ def _exprs(rb: Rulebook) -> Iterator[Expr]:
         for item in cat.items:
             if item.applies_when is not None:
                 yield item.applies_when
-            for v in attrs.asdict(item.rule, recurse=False).values() if attrs.has(type(item.rule)) else ():
+            for v in attrs.asdict(item.rule, recurse=False).values() if attrs.has(type(item.rule)) else ():  # type: ignore[arg-type]
                 if isinstance(v, Expr):
                     yield v
             extra = getattr(item, "requires", None)

@@ -8,41 +8,30 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
+from ..kinds import KINDS
+from ..kinds.base import Skip, fmt, is_number, show_value, type_name
 from ..lang.expr import Expr, parse, round_half_up
-from ..lang.text import decimal_text
 from ..lang.units import UnitError, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
 from ..model.rulebook import (
     EXPR_TYPE,
     FIELD_TYPES,
     Category,
-    CheckRule,
     Consistency,
-    CountRule,
-    DeductRule,
     Derived,
-    ExprRule,
     FieldSpec,
     Grade,
     Item,
-    LinearRule,
-    ManualRule,
-    Rule,
     Rulebook,
-    ShortfallRule,
+    RuleSpec,
     SourceFile,
-    SurplusRule,
-    ThresholdRule,
-    Tier,
-    TiersRule,
-    VetoRule,
 )
 from .locate import PathKey
 from .tables import FileProblem, read_bounded
@@ -70,19 +59,7 @@ _FIELD_KEYS = {"type", "unit", "title", "note"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
 _CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note"}
 _ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor"}
-_KIND_KEYS: dict[str, set[str]] = {
-    "check": {"field", "when"},
-    "threshold": {"field", "at_least", "at_most"},
-    "tiers": {"field", "tiers"},
-    "linear": {"field", "zero_at", "full_at"},
-    "count": {"field", "each"},
-    "deduct": {"field", "required", "each", "faults"},
-    "shortfall": {"field", "target", "step", "each", "partial"},
-    "surplus": {"field", "target", "step", "each", "partial"},
-    "expr": {"points"},
-    "manual": {"step"},
-    "veto": {"when", "effect"},
-}
+_KIND_KEYS: dict[str, set[str]] = {name: set(k.keys) for name, k in KINDS.items()}
 _ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
 
 
@@ -208,38 +185,9 @@ class _Ctx:
         self.problems.append(Problem(file=file, path=label, line=line, message=message))
 
 
-class _Bad(Exception):
-    """Internal: a value was already reported; stop building this part."""
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, BadNumber):
-        return v.text
-    if isinstance(v, str):
-        return f"'{v}'"
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, dict):
-        return "a table"
-    if isinstance(v, list):
-        return "a list"
-    return repr(v)
-
-
-def _typename(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true/false"
-    if isinstance(v, int | Decimal | BadNumber):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "a table"
-    return type(v).__name__
+_Bad = Skip  # a value was already reported; stop building this part
+_show = show_value
+_typename = type_name
 
 
 class _Builder:
@@ -682,7 +630,7 @@ class _Builder:
         except _Bad:
             return None
 
-    def _field_ref(self, t: dict[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str) -> str:
+    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str) -> str:
         name = self.text(t, "field", key, label, required=True)
         if name not in self.kinds:
             self.c.err((*key, "field"), f"{label}.field", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
@@ -694,7 +642,7 @@ class _Builder:
             raise _Bad
         return name
 
-    def _positive(self, t: dict[str, Any], name: str, key: PathKey, label: str, unit: str, *, required: bool = True,
+    def positive(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str, *, required: bool = True,
                   default: Fraction | None = None) -> Fraction:
         v = self.bound(t, name, key, label, unit, required=required)
         if v is None:
@@ -704,147 +652,26 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}", f"{_fmt(v)} must be above 0")
         return v
 
-    def _rule(self, kind: str, t: dict[str, Any], key: PathKey, label: str, mx: Fraction) -> Rule:
-        numeric = ("count", "number", "quantity", "derived")
-        num_word = "a number field (count, number, quantity or derived)"
-        if kind == "check":
-            if ("field" in t) == ("when" in t):
-                self.c.err(key, label, "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)")
-                raise _Bad
-            if "field" in t:
-                return CheckRule(field=self._field_ref(t, key, label, ("bool",), "a bool field"))
-            return CheckRule(when=self.expr(t["when"], (*key, "when"), f"{label}.when", "bool"))
-        if kind == "veto":
-            if "when" not in t:
-                self.c.err(key, label, "a veto item needs 'when' (a condition, e.g. \"fabricated\")")
-                raise _Bad
-            when = self.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
-            effect = self.text(t, "effect", key, label, default="fail")
-            if effect not in ("fail", "zero"):
-                self.c.err((*key, "effect"), f"{label}.effect", f"'{effect}' is not allowed; expected 'fail' or 'zero'")
-            return VetoRule(when=when, effect=effect)
-        if kind == "expr":
-            if "points" not in t:
-                self.c.err(key, label, "an expr item needs 'points' (an expression giving the points)")
-                raise _Bad
-            return ExprRule(points=self.expr(t["points"], (*key, "points"), f"{label}.points", "num"))
-        if kind == "manual":
-            step = self.num(t, "step", key, label, default=Fraction(1, 2))
-            assert step is not None
-            if step <= 0:
-                self.c.err((*key, "step"), f"{label}.step", f"{_fmt(step)} must be above 0")
-            return ManualRule(step=step)
-        if kind == "deduct":
-            each = self.num(t, "each", key, label, default=Fraction(1))
-            assert each is not None
-            if each <= 0:
-                self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
-            if "faults" in t:
-                if "field" in t or "required" in t:
-                    self.c.err(key, label, "use either 'faults' or 'field' (+ 'required'), not both")
-                faults = t["faults"]
-                if not isinstance(faults, dict) or not faults:
-                    self.c.err((*key, "faults"), f"{label}.faults", "expected a table {field = points per fault, …}")
-                    raise _Bad
-                pairs = []
-                for fname, pts in faults.items():
-                    if fname not in self.kinds:
-                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"unknown field '{fname}'{did_you_mean(fname, self.kinds)}")
-                        continue
-                    if self.kinds[fname] not in numeric:
-                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"'{fname}' is a {self.kinds[fname]} field; faults are counted by {num_word}")
-                        continue
-                    if isinstance(pts, BadNumber):
-                        self.c.err((*key, "faults", fname), f"{label}.faults.{fname}", pts.reason)
-                        continue
-                    if not _is_num(pts) or pts <= 0:
-                        self.c.err((*key, "faults"), f"{label}.faults.{fname}", f"{_show(pts)} must be a number of points above 0")
-                        continue
-                    pairs.append((fname, Fraction(pts)))
-                return DeductRule(each=each, faults=tuple(pairs))
-            if "required" in t:
-                field = self._field_ref(t, key, label, ("set",), "a set field when 'required' is given")
-                req = t["required"]
-                if not isinstance(req, list) or not req or not all(isinstance(x, str) for x in req):
-                    self.c.err((*key, "required"), f"{label}.required", "expected a non-empty list of names")
-                    raise _Bad
-                if len(set(req)) != len(req):
-                    dup = next(x for x in req if req.count(x) > 1)
-                    self.c.err((*key, "required"), f"{label}.required", f"'{dup}' is listed twice")
-                return DeductRule(each=each, field=field, required=tuple(req))
-            field = self._field_ref(t, key, label, numeric, num_word + " counting faults, or a set field with 'required'")
-            return DeductRule(each=each, field=field)
+    def _rule(self, kind: str, t: dict[str, Any], key: PathKey, label: str, mx: Fraction) -> RuleSpec:
+        rule: RuleSpec = KINDS[kind].build(self, t, key, label, mx)
+        return rule
 
-        field = self._field_ref(t, key, label, numeric, num_word)
-        unit = self.units.get(field, "")
-        if kind == "threshold":
-            lo = self.bound(t, "at_least", key, label, unit)
-            hi = self.bound(t, "at_most", key, label, unit)
-            if lo is None and hi is None:
-                self.c.err(key, label, "a threshold item needs 'at_least' and/or 'at_most'")
-                raise _Bad
-            if lo is not None and hi is not None and lo > hi:
-                self.c.err((*key, "at_most"), f"{label}.at_most", f"at_most {_fmt(hi)} is below at_least {_fmt(lo)}")
-            return ThresholdRule(field=field, at_least=lo, at_most=hi)
-        if kind == "tiers":
-            raw = t.get("tiers")
-            if not isinstance(raw, list) or not raw:
-                self.c.err((*key, "tiers"), f"{label}.tiers", "expected a list like [{at_least = \"98 %\", points = 5}, …], highest first")
-                raise _Bad
-            tiers: list[Tier] = []
-            for i, tier in enumerate(raw):
-                tkey: PathKey = (*key, "tiers", i)
-                tlabel = f"{label}.tiers[{i}]"
-                if not isinstance(tier, dict):
-                    self.c.err(tkey, tlabel, f"{_show(tier)} is {_typename(tier)}; expected {{at_least = …, points = …}}")
-                    continue
-                self.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
-                try:
-                    at = self.bound(tier, "at_least", tkey, tlabel, unit, required=True)
-                    pts = self.points(tier, "points", tkey, tlabel, required=True)
-                except _Bad:
-                    continue
-                assert at is not None and pts is not None
-                if pts > mx:
-                    self.c.err(tkey, f"{tlabel}.points", f"{_fmt(pts)} is above the item's max {_fmt(mx)}")
-                if tiers and at >= tiers[-1].at_least:
-                    self.c.err(tkey, f"{tlabel}.at_least", f"tiers must go from the highest at_least down; {_fmt(at)} is not below {_fmt(tiers[-1].at_least)}")
-                tiers.append(Tier(at_least=at, points=pts))
-            return TiersRule(field=field, tiers=tuple(tiers))
-        if kind == "linear":
-            z = self.bound(t, "zero_at", key, label, unit, required=True)
-            f = self.bound(t, "full_at", key, label, unit, required=True)
-            assert z is not None and f is not None
-            if z == f:
-                self.c.err((*key, "full_at"), f"{label}.full_at", f"full_at equals zero_at ({_fmt(z)}); they must differ")
-            return LinearRule(field=field, zero_at=z, full_at=f)
-        if kind == "count":
-            each = self.num(t, "each", key, label, required=True)
-            assert each is not None
-            if each <= 0:
-                self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
-            return CountRule(field=field, each=each)
-        # shortfall / surplus
-        target = self.bound(t, "target", key, label, unit, required=True)
-        assert target is not None
-        step = self._positive(t, "step", key, label, unit)
-        each = self.num(t, "each", key, label, required=True)
-        assert each is not None
-        if each <= 0:
-            self.c.err((*key, "each"), f"{label}.each", f"{_fmt(each)} must be above 0")
-        partial = self.text(t, "partial", key, label, default="exact")
-        if partial not in ("exact", "whole", "any"):
-            self.c.err((*key, "partial"), f"{label}.partial", f"'{partial}' is not allowed; expected 'exact', 'whole' or 'any'{did_you_mean(partial, ['exact', 'whole', 'any'])}")
-        cls = ShortfallRule if kind == "shortfall" else SurplusRule
-        return cls(field=field, target=target, step=step, each=each, partial=partial)
+    # -- what a kind may ask (kinds.base.Reader) --------------------------------
+    def err(self, key: PathKey, label: str, message: str) -> None:
+        self.c.err(key, label, message)
+
+    def unit_of(self, name: str) -> str:
+        return self.units.get(name, "")
+
+    def field_type(self, name: str) -> str | None:
+        return self.kinds.get(name)
+
+    def field_names(self) -> Collection[str]:
+        return self.kinds.keys()
 
 
-def _is_num(v: Any) -> bool:
-    return isinstance(v, int | Decimal) and not isinstance(v, bool)
-
-
-def _fmt(x: Fraction | None) -> str:
-    return "none" if x is None else decimal_text(x)
+_is_num = is_number
+_fmt = fmt
 
 
 def _build(chain: Chain) -> Rulebook:

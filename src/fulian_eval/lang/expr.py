@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ..errors import ExpressionError, did_you_mean
-from .text import MAX_DIGITS, MAX_EXPONENT
+from .text import MAX_DIGITS, MAX_EXPONENT, round_half_up
 
 __all__ = [
     "Absent",
@@ -79,24 +79,6 @@ class NotApplicableValue(Exception):
 
 class DivisionByZero(Exception):
     """An expression divided by zero."""
-
-
-def round_half_up(x: Fraction, places: int = 0) -> Fraction:
-    """Round half away from zero (四舍五入) to ``places`` decimals, exactly.
-
-    >>> round_half_up(Fraction(14375, 1000), 2)
-    Fraction(719, 50)
-    """
-    num, den = x.numerator, x.denominator
-    if places < 0:  # round to tens, hundreds, …
-        unit = 10**-places
-        q = Fraction(num, den * unit)
-        return Fraction(round_half_up(q, 0) * unit)
-    scale = 10**places
-    if scale % den == 0:
-        return x  # already exact at this precision
-    n = (abs(num) * scale * 2 + den) // (den * 2)
-    return Fraction(n if num >= 0 else -n, scale)
 
 
 # Constants outside the bounds on numbers (a 400-digit literal) are refused when the rulebook loads.

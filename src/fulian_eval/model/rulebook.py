@@ -11,7 +11,7 @@ import datetime as _dt
 import functools
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -20,27 +20,15 @@ from ..lang.expr import Expr
 __all__ = [
     "Assessment",
     "Category",
-    "CheckRule",
     "Consistency",
-    "CountRule",
-    "DeductRule",
     "Derived",
     "Evidence",
-    "ExprRule",
     "FieldSpec",
     "Grade",
     "Item",
-    "LinearRule",
-    "ManualRule",
-    "Rule",
+    "RuleSpec",
     "Rulebook",
-    "ShortfallRule",
-    "SurplusRule",
-    "ThresholdRule",
-    "Tier",
-    "TiersRule",
     "UnitInfo",
-    "VetoRule",
 ]
 
 FIELD_TYPES = ("count", "number", "quantity", "bool", "set", "text")
@@ -89,113 +77,14 @@ class Grade:
     min: Fraction
 
 
-# ------------------------------------------------------------------ item rules
+# ------------------------------------------------------------------ items
 
 
-@attrs.frozen(kw_only=True)
-class CheckRule:
-    field: str | None = None
-    when: Expr | None = None
+class RuleSpec(Protocol):
+    """An item's frozen rule; each kind defines its own (:mod:`fulian_eval.kinds`)."""
 
-
-@attrs.frozen(kw_only=True)
-class ThresholdRule:
-    field: str
-    at_least: Fraction | None = None
-    at_most: Fraction | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Tier:
-    at_least: Fraction
-    points: Fraction
-
-
-@attrs.frozen(kw_only=True)
-class TiersRule:
-    field: str
-    tiers: tuple[Tier, ...]
-
-
-@attrs.frozen(kw_only=True)
-class LinearRule:
-    field: str
-    zero_at: Fraction
-    full_at: Fraction
-
-
-@attrs.frozen(kw_only=True)
-class CountRule:
-    field: str
-    each: Fraction
-
-
-@attrs.frozen(kw_only=True)
-class DeductRule:
-    """Three forms: a set against ``required``, a count of faults, or ``faults``."""
-
-    each: Fraction = Fraction(1)
-    field: str | None = None
-    required: tuple[str, ...] = ()
-    faults: tuple[tuple[str, Fraction], ...] = ()
-
-    @property
-    def form(self) -> str:
-        if self.faults:
-            return "faults"
-        return "set" if self.required else "count"
-
-
-@attrs.frozen(kw_only=True)
-class _StepRule:
-    """Points per ``step`` of the field below (shortfall) or above (surplus) ``target``."""
-
-    field: str
-    target: Fraction
-    step: Fraction
-    each: Fraction
-    partial: str = "exact"  # exact | whole | any: how a started step counts
-
-
-@attrs.frozen(kw_only=True)
-class ShortfallRule(_StepRule):
-    """每低一个step扣each分: ``max − each × steps below target``."""
-
-
-@attrs.frozen(kw_only=True)
-class SurplusRule(_StepRule):
-    """每超一个step加each分: ``min(max, each × steps above target)``."""
-
-
-@attrs.frozen(kw_only=True)
-class ExprRule:
-    points: Expr
-
-
-@attrs.frozen(kw_only=True)
-class ManualRule:
-    step: Fraction = Fraction(1, 2)
-
-
-@attrs.frozen(kw_only=True)
-class VetoRule:
-    when: Expr
-    effect: str = "fail"  # fail | zero
-
-
-Rule = (
-    CheckRule
-    | ThresholdRule
-    | TiersRule
-    | LinearRule
-    | CountRule
-    | DeductRule
-    | ShortfallRule
-    | SurplusRule
-    | ExprRule
-    | ManualRule
-    | VetoRule
-)
+    def reads(self) -> frozenset[str]:
+        """Names of the fields and derived values the rule reads."""
 
 
 @attrs.frozen(kw_only=True)
@@ -206,7 +95,7 @@ class Item:
     title: str
     kind: str
     max: Fraction
-    rule: Rule
+    rule: RuleSpec
     floor: Fraction = Fraction(0)
     applies_when: Expr | None = None
     method: str = ""
@@ -226,18 +115,7 @@ class Item:
 
     def fields_used(self) -> frozenset[str]:
         """Names of fields and derived values this item's rule reads."""
-        rule = self.rule
-        names: set[str] = set()
-        f = getattr(rule, "field", None)
-        if f:
-            names.add(f)
-        for attr in ("when", "points"):
-            e = getattr(rule, attr, None)
-            if isinstance(e, Expr):
-                names |= e.names
-        if isinstance(rule, DeductRule):
-            names |= {name for name, _ in rule.faults}
-        return frozenset(names)
+        return self.rule.reads()
 
 
 @attrs.frozen(kw_only=True)

@@ -33,24 +33,9 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..kinds import KINDS, ManualRule, VetoRule
 from ..lang.expr import Expr
-from ..model.rulebook import (
-    Category,
-    CheckRule,
-    CountRule,
-    DeductRule,
-    Evidence,
-    ExprRule,
-    Item,
-    LinearRule,
-    ManualRule,
-    Rulebook,
-    ShortfallRule,
-    SurplusRule,
-    ThresholdRule,
-    TiersRule,
-    VetoRule,
-)
+from ..model.rulebook import Category, Evidence, Item, Rulebook
 from .exact import UnitResult, consistency_flag, hundredths, score
 
 __all__ = [
@@ -291,6 +276,19 @@ class _Run:
             return Col("num", qn=np.abs(a.qn), qd=a.qd, bn=a.bn, bd=a.bd, s=a.s)
         return Col.floats(np.abs(a.v), a.e, a.s)
 
+    def where(self, cond: Col, a: Col, b: Col) -> Col:
+        """``a`` where ``cond`` holds, else ``b`` (exact when both are)."""
+        mask = self.full(cond.b, bool)
+        s = _states(cond.s, a.s, b.s)
+        if a.exact and b.exact:
+            if isinstance(a.qd, int) and isinstance(b.qd, int) and a.qd == b.qd:
+                qd: Any = a.qd
+            else:
+                qd = np.where(mask, a.qd, b.qd)
+            return Col("num", qn=np.where(mask, a.qn, b.qn), qd=qd, bn=max(a.bn, b.bn), bd=max(a.bd, b.bd), s=s)
+        e = a.e if _is_zero(a.e) and _is_zero(b.e) else np.where(mask, a.e, b.e)
+        return Col.floats(np.where(mask, a.v, b.v), e, s)
+
     # ------------------------------------------------------------- decisions
 
     def _order(self, a: Col, b: Col) -> tuple[Any, Any] | None:
@@ -468,6 +466,97 @@ def _only(col: Col, mask: Any) -> Col:
         return Col("num", qn=np.where(mask, col.qn, 0), qd=qd, bn=col.bn, bd=col.bd, s=col.s)
     e = col.e if _is_zero(col.e) else np.where(mask, col.e, 0.0)
     return Col.floats(np.where(mask, col.v, 0.0), e, col.s)
+
+
+class _ColumnOps:
+    """The kinds' operations (:class:`fulian_eval.kinds.Ops`) on the columns of one chunk.
+
+    Each value read is remembered with its per-row state; :meth:`state` gives, per row,
+    the state of the first value the item lacked, as the exact engine raises it.
+    """
+
+    __slots__ = ("env", "points", "run", "states")
+
+    def __init__(self, run: _Run, env: Mapping[str, Col], points: Mapping[str, Col]) -> None:
+        self.run = run
+        self.env = env
+        self.points = points
+        self.states: list[State] = []
+
+    def state(self) -> State:
+        return _states(*self.states)
+
+    def read(self, name: str) -> Col:
+        c = self.env[name]
+        self.states.append(c.s)
+        return c
+
+    def read_all(self, names: Sequence[str]) -> list[Col]:
+        cols = [self.env[n] for n in names]
+        state: State = 0
+        for c in cols:
+            if not isinstance(c.s, int):  # any value absent, even not applicable: missing
+                state = np.where((c.s != OK) | (np.asarray(state) != OK), MISSING, OK).astype(np.int8)
+        self.states.append(state)
+        return cols
+
+    def evaluate(self, expr: Expr) -> Col:
+        c = _evaluate(self.run, expr.tree, self.env)
+        self.states.append(c.s)
+        return c
+
+    def manual(self, item_id: str) -> Col:
+        c = self.points.get(item_id) or _all_missing("number", self.run.n)
+        self.states.append(c.s)
+        return c
+
+    @staticmethod
+    def const(x: Fraction | int) -> Col:
+        return Col.const(x)
+
+    def add(self, a: Col, b: Col) -> Col:
+        return self.run.add(a, b)
+
+    def sub(self, a: Col, b: Col) -> Col:
+        return self.run.add(a, b, -1)
+
+    def mul(self, a: Col, b: Col) -> Col:
+        return self.run.mul(a, b)
+
+    def div(self, a: Col, b: Col) -> Col:
+        return self.run.div(a, b)
+
+    def cmp(self, op: str, a: Col, b: Col) -> Col:
+        return self.run.compare(op, a, b)
+
+    def all(self, conds: Sequence[Col]) -> Col:
+        ok = np.ones(self.run.n, dtype=bool)
+        for c in conds:
+            ok &= self.run.full(c.b, bool)
+        return Col("bool", b=ok, s=_states(*(c.s for c in conds)))
+
+    def where(self, cond: Col, a: Col, b: Col) -> Col:
+        return self.run.where(cond, a, b)
+
+    def select(self, choices: Sequence[tuple[Col, Col]], default: Col) -> Col:
+        acc = default
+        for cond, value in reversed(choices):
+            acc = self.run.where(cond, value, acc)
+        return acc
+
+    def clamp(self, x: Col, lo: Col, hi: Col) -> Col:
+        return self.run.pick("max", [self.run.pick("min", [x, hi]), lo])
+
+    def floor(self, x: Col) -> Col:
+        return self.run.whole(x, "floor")
+
+    def ceil(self, x: Col) -> Col:
+        return self.run.whole(x, "ceil")
+
+    def absent(self, have: Col, names: Sequence[str]) -> Col:
+        by_set = np.array([sum(1 for r in names if r not in x) for x in have.table], dtype=np.int64)
+        counts = by_set[have.b] if len(by_set) else np.zeros(self.run.n, dtype=np.int64)
+        return Col.ratio(counts, 1, have.s)
 
 
 # ------------------------------------------------------------------- results
@@ -669,7 +758,7 @@ class Plan:
             live = live & self._holds(run, item.applies_when, env)
         state: State
         if isinstance(rule, VetoRule):
-            c = _evaluate(run, rule.when.tree, env)
+            c = KINDS["veto"].raw(_ColumnOps(run, env, points), item.max, rule)
             state = c.s
             h: Any = np.zeros(n, dtype=np.int64)
             st = np.where(run.full(c.b, bool), S_VETO, S_SCORED).astype(np.int8)
@@ -687,92 +776,13 @@ class Plan:
 
     def _rule(self, run: _Run, p: _ItemPlan, env: Mapping[str, Col],
               points: Mapping[str, Col]) -> tuple[Any, State]:
-        item, rule = p.item, p.item.rule
-        mx = Col.const(item.max)
-        if isinstance(rule, CheckRule):
-            if rule.field is not None:
-                c = env[rule.field]
-            else:
-                assert rule.when is not None
-                c = _evaluate(run, rule.when.tree, env)
-            return np.where(run.full(c.b, bool), p.hi_h, 0), c.s
-        if isinstance(rule, ManualRule):
-            c = points.get(item.id) or _all_missing("number", run.n)
-            return run.points_h(c, p.lo_h, p.hi_h), c.s
-        if isinstance(rule, ExprRule):
-            c = _evaluate(run, rule.points.tree, env)
-            return run.points_h(c, p.lo_h, p.hi_h), c.s
-        if isinstance(rule, DeductRule):
-            return self._deduct(run, p, env, mx)
-        assert not isinstance(rule, VetoRule)
-        v = env[rule.field]
-        if isinstance(rule, ThresholdRule):
-            ok = np.ones(run.n, dtype=bool)
-            if rule.at_least is not None:
-                ok &= run.full(run.compare(">=", v, Col.const(rule.at_least)).b, bool)
-            if rule.at_most is not None:
-                ok &= run.full(run.compare("<=", v, Col.const(rule.at_most)).b, bool)
-            return np.where(ok, p.hi_h, 0), v.s
-        if isinstance(rule, TiersRule):
-            h = np.zeros(run.n, dtype=np.int64)
-            taken = np.zeros(run.n, dtype=bool)
-            for t in rule.tiers:
-                hit = run.full(run.compare(">=", v, Col.const(t.at_least)).b, bool) & ~taken
-                h[hit] = _h(t.points, "tier points")
-                taken |= hit
-            return np.clip(h, p.lo_h, p.hi_h), v.s
-        if isinstance(rule, LinearRule):
-            frac = run.div(run.add(v, Col.const(rule.zero_at), -1), Col.const(rule.full_at - rule.zero_at))
-            clamped = run.pick("max", [run.pick("min", [frac, Col.const(1)]), Col.const(0)])
-            return run.points_h(run.mul(mx, clamped), p.lo_h, p.hi_h), v.s
-        if isinstance(rule, CountRule):
-            return run.points_h(run.mul(Col.const(rule.each), v), p.lo_h, p.hi_h), v.s
-        if isinstance(rule, ShortfallRule):
-            met = run.full(run.compare(">=", v, Col.const(rule.target)).b, bool)
-            gap = _only(run.add(Col.const(rule.target), v, -1), ~met)
-            left = run.add(mx, run.mul(Col.const(rule.each), self._steps(run, gap, rule)), -1)
-            return np.where(met, p.hi_h, run.points_h(left, p.lo_h, p.hi_h)), v.s
-        if isinstance(rule, SurplusRule):
-            under = run.full(run.compare("<=", v, Col.const(rule.target)).b, bool)
-            gap = _only(run.add(v, Col.const(rule.target), -1), ~under)
-            h = run.points_h(run.mul(Col.const(rule.each), self._steps(run, gap, rule)), p.lo_h, p.hi_h)
-            return np.where(under, np.clip(0, p.lo_h, p.hi_h), h), v.s
-        raise Unsupported(f"item kind {item.kind}")  # pragma: no cover
-
-    def _steps(self, run: _Run, gap: Col, rule: ShortfallRule | SurplusRule) -> Col:
-        d = run.div(gap, Col.const(rule.step))
-        if rule.partial == "exact":
-            return d
-        return run.whole(d, "floor" if rule.partial == "whole" else "ceil")
-
-    def _deduct(self, run: _Run, p: _ItemPlan, env: Mapping[str, Col], mx: Col) -> tuple[Any, State]:
-        rule = p.item.rule
-        assert isinstance(rule, DeductRule)
-        state: State
-        if rule.form == "set":
-            assert rule.field is not None
-            have = env[rule.field]
-            absent_by_set = np.array([sum(1 for r in rule.required if r not in x) for x in have.table],
-                                     dtype=np.int64)
-            absent = absent_by_set[have.b] if len(absent_by_set) else np.zeros(run.n, dtype=np.int64)
-            faults = Col.ratio(absent, 1, have.s)
-            state = have.s
-        elif rule.form == "count":
-            assert rule.field is not None
-            faults = env[rule.field]
-            state = faults.s
-        else:
-            total = Col.const(0)
-            state = 0
-            for name, pts in rule.faults:
-                c = env[name]
-                if not isinstance(c.s, int):  # any value absent, even not applicable: missing
-                    state = np.where((c.s != OK) | (np.asarray(state) != OK), MISSING, OK).astype(np.int8)
-                total = run.add(total, run.mul(Col.const(pts), c))
-            faults = copy.copy(total)
-            faults.s = 0
-        left = run.add(mx, run.mul(faults, Col.const(rule.each)), -1)
-        return run.points_h(left, p.lo_h, p.hi_h), state
+        item = p.item
+        kind = KINDS[item.kind]
+        ops = _ColumnOps(run, env, points)
+        raw = ops.manual(item.id) if item.kind == "manual" else kind.raw(ops, item.max, item.rule)
+        if kind.natural == "deduction":
+            raw = run.add(Col.const(item.max), raw, -1)
+        return run.points_h(raw, p.lo_h, p.hi_h), ops.state()
 
     # ------------------------------------------------------- categories, total
 

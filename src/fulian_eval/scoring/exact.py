@@ -8,39 +8,17 @@ shown or ranked (the total itself is computed from exact category scores).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import attrs
 
-from ..lang.expr import (
-    Absent,
-    DivisionByZero,
-    Expr,
-    MissingValue,
-    NotApplicableValue,
-    round_half_up,
-)
-from ..model.rulebook import (
-    Category,
-    CheckRule,
-    Consistency,
-    CountRule,
-    DeductRule,
-    Evidence,
-    ExprRule,
-    Item,
-    LinearRule,
-    ManualRule,
-    Rulebook,
-    ShortfallRule,
-    SurplusRule,
-    ThresholdRule,
-    TiersRule,
-    UnitInfo,
-    VetoRule,
-)
+from ..kinds import KINDS, VetoRule
+from ..lang.expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
+from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
+from ..model.rulebook import Category, Consistency, Evidence, Item, Rulebook, UnitInfo
 
 __all__ = [
     "CategoryResult",
@@ -62,16 +40,8 @@ HUNDREDTH = Fraction(1, 100)
 NOT_APPLICABLE = "不适用"  # what a report shows for a not-applicable item or category, never a zero (SPEC §4.4)
 
 
-def fmt_points(x: Fraction) -> str:
-    """Points as printed: half-up to two decimals, e.g. ``"87.50"``."""
-    return fmt_hundredths(hundredths(x))
 
 
-def fmt_hundredths(n: int) -> str:
-    """Whole hundredths as printed: 8750 -> ``"87.50"``."""
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    return f"{sign}{n // 100}.{n % 100:02d}"
 
 
 def consistency_flag(check: Consistency) -> str:
@@ -79,24 +49,8 @@ def consistency_flag(check: Consistency) -> str:
     return f"数据不一致: {check.message} ({check.when.text})"
 
 
-def _dec(x: Fraction) -> str:
-    """A rule parameter in a reason, exact when it is a short decimal (0.001, 2.5)."""
-    for places in range(7):
-        if (x * 10**places).denominator == 1:
-            n = x * 10**places
-            s = str(abs(n.numerator)).rjust(places + 1, "0")
-            body = s if places == 0 else f"{s[:-places]}.{s[-places:]}"
-            return ("-" if x < 0 else "") + body
-    return _num(x)
 
 
-def _num(x: Fraction) -> str:
-    """A number in a reason: up to two decimals, no trailing zeros."""
-    r = round_half_up(x, 2)
-    if r.denominator == 1:
-        return str(r.numerator)
-    s = fmt_points(r)
-    return s.rstrip("0").rstrip(".")
 
 
 @attrs.frozen(kw_only=True)
@@ -221,10 +175,6 @@ class UnitSummary:
         return (self.vetoed, -self.total_h, tuple(-by_id[c] for c in tie_break))
 
 
-def hundredths(x: Fraction) -> int:
-    """``x`` rounded half-up to 0.01, as a whole number of hundredths (87.5 -> 8750)."""
-    r = x if 100 % x.denominator == 0 else round_half_up(x, 2)
-    return r.numerator * (100 // r.denominator)
 
 
 # ------------------------------------------------------------------- helpers
@@ -252,6 +202,7 @@ class _Ctx:
                 else:
                     env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算：除数为0")
         self.env = env
+        self.ops = _ExactOps(self)
         self.penalty = False  # scoring items of a penalty category
         self.waived: Mapping[str, str] = {}  # item id -> the waiver's note
 
@@ -264,6 +215,9 @@ class _Ctx:
                 return d.title or name
         return name
 
+    def value(self, name: str) -> Any:
+        return self.env[name]
+
     def head(self, name: str, v: Fraction) -> str:
         """"登记率92.19%": a field's title and value; a space after an id used as title."""
         title = self.title(name)
@@ -273,16 +227,16 @@ class _Ctx:
     def got(self, p: Fraction) -> str:
         """"得X分", or "扣X分" for items of a penalty category (their points are subtracted)."""
         if self.penalty:
-            return f"扣{_num(p)}分" if p != 0 else "不扣分"
+            return f"扣{reason_number(p)}分" if p != 0 else "不扣分"
         return _got(p)
 
     def show(self, name: str, v: Fraction) -> str:
         unit = self.rb.unit_of(name)
         u = unit.replace("^2", "²").replace("**2", "²")
         if not u:
-            return _num(v)
+            return reason_number(v)
         sep = "" if u in ("%", "m²") or not u.isascii() else " "
-        return f"{_num(v)}{sep}{u}"
+        return f"{reason_number(v)}{sep}{u}"
 
     def inputs(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
         # A derived value is shown with the evidence it was computed from.
@@ -295,7 +249,7 @@ class _Ctx:
                 if isinstance(v, Absent):
                     out.append((n, v.kind))
                 elif isinstance(v, Fraction):
-                    out.append((n, _num(v)))
+                    out.append((n, reason_number(v)))
                 else:
                     out.append((n, str(v)))
         return tuple(out)
@@ -347,7 +301,7 @@ def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
 
 
 def _got(p: Fraction) -> str:
-    return f"得{_num(p)}分" if p != 0 else "不得分"
+    return f"得{reason_number(p)}分" if p != 0 else "不得分"
 
 
 # ------------------------------------------------------------------- items
@@ -356,201 +310,101 @@ def _got(p: Fraction) -> str:
 Why = Callable[[], str]
 _Scored = tuple[Fraction, Why]
 
-
-def _check(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    mx = item.max
-    if rule.field is not None:
-        ok = bool(_need(ctx, rule.field))
-        what = rule.field
-        if ok:
-            return mx, lambda: f"{ctx.title(what)}：是，得{_num(mx)}分"
-        return ZERO, lambda: f"{ctx.title(what)}：否，不得分"
-    ok = bool(_eval(ctx, rule.when))
-    text = rule.when.text
-    if ok:
-        return mx, lambda: f"符合（{text}），得{_num(mx)}分"
-    return ZERO, lambda: f"不符合（{text}），不得分"
-
-
-def _threshold(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    lo, hi = rule.at_least, rule.at_most
-    ok = (lo is None or v >= lo) and (hi is None or v <= hi)
-    mx = item.max
-
-    def why() -> str:
-        f = rule.field
-        if lo is not None and hi is not None:
-            req = f"{ctx.show(f, lo)}至{ctx.show(f, hi)}之间"
-        elif lo is not None:
-            req = f"不低于{ctx.show(f, lo)}"
-        else:
-            req = f"不高于{ctx.show(f, hi)}"
-        head = f"{ctx.head(f, v)}"
-        if ok:
-            return f"{head}，达到{req}的要求，得{_num(mx)}分"
-        return f"{head}，未达到{req}的要求，不得分"
-
-    return (mx if ok else ZERO), why
-
-
-def _tiers(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    hit = next((t for t in rule.tiers if v >= t.at_least), None)
-
-    def why() -> str:
-        f = rule.field
-        head = f"{ctx.head(f, v)}"
-        if hit is None:
-            return f"{head}，低于{ctx.show(f, rule.tiers[-1].at_least)}，不得分"
-        return f"{head}，不低于{ctx.show(f, hit.at_least)}，{ctx.got(hit.points)}"
-
-    return (ZERO if hit is None else hit.points), why
-
-
-def _linear(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    frac = (v - rule.zero_at) / (rule.full_at - rule.zero_at)
-    p = ZERO if frac <= 0 else item.max if frac >= 1 else item.max * frac
-
-    def why() -> str:
-        f = rule.field
-        span = f"{ctx.show(f, rule.zero_at)}不得分、{ctx.show(f, rule.full_at)}满分"
-        return f"{ctx.head(f, v)}，按{span}折算，{ctx.got(round_half_up(p, 2))}"
-
-    return p, why
-
-
-def _count(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    raw = rule.each * v
-    mx = item.max
-    p = mx if raw > mx else raw
-
-    def why() -> str:
-        f = rule.field
-        cap = f"，最高{_num(mx)}分" if raw > mx else ""
-        return f"{ctx.head(f, v)}×{_dec(rule.each)}分{cap}，{ctx.got(round_half_up(p, 2))}"
-
-    return p, why
-
-
-def _steps(gap: Fraction, rule: Any) -> Fraction:
-    d: Fraction = gap / rule.step
-    if rule.partial == "exact" or d.denominator == 1:
-        return d
-    return Fraction(math.floor(d) if rule.partial == "whole" else math.ceil(d))
-
-
-def _shortfall(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    mx = item.max
-    if v >= rule.target:
-        return mx, lambda: f"{ctx.head(rule.field, v)}，达到{ctx.show(rule.field, rule.target)}，得满分{_num(mx)}分"
-    n = _steps(rule.target - v, rule)
-    d = rule.each * n
-    p = mx - d
-
-    def why() -> str:
-        f = rule.field
-        step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
-        floor_word = "，扣完为止" if p < item.floor else ""
-        shown = _clamp(p, item.floor, mx)
-        return (f"{ctx.head(f, v)}，低于{ctx.show(f, rule.target)}{step_word}，"
-                f"扣{_dec(d)}分{floor_word}，{ctx.got(round_half_up(shown, 2))}")
-
-    return p, why
-
-
-def _surplus(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _need(ctx, rule.field)
-    mx = item.max
-    if v <= rule.target:
-        return ZERO, lambda: f"{ctx.head(rule.field, v)}，未超过{ctx.show(rule.field, rule.target)}，不加分"
-    n = _steps(v - rule.target, rule)
-    p = rule.each * n
-
-    def why() -> str:
-        f = rule.field
-        step_word = "" if rule.step == 1 else f"（每{ctx.show(f, rule.step)}）"
-        cap = f"，最高{_num(mx)}分" if p > mx else ""
-        return (f"{ctx.head(f, v)}，超过{ctx.show(f, rule.target)}{step_word}{_num(n)}档，"
-                f"每档{_num(rule.each)}分{cap}，{ctx.got(round_half_up(min(p, mx), 2))}")
-
-    return p, why
-
-
-def _expr_item(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    v = _eval(ctx, rule.points)
-    return v, lambda: f"按公式 {rule.points.text} 计算，{ctx.got(round_half_up(_clamp(v, item.floor, item.max), 2))}"
-
-
-def _manual(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    p = ctx.ev.points.get(item.id)
-    if p is None:
-        raise _Missing([])
-    return p, lambda: f"评审打分{_num(p)}分"
-
-
-def _left(ctx: _Ctx, p: Fraction, item: Item) -> str:
-    if p < item.floor:
-        return f"，扣完为止，{ctx.got(item.floor)}"
-    return f"，{ctx.got(round_half_up(p, 2))}"
-
-
-def _deduct(ctx: _Ctx, item: Item, rule: Any) -> _Scored:
-    mx = item.max
-    form = rule.form
-    if form == "set":
-        have = _need(ctx, rule.field)
-        absent = [r for r in rule.required if r not in have]
-        if not absent:
-            return mx, lambda: f"{len(rule.required)}项齐全，得满分{_num(mx)}分"
-        d = rule.each * len(absent)
-        p = mx - d
-        return p, lambda: f"缺{len(absent)}项({'、'.join(absent)})，扣{_num(d)}分{'，扣完为止' if p < item.floor else ''}"
-    if form == "count":
-        v = _need(ctx, rule.field)
-        if v == 0:
-            return mx, lambda: f"{ctx.head(rule.field, v)}，得满分{_num(mx)}分"
-        d = rule.each * v
-        p = mx - d
-        return p, lambda: f"{ctx.head(rule.field, v)}，每项扣{_dec(rule.each)}分，扣{_num(d)}分{_left(ctx, p, item)}"
-    missing = [name for name, _ in rule.faults if name not in ctx.env or isinstance(ctx.env[name], Absent)]
-    if missing:
-        raise _Missing(missing)
-    total = ZERO
-    for name, pts in rule.faults:
-        total += pts * ctx.env[name]
-    d = total * rule.each
-    if d == 0:
-        return mx, lambda: f"无扣分项，得满分{_num(mx)}分"
-    p = mx - d
-
-    def why() -> str:
-        parts = [f"{ctx.title(n)}{_num(ctx.env[n])}×{_num(pts)}" for n, pts in rule.faults if ctx.env[n]]
-        return f"{'、'.join(parts)}，扣{_num(d)}分{_left(ctx, p, item)}"
-
-    return p, why
-
-
-_RULES: dict[type, Callable[[_Ctx, Item, Any], _Scored]] = {
-    CheckRule: _check,
-    ThresholdRule: _threshold,
-    TiersRule: _tiers,
-    LinearRule: _linear,
-    CountRule: _count,
-    DeductRule: _deduct,
-    ShortfallRule: _shortfall,
-    SurplusRule: _surplus,
-    ExprRule: _expr_item,
-    ManualRule: _manual,
+_CMP: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
 }
+
+
+class _ExactOps:
+    """The kinds' operations (:class:`fulian_eval.kinds.Ops`) on one unit's exact values.
+
+    Values are Fractions, bools and sets; a value the unit lacks raises at once.
+    """
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: _Ctx) -> None:
+        self.ctx = ctx
+
+    def read(self, name: str) -> Any:
+        return _need(self.ctx, name)
+
+    def read_all(self, names: Sequence[str]) -> list[Any]:
+        env = self.ctx.env
+        missing = [n for n in names if n not in env or isinstance(env[n], Absent)]
+        if missing:
+            raise _Missing(missing)
+        return [env[n] for n in names]
+
+    def evaluate(self, expr: Expr) -> Any:
+        return _eval(self.ctx, expr)
+
+    def manual(self, item_id: str) -> Fraction:
+        p = self.ctx.ev.points.get(item_id)
+        if p is None:
+            raise _Missing([])
+        return p
+
+    @staticmethod
+    def const(x: Fraction | int) -> Fraction:
+        return Fraction(x)
+
+    @staticmethod
+    def add(a: Fraction, b: Fraction) -> Fraction:
+        return a + b
+
+    @staticmethod
+    def sub(a: Fraction, b: Fraction) -> Fraction:
+        return a - b
+
+    @staticmethod
+    def mul(a: Fraction, b: Fraction) -> Fraction:
+        return a * b
+
+    @staticmethod
+    def div(a: Fraction, b: Fraction) -> Fraction:
+        return a / b
+
+    @staticmethod
+    def cmp(op: str, a: Any, b: Any) -> bool:
+        return _CMP[op](a, b)
+
+    @staticmethod
+    def all(conds: Sequence[bool]) -> bool:
+        return all(conds)
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        return a if cond else b
+
+    @staticmethod
+    def select(choices: Sequence[tuple[bool, Any]], default: Any) -> Any:
+        return next((v for c, v in choices if c), default)
+
+    @staticmethod
+    def clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
+        return _clamp(x, lo, hi)
+
+    @staticmethod
+    def floor(x: Fraction) -> Fraction:
+        return Fraction(math.floor(x))
+
+    @staticmethod
+    def ceil(x: Fraction) -> Fraction:
+        return Fraction(math.ceil(x))
+
+    @staticmethod
+    def absent(have: frozenset[str], names: Sequence[str]) -> Fraction:
+        return Fraction(sum(1 for n in names if n not in have))
 
 
 def _score_rule(ctx: _Ctx, item: Item) -> _Scored:
     """Exact points before clamping, and a thunk giving the reason; raises _Missing/_NotApplicable."""
-    return _RULES[type(item.rule)](ctx, item, item.rule)
+    kind = KINDS[item.kind]
+    rule = item.rule
+    raw = ctx.ops.manual(item.id) if item.kind == "manual" else kind.raw(ctx.ops, item.max, rule)
+    pts = item.max - raw if kind.natural == "deduction" else raw
+    return pts, lambda: kind.why(ctx, item.max, item.floor, rule, raw)
 
 
 def _as_of(ctx: _Ctx, why: Why) -> Why:
@@ -593,16 +447,16 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
             return na(f"{text} 不成立"), False, ""
     if isinstance(item.rule, VetoRule):
         try:
-            hit = bool(_eval(ctx, item.rule.when))
+            hit = bool(KINDS["veto"].raw(ctx.ops, ZERO, item.rule))
         except _Missing as exc:
             names = "、".join(ctx.title(n) for n in exc.names)
             return mk(ZERO, "missing", f"无资料（缺{names}），无法判断是否否决"), False, ""
         except _NotApplicable as exc:
             return na(exc.why), False, ""
+        veto_why = KINDS["veto"].why(ctx, ZERO, ZERO, item.rule, Fraction(hit))
         if hit:
-            effect = "总分记0" if item.rule.effect == "zero" else "评为最低等次"
-            return mk(ZERO, "veto", f"一票否决（{item.rule.when.text}），{effect}"), True, item.rule.effect
-        return mk(ZERO, "scored", "未触发一票否决"), False, ""
+            return mk(ZERO, "veto", veto_why), True, item.rule.effect
+        return mk(ZERO, "scored", veto_why), False, ""
     try:
         raw, why = _score_rule(ctx, item)
         why = _as_of(ctx, why)

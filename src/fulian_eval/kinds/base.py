@@ -1,0 +1,252 @@
+"""What every item kind is made of, and the three interfaces a kind is written against.
+
+A kind (``check``, ``tiers``, ``shortfall`` …) is one module holding all of its
+meaning: its TOML keys and their validation (:meth:`Kind.build`, against a
+:class:`Reader`), its frozen rule class, its arithmetic (:meth:`Kind.raw`, against
+:class:`Ops`), and its Chinese reason (:meth:`Kind.why`, against :class:`Words`).
+
+The arithmetic is written once, over a small set of operations. Two engines
+implement them: the exact per-unit engine (:mod:`fulian_eval.scoring.exact`, where a
+value is a :class:`~fractions.Fraction` or a bool and missing evidence raises) and the
+columnar engine (:mod:`fulian_eval.scoring.columnar`, where a value is a column of
+many units with error bounds and per-row states). Whatever a kind computes, both
+engines compute the same way — the columnar one deciding in floats only where its
+error bounds prove the exact answer, and sending doubtful rows to the exact one.
+
+``raw`` gives the item's *natural* value before rounding and clamping: the points
+(``natural = "points"``) or, for kinds worded as deductions (扣X分: ``deduct``,
+``shortfall``), the deduction (``natural = "deduction"``); the engines then keep
+``max − deduction``. Rounding half-up to 0.01 and clamping to ``[floor, max]`` are the
+engines' own, the same for every kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, ClassVar, Protocol
+
+from ..lang.expr import Expr
+from ..lang.text import decimal_text
+from ..lang.values import BadNumber
+
+__all__ = [
+    "NUMERIC",
+    "NUMERIC_WORD",
+    "Kind",
+    "Ops",
+    "Reader",
+    "Skip",
+    "Words",
+    "each_above_zero",
+    "fmt",
+    "is_number",
+    "show_value",
+    "type_name",
+]
+
+PathKey = tuple[str | int, ...]
+
+#: A value in the engines' own representation: a Fraction/bool/set in the exact engine,
+#: a column in the columnar one. Kinds never look inside.
+V = Any
+
+
+class Skip(Exception):
+    """A part of a rulebook that cannot be built; its problem has already been reported."""
+
+
+class Reader(Protocol):
+    """What a kind's :meth:`Kind.build` may ask of the rulebook loader (:mod:`fulian_eval.io.load`).
+
+    Every getter reports a problem (with the TOML line) and raises :class:`Skip` when the
+    value is there but unusable, or missing and required.
+    """
+
+    def err(self, key: PathKey, label: str, message: str) -> None: ...
+
+    def text(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+             default: str = "", required: bool = False) -> str: ...
+
+    def num(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+            default: Fraction | None = None, required: bool = False) -> Fraction | None: ...
+
+    def points(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
+               default: Fraction | None = None, required: bool = False) -> Fraction | None: ...
+
+    def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr: ...
+
+    def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
+              *, required: bool = False) -> Fraction | None: ...
+
+    def positive(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str, *,
+                 required: bool = True, default: Fraction | None = None) -> Fraction: ...
+
+    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...],
+                  what: str) -> str: ...
+
+    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str,
+                     label: str | None = None) -> None: ...
+
+    def unit_of(self, name: str) -> str: ...
+
+    def field_type(self, name: str) -> str | None: ...
+
+    def field_names(self) -> Collection[str]: ...
+
+
+class Ops(Protocol):
+    """The operations a kind's arithmetic is written with (see the module notes).
+
+    Reading evidence records what the item depends on: in the exact engine a missing or
+    not-applicable value raises at once; in the columnar engine each row keeps the state
+    of the first value it lacked, in the order read.
+    """
+
+    def read(self, name: str) -> V:
+        """A field's or derived value's value."""
+
+    def read_all(self, names: Sequence[str]) -> list[V]:
+        """Several values; any of them absent (even not applicable) makes the item missing."""
+
+    def evaluate(self, expr: Expr) -> V:
+        """An expression's value (missing, not applicable and division by zero as §7 says)."""
+
+    def manual(self, item_id: str) -> V:
+        """The points an assessor gave a manual item."""
+
+    def const(self, x: Fraction | int) -> V: ...
+
+    def add(self, a: V, b: V) -> V: ...
+
+    def sub(self, a: V, b: V) -> V: ...
+
+    def mul(self, a: V, b: V) -> V: ...
+
+    def div(self, a: V, b: V) -> V: ...
+
+    def cmp(self, op: str, a: V, b: V) -> V:
+        """``a op b`` for op in ``< <= > >= == !=`` (a truth value)."""
+
+    def all(self, conds: Sequence[V]) -> V:
+        """The truth values all hold (true when there are none)."""
+
+    def where(self, cond: V, a: V, b: V) -> V:
+        """``a`` where ``cond`` holds, else ``b``."""
+
+    def select(self, choices: Sequence[tuple[V, V]], default: V) -> V:
+        """The value of the first choice whose condition holds, else ``default``."""
+
+    def clamp(self, x: V, lo: V, hi: V) -> V: ...
+
+    def floor(self, x: V) -> V: ...
+
+    def ceil(self, x: V) -> V: ...
+
+    def absent(self, have: V, names: Sequence[str]) -> V:
+        """How many of ``names`` a set value lacks."""
+
+
+class Words(Protocol):
+    """What a reason is worded with (the exact engine's per-unit context)."""
+
+    def title(self, name: str) -> str:
+        """A field's title (its name when it has none)."""
+
+    def head(self, name: str, v: Fraction) -> str:
+        """"登记率92.19%": a field's title and value."""
+
+    def show(self, name: str, v: Fraction) -> str:
+        """A value with its field's unit: "92.19%", "36 m²"."""
+
+    def got(self, p: Fraction) -> str:
+        """"得X分" (or "扣X分" in a penalty category)."""
+
+    def value(self, name: str) -> Any:
+        """A value the item read (exact)."""
+
+
+class Kind:
+    """One item kind. Subclasses set the class attributes and override the methods."""
+
+    #: The name written as ``kind = "…"``.
+    name: ClassVar[str]
+    #: The TOML keys this kind takes beside the keys every item takes.
+    keys: ClassVar[frozenset[str]]
+    #: ``"points"``: ``raw`` gives points; ``"deduction"``: it gives what is taken off ``max``.
+    natural: ClassVar[str] = "points"
+    #: One line for the docs and ``validate`` (Chinese).
+    summary: ClassVar[str] = ""
+
+    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> Any:
+        """Check an item table's kind-specific keys and make the frozen rule (raises :class:`Skip`)."""
+        raise NotImplementedError
+
+    def raw(self, ops: Ops, mx: Fraction, rule: Any) -> V:
+        """The item's natural value before rounding and clamping (see the module notes)."""
+        raise NotImplementedError
+
+    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: Any, raw: Fraction) -> str:
+        """The reason for an item scored with exact natural value ``raw``, in Chinese."""
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------- problem wording
+
+
+def is_number(v: Any) -> bool:
+    """A TOML number as the loader reads them (ints and exact decimals, not bools)."""
+    return isinstance(v, int | Decimal) and not isinstance(v, bool)
+
+
+def show_value(v: Any) -> str:
+    """A TOML value as a problem message quotes it."""
+    if isinstance(v, BadNumber):
+        return v.text
+    if isinstance(v, str):
+        return f"'{v}'"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "a list"
+    return repr(v)
+
+
+def type_name(v: Any) -> str:
+    """What kind of TOML value ``v`` is, as a problem message says it ("a string")."""
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, int | Decimal | BadNumber):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a table"
+    return type(v).__name__
+
+
+def fmt(x: Fraction | None) -> str:
+    """A rulebook number in a problem message ("none" when absent)."""
+    return "none" if x is None else decimal_text(x)
+
+
+#: Field types whose values are numbers (a derived value is always a number).
+NUMERIC = ("count", "number", "quantity", "derived")
+NUMERIC_WORD = "a number field (count, number, quantity or derived)"
+
+
+def each_above_zero(r: Reader, t: Mapping[str, Any], key: PathKey, label: str, *, required: bool,
+                    default: Fraction | None = None) -> Fraction:
+    """The ``each`` of a kind: points per unit, fault or step, above 0."""
+    each = r.num(t, "each", key, label, default=default, required=required)
+    assert each is not None
+    if each <= 0:
+        r.err((*key, "each"), f"{label}.each", f"{fmt(each)} must be above 0")
+    return each

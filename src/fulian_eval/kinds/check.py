@@ -1,0 +1,60 @@
+"""``check``: full marks when a bool field is true or a condition holds (有/无, 是否建立)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..lang.expr import Expr
+from ..lang.text import reason_number
+from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
+
+__all__ = ["Check", "CheckRule"]
+
+
+@attrs.frozen(kw_only=True)
+class CheckRule:
+    """Exactly one of ``field`` (a bool field) or ``when`` (a condition)."""
+
+    field: str | None = None
+    when: Expr | None = None
+
+    def reads(self) -> frozenset[str]:
+        if self.field is not None:
+            return frozenset({self.field})
+        assert self.when is not None
+        return self.when.names
+
+
+class Check(Kind):
+    name = "check"
+    keys = frozenset({"field", "when"})
+    summary = "是否：布尔字段为是或条件成立得满分，否则不得分"
+
+    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> CheckRule:
+        if ("field" in t) == ("when" in t):
+            r.err(key, label, "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)")
+            raise Skip
+        if "field" in t:
+            return CheckRule(field=r.field_ref(t, key, label, ("bool",), "a bool field"))
+        return CheckRule(when=r.expr(t["when"], (*key, "when"), f"{label}.when", "bool"))
+
+    def raw(self, ops: Ops, mx: Fraction, rule: CheckRule) -> V:
+        if rule.field is not None:
+            ok = ops.read(rule.field)
+        else:
+            assert rule.when is not None
+            ok = ops.evaluate(rule.when)
+        return ops.where(ok, ops.const(mx), ops.const(0))
+
+    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: CheckRule, raw: Fraction) -> str:
+        ok = raw != 0
+        if rule.field is not None:
+            title = w.title(rule.field)
+            return f"{title}：是，得{reason_number(mx)}分" if ok else f"{title}：否，不得分"
+        assert rule.when is not None
+        text = rule.when.text
+        return f"符合（{text}），得{reason_number(mx)}分" if ok else f"不符合（{text}），不得分"

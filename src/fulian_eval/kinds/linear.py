@@ -1,0 +1,50 @@
+"""``linear``: points in proportion between ``zero_at`` (0分) and ``full_at`` (满分)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..lang.text import round_half_up
+from .base import NUMERIC, NUMERIC_WORD, Kind, Ops, PathKey, Reader, V, Words, fmt
+
+__all__ = ["Linear", "LinearRule"]
+
+
+@attrs.frozen(kw_only=True)
+class LinearRule:
+    field: str
+    zero_at: Fraction
+    full_at: Fraction
+
+    def reads(self) -> frozenset[str]:
+        return frozenset({self.field})
+
+
+class Linear(Kind):
+    name = "linear"
+    keys = frozenset({"field", "zero_at", "full_at"})
+    summary = "折算：在 zero_at（不得分）与 full_at（满分）之间按比例得分"
+
+    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> LinearRule:
+        field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
+        unit = r.unit_of(field)
+        z = r.bound(t, "zero_at", key, label, unit, required=True)
+        f = r.bound(t, "full_at", key, label, unit, required=True)
+        assert z is not None and f is not None
+        if z == f:
+            r.err((*key, "full_at"), f"{label}.full_at", f"full_at equals zero_at ({fmt(z)}); they must differ")
+        return LinearRule(field=field, zero_at=z, full_at=f)
+
+    def raw(self, ops: Ops, mx: Fraction, rule: LinearRule) -> V:
+        v = ops.read(rule.field)
+        frac = ops.div(ops.sub(v, ops.const(rule.zero_at)), ops.const(rule.full_at - rule.zero_at))
+        return ops.mul(ops.const(mx), ops.clamp(frac, ops.const(0), ops.const(1)))
+
+    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: LinearRule, raw: Fraction) -> str:
+        f = rule.field
+        span = f"{w.show(f, rule.zero_at)}不得分、{w.show(f, rule.full_at)}满分"
+        return f"{w.head(f, w.value(f))}，按{span}折算，{w.got(round_half_up(raw, 2))}"

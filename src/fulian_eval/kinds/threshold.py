@@ -1,0 +1,65 @@
+"""``threshold``: full marks when a number is at least / at most a bound (达到……的得满分)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..lang.text import reason_number
+from .base import NUMERIC, NUMERIC_WORD, Kind, Ops, PathKey, Reader, Skip, V, Words, fmt
+
+__all__ = ["Threshold", "ThresholdRule"]
+
+
+@attrs.frozen(kw_only=True)
+class ThresholdRule:
+    field: str
+    at_least: Fraction | None = None
+    at_most: Fraction | None = None
+
+    def reads(self) -> frozenset[str]:
+        return frozenset({self.field})
+
+
+class Threshold(Kind):
+    name = "threshold"
+    keys = frozenset({"field", "at_least", "at_most"})
+    summary = "达标：数值不低于 at_least（和/或不高于 at_most）得满分"
+
+    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ThresholdRule:
+        field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
+        unit = r.unit_of(field)
+        lo = r.bound(t, "at_least", key, label, unit)
+        hi = r.bound(t, "at_most", key, label, unit)
+        if lo is None and hi is None:
+            r.err(key, label, "a threshold item needs 'at_least' and/or 'at_most'")
+            raise Skip
+        if lo is not None and hi is not None and lo > hi:
+            r.err((*key, "at_most"), f"{label}.at_most", f"at_most {fmt(hi)} is below at_least {fmt(lo)}")
+        return ThresholdRule(field=field, at_least=lo, at_most=hi)
+
+    def raw(self, ops: Ops, mx: Fraction, rule: ThresholdRule) -> V:
+        v = ops.read(rule.field)
+        conds = []
+        if rule.at_least is not None:
+            conds.append(ops.cmp(">=", v, ops.const(rule.at_least)))
+        if rule.at_most is not None:
+            conds.append(ops.cmp("<=", v, ops.const(rule.at_most)))
+        return ops.where(ops.all(conds), ops.const(mx), ops.const(0))
+
+    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ThresholdRule, raw: Fraction) -> str:
+        f, lo, hi = rule.field, rule.at_least, rule.at_most
+        if lo is not None and hi is not None:
+            req = f"{w.show(f, lo)}至{w.show(f, hi)}之间"
+        elif lo is not None:
+            req = f"不低于{w.show(f, lo)}"
+        else:
+            assert hi is not None
+            req = f"不高于{w.show(f, hi)}"
+        head = w.head(f, w.value(f))
+        if raw != 0:
+            return f"{head}，达到{req}的要求，得{reason_number(mx)}分"
+        return f"{head}，未达到{req}的要求，不得分"
