@@ -146,7 +146,7 @@ EXPECTED: dict[str, list[Expected]] = {
     ],
     'unknown-category-type.toml': [
         (9, 'categories[0] "extra".type',
-         "'bonsu' is not a category type; expected 'base', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
+         "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
     ],
     'unknown-field-in-item.toml': [
         (18, 'categories[0].items[0] "facilities.room".field',
@@ -406,7 +406,7 @@ def test_validation_reports_every_mistake_not_only_the_first(
         ("many.toml", 36, 'categories[0].items[2] "archives.plate".max',
          "'ten' is a string; expected a number"),
         ("many.toml", 46, 'categories[1] "facilities".type',
-         "'bonsu' is not a category type; expected 'base', 'bonus' or 'penalty' "
+         "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' "
          "(did you mean 'bonus'?)"),
         ("many.toml", 6, "tie_break[0]",
          "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),

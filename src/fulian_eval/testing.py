@@ -403,7 +403,7 @@ class _Book:
         return f"round({a} / 3, 1) + floor({b} / 4)"
 
     # -- items ------------------------------------------------------------
-    def item(self, kind: str, iid: str) -> dict[str, Any]:
+    def item(self, kind: str, iid: str, deducting: bool = False) -> dict[str, Any]:
         d = self.draw
         t: dict[str, Any] = {"id": iid}
         if d(st.booleans()):
@@ -413,7 +413,8 @@ class _Book:
         if kind != "veto":
             t["max"] = mx
         t.update(self.rule(kind, mx))
-        if self.opts.floors and kind in _FLOOR_KINDS and _rarely(d, 3):
+        # An item of a penalty (or deduction) category deducts 0 or more: it has no floor (SPEC §10.1).
+        if self.opts.floors and kind in _FLOOR_KINDS and not deducting and _rarely(d, 3):
             t["floor"] = d(_FINE_FLOORS if self.opts.thousandths else _FLOORS)
         if self.opts.applies_when and _rarely(d, 6):
             t["applies_when"] = self.condition()
@@ -501,7 +502,7 @@ class _Book:
         # 加分/扣分 lists are short; a long penalty list would wipe out most totals.
         longest = self.opts.max_items if ctype == "base" else min(2, self.opts.max_items)
         chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=longest - 1))
-        items = [self.item(k, f"{k}_{j}") for j, k in enumerate(chosen)]
+        items = [self.item(k, f"{k}_{j}", ctype in ("penalty", "deduction")) for j, k in enumerate(chosen)]
         c: dict[str, Any] = {"id": cid, "title": title}
         if ctype != "base" or d(st.booleans()):
             c["type"] = ctype

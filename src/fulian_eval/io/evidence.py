@@ -302,6 +302,16 @@ def _finish(rec: _Record, unit: UnitInfo, assessment: Assessment, values: dict[s
         manual = [i.id for i in rec.rb.items() if i.kind == "manual" and i.id not in points]
         if manual:
             rec.bad("points", f"--strict: no points for {', '.join(manual)}")
+    must_fields, must_points = rec.rb.must_report
+    if must_fields or must_points:
+        lacking = sorted(f for f in must_fields if f not in values)
+        if lacking:
+            shown = "、".join(rec.rb.fields[f].title or f for f in lacking)
+            rec.bad(rec.where, f"缺{shown}（{', '.join(lacking)}）：细则规定缺此资料的单位不予评分"
+                               "（on_missing = \"reject\"）")
+        unmarked = sorted(i for i in must_points if i not in points)
+        if unmarked:
+            rec.bad("points", f"无评审打分：{', '.join(unmarked)}（on_missing = \"reject\"）")
     if rec.problems:
         raise EvidenceError(rec.problems, rec.source)
     return Evidence(unit=unit, assessment=assessment, values=values, points=points,

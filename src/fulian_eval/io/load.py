@@ -14,6 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
 from ..kinds import KINDS
 from ..kinds.base import Skip, fmt, is_number, show_value, type_name
@@ -21,14 +23,18 @@ from ..lang.expr import Expr, parse, round_half_up
 from ..lang.units import UnitError, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
 from ..model.rulebook import (
+    CATEGORY_TYPES,
     EXPR_TYPE,
     FIELD_TYPES,
+    ON_MISSING,
     Category,
+    CategoryType,
     Consistency,
     Derived,
     FieldSpec,
     Grade,
     Item,
+    OnMissing,
     Rulebook,
     RuleSpec,
     SourceFile,
@@ -39,7 +45,9 @@ from .tailor import Chain, resolve
 
 __all__ = ["RULEBOOK_SCHEMA", "load_rulebook", "parse_rulebook", "read_toml"]
 
-RULEBOOK_SCHEMA = "fulian-eval/rulebook/1"
+RULEBOOK_SCHEMA = "fulian-eval/rulebook/2"
+#: Every schema this version reads, all with the same rules (SPEC §10.10).
+RULEBOOK_SCHEMAS = ("fulian-eval/rulebook/1", RULEBOOK_SCHEMA)
 
 #: A rulebook file (and each file it extends) is read only if it is a regular file of at most this size.
 MAX_RULEBOOK_BYTES = 10_000_000
@@ -51,14 +59,14 @@ _ID = re.compile(r"^[a-z0-9_-]+$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 _TOP_KEYS = {
-    "schema", "id", "version", "title", "scale", "not_applicable", "extends", "tie_break",
+    "on_missing", "schema", "id", "version", "title", "scale", "not_applicable", "extends", "tie_break",
     "fields", "derived", "consistency", "grades", "categories", "crosscheck", "override",
     "disable", "note", "description",
 }
 _FIELD_KEYS = {"type", "unit", "title", "note"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
-_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note"}
-_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor"}
+_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing"}
+_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing"}
 _KIND_KEYS: dict[str, set[str]] = {name: set(k.keys) for name, k in KINDS.items()}
 _ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
 
@@ -303,7 +311,7 @@ class _Builder:
         d = self.d
         self.unknown_keys(d, _TOP_KEYS, (), "the rulebook")
         schema = d.get("schema")
-        if schema is not None and schema != RULEBOOK_SCHEMA:
+        if schema is not None and schema not in RULEBOOK_SCHEMAS:
             self.c.err(("schema",), "schema", f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'")
         rid = self._safe(lambda: self.text(d, "id", (), "", required=True), "")
         if rid and not _ID.match(rid):
@@ -313,6 +321,7 @@ class _Builder:
         na = self._safe(lambda: self.text(d, "not_applicable", (), "", default="rescale"), "rescale")
         if na not in ("rescale", "award"):
             self.c.err(("not_applicable",), "not_applicable", f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}")
+        self.on_missing = self._on_missing(d, (), "") or "worst"
 
         fields = self._fields()
         derived = self._derived()
@@ -320,7 +329,7 @@ class _Builder:
         grades = self._grades()
         categories = self._categories()
 
-        base = [c for c in categories if c.type == "base"]
+        base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
         if weighted and len(weighted) != len(base):
             unweighted = [c for c in base if c.weight is None]
@@ -356,8 +365,23 @@ class _Builder:
             tie_break=tuple(tie), fields=fields, derived=tuple(derived),
             consistency=tuple(consistency), grades=tuple(grades), categories=tuple(categories),
             sources=tuple(SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources),
-            extra=extra,
+            extra=extra, on_missing=self.on_missing,
         )
+
+    def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
+        """An ``on_missing`` given at this level (SPEC §10.2), or None."""
+        if "on_missing" not in t:
+            return None
+        try:
+            v = self.text(t, "on_missing", key, label)
+        except _Bad:
+            return None
+        for choice in ON_MISSING:
+            if v == choice:
+                return choice
+        self.c.err((*key, "on_missing"), f"{label}.on_missing" if label else "on_missing",
+                   f"{_show(v)} is not allowed; expected 'worst', 'none' or 'reject'{did_you_mean(v, ON_MISSING)}")
+        return None
 
     def _safe(self, fn: Callable[[], Any], fallback: Any) -> Any:
         try:
@@ -528,26 +552,31 @@ class _Builder:
                 seen[cid] = ci
                 self.cat_index.setdefault(cid, ci)
                 title = self.text(t, "title", key, label, default=cid)
-                ctype = self.text(t, "type", key, label, default="base")
-                if ctype not in ("base", "bonus", "penalty"):
-                    self.c.err((*key, "type"), f"{label}.type", f"'{ctype}' is not a category type; expected 'base', 'bonus' or 'penalty'{did_you_mean(ctype, ['base', 'bonus', 'penalty'])}")
+                ctype_text = self.text(t, "type", key, label, default="base")
+                ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == ctype_text), "base")
+                if ctype_text not in CATEGORY_TYPES:
+                    self.c.err((*key, "type"), f"{label}.type", f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}")
                 weight = self.num(t, "weight", key, label)
                 if weight is not None and weight <= 0:
                     self.c.err((*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0")
-                if weight is not None and ctype != "base":
-                    self.c.err((*key, "weight"), f"{label}.weight", f"only base categories have weights; this one is {ctype}")
+                if weight is not None and ctype not in ("base", "deduction"):
+                    self.c.err((*key, "weight"), f"{label}.weight", f"only base and deduction categories have weights; this one is {ctype}")
                 floor = self.points(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
                 applies = self._applies(t, key, label)
                 cmax = self.points(t, "max", key, label)
+                cat_missing = self._on_missing(t, key, label)
             except _Bad:
                 continue
-            items = self._items(t, key, label, cid)
+            if cmax is None and ctype == "deduction":
+                self.c.err(key, label, "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)")
+            if cmax is not None and cmax <= 0:
+                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} must be above 0")
+            place = _Place(type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing)
+            items = self._items(t, key, label, cid, place)
             items_max = sum((i.max for i in items), Fraction(0))
             if cmax is None:
                 cmax = items_max
-            elif cmax <= 0:
-                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} must be above 0")
-            elif cmax > items_max and items:
+            elif cmax > items_max and items and ctype == "base":
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
@@ -557,10 +586,10 @@ class _Builder:
                 self.c.err(where, f"{label}.items" if "items" in t else label,
                            "a category needs at least one [[categories.items]]")
             out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
-                                floor=floor, weight=weight, applies_when=applies))
+                                floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing))
         return out
 
-    def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str) -> list[Item]:
+    def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place) -> list[Item]:
         arr = cat.get("items", [])
         if not isinstance(arr, list):
             self.c.err((*ckey, "items"), f"{clabel}.items", f"{_show(arr)} is {_typename(arr)}; expected [[categories.items]] tables")
@@ -575,7 +604,7 @@ class _Builder:
             iid = t.get("id") if isinstance(t.get("id"), str) else None
             label = f"categories[{ckey[1]}].items[{ii}]" + (f' "{cid}.{iid}"' if iid else "")
             try:
-                item = self._item(t, key, label, cid)
+                item = self._item(t, key, label, cid, place)
             except _Bad:
                 continue
             if item.short_id in seen:
@@ -584,7 +613,7 @@ class _Builder:
             out.append(item)
         return out
 
-    def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str) -> Item:
+    def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str, place: _Place) -> Item:
         iid = self.text(t, "id", key, label, required=True)
         if not _ID.match(iid):
             self.c.err((*key, "id"), f"{label}.id", f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
@@ -603,24 +632,42 @@ class _Builder:
         title = self.text(t, "title", key, label, default=iid)
         method = self.text(t, "method", key, label)
         note = self.text(t, "note", key, label)
+        mx = Fraction(0)
+        capped = True
         if kind == "veto":
-            mx = self.num(t, "max", key, label, default=Fraction(0))
-            if mx:
-                self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(mx)}")
-            mx = Fraction(0)
+            given_veto = self.num(t, "max", key, label, default=Fraction(0))
+            if given_veto:
+                self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(given_veto)}")
         else:
-            mx = self.points(t, "max", key, label, required=True)
-            assert mx is not None
+            given = self.points(t, "max", key, label, required=not place.deducts)
+            if given is None:  # an uncapped deduction: at most what its category can lose
+                capped = False
+                given = place.span
+                if given is None and place.type == "deduction":
+                    raise _Bad  # the category's missing max is reported already; nothing to add here
+                if given is None:
+                    self.c.err(key, label, f"an item without max deducts without a cap; give its {place.type} "
+                               "category a max (the most it can deduct), or give the item a max")
+                    raise _Bad
+            mx = given
             if mx <= 0:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(mx)} must be above 0")
         floor = self.points(t, "floor", key, label, default=Fraction(0))
         assert floor is not None
         if floor > 0:
             self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)")
+        elif floor < 0 and place.deducts:
+            self.c.err((*key, "floor"), f"{label}.floor", f"an item of a {place.type} category deducts 0 or more; "
+                       "it has no floor (remove floor, or move the item to a base category)")
+        on_missing = self._on_missing(t, key, label) or place.on_missing
+        if not capped and on_missing == "worst":
+            self.c.err(key, label, "an item without max deducts without a cap, so missing evidence cannot deduct "
+                       "'the most it could' (on_missing = \"worst\", the default); give it a max (本条最高扣X分) "
+                       "or on_missing = \"none\" or \"reject\"")
         applies = self._applies(t, key, label)
         rule = self._rule(kind, t, key, label, mx)
         return Item(id=f"{cid}.{iid}", title=title, kind=kind, max=mx, rule=rule, floor=floor,
-                    applies_when=applies, method=method, note=note)
+                    applies_when=applies, method=method, note=note, capped=capped, on_missing=on_missing)
 
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
         if "applies_when" not in t:
@@ -672,6 +719,27 @@ class _Builder:
 
 _is_num = is_number
 _fmt = fmt
+
+
+@attrs.frozen(kw_only=True)
+class _Place:
+    """What an item takes from its category: the type, the bounds, the on_missing in force."""
+
+    type: CategoryType
+    max: Fraction | None
+    floor: Fraction
+    on_missing: OnMissing
+
+    @property
+    def deducts(self) -> bool:
+        return self.type in ("deduction", "penalty")
+
+    @property
+    def span(self) -> Fraction | None:
+        """The most the category can lose (its max less its floor; None without a max)."""
+        if self.max is None:
+            return None
+        return self.max - min(self.floor, Fraction(0))
 
 
 def _build(chain: Chain) -> Rulebook:

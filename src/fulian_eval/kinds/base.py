@@ -160,8 +160,12 @@ class Words(Protocol):
     def show(self, name: str, v: Fraction) -> str:
         """A value with its field's unit: "92.19%", "36 m²"."""
 
+    @property
+    def deducts(self) -> bool:
+        """The item is in a deduction or penalty category: its value is a deduction (扣X分)."""
+
     def got(self, p: Fraction) -> str:
-        """"得X分" (or "扣X分" in a penalty category)."""
+        """"得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分"."""
 
     def value(self, name: str) -> Any:
         """A value the item read (exact)."""

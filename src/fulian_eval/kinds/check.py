@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr
-from ..lang.text import reason_number
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
 
 __all__ = ["Check", "CheckRule"]
@@ -54,7 +53,7 @@ class Check(Kind):
         ok = raw != 0
         if rule.field is not None:
             title = w.title(rule.field)
-            return f"{title}：是，得{reason_number(mx)}分" if ok else f"{title}：否，不得分"
+            return f"{title}：是，{w.got(mx)}" if ok else f"{title}：否，{w.got(Fraction(0))}"
         assert rule.when is not None
         text = rule.when.text
-        return f"符合（{text}），得{reason_number(mx)}分" if ok else f"不符合（{text}），不得分"
+        return f"符合（{text}），{w.got(mx)}" if ok else f"不符合（{text}），{w.got(Fraction(0))}"

@@ -121,9 +121,29 @@ class Deduct(Kind):
             return ops.mul(ops.const(rule.each), ops.absent(ops.read(rule.field), rule.required))
         return ops.mul(ops.const(rule.each), ops.read(rule.field))
 
+    @staticmethod
+    def _deduction_why(w: Words, rule: DeductRule, d: Fraction) -> str:
+        done = w.got(d)
+        if rule.form == "set":
+            have = w.value(rule.field or "")
+            absent = [name for name in rule.required if name not in have]
+            if not absent:
+                return f"{len(rule.required)}项齐全，{done}"
+            return f"缺{len(absent)}项({'、'.join(absent)})，每项扣{param_text(rule.each)}分，{done}"
+        if rule.form == "count":
+            f = rule.field or ""
+            v = w.value(f)
+            return f"{w.head(f, v)}，{done}" if v == 0 else f"{w.head(f, v)}，每项扣{param_text(rule.each)}分，{done}"
+        if d == 0:
+            return f"无扣分项，{done}"
+        parts = [f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}" for n, pts in rule.faults if w.value(n)]
+        return f"{'、'.join(parts)}，{done}"
+
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: DeductRule, raw: Fraction) -> str:
         d = raw
         p = mx - d
+        if w.deducts:  # the item's value is the deduction itself (SPEC §10.1)
+            return self._deduction_why(w, rule, d)
         if rule.form == "set":
             have = w.value(rule.field or "")
             absent = [name for name in rule.required if name not in have]

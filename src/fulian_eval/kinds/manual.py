@@ -38,4 +38,4 @@ class Manual(Kind):
         raise NotImplementedError("the engines read a manual item's points by its id (Ops.manual)")
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ManualRule, raw: Fraction) -> str:
-        return f"评审打分{reason_number(raw)}分"
+        return f"评审扣{reason_number(raw)}分" if w.deducts else f"评审打分{reason_number(raw)}分"

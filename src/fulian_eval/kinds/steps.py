@@ -89,7 +89,10 @@ class Shortfall(_Steps):
         f = rule.field
         v = w.value(f)
         if v >= rule.target:
-            return f"{w.head(f, v)}，达到{w.show(f, rule.target)}，得满分{reason_number(mx)}分"
+            full = w.got(Fraction(0)) if w.deducts else f"得满分{reason_number(mx)}分"
+            return f"{w.head(f, v)}，达到{w.show(f, rule.target)}，{full}"
+        if w.deducts:  # 人户一致率85%，低于90%，扣10分 (SPEC §10.1)
+            return f"{w.head(f, v)}，低于{w.show(f, rule.target)}{_step_word(w, rule)}，{w.got(round_half_up(raw, 2))}"
         p = mx - raw
         floor_word = "，扣完为止" if p < floor else ""
         shown = floor if p < floor else mx if p > mx else p
@@ -112,7 +115,7 @@ class Surplus(_Steps):
         f = rule.field
         v = w.value(f)
         if v <= rule.target:
-            return f"{w.head(f, v)}，未超过{w.show(f, rule.target)}，不加分"
+            return f"{w.head(f, v)}，未超过{w.show(f, rule.target)}，{w.got(Fraction(0)) if w.deducts else '不加分'}"
         n = raw / rule.each
         cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
         return (f"{w.head(f, v)}，超过{w.show(f, rule.target)}{_step_word(w, rule)}{reason_number(n)}档，"

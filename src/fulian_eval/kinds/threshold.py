@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 
-from ..lang.text import reason_number
 from .base import NUMERIC, NUMERIC_WORD, Kind, Ops, PathKey, Reader, Skip, V, Words, fmt
 
 __all__ = ["Threshold", "ThresholdRule"]
@@ -61,5 +60,5 @@ class Threshold(Kind):
             req = f"不高于{w.show(f, hi)}"
         head = w.head(f, w.value(f))
         if raw != 0:
-            return f"{head}，达到{req}的要求，得{reason_number(mx)}分"
-        return f"{head}，未达到{req}的要求，不得分"
+            return f"{head}，达到{req}的要求，{w.got(mx)}"
+        return f"{head}，未达到{req}的要求，{w.got(Fraction(0))}"

@@ -85,5 +85,5 @@ class Tiers(Kind):
         hit = next((t for t in rule.tiers if v >= t.at_least), None)
         head = w.head(f, v)
         if hit is None:
-            return f"{head}，低于{w.show(f, rule.tiers[-1].at_least)}，不得分"
+            return f"{head}，低于{w.show(f, rule.tiers[-1].at_least)}，{w.got(Fraction(0))}"
         return f"{head}，不低于{w.show(f, hit.at_least)}，{w.got(hit.points)}"

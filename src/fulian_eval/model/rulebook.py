@@ -11,7 +11,7 @@ import datetime as _dt
 import functools
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -30,6 +30,12 @@ __all__ = [
     "Rulebook",
     "UnitInfo",
 ]
+
+#: Category types (SPEC §2, §10.1), and what missing evidence does (§10.2).
+CategoryType = Literal["base", "deduction", "bonus", "penalty"]
+CATEGORY_TYPES: tuple[CategoryType, ...] = ("base", "deduction", "bonus", "penalty")
+OnMissing = Literal["worst", "none", "reject"]
+ON_MISSING: tuple[OnMissing, ...] = ("worst", "none", "reject")
 
 FIELD_TYPES = ("count", "number", "quantity", "bool", "set", "text")
 EXPR_TYPE = {
@@ -100,6 +106,10 @@ class Item:
     applies_when: Expr | None = None
     method: str = ""
     note: str = ""
+    #: False for a deduction without a cap of its own (SPEC §10.1): ``max`` is then the
+    #: most its category can lose, so every engine keeps it bounded.
+    capped: bool = True
+    on_missing: OnMissing = "worst"  # what missing evidence does (SPEC §10.2), resolved from the nearest level
 
     @functools.cached_property
     def bounds_h(self) -> tuple[int, int] | None:
@@ -122,12 +132,23 @@ class Item:
 class Category:
     id: str
     title: str
-    type: str  # base | bonus | penalty
-    max: Fraction
+    type: CategoryType
+    max: Fraction  # a deduction category's starting score (基本分)
     items: tuple[Item, ...]
     floor: Fraction = Fraction(0)
     weight: Fraction | None = None
     applies_when: Expr | None = None
+    on_missing: OnMissing | None = None
+
+    @property
+    def deducts(self) -> bool:
+        """Its items yield deductions (扣X分): a deduction or penalty category (SPEC §10.1)."""
+        return self.type in ("deduction", "penalty")
+
+    @property
+    def base_like(self) -> bool:
+        """It takes part in the base total with its max (§4.3): a base or deduction category."""
+        return self.type in ("base", "deduction")
 
     @property
     def items_max(self) -> Fraction:
@@ -159,6 +180,20 @@ class Rulebook:
     categories: tuple[Category, ...]
     sources: tuple[SourceFile, ...] = ()
     extra: Mapping[str, Any] = attrs.field(factory=dict)  # e.g. [crosscheck], kept for later
+    on_missing: OnMissing = "worst"
+
+    @functools.cached_property
+    def must_report(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(fields, manual item ids) a unit must give: read by items with ``on_missing = "reject"``."""
+        fields: set[str] = set()
+        points: set[str] = set()
+        for item in self._items:
+            if item.on_missing != "reject":
+                continue
+            if item.kind == "manual":
+                points.add(item.id)
+            fields.update(n for n in self.inputs_of(item.fields_used()) if n in self.fields)
+        return frozenset(fields), frozenset(points)
 
     @property
     def sha256(self) -> str:

@@ -58,7 +58,7 @@ def item_json(i: ItemResult) -> dict[str, Any]:
         "id": i.id,
         "title": i.title,
         "points": fmt_points(i.points),
-        "max": fmt_points(i.max),
+        "max": fmt_points(i.max) if i.capped else None,  # an uncapped deduction has no max (SPEC §10.1)
         "status": i.status,
         "reason": i.reason,
     }
@@ -80,7 +80,7 @@ def unit_json(r: Ranked[UnitResult]) -> dict[str, Any]:
         "rank": r.rank,
         "group_rank": r.group_rank,
         "categories": [
-            {"id": c.id, "title": c.title, "score": fmt_points(c.score), "max": fmt_points(c.max),
+            {"id": c.id, "title": c.title, "type": c.type, "score": fmt_points(c.score), "max": fmt_points(c.max),
              "applicable": c.applicable}
             for c in u.categories
         ],

@@ -600,6 +600,7 @@ class _ItemPlan:
     na_h: int  # points when not applicable
     missing_h: int  # points when evidence is missing
     veto_zero: bool
+    deducts: bool  # in a deduction or penalty category: the item's value is its deduction
 
 
 # --------------------------------------------------------------------- plan
@@ -651,11 +652,16 @@ class Plan:
                 if item.bounds_h is None:
                     raise Unsupported(f"item {item.id}: max or floor finer than 0.01")
                 lo_h, hi_h = item.bounds_h
+                if item.on_missing == "none":
+                    missing_h = 0
+                else:  # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
+                    missing_h = hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor))
                 plans.append(_ItemPlan(
                     item=item, lo_h=lo_h, hi_h=hi_h,
                     na_h=hi_h if award and cat.type == "base" else 0,
-                    missing_h=hundredths(min(Fraction(0), item.floor)),
-                    veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero"))
+                    missing_h=missing_h,
+                    veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
+                    deducts=cat.deducts))
             _h(cat.max, f"category {cat.id} max")
             _h(cat.floor, f"category {cat.id} floor")
             self.cats.append((cat, plans))
@@ -665,7 +671,7 @@ class Plan:
         # Totals stay below 2**31 hundredths (checked above): a grade min beyond that is never reached.
         self.grade_h = [max(-POINTS_LIMIT_H, min(POINTS_LIMIT_H, math.ceil(g.min * 100))) for g in rb.grades]
         self.grade_names = [g.name for g in rb.grades]
-        self.weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
+        self.weighted = any(c.weight is not None for c in rb.categories if c.base_like)
         # Walk every expression once on an empty chunk, so unsupported features fail now.
         self.run_columns({}, {}, 0)
 
@@ -780,7 +786,7 @@ class Plan:
         kind = KINDS[item.kind]
         ops = _ColumnOps(run, env, points)
         raw = ops.manual(item.id) if item.kind == "manual" else kind.raw(ops, item.max, item.rule)
-        if kind.natural == "deduction":
+        if kind.natural == "deduction" and not p.deducts:
             raw = run.add(Col.const(item.max), raw, -1)
         return run.points_h(raw, p.lo_h, p.hi_h), ops.state()
 
@@ -792,7 +798,10 @@ class Plan:
         applicable = st != S_NA
         if cat.type != "base":
             any_ = applicable.any(axis=1)
-            num[:, ci] = np.where(any_, np.clip((h * applicable).sum(axis=1), lo, hi), 0)
+            got = (h * applicable).sum(axis=1)
+            if cat.type == "deduction":  # 基本分 less what its items deduct
+                got = hi - got
+            num[:, ci] = np.where(any_, np.clip(got, lo, hi), 0)
             ok[:, ci] = any_
             return
         if self.rb.not_applicable == "award":
@@ -827,7 +836,7 @@ class Plan:
         extra = np.zeros(n)
         extra_mag = np.zeros(n)
         for ci, (cat, _) in enumerate(self.cats):
-            if cat.type == "base":
+            if cat.base_like:
                 if cat.max == 0:
                     continue
                 use = ok[:, ci]

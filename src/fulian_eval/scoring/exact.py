@@ -68,6 +68,7 @@ class ItemResult:
     used: tuple[tuple[str, str], ...] | Callable[[], tuple[tuple[str, str], ...]] = attrs.field(
         default=(), eq=False, repr=False
     )
+    capped: bool = True  # False: a deduction without a cap of its own (its max is its category's)
 
     @property
     def reason(self) -> str:
@@ -224,10 +225,15 @@ class _Ctx:
         sep = " " if title[-1:].isascii() else ""
         return f"{title}{sep}{self.show(name, v)}"
 
+    @property
+    def deducts(self) -> bool:
+        """Scoring an item of a deduction or penalty category: its points are a deduction."""
+        return self.penalty
+
     def got(self, p: Fraction) -> str:
-        """"得X分", or "扣X分" for items of a penalty category (their points are subtracted)."""
+        """"得X分", or "扣X分" for items of a deduction or penalty category (未扣分 for none)."""
         if self.penalty:
-            return f"扣{reason_number(p)}分" if p != 0 else "不扣分"
+            return f"扣{reason_number(p)}分" if p != 0 else "未扣分"
         return _got(p)
 
     def show(self, name: str, v: Fraction) -> str:
@@ -403,7 +409,9 @@ def _score_rule(ctx: _Ctx, item: Item) -> _Scored:
     kind = KINDS[item.kind]
     rule = item.rule
     raw = ctx.ops.manual(item.id) if item.kind == "manual" else kind.raw(ctx.ops, item.max, rule)
-    pts = item.max - raw if kind.natural == "deduction" else raw
+    # In a deduction or penalty category every item yields its deduction (SPEC §10.1);
+    # in a base or bonus one, a kind worded as a deduction keeps max − deduction.
+    pts = item.max - raw if kind.natural == "deduction" and not ctx.penalty else raw
     return pts, lambda: kind.why(ctx, item.max, item.floor, rule, raw)
 
 
@@ -422,6 +430,25 @@ def _as_of(ctx: _Ctx, why: Why) -> Why:
     return run
 
 
+def _when_missing(ctx: _Ctx, item: Item, names: Sequence[str]) -> tuple[Fraction, str]:
+    """An item's points and reason when its evidence is missing (SPEC §10.2).
+
+    ``worst`` (the default): a base item scores its floor, a deduction deducts its max
+    (未报送视为未开展); ``none``: 0 either way. (``reject`` items never get here with
+    missing fields: the unit is rejected when read; what is left — a derived value
+    that cannot be computed — counts as ``worst``.)
+    """
+    what = f"缺{'、'.join(ctx.title(n) for n in names)}" if names else "无评审打分"
+    worst = item.on_missing != "none"
+    if ctx.penalty:
+        if worst:
+            return item.max, f"无资料（{what}），按未开展扣{reason_number(item.max)}分"
+        return ZERO, f"无资料（{what}），未扣分"
+    if worst:
+        return round_half_up(min(ZERO, item.floor), 2), f"无资料（{what}），不得分" if names else "无评审打分，不得分"
+    return ZERO, f"无资料（{what}），记0分"
+
+
 def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
     award = ctx.rb.not_applicable == "award"
@@ -431,7 +458,7 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
 
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
         return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
-                          used=inputs, points=points, status=status, why=why)
+                          used=inputs, points=points, status=status, why=why, capped=item.capped)
 
     def na(why: str) -> ItemResult:
         pts = item.max if award and cat.type == "base" else ZERO
@@ -461,12 +488,8 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         raw, why = _score_rule(ctx, item)
         why = _as_of(ctx, why)
     except _Missing as exc:
-        if exc.names:
-            names = "、".join(ctx.title(n) for n in exc.names)
-            missing_why = f"无资料（缺{names}），不得分"
-        else:
-            missing_why = "无评审打分，不得分"
-        return mk(round_half_up(min(ZERO, item.floor), 2), "missing", missing_why), False, ""
+        pts, missing_why = _when_missing(ctx, item, exc.names)
+        return mk(pts, "missing", missing_why), False, ""
     except _NotApplicable as exc:
         return na(exc.why), False, ""
     bounds = item.bounds_h
@@ -506,6 +529,8 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
         pts = [i.points for i in items if i.status != "not_applicable"]
         if not pts:
             return result(ZERO, False)
+        if cat.type == "deduction":  # 基本分 less what its items deduct, 扣完为止 at the floor
+            return result(_clamp(cat.max - _sum_points(pts), cat.floor, cat.max))
         return result(_clamp(_sum_points(pts), cat.floor, cat.max))
     if rb.not_applicable == "award":
         return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
@@ -526,9 +551,9 @@ def total_with(rb: Rulebook, cats: Sequence[CategoryResult]) -> Fraction:
     base_num = ZERO
     base_den = ZERO
     extra = ZERO
-    weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
+    weighted = any(c.weight is not None for c in rb.categories if c.base_like)
     for spec, c in zip(rb.categories, cats, strict=True):
-        if c.type == "base":
+        if spec.base_like:
             if not c.applicable or c.max == 0:
                 continue
             if weighted:
@@ -592,7 +617,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
         ok, text = ctx.holds(cat.applies_when)
         why = f"{text} 不成立" if not ok else ""
         cat_items = []
-        ctx.penalty = cat.type == "penalty"
+        ctx.penalty = cat.deducts
         for item in cat.items:
             res, hit, eff = _score_item(ctx, item, cat, ok, why)
             if hit and (not vetoed or eff == "zero"):
@@ -643,10 +668,10 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
             pos += 1
             # "Full" is the best an item can do: its max, or no deduction at all in a
             # penalty category (whose points are subtracted).
-            best = ZERO if cat.type == "penalty" else spec.max
+            best = ZERO if cat.deducts else spec.max
             if r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points == best:
                 continue
-            if not result.categories[ci].applicable and cat.type == "base":
+            if not result.categories[ci].applicable and cat.base_like:
                 continue
             better = list(cat_res)
             better[ii] = attrs.evolve(r, points=best, status="scored")

@@ -611,6 +611,9 @@ class _Scorer:
                         slow[i] = True
         if self.strict:
             self._strict(fields, points, flags, slow)
+        must_fields, must_points = self.rb.must_report
+        if must_fields or must_points:  # on_missing = "reject": the per-unit path rejects such rows
+            self._lacking(fields, points, must_fields, must_points, slow)
         sc = plan.run_columns(fields, points, n)
         keep = ~blank
         redo = (slow | sc.doubt) & ~blank
@@ -689,6 +692,18 @@ class _Scorer:
             if keep[i] and fl2:
                 out[i] = fl2
         return out
+
+    @staticmethod
+    def _lacking(fields: dict[str, Col], points: dict[str, Col], must_fields: frozenset[str],
+                 must_points: frozenset[str], slow: Any) -> None:
+        """Rows that lack a value an ``on_missing = "reject"`` item needs go to the per-unit path."""
+        for cols, names in ((fields, must_fields), (points, must_points)):
+            for name in names:
+                c = cols.get(name)
+                if c is None:
+                    slow[:] = True
+                elif not isinstance(c.s, int):
+                    slow |= c.s != OK
 
     def _strict(self, fields: dict[str, Col], points: dict[str, Col], flags: dict[int, list[str]],
                 slow: Any) -> None:
