@@ -52,6 +52,9 @@ from .tables import (
 __all__ = ["EvidenceSet", "NoEvidence", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
 ROLES = ("self", "peer", "town", "field")
+#: The roles' Chinese titles (SPEC §10.5 defaults); a role may be written by id or by title.
+ROLE_TITLES = {"self": "自评", "peer": "互查", "field": "实地", "town": "镇核"}
+_ROLE_BY_TITLE = {title: role for role, title in ROLE_TITLES.items()}
 _PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 #: The meta columns as a Chinese table heads them (SPEC §10.7).
@@ -286,8 +289,13 @@ def _show_raw(raw: Any) -> str:
 
 
 def _check_role(rec: _Record, role: Any, place: str) -> str:
+    """A role by id (``self``) or by its title (``自评``, as the form's 角色 column holds it) -> its id."""
+    if isinstance(role, str) and role in _ROLE_BY_TITLE:
+        return _ROLE_BY_TITLE[role]
     if not isinstance(role, str) or role not in ROLES:
-        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)}{did_you_mean(str(role), ROLES)}")
+        names = [*ROLES, *_ROLE_BY_TITLE]
+        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)} "
+                       f"(or {'、'.join(_ROLE_BY_TITLE)}){did_you_mean(str(role), names)}")
         return "self"
     return role
 
