@@ -81,7 +81,7 @@ def fill(form: Path, out: Path) -> Path:
             else:
                 ws.cell(r, col[by_name[name]]).value = cell_value(value)
         for item, pts in ev.points.items():
-            ws.cell(r, col[f"points:{item}"]).value = cell_value(pts)
+            ws.cell(r, col[by_name[item]]).value = cell_value(pts)
     wb.save(out)
     return out
 
@@ -162,7 +162,7 @@ def test_every_header_reads_back_as_its_field() -> None:
     assert shown["satisfaction"] == "群众满意度（问卷）（%）"
     for c in cols:
         c.header.encode("gbk")  # survives Excel's "CSV (逗号分隔)"
-    assert [c.header for c in cols if c.kind == "points"] == ["points:archives.quality"]
+    assert [c.header for c in cols if c.kind == "points"] == ["得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）"]
 
 
 # ------------------------------------------------------------- the workbook
@@ -196,7 +196,7 @@ def test_form_has_validation_protection_and_text_ids(tmp_path: Path) -> None:
     assert dv("角色").formula1 == '"' + ",".join(ROLE_TITLES.values()) + '"'
     station = dv("妇女维权站“四有”（已具备的）")
     assert "办公场所、标牌、公示栏、来访登记簿" in station.prompt and "“、”" in station.prompt
-    points = dv("points:archives.quality")
+    points = dv("得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）")
     assert points.type == "custom" and "<=4.5" in points.formula1 and "/0.5" in points.formula1
     assert str(dv("户籍人口（人）").sqref).endswith(str(21 + 301))  # spare rows for more units
     # data cells are unlocked (the clerk types there); ids are text, never numbers
@@ -316,3 +316,23 @@ def test_date_option_is_checked(tmp_path: Path) -> None:
     got = cli("template", TOWN, "--today", "2026-13-01", "-o", tmp_path / "f.xlsx")
     assert got.returncode == 2 and "不是日期" in got.stderr
     assert _dt.date(2026, 12, 2).isoformat() == "2026-12-02"
+
+
+@pytest.mark.parametrize("header", ["得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）", "得分:archives.quality",
+                                    "points:archives.quality"])
+def test_points_columns_headed_in_chinese(tmp_path: Path, header: str) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text(f"单位编码,户籍人口,{header}\nu1,100,3.5\n", encoding="utf-8")
+    got = load_evidence(load_rulebook(TOWN), [table])
+    assert not got.rejected
+    assert [dict(e.points) for e in got.evidence] == [{"archives.quality": Fraction(7, 2)}]
+
+
+def test_points_column_for_no_manual_item_rejects_the_table(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("单位编码,得分：资料规范\nu1,3.5\n", encoding="utf-8")
+    got = load_evidence(load_rulebook(TOWN), [table])
+    assert not got.evidence
+    (rej,) = got.rejected
+    assert "column '得分：资料规范': no manual item '资料规范'" in rej.error
+    assert "资料规范：分类装订、目录清楚、记录及时（评审组打分）（archives.quality）" in rej.error

@@ -61,6 +61,9 @@ _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 META_TITLES = {"单位编码": "unit", "单位名称": "name", "片区": "group", "组别": "group", "角色": "role",
                "评审人": "assessor"}
 _POINTS_PREFIX = "points:"
+#: A manual item's points column headed in Chinese, as the form (``template``) heads it:
+#: ``得分：ITEM``, ITEM the item's full id or its title.
+_POINTS_ZH = re.compile(r"^得分\s*[:：]\s*(?P<item>.+?)\s*$")
 #: A unit after a column's name: ``room_area[m^2]``, ``活动室面积（平方米）``, ``面积(m2)``.
 _HEADER_UNIT = (re.compile(r"^\s*(?P<name>.+?)\s*\[(?P<unit>[^\[\]]*)\]\s*$"),
                 re.compile(r"^\s*(?P<name>.+?)\s*（(?P<unit>[^（）()]*)）\s*$"),
@@ -468,6 +471,23 @@ def _unique_name(rb: Rulebook, names: Mapping[str, list[tuple[str, str]]], field
     return None
 
 
+def _points_item(rb: Rulebook, text: str) -> tuple[str | None, str]:
+    """The item a ``得分：…`` column gives points to: by full id, or by a manual item's title
+    (one only); else (None, why)."""
+    ids = {i.id for i in rb.items()}
+    if text in ids:
+        return text, ""
+    manual = [i for i in rb.items() if i.kind == "manual"]
+    hits = [i.id for i in manual if _name_key(nfc(i.title)) == _name_key(text)]
+    if len(hits) == 1:
+        return hits[0], ""
+    if hits:
+        return None, f"{len(hits)} manual items are titled '{text}'; head it 得分：ITEM with one id ({', '.join(hits)})"
+    known = [*(i.title for i in manual), *(i.id for i in manual)]
+    listed = "、".join(f"{i.title}（{i.id}）" for i in manual) or "none"
+    return None, f"no manual item '{text}'{did_you_mean(text, known)}; manual items: {listed}"
+
+
 class _TableLayout:
     """What each column of a table means, worked out once per file.
 
@@ -525,6 +545,14 @@ class _TableLayout:
                 continue
             key = _name_key(h)
             found = names.get(key, [])
+            zh = _POINTS_ZH.match(h) if not found else None
+            if zh is not None:
+                item, why = _points_item(rb, zh.group("item"))
+                if item is None:
+                    problem(f"column '{h}': {why}")
+                elif once(("points", item), f"the points of '{item}'", col, h):
+                    self.points.append((col, item, h))
+                continue
             hunit = ""
             name = h
             if not found and key not in meta_titles:

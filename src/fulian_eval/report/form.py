@@ -2,7 +2,7 @@
 
 ``fulian-eval template`` writes it: an instructions sheet (说明) and a data sheet (填报)
 with one row per unit, one column per field, headed by the field's title and unit
-(``妇女之家活动室面积（平方米）``), and a ``points:ITEM`` column per manual item. Every
+(``妇女之家活动室面积（平方米）``), and a ``得分：TITLE`` column per manual item. Every
 header is one the evidence reader maps back to its field (checked here, with the
 reader's own header parsing), and the reader picks the sheet 填报 of a workbook, so the
 form filled in — or saved from Excel as CSV, UTF-8 or GBK — scores exactly as the same
@@ -106,6 +106,15 @@ def _field_header(rb: Rulebook, name: str) -> str:
     raise ValueError(f"no header reads back as field '{name}'")  # the id always does: a bug if reached
 
 
+def _points_header(rb: Rulebook, item_id: str, title: str) -> str:
+    """``得分：TITLE`` where that reads back as the item's points (a title of its own), else ``points:ID``."""
+    for header in (f"得分：{title}", f"points:{item_id}"):
+        layout = _TableLayout(rb, ["单位编码", header], "form", False)
+        if not layout.problems and [(c, i) for c, i, _ in layout.points] == [(1, item_id)]:
+            return header
+    raise ValueError(f"no header reads back as the points of '{item_id}'")  # points:ID always does
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -144,8 +153,8 @@ def form_columns(rb: Rulebook) -> list[FormColumn]:
         if isinstance(item.rule, ManualRule):
             step = decimal_text(item.rule.step)
             allowed = f"{decimal_text(item.floor)}至{decimal_text(item.max)}分，按{step}分的整数倍打分"
-            cols.append(FormColumn(header=f"points:{item.id}", kind="points", name=item.id, type="points",
-                                   unit="分", allowed=allowed, note=item.title))
+            cols.append(FormColumn(header=_points_header(rb, item.id, item.title), kind="points", name=item.id,
+                                   type="points", unit="分", allowed=allowed, note=item.title))
     return cols
 
 
@@ -335,7 +344,7 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
         "清单项（如“五簿”）在一个格内填写已具备的名称，用“、”分隔，名称须与要求的一字不差"
         "（如：工作活动记录簿、妇女培训登记簿）；一项也没有的填“无”。",
         "留空表示无资料：按细则“无资料”的规定计分（不得分，或按未开展扣分），请如实填写，不要留空代替“0”。",
-        ("人工评分项由评审组填写：" + "；".join(f"“{c.header}”（{c.note}，{c.allowed}）" for c in manual) + "。")
+        ("人工评分项由评审组填写：" + "；".join(f"“{c.header}”列（{c.allowed}）" for c in manual) + "。")
         if manual else "本细则没有人工评分项。",
         f"填好后保存为 .xlsx 交回（收表时读取“{DATA_SHEET}”表）；如需另存为 CSV，请在“{DATA_SHEET}”表上"
         "另存为“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”，两种都能读取。",
