@@ -336,3 +336,13 @@ def test_points_column_for_no_manual_item_rejects_the_table(tmp_path: Path) -> N
     (rej,) = got.rejected
     assert "column '得分：资料规范': no manual item '资料规范'" in rej.error
     assert "资料规范：分类装订、目录清楚、记录及时（评审组打分）（archives.quality）" in rej.error
+
+
+def test_unit_picks_one_row_for_a_form_per_village(tmp_path: Path) -> None:
+    form = make_form(tmp_path, "--units", UNITS, "--unit", "meiling", "--unit", "dongqiao")
+    ws = openpyxl.load_workbook(form)["填报"]
+    assert [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)] == ["dongqiao", "meiling"]  # the file's order
+    got = cli("template", TOWN, "--units", UNITS, "--unit", "meilin", "-o", tmp_path / "x.xlsx")
+    assert got.returncode == 2 and "没有这个单位" in got.stderr and "did you mean 'meiling'" in got.stderr
+    got = cli("template", TOWN, "--unit", "meiling", "-o", tmp_path / "x.xlsx")
+    assert got.returncode == 2 and "--units" in got.stderr

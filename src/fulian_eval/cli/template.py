@@ -35,6 +35,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("rulebook", metavar="RULEBOOK", help="考核细则 (the rulebook, TOML)")
     p.add_argument("--units", metavar="UNITS.csv",
                    help="预填的单位名单，列 unit,name,group（与 plan、sample 所用相同）；不给则留空由填表人填写")
+    p.add_argument("--unit", metavar="ID", action="append", dest="only",
+                   help="只写名单中的这个单位（可重复），用于一村一表：各村只拿到自己的一行")
     p.add_argument("--role", metavar="ROLE",
                    help="评审角色，预填在“角色”列：" + "、".join(f"{k}（{v}）" for k, v in ROLE_TITLES.items()))
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="印在说明表上的日期（默认今天）")
@@ -76,6 +78,16 @@ def cmd_template(args: argparse.Namespace, rb: Rulebook) -> int:
     check_output(args.output)
     role = role_id(args.role) if args.role is not None else None
     units = sampling.read_units(args.units) if args.units else []
+    if args.only:
+        if not args.units:
+            raise TemplateUsageError("--unit 要与 --units 单位名单一起用 (--unit picks units of --units)")
+        known = {u.unit for u in units}
+        for uid in args.only:
+            if uid not in known:
+                raise TemplateUsageError(f"--unit {uid}：单位名单 {args.units} 中没有这个单位"
+                                         f" (no such unit{did_you_mean(uid, known)})")
+        wanted = set(args.only)
+        units = [u for u in units if u.unit in wanted]
     out = args.out
     write_form(rb, out.binary(), units=[(u.unit, u.name, u.group) for u in units], role=role,
                today=args.today or _dt.date.today())

@@ -306,7 +306,7 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
     if opts["validate"] != "any":
         opts["error_message"] = _clip(error, _INPUT_MESSAGE_MAX)
     if col.type in ("count", "quantity", "number"):
-        # A warning the clerk may pass: the reader also takes 一千二百 and approximate figures
+        # A warning the clerk may pass: the reader also takes approximate figures
         # (1000余, scored as stated and flagged), and rejects anything else naming row and column.
         opts["error_type"] = "warning"
         opts["error_message"] = _clip(f"{error}。约数（如“1000余”）可以保留，评分时会标为约数；"
