@@ -346,3 +346,95 @@ def test_unit_picks_one_row_for_a_form_per_village(tmp_path: Path) -> None:
     assert got.returncode == 2 and "没有这个单位" in got.stderr and "did you mean 'meiling'" in got.stderr
     got = cli("template", TOWN, "--unit", "meiling", "-o", tmp_path / "x.xlsx")
     assert got.returncode == 2 and "--units" in got.stderr
+
+
+LONG = '''
+id = "long"
+version = "1"
+title = "长名称细则"
+
+[fields.docs]
+type = "set"
+title = "一个很长很长的清单字段名称，长到超过 Excel 输入提示标题所能容纳的三十二个字符"
+
+[fields.area]
+type = "quantity"
+unit = "m^2"
+title = "面积"
+
+[fields.area2]
+type = "quantity"
+unit = "m^2"
+title = "面积"
+
+[[categories]]
+id = "c"
+title = "类别"
+
+  [[categories.items]]
+  id = "docs"
+  title = "清单"
+  max = 40
+  kind = "deduct"
+  field = "docs"
+  required = [REQUIRED]
+  each = 1
+
+  [[categories.items]]
+  id = "area"
+  title = "面积"
+  max = 5
+  kind = "linear"
+  field = "area"
+  zero_at = 0
+  full_at = 100
+
+  [[categories.items]]
+  id = "area2"
+  title = "面积"
+  max = 5
+  kind = "linear"
+  field = "area2"
+  zero_at = 0
+  full_at = 100
+
+  [[categories.items]]
+  id = "judge"
+  title = "评审组打分"
+  max = 1
+  kind = "manual"
+  step = 0.25
+
+  [[categories.items]]
+  id = "judge2"
+  title = "评审组打分"
+  max = 1
+  kind = "manual"
+  step = 0.5
+'''.replace("REQUIRED", ", ".join(f'"第{i}号很长的档案登记簿名称"' for i in range(40)))
+
+
+def test_long_texts_and_shared_titles_still_make_a_form_that_reads_back(tmp_path: Path) -> None:
+    from fulian_eval.io.load import parse_rulebook
+    from fulian_eval.report.form import write_form
+
+    rb = parse_rulebook(LONG)
+    out = tmp_path / "long.xlsx"
+    write_form(rb, str(out), units=[("u1", "一村", "东片")], today=_dt.date(2026, 1, 1))  # warnings are errors here
+    ws = openpyxl.load_workbook(out)["填报"]
+    header = [c.value for c in ws[1]]
+    # a title two fields share: each column is headed by its id (with its unit), and so are the manual items
+    assert header[5:] == ["一个很长很长的清单字段名称，长到超过 Excel 输入提示标题所能容纳的三十二个字符",
+                          "area（平方米）", "area2（平方米）", "points:c.judge", "points:c.judge2"]
+    for dv in ws.data_validations.dataValidation:
+        assert len(dv.promptTitle or "") <= 32 and len(dv.prompt or "") <= 255
+    judge = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("I2"))
+    assert "/0.25" in judge.formula1 and "<=1" in judge.formula1
+    ws.cell(2, 6).value = "第0号很长的档案登记簿名称、第1号很长的档案登记簿名称"
+    ws.cell(2, 7).value = 50
+    ws.cell(2, 9).value = 0.75
+    ws.parent.save(out)
+    got = load_evidence(rb, [out])
+    assert not got.rejected, got.rejected
+    (ev,) = got.evidence
+    assert ev.values["area"] == 50 and len(ev.values["docs"]) == 2
