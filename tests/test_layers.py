@@ -36,11 +36,12 @@ LAYERS: list[list[str]] = [
     ["scoring.parallel", "scoring.stream"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
-    ["report.render", "report.columns"],
+    ["report.render", "report.columns", "report.form"],
     ["audit.store"],
     ["audit.sink"],
     ["audit.reproduce"],
     ["testing"],
+    ["cli.template"],
     ["cli.app"],
     ["__init__", "__main__"],
 ]

@@ -55,6 +55,7 @@ from ..scoring.columnar import Plan, Unsupported, compile_plan
 from ..scoring.exact import UnitResult, UnitSummary, gains, score
 from ..scoring.parallel import score_summaries, terminal_progress
 from ..scoring.stream import score_tables
+from . import template
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
+
+    template.add_parser(sub)
     return parser
 
 
@@ -848,8 +851,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    return template.cmd_template(args, _rulebook(args))  # _rulebook: -o is no file of the extends chain
+
+
 _COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
-             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit}
+             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit,
+             "template": cmd_template}
 
 _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 

@@ -53,12 +53,18 @@ from .tables import (
 __all__ = ["EvidenceSet", "NoEvidence", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
 ROLES = ("self", "peer", "town", "field")
+#: The roles' Chinese titles (SPEC §10.5 defaults); a role may be written by id or by title.
+ROLE_TITLES = {"self": "自评", "peer": "互查", "field": "实地", "town": "镇核"}
+_ROLE_BY_TITLE = {title: role for role, title in ROLE_TITLES.items()}
 _PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 #: The meta columns as a Chinese table heads them (SPEC §10.7).
 META_TITLES = {"单位编码": "unit", "单位名称": "name", "片区": "group", "组别": "group", "角色": "role",
                "评审人": "assessor"}
 _POINTS_PREFIX = "points:"
+#: A manual item's points column headed in Chinese, as the form (``template``) heads it:
+#: ``得分：ITEM``, ITEM the item's full id or its title.
+_POINTS_ZH = re.compile(r"^得分\s*[:：]\s*(?P<item>.+?)\s*$")
 #: A unit after a column's name: ``room_area[m^2]``, ``活动室面积（平方米）``, ``面积(m2)``.
 _HEADER_UNIT = (re.compile(r"^\s*(?P<name>.+?)\s*\[(?P<unit>[^\[\]]*)\]\s*$"),
                 re.compile(r"^\s*(?P<name>.+?)\s*（(?P<unit>[^（）()]*)）\s*$"),
@@ -287,8 +293,13 @@ def _show_raw(raw: Any) -> str:
 
 
 def _check_role(rec: _Record, role: Any, place: str) -> str:
+    """A role by id (``self``) or by its title (``自评``, as the form's 角色 column holds it) -> its id."""
+    if isinstance(role, str) and role in _ROLE_BY_TITLE:
+        return _ROLE_BY_TITLE[role]
     if not isinstance(role, str) or role not in ROLES:
-        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)}{did_you_mean(str(role), ROLES)}")
+        names = [*ROLES, *_ROLE_BY_TITLE]
+        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)} "
+                       f"(or {'、'.join(_ROLE_BY_TITLE)}){did_you_mean(str(role), names)}")
         return "self"
     return role
 
@@ -471,6 +482,23 @@ def _unique_name(rb: Rulebook, names: Mapping[str, list[tuple[str, str]]], field
     return None
 
 
+def _points_item(rb: Rulebook, text: str) -> tuple[str | None, str]:
+    """The item a ``得分：…`` column gives points to: by full id, or by a manual item's title
+    (one only); else (None, why)."""
+    ids = {i.id for i in rb.items()}
+    if text in ids:
+        return text, ""
+    manual = [i for i in rb.items() if i.kind == "manual"]
+    hits = [i.id for i in manual if _name_key(nfc(i.title)) == _name_key(text)]
+    if len(hits) == 1:
+        return hits[0], ""
+    if hits:
+        return None, f"{len(hits)} manual items are titled '{text}'; head it 得分：ITEM with one id ({', '.join(hits)})"
+    known = [*(i.title for i in manual), *(i.id for i in manual)]
+    listed = "、".join(f"{i.title}（{i.id}）" for i in manual) or "none"
+    return None, f"no manual item '{text}'{did_you_mean(text, known)}; manual items: {listed}"
+
+
 class _TableLayout:
     """What each column of a table means, worked out once per file.
 
@@ -528,6 +556,14 @@ class _TableLayout:
                 continue
             key = _name_key(h)
             found = names.get(key, [])
+            zh = _POINTS_ZH.match(h) if not found else None
+            if zh is not None:
+                item, why = _points_item(rb, zh.group("item"))
+                if item is None:
+                    problem(f"column '{h}': {why}")
+                elif once(("points", item), f"the points of '{item}'", col, h):
+                    self.points.append((col, item, h))
+                continue
             hunit = ""
             name = h
             if not found and key not in meta_titles:

@@ -43,6 +43,9 @@ MAX_XLSX_ROWS = 1_048_576
 MAX_CELL_CHARS = 2**20
 
 _CHUNK = 2**20
+#: The sheet of a workbook that holds the evidence when there are several: the data sheet of the
+#: form ``fulian-eval template`` writes (beside its 说明 instructions sheet). Else the first sheet.
+DATA_SHEET = "填报"
 _SAVE_AS = "save the file as UTF-8 (Excel: 'CSV UTF-8')"
 
 if csv.field_size_limit() < MAX_CELL_CHARS:
@@ -411,8 +414,18 @@ def _check_zip(f: BinaryIO) -> None:
     f.seek(0)
 
 
+def data_sheet_index(names: Sequence[str]) -> int:
+    """Which sheet of a workbook is read: the one named :data:`DATA_SHEET` (填报, the form's data
+    sheet, so that its instructions sheet is passed over), else the first."""
+    for i, name in enumerate(names):
+        if nfc(str(name).strip()) == DATA_SHEET:
+            return i
+    return 0
+
+
 def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """The first worksheet of a workbook: (header, [(Excel row number, cells)]).
+    """The data worksheet of a workbook (:func:`data_sheet_index`: the sheet 填报 if there is one,
+    else the first): (header, [(Excel row number, cells)]).
 
     Cells are as Excel holds them (text, int, float, bool, datetime); a merged range
     gives every cell in it the value of its first cell; a cell that cannot be used
@@ -442,7 +455,7 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
             try:
                 if not wb.worksheets:
                     raise FileProblem("the workbook has no worksheet")
-                return _read_sheet(wb, wb.worksheets[0])
+                return _read_sheet(wb, wb.worksheets[data_sheet_index(wb.sheetnames)])
             finally:
                 wb.close()
 
@@ -536,7 +549,8 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
 
 
 def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """The first worksheet of an old Excel workbook (.xls, read with python-calamine), as
+    """The data worksheet of an old Excel workbook (.xls, read with python-calamine; the sheet
+    填报 if there is one, else the first, as :func:`data_sheet_index` picks), as
     :func:`read_xlsx` gives a sheet: (header, [(Excel row number, cells)]), cells as text,
     int, float, bool or date, a merged range's value in every cell of it, bounded alike.
 
@@ -564,15 +578,16 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
             names = wb.sheet_names
             if not names:
                 raise FileProblem("the workbook has no worksheet")
+            index = data_sheet_index(names)
             try:
-                ws = wb.get_sheet_by_index(0)
+                ws = wb.get_sheet_by_index(index)
                 grid = ws.to_python(skip_empty_area=False)
                 merged = ws.merged_cell_ranges or []
             except Exception as exc:
-                raise FileProblem(f"the sheet '{names[0]}' is damaged ({type(exc).__name__}: {exc})") from None
+                raise FileProblem(f"the sheet '{names[index]}' is damaged ({type(exc).__name__}: {exc})") from None
         finally:
             wb.close()
-    sheet = f"sheet '{names[0]}'"
+    sheet = f"sheet '{names[index]}'"
     rows: dict[int, dict[int, Any]] = {}
     cells = 0
     for r, row in enumerate(grid, start=1):
