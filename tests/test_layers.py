@@ -33,11 +33,13 @@ LAYERS: list[list[str]] = [
     ["scoring.parallel", "scoring.stream"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
+    ["report.sheets", "report.pdf"],
     ["report.render", "report.columns"],
     ["audit.store"],
     ["audit.sink"],
     ["audit.reproduce"],
     ["testing"],
+    ["cli.sheets"],
     ["cli.app"],
     ["__init__", "__main__"],
 ]

@@ -43,6 +43,7 @@ from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..lang.text import raw_csv_cells
 from ..model.rulebook import Rulebook
 from ..report.columns import write_rank_csv, write_score_csv
+from ..report.pdf import html_to_pdf, require_chromium
 from ..report.render import (
     FORMATS,
     csv_to_xlsx,
@@ -55,6 +56,7 @@ from ..scoring.columnar import Plan, Unsupported, compile_plan
 from ..scoring.exact import UnitResult, UnitSummary, gains, score
 from ..scoring.parallel import score_summaries, terminal_progress
 from ..scoring.stream import score_tables
+from . import sheets as _sheets
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -73,6 +75,7 @@ class _UsageError(Exception):
 
 
 _FORMAT_HELP = "output format (default: as -o's extension, else table)"
+_RANK_FORMATS = (*FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
 
 # What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
 _EXTENSIONS = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
@@ -86,18 +89,15 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
 
     A file name without an extension (or ``/dev/stdout``) is plain text; an
     extension this command does not write, a ``--format`` that contradicts the
-    extension, and ``.pdf`` (not built yet) are usage errors, so a report is never
-    written into a file that names another format.
+    extension, and ``.pdf`` for a command that does not print, are usage errors, so a
+    report is never written into a file that names another format.
     """
     given: str | None = args.format
     output: str | None = getattr(args, "output", None)
     ext = os.path.splitext(os.path.basename(output))[1].lower() if output else ""
     if not ext:
-        return given or "table"
+        return given or ("table" if "table" in choices else choices[0])
     implied = _EXTENSIONS.get(ext)
-    if implied == "pdf":
-        raise _UsageError(f"cannot write {output}: PDF is not available yet; write .html and print it "
-                          f"(-o {os.path.splitext(output or '')[0]}.html)")
     if implied is None:
         if given is not None:
             return given  # --format says what it is: the file name is the user's business
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rank", help="rank units: place, group place, total, grade")
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
-    _common(p)
+    _common(p, _RANK_FORMATS)
     p.add_argument("--sensitivity", metavar="PCT", type=_percent,
                    help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)")
     p.add_argument("--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)")
@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="points each not-full item would add to the total if it were full, largest first")
     p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
     _common(p)
+
+    _sheets.add_parser(sub, date=_date)
 
     p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
     p.add_argument("rulebook", metavar="RULEBOOK")
@@ -260,6 +262,8 @@ def _render(args: argparse.Namespace, render: Callable[..., str], *rest: Any) ->
     if args.format == "xlsx":
         with raw_csv_cells():
             return render(*rest, "csv")
+    if args.format == "pdf":  # printed from the HTML
+        return render(*rest, "html")
     return render(*rest, str(args.format))
 
 
@@ -370,6 +374,14 @@ def _emit(args: argparse.Namespace, text: str) -> None:
             csv_to_xlsx(text, out.binary())
         except ValueError as exc:
             raise _UsageError(f"cannot write {out.path}: {exc}") from None
+        except OSError as exc:
+            raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+        return
+    if args.format == "pdf":
+        if out is None:
+            raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+        try:
+            out.binary().write(html_to_pdf(text))
         except OSError as exc:
             raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
         return
@@ -688,6 +700,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sheets(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    _emit(args, _sheets.render(args, rb, es, _ranked(rb, es, _waivers(args, rb))))
+    return _status(es)
+
+
 def cmd_crosscheck(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     results = [score(rb, ev) for ev in es.evidence]
@@ -849,7 +867,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
-             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit}
+             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit,
+             "sheets": cmd_sheets}
 
 _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
@@ -867,6 +886,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.format = _format_of(args, _choices(args))
             if getattr(args, "format", None) == "xlsx" and not args.output:
                 raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+            if getattr(args, "format", None) == "pdf":
+                if not args.output:
+                    raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+                require_chromium()  # before anything is scored
             if getattr(args, "waivers", None):
                 _readable(args.waivers, "waiver file")
             if getattr(args, "output", None):
@@ -915,6 +938,10 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
         return sampling.FORMATS
     if args.command == "crosscheck":
         return ("table", "json", "csv", "markdown")
+    if args.command == "rank":
+        return _RANK_FORMATS
+    if args.command == "sheets":
+        return _sheets.FORMATS
     return FORMATS
 
 
