@@ -136,7 +136,7 @@ def test_o_xlsx_without_format_writes_a_workbook(office: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "starts"), [
-    ("排名.md", "| 名次"), ("排名.markdown", "| 名次"), ("排名.html", "<table>"), ("排名.htm", "<table>"),
+    ("排名.md", "| 名次"), ("排名.markdown", "| 名次"), ("排名.html", "<!doctype html>"), ("排名.htm", "<!doctype html>"),
     ("排名.csv", "\ufeffrank,group_rank"), ("排名.json", '{\n "rulebook"'), ("排名.txt", "办公室测试细则（1）"),
     ("排名", "办公室测试细则（1）"), ("排名.CSV", "\ufeffrank,group_rank"),
 ])
@@ -155,11 +155,12 @@ def test_a_format_that_contradicts_the_extension_is_a_usage_error(office: Path) 
     assert sorted(x.name for x in office.iterdir()) == ["book.toml", "ev", "units.csv"]  # no temporary file left
 
 
-def test_pdf_is_not_built_yet(office: Path) -> None:
+def test_score_does_not_print_pdf(office: Path) -> None:
     p = cli("score", "book.toml", "units.csv", "-o", "审核记录表.pdf", cwd=office)
     assert p.returncode == 2
-    assert p.stderr == ("fulian-eval: cannot write 审核记录表.pdf: PDF is not available yet; write .html and print "
-                        "it (-o 审核记录表.html)\n")
+    assert p.stderr == ("fulian-eval: cannot write 审核记录表.pdf: score does not write PDF (.pdf); it writes .txt, "
+                        ".json, .csv, .md, .html, .xlsx; PDF 由 sheets（审核记录表）和 rank（排名表）打印："
+                        "fulian-eval sheets RULEBOOK EVIDENCE… -o 审核记录表.pdf\n")
     assert not (office / "审核记录表.pdf").exists()
 
 
@@ -167,7 +168,7 @@ def test_an_unknown_extension_is_a_usage_error_unless_format_says(office: Path) 
     p = cli("rank", "book.toml", "units.csv", "-o", "排名.xls", cwd=office)
     assert p.returncode == 2
     assert p.stderr == ("fulian-eval: cannot tell the report's format from 排名.xls: '.xls' is not a report "
-                        "extension this command writes (.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx); "
+                        "extension this command writes (.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx, .pdf); "
                         "name the file so, or give --format\n")
     assert not (office / "排名.xls").exists()
     p = cli("rank", "book.toml", "units.csv", "--format", "csv", "-o", "排名.tsv", cwd=office)
@@ -209,7 +210,7 @@ def test_streamed_and_per_unit_csv_agree_byte_for_byte(office: Path) -> None:
 @pytest.mark.parametrize(("fmt", "row"), [
     ("markdown", re.compile(r"^\| 1 +\| 1 +\| a +\| 甲村 +\| 东片 +\| 10\.00 +\| 不适用 +\| 0\.00 +\| 100\.00 +\|", re.M)),
     ("table", re.compile(r"^1 +1 +a +甲村 +东片 +10\.00 +不适用 +0\.00 +100\.00", re.M)),
-    ("html", re.compile(r"<td>10\.00 *</td><td>不适用 *</td><td>0\.00 *</td><td>100\.00 *</td>")),
+    ("html", re.compile(r'<td class="n">10\.00</td><td>不适用</td><td class="n">0\.00</td><td class="n">100\.00</td>')),
 ])
 def test_tables_show_not_applicable(office: Path, fmt: str, row: re.Pattern[str]) -> None:
     for evidence in ("units.csv", "ev"):

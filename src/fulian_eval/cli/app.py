@@ -108,8 +108,10 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
         raise _UsageError(f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
                           f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}")
     if implied not in choices:
+        hint = ("; PDF 由 sheets（审核记录表）和 rank（排名表）打印：fulian-eval sheets RULEBOOK EVIDENCE… "
+                "-o 审核记录表.pdf" if implied == "pdf" else "")
         raise _UsageError(f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
-                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}")
+                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}{hint}")
     return implied
 
 

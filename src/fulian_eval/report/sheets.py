@@ -70,7 +70,8 @@ thead { display: table-header-group; }
 tfoot { display: table-footer-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 td.n, th.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.c { text-align: center; white-space: nowrap; }
+td.c, th.c { text-align: center; white-space: nowrap; }
+td.id { font-size: 7.5pt; white-space: nowrap; overflow-wrap: normal; }
 .nowrap { white-space: nowrap; }
 tr.cat td { background: #f4f4f4; font-weight: bold; }
 tr.sum td { font-weight: bold; }
@@ -219,7 +220,7 @@ def _cat_score(c: CategoryResult) -> str:
     return fmt_points(c.score)
 
 
-_ITEM_COLS = (("序号", "8mm", ""), ("考核内容", "54mm", ""), ("分值", "11mm", "n"), ("得分", "12mm", "n"),
+_ITEM_COLS = (("序号", "10mm", "c"), ("考核内容", "54mm", ""), ("分值", "11mm", "n"), ("得分", "12mm", "n"),
               ("状态", "11mm", "c"), ("评分依据", "", ""), ("方式", "11mm", "c"))
 
 
@@ -228,7 +229,7 @@ def _colgroup(cols: Sequence[tuple[str, str, str]]) -> str:
 
 
 def _thead(cols: Sequence[tuple[str, str, str]]) -> str:
-    return "<thead><tr>" + "".join(f'<th class="{k}">{_e(h)}</th>' if k == "n" else f"<th>{_e(h)}</th>"
+    return "<thead><tr>" + "".join(f'<th class="{k}">{_e(h)}</th>' if k in ("n", "c") else f"<th>{_e(h)}</th>"
                                    for h, _, k in cols) + "</tr></thead>"
 
 
@@ -296,9 +297,9 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
     cols = (("类别", "", ""), ("类型", "22mm", "c"), ("满分", "13mm", "n"), ("得分", "13mm", "n"),
             ("权重", "12mm", "n"), ("折算方法", "52mm", ""), ("折算分", "16mm", "n"))
     out.append(f'<div class="keep"><h2>二、分类汇总与折算</h2><table class="cats">{_colgroup(cols)}{_thead(cols)}<tbody>')
-    for s in sh:
+    for cat, s in zip(rb.categories, sh, strict=True):
         c = s.category
-        weight = _num(s.weight) if s.weight is not None and any(x.weight is not None for x in rb.categories) else "—"
+        weight = _num(cat.weight) if cat.weight is not None and _base_like(c.type) else "—"
         out.append(f'<tr><td>{_e(c.title)}</td><td class="c">{_e(CATEGORY_TYPE_ZH.get(c.type, c.type))}</td>'
                    f'<td class="n">{_e(fmt_points(c.max))}</td><td class="n">{_e(_cat_score(c))}</td>'
                    f'<td class="n">{_e(weight)}</td><td>{_e(s.formula)}</td>'
@@ -399,16 +400,15 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     title = f"{rb.title or rb.id}{heading}"
     rows = [(r, _summary(r.result)) for r in ranked]
     roles = list(dict.fromkeys(u.role for _, u in rows))
-    n_cols = len(rb.categories) + (2 if sensitivity is not None else 0)
     out = [f"<h1>{_e(title)}</h1>",
            f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　共{len(rows)}个单位'
            f"{'　被拒收' + str(len(rejected)) + '份' if rejected else ''}　{_e(_date(when))}</p>"]
-    cols: list[tuple[str, str, str]] = [("名次", "9mm", "n"), ("片区名次", "11mm", "n"), ("单位", "", ""),
-                                        ("编码", "", ""), ("片区", "12mm", ""), ("总分", "13mm", "n"),
-                                        ("等次", "14mm", "c")]
-    cols += [(c.title, "", "n") for c in rb.categories]
+    cols: list[tuple[str, str, str]] = [("名次", "9mm", "c"), ("片区名次", "14mm", "c"), ("单位", "", ""),
+                                        ("编码", "17mm", ""), ("片区", "10mm", ""), ("总分", "13mm", "n"),
+                                        ("等次", "15mm", "c")]
+    cols += [(c.title, f"{_title_mm(c.title)}mm", "") for c in rb.categories]
     if sensitivity is not None:
-        cols += [("最好名次", "11mm", "n"), ("最差名次", "11mm", "n")]
+        cols += [("最好名次", "14mm", "c"), ("最差名次", "14mm", "c")]
     cols.append(("备注", "", ""))
     for role in roles:
         if len(roles) > 1:
@@ -422,11 +422,11 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
             span = ""
             if sensitivity is not None:
                 key = (u.unit.id, u.role)
-                span = (f'<td class="n">{_e(sensitivity.best[key])}</td>'
-                        f'<td class="n">{_e(sensitivity.worst[key])}</td>')
-            out.append(f'<tr><td class="n">{r.rank}</td><td class="n">{r.group_rank}</td>'
-                       f'<td class="nowrap">{_e(u.unit.name or u.unit.id)}</td><td>{_e(u.unit.id)}</td>'
-                       f"<td>{_e(u.unit.group)}</td><td class=\"n\">{_e(u.total)}</td>"
+                span = (f'<td class="c">{_e(sensitivity.best[key])}</td>'
+                        f'<td class="c">{_e(sensitivity.worst[key])}</td>')
+            out.append(f'<tr><td class="c">{r.rank}</td><td class="c">{r.group_rank}</td>'
+                       f'<td class="nowrap">{_e(u.unit.name or u.unit.id)}</td><td class="id">{_e(u.unit.id)}</td>'
+                       f"<td class=\"nowrap\">{_e(u.unit.group)}</td><td class=\"n\">{_e(u.total)}</td>"
                        f'<td class="c">{_e(u.grade or "—")}</td>{cats}{span}<td>{_e(_remarks(u))}</td></tr>')
         out.append("</tbody></table>")
         grades = Counter(u.grade or "—" for _, u in rows if u.role == role)
@@ -455,7 +455,13 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     out.append("<h2>说明</h2><ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     out.append('<div class="sign"><div>制表人：________________</div><div>审核人：________________</div>'
                f"<div>日期：{_BLANK_DATE}</div></div>")
-    return document(title, "\n".join(out) + "\n", landscape=n_cols > 6)
+    fixed = sum(int(w[:-2]) for _, w, _ in cols if w)
+    return document(title, "\n".join(out) + "\n", landscape=fixed > 150)  # leaves 单位 and 备注 ≥ 19 mm each
+
+
+def _title_mm(title: str) -> int:
+    """A column wide enough for its title on one line, or in lines of five characters (8.5pt bold), and 0.00."""
+    return max(13, int(min(len(title), 5) * 3.1 + 3))
 
 
 def score_html(rb: Rulebook, header: Sequence[str], rows: Sequence[Sequence[Any]], *,
@@ -468,7 +474,8 @@ def score_html(rb: Rulebook, header: Sequence[str], rows: Sequence[Sequence[Any]
             f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　{_e(_date(when))}</p>',
             f'<table class="scores">{_colgroup(cols)}{_thead(cols)}<tbody>']
     for row in rows:
-        body.append("<tr>" + "".join(f'<td class="{"n" if _numeric(v) else ""}">{_e(v)}</td>' for v in row) + "</tr>")
+        body.append("<tr>" + "".join(f'<td class="n">{_e(v)}</td>' if _numeric(v) else f"<td>{_e(v)}</td>"
+                                     for v in row) + "</tr>")
     body.append("</tbody></table>")
     return document(title, "\n".join(body) + "\n", landscape=len(header) > 10)
 
