@@ -9,6 +9,7 @@ The browser tests skip (with the reason) only where no Chromium can be found.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import re
@@ -184,7 +185,7 @@ def test_every_unit_re_adds_to_its_printed_total(ranked: Any, sheets_html: str) 
 
 
 def test_veto_flags_and_escaping(tmp_path: Path, ranked: Any) -> None:
-    rb, es, rk = ranked
+    rb, _, rk = ranked
     doc = record_sheets_html(rb, rk)
     dawan = section_of(doc, "大湾村")
     assert "否决</td>" in dawan and "一票否决：保留得分" in dawan
@@ -295,7 +296,7 @@ def test_record_sheets_print_to_pdf_a_page_or_more_per_unit(tmp_path: Path, rank
     assert names == [r.result.unit.name for r in rk]
     # each unit's pages hold its items, its total re-added, and the signature lines
     bounds = [*starts, len(pages)]
-    for r, (a, b) in zip(rk, zip(bounds, bounds[1:], strict=False), strict=True):
+    for r, (a, b) in zip(rk, itertools.pairwise(bounds), strict=True):
         text = "\n".join(pages[a:b])
         total = fmt_points(r.result.total)
         assert re.search(rf"合计（各类折算分相加）\s+{re.escape(total)}", text), r.result.unit.id

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..analysis.rank import Ranked
 from ..errors import FulianEvalError, did_you_mean
@@ -36,9 +37,9 @@ def role_of(text: str) -> str:
     return role
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, date: object) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[Any], *, date: Callable[[str], _dt.date]) -> argparse.ArgumentParser:
     """Register ``sheets`` (``date`` parses ``--today``)."""
-    p = sub.add_parser("sheets", help="打印审核记录表：每个单位一页（A4），按名次排列，输出 HTML 或 PDF",
+    p: argparse.ArgumentParser = sub.add_parser("sheets", help="打印审核记录表：每个单位一页（A4），按名次排列，输出 HTML 或 PDF",
                        description="每个单位的审核记录表（逐项得分、评分依据、分类折算、提示、签字栏），"
                                    "全部单位在一个文件里，按名次排列，每个单位从新的一页开始。")
     p.add_argument("rulebook", metavar="RULEBOOK", help="考核细则（TOML）")
