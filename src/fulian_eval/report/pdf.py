@@ -136,13 +136,13 @@ def html_to_pdf(html: str, *, chromium: str | None = None, timeout: float = TIME
         return data
 
 
-def screenshot(html: str, width: int, height: int, *, chromium: str | None = None,
+def screenshot(html: str, width: int, height: int, *, scale: float = 1.0, chromium: str | None = None,
                timeout: float = TIMEOUT) -> bytes:
-    """A PNG of the page as a screen shows it, ``width`` × ``height`` CSS pixels."""
+    """A PNG of the page as a screen shows it: ``width`` × ``height`` CSS pixels, each ``scale`` device pixels."""
     with _page(html) as (folder, page):
         png = folder / "shot.png"
         _run(chromium, folder, page, [f"--screenshot={png}", f"--window-size={width},{height}",
-                                      "--hide-scrollbars"], timeout)
+                                      f"--force-device-scale-factor={scale:g}", "--hide-scrollbars"], timeout)
         try:
             data = png.read_bytes()
         except OSError:
