@@ -378,3 +378,27 @@ def test_the_measurement_catches_one_character_per_line() -> None:
            "<td>正常的一格</td></tr></table></body></html>")
     m = _measured(doc)
     assert m["cells"] == 2 and len(m["bad"]) == 1 and m["bad"][0].startswith("已评分: 3 lines")
+
+
+def test_waived_item_is_named_and_the_total_still_re_adds(tmp_path: Path) -> None:
+    out = tmp_path / "审核记录表.html"
+    p = cli("sheets", RULES, EVIDENCE, "--waivers", ROOT / "examples" / "town" / "waivers.toml",
+            "--today", "2026-12-01", "-o", out)
+    assert p.returncode == 0, p.stderr
+    sec = section_of(out.read_text(encoding="utf-8"), "松坞村")
+    assert "已豁免：活动室面积：30平方米以下不得分" in sec and "（facilities.room），按不适用计；未豁免时总分 76.75。" in sec
+    room = re.search(r"<td>活动室面积：.*?</tr>", sec)
+    assert room is not None and '<td class="n na">不适用</td>' in room.group(0)
+    total = re.search(r'总分</td><td class="n">(\d+\.\d\d)</td>', sec)
+    assert total is not None and total.group(1) != "76.75"
+    assert sum(Fraction(v) for _, _, v in _cat_table(sec)) == Fraction(total.group(1))
+
+
+def test_handout_with_sensitivity_shows_best_and_worst_places(tmp_path: Path) -> None:
+    out = tmp_path / "排名.html"
+    p = cli("rank", RULES, EVIDENCE, "--sensitivity", "10%", "-o", out)
+    assert p.returncode == 0, p.stderr
+    doc = out.read_text(encoding="utf-8")
+    assert "<th class=\"c\">最好名次</th><th class=\"c\">最差名次</th>" in doc
+    assert "@page { size: A4 landscape; }" in doc
+    assert "最好、最差名次：各基本类别权重上下浮动 10.00%" in text_of(doc)

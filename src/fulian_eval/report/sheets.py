@@ -320,7 +320,8 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
     if u.vetoed and u.veto_effect != "zero":
         notes.append("一票否决：保留得分，等次评为最低等次，排在未否决单位之后。")
     if u.total_without_waivers is not None:
-        notes.append(f"已豁免 {'、'.join(u.waived)}（按不适用计）；未豁免时总分 {fmt_points(u.total_without_waivers)}。")
+        waived = "、".join(f"{by_id[i].title}（{i}）" if i in by_id else i for i in u.waived)
+        notes.append(f"已豁免：{waived}，按不适用计；未豁免时总分 {fmt_points(u.total_without_waivers)}。")
     if notes:
         out.append('<ul class="notes small">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     out.append("</div>")
