@@ -402,3 +402,25 @@ def test_handout_with_sensitivity_shows_best_and_worst_places(tmp_path: Path) ->
     assert "<th class=\"c\">最好名次</th><th class=\"c\">最差名次</th>" in doc
     assert "@page { size: A4 landscape; }" in doc
     assert "最好、最差名次：各基本类别权重上下浮动 10.00%" in text_of(doc)
+
+
+def _fake_browser(tmp_path: Path, body: str) -> str:
+    exe = tmp_path / "fake-chromium"
+    exe.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_a_browser_that_hangs_is_stopped_and_one_that_fails_is_named(tmp_path: Path) -> None:
+    from fulian_eval.report.pdf import PdfError, html_to_pdf
+
+    doc = "<!doctype html><title>t</title><p>x"
+    hang = _fake_browser(tmp_path, "sleep 60")
+    with pytest.raises(PdfError, match=r"在 0.5 秒内未完成打印，已终止"):
+        html_to_pdf(doc, chromium=hang, timeout=0.5)
+    fail = _fake_browser(tmp_path, "echo 'cannot open display' >&2; exit 3")
+    with pytest.raises(PdfError, match=r"打印失败，退出码 3：cannot open display"):
+        html_to_pdf(doc, chromium=fail)
+    silent = _fake_browser(tmp_path, "exit 0")
+    with pytest.raises(PdfError, match="没有写出 PDF"):
+        html_to_pdf(doc, chromium=silent)

@@ -32,7 +32,8 @@ __all__ = [
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ENV = "FULIAN_EVAL_CHROMIUM"
-TIMEOUT = 120.0  # seconds: a few thousand record sheets print well within this
+TIMEOUT = 120.0  # seconds, plus PER_MB for each MB of HTML when printing
+PER_MB = 30.0  # measured: ~11 s per MB (about 70 record sheets) on one core
 
 
 class PdfError(FulianEvalError, RuntimeError):
@@ -116,13 +117,21 @@ def _run(chromium: str | None, folder: Path, page: Path, flags: Sequence[str], t
     return out.decode("utf-8", "replace")
 
 
-def html_to_pdf(html: str, *, chromium: str | None = None, timeout: float = TIMEOUT) -> bytes:
+def html_to_pdf(html: str, *, chromium: str | None = None, timeout: float | None = None) -> bytes:
     """Print an HTML document to PDF as Chromium prints it (its own ``@page`` size and margins, no header or footer).
+
+    Args:
+        html: the whole document.
+        chromium: the browser (default: :func:`require_chromium`).
+        timeout: seconds before the browser is stopped (default: :data:`TIMEOUT` plus
+            :data:`PER_MB` for each MB of HTML).
 
     Raises:
         PdfUnavailable: no Chromium.
         PdfError: Chromium failed, wrote nothing, or took longer than ``timeout`` seconds.
     """
+    if timeout is None:
+        timeout = TIMEOUT + PER_MB * len(html.encode("utf-8")) / 1e6
     with _page(html) as (folder, page):
         pdf = folder / "out.pdf"
         _run(chromium, folder, page, [f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
