@@ -128,8 +128,9 @@ def test_o_xlsx_without_format_writes_a_workbook(office: Path) -> None:
     p = cli("score", "book.toml", "units.csv", "-o", "排名.xlsx", cwd=office)
     assert p.returncode == 0, p.stderr
     assert zipfile.is_zipfile(office / "排名.xlsx")
-    ws = load_workbook(office / "排名.xlsx", read_only=True).active
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    wb = load_workbook(office / "排名.xlsx", read_only=True)
+    rows = [list(r) for r in wb.active.iter_rows(values_only=True)]
+    wb.close()  # a read-only workbook keeps its file open until closed
     assert rows[0][:11] == ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
                             "work", "float"]
     assert rows[1][:11] == [1, 1, "a", "甲村", "东片", "self", 100.0, None, "false", 10.0, "不适用"]
@@ -231,8 +232,9 @@ def test_xlsx_keeps_not_applicable_as_text(office: Path) -> None:
     for evidence in ("units.csv", "ev"):
         p = cli("score", "book.toml", evidence, "-o", "s.xlsx", cwd=office)
         assert p.returncode == 0, p.stderr
-        ws = load_workbook(office / "s.xlsx", read_only=True).active
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb = load_workbook(office / "s.xlsx", read_only=True)
+        rows = [list(r) for r in wb.active.iter_rows(values_only=True)]
+        wb.close()
         assert rows[1][9:15] == [10.0, "不适用", 0.0, 10.0, "不适用", 0.0]
         assert rows[2][9:15] == [8.0, 5.0, 2.0, 8.0, 5.0, 2.0]
 
