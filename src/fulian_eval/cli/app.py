@@ -811,9 +811,14 @@ def _audit_sheet(args: argparse.Namespace) -> int:
             raise _UsageError(f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
                               f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
         text = explain_report(rb, matches[0], fmt)
-    if fmt != "csv":
-        text = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
-                f"由存储的考核细则与资料重新计算（{info.command}）\n" + text)
+    note = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
+            f"由存储的考核细则与资料重新计算（{info.command}）\n")
+    if text.startswith("<!doctype html>"):  # a whole document: the note goes inside its body
+        import html
+
+        text = text.replace("<body>\n", f'<body>\n<p class="sub">{html.escape(note)}</p>\n', 1)
+    elif fmt != "csv":
+        text = note + text
     diffs = [d for d in diffs if args.unit is None or d.unit in ("", args.unit)]
     for d in diffs:
         print(f"warning: {d}", file=sys.stderr)
