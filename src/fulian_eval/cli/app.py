@@ -43,6 +43,7 @@ from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..lang.text import raw_csv_cells
 from ..model.rulebook import Rulebook
 from ..report.columns import write_rank_csv, write_score_csv
+from ..report.pdf import html_to_pdf, require_chromium
 from ..report.render import (
     FORMATS,
     csv_to_xlsx,
@@ -56,6 +57,7 @@ from ..scoring.exact import UnitResult, UnitSummary, gains, score
 from ..scoring.parallel import score_summaries, terminal_progress
 from ..scoring.stream import score_tables
 from . import template
+from . import sheets as _sheets
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -74,6 +76,7 @@ class _UsageError(Exception):
 
 
 _FORMAT_HELP = "output format (default: as -o's extension, else table)"
+_RANK_FORMATS = (*FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
 
 # What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
 _EXTENSIONS = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
@@ -87,18 +90,15 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
 
     A file name without an extension (or ``/dev/stdout``) is plain text; an
     extension this command does not write, a ``--format`` that contradicts the
-    extension, and ``.pdf`` (not built yet) are usage errors, so a report is never
-    written into a file that names another format.
+    extension, and ``.pdf`` for a command that does not print, are usage errors, so a
+    report is never written into a file that names another format.
     """
     given: str | None = args.format
     output: str | None = getattr(args, "output", None)
     ext = os.path.splitext(os.path.basename(output))[1].lower() if output else ""
     if not ext:
-        return given or "table"
+        return given or ("table" if "table" in choices else choices[0])
     implied = _EXTENSIONS.get(ext)
-    if implied == "pdf":
-        raise _UsageError(f"cannot write {output}: PDF is not available yet; write .html and print it "
-                          f"(-o {os.path.splitext(output or '')[0]}.html)")
     if implied is None:
         if given is not None:
             return given  # --format says what it is: the file name is the user's business
@@ -109,8 +109,10 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
         raise _UsageError(f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
                           f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}")
     if implied not in choices:
+        hint = ("; PDF 由 sheets（审核记录表）和 rank（排名表）打印：fulian-eval sheets RULEBOOK EVIDENCE… "
+                "-o 审核记录表.pdf" if implied == "pdf" else "")
         raise _UsageError(f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
-                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}")
+                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}{hint}")
     return implied
 
 
@@ -162,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rank", help="rank units: place, group place, total, grade")
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
-    _common(p)
+    _common(p, _RANK_FORMATS)
     p.add_argument("--sensitivity", metavar="PCT", type=_percent,
                    help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)")
     p.add_argument("--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)")
@@ -176,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="points each not-full item would add to the total if it were full, largest first")
     p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
     _common(p)
+
+    _sheets.add_parser(sub, date=_date)
 
     p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
     p.add_argument("rulebook", metavar="RULEBOOK")
@@ -263,6 +267,8 @@ def _render(args: argparse.Namespace, render: Callable[..., str], *rest: Any) ->
     if args.format == "xlsx":
         with raw_csv_cells():
             return render(*rest, "csv")
+    if args.format == "pdf":  # printed from the HTML
+        return render(*rest, "html")
     return render(*rest, str(args.format))
 
 
@@ -373,6 +379,14 @@ def _emit(args: argparse.Namespace, text: str) -> None:
             csv_to_xlsx(text, out.binary())
         except ValueError as exc:
             raise _UsageError(f"cannot write {out.path}: {exc}") from None
+        except OSError as exc:
+            raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+        return
+    if args.format == "pdf":
+        if out is None:
+            raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+        try:
+            out.binary().write(html_to_pdf(text))
         except OSError as exc:
             raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
         return
@@ -691,6 +705,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sheets(args: argparse.Namespace) -> int:
+    rb, es = _load(args)
+    _emit(args, _sheets.render(args, rb, es, _ranked(rb, es, _waivers(args, rb))))
+    return _status(es)
+
+
 def cmd_crosscheck(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     results = [score(rb, ev) for ev in es.evidence]
@@ -794,9 +814,14 @@ def _audit_sheet(args: argparse.Namespace) -> int:
             raise _UsageError(f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
                               f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
         text = explain_report(rb, matches[0], fmt)
-    if fmt != "csv":
-        text = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
-                f"由存储的考核细则与资料重新计算（{info.command}）\n" + text)
+    note = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
+            f"由存储的考核细则与资料重新计算（{info.command}）\n")
+    if text.startswith("<!doctype html>"):  # a whole document: the note goes inside its body
+        import html
+
+        text = text.replace("<body>\n", f'<body>\n<p class="sub">{html.escape(note)}</p>\n', 1)
+    elif fmt != "csv":
+        text = note + text
     diffs = [d for d in diffs if args.unit is None or d.unit in ("", args.unit)]
     for d in diffs:
         print(f"warning: {d}", file=sys.stderr)
@@ -857,7 +882,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
              "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit,
-             "template": cmd_template}
+             "template": cmd_template,
+             "sheets": cmd_sheets}
 
 _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
@@ -875,6 +901,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.format = _format_of(args, _choices(args))
             if getattr(args, "format", None) == "xlsx" and not args.output:
                 raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+            if getattr(args, "format", None) == "pdf":
+                if not args.output:
+                    raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+                require_chromium()  # before anything is scored
             if getattr(args, "waivers", None):
                 _readable(args.waivers, "waiver file")
             if getattr(args, "output", None):
@@ -923,6 +953,10 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
         return sampling.FORMATS
     if args.command == "crosscheck":
         return ("table", "json", "csv", "markdown")
+    if args.command == "rank":
+        return _RANK_FORMATS
+    if args.command == "sheets":
+        return _sheets.FORMATS
     return FORMATS
 
 

@@ -22,6 +22,7 @@ from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
 from ..model.rulebook import Rulebook
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
+from .sheets import ranking_html, score_html
 
 __all__ = [
     "FORMATS",
@@ -170,6 +171,8 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
                      *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
                      u.total, *([u.total_without_waivers or u.total] if waivers else []), u.grade or "",
                      _remark(u)])
+    if fmt == "html":  # a whole printable document (A4, CJK fonts)
+        return score_html(rb, header, rows)
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
     return out + _table(header, rows, fmt)
 
@@ -208,6 +211,8 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
             doc["sensitivity"] = {"pct": fmt_points(sens.pct * 100), "weightings": sens.weightings,
                                   "exhaustive": sens.exhaustive, "seed": sens.seed, "searched": sens.searched}
         return _dumps(doc)
+    if fmt == "html":  # the ranking handout: a whole printable document
+        return ranking_html(rb, ranked, rejected, sens)
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
         header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *tie_names,
