@@ -33,6 +33,7 @@ LAYERS: list[list[str]] = [
     ["scoring.parallel", "scoring.stream"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
+    ["report.workbook"],
     ["report.render", "report.columns"],
     ["audit.store"],
     ["audit.sink"],
