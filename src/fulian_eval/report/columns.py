@@ -9,14 +9,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
 import numpy as np
 
 from ..analysis.rank import Ranking
-from ..io.evidence import Rejection, plan_sources, run_task
-from ..lang.expr import Absent
+from ..io.evidence import Rejection, _RowsTask, plan_sources, run_task
+from ..lang.expr import round_half_up
 from ..lang.text import csv_cell, csv_cells
-from ..model.rulebook import Evidence, Rulebook
-from ..scoring.exact import NOT_APPLICABLE, score
+from ..model.rulebook import Item
+from ..scoring.exact import NOT_APPLICABLE, ZERO, hundredths, score
 from ..scoring.stream import HundredthsText, Table
 from .workbook import (
     MISSING_COLUMNS,
@@ -208,23 +209,35 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
                        ignore_columns: bool = False) -> list[list[Any]]:
     """The 缺资料 rows of a streamed run, exactly as the per-unit path finds them.
 
-    The streamed table keeps no item statuses but not-applicable, so the evidence
-    is read again by the per-unit loader and the units that can lack anything
-    (a field without a value, a manual item without points, a derived value that
-    is missing when its divisor is 0) are scored again one by one; only the rows
-    the table holds count (not rejected rows, not a repeated unit's later rows).
+    The streamed table keeps each item's points and whether it applies, not whether
+    it lacked evidence. So the evidence is read again, and the per-unit path scores
+    again only the rows that can hold a missing item: an applicable item at the
+    points a missing item gets, with a blank cell (or no column) for one of the
+    fields it reads, or for its points if it is a manual item, or reading a derived
+    value that is missing when its divisor is 0 (``on_zero = "missing"``). Only the rows the
+    table holds count (not rejected rows, not a repeated unit's later rows). TOML
+    files are scored again whole.
     """
     rb = t.plan.rb
-    sources = {t.source(i) for i in range(len(t))}
-    always = any(getattr(d, "on_zero", "") == "missing" for d in rb.derived)
-    manual = [i.id for i in rb.items() if i.kind == "manual"]
+    items = [p.item for p in t.plan.items]
+    n = len(t)
+    if n == 0:
+        return []
+    miss_h = np.array([hundredths(round_half_up(min(ZERO, it.floor), 2)) for it in items], dtype=np.int64)
+    na = np.zeros(t.item_h.shape, dtype=bool) if t.item_na is None else t.item_na
+    can = (t.item_h == miss_h) & ~na
+    row_of = {t.source(i): i for i in range(n)}
+    # An item reading a derived value that is missing when its divisor is 0 may lack nothing in the cells.
+    by_zero = {d.name for d in rb.derived if getattr(d, "on_zero", "") == "missing"}
+    reads = [[name for name in rb.inputs_of(it.fields_used()) if name in rb.fields] for it in items]
+    always = [not by_zero.isdisjoint(rb.inputs_of(it.fields_used())) for it in items]
     tasks, _, _ = plan_sources(rb, paths, strict=strict, ignore_columns=ignore_columns, empty_ok=True)
     found: list[tuple[tuple[str, str, int, str], list[Any]]] = []
     for task in tasks:
+        if isinstance(task, _RowsTask):
+            task = attrs.evolve(task, rows=_may_lack(task, row_of, can, items, reads, always))
         for ev in run_task(rb, task, strict=strict):
-            if isinstance(ev, Rejection) or ev.source not in sources:
-                continue
-            if not always and not _may_lack(rb, ev, manual):
+            if isinstance(ev, Rejection) or ev.source not in row_of:
                 continue
             u = score(rb, ev)
             key = missing_key(u.unit.group, u.unit.id, u.role)
@@ -233,11 +246,27 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
     return [row for _, row in found]
 
 
-def _may_lack(rb: Rulebook, ev: Evidence, manual: Sequence[str]) -> bool:
-    """Whether any item of ``ev`` can be scored as missing: some field has no value, or a manual item no points."""
-    values = ev.values
-    for name in rb.fields:
-        v = values.get(name)
-        if v is None or (v.__class__ is Absent and v.kind == "missing"):
+def _may_lack(task: _RowsTask, row_of: dict[str, int], can: Any, items: Sequence[Item],
+              reads: Sequence[Sequence[str]], always: Sequence[bool]) -> list[tuple[int, list[Any]]]:
+    """The rows of ``task`` the table holds that can have a missing item (see :func:`table_missing_rows`)."""
+    col_of = {name: col for col, name, _, _ in task.layout.fields}
+    points_of = {item_id: col for col, item_id, _ in task.layout.points}
+
+    def blank(cells: Sequence[Any], col: int | None) -> bool:
+        if col is None or col >= len(cells):
             return True
-    return any(m not in ev.points for m in manual)
+        v = cells[col]
+        return v is None or (isinstance(v, str) and not v.strip())
+
+    out = []
+    for rowno, cells in task.rows:
+        i = row_of.get(f"{task.shown} row {rowno}")
+        if i is None:
+            continue
+        for k in np.flatnonzero(can[i]).tolist():
+            it = items[k]
+            if always[k] or (blank(cells, points_of.get(it.id)) if it.kind == "manual"
+                           else any(blank(cells, col_of.get(name)) for name in reads[k])):
+                out.append((rowno, cells))
+                break
+    return out
