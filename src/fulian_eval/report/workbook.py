@@ -230,7 +230,8 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
         cols.append(Column(f"{c.title or c.id}", POINTS, f"{type_} {_max_text(c.type, c.max)}"))
         where.append(("cat", k))
         for i in c.items:
-            cols.append(Column(i.title or i.id, POINTS, f"{i.id} {_max_text(c.type, i.max)}"))
+            limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max)
+            cols.append(Column(i.title or i.id, POINTS, f"{i.id} {limit}"))
             where.append(("item", item_pos[i.id]))
     return cols, where
 
