@@ -198,7 +198,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text[:32767])
+    if len(text) > 32767:
+        text = text[:32767]
+    if text.isprintable():  # the common case, cheap: no control character
+        return text
+    return _NOT_XML.sub("\ufffd", text)
 
 
 # ------------------------------------------------------------ the sheets
