@@ -143,40 +143,40 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     if heads == 2:
         for k, c in enumerate(cols):
             ws.write_string(1, k, _xml_text(c.sub), head)
-    writers = [_writer(ws, c.kind, fmts) for c in cols]
-    r = heads
-    for row in itertools.chain(first, rows):
-        if r >= XLSX_MAX_ROWS:
-            raise TooBig(f"工作表“{sheet.name}”超过 Excel 一张工作表最多的 {XLSX_MAX_ROWS:,} 行；"
-                             "请改用 --format csv")
-        for k, v in enumerate(row):
-            if v is not None and v != "":
-                writers[k](r, k, v)
-        r += 1
-
-
-def _writer(ws: Any, kind: str, fmts: dict[str, Any]) -> Any:
     # XlsxWriter's public write_* only add a check for "A1" cell names (rows and columns here are numbers);
     # its _write_* do the writing and save a third of the time on a big sheet. Public ones where they are not.
     write_string = getattr(ws, "_write_string", ws.write_string)
     write_number = getattr(ws, "_write_number", ws.write_number)
-    if kind == TEXT:
-        return lambda r, k, v: write_string(r, k, _xml_text(str(v)))
-    if kind == YESNO:
-        return lambda r, k, v: write_string(r, k, "是" if v else "否")
-    if kind == INT:
-        return lambda r, k, v: (write_string(r, k, _xml_text(v)) if isinstance(v, str) else write_number(r, k, v))
-    if kind == POINTS:
-        hundredths, na = fmts["points"], fmts["na"]
-
-        def points(r: int, k: int, v: Any) -> None:
-            if isinstance(v, str):  # 不适用
+    text = [c.kind == TEXT for c in cols]
+    for c in cols:
+        if c.kind not in _KINDS:
+            raise ValueError(f"unknown column kind {c.kind!r}")
+    number_format = [fmts["points"] if c.kind == POINTS else None for c in cols]
+    na = fmts["na"]
+    r = heads
+    for row in itertools.chain(first, rows):
+        if r >= XLSX_MAX_ROWS:
+            raise TooBig(f"工作表“{sheet.name}”超过 Excel 一张工作表最多的 {XLSX_MAX_ROWS:,} 行；"
+                         "请改用 --format csv")
+        # By the value's type, in the column's way: a text column writes every value as text.
+        for k, v in enumerate(row):
+            t = v.__class__
+            if v is None or v == "":
+                continue
+            if text[k]:
+                write_string(r, k, _xml_text(v if t is str else str(v)))
+            elif t is float or t is int:
+                write_number(r, k, v, number_format[k])
+            elif t is bool:
+                write_string(r, k, "是" if v else "否")
+            elif t is str:  # 不适用 in a points column, a note in a number column
                 write_string(r, k, _xml_text(v), na)
-            else:
-                write_number(r, k, float(v), hundredths)
+            else:  # Fraction
+                write_number(r, k, float(v), number_format[k])
+        r += 1
 
-        return points
-    raise ValueError(f"unknown column kind {kind!r}")
+
+_KINDS = (TEXT, INT, POINTS, YESNO)
 
 
 def _shown(v: Any, kind: str) -> str:
