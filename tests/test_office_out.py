@@ -131,7 +131,7 @@ def test_o_xlsx_without_format_writes_a_workbook(office: Path) -> None:
     wb = load_workbook(office / "排名.xlsx", read_only=True)
     assert wb.sheetnames == ["排名", "各项得分", "被拒收", "提示", "缺资料"]
     rows = [list(r) for r in wb["排名"].iter_rows(values_only=True)]
-    assert rows[0] == ["名次", "片区名次", "单位编号", "单位名称", "片区", "角色", "总分", "等次", "一票否决", "流动人口"]
+    assert rows[0] == ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", "流动人口"]
     assert rows[1] == [1, 1, "a", "甲村", "东片", "自评", 100.0, None, "否", "不适用"]
 
 

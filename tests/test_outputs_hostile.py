@@ -301,13 +301,13 @@ def test_xlsx_text_is_typed_text_and_numbers_are_numbers(tmp_path: Path) -> None
     ws = wb["排名"]
     rows = list(ws.iter_rows())
     head = [c.value for c in rows[0]]
-    by_unit = {r[head.index("单位编号")].value: r for r in rows[1:]}
+    by_unit = {r[head.index("单位")].value: r for r in rows[1:]}
     for uid, name in HOSTILE.values():
         row = by_unit[uid]  # the text as it is: an XLSX cell is typed, no ' needed
-        assert row[head.index("单位编号")].data_type == "s"
-        assert row[head.index("单位名称")].value == name and row[head.index("单位名称")].data_type == "s"
-    assert by_unit["007"][head.index("单位编号")].value == "007"
-    assert by_unit["=1+1"][head.index("单位名称")].value == "-2.50"  # a name, even if it looks like a number
+        assert row[head.index("单位")].data_type == "s"
+        assert row[head.index("名称")].value == name and row[head.index("名称")].data_type == "s"
+    assert by_unit["007"][head.index("单位")].value == "007"
+    assert by_unit["=1+1"][head.index("名称")].value == "-2.50"  # a name, even if it looks like a number
     total = by_unit["007"][head.index("总分")]
     assert total.data_type == "n" and isinstance(total.value, float) and total.number_format == "0.00"
     assert by_unit["007"][head.index("名次")].value == int(by_unit["007"][head.index("名次")].value)
@@ -337,12 +337,12 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
 
     from fulian_eval.report.workbook import INT, POINTS, Column, Sheet, write_workbook
 
-    cols = [Column("名次", INT), Column("单位编号"), Column("单位名称"), *[Column(f"c{k}", POINTS) for k in range(42)]]
+    cols = [Column("名次", INT), Column("单位"), Column("名称"), *[Column(f"c{k}", POINTS) for k in range(42)]]
     rows = ([i, f"u{i}", "村", *[Fraction(5, 2)] * 42] for i in range(4000))
     write_workbook(str(tmp_path / "r.xlsx"), [Sheet("排名", cols, rows)])
     ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).worksheets[0]
     back = list(ws.iter_rows(values_only=True))
-    assert len(back) == 4001 and back[0][:3] == ("名次", "单位编号", "单位名称")
+    assert len(back) == 4001 and back[0][:3] == ("名次", "单位", "名称")
     assert back[-1][:4] == (3999, "u3999", "村", 2.5) and back[-1][-1] == 2.5
 
 

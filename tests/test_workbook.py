@@ -60,19 +60,19 @@ def test_sheet_names_and_headers(per_unit: Any) -> None:
     wb = per_unit
     assert wb.sheetnames == SHEETS
     rb = load_rulebook(RULES)
-    assert values(wb["排名"])[0] == ["名次", "片区名次", "单位编号", "单位名称", "片区", "角色", "总分", "等次", "一票否决",
+    assert values(wb["排名"])[0] == ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决",
                                     *[rb.category(c).title for c in rb.tie_break]]
     head, sub = values(wb["各项得分"])[:2]
     titles = [t for c in rb.categories for t in (c.title, *[i.title for i in c.items])]
-    assert head == ["名次", "单位编号", "单位名称", "片区", "角色", "总分", "等次", *titles]
+    assert head == ["名次", "单位", "名称", "片区", "角色", "总分", "等次", *titles]
     archives = rb.category("archives")
     assert sub[7] == f"基本分 满分{float(archives.max):.2f}"  # the max in the header
     assert sub[8] == "archives.registers 满分5.00"
     penalty = next(c for c in rb.categories if c.type == "penalty")
     assert sub[head.index(penalty.title)].startswith("扣分 最多扣")
-    assert values(wb["被拒收"]) == [["来源文件", "行号", "单位编号", "错误"]]
-    assert values(wb["提示"])[0] == ["类别", "单位编号", "单位名称", "片区", "角色", "内容"]
-    assert values(wb["缺资料"])[0] == ["片区", "单位编号", "单位名称", "角色", "项目编号", "考核内容", "分值",
+    assert values(wb["被拒收"]) == [["来源文件", "行号", "单位", "错误"]]
+    assert values(wb["提示"])[0] == ["类别", "单位", "名称", "片区", "角色", "内容"]
+    assert values(wb["缺资料"])[0] == ["片区", "单位", "名称", "角色", "项目", "考核内容", "分值",
                                       "缺少的资料", "说明", "来源"]
 
 
@@ -213,17 +213,17 @@ def test_explain_workbook(tmp_path: Path) -> None:
     p = cli("explain", RULES, TOWN_EVIDENCE, "--unit", "yangwan", "-o", "e.xlsx", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     wb = openpyxl.load_workbook(tmp_path / "e.xlsx")
-    assert wb.sheetnames == ["单位", "审核记录表", "类别"]
+    assert wb.sheetnames == ["审核记录表", "类别", "单位"]
     about = dict(values(wb["单位"])[1:])
-    assert about["单位编号"] == "yangwan" and about["角色"] == "自评" and about["一票否决"] == "否"
+    assert about["单位"] == "yangwan" and about["角色"] == "自评" and about["一票否决"] == "否"
     items = list(wb["审核记录表"].iter_rows())
-    assert [c.value for c in items[0]] == ["项目编号", "考核内容", "分值", "得分", "状态", "评分依据", "方式", "所用资料"]
+    assert [c.value for c in items[0]] == ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式", "所用资料"]
     books = next(r for r in items if r[0].value == "facilities.books")
     assert books[3].value == 0 and books[3].number_format == "0.00" and books[4].value == "无资料"
     p = cli("explain", RULES, TOWN_EVIDENCE, "--unit", "yangwan", "--gains", "-o", "g.xlsx", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     gains = values(openpyxl.load_workbook(tmp_path / "g.xlsx")["可提高"])
-    assert gains[0] == ["项目编号", "考核内容", "得分", "分值", "可提高总分"]
+    assert gains[0] == ["项目", "考核内容", "得分", "分值", "可提高总分"]
     assert [g[-1] for g in gains[1:]] == sorted((g[-1] for g in gains[1:]), reverse=True)
 
 
@@ -233,11 +233,11 @@ def test_crosscheck_xlsx_puts_each_roles_evidence_side_by_side(tmp_path: Path) -
     wb = openpyxl.load_workbook(tmp_path / "cc.xlsx")
     assert wb.sheetnames == ["汇总", "争议项目", "提示"]
     units = list(wb["汇总"].iter_rows())
-    assert [c.value for c in units[0]] == ["名次", "单位编号", "单位名称", "片区", "自评总分", "互查总分", "镇核总分",
+    assert [c.value for c in units[0]] == ["名次", "单位", "名称", "片区", "自评总分", "互查总分", "镇核总分",
                                            "采用", "最终得分", "自评虚高", "一票否决"]
     assert units[1][8].data_type == "n" and units[1][8].number_format == "0.00" and units[1][10].value in ("是", "否")
     disputes = values(wb["争议项目"])
-    assert disputes[0] == ["单位编号", "单位名称", "片区", "项目编号", "考核内容", "分值", "自评得分", "互查得分", "镇核得分",
+    assert disputes[0] == ["单位", "名称", "片区", "项目", "考核内容", "分值", "自评得分", "互查得分", "镇核得分",
                            "自评所用资料", "互查所用资料", "镇核所用资料", "否决争议"]
     hetang = next(r for r in disputes if r[0] == "hetang" and r[3] == "family.satisfaction")
     assert hetang[6:9] == [6, 6, 2]
@@ -271,3 +271,22 @@ def test_control_characters_and_long_text(tmp_path: Path) -> None:
     write_workbook(str(tmp_path / "w.xlsx"), [Sheet("提示", [Column("内容", TEXT)], [["东\x01桥"], ["长" * 40000]])])
     rows = values(openpyxl.load_workbook(tmp_path / "w.xlsx")["提示"])
     assert rows[1] == ["东\ufffd桥"] and rows[2] == ["长" * 32767]
+
+
+def test_workbooks_saved_into_the_evidence_folder_are_skipped(tmp_path: Path) -> None:
+    """A clerk saves the workbooks beside the evidence: they are reports, not evidence."""
+    import shutil
+
+    shutil.copytree(TOWN_EVIDENCE, tmp_path / "ev")
+    for args in (["score", RULES, "ev", "-o", "排名.xlsx"],
+                 ["explain", RULES, "ev", "--unit", "yangwan", "-o", "记录表.xlsx"],
+                 ["explain", RULES, "ev", "--unit", "yangwan", "--gains", "-o", "可提高.xlsx"]):
+        assert cli(*args, cwd=tmp_path).returncode == 0
+    for name in ("排名.xlsx", "记录表.xlsx", "可提高.xlsx"):
+        shutil.move(tmp_path / name, tmp_path / "ev" / name)
+    p = cli("score", RULES, "ev", "--format", "csv", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "warning: ev/排名.xlsx: a fulian-eval score or rank report, not evidence; skipped" in p.stderr
+    assert "warning: ev/记录表.xlsx: a fulian-eval explain report, not evidence; skipped" in p.stderr
+    assert "warning: ev/可提高.xlsx: a fulian-eval explain --gains report, not evidence; skipped" in p.stderr
+    assert len(p.stdout.splitlines()) == 1 + len(list(TOWN_EVIDENCE.glob("*.toml")))

@@ -330,16 +330,16 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
                      if a.by_category else "")])
     return CrossCheckTables(
         title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）", summary=_summary_line(cc),
-        unit_columns=[("名次", "int"), ("单位编号", "text"), ("单位名称", "text"), ("片区", "text"),
+        unit_columns=[("名次", "int"), ("单位", "text"), ("名称", "text"), ("片区", "text"),
                       *[(f"{ROLE_ZH.get(r, r)}总分", "points") for r in roles], ("采用", "text"),
                       ("最终得分", "points"), ("自评虚高", "points"), ("一票否决", "yesno")],
         units=units,
-        dispute_columns=[("单位编号", "text"), ("单位名称", "text"), ("片区", "text"), ("项目编号", "text"),
+        dispute_columns=[("单位", "text"), ("名称", "text"), ("片区", "text"), ("项目", "text"),
                          ("考核内容", "text"), ("分值", "points"),
                          *[(f"{ROLE_ZH.get(r, r)}得分", "points") for r in roles],
                          *[(f"{ROLE_ZH.get(r, r)}所用资料", "text") for r in roles], ("否决争议", "yesno")],
         disputes=disputes,
-        note_columns=[("类别", "text"), ("单位编号", "text"), ("角色", "text"), ("内容", "text")],
+        note_columns=[("类别", "text"), ("单位", "text"), ("角色", "text"), ("内容", "text")],
         notes=notes,
     )
 

@@ -210,7 +210,7 @@ def _xml_text(text: str) -> str:
 
 def ranking_columns(rb: Rulebook, *, waivers: bool = False, sensitivity: bool = False) -> list[Column]:
     """The 排名 sheet's columns."""
-    return [Column("名次", INT), Column("片区名次", INT), Column("单位编号"), Column("单位名称"), Column("片区"),
+    return [Column("名次", INT), Column("片区名次", INT), Column("单位"), Column("名称"), Column("片区"),
             Column("角色"), Column("总分", POINTS), *([Column("未豁免总分", POINTS)] if waivers else []),
             Column("等次"), Column("一票否决", YESNO),
             *[Column(rb.category(c).title or c, POINTS) for c in rb.tie_break],
@@ -225,7 +225,7 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     """The 各项得分 sheet's columns, and where each score column's value comes from:
     ("cat", k) the k-th category, ("item", k) the k-th item of ``rb.items()``, each
     category followed by its items."""
-    cols = [Column("名次", INT), Column("单位编号"), Column("单位名称"), Column("片区"), Column("角色"),
+    cols = [Column("名次", INT), Column("单位"), Column("名称"), Column("片区"), Column("角色"),
             Column("总分", POINTS), Column("等次")]
     where: list[tuple[str, int]] = []
     item_pos = {i.id: k for k, i in enumerate(rb.items())}
@@ -240,10 +240,10 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     return cols, where
 
 
-REJECTED_COLUMNS = [Column("来源文件"), Column("行号", INT), Column("单位编号"), Column("错误")]
-NOTES_COLUMNS = [Column("类别"), Column("单位编号"), Column("单位名称"), Column("片区"), Column("角色"),
+REJECTED_COLUMNS = [Column("来源文件"), Column("行号", INT), Column("单位"), Column("错误")]
+NOTES_COLUMNS = [Column("类别"), Column("单位"), Column("名称"), Column("片区"), Column("角色"),
                  Column("内容")]
-MISSING_COLUMNS = [Column("片区"), Column("单位编号"), Column("单位名称"), Column("角色"), Column("项目编号"),
+MISSING_COLUMNS = [Column("片区"), Column("单位"), Column("名称"), Column("角色"), Column("项目"),
                    Column("考核内容"), Column("分值", POINTS), Column("缺少的资料"), Column("说明"), Column("来源")]
 
 
@@ -359,32 +359,33 @@ def _item_points(i: ItemResult) -> Any:
 
 
 def record_workbook(rb: Rulebook, r: Ranked[UnitResult], item: str | None, out: str | IO[bytes]) -> None:
-    """``explain --format xlsx``: one unit's audit record sheet (审核记录表) — the unit, its items, its categories."""
+    """``explain --format xlsx``: one unit's audit record sheet (审核记录表): its items, its categories, the unit."""
     u = r.result
-    about = [["考核方案", f"{rb.title or rb.id}（{rb.version}）"], ["单位编号", u.unit.id], ["单位名称", u.unit.name],
+    about = [["考核方案", f"{rb.title or rb.id}（{rb.version}）"], ["单位", u.unit.id], ["名称", u.unit.name],
              ["片区", u.unit.group], ["角色", role_zh(u.role)], ["评审人", u.assessor], ["来源", u.source],
              ["总分", fmt_points(u.total)], ["等次", u.grade or ""], ["名次", str(r.rank)],
              ["片区名次", str(r.group_rank)], ["一票否决", "是" if u.vetoed else "否"],
              *[["提示", f] for f in u.flags]]
     items = [i for i in u.items if item is None or i.id == item]
+    # The record sheet first: it is what a reader of the workbook (and the evidence loader) looks at first.
     sheets = [
-        Sheet("单位", [Column("项目"), Column("内容")], about),
-        Sheet("审核记录表", [Column("项目编号"), Column("考核内容"), Column("分值", POINTS), Column("得分", POINTS),
+        Sheet("审核记录表", [Column("项目"), Column("考核内容"), Column("分值", POINTS), Column("得分", POINTS),
                         Column("状态"), Column("评分依据"), Column("方式"), Column("所用资料")],
               ([i.id, i.title, i.max, _item_points(i), STATUS_ZH.get(i.status, i.status), i.reason, i.method,
                 "；".join(f"{rb.fields[k].title if k in rb.fields else k} = {v}" for k, v in i.inputs)]
                for i in items), freeze_columns=2),
     ]
+    about_sheet = Sheet("单位", [Column("事项"), Column("内容")], about)
     if item is None:
         sheets.append(Sheet("类别", [Column("类别"), Column("类型"), Column("满分", POINTS), Column("得分", POINTS)],
                             ([c.title, CATEGORY_TYPE_ZH.get(c.type, c.type), c.max,
                               _round(c.score) if c.applicable else NOT_APPLICABLE] for c in u.categories)))
-    write_workbook(out, sheets)
+    write_workbook(out, [*sheets, about_sheet])
 
 
 def gains_workbook(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], out: str | IO[bytes]) -> None:
     """``explain --gains --format xlsx``: the points each not-full item would add, largest first."""
-    write_workbook(out, [Sheet("可提高", [Column("项目编号"), Column("考核内容"), Column("得分", POINTS),
+    write_workbook(out, [Sheet("可提高", [Column("项目"), Column("考核内容"), Column("得分", POINTS),
                                        Column("分值", POINTS), Column("可提高总分", POINTS)],
                                ([i.id, i.title, i.points, i.max, g] for i, g in gains), freeze_columns=2)])
 
