@@ -290,3 +290,17 @@ def test_workbooks_saved_into_the_evidence_folder_are_skipped(tmp_path: Path) ->
     assert "warning: ev/记录表.xlsx: a fulian-eval explain report, not evidence; skipped" in p.stderr
     assert "warning: ev/可提高.xlsx: a fulian-eval explain --gains report, not evidence; skipped" in p.stderr
     assert len(p.stdout.splitlines()) == 1 + len(list(TOWN_EVIDENCE.glob("*.toml")))
+
+
+def test_waivers_show_the_total_without_them(tmp_path: Path) -> None:
+    p = cli("score", RULES, TOWN_CSV, "--waivers", ROOT / "examples" / "town" / "waivers.toml", "--today", "2026-06-01",
+            "-o", "w.xlsx", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    wb = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    ranking = values(wb["排名"])
+    assert ranking[0][6:8] == ["总分", "未豁免总分"]
+    songwu = next(r for r in ranking if r[2] == "songwu")
+    assert songwu[6] > songwu[7]  # the waived item no longer counts against it
+    head = values(wb["各项得分"])[1]
+    room = head.index(next(h for h in head if h.startswith("facilities.room ")))
+    assert next(r for r in values(wb["各项得分"]) if r[1] == "songwu")[room] == "不适用"
