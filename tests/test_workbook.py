@@ -304,3 +304,22 @@ def test_waivers_show_the_total_without_them(tmp_path: Path) -> None:
     head = values(wb["各项得分"])[1]
     room = head.index(next(h for h in head if h.startswith("facilities.room ")))
     assert next(r for r in values(wb["各项得分"]) if r[1] == "songwu")[room] == "不适用"
+
+
+def test_an_xlsx_table_gives_the_same_workbook(tmp_path: Path, per_unit: Any) -> None:
+    """Evidence as an Excel table (typed cells: numbers as numbers, blanks as empty cells) streams too;
+    its 缺资料 sheet comes from the same rescoring of the rows that lack evidence."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for k, row in enumerate(csv.reader(io.StringIO(TOWN_CSV.read_text(encoding="utf-8-sig")))):
+        ws.append([c if k == 0 or not c.isdigit() else int(c) for c in row] if k else row)
+    wb.save(tmp_path / "town.xlsx")
+    p = cli("score", RULES, "town.xlsx", "-o", "out.xlsx", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    got = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    for name in SHEETS:
+        a, b = values(per_unit[name]), values(got[name])
+        if name == "缺资料":
+            a, b = [r[:-1] for r in a], [r[:-1] for r in b]
+            assert all(r[-1].startswith("town.xlsx row ") for r in values(got[name])[1:])
+        assert a == b, name
