@@ -312,7 +312,7 @@ def test_xlsx_text_is_typed_text_and_numbers_are_numbers(tmp_path: Path) -> None
     assert total.data_type == "n" and isinstance(total.value, float) and total.number_format == "0.00"
     assert by_unit["007"][head.index("名次")].value == int(by_unit["007"][head.index("名次")].value)
     scores = list(wb["各项得分"].iter_rows())
-    ids = [c.value.split(" ")[0] for c in scores[1]]  # the second header row: "floating.accuracy 满分2.00"
+    ids = [c.value.split("\n")[0] for c in scores[1]]  # the second header row: "floating.accuracy\n满分2.00"
     jinpan = next(r for r in scores[2:] if r[1].value == "jinpan")
     assert jinpan[ids.index("floating.accuracy")].value == -0.5
 

@@ -66,10 +66,10 @@ def test_sheet_names_and_headers(per_unit: Any) -> None:
     titles = [t for c in rb.categories for t in (c.title, *[i.title for i in c.items])]
     assert head == ["名次", "单位", "名称", "片区", "角色", "总分", "等次", *titles]
     archives = rb.category("archives")
-    assert sub[7] == f"基本分 满分{float(archives.max):.2f}"  # the max in the header
-    assert sub[8] == "archives.registers 满分5.00"
+    assert sub[7] == f"基本分\n满分{float(archives.max):.2f}"  # the max in the header
+    assert sub[8] == "archives.registers\n满分5.00"
     penalty = next(c for c in rb.categories if c.type == "penalty")
-    assert sub[head.index(penalty.title)].startswith("扣分 最多扣")
+    assert sub[head.index(penalty.title)].startswith("扣分\n最多扣")
     assert values(wb["被拒收"]) == [["来源文件", "行号", "单位", "错误"]]
     assert values(wb["提示"])[0] == ["类别", "单位", "名称", "片区", "角色", "内容"]
     assert values(wb["缺资料"])[0] == ["片区", "单位", "名称", "角色", "项目", "考核内容", "分值",
@@ -160,6 +160,10 @@ def test_frozen_headers_and_widths(per_unit: Any) -> None:
     # a CJK character counts two: 考核内容 holds long Chinese titles, 分值 short numbers
     assert dims["F"].width >= 40 and dims["G"].width < 12
     assert per_unit["排名"].column_dimensions["D"].width >= 2 * len("花园社区")
+    scores = per_unit["各项得分"]
+    # an item's column is as wide as its numbers and id, its long title wraps in a header row tall enough
+    assert scores.column_dimensions["I"].width < 2 * len(scores["I1"].value)
+    assert scores.row_dimensions[1].height >= 30 and scores.row_dimensions[2].height == 30
 
 
 def test_text_ids_stay_text_in_every_sheet(tmp_path: Path) -> None:
@@ -302,7 +306,7 @@ def test_waivers_show_the_total_without_them(tmp_path: Path) -> None:
     songwu = next(r for r in ranking if r[2] == "songwu")
     assert songwu[6] > songwu[7]  # the waived item no longer counts against it
     head = values(wb["各项得分"])[1]
-    room = head.index(next(h for h in head if h.startswith("facilities.room ")))
+    room = head.index(next(h for h in head if h.startswith("facilities.room\n")))
     assert next(r for r in values(wb["各项得分"]) if r[1] == "songwu")[room] == "不适用"
 
 

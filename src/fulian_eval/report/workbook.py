@@ -57,6 +57,7 @@ XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet hold
 ROLE_ZH = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
 CATEGORY_TYPE_ZH = {"base": "基本分", "bonus": "加分", "penalty": "扣分"}
 _FIT_ROWS = 2000  # rows the column widths are fitted to
+_TITLE_WRAP = 16  # a number column's title wider than this (8 CJK characters) wraps
 
 
 class TooBig(ValueError):
@@ -128,14 +129,23 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     heads = 2 if any(c.sub for c in cols) else 1
     rows = iter(sheet.rows)
     first = list(itertools.islice(rows, _FIT_ROWS))
-    widths = [max(_width(c.title), _width(c.sub)) for c in cols]
+    # A number column is as wide as its numbers and second header line; a longer title wraps in its cell.
+    widths = [max(_width(c.title) if c.kind == TEXT else min(_width(c.title), _TITLE_WRAP), _width(c.sub))
+              for c in cols]
     for row in first:
         for k, v in enumerate(row):
             w = _width(_shown(v, cols[k].kind))
             if w > widths[k]:
                 widths[k] = w
-    for k, w in enumerate(widths):
-        ws.set_column(k, k, min(max(w, 4) + 2, 60))
+    shown = [min(max(w, 4) + 2, 60) for w in widths]
+    for k, w in enumerate(shown):
+        ws.set_column(k, k, w)
+    # Header rows tall enough for their wrapped lines (a viewer need not fit them itself).
+    for r, texts in enumerate([[c.title for c in cols], [c.sub for c in cols]][:heads]):
+        lines = max((sum(-(-_width(line) // max(int(shown[k]) - 1, 1)) or 1 for line in t.split("\n"))
+                     for k, t in enumerate(texts)), default=1)
+        if lines > 1:
+            ws.set_row(r, 15 * min(lines, 6))
     ws.freeze_panes(heads, sheet.freeze_columns)
     head = fmts["head"]
     for k, c in enumerate(cols):  # constant_memory: a row is done when the next one starts
@@ -231,11 +241,11 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     item_pos = {i.id: k for k, i in enumerate(rb.items())}
     for k, c in enumerate(rb.categories):
         type_ = CATEGORY_TYPE_ZH.get(c.type, c.type)
-        cols.append(Column(f"{c.title or c.id}", POINTS, f"{type_} {_max_text(c.type, c.max)}"))
+        cols.append(Column(f"{c.title or c.id}", POINTS, f"{type_}\n{_max_text(c.type, c.max)}"))
         where.append(("cat", k))
         for i in c.items:
             limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max)
-            cols.append(Column(i.title or i.id, POINTS, f"{i.id} {limit}"))
+            cols.append(Column(i.title or i.id, POINTS, f"{i.id}\n{limit}"))
             where.append(("item", item_pos[i.id]))
     return cols, where
 
