@@ -3,7 +3,9 @@
 Generates N units of the example town (``bench_score.write_csv``), then runs
 ``score RULEBOOK data.csv --format csv|xlsx -o …`` as separate processes in turn
 and prints, per size, the median wall time of each and their ratio. The XLSX
-report was quadratic before issue 13 (4,000 units took about a minute).
+report was quadratic before issue 13 (4,000 units took about a minute). Since
+issue 11 it is the office workbook (排名, 各项得分, 被拒收, 提示, 缺资料): its
+缺资料 sheet reads the table again and rescores the rows that can lack evidence.
 
     python benchmarks/bench_xlsx.py                    # 4k and 20k units, 3 runs each
     python benchmarks/bench_xlsx.py --sizes 1000 --runs 5

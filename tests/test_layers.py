@@ -36,7 +36,7 @@ LAYERS: list[list[str]] = [
     ["scoring.parallel", "scoring.stream"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
-    ["report.sheets", "report.pdf"],
+    ["report.sheets", "report.pdf", "report.workbook"],
     ["report.render", "report.columns", "report.form"],
     ["audit.store"],
     ["audit.sink"],

@@ -129,11 +129,11 @@ def test_o_xlsx_without_format_writes_a_workbook(office: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert zipfile.is_zipfile(office / "排名.xlsx")
     wb = load_workbook(office / "排名.xlsx", read_only=True)
-    rows = [list(r) for r in wb.active.iter_rows(values_only=True)]
+    assert wb.sheetnames == ["排名", "各项得分", "被拒收", "提示", "缺资料"]
+    rows = [list(r) for r in wb["排名"].iter_rows(values_only=True)]
     wb.close()  # a read-only workbook keeps its file open until closed
-    assert rows[0][:11] == ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                            "work", "float"]
-    assert rows[1][:11] == [1, 1, "a", "甲村", "东片", "self", 100.0, None, "false", 10.0, "不适用"]
+    assert rows[0] == ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", "流动人口"]
+    assert rows[1] == [1, 1, "a", "甲村", "东片", "自评", 100.0, None, "否", "不适用"]
 
 
 @pytest.mark.parametrize(("name", "starts"), [
@@ -178,10 +178,13 @@ def test_an_unknown_extension_is_a_usage_error_unless_format_says(office: Path) 
 
 
 def test_an_extension_the_command_does_not_write_is_a_usage_error(office: Path) -> None:
-    p = cli("crosscheck", "book.toml", "units.csv", "-o", "互查.html", cwd=office)
+    p = cli("plan", "units.csv", "--seed", "1", "-o", "plan.html", cwd=office)
     assert p.returncode == 2
-    assert p.stderr == ("fulian-eval: cannot write 互查.html: crosscheck does not write HTML (.html); it writes "
-                        ".txt, .json, .csv, .md\n")
+    assert p.stderr == ("fulian-eval: cannot write plan.html: plan does not write HTML (.html); it writes "
+                        ".txt, .json, .csv\n")
+    assert not (office / "plan.html").exists()
+    p = cli("crosscheck", "book.toml", "units.csv", "-o", "互查.html", cwd=office)  # crosscheck writes HTML now
+    assert p.returncode == 0, p.stderr
     p = cli("plan", "units.csv", "--seed", "1", "-o", "plan.json", cwd=office)
     assert p.returncode == 0, p.stderr
     assert json.loads((office / "plan.json").read_text(encoding="utf-8"))["seed"] == 1
@@ -233,17 +236,21 @@ def test_xlsx_keeps_not_applicable_as_text(office: Path) -> None:
         p = cli("score", "book.toml", evidence, "-o", "s.xlsx", cwd=office)
         assert p.returncode == 0, p.stderr
         wb = load_workbook(office / "s.xlsx", read_only=True)
-        rows = [list(r) for r in wb.active.iter_rows(values_only=True)]
+        rows = [list(r) for r in wb["各项得分"].iter_rows(values_only=True)]
+        # each category, then its items: 日常工作, 每开一次会2分, 流动人口, 每次服务1分, 扣分项, 每迟报一次扣2分
+        assert rows[0][7:] == ["日常工作", "每开一次会2分", "流动人口", "每次服务1分", "扣分项", "每迟报一次扣2分"]
+        assert rows[2][:7] == [1, "a", "甲村", "东片", "自评", 100.0, None]
+        assert rows[2][7:] == [10.0, 10.0, "不适用", "不适用", 0.0, 0.0]
+        assert rows[3][7:] == [8.0, 8.0, 5.0, 5.0, 2.0, 2.0]
+        assert [list(r) for r in wb["排名"].iter_rows(values_only=True)][1][-1] == "不适用"
         wb.close()
-        assert rows[1][9:15] == [10.0, "不适用", 0.0, 10.0, "不适用", 0.0]
-        assert rows[2][9:15] == [8.0, 5.0, 2.0, 8.0, 5.0, 2.0]
 
 
 def test_json_keeps_spec_points_and_says_applicable_false(office: Path) -> None:
     # SPEC §9 and the acceptance example fix a category's "score" as points ("0.00"): "applicable" tells.
     p = cli("score", "book.toml", "units.csv", "--format", "json", cwd=office)
     a = json.loads(p.stdout)["units"][0]
-    assert a["categories"][1] == {"id": "float", "title": "流动人口", "score": "0.00", "max": "10.00",
+    assert a["categories"][1] == {"id": "float", "title": "流动人口", "type": "base", "score": "0.00", "max": "10.00",
                                   "applicable": False}
     assert a["items"][1]["status"] == "not_applicable"
 

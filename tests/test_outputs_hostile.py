@@ -176,14 +176,19 @@ def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypat
         f.write("rank,group_rank\n1,")
         raise RuntimeError("disk gone")
 
-    emit = cli._emit
+    emit, emit_workbook = cli._emit, cli._emit_workbook
 
     def emit_then_fail(args: Any, text: str) -> None:  # every other report: written whole, then a failure
         emit(args, text)
         raise RuntimeError("disk gone")
 
+    def workbook_then_fail(args: Any, write: Any) -> None:  # the workbook: written whole, then a failure
+        emit_workbook(args, write)
+        raise RuntimeError("disk gone")
+
     monkeypatch.setattr(cli, "write_score_csv", half_then_fail)
     monkeypatch.setattr(cli, "_emit", emit_then_fail)
+    monkeypatch.setattr(cli, "_emit_workbook", workbook_then_fail)
     code = cli.main(["score", str(RULES), str(TOWN_CSV), "--format", fmt, "-o", str(out)])
     err = capsys.readouterr().err
     assert code == 3 and "internal error: RuntimeError: disk gone" in err
@@ -292,21 +297,24 @@ def test_xlsx_text_is_typed_text_and_numbers_are_numbers(tmp_path: Path) -> None
     with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
     assert "<f>" not in sheet and "<f " not in sheet
-    ws = openpyxl.load_workbook(tmp_path / "r.xlsx").active
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    ws = wb["排名"]
     rows = list(ws.iter_rows())
     head = [c.value for c in rows[0]]
-    by_unit = {r[head.index("unit")].value: r for r in rows[1:]}
+    by_unit = {r[head.index("单位")].value: r for r in rows[1:]}
     for uid, name in HOSTILE.values():
         row = by_unit[uid]  # the text as it is: an XLSX cell is typed, no ' needed
-        assert row[head.index("unit")].data_type == "s"
-        assert row[head.index("name")].value == name and row[head.index("name")].data_type == "s"
-    assert by_unit["007"][head.index("unit")].value == "007"
-    assert by_unit["=1+1"][head.index("name")].value == "-2.50"  # a name, even if it looks like a number
-    total = by_unit["007"][head.index("total")]
+        assert row[head.index("单位")].data_type == "s"
+        assert row[head.index("名称")].value == name and row[head.index("名称")].data_type == "s"
+    assert by_unit["007"][head.index("单位")].value == "007"
+    assert by_unit["=1+1"][head.index("名称")].value == "-2.50"  # a name, even if it looks like a number
+    total = by_unit["007"][head.index("总分")]
     assert total.data_type == "n" and isinstance(total.value, float) and total.number_format == "0.00"
-    assert by_unit["007"][head.index("rank")].value == int(by_unit["007"][head.index("rank")].value)
-    jinpan = by_unit["jinpan"]
-    assert jinpan[head.index("floating.accuracy")].value == -0.5
+    assert by_unit["007"][head.index("名次")].value == int(by_unit["007"][head.index("名次")].value)
+    scores = list(wb["各项得分"].iter_rows())
+    ids = [c.value.split("\n")[0] for c in scores[1]]  # the second header row: "floating.accuracy\n满分2.00"
+    jinpan = next(r for r in scores[2:] if r[1].value == "jinpan")
+    assert jinpan[ids.index("floating.accuracy")].value == -0.5
 
 
 def test_xlsx_control_characters_do_not_crash(tmp_path: Path) -> None:
@@ -325,24 +333,27 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
     """Old: 25–71 s (every row rescanned the sheet for its size); the speed is measured in
     ``benchmarks/bench_xlsx.py``, this checks that a big sheet is written whole."""
     openpyxl = pytest.importorskip("openpyxl")
-    from fulian_eval.report.render import csv_to_xlsx
+    from fractions import Fraction
 
-    header = ["rank", "group_rank", "unit", "name", "group", "role", "total", *[f"c{k}" for k in range(42)]]
-    rows = [[str(i), str(i), f"u{i}", "村", "东片", "self", "87.50", *["2.50"] * 42] for i in range(4000)]
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
-    csv_to_xlsx(buf.getvalue(), str(tmp_path / "r.xlsx"))
+    from fulian_eval.report.workbook import INT, POINTS, Column, Sheet, write_workbook
+
+    cols = [Column("名次", INT), Column("单位"), Column("名称"), *[Column(f"c{k}", POINTS) for k in range(42)]]
+    rows = ([i, f"u{i}", "村", *[Fraction(5, 2)] * 42] for i in range(4000))
+    write_workbook(str(tmp_path / "r.xlsx"), [Sheet("排名", cols, rows)])
     ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).worksheets[0]
     back = list(ws.iter_rows(values_only=True))
-    assert len(back) == 4001 and back[0][:3] == ("rank", "group_rank", "unit")
-    assert back[-1][:7] == (3999, 3999, "u3999", "村", "东片", "self", 87.5) and back[-1][-1] == 2.5
+    assert len(back) == 4001 and back[0][:3] == ("名次", "单位", "名称")
+    assert back[-1][:4] == (3999, "u3999", "村", 2.5) and back[-1][-1] == 2.5
 
 
-def test_xlsx_refuses_more_rows_than_a_sheet_holds() -> None:
-    from fulian_eval.report.render import XLSX_MAX_ROWS, csv_to_xlsx
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fulian_eval.report import workbook
 
-    with pytest.raises(ValueError, match="an Excel sheet holds at most 1,048,576 rows"):
-        csv_to_xlsx("a\n" * (XLSX_MAX_ROWS + 1), os.devnull)
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 5)  # as for 1,048,576, without writing a million rows
+    with pytest.raises(workbook.TooBig, match="工作表“排名”超过 Excel 一张工作表最多的 5 行；请改用 --format csv"):
+        workbook.write_workbook(os.devnull, [workbook.Sheet("排名", [workbook.Column("a")], ([k] for k in range(5)))])
+    with pytest.raises(workbook.TooBig, match="有 16,385 列"):
+        workbook.write_workbook(os.devnull, [workbook.Sheet("排名", [workbook.Column("a")] * 16_385, [])])
 
 
 # ------------------------------------------- case 18: pipes and full disks

@@ -28,8 +28,8 @@ from ..scoring.exact import UnitResult, fmt_points, hundredths
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
 from .rank import Ranked, rank
 
-__all__ = ["CrossCheck", "CrossCheckConfig", "Discrepancy", "FinalResult", "config_of", "crosscheck",
-           "crosscheck_json", "crosscheck_report"]
+__all__ = ["CrossCheck", "CrossCheckConfig", "CrossCheckTables", "Discrepancy", "FinalResult", "config_of",
+           "crosscheck", "crosscheck_json", "crosscheck_report", "crosscheck_tables"]
 
 DEFAULT_PRECEDENCE = ("town", "field", "peer", "self")
 ROLES = ("self", "peer", "town", "field")
@@ -262,10 +262,141 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
     }
 
 
+ROLE_ZH = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+
+
+@attrs.frozen(kw_only=True)
+class CrossCheckTables:
+    """The cross-check as typed tables (for the workbook and the HTML page).
+
+    Columns are (title, kind) with kind ``int``, ``points`` (a Fraction, shown 0.00),
+    ``text`` or ``yesno`` (a bool); a cell is ``None`` where a role gave nothing.
+    """
+
+    title: str
+    summary: str
+    unit_columns: list[tuple[str, str]]
+    units: list[list[Any]]
+    dispute_columns: list[tuple[str, str]]
+    disputes: list[list[Any]]
+    note_columns: list[tuple[str, str]]
+    notes: list[list[Any]]
+
+
+def _rounded(x: Fraction) -> Fraction:
+    return round_half_up(x, 2)
+
+
+def _summary_line(cc: CrossCheck) -> str:
+    how = ("按权重 " + "、".join(f"{ROLE_ZH.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
+           if cc.config.combine == "weighted" else "按 " + " > ".join(ROLE_ZH.get(r, r) for r in cc.config.precedence))
+    return f"容差 {fmt_points(cc.config.tolerance)} 分；最终得分{how}"
+
+
+def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
+    """Units with each role's total; the items in dispute with each role's points and evidence side by side;
+    all-full-marks self-assessments, flags and the agreement between roles."""
+    roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
+    units = []
+    for r in cc.ranked:
+        f = r.result
+        units.append([r.rank, f.unit.id, f.unit.name, f.unit.group,
+                      *[_rounded(f.roles[role].total) if role in f.roles else None for role in roles],
+                      "加权" if f.final_role == "weighted" else ROLE_ZH.get(f.final_role, f.final_role),
+                      _rounded(f.total), f.self_inflation, f.vetoed])
+    names = {r.result.unit.id: r.result.unit for r in cc.ranked}
+    disputes = []
+    for d in cc.discrepancies:
+        item = rb.item(d.item)
+        unit = names.get(d.unit)
+
+        def shown(vals: Mapping[str, str]) -> str | None:
+            if not vals:
+                return None
+            return "；".join(f"{rb.fields[k].title if k in rb.fields and rb.fields[k].title else k} = {v}"
+                            for k, v in vals.items())
+
+        disputes.append([d.unit, unit.name if unit else "", unit.group if unit else "", d.item, item.title,
+                         item.max, *[d.points.get(role) for role in roles],
+                         *[shown(d.values.get(role, {})) for role in roles], d.veto])
+    notes: list[list[Any]] = [["自评全部满分", uid, "自评", "自评每一项都是满分，请核实"] for uid in cc.all_full_marks]
+    for uid, by_role in cc.flags.items():
+        for role, fl in by_role.items():
+            notes.extend(["评分提示", uid, ROLE_ZH.get(role, role), f] for f in fl)
+    a = cc.agreement
+    notes.append(["评分一致性", None, None, f"Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
+                  + (f"；{a.message}" if a.message else "")
+                  + ("；分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
+                     if a.by_category else "")])
+    return CrossCheckTables(
+        title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）", summary=_summary_line(cc),
+        unit_columns=[("名次", "int"), ("单位", "text"), ("名称", "text"), ("片区", "text"),
+                      *[(f"{ROLE_ZH.get(r, r)}总分", "points") for r in roles], ("采用", "text"),
+                      ("最终得分", "points"), ("自评虚高", "points"), ("一票否决", "yesno")],
+        units=units,
+        dispute_columns=[("单位", "text"), ("名称", "text"), ("片区", "text"), ("项目", "text"),
+                         ("考核内容", "text"), ("分值", "points"),
+                         *[(f"{ROLE_ZH.get(r, r)}得分", "points") for r in roles],
+                         *[(f"{ROLE_ZH.get(r, r)}所用资料", "text") for r in roles], ("否决争议", "yesno")],
+        disputes=disputes,
+        note_columns=[("类别", "text"), ("单位", "text"), ("角色", "text"), ("内容", "text")],
+        notes=notes,
+    )
+
+
+_HTML_STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",\
+"SimSun",sans-serif;margin:1.5em;color:#111}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}
+th,td{border:1px solid #888;padding:0.2em 0.5em;vertical-align:top}
+th{background:#eee;white-space:nowrap}
+td.n{text-align:right;white-space:nowrap}
+td.ev{max-width:28em}
+h1{font-size:1.4em}h2{font-size:1.15em}
+@media print{@page{size:A4 landscape;margin:12mm}thead{display:table-header-group}}"""
+
+
+def crosscheck_html(rb: Rulebook, cc: CrossCheck) -> str:
+    """``crosscheck --format html``: a page for the review meeting, each role's evidence side by side."""
+    from html import escape
+
+    t = crosscheck_tables(rb, cc)
+
+    def cell(v: Any, kind: str) -> str:
+        if v is None:
+            return "<td></td>"
+        if kind == "points":
+            return f'<td class="n">{fmt_points(v)}</td>'
+        if kind == "int":
+            return f'<td class="n">{v}</td>'
+        if kind == "yesno":
+            return f"<td>{'是' if v else '否'}</td>"
+        cls = ' class="ev"' if "；" in str(v) or "=" in str(v) else ""
+        return f"<td{cls}>{escape(str(v))}</td>"
+
+    def table(cols: list[tuple[str, str]], rows: list[list[Any]]) -> str:
+        head = "".join(f"<th>{escape(title)}</th>" for title, _ in cols)
+        body = "\n".join("<tr>" + "".join(cell(v, kind) for v, (_, kind) in zip(row, cols, strict=True)) + "</tr>"
+                         for row in rows)
+        return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+    parts = [f"<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+             f"<title>{escape(t.title)}</title>\n<style>\n{_HTML_STYLE}\n</style>\n</head>\n<body>",
+             f"<h1>{escape(t.title)}</h1>", f"<p>{escape(t.summary)}</p>",
+             "<h2>各单位得分</h2>", table(t.unit_columns, t.units)]
+    if t.disputes:
+        parts += [f"<h2>有争议的项目（{len(t.disputes)} 项）</h2>", table(t.dispute_columns, t.disputes)]
+    else:
+        parts.append("<p>各方评分一致，无争议项目。</p>")
+    parts += ["<h2>提示</h2>", table(t.note_columns, t.notes), "</body>\n</html>\n"]
+    return "\n".join(parts)
+
+
 def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
     """The review-meeting view: units with each role's total, then the items in dispute."""
     if fmt == "json":
         return json_text(crosscheck_json(cc))
+    if fmt == "html":
+        return crosscheck_html(rb, cc)
     roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
     tablefmt = {"table": "simple", "markdown": "github", "csv": "csv"}.get(fmt, "simple")
     units_rows = [

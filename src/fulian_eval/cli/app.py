@@ -40,24 +40,34 @@ from ..io.evidence import EvidenceSet, Rejection, _expand, load_evidence
 from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
-from ..lang.text import raw_csv_cells
 from ..model.rulebook import Rulebook
-from ..report.columns import write_rank_csv, write_score_csv
+from ..report.columns import (
+    table_missing_rows,
+    write_rank_csv,
+    write_score_csv,
+    write_table_workbook,
+)
 from ..report.pdf import html_to_pdf, require_chromium
 from ..report.render import (
     FORMATS,
-    csv_to_xlsx,
     explain_report,
     gains_report,
     rank_report,
     score_report,
 )
+from ..report.workbook import (
+    TooBig,
+    crosscheck_workbook,
+    gains_workbook,
+    record_workbook,
+    score_workbook,
+)
 from ..scoring.columnar import Plan, Unsupported, compile_plan
 from ..scoring.exact import UnitResult, UnitSummary, gains, score
 from ..scoring.parallel import score_summaries, terminal_progress
 from ..scoring.stream import score_tables
-from . import template
 from . import sheets as _sheets
+from . import template
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -184,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders")
-    p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), help=_FORMAT_HELP)
+    p.add_argument("--format", "-f", choices=_CROSSCHECK_FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
     p.add_argument("--ignore-columns", action="store_true", help="as for score")
@@ -262,12 +272,12 @@ def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
     return waivers
 
 
+_CROSSCHECK_FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
+
+
 def _render(args: argparse.Namespace, render: Callable[..., str], *rest: Any) -> str:
-    """``render(*rest, format)``: for a workbook, CSV with its text cells as they are (typed text in XLSX)."""
-    if args.format == "xlsx":
-        with raw_csv_cells():
-            return render(*rest, "csv")
-    if args.format == "pdf":  # printed from the HTML
+    """``render(*rest, format)``: a report as text (a workbook is written by :func:`_emit_workbook`; PDF is printed from the HTML)."""
+    if args.format == "pdf":
         return render(*rest, "html")
     return render(*rest, str(args.format))
 
@@ -369,19 +379,24 @@ def _say(*values: object) -> None:
         print(*values)
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
-    """The rendered report to ``-o`` (its temporary file) or stdout; XLSX is made from the CSV text."""
+def _emit_workbook(args: argparse.Namespace, write: Callable[[IO[bytes]], None]) -> None:
+    """A workbook (``--format xlsx``) to ``-o``'s temporary file: ``write(file)`` writes it from typed rows."""
     out: _Output | None = getattr(args, "out", None)
-    if args.format == "xlsx":
-        if out is None:
-            raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
-        try:
-            csv_to_xlsx(text, out.binary())
-        except ValueError as exc:
-            raise _UsageError(f"cannot write {out.path}: {exc}") from None
-        except OSError as exc:
-            raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
-        return
+    if out is None:
+        raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+    try:
+        write(out.binary())
+    except TooBig as exc:
+        raise _UsageError(f"cannot write {out.path}: {exc}") from None
+    except OSError as exc:
+        raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    """The rendered report to ``-o`` (its temporary file) or stdout."""
+    out: _Output | None = getattr(args, "out", None)
+    if args.format == "xlsx":  # a workbook is never text
+        raise AssertionError("a workbook is written with _emit_workbook")
     if args.format == "pdf":
         if out is None:
             raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
@@ -543,7 +558,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
-    """Score and render: full results for JSON (reasons), compact summaries in parallel otherwise."""
+    """Score and render: full results for JSON (reasons) and the workbook (statuses) unless tables stream,
+    compact summaries in parallel otherwise."""
     if args.format == "json":
         rb, es = _load(args)
         ranked = _ranked(rb, es, _waivers(args, rb))
@@ -557,6 +573,13 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         plan = _plan(rb)
         if plan is not None:
             return _report_columnar(args, rb, plan, render)
+    if args.format == "xlsx":  # the 缺资料 sheet needs each item's status and reason
+        es = load_evidence(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False))
+        _tell(es.warnings, es.rejected)
+        ranked = _ranked(rb, es, _waivers(args, rb))
+        _emit_workbook(args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f))
+        _audit(args, rb, [r.result for r in ranked], es.rejected)
+        return _status(es)
     batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
                             ignore_columns=getattr(args, "ignore_columns", False),
                             waivers=_waivers(args, rb))
@@ -613,6 +636,11 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
                     writer(table, ranking, out)
                 except OSError as exc:
                     raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        elif args.format == "xlsx":
+            missing = table_missing_rows(table, args.evidence, strict=args.strict,
+                                         ignore_columns=getattr(args, "ignore_columns", False))
+            _emit_workbook(args, lambda f: write_table_workbook(table, ranking, res.rejected, res.warnings,
+                                                                missing, f))
         else:
             ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
                              group_rank=int(ranking.group_rank[i])) for i in ranking.order]
@@ -669,8 +697,11 @@ def cmd_rank(args: argparse.Namespace) -> int:
     sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
     if not sens.exhaustive:
         print(f"sensitivity: {sens.searched}", file=sys.stderr)
-    _emit(args, _render(args, lambda rb_, ranked_, rej, fmt: rank_report(rb_, ranked_, rej, fmt, sens),
-                        rb, ranked, es.rejected))
+    if args.format == "xlsx":
+        _emit_workbook(args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f, sens))
+    else:
+        _emit(args, _render(args, lambda rb_, ranked_, rej, fmt: rank_report(rb_, ranked_, rej, fmt, sens),
+                            rb, ranked, es.rejected))
     _audit(args, rb, [r.result for r in ranked], es.rejected)
     return _status(es)
 
@@ -697,6 +728,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         ids = [i.id for i in r.result.items]
         raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
+    if args.format == "xlsx":
+        if args.gains:
+            _emit_workbook(args, lambda f: gains_workbook(r, gains(rb, r.result), f))
+        else:
+            _emit_workbook(args, lambda f: record_workbook(rb, r, args.item, f))
+        return EXIT_OK
     if args.gains:
         text = _render(args, gains_report, r, gains(rb, r.result))
     else:
@@ -715,7 +752,10 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     results = [score(rb, ev) for ev in es.evidence]
     cc = crosscheck(rb, results, config_of(rb))
-    _emit(args, crosscheck_report(rb, cc, args.format))
+    if args.format == "xlsx":
+        _emit_workbook(args, lambda f: crosscheck_workbook(rb, cc, f))
+    else:
+        _emit(args, crosscheck_report(rb, cc, args.format))
     _audit(args, rb, results, es.rejected)
     return _status(es)
 
@@ -952,7 +992,7 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
     if args.command in ("plan", "sample"):
         return sampling.FORMATS
     if args.command == "crosscheck":
-        return ("table", "json", "csv", "markdown")
+        return _CROSSCHECK_FORMATS
     if args.command == "rank":
         return _RANK_FORMATS
     if args.command == "sheets":

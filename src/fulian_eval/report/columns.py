@@ -1,22 +1,44 @@
-"""Reports written straight from a scored table's arrays (national scale): CSV as the per-unit reports write it."""
+"""Reports written straight from a scored table's arrays (national scale): CSV as the per-unit reports write it,
+and the office workbook (:mod:`fulian_eval.report.workbook`) with the same cells as the per-unit path gives."""
 
 from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any
 
+import attrs
 import numpy as np
 
 from ..analysis.rank import Ranking
+from ..io.evidence import Rejection, _RowsTask, plan_sources, run_task
+from ..lang.expr import round_half_up
 from ..lang.text import csv_cell, csv_cells
-from ..scoring.exact import NOT_APPLICABLE
+from ..model.rulebook import Item
+from ..scoring.exact import NOT_APPLICABLE, ZERO, hundredths, score
 from ..scoring.stream import HundredthsText, Table
+from .workbook import (
+    MISSING_COLUMNS,
+    NOTES_COLUMNS,
+    REJECTED_COLUMNS,
+    Sheet,
+    missing_key,
+    missing_row,
+    ranking_columns,
+    rejected_rows,
+    role_zh,
+    score_columns,
+    warning_rows,
+    write_workbook,
+)
 
 __all__ = [
+    "table_missing_rows",
     "write_rank_csv",
     "write_score_csv",
+    "write_table_workbook",
 ]
 
 def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
@@ -99,3 +121,152 @@ def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[st
             out.close()
         else:
             out.flush()
+
+
+# ------------------------------------------------------------ the workbook
+
+
+def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], warnings: Sequence[str],
+                         missing: Iterable[Sequence[Any]], out: str | IO[bytes]) -> None:
+    """The ``score``/``rank`` workbook from the table's arrays: the cells
+    :func:`~fulian_eval.report.workbook.score_workbook` writes for the same units.
+
+    ``missing`` holds the 缺资料 rows (:func:`table_missing_rows`): the table keeps
+    which items are not applicable, not which lack evidence.
+    """
+    plan = t.plan
+    rb = plan.rb
+    cat_ids = [c.id for c, _ in plan.cats]
+    item_ids = [p.item.id for p in plan.items]
+    ties = [cat_ids.index(c) for c in rb.tie_break]
+    grade_of = [*plan.grade_names, None]  # index −1 -> none
+    roles_zh = {role: role_zh(role) for role in t.roles}
+    block = 4096
+
+    def blocks() -> Iterator[tuple[list[int], list[int], list[int], list[float]]]:
+        order = r.order
+        for a in range(0, len(order), block):
+            idx = order[a : a + block]
+            yield (idx.tolist(), r.rank[idx].tolist(), r.group_rank[idx].tolist(),
+                   (t.total_h[idx] / 100).tolist())
+
+    def shown(h: Any, na: Any) -> list[list[Any]]:
+        vals: list[list[Any]] = (h / 100).tolist()
+        for j, k in zip(*np.nonzero(na), strict=True):
+            vals[j][k] = NOT_APPLICABLE
+        return vals
+
+    def ranking() -> Iterator[list[Any]]:
+        for ids, ranks, granks, totals in blocks():
+            tie = shown(t.cat_h[ids][:, ties], ~t.cat_ok[ids][:, ties])
+            grades = t.grade[ids].tolist()
+            vetoed = t.vetoed[ids].tolist()
+            for j, i in enumerate(ids):
+                yield [ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], totals[j],
+                       grade_of[grades[j]], vetoed[j], *tie[j]]
+
+    cols, where = score_columns(rb)
+    # Where each score column is in the arrays: categories by id, items by id.
+    pick_cat = [(k, cat_ids.index(rb.categories[n].id)) for k, (kind, n) in enumerate(where) if kind == "cat"]
+    items_rb = rb.items()
+    pick_item = [(k, item_ids.index(items_rb[n].id)) for k, (kind, n) in enumerate(where) if kind == "item"]
+
+    def scores() -> Iterator[list[Any]]:
+        for ids, ranks, _, totals in blocks():
+            cats = shown(t.cat_h[ids], ~t.cat_ok[ids])
+            item_h = t.item_h[ids]
+            na = np.zeros(item_h.shape, dtype=bool) if t.item_na is None else t.item_na[ids] & (item_h == 0)
+            items = shown(item_h, na)  # an awarded max stays points
+            grades = t.grade[ids].tolist()
+            for j, i in enumerate(ids):
+                row: list[Any] = [None] * len(where)
+                cj, ij = cats[j], items[j]
+                for k, c in pick_cat:
+                    row[k] = cj[c]
+                for k, c in pick_item:
+                    row[k] = ij[c]
+                yield [ranks[j], t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], totals[j],
+                       grade_of[grades[j]], *row]
+
+    def notes() -> Iterator[list[Any]]:
+        yield from warning_rows(warnings)
+        flagged = [i for i in range(len(t)) if t.flag_code[i]]
+        flagged.sort(key=lambda i: missing_key(t.group[i], t.unit[i], t.role[i]))
+        for i in flagged:
+            for f in t.flags(i):
+                yield ["评分提示", t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], f]
+
+    write_workbook(out, [
+        Sheet("排名", ranking_columns(rb), ranking(), freeze_columns=4),
+        Sheet("各项得分", cols, scores(), freeze_columns=3),
+        Sheet("被拒收", REJECTED_COLUMNS, rejected_rows(rejected)),
+        Sheet("提示", NOTES_COLUMNS, notes()),
+        Sheet("缺资料", MISSING_COLUMNS, missing, freeze_columns=3),
+    ])
+
+
+def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = False,
+                       ignore_columns: bool = False) -> list[list[Any]]:
+    """The 缺资料 rows of a streamed run, exactly as the per-unit path finds them.
+
+    The streamed table keeps each item's points and whether it applies, not whether
+    it lacked evidence. So the evidence is read again, and the per-unit path scores
+    again only the rows that can hold a missing item: an applicable item at the
+    points a missing item gets, with a blank cell (or no column) for one of the
+    fields it reads, or for its points if it is a manual item, or reading a derived
+    value that is missing when its divisor is 0 (``on_zero = "missing"``). Only the rows the
+    table holds count (not rejected rows, not a repeated unit's later rows). TOML
+    files are scored again whole.
+    """
+    rb = t.plan.rb
+    items = [p.item for p in t.plan.items]
+    n = len(t)
+    if n == 0:
+        return []
+    miss_h = np.array([hundredths(round_half_up(min(ZERO, it.floor), 2)) for it in items], dtype=np.int64)
+    na = np.zeros(t.item_h.shape, dtype=bool) if t.item_na is None else t.item_na
+    can = (t.item_h == miss_h) & ~na
+    row_of = {t.source(i): i for i in range(n)}
+    # An item reading a derived value that is missing when its divisor is 0 may lack nothing in the cells.
+    by_zero = {d.name for d in rb.derived if getattr(d, "on_zero", "") == "missing"}
+    reads = [[name for name in rb.inputs_of(it.fields_used()) if name in rb.fields] for it in items]
+    always = [not by_zero.isdisjoint(rb.inputs_of(it.fields_used())) for it in items]
+    tasks, _, _ = plan_sources(rb, paths, strict=strict, ignore_columns=ignore_columns, empty_ok=True)
+    found: list[tuple[tuple[str, str, int, str], list[Any]]] = []
+    for task in tasks:
+        if isinstance(task, _RowsTask):
+            task = attrs.evolve(task, rows=_may_lack(task, row_of, can, items, reads, always))
+        for ev in run_task(rb, task, strict=strict):
+            if isinstance(ev, Rejection) or ev.source not in row_of:
+                continue
+            u = score(rb, ev)
+            key = missing_key(u.unit.group, u.unit.id, u.role)
+            found.extend((key, missing_row(rb, u, i)) for i in u.items if i.status == "missing")
+    found.sort(key=lambda kr: kr[0])  # stable: items stay in rulebook order
+    return [row for _, row in found]
+
+
+def _may_lack(task: _RowsTask, row_of: dict[str, int], can: Any, items: Sequence[Item],
+              reads: Sequence[Sequence[str]], always: Sequence[bool]) -> list[tuple[int, list[Any]]]:
+    """The rows of ``task`` the table holds that can have a missing item (see :func:`table_missing_rows`)."""
+    col_of = {name: col for col, name, _, _ in task.layout.fields}
+    points_of = {item_id: col for col, item_id, _ in task.layout.points}
+
+    def blank(cells: Sequence[Any], col: int | None) -> bool:
+        if col is None or col >= len(cells):
+            return True
+        v = cells[col]
+        return v is None or (isinstance(v, str) and not v.strip())
+
+    out = []
+    for rowno, cells in task.rows:
+        i = row_of.get(f"{task.shown} row {rowno}")
+        if i is None:
+            continue
+        for k in np.flatnonzero(can[i]).tolist():
+            it = items[k]
+            if always[k] or (blank(cells, points_of.get(it.id)) if it.kind == "manual"
+                           else any(blank(cells, col_of.get(name)) for name in reads[k])):
+                out.append((rowno, cells))
+                break
+    return out

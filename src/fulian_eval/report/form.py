@@ -26,8 +26,9 @@ import attrs
 
 from ..io.evidence import ROLE_TITLES, _TableLayout, set_names
 from ..io.tables import DATA_SHEET
+from ..kinds import ManualRule
 from ..lang.text import decimal_text
-from ..model.rulebook import ManualRule, Rulebook
+from ..model.rulebook import Rulebook
 
 __all__ = ["INFO_SHEET", "FormColumn", "form_columns", "write_form"]
 

@@ -5,19 +5,15 @@ Renderers take results and return text; writing files is the caller's business.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import IO, Any
+from typing import Any
 
 from tabulate import tabulate
 
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
-from ..lang.text import NUMBER as _NUMBER
 from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
 from ..model.rulebook import Rulebook
@@ -291,93 +287,3 @@ def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fracti
     rows = [[i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains]
     pre = "" if fmt == "csv" else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
     return pre + _table(header, rows, fmt)
-
-
-# The columns of the CSV reports that hold text, whatever it looks like: unit 007
-# stays 007 and a name "=HYPERLINK(…)" stays text. Every other cell of a data row
-# that is a number as the reports print it (3, -2.50) is written as a number.
-_TEXT_COLUMNS = frozenset({"unit", "name", "group", "role", "grade", "vetoed", "flags", "item", "title", "status",
-                           "reason", "method", "inputs"})
-XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet holds
-
-
-def _text_columns(header: Sequence[str]) -> set[int]:
-    """Positions of the text columns: the first column of each such name (a rulebook's category may be
-    called ``name`` too; the report's own columns come first), but the last ``flags`` (it ends a score row)."""
-    first: dict[str, int] = {}
-    for k, h in enumerate(header):
-        first.setdefault(h, k)
-    cols = {k for h, k in first.items() if h in _TEXT_COLUMNS and h != "flags"}
-    if "flags" in first:
-        cols.add(len(header) - 1 - list(reversed(header)).index("flags"))
-    return cols
-
-
-def csv_to_xlsx(text: str, out: str | IO[bytes]) -> None:
-    """Write a CSV report (as :func:`~fulian_eval.lang.text.raw_csv_cells` renders it) as an Excel workbook.
-
-    One sheet, written with XlsxWriter row by row (``constant_memory``: linear in the
-    report). Scores and places are numbers (scores shown with 2 decimals); ids, names,
-    grades, reasons and every other text cell are typed text, never a formula and never
-    a number (unit ``007`` stays ``007``). Characters XML cannot hold (control
-    characters) are shown as U+FFFD; a cell holds at most 32,767 characters (Excel's
-    limit). The header row is bold and frozen, and columns are as wide as their text.
-    The workbook is built in memory and written in one go, so a failed write never
-    leaves a half-written zip behind.
-
-    Raises:
-        ValueError: the report has more rows or columns than an Excel sheet holds.
-        OSError: ``out`` cannot be written.
-    """
-    import xlsxwriter
-
-    rows = list(csv.reader(io.StringIO(text)))
-    width = max((len(r) for r in rows), default=0)
-    if len(rows) > XLSX_MAX_ROWS or width > XLSX_MAX_COLUMNS:
-        raise ValueError(f"the report has {len(rows):,} rows and {width:,} columns; an Excel sheet holds at most "
-                         f"{XLSX_MAX_ROWS:,} rows and {XLSX_MAX_COLUMNS:,} columns — use --format csv")
-    texts = _text_columns(rows[0]) if rows else set()
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
-    ws = wb.add_worksheet("fulian-eval")
-    bold, hundredths = wb.add_format({"bold": True}), wb.add_format({"num_format": "0.00"})
-    widths = [0] * width
-    for row in rows[:2000]:  # enough rows to size the columns by
-        for k, cell in enumerate(row):
-            widths[k] = max(widths[k], _display_width(cell))
-    for k, w in enumerate(widths):
-        ws.set_column(k, k, min(max(w, 4) + 2, 60))
-    if rows:
-        ws.freeze_panes(1, 0)
-    for r, row in enumerate(rows):
-        for k, cell in enumerate(row):
-            if cell == "":
-                continue
-            if r == 0:
-                ws.write_string(r, k, _xml_text(cell), bold)
-            elif k in texts or not _NUMBER.match(cell):
-                ws.write_string(r, k, _xml_text(cell))
-            elif "." in cell:
-                ws.write_number(r, k, float(cell), hundredths)
-            else:
-                ws.write_number(r, k, int(cell))
-    wb.close()
-    data = buf.getvalue()
-    if isinstance(out, str):
-        with open(out, "wb") as f:
-            f.write(data)
-    else:
-        out.write(data)
-
-
-def _display_width(text: str) -> int:
-    """Columns a cell needs: a CJK character takes two."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text[:200])
-
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text[:32767])
