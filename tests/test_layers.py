@@ -41,7 +41,7 @@ LAYERS: list[list[str]] = [
     ["audit.store"],
     ["audit.sink"],
     ["audit.reproduce"],
-    ["testing"],
+    ["testing", "pipeline"],
     ["cli.template", "cli.sheets"],
     ["cli.app"],
     ["__init__", "__main__"],

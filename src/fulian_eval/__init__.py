@@ -22,6 +22,7 @@ from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .io.load import load_rulebook, parse_rulebook
 from .io.waivers import WaiverSet, load_waivers
 from .model.rulebook import Evidence, Rulebook, UnitInfo
+from .pipeline import RunResult, score_run
 from .report.render import score_json
 from .scoring.exact import (
     CategoryResult,
@@ -48,6 +49,7 @@ __all__ = [
     "Rejection",
     "Rulebook",
     "RulebookError",
+    "RunResult",
     "Sensitivity",
     "UnitInfo",
     "UnitResult",
@@ -69,5 +71,6 @@ __all__ = [
     "score",
     "score_all",
     "score_json",
+    "score_run",
     "sensitivity",
 ]

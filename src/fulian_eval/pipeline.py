@@ -1,0 +1,197 @@
+"""One call for a whole run: the library chooses the pipeline, as the command line does.
+
+>>> import fulian_eval as fe
+>>> run = fe.score_run("rules/town-village-2026.toml", ["examples/town/town.csv"])  # doctest: +SKIP
+>>> run.report("rank", "csv", "排名.csv")                                            # doctest: +SKIP
+
+Tables (CSV, XLSX, XLS) stream through the compiled columnar plan in chunks, and
+rows the columns cannot decide exactly are settled by the per-unit engine; TOML
+evidence, rulebooks the plan does not compile, waivers and full results (reasons,
+for JSON) take the per-unit path, in parallel where it pays. Every path gives the
+same scores; :meth:`RunResult.report` writes the very bytes ``fulian-eval score`` /
+``rank`` write for the same inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from .analysis.rank import Ranked, Ranking, rank, rank_table
+from .io.evidence import Rejection, _expand, load_evidence
+from .io.load import load_rulebook
+from .io.waivers import WaiverSet
+from .model.rulebook import Rulebook
+from .report.columns import (
+    table_missing_rows,
+    write_rank_csv,
+    write_score_csv,
+    write_table_workbook,
+)
+from .report.render import rank_report, score_report
+from .report.workbook import score_workbook
+from .scoring.columnar import Unsupported, compile_plan
+from .scoring.exact import UnitResult, UnitSummary, score
+from .scoring.parallel import score_summaries
+from .scoring.stream import Table, score_tables
+
+__all__ = ["RunResult", "score_run"]
+
+_TABLES = (".csv", ".xlsx", ".xlsm", ".xls")
+
+
+@attrs.define(kw_only=True)
+class RunResult:
+    """The scores of one run, in the form its pipeline made them; every report reads it.
+
+    Attributes:
+        rulebook: the scheme scored.
+        rejected: units (or files) not scored, each with its reason.
+        warnings: what was read but worth saying (columns left out, near-miss names …).
+        table: the streamed path's arrays (None on the per-unit path); ``ranking`` its ranks.
+        pipeline: ``"columns"`` (tables through the plan), ``"per-unit"`` (full results with
+            reasons) or ``"summaries"`` (compact per-unit results, in parallel).
+    """
+
+    rulebook: Rulebook
+    rejected: tuple[Rejection, ...]
+    warnings: tuple[str, ...]
+    pipeline: str
+    table: Table | None = None
+    ranking: Ranking | None = None
+    paths: tuple[str, ...] = ()
+    strict: bool = False
+    ignore_columns: bool = False
+    _ranked: list[Ranked[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.table) if self.table is not None else len(self.ranked)
+
+    @property
+    def ranked(self) -> list[Ranked[Any]]:
+        """Every scored unit in ranking order: full :class:`UnitResult` on the per-unit path,
+        compact :class:`UnitSummary` otherwise (both rank, total, categories, items, flags)."""
+        if self._ranked is None:
+            assert self.table is not None and self.ranking is not None
+            t, r = self.table, self.ranking
+            self._ranked = [Ranked(result=t.summary(int(i)), rank=int(r.rank[i]), group_rank=int(r.group_rank[i]))
+                            for i in r.order]
+        return self._ranked
+
+    def report(self, kind: str = "rank", fmt: str = "csv", output: str | Path | IO[str] | None = None) -> str | None:
+        """The ``score`` or ``rank`` report (``kind``) as ``fulian-eval`` writes it.
+
+        Args:
+            kind: ``"rank"`` or ``"score"``.
+            fmt: ``csv``, ``table``, ``markdown``, ``html``, ``json`` (needs a run with
+                ``full=True``: JSON carries every reason) or ``xlsx`` (needs ``output``).
+            output: a path (CSV with a UTF-8 BOM, as the command line writes files), an
+                open text file, or None to return the text.
+
+        Returns:
+            The report's text when ``output`` is None, else None.
+        """
+        if kind not in ("rank", "score"):
+            raise ValueError(f"kind must be 'rank' or 'score', not {kind!r}")
+        if fmt == "xlsx":
+            if output is None or not isinstance(output, str | Path):
+                raise ValueError("an xlsx report is a file: give output a path")
+            self._workbook(str(output))
+            return None
+        if fmt == "csv" and self.table is not None and self.ranking is not None:
+            writer = write_rank_csv if kind == "rank" else write_score_csv
+            if output is None:
+                buf = io.StringIO()
+                writer(self.table, self.ranking, buf)
+                return buf.getvalue()
+            writer(self.table, self.ranking, str(output) if isinstance(output, Path) else output)
+            return None
+        if fmt == "json" and self.pipeline != "per-unit":
+            raise ValueError("JSON carries every item's reason: score the run with full=True")
+        render = rank_report if kind == "rank" else score_report
+        text = render(self.rulebook, self.ranked, self.rejected, fmt)
+        if output is None:
+            return text
+        if isinstance(output, str | Path):
+            # As the command line writes a file: CSV with a BOM (Excel shows Chinese right), else UTF-8.
+            with open(output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as f:
+                f.write(text)
+        else:
+            output.write(text)
+        return None
+
+    def _workbook(self, path: str) -> None:
+        if self.table is not None and self.ranking is not None:
+            missing = table_missing_rows(self.table, self.paths, strict=self.strict,
+                                         ignore_columns=self.ignore_columns)
+            write_table_workbook(self.table, self.ranking, self.rejected, self.warnings, missing, path)
+            return
+        if self.pipeline != "per-unit":
+            raise ValueError("the workbook's 缺资料 sheet needs each item's status: score the run with full=True")
+        score_workbook(self.rulebook, self.ranked, self.rejected, self.warnings, path)
+
+
+def score_run(
+    rulebook: Rulebook | str | Path,
+    evidence: Iterable[str | Path],
+    *,
+    waivers: WaiverSet | None = None,
+    strict: bool = False,
+    ignore_columns: bool = False,
+    full: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Score every unit under ``evidence`` the fastest exact way, and rank them.
+
+    Args:
+        rulebook: a loaded :class:`Rulebook` or its path.
+        evidence: evidence files and folders (TOML, CSV, XLSX, XLS), as for
+            :func:`~fulian_eval.load_evidence`.
+        waivers: waivers in force (SPEC §2.5); they take the per-unit path.
+        strict, ignore_columns: as for :func:`~fulian_eval.load_evidence`.
+        full: keep full results (every item's reason and inputs: the per-unit path), as
+            JSON and the record sheets need.
+        progress: called as ``progress(done, total)`` now and then.
+
+    Returns:
+        A :class:`RunResult`; rejected units are in it, not raised.
+
+    Raises:
+        RulebookError: the rulebook (given as a path) does not load.
+        NoEvidence: a path gives no evidence at all.
+    """
+    rb = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
+    paths = tuple(os.fspath(p) for p in evidence)
+
+    def made(pipeline: str, rejected: Iterable[Rejection], warnings: Iterable[str], **rest: Any) -> RunResult:
+        return RunResult(rulebook=rb, paths=paths, strict=strict, ignore_columns=ignore_columns, pipeline=pipeline,
+                         rejected=tuple(rejected), warnings=tuple(warnings), **rest)
+
+    if not full and waivers is None and any(p.suffix.lower() in _TABLES for p, _ in _expand(paths)):
+        try:
+            plan = compile_plan(rb)
+        except Unsupported:
+            plan = None
+        if plan is not None:
+            res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns)
+            return made("columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table))
+    if full:
+        es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
+        warnings = list(es.warnings)
+        results: list[UnitResult] = []
+        for ev in es.evidence:
+            waived: dict[str, str] = {}
+            if waivers is not None:
+                waived, said = waivers.for_unit(ev)
+                warnings.extend(said)
+            results.append(score(rb, ev, waived))
+        return made("per-unit", es.rejected, warnings, ranked=rank(rb, results))
+    batch = score_summaries(rb, paths, strict=strict, progress=progress, ignore_columns=ignore_columns,
+                            waivers=waivers)
+    summaries: Sequence[UnitSummary] = batch.summaries
+    return made("summaries", batch.rejected, batch.warnings, ranked=rank(rb, summaries))
