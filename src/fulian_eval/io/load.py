@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -67,8 +67,26 @@ _FIELD_KEYS = {"type", "unit", "title", "note"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
 _CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing"}
 _ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing"}
-_KIND_KEYS: dict[str, set[str]] = {name: set(k.keys) for name, k in KINDS.items()}
-_ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
+class _KindKeys(Mapping[str, set[str]]):
+    """Each kind's own keys, read from :data:`~fulian_eval.kinds.KINDS` when asked (a kind added there counts)."""
+
+    def __getitem__(self, name: str) -> set[str]:
+        return set(KINDS[name].keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
+
+
+class _AllItemKeys:
+    def __contains__(self, key: object) -> bool:
+        return key in _ITEM_COMMON or any(key in k.keys for k in KINDS.values())
+
+
+_KIND_KEYS = _KindKeys()
+_ALL_ITEM_KEYS = _AllItemKeys()
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
@@ -677,15 +695,18 @@ class _Builder:
         except _Bad:
             return None
 
-    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str) -> str:
-        name = self.text(t, "field", key, label, required=True)
+    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str,
+                  *, name: str = "field") -> str:
+        """The field (or derived value) the key ``name`` names, of one of the types ``kinds``."""
+        key_name = name
+        name = self.text(t, key_name, key, label, required=True)
         if name not in self.kinds:
-            self.c.err((*key, "field"), f"{label}.field", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
+            self.c.err((*key, key_name), f"{label}.{key_name}", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
             raise _Bad
         k = self.kinds[name]
         ok = k in kinds or (k == "derived" and "derived" in kinds)
         if not ok:
-            self.c.err((*key, "field"), f"{label}.field", f"'{name}' is a {k} field; this item needs {what}")
+            self.c.err((*key, key_name), f"{label}.{key_name}", f"'{name}' is a {k} field; this item needs {what}")
             raise _Bad
         return name
 

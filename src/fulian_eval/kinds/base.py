@@ -84,7 +84,8 @@ class Reader(Protocol):
                  required: bool = True, default: Fraction | None = None) -> Fraction: ...
 
     def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...],
-                  what: str) -> str: ...
+                  what: str, *, name: str = "field") -> str:
+        """The field or derived value named by the key ``name`` (default ``field``), of one of ``kinds``."""
 
     def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str,
                      label: str | None = None) -> None: ...

@@ -786,9 +786,11 @@ class Plan:
         kind = KINDS[item.kind]
         ops = _ColumnOps(run, env, points)
         raw = ops.manual(item.id) if item.kind == "manual" else kind.raw(ops, item.max, item.rule)
+        # The state of what was read first, then of the arithmetic itself (a division by 0: not applicable).
+        state = _states(ops.state(), raw.s)
         if kind.natural == "deduction" and not p.deducts:
             raw = run.add(Col.const(item.max), raw, -1)
-        return run.points_h(raw, p.lo_h, p.hi_h), ops.state()
+        return run.points_h(raw, p.lo_h, p.hi_h), state
 
     # ------------------------------------------------------- categories, total
 

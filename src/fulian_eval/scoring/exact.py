@@ -369,6 +369,8 @@ class _ExactOps:
 
     @staticmethod
     def div(a: Fraction, b: Fraction) -> Fraction:
+        if b == 0:  # as the columns do: a value that cannot be computed makes the item not applicable
+            raise _NotApplicable("除数为0")
         return a / b
 
     @staticmethod
