@@ -35,12 +35,12 @@ from .report.columns import (
 )
 from .report.render import rank_report, score_report
 from .report.workbook import score_workbook
-from .scoring.columnar import Unsupported, compile_plan
+from .scoring.columnar import Plan, Unsupported, compile_plan
 from .scoring.exact import UnitResult, UnitSummary, score
 from .scoring.parallel import score_summaries
 from .scoring.stream import Table, score_tables
 
-__all__ = ["RunResult", "score_run"]
+__all__ = ["RunResult", "columnar_plan", "score_run"]
 
 _TABLES = (".csv", ".xlsx", ".xlsm", ".xls")
 
@@ -136,6 +136,16 @@ class RunResult:
         score_workbook(self.rulebook, self.ranked, self.rejected, self.warnings, path)
 
 
+def columnar_plan(rb: Rulebook, paths: Iterable[str | Path], waivers: WaiverSet | None = None) -> Plan | None:
+    """The compiled plan when a run streams through the columns (tables, no waivers, a plan), else None."""
+    if waivers is not None or not any(p.suffix.lower() in _TABLES for p, _ in _expand(paths)):
+        return None
+    try:
+        return compile_plan(rb)
+    except Unsupported:
+        return None
+
+
 def score_run(
     rulebook: Rulebook | str | Path,
     evidence: Iterable[str | Path],
@@ -172,14 +182,10 @@ def score_run(
         return RunResult(rulebook=rb, paths=paths, strict=strict, ignore_columns=ignore_columns, pipeline=pipeline,
                          rejected=tuple(rejected), warnings=tuple(warnings), **rest)
 
-    if not full and waivers is None and any(p.suffix.lower() in _TABLES for p, _ in _expand(paths)):
-        try:
-            plan = compile_plan(rb)
-        except Unsupported:
-            plan = None
-        if plan is not None:
-            res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns)
-            return made("columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table))
+    plan = None if full else columnar_plan(rb, paths, waivers)
+    if plan is not None:
+        res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns)
+        return made("columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table))
     if full:
         es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
         warnings = list(es.warnings)

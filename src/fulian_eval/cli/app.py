@@ -41,6 +41,7 @@ from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..model.rulebook import Rulebook
+from ..pipeline import columnar_plan
 from ..report.columns import (
     table_missing_rows,
     write_rank_csv,
@@ -62,7 +63,7 @@ from ..report.workbook import (
     record_workbook,
     score_workbook,
 )
-from ..scoring.columnar import Plan, Unsupported, compile_plan
+from ..scoring.columnar import Plan
 from ..scoring.exact import UnitResult, UnitSummary, gains, score
 from ..scoring.parallel import score_summaries, terminal_progress
 from ..scoring.stream import score_tables
@@ -567,12 +568,11 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         _audit(args, rb, [r.result for r in ranked], es.rejected)
         return _status(es)
     rb = _rulebook(args)
-    # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core.
-    tables = (".csv", ".xlsx", ".xlsm", ".xls")
-    if not getattr(args, "waivers", None) and any(p.suffix.lower() in tables for p, _ in _expand(args.evidence)):
-        plan = _plan(rb)
-        if plan is not None:
-            return _report_columnar(args, rb, plan, render)
+    # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core
+    # (the library's choice: fulian_eval.score_run makes the same).
+    plan = None if getattr(args, "waivers", None) else columnar_plan(rb, args.evidence)
+    if plan is not None:
+        return _report_columnar(args, rb, plan, render)
     if args.format == "xlsx":  # the 缺资料 sheet needs each item's status and reason
         es = load_evidence(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False))
         _tell(es.warnings, es.rejected)
@@ -588,13 +588,6 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     _emit(args, _render(args, render, rb, ranked_s, batch.rejected))
     _audit(args, rb, [r.result for r in ranked_s], batch.rejected)
     return EXIT_REJECTED if batch.rejected else EXIT_OK
-
-
-def _plan(rb: Rulebook) -> Plan | None:
-    try:
-        return compile_plan(rb)
-    except Unsupported:
-        return None
 
 
 def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
