@@ -340,8 +340,9 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
     cols = [Column("名次", INT), Column("单位"), Column("名称"), *[Column(f"c{k}", POINTS) for k in range(42)]]
     rows = ([i, f"u{i}", "村", *[Fraction(5, 2)] * 42] for i in range(4000))
     write_workbook(str(tmp_path / "r.xlsx"), [Sheet("排名", cols, rows)])
-    ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).worksheets[0]
-    back = list(ws.iter_rows(values_only=True))
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
+    back = list(wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()  # a read-only workbook keeps its file open until closed
     assert len(back) == 4001 and back[0][:3] == ("名次", "单位", "名称")
     assert back[-1][:4] == (3999, "u3999", "村", 2.5) and back[-1][-1] == 2.5
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import gc
 import json
 import os
 import shlex
@@ -41,7 +40,7 @@ from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..model.rulebook import Rulebook
-from ..pipeline import columnar_plan
+from ..pipeline import columnar_plan, quiet_gc
 from ..report.columns import (
     table_missing_rows,
     write_rank_csv,
@@ -529,14 +528,6 @@ def _ranked(rb: Rulebook, es: EvidenceSet, waivers: WaiverSet | None = None) -> 
     return rank(rb, results)
 
 
-def _no_gc_pauses() -> None:
-    # A run builds many small objects that all live to the end; the cyclic
-    # collector would walk them again and again for nothing (there are no cycles
-    # to free). Freezing what exists and raising the threshold keeps it quiet.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-
-
 def _status(es: EvidenceSet) -> int:
     return EXIT_REJECTED if es.rejected else EXIT_OK
 
@@ -925,7 +916,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
-    _no_gc_pauses()
+    with quiet_gc():  # no cyclic-GC passes over the run's long-lived objects; as before afterwards
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     args.out = None
     try:
         try:
