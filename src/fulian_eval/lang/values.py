@@ -386,9 +386,8 @@ def _decimal_point(toks: list[_Tok], at: int, text: str) -> list[_Tok]:
     k = 0
     while k < len(right) and (right[k].kind in "zd"):
         t = right[k]
-        if t.kind == "d" and (t.arabic or not t.single):
-            if not (t.arabic and t.value.denominator == 1 and t.value >= 0 and k == 0):
-                raise _cn_problem(text, "'点' 后面只能是数字")
+        if t.arabic and not (t.value.denominator == 1 and t.value >= 0 and k == 0):
+            raise _cn_problem(text, "'点' 后面只能是数字")
         places.append("0" if t.kind == "z" else str(t.value.numerator))
         k += 1
     if not places:
