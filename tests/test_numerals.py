@@ -102,6 +102,8 @@ def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, appr
     ("1e3万", "指数写法"),
     ("一万零五万", "'万' 写了不止一次"),
     ("一万零二万", "'万' 写了不止一次"),
+    ("十几人", "范围"),              # 十几: "ten-something"
+    ("几十", "not a number"),        # no digits at all
 ])
 def test_malformed_numerals_are_refused(raw: str, why: str) -> None:
     with pytest.raises(ValueProblem) as info:
@@ -412,3 +414,57 @@ def test_cli_scores_chinese_numerals_like_digits(tmp_path: Path, command: str) -
     assert want.returncode == 0, want.stderr.decode()
     assert got.stdout == want.stdout
     assert b"59.00" in got.stdout and b"91.00" in got.stdout
+
+
+@pytest.mark.parametrize("eng", ["exact", "columnar"])
+def test_rulebook_bounds_take_numerals(eng: str) -> None:
+    rb = book("""
+        [fields.funds]
+        type = "quantity"
+        unit = "元"
+        [fields.area]
+        type = "quantity"
+        unit = "m^2"
+
+        [[categories]]
+        id = "c"
+          [[categories.items]]
+          id = "funds"
+          max = 6
+          kind = "linear"
+          field = "funds"
+          zero_at = 0
+          full_at = "1.2万元"
+          [[categories.items]]
+          id = "area"
+          max = 2
+          kind = "threshold"
+          field = "area"
+          at_least = "两亩"
+    """)
+    test_kinds._ENGINE[0] = eng
+    try:
+        got = run(rb, {"funds": "六千元", "area": "1334 m2"})
+        assert got.item("c.funds").points == 3  # 6000 / 12000 × 6
+        assert got.item("c.area").points == 2   # 1334 m² ≥ 4000/3 m²
+    finally:
+        test_kinds._ENGINE[0] = "exact"
+
+
+def test_an_approximate_numeral_bound_is_a_rulebook_error() -> None:
+    from fulian_eval import RulebookError
+
+    with pytest.raises(RulebookError, match="approximate"):
+        book("""
+            [fields.n]
+            type = "count"
+            unit = "人"
+            [[categories]]
+            id = "c"
+              [[categories.items]]
+              id = "n"
+              max = 1
+              kind = "threshold"
+              field = "n"
+              at_least = "近百人"
+        """)

@@ -442,6 +442,9 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     given_unit = m.group("unit")
     if given_unit and (given_unit[0].isdigit() or given_unit[0] in ",."):
         raise ValueProblem(f"'{brief(raw)}' is not a number (expected e.g. 120 or \"120 m^2\")")
+    if given_unit[:1] in ("几", "幾"):
+        raise ValueProblem(f"'{brief(raw)}' 不是一个数：'几' 说的是一个范围，请写出数字，如 15 或 15余 "
+                           f"(a range such as 十几 is not a figure; write the number)")
     for tail in _APPROX_TAIL:
         if given_unit.endswith(tail):
             given_unit = given_unit[: -len(tail)].strip()
