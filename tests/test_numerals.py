@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -67,6 +68,9 @@ F = Fraction
     ("1.2万人", "人", F(12000), False),
     ("3万元", "万元", F(3), False),          # 30000 元 = 3 万元
     ("五十二名", "人", F(52), False),        # 名 counts people
+    ("百分之九十", "%", F(90), False),       # 百分之X is X %
+    ("百分之九十", "", F(9, 10), False),     # 90 % as a pure number
+    ("百分之八十五点五", "%", F(171, 2), False),
     # approximate: scored as stated, flagged
     ("1000余", "", F(1000), True),
     ("160多", "", F(160), True),
@@ -81,6 +85,8 @@ F = Fraction
     ("一千二百余人", "人", F(1200), True),
     ("约一千二百人", "人", F(1200), True),
     ("百余人", "人", F(100), True),
+    ("百分之九十以上", "%", F(90), True),
+    ("约百分之九十", "%", F(90), True),
 ])
 def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, approx: bool) -> None:
     assert parse_number(raw, unit) == (value, approx)
@@ -152,6 +158,53 @@ def test_random_numeral_text_returns_or_raises(text: str) -> None:
     except (ValueProblem, UnitError):
         return
     assert abs(value) < 10**31
+
+
+_DIG = "零一二三四五六七八九"
+
+
+def _section_cn(n: int, lead: bool) -> str:
+    """n < 10000 in standard Chinese, written independently of the parser (零 for skipped places)."""
+    out, zero = "", False
+    for place, word in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // place % 10
+        if d == 0:
+            zero = zero or bool(out)
+            continue
+        if zero:
+            out, zero = out + "零", False
+        out += "十" if place == 10 and d == 1 and lead and not out else _DIG[d] + word
+    return out
+
+
+def _to_chinese(n: int) -> str:
+    """0 ≤ n < 1e12 as a clerk writes it: 1200 一千二百, 10020 一万零二十, 1000000005 十亿零五."""
+    if n == 0:
+        return "零"
+    out, skipped = "", False
+    for g, word in ((n // 10**8, "亿"), (n // 10**4 % 10**4, "万"), (n % 10**4, "")):
+        if g == 0:
+            skipped = skipped or bool(out)
+            continue
+        if out and (skipped or g < 1000):
+            out += "零"
+        out += _section_cn(g, lead=not out) + word
+        skipped = False
+    return out
+
+
+def test_the_reference_writer_writes_what_clerks_write() -> None:
+    assert [_to_chinese(n) for n in (1200, 15, 105, 10020, 100005, 1000000005, 2300000000, 110)] == [
+        "一千二百", "十五", "一百零五", "一万零二十", "十万零五", "十亿零五", "二十三亿", "一百一十"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(min_value=0, max_value=10**12 - 1))
+def test_every_chinese_numeral_reads_as_its_number(n: int) -> None:
+    assert parse_number(_to_chinese(n), "") == (F(n), False)
+    assert parse_number(_to_chinese(n) + "余人", "人") == (F(n), True)
+    wan = format(Decimal(n).scaleb(-4).normalize(), "f")  # n = 12345 → "1.2345万"
+    assert parse_number(f"{wan}万", "") == (F(n), False)
 
 
 def test_long_numeral_strings_never_hang() -> None:

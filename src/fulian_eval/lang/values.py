@@ -194,6 +194,7 @@ _NUMBER = re.compile(
     (?P<unit>.*?)\s*$""".replace("CN", _CN_CHARS),
     re.VERBOSE,
 )
+_PERCENT_WORDS = re.compile(r"^(?P<pre>\s*(?:近|约|約|大约|大約|将近|將近)?\s*)百分之(?P<rest>[^%％]+)$")
 _APPROX_TAIL = ("左右", "余", "多", "以上")
 
 _CN_TOKEN = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+|.", re.DOTALL)
@@ -435,6 +436,8 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     text = raw.strip().replace("，", ",").replace("．", ".")
     if len(text) > MAX_TEXT:  # also keeps the pattern below linear
         raise ValueProblem(f"'{brief(raw)}' is not a number: a figure with its unit takes at most {MAX_TEXT} characters")
+    if "百分之" in text:  # 百分之九十 is 90 %
+        text = _PERCENT_WORDS.sub(r"\g<pre>\g<rest>%", text)
     m = _NUMBER.match(text)
     if not m:
         raise ValueProblem(f"'{brief(raw)}' is not a number (expected e.g. 120 or \"120 m^2\")")
