@@ -62,6 +62,8 @@ F = Fraction
     ("-1.2万", "", F(-12000), False),
     ("一点二万", "", F(12000), False),      # 1.2 × 10000
     ("十二点五万", "", F(125000), False),   # 12.5 × 10000
+    ("１．５万", "", F(15000), False),      # full-width figures, as Chinese input methods type them
+    ("１e5", "", F(100000), False),         # full-width, no multiplier: read as before
     # with units
     ("一万五千元", "元", F(15000), False),
     ("一万五千元", "万元", F(3, 2), False),  # 15000 元 = 1.5 万元

@@ -185,6 +185,7 @@ _CN_DIGIT = {**dict.fromkeys("零〇○", 0), **dict.fromkeys("一壹", 1), **di
 _CN_SMALL = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
 _CN_BIG = {**dict.fromkeys("万萬", 10**4), **dict.fromkeys("亿億", 10**8)}
 _CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_SMALL) + "".join(_CN_BIG) + "点點"
+_CN_SET = frozenset(_CN_CHARS)
 _NUMBER = re.compile(
     r"""^\s*
     (?P<pre>近|约|約|大约|大約|将近|將近)?\s*
@@ -453,7 +454,7 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
             given_unit = given_unit[: -len(tail)].strip()
             approx = True
     num = m.group("num").replace(",", "")
-    if not num.isascii():  # Chinese numerals or multipliers: 一千二百, 1.2万, 3万5千
+    if not num.isascii() and not _CN_SET.isdisjoint(num):  # Chinese numerals or multipliers: 一千二百, 1.2万
         if not given_unit and unit.strip()[:1] in _CN_BIG and any(c in _CN_BIG for c in num):
             raise ValueProblem(f"'{brief(raw)}' 在以 {unit.strip()} 计的字段中意思不明：写 '{brief(raw)}元' 或不带万、亿的数 "
                                f"(ambiguous in a field counted in {unit.strip()}: write the unit, e.g. '3.5万元', or a plain figure)")
