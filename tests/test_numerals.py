@@ -523,3 +523,31 @@ def test_an_approximate_numeral_bound_is_a_rulebook_error() -> None:
               field = "n"
               at_least = "近百人"
         """)
+
+
+@pytest.mark.parametrize("eng", ["exact", "columnar"])
+def test_approximate_numeral_in_evidence_is_scored_as_stated_and_flagged(eng: str) -> None:
+    rb = book("""
+        [fields.funds]
+        type = "quantity"
+        unit = "元"
+        [[categories]]
+        id = "c"
+          [[categories.items]]
+          id = "funds"
+          max = 10
+          kind = "linear"
+          field = "funds"
+          zero_at = 0
+          full_at = "7.2万元"
+    """)
+    test_kinds._ENGINE[0] = eng
+    try:
+        got = run(rb, {"funds": "3.6万余元"})
+        assert got.item("c.funds").points == 5  # 36000 / 72000 × 10
+        assert got.flags == ("约数: funds = '3.6万余元'，按 36000 计分 (approximate)",)
+        exact = run(rb, {"funds": "三万六千元"})
+        assert exact.item("c.funds").points == 5
+        assert exact.flags == ()
+    finally:
+        test_kinds._ENGINE[0] = "exact"
