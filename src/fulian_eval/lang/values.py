@@ -243,7 +243,10 @@ def _tokens(text: str) -> list[_Tok]:
                 raise _cn_problem(text, f"'{brief(t)}' 的指数写法不能与万、千等连用")
             if out and t[:1] in "+-":
                 raise _cn_problem(text, "正负号只能写在最前面")
-            d = Decimal(t.replace(",", ""))
+            try:
+                d = Decimal(t.replace(",", ""))
+            except InvalidOperation:  # pragma: no cover - parse_number's pattern admits only figures
+                raise _cn_problem(text, f"'{t}' 不是数字") from None
             if len(d.as_tuple().digits) > MAX_DIGITS:
                 raise ValueProblem(f"'{brief(text)}' has {len(d.as_tuple().digits)} significant digits; "
                                    f"at most {MAX_DIGITS} are read")
