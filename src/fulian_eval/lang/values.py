@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from decimal import Decimal, InvalidOperation
@@ -342,6 +343,7 @@ def _wan(toks: list[_Tok], text: str, first: bool) -> Fraction:
     return head * 10**4 + _rest(toks[i + 1:], text, 10**4)
 
 
+@functools.lru_cache(maxsize=4096)  # a table's column repeats its figures; Fractions are immutable
 def numeral(text: str) -> Fraction:
     """The exact value of a number written with Chinese numerals or multipliers (SPEC §10.6).
 
