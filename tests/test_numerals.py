@@ -89,6 +89,8 @@ F = Fraction
     ("约一千二百人", "人", F(1200), True),
     ("百余人", "人", F(100), True),
     ("百分之九十以上", "%", F(90), True),
+    ("10余万元", "元", F(100000), True),     # 10余 万元: 10 × 10000 元
+    ("十来人", "人", F(10), True),
     ("约百分之九十", "%", F(90), True),
 ])
 def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, approx: bool) -> None:
