@@ -170,7 +170,7 @@ EXPECTED: dict[str, list[Expected]] = {
     ],
     'unknown-unit-field.toml': [
         (9, 'fields.farmland.unit',
-         "unknown unit '亩'; expected a unit such as 人 户 元 万元 % m^2 册 件"),
+         "unknown unit '顷亩'; expected a unit such as 人 户 元 万元 % m^2 册 件"),
     ],
     'veto-with-max.toml': [
         (24, 'categories[0].items[1] "archives.fraud".max',

@@ -84,7 +84,7 @@ def test_counting_words_are_units_that_only_match_themselves(word: str) -> None:
         conversion_factor(word, "人")
 
 
-@pytest.mark.parametrize("unit", ["furlongz", "亩", "平米米"])
+@pytest.mark.parametrize("unit", ["furlongz", "顷亩", "平米米"])  # 亩 is known since SPEC §10.6
 def test_unknown_unit(unit: str) -> None:
     with pytest.raises(UnitError) as info:
         conversion_factor(unit, "m^2")
@@ -186,7 +186,7 @@ def test_parse_number_approximate_forms_are_flagged(raw: str, unit: str, value: 
         ("100 户", "人", "'100 户': '户' cannot be converted to '人' ([household] vs [person])"),
         ("3 次", "册", "'3 次': '次' cannot be converted to '册' ([times_count] vs [volume_count])"),
         ("3 furlongz", "m", "'3 furlongz': unknown unit 'furlongz'"),
-        ("20 亩", "m^2", "'20 亩': unknown unit '亩'"),
+        ("20 顷亩", "m^2", "'20 顷亩': unknown unit '顷亩'"),  # 亩 is known since SPEC §10.6
         (True, "人", "expected a number, got true"),
         (False, "", "expected a number, got false"),
         (None, "人", "expected a number, got NoneType"),

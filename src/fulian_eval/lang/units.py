@@ -31,6 +31,18 @@ _COUNTING_WORDS = {
     "项": "entry_count",
     "篇": "article_count",
     "条": "record_count",
+    # SPEC §10.6: banners and paintings, sheets, boards/plaques, sites, enterprises and
+    # families, institutions, rooms, sets, sessions/issues, batches.
+    "幅": "picture_count",
+    "张": "sheet_count",
+    "块": "board_count",
+    "处": "site_count",
+    "家": "firm_count",
+    "所": "institution_count",
+    "间": "room_count",
+    "套": "suite_count",
+    "期": "issue_count",
+    "批": "batch_count",
 }
 
 _DEFINITIONS = [
@@ -39,7 +51,9 @@ _DEFINITIONS = [
     "yuan = [currency] = 元 = CNY",
     "wanyuan = 10000 yuan = 万元",
     "yiyuan = 100000000 yuan = 亿元",
-    "square_metre = meter ** 2 = 平方米",  # ㎡ is rewritten to m^2 before pint sees it
+    "square_metre = meter ** 2 = 平方米 = 平米",  # ㎡ and m2 are rewritten to m^2 before pint sees it
+    "mu_area = 10000 / 15 * meter ** 2 = 亩",  # 1 亩 = 10000/15 m², exactly (the registry reads Fractions)
+    "points_score = 1 = 分",  # 分: points, a pure number
 ] + [f"{name} = [{name}] = {word}" for word, name in _COUNTING_WORDS.items()]
 
 
@@ -60,7 +74,9 @@ _KNOWN: dict[str, tuple[str, Fraction]] = {
     **{w: ("currency", Fraction(1)) for w in ("yuan", "元", "CNY")},
     **{w: ("currency", Fraction(10000)) for w in ("wanyuan", "万元")},
     **{w: ("currency", Fraction(100000000)) for w in ("yiyuan", "亿元")},
-    **{w: ("area", Fraction(1)) for w in ("m^2", "m**2", "平方米", "square_metre")},
+    **{w: ("area", Fraction(1)) for w in ("m^2", "m**2", "平方米", "平米", "square_metre")},
+    **{w: ("area", Fraction(10000, 15)) for w in ("亩", "mu_area")},
+    **{w: ("", Fraction(1)) for w in ("分", "points_score")},
     **{w: (name, Fraction(1)) for word, name in _COUNTING_WORDS.items() for w in (word, name)},
 }
 
@@ -70,14 +86,21 @@ def registry() -> Any:
     """The program's one pint registry, with 人 户 元 万元 % and the counting words."""
     import pint
 
-    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    # non_int_type=Fraction: pint reads its definitions' numbers as Fractions, so every
+    # factor it computes is exact (90 minute is 3/2 hour, not 1.49999999999999994).
+    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, non_int_type=Fraction)
     for line in _DEFINITIONS:
         ureg.define(line)
     return ureg
 
 
+_M_POWER = re.compile(r"(?<![A-Za-z_])([kcdm]?m)([23])(?![\w])")
+
+
 def _clean(text: str) -> str:
     text = text.strip().replace("㎡", "m^2").replace("²", "^2").replace("³", "^3").replace("％", "%")
+    if "m2" in text or "m3" in text:  # m2, km2, cm3 as keyboards write m², km², cm³
+        text = _M_POWER.sub(r"\1^\2", text)
     return text
 
 
@@ -162,7 +185,21 @@ def _parse(text: str) -> Any:
         q = ureg.Quantity(1, plain)
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit '{text}'") from exc
+    _no_temperature(q, shown)
     return q
+
+
+def _no_temperature(q: Any, shown: str) -> None:
+    """Refuse a unit with an offset (°C, °F) and any temperature (K): never converted by a factor.
+
+    Raises:
+        UnitError: the unit measures temperature or is not multiplicative.
+    """
+    ureg = registry()
+    offset = any(not ureg._units[name].is_multiplicative for name in q._units if name in ureg._units)
+    if offset or "[temperature]" in q.dimensionality:
+        raise UnitError(f"不接受温度单位 '{shown}'：带零点偏移的单位（°C、°F、K）不能按倍数换算 "
+                        f"(unit '{shown}' is a temperature; units with an offset are refused, never converted by a factor)")
 
 
 def normalize_unit(text: str) -> str:
@@ -224,8 +261,17 @@ def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
 
 
 def _describe(text: str, q: Any) -> str:
-    dim = str(q.dimensionality)
-    return "a pure number" if dim == "dimensionless" else dim
+    # The registry's exponents are Fractions, which pint's own formatting cannot print.
+    dims = dict(q.dimensionality)
+    if not dims:
+        return "a pure number"
+
+    def term(k: str, v: Fraction) -> str:
+        return k if v == 1 else f"{k} ** {v}"
+
+    up = " * ".join(term(k, v) for k, v in dims.items() if v > 0) or "1"
+    down = [term(k, -v) for k, v in dims.items() if v < 0]
+    return up if not down else f"{up} / {' / '.join(down)}"
 
 
 def is_dimensionless(unit: str) -> bool:
