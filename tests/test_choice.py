@@ -348,3 +348,38 @@ def test_generated_evidence_for_a_choice_book_scores_alike_in_both_engines(data:
     r = run(rb, data["values"])  # under the columnar engine, run() asserts the plan gives the same row
     # the base choice item: 健全 5, 欠规范 3, 不健全 1, else 0
     assert r.item("base.rules").points == {"健全": 5, "欠规范": 3, "不健全": 1}.get(rules or "", 0)
+
+
+def test_the_drop_down_keeps_options_whole(tmp_path: Path) -> None:
+    body = """
+[fields.plan]
+type = "choice"
+title = "计划总结"
+options = ["有计划、有总结", "仅有计划", "无"]
+[fields.note]
+type = "choice"
+title = "备注项"
+options = ["a,b", "c"]
+
+[[categories]]
+id = "c"
+  [[categories.items]]
+  id = "plan"
+  kind = "choice"
+  field = "plan"
+  points = {"有计划、有总结" = 2, "仅有计划" = 1}
+  max = 2
+"""
+    rb_path, _ = _write(tmp_path, body=body)
+    out = tmp_path / "form.xlsx"
+    p = subprocess.run([sys.executable, "-m", "fulian_eval", "template", str(rb_path), "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    ws = openpyxl.load_workbook(out)["填报"]
+    header = [c.value for c in ws[1]]
+    by_col = {str(d.sqref).split(":")[0]: d for d in ws.data_validations.dataValidation}
+    plan = by_col[openpyxl.utils.get_column_letter(header.index("计划总结") + 1) + "2"]
+    assert plan.type == "list" and plan.formula1 == '"有计划、有总结,仅有计划,无"'
+    # an option holding a comma cannot be in Excel's literal list: no list, the message names them
+    note = by_col[openpyxl.utils.get_column_letter(header.index("备注项") + 1) + "2"]
+    assert note.type != "list" and "a,b、c" in (note.prompt or "")
