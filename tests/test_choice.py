@@ -383,3 +383,22 @@ id = "c"
     # an option holding a comma cannot be in Excel's literal list: no list, the message names them
     note = by_col[openpyxl.utils.get_column_letter(header.index("备注项") + 1) + "2"]
     assert note.type != "list" and "a,b、c" in (note.prompt or "")
+
+
+def test_a_header_shared_with_another_field_is_a_rulebook_error() -> None:
+    msgs = _problems(FIELDS + """
+[fields.room]
+type = "quantity"
+unit = "m^2"
+title = "活动室 面积"
+
+[[categories]]
+id = "c"
+  [[categories.items]]
+  id = "x"
+  kind = "check"
+  when = "true"
+  max = 1
+""")
+    assert msgs == ["fields.area.headers: header '活动室面积' is also field 'room''s title; a column so headed "
+                    "could be either field — give each field headers of its own"], msgs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -438,6 +439,7 @@ class _Builder:
             self.types[name] = EXPR_TYPE[ftype]
             self.units[name] = unit
             self.kinds[name] = ftype
+        _header_clashes(self, out)
         return out
 
     def _derived(self) -> list[Derived]:
@@ -779,6 +781,26 @@ def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
     if bad:
         raise _Bad
     return tuple(options), tuple(aliases)
+
+
+def _header_clashes(b: _Builder, fields: Mapping[str, FieldSpec]) -> None:
+    """A header that is also another field's id, title or header would make a column so
+    headed ambiguous: an error now, not when a table first uses it."""
+    def norm(text: str) -> str:  # as a table's column names are compared (io.evidence)
+        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    owner: dict[str, tuple[str, str]] = {}
+    for name, spec in fields.items():
+        for text, how in ((name, "id"), (spec.title, "title")):
+            if text:
+                owner.setdefault(norm(text), (name, how))
+    for name, spec in fields.items():
+        for h in spec.headers:
+            first = owner.setdefault(norm(h), (name, "header"))
+            if first[0] != name:
+                b.c.err(("fields", name, "headers"), f"fields.{name}.headers",
+                        f"header '{h}' is also field '{first[0]}''s {first[1]}; a column so headed could be either "
+                        "field — give each field headers of its own")
 
 
 def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> tuple[str, ...]:
