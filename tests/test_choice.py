@@ -402,3 +402,28 @@ id = "c"
 """)
     assert msgs == ["fields.area.headers: header '活动室面积' is also field 'room''s title; a column so headed "
                     "could be either field — give each field headers of its own"], msgs
+
+
+def test_a_field_with_bad_options_is_reported_once() -> None:
+    # the item and the expression using the field add no problems of their own (SPEC §10.8)
+    msgs = _problems("""
+[fields.rules]
+type = "choice"
+options = []
+
+[[categories]]
+id = "c"
+  [[categories.items]]
+  id = "x"
+  kind = "choice"
+  field = "rules"
+  points = {"健全" = 1}
+  max = 1
+  [[categories.items]]
+  id = "y"
+  kind = "check"
+  when = "rules == '健全'"
+  max = 1
+""")
+    assert msgs == ["fields.rules.options: [] is empty; expected a list of strings, "
+                    'e.g. options = ["健全", "欠规范", "不健全", "无"]'], msgs

@@ -431,6 +431,8 @@ class _Builder:
                 options, aliases = _choice_spec(self, spec, ftype, key, label)
                 headers = _headers(self, spec, key, label)
             except _Bad:
+                if spec.get("type") == "choice":  # reported; items and expressions using it add nothing
+                    self.types[name], self.units[name], self.kinds[name] = "str", "", "choice"
                 continue
             out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title, options=options,
                                   aliases=aliases, headers=headers)

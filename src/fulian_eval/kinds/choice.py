@@ -42,6 +42,8 @@ class Choice(Kind):
     def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ChoiceRule:
         field = r.field_ref(t, key, label, ("choice",), "a choice field (type = \"choice\" with options)")
         options = r.options_of(field)
+        if not options:
+            raise Skip  # the field's options are wrong, and reported already
         raw = t.get("points")
         example = 'e.g. points = {"健全" = 5, "欠规范" = 3}'
         if not isinstance(raw, dict) or not raw:
