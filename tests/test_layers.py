@@ -26,7 +26,7 @@ LAYERS: list[list[str]] = [
     ["model.rulebook"],
     ["kinds.base"],
     ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
-     "kinds.formula", "kinds.manual", "kinds.veto"],
+     "kinds.formula", "kinds.manual", "kinds.veto", "kinds.choice"],
     ["io.locate", "io.tables"],
     ["io.tailor"],
     ["io.load", "io.evidence"],

@@ -154,11 +154,11 @@ EXPECTED: dict[str, list[Expected]] = {
     ],
     'unknown-field-type.toml': [
         (8, 'fields.population.type',
-         "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, quantity, bool, set, text"),
+         "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, quantity, bool, set, text, choice"),
     ],
     'unknown-kind.toml': [
         (16, 'categories[0].items[0] "archives.accuracy".kind',
-         "unknown kind 'dedcut' (did you mean 'deduct'?); expected one of check, threshold, tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto"),
+         "unknown kind 'dedcut' (did you mean 'deduct'?); expected one of check, threshold, tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto, choice"),
     ],
     'unknown-name-in-expression.toml': [
         (22, 'categories[0].items[0] "service.volunteers".points',
@@ -393,14 +393,14 @@ def test_validation_reports_every_mistake_not_only_the_first(
         ("many.toml", 4, "titel", "unknown key 'titel' in the rulebook (did you mean 'title'?)"),
         ("many.toml", 9, "fields.population.type",
          "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, "
-         "quantity, bool, set, text"),
+         "quantity, bool, set, text, choice"),
         ("many.toml", 17, "consistency[0].when",
          "expression error: expression ends too early (at column 14)\n"
          "    area >= 0 and\n"
          "                 ^"),
         ("many.toml", 25, 'categories[0].items[0] "archives.kind".kind',
          "unknown kind 'dedcut' (did you mean 'deduct'?); expected one of check, threshold, "
-         "tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto"),
+         "tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto, choice"),
         ("many.toml", 32, 'categories[0].items[1] "archives.size".at_least',
          "'5 kg': 'kg' cannot be converted to 'm^2' ([mass] vs [length] ** 2); the field is in 'm^2'"),
         ("many.toml", 36, 'categories[0].items[2] "archives.plate".max',

@@ -789,6 +789,8 @@ def _evidence_dict(draw: _Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[st
                 values[name] = got
         elif spec.type == "text":
             values[name] = draw(st.sampled_from(("王秀英", "李桂兰", "张红")))
+        elif spec.type == "choice":  # an option, or an alias of one
+            values[name] = draw(st.sampled_from((*spec.options, *(a for a, _ in spec.aliases))))
         else:
             values[name] = _numeric(draw, spec, near.get(name, []), opts.approximate, opts.spellings)
     points: dict[str, Any] = {}

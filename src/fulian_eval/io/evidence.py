@@ -22,7 +22,7 @@ import attrs
 
 from ..errors import EvidenceError, FulianEvalError, Problem, did_you_mean
 from ..kinds import DeductRule, ManualRule
-from ..lang.expr import Expr
+from ..lang.expr import Expr, option_hint
 from ..lang.text import decimal_text as _fmt
 from ..lang.units import UnitError, conversion_factor
 from ..lang.values import (
@@ -134,6 +134,8 @@ class _Record:
                 if not isinstance(raw, str | int | Decimal):
                     raise ValueProblem(f"expected text, got {raw!r}")
                 return str(raw)
+            if spec.type == "choice":
+                return self.choice(name, raw, place)
             value, approx = parse_number(raw, header_unit or spec.unit)
             if header_unit:
                 value *= conversion_factor(header_unit, spec.unit)
@@ -156,6 +158,22 @@ class _Record:
                 return None
             self.flags.append(f"约数: {name} = {_show_raw(raw)}，按 {_fmt(value)} 计分 (approximate)")
         return value
+
+    def choice(self, name: str, raw: Any, place: str) -> str | None:
+        """A choice field's option (SPEC §10.6): the value as written or through an alias;
+        anything else rejects the unit, naming the options and the nearest one."""
+        spec = self.rb.fields[name]
+        written = nfc(str(raw)).strip() if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool) else None
+        got = spec.choice(written) if written is not None else None
+        if got is not None:
+            return got
+        shown = _show_raw(raw) if written is None else f"'{written}'"
+        hint = option_hint(written, spec.options) if written is not None else ""
+        if not hint and written is not None:
+            hint = option_hint(written, [a for a, _ in spec.aliases])
+        self.bad(place, f"{shown} 不是“{spec.title or name}”的选项{hint}；可选：{'、'.join(spec.options)}"
+                        f" (not an option of choice field '{name}')")
+        return None
 
     def members(self, name: str, raw: Any) -> frozenset[str]:
         """A set field's members; one that is not a name the rulebook asks for but one

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -63,7 +64,7 @@ _TOP_KEYS = {
     "fields", "derived", "consistency", "grades", "categories", "crosscheck", "override",
     "disable", "note", "description",
 }
-_FIELD_KEYS = {"type", "unit", "title", "note"}
+_FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
 _CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing"}
 _ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing"}
@@ -224,6 +225,7 @@ class _Builder:
         self.units: dict[str, str] = {}  # field/derived name -> unit
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
         self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
+        self.options: dict[str, tuple[str, ...]] = {}  # choice field -> its options (SPEC §10.6)
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -299,7 +301,7 @@ class _Builder:
             self.c.err(key, label, f"{_show(source)} is {_typename(source)}; expected an expression string")
             raise _Bad
         try:
-            return parse(source, self.types, want)
+            return parse(source, self.types, want, options=self.options)
         except ExpressionError as exc:
             self.c.err(key, label, f"expression error: {exc}")
             raise _Bad from None
@@ -444,12 +446,20 @@ class _Builder:
                         self.c.err((*key, "unit"), f"{label}.unit", f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件")
                         unit = ""
                 title = self.text(spec, "title", key, label)
+                options, aliases = _choice_spec(self, spec, ftype, key, label)
+                headers = _headers(self, spec, key, label)
             except _Bad:
+                if spec.get("type") == "choice":  # reported; items and expressions using it add nothing
+                    self.types[name], self.units[name], self.kinds[name] = "str", "", "choice"
                 continue
-            out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title)
+            out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title, options=options,
+                                  aliases=aliases, headers=headers)
+            if ftype == "choice":
+                self.options[name] = options
             self.types[name] = EXPR_TYPE[ftype]
             self.units[name] = unit
             self.kinds[name] = ftype
+        _header_clashes(self, out)
         return out
 
     def _derived(self) -> list[Derived]:
@@ -658,6 +668,8 @@ class _Builder:
                 self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(given_veto)}")
         else:
             given = self.points(t, "max", key, label, required=not place.deducts)
+            if given is None and place.deducts:  # a kind that bounds itself (choice) caps itself
+                given = KINDS[kind].implied_max(t)
             if given is None:  # an uncapped deduction: at most what its category can lose
                 capped = False
                 given = place.span
@@ -736,6 +748,99 @@ class _Builder:
 
     def field_names(self) -> Collection[str]:
         return self.kinds.keys()
+
+    def options_of(self, name: str) -> tuple[str, ...]:
+        return self.options.get(name, ())
+
+
+def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
+                 label: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """A field's ``options`` and ``aliases`` (SPEC §10.6): a choice field needs options,
+    unique non-empty strings; each alias names an option. Other field types take neither."""
+    if ftype != "choice":
+        for k in ("options", "aliases"):
+            if k in spec:
+                b.c.err((*key, k), f"{label}.{k}", f"only a choice field (type = \"choice\") takes '{k}'; this one is {ftype}")
+        return (), ()
+    raw = spec.get("options")
+    example = 'e.g. options = ["健全", "欠规范", "不健全", "无"]'
+    if raw is None:
+        b.c.err(key, label, f"a choice field needs 'options' (the values it may take, {example})")
+        raise _Bad
+    if not isinstance(raw, list) or not raw:
+        b.c.err((*key, "options"), f"{label}.options", f"{_show(raw) if raw != [] else '[]'} is {_typename(raw) if raw != [] else 'empty'}; expected a list of strings, {example}")
+        raise _Bad
+    options: list[str] = []
+    bad = False
+    for i, o in enumerate(raw):
+        if not isinstance(o, str) or not o.strip():
+            b.c.err((*key, "options"), f"{label}.options[{i}]", f"{_show(o)} is {'empty' if isinstance(o, str) else _typename(o)}; each option is a non-empty string")
+            bad = True
+        elif o.strip() in options:
+            b.c.err((*key, "options"), f"{label}.options[{i}]", f"option '{o.strip()}' is listed twice")
+            bad = True
+        else:
+            options.append(o.strip())
+    aliases: list[tuple[str, str]] = []
+    if "aliases" in spec:
+        table = spec["aliases"]
+        if not isinstance(table, dict):
+            b.c.err((*key, "aliases"), f"{label}.aliases", f"{_show(table)} is {_typename(table)}; expected a table of written value -> option, e.g. aliases = {{\"没有\" = \"无\"}}")
+            raise _Bad
+        for a, o in table.items():
+            akey: PathKey = (*key, "aliases", a)
+            alabel = f"{label}.aliases.\"{a}\""
+            if not isinstance(o, str):
+                b.c.err(akey, alabel, f"{_show(o)} is {_typename(o)}; expected one of the options ({'、'.join(options)})")
+                bad = True
+            elif a.strip() in options:
+                b.c.err(akey, alabel, f"'{a}' is an option itself; an alias is another way of writing one")
+                bad = True
+            elif o.strip() not in options:
+                b.c.err(akey, alabel, f"'{o}' is not an option{did_you_mean(o, options)}; options: {'、'.join(options)}")
+                bad = True
+            else:
+                aliases.append((a.strip(), o.strip()))
+    if bad:
+        raise _Bad
+    return tuple(options), tuple(aliases)
+
+
+def _header_clashes(b: _Builder, fields: Mapping[str, FieldSpec]) -> None:
+    """A header that is also another field's id, title or header would make a column so
+    headed ambiguous: an error now, not when a table first uses it."""
+    def norm(text: str) -> str:  # as a table's column names are compared (io.evidence)
+        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    owner: dict[str, tuple[str, str]] = {}
+    for name, spec in fields.items():
+        for text, how in ((name, "id"), (spec.title, "title")):
+            if text:
+                owner.setdefault(norm(text), (name, how))
+    for name, spec in fields.items():
+        for h in spec.headers:
+            first = owner.setdefault(norm(h), (name, "header"))
+            if first[0] != name:
+                b.c.err(("fields", name, "headers"), f"fields.{name}.headers",
+                        f"header '{h}' is also field '{first[0]}''s {first[1]}; a column so headed could be either "
+                        "field — give each field headers of its own")
+
+
+def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> tuple[str, ...]:
+    """A field's ``headers``: extra column headers a table may use for it (SPEC §10.6)."""
+    if "headers" not in spec:
+        return ()
+    raw = spec["headers"]
+    if not isinstance(raw, list) or not all(isinstance(h, str) and h.strip() for h in raw):
+        b.c.err((*key, "headers"), f"{label}.headers", f"{_show(raw)} is not a list of non-empty strings; expected e.g. headers = [\"活动室面积\", \"妇女之家面积\"]")
+        raise _Bad
+    out: list[str] = []
+    for h in raw:
+        if h.strip() in out:
+            b.c.err((*key, "headers"), f"{label}.headers", f"header '{h.strip()}' is listed twice")
+            raise _Bad
+        out.append(h.strip())
+    return tuple(out)
 
 
 _is_num = is_number

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import Kind, Ops, Reader, Skip, Words
 from .check import Check, CheckRule
+from .choice import Choice, ChoiceRule
 from .count import Count, CountRule
 from .deduct import Deduct, DeductRule
 from .formula import ExprRule, Formula
@@ -22,6 +23,7 @@ from .veto import Veto, VetoRule
 __all__ = [
     "KINDS",
     "CheckRule",
+    "ChoiceRule",
     "CountRule",
     "DeductRule",
     "ExprRule",
@@ -44,6 +46,7 @@ __all__ = [
 #: Every kind by the name written as ``kind = "…"``, in the order the docs list them.
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Check(), Threshold(), Tiers(), Linear(), Count(), Deduct(), Shortfall(), Surplus(), Formula(), Manual(), Veto(),
+    Choice(),
 )}
 
 Rule = (
@@ -58,4 +61,5 @@ Rule = (
     | ExprRule
     | ManualRule
     | VetoRule
+    | ChoiceRule
 )

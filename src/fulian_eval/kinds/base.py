@@ -96,6 +96,10 @@ class Reader(Protocol):
 
     def field_names(self) -> Collection[str]: ...
 
+    def options_of(self, name: str) -> tuple[str, ...]:
+        """A choice field's options (empty for any other name)."""
+        ...
+
 
 class Ops(Protocol):
     """The operations a kind's arithmetic is written with (see the module notes).
@@ -148,6 +152,9 @@ class Ops(Protocol):
     def absent(self, have: V, names: Sequence[str]) -> V:
         """How many of ``names`` a set value lacks."""
 
+    def lookup(self, value: V, table: Mapping[str, Fraction], default: Fraction) -> V:
+        """The number ``table`` gives a string value (a choice field's option), else ``default``."""
+
 
 class Words(Protocol):
     """What a reason is worded with (the exact engine's per-unit context)."""
@@ -191,6 +198,12 @@ class Kind:
     def raw(self, ops: Ops, mx: Fraction, rule: Any) -> V:
         """The item's natural value before rounding and clamping (see the module notes)."""
         raise NotImplementedError
+
+    def implied_max(self, t: Mapping[str, Any]) -> Fraction | None:
+        """The most an item of this kind can ever yield, read from its table, if the kind
+        bounds it by itself (a ``choice``'s largest points): a deduction item without a
+        ``max`` takes it as its cap (SPEC §10.10 "Worst needs a cap"). None: unbounded."""
+        return None
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: Any, raw: Fraction) -> str:
         """The reason for an item scored with exact natural value ``raw``, in Chinese."""

@@ -11,9 +11,10 @@ True
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "Expr",
     "MissingValue",
     "NotApplicableValue",
+    "option_hint",
     "parse",
     "round_half_up",
 ]
@@ -90,6 +92,16 @@ def _constant(text: str) -> Fraction | None:
     if len(whole) > MAX_EXPONENT + 1 or len(text) > MAX_DIGITS + 1:
         return None
     return Fraction(text)
+
+
+def option_hint(word: str, options: Sequence[str]) -> str:
+    """``" (did you mean '健全'?)"`` for the option closest to ``word``, or ``""``.
+
+    Options are short Chinese words, where one character in two (健荃 for 健全) is already
+    a likely slip: the cut-off is lower than for ids.
+    """
+    close = difflib.get_close_matches(word.strip(), list(options), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # --------------------------------------------------------------------- tokens
@@ -159,9 +171,11 @@ def _unescape(s: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, types: Mapping[str, str]) -> None:
+    def __init__(self, text: str, types: Mapping[str, str],
+                 options: Mapping[str, Sequence[str]] | None = None) -> None:
         self.text = text
         self.types = types
+        self.options = options or {}
         self.toks = _tokenize(text)
         self.i = 0
         self.depth = 0
@@ -189,6 +203,16 @@ class _Parser:
     def want(self, node: _Node, typ: str, what: str) -> None:
         if node.type != typ:
             raise self.error(node.col, f"{what} needs {_TYPE_WORD[typ]}, not {_TYPE_WORD[node.type]}")
+
+    def option(self, field: _Node, other: _Node) -> None:
+        """A string compared with a choice field must be one of its options (SPEC §10.6)."""
+        if field.tree[:1] != ("name",) or field.tree[1] not in self.options or not other.const:
+            return
+        name, value = field.tree[1], other.tree[1]
+        opts = self.options[name]
+        if value not in opts:
+            raise self.error(other.col, f"'{value}' is not an option of choice field '{name}'"
+                                        f"{option_hint(value, opts)}; options: {'、'.join(opts)}")
 
     def enter(self, col: int) -> None:
         self.depth += 1
@@ -257,6 +281,9 @@ class _Parser:
                         t.col,
                         f"cannot compare {_TYPE_WORD[left.type]} with {_TYPE_WORD[right.type]}",
                     )
+                if left.type == "str":
+                    self.option(left, right)
+                    self.option(right, left)
             else:
                 self.want(left, "num", f"'{t.text}'")
                 self.want(right, "num", f"'{t.text}'")
@@ -513,13 +540,16 @@ class Expr:
         return self.text
 
 
-def parse(text: str, types: Mapping[str, str], want: str | None = None) -> Expr:
+def parse(text: str, types: Mapping[str, str], want: str | None = None, *,
+          options: Mapping[str, Sequence[str]] | None = None) -> Expr:
     """Parse and type-check ``text``.
 
     Args:
         text: the expression.
         types: every name it may use, mapped to ``"num"``, ``"bool"``, ``"str"`` or ``"set"``.
         want: the type the result must have, if any.
+        options: the options of choice fields (name -> options): a string compared with one
+            of them must be an option.
 
     Raises:
         ExpressionError: a syntax or type error, with its column.
@@ -528,7 +558,7 @@ def parse(text: str, types: Mapping[str, str], want: str | None = None) -> Expr:
         raise ExpressionError(text[:60] + "…", 1, f"expression longer than {MAX_LENGTH} characters")
     if not text.strip():
         raise ExpressionError(text, 1, "expression is empty")
-    p = _Parser(text, types)
+    p = _Parser(text, types, options)
     try:
         node = p.parse()
     except RecursionError:

@@ -37,7 +37,7 @@ CATEGORY_TYPES: tuple[CategoryType, ...] = ("base", "deduction", "bonus", "penal
 OnMissing = Literal["worst", "none", "reject"]
 ON_MISSING: tuple[OnMissing, ...] = ("worst", "none", "reject")
 
-FIELD_TYPES = ("count", "number", "quantity", "bool", "set", "text")
+FIELD_TYPES = ("count", "number", "quantity", "bool", "set", "text", "choice")
 EXPR_TYPE = {
     "count": "num",
     "number": "num",
@@ -45,6 +45,7 @@ EXPR_TYPE = {
     "bool": "bool",
     "set": "set",
     "text": "str",
+    "choice": "str",  # one of the field's options (SPEC §10.6)
 }
 
 
@@ -56,6 +57,18 @@ class FieldSpec:
     type: str
     unit: str = ""
     title: str = ""
+    #: A choice field's options, in the rulebook's order (SPEC §10.6); empty for other types.
+    options: tuple[str, ...] = ()
+    #: A choice field's aliases as (written, option) pairs: ``没有`` read as ``无``.
+    aliases: tuple[tuple[str, str], ...] = ()
+    #: Extra column headers a table may use for this field (SPEC §10.6, §10.7).
+    headers: tuple[str, ...] = ()
+
+    def choice(self, written: str) -> str | None:
+        """The option ``written`` stands for (itself, or through an alias), or None."""
+        if written in self.options:
+            return written
+        return next((o for a, o in self.aliases if a == written), None)
 
 
 @attrs.frozen(kw_only=True)

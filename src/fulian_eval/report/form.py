@@ -290,8 +290,10 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
     elif col.type == "number":
         opts.update(validate="decimal", criteria="between", minimum=-1e15, maximum=1e15)
     elif col.type == "choice" and col.allowed:
-        options = col.allowed.removeprefix("从下拉列表选：").split("、")
-        if sum(len(o) + 1 for o in options) <= _LIST_SOURCE_MAX:
+        options = list(rb.fields[col.name].options)  # as the rulebook lists them (an option may hold "、")
+        # Excel's literal list is comma-separated and at most 255 characters; else the
+        # input message names the options and the reader rejects anything else.
+        if sum(len(o) + 1 for o in options) <= _LIST_SOURCE_MAX and not any("," in o or '"' in o for o in options):
             opts.update(validate="list", source=options)
         else:
             opts["validate"] = "any"

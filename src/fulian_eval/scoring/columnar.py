@@ -558,6 +558,16 @@ class _ColumnOps:
         counts = by_set[have.b] if len(by_set) else np.zeros(self.run.n, dtype=np.int64)
         return Col.ratio(counts, 1, have.s)
 
+    def lookup(self, value: Col, table: Mapping[str, Fraction], default: Fraction) -> Col:
+        # Exact: every number over one common denominator (points are kept to 0.01 and at
+        # most MAX_POINTS, so it stays small), picked per row by its string.
+        den = math.lcm(default.denominator, *(x.denominator for x in table.values()))
+        num = {k: int(x * den) for k, x in table.items()}
+        other = int(default * den)
+        strings = np.broadcast_to(np.asarray(value.b, dtype=object), (self.run.n,))
+        qn = np.fromiter((num.get(v, other) for v in strings), dtype=np.int64, count=self.run.n)
+        return Col.ratio(qn, den, value.s)
+
 
 # ------------------------------------------------------------------- results
 
@@ -932,7 +942,7 @@ def _all_missing(ftype: str, n: int) -> Col:
         return Col("bool", b=np.zeros(n, dtype=bool), s=s)
     if ftype == "set":
         return Col("set", b=np.zeros(n, dtype=np.intp), s=s, table=(frozenset(),))
-    if ftype == "text":
+    if ftype in ("text", "choice"):
         return Col("str", b=np.full(n, "", dtype=object), s=s)
     return Col.ratio(np.zeros(n, dtype=np.int64), 1, s)
 
@@ -948,7 +958,7 @@ def column_of(values: Sequence[Any], ftype: str) -> Col:
         idx = np.array([codes.setdefault(frozenset(v) if v is not None else frozenset(), len(codes))
                         for v in values], dtype=np.intp)
         return Col("set", b=idx, s=st, table=tuple(codes))
-    if ftype == "text":
+    if ftype in ("text", "choice"):
         return Col("str", b=np.array(["" if v is None else v for v in values], dtype=object), s=st)
     fr = [Fraction(0) if v is None else Fraction(v) for v in values]
     if all(abs(x.numerator) < SMALL and x.denominator < SMALL for x in fr):

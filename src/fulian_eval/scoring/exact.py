@@ -405,6 +405,10 @@ class _ExactOps:
     def absent(have: frozenset[str], names: Sequence[str]) -> Fraction:
         return Fraction(sum(1 for n in names if n not in have))
 
+    @staticmethod
+    def lookup(value: str, table: Mapping[str, Fraction], default: Fraction) -> Fraction:
+        return table.get(value, default)
+
 
 def _score_rule(ctx: _Ctx, item: Item) -> _Scored:
     """Exact points before clamping, and a thunk giving the reason; raises _Missing/_NotApplicable."""
