@@ -36,7 +36,7 @@ import numpy as np
 from ..kinds import KINDS, ManualRule, VetoRule
 from ..lang.expr import Expr
 from ..model.rulebook import Category, Evidence, Item, Rulebook
-from .exact import UnitResult, consistency_flag, hundredths, score
+from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
 
 __all__ = [
     "STATUSES",
@@ -553,7 +553,14 @@ class _ColumnOps:
     def ceil(self, x: Col) -> Col:
         return self.run.whole(x, "ceil")
 
-    def absent(self, have: Col, names: Sequence[str]) -> Col:
+    def absent(self, have: Col, names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Col:
+        if weights is not None:  # a weighted checklist (SPEC §10.4): exact, over a common denominator
+            den = math.lcm(*(w.denominator for w in weights))
+            nums = [int(w * den) for w in weights]
+            by_w = np.array([sum(k for r, k in zip(names, nums, strict=True) if r not in x) for x in have.table],
+                            dtype=np.int64)
+            got = by_w[have.b] if len(by_w) else np.zeros(self.run.n, dtype=np.int64)
+            return Col.ratio(got, den, have.s)
         by_set = np.array([sum(1 for r in names if r not in x) for x in have.table], dtype=np.int64)
         counts = by_set[have.b] if len(by_set) else np.zeros(self.run.n, dtype=np.int64)
         return Col.ratio(counts, 1, have.s)
@@ -599,6 +606,8 @@ class _ItemPlan:
     hi_h: int
     na_h: int  # points when not applicable
     missing_h: int  # points when evidence is missing
+    unmet_h: int  # points when the precondition (requires, SPEC §10.4) fails: as under on_missing = "worst"
+    award: bool  # not applicable: awarded its max (counts as applicable), else rescaled (SPEC §10.4)
     veto_zero: bool
     deducts: bool  # in a deduction or penalty category: the item's value is its deduction
 
@@ -644,7 +653,6 @@ class Plan:
 
     def __init__(self, rb: Rulebook) -> None:
         self.rb = rb
-        award = rb.not_applicable == "award"
         self.cats: list[tuple[Category, list[_ItemPlan]]] = []
         for cat in rb.categories:
             plans = []
@@ -656,10 +664,13 @@ class Plan:
                     missing_h = 0
                 else:  # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
                     missing_h = hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor))
+                awarded = na_awards(rb, cat, item)
                 plans.append(_ItemPlan(
                     item=item, lo_h=lo_h, hi_h=hi_h,
-                    na_h=hi_h if award and cat.type == "base" else 0,
+                    na_h=hi_h if awarded and cat.type == "base" else 0,
                     missing_h=missing_h,
+                    unmet_h=hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor)),
+                    award=awarded,
                     veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
                     deducts=cat.deducts))
             _h(cat.max, f"category {cat.id} max")
@@ -771,6 +782,14 @@ class Plan:
         else:
             h, state = self._rule(run, p, env, points)
             st = np.full(n, S_SCORED, dtype=np.int8)
+        if item.requires is not None:  # applies_when, then requires, then the item (SPEC §10.10)
+            c = _evaluate(run, item.requires.tree, env)
+            met = run.full(c.b, bool)
+            if not isinstance(c.s, int):
+                met = met & (c.s == OK)  # missing evidence: the precondition fails
+            if not isinstance(state, int):
+                state = np.where(met, state, OK).astype(np.int8)
+            h = np.where(met, h, p.unmet_h)
         if not isinstance(state, int):
             missing = state == MISSING
             st[missing] = S_MISSING
@@ -804,9 +823,11 @@ class Plan:
             num[:, ci] = np.where(any_, np.clip(got, lo, hi), 0)
             ok[:, ci] = any_
             return
-        if self.rb.not_applicable == "award":
+        if all(p.award for p in plans):
             num[:, ci] = np.clip(h.sum(axis=1), lo, hi)
             return
+        # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
+        applicable = applicable | np.array([p.award for p in plans], dtype=bool)
         maxes = np.array([p.hi_h for p in plans], dtype=np.int64)
         big_a = int(maxes.sum())
         e = (h * applicable).sum(axis=1)

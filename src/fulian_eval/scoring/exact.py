@@ -400,7 +400,9 @@ class _ExactOps:
         return Fraction(math.ceil(x))
 
     @staticmethod
-    def absent(have: frozenset[str], names: Sequence[str]) -> Fraction:
+    def absent(have: frozenset[str], names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Fraction:
+        if weights is not None:  # a weighted checklist (SPEC §10.4)
+            return sum((w for n, w in zip(names, weights, strict=True) if n not in have), ZERO)
         return Fraction(sum(1 for n in names if n not in have))
 
 
@@ -449,9 +451,32 @@ def _when_missing(ctx: _Ctx, item: Item, names: Sequence[str]) -> tuple[Fraction
     return ZERO, f"无资料（{what}），记0分"
 
 
+def na_awards(rb: Rulebook, cat: Category, item: Item) -> bool:
+    """Whether a not-applicable item is awarded its max (SPEC §10.4: item, else category, else rulebook)."""
+    return (item.not_applicable or cat.not_applicable or rb.not_applicable) == "award"
+
+
+def _unmet(ctx: _Ctx, item: Item) -> tuple[Fraction, str] | None:
+    """An unmet precondition (``requires``, SPEC §10.4): the points as under ``worst``, and the reason.
+
+    Missing evidence, a value not applicable or a division by zero count as false.
+    """
+    e = item.requires
+    if e is None:
+        return None
+    try:
+        if bool(e.evaluate(ctx.env)):
+            return None
+    except (MissingValue, NotApplicableValue, DivisionByZero):
+        pass
+    if ctx.penalty:
+        return item.max, f"未满足前提（{e.text}），按未开展扣{reason_number(item.max)}分"
+    return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{e.text}），不得分"
+
+
 def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
-    award = ctx.rb.not_applicable == "award"
+    award = na_awards(ctx.rb, cat, item)
 
     def inputs() -> tuple[tuple[str, str], ...]:
         return ctx.inputs(item.fields_used())
@@ -484,6 +509,9 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         if hit:
             return mk(ZERO, "veto", veto_why), True, item.rule.effect
         return mk(ZERO, "scored", veto_why), False, ""
+    unmet = _unmet(ctx, item)
+    if unmet is not None:
+        return mk(unmet[0], "scored", unmet[1]), False, ""
     try:
         raw, why = _score_rule(ctx, item)
         why = _as_of(ctx, why)
@@ -532,9 +560,12 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
         if cat.type == "deduction":  # 基本分 less what its items deduct, 扣完为止 at the floor
             return result(_clamp(cat.max - _sum_points(pts), cat.floor, cat.max))
         return result(_clamp(_sum_points(pts), cat.floor, cat.max))
-    if rb.not_applicable == "award":
+    awards = [na_awards(rb, cat, spec) for spec in cat.items]
+    if all(awards):
         return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
-    applicable = [(spec, res) for spec, res in zip(cat.items, items, strict=True) if res.status != "not_applicable"]
+    # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
+    applicable = [(spec, res) for spec, res, aw in zip(cat.items, items, awards, strict=True)
+                  if res.status != "not_applicable" or aw]
     e = _sum_points(res.points for _, res in applicable)
     if len(applicable) == len(items):
         return result(_clamp(e, cat.floor, cat.max))
@@ -623,7 +654,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
             if hit and (not vetoed or eff == "zero"):
                 vetoed, effect = True, eff
             cat_items.append(res)
-        if not ok and rb.not_applicable != "award":
+        if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
             cats.append(CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=ZERO,
                                        applicable=False))
         else:
