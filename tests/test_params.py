@@ -172,3 +172,352 @@ def test_weighted_checklist_points_must_be_above_zero() -> None:
     body = checklist().replace('"计划" = 0.5', '"计划" = 0')
     assert 'c.docs".required.计划' in problems(body)
     assert "0 must be a number of points above 0" in problems(body)
+
+
+# ------------------------------------------------------------------- requires
+
+PRECONDITION = """
+[fields.built]
+type = "bool"
+title = "建成儿童之家"
+[fields.accepted]
+type = "bool"
+title = "验收合格"
+[fields.hours]
+type = "count"
+unit = "次"
+title = "开放次数"
+
+[[categories]]
+id = "c"
+type = "{type}"
+{start}
+  [[categories.items]]
+  id = "home"
+  max = 4
+  kind = "check"
+  field = "built"
+  requires = "accepted"
+  {extra}
+
+  [[categories.items]]
+  id = "open"
+  max = 6
+  kind = "count"
+  field = "hours"
+  each = 1
+"""
+
+
+def precondition(ctype: str = "base", extra: str = "") -> str:
+    return PRECONDITION.format(type=ctype, start="max = 100" if ctype == "deduction" else "", extra=extra)
+
+
+def test_requires_met_scores_the_item() -> None:
+    # accepted: the check scores as usual -> 4; open 3 × 1 = 3; total 7 of 10 -> scale 10
+    r = run(book(precondition()), {"built": True, "accepted": True, "hours": 3})
+    assert r.item("c.home").points == 4 and r.item("c.home").status == "scored"
+    assert r.total == 7
+
+
+def test_requires_not_met_scores_nothing() -> None:
+    # built but not accepted: 未满足前提 -> 0, status scored (not missing)
+    r = run(book(precondition()), {"built": True, "accepted": False, "hours": 3})
+    home = r.item("c.home")
+    assert home.points == 0 and home.status == "scored"
+    assert home.reason == "未满足前提（accepted），不得分"
+    assert r.total == 3
+
+
+def test_requires_with_missing_evidence_fails() -> None:
+    # accepted missing: the precondition counts as false -> 0, scored (the built value is never read)
+    r = run(book(precondition()), {"built": True, "hours": 3})
+    assert r.item("c.home").status == "scored"
+    assert r.item("c.home").reason == "未满足前提（accepted），不得分"
+    # accepted true, built missing: the item itself is missing (worst -> 0)
+    r = run(book(precondition()), {"accepted": True, "hours": 3})
+    assert r.item("c.home").status == "missing"
+
+
+def test_requires_not_met_in_a_deduction_category_deducts_the_max() -> None:
+    # check in a deduction category deducts its 4 when "built" (the fault) holds; not accepted -> deduct 4
+    # open: count 2 × 1 = 2 deducted; total 100 − 4 − 2 = 94
+    r = run(book(precondition("deduction")), {"built": False, "accepted": False, "hours": 2})
+    assert r.item("c.home").points == 4
+    assert r.item("c.home").reason == "未满足前提（accepted），按未开展扣4分"
+    assert r.total == 94
+
+
+def test_applies_when_comes_before_requires() -> None:
+    # applies_when false: not applicable, whatever the precondition; open 2 of 6 rescaled to 10 -> 3.33
+    body = precondition(extra='applies_when = "hours > 1"')
+    r = run(book(body), {"built": True, "accepted": False, "hours": 1})
+    assert r.item("c.home").status == "not_applicable"
+    # 1 of 6, rescaled: 1 × 10 / 6 = 1.666… -> 1.67
+    assert r.category("c").rounded == F(167, 100)
+
+
+def test_requires_beats_the_items_own_on_missing_none() -> None:
+    # on_missing = "none" does not soften an unmet precondition: it scores as under worst (the floor 0)
+    body = precondition(extra='on_missing = "none"\n  floor = -2')
+    r = run(book(body), {"built": True, "accepted": False, "hours": 0})
+    assert r.item("c.home").points == -2
+
+
+def test_requires_on_a_veto_is_an_error() -> None:
+    body = precondition() + """
+  [[categories.items]]
+  id = "v"
+  kind = "veto"
+  when = "not built"
+  requires = "accepted"
+"""
+    assert "a veto item takes no 'requires'" in problems(body)
+
+
+def test_requires_must_be_a_condition() -> None:
+    assert "requires: expression error: expression gives a number but true/false is needed" in problems(
+        precondition().replace('requires = "accepted"', 'requires = "hours"'))
+
+
+# --------------------------------------------------------- bounds from evidence
+
+QUOTA = """
+[fields.supplied]
+type = "number"
+unit = "%"
+title = "供应率"
+[fields.supply_target]
+type = "number"
+unit = "%"
+title = "供应目标"
+[fields.trained]
+type = "count"
+unit = "人"
+title = "培训人数"
+[fields.quota]
+type = "count"
+unit = "人"
+title = "培训任务数"
+[fields.quota_half]
+type = "count"
+unit = "人"
+title = "培训起评数"
+
+[[categories]]
+id = "c"
+  [[categories.items]]
+  id = "supply"
+  max = 10
+  kind = "shortfall"
+  field = "supplied"
+  target = "supply_target"
+  step = "1 %"
+  each = 2
+
+  [[categories.items]]
+  id = "reach"
+  max = 5
+  kind = "threshold"
+  field = "trained"
+  at_least = "quota"
+
+  [[categories.items]]
+  id = "share"
+  max = 4
+  kind = "linear"
+  field = "trained"
+  zero_at = "quota_half"
+  full_at = "quota"
+
+  [[categories.items]]
+  id = "tiered"
+  max = 6
+  kind = "tiers"
+  field = "trained"
+  tiers = [{at_least = "quota", points = 6}, {at_least = "quota_half", points = 3}]
+"""
+
+QUOTA_VALUES = {"supplied": "88%", "supply_target": "90%", "trained": 45, "quota": 50, "quota_half": 25}
+
+
+def test_bounds_from_evidence() -> None:
+    r = run(book(QUOTA), QUOTA_VALUES)
+    # supply: 88% is 2 below this unit's 90% -> 2 × 2 = 4 off 10 -> 6
+    assert r.item("c.supply").points == 6
+    assert r.item("c.supply").reason == "供应率88%，低于供应目标90%，扣4分，得6分"
+    # reach: 45 < 50 -> 0
+    assert r.item("c.reach").points == 0
+    assert r.item("c.reach").reason == "培训人数45人，未达到不低于培训任务数50人的要求，不得分"
+    # share: (45 − 25) / (50 − 25) = 0.8 × 4 = 3.2
+    assert r.item("c.share").points == F(16, 5)
+    assert r.item("c.share").reason == "培训人数45人，按培训起评数25人不得分、培训任务数50人满分折算，得3.2分"
+    # tiered: 45 ≥ 25 (not 50) -> 3
+    assert r.item("c.tiered").points == 3
+    assert r.item("c.tiered").reason == "培训人数45人，不低于培训起评数25人，得3分"
+
+
+def test_a_bound_set_per_unit() -> None:
+    # another village, another quota: 45 of a quota of 40 -> reach 5, share 4, tiered 6
+    r = run(book(QUOTA), {**QUOTA_VALUES, "quota": 40, "quota_half": 20, "supply_target": "85%"})
+    assert [r.item(f"c.{i}").points for i in ("supply", "reach", "share", "tiered")] == [10, 5, 4, 6]
+
+
+def test_a_missing_bound_makes_the_item_missing() -> None:
+    values = {k: v for k, v in QUOTA_VALUES.items() if k != "quota"}
+    r = run(book(QUOTA), values)
+    assert r.item("c.reach").status == "missing"
+    assert r.item("c.reach").reason == "无资料（缺培训任务数），不得分"
+    assert r.item("c.supply").status == "scored"
+
+
+def test_bounds_that_meet_at_run_time() -> None:
+    # zero_at = full_at = 45 for this unit: 45 ≥ 45 -> full 4 (no division by zero)
+    r = run(book(QUOTA), {**QUOTA_VALUES, "quota": 45, "quota_half": 45})
+    assert r.item("c.share").points == 4
+    r = run(book(QUOTA), {**QUOTA_VALUES, "trained": 44, "quota": 45, "quota_half": 45})
+    assert r.item("c.share").points == 0
+
+
+def test_a_bound_in_another_unit_of_the_same_dimension_is_converted() -> None:
+    body = """
+[fields.area]
+type = "quantity"
+unit = "m^2"
+title = "活动场所面积"
+[fields.need]
+type = "quantity"
+unit = "hectare"
+title = "面积要求"
+
+[[categories]]
+id = "c"
+  [[categories.items]]
+  id = "room"
+  max = 3
+  kind = "threshold"
+  field = "area"
+  at_least = "need"
+"""
+    # need 0.01 ha = 100 m²: 120 m² reaches it, 90 m² does not
+    assert run(book(body), {"area": "120 m^2", "need": "0.01 hectare"}).item("c.room").points == 3
+    r = run(book(body), {"area": "90 m^2", "need": "0.01 hectare"})
+    assert r.item("c.room").points == 0
+    assert "不低于面积要求100m²" in r.item("c.room").reason  # the value used, in the field's unit
+
+
+def test_a_bound_of_the_wrong_dimension_is_refused() -> None:
+    body = QUOTA.replace('at_least = "quota"', 'at_least = "supply_target"')
+    msg = problems(body)
+    assert "'supply_target' has '%' but the item's field has '人'" not in msg  # both have units: dimension check
+    assert "c.reach\".at_least: 'supply_target' cannot be this bound" in msg
+
+
+def test_a_unitless_bound_beside_a_percentage_is_refused() -> None:
+    body = QUOTA.replace('[fields.supply_target]\ntype = "number"\nunit = "%"', '[fields.supply_target]\ntype = "number"')
+    assert "'supply_target' has no unit but the item's field has '%'; give [fields.supply_target] the same unit" in problems(body)
+
+
+def test_an_unknown_bound_name_is_reported_with_a_hint() -> None:
+    msg = problems(QUOTA.replace('at_least = "quota"', 'at_least = "quotta"'))
+    assert "unknown field 'quotta'" in msg and "did you mean 'quota'" in msg
+
+
+def test_the_bound_field_is_among_the_inputs() -> None:
+    r = run(book(QUOTA), QUOTA_VALUES)
+    assert dict(r.item("c.reach").inputs) == {"trained": "45", "quota": "50"}
+
+
+# ------------------------------------------------------ not_applicable per level
+
+NA = """
+[fields.births]
+type = "count"
+unit = "人"
+title = "出生人数"
+[fields.visited]
+type = "count"
+unit = "人"
+title = "访视人数"
+[fields.migrants]
+type = "count"
+unit = "人"
+title = "流动人口数"
+[fields.served]
+type = "count"
+unit = "人"
+title = "服务人数"
+[fields.meetings]
+type = "count"
+unit = "次"
+title = "例会次数"
+
+[derived.visit_rate]
+expr = "visited / births"
+title = "访视率"
+
+[derived.serve_rate]
+expr = "served / migrants"
+title = "服务率"
+
+[[categories]]
+id = "c"
+{cat_na}
+  [[categories.items]]
+  id = "visit"
+  max = 4
+  kind = "threshold"
+  field = "visit_rate"
+  at_least = 1
+  {item_na}
+
+  [[categories.items]]
+  id = "serve"
+  max = 4
+  kind = "threshold"
+  field = "serve_rate"
+  at_least = 1
+
+  [[categories.items]]
+  id = "meet"
+  max = 2
+  kind = "count"
+  field = "meetings"
+  each = 1
+"""
+
+NONE_BORN = {"births": 0, "visited": 0, "migrants": 0, "served": 0, "meetings": 1}
+
+
+def test_an_item_awards_while_its_neighbour_rescales() -> None:
+    # 无出生 -> visit awarded its 4 (counts as applicable); 无流动人口 -> serve rescales away
+    # applicable max 4 + 2 = 6, points 4 + 1 = 5 -> 5 × 10 / 6 = 8.333… -> 8.33
+    r = run(book(NA.format(cat_na="", item_na='not_applicable = "award"')), NONE_BORN)
+    assert r.item("c.visit").points == 4 and r.item("c.visit").status == "not_applicable"
+    assert r.item("c.serve").points == 0 and r.item("c.serve").status == "not_applicable"
+    assert r.category("c").rounded == F(833, 100)
+
+
+def test_the_rulebook_default_rescales_both() -> None:
+    # only meet applies: 1 of 2 -> 1 × 10 / 2 = 5
+    r = run(book(NA.format(cat_na="", item_na="")), NONE_BORN)
+    assert r.category("c").score == 5
+
+
+def test_a_category_awards_and_an_item_rescales() -> None:
+    # category award; visit overrides to rescale: serve awarded 4, visit drops out
+    # applicable 4 + 2 = 6, points 4 + 1 = 5 -> 8.33
+    r = run(book(NA.format(cat_na='not_applicable = "award"', item_na='not_applicable = "rescale"')), NONE_BORN)
+    assert r.item("c.serve").points == 4 and r.item("c.visit").points == 0
+    assert r.category("c").rounded == F(833, 100)
+
+
+def test_a_category_award_awards_every_item() -> None:
+    # both awarded: 4 + 4 + 1 = 9 of 10
+    r = run(book(NA.format(cat_na='not_applicable = "award"', item_na="")), NONE_BORN)
+    assert r.category("c").score == 9
+
+
+def test_a_misspelt_not_applicable_on_an_item() -> None:
+    msg = problems(NA.format(cat_na="", item_na='not_applicable = "awrd"'))
+    assert "\"c.visit\".not_applicable: 'awrd' is not allowed; expected 'rescale' or 'award'" in msg
