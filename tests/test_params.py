@@ -521,3 +521,209 @@ def test_a_category_award_awards_every_item() -> None:
 def test_a_misspelt_not_applicable_on_an_item() -> None:
     msg = problems(NA.format(cat_na="", item_na='not_applicable = "awrd"'))
     assert "\"c.visit\".not_applicable: 'awrd' is not allowed; expected 'rescale' or 'award'" in msg
+
+
+# ------------------------------------------------- veto on total and score("cat")
+
+YEAR_END = """
+[fields.work]
+type = "number"
+title = "工作得分"
+[fields.safety]
+type = "number"
+title = "安全得分"
+[fields.fabricated]
+type = "bool"
+title = "弄虚作假"
+
+[[categories]]
+id = "work"
+title = "业务工作"
+  [[categories.items]]
+  id = "w"
+  max = 70
+  kind = "linear"
+  field = "work"
+  zero_at = 0
+  full_at = 70
+
+[[categories]]
+id = "safety-duty"
+title = "安全稳定"
+  [[categories.items]]
+  id = "s"
+  max = 30
+  kind = "linear"
+  field = "safety"
+  zero_at = 0
+  full_at = 30
+
+  [[categories.items]]
+  id = "low"
+  title = "年终考核80分以下一票否决"
+  kind = "veto"
+  when = "total < 80"
+
+  [[categories.items]]
+  id = "weak"
+  title = "安全稳定得分低于18分的一票否决"
+  kind = "veto"
+  when = "score('safety-duty') < 18 or fabricated"
+  effect = "zero"
+
+[[grades]]
+name = "优秀"
+min = 90
+[[grades]]
+name = "合格"
+min = 60
+[[grades]]
+name = "不合格"
+min = 0
+"""
+
+
+def test_a_veto_on_the_total() -> None:
+    # 55 + 24 = 79 < 80: vetoed, the lowest grade; the total stays 79 (effect fail)
+    r = run(book(YEAR_END), {"work": 55, "safety": 24, "fabricated": False})
+    assert r.vetoed and r.grade == "不合格"
+    assert r.total == 79
+    assert r.item("safety-duty.low").status == "veto"
+    assert r.item("safety-duty.low").reason == "一票否决（total < 80），评为最低等次"
+    assert r.item("safety-duty.weak").status == "scored"
+
+
+def test_no_veto_at_the_line() -> None:
+    # 56 + 24 = 80: not below 80; safety 24 ≥ 18 -> 合格
+    r = run(book(YEAR_END), {"work": 56, "safety": 24, "fabricated": False})
+    assert not r.vetoed and r.grade == "合格" and r.total == 80
+    assert r.item("safety-duty.low").reason == "未触发一票否决"
+
+
+def test_the_total_is_rounded_before_the_veto_reads_it() -> None:
+    # weights 1 and 2 (scale 100): total = 100 × (1 × w/70 + 2 × s/30) / 3
+    # work 55.99, safety 24: 100 × (0.799857… + 1.6) / 3 = 79.99523… -> rounded 80.00: not below 80
+    body = YEAR_END.replace('title = "业务工作"', 'title = "业务工作"\nweight = 1').replace(
+        'title = "安全稳定"', 'title = "安全稳定"\nweight = 2')
+    r = run(book(body), {"work": "55.99", "safety": 24, "fabricated": False})
+    assert r.total == F(100) * (F(5599, 7000) + 2 * F(24, 30)) / 3
+    assert r.rounded_total == 80 and not r.vetoed
+    # work 55.98: 79.990476… -> 79.99 < 80: vetoed
+    r = run(book(body), {"work": "55.98", "safety": 24, "fabricated": False})
+    assert r.rounded_total == F(7999, 100) and r.vetoed
+
+
+def test_a_veto_on_a_category_score() -> None:
+    # safety 17 < 18: vetoed with effect zero -> total 0; 70 + 17 = 87 ≥ 80 so "low" does not fire
+    r = run(book(YEAR_END), {"work": 70, "safety": 17, "fabricated": False})
+    assert r.vetoed and r.total == 0
+    assert r.item("safety-duty.weak").status == "veto"
+    assert r.item("safety-duty.low").status == "scored"
+
+
+def test_a_late_veto_with_missing_evidence() -> None:
+    # fabricated missing, safety 20 ≥ 18: the or needs fabricated -> 无法判断; the total 90 stands
+    r = run(book(YEAR_END), {"work": 70, "safety": 20})
+    assert r.item("safety-duty.weak").status == "missing"
+    assert not r.vetoed and r.total == 90 and r.grade == "优秀"
+
+
+def test_total_outside_a_veto_is_an_error() -> None:
+    body = YEAR_END + """
+[[categories]]
+id = "extra"
+type = "bonus"
+max = 5
+  [[categories.items]]
+  id = "b"
+  max = 5
+  kind = "check"
+  when = "total > 95"
+"""
+    msg = problems(body)
+    assert "unknown name 'total'" in msg
+    assert "('total' and score(\"…\") may be used only in a veto item's when)" in msg
+
+
+def test_an_unknown_category_in_score() -> None:
+    msg = problems(YEAR_END.replace("score('safety-duty')", "score('safety')"))
+    assert "score(\"safety\"): unknown category 'safety'" in msg
+    assert "did you mean 'safety-duty'" in msg
+
+
+def test_a_field_named_total_beside_a_veto_on_total_is_an_error() -> None:
+    body = YEAR_END.replace("[fields.fabricated]", "[fields.total]\ntype = \"number\"\n[fields.fabricated]")
+    assert "'total' is both a field or derived value and, in a veto's when, the unit's total" in problems(body)
+
+
+def test_a_late_veto_reads_no_evidence_named_total() -> None:
+    rb = book(YEAR_END)
+    assert rb.item("safety-duty.weak").fields_used() == {"fabricated"}
+    assert rb.item("safety-duty.low").fields_used() == frozenset()
+
+
+# ------------------------------------------------------------------ end to end
+
+CLI_BOOK = 'id = "p"\nversion = "1"\n' + """
+[fields.work]
+type = "number"
+title = "工作得分"
+[fields.trained]
+type = "count"
+unit = "人"
+title = "培训人数"
+[fields.quota]
+type = "count"
+unit = "人"
+title = "培训任务数"
+[fields.accepted]
+type = "bool"
+title = "验收合格"
+
+[[categories]]
+id = "work"
+  [[categories.items]]
+  id = "w"
+  max = 70
+  kind = "linear"
+  field = "work"
+  zero_at = 0
+  full_at = 70
+
+  [[categories.items]]
+  id = "train"
+  max = 30
+  kind = "threshold"
+  field = "trained"
+  at_least = "quota"
+  requires = "accepted"
+
+  [[categories.items]]
+  id = "low"
+  kind = "veto"
+  when = "total < 80"
+"""
+
+
+def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
+    rb_path = tmp_path / "rb.toml"
+    rb_path.write_text(CLI_BOOK, encoding="utf-8")
+    table = tmp_path / "units.csv"
+    # a: 60 + 30 (50 ≥ 40, accepted) = 90; b: 65 + 0 (not accepted) = 65 < 80, vetoed;
+    # c: 52 + 30 (30 ≥ 30) = 82
+    table.write_text("unit,work,trained,quota,accepted\na,60,50,40,是\nb,65,50,40,否\nc,52,30,30,是\n",
+                     encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(table), "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    got = [(u["unit"], u["total"], u["vetoed"]) for u in json.loads(p.stdout)["ranking"]]
+    assert got == [("a", "90.00", False), ("c", "82.00", False), ("b", "65.00", True)]
+    ev = tmp_path / "b.toml"
+    ev.write_text('[unit]\nid = "b"\n[values]\nwork = 65\ntrained = 50\nquota = 40\naccepted = false\n',
+                  encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(ev), "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    items = {i["id"]: i for i in json.loads(p.stdout)["units"][0]["items"]}
+    assert items["work.train"]["reason"] == "未满足前提（accepted），不得分"
+    assert items["work.low"]["status"] == "veto"

@@ -19,6 +19,7 @@ import attrs
 from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
 from ..kinds import KINDS
 from ..kinds.base import Bound, Ref, Skip, fmt, is_number, show_value, type_name
+from ..kinds.veto import SCORE_PREFIX, TOTAL
 from ..lang.expr import Expr, parse, round_half_up
 from ..lang.units import UnitError, conversion_factor, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
@@ -70,6 +71,9 @@ _CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor
 _ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing",
                 "requires", "not_applicable"}
 _KIND_KEYS: dict[str, set[str]] = {name: set(k.keys) for name, k in KINDS.items()}
+#: ``score("cat")`` / ``score('cat')`` in a veto's when (SPEC §10.4), and the word ``total``.
+_SCORE_CALL = re.compile(r"""(?<![A-Za-z0-9_])score\s*\(\s*(?:"([^"]*)"|'([^']*)')\s*\)""")
+_TOTAL_WORD = re.compile(r"(?<![A-Za-z0-9_])total(?![A-Za-z0-9_])")
 _ALL_ITEM_KEYS = _ITEM_COMMON | set().union(*_KIND_KEYS.values())
 
 
@@ -285,7 +289,10 @@ class _Builder:
         try:
             return parse(source, self.types, want)
         except ExpressionError as exc:
-            self.c.err(key, label, f"expression error: {exc}")
+            hint = ""
+            if exc.reason.startswith((f"unknown name '{TOTAL}'", "unknown function 'score'")):
+                hint = f"\n    ('{TOTAL}' and score(\"…\") may be used only in a veto item's when)"
+            self.c.err(key, label, f"expression error: {exc}{hint}")
             raise _Bad from None
 
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
@@ -307,6 +314,50 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
             raise _Bad
         return value
+
+    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+        """A veto's ``when``: a condition that may also use ``total`` and ``score("cat")`` (SPEC §10.4).
+
+        Each ``score("cat")`` is read as a name of its own (``score__<index>``); the
+        expression keeps its text as written, for reasons.
+        """
+        if not isinstance(source, str):
+            return self.expr(source, key, label, "bool"), ()
+        raw = self.d.get("categories")
+        ids = [c.get("id") for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+        known = [i for i in ids if isinstance(i, str)]
+        scores: dict[str, str] = {}
+        bad: list[str] = []
+
+        def swap(m: re.Match[str]) -> str:
+            cid = m.group(1) if m.group(1) is not None else m.group(2)
+            if cid not in known:
+                bad.append(cid)
+                return m.group(0)
+            name = f"{SCORE_PREFIX}{ids.index(cid)}"
+            scores[name] = cid
+            return name
+
+        text = _SCORE_CALL.sub(swap, source)
+        for cid in bad:
+            self.c.err(key, label, f"score(\"{cid}\"): unknown category '{cid}'{did_you_mean(cid, known)}; "
+                       f"known: {', '.join(known)}")
+        if bad:
+            raise _Bad
+        if TOTAL in self.types and _TOTAL_WORD.search(source):
+            self.c.err(key, label, f"'{TOTAL}' is both a field or derived value and, in a veto's when, the unit's "
+                       f"total; rename [fields.{TOTAL}] (or [derived.{TOTAL}])")
+            raise _Bad
+        types = {**self.types, TOTAL: "num", **dict.fromkeys(scores, "num")}
+        try:
+            e = parse(text, types, "bool")
+        except ExpressionError as exc:
+            if not scores:  # the text parsed is the text written: its column holds
+                self.c.err(key, label, f"expression error: {exc}")
+            else:  # columns point into the text with score(…) swapped for names: leave them out
+                self.c.err(key, label, f"expression error: {exc.reason}\n    {source}")
+            raise _Bad from None
+        return attrs.evolve(e, text=source), tuple(scores.items())
 
     def bound_ref(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
                   *, required: bool = False) -> Bound | None:

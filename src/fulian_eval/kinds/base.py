@@ -100,6 +100,14 @@ class Reader(Protocol):
 
     def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr: ...
 
+    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+        """A veto's condition, which may also use ``total`` and ``score("cat")`` (SPEC §10.4).
+
+        Returns the expression (its text as written) and, per ``score("cat")``, the
+        name it is read as and the category id.
+        """
+        ...
+
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
               *, required: bool = False) -> Fraction | None: ...
 

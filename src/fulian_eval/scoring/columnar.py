@@ -34,6 +34,7 @@ import attrs
 import numpy as np
 
 from ..kinds import KINDS, ManualRule, VetoRule
+from ..kinds.veto import TOTAL
 from ..lang.expr import Expr
 from ..model.rulebook import Category, Evidence, Item, Rulebook
 from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
@@ -719,10 +720,15 @@ class Plan:
             vetoed = np.zeros(n, dtype=bool)
             zeroed = np.zeros(n, dtype=bool)
             k = 0
+            late: list[tuple[int, int, _ItemPlan, Any]] = []  # vetoes on total / score("cat"), judged last
             for ci, (cat, plans) in enumerate(self.cats):
                 live = self._holds(run, cat.applies_when, env)
                 first = k
                 for p in plans:
+                    if isinstance(p.item.rule, VetoRule) and p.item.rule.late:
+                        late.append((k, ci, p, live))  # for now a scored 0, as in the exact engine
+                        k += 1
+                        continue
                     h, st = self._item(run, p, env, live, points)
                     item_h[:, k] = h
                     status[:, k] = st
@@ -735,10 +741,55 @@ class Plan:
                 self._category(cat, plans, item_h[:, first:k], status[:, first:k], cat_num, cat_den, cat_ok, ci)
             cat_h = _round_ratio(cat_num, cat_den)
             total_h = self._total(run, cat_num, cat_den, cat_ok)
+            if late:
+                hit, zero = self._late_vetoes(run, late, env, points, total_h, cat_h, cat_ok, item_h, status,
+                                              cat_num, cat_den)
+                vetoed |= hit
+                zeroed |= zero
+                cat_h = _round_ratio(cat_num, cat_den)
+                total_h = self._total(run, cat_num, cat_den, cat_ok)
             total_h = np.where(zeroed, 0, total_h)
             grade = self._grades(total_h, vetoed)
         return Scores(total_h=total_h, vetoed=vetoed, grade=grade, cat_h=cat_h, cat_ok=cat_ok, item_h=item_h,
                       status=status, checks=checks, doubt=run.doubt)
+
+    def _late_vetoes(self, run: _Run, late: Sequence[tuple[int, int, _ItemPlan, Any]], env: Mapping[str, Col],
+                     points: Mapping[str, Col], total_h: Any, cat_h: Any, cat_ok: Any, item_h: Any, status: Any,
+                     cat_num: Any, cat_den: Any) -> tuple[Any, Any]:
+        """Judge the vetoes on ``total`` and ``score("cat")`` (SPEC §10.4), as the exact engine does.
+
+        ``total`` is the rounded total before vetoes, ``score("cat")`` a category's rounded
+        score (not applicable where the category does not apply); the categories holding
+        such vetoes are scored again with their final statuses. Returns (vetoed, zeroed).
+        """
+        n = run.n
+        late_env: dict[str, Col] = dict(env)
+        late_env[TOTAL] = Col.ratio(run.full(total_h, np.int64), 100)
+        index = {cat.id: ci for ci, (cat, _) in enumerate(self.cats)}
+        for _, _, p, _ in late:
+            assert isinstance(p.item.rule, VetoRule)
+            for name, cid in p.item.rule.scores:
+                ci = index[cid]
+                na = np.where(cat_ok[:, ci], OK, NA).astype(np.int8)
+                late_env[name] = Col.ratio(run.full(cat_h[:, ci], np.int64), 100, na if na.any() else 0)
+        vetoed = np.zeros(n, dtype=bool)
+        zeroed = np.zeros(n, dtype=bool)
+        for k, _, p, live in late:
+            h, st = self._item(run, p, late_env, live, points)
+            item_h[:, k] = h
+            status[:, k] = st
+            hit = st == S_VETO
+            vetoed |= hit
+            if p.veto_zero:
+                zeroed |= hit
+        starts = [0]
+        for _, plans in self.cats:
+            starts.append(starts[-1] + len(plans))
+        for ci in sorted({ci for _, ci, _, _ in late}):
+            cat, plans = self.cats[ci]
+            a, b = starts[ci], starts[ci + 1]
+            self._category(cat, plans, item_h[:, a:b], status[:, a:b], cat_num, cat_den, cat_ok, ci)
+        return vetoed, zeroed
 
     def _derived(self, run: _Run, expr: Expr, on_zero: str, env: Mapping[str, Col]) -> Col:
         c = _evaluate(run, expr.tree, env)

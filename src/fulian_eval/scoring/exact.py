@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..kinds import KINDS, VetoRule
+from ..kinds.veto import TOTAL
 from ..lang.expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
 from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
 from ..model.rulebook import Category, Consistency, Evidence, Item, Rulebook, UnitInfo
@@ -644,12 +645,17 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
     cats: list[CategoryResult] = []
     vetoed = False
     effect = ""
+    late: list[_Late] = []  # vetoes on total or score("cat"), judged once the categories are scored
     for cat in rb.categories:
         ok, text = ctx.holds(cat.applies_when)
         why = f"{text} 不成立" if not ok else ""
-        cat_items = []
+        cat_items: list[ItemResult] = []
         ctx.penalty = cat.deducts
         for item in cat.items:
+            if isinstance(item.rule, VetoRule) and item.rule.late:
+                late.append(_Late(pos=len(items) + len(cat_items), ci=len(cats), item=item, ok=ok, why=why))
+                cat_items.append(_pending(item))
+                continue
             res, hit, eff = _score_item(ctx, item, cat, ok, why)
             if hit and (not vetoed or eff == "zero"):
                 vetoed, effect = True, eff
@@ -661,6 +667,11 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
             cats.append(_category(rb, cat, cat_items))
         items.extend(cat_items)
     total = total_with(rb, cats)
+    if late:
+        hit, eff = _late_vetoes(ctx, late, items, cats, total)
+        if hit and (not vetoed or eff == "zero"):
+            vetoed, effect = True, eff
+        total = total_with(rb, cats)
     if vetoed and effect == "zero":
         total = ZERO
     grade = _grade(rb, round_half_up(total, 2), vetoed)
@@ -669,6 +680,66 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
                       grade=grade, vetoed=vetoed, veto_effect=effect, flags=tuple(flags), source=ev.source,
                       assessor=ev.assessment.assessor, waived=used,
                       total_without_waivers=score(rb, ev).total if used else None)
+
+
+@attrs.frozen(kw_only=True)
+class _Late:
+    """A veto on ``total`` or ``score("cat")`` (SPEC §10.4), waiting for the categories."""
+
+    pos: int  # its place among the unit's item results
+    ci: int  # its category's index
+    item: Item
+    ok: bool  # its category applies
+    why: str  # why not, if not
+
+
+def _pending(item: Item) -> ItemResult:
+    """A late veto's place-holder while the categories are scored: it counts as a scored item of 0."""
+    return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
+                      points=ZERO, status="scored", why="", capped=item.capped)
+
+
+def _late_vetoes(ctx: _Ctx, late: Sequence[_Late], items: list[ItemResult], cats: list[CategoryResult],
+                 total: Fraction) -> tuple[bool, str]:
+    """Judge the vetoes on ``total`` and ``score("cat")``, in place; returns (hit, effect).
+
+    ``total`` is the unit's rounded total before vetoes, ``score("cat")`` a category's
+    rounded score (not applicable for a category that does not apply). A category
+    holding such a veto is scored again with its final status (a veto never carries points,
+    so only whether the category applies can change).
+    """
+    rb = ctx.rb
+    ctx.env[TOTAL] = round_half_up(total, 2)
+    for spec, c in zip(rb.categories, cats, strict=True):
+        for name, cid in _score_names(rb):
+            if cid == spec.id:
+                ctx.env[name] = c.rounded if c.applicable else Absent("not_applicable", f"{c.title}不适用")
+    vetoed, effect = False, ""
+    for lv in late:
+        cat = rb.categories[lv.ci]
+        ctx.penalty = cat.deducts
+        res, hit, eff = _score_item(ctx, lv.item, cat, lv.ok, lv.why)
+        items[lv.pos] = res
+        if hit and (not vetoed or eff == "zero"):
+            vetoed, effect = True, eff
+    starts = [0]
+    for spec in rb.categories:
+        starts.append(starts[-1] + len(spec.items))
+    for ci in sorted({lv.ci for lv in late}):
+        spec = rb.categories[ci]
+        ok = next(lv.ok for lv in late if lv.ci == ci)
+        if ok or any(na_awards(rb, spec, item) for item in spec.items):
+            cats[ci] = _category(rb, spec, items[starts[ci]:starts[ci + 1]])
+    return vetoed, effect
+
+
+def _score_names(rb: Rulebook) -> list[tuple[str, str]]:
+    """Every ``score("cat")`` name the rulebook's vetoes read: (name, category id)."""
+    out: dict[str, str] = {}
+    for item in rb.items():
+        if isinstance(item.rule, VetoRule):
+            out.update(item.rule.scores)
+    return list(out.items())
 
 
 def score_all(rb: Rulebook, evidence: Iterable[Evidence]) -> list[UnitResult]:
