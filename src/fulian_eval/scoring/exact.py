@@ -710,10 +710,10 @@ def _late_vetoes(ctx: _Ctx, late: Sequence[_Late], items: list[ItemResult], cats
     """
     rb = ctx.rb
     ctx.env[TOTAL] = round_half_up(total, 2)
-    for spec, c in zip(rb.categories, cats, strict=True):
-        for name, cid in _score_names(rb):
-            if cid == spec.id:
-                ctx.env[name] = c.rounded if c.applicable else Absent("not_applicable", f"{c.title}不适用")
+    by_id = {c.id: c for c in cats}
+    for name, cid in _score_names(rb):
+        c = by_id[cid]
+        ctx.env[name] = c.rounded if c.applicable else Absent("not_applicable", f"{c.title}不适用")
     vetoed, effect = False, ""
     for lv in late:
         cat = rb.categories[lv.ci]
