@@ -727,3 +727,14 @@ def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
     items = {i["id"]: i for i in json.loads(p.stdout)["units"][0]["items"]}
     assert items["work.train"]["reason"] == "未满足前提（accepted），不得分"
     assert items["work.low"]["status"] == "veto"
+
+
+def test_requires_is_judged_before_a_missing_bound() -> None:
+    # quota missing but not accepted: the precondition fails first -> scored 0, not missing
+    body = QUOTA.replace('  at_least = "quota"\n', '  at_least = "quota"\n  requires = "trained > 0"\n')
+    values = {k: v for k, v in QUOTA_VALUES.items() if k != "quota"}
+    r = run(book(body), {**values, "trained": 0})
+    assert r.item("c.reach").status == "scored"
+    assert r.item("c.reach").reason == "未满足前提（trained > 0），不得分"
+    # precondition met, quota missing: now the item itself is missing
+    assert run(book(body), values).item("c.reach").status == "missing"
