@@ -700,14 +700,17 @@ def _interesting(rb: Rulebook) -> dict[str, list[Fraction]]:
         if not name or name not in rb.fields:
             continue
         pts: list[Fraction] = []
+        # (bounds read from evidence, SPEC §10.4, have no fixed value to sit beside)
         if isinstance(rule, ThresholdRule):
-            pts = [b for b in (rule.at_least, rule.at_most) if b is not None]
+            pts = [b for b in (rule.at_least, rule.at_most) if isinstance(b, Fraction)]
         elif isinstance(rule, TiersRule):
-            pts = [t.at_least for t in rule.tiers]
+            pts = [t.at_least for t in rule.tiers if isinstance(t.at_least, Fraction)]
         elif isinstance(rule, LinearRule):
-            pts = [rule.zero_at, rule.full_at, (rule.zero_at + rule.full_at) / 2]
+            if isinstance(rule.zero_at, Fraction) and isinstance(rule.full_at, Fraction):
+                pts = [rule.zero_at, rule.full_at, (rule.zero_at + rule.full_at) / 2]
         elif isinstance(rule, ShortfallRule | SurplusRule):
-            pts = [rule.target + k * rule.step / 2 for k in range(-5, 6)]
+            if isinstance(rule.target, Fraction):
+                pts = [rule.target + k * rule.step / 2 for k in range(-5, 6)]
         elif isinstance(rule, DeductRule):
             pts = [Fraction(0), Fraction(1)]
         near: set[Fraction] = set()

@@ -19,9 +19,10 @@ import attrs
 
 from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
 from ..kinds import KINDS
-from ..kinds.base import Skip, fmt, is_number, show_value, type_name
+from ..kinds.base import Bound, Ref, Skip, fmt, is_number, show_value, type_name
+from ..kinds.veto import SCORE_PREFIX, TOTAL
 from ..lang.expr import Expr, parse, round_half_up
-from ..lang.units import UnitError, normalize_unit
+from ..lang.units import UnitError, conversion_factor, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
 from ..model.rulebook import (
     CATEGORY_TYPES,
@@ -66,8 +67,12 @@ _TOP_KEYS = {
 }
 _FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
-_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing"}
-_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing"}
+_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing",
+                  "not_applicable"}
+_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing",
+                "requires", "not_applicable"}
+
+
 class _KindKeys(Mapping[str, set[str]]):
     """Each kind's own keys, read from :data:`~fulian_eval.kinds.KINDS` when asked (a kind added there counts)."""
 
@@ -88,6 +93,9 @@ class _AllItemKeys:
 
 _KIND_KEYS = _KindKeys()
 _ALL_ITEM_KEYS = _AllItemKeys()
+#: ``score("cat")`` / ``score('cat')`` in a veto's when (SPEC §10.4), and the word ``total``.
+_SCORE_CALL = re.compile(r"""(?<![A-Za-z0-9_])score\s*\(\s*(?:"([^"]*)"|'([^']*)')\s*\)""")
+_TOTAL_WORD = re.compile(r"(?<![A-Za-z0-9_])total(?![A-Za-z0-9_])")
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str, bytes]:
@@ -303,7 +311,10 @@ class _Builder:
         try:
             return parse(source, self.types, want, options=self.options)
         except ExpressionError as exc:
-            self.c.err(key, label, f"expression error: {exc}")
+            hint = ""
+            if exc.reason.startswith((f"unknown name '{TOTAL}'", "unknown function 'score'")):
+                hint = f"\n    ('{TOTAL}' and score(\"…\") may be used only in a veto item's when)"
+            self.c.err(key, label, f"expression error: {exc}{hint}")
             raise _Bad from None
 
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
@@ -325,6 +336,82 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
             raise _Bad
         return value
+
+    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+        """A veto's ``when``: a condition that may also use ``total`` and ``score("cat")`` (SPEC §10.4).
+
+        Each ``score("cat")`` is read as a name of its own (``score__<index>``); the
+        expression keeps its text as written, for reasons.
+        """
+        if not isinstance(source, str):
+            return self.expr(source, key, label, "bool"), ()
+        raw = self.d.get("categories")
+        ids = [c.get("id") for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+        known = [i for i in ids if isinstance(i, str)]
+        scores: dict[str, str] = {}
+        bad: list[str] = []
+
+        def swap(m: re.Match[str]) -> str:
+            cid = m.group(1) if m.group(1) is not None else m.group(2)
+            if cid not in known:
+                bad.append(cid)
+                return m.group(0)
+            name = f"{SCORE_PREFIX}{ids.index(cid)}"
+            scores[name] = cid
+            return name
+
+        text = _SCORE_CALL.sub(swap, source)
+        for cid in bad:
+            self.c.err(key, label, f"score(\"{cid}\"): unknown category '{cid}'{did_you_mean(cid, known)}; "
+                       f"known: {', '.join(known)}")
+        if bad:
+            raise _Bad
+        if TOTAL in self.types and _TOTAL_WORD.search(source):
+            self.c.err(key, label, f"'{TOTAL}' is both a field or derived value and, in a veto's when, the unit's "
+                       f"total; rename [fields.{TOTAL}] (or [derived.{TOTAL}])")
+            raise _Bad
+        types = {**self.types, TOTAL: "num", **dict.fromkeys(scores, "num")}
+        try:
+            e = parse(text, types, "bool")
+        except ExpressionError as exc:
+            if not scores:  # the text parsed is the text written: its column holds
+                self.c.err(key, label, f"expression error: {exc}")
+            else:  # columns point into the text with score(…) swapped for names: leave them out
+                self.c.err(key, label, f"expression error: {exc.reason}\n    {source}")
+            raise _Bad from None
+        return attrs.evolve(e, text=source), tuple(scores.items())
+
+    def bound_ref(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
+                  *, required: bool = False) -> Bound | None:
+        """A bound (see :meth:`bound`), or the name of a number field or derived value (SPEC §10.4).
+
+        The named value's unit must convert to the item field's ``unit``; a unit-less value
+        beside a unit (or the other way round) is refused, as the ``%`` trap would be.
+        """
+        v = table.get(name)
+        if not isinstance(v, str) or not _NAME.match(v.strip()):
+            return self.bound(table, name, key, label, unit, required=required)
+        ref = v.strip()
+        if ref not in self.kinds:
+            self.c.err((*key, name), f"{label}.{name}", f"unknown field '{ref}'{did_you_mean(ref, self.kinds)}; "
+                       f"a bound is a number, a number with a unit (\"90 %\") or the name of a number field or derived value")
+            raise _Bad
+        if self.kinds[ref] not in ("count", "number", "quantity", "derived"):
+            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' is a {self.kinds[ref]} field; a bound must be a number field or derived value")
+            raise _Bad
+        have = self.units.get(ref, "")
+        shown_have = f"'{have}'" if have else "no unit"
+        shown_want = f"'{unit}'" if unit else "no unit"
+        if bool(have) != bool(unit):
+            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' has {shown_have} but the item's field has {shown_want}; "
+                       f"give [fields.{ref}] the same unit")
+            raise _Bad
+        try:
+            factor = conversion_factor(have, unit) if have != unit else Fraction(1)
+        except UnitError as exc:
+            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' cannot be this bound: {exc}")
+            raise _Bad from None
+        return Ref(ref, factor)
 
     # -- the parts ---------------------------------------------------------------
     def build(self) -> Rulebook:
@@ -593,6 +680,7 @@ class _Builder:
                 applies = self._applies(t, key, label)
                 cmax = self.points(t, "max", key, label)
                 cat_missing = self._on_missing(t, key, label)
+                cat_na = self._na_mode(t, key, label)
             except _Bad:
                 continue
             if cmax is None and ctype == "deduction":
@@ -614,7 +702,8 @@ class _Builder:
                 self.c.err(where, f"{label}.items" if "items" in t else label,
                            "a category needs at least one [[categories.items]]")
             out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
-                                floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing))
+                                floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing,
+                                not_applicable=cat_na))
         return out
 
     def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place) -> list[Item]:
@@ -695,9 +784,39 @@ class _Builder:
                        "'the most it could' (on_missing = \"worst\", the default); give it a max (本条最高扣X分) "
                        "or on_missing = \"none\" or \"reject\"")
         applies = self._applies(t, key, label)
+        requires = self._requires(t, key, label, kind)
+        na_mode = self._na_mode(t, key, label)
         rule = self._rule(kind, t, key, label, mx)
         return Item(id=f"{cid}.{iid}", title=title, kind=kind, max=mx, rule=rule, floor=floor,
-                    applies_when=applies, method=method, note=note, capped=capped, on_missing=on_missing)
+                    applies_when=applies, method=method, note=note, capped=capped, on_missing=on_missing,
+                    requires=requires, not_applicable=na_mode)
+
+    def _requires(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> Expr | None:
+        """An item's precondition (SPEC §10.4): a condition; not on a veto item."""
+        if "requires" not in t:
+            return None
+        if kind == "veto":
+            self.c.err((*key, "requires"), f"{label}.requires",
+                       "a veto item takes no 'requires'; put the condition into its 'when'")
+            return None
+        try:
+            return self.expr(t["requires"], (*key, "requires"), f"{label}.requires", "bool")
+        except _Bad:
+            return None
+
+    def _na_mode(self, t: Mapping[str, Any], key: PathKey, label: str) -> str | None:
+        """A ``not_applicable`` given on a category or item (SPEC §10.4), or None."""
+        if "not_applicable" not in t:
+            return None
+        try:
+            v = self.text(t, "not_applicable", key, label)
+        except _Bad:
+            return None
+        if v not in ("rescale", "award"):
+            self.c.err((*key, "not_applicable"), f"{label}.not_applicable",
+                       f"{_show(v)} is not allowed; expected 'rescale' or 'award'{did_you_mean(v, ['rescale', 'award'])}")
+            return None
+        return v
 
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
         if "applies_when" not in t:

@@ -27,6 +27,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
 
+import attrs
+
 from ..lang.expr import Expr
 from ..lang.text import decimal_text
 from ..lang.values import BadNumber
@@ -34,14 +36,20 @@ from ..lang.values import BadNumber
 __all__ = [
     "NUMERIC",
     "NUMERIC_WORD",
+    "Bound",
     "Kind",
     "Ops",
     "Reader",
+    "Ref",
     "Skip",
     "Words",
+    "bound_names",
+    "bound_text",
+    "bound_value",
     "each_above_zero",
     "fmt",
     "is_number",
+    "read_bound",
     "show_value",
     "type_name",
 ]
@@ -51,6 +59,21 @@ PathKey = tuple[str | int, ...]
 #: A value in the engines' own representation: a Fraction/bool/set in the exact engine,
 #: a column in the columnar one. Kinds never look inside.
 V = Any
+
+
+@attrs.frozen
+class Ref:
+    """A bound taken from evidence (SPEC §10.4): a field or derived value, times ``factor``.
+
+    ``factor`` converts the value's unit to the item field's unit (1 when they are the same).
+    """
+
+    name: str
+    factor: Fraction = Fraction(1)
+
+
+#: A bound as a rule keeps it: a number in the field's unit, or a value read from evidence.
+Bound = Fraction | Ref
 
 
 class Skip(Exception):
@@ -77,8 +100,21 @@ class Reader(Protocol):
 
     def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr: ...
 
+    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+        """A veto's condition, which may also use ``total`` and ``score("cat")`` (SPEC §10.4).
+
+        Returns the expression (its text as written) and, per ``score("cat")``, the
+        name it is read as and the category id.
+        """
+        ...
+
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
               *, required: bool = False) -> Fraction | None: ...
+
+    def bound_ref(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
+                  *, required: bool = False) -> Bound | None:
+        """As :meth:`bound`, or the name of a number field or derived value (checked against ``unit``)."""
+        ...
 
     def positive(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str, *,
                  required: bool = True, default: Fraction | None = None) -> Fraction: ...
@@ -149,8 +185,8 @@ class Ops(Protocol):
 
     def ceil(self, x: V) -> V: ...
 
-    def absent(self, have: V, names: Sequence[str]) -> V:
-        """How many of ``names`` a set value lacks."""
+    def absent(self, have: V, names: Sequence[str], weights: Sequence[Fraction] | None = None) -> V:
+        """How many of ``names`` a set value lacks; with ``weights``, the sum of the lacking names' weights."""
 
     def lookup(self, value: V, table: Mapping[str, Fraction], default: Fraction) -> V:
         """The number ``table`` gives a string value (a choice field's option), else ``default``."""
@@ -258,6 +294,33 @@ def fmt(x: Fraction | None) -> str:
 #: Field types whose values are numbers (a derived value is always a number).
 NUMERIC = ("count", "number", "quantity", "derived")
 NUMERIC_WORD = "a number field (count, number, quantity or derived)"
+
+
+def read_bound(ops: Ops, b: Bound) -> V:
+    """A bound as a value: a constant, or read from evidence (missing makes the item missing)."""
+    if isinstance(b, Ref):
+        v = ops.read(b.name)
+        return v if b.factor == 1 else ops.mul(v, ops.const(b.factor))
+    return ops.const(b)
+
+
+def bound_value(w: Words, b: Bound) -> Fraction:
+    """A bound's exact value for one unit (in the item field's unit)."""
+    if isinstance(b, Ref):
+        return Fraction(w.value(b.name)) * b.factor
+    return b
+
+
+def bound_text(w: Words, field: str, b: Bound) -> str:
+    """A bound as a reason shows it: "90%", or whose value it is and the value used: "供应目标92%"."""
+    if isinstance(b, Ref):
+        return f"{w.title(b.name)}{w.show(field, bound_value(w, b))}"
+    return w.show(field, b)
+
+
+def bound_names(*bounds: Bound | None) -> frozenset[str]:
+    """The evidence names some bounds read."""
+    return frozenset(b.name for b in bounds if isinstance(b, Ref))
 
 
 def each_above_zero(r: Reader, t: Mapping[str, Any], key: PathKey, label: str, *, required: bool,

@@ -2,7 +2,8 @@
 
 Three forms: a set field against ``required`` names (each name absent is a fault), a
 number field counting faults, or ``faults`` — several number fields, each fault
-weighted by its own points.
+weighted by its own points. ``required`` may also be a table of name → points (a
+weighted checklist, SPEC §10.4): each name absent deducts its own points.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class DeductRule:
     field: str | None = None
     required: tuple[str, ...] = ()
     faults: tuple[tuple[str, Fraction], ...] = ()
+    #: A weighted checklist (SPEC §10.4): each required name's own points (empty: ``each`` per name).
+    weights: tuple[Fraction, ...] = ()
 
     @property
     def form(self) -> str:
@@ -53,6 +56,12 @@ class DeductRule:
         if self.field is not None:
             names.add(self.field)
         return frozenset(names)
+
+
+def _weighted_names(rule: DeductRule, absent: list[str]) -> str:
+    """"计划0.5分、总结0.5分": the absent names of a weighted checklist with their points."""
+    pts = dict(zip(rule.required, rule.weights, strict=True))
+    return "、".join(f"{name}{param_text(pts[name])}分" for name in absent)
 
 
 def _left(w: Words, p: Fraction, floor: Fraction) -> str:
@@ -99,8 +108,10 @@ class Deduct(Kind):
         if "required" in t:
             field = r.field_ref(t, key, label, ("set",), "a set field when 'required' is given")
             req = t["required"]
+            if isinstance(req, dict):
+                return self._weighted(r, t, key, label, field, req)
             if not isinstance(req, list) or not req or not all(isinstance(x, str) for x in req):
-                r.err((*key, "required"), f"{label}.required", "expected a non-empty list of names")
+                r.err((*key, "required"), f"{label}.required", "expected a non-empty list of names, or a table {name = points, …}")
                 raise Skip
             if len(set(req)) != len(req):
                 dup = next(x for x in req if req.count(x) > 1)
@@ -108,6 +119,29 @@ class Deduct(Kind):
             return DeductRule(each=each, field=field, required=tuple(req))
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD + " counting faults, or a set field with 'required'")
         return DeductRule(each=each, field=field)
+
+    @staticmethod
+    def _weighted(r: Reader, t: Mapping[str, Any], key: PathKey, label: str, field: str,
+                  req: Mapping[str, Any]) -> DeductRule:
+        """``required = {"领导小组" = 1, "计划" = 0.5}``: each name with its own points."""
+        if "each" in t:
+            r.err((*key, "each"), f"{label}.each", "'each' is not used with a weighted 'required' table "
+                  "(each name has its own points); remove it")
+        if not req:
+            r.err((*key, "required"), f"{label}.required", "expected a non-empty table {name = points, …}")
+            raise Skip
+        names: list[str] = []
+        weights: list[Fraction] = []
+        for name, pts in req.items():
+            if isinstance(pts, BadNumber):
+                r.err((*key, "required", name), f"{label}.required.{name}", pts.reason)
+                continue
+            if not is_number(pts) or pts <= 0:
+                r.err((*key, "required", name), f"{label}.required.{name}", f"{show_value(pts)} must be a number of points above 0")
+                continue
+            names.append(name)
+            weights.append(Fraction(pts))
+        return DeductRule(field=field, required=tuple(names), weights=tuple(weights))
 
     def raw(self, ops: Ops, mx: Fraction, rule: DeductRule) -> V:
         if rule.form == "faults":
@@ -117,6 +151,8 @@ class Deduct(Kind):
                 total = ops.add(total, ops.mul(ops.const(pts), v))
             return ops.mul(total, ops.const(rule.each))
         assert rule.field is not None
+        if rule.form == "set" and rule.weights:
+            return ops.absent(ops.read(rule.field), rule.required, rule.weights)
         if rule.form == "set":
             return ops.mul(ops.const(rule.each), ops.absent(ops.read(rule.field), rule.required))
         return ops.mul(ops.const(rule.each), ops.read(rule.field))
@@ -129,6 +165,8 @@ class Deduct(Kind):
             absent = [name for name in rule.required if name not in have]
             if not absent:
                 return f"{len(rule.required)}项齐全，{done}"
+            if rule.weights:
+                return f"缺{len(absent)}项({_weighted_names(rule, absent)})，{done}"
             return f"缺{len(absent)}项({'、'.join(absent)})，每项扣{param_text(rule.each)}分，{done}"
         if rule.form == "count":
             f = rule.field or ""
@@ -149,7 +187,8 @@ class Deduct(Kind):
             absent = [name for name in rule.required if name not in have]
             if not absent:
                 return f"{len(rule.required)}项齐全，得满分{reason_number(mx)}分"
-            return f"缺{len(absent)}项({'、'.join(absent)})，扣{reason_number(d)}分{'，扣完为止' if p < floor else ''}"
+            shown = _weighted_names(rule, absent) if rule.weights else "、".join(absent)
+            return f"缺{len(absent)}项({shown})，扣{reason_number(d)}分{'，扣完为止' if p < floor else ''}"
         if rule.form == "count":
             f = rule.field or ""
             v = w.value(f)

@@ -11,6 +11,7 @@ import attrs
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
+    Bound,
     Kind,
     Ops,
     PathKey,
@@ -18,7 +19,11 @@ from .base import (
     Skip,
     V,
     Words,
+    bound_names,
+    bound_text,
+    bound_value,
     fmt,
+    read_bound,
     show_value,
     type_name,
 )
@@ -28,17 +33,17 @@ __all__ = ["Tier", "Tiers", "TiersRule"]
 
 @attrs.frozen(kw_only=True)
 class Tier:
-    at_least: Fraction
+    at_least: Bound  # a number, or a value read from evidence (SPEC §10.4)
     points: Fraction
 
 
 @attrs.frozen(kw_only=True)
 class TiersRule:
     field: str
-    tiers: tuple[Tier, ...]  # highest at_least first
+    tiers: tuple[Tier, ...]  # highest at_least first (the first tier reached, in this order, wins)
 
     def reads(self) -> frozenset[str]:
-        return frozenset({self.field})
+        return frozenset({self.field}) | bound_names(*(t.at_least for t in self.tiers))
 
 
 class Tiers(Kind):
@@ -62,28 +67,29 @@ class Tiers(Kind):
                 continue
             r.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
             try:
-                at = r.bound(tier, "at_least", tkey, tlabel, unit, required=True)
+                at = r.bound_ref(tier, "at_least", tkey, tlabel, unit, required=True)
                 pts = r.points(tier, "points", tkey, tlabel, required=True)
             except Skip:
                 continue
             assert at is not None and pts is not None
             if pts > mx:
                 r.err(tkey, f"{tlabel}.points", f"{fmt(pts)} is above the item's max {fmt(mx)}")
-            if tiers and at >= tiers[-1].at_least:
-                r.err(tkey, f"{tlabel}.at_least", f"tiers must go from the highest at_least down; {fmt(at)} is not below {fmt(tiers[-1].at_least)}")
+            last = tiers[-1].at_least if tiers else None
+            if isinstance(at, Fraction) and isinstance(last, Fraction) and at >= last:
+                r.err(tkey, f"{tlabel}.at_least", f"tiers must go from the highest at_least down; {fmt(at)} is not below {fmt(last)}")
             tiers.append(Tier(at_least=at, points=pts))
         return TiersRule(field=field, tiers=tuple(tiers))
 
     def raw(self, ops: Ops, mx: Fraction, rule: TiersRule) -> V:
         v = ops.read(rule.field)
-        return ops.select([(ops.cmp(">=", v, ops.const(t.at_least)), ops.const(t.points)) for t in rule.tiers],
+        return ops.select([(ops.cmp(">=", v, read_bound(ops, t.at_least)), ops.const(t.points)) for t in rule.tiers],
                           ops.const(0))
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: TiersRule, raw: Fraction) -> str:
         f = rule.field
         v = w.value(f)
-        hit = next((t for t in rule.tiers if v >= t.at_least), None)
+        hit = next((t for t in rule.tiers if v >= bound_value(w, t.at_least)), None)
         head = w.head(f, v)
         if hit is None:
-            return f"{head}，低于{w.show(f, rule.tiers[-1].at_least)}，{w.got(Fraction(0))}"
-        return f"{head}，不低于{w.show(f, hit.at_least)}，{w.got(hit.points)}"
+            return f"{head}，低于{bound_text(w, f, rule.tiers[-1].at_least)}，{w.got(Fraction(0))}"
+        return f"{head}，不低于{bound_text(w, f, hit.at_least)}，{w.got(hit.points)}"

@@ -1,4 +1,9 @@
-"""``veto``: 一票否决 — when the condition holds the unit gets the lowest grade (or a total of 0)."""
+"""``veto``: 一票否决 — when the condition holds the unit gets the lowest grade (or a total of 0).
+
+A veto's ``when`` may use ``total`` (the unit's rounded total before vetoes) and
+``score("cat")`` (a category's rounded score), SPEC §10.4: 年终考核80分以下一票否决 is
+``when = "total < 80"``. Such a veto is judged after every category is scored.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,31 @@ import attrs
 from ..lang.expr import Expr
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
 
-__all__ = ["EFFECTS", "Veto", "VetoRule"]
+__all__ = ["EFFECTS", "SCORE_PREFIX", "TOTAL", "Veto", "VetoRule"]
 
 EFFECTS = ("fail", "zero")
+#: The name ``total`` in a veto's when, and the prefix of the names ``score("cat")`` is read as.
+TOTAL = "total"
+SCORE_PREFIX = "score__"
 
 
 @attrs.frozen(kw_only=True)
 class VetoRule:
     when: Expr
     effect: str = "fail"  # fail | zero
+    #: ``score("cat")`` calls in ``when``: (the name it is read as, the category id).
+    scores: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def late(self) -> bool:
+        """It reads ``total`` or a category score: judged after the categories are scored."""
+        return bool(self.scores) or TOTAL in self.when.names
 
     def reads(self) -> frozenset[str]:
-        return self.when.names
+        """The evidence it reads (not ``total`` nor the category scores)."""
+        if not self.late:
+            return self.when.names
+        return self.when.names - {TOTAL} - {name for name, _ in self.scores}
 
 
 class Veto(Kind):
@@ -34,11 +52,11 @@ class Veto(Kind):
         if "when" not in t:
             r.err(key, label, "a veto item needs 'when' (a condition, e.g. \"fabricated\")")
             raise Skip
-        when = r.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
+        when, scores = r.veto_expr(t["when"], (*key, "when"), f"{label}.when")
         effect = r.text(t, "effect", key, label, default="fail")
         if effect not in EFFECTS:
             r.err((*key, "effect"), f"{label}.effect", f"'{effect}' is not allowed; expected 'fail' or 'zero'")
-        return VetoRule(when=when, effect=effect)
+        return VetoRule(when=when, effect=effect, scores=scores)
 
     def raw(self, ops: Ops, mx: Fraction, rule: VetoRule) -> V:
         """Whether the veto fires (a truth value)."""

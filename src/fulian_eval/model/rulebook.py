@@ -123,6 +123,11 @@ class Item:
     #: most its category can lose, so every engine keeps it bounded.
     capped: bool = True
     on_missing: OnMissing = "worst"  # what missing evidence does (SPEC §10.2), resolved from the nearest level
+    #: A precondition (SPEC §10.4, 且验收合格): when false (or its evidence is missing) the
+    #: item scores as under ``on_missing = "worst"``.
+    requires: Expr | None = None
+    #: ``"rescale"`` or ``"award"`` for this item alone (SPEC §10.4); None: its category's, else the rulebook's.
+    not_applicable: str | None = None
 
     @functools.cached_property
     def bounds_h(self) -> tuple[int, int] | None:
@@ -137,7 +142,9 @@ class Item:
         return self.id.split(".", 1)[1]
 
     def fields_used(self) -> frozenset[str]:
-        """Names of fields and derived values this item's rule reads."""
+        """Names of fields and derived values this item's rule (and its precondition) reads."""
+        if self.requires is not None:
+            return self.rule.reads() | self.requires.names
         return self.rule.reads()
 
 
@@ -152,6 +159,8 @@ class Category:
     weight: Fraction | None = None
     applies_when: Expr | None = None
     on_missing: OnMissing | None = None
+    #: ``"rescale"`` or ``"award"`` for this category's items (SPEC §10.4); None: the rulebook's.
+    not_applicable: str | None = None
 
     @property
     def deducts(self) -> bool:

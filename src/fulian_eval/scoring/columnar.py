@@ -34,9 +34,10 @@ import attrs
 import numpy as np
 
 from ..kinds import KINDS, ManualRule, VetoRule
+from ..kinds.veto import TOTAL
 from ..lang.expr import Expr
 from ..model.rulebook import Category, Evidence, Item, Rulebook
-from .exact import UnitResult, consistency_flag, hundredths, score
+from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
 
 __all__ = [
     "STATUSES",
@@ -553,7 +554,14 @@ class _ColumnOps:
     def ceil(self, x: Col) -> Col:
         return self.run.whole(x, "ceil")
 
-    def absent(self, have: Col, names: Sequence[str]) -> Col:
+    def absent(self, have: Col, names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Col:
+        if weights is not None:  # a weighted checklist (SPEC §10.4): exact, over a common denominator
+            den = math.lcm(*(w.denominator for w in weights))
+            nums = [int(w * den) for w in weights]
+            by_w = np.array([sum(k for r, k in zip(names, nums, strict=True) if r not in x) for x in have.table],
+                            dtype=np.int64)
+            got = by_w[have.b] if len(by_w) else np.zeros(self.run.n, dtype=np.int64)
+            return Col.ratio(got, den, have.s)
         by_set = np.array([sum(1 for r in names if r not in x) for x in have.table], dtype=np.int64)
         counts = by_set[have.b] if len(by_set) else np.zeros(self.run.n, dtype=np.int64)
         return Col.ratio(counts, 1, have.s)
@@ -609,6 +617,8 @@ class _ItemPlan:
     hi_h: int
     na_h: int  # points when not applicable
     missing_h: int  # points when evidence is missing
+    unmet_h: int  # points when the precondition (requires, SPEC §10.4) fails: as under on_missing = "worst"
+    award: bool  # not applicable: awarded its max (counts as applicable), else rescaled (SPEC §10.4)
     veto_zero: bool
     deducts: bool  # in a deduction or penalty category: the item's value is its deduction
 
@@ -654,7 +664,6 @@ class Plan:
 
     def __init__(self, rb: Rulebook) -> None:
         self.rb = rb
-        award = rb.not_applicable == "award"
         self.cats: list[tuple[Category, list[_ItemPlan]]] = []
         for cat in rb.categories:
             plans = []
@@ -666,10 +675,13 @@ class Plan:
                     missing_h = 0
                 else:  # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
                     missing_h = hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor))
+                awarded = na_awards(rb, cat, item)
                 plans.append(_ItemPlan(
                     item=item, lo_h=lo_h, hi_h=hi_h,
-                    na_h=hi_h if award and cat.type == "base" else 0,
+                    na_h=hi_h if awarded and cat.type == "base" else 0,
                     missing_h=missing_h,
+                    unmet_h=hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor)),
+                    award=awarded,
                     veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
                     deducts=cat.deducts))
             _h(cat.max, f"category {cat.id} max")
@@ -718,10 +730,15 @@ class Plan:
             vetoed = np.zeros(n, dtype=bool)
             zeroed = np.zeros(n, dtype=bool)
             k = 0
+            late: list[tuple[int, int, _ItemPlan, Any]] = []  # vetoes on total / score("cat"), judged last
             for ci, (cat, plans) in enumerate(self.cats):
                 live = self._holds(run, cat.applies_when, env)
                 first = k
                 for p in plans:
+                    if isinstance(p.item.rule, VetoRule) and p.item.rule.late:
+                        late.append((k, ci, p, live))  # for now a scored 0, as in the exact engine
+                        k += 1
+                        continue
                     h, st = self._item(run, p, env, live, points)
                     item_h[:, k] = h
                     status[:, k] = st
@@ -734,10 +751,55 @@ class Plan:
                 self._category(cat, plans, item_h[:, first:k], status[:, first:k], cat_num, cat_den, cat_ok, ci)
             cat_h = _round_ratio(cat_num, cat_den)
             total_h = self._total(run, cat_num, cat_den, cat_ok)
+            if late:
+                hit, zero = self._late_vetoes(run, late, env, points, total_h, cat_h, cat_ok, item_h, status,
+                                              cat_num, cat_den)
+                vetoed |= hit
+                zeroed |= zero
+                cat_h = _round_ratio(cat_num, cat_den)
+                total_h = self._total(run, cat_num, cat_den, cat_ok)
             total_h = np.where(zeroed, 0, total_h)
             grade = self._grades(total_h, vetoed)
         return Scores(total_h=total_h, vetoed=vetoed, grade=grade, cat_h=cat_h, cat_ok=cat_ok, item_h=item_h,
                       status=status, checks=checks, doubt=run.doubt)
+
+    def _late_vetoes(self, run: _Run, late: Sequence[tuple[int, int, _ItemPlan, Any]], env: Mapping[str, Col],
+                     points: Mapping[str, Col], total_h: Any, cat_h: Any, cat_ok: Any, item_h: Any, status: Any,
+                     cat_num: Any, cat_den: Any) -> tuple[Any, Any]:
+        """Judge the vetoes on ``total`` and ``score("cat")`` (SPEC §10.4), as the exact engine does.
+
+        ``total`` is the rounded total before vetoes, ``score("cat")`` a category's rounded
+        score (not applicable where the category does not apply); the categories holding
+        such vetoes are scored again with their final statuses. Returns (vetoed, zeroed).
+        """
+        n = run.n
+        late_env: dict[str, Col] = dict(env)
+        late_env[TOTAL] = Col.ratio(run.full(total_h, np.int64), 100)
+        index = {cat.id: ci for ci, (cat, _) in enumerate(self.cats)}
+        for _, _, p, _ in late:
+            assert isinstance(p.item.rule, VetoRule)
+            for name, cid in p.item.rule.scores:
+                ci = index[cid]
+                na = np.where(cat_ok[:, ci], OK, NA).astype(np.int8)
+                late_env[name] = Col.ratio(run.full(cat_h[:, ci], np.int64), 100, na if na.any() else 0)
+        vetoed = np.zeros(n, dtype=bool)
+        zeroed = np.zeros(n, dtype=bool)
+        for k, _, p, live in late:
+            h, st = self._item(run, p, late_env, live, points)
+            item_h[:, k] = h
+            status[:, k] = st
+            hit = st == S_VETO
+            vetoed |= hit
+            if p.veto_zero:
+                zeroed |= hit
+        starts = [0]
+        for _, plans in self.cats:
+            starts.append(starts[-1] + len(plans))
+        for ci in sorted({ci for _, ci, _, _ in late}):
+            cat, plans = self.cats[ci]
+            a, b = starts[ci], starts[ci + 1]
+            self._category(cat, plans, item_h[:, a:b], status[:, a:b], cat_num, cat_den, cat_ok, ci)
+        return vetoed, zeroed
 
     def _derived(self, run: _Run, expr: Expr, on_zero: str, env: Mapping[str, Col]) -> Col:
         c = _evaluate(run, expr.tree, env)
@@ -781,6 +843,14 @@ class Plan:
         else:
             h, state = self._rule(run, p, env, points)
             st = np.full(n, S_SCORED, dtype=np.int8)
+        if item.requires is not None:  # applies_when, then requires, then the item (SPEC §10.10)
+            c = _evaluate(run, item.requires.tree, env)
+            met = run.full(c.b, bool)
+            if not isinstance(c.s, int):
+                met = met & (c.s == OK)  # missing evidence: the precondition fails
+            if not isinstance(state, int):
+                state = np.where(met, state, OK).astype(np.int8)
+            h = np.where(met, h, p.unmet_h)
         if not isinstance(state, int):
             missing = state == MISSING
             st[missing] = S_MISSING
@@ -816,9 +886,11 @@ class Plan:
             num[:, ci] = np.where(any_, np.clip(got, lo, hi), 0)
             ok[:, ci] = any_
             return
-        if self.rb.not_applicable == "award":
+        if all(p.award for p in plans):
             num[:, ci] = np.clip(h.sum(axis=1), lo, hi)
             return
+        # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
+        applicable = applicable | np.array([p.award for p in plans], dtype=bool)
         maxes = np.array([p.hi_h for p in plans], dtype=np.int64)
         big_a = int(maxes.sum())
         e = (h * applicable).sum(axis=1)

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..kinds import KINDS, VetoRule
+from ..kinds.veto import TOTAL
 from ..lang.expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
 from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
 from ..model.rulebook import Category, Consistency, Evidence, Item, Rulebook, UnitInfo
@@ -402,7 +403,9 @@ class _ExactOps:
         return Fraction(math.ceil(x))
 
     @staticmethod
-    def absent(have: frozenset[str], names: Sequence[str]) -> Fraction:
+    def absent(have: frozenset[str], names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Fraction:
+        if weights is not None:  # a weighted checklist (SPEC §10.4)
+            return sum((w for n, w in zip(names, weights, strict=True) if n not in have), ZERO)
         return Fraction(sum(1 for n in names if n not in have))
 
     @staticmethod
@@ -455,9 +458,32 @@ def _when_missing(ctx: _Ctx, item: Item, names: Sequence[str]) -> tuple[Fraction
     return ZERO, f"无资料（{what}），记0分"
 
 
+def na_awards(rb: Rulebook, cat: Category, item: Item) -> bool:
+    """Whether a not-applicable item is awarded its max (SPEC §10.4: item, else category, else rulebook)."""
+    return (item.not_applicable or cat.not_applicable or rb.not_applicable) == "award"
+
+
+def _unmet(ctx: _Ctx, item: Item) -> tuple[Fraction, str] | None:
+    """An unmet precondition (``requires``, SPEC §10.4): the points as under ``worst``, and the reason.
+
+    Missing evidence, a value not applicable or a division by zero count as false.
+    """
+    e = item.requires
+    if e is None:
+        return None
+    try:
+        if bool(e.evaluate(ctx.env)):
+            return None
+    except (MissingValue, NotApplicableValue, DivisionByZero):
+        pass
+    if ctx.penalty:
+        return item.max, f"未满足前提（{e.text}），按未开展扣{reason_number(item.max)}分"
+    return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{e.text}），不得分"
+
+
 def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
-    award = ctx.rb.not_applicable == "award"
+    award = na_awards(ctx.rb, cat, item)
 
     def inputs() -> tuple[tuple[str, str], ...]:
         return ctx.inputs(item.fields_used())
@@ -490,6 +516,9 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         if hit:
             return mk(ZERO, "veto", veto_why), True, item.rule.effect
         return mk(ZERO, "scored", veto_why), False, ""
+    unmet = _unmet(ctx, item)
+    if unmet is not None:
+        return mk(unmet[0], "scored", unmet[1]), False, ""
     try:
         raw, why = _score_rule(ctx, item)
         why = _as_of(ctx, why)
@@ -538,9 +567,12 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
         if cat.type == "deduction":  # 基本分 less what its items deduct, 扣完为止 at the floor
             return result(_clamp(cat.max - _sum_points(pts), cat.floor, cat.max))
         return result(_clamp(_sum_points(pts), cat.floor, cat.max))
-    if rb.not_applicable == "award":
+    awards = [na_awards(rb, cat, spec) for spec in cat.items]
+    if all(awards):
         return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
-    applicable = [(spec, res) for spec, res in zip(cat.items, items, strict=True) if res.status != "not_applicable"]
+    # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
+    applicable = [(spec, res) for spec, res, aw in zip(cat.items, items, awards, strict=True)
+                  if res.status != "not_applicable" or aw]
     e = _sum_points(res.points for _, res in applicable)
     if len(applicable) == len(items):
         return result(_clamp(e, cat.floor, cat.max))
@@ -619,23 +651,33 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
     cats: list[CategoryResult] = []
     vetoed = False
     effect = ""
+    late: list[_Late] = []  # vetoes on total or score("cat"), judged once the categories are scored
     for cat in rb.categories:
         ok, text = ctx.holds(cat.applies_when)
         why = f"{text} 不成立" if not ok else ""
-        cat_items = []
+        cat_items: list[ItemResult] = []
         ctx.penalty = cat.deducts
         for item in cat.items:
+            if isinstance(item.rule, VetoRule) and item.rule.late:
+                late.append(_Late(pos=len(items) + len(cat_items), ci=len(cats), item=item, ok=ok, why=why))
+                cat_items.append(_pending(item))
+                continue
             res, hit, eff = _score_item(ctx, item, cat, ok, why)
             if hit and (not vetoed or eff == "zero"):
                 vetoed, effect = True, eff
             cat_items.append(res)
-        if not ok and rb.not_applicable != "award":
+        if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
             cats.append(CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=ZERO,
                                        applicable=False))
         else:
             cats.append(_category(rb, cat, cat_items))
         items.extend(cat_items)
     total = total_with(rb, cats)
+    if late:
+        hit, eff = _late_vetoes(ctx, late, items, cats, total)
+        if hit and (not vetoed or eff == "zero"):
+            vetoed, effect = True, eff
+        total = total_with(rb, cats)
     if vetoed and effect == "zero":
         total = ZERO
     grade = _grade(rb, round_half_up(total, 2), vetoed)
@@ -644,6 +686,66 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
                       grade=grade, vetoed=vetoed, veto_effect=effect, flags=tuple(flags), source=ev.source,
                       assessor=ev.assessment.assessor, waived=used,
                       total_without_waivers=score(rb, ev).total if used else None)
+
+
+@attrs.frozen(kw_only=True)
+class _Late:
+    """A veto on ``total`` or ``score("cat")`` (SPEC §10.4), waiting for the categories."""
+
+    pos: int  # its place among the unit's item results
+    ci: int  # its category's index
+    item: Item
+    ok: bool  # its category applies
+    why: str  # why not, if not
+
+
+def _pending(item: Item) -> ItemResult:
+    """A late veto's place-holder while the categories are scored: it counts as a scored item of 0."""
+    return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
+                      points=ZERO, status="scored", why="", capped=item.capped)
+
+
+def _late_vetoes(ctx: _Ctx, late: Sequence[_Late], items: list[ItemResult], cats: list[CategoryResult],
+                 total: Fraction) -> tuple[bool, str]:
+    """Judge the vetoes on ``total`` and ``score("cat")``, in place; returns (hit, effect).
+
+    ``total`` is the unit's rounded total before vetoes, ``score("cat")`` a category's
+    rounded score (not applicable for a category that does not apply). A category
+    holding such a veto is scored again with its final status (a veto never carries points,
+    so only whether the category applies can change).
+    """
+    rb = ctx.rb
+    ctx.env[TOTAL] = round_half_up(total, 2)
+    by_id = {c.id: c for c in cats}
+    for name, cid in _score_names(rb):
+        c = by_id[cid]
+        ctx.env[name] = c.rounded if c.applicable else Absent("not_applicable", f"{c.title}不适用")
+    vetoed, effect = False, ""
+    for lv in late:
+        cat = rb.categories[lv.ci]
+        ctx.penalty = cat.deducts
+        res, hit, eff = _score_item(ctx, lv.item, cat, lv.ok, lv.why)
+        items[lv.pos] = res
+        if hit and (not vetoed or eff == "zero"):
+            vetoed, effect = True, eff
+    starts = [0]
+    for spec in rb.categories:
+        starts.append(starts[-1] + len(spec.items))
+    for ci in sorted({lv.ci for lv in late}):
+        spec = rb.categories[ci]
+        ok = next(lv.ok for lv in late if lv.ci == ci)
+        if ok or any(na_awards(rb, spec, item) for item in spec.items):
+            cats[ci] = _category(rb, spec, items[starts[ci]:starts[ci + 1]])
+    return vetoed, effect
+
+
+def _score_names(rb: Rulebook) -> list[tuple[str, str]]:
+    """Every ``score("cat")`` name the rulebook's vetoes read: (name, category id)."""
+    out: dict[str, str] = {}
+    for item in rb.items():
+        if isinstance(item.rule, VetoRule):
+            out.update(item.rule.scores)
+    return list(out.items())
 
 
 def score_all(rb: Rulebook, evidence: Iterable[Evidence]) -> list[UnitResult]:
