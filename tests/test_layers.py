@@ -23,6 +23,7 @@ LAYERS: list[list[str]] = [
     ["lang.text"],
     ["lang.units"],
     ["lang.values", "lang.expr"],
+    ["model.roles"],
     ["model.rulebook"],
     ["kinds.base"],
     ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
