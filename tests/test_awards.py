@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_stream import assert_same
 
 from fulian_eval import RulebookError
 from fulian_eval.analysis.crosscheck import config_of, crosscheck
@@ -25,6 +24,7 @@ from fulian_eval.io.load import parse_rulebook
 from fulian_eval.model.roles import DEFAULT_ROLES, Award
 from fulian_eval.model.rulebook import Rulebook
 from fulian_eval.scoring.exact import score
+from test_stream import assert_same
 
 ROOT = Path(__file__).resolve().parent.parent
 
