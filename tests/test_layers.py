@@ -35,6 +35,7 @@ LAYERS: list[list[str]] = [
     ["scoring.exact"],
     ["scoring.columnar"],
     ["scoring.parallel", "scoring.stream"],
+    ["analysis.awards"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
     ["report.sheets", "report.pdf", "report.workbook"],
