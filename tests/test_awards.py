@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fulian_eval import RulebookError
-from fulian_eval.analysis.crosscheck import config_of, crosscheck
+from fulian_eval.analysis.crosscheck import config_of, crosscheck, crosscheck_json
 from fulian_eval.analysis.rank import rank
 from fulian_eval.io.evidence import load_evidence, parse_evidence
 from fulian_eval.io.load import parse_rulebook
@@ -319,6 +319,10 @@ def test_default_precedence_is_the_reverse_of_the_declared_roles() -> None:
                                "points": {"work.score": p}}) for r, p in (("自评", 90), ("district", 80))]
     cc = crosscheck(rb, [score(rb, ev) for ev in evs])
     assert cc.ranked[0].result.final_role == "district"
+    assert crosscheck_json(cc)["units"][0]["award"] is None  # the final ranking has awards too (none here)
+    rb = book('[[awards]]\nname = "先进"\ncount = 1\n', BODY)
+    cc = crosscheck(rb, [score(rb, ev) for ev in evs])
+    assert crosscheck_json(cc)["units"][0]["award"] == "先进"
     rb = book('[crosscheck]\nprecedence = ["自评", "区评"]\n', BODY)  # titles allowed here too
     assert config_of(rb).precedence == ("self", "district")
 

@@ -253,7 +253,7 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
              "final_role": r.result.final_role, "total": fmt_points(r.result.total),
              "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
              "self_inflation": None if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
-             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank}
+             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank, "award": r.award}
             for r in cc.ranked
         ],
         "discrepancies": [
