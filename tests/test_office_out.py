@@ -226,7 +226,7 @@ def test_tables_show_not_applicable(office: Path, fmt: str, row: re.Pattern[str]
 
 def test_rank_table_shows_not_applicable_tie_break(office: Path) -> None:
     p = cli("rank", "book.toml", "units.csv", cwd=office)
-    assert re.search(r"^1 +1 +a +甲村 +东片 +self +100\.00 +不适用$", p.stdout, re.M), p.stdout
+    assert re.search(r"^1 +1 +a +甲村 +东片 +自评 +100\.00 +不适用$", p.stdout, re.M), p.stdout
 
 
 def test_xlsx_keeps_not_applicable_as_text(office: Path) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 import attrs
 from tabulate import tabulate
 
-from ..errors import Problem, RulebookError
+from ..errors import Problem, RulebookError, did_you_mean
 from ..lang.expr import round_half_up
 from ..lang.text import csv_text, json_text
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook, UnitInfo
 from ..scoring.exact import UnitResult, fmt_points, hundredths
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
@@ -32,7 +33,7 @@ __all__ = ["CrossCheck", "CrossCheckConfig", "CrossCheckTables", "Discrepancy", 
            "crosscheck", "crosscheck_json", "crosscheck_report", "crosscheck_tables"]
 
 DEFAULT_PRECEDENCE = ("town", "field", "peer", "self")
-ROLES = ("self", "peer", "town", "field")
+ROLES = DEFAULT_ROLES.ids  # the default roles; a rulebook's own are rb.roles
 
 
 @attrs.frozen(kw_only=True)
@@ -53,7 +54,7 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
     """
     raw = rb.extra.get("crosscheck")
     if raw is None:
-        return CrossCheckConfig()
+        return CrossCheckConfig(precedence=rb.roles.precedence)
     file = rb.path
     problems: list[Problem] = []
 
@@ -65,10 +66,14 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
     for k in raw:
         if k not in ("precedence", "combine", "role_weights", "tolerance"):
             bad(k, f"unknown key '{k}'; expected precedence, combine, role_weights, tolerance")
-    precedence = raw.get("precedence", list(DEFAULT_PRECEDENCE))
-    if not isinstance(precedence, list) or not precedence or any(r not in ROLES for r in precedence):
-        bad("precedence", f"{precedence!r}: expected a list of roles from {', '.join(ROLES)}")
-        precedence = list(DEFAULT_PRECEDENCE)
+    known = rb.roles  # [roles] (SPEC §10.5): the default precedence is their reverse order
+    precedence = raw.get("precedence", list(known.precedence))
+    if not isinstance(precedence, list) or not precedence or any(
+            not isinstance(r, str) or known.resolve(r) is None for r in precedence):
+        bad("precedence", f"{precedence!r}: expected a list of roles from {', '.join(known.ids)}")
+        precedence = list(known.precedence)
+    else:  # a role may be written by its title
+        precedence = [known.resolve(r) or r for r in precedence]
     combine = raw.get("combine", "precedence")
     if combine not in ("precedence", "weighted"):
         bad("combine", f"{combine!r}: expected 'precedence' or 'weighted'")
@@ -79,8 +84,9 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
         bad("role_weights", "expected a table like {town = 0.6, peer = 0.4}")
         rw = {}
     for role, w in rw.items():
-        if role not in ROLES:
-            bad(f"role_weights.{role}", f"unknown role '{role}'; roles are {', '.join(ROLES)}")
+        if role not in known:
+            bad(f"role_weights.{role}", f"unknown role '{role}'{did_you_mean(role, known.ids)}; "
+                                        f"roles are {', '.join(known.ids)}")
         elif not isinstance(w, int | Decimal) or isinstance(w, bool) or w <= 0:
             bad(f"role_weights.{role}", f"{w!r} must be a number above 0")
         else:
@@ -207,9 +213,9 @@ def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckCo
     flags: dict[str, dict[str, tuple[str, ...]]] = {}
     # Items whose points are a deduction: "full" for them is nothing deducted (0 of 10), not their max.
     deducts = {i.id for c in rb.categories if c.type in ("penalty", "deduction") for i in c.items}
-    order = [*DEFAULT_PRECEDENCE]
+    order = [*rb.roles.precedence]
     for uid, roles in sorted(by_unit.items()):
-        present = sorted(roles, key=order.index)
+        present = sorted(roles, key=lambda r: (order.index(r) if r in order else len(order), r))
         items = {role: {i.id: i for i in roles[role].items} for role in present}
         for item in rb.items():
             got = {role: items[role][item.id] for role in present if item.id in items[role]}
@@ -247,7 +253,7 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
              "final_role": r.result.final_role, "total": fmt_points(r.result.total),
              "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
              "self_inflation": None if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
-             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank}
+             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank, "award": r.award}
             for r in cc.ranked
         ],
         "discrepancies": [
@@ -262,7 +268,7 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
     }
 
 
-ROLE_ZH = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+ROLE_ZH = DEFAULT_ROLES.titles  # the default roles' titles; a rulebook's own are rb.roles.title
 
 
 @attrs.frozen(kw_only=True)
@@ -287,22 +293,24 @@ def _rounded(x: Fraction) -> Fraction:
     return round_half_up(x, 2)
 
 
-def _summary_line(cc: CrossCheck) -> str:
-    how = ("按权重 " + "、".join(f"{ROLE_ZH.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
-           if cc.config.combine == "weighted" else "按 " + " > ".join(ROLE_ZH.get(r, r) for r in cc.config.precedence))
+def _summary_line(cc: CrossCheck, rb: Rulebook | None = None) -> str:
+    zh = (rb.roles if rb is not None else DEFAULT_ROLES).title
+    how = ("按权重 " + "、".join(f"{zh(r)}{w}" for r, w in cc.config.role_weights.items())
+           if cc.config.combine == "weighted" else "按 " + " > ".join(zh(r) for r in cc.config.precedence))
     return f"容差 {fmt_points(cc.config.tolerance)} 分；最终得分{how}"
 
 
 def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
     """Units with each role's total; the items in dispute with each role's points and evidence side by side;
     all-full-marks self-assessments, flags and the agreement between roles."""
-    roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
+    roles = [r for r in rb.roles.precedence if any(r in x.result.roles for x in cc.ranked)][::-1]
+    zh = rb.roles.title
     units = []
     for r in cc.ranked:
         f = r.result
         units.append([r.rank, f.unit.id, f.unit.name, f.unit.group,
                       *[_rounded(f.roles[role].total) if role in f.roles else None for role in roles],
-                      "加权" if f.final_role == "weighted" else ROLE_ZH.get(f.final_role, f.final_role),
+                      "加权" if f.final_role == "weighted" else zh(f.final_role),
                       _rounded(f.total), f.self_inflation, f.vetoed])
     names = {r.result.unit.id: r.result.unit for r in cc.ranked}
     disputes = []
@@ -322,22 +330,22 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
     notes: list[list[Any]] = [["自评全部满分", uid, "自评", "自评每一项都是满分，请核实"] for uid in cc.all_full_marks]
     for uid, by_role in cc.flags.items():
         for role, fl in by_role.items():
-            notes.extend(["评分提示", uid, ROLE_ZH.get(role, role), f] for f in fl)
+            notes.extend(["评分提示", uid, zh(role), f] for f in fl)
     a = cc.agreement
     notes.append(["评分一致性", None, None, f"Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
                   + (f"；{a.message}" if a.message else "")
                   + ("；分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
                      if a.by_category else "")])
     return CrossCheckTables(
-        title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）", summary=_summary_line(cc),
+        title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）", summary=_summary_line(cc, rb),
         unit_columns=[("名次", "int"), ("单位", "text"), ("名称", "text"), ("片区", "text"),
-                      *[(f"{ROLE_ZH.get(r, r)}总分", "points") for r in roles], ("采用", "text"),
+                      *[(f"{zh(r)}总分", "points") for r in roles], ("采用", "text"),
                       ("最终得分", "points"), ("自评虚高", "points"), ("一票否决", "yesno")],
         units=units,
         dispute_columns=[("单位", "text"), ("名称", "text"), ("片区", "text"), ("项目", "text"),
                          ("考核内容", "text"), ("分值", "points"),
-                         *[(f"{ROLE_ZH.get(r, r)}得分", "points") for r in roles],
-                         *[(f"{ROLE_ZH.get(r, r)}所用资料", "text") for r in roles], ("否决争议", "yesno")],
+                         *[(f"{zh(r)}得分", "points") for r in roles],
+                         *[(f"{zh(r)}所用资料", "text") for r in roles], ("否决争议", "yesno")],
         disputes=disputes,
         note_columns=[("类别", "text"), ("单位", "text"), ("角色", "text"), ("内容", "text")],
         notes=notes,
@@ -397,7 +405,7 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
         return json_text(crosscheck_json(cc))
     if fmt == "html":
         return crosscheck_html(rb, cc)
-    roles = [r for r in DEFAULT_PRECEDENCE if any(r in x.result.roles for x in cc.ranked)][::-1]
+    roles = [r for r in rb.roles.precedence if any(r in x.result.roles for x in cc.ranked)][::-1]
     tablefmt = {"table": "simple", "markdown": "github", "csv": "csv"}.get(fmt, "simple")
     units_rows = [
         [r.rank, r.result.unit.id, r.result.unit.name, r.result.unit.group,
@@ -407,7 +415,7 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
          "是" if r.result.vetoed else ""]
         for r in cc.ranked
     ]
-    role_zh = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+    role_zh = rb.roles.titles
     head = ["名次", "单位", "名称", "片区", *[role_zh[r] for r in roles], "采用", "最终得分", "自评虚高", "否决"]
     if fmt == "csv":
         return csv_text(["rank", "unit", "name", "group", *roles, "final_role", "total", "self_inflation", "vetoed"],

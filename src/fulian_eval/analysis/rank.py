@@ -20,18 +20,22 @@ from typing import Generic, Protocol, TypeVar
 
 import attrs
 
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook, UnitInfo
+from .awards import award_codes
 
 __all__ = [
     "ROLE_ORDER",
     "Rankable",
     "Ranked",
     "Ranking",
+    "award_of",
     "rank",
     "rank_table",
 ]
 
-ROLE_ORDER = {"town": 0, "field": 1, "peer": 2, "self": 3}
+#: The default roles' ranking order (most authoritative first); a rulebook's own is ``rb.roles.rank_order``.
+ROLE_ORDER = {r.id: DEFAULT_ROLES.rank_order(r.id) for r in DEFAULT_ROLES}
 
 Key = tuple[bool, int, tuple[int, ...]]
 
@@ -56,6 +60,7 @@ class Ranked(Generic[R]):
     result: R
     rank: int
     group_rank: int
+    award: str | None = None  # the [[awards]] name this unit gets within its role's ranking (SPEC §10.5)
 
 
 def _competition(order: list[int], keys: Sequence[Key]) -> dict[int, int]:
@@ -87,7 +92,7 @@ def rank(rb: Rulebook, results: Iterable[R]) -> list[Ranked[R]]:
     for i, r in enumerate(rows):
         by_role[r.role].append(i)
     out: list[Ranked[R]] = []
-    for role in sorted(by_role, key=lambda x: (ROLE_ORDER.get(x, 9), x)):
+    for role in sorted(by_role, key=lambda x: (rb.roles.rank_order(x), x)):
         idx = sorted(by_role[role], key=lambda i: (keys[i], rows[i].unit.id))
         overall = _competition(idx, keys)
         groups: dict[str, list[int]] = defaultdict(list)
@@ -97,7 +102,22 @@ def rank(rb: Rulebook, results: Iterable[R]) -> list[Ranked[R]]:
         for members in groups.values():
             in_group.update(_competition(members, keys))
         out.extend(Ranked(result=rows[i], rank=overall[i], group_rank=in_group[i]) for i in idx)
-    return out
+    return _with_awards(rb, out, keys, rows) if rb.awards else out
+
+
+def _with_awards(rb: Rulebook, out: list[Ranked[R]], keys: Sequence[Key], rows: Sequence[R]) -> list[Ranked[R]]:
+    """The ranking with each unit's award (SPEC §10.5), from the rank keys (vetoed, -total)."""
+    pos = {id(r): k for k, r in enumerate(rows)}
+    at = [pos[id(x.result)] for x in out]
+    roles: dict[str, int] = {}
+    groups: dict[tuple[str, str], int] = {}
+    role_seg = [roles.setdefault(x.result.role, len(roles)) for x in out]
+    group_seg = [groups.setdefault((x.result.role, x.result.unit.group), len(groups)) for x in out]
+    codes = award_codes(rb.awards, np.arange(len(out)), np.array(role_seg), np.array(group_seg),
+                        np.array([keys[i][0] for i in at], dtype=bool),
+                        np.array([-keys[i][1] for i in at], dtype=np.int64),
+                        np.array([x.rank for x in out]), np.array([x.group_rank for x in out]))
+    return [attrs.evolve(x, award=rb.awards[c].name) if c >= 0 else x for x, c in zip(out, codes.tolist(), strict=True)]
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +127,7 @@ class Ranking:
     order: Any
     rank: Any
     group_rank: Any
+    award: Any = None  # per row: an index into rb.awards, -1 for none (None: the rulebook has no awards)
 
 
 def rank_table(t: Table) -> Ranking:
@@ -122,7 +143,7 @@ def rank_table(t: Table) -> Ranking:
         z = np.zeros(0, dtype=np.int64)
         return Ranking(order=z, rank=z, group_rank=z)
     names = list(t.roles)
-    place = sorted(range(len(names)), key=lambda k: (ROLE_ORDER.get(names[k], 9), names[k]))
+    place = sorted(range(len(names)), key=lambda k: (rb.roles.rank_order(names[k]), names[k]))
     rank_of = np.empty(len(names), dtype=np.int64)
     rank_of[place] = np.arange(len(names))
     roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
@@ -138,7 +159,17 @@ def rank_table(t: Table) -> Ranking:
     seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
     gorder = order[np.argsort(seg[order], kind="stable")]
     group_rank = _competition_arrays(composite, gorder, seg)
-    return Ranking(order=order, rank=rank, group_rank=group_rank)
+    award = (award_codes(rb.awards, order, roles, seg, t.vetoed, t.total_h, rank, group_rank)
+             if rb.awards else None)
+    return Ranking(order=order, rank=rank, group_rank=group_rank, award=award)
+
+
+def award_of(rb: Rulebook, r: Ranking, row: int) -> str | None:
+    """The award of the table's ``row`` (SPEC §10.5), or None."""
+    if r.award is None:
+        return None
+    code = int(r.award[row])
+    return rb.awards[code].name if code >= 0 else None
 
 
 def _id_order(ids: Any) -> Any:

@@ -31,7 +31,7 @@ from .. import audit
 from .._version import __version__
 from ..analysis import sampling
 from ..analysis.crosscheck import config_of, crosscheck, crosscheck_report
-from ..analysis.rank import Ranked, rank, rank_table
+from ..analysis.rank import Ranked, award_of, rank, rank_table
 from ..analysis.sensitivity import sensitivity
 from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
@@ -627,7 +627,8 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
                                                                 missing, f))
         else:
             ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
-                             group_rank=int(ranking.group_rank[i])) for i in ranking.order]
+                             group_rank=int(ranking.group_rank[i]), award=award_of(rb, ranking, int(i)))
+                      for i in ranking.order]
             _emit(args, _render(args, render, rb, ranked, res.rejected))
         if sink is not None:
             if out is None:
@@ -693,6 +694,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     rb, es = _load(args)
     ranked = _ranked(rb, es, _waivers(args, rb))
+    if args.role is not None:  # by id or by title (SPEC §10.5)
+        args.role = rb.roles.resolve(args.role) or args.role
     matches = [r for r in ranked if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)]
     if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
         roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
@@ -822,6 +825,8 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     rb = res.rulebook
     ranked = rank(rb, list(res.results))
     fmt = str(args.format)
+    if getattr(args, "role", None) is not None:  # by id or by title (SPEC §10.5)
+        args.role = rb.roles.resolve(args.role) or args.role
     if args.unit is None:
         text = score_report(rb, ranked, res.rejected, fmt)
     else:

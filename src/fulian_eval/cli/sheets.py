@@ -47,8 +47,9 @@ def add_parser(sub: argparse._SubParsersAction[Any], *, date: Callable[[str], _d
     p.add_argument("-o", "--output", metavar="FILE",
                    help="写入文件：审核记录表.html 或 .pdf（PDF 需要 Chromium）；不给则把 HTML 写到标准输出")
     p.add_argument("--format", "-f", choices=FORMATS, help="html 或 pdf（默认按 -o 的扩展名）")
-    p.add_argument("--role", metavar="ROLE", type=role_of,
-                   help="只打印这一类评审：self/自评、peer/互查、town/镇核、field/实地（默认全部）")
+    p.add_argument("--role", metavar="ROLE",
+                   help="只打印这一类评审，写编码或名称：self/自评、peer/互查、field/实地、town/镇核，"
+                        "或考核细则 [roles] 中的角色（默认全部）")
     p.add_argument("--waivers", metavar="FILE", help="豁免文件（[[waivers]]）：被豁免的项目按不适用计")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=date, help="打印日期，也是豁免到期的参照日（默认今天）")
     p.add_argument("--strict", action="store_true", help="拒收含约数、缺值或未知字段的单位")
@@ -58,11 +59,15 @@ def add_parser(sub: argparse._SubParsersAction[Any], *, date: Callable[[str], _d
 
 def render(args: argparse.Namespace, rb: Rulebook, es: EvidenceSet, ranked: Sequence[Ranked[UnitResult]]) -> str:
     """The sheets document for the ranked results (only ``--role``'s, if given)."""
-    shown = [r for r in ranked if args.role is None or r.result.role == args.role]
+    role = None if args.role is None else rb.roles.resolve(args.role)
+    if args.role is not None and role is None:
+        raise SheetsError(f"未知的评审类别 '{args.role}'{did_you_mean(args.role, rb.roles.names())}；"
+                          f"可用：{rb.roles.listing()}")
+    shown = [r for r in ranked if role is None or r.result.role == role]
     if not shown:
-        if args.role is not None and ranked:
-            have = "、".join(sorted({ROLE_ZH.get(r.result.role, r.result.role) for r in ranked}))
-            raise SheetsError(f"资料中没有“{ROLE_ZH.get(args.role, args.role)}”（{args.role}）的评审；有：{have}")
+        if role is not None and ranked:
+            have = "、".join(sorted({rb.roles.title(r.result.role) for r in ranked}))
+            raise SheetsError(f"资料中没有“{rb.roles.title(role)}”（{role}）的评审；有：{have}")
         raise SheetsError("没有可打印的单位：所有资料都被拒收（见上面的 rejected 信息）")
     dates: dict[tuple[str, str, str], _dt.date | None] = {
         (ev.unit.id, ev.role, ev.source): ev.assessment.date for ev in es.evidence}

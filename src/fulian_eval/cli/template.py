@@ -15,8 +15,8 @@ from typing import Any
 
 from ..analysis import sampling
 from ..errors import FulianEvalError, did_you_mean
-from ..io.evidence import ROLE_TITLES
 from ..io.tables import DATA_SHEET
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..report.form import form_columns, write_form
 
@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--unit", metavar="ID", action="append", dest="only",
                    help="只写名单中的这个单位（可重复），用于一村一表：各村只拿到自己的一行")
     p.add_argument("--role", metavar="ROLE",
-                   help="评审角色，预填在“角色”列：" + "、".join(f"{k}（{v}）" for k, v in ROLE_TITLES.items()))
+                   help="评审角色，预填在“角色”列：" + DEFAULT_ROLES.listing() + "，或考核细则 [roles] 中的角色")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="印在说明表上的日期（默认今天）")
     p.add_argument("-o", "--output", metavar="FILE.xlsx", required=True, help="写出的填报表 (.xlsx)")
 
@@ -50,20 +50,19 @@ def _date(text: str) -> _dt.date:
         raise argparse.ArgumentTypeError(f"“{text}”不是日期，应写作 2026-11-20 (not a date)") from None
 
 
-def role_id(text: str) -> str:
-    """A role given by id (``self``) or title (``自评``) -> its id.
+def role_id(text: str, rb: Rulebook | None = None) -> str:
+    """A role given by id (``self``) or title (``自评``) -> its id: the rulebook's ``[roles]`` or the default ones.
 
     Raises:
         TemplateUsageError: no such role.
     """
+    roles = rb.roles if rb is not None else DEFAULT_ROLES
     t = text.strip()
-    for rid, title in ROLE_TITLES.items():
-        if t in (rid, title):
-            return rid
-    names = [*ROLE_TITLES, *ROLE_TITLES.values()]
-    raise TemplateUsageError(f"--role {text}：没有这个角色，可选 "
-                             + "、".join(f"{k}（{v}）" for k, v in ROLE_TITLES.items())
-                             + f" (not a role{did_you_mean(t, names)})")
+    got = roles.resolve(t)
+    if got is not None:
+        return got
+    raise TemplateUsageError(f"--role {text}：没有这个角色，可选 " + roles.listing()
+                             + f" (not a role{did_you_mean(t, roles.names())})")
 
 
 def check_output(output: str) -> None:
@@ -76,7 +75,7 @@ def check_output(output: str) -> None:
 def cmd_template(args: argparse.Namespace, rb: Rulebook) -> int:
     """Write the form for ``rb`` to ``args.out`` (the ``-o`` file app.py opened)."""
     check_output(args.output)
-    role = role_id(args.role) if args.role is not None else None
+    role = role_id(args.role, rb) if args.role is not None else None
     units = sampling.read_units(args.units) if args.units else []
     if args.only:
         if not args.units:

@@ -34,6 +34,7 @@ from ..lang.values import (
     parse_number,
     parse_set,
 )
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
 from .tables import (
@@ -52,10 +53,9 @@ from .tables import (
 
 __all__ = ["EvidenceSet", "NoEvidence", "Rejection", "load_evidence", "parse_evidence", "read_rows"]
 
-ROLES = ("self", "peer", "town", "field")
+ROLES = DEFAULT_ROLES.ids  # the default roles; a rulebook's own are rb.roles (model/roles.py)
 #: The roles' Chinese titles (SPEC §10.5 defaults); a role may be written by id or by title.
-ROLE_TITLES = {"self": "自评", "peer": "互查", "field": "实地", "town": "镇核"}
-_ROLE_BY_TITLE = {title: role for role, title in ROLE_TITLES.items()}
+ROLE_TITLES = DEFAULT_ROLES.titles
 _PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 #: The meta columns as a Chinese table heads them (SPEC §10.7).
@@ -311,15 +311,19 @@ def _show_raw(raw: Any) -> str:
 
 
 def _check_role(rec: _Record, role: Any, place: str) -> str:
-    """A role by id (``self``) or by its title (``自评``, as the form's 角色 column holds it) -> its id."""
-    if isinstance(role, str) and role in _ROLE_BY_TITLE:
-        return _ROLE_BY_TITLE[role]
-    if not isinstance(role, str) or role not in ROLES:
-        names = [*ROLES, *_ROLE_BY_TITLE]
-        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(ROLES)} "
-                       f"(or {'、'.join(_ROLE_BY_TITLE)}){did_you_mean(str(role), names)}")
-        return "self"
-    return role
+    """A role by id (``self``) or by its title (``自评``, as the form's 角色 column holds it) -> its id.
+
+    The roles are the rulebook's ``[roles]`` (SPEC §10.5), or the default four; none given is the first.
+    """
+    roles = rec.rb.roles
+    if role is None:
+        return roles.first
+    got = roles.resolve(role) if isinstance(role, str) else None
+    if got is None:
+        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(roles.ids)} "
+                       f"(or {'、'.join(roles.titles.values())}){did_you_mean(str(role), roles.names())}")
+        return roles.first
+    return got
 
 
 def _finish(rec: _Record, unit: UnitInfo, assessment: Assessment, values: dict[str, Any],
@@ -401,7 +405,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
     for k in a:
         if k not in ("role", "assessor", "date"):
             unknown(f"assessment.{k}", f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}")
-    role = _check_role(rec, a.get("role", "self"), "assessment.role")
+    role = _check_role(rec, a.get("role"), "assessment.role")
     date = a.get("date")
     if isinstance(date, str):
         try:
@@ -703,7 +707,7 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
     uid = meta("unit")
     if not uid and not broken and layout.meta["unit"] not in bad_cells:
         rec.bad("unit", "empty unit id")
-    role = _check_role(rec, meta("role") or "self", "role")
+    role = _check_role(rec, meta("role") or None, "role")
     date: _dt.date | None = None
     d = cell(layout.meta["date"]) if "date" in layout.meta else ""
     if isinstance(d, _dt.datetime):

@@ -24,6 +24,7 @@ from ..kinds.veto import SCORE_PREFIX, TOTAL
 from ..lang.expr import Expr, parse, round_half_up
 from ..lang.units import UnitError, conversion_factor, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
+from ..model.roles import DEFAULT_ROLES, Award, Roles
 from ..model.rulebook import (
     CATEGORY_TYPES,
     EXPR_TYPE,
@@ -63,7 +64,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _TOP_KEYS = {
     "on_missing", "schema", "id", "version", "title", "scale", "not_applicable", "extends", "tie_break",
     "fields", "derived", "consistency", "grades", "categories", "crosscheck", "override",
-    "disable", "note", "description",
+    "disable", "note", "description", "roles", "awards",
 }
 _FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
@@ -435,6 +436,8 @@ class _Builder:
         consistency = self._consistency()
         grades = self._grades()
         categories = self._categories()
+        roles = self._roles()
+        awards = self._awards()
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
@@ -472,8 +475,81 @@ class _Builder:
             tie_break=tuple(tie), fields=fields, derived=tuple(derived),
             consistency=tuple(consistency), grades=tuple(grades), categories=tuple(categories),
             sources=tuple(SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources),
-            extra=extra, on_missing=self.on_missing,
+            extra=extra, on_missing=self.on_missing, roles=roles, awards=tuple(awards),
         )
+
+    def _roles(self) -> Roles:
+        """``[roles]`` (SPEC §10.5): id → title, least to most authoritative; the default without it."""
+        if "roles" not in self.d:
+            return DEFAULT_ROLES
+        t = self._table("roles", dict)
+        if not t:
+            if isinstance(self.d["roles"], dict):
+                self.c.err(("roles",), "roles", "[roles] is empty; list the roles least to most authoritative, "
+                           'e.g. self = "自评", district = "区评", city = "市抽查" (or leave [roles] out)')
+            return DEFAULT_ROLES
+        pairs: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}  # every spelling (id or title) -> the role that has it
+        for rid, title in t.items():
+            label = self.label(("roles", rid))
+            if not _ID.match(rid):
+                self.c.err(("roles", rid), label, f"{_show(rid)} is not a valid role id; use lower-case letters, "
+                           "digits, '_' and '-' (the title, e.g. \"区评\", goes on the right of '=')")
+                continue
+            if not isinstance(title, str) or not title.strip():
+                self.c.err(("roles", rid), label, f"{_show(title)} is {_typename(title)}; expected the role's "
+                           'title, a non-empty string like "区评"')
+                continue
+            title = title.strip()
+            clash = seen.get(title) if title != rid else None
+            if clash is not None:
+                self.c.err(("roles", rid), label, f"title {_show(title)} is already used by role '{clash}'; "
+                           "each role needs its own id and title")
+                continue
+            if rid in seen:
+                self.c.err(("roles", rid), label, f"role id '{rid}' is already the title of role '{seen[rid]}'")
+                continue
+            seen[rid] = seen[title] = rid
+            pairs.append((rid, title))
+        return Roles.of(pairs) if pairs else DEFAULT_ROLES
+
+    def _awards(self) -> list[Award]:
+        """``[[awards]]`` (SPEC §10.5): name, count or share, optional min_total and per_group."""
+        out: list[Award] = []
+        keys = {"name", "count", "share", "min_total", "per_group"}
+        for i, t in self._array("awards"):
+            key: PathKey = ("awards", i)
+            label = f"awards[{i}]"
+            self.unknown_keys(t, keys, key, "an award")
+            try:
+                name = self.text(t, "name", key, label, required=True).strip()
+                if not name:
+                    self.c.err((*key, "name"), f"{label}.name", "the award's name is empty; e.g. name = \"一等奖\"")
+                    raise _Bad
+                if any(a.name == name for a in out):
+                    self.c.err((*key, "name"), f"{label}.name", f"award '{name}' is listed twice")
+                    raise _Bad
+                if ("count" in t) == ("share" in t):
+                    self.c.err(key, label, f"award '{name}' needs exactly one of 'count' (how many units, "
+                               "e.g. count = 3) or 'share' (the top fraction, e.g. share = 0.2)")
+                    raise _Bad
+                count = self.get(t, "count", key, label, lambda x: isinstance(x, int) and not isinstance(x, bool),
+                                 "a whole number of units")
+                if count is not None and count < 1:
+                    self.c.err((*key, "count"), f"{label}.count", f"{count} must be at least 1")
+                    raise _Bad
+                share = self.num(t, "share", key, label)
+                if share is not None and not 0 < share <= 1:
+                    self.c.err((*key, "share"), f"{label}.share", f"{_fmt(share)} must be above 0 and at most 1 "
+                               "(a fraction of the units: 0.2 is the top 20%)")
+                    raise _Bad
+                mt = self.points(t, "min_total", key, label)
+                per_group = self.get(t, "per_group", key, label, lambda x: isinstance(x, bool), "true or false",
+                                     default=False)
+            except _Bad:
+                continue
+            out.append(Award(name=name, count=count, share=share, min_total=mt, per_group=per_group))
+        return out
 
     def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
         """An ``on_missing`` given at this level (SPEC §10.2), or None."""

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from ..lang.expr import Expr
+from .roles import DEFAULT_ROLES, Award, Roles
 
 __all__ = [
     "Assessment",
@@ -203,6 +204,8 @@ class Rulebook:
     sources: tuple[SourceFile, ...] = ()
     extra: Mapping[str, Any] = attrs.field(factory=dict)  # e.g. [crosscheck], kept for later
     on_missing: OnMissing = "worst"
+    roles: Roles = DEFAULT_ROLES  # [roles] (SPEC §10.5), least to most authoritative
+    awards: tuple[Award, ...] = ()  # [[awards]] (SPEC §10.5), in the order written
 
     @functools.cached_property
     def must_report(self) -> tuple[frozenset[str], frozenset[str]]:

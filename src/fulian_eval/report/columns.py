@@ -71,6 +71,9 @@ def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str],
         tails = extra(idx, fmt)
         ids = idx.tolist()
         unit, name, group, role = (csv_cells([col[i] for i in ids]) for col in (t.unit, t.name, t.group, t.role))
+        if r.award is not None:  # [[awards]]: an award column after vetoed (as report/render.py writes it)
+            names = [*csv_cells([a.name for a in t.plan.rb.awards]), ""]  # index −1 -> ""
+            tails = [[names[c], *tail] for c, tail in zip(r.award[idx].tolist(), tails, strict=True)]
         w.writerows([ranks[j], granks[j], unit[j], name[j], group[j], role[j], totals[j],
                      grade_of[grades[j]], "true" if vet[j] else "false", *tails[j]]
                     for j in range(len(ids)))
@@ -115,7 +118,7 @@ def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[st
     out, close = _open_out(output)
     try:
         _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                                *head], out)
+                                *(["award"] if r.award is not None else []), *head], out)
     finally:
         if close:
             out.close()
@@ -140,8 +143,10 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
     item_ids = [p.item.id for p in plan.items]
     ties = [cat_ids.index(c) for c in rb.tie_break]
     grade_of = [*plan.grade_names, None]  # index −1 -> none
-    roles_zh = {role: role_zh(role) for role in t.roles}
+    roles_zh = {role: role_zh(role, rb) for role in t.roles}
     block = 4096
+
+    award_names = [*(a.name for a in rb.awards), None]  # index −1 -> none
 
     def blocks() -> Iterator[tuple[list[int], list[int], list[int], list[float]]]:
         order = r.order
@@ -149,6 +154,11 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
             idx = order[a : a + block]
             yield (idx.tolist(), r.rank[idx].tolist(), r.group_rank[idx].tolist(),
                    (t.total_h[idx] / 100).tolist())
+
+    def awards_of(ids: list[int]) -> list[list[Any]]:  # the 奖项 cell, if the rulebook has [[awards]]
+        if r.award is None:
+            return [[] for _ in ids]
+        return [[award_names[c]] for c in r.award[ids].tolist()]
 
     def shown(h: Any, na: Any) -> list[list[Any]]:
         vals: list[list[Any]] = (h / 100).tolist()
@@ -161,9 +171,10 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
             tie = shown(t.cat_h[ids][:, ties], ~t.cat_ok[ids][:, ties])
             grades = t.grade[ids].tolist()
             vetoed = t.vetoed[ids].tolist()
+            aw = awards_of(ids)
             for j, i in enumerate(ids):
                 yield [ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], totals[j],
-                       grade_of[grades[j]], vetoed[j], *tie[j]]
+                       grade_of[grades[j]], vetoed[j], *aw[j], *tie[j]]
 
     cols, where = score_columns(rb)
     # Where each score column is in the arrays: categories by id, items by id.
@@ -191,7 +202,7 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
     def notes() -> Iterator[list[Any]]:
         yield from warning_rows(warnings)
         flagged = [i for i in range(len(t)) if t.flag_code[i]]
-        flagged.sort(key=lambda i: missing_key(t.group[i], t.unit[i], t.role[i]))
+        flagged.sort(key=lambda i: missing_key(t.group[i], t.unit[i], t.role[i], rb))
         for i in flagged:
             for f in t.flags(i):
                 yield ["评分提示", t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], f]
@@ -240,7 +251,7 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
             if isinstance(ev, Rejection) or ev.source not in row_of:
                 continue
             u = score(rb, ev)
-            key = missing_key(u.unit.group, u.unit.id, u.role)
+            key = missing_key(u.unit.group, u.unit.id, u.role, rb)
             found.extend((key, missing_row(rb, u, i)) for i in u.items if i.status == "missing")
     found.sort(key=lambda kr: kr[0])  # stable: items stay in rulebook order
     return [row for _, row in found]

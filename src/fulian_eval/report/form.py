@@ -56,6 +56,12 @@ _META = (("unit", "单位编码", "必填：单位的编码（已预填的不要
          ("assessor", "评审人", "填表或评审的人（可留空）"))
 
 
+def _role_note(rb: Rulebook) -> str:
+    """The 角色 column's note: the rulebook's roles (SPEC §10.5), blank counting as the first."""
+    titles = list(rb.roles.titles.values())
+    return "评审角色，从下拉列表选：" + "、".join(titles) + f"；留空按{titles[0]}计"
+
+
 @attrs.frozen(kw_only=True)
 class FormColumn:
     """One column of the data sheet.
@@ -122,7 +128,8 @@ def _clip(text: str, limit: int) -> str:
 
 def form_columns(rb: Rulebook) -> list[FormColumn]:
     """The data sheet's columns: the meta columns, one per field, one per manual item."""
-    cols = [FormColumn(header=h, kind="meta", name=m, type="text", allowed=a) for m, h, a in _META]
+    cols = [FormColumn(header=h, kind="meta", name=m, type="text", allowed=_role_note(rb) if m == "role" else a)
+            for m, h, a in _META]
     required = set_names(rb)
     for name, spec in rb.fields.items():
         unit = shown_unit(spec.unit) if spec.unit else ""
@@ -199,7 +206,7 @@ def write_form(rb: Rulebook, out: str | IO[bytes], *, units: Iterable[Sequence[s
     """
     import xlsxwriter
 
-    if role is not None and role not in ROLE_TITLES:
+    if role is not None and role not in rb.roles:
         raise ValueError(f"'{role}' is not a role")
     rows = [tuple(str(x) for x in u) for u in units]
     cols = form_columns(rb)
@@ -245,7 +252,7 @@ def _write_data(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], rows
         ws.write_string(0, k, col.header, head)
         _validate(ws, k, last, col, rb)
     ws.set_row(0, 15 * min(lines, 6) + 6)
-    role_title = ROLE_TITLES[role] if role is not None else ""
+    role_title = rb.roles.title(role) if role is not None else ""
     for r, unit in enumerate(rows, start=1):
         for k, value in enumerate(unit[:3]):
             if value:
@@ -280,7 +287,7 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
         if col.name != "role":
             opts["validate"] = "any"
         else:
-            opts.update(validate="list", source=list(ROLE_TITLES.values()))
+            opts.update(validate="list", source=list(rb.roles.titles.values()))
     elif col.type == "bool":
         opts.update(validate="list", source=["是", "否"])
     elif col.type == "count":
@@ -333,7 +340,7 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
     r += 1
     facts = [f"细则编号：{rb.id}", f"版本：{rb.version}", f"生成日期：{today.isoformat()}"]
     if role is not None:
-        facts.append(f"评审角色：{ROLE_TITLES[role]}")
+        facts.append(f"评审角色：{rb.roles.title(role)}")
     ws.write_string(r, 0, "　".join(facts))
     r += 2
     manual = [c for c in cols if c.kind == "points"]

@@ -16,6 +16,7 @@ from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
 from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
 from .sheets import ranking_html, score_html
@@ -64,18 +65,21 @@ def item_json(i: ItemResult) -> dict[str, Any]:
     return out
 
 
-def unit_json(r: Ranked[UnitResult]) -> dict[str, Any]:
+def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, Any]:
     u = r.result
+    role_title = (rb.roles if rb is not None else DEFAULT_ROLES).title(u.role)
     return {
         "unit": u.unit.id,
         "name": u.unit.name,
         "group": u.unit.group,
         "role": u.role,
+        "role_title": role_title,
         "total": fmt_points(u.total),
         "grade": u.grade,
         "vetoed": u.vetoed,
         "rank": r.rank,
         "group_rank": r.group_rank,
+        "award": r.award,
         "categories": [
             {"id": c.id, "title": c.title, "type": c.type, "score": fmt_points(c.score), "max": fmt_points(c.max),
              "applicable": c.applicable}
@@ -97,7 +101,7 @@ def score_json(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Seq
     """The ``score --format json`` document of SPEC §9."""
     return {
         "rulebook": rulebook_json(rb),
-        "units": [unit_json(r) for r in ranked],
+        "units": [unit_json(r, rb) for r in ranked],
         "rejected": rejected_json(rejected),
     }
 
@@ -107,7 +111,7 @@ def _summaries(ranked: Sequence[Ranked[Any]]) -> list[Ranked[UnitSummary]]:
     for r in ranked:
         res = r.result
         summary = res.summary() if isinstance(res, UnitResult) else res
-        out.append(Ranked(result=summary, rank=r.rank, group_rank=r.group_rank))
+        out.append(Ranked(result=summary, rank=r.rank, group_rank=r.group_rank, award=r.award))
     return out
 
 
@@ -143,30 +147,34 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
         return _dumps(score_json(rb, _full(ranked), rejected))
     rows_in = _summaries(ranked)
     roles = {r.result.role for r in rows_in}
+    awards = ["award"] if rb.awards else []
     waivers = any(r.result.total_without_waivers is not None for r in rows_in)
     if fmt == "csv":
         items = [i.id for i in rb.items()]
         header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                  *[c.id for c in rb.categories], *items, "flags", *(["total_without_waivers"] if waivers else [])]
+                  *awards, *[c.id for c in rb.categories], *items, "flags",
+                  *(["total_without_waivers"] if waivers else [])]
         return _csv(
             header,
             ([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
-             "true" if u.vetoed else "false", *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
+             "true" if u.vetoed else "false", *([r.award or ""] if awards else []),
+             *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
              *_shown_items(u), " | ".join(u.flags),
              *([u.total_without_waivers or u.total] if waivers else [])]
              for r in rows_in
              for u in (r.result,)),
         )
     header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
-              *[c.title for c in rb.categories], "总分", *(["未豁免总分"] if waivers else []), "等次", "备注"]
+              *[c.title for c in rb.categories], "总分", *(["未豁免总分"] if waivers else []), "等次",
+              *(["奖项"] if awards else []), "备注"]
     rows = []
     for r in rows_in:
         u = r.result
         rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
-                     *([u.role] if len(roles) > 1 else []),
+                     *([rb.roles.title(u.role)] if len(roles) > 1 else []),
                      *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
                      u.total, *([u.total_without_waivers or u.total] if waivers else []), u.grade or "",
-                     _remark(u)])
+                     *([r.award or ""] if awards else []), _remark(u)])
     if fmt == "html":  # a whole printable document (A4, CJK fonts)
         return score_html(rb, header, rows)
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
@@ -196,7 +204,9 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
             "ranking": [
                 {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
                  "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
+                 "role_title": rb.roles.title(r.result.role),
                  "total": r.result.total, "grade": r.result.grade, "vetoed": r.result.vetoed,
+                 "award": r.award,
                  "tie_break": dict(zip(rb.tie_break, ties(r.result, fmt), strict=True)),
                  **(dict(zip(("best_rank", "worst_rank"), span(r.result), strict=True)) if sens else {})}
                 for r in rows_in
@@ -211,17 +221,18 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
         return ranking_html(rb, ranked, rejected, sens)
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
-        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed", *tie_names,
-                  *(["best_rank", "worst_rank"] if sens else [])]
+        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
+                  *(["award"] if rb.awards else []), *tie_names, *(["best_rank", "worst_rank"] if sens else [])]
     else:
-        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决", *tie_names,
-                  *(["最好名次", "最差名次"] if sens else [])]
+        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决",
+                  *(["奖项"] if rb.awards else []), *tie_names, *(["最好名次", "最差名次"] if sens else [])]
     rows = []
     for r in rows_in:
         u = r.result
         veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
-        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total,
-                     u.grade or "", veto, *ties(u, fmt), *span(u)])
+        role = u.role if fmt == "csv" else rb.roles.title(u.role)
+        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, role, u.total,
+                     u.grade or "", veto, *([r.award or ""] if rb.awards else []), *ties(u, fmt), *span(u)])
     out = _table(header, rows, fmt)
     if sens is not None and fmt != "csv":
         how = ("最好、最差名次为整个浮动范围内的精确极值" if sens.exhaustive
@@ -235,7 +246,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     u = r.result
     items = [i for i in u.items if item is None or i.id == item]
     if fmt == "json":
-        doc = unit_json(r)
+        doc = unit_json(r, rb)
         doc["items"] = [dict(item_json(i), inputs=dict(i.inputs)) for i in items]
         return _dumps(doc)
     if fmt == "csv":
@@ -245,10 +256,10 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         return _csv(header, rows)
     head = [
         f"审核记录表 — {u.unit.name or u.unit.id}（{u.unit.id}）",
-        f"片区 {u.unit.group or '—'} · 角色 {u.role}" + (f" · 评审 {u.assessor}" if u.assessor else "")
+        f"片区 {u.unit.group or '—'} · 角色 {rb.roles.title(u.role)}" + (f" · 评审 {u.assessor}" if u.assessor else "")
         + f" · 来源 {u.source}",
         f"总分 {fmt_points(u.total)} · 等次 {u.grade or '—'} · 名次 {r.rank} · 片区名次 {r.group_rank}"
-        + (" · 一票否决" if u.vetoed else ""),
+        + (f" · 奖项 {r.award}" if r.award else "") + (" · 一票否决" if u.vetoed else ""),
         f"考核细则 {rb.id} {rb.version} sha256:{rb.sha256[:12]}",
         "",
     ]

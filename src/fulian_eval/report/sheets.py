@@ -21,6 +21,7 @@ import attrs
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..scoring.exact import (
     NOT_APPLICABLE,
@@ -45,7 +46,7 @@ __all__ = [
     "shares",
 ]
 
-ROLE_ZH = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
 STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
 CATEGORY_TYPE_ZH = {"base": "基本", "deduction": "基本（扣分制）", "bonus": "加分", "penalty": "扣分"}
 _SUBTRACTED = ("penalty", "deduction")  # item points in these categories are deductions
@@ -107,9 +108,10 @@ def _date(d: _dt.date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d is not None else _BLANK_DATE
 
 
-def role_zh(role: str) -> str:
-    """The Chinese word for an assessment role (自评/互查/镇核/实地); an unknown role as it is."""
-    return ROLE_ZH.get(role, role)
+def role_zh(role: str, rb: Rulebook | None = None) -> str:
+    """An assessment role's title: the rulebook's ``[roles]`` (SPEC §10.5) or 自评/互查/实地/镇核;
+    an unknown role as it is."""
+    return (rb.roles if rb is not None else DEFAULT_ROLES).title(role)
 
 
 # ------------------------------------------------------------------ 折算分
@@ -249,16 +251,16 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
     name = u.unit.name or u.unit.id
     title = rb.title or rb.id
     out = ['<section class="sheet">', f"<h1>{_e(title)}</h1>",
-           f'<p class="sub">审核记录表（{_e(role_zh(u.role))}）</p>']
+           f'<p class="sub">审核记录表（{_e(role_zh(u.role, rb))}）</p>']
     head = [
         ("被评单位", f"{name}（编码 {u.unit.id}）"),
         ("考核细则", f"版本 {rb.version}（{rb.id}）" if rb.version else rb.id),
         ("片区", u.unit.group or "—"),
-        ("评审类别", role_zh(u.role)),
+        ("评审类别", role_zh(u.role, rb)),
         ("评审人", u.assessor or "________________"),
         ("评审日期", _date(assessed)),
         ("总分", f"{fmt_points(u.total)}　等次：{u.grade or '—'}　名次：{r.rank}　片区名次：{r.group_rank}"
-                + ("　一票否决" if u.vetoed else "")),
+                + (f"　奖项：{r.award}" if r.award else "") + ("　一票否决" if u.vetoed else "")),
         ("打印日期", _date(printed)),
     ]
     cells = [f'<td class="k">{_e(k)}</td><td>{_e(v)}</td>' for k, v in head]
@@ -407,13 +409,15 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     cols: list[tuple[str, str, str]] = [("名次", "9mm", "c"), ("片区名次", "14mm", "c"), ("单位", "", ""),
                                         ("编码", "17mm", ""), ("片区", "10mm", ""), ("总分", "13mm", "n"),
                                         ("等次", "15mm", "c")]
+    if rb.awards:
+        cols.append(("奖项", f"{max(13, max(len(a.name) for a in rb.awards) * 4 + 3)}mm", "c"))
     cols += [(c.title, f"{_title_mm(c.title)}mm", "") for c in rb.categories]
     if sensitivity is not None:
         cols += [("最好名次", "14mm", "c"), ("最差名次", "14mm", "c")]
     cols.append(("备注", "", ""))
     for role in roles:
         if len(roles) > 1:
-            out.append(f"<h2>{_e(role_zh(role))}</h2>")
+            out.append(f"<h2>{_e(role_zh(role, rb))}</h2>")
         out.append(f"<table class=\"rank\">{_colgroup(cols)}{_thead(cols)}<tbody>")
         for r, u in rows:
             if u.role != role:
@@ -428,12 +432,18 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
             out.append(f'<tr><td class="c">{r.rank}</td><td class="c">{r.group_rank}</td>'
                        f'<td class="nowrap">{_e(u.unit.name or u.unit.id)}</td><td class="id">{_e(u.unit.id)}</td>'
                        f"<td class=\"nowrap\">{_e(u.unit.group)}</td><td class=\"n\">{_e(u.total)}</td>"
-                       f'<td class="c">{_e(u.grade or "—")}</td>{cats}{span}<td>{_e(_remarks(u))}</td></tr>')
+                       f'<td class="c">{_e(u.grade or "—")}</td>'
+                       + (f'<td class="c">{_e(r.award or "")}</td>' if rb.awards else "")
+                       + f'{cats}{span}<td>{_e(_remarks(u))}</td></tr>')
         out.append("</tbody></table>")
         grades = Counter(u.grade or "—" for _, u in rows if u.role == role)
         order = [g.name for g in rb.grades] + sorted(set(grades) - {g.name for g in rb.grades})
         out.append('<p class="small">等次：' + "，".join(f"{_e(g)} {grades[g]}个" for g in order if grades[g])
                    + "</p>")
+        if rb.awards:
+            got = Counter(r.award for r, u in rows if u.role == role and r.award)
+            out.append('<p class="small">奖项：' + ("，".join(f"{_e(a.name)} {got[a.name]}个" for a in rb.awards
+                                                          if got[a.name]) or "无") + "</p>")
     notes: list[str] = []
     vetoed = [u for _, u in rows if u.vetoed]
     if vetoed:

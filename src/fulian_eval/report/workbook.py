@@ -26,9 +26,10 @@ from typing import IO, Any
 import attrs
 
 from ..analysis.crosscheck import CrossCheck, crosscheck_tables
-from ..analysis.rank import ROLE_ORDER, Ranked
+from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection, split_source
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Item, Rulebook
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, fmt_points
 
@@ -54,7 +55,7 @@ __all__ = [
 
 TEXT, INT, POINTS, YESNO = "text", "int", "points", "yesno"
 XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet holds
-ROLE_ZH = {"self": "自评", "peer": "互查", "town": "镇核", "field": "实地"}
+ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
 CATEGORY_TYPE_ZH = {"base": "基本分", "bonus": "加分", "penalty": "扣分"}
 _FIT_ROWS = 2000  # rows the column widths are fitted to
 _TITLE_WRAP = 16  # a number column's title wider than this (8 CJK characters) wraps
@@ -83,8 +84,9 @@ class Sheet:
     freeze_columns: int = 0
 
 
-def role_zh(role: str) -> str:
-    return ROLE_ZH.get(role, role)
+def role_zh(role: str, rb: Rulebook | None = None) -> str:
+    """A role's title: the rulebook's ``[roles]`` (SPEC §10.5), or the default ones."""
+    return (rb.roles if rb is not None else DEFAULT_ROLES).title(role)
 
 
 def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
@@ -222,7 +224,7 @@ def ranking_columns(rb: Rulebook, *, waivers: bool = False, sensitivity: bool = 
     """The 排名 sheet's columns."""
     return [Column("名次", INT), Column("片区名次", INT), Column("单位"), Column("名称"), Column("片区"),
             Column("角色"), Column("总分", POINTS), *([Column("未豁免总分", POINTS)] if waivers else []),
-            Column("等次"), Column("一票否决", YESNO),
+            Column("等次"), Column("一票否决", YESNO), *([Column("奖项")] if rb.awards else []),
             *[Column(rb.category(c).title or c, POINTS) for c in rb.tie_break],
             *([Column("最好名次", INT), Column("最差名次", INT)] if sensitivity else [])]
 
@@ -283,13 +285,13 @@ def missing_fields(rb: Rulebook, item: Item, i: ItemResult) -> str:
 def missing_row(rb: Rulebook, u: UnitResult, i: ItemResult) -> list[Any]:
     """A 缺资料 row: one missing item of one unit."""
     item = rb.item(i.id)
-    return [u.unit.group, u.unit.id, u.unit.name, role_zh(u.role), i.id, i.title, i.max,
+    return [u.unit.group, u.unit.id, u.unit.name, role_zh(u.role, rb), i.id, i.title, i.max,
             missing_fields(rb, item, i), i.reason, u.source]
 
 
-def missing_key(group: str, unit: str, role: str) -> tuple[str, str, int, str]:
+def missing_key(group: str, unit: str, role: str, rb: Rulebook | None = None) -> tuple[str, str, int, str]:
     """The order of the 缺资料 and 提示 rows: by group, unit and role (the order a clerk phones round in)."""
-    return (group, unit, ROLE_ORDER.get(role, 9), role)
+    return (group, unit, (rb.roles if rb is not None else DEFAULT_ROLES).rank_order(role), role)
 
 
 def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Sequence[Rejection],
@@ -306,11 +308,11 @@ def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected:
             if sensitivity is not None:
                 key = (u.unit.id, u.role)
                 span = [sensitivity.best[key], sensitivity.worst[key]]
-            yield [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role),
+            yield [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role, rb),
                    _round(u.total),
                    *([_round(u.total_without_waivers if u.total_without_waivers is not None else u.total)]
                      if waivers else []),
-                   u.grade, u.vetoed,
+                   u.grade, u.vetoed, *([r.award] if rb.awards else []),
                    *[_round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE for c in rb.tie_break],
                    *span]
 
@@ -319,7 +321,7 @@ def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected:
     def scores() -> Iterator[list[Any]]:
         for r in ranked:
             u = r.result
-            cells: list[Any] = [r.rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role), _round(u.total),
+            cells: list[Any] = [r.rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role, rb), _round(u.total),
                                 u.grade]
             for kind, k in where:
                 if kind == "cat":
@@ -330,13 +332,13 @@ def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected:
                     cells.append(NOT_APPLICABLE if i.status == "not_applicable" and not i.points else i.points)
             yield cells
 
-    in_order = sorted(results, key=lambda u: missing_key(u.unit.group, u.unit.id, u.role))
+    in_order = sorted(results, key=lambda u: missing_key(u.unit.group, u.unit.id, u.role, rb))
 
     def notes() -> Iterator[list[Any]]:
         yield from warning_rows(warnings)
         for u in in_order:
             for f in u.flags:
-                yield ["评分提示", u.unit.id, u.unit.name, u.unit.group, role_zh(u.role), f]
+                yield ["评分提示", u.unit.id, u.unit.name, u.unit.group, role_zh(u.role, rb), f]
 
     def missing() -> Iterator[list[Any]]:
         for u in in_order:
@@ -372,7 +374,7 @@ def record_workbook(rb: Rulebook, r: Ranked[UnitResult], item: str | None, out: 
     """``explain --format xlsx``: one unit's audit record sheet (审核记录表): its items, its categories, the unit."""
     u = r.result
     about = [["考核方案", f"{rb.title or rb.id}（{rb.version}）"], ["单位", u.unit.id], ["名称", u.unit.name],
-             ["片区", u.unit.group], ["角色", role_zh(u.role)], ["评审人", u.assessor], ["来源", u.source],
+             ["片区", u.unit.group], ["角色", role_zh(u.role, rb)], ["评审人", u.assessor], ["来源", u.source],
              ["总分", fmt_points(u.total)], ["等次", u.grade or ""], ["名次", str(r.rank)],
              ["片区名次", str(r.group_rank)], ["一票否决", "是" if u.vetoed else "否"],
              *[["提示", f] for f in u.flags]]

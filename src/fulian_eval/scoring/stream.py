@@ -54,6 +54,7 @@ from ..io.tables import (
     text_encoding,
 )
 from ..lang.units import conversion_factor
+from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Evidence, Rulebook, UnitInfo
 from .columnar import (
     EXACT_INT,
@@ -587,11 +588,16 @@ class _Scorer:
         names = meta_col("name")
         groups = meta_col("group")
         kinds = meta_col("kind")
-        roles = [x or "self" for x in meta_col("role")]
-        if not _ROLES.issuperset(roles):
+        roles = meta_col("role")
+        known = rb.roles.ids if rb.roles is not DEFAULT_ROLES else _ROLES
+        if not all(x in known for x in roles):  # blank, a title (自评) or not a role: to ids, or the per-unit path
             for i, role in enumerate(roles):
-                if role not in _ROLES:
-                    slow[i] = True
+                if role not in known:
+                    got = rb.roles.resolve(role) if role else rb.roles.first
+                    if got is None:
+                        slow[i] = True
+                    else:
+                        roles[i] = got
         if "date" in meta:
             for i, d in enumerate(cols[meta["date"]]):
                 if d.strip() and not _date_ok(d.strip()):
