@@ -27,7 +27,7 @@ LAYERS: list[list[str]] = [
     ["kinds.base"],
     ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
      "kinds.formula", "kinds.manual", "kinds.veto"],
-    ["io.locate", "io.tables"],
+    ["io.locate", "io.tables", "io.crosscheck_table"],
     ["io.tailor"],
     ["io.load", "io.evidence"],
     ["io.waivers"],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -21,6 +20,7 @@ import attrs
 from tabulate import tabulate
 
 from ..errors import Problem, RulebookError
+from ..io.crosscheck_table import DEFAULT_PRECEDENCE, check_crosscheck
 from ..lang.expr import round_half_up
 from ..lang.text import csv_text, json_text
 from ..model.rulebook import Rulebook, UnitInfo
@@ -31,8 +31,7 @@ from .rank import Ranked, rank
 __all__ = ["CrossCheck", "CrossCheckConfig", "CrossCheckTables", "Discrepancy", "FinalResult", "config_of",
            "crosscheck", "crosscheck_json", "crosscheck_report", "crosscheck_tables"]
 
-DEFAULT_PRECEDENCE = ("town", "field", "peer", "self")
-ROLES = ("self", "peer", "town", "field")
+# The roles and the [crosscheck] keys are checked in io.crosscheck_table, which the loader uses too.
 
 
 @attrs.frozen(kw_only=True)
@@ -57,44 +56,13 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
     file = rb.path
     problems: list[Problem] = []
 
-    def bad(path: str, message: str) -> None:
-        problems.append(Problem(file=file, path=f"crosscheck.{path}", message=message))
-
-    if not isinstance(raw, Mapping):
-        raise RulebookError([Problem(file=file, path="crosscheck", message="expected a table [crosscheck]")])
-    for k in raw:
-        if k not in ("precedence", "combine", "role_weights", "tolerance"):
-            bad(k, f"unknown key '{k}'; expected precedence, combine, role_weights, tolerance")
-    precedence = raw.get("precedence", list(DEFAULT_PRECEDENCE))
-    if not isinstance(precedence, list) or not precedence or any(r not in ROLES for r in precedence):
-        bad("precedence", f"{precedence!r}: expected a list of roles from {', '.join(ROLES)}")
-        precedence = list(DEFAULT_PRECEDENCE)
-    combine = raw.get("combine", "precedence")
-    if combine not in ("precedence", "weighted"):
-        bad("combine", f"{combine!r}: expected 'precedence' or 'weighted'")
-        combine = "precedence"
-    weights: dict[str, Fraction] = {}
-    rw = raw.get("role_weights", {})
-    if not isinstance(rw, Mapping):
-        bad("role_weights", "expected a table like {town = 0.6, peer = 0.4}")
-        rw = {}
-    for role, w in rw.items():
-        if role not in ROLES:
-            bad(f"role_weights.{role}", f"unknown role '{role}'; roles are {', '.join(ROLES)}")
-        elif not isinstance(w, int | Decimal) or isinstance(w, bool) or w <= 0:
-            bad(f"role_weights.{role}", f"{w!r} must be a number above 0")
-        else:
-            weights[role] = Fraction(w)
-    if combine == "weighted" and not weights:
-        bad("role_weights", "combine = \"weighted\" needs role_weights, e.g. {town = 0.6, peer = 0.4}")
-    tol = raw.get("tolerance", 0)
-    if not isinstance(tol, int | Decimal) or isinstance(tol, bool) or tol < 0:
-        bad("tolerance", f"{tol!r} must be a number of points ≥ 0")
-        tol = 0
+    settings, found = check_crosscheck(raw)
+    for key, message in found:
+        problems.append(Problem(file=file, path=".".join(["crosscheck", *map(str, key)]), message=message))
     if problems:
         raise RulebookError(problems)
-    return CrossCheckConfig(precedence=tuple(precedence), combine=combine, role_weights=weights,
-                            tolerance=Fraction(tol))
+    return CrossCheckConfig(precedence=settings["precedence"], combine=settings["combine"],
+                            role_weights=settings["role_weights"], tolerance=settings["tolerance"])
 
 
 @attrs.frozen(kw_only=True)

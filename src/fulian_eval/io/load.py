@@ -105,7 +105,7 @@ def _loads(text: str, file: str) -> dict[str, Any]:
     try:
         return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError([_toml_problem(file, exc)]) from None
+        raise RulebookError([_with_hint(_toml_problem(file, exc), text)]) from None
     except TomlProblem as exc:
         raise RulebookError([Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]) from None
 
@@ -117,6 +117,84 @@ def _toml_problem(file: str, exc: Exception) -> Problem:
     if m:
         msg = msg[: m.start()].strip() + f" (column {m.group(2)})"
     return Problem(file=file, line=line, message=f"invalid TOML: {msg}")
+
+
+#: Full-width punctuation that a Chinese input method types where TOML needs ASCII: what to write instead.
+_FULL_WIDTH = {
+    "“": '"', "”": '"', "‘": "'", "’": "'", "「": '"', "」": '"', "『": '"', "』": '"',
+    "＝": "=", "：": "=", "，": ",", "［": "[", "］": "]", "｛": "{", "｝": "}", "＃": "#", "　": " ",
+}
+_BARE_KEY_CHAR = re.compile(r"[A-Za-z0-9_\-]")
+
+
+def _outside_strings(line: str) -> tuple[str, bool]:
+    """The characters of a TOML line outside ASCII-quoted strings and comments, and whether a string is left open."""
+    out = []
+    quote: str | None = None
+    esc = False
+    for ch in line:
+        if quote:
+            if esc:
+                esc = False
+            elif ch == "\\" and quote == '"':
+                esc = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        else:
+            out.append(ch)
+    return "".join(out), quote is not None
+
+
+def _full_width_hint(line: str) -> str:
+    outside, open_string = _outside_strings(line)
+    found = [ch for ch in dict.fromkeys(outside) if ch in _FULL_WIDTH]
+    if not found and open_string:  # "妇联” — the closing quote typed full-width
+        found = [ch for ch in dict.fromkeys(line) if ch in "”’」』"]
+    if not found:
+        return ""
+    shown = "、".join(f"{ch} → {_FULL_WIDTH[ch]}" for ch in found)
+    return (f"; 提示：此行有全角标点，请改为半角（英文）标点：{shown} "
+            "(hint: TOML needs ASCII quotes and punctuation; switch the input method to English for them)")
+
+
+def _bare_key_hint(line: str) -> str:
+    stripped = line.strip()
+    if stripped.startswith("["):  # a header: [fields.妇女之家]
+        inner = stripped.strip("[]")
+        if any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \"'" for ch in inner):
+            return ("; 提示：表名中的中文要加英文引号，但字段名只能用英文小写字母、数字和下划线，"
+                    "中文写在 title 里，如 [fields.women_home] 加 title = \"妇女之家\" "
+                    "(hint: a bare key takes only A-Z a-z 0-9 _ -; name it in English and put the Chinese in title)")
+        return ""
+    key = stripped.split("=", 1)[0] if "=" in stripped else stripped
+    if key and any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \t\"'" and ch not in _FULL_WIDTH for ch in key):
+        word = key.strip()
+        return (f"; 提示：中文键名要加英文引号，如 \"{word}\" = …；评分细则的键名用英文（id、title、max …），"
+                "中文写在值里，如 title = \"…\" "
+                f"(hint: a bare key takes only A-Z a-z 0-9 _ -; quote it as \"{word}\" or use an English key)")
+    return ""
+
+
+def _with_hint(problem: Problem, text: str) -> Problem:
+    """A TOML syntax problem with a hint for what a Chinese keyboard gets wrong (SPEC §10.8)."""
+    lines = text.splitlines()
+    line = problem.line
+    if line is None:  # "Unterminated string (at end of document)": find the line that opened it
+        line = next((n for n, ln in enumerate(lines, start=1)
+                     if _outside_strings(ln)[1] and _full_width_hint(ln)), None)
+        if line is None:
+            return problem
+    if not 1 <= line <= len(lines):
+        return problem
+    hint = _full_width_hint(lines[line - 1]) or _bare_key_hint(lines[line - 1])
+    if not hint:
+        return problem
+    return attrs.evolve(problem, line=line, message=problem.message + hint)
 
 
 def load_rulebook(path: str | Path) -> Rulebook:
