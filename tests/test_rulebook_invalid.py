@@ -72,11 +72,11 @@ EXPECTED: dict[str, list[Expected]] = {
         (13, 'categories[0] "service".applies_when',
          'expression error: count() needs a set, not a number (at column 7)\n    count(population) > 0\n          ^'),
     ],
-    'item-key-feild.toml': [
-        (18, 'categories[0].items[0] "facilities.room".feild',
-         "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
+    'item-key-feild.toml': [  # in line order since issue 10 (SPEC §10.8): the item's line before its key's
         (14, 'categories[0].items[0] "facilities.room"',
          "'field' is required (a string)"),
+        (18, 'categories[0].items[0] "facilities.room".feild',
+         "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
     ],
     'item-max-zero.toml': [
         (15, 'categories[0].items[0] "facilities.plate".max',
@@ -189,7 +189,9 @@ EXPECTED: dict[str, list[Expected]] = {
          "'100' is a string; expected a number"),
     ],
     # issue 13: values that crashed or hung validate (nan/inf, huge numbers, arithmetic in units, devices)
-    'non-finite-numbers.toml': [
+    'non-finite-numbers.toml': [  # in line order since issue 10: scale (line 5) first
+        (5, 'scale',
+         'nan is not a number'),
         (21, 'categories[0].items[0] "facilities.room".at_least',
          "1e400 is too large; numbers below 1e31 are read (check the figure, or use a larger unit); the field is in 'm^2'"),
         (28, 'categories[0].items[1] "facilities.size".at_least',
@@ -198,16 +200,14 @@ EXPECTED: dict[str, list[Expected]] = {
          '-inf is not a finite number; write the figure'),
         (39, 'categories[0].items[3] "facilities.sign".max',
          'inf is not a finite number; write the figure'),
-        (5, 'scale',
-         'nan is not a number'),
     ],
-    'points-beyond-limit.toml': [
+    'points-beyond-limit.toml': [  # in line order since issue 10: scale (line 5) first
+        (5, 'scale',
+         '100000000000000000000 points is beyond 10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
         (15, 'categories[0].items[0] "facilities.plate".max',
          '100000000000000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
         (21, 'categories[0].items[1] "facilities.sign".max',
          '20000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
-        (5, 'scale',
-         '100000000000000000000 points is beyond 10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
     ],
     'scale-zero.toml': [
         (5, 'scale',
@@ -391,6 +391,8 @@ def test_validation_reports_every_mistake_not_only_the_first(
     got = [(p.file, p.line, p.path, p.message) for p in info.value.problems]
     assert got == [
         ("many.toml", 4, "titel", "unknown key 'titel' in the rulebook (did you mean 'title'?)"),
+        ("many.toml", 6, "tie_break[0]",
+         "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),
         ("many.toml", 9, "fields.population.type",
          "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, "
          "quantity, bool, set, text"),
@@ -408,9 +410,7 @@ def test_validation_reports_every_mistake_not_only_the_first(
         ("many.toml", 46, 'categories[1] "facilities".type',
          "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' "
          "(did you mean 'bonus'?)"),
-        ("many.toml", 6, "tie_break[0]",
-         "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),
-    ]
+    ]  # in line order (SPEC §10.8)
 
 
 # ------------------------------------------------------------------ command line

@@ -39,6 +39,7 @@ from ..model.rulebook import (
     RuleSpec,
     SourceFile,
 )
+from .crosscheck_table import check_crosscheck
 from .locate import PathKey
 from .tables import FileProblem, read_bounded
 from .tailor import Chain, resolve
@@ -284,6 +285,8 @@ class _Builder:
         self.units: dict[str, str] = {}  # field/derived name -> unit
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
         self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
+        self.broken_fields: set[str] = set()  # fields/derived values that failed: their uses are not reported again
+        self.broken_cats: set[int] = set()  # categories with an item that failed to build: no sum checks
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -361,8 +364,14 @@ class _Builder:
         try:
             return parse(source, self.types, want)
         except ExpressionError as exc:
-            self.c.err(key, label, f"expression error: {exc}")
+            if not self._follows_broken(exc):
+                self.c.err(key, label, f"expression error: {exc}")
             raise _Bad from None
+
+    def _follows_broken(self, exc: ExpressionError) -> bool:
+        """The expression fails only because it names a field that is already reported broken."""
+        bad = re.search(r"unknown name '(\w+)'", exc.reason)
+        return bool(bad) and bad is not None and bad.group(1) in self.broken_fields
 
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
               *, required: bool = False) -> Fraction | None:
@@ -381,6 +390,11 @@ class _Builder:
             raise _Bad from None
         if approx:
             self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
+            raise _Bad
+        if isinstance(v, str) and _PERCENT_BOUND.search(v) and unit not in _PERCENT_UNITS:
+            where = "a field without a unit" if not unit else f"a field in '{unit}'"
+            self.c.err((*key, name), f"{label}.{name}",
+                       f"{_show(v)} on {where} would be {_fmt(value)}{' ' + unit if unit else ''}; declare unit = \"%\"")
             raise _Bad
         return value
 
@@ -427,17 +441,19 @@ class _Builder:
 
         tie = self._safe(lambda: self.get(d, "tie_break", (), "", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
         cat_ids = [c.id for c in categories]
+        written = self._written_category_ids()
         for i, t in enumerate(tie):
-            if t not in cat_ids:
+            if t not in cat_ids and t not in written:  # a category that failed to build is reported already
                 self.c.err(("tie_break",), f"tie_break[{i}]", f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}")
 
         extra: dict[str, Any] = {}
         if "crosscheck" in d:
             extra["crosscheck"] = d["crosscheck"]
+            self._crosscheck(d["crosscheck"])
         if not categories and "categories" not in d:
             self.c.err((), "categories", "the rulebook has no [[categories]]; a scheme needs at least one")
         if self.c.problems:
-            raise RulebookError(self.c.problems)
+            raise RulebookError(self._in_line_order(self.c.problems))
         return Rulebook(
             id=rid, version=version, title=title, scale=scale, not_applicable=na,
             tie_break=tuple(tie), fields=fields, derived=tuple(derived),
@@ -445,6 +461,28 @@ class _Builder:
             sources=tuple(SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources),
             extra=extra, on_missing=self.on_missing,
         )
+
+    def _written_category_ids(self) -> set[str]:
+        cats = self.d.get("categories")
+        if not isinstance(cats, list):
+            return set()
+        return {c["id"] for c in cats if isinstance(c, dict) and isinstance(c.get("id"), str)}
+
+    def _crosscheck(self, raw: Any) -> None:
+        """``[crosscheck]``, checked here with lines as analysis.crosscheck.config_of reads it."""
+        for sub, message in check_crosscheck(raw)[1]:
+            self.c.err(("crosscheck", *sub), ".".join(["crosscheck", *map(str, sub)]), message)
+
+    def _in_line_order(self, problems: list[Problem]) -> list[Problem]:
+        """By file (the rulebook, then what it extends), then line, then as found (SPEC §10.8)."""
+        files = [src.file for src in self.c.chain.sources]
+
+        def order(n_p: tuple[int, Problem]) -> tuple[int, bool, int, int]:
+            n, p = n_p
+            rank = files.index(p.file) if p.file in files else len(files)
+            return (rank, p.line is None, p.line or 0, n)
+
+        return [p for _, p in sorted(enumerate(problems), key=order)]
 
     def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
         """An ``on_missing`` given at this level (SPEC §10.2), or None."""
@@ -490,6 +528,7 @@ class _Builder:
                 ftype = self.text(spec, "type", key, label, required=True)
                 if ftype not in FIELD_TYPES:
                     self.c.err((*key, "type"), f"{label}.type", f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}")
+                    self.broken_fields.add(name)
                     continue
                 unit = self.text(spec, "unit", key, label)
                 if unit and ftype in ("bool", "set", "text"):
@@ -503,8 +542,10 @@ class _Builder:
                     except UnitError as exc:
                         self.c.err((*key, "unit"), f"{label}.unit", f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件")
                         unit = ""
+                        self.broken_fields.add(name)  # its bounds cannot be read in an unknown unit
                 title = self.text(spec, "title", key, label)
             except _Bad:
+                self.broken_fields.add(name)
                 continue
             out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title)
             self.types[name] = EXPR_TYPE[ftype]
@@ -536,7 +577,9 @@ class _Builder:
                     e = parse(str(spec["expr"]), self.types, "num") if isinstance(spec["expr"], str) else None
                 except ExpressionError as exc:
                     bad = re.search(r"unknown name '(\w+)'", exc.reason)
-                    if bad and bad.group(1) in later:
+                    if self._follows_broken(exc):
+                        pass  # the field it names is reported already
+                    elif bad and bad.group(1) in later:
                         self.c.err((*key, "expr"), f"{label}.expr", f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'")
                     elif bad and bad.group(1) == name:
                         self.c.err((*key, "expr"), f"{label}.expr", f"'{name}' refers to itself")
@@ -551,11 +594,13 @@ class _Builder:
                         normalize_unit(unit)
                     except UnitError as exc:
                         self.c.err((*key, "unit"), f"{label}.unit", str(exc))
+                        self.broken_fields.add(name)
                 on_zero = self.text(spec, "on_zero", key, label, default="not_applicable")
                 if on_zero not in ("not_applicable", "missing", "zero"):
                     self.c.err((*key, "on_zero"), f"{label}.on_zero", f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}")
                 title = self.text(spec, "title", key, label)
             except _Bad:
+                self.broken_fields.add(name)
                 self.types[name] = "num"  # avoid cascades of "unknown name"
                 self.units[name] = ""
                 self.kinds[name] = "derived"
@@ -654,7 +699,7 @@ class _Builder:
             items_max = sum((i.max for i in items), Fraction(0))
             if cmax is None:
                 cmax = items_max
-            elif cmax > items_max and items and ctype == "base":
+            elif cmax > items_max and items and ctype == "base" and ci not in self.broken_cats:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
@@ -684,6 +729,7 @@ class _Builder:
             try:
                 item = self._item(t, key, label, cid, place)
             except _Bad:
+                self.broken_cats.add(ckey[1] if isinstance(ckey[1], int) else -1)
                 continue
             if item.short_id in seen:
                 self.c.err((*key, "id"), f"{label}.id", f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])")
@@ -692,6 +738,15 @@ class _Builder:
         return out
 
     def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str, place: _Place) -> Item:
+        given_kind = t.get("kind")
+        if not (isinstance(given_kind, str) and given_kind in _KIND_KEYS):
+            # No kind to hold the keys to: a key no kind knows is still reported, with its did-you-mean,
+            # beside the missing or unknown kind (SPEC §10.8).
+            for k in t:
+                if k not in _ALL_ITEM_KEYS:
+                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in an item{did_you_mean(k, _ALL_ITEM_KEYS)}")
+        elif not isinstance(t.get("id"), str):
+            self._item_keys(t, key, label, given_kind)
         iid = self.text(t, "id", key, label, required=True)
         if not _ID.match(iid):
             self.c.err((*key, "id"), f"{label}.id", f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
@@ -699,14 +754,7 @@ class _Builder:
         if kind not in _KIND_KEYS:
             self.c.err((*key, "kind"), f"{label}.kind", f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}")
             raise _Bad
-        allowed = _ITEM_COMMON | _KIND_KEYS[kind]
-        for k in t:
-            if k not in allowed:
-                if k in _ALL_ITEM_KEYS:
-                    users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
-                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
-                else:
-                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+        self._item_keys(t, key, label, kind)
         title = self.text(t, "title", key, label, default=iid)
         method = self.text(t, "method", key, label)
         note = self.text(t, "note", key, label)
@@ -747,6 +795,16 @@ class _Builder:
         return Item(id=f"{cid}.{iid}", title=title, kind=kind, max=mx, rule=rule, floor=floor,
                     applies_when=applies, method=method, note=note, capped=capped, on_missing=on_missing)
 
+    def _item_keys(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> None:
+        allowed = _ITEM_COMMON | _KIND_KEYS[kind]
+        for k in t:
+            if k not in allowed:
+                if k in _ALL_ITEM_KEYS:
+                    users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
+                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
+                else:
+                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
         if "applies_when" not in t:
             return None
@@ -757,6 +815,8 @@ class _Builder:
 
     def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str) -> str:
         name = self.text(t, "field", key, label, required=True)
+        if name in self.broken_fields:
+            raise _Bad  # the field's own problem is reported; its uses would only repeat it
         if name not in self.kinds:
             self.c.err((*key, "field"), f"{label}.field", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
             raise _Bad
@@ -797,6 +857,9 @@ class _Builder:
 
 _is_num = is_number
 _fmt = fmt
+#: A bound written in percent ("92 %", "92％"), and the field units that take it as it reads.
+_PERCENT_BOUND = re.compile(r"(%|％|percent)\s*$")
+_PERCENT_UNITS = ("%", "％", "percent")
 
 
 @attrs.frozen(kw_only=True)
