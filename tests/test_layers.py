@@ -24,6 +24,7 @@ LAYERS: list[list[str]] = [
     ["lang.units"],
     ["lang.values", "lang.expr"],
     ["model.rulebook"],
+    ["model.notes"],
     ["kinds.base"],
     ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
      "kinds.formula", "kinds.manual", "kinds.veto"],
