@@ -289,9 +289,9 @@ EXPECTED: dict[str, list[Expected]] = {
     ],
     'toml-chinese-bare-key.toml': [
         (5, '',
-         'invalid TOML: Invalid initial character for a key part (column 9); 提示：表名中的中文要加英文引号，'
-         '但字段名只能用英文小写字母、数字和下划线，中文写在 title 里，如 [fields.women_home] 加 title = "妇女之家" '
-         '(hint: a bare key takes only A-Z a-z 0-9 _ -; name it in English and put the Chinese in title)'),
+         'invalid TOML: Invalid initial character for a key part (column 9); 提示：不加引号的键名只能用英文字母、数字、_ 和 -，'
+         '字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = "妇女之家" 里 '
+         "(hint: a bare key takes only A-Z a-z 0-9 _ -; name it in English and put '妇女之家' in title)"),
     ],
 }
 
@@ -554,6 +554,15 @@ def test_an_unterminated_string_at_the_end_names_the_line_with_the_full_width_qu
     assert (p.file, p.line) == ("q.toml", 3)
     assert p.message.startswith("invalid TOML: Unterminated string")
     assert "” → \"" in p.message
+
+
+def test_a_bare_chinese_key_is_a_toml_error_with_a_hint() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook('id = "t"\n名称 = "某镇细则"\n', file="k.toml")
+    assert [(p.line, p.message) for p in info.value.problems] == [
+        (2, 'invalid TOML: Invalid statement (column 1); 提示：不加引号的键名只能用英文字母、数字、_ 和 -，'
+            '评分细则的键名用英文（id、title、max …），中文写在值里，如 title = "名称"；确需中文键名时加英文引号：'
+            '"名称" = … (hint: a bare key takes only A-Z a-z 0-9 _ -; use an English key, or quote it: "名称")')]
 
 
 def test_a_quoted_chinese_key_is_legal_toml_and_gets_no_syntax_hint() -> None:

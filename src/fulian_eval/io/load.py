@@ -165,19 +165,20 @@ def _full_width_hint(line: str) -> str:
 
 def _bare_key_hint(line: str) -> str:
     stripped = line.strip()
+    rule = "提示：不加引号的键名只能用英文字母、数字、_ 和 -"
+    english = "(hint: a bare key takes only A-Z a-z 0-9 _ -; "
     if stripped.startswith("["):  # a header: [fields.妇女之家]
-        inner = stripped.strip("[]")
-        if any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \"'" for ch in inner):
-            return ("; 提示：表名中的中文要加英文引号，但字段名只能用英文小写字母、数字和下划线，"
-                    "中文写在 title 里，如 [fields.women_home] 加 title = \"妇女之家\" "
-                    "(hint: a bare key takes only A-Z a-z 0-9 _ -; name it in English and put the Chinese in title)")
+        parts = [p for p in re.split(r"[\[\].\s]+", stripped) if p]
+        chinese = next((p for p in parts if any(not _BARE_KEY_CHAR.match(ch) for ch in p)), "")
+        if chinese:
+            return (f"; {rule}，字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = \"{chinese}\" 里 "
+                    f"{english}name it in English and put '{chinese}' in title)")
         return ""
     key = stripped.split("=", 1)[0] if "=" in stripped else stripped
     if key and any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \t\"'" and ch not in _FULL_WIDTH for ch in key):
         word = key.strip()
-        return (f"; 提示：中文键名要加英文引号，如 \"{word}\" = …；评分细则的键名用英文（id、title、max …），"
-                "中文写在值里，如 title = \"…\" "
-                f"(hint: a bare key takes only A-Z a-z 0-9 _ -; quote it as \"{word}\" or use an English key)")
+        return (f"; {rule}，评分细则的键名用英文（id、title、max …），中文写在值里，如 title = \"{word}\"；"
+                f"确需中文键名时加英文引号：\"{word}\" = … {english}use an English key, or quote it: \"{word}\")")
     return ""
 
 
