@@ -663,3 +663,17 @@ def test_cli_validate_prints_notes_that_are_not_errors(tmp_path: Path) -> None:
         "  提示：加分类别 extra「加分项」：满分 5 分，但各项满分之和只有 3 分，最多加 3 分",
         "  提示：减分类别 penalty「扣分项」：从总分中最多减 10 分",
     ]
+
+
+@pytest.mark.parametrize("text", [
+    'id = "t"\ntitle = "妇联，优秀" x\n',      # full-width punctuation only inside a string
+    'id = "t"\n[fields."妇女之家"\ntype = "bool"\n',  # a quoted Chinese key, the bracket left open
+    'id = "t"\nx = 1 2\n',
+])
+def test_a_toml_error_not_from_a_chinese_keyboard_gets_no_hint(text: str) -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook(text, file="n.toml")
+    (p,) = info.value.problems
+    assert p.line == 2
+    assert p.message.startswith("invalid TOML: ")
+    assert "提示" not in p.message and "hint" not in p.message

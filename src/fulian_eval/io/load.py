@@ -169,7 +169,7 @@ def _bare_key_hint(line: str) -> str:
     english = "(hint: a bare key takes only A-Z a-z 0-9 _ -; "
     if stripped.startswith("["):  # a header: [fields.妇女之家]
         parts = [p for p in re.split(r"[\[\].\s]+", stripped) if p]
-        chinese = next((p for p in parts if any(not _BARE_KEY_CHAR.match(ch) for ch in p)), "")
+        chinese = next((p for p in parts if p[0] not in "\"'" and any(not _BARE_KEY_CHAR.match(ch) for ch in p)), "")
         if chinese:
             return (f"; {rule}，字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = \"{chinese}\" 里 "
                     f"{english}name it in English and put '{chinese}' in title)")
