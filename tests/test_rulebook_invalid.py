@@ -267,6 +267,10 @@ EXPECTED: dict[str, list[Expected]] = {
         (21, 'categories[0].tie',
          "unknown key 'tie' in a category (did you mean 'title'?)"),
     ],
+    'follow-on-unknown-category-type.toml': [  # read as base only to go on: not "10 is above …", not "no weight on"
+        (16, 'categories[1] "extra".type',
+         "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
+    ],
     'crosscheck-misspelt.toml': [
         (6, 'crosscheck.precedance',
          "unknown key 'precedance' in [crosscheck] (did you mean 'precedence'?); expected precedence, combine, role_weights, tolerance"),

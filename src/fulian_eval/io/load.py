@@ -288,6 +288,7 @@ class _Builder:
         self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
         self.broken_fields: set[str] = set()  # fields/derived values that failed: their uses are not reported again
         self.broken_cats: set[int] = set()  # categories with an item that failed to build: no sum checks
+        self.untyped_cats: set[int] = set()  # categories of an unknown type, read as base: no base-only checks
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -424,8 +425,8 @@ class _Builder:
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
-        if weighted and len(weighted) != len(base):
-            unweighted = [c for c in base if c.weight is None]
+        unweighted = [c for c in base if c.weight is None and self.cat_index.get(c.id) not in self.untyped_cats]
+        if weighted and unweighted:
             missing = ", ".join(c.id for c in unweighted)
             ci = self.cat_index[unweighted[0].id]
             self.c.err(("categories", ci), f'categories[{ci}] "{unweighted[0].id}"',
@@ -679,6 +680,7 @@ class _Builder:
                 ctype_text = self.text(t, "type", key, label, default="base")
                 ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == ctype_text), "base")
                 if ctype_text not in CATEGORY_TYPES:
+                    self.untyped_cats.add(ci)  # read as base only to go on: no base-only checks on it
                     self.c.err((*key, "type"), f"{label}.type", f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}")
                 weight = self.num(t, "weight", key, label)
                 if weight is not None and weight <= 0:
@@ -700,7 +702,7 @@ class _Builder:
             items_max = sum((i.max for i in items), Fraction(0))
             if cmax is None:
                 cmax = items_max
-            elif cmax > items_max and items and ctype == "base" and ci not in self.broken_cats:
+            elif cmax > items_max and items and ctype == "base" and ci not in self.broken_cats | self.untyped_cats:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
