@@ -271,6 +271,14 @@ EXPECTED: dict[str, list[Expected]] = {
         (16, 'categories[1] "extra".type',
          "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
     ],
+    'items-of-a-broken-category.toml': [  # a category that fails still has its items checked, for their own problems
+        (6, 'categories[0] "archives".max', "'ten' is a string; expected a number"),
+        (7, 'categories[0].items[0] "archives.x"', "'field' is required (a string)"),
+        (11, 'categories[0].items[0] "archives.x".feild', "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
+        (20, 'categories[1] "pen".max', "'x' is a string; expected a number"),
+        (21, 'categories[1].items[0] "pen.late"', 'an item without max deducts without a cap, so missing evidence cannot deduct \'the most it could\' (on_missing = "worst", the default); give it a max (本条最高扣X分) or on_missing = "none" or "reject"'),
+        (28, 'categories[1].items[1] "pen.late2".max', "'y' is a string; expected a number"),
+    ],
     'crosscheck-misspelt.toml': [
         (6, 'crosscheck.precedance',
          "unknown key 'precedance' in [crosscheck] (did you mean 'precedence'?); expected precedence, combine, role_weights, tolerance"),

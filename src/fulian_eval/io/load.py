@@ -692,6 +692,7 @@ class _Builder:
                 cmax = self.points(t, "max", key, label)
                 cat_missing = self._on_missing(t, key, label)
             except _Bad:
+                self._items_of_broken_category(t, key, label)
                 continue
             if cmax is None and ctype == "deduction":
                 self.c.err(key, label, "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)")
@@ -714,6 +715,23 @@ class _Builder:
             out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
                                 floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing))
         return out
+
+    def _items_of_broken_category(self, t: dict[str, Any], key: PathKey, label: str) -> None:
+        """Check the items of a category that failed to build, so that their own problems are not hidden.
+
+        Only what an item says of itself is reported: the category's type is taken as written (base if
+        that is unusable), its on_missing likewise, and its max as the largest there is (an uncapped
+        item is then checked against nothing the broken category would have said).
+        """
+        cid = t.get("id")
+        if not (isinstance(cid, str) and _ID.match(cid)):
+            return
+        written = t.get("type", "base")
+        ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == written), "base")
+        cat_missing = next((m for m in ON_MISSING if m == t.get("on_missing")), None)
+        place = _Place(type=ctype, max=Fraction(MAX_POINTS), floor=Fraction(0),
+                       on_missing=cat_missing or self.on_missing)
+        self._items(t, key, label, cid, place)
 
     def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place) -> list[Item]:
         arr = cat.get("items", [])
