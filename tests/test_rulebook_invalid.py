@@ -689,3 +689,15 @@ def test_a_toml_error_not_from_a_chinese_keyboard_gets_no_hint(text: str) -> Non
     assert p.line == 2
     assert p.message.startswith("invalid TOML: ")
     assert "提示" not in p.message and "hint" not in p.message
+
+
+def test_unknown_keys_of_an_item_without_id_are_reported_beside_the_missing_id() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook('id = "t"\n[[categories]]\nid = "c"\nmax = 5\n  [[categories.items]]\n  kind = "manual"\n'
+                       '  mx = 5\n  max = 5\n  each = 1\n', file="i.toml")
+    assert [(p.line, p.path, p.message) for p in info.value.problems] == [
+        (5, "categories[0].items[0]", "'id' is required (a string)"),
+        (7, "categories[0].items[0].mx", "unknown key 'mx' in a manual item (did you mean 'max'?)"),
+        (9, "categories[0].items[0].each",
+         "'each' is not used by a manual item (it belongs to count, deduct, shortfall, surplus); a manual item takes step"),
+    ]
