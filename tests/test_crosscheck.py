@@ -10,6 +10,7 @@ from fractions import Fraction as F
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -135,11 +136,17 @@ def test_agreement_is_defined_for_a_single_role() -> None:
 
 
 def test_bad_crosscheck_table_is_a_rulebook_error() -> None:
-    rb = book('[crosscheck]\ncombine = "average"\nprecedence = ["boss"]\n')
+    # Since issue 10 (SPEC §10.8) the loader checks [crosscheck] itself, with lines; config_of keeps
+    # the same check for a Rulebook made without the loader.
     with pytest.raises(RulebookError) as info:
-        config_of(rb)
+        book('[crosscheck]\ncombine = "average"\nprecedence = ["boss"]\n')
     paths = {p.path for p in info.value.problems}
     assert {"crosscheck.combine", "crosscheck.precedence"} <= paths
+    assert all(p.line is not None for p in info.value.problems)
+    rb = attrs.evolve(book(), extra={"crosscheck": {"combine": "average"}})
+    with pytest.raises(RulebookError) as info:
+        config_of(rb)
+    assert [p.path for p in info.value.problems] == ["crosscheck.combine"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ INVALID = Path("tests") / "data" / "invalid"  # relative to ROOT, so messages ar
 VALID = Path("tests") / "data" / "acceptance" / "town-2026.toml"
 
 Expected = tuple[int | None, str, str]
+
+_FW = "提示：此行有全角标点，请改为半角（英文）标点："
+_FW_EN = " (hint: TOML needs ASCII quotes and punctuation; switch the input method to English for them)"
 
 EXPECTED: dict[str, list[Expected]] = {
     'approximate-bound.toml': [
@@ -72,11 +76,11 @@ EXPECTED: dict[str, list[Expected]] = {
         (13, 'categories[0] "service".applies_when',
          'expression error: count() needs a set, not a number (at column 7)\n    count(population) > 0\n          ^'),
     ],
-    'item-key-feild.toml': [
-        (18, 'categories[0].items[0] "facilities.room".feild',
-         "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
+    'item-key-feild.toml': [  # in line order since issue 10 (SPEC §10.8): the item's line before its key's
         (14, 'categories[0].items[0] "facilities.room"',
          "'field' is required (a string)"),
+        (18, 'categories[0].items[0] "facilities.room".feild',
+         "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
     ],
     'item-max-zero.toml': [
         (15, 'categories[0].items[0] "facilities.plate".max',
@@ -189,7 +193,9 @@ EXPECTED: dict[str, list[Expected]] = {
          "'100' is a string; expected a number"),
     ],
     # issue 13: values that crashed or hung validate (nan/inf, huge numbers, arithmetic in units, devices)
-    'non-finite-numbers.toml': [
+    'non-finite-numbers.toml': [  # in line order since issue 10: scale (line 5) first
+        (5, 'scale',
+         'nan is not a number'),
         (21, 'categories[0].items[0] "facilities.room".at_least',
          "1e400 is too large; numbers below 1e31 are read (check the figure, or use a larger unit); the field is in 'm^2'"),
         (28, 'categories[0].items[1] "facilities.size".at_least',
@@ -198,16 +204,14 @@ EXPECTED: dict[str, list[Expected]] = {
          '-inf is not a finite number; write the figure'),
         (39, 'categories[0].items[3] "facilities.sign".max',
          'inf is not a finite number; write the figure'),
-        (5, 'scale',
-         'nan is not a number'),
     ],
-    'points-beyond-limit.toml': [
+    'points-beyond-limit.toml': [  # in line order since issue 10: scale (line 5) first
+        (5, 'scale',
+         '100000000000000000000 points is beyond 10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
         (15, 'categories[0].items[0] "facilities.plate".max',
          '100000000000000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
         (21, 'categories[0].items[1] "facilities.sign".max',
          '20000000 points is beyond ±10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
-        (5, 'scale',
-         '100000000000000000000 points is beyond 10000; a score this large is almost certainly a slip (items, categories and the scale take at most 10000 points)'),
     ],
     'scale-zero.toml': [
         (5, 'scale',
@@ -236,6 +240,70 @@ EXPECTED: dict[str, list[Expected]] = {
          "cannot use '/dev/zero' (/dev/zero): a character device, not a regular file; a rulebook must be a file"),
         (None, 'categories',
          'the rulebook has no [[categories]]; a scheme needs at least one'),
+    ],
+    # issue 10 (SPEC §10.8): unknown keys beside a missing kind, the % trap, no follow-on problems,
+    # hints for TOML typed with a Chinese keyboard, [crosscheck] checked at load
+    'kind-typo-beside-missing-kind.toml': [  # and no "max 25 is above the sum of its items' max (23)"
+        (14, 'categories[0].items[0] "facilities.plate"',
+         "'kind' is required (a string)"),
+        (18, 'categories[0].items[0] "facilities.plate".kindd',
+         "unknown key 'kindd' in an item (did you mean 'kind'?)"),
+    ],
+    'unknown-kind-beside-unknown-key.toml': [
+        (15, 'categories[0].items[0] "facilities.plate".kind',
+         "unknown kind 'chek' (did you mean 'check'?); expected one of check, threshold, tiers, linear, count, deduct, shortfall, surplus, expr, manual, veto, choice"),
+        (16, 'categories[0].items[0] "facilities.plate".feild',
+         "unknown key 'feild' in an item (did you mean 'field'?)"),
+    ],
+    'percent-bound-without-unit.toml': [  # the field in '%' (closure) takes "92 %" as 92
+        (22, 'categories[0].items[0] "service.match".at_least',
+         '\'92 %\' on a field without a unit would be 0.92; declare unit = "%"'),
+        (38, 'categories[0].items[2] "service.match_tiers".tiers[1].at_least',
+         '\'90%\' on a field without a unit would be 0.9; declare unit = "%"'),
+    ],
+    'follow-on-broken-field.toml': [  # not: unknown name 'population' (derived, applies_when), unknown field, category max
+        (7, 'fields.population.type',
+         "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, quantity, bool, set, text, choice"),
+        (21, 'categories[0].tie',
+         "unknown key 'tie' in a category (did you mean 'title'?)"),
+    ],
+    'follow-on-unknown-category-type.toml': [  # read as base only to go on: not "10 is above …", not "no weight on"
+        (16, 'categories[1] "extra".type',
+         "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' (did you mean 'bonus'?)"),
+    ],
+    'items-of-a-broken-category.toml': [  # a category that fails still has its items checked, for their own problems
+        (6, 'categories[0] "archives".max', "'ten' is a string; expected a number"),
+        (7, 'categories[0].items[0] "archives.x"', "'field' is required (a string)"),
+        (11, 'categories[0].items[0] "archives.x".feild', "unknown key 'feild' in a threshold item (did you mean 'field'?)"),
+        (20, 'categories[1] "pen".max', "'x' is a string; expected a number"),
+        (21, 'categories[1].items[0] "pen.late"', 'an item without max deducts without a cap, so missing evidence cannot deduct \'the most it could\' (on_missing = "worst", the default); give it a max (本条最高扣X分) or on_missing = "none" or "reject"'),
+        (28, 'categories[1].items[1] "pen.late2".max', "'y' is a string; expected a number"),
+    ],
+    'crosscheck-misspelt.toml': [
+        (6, 'crosscheck.precedance',
+         "unknown key 'precedance' in [crosscheck] (did you mean 'precedence'?); expected precedence, combine, role_weights, tolerance"),
+        (7, 'crosscheck.combine',
+         "'weigthed': expected 'precedence' or 'weighted' (did you mean 'weighted'?)"),
+        (12, 'crosscheck.role_weights.peers',
+         "unknown role 'peers' (did you mean 'peer'?); roles are self, peer, field, town"),
+    ],
+    'toml-full-width-quotes.toml': [
+        (4, '',
+         'invalid TOML: Invalid value (column 9); ' + _FW + '“ → "、” → "' + _FW_EN),
+    ],
+    'toml-full-width-closing-quote.toml': [
+        (4, '',
+         "invalid TOML: Illegal character '\\n' (column 15); " + _FW + '” → "' + _FW_EN),
+    ],
+    'toml-full-width-colon.toml': [
+        (6, '',
+         "invalid TOML: Expected '=' after a key in a key/value pair (column 5); " + _FW + '： → =' + _FW_EN),
+    ],
+    'toml-chinese-bare-key.toml': [
+        (5, '',
+         'invalid TOML: Invalid initial character for a key part (column 9); 提示：不加引号的键名只能用英文字母、数字、_ 和 -，'
+         '字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = "妇女之家" 里 '
+         "(hint: a bare key takes only A-Z a-z 0-9 _ -; name it in English and put '妇女之家' in title)"),
     ],
 }
 
@@ -391,6 +459,8 @@ def test_validation_reports_every_mistake_not_only_the_first(
     got = [(p.file, p.line, p.path, p.message) for p in info.value.problems]
     assert got == [
         ("many.toml", 4, "titel", "unknown key 'titel' in the rulebook (did you mean 'title'?)"),
+        ("many.toml", 6, "tie_break[0]",
+         "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),
         ("many.toml", 9, "fields.population.type",
          "unknown field type 'cout' (did you mean 'count'?); expected one of count, number, "
          "quantity, bool, set, text, choice"),
@@ -408,9 +478,7 @@ def test_validation_reports_every_mistake_not_only_the_first(
         ("many.toml", 46, 'categories[1] "facilities".type',
          "'bonsu' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty' "
          "(did you mean 'bonus'?)"),
-        ("many.toml", 6, "tie_break[0]",
-         "unknown category 'archive' (did you mean 'archives'?); known: archives, facilities"),
-    ]
+    ]  # in line order (SPEC §10.8)
 
 
 # ------------------------------------------------------------------ command line
@@ -469,3 +537,167 @@ def test_cli_validate_whole_corpus_names_every_file() -> None:
             continue
         n = len(EXPECTED[name])
         assert f"{INVALID / name}: {n} problem{'s' if n != 1 else ''}" in headers
+
+
+# ------------------------------------------------------------------ issue 10 (SPEC §10.8)
+
+
+def test_a_percent_bound_on_a_percent_field_reads_as_written() -> None:
+    rb = parse_rulebook(
+        'id = "p"\n[fields.rate]\ntype = "number"\nunit = "%"\n[fields.share]\ntype = "number"\nunit = "％"\n'
+        '[[categories]]\nid = "c"\n'
+        '  [[categories.items]]\n  id = "a"\n  max = 5\n  kind = "threshold"\n  field = "rate"\n  at_least = "92 %"\n'
+        '  [[categories.items]]\n  id = "b"\n  max = 5\n  kind = "threshold"\n  field = "share"\n  at_least = "92.5％"\n')
+    assert [getattr(i.rule, "at_least", None) for i in rb.items()] == [92, Fraction(185, 2)]
+
+
+def test_a_plain_number_bound_on_a_unitless_field_is_not_the_percent_trap() -> None:
+    rb = parse_rulebook(
+        'id = "p"\n[fields.ratio]\ntype = "number"\n[[categories]]\nid = "c"\n'
+        '  [[categories.items]]\n  id = "a"\n  max = 5\n  kind = "threshold"\n  field = "ratio"\n  at_least = 0.92\n')
+    assert getattr(rb.items()[0].rule, "at_least", None) == Fraction(23, 25)
+
+
+def test_an_unterminated_string_at_the_end_names_the_line_with_the_full_width_quote() -> None:
+    text = 'id = "t"\nversion = "1"\ntitle = "测试细则”'  # no newline: tomllib reports "at end of document"
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook(text, file="q.toml")
+    (p,) = info.value.problems
+    assert (p.file, p.line) == ("q.toml", 3)
+    assert p.message.startswith("invalid TOML: Unterminated string")
+    assert "” → \"" in p.message
+
+
+def test_a_bare_chinese_key_is_a_toml_error_with_a_hint() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook('id = "t"\n名称 = "某镇细则"\n', file="k.toml")
+    assert [(p.line, p.message) for p in info.value.problems] == [
+        (2, 'invalid TOML: Invalid statement (column 1); 提示：不加引号的键名只能用英文字母、数字、_ 和 -，'
+            '评分细则的键名用英文（id、title、max …），中文写在值里，如 title = "名称"；确需中文键名时加英文引号：'
+            '"名称" = … (hint: a bare key takes only A-Z a-z 0-9 _ -; use an English key, or quote it: "名称")')]
+
+
+def test_a_quoted_chinese_key_is_legal_toml_and_gets_no_syntax_hint() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook('id = "t"\n"名称" = 1\n[[categories]]\nid = "c"\n  [[categories.items]]\n'
+                       '  id = "a"\n  max = 5\n  kind = "manual"\n', file="k.toml")
+    assert [(p.line, p.path, p.message) for p in info.value.problems] == [
+        (2, '"名称"', "unknown key '名称' in the rulebook")]
+
+
+def test_problems_of_a_chain_come_file_by_file_in_line_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "county.toml").write_text(
+        'id = "county"\nversion = "1"\n\n[[categories]]\nid = "archives"\n\n'
+        '  [[categories.items]]\n  id = "plate"\n  max = "ten"\n  kind = "manual"\n', encoding="utf-8")
+    (tmp_path / "town.toml").write_text(
+        'id = "town"\nversion = "1"\nextends = "county.toml"\ntitel = "镇"\non_missing = "nothing"\n\n'
+        '[[categories]]\nid = "extra"\ntype = "bonsu"\n\n  [[categories.items]]\n  id = "x"\n  max = 1\n'
+        '  kind = "manual"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RulebookError) as info:
+        load_rulebook("town.toml")
+    got = [(Path(p.file).name, p.line, p.path) for p in info.value.problems]
+    assert got == [  # a child's own top-level keys are checked too (they were dropped by the merge before)
+        ("town.toml", 4, "titel"),
+        ("town.toml", 5, "on_missing"),
+        ("town.toml", 9, 'categories[1] "extra".type'),
+        ("county.toml", 9, 'categories[0].items[0] "archives.plate".max'),
+    ]
+
+
+NOTES_BOOK = """\
+id = "notes"
+version = "2026"
+scale = 100
+
+[[categories]]
+id = "archives"
+title = "档案管理"
+max = 30
+
+  [[categories.items]]
+  id = "a"
+  max = 20
+  kind = "manual"
+
+  [[categories.items]]
+  id = "b"
+  max = 20
+  kind = "manual"
+
+[[categories]]
+id = "business"
+title = "业务工作"
+type = "deduction"
+max = 50
+floor = -10
+
+  [[categories.items]]
+  id = "late"
+  max = 5
+  kind = "manual"
+
+[[categories]]
+id = "extra"
+title = "加分项"
+type = "bonus"
+max = 5
+
+  [[categories.items]]
+  id = "award"
+  max = 3
+  kind = "manual"
+
+[[categories]]
+id = "penalty"
+title = "扣分项"
+type = "penalty"
+max = 10
+
+  [[categories.items]]
+  id = "late"
+  max = 10
+  kind = "manual"
+"""
+
+
+def test_cli_validate_prints_notes_that_are_not_errors(tmp_path: Path) -> None:
+    (tmp_path / "notes.toml").write_text(NOTES_BOOK, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "fulian_eval", "validate", "notes.toml"], cwd=tmp_path,
+                          capture_output=True, text=True, encoding="utf-8", check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == [
+        "notes.toml: ok — notes 2026: 4 categories, 5 items, 0 fields, scale 100",
+        "  提示：最高可得总分 103 分（基础类别满分合计 80 分，折算为 100 分，加分类别最多加 3 分）",
+        "  提示：类别 archives「档案管理」：满分 30 分，低于各项满分之和 40 分，得分以 30 分封顶",
+        "  提示：扣分类别 business「业务工作」：基本分 50 分，各项扣分从基本分中扣除，最低 -10 分",
+        "  提示：加分类别 extra「加分项」：满分 5 分，但各项满分之和只有 3 分，最多加 3 分",
+        "  提示：减分类别 penalty「扣分项」：从总分中最多减 10 分",
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    'id = "t"\ntitle = "妇联，优秀" x\n',      # full-width punctuation only inside a string
+    'id = "t"\n[fields."妇女之家"\ntype = "bool"\n',  # a quoted Chinese key, the bracket left open
+    'id = "t"\nx = 1 2\n',
+])
+def test_a_toml_error_not_from_a_chinese_keyboard_gets_no_hint(text: str) -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook(text, file="n.toml")
+    (p,) = info.value.problems
+    assert p.line == 2
+    assert p.message.startswith("invalid TOML: ")
+    assert "提示" not in p.message and "hint" not in p.message
+
+
+def test_unknown_keys_of_an_item_without_id_are_reported_beside_the_missing_id() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook('id = "t"\n[[categories]]\nid = "c"\nmax = 5\n  [[categories.items]]\n  kind = "manual"\n'
+                       '  mx = 5\n  max = 5\n  each = 1\n', file="i.toml")
+    assert [(p.line, p.path, p.message) for p in info.value.problems] == [
+        (5, "categories[0].items[0]", "'id' is required (a string)"),
+        (7, "categories[0].items[0].mx", "unknown key 'mx' in a manual item (did you mean 'max'?)"),
+        (9, "categories[0].items[0].each",
+         "'each' is not used by a manual item (it belongs to count, deduct, shortfall, surplus); a manual item takes step"),
+    ]

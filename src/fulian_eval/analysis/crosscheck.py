@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import attrs
 from tabulate import tabulate
 
-from ..errors import Problem, RulebookError, did_you_mean
+from ..errors import Problem, RulebookError
+from ..io.crosscheck_table import DEFAULT_PRECEDENCE, check_crosscheck
 from ..lang.expr import round_half_up
 from ..lang.text import csv_text, json_text
 from ..model.roles import DEFAULT_ROLES
@@ -32,8 +32,8 @@ from .rank import Ranked, rank
 __all__ = ["CrossCheck", "CrossCheckConfig", "CrossCheckTables", "Discrepancy", "FinalResult", "config_of",
            "crosscheck", "crosscheck_json", "crosscheck_report", "crosscheck_tables"]
 
-DEFAULT_PRECEDENCE = ("town", "field", "peer", "self")
 ROLES = DEFAULT_ROLES.ids  # the default roles; a rulebook's own are rb.roles
+# The roles and the [crosscheck] keys are checked in io.crosscheck_table, which the loader uses too.
 
 
 @attrs.frozen(kw_only=True)
@@ -58,49 +58,13 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
     file = rb.path
     problems: list[Problem] = []
 
-    def bad(path: str, message: str) -> None:
-        problems.append(Problem(file=file, path=f"crosscheck.{path}", message=message))
-
-    if not isinstance(raw, Mapping):
-        raise RulebookError([Problem(file=file, path="crosscheck", message="expected a table [crosscheck]")])
-    for k in raw:
-        if k not in ("precedence", "combine", "role_weights", "tolerance"):
-            bad(k, f"unknown key '{k}'; expected precedence, combine, role_weights, tolerance")
-    known = rb.roles  # [roles] (SPEC §10.5): the default precedence is their reverse order
-    precedence = raw.get("precedence", list(known.precedence))
-    if not isinstance(precedence, list) or not precedence or any(
-            not isinstance(r, str) or known.resolve(r) is None for r in precedence):
-        bad("precedence", f"{precedence!r}: expected a list of roles from {', '.join(known.ids)}")
-        precedence = list(known.precedence)
-    else:  # a role may be written by its title
-        precedence = [known.resolve(r) or r for r in precedence]
-    combine = raw.get("combine", "precedence")
-    if combine not in ("precedence", "weighted"):
-        bad("combine", f"{combine!r}: expected 'precedence' or 'weighted'")
-        combine = "precedence"
-    weights: dict[str, Fraction] = {}
-    rw = raw.get("role_weights", {})
-    if not isinstance(rw, Mapping):
-        bad("role_weights", "expected a table like {town = 0.6, peer = 0.4}")
-        rw = {}
-    for role, w in rw.items():
-        if role not in known:
-            bad(f"role_weights.{role}", f"unknown role '{role}'{did_you_mean(role, known.ids)}; "
-                                        f"roles are {', '.join(known.ids)}")
-        elif not isinstance(w, int | Decimal) or isinstance(w, bool) or w <= 0:
-            bad(f"role_weights.{role}", f"{w!r} must be a number above 0")
-        else:
-            weights[role] = Fraction(w)
-    if combine == "weighted" and not weights:
-        bad("role_weights", "combine = \"weighted\" needs role_weights, e.g. {town = 0.6, peer = 0.4}")
-    tol = raw.get("tolerance", 0)
-    if not isinstance(tol, int | Decimal) or isinstance(tol, bool) or tol < 0:
-        bad("tolerance", f"{tol!r} must be a number of points ≥ 0")
-        tol = 0
+    settings, found = check_crosscheck(raw, rb.roles)
+    for key, message in found:
+        problems.append(Problem(file=file, path=".".join(["crosscheck", *map(str, key)]), message=message))
     if problems:
         raise RulebookError(problems)
-    return CrossCheckConfig(precedence=tuple(precedence), combine=combine, role_weights=weights,
-                            tolerance=Fraction(tol))
+    return CrossCheckConfig(precedence=settings["precedence"], combine=settings["combine"],
+                            role_weights=settings["role_weights"], tolerance=settings["tolerance"])
 
 
 @attrs.frozen(kw_only=True)

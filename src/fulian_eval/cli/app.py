@@ -39,6 +39,7 @@ from ..io.evidence import EvidenceSet, Rejection, _expand, load_evidence
 from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
+from ..model.notes import rulebook_notes
 from ..model.rulebook import Rulebook
 from ..pipeline import columnar_plan, quiet_gc
 from ..report.columns import (
@@ -546,6 +547,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
               f"{len(rb.fields)} fields, scale {rb.scale}")
         for src in rb.sources[1:]:
             _say(f"  extends {src.path} (sha256 {src.sha256[:12]})")
+        for note in rulebook_notes(rb):  # not errors: what the scheme adds up to (SPEC §10.8)
+            _say(f"  提示：{note}")
     return code
 
 

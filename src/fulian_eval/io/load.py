@@ -42,6 +42,7 @@ from ..model.rulebook import (
     RuleSpec,
     SourceFile,
 )
+from .crosscheck_table import check_crosscheck
 from .locate import PathKey
 from .tables import FileProblem, read_bounded
 from .tailor import Chain, resolve
@@ -88,8 +89,13 @@ class _KindKeys(Mapping[str, set[str]]):
 
 
 class _AllItemKeys:
+    """Every key an item of some kind may have (read from KINDS when asked)."""
+
     def __contains__(self, key: object) -> bool:
         return key in _ITEM_COMMON or any(key in k.keys for k in KINDS.values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(_ITEM_COMMON.union(*(k.keys for k in KINDS.values()))))
 
 
 _KIND_KEYS = _KindKeys()
@@ -133,7 +139,7 @@ def _loads(text: str, file: str) -> dict[str, Any]:
     try:
         return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError([_toml_problem(file, exc)]) from None
+        raise RulebookError([_with_hint(_toml_problem(file, exc), text)]) from None
     except TomlProblem as exc:
         raise RulebookError([Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]) from None
 
@@ -145,6 +151,85 @@ def _toml_problem(file: str, exc: Exception) -> Problem:
     if m:
         msg = msg[: m.start()].strip() + f" (column {m.group(2)})"
     return Problem(file=file, line=line, message=f"invalid TOML: {msg}")
+
+
+#: Full-width punctuation that a Chinese input method types where TOML needs ASCII: what to write instead.
+_FULL_WIDTH = {
+    "“": '"', "”": '"', "‘": "'", "’": "'", "「": '"', "」": '"', "『": '"', "』": '"',
+    "＝": "=", "：": "=", "，": ",", "［": "[", "］": "]", "｛": "{", "｝": "}", "＃": "#", "　": " ",
+}
+_BARE_KEY_CHAR = re.compile(r"[A-Za-z0-9_\-]")
+
+
+def _outside_strings(line: str) -> tuple[str, bool]:
+    """The characters of a TOML line outside ASCII-quoted strings and comments, and whether a string is left open."""
+    out = []
+    quote: str | None = None
+    esc = False
+    for ch in line:
+        if quote:
+            if esc:
+                esc = False
+            elif ch == "\\" and quote == '"':
+                esc = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        else:
+            out.append(ch)
+    return "".join(out), quote is not None
+
+
+def _full_width_hint(line: str) -> str:
+    outside, open_string = _outside_strings(line)
+    found = [ch for ch in dict.fromkeys(outside) if ch in _FULL_WIDTH]
+    if not found and open_string:  # "妇联” — the closing quote typed full-width
+        found = [ch for ch in dict.fromkeys(line) if ch in "”’」』"]
+    if not found:
+        return ""
+    shown = "、".join(f"{ch} → {_FULL_WIDTH[ch]}" for ch in found)
+    return (f"; 提示：此行有全角标点，请改为半角（英文）标点：{shown} "
+            "(hint: TOML needs ASCII quotes and punctuation; switch the input method to English for them)")
+
+
+def _bare_key_hint(line: str) -> str:
+    stripped = line.strip()
+    rule = "提示：不加引号的键名只能用英文字母、数字、_ 和 -"
+    english = "(hint: a bare key takes only A-Z a-z 0-9 _ -; "
+    if stripped.startswith("["):  # a header: [fields.妇女之家]
+        parts = [p for p in re.split(r"[\[\].\s]+", stripped) if p]
+        chinese = next((p for p in parts if p[0] not in "\"'" and any(not _BARE_KEY_CHAR.match(ch) for ch in p)), "")
+        if chinese:
+            return (f"; {rule}，字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = \"{chinese}\" 里 "
+                    f"{english}name it in English and put '{chinese}' in title)")
+        return ""
+    key = stripped.split("=", 1)[0] if "=" in stripped else stripped
+    if key and any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \t\"'" and ch not in _FULL_WIDTH for ch in key):
+        word = key.strip()
+        return (f"; {rule}，评分细则的键名用英文（id、title、max …），中文写在值里，如 title = \"{word}\"；"
+                f"确需中文键名时加英文引号：\"{word}\" = … {english}use an English key, or quote it: \"{word}\")")
+    return ""
+
+
+def _with_hint(problem: Problem, text: str) -> Problem:
+    """A TOML syntax problem with a hint for what a Chinese keyboard gets wrong (SPEC §10.8)."""
+    lines = text.splitlines()
+    line = problem.line
+    if line is None:  # "Unterminated string (at end of document)": find the line that opened it
+        line = next((n for n, ln in enumerate(lines, start=1)
+                     if _outside_strings(ln)[1] and _full_width_hint(ln)), None)
+        if line is None:
+            return problem
+    if not 1 <= line <= len(lines):
+        return problem
+    hint = _full_width_hint(lines[line - 1]) or _bare_key_hint(lines[line - 1])
+    if not hint:
+        return problem
+    return attrs.evolve(problem, line=line, message=problem.message + hint)
 
 
 def load_rulebook(path: str | Path) -> Rulebook:
@@ -235,6 +320,9 @@ class _Builder:
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
         self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
         self.options: dict[str, tuple[str, ...]] = {}  # choice field -> its options (SPEC §10.6)
+        self.broken_fields: set[str] = set()  # fields/derived values that failed: their uses are not reported again
+        self.broken_cats: set[int] = set()  # categories with an item that failed to build: no sum checks
+        self.untyped_cats: set[int] = set()  # categories of an unknown type, read as base: no base-only checks
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -315,8 +403,14 @@ class _Builder:
             hint = ""
             if exc.reason.startswith((f"unknown name '{TOTAL}'", "unknown function 'score'")):
                 hint = f"\n    ('{TOTAL}' and score(\"…\") may be used only in a veto item's when)"
-            self.c.err(key, label, f"expression error: {exc}{hint}")
+            if not self._follows_broken(exc):
+                self.c.err(key, label, f"expression error: {exc}{hint}")
             raise _Bad from None
+
+    def _follows_broken(self, exc: ExpressionError) -> bool:
+        """The expression fails only because it names a field that is already reported broken."""
+        bad = re.search(r"unknown name '(\w+)'", exc.reason)
+        return bad is not None and bad.group(1) in self.broken_fields
 
     def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
               *, required: bool = False) -> Fraction | None:
@@ -335,6 +429,11 @@ class _Builder:
             raise _Bad from None
         if approx:
             self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
+            raise _Bad
+        if isinstance(v, str) and _PERCENT_BOUND.search(v) and unit.strip().replace("％", "%") not in _PERCENT_UNITS:
+            where = "a field without a unit" if not unit else f"a field in '{unit}'"
+            self.c.err((*key, name), f"{label}.{name}",
+                       f"{_show(v)} on {where} would be {_fmt(value)}{' ' + unit if unit else ''}; declare unit = \"%\"")
             raise _Bad
         return value
 
@@ -441,8 +540,8 @@ class _Builder:
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
-        if weighted and len(weighted) != len(base):
-            unweighted = [c for c in base if c.weight is None]
+        unweighted = [c for c in base if c.weight is None and self.cat_index.get(c.id) not in self.untyped_cats]
+        if weighted and unweighted:
             missing = ", ".join(c.id for c in unweighted)
             ci = self.cat_index[unweighted[0].id]
             self.c.err(("categories", ci), f'categories[{ci}] "{unweighted[0].id}"',
@@ -459,17 +558,19 @@ class _Builder:
 
         tie = self._safe(lambda: self.get(d, "tie_break", (), "", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
         cat_ids = [c.id for c in categories]
+        written = self._written_category_ids()
         for i, t in enumerate(tie):
-            if t not in cat_ids:
+            if t not in cat_ids and t not in written:  # a category that failed to build is reported already
                 self.c.err(("tie_break",), f"tie_break[{i}]", f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}")
 
         extra: dict[str, Any] = {}
         if "crosscheck" in d:
             extra["crosscheck"] = d["crosscheck"]
+            self._crosscheck(d["crosscheck"], roles)
         if not categories and "categories" not in d:
             self.c.err((), "categories", "the rulebook has no [[categories]]; a scheme needs at least one")
         if self.c.problems:
-            raise RulebookError(self.c.problems)
+            raise RulebookError(self._in_line_order(self.c.problems))
         return Rulebook(
             id=rid, version=version, title=title, scale=scale, not_applicable=na,
             tie_break=tuple(tie), fields=fields, derived=tuple(derived),
@@ -551,6 +652,28 @@ class _Builder:
             out.append(Award(name=name, count=count, share=share, min_total=mt, per_group=per_group))
         return out
 
+    def _written_category_ids(self) -> set[str]:
+        cats = self.d.get("categories")
+        if not isinstance(cats, list):
+            return set()
+        return {c["id"] for c in cats if isinstance(c, dict) and isinstance(c.get("id"), str)}
+
+    def _crosscheck(self, raw: Any, roles: Roles) -> None:
+        """``[crosscheck]``, checked here with lines as analysis.crosscheck.config_of reads it."""
+        for sub, message in check_crosscheck(raw, roles)[1]:
+            self.c.err(("crosscheck", *sub), ".".join(["crosscheck", *map(str, sub)]), message)
+
+    def _in_line_order(self, problems: list[Problem]) -> list[Problem]:
+        """By file (the rulebook, then what it extends), then line, then as found (SPEC §10.8)."""
+        files = [src.file for src in self.c.chain.sources]
+
+        def order(n_p: tuple[int, Problem]) -> tuple[int, bool, int, int]:
+            n, p = n_p
+            rank = files.index(p.file) if p.file in files else len(files)
+            return (rank, p.line is None, p.line or 0, n)
+
+        return [p for _, p in sorted(enumerate(problems), key=order)]
+
     def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
         """An ``on_missing`` given at this level (SPEC §10.2), or None."""
         if "on_missing" not in t:
@@ -595,6 +718,7 @@ class _Builder:
                 ftype = self.text(spec, "type", key, label, required=True)
                 if ftype not in FIELD_TYPES:
                     self.c.err((*key, "type"), f"{label}.type", f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}")
+                    self.broken_fields.add(name)
                     continue
                 unit = self.text(spec, "unit", key, label)
                 if unit and ftype in ("bool", "set", "text"):
@@ -608,10 +732,12 @@ class _Builder:
                     except UnitError as exc:
                         self.c.err((*key, "unit"), f"{label}.unit", f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件")
                         unit = ""
+                        self.broken_fields.add(name)  # its bounds cannot be read in an unknown unit
                 title = self.text(spec, "title", key, label)
                 options, aliases = _choice_spec(self, spec, ftype, key, label)
                 headers = _headers(self, spec, key, label)
             except _Bad:
+                self.broken_fields.add(name)
                 if spec.get("type") == "choice":  # reported; items and expressions using it add nothing
                     self.types[name], self.units[name], self.kinds[name] = "str", "", "choice"
                 continue
@@ -649,7 +775,9 @@ class _Builder:
                     e = parse(str(spec["expr"]), self.types, "num") if isinstance(spec["expr"], str) else None
                 except ExpressionError as exc:
                     bad = re.search(r"unknown name '(\w+)'", exc.reason)
-                    if bad and bad.group(1) in later:
+                    if self._follows_broken(exc):
+                        pass  # the field it names is reported already
+                    elif bad and bad.group(1) in later:
                         self.c.err((*key, "expr"), f"{label}.expr", f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'")
                     elif bad and bad.group(1) == name:
                         self.c.err((*key, "expr"), f"{label}.expr", f"'{name}' refers to itself")
@@ -664,11 +792,13 @@ class _Builder:
                         normalize_unit(unit)
                     except UnitError as exc:
                         self.c.err((*key, "unit"), f"{label}.unit", str(exc))
+                        self.broken_fields.add(name)
                 on_zero = self.text(spec, "on_zero", key, label, default="not_applicable")
                 if on_zero not in ("not_applicable", "missing", "zero"):
                     self.c.err((*key, "on_zero"), f"{label}.on_zero", f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}")
                 title = self.text(spec, "title", key, label)
             except _Bad:
+                self.broken_fields.add(name)
                 self.types[name] = "num"  # avoid cascades of "unknown name"
                 self.units[name] = ""
                 self.kinds[name] = "derived"
@@ -746,6 +876,7 @@ class _Builder:
                 ctype_text = self.text(t, "type", key, label, default="base")
                 ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == ctype_text), "base")
                 if ctype_text not in CATEGORY_TYPES:
+                    self.untyped_cats.add(ci)  # read as base only to go on: no base-only checks on it
                     self.c.err((*key, "type"), f"{label}.type", f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}")
                 weight = self.num(t, "weight", key, label)
                 if weight is not None and weight <= 0:
@@ -758,6 +889,7 @@ class _Builder:
                 cat_missing = self._on_missing(t, key, label)
                 cat_na = self._na_mode(t, key, label)
             except _Bad:
+                self._items_of_broken_category(t, key, label)
                 continue
             if cmax is None and ctype == "deduction":
                 self.c.err(key, label, "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)")
@@ -768,7 +900,7 @@ class _Builder:
             items_max = sum((i.max for i in items), Fraction(0))
             if cmax is None:
                 cmax = items_max
-            elif cmax > items_max and items and ctype == "base":
+            elif cmax > items_max and items and ctype == "base" and ci not in self.broken_cats | self.untyped_cats:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
@@ -781,6 +913,23 @@ class _Builder:
                                 floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing,
                                 not_applicable=cat_na))
         return out
+
+    def _items_of_broken_category(self, t: dict[str, Any], key: PathKey, label: str) -> None:
+        """Check the items of a category that failed to build, so that their own problems are not hidden.
+
+        Only what an item says of itself is reported: the category's type is taken as written (base if
+        that is unusable), its on_missing likewise, and its max as the largest there is (an uncapped
+        item is then checked against nothing the broken category would have said).
+        """
+        cid = t.get("id")
+        if not (isinstance(cid, str) and _ID.match(cid)):
+            return
+        written = t.get("type", "base")
+        ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == written), "base")
+        cat_missing = next((m for m in ON_MISSING if m == t.get("on_missing")), None)
+        place = _Place(type=ctype, max=Fraction(MAX_POINTS), floor=Fraction(0),
+                       on_missing=cat_missing or self.on_missing)
+        self._items(t, key, label, cid, place)
 
     def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place) -> list[Item]:
         arr = cat.get("items", [])
@@ -799,6 +948,7 @@ class _Builder:
             try:
                 item = self._item(t, key, label, cid, place)
             except _Bad:
+                self.broken_cats.add(ckey[1] if isinstance(ckey[1], int) else -1)
                 continue
             if item.short_id in seen:
                 self.c.err((*key, "id"), f"{label}.id", f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])")
@@ -807,6 +957,15 @@ class _Builder:
         return out
 
     def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str, place: _Place) -> Item:
+        given_kind = t.get("kind")
+        if not (isinstance(given_kind, str) and given_kind in _KIND_KEYS):
+            # No kind to hold the keys to: a key no kind knows is still reported, with its did-you-mean,
+            # beside the missing or unknown kind (SPEC §10.8).
+            for k in t:
+                if k not in _ALL_ITEM_KEYS:
+                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in an item{did_you_mean(k, _ALL_ITEM_KEYS)}")
+        elif not isinstance(t.get("id"), str):
+            self._item_keys(t, key, label, given_kind)
         iid = self.text(t, "id", key, label, required=True)
         if not _ID.match(iid):
             self.c.err((*key, "id"), f"{label}.id", f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
@@ -894,6 +1053,17 @@ class _Builder:
             return None
         return v
 
+    def _item_keys(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> None:
+        """The key check of :meth:`_item` (kept there in place), for an item whose id fails before it runs."""
+        allowed = _ITEM_COMMON | _KIND_KEYS[kind]
+        for k in t:
+            if k not in allowed:
+                if k in _ALL_ITEM_KEYS:
+                    users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
+                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
+                else:
+                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
         if "applies_when" not in t:
             return None
@@ -907,6 +1077,8 @@ class _Builder:
         """The field (or derived value) the key ``name`` names, of one of the types ``kinds``."""
         key_name = name
         name = self.text(t, key_name, key, label, required=True)
+        if name in self.broken_fields:
+            raise _Bad  # the field's own problem is reported; its uses would only repeat it
         if name not in self.kinds:
             self.c.err((*key, key_name), f"{label}.{key_name}", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
             raise _Bad
@@ -1040,6 +1212,9 @@ def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> 
 
 _is_num = is_number
 _fmt = fmt
+#: A bound written in percent ("92 %", "92％"), and the field units that take it as it reads.
+_PERCENT_BOUND = re.compile(r"(%|％|percent)\s*$")
+_PERCENT_UNITS = ("%", "percent")
 
 
 @attrs.frozen(kw_only=True)

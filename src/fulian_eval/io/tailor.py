@@ -114,6 +114,8 @@ def _mark_file(data: dict[str, Any], src: Source, origins: Origins) -> None:
 
 _REPLACED = ("schema", "id", "version", "title", "scale", "not_applicable", "tie_break", "note",
              "description", "crosscheck")
+#: Keys _merge combines with the base's (or uses up) rather than replacing them.
+_MERGED = ("extends", "override", "disable", "fields", "derived", "consistency", "grades", "categories")
 
 
 def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
@@ -178,6 +180,10 @@ def _merge(base: Mapping[str, Any], child: dict[str, Any], src: Source, origins:
     origins.copy_mark(out, base)
     for k in _REPLACED:
         if k in child:
+            out[k] = child[k]
+            origins.mark_key(out, k, src, (k,))
+    for k in child:  # any other key (on_missing, a typo like titel …) replaces the base's, so the
+        if k not in _MERGED and k not in _REPLACED:  # validator sees it and names the child's line
             out[k] = child[k]
             origins.mark_key(out, k, src, (k,))
     for name in ("fields", "derived"):
