@@ -228,11 +228,15 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
         points={k: v for k, v in ev.points.items() if k not in drop},
     )
     before, after = score(rb, ev), score(rb, less)
+    deducting = {i.id for c in rb.categories if c.deducts for i in c.items}
     for spec, b, a in zip(rb.items(), before.items, after.items, strict=True):
         if a.status == "not_applicable":  # §4.4: missing evidence counts as applying
             assert b.status == "not_applicable", (a.id, a.reason)
-        if a.status == "missing":  # §2.2: 0, or the floor if lower
-            assert a.points == round_half_up(min(ZERO, spec.floor), 2), a.id
+        if a.status == "missing":
+            if spec.id in deducting:  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
+                assert a.points == spec.max, a.id
+            else:  # §2.2: 0, or the floor if lower
+                assert a.points == round_half_up(min(ZERO, spec.floor), 2), a.id
         used = {spec.id} if spec.kind == "manual" else spec.fields_used()
         if used and used <= drop and a.status != "not_applicable":
             assert a.status == "missing", (a.id, a.status, a.reason)
