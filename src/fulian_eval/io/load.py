@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -674,20 +674,25 @@ class _Builder:
 
         return [p for _, p in sorted(enumerate(problems), key=order)]
 
-    def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
-        """An ``on_missing`` given at this level (SPEC §10.2), or None."""
-        if "on_missing" not in t:
+    def _one_of(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, choices: Sequence[str]) -> str | None:
+        """A key whose value is one of ``choices``, given at this level; None if absent or wrong (reported)."""
+        if name not in t:
             return None
         try:
-            v = self.text(t, "on_missing", key, label)
+            v = self.text(t, name, key, label)
         except _Bad:
             return None
-        for choice in ON_MISSING:
-            if v == choice:
-                return choice
-        self.c.err((*key, "on_missing"), f"{label}.on_missing" if label else "on_missing",
-                   f"{_show(v)} is not allowed; expected 'worst', 'none' or 'reject'{did_you_mean(v, ON_MISSING)}")
+        if v in choices:
+            return v
+        allowed = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
+        self.c.err((*key, name), f"{label}.{name}" if label else name,
+                   f"{_show(v)} is not allowed; expected {allowed}{did_you_mean(v, choices)}")
         return None
+
+    def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
+        """An ``on_missing`` given at this level (SPEC §10.2), or None."""
+        v = self._one_of(t, "on_missing", key, label, ON_MISSING)
+        return next((c for c in ON_MISSING if c == v), None)
 
     def _safe(self, fn: Callable[[], Any], fallback: Any) -> Any:
         try:
@@ -973,14 +978,7 @@ class _Builder:
         if kind not in _KIND_KEYS:
             self.c.err((*key, "kind"), f"{label}.kind", f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}")
             raise _Bad
-        allowed = _ITEM_COMMON | _KIND_KEYS[kind]
-        for k in t:
-            if k not in allowed:
-                if k in _ALL_ITEM_KEYS:
-                    users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
-                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
-                else:
-                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+        self._item_keys(t, key, label, kind)
         title = self.text(t, "title", key, label, default=iid)
         method = self.text(t, "method", key, label)
         note = self.text(t, "note", key, label)
@@ -1041,20 +1039,10 @@ class _Builder:
 
     def _na_mode(self, t: Mapping[str, Any], key: PathKey, label: str) -> str | None:
         """A ``not_applicable`` given on a category or item (SPEC §10.4), or None."""
-        if "not_applicable" not in t:
-            return None
-        try:
-            v = self.text(t, "not_applicable", key, label)
-        except _Bad:
-            return None
-        if v not in ("rescale", "award"):
-            self.c.err((*key, "not_applicable"), f"{label}.not_applicable",
-                       f"{_show(v)} is not allowed; expected 'rescale' or 'award'{did_you_mean(v, ['rescale', 'award'])}")
-            return None
-        return v
+        return self._one_of(t, "not_applicable", key, label, ("rescale", "award"))
 
     def _item_keys(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> None:
-        """The key check of :meth:`_item` (kept there in place), for an item whose id fails before it runs."""
+        """Keys an item of ``kind`` does not take: another kind's (named), or none's (with a did-you-mean)."""
         allowed = _ITEM_COMMON | _KIND_KEYS[kind]
         for k in t:
             if k not in allowed:
