@@ -24,6 +24,7 @@ LAYERS: list[list[str]] = [
     ["lang.units"],
     ["lang.values", "lang.expr"],
     ["model.roles"],
+    ["model.status"],
     ["model.rulebook"],
     ["model.notes"],
     ["kinds.base"],

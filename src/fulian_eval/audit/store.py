@@ -55,6 +55,7 @@ from ..errors import FulianEvalError
 from ..io.evidence import Rejection, _expand, split_source
 from ..io.tables import read_bounded
 from ..model.rulebook import Item, Rulebook
+from ..model.status import Status
 from ..scoring.exact import UnitResult, UnitSummary, fmt_points
 
 __all__ = [
@@ -91,7 +92,7 @@ SCHEMA_VERSION = 1
 GENESIS = "0" * 64
 
 #: One letter per item status in a packed unit record.
-STATUS_CODES = {"scored": "s", "missing": "m", "not_applicable": "n", "veto": "v"}
+STATUS_CODES = {s.value: s.letter for s in Status}  # the letters records store (model.status)
 STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
 
 _SCHEMA_SQL = (

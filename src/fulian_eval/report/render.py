@@ -18,6 +18,7 @@ from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
+from ..model.status import Status
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
 from .sheets import ranking_html, score_html
 
@@ -33,7 +34,7 @@ __all__ = [
 FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
 _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 
-STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
+STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
 
 
 

@@ -23,6 +23,7 @@ from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
+from ..model.status import Status
 from ..scoring.exact import (
     NOT_APPLICABLE,
     CategoryResult,
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
-STATUS_ZH = {"scored": "已评分", "missing": "无资料", "not_applicable": "不适用", "veto": "否决"}
+STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
 CATEGORY_TYPE_ZH = {"base": "基本", "deduction": "基本（扣分制）", "bonus": "加分", "penalty": "扣分"}
 _SUBTRACTED = ("penalty", "deduction")  # item points in these categories are deductions
 _BLANK_DATE = "______年____月____日"

@@ -37,6 +37,7 @@ from ..kinds import KINDS, ManualRule, VetoRule
 from ..kinds.veto import TOTAL
 from ..lang.expr import Expr
 from ..model.rulebook import Category, Evidence, Item, Rulebook
+from ..model.status import Status
 from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 # Value states, as the per-unit path's exceptions: MissingValue, NotApplicableValue, DivisionByZero.
 OK, MISSING, NA, DIV0 = 0, 1, 2, 3
 #: Item status codes: index into this tuple.
-STATUSES = ("scored", "missing", "not_applicable", "veto")
+STATUSES = tuple(s.value for s in Status)  # index = Status.code (model.status)
 S_SCORED, S_MISSING, S_NA, S_VETO = 0, 1, 2, 3
 
 U = 2.0**-52  # twice the unit roundoff of float64: every error bound below is generous
