@@ -22,7 +22,7 @@ import attrs
 
 from ..errors import EvidenceError, FulianEvalError, Problem, did_you_mean
 from ..kinds import DeductRule, ManualRule
-from ..lang.expr import Expr, option_hint
+from ..lang.expr import Call, Const, Expr, Name, Node, option_hint, walk
 from ..lang.text import decimal_text as _fmt
 from ..lang.units import UnitError, conversion_factor
 from ..lang.values import (
@@ -241,21 +241,13 @@ def _exprs(rb: Rulebook) -> Iterator[Expr]:
                 yield extra
 
 
-def _has_names(tree: Any, out: dict[str, list[str]]) -> None:
+def _has_names(tree: Node, out: dict[str, list[str]]) -> None:
     """Collect ``has(field, "name")`` calls from an expression tree."""
-    if not isinstance(tree, tuple) or not tree:
-        return
-    if tree[0] == "call" and tree[1] == "has" and len(tree[2]) == 2:
-        target, lit = tree[2]
-        if target[0] == "name" and lit[0] == "const" and isinstance(lit[1], str):
-            out.setdefault(target[1], []).append(lit[1])
-    for part in tree[1:]:
-        if isinstance(part, tuple):
-            if part and isinstance(part[0], str):
-                _has_names(part, out)
-            else:
-                for x in part:
-                    _has_names(x, out)
+    for node in walk(tree):
+        if isinstance(node, Call) and node.function == "has" and len(node.args) == 2:
+            target, lit = node.args
+            if isinstance(target, Name) and isinstance(lit, Const) and isinstance(lit.value, str):
+                out.setdefault(target.name, []).append(lit.value)
 
 
 def set_names(rb: Rulebook) -> dict[str, tuple[str, ...]]:

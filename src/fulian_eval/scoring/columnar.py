@@ -35,7 +35,7 @@ import numpy as np
 
 from ..kinds import KINDS, ManualRule, VetoRule
 from ..kinds.veto import TOTAL
-from ..lang.expr import Expr
+from ..lang.expr import And, Arith, Call, Compare, Const, Expr, Name, Neg, Node, Not, Or
 from ..model.rulebook import Category, Evidence, Item, Rulebook
 from ..model.status import Status
 from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
@@ -380,61 +380,62 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 # -------------------------------------------------------------- expressions
 
 
-def _evaluate(run: _Run, tree: tuple[Any, ...], env: Mapping[str, Col]) -> Col:
-    tag = tree[0]
-    if tag == "const":
-        return Col.const(tree[1])
-    if tag == "name":
-        return env[tree[1]]
-    if tag in ("or", "and"):
-        want = tag == "or"  # the value that decides: true for or, false for and
-        parts = [_evaluate(run, t, env) for t in tree[1]]
-        n = run.n
-        done = np.zeros(n, dtype=bool)
-        value = np.full(n, not want)
-        state = np.zeros(n, dtype=np.int8)
-        for p in parts:
-            if not isinstance(p.s, int):
-                bad = ~done & (p.s != OK)
-                state[bad] = p.s[bad]
-                done |= bad
-            hit = ~done & (np.asarray(p.b) == want)
-            value[hit] = want
-            done |= hit
-        return Col("bool", b=value, s=state if state.any() else 0)
-    if tag == "not":
-        x = _evaluate(run, tree[1], env)
-        return Col("bool", b=~np.asarray(x.b, dtype=bool), s=x.s)
-    if tag == "cmp":
-        a = _evaluate(run, tree[2], env)
-        b = _evaluate(run, tree[3], env)
-        return run.compare(tree[1], a, b)
-    if tag == "arith":
-        acc = _evaluate(run, tree[1], env)
-        for op, t in tree[2]:
-            b = _evaluate(run, t, env)
-            if op == "+":
-                acc = run.add(acc, b)
-            elif op == "-":
-                acc = run.add(acc, b, -1)
-            elif op == "*":
-                acc = run.mul(acc, b)
-            else:
-                acc = run.div(acc, b)
-        return acc
-    if tag == "neg":
-        return run.neg(_evaluate(run, tree[1], env))
-    if tag == "call":
-        return _call(run, tree[1], tree[2], env)
-    raise Unsupported(f"expression node {tag!r}")  # pragma: no cover - the parser makes no others
+def _evaluate(run: _Run, tree: Node, env: Mapping[str, Col]) -> Col:
+    match tree:
+        case Const(literal):
+            return Col.const(literal)
+        case Name(name):
+            return env[name]
+        case Or(parts) | And(parts):
+            want = isinstance(tree, Or)  # the value that decides: true for or, false for and
+            cols = [_evaluate(run, t, env) for t in parts]
+            n = run.n
+            done = np.zeros(n, dtype=bool)
+            value = np.full(n, not want)
+            state = np.zeros(n, dtype=np.int8)
+            for p in cols:
+                if not isinstance(p.s, int):
+                    bad = ~done & (p.s != OK)
+                    state[bad] = p.s[bad]
+                    done |= bad
+                hit = ~done & (np.asarray(p.b) == want)
+                value[hit] = want
+                done |= hit
+            return Col("bool", b=value, s=state if state.any() else 0)
+        case Not(operand):
+            x = _evaluate(run, operand, env)
+            return Col("bool", b=~np.asarray(x.b, dtype=bool), s=x.s)
+        case Compare(op, left, right):
+            a = _evaluate(run, left, env)
+            b = _evaluate(run, right, env)
+            return run.compare(op, a, b)
+        case Arith(first, rest):
+            acc = _evaluate(run, first, env)
+            for op, t in rest:
+                b = _evaluate(run, t, env)
+                if op == "+":
+                    acc = run.add(acc, b)
+                elif op == "-":
+                    acc = run.add(acc, b, -1)
+                elif op == "*":
+                    acc = run.mul(acc, b)
+                else:
+                    acc = run.div(acc, b)
+            return acc
+        case Neg(operand):
+            return run.neg(_evaluate(run, operand, env))
+        case Call(function, args):
+            return _call(run, function, args, env)
+    raise Unsupported(f"expression node {type(tree).__name__}")  # pragma: no cover - the parser makes no others
 
 
-def _call(run: _Run, fname: str, args: Sequence[tuple[Any, ...]], env: Mapping[str, Col]) -> Col:
+def _call(run: _Run, fname: str, args: Sequence[Node], env: Mapping[str, Col]) -> Col:
     if fname == "has":
-        if args[1][0] != "const":
+        lit = args[1]
+        if not isinstance(lit, Const):
             raise Unsupported("has() with a name that is not a constant string")
         s = _evaluate(run, args[0], env)
-        name = args[1][1]
+        name = lit.value
         member = np.array([name in x for x in s.table], dtype=bool)
         return Col("bool", b=member[s.b] if len(member) else np.zeros(run.n, dtype=bool), s=s.s)
     if fname == "count":
@@ -452,9 +453,10 @@ def _call(run: _Run, fname: str, args: Sequence[tuple[Any, ...]], env: Mapping[s
     if fname == "round":
         places = 0
         if len(args) == 2:
-            if args[1][0] != "const":
+            p = args[1]
+            if not isinstance(p, Const):
                 raise Unsupported("round() with places that are not a constant")
-            places = int(args[1][1])
+            places = int(p.value)
         scale = Fraction(10) ** places
         h = run.half_up(run.mul(x, Col.const(scale)))
         return run.mul(Col.ratio(h, 1, x.s), Col.const(1 / scale))
