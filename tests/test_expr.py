@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from fulian_eval import FulianEvalError
@@ -17,12 +18,24 @@ from fulian_eval.errors import ExpressionError
 from fulian_eval.lang import expr as expr_module
 from fulian_eval.lang.expr import (
     Absent,
+    And,
+    Arith,
+    Call,
+    Compare,
+    Const,
     DivisionByZero,
     Expr,
     MissingValue,
+    Name,
+    Neg,
+    Node,
+    Not,
     NotApplicableValue,
+    Or,
+    Visitor,
     parse,
     round_half_up,
+    walk,
 )
 
 TYPES: dict[str, str] = {
@@ -664,3 +677,147 @@ def test_parse_and_evaluate_without_builtin_eval(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(builtins, "compile", forbidden)
     e = parse('cases > 0 and round(closed / cases * 100, 1) >= 90 and has(documents, "花名册")', TYPES)
     assert e.evaluate(ENV) is True
+
+
+# ------------------------------------------------------------------ the tree
+# One typed tree, parsed once, read by both interpreters (issue 9). Columns are
+# counted by hand in the source text.
+
+
+def num(v: int | str) -> Fraction:
+    return Fraction(v)
+
+
+def test_tree_of_a_condition() -> None:
+    #         1234567890123456789012345678901234
+    text = "cases > 0 and closed / cases >= 0.9"
+    tree = parse(text, TYPES).tree
+    assert tree == And(
+        (
+            Compare(">", Name("cases", type="num", col=1), Const(num(0), type="num", col=9),
+                    type="bool", col=7),
+            Compare(">=",
+                    Arith(Name("closed", type="num", col=15),
+                          (("/", Name("cases", type="num", col=24)),), type="num", col=15),
+                    Const(num("0.9"), type="num", col=33),
+                    type="bool", col=30),
+        ),
+        type="bool", col=7,  # a chain takes its first part's column; a comparison, its operator's
+    )
+
+
+def test_tree_keeps_precedence_and_flat_chains() -> None:
+    # * binds tighter than + and -, which chain flat, left to right
+    tree = parse("1 + 2 * 3 - 4", TYPES).tree
+    assert isinstance(tree, Arith)
+    assert [op for op, _ in tree.rest] == ["+", "-"]
+    assert tree.first == Const(num(1), type="num", col=1)
+    inner = tree.rest[0][1]
+    assert inner == Arith(Const(num(2), type="num", col=5), (("*", Const(num(3), type="num", col=9)),),
+                          type="num", col=5)
+    # and binds tighter than or; not is a node of its own each time
+    tree = parse("fabricated or has_plate and not not fabricated", TYPES).tree
+    assert isinstance(tree, Or) and len(tree.parts) == 2
+    right = tree.parts[1]
+    assert isinstance(right, And)
+    assert right.parts[1] == Not(Not(Name("fabricated", type="bool", col=37), type="bool", col=33),
+                                 type="bool", col=29)
+
+
+def test_tree_of_signs_and_parentheses() -> None:
+    # a unary + leaves no node; a parenthesised node takes the column of its "("
+    assert parse("+cases", TYPES).tree == Name("cases", type="num", col=2)
+    assert parse("(cases)", TYPES).tree == Name("cases", type="num", col=1)
+    assert parse("-(cases + 1)", TYPES).tree == Neg(
+        Arith(Name("cases", type="num", col=3), (("+", Const(num(1), type="num", col=11)),),
+              type="num", col=2),
+        type="num", col=1,
+    )
+
+
+def test_tree_of_calls_carries_each_type() -> None:
+    tree = parse('round(closed / cases * 100, 1) >= 90 and has(documents, "花名册")', TYPES).tree
+    assert isinstance(tree, And)
+    cmp, has = tree.parts
+    assert isinstance(cmp, Compare) and isinstance(cmp.left, Call)
+    rnd = cmp.left
+    assert (rnd.function, rnd.type, rnd.col, len(rnd.args)) == ("round", "num", 1, 2)
+    assert rnd.args[1] == Const(num(1), type="num", col=29)
+    assert has == Call("has", (Name("documents", type="set", col=46), Const("花名册", type="str", col=57)),
+                       type="bool", col=42)
+    eq = parse('village == "宁锋村" and count(documents) > 1', TYPES).tree
+    assert [n.type for n in walk(eq)] == ["bool", "bool", "str", "str", "bool", "num", "set", "num"]
+
+
+def test_walk_goes_depth_first_left_to_right() -> None:
+    tree = parse("min(cases, -closed) * 2 == 3 or true", TYPES).tree
+    assert [type(n).__name__ for n in walk(tree)] == [
+        "Or", "Compare", "Arith", "Call", "Name", "Neg", "Name", "Const", "Const", "Const",
+    ]
+
+
+class _Show(Visitor[str]):
+    """Writes a tree back out, fully parenthesised: a visitor of the same tree."""
+
+    def const(self, node: Const) -> str:
+        return repr(node.value) if isinstance(node.value, str) else str(node.value).lower()
+
+    def name(self, node: Name) -> str:
+        return node.name
+
+    def or_(self, node: Or) -> str:
+        return "(" + " or ".join(self.visit(p) for p in node.parts) + ")"
+
+    def and_(self, node: And) -> str:
+        return "(" + " and ".join(self.visit(p) for p in node.parts) + ")"
+
+    def not_(self, node: Not) -> str:
+        return f"(not {self.visit(node.operand)})"
+
+    def compare(self, node: Compare) -> str:
+        return f"({self.visit(node.left)} {node.op} {self.visit(node.right)})"
+
+    def arith(self, node: Arith) -> str:
+        return "(" + self.visit(node.first) + "".join(f" {op} {self.visit(n)}" for op, n in node.rest) + ")"
+
+    def neg(self, node: Neg) -> str:
+        return f"(-{self.visit(node.operand)})"
+
+    def call(self, node: Call) -> str:
+        return f"{node.function}(" + ", ".join(self.visit(a) for a in node.args) + ")"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("cases > 0 and closed / cases >= 0.9", "((cases > 0) and ((closed / cases) >= 9/10))"),
+        ("not has_plate or fabricated and true", "((not has_plate) or (fabricated and true))"),
+        ("-abs(1 - cases) * 2 + 1", "(((-abs((1 - cases))) * 2) + 1)"),
+        ("village != 'x' and has(documents, \"花名册\")", "((village != 'x') and has(documents, '花名册'))"),
+    ],
+)
+def test_a_visitor_reads_the_tree(text: str, shown: str) -> None:
+    # the same tree the exact and columnar interpreters read, dispatched on node class
+    e = parse(text, TYPES)
+    out = _Show().visit(e.tree)
+    assert out == shown
+    # and what it writes parses back to a tree that evaluates the same
+    assert parse(out.replace("9/10", "(9 / 10)"), TYPES).evaluate(ENV) == e.evaluate(ENV)
+
+
+def test_tree_is_frozen_and_not_tuples() -> None:
+    tree = parse("cases + 1", TYPES).tree
+    assert isinstance(tree, Node) and not isinstance(tree, tuple)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        tree.col = 3  # type: ignore[misc]
+
+
+def test_set_names_asked_by_has_are_read_from_the_tree() -> None:
+    # io.evidence learns which names a set cell may hold from has(field, "…") in the tree
+    from fulian_eval.io.evidence import _has_names
+
+    found: dict[str, list[str]] = {}
+    for text in ('has(documents, "花名册") and not (count(documents) > 2 or has(documents, \'会议记录\'))',
+                 'has_plate == has(documents, "台账")', 'has(documents, village)'):
+        _has_names(parse(text, TYPES).tree, found)
+    assert found == {"documents": ["花名册", "会议记录", "台账"]}

@@ -346,10 +346,6 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(n.children()))
 
 
-#: Kept for callers that name the type of :attr:`Expr.tree`.
-Tree = Node
-
-
 # ---------------------------------------------------------------------- parse
 
 
