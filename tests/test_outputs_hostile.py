@@ -186,7 +186,9 @@ def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypat
         emit_workbook(args, write)
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(cli, "write_score_csv", half_then_fail)
+    from fulian_eval import pipeline
+
+    monkeypatch.setattr(pipeline, "write_score_csv", half_then_fail)  # the CLI writes through fe.score_run
     monkeypatch.setattr(cli, "_emit", emit_then_fail)
     monkeypatch.setattr(cli, "_emit_workbook", workbook_then_fail)
     code = cli.main(["score", str(RULES), str(TOWN_CSV), "--format", fmt, "-o", str(out)])
@@ -206,7 +208,9 @@ def test_an_interrupted_run_keeps_the_older_report(tmp_path: Path, monkeypatch: 
     def interrupt(*_: Any, **__: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "score_tables", interrupt)
+    from fulian_eval import pipeline
+
+    monkeypatch.setattr(pipeline, "score_tables", interrupt)  # the CLI scores through fe.score_run
     code = cli.main(["rank", str(RULES), str(TOWN_CSV), "--format", "csv", "-o", str(out)])
     assert code == 130 and "interrupted" in capsys.readouterr().err
     assert out.read_bytes() == b"older\n"

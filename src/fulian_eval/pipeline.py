@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import attrs
 
-from .analysis.rank import Ranked, Ranking, rank, rank_table
+from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
 from .io.evidence import Rejection, _expand, load_evidence
 from .io.load import load_rulebook
 from .io.waivers import WaiverSet
@@ -40,7 +40,7 @@ from .report.workbook import score_workbook
 from .scoring.columnar import Plan, Unsupported, compile_plan
 from .scoring.exact import UnitResult, UnitSummary, score
 from .scoring.parallel import score_summaries
-from .scoring.stream import Table, score_tables
+from .scoring.stream import RowSink, Table, score_tables
 
 __all__ = ["RunResult", "columnar_plan", "score_run"]
 
@@ -81,8 +81,8 @@ class RunResult:
         if self._ranked is None:
             assert self.table is not None and self.ranking is not None
             t, r = self.table, self.ranking
-            self._ranked = [Ranked(result=t.summary(int(i)), rank=int(r.rank[i]), group_rank=int(r.group_rank[i]))
-                            for i in r.order]
+            self._ranked = [Ranked(result=t.summary(int(i)), rank=int(r.rank[i]), group_rank=int(r.group_rank[i]),
+                                   award=award_of(self.rulebook, r, int(i))) for i in r.order]
         return self._ranked
 
     def report(self, kind: str = "rank", fmt: str = "csv", output: str | Path | IO[str] | None = None) -> str | None:
@@ -103,7 +103,7 @@ class RunResult:
         if fmt == "xlsx":
             if output is None or not isinstance(output, str | Path):
                 raise ValueError("an xlsx report is a file: give output a path")
-            self._workbook(str(output))
+            self.workbook(str(output))
             return None
         if fmt == "csv" and self.table is not None and self.ranking is not None:
             writer = write_rank_csv if kind == "rank" else write_score_csv
@@ -127,7 +127,8 @@ class RunResult:
             output.write(text)
         return None
 
-    def _workbook(self, path: str) -> None:
+    def workbook(self, path: str | IO[bytes]) -> None:
+        """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file."""
         if self.table is not None and self.ranking is not None:
             missing = table_missing_rows(self.table, self.paths, strict=self.strict,
                                          ignore_columns=self.ignore_columns)
@@ -148,6 +149,9 @@ def columnar_plan(rb: Rulebook, paths: Iterable[str | Path], waivers: WaiverSet 
         return None
 
 
+_QUIET = [0]  # how many quiet_gc blocks are open (the command line opens one around score_run's)
+
+
 @contextlib.contextmanager
 def quiet_gc() -> Iterator[None]:
     """No cyclic-GC passes over a run's many long-lived objects (there are no cycles to free), then as before.
@@ -155,12 +159,17 @@ def quiet_gc() -> Iterator[None]:
     A run builds millions of small objects that all live to its end; the collector
     would walk them again and again for nothing (≈ 25 % of a 100k-unit run's CPU).
     """
+    if _QUIET[0]:
+        yield
+        return
     old = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    _QUIET[0] += 1
     try:
         yield
     finally:
+        _QUIET[0] -= 1
         gc.set_threshold(*old)
         gc.unfreeze()
 
@@ -174,6 +183,8 @@ def score_run(
     ignore_columns: bool = False,
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    sink: RowSink | None = None,
+    plan: Plan | None = None,
 ) -> RunResult:
     """Score every unit under ``evidence`` the fastest exact way, and rank them.
 
@@ -186,6 +197,9 @@ def score_run(
         full: keep full results (every item's reason and inputs: the per-unit path), as
             JSON and the record sheets need.
         progress: called as ``progress(done, total)`` now and then.
+        sink: on the streamed path, receives the scored rows as they come (the audit trail's
+            :class:`~fulian_eval.audit.sink.AuditSink`).
+        plan: the rulebook's compiled plan, when the caller has it already.
 
     Returns:
         A :class:`RunResult`; rejected units are in it, not raised.
@@ -196,11 +210,12 @@ def score_run(
     """
     with quiet_gc():
         return _score_run(rulebook, evidence, waivers=waivers, strict=strict, ignore_columns=ignore_columns, full=full,
-                          progress=progress)
+                          progress=progress, sink=sink, plan=plan)
 
 
 def _score_run(rulebook: Rulebook | str | Path, evidence: Iterable[str | Path], *, waivers: WaiverSet | None,
-               strict: bool, ignore_columns: bool, full: bool, progress: Callable[[int, int], None] | None) -> RunResult:
+               strict: bool, ignore_columns: bool, full: bool, progress: Callable[[int, int], None] | None,
+               sink: RowSink | None, plan: Plan | None) -> RunResult:
     rb = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     paths = tuple(os.fspath(p) for p in evidence)
 
@@ -208,9 +223,10 @@ def _score_run(rulebook: Rulebook | str | Path, evidence: Iterable[str | Path], 
         return RunResult(rulebook=rb, paths=paths, strict=strict, ignore_columns=ignore_columns, pipeline=pipeline,
                          rejected=tuple(rejected), warnings=tuple(warnings), **rest)
 
-    plan = None if full else columnar_plan(rb, paths, waivers)
+    if plan is None and not full:
+        plan = columnar_plan(rb, paths, waivers)
     if plan is not None:
-        res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns)
+        res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, sink=sink)
         return made("columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table))
     if full:
         es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)

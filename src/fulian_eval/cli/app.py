@@ -31,7 +31,7 @@ from .. import audit
 from .._version import __version__
 from ..analysis import sampling
 from ..analysis.crosscheck import config_of, crosscheck, crosscheck_report
-from ..analysis.rank import Ranked, award_of, rank, rank_table
+from ..analysis.rank import Ranked, rank
 from ..analysis.sensitivity import sensitivity
 from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
@@ -41,13 +41,7 @@ from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..model.notes import rulebook_notes
 from ..model.rulebook import Rulebook
-from ..pipeline import columnar_plan, quiet_gc
-from ..report.columns import (
-    table_missing_rows,
-    write_rank_csv,
-    write_score_csv,
-    write_table_workbook,
-)
+from ..pipeline import columnar_plan, quiet_gc, score_run
 from ..report.pdf import html_to_pdf, require_chromium
 from ..report.render import (
     FORMATS,
@@ -65,8 +59,7 @@ from ..report.workbook import (
 )
 from ..scoring.columnar import Plan
 from ..scoring.exact import UnitResult, UnitSummary, gains, score
-from ..scoring.parallel import score_summaries, terminal_progress
-from ..scoring.stream import score_tables
+from ..scoring.parallel import terminal_progress
 from . import sheets as _sheets
 from . import template
 
@@ -553,39 +546,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
-    """Score and render: full results for JSON (reasons) and the workbook (statuses) unless tables stream,
-    compact summaries in parallel otherwise."""
-    if args.format == "json":
-        rb, es = _load(args)
-        ranked = _ranked(rb, es, _waivers(args, rb))
-        _emit(args, _render(args, render, rb, ranked, es.rejected))
-        _audit(args, rb, [r.result for r in ranked], es.rejected)
-        return _status(es)
+    """argv → :func:`~fulian_eval.score_run` → the report → the exit status.
+
+    The library chooses the pipeline: tables stream through the compiled plan (with
+    ``--audit`` the run is stored while it is scored); TOML evidence, waivers and the
+    reports that need every reason (JSON) or status (the workbook) score unit by unit.
+    """
     rb = _rulebook(args)
-    # Tables stream through the compiled plan; folders of TOML files score unit by unit on every core
-    # (the library's choice: fulian_eval.score_run makes the same).
-    plan = None if getattr(args, "waivers", None) else columnar_plan(rb, args.evidence)
+    waivers = _waivers(args, rb)
+    plan = None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
     if plan is not None:
         return _report_columnar(args, rb, plan, render)
-    if args.format == "xlsx":  # the 缺资料 sheet needs each item's status and reason
-        es = load_evidence(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False))
-        _tell(es.warnings, es.rejected)
-        ranked = _ranked(rb, es, _waivers(args, rb))
-        _emit_workbook(args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f))
-        _audit(args, rb, [r.result for r in ranked], es.rejected)
-        return _status(es)
-    batch = score_summaries(rb, args.evidence, strict=args.strict, progress=terminal_progress("评分"),
-                            ignore_columns=getattr(args, "ignore_columns", False),
-                            waivers=_waivers(args, rb))
-    _tell(batch.warnings, batch.rejected)
-    ranked_s = rank(rb, batch.summaries)
-    _emit(args, _render(args, render, rb, ranked_s, batch.rejected))
-    _audit(args, rb, [r.result for r in ranked_s], batch.rejected)
-    return EXIT_REJECTED if batch.rejected else EXIT_OK
+    run = score_run(rb, args.evidence, waivers=waivers, strict=args.strict,
+                    ignore_columns=getattr(args, "ignore_columns", False), full=args.format in ("json", "xlsx"),
+                    progress=terminal_progress("评分"))
+    _tell(run.warnings, run.rejected)
+    if args.format == "xlsx":
+        _emit_workbook(args, run.workbook)
+    else:
+        _emit(args, _render(args, render, rb, run.ranked, run.rejected))
+    _audit(args, rb, [r.result for r in run.ranked], run.rejected)
+    return EXIT_REJECTED if run.rejected else EXIT_OK
 
 
 def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
-    """Tables streamed through the compiled plan; the same report, far faster (issue 5).
+    """Tables streamed through the compiled plan (issue 5), by :func:`~fulian_eval.score_run`.
 
     A CSV report's (temporary) file is opened before scoring starts, so a path that
     cannot be written fails at once; with ``--audit`` the run is then stored while
@@ -604,38 +589,29 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
             return writer, [p for p, _ in files]
 
         sink = AuditSink(args.audit, start, plan)
+    kind = "rank" if render is rank_report else "score"
     try:
-        res = score_tables(plan, args.evidence, strict=args.strict, progress=terminal_progress("评分", percent=True),
-                           ignore_columns=getattr(args, "ignore_columns", False),
-                           sink=sink)
-        _tell(res.warnings, res.rejected)
-        table = res.table
+        run = score_run(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False),
+                        progress=terminal_progress("评分", percent=True), sink=sink, plan=plan)
+        _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
-            sink.end(res.rejected)  # the writer commits while the report is written
-        ranking = rank_table(table)
+            sink.end(run.rejected)  # the writer commits while the report is written
         if args.format == "csv":
-            writer = write_rank_csv if render is rank_report else write_score_csv
             if out is None:
                 with _to_stdout():
-                    writer(table, ranking, None)
+                    run.report(kind, "csv", sys.stdout)
             else:
                 try:
-                    writer(table, ranking, out)
+                    run.report(kind, "csv", out)
                 except OSError as exc:
                     raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         elif args.format == "xlsx":
-            missing = table_missing_rows(table, args.evidence, strict=args.strict,
-                                         ignore_columns=getattr(args, "ignore_columns", False))
-            _emit_workbook(args, lambda f: write_table_workbook(table, ranking, res.rejected, res.warnings,
-                                                                missing, f))
+            _emit_workbook(args, run.workbook)
         else:
-            ranked = [Ranked(result=table.summary(int(i)), rank=int(ranking.rank[i]),
-                             group_rank=int(ranking.group_rank[i]), award=award_of(rb, ranking, int(i)))
-                      for i in ranking.order]
-            _emit(args, _render(args, render, rb, ranked, res.rejected))
+            _emit(args, _render(args, render, rb, run.ranked, run.rejected))
         if sink is not None:
             if out is None:
-                sink.end(res.rejected)
+                sink.end(run.rejected)
             done = sink.result()
             print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
     except BaseException:
@@ -645,8 +621,9 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
     if sink is None and getattr(args, "audit", None):
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])
-        _audit(args, rb, [], res.rejected, bodies=audit_bodies(table, ranking, enc), files=files)
-    return EXIT_REJECTED if res.rejected else EXIT_OK
+        assert run.table is not None
+        _audit(args, rb, [], run.rejected, bodies=audit_bodies(run.table, run.ranking, enc), files=files)
+    return EXIT_REJECTED if run.rejected else EXIT_OK
 
 
 def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
