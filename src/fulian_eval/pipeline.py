@@ -25,7 +25,7 @@ from typing import IO, Any
 import attrs
 
 from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
-from .io.evidence import Rejection, _expand, load_evidence
+from .io.evidence import TABLE_SUFFIXES, Rejection, _expand, load_evidence
 from .io.load import load_rulebook
 from .io.waivers import WaiverSet
 from .model.rulebook import Rulebook
@@ -44,7 +44,7 @@ from .scoring.stream import RowSink, Table, score_tables
 
 __all__ = ["RunResult", "columnar_plan", "score_run"]
 
-_TABLES = (".csv", ".xlsx", ".xlsm", ".xls")
+_TABLES = TABLE_SUFFIXES
 
 
 @attrs.define(kw_only=True)

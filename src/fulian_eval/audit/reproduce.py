@@ -16,7 +16,7 @@ import attrs
 
 from ..analysis.rank import rank_table
 from ..errors import FulianEvalError
-from ..io.evidence import Rejection, load_evidence
+from ..io.evidence import TABLE_SUFFIXES, Rejection, load_evidence
 from ..io.load import load_rulebook_chain
 from ..io.waivers import WaiverSet, load_waivers
 from ..model.rulebook import Rulebook, SourceFile
@@ -393,7 +393,7 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
     header = store.header(run)
     if header.get("draw") or header.get("waivers"):
         return None
-    if not any(str(f["path"]).lower().endswith((".csv", ".xlsx", ".xlsm")) for f in header["evidence"]):
+    if not any(str(f["path"]).lower().endswith(TABLE_SUFFIXES) for f in header["evidence"]):
         return None
     first = next(store.bodies(run, "unit"), None)
     if first is not None and "status" in load_json(first):  # full results: statuses and inputs to compare

@@ -35,7 +35,7 @@ from ..analysis.rank import Ranked, rank
 from ..analysis.sensitivity import sensitivity
 from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
-from ..io.evidence import EvidenceSet, Rejection, _expand, load_evidence
+from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, _expand, load_evidence
 from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
@@ -421,7 +421,7 @@ def _readable(path: str, what: str) -> None:
         raise _UsageError(f"cannot read the {what} {path}: it is {kind}")
 
 
-_EVIDENCE_SUFFIXES = (".toml", ".csv", ".xlsx")  # what a folder of evidence is read for
+_EVIDENCE_SUFFIXES = EVIDENCE_SUFFIXES  # what a folder of evidence is read for
 
 
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:

@@ -741,8 +741,11 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
 # ----------------------------------------------------------------------- files
 
 
-_SUFFIXES = (".toml", ".csv", ".xlsx", ".xlsm", ".xls")
-_TABLES = (".csv", ".xlsx", ".xlsm", ".xls")
+#: The files evidence is read from: TOML, and tables (the one list: the CLI, the pipeline and replay use it).
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+EVIDENCE_SUFFIXES = (".toml", *TABLE_SUFFIXES)
+_SUFFIXES = EVIDENCE_SUFFIXES
+_TABLES = TABLE_SUFFIXES
 
 
 def _expand_one(p: str | Path) -> Iterator[tuple[Path, str]]:
