@@ -18,7 +18,13 @@ import sys
 
 import numpy as np
 
-REGISTERS = ("工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿")
+REGISTERS = (
+    "工作活动记录簿",
+    "妇女培训登记簿",
+    "各类表彰登记簿",
+    "群众来信来访登记簿",
+    "重点帮扶对象登记簿",
+)
 YES = {"true", "是", "有", "1"}
 
 
@@ -64,7 +70,9 @@ def main(src: str, dst: str) -> None:
     missing_regs = np.array([sum(1 for x in REGISTERS if x not in v.split(";")) for v in regs_raw])
 
     registers = np.where(has_regs, cents(np.maximum(0, 10 - 2 * missing_regs)), 0)
-    meet = np.where(has_meetings, cents(np.maximum(0, 6 - 1.5 * np.floor(np.maximum(0, 4 - meetings)))), 0)
+    meet = np.where(
+        has_meetings, cents(np.maximum(0, 6 - 1.5 * np.floor(np.maximum(0, 4 - meetings)))), 0
+    )
     closure_na = has_received & (received == 0)
     rate = np.where(received > 0, closed / np.where(received > 0, received, 1) * 100, 0)
     closure = np.select([rate >= 98, rate >= 90, rate >= 80], [10, 6, 2], 0).astype(float)
@@ -79,22 +87,38 @@ def main(src: str, dst: str) -> None:
 
     applies = ~has_floating | (floating > 0)
     reg_rate = registered / np.where(floating > 0, floating, 1) * 100
-    registration = np.where(has_registered & has_floating,
-                            cents(np.clip(20 - 2 * np.maximum(0, 95 - reg_rate), 0, 20)), 0)
+    registration = np.where(
+        has_registered & has_floating,
+        cents(np.clip(20 - 2 * np.maximum(0, 95 - reg_rate), 0, 20)),
+        0,
+    )
     accuracy = np.where(has_wrong, cents(np.maximum(0, 10 - 0.5 * wrong)), 0)
-    vol = np.where(has_volunteers, cents(np.clip(volunteers / np.where(pop > 0, pop, 1) * 1000 * 2, 0, 10)), 0)
+    vol = np.where(
+        has_volunteers, cents(np.clip(volunteers / np.where(pop > 0, pop, 1) * 1000 * 2, 0, 10)), 0
+    )
     floating_c = np.where(applies, np.minimum(40, registration + accuracy + vol), 0)
 
-    bonus = np.where(has_loans, cents(np.minimum(3, 0.5 * np.floor(np.maximum(0, loans - 10) / 10))), 0)
+    bonus = np.where(
+        has_loans, cents(np.minimum(3, 0.5 * np.floor(np.maximum(0, loans - 10) / 10))), 0
+    )
     base = 100 * (archives + facilities + floating_c) / np.where(applies, 100, 60)
     total = cents(np.maximum(0, base + bonus))
 
-    order = np.lexsort((np.array([r[col["unit"]] for r in body]), -np.round(archives, 2), -total, fabricated))
+    order = np.lexsort(
+        (np.array([r[col["unit"]] for r in body]), -np.round(archives, 2), -total, fabricated)
+    )
     with open(dst, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["rank", "unit", "total", "vetoed"])
         for place, i in enumerate(order, start=1):
-            w.writerow([place, body[i][col["unit"]], f"{total[i]:.2f}", "true" if fabricated[i] else "false"])
+            w.writerow(
+                [
+                    place,
+                    body[i][col["unit"]],
+                    f"{total[i]:.2f}",
+                    "true" if fabricated[i] else "false",
+                ]
+            )
     print(f"{n} units", file=sys.stderr)
 
 

@@ -31,8 +31,20 @@ import sys
 
 import numpy as np
 
-REGISTERS = ("工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿")
-ROSTERS = ("妇女干部花名册", "妇女代表花名册", "巾帼志愿者花名册", "留守妇女花名册", "困难妇女花名册")
+REGISTERS = (
+    "工作活动记录簿",
+    "妇女培训登记簿",
+    "各类表彰登记簿",
+    "群众来信来访登记簿",
+    "重点帮扶对象登记簿",
+)
+ROSTERS = (
+    "妇女干部花名册",
+    "妇女代表花名册",
+    "巾帼志愿者花名册",
+    "留守妇女花名册",
+    "困难妇女花名册",
+)
 STATION = ("办公场所", "标牌", "公示栏", "来访登记簿")
 YES = {"true", "是", "有", "1"}
 APPROX = " 近约大将余多左右以上来"  # 近100, 约50, 1000余, 160多, 100左右 ...
@@ -61,7 +73,9 @@ def main(src: str, dst: str) -> None:
         rows = list(csv.reader(f))
     header, body = rows[0], [r for r in rows[1:] if any(r)]
     n = len(body)
-    cols = dict(zip((h.split("[")[0].strip() for h in header), zip(*body, strict=True), strict=True))
+    cols = dict(
+        zip((h.split("[")[0].strip() for h in header), zip(*body, strict=True), strict=True)
+    )
 
     def num(name: str) -> np.ndarray:
         """A numeric column, NaN where missing."""
@@ -107,7 +121,11 @@ def main(src: str, dst: str) -> None:
     room, books, computers, funds = num("room_area"), num("books"), num("computers"), num("funds")
     registered, matched = num("registered"), num("address_matched")
     wrong, wrong_women = num("wrong_records"), num("wrong_records_women")
-    rentals, rental_registered, activities = num("rentals"), num("rental_registered"), num("migrant_activities")
+    rentals, rental_registered, activities = (
+        num("rentals"),
+        num("rental_registered"),
+        num("migrant_activities"),
+    )
     lectures, satisfaction, visits = num("lectures"), num("satisfaction"), num("visits")
     job_seekers, reemployed, families = num("job_seekers"), num("reemployed"), num("model_families")
     loans, award, hosted = num("loans"), num("award_level"), num("hosted_events")
@@ -143,18 +161,25 @@ def main(src: str, dst: str) -> None:
     heads = pop + floating_pop
     have_heads = ok(funds, heads)
     per_head_na = have_heads & (heads == 0)
-    per_head = np.where(have_heads & ~per_head_na, cents(np.clip(3 * funds / (2 * safe(heads)), 0, 3)), 0)
+    per_head = np.where(
+        have_heads & ~per_head_na, cents(np.clip(3 * funds / (2 * safe(heads)), 0, 3)), 0
+    )
     facilities_e = plate_p + station + room_p + books_p + computers_p + funds_p + per_head
     facilities = np.clip(np.where(per_head_na, facilities_e * 25 / 22, facilities_e), 0, 25)
 
     # 三、流动人口 (max 25, weight 25; applies unless floating_population is 0).
     applies = ~(floating_pop == 0)  # a missing figure never excuses the category
     collection_rate = registered / safe(floating_pop) * 100
-    collection = np.where(ok(registered, floating_pop),
-                          cents(np.clip(8 - np.maximum(0, 95 - collection_rate), 0, 8)), 0)
+    collection = np.where(
+        ok(registered, floating_pop),
+        cents(np.clip(8 - np.maximum(0, 95 - collection_rate), 0, 8)),
+        0,
+    )
     have_match = ok(matched, registered)
     match_rate = np.where(registered == 0, 0, matched / safe(registered) * 100)
-    address = np.where(have_match, np.maximum(0, 4 - 0.5 * np.ceil(np.maximum(0, 90 - match_rate))), 0)
+    address = np.where(
+        have_match, np.maximum(0, 4 - 0.5 * np.ceil(np.maximum(0, 90 - match_rate))), 0
+    )
     accuracy = np.where(ok(wrong, wrong_women), np.clip(5 - 0.5 * wrong - wrong_women, -2, 5), -2)
     ledger = np.where(ok(rentals, rental_registered) & (rental_registered >= rentals), 3, 0)
     contracts_p = np.where(contracts, 2, 0)
@@ -165,15 +190,26 @@ def main(src: str, dst: str) -> None:
     # 四、家庭建设与妇儿维权 (max 25, weight 20).
     school = np.where(parent_school, 3, 0)
     lectures_p = given(lectures, np.where(lectures >= 2, 3, 0))
-    satisfaction_p = given(satisfaction, np.maximum(0, 6 - 2 * np.floor(np.maximum(0, 90 - satisfaction))))
+    satisfaction_p = given(
+        satisfaction, np.maximum(0, 6 - 2 * np.floor(np.maximum(0, 90 - satisfaction)))
+    )
     visits_p = given(visits, np.minimum(3, 0.5 * visits))
     have_jobs = ok(job_seekers, reemployed) & (job_seekers > 0)  # nobody seeking work: missing
     reemployment_rate = reemployed / safe(job_seekers) * 100
-    reemployment = np.where(have_jobs, np.select(
-        [reemployment_rate >= 50, reemployment_rate >= 40, reemployment_rate >= 30], [4, 3, 2], 0), 0)
+    reemployment = np.where(
+        have_jobs,
+        np.select(
+            [reemployment_rate >= 50, reemployment_rate >= 40, reemployment_rate >= 30],
+            [4, 3, 2],
+            0,
+        ),
+        0,
+    )
     violence_p = given(violence, cents(3 * np.clip((4 - violence) / 4, 0, 1)))
     families_p = given(families, np.minimum(3, np.floor(np.maximum(0, families - 5) / 5)))
-    family_e = school + lectures_p + satisfaction_p + visits_p + reemployment + violence_p + families_p
+    family_e = (
+        school + lectures_p + satisfaction_p + visits_p + reemployment + violence_p + families_p
+    )
     family = np.clip(family_e, 0, 25)
 
     # 加分项 (max 5) and 扣分项 (max 10): added and subtracted as they are.
@@ -181,13 +217,17 @@ def main(src: str, dst: str) -> None:
     awards = given(award, np.select([award >= 3, award >= 2, award >= 1], [5, 3, 1], 0))
     hosted_p = given(hosted, np.minimum(2, hosted))
     bonus = np.minimum(5, loans_p + awards + hosted_p)
-    penalty = np.minimum(10, given(late, np.minimum(10, 2 * late)) + given(petitions, np.minimum(6, 3 * petitions)))
+    penalty = np.minimum(
+        10, given(late, np.minimum(10, 2 * late)) + given(petitions, np.minimum(6, 3 * petitions))
+    )
 
     # Weighted over the applicable base categories: w·score/max summed, over Σw (75 without floating).
     weighted = 30 * archives / 25 + 25 * facilities / 25 + 25 * floating / 25 + 20 * family / 25
     base = 100 * weighted / np.where(applies, 100, 75)
     total = cents(np.maximum(0, base + bonus - penalty))
-    grade = np.select([total >= 90, total >= 80, total >= 60], ["优秀", "合格", "基本合格"], "不合格")
+    grade = np.select(
+        [total >= 90, total >= 80, total >= 60], ["优秀", "合格", "基本合格"], "不合格"
+    )
     grade = np.where(fabricated, "不合格", grade)  # 一票否决: keeps the total, lowest grade
 
     # Ranking: within each role; vetoed last; total, then archives, then floating (rounded,
@@ -214,8 +254,10 @@ def main(src: str, dst: str) -> None:
 
     order = np.lexsort((units, *keys[::-1], role_code))
     rank = competition(order, role_code)
-    group_rank = competition(np.lexsort((units, *keys[::-1], group_code, role_code)),
-                             role_code * (group_code.max(initial=0) + 1) + group_code)
+    group_rank = competition(
+        np.lexsort((units, *keys[::-1], group_code, role_code)),
+        role_code * (group_code.max(initial=0) + 1) + group_code,
+    )
 
     def shown(x: np.ndarray) -> list[str]:
         return [f"{v:.2f}" for v in x[order].tolist()]
@@ -223,13 +265,36 @@ def main(src: str, dst: str) -> None:
     def by_rank(x: np.ndarray | tuple[str, ...] | list[str]) -> list[object]:
         return np.asarray(x)[order].tolist()
 
-    out_cols = [by_rank(rank), by_rank(group_rank), by_rank(units), by_rank(cols["name"]),
-                by_rank(cols["group"]), by_rank(roles), shown(total), by_rank(grade),
-                by_rank(np.where(fabricated, "true", "false")), shown(cents(archives)), shown(cents(floating))]
+    out_cols = [
+        by_rank(rank),
+        by_rank(group_rank),
+        by_rank(units),
+        by_rank(cols["name"]),
+        by_rank(cols["group"]),
+        by_rank(roles),
+        shown(total),
+        by_rank(grade),
+        by_rank(np.where(fabricated, "true", "false")),
+        shown(cents(archives)),
+        shown(cents(floating)),
+    ]
     with open(dst, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                    "archives", "floating"])
+        w.writerow(
+            [
+                "rank",
+                "group_rank",
+                "unit",
+                "name",
+                "group",
+                "role",
+                "total",
+                "grade",
+                "vetoed",
+                "archives",
+                "floating",
+            ]
+        )
         w.writerows(zip(*out_cols, strict=True))
     print(f"{n} units", file=sys.stderr)
 

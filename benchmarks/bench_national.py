@@ -65,13 +65,16 @@ def fresh_store(path: Path) -> None:
 
 def differing(ours: Path, theirs: Path) -> tuple[int, int]:
     """(totals, ranks) that differ between two ranking CSVs, by unit."""
+
     def read(p: Path) -> dict[str, tuple[str, str]]:
         with p.open(encoding="utf-8-sig", newline="") as f:
             return {r["unit"]: (r["total"], r["rank"]) for r in csv.DictReader(f)}
 
     a, b = read(ours), read(theirs)
-    return (sum(1 for u, v in a.items() if b.get(u, ("", ""))[0] != v[0]),
-            sum(1 for u, v in a.items() if b.get(u, ("", ""))[1] != v[1]))
+    return (
+        sum(1 for u, v in a.items() if b.get(u, ("", ""))[0] != v[0]),
+        sum(1 for u, v in a.items() if b.get(u, ("", ""))[1] != v[1]),
+    )
 
 
 def in_process(src: Path) -> dict[str, float]:
@@ -104,7 +107,9 @@ print(json.dumps({{"import": t1 - t0, "cold": t2 - t1, "warm": statistics.median
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--units", type=int, default=600_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-audit", action="store_true", help="skip the runs with --audit")
@@ -140,12 +145,16 @@ def main(argv: list[str] | None = None) -> None:
     totals_off, ranks_off = differing(ours, base)
 
     def line(label: str, ts: list[float]) -> str:
-        return (f"{label:<22} {statistics.median(ts):8.2f} {min(ts):8.2f} {max(ts):8.2f}"
-                f" {n / statistics.median(ts):10,.0f}")
+        return (
+            f"{label:<22} {statistics.median(ts):8.2f} {min(ts):8.2f} {max(ts):8.2f}"
+            f" {n / statistics.median(ts):10,.0f}"
+        )
 
     size = src.stat().st_size
-    print(f"{n:,} units of {RULEBOOK.name} (33 items); input {size / 1e6:.0f} MB; "
-          f"median of {args.runs} runs; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(
+        f"{n:,} units of {RULEBOOK.name} (33 items); input {size / 1e6:.0f} MB; "
+        f"median of {args.runs} runs; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     print(f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'units/s':>10}")
     print(line("fulian-eval rank", times["project"]))
     print(line("numpy baseline", times["baseline"]))
@@ -155,23 +164,41 @@ def main(argv: list[str] | None = None) -> None:
     per_unit = (peak["project"] - idle) / n
     print()
     print(f"project / baseline         {p / b:.2f}x   (target ≤ 2x, goal 1x)")
-    print(f"peak memory per unit       {per_unit:.0f} bytes beyond the idle process "
-          f"({peak['project'] / 1e6:.0f} MB peak, idle {idle / 1e6:.0f} MB; baseline "
-          f"{peak['baseline'] / 1e6:.0f} MB)   (target ≤ 1024)")
-    print(f"rulebook load + compile    {1e3 * inner['warm']:.1f} ms warm, {1e3 * inner['cold']:.1f} ms cold "
-          f"(the first in a process)   (target ≤ 10 ms)")
+    print(
+        f"peak memory per unit       {per_unit:.0f} bytes beyond the idle process "
+        f"({peak['project'] / 1e6:.0f} MB peak, idle {idle / 1e6:.0f} MB; baseline "
+        f"{peak['baseline'] / 1e6:.0f} MB)   (target ≤ 1024)"
+    )
+    print(
+        f"rulebook load + compile    {1e3 * inner['warm']:.1f} ms warm, {1e3 * inner['cold']:.1f} ms cold "
+        f"(the first in a process)   (target ≤ 10 ms)"
+    )
     print(f"ranking {int(inner['units']):,} units      {inner['rank']:.3f} s   (target ≤ 0.2 s)")
     if times["audit"]:
         a = statistics.median(times["audit"])
-        print(f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 50 %; "
-              f"peak {peak['audit'] / 1e6:.0f} MB)")
-    print(f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "
-          f"(doubtful decisions or cells the columns do not take)")
+        print(
+            f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 50 %; "
+            f"peak {peak['audit'] / 1e6:.0f} MB)"
+        )
+    print(
+        f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "
+        f"(doubtful decisions or cells the columns do not take)"
+    )
     print(f"float baseline vs exact    {totals_off} totals and {ranks_off} ranks differ")
     if not args.no_peers:
         print()
-        peers = subprocess.run([sys.executable, str(HERE / "bench_peers.py"), "--n", str(args.peer_units),
-                                "--runs", str(args.runs)], capture_output=True, text=True)
+        peers = subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "bench_peers.py"),
+                "--n",
+                str(args.peer_units),
+                "--runs",
+                str(args.runs),
+            ],
+            capture_output=True,
+            text=True,
+        )
         print(peers.stdout.rstrip() or peers.stderr.rstrip())
 
 

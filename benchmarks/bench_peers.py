@@ -572,21 +572,29 @@ def main(argv: list[str] | None = None) -> None:
     from fulian_eval.scoring.columnar import column_of, compile_plan
 
     plan = compile_plan(rb)
-    columns = {name: column_of([ev.values.get(name) for ev in evs], spec.type) for name, spec in rb.fields.items()}
+    columns = {
+        name: column_of([ev.values.get(name) for ev in evs], spec.type)
+        for name, spec in rb.fields.items()
+    }
     manual = {iid: column_of([ev.points.get(iid) for ev in evs], "number") for iid in plan.manual}
 
     def run_columnar() -> Any:
         return plan.run_columns(columns, manual, len(evs))
 
     med, outs = median_times(
-        {"fe": run_fulian, "col": run_columnar, "re": run_rule_engine, "jl": run_json_logic}, args.runs,
+        {"fe": run_fulian, "col": run_columnar, "re": run_rule_engine, "jl": run_json_logic},
+        args.runs,
         no_gc=args.no_gc,
     )
     t_fe, t_col, t_re, t_jl = med["fe"], med["col"], med["re"], med["jl"]
     col = outs["col"]
-    same = all(
-        [int(h) for h in col.item_h[k]] == [int(i.points * 100) for i in r.items] for k, r in enumerate(outs["fe"])
-    ) and not col.doubt.any()
+    same = (
+        all(
+            [int(h) for h in col.item_h[k]] == [int(i.points * 100) for i in r.items]
+            for k, r in enumerate(outs["fe"])
+        )
+        and not col.doubt.any()
+    )
     fe_results, re_points, jl_points = outs["fe"], outs["re"], outs["jl"]
 
     versions = ", ".join(
@@ -612,7 +620,9 @@ def main(argv: list[str] | None = None) -> None:
         "(vs fulian_eval: throughput ratio against the exact per-unit path, >1 = more decisions/s; "
         "parsing excluded for all)"
     )
-    print(f"sanity columnar     item points equal to the per-unit path's for all {len(evs)} units: {same}")
+    print(
+        f"sanity columnar     item points equal to the per-unit path's for all {len(evs)} units: {same}"
+    )
 
     # sanity: the peers' item points against fulian_eval's
     ours = {r.unit.id: {i.id: float(i.points) for i in r.items} for r in fe_results}

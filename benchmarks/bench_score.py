@@ -27,7 +27,10 @@ DATA = HERE / "_data"
 # scheme name -> (rulebook, a CSV of real units to vary)
 SCHEMES = {
     "town": (ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "town" / "town.csv"),
-    "acceptance": (ROOT / "tests" / "data" / "acceptance" / "town-2026.toml", HERE / "templates" / "acceptance.csv"),
+    "acceptance": (
+        ROOT / "tests" / "data" / "acceptance" / "town-2026.toml",
+        HERE / "templates" / "acceptance.csv",
+    ),
 }
 GROUPS = ["东片", "西片", "南片", "北片", "中片", "新区"]
 _INT = re.compile(r"^\d+$")
@@ -87,29 +90,50 @@ def time_run(cmd: list[str]) -> float:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}"
+        )
     return elapsed
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--schemes", nargs="+", choices=sorted(SCHEMES), default=["town", "acceptance"],
-                    help="town: the bundled 33-item town-village scheme; acceptance: the 12-item contract example")
-    ap.add_argument("--audit", action="store_true", help="also time each run with --audit (a fresh store)")
-    ap.add_argument("--baseline", action="store_true",
-                    help="also time the hand-written numpy baseline (acceptance scheme; needs numpy)")
+    ap.add_argument(
+        "--schemes",
+        nargs="+",
+        choices=sorted(SCHEMES),
+        default=["town", "acceptance"],
+        help="town: the bundled 33-item town-village scheme; acceptance: the 12-item contract example",
+    )
+    ap.add_argument(
+        "--audit", action="store_true", help="also time each run with --audit (a fresh store)"
+    )
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time the hand-written numpy baseline (acceptance scheme; needs numpy)",
+    )
     args = ap.parse_args(argv)
 
     base = [sys.executable, "-m", "fulian_eval"]
     startup = [time_run([*base, "--version"]) for _ in range(args.runs)]
-    print(f"{'scheme':<11} {'items':>5} {'units':>8}  {'median s':>9}  {'min s':>7}  {'max s':>7}  {'units/s':>9}")
-    print(f"{'startup':<11} {'':>5} {'':>8}  {statistics.median(startup):9.3f}  {min(startup):7.3f}  {max(startup):7.3f}")
+    print(
+        f"{'scheme':<11} {'items':>5} {'units':>8}  {'median s':>9}  {'min s':>7}  {'max s':>7}  {'units/s':>9}"
+    )
+    print(
+        f"{'startup':<11} {'':>5} {'':>8}  {statistics.median(startup):9.3f}  {min(startup):7.3f}  {max(startup):7.3f}"
+    )
     for scheme in args.schemes:
         rulebook, template = SCHEMES[scheme]
-        items = sum(1 for line in rulebook.read_text(encoding="utf-8").splitlines()
-                    if line.strip() == "[[categories.items]]")
+        items = sum(
+            1
+            for line in rulebook.read_text(encoding="utf-8").splitlines()
+            if line.strip() == "[[categories.items]]"
+        )
         results = {}
         for n in args.sizes:
             src = DATA / f"{scheme}-{n}.csv"
@@ -120,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
             times = [time_run(cmd) for _ in range(args.runs)]
             med = statistics.median(times)
             results[n] = med
-            print(f"{scheme:<11} {items:>5} {n:>8}  {med:9.3f}  {min(times):7.3f}  {max(times):7.3f}  {n / med:9.0f}")
+            print(
+                f"{scheme:<11} {items:>5} {n:>8}  {med:9.3f}  {min(times):7.3f}  {max(times):7.3f}  {n / med:9.0f}"
+            )
             if args.audit:
                 audited = []
                 for _ in range(args.runs):
@@ -129,16 +155,20 @@ def main(argv: list[str] | None = None) -> None:
                         Path(f"{store}{suffix}").unlink(missing_ok=True)
                     audited.append(time_run([*cmd, "--audit", str(store)]))
                 amed = statistics.median(audited)
-                print(f"{'  +audit':<11} {items:>5} {n:>8}  {amed:9.3f}  {min(audited):7.3f}  {max(audited):7.3f}  "
-                      f"{n / amed:9.0f}   audit adds {100 * (amed / med - 1):.0f} %")
+                print(
+                    f"{'  +audit':<11} {items:>5} {n:>8}  {amed:9.3f}  {min(audited):7.3f}  {max(audited):7.3f}  "
+                    f"{n / amed:9.0f}   audit adds {100 * (amed / med - 1):.0f} %"
+                )
             if args.baseline and scheme == "acceptance":
                 bout = DATA / f"baseline-{n}.csv"
                 bcmd = [sys.executable, str(HERE / "baseline_numpy.py"), str(src), str(bout)]
                 btimes = [time_run(bcmd) for _ in range(args.runs)]
                 bmed = statistics.median(btimes)
                 differ = _differing_totals(out, bout)
-                print(f"{'  numpy':<11} {items:>5} {n:>8}  {bmed:9.3f}  {min(btimes):7.3f}  {max(btimes):7.3f}  "
-                      f"{n / bmed:9.0f}   project/baseline {med / bmed:.1f}x; {differ} float totals off by a cent")
+                print(
+                    f"{'  numpy':<11} {items:>5} {n:>8}  {bmed:9.3f}  {min(btimes):7.3f}  {max(btimes):7.3f}  "
+                    f"{n / bmed:9.0f}   project/baseline {med / bmed:.1f}x; {differ} float totals off by a cent"
+                )
         if len(results) >= 2:
             (n1, t1), (n2, t2) = sorted(results.items())[:2]
             print(f"{scheme:<11} ratio: {n2 // n1}x the units took {t2 / t1:.2f}x the time")

@@ -30,7 +30,9 @@ def _time(cmd: list[str]) -> tuple[float, float]:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     after = os.times()
-    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return wall, (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
 
 
 def main() -> None:
@@ -48,8 +50,22 @@ def main() -> None:
         for _ in range(args.runs):
             for fmt in times:  # in turn, so load on the machine falls on both alike
                 out = DATA / f"out-{n}.{fmt}"
-                times[fmt].append(_time([sys.executable, "-m", "fulian_eval", "score", str(rulebook), str(data),
-                                         "--format", fmt, "-o", str(out)]))
+                times[fmt].append(
+                    _time(
+                        [
+                            sys.executable,
+                            "-m",
+                            "fulian_eval",
+                            "score",
+                            str(rulebook),
+                            str(data),
+                            "--format",
+                            fmt,
+                            "-o",
+                            str(out),
+                        ]
+                    )
+                )
         csv_s = statistics.median(w for w, _ in times["csv"])
         xlsx_s = statistics.median(w for w, _ in times["xlsx"])
         cpu = statistics.median(c for _, c in times["xlsx"])

@@ -36,17 +36,32 @@ def columnar_rows(rb: Any, evs: Sequence[Any]) -> list[tuple[object, ...]]:
 
     plan = compile_plan(rb)
     sc = plan.score_evidence(list(evs))
-    return [(int(sc.total_h[i]), bool(sc.vetoed[i]),
-             plan.grade_names[int(sc.grade[i])] if sc.grade[i] >= 0 else None,
-             [int(x) for x in sc.cat_h[i]], [bool(x) for x in sc.cat_ok[i]],
-             [int(x) for x in sc.item_h[i]], [STATUSES[int(x)] for x in sc.status[i]],
-             plan.flags_of(sc, i, ev.flags)) for i, ev in enumerate(evs)]
+    return [
+        (
+            int(sc.total_h[i]),
+            bool(sc.vetoed[i]),
+            plan.grade_names[int(sc.grade[i])] if sc.grade[i] >= 0 else None,
+            [int(x) for x in sc.cat_h[i]],
+            [bool(x) for x in sc.cat_ok[i]],
+            [int(x) for x in sc.item_h[i]],
+            [STATUSES[int(x)] for x in sc.status[i]],
+            plan.flags_of(sc, i, ev.flags),
+        )
+        for i, ev in enumerate(evs)
+    ]
 
 
 def exact_row(r: Any) -> tuple[object, ...]:
     """The same view of an exact :class:`~fulian_eval.scoring.exact.UnitResult`."""
     from fulian_eval.scoring.exact import hundredths
 
-    return (hundredths(r.total), r.vetoed, r.grade, [hundredths(c.score) for c in r.categories],
-            [c.applicable for c in r.categories], [hundredths(i.points) for i in r.items],
-            [i.status for i in r.items], r.flags)
+    return (
+        hundredths(r.total),
+        r.vetoed,
+        r.grade,
+        [hundredths(c.score) for c in r.categories],
+        [c.applicable for c in r.categories],
+        [hundredths(i.points) for i in r.items],
+        [i.status for i in r.items],
+        r.flags,
+    )

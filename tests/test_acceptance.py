@@ -12,8 +12,20 @@ DATA = Path(__file__).parent / "data" / "acceptance"
 
 def run_json() -> tuple[int, dict]:
     proc = subprocess.run(
-        [sys.executable, "-m", "fulian_eval", "score", "town-2026.toml", "evidence", "--format", "json"],
-        cwd=DATA, capture_output=True, text=True, encoding="utf-8",
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            "town-2026.toml",
+            "evidence",
+            "--format",
+            "json",
+        ],
+        cwd=DATA,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
     )
     return proc.returncode, json.loads(proc.stdout)
 
@@ -26,8 +38,12 @@ def test_acceptance_matches_expected_exactly() -> None:
     for exp, unit in zip(expected["units"], got["units"], strict=True):
         for key in ("unit", "group", "total", "grade", "vetoed", "rank", "group_rank"):
             assert unit[key] == exp[key], (exp["unit"], key)
-        assert [{k: c[k] for k in ("id", "score", "max")} for c in unit["categories"]] == exp["categories"]
-        assert [{k: i[k] for k in ("id", "points", "max", "status")} for i in unit["items"]] == exp["items"]
+        assert [{k: c[k] for k in ("id", "score", "max")} for c in unit["categories"]] == exp[
+            "categories"
+        ]
+        assert [{k: i[k] for k in ("id", "points", "max", "status")} for i in unit["items"]] == exp[
+            "items"
+        ]
     assert [r["source"] for r in got["rejected"]] == [r["source"] for r in expected["rejected"]]
 
 
@@ -46,13 +62,21 @@ def test_acceptance_through_both_engines_in_the_library() -> None:
 
     rb = load_rulebook(DATA / "town-2026.toml")
     es = load_evidence(rb, [DATA / "evidence"])
-    expected = {u["unit"]: u for u in json.loads((DATA / "expected.json").read_text(encoding="utf-8"))["units"]}
+    expected = {
+        u["unit"]: u
+        for u in json.loads((DATA / "expected.json").read_text(encoding="utf-8"))["units"]
+    }
     results = [score(rb, ev) for ev in es.evidence]
     assert [exact_row(r) for r in results] == columnar_rows(rb, es.evidence)
     for ranked in rank(rb, results):
         exp, r = expected[ranked.result.unit.id], ranked.result
-        assert (fmt_points(r.rounded_total), r.grade, r.vetoed, ranked.rank) == (exp["total"], exp["grade"],
-                                                                                exp["vetoed"], exp["rank"])
-        assert [(i.id, fmt_points(i.points), i.status) for i in r.items] == [(i["id"], i["points"], i["status"])
-                                                                           for i in exp["items"]]
+        assert (fmt_points(r.rounded_total), r.grade, r.vetoed, ranked.rank) == (
+            exp["total"],
+            exp["grade"],
+            exp["vetoed"],
+            exp["rank"],
+        )
+        assert [(i.id, fmt_points(i.points), i.status) for i in r.items] == [
+            (i["id"], i["points"], i["status"]) for i in exp["items"]
+        ]
     assert len(results) == len(expected)

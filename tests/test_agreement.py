@@ -72,10 +72,22 @@ def test_published_coincidence_matrix() -> None:
     """Krippendorff (2011), section C, the coincidence matrix of values 1-5 (zero cells omitted)."""
     third = F(1, 3)
     expected = {
-        (1, 1): 7, (1, 2): 4 * third, (1, 3): third, (1, 4): third,
-        (2, 1): 4 * third, (2, 2): 10, (2, 3): 4 * third, (2, 4): third,
-        (3, 1): third, (3, 2): 4 * third, (3, 3): 8, (3, 4): third,
-        (4, 1): third, (4, 2): third, (4, 3): third, (4, 4): 4,
+        (1, 1): 7,
+        (1, 2): 4 * third,
+        (1, 3): third,
+        (1, 4): third,
+        (2, 1): 4 * third,
+        (2, 2): 10,
+        (2, 3): 4 * third,
+        (2, 4): third,
+        (3, 1): third,
+        (3, 2): 4 * third,
+        (3, 3): 8,
+        (3, 4): third,
+        (4, 1): third,
+        (4, 2): third,
+        (4, 3): third,
+        (4, 4): 4,
         (5, 5): 3,
     }
     o = coincidence_matrix(KRIPPENDORFF_2011_C)
@@ -122,7 +134,9 @@ def test_undefined_without_pairable_values(data: Units) -> None:
 
 
 def test_identical_values_everywhere_is_one_by_convention() -> None:
-    assert krippendorff_alpha_interval({"a": {"x": F(1), "y": F(1)}, "b": {"x": F(1), "y": F(1)}}) == 1
+    assert (
+        krippendorff_alpha_interval({"a": {"x": F(1), "y": F(1)}, "b": {"x": F(1), "y": F(1)}}) == 1
+    )
 
 
 # ------------------------------------------------------------------ properties
@@ -166,7 +180,13 @@ def test_alpha_is_in_a_sane_range(data: Units) -> None:
 
 
 @PROPS
-@given(st.lists(st.tuples(st.builds(F, st.integers(-20, 20), st.just(2)), st.integers(2, 4)), min_size=2, max_size=10))
+@given(
+    st.lists(
+        st.tuples(st.builds(F, st.integers(-20, 20), st.just(2)), st.integers(2, 4)),
+        min_size=2,
+        max_size=10,
+    )
+)
 def test_identical_ratings_with_variation_give_one(units: list[tuple[Fraction, int]]) -> None:
     data = {u: {f"c{i}": v for i in range(m)} for u, (v, m) in enumerate(units)}
     assert krippendorff_alpha_interval(data) == 1
@@ -175,13 +195,18 @@ def test_identical_ratings_with_variation_give_one(units: list[tuple[Fraction, i
 @PROPS
 @given(reliability_data(), st.sampled_from([F(-3), F(1, 2), F(7)]), st.integers(-10, 10))
 def test_invariant_under_affine_rescaling(data: Units, scale: Fraction, shift: int) -> None:
-    moved = {u: {c: None if v is None else scale * v + shift for c, v in rs.items()} for u, rs in data.items()}
+    moved = {
+        u: {c: None if v is None else scale * v + shift for c, v in rs.items()}
+        for u, rs in data.items()
+    }
     assert krippendorff_alpha_interval(moved) == krippendorff_alpha_interval(data)
 
 
 @PROPS
 @given(reliability_data(), st.randoms(use_true_random=False))
-def test_ignores_which_coder_gave_a_rating_and_lonely_ratings(data: Units, rnd: random.Random) -> None:
+def test_ignores_which_coder_gave_a_rating_and_lonely_ratings(
+    data: Units, rnd: random.Random
+) -> None:
     shuffled: dict[Hashable, dict[str, Fraction | None]] = {}
     for u, rs in data.items():
         values = list(rs.values())
@@ -221,13 +246,21 @@ def test_fmt_alpha(x: Fraction | None, shown: str | None) -> None:
 # --------------------------------------------------------------- agreement()
 
 
-def _item(iid: str, points: Fraction | int, mx: Fraction | int = 5, status: str = "scored") -> ItemResult:
+def _item(
+    iid: str, points: Fraction | int, mx: Fraction | int = 5, status: str = "scored"
+) -> ItemResult:
     return ItemResult(id=iid, title=iid, kind="manual", max=F(mx), points=F(points), status=status)
 
 
 def _result(unit: str, role: str, *items: ItemResult) -> UnitResult:
-    return UnitResult(unit=UnitInfo(id=unit, group="东片"), role=role, total=sum((i.points for i in items), F(0)),
-                      categories=(), items=items, grade=None)
+    return UnitResult(
+        unit=UnitInfo(id=unit, group="东片"),
+        role=role,
+        total=sum((i.points for i in items), F(0)),
+        categories=(),
+        items=items,
+        grade=None,
+    )
 
 
 def test_agreement_over_unit_item_pairs_and_categories() -> None:
@@ -262,22 +295,51 @@ def test_agreement_over_unit_item_pairs_and_categories() -> None:
 
 def test_veto_not_applicable_and_missing_items_are_not_ratings() -> None:
     results = {
-        "self": [_result("u1", "self", _item("a.x", 5), _item("a.v", 0, 0), _item("a.n", 5, status="not_applicable"),
-                         _item("a.m", 0, status="missing"), _item("a.y", 1))],
-        "town": [_result("u1", "town", _item("a.x", 5), _item("a.v", 0, 0, status="veto"), _item("a.n", 0),
-                         _item("a.m", 4), _item("a.y", 1))],
+        "self": [
+            _result(
+                "u1",
+                "self",
+                _item("a.x", 5),
+                _item("a.v", 0, 0),
+                _item("a.n", 5, status="not_applicable"),
+                _item("a.m", 0, status="missing"),
+                _item("a.y", 1),
+            )
+        ],
+        "town": [
+            _result(
+                "u1",
+                "town",
+                _item("a.x", 5),
+                _item("a.v", 0, 0, status="veto"),
+                _item("a.n", 0),
+                _item("a.m", 4),
+                _item("a.y", 1),
+            )
+        ],
     }
     got = agreement(results)
-    assert set(ratings_by_pair(results)) == {("u1", "a.x"), ("u1", "a.n"), ("u1", "a.m"), ("u1", "a.y")}
+    assert set(ratings_by_pair(results)) == {
+        ("u1", "a.x"),
+        ("u1", "a.n"),
+        ("u1", "a.m"),
+        ("u1", "a.y"),
+    }
     assert got.pairs == 2  # a.x and a.y; a.n and a.m were judged by the town only
     assert got.alpha == 1  # 1 and 1/5 agree, with variation
     assert got.message == ""
 
 
 def test_single_role_is_undefined_with_a_sentence() -> None:
-    got = agreement({"self": [_result("u1", "self", _item("a.x", 5)), _result("u2", "self", _item("a.x", 2))]})
-    assert got == Agreement(alpha=None, pairs=0, by_category={"a": None},
-                            message="only one role (self): agreement needs at least two")
+    got = agreement(
+        {"self": [_result("u1", "self", _item("a.x", 5)), _result("u2", "self", _item("a.x", 2))]}
+    )
+    assert got == Agreement(
+        alpha=None,
+        pairs=0,
+        by_category={"a": None},
+        message="only one role (self): agreement needs at least two",
+    )
     assert agreement_json(got) == {"alpha": None, "pairs": 0, "by_category": {"a": None}}
 
 
@@ -285,7 +347,12 @@ def test_no_results_and_no_overlap_are_undefined() -> None:
     assert agreement({}).alpha is None
     assert "at least two roles" in agreement({}).message
     assert "at least two roles" in agreement({"self": [], "town": []}).message
-    apart = agreement({"self": [_result("u1", "self", _item("a.x", 5))], "town": [_result("u2", "town", _item("a.x", 1))]})
+    apart = agreement(
+        {
+            "self": [_result("u1", "self", _item("a.x", 5))],
+            "town": [_result("u2", "town", _item("a.x", 1))],
+        }
+    )
     assert (apart.alpha, apart.pairs) == (None, 0)
     assert "no (unit, item) pair" in apart.message
 
@@ -298,8 +365,14 @@ def test_perfect_agreement_without_variation_is_one_with_a_note() -> None:
 
 
 def test_two_results_of_one_role_for_a_unit_count_as_two_ratings() -> None:
-    results = {"peer": [_result("u1", "peer", _item("a.x", 5)), _result("u1", "peer", _item("a.x", 3)),
-                        _result("u2", "peer", _item("a.x", 1)), _result("u2", "peer", _item("a.x", 1))]}
+    results = {
+        "peer": [
+            _result("u1", "peer", _item("a.x", 5)),
+            _result("u1", "peer", _item("a.x", 3)),
+            _result("u2", "peer", _item("a.x", 1)),
+            _result("u2", "peer", _item("a.x", 1)),
+        ]
+    }
     assert ratings_by_pair(results)[("u1", "a.x")] == {"peer": F(1), "peer#2": F(3, 5)}
     got = agreement(results)
     assert got.pairs == 2

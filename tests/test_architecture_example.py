@@ -28,7 +28,9 @@ class Ratio(Kind):
     keys = frozenset({"part", "whole"})
     summary = "比例：max × part / whole，最高 max 分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> RatioRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> RatioRule:
         part = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD, name="part")
         whole = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD, name="whole")
         return RatioRule(part=part, whole=whole)

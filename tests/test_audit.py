@@ -55,12 +55,20 @@ def _data() -> tuple[Rulebook, EvidenceSet, tuple[UnitResult, ...], tuple[tuple[
     return rb, es, results, tuple(audit.read_files([EVIDENCE]))
 
 
-def _append(path: Path, *, summary: bool = False, actor: str = "tester", now: dt.datetime = NOW) -> audit.AppendResult:
+def _append(
+    path: Path, *, summary: bool = False, actor: str = "tester", now: dt.datetime = NOW
+) -> audit.AppendResult:
     rb, es, results, files = _data()
     return audit.append_run(
-        path, rulebook=rb, results=[r.summary() for r in results] if summary else results,
-        evidence_files=files, command="score town-2026.toml evidence", actor=actor, now=now,
-        options={"strict": False}, rejected=es.rejected,
+        path,
+        rulebook=rb,
+        results=[r.summary() for r in results] if summary else results,
+        evidence_files=files,
+        command="score town-2026.toml evidence",
+        actor=actor,
+        now=now,
+        options={"strict": False},
+        rejected=es.rejected,
     )
 
 
@@ -101,26 +109,35 @@ def store(tmp_path: Path) -> Path:
 
 
 def test_canonical_json_sorts_keys_without_spaces_or_ascii_escapes() -> None:
-    assert canonical_json({"b": 1, "a": [True, None, "妇联"]}) == '{"a":[true,null,"妇联"],"b":1}'.encode()
+    assert (
+        canonical_json({"b": 1, "a": [True, None, "妇联"]})
+        == '{"a":[true,null,"妇联"],"b":1}'.encode()
+    )
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (Fraction(175, 2), "87.5"),
-    (Fraction(-1, 8), "-0.125"),
-    (Fraction(3), "3"),
-    (Fraction(1, 3), "1/3"),
-    (Fraction(-7, 6), "-7/6"),
-    (Fraction(1, 1000), "0.001"),
-    (Decimal("0.850"), "0.850"),
-    (dt.date(2026, 3, 1), "2026-03-01"),
-    (dt.datetime(2026, 3, 1, 9, 30), "2026-03-01T09:30:00"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Fraction(175, 2), "87.5"),
+        (Fraction(-1, 8), "-0.125"),
+        (Fraction(3), "3"),
+        (Fraction(1, 3), "1/3"),
+        (Fraction(-7, 6), "-7/6"),
+        (Fraction(1, 1000), "0.001"),
+        (Decimal("0.850"), "0.850"),
+        (dt.date(2026, 3, 1), "2026-03-01"),
+        (dt.datetime(2026, 3, 1, 9, 30), "2026-03-01T09:30:00"),
+    ],
+)
 def test_canonical_json_writes_exact_values_as_strings(value: object, text: str) -> None:
     assert canonical_json([value]) == json.dumps([text], ensure_ascii=False).encode()
 
 
 def test_canonical_json_tuples_and_sets() -> None:
-    assert canonical_json({"t": (1, 2), "s": frozenset({"乙", "a"})}) == '{"s":["a","乙"],"t":[1,2]}'.encode()
+    assert (
+        canonical_json({"t": (1, 2), "s": frozenset({"乙", "a"})})
+        == '{"s":["a","乙"],"t":[1,2]}'.encode()
+    )
 
 
 @pytest.mark.parametrize("bad", [0.5, {"x": [1.0]}, object(), {1: "a"}, {"s": {1, 2}}])
@@ -140,7 +157,10 @@ def test_append_and_verify(store: Path) -> None:
     assert result.head == audit.head(store)
     assert audit.verify(store, result.head).ok
     runs = audit.runs(store)
-    assert [(r.run, r.actor, r.units, r.rejected) for r in runs] == [(1, "tester", 5, 1), (2, "另一人", 5, 1)]
+    assert [(r.run, r.actor, r.units, r.rejected) for r in runs] == [
+        (1, "tester", 5, 1),
+        (2, "另一人", 5, 1),
+    ]
     assert runs[0].time == "2026-03-01T09:30:00.000+08:00"
     assert runs[0].engine == __version__
     assert runs[0].rulebook == "town-2026 2026.1"
@@ -173,7 +193,9 @@ def test_new_store_is_wal_with_schema_version(tmp_path: Path) -> None:
         assert s.head() == GENESIS
         assert s.schema == audit.SCHEMA_VERSION
     assert _sql(path, "PRAGMA journal_mode") == [("wal",)]
-    assert dict(_sql(path, "SELECT key, value FROM meta"))["schema_version"] == str(audit.SCHEMA_VERSION)
+    assert dict(_sql(path, "SELECT key, value FROM meta"))["schema_version"] == str(
+        audit.SCHEMA_VERSION
+    )
     assert audit.verify(path).ok
     assert audit.verify(path, GENESIS).ok
 
@@ -189,14 +211,31 @@ def test_a_run_is_stored_whole_or_not_at_all(store: Path) -> None:
     with pytest.raises(RuntimeError):
         audit.append_run(store, rulebook=rb, results=failing(), evidence_files=files, command="x")
     with pytest.raises(TypeError):
-        audit.append_run(store, rulebook=rb, results=results, evidence_files=files, command="x",
-                         options={"seed": 0.5})
+        audit.append_run(
+            store,
+            rulebook=rb,
+            results=results,
+            evidence_files=files,
+            command="x",
+            options={"seed": 0.5},
+        )
     with pytest.raises(AuditError, match="changed since the rulebook was loaded"):
-        audit.append_run(store, rulebook=rb, results=results, evidence_files=files, command="x",
-                         rulebook_files=[("town-2026.toml", b"changed")])
+        audit.append_run(
+            store,
+            rulebook=rb,
+            results=results,
+            evidence_files=files,
+            command="x",
+            rulebook_files=[("town-2026.toml", b"changed")],
+        )
     with pytest.raises(AuditError, match="no rulebook file"):
-        audit.append_run(store, rulebook=attrs.evolve(rb, sources=()), results=results, evidence_files=files,
-                         command="x")
+        audit.append_run(
+            store,
+            rulebook=attrs.evolve(rb, sources=()),
+            results=results,
+            evidence_files=files,
+            command="x",
+        )
     short = attrs.evolve(results[0].summary(), items=results[0].summary().items[:-1])
     with pytest.raises(AuditError, match="another rulebook"):
         audit.append_run(store, rulebook=rb, results=[short], evidence_files=files, command="x")
@@ -209,13 +248,22 @@ def test_a_run_is_stored_whole_or_not_at_all(store: Path) -> None:
 
 def _unit_body_edit(path: Path) -> None:
     body = _sql(path, "SELECT body FROM records WHERE seq = 3")[0][0]
-    _sql(path, "UPDATE records SET body = ? WHERE seq = 3", (body.replace('"total":"', '"total":"1'),))
+    _sql(
+        path,
+        "UPDATE records SET body = ? WHERE seq = 3",
+        (body.replace('"total":"', '"total":"1'),),
+    )
 
 
 def _flip(column: str, seq: int) -> Callable[[Path], None]:
     def tamper(path: Path) -> None:
         value = _sql(path, f"SELECT {column} FROM records WHERE seq = ?", (seq,))[0][0]
-        _sql(path, f"UPDATE records SET {column} = ? WHERE seq = ?", (("1" if value[0] != "1" else "2") + value[1:], seq))
+        _sql(
+            path,
+            f"UPDATE records SET {column} = ? WHERE seq = ?",
+            (("1" if value[0] != "1" else "2") + value[1:], seq),
+        )
+
     return tamper
 
 
@@ -239,23 +287,49 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], int | None]] = {
     "records.seq renumbered": (lambda p: _sql(p, "UPDATE records SET seq = 20 WHERE seq = 14"), 20),
     "records row deleted": (lambda p: _sql(p, "DELETE FROM records WHERE seq = 10"), 11),
     "records end row deleted": (lambda p: _sql(p, "DELETE FROM records WHERE seq = 14"), 8),
-    "records row inserted": (lambda p: _sql(
-        p, "INSERT INTO records SELECT 15, run_id, kind, body, prev_hash, hash FROM records WHERE seq = 9"), 15),
+    "records row inserted": (
+        lambda p: _sql(
+            p,
+            "INSERT INTO records SELECT 15, run_id, kind, body, prev_hash, hash FROM records WHERE seq = 9",
+        ),
+        15,
+    ),
     "records rows swapped": (_swap_bodies, 3),
-    "blobs.content": (lambda p: _sql(p, "UPDATE blobs SET content = content || x'20' WHERE sha256 = ?",
-                                     (_blob_of(p, "yufeng.toml"),)), 1),
-    "blobs.sha256": (lambda p: _sql(p, "UPDATE blobs SET sha256 = ? WHERE sha256 = ?",
-                                    ("f" * 64, _blob_of(p, "yufeng.toml"))), 1),
-    "blobs row deleted": (lambda p: _sql(p, "DELETE FROM blobs WHERE sha256 = ?", (_blob_of(p, "lianhua.toml"),)), 1),
-    "blobs row inserted": (lambda p: _sql(p, "INSERT INTO blobs VALUES (?, x'00')",
-                                          (hashlib.sha256(b"\0").hexdigest(),)), None),
+    "blobs.content": (
+        lambda p: _sql(
+            p,
+            "UPDATE blobs SET content = content || x'20' WHERE sha256 = ?",
+            (_blob_of(p, "yufeng.toml"),),
+        ),
+        1,
+    ),
+    "blobs.sha256": (
+        lambda p: _sql(
+            p,
+            "UPDATE blobs SET sha256 = ? WHERE sha256 = ?",
+            ("f" * 64, _blob_of(p, "yufeng.toml")),
+        ),
+        1,
+    ),
+    "blobs row deleted": (
+        lambda p: _sql(p, "DELETE FROM blobs WHERE sha256 = ?", (_blob_of(p, "lianhua.toml"),)),
+        1,
+    ),
+    "blobs row inserted": (
+        lambda p: _sql(
+            p, "INSERT INTO blobs VALUES (?, x'00')", (hashlib.sha256(b"\0").hexdigest(),)
+        ),
+        None,
+    ),
     "meta.store_id": (lambda p: _sql(p, "UPDATE meta SET value = 'x' WHERE key = 'store_id'"), 1),
     "meta row inserted": (lambda p: _sql(p, "INSERT INTO meta VALUES ('note', 'hi')"), None),
 }
 
 
 @pytest.mark.parametrize("name", list(TAMPERS))
-def test_any_change_to_any_table_fails_verify_naming_the_first_bad_record(store: Path, name: str) -> None:
+def test_any_change_to_any_table_fails_verify_naming_the_first_bad_record(
+    store: Path, name: str
+) -> None:
     tamper, first_bad = TAMPERS[name]
     tamper(store)
     result = audit.verify(store)
@@ -348,7 +422,9 @@ def test_show_unpacks_a_units_items(store: Path) -> None:
     assert [(i["id"], i["points"], i["status"]) for i in rec["items"]] == [
         (i.id, fmt_points(i.points), i.status) for i in yufeng.items
     ]
-    assert [tuple(map(tuple, i["inputs"])) for i in rec["items"]] == [i.inputs for i in yufeng.items]
+    assert [tuple(map(tuple, i["inputs"])) for i in rec["items"]] == [
+        i.inputs for i in yufeng.items
+    ]
     assert len(audit.show(store, 2)) == UNITS
     (summary,) = audit.show(store, 2, "yufeng")
     assert "status" not in summary["items"][0]
@@ -366,7 +442,9 @@ def test_export_is_json_lines_that_recompute_the_chain(store: Path) -> None:
         rec = json.loads(line)
         assert rec["seq"] == n
         assert rec["prev_hash"] == prev
-        assert rec["hash"] == hashlib.sha256(prev.encode() + canonical_json(rec["body"])).hexdigest()
+        assert (
+            rec["hash"] == hashlib.sha256(prev.encode() + canonical_json(rec["body"])).hexdigest()
+        )
         prev = rec["hash"]
     out = io.StringIO()
     assert audit.export(store, out, blobs=True) == 2 * PER_RUN + 7
@@ -402,7 +480,9 @@ def test_replay_catches_a_consistent_but_false_record(store: Path) -> None:
     assert audit.verify(store).ok  # the forger recomputed the chain…
     diffs = audit.replay(store)  # …but the stored inputs do not give that score
     assert {(d.run, d.unit, d.what) for d in diffs} == {
-        (1, unit, "points archives.registers"), (1, unit, "status archives.registers")}
+        (1, unit, "points archives.registers"),
+        (1, unit, "status archives.registers"),
+    }
     assert "stored" in str(diffs[0])
 
 
@@ -419,7 +499,10 @@ def test_replay_catches_a_changed_evidence_file_with_a_rechained_store(tmp_path:
     _rechain(path)
     assert audit.verify(path).ok
     diffs = audit.replay(path)
-    assert {(d.unit, d.what) for d in diffs} >= {("ningfeng", "points archives.meetings"), ("ningfeng", "total")}
+    assert {(d.unit, d.what) for d in diffs} >= {
+        ("ningfeng", "points archives.meetings"),
+        ("ningfeng", "total"),
+    }
 
 
 # -------------------------------------------------- stateful: tamper at random
@@ -455,13 +538,31 @@ class AuditMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def tamper(self, data: st.DataObject) -> None:
         n = self.records
-        kind = data.draw(st.sampled_from(["body", "hash", "prev_hash", "kind", "run_id", "delete", "swap",
-                                          "blob", "orphan", "insert"]))
+        kind = data.draw(
+            st.sampled_from(
+                [
+                    "body",
+                    "hash",
+                    "prev_hash",
+                    "kind",
+                    "run_id",
+                    "delete",
+                    "swap",
+                    "blob",
+                    "orphan",
+                    "insert",
+                ]
+            )
+        )
         seq = data.draw(st.integers(1, n))
         if kind == "body":
             body = _sql(self.path, "SELECT body FROM records WHERE seq = ?", (seq,))[0][0]
             at = data.draw(st.integers(0, len(body)))
-            _sql(self.path, "UPDATE records SET body = ? WHERE seq = ?", (body[:at] + " " + body[at:], seq))
+            _sql(
+                self.path,
+                "UPDATE records SET body = ? WHERE seq = ?",
+                (body[:at] + " " + body[at:], seq),
+            )
             self.expected = seq
         elif kind in ("hash", "prev_hash"):
             _flip(kind, seq)(self.path)
@@ -480,7 +581,9 @@ class AuditMachine(RuleBasedStateMachine):
         elif kind == "swap":
             other = data.draw(st.integers(1, n).filter(lambda k: k != seq))
             a, b = sorted((seq, other))
-            (x,), (y,) = _sql(self.path, "SELECT body FROM records WHERE seq IN (?, ?) ORDER BY seq", (a, b))
+            (x,), (y,) = _sql(
+                self.path, "SELECT body FROM records WHERE seq IN (?, ?) ORDER BY seq", (a, b)
+            )
             if x == y:
                 return
             _sql(self.path, "UPDATE records SET body = ? WHERE seq = ?", (y, a))
@@ -492,15 +595,25 @@ class AuditMachine(RuleBasedStateMachine):
             _sql(self.path, "UPDATE blobs SET content = content || x'0a' WHERE sha256 = ?", (sha,))
             self.expected = 1  # every run's header names every file
         elif kind == "orphan":
-            _sql(self.path, "INSERT INTO blobs VALUES (?, x'01')", (hashlib.sha256(b"\1").hexdigest(),))
+            _sql(
+                self.path,
+                "INSERT INTO blobs VALUES (?, x'01')",
+                (hashlib.sha256(b"\1").hexdigest(),),
+            )
             self.expected = None
         else:
-            _sql(self.path, "INSERT INTO records SELECT ?, run_id, kind, body, prev_hash, hash FROM records "
-                            "WHERE seq = ?", (n + 1, seq))
+            _sql(
+                self.path,
+                "INSERT INTO records SELECT ?, run_id, kind, body, prev_hash, hash FROM records "
+                "WHERE seq = ?",
+                (n + 1, seq),
+            )
             self.expected = n + 1
         self.tampered = True
 
-    @precondition(lambda self: self.records >= 2 * PER_RUN and not self.tampered and not self.truncated)
+    @precondition(
+        lambda self: self.records >= 2 * PER_RUN and not self.tampered and not self.truncated
+    )
     @rule()
     def truncate_tail(self) -> None:
         last = _sql(self.path, "SELECT MAX(run_id) FROM records")[0][0]
@@ -558,15 +671,21 @@ WRITER = textwrap.dedent("""
 
 def _writer(tmp_path: Path) -> Path:
     script = tmp_path / "writer.py"
-    script.write_text(WRITER.format(src=str(SRC), rulebook=str(RULEBOOK), evidence=str(EVIDENCE)), encoding="utf-8")
+    script.write_text(
+        WRITER.format(src=str(SRC), rulebook=str(RULEBOOK), evidence=str(EVIDENCE)),
+        encoding="utf-8",
+    )
     return script
 
 
 def test_a_writer_killed_mid_run_leaves_a_store_that_verifies(tmp_path: Path) -> None:
     path = tmp_path / "audit.sqlite"
     copies = 40  # 200 units a run; the writer stalls halfway through writing run 3
-    proc = subprocess.Popen([sys.executable, str(_writer(tmp_path)), str(path), "w", "0", str(copies), "2"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(_writer(tmp_path)), str(path), "w", "0", str(copies), "2"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     seen = []
     try:
@@ -593,15 +712,24 @@ def test_a_writer_killed_mid_run_leaves_a_store_that_verifies(tmp_path: Path) ->
 def test_several_writers_at_once_leave_a_valid_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.sqlite"
     script = _writer(tmp_path)
-    writers = [subprocess.Popen([sys.executable, str(script), str(path), f"w{k}", "3", "40"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), f"w{k}", "3", "40"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
     for w in writers:
         _, err = w.communicate(timeout=120)
         assert w.returncode == 0, err
     result = audit.verify(path)
     assert result.ok, result.message
     runs = audit.runs(path)
-    assert sorted(r.command for r in runs) == sorted(f"w{k} {i}" for k in range(4) for i in range(3))
+    assert sorted(r.command for r in runs) == sorted(
+        f"w{k} {i}" for k in range(4) for i in range(3)
+    )
     assert all(r.units == 40 * UNITS for r in runs)
     assert result.records == 12 * (40 * UNITS + 2)
 
@@ -620,12 +748,28 @@ def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     db = tmp_path / "t.db"
     csv_path = root / "examples" / "crosscheck"
-    assert main(["rank", str(root / "rules" / "town-village-2026.toml"), str(csv_path), "--format", "csv",
-                 "-o", str(tmp_path / "r.csv"), "--audit", str(db)]) == 0
+    assert (
+        main(
+            [
+                "rank",
+                str(root / "rules" / "town-village-2026.toml"),
+                str(csv_path),
+                "--format",
+                "csv",
+                "-o",
+                str(tmp_path / "r.csv"),
+                "--audit",
+                str(db),
+            ]
+        )
+        == 0
+    )
     assert audit.replay(db) == [] and unit_by_unit(db) == []
     with AuditStore.open(db, create=False) as s:
         assert replaying._replay_columns(s, 1) == []  # it did go through the columns
-    seq, raw = _sql(db, "SELECT seq, body FROM records WHERE kind = 'unit' ORDER BY seq LIMIT 1 OFFSET 5")[0]
+    seq, raw = _sql(
+        db, "SELECT seq, body FROM records WHERE kind = 'unit' ORDER BY seq LIMIT 1 OFFSET 5"
+    )[0]
     body = json.loads(raw)
     body["total"] = "99.99"
     _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(body).decode(), seq))

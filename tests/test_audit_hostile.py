@@ -41,11 +41,20 @@ UNITS = ROOT / "examples" / "town" / "units.csv"
 PATHS = [pytest.param(TOWN_TOML, id="toml-per-unit"), pytest.param(TOWN_CSV, id="csv-streamed")]
 
 
-def cli(*args: str | Path, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "fulian_eval", *map(str, args)], capture_output=True, text=True,
-                          encoding="utf-8", cwd=cwd, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *map(str, args)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def _ok(run: subprocess.CompletedProcess[str]) -> None:
@@ -109,9 +118,27 @@ def _kill_audited_run(tmp_path: Path, big: Path, db: Path, when: Any) -> int:
     returns its exit status. Afterwards no process of the group may be left running."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "fulian_eval", "score", str(RULES), str(big), "--format", "csv",
-                             "-o", str(tmp_path / "out.csv"), "--audit", str(db)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(RULES),
+            str(big),
+            "--format",
+            "csv",
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--audit",
+            str(db),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while proc.poll() is None and not when() and time.monotonic() < deadline:
@@ -132,7 +159,18 @@ def _kill_audited_run(tmp_path: Path, big: Path, db: Path, when: Any) -> int:
 def _next_run_is_quick(db: Path, tmp_path: Path) -> None:
     # A writer left alive holds the store's lock: the next run would wait out SQLite's
     # 120 s busy timeout. The subprocess timeout (60 s) turns that into a failure.
-    run = cli("score", RULES, TOWN_CSV, "--format", "csv", "-o", tmp_path / "next.csv", "--audit", db, timeout=60)
+    run = cli(
+        "score",
+        RULES,
+        TOWN_CSV,
+        "--format",
+        "csv",
+        "-o",
+        tmp_path / "next.csv",
+        "--audit",
+        db,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert "stored in" in run.stderr
 
@@ -152,9 +190,13 @@ def test_a_killed_audited_run_leaves_no_writer_and_the_next_run_is_quick(tmp_pat
     _big_csv(big, 3000)  # 63,000 units: the writer is busy for seconds
     db = tmp_path / "s.db"
     status = _kill_audited_run(tmp_path, big, db, lambda: _wal_size(db) > 256 * 1024)
-    assert status == -signal.SIGKILL, "the run ended before it could be killed: make the table bigger"
+    assert status == -signal.SIGKILL, (
+        "the run ended before it could be killed: make the table bigger"
+    )
     ok = cli("audit", "verify", db)
-    assert ok.returncode == 0 and ok.stdout.startswith("ok: 0 records, 0 runs"), ok.stdout + ok.stderr
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 0 records, 0 runs"), (
+        ok.stdout + ok.stderr
+    )
     _next_run_is_quick(db, tmp_path)
     assert [r.units for r in audit.runs(db)] == [21]
     assert cli("audit", "verify", db).returncode == 0
@@ -162,7 +204,9 @@ def test_a_killed_audited_run_leaves_no_writer_and_the_next_run_is_quick(tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_audited_runs_killed_at_random_moments_never_leave_a_writer_or_half_a_run(tmp_path: Path) -> None:
+def test_audited_runs_killed_at_random_moments_never_leave_a_writer_or_half_a_run(
+    tmp_path: Path,
+) -> None:
     big = tmp_path / "big.csv"
     _big_csv(big, 1500)
     db = tmp_path / "s.db"
@@ -199,7 +243,9 @@ def test_the_writer_exits_when_its_parent_is_gone_even_without_prctl() -> None:
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
     assert run.stdout.strip() == "1", run.stderr
 
 
@@ -226,7 +272,9 @@ def _planted_base(path: Path) -> None:
 
 
 @pytest.mark.parametrize("evidence", PATHS)
-def test_replay_of_a_tailored_rulebook_uses_the_stored_chain_only(tmp_path: Path, evidence: Path) -> None:
+def test_replay_of_a_tailored_rulebook_uses_the_stored_chain_only(
+    tmp_path: Path, evidence: Path
+) -> None:
     work = tmp_path / "work"
     _tailored(work)
     db = tmp_path / "s.db"
@@ -237,8 +285,12 @@ def test_replay_of_a_tailored_rulebook_uses_the_stored_chain_only(tmp_path: Path
     elsewhere.mkdir()
     replay = cli("audit", "replay", db, cwd=elsewhere)
     _ok(replay)
-    assert replay.returncode == 0 and replay.stdout.strip().endswith("replay: 0 differences"), replay.stdout
-    shown = json.loads(cli("audit", "show", db, "1", "--unit", "huayuan", "--format", "json").stdout)
+    assert replay.returncode == 0 and replay.stdout.strip().endswith("replay: 0 differences"), (
+        replay.stdout
+    )
+    shown = json.loads(
+        cli("audit", "show", db, "1", "--unit", "huayuan", "--format", "json").stdout
+    )
     assert shown[0]["total"] == "105.00"
 
 
@@ -258,8 +310,12 @@ def test_a_planted_base_file_changes_nothing_in_a_replay(tmp_path: Path, evidenc
                 _planted_base(cwd / "county" / "base.toml")
             replay = cli("audit", "replay", db, cwd=cwd)
             _ok(replay)
-            assert replay.returncode == 0 and replay.stdout.strip() == "replay: 0 differences", replay.stdout
-        planted = cli("score", "town.toml", evidence, "--format", "json", cwd=work)  # the plant does score lower
+            assert replay.returncode == 0 and replay.stdout.strip() == "replay: 0 differences", (
+                replay.stdout
+            )
+        planted = cli(
+            "score", "town.toml", evidence, "--format", "json", cwd=work
+        )  # the plant does score lower
         assert '"105.00"' not in planted.stdout
 
 
@@ -270,9 +326,15 @@ def test_a_stored_chain_with_a_file_too_few_is_reported_not_read_from_disk(tmp_p
     assert cli("score", "town.toml", TOWN_TOML, "--audit", db, cwd=work).returncode == 0
     header = json.loads(_sql(db, "SELECT body FROM records WHERE kind = 'run'")[0][0])
     header["rulebook"] = header["rulebook"][:1]  # the base left out of the header, store re-chained
-    _sql(db, "UPDATE records SET body = ? WHERE kind = 'run'", params=(canonical_json(header).decode(),))
+    _sql(
+        db,
+        "UPDATE records SET body = ? WHERE kind = 'run'",
+        params=(canonical_json(header).decode(),),
+    )
     _rechain(db)
-    replay = cli("audit", "replay", db, cwd=work)  # the base is still on disk here: it must not be used
+    replay = cli(
+        "audit", "replay", db, cwd=work
+    )  # the base is still on disk here: it must not be used
     _ok(replay)
     assert replay.returncode == 1
     assert "run 1: run: rescoring: stored scored, now fails:" in replay.stdout
@@ -291,25 +353,41 @@ def _relabel_as_plan(db: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("BEGIN")
-        (body,) = conn.execute("SELECT body FROM records WHERE kind = 'run' AND run_id = 1").fetchone()
+        (body,) = conn.execute(
+            "SELECT body FROM records WHERE kind = 'run' AND run_id = 1"
+        ).fetchone()
         header = json.loads(body)
         drawn = sampling.plan_json(sampling.plan(sampling.read_units(UNITS), seed))
-        header.update(draw="plan", evidence=[{"path": "units.csv", "sha256": sha}], items=[], rulebook=[],
-                      scheme={"id": "plan", "version": ""}, options={"seed": seed},
-                      result=json.loads(canonical_json(drawn)))
-        conn.execute("UPDATE records SET body = ? WHERE kind = 'run' AND run_id = 1",
-                     (canonical_json(header).decode(),))
-        for seq, raw in conn.execute("SELECT seq, body FROM records WHERE kind = 'unit'").fetchall():
+        header.update(
+            draw="plan",
+            evidence=[{"path": "units.csv", "sha256": sha}],
+            items=[],
+            rulebook=[],
+            scheme={"id": "plan", "version": ""},
+            options={"seed": seed},
+            result=json.loads(canonical_json(drawn)),
+        )
+        conn.execute(
+            "UPDATE records SET body = ? WHERE kind = 'run' AND run_id = 1",
+            (canonical_json(header).decode(),),
+        )
+        for seq, raw in conn.execute(
+            "SELECT seq, body FROM records WHERE kind = 'unit'"
+        ).fetchall():
             rec = json.loads(raw)
             rec["evidence"] = 0 if rec.get("evidence") is not None else None
             if rec["unit"] == "dawan":
                 assert (rec["total"], rec["grade"], rec["vetoed"]) == ("85.06", "不合格", True)
                 rec.update(total="100.00", grade="优秀", vetoed=False)
-            conn.execute("UPDATE records SET body = ? WHERE seq = ?", (canonical_json(rec).decode(), seq))
+            conn.execute(
+                "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(rec).decode(), seq)
+            )
         (end,) = conn.execute("SELECT body FROM records WHERE kind = 'end'").fetchone()
         end_rec = json.loads(end)
         end_rec["rejected"] = []
-        conn.execute("UPDATE records SET body = ? WHERE kind = 'end'", (canonical_json(end_rec).decode(),))
+        conn.execute(
+            "UPDATE records SET body = ? WHERE kind = 'end'", (canonical_json(end_rec).decode(),)
+        )
         conn.execute("DELETE FROM blobs")
         conn.execute("INSERT INTO blobs VALUES (?, ?)", (sha, units))
         conn.execute("COMMIT")
@@ -319,18 +397,24 @@ def _relabel_as_plan(db: Path) -> None:
 
 
 @pytest.mark.parametrize("evidence", PATHS)
-def test_a_scoring_run_relabelled_as_a_plan_draw_fails_replay_and_verify(tmp_path: Path, evidence: Path) -> None:
+def test_a_scoring_run_relabelled_as_a_plan_draw_fails_replay_and_verify(
+    tmp_path: Path, evidence: Path
+) -> None:
     db = _store(tmp_path, evidence)
     kept = cli("audit", "head", db).stdout.strip()  # the head kept outside, in the minutes
     _relabel_as_plan(db)
     replay = cli("audit", "replay", db)
     _ok(replay)
     assert replay.returncode == 1, replay.stdout
-    assert ("run 1: run: kind: stored a plan draw, now 21 unit records under its header, which a plan draw "
-            "never stores") in replay.stdout
+    assert (
+        "run 1: run: kind: stored a plan draw, now 21 unit records under its header, which a plan draw "
+        "never stores"
+    ) in replay.stdout
     verify = cli("audit", "verify", db)
     assert verify.returncode == 1
-    assert verify.stdout.startswith("FAILED: record 2: a unit record in run 1, whose header says it is a plan draw")
+    assert verify.stdout.startswith(
+        "FAILED: record 2: a unit record in run 1, whose header says it is a plan draw"
+    )
     assert cli("audit", "verify", db, "--head", kept).returncode == 1
 
 
@@ -339,12 +423,18 @@ def test_a_header_claiming_a_draw_with_a_rulebook_fails_verify(tmp_path: Path) -
     (body,) = _sql(db, "SELECT body FROM records WHERE kind = 'run'")[0]
     header = json.loads(body)
     header["draw"] = "sample"
-    _sql(db, "UPDATE records SET body = ? WHERE kind = 'run'", params=(canonical_json(header).decode(),))
+    _sql(
+        db,
+        "UPDATE records SET body = ? WHERE kind = 'run'",
+        params=(canonical_json(header).decode(),),
+    )
     _rechain(db)
     verify = cli("audit", "verify", db)
     assert verify.returncode == 1
-    assert "record 1: the header says run 1 is a 'sample' draw, but a plan or sample draw names one units file" \
+    assert (
+        "record 1: the header says run 1 is a 'sample' draw, but a plan or sample draw names one units file"
         in verify.stdout
+    )
     replay = cli("audit", "replay", db)
     assert replay.returncode == 1 and "kind: stored a sample draw" in replay.stdout
 
@@ -365,9 +455,15 @@ def test_a_changed_header_scheme_or_item_inputs_is_a_difference(tmp_path: Path) 
     header = json.loads(body)
     header["scheme"]["version"] = "1999"
     header["items"][0][1] = ["nothing"]
-    _sql(db, "UPDATE records SET body = ? WHERE kind = 'run'", params=(canonical_json(header).decode(),))
+    _sql(
+        db,
+        "UPDATE records SET body = ? WHERE kind = 'run'",
+        params=(canonical_json(header).decode(),),
+    )
     _rechain(db)
-    assert cli("audit", "verify", db).returncode == 0  # a consistent forgery: only replay and the head can tell
+    assert (
+        cli("audit", "verify", db).returncode == 0
+    )  # a consistent forgery: only replay and the head can tell
     with_head = cli("audit", "verify", db, "--head", kept)
     assert with_head.returncode == 1 and f"head {kept} is not in the store" in with_head.stdout
     replay = cli("audit", "replay", db)
@@ -379,10 +475,14 @@ def test_a_changed_header_scheme_or_item_inputs_is_a_difference(tmp_path: Path) 
 # ----------------------------------------------------------- 8: schema tricks
 
 TAMPERS = {
-    "trigger": ("CREATE TRIGGER swallow BEFORE INSERT ON records BEGIN SELECT RAISE(IGNORE); END",
-                "an extra trigger 'swallow' on records"),
-    "blob-trigger": ("CREATE TRIGGER keep BEFORE INSERT ON blobs BEGIN SELECT RAISE(IGNORE); END",
-                     "an extra trigger 'keep' on blobs"),
+    "trigger": (
+        "CREATE TRIGGER swallow BEFORE INSERT ON records BEGIN SELECT RAISE(IGNORE); END",
+        "an extra trigger 'swallow' on records",
+    ),
+    "blob-trigger": (
+        "CREATE TRIGGER keep BEFORE INSERT ON blobs BEGIN SELECT RAISE(IGNORE); END",
+        "an extra trigger 'keep' on blobs",
+    ),
     "table": ("CREATE TABLE notes (x TEXT)", "an extra table 'notes'"),
     "view": ("CREATE VIEW honest AS SELECT * FROM records", "an extra view 'honest'"),
     "index": ("CREATE INDEX by_kind ON records (kind)", "an extra index 'by_kind' on records"),
@@ -392,27 +492,33 @@ TAMPERS = {
 
 @pytest.mark.parametrize("evidence", PATHS)
 @pytest.mark.parametrize("tamper", sorted(TAMPERS))
-def test_a_store_with_a_planted_schema_object_is_refused_and_fails_verify(tmp_path: Path, evidence: Path,
-                                                                         tamper: str) -> None:
+def test_a_store_with_a_planted_schema_object_is_refused_and_fails_verify(
+    tmp_path: Path, evidence: Path, tamper: str
+) -> None:
     db = _store(tmp_path, evidence)
     sql, named = TAMPERS[tamper]
     _sql(db, sql)
     verify = cli("audit", "verify", db)
     _ok(verify)
     assert verify.returncode == 1
-    assert verify.stdout.startswith("FAILED: the store's schema is not what fulian-eval makes: " + named), \
-        verify.stdout
+    assert verify.stdout.startswith(
+        "FAILED: the store's schema is not what fulian-eval makes: " + named
+    ), verify.stdout
     again = cli("score", RULES, evidence, "--audit", db)
     _ok(again)
     assert again.returncode == 2, again.stderr
-    assert "refusing to write into this store: its schema is not what fulian-eval makes" in again.stderr
+    assert (
+        "refusing to write into this store: its schema is not what fulian-eval makes"
+        in again.stderr
+    )
     assert named in again.stderr
     assert "stored in" not in again.stderr
     assert _sql(db, "SELECT count(*) FROM records WHERE kind = 'run'") == [(1,)]
 
 
-def test_a_run_that_does_not_read_back_as_written_is_not_reported_stored(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_that_does_not_read_back_as_written_is_not_reported_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Behind the schema check, the read-back: a trigger that drops every record (the
     check switched off here) makes the run fail, and nothing is said to be stored."""
     db = _store(tmp_path, TOWN_TOML)
@@ -422,10 +528,19 @@ def test_a_run_that_does_not_read_back_as_written_is_not_reported_stored(tmp_pat
 
     rb = load_rulebook(RULES)
     es = load_evidence(rb, [TOWN_TOML])
-    with pytest.raises(AuditError, match=r"run 2 was not stored as written \(before it was committed\): read "
-                                         r"back 0 of 23 records"):
-        audit.append_run(db, rulebook=rb, results=[score(rb, ev) for ev in es.evidence],
-                         evidence_files=audit.read_files([TOWN_TOML]), command="score", actor="t")
+    with pytest.raises(
+        AuditError,
+        match=r"run 2 was not stored as written \(before it was committed\): read "
+        r"back 0 of 23 records",
+    ):
+        audit.append_run(
+            db,
+            rulebook=rb,
+            results=[score(rb, ev) for ev in es.evidence],
+            evidence_files=audit.read_files([TOWN_TOML]),
+            command="score",
+            actor="t",
+        )
     assert _sql(db, "SELECT count(*) FROM records") == [(23,)]
 
 
@@ -438,8 +553,14 @@ def test_a_new_store_has_exactly_the_expected_schema(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert got == audit_store.expected_schema()
-    assert {n for _, n, _, _ in got} == {"meta", "blobs", "records", "records_by_run", "sqlite_autoindex_meta_1",
-                                         "sqlite_autoindex_blobs_1"}
+    assert {n for _, n, _, _ in got} == {
+        "meta",
+        "blobs",
+        "records",
+        "records_by_run",
+        "sqlite_autoindex_meta_1",
+        "sqlite_autoindex_blobs_1",
+    }
 
 
 # ------------------------------------------- 9: archives, damage, types, versions
@@ -455,11 +576,30 @@ def _readonly_prefix(folder: Path) -> list[str] | None:
     # root writes anywhere a mode allows nothing: a read-only bind mount in a private mount namespace
     if shutil.which("unshare") is None:
         return None
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$1" "$1" && ! touch "$1/x"', "sh",
-                            str(folder)], capture_output=True, timeout=60)
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            'mount --bind -o ro "$1" "$1" && ! touch "$1/x"',
+            "sh",
+            str(folder),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     if probe.returncode != 0:
         return None
-    return ["unshare", "-m", "sh", "-c", 'd=$1; shift; mount --bind -o ro "$d" "$d" && exec "$@"', "sh", str(folder)]
+    return [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        'd=$1; shift; mount --bind -o ro "$d" "$d" && exec "$@"',
+        "sh",
+        str(folder),
+    ]
 
 
 @pytest.mark.parametrize("evidence", PATHS)
@@ -476,11 +616,22 @@ def test_a_read_only_archive_copy_verifies_and_replays(tmp_path: Path, evidence:
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     store = str(archive / "s.db")
     try:
-        for args, want in ((["verify", store], "ok: 23 records, 1 run"), (["replay", store], "replay: 0 differences"),
-                           (["runs", store], "fulian-eval score"), (["show", store, "1", "--unit", "dawan"], "85.06"),
-                           (["export", store], '"kind":"run"'), (["head", store], "")):
-            run = subprocess.run([*prefix, sys.executable, "-m", "fulian_eval", "audit", *args], capture_output=True,
-                                 text=True, encoding="utf-8", timeout=60, env=env)
+        for args, want in (
+            (["verify", store], "ok: 23 records, 1 run"),
+            (["replay", store], "replay: 0 differences"),
+            (["runs", store], "fulian-eval score"),
+            (["show", store, "1", "--unit", "dawan"], "85.06"),
+            (["export", store], '"kind":"run"'),
+            (["head", store], ""),
+        ):
+            run = subprocess.run(
+                [*prefix, sys.executable, "-m", "fulian_eval", "audit", *args],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                timeout=60,
+                env=env,
+            )
             _ok(run)
             assert run.returncode == 0, f"{args}: {run.stdout}{run.stderr}"
             assert want in run.stdout
@@ -499,9 +650,22 @@ def test_an_archive_with_a_pending_wal_says_so(tmp_path: Path) -> None:
     if prefix is None:
         pytest.skip("no way to make a read-only folder here")
     try:
-        run = subprocess.run([*prefix, sys.executable, "-m", "fulian_eval", "audit", "verify", str(archive / "s.db")],
-                             capture_output=True, text=True, encoding="utf-8", timeout=60,
-                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        run = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "fulian_eval",
+                "audit",
+                "verify",
+                str(archive / "s.db"),
+            ],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
         _ok(run)
         assert run.returncode == 1
         assert "its write-ahead log s.db-wal holds changes not yet in s.db" in run.stdout
@@ -525,27 +689,37 @@ def _damage(db: Path, pages: str) -> None:
 
 @pytest.mark.parametrize("pages", ["last", "all"])
 @pytest.mark.parametrize("evidence", PATHS)
-def test_a_damaged_page_is_failed_not_an_internal_error(tmp_path: Path, evidence: Path, pages: str) -> None:
+def test_a_damaged_page_is_failed_not_an_internal_error(
+    tmp_path: Path, evidence: Path, pages: str
+) -> None:
     db = _store(tmp_path, evidence)
     _damage(db, pages)
     verify = cli("audit", "verify", db)
     _ok(verify)
     assert verify.returncode == 1
-    assert verify.stdout.startswith("FAILED: ") and "the store is damaged" in verify.stdout, verify.stdout
+    assert verify.stdout.startswith("FAILED: ") and "the store is damaged" in verify.stdout, (
+        verify.stdout
+    )
     for args in (["replay", db], ["runs", db], ["show", db, "1"], ["export", db]):
         run = cli("audit", *args)
         _ok(run)
-        assert run.returncode == 2 and "the store is damaged: database disk image is malformed" in run.stderr, \
-            run.stderr
+        assert (
+            run.returncode == 2
+            and "the store is damaged: database disk image is malformed" in run.stderr
+        ), run.stderr
 
 
 @pytest.mark.parametrize("evidence", PATHS)
-def test_a_blob_retyped_as_text_is_reported_by_replay_and_verify(tmp_path: Path, evidence: Path) -> None:
+def test_a_blob_retyped_as_text_is_reported_by_replay_and_verify(
+    tmp_path: Path, evidence: Path
+) -> None:
     db = _store(tmp_path, evidence)
     header = json.loads(_sql(db, "SELECT body FROM records WHERE kind = 'run'")[0][0])
     sha = header["rulebook"][0]["sha256"]
     _sql(db, "UPDATE blobs SET content = CAST(content AS TEXT) WHERE sha256 = ?", params=(sha,))
-    assert _sql(db, "SELECT typeof(content) FROM blobs WHERE sha256 = ?", params=(sha,)) == [("text",)]
+    assert _sql(db, "SELECT typeof(content) FROM blobs WHERE sha256 = ?", params=(sha,)) == [
+        ("text",)
+    ]
     replay = cli("audit", "replay", db)
     _ok(replay)
     assert replay.returncode == 1

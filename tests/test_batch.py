@@ -18,8 +18,13 @@ RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
 TEMPLATE = ROOT / "examples" / "town" / "town.csv"
 
 
-def _make_table(path: Path, n: int, *, bad_rows: dict[int, tuple[str, str]] | None = None,
-                duplicate_of: dict[int, int] | None = None) -> None:
+def _make_table(
+    path: Path,
+    n: int,
+    *,
+    bad_rows: dict[int, tuple[str, str]] | None = None,
+    duplicate_of: dict[int, int] | None = None,
+) -> None:
     """n units varied from the example town; optional bad cells and duplicated unit ids."""
     with TEMPLATE.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
@@ -60,7 +65,9 @@ def test_parallel_equals_one_unit_at_a_time(table: Path, monkeypatch: pytest.Mon
     seq = [score(rb, ev).summary() for ev in loaded.evidence]
     assert len(seq) == 4500 - 2
     assert list(par.summaries) == seq
-    assert [(r.source, r.error) for r in par.rejected] == [(r.source, r.error) for r in loaded.rejected]
+    assert [(r.source, r.error) for r in par.rejected] == [
+        (r.source, r.error) for r in loaded.rejected
+    ]
     assert [(r.result.unit.id, r.rank, r.group_rank) for r in rank(rb, par.summaries)] == [
         (r.result.unit.id, r.rank, r.group_rank) for r in rank(rb, seq)
     ]
@@ -82,7 +89,9 @@ def test_progress_reports_every_row(table: Path) -> None:
     assert all(a <= b for (a, _), (b, _) in itertools.pairwise(seen))
 
 
-def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import sys
 
     from fulian_eval.scoring.parallel import terminal_progress

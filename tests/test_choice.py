@@ -38,7 +38,9 @@ title = "妇女之家活动室面积"
 headers = ["活动室面积", "妇女之家面积"]
 """
 
-BOOK = FIELDS + """
+BOOK = (
+    FIELDS
+    + """
 [[categories]]
 id = "base"
 title = "基础建设"
@@ -79,6 +81,7 @@ max = 10
   field = "rules"
   points = {"欠规范" = 1, "不健全" = 2.5, "无" = 4}
 """
+)
 
 
 def test_points_by_option_in_a_base_and_a_deduction_category() -> None:
@@ -128,7 +131,11 @@ def test_missing_choice_deducts_its_largest_points() -> None:
     assert rb.item("business.rules").max == 4
     r = run(rb, {"area": 30})
     assert [(i.points, i.status) for i in r.items] == [
-        (F(0), "missing"), (F(5), "scored"), (F(0), "missing"), (F(4), "missing")]
+        (F(0), "missing"),
+        (F(5), "scored"),
+        (F(0), "missing"),
+        (F(4), "missing"),
+    ]
     assert "按未开展扣4分" in r.item("business.rules").reason
     assert r.total == 11  # base 5 + business 10 − 4 = 6
 
@@ -146,11 +153,13 @@ def test_a_bad_value_in_toml_is_rejected_with_did_you_mean() -> None:
     assert "'3'" in str(info.value) and "不是“制度建设”的选项" in str(info.value)
 
 
-CSV = ("unit,name,制度建设,活动室面积[m^2]\n"
-       "a,甲村,健全,25\n"
-       "b,乙村,欠规范,10\n"
-       "c,丙村,欠规犯,30\n"
-       "d,丁村,没有,30\n")
+CSV = (
+    "unit,name,制度建设,活动室面积[m^2]\n"
+    "a,甲村,健全,25\n"
+    "b,乙村,欠规范,10\n"
+    "c,丙村,欠规犯,30\n"
+    "d,丁村,没有,30\n"
+)
 
 
 def _write(tmp_path: Path, body: str = BOOK, table: str = CSV) -> tuple[Path, Path]:
@@ -175,15 +184,32 @@ def test_a_bad_value_in_a_csv_rejects_that_row_streamed(tmp_path: Path) -> None:
     _, csv_path = _write(tmp_path)
     rb = book(BOOK)
     res = score_tables(compile_plan(rb), [csv_path])
-    assert [res.table.summary(i).total for i in range(len(res.table))] == ["22.00", "14.00", "11.00"]
+    assert [res.table.summary(i).total for i in range(len(res.table))] == [
+        "22.00",
+        "14.00",
+        "11.00",
+    ]
     [rej] = res.rejected
     assert "'欠规犯'" in rej.error and "did you mean '欠规范'" in rej.error
 
 
 def test_the_cli_ranks_choice_rows_and_names_the_bad_one(tmp_path: Path) -> None:
     rb_path, csv_path = _write(tmp_path)
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(csv_path), "--format", "csv"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "rank",
+            str(rb_path),
+            str(csv_path),
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 1, p.stderr
     rows = [line.split(",") for line in p.stdout.splitlines()[1:]]
     assert [(r[2], r[6]) for r in rows] == [("a", "22.00"), ("b", "14.00"), ("d", "11.00")]
@@ -199,8 +225,21 @@ def test_headers_score_the_same_as_ids(tmp_path: Path) -> None:
         folder = tmp_path / str(k)
         folder.mkdir()
         rb_path, csv_path = _write(folder, table=table)
-        p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(csv_path),
-                            "--format", "json"], capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fulian_eval",
+                "score",
+                str(rb_path),
+                str(csv_path),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == 0, p.stderr
         outs.append([(u["unit"], u["total"]) for u in json.loads(p.stdout)["units"]])
     # a: 3 + 5 + 2 = 10, 10 − 1 = 9 → 19; b: 0 + 0 + 0, 10 − 4 = 6 → 6
@@ -214,8 +253,12 @@ def test_headers_score_the_same_as_ids(tmp_path: Path) -> None:
 
 def test_an_unknown_header_suggests_a_header(tmp_path: Path) -> None:
     rb_path, csv_path = _write(tmp_path, table="unit,活动室面机\na,25\n")
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(csv_path)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(csv_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 1
     assert "did you mean '活动室面积'" in p.stderr
 
@@ -261,11 +304,15 @@ id = "c"
     assert any('aliases."没有"' in m and "'没' is not an option" in m for m in msgs), msgs
     assert any('aliases."无"' in m and "is an option itself" in m for m in msgs), msgs
     assert any(m.startswith("fields.e.options:") and "only a choice field" in m for m in msgs), msgs
-    assert any(m.startswith("fields.e.headers:") and "list of non-empty strings" in m for m in msgs), msgs
+    assert any(
+        m.startswith("fields.e.headers:") and "list of non-empty strings" in m for m in msgs
+    ), msgs
 
 
 def test_points_keys_must_be_options_and_within_max() -> None:
-    msgs = _problems(FIELDS + """
+    msgs = _problems(
+        FIELDS
+        + """
 [[categories]]
 id = "c"
   [[categories.items]]
@@ -285,16 +332,21 @@ id = "c"
   kind = "choice"
   field = "rules"
   max = 1
-""")
+"""
+    )
     assert any('points."健荃"' in m and "did you mean '健全'" in m for m in msgs), msgs
     assert any('points."欠规范"' in m and "above the item's max 5" in m for m in msgs), msgs
     assert any('points."不健全"' in m and "expected a number" in m for m in msgs), msgs
-    assert any('"c.y"' in m and "is a quantity field" in m and "choice field" in m for m in msgs), msgs
+    assert any('"c.y"' in m and "is a quantity field" in m and "choice field" in m for m in msgs), (
+        msgs
+    )
     assert any('"c.z"' in m and "'points' is required" in m for m in msgs), msgs
 
 
 def test_an_expression_comparing_with_a_non_option_is_a_rulebook_error() -> None:
-    msgs = _problems(FIELDS + """
+    msgs = _problems(
+        FIELDS
+        + """
 [[consistency]]
 when = "rules != '不建全'"
 message = "x"
@@ -306,12 +358,19 @@ id = "c"
   kind = "check"
   when = "'键全' == rules"
   max = 1
-""")
-    assert any(m.startswith("consistency[0].when:") and "'不建全' is not an option of choice field 'rules'" in m
-               and "did you mean '不健全'" in m for m in msgs), msgs
+"""
+    )
+    assert any(
+        m.startswith("consistency[0].when:")
+        and "'不建全' is not an option of choice field 'rules'" in m
+        and "did you mean '不健全'" in m
+        for m in msgs
+    ), msgs
     assert any('"c.x".when' in m and "did you mean '健全'" in m for m in msgs), msgs
     # a text field takes any string
-    book(FIELDS + """
+    book(
+        FIELDS
+        + """
 [fields.note]
 type = "text"
 [[categories]]
@@ -321,14 +380,19 @@ id = "c"
   kind = "check"
   when = "note == '随便' and rules != '无'"
   max = 1
-""")
+"""
+    )
 
 
 def test_the_form_gives_a_choice_column_a_drop_down(tmp_path: Path) -> None:
     rb_path, _ = _write(tmp_path)
     out = tmp_path / "form.xlsx"
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "template", str(rb_path), "-o", str(out)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "template", str(rb_path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     ws = openpyxl.load_workbook(out)["填报"]
     header = [c.value for c in ws[1]]
@@ -340,12 +404,16 @@ def test_the_form_gives_a_choice_column_a_drop_down(tmp_path: Path) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(data=evidence_data(book(BOOK)))
-def test_generated_evidence_for_a_choice_book_scores_alike_in_both_engines(data: dict[str, Any]) -> None:
+def test_generated_evidence_for_a_choice_book_scores_alike_in_both_engines(
+    data: dict[str, Any],
+) -> None:
     rb = book(BOOK)
     ev = parse_evidence(rb, data)
     rules = ev.values.get("rules")
     assert rules is None or rules in ("健全", "欠规范", "不健全", "无")
-    r = run(rb, data["values"])  # under the columnar engine, run() asserts the plan gives the same row
+    r = run(
+        rb, data["values"]
+    )  # under the columnar engine, run() asserts the plan gives the same row
     # the base choice item: 健全 5, 欠规范 3, 不健全 1, else 0
     assert r.item("base.rules").points == {"健全": 5, "欠规范": 3, "不健全": 1}.get(rules or "", 0)
 
@@ -372,8 +440,12 @@ id = "c"
 """
     rb_path, _ = _write(tmp_path, body=body)
     out = tmp_path / "form.xlsx"
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "template", str(rb_path), "-o", str(out)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "template", str(rb_path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     ws = openpyxl.load_workbook(out)["填报"]
     header = [c.value for c in ws[1]]
@@ -386,7 +458,9 @@ id = "c"
 
 
 def test_a_header_shared_with_another_field_is_a_rulebook_error() -> None:
-    msgs = _problems(FIELDS + """
+    msgs = _problems(
+        FIELDS
+        + """
 [fields.room]
 type = "quantity"
 unit = "m^2"
@@ -399,9 +473,12 @@ id = "c"
   kind = "check"
   when = "true"
   max = 1
-""")
-    assert msgs == ["fields.area.headers: header '活动室面积' is also field 'room''s title; a column so headed "
-                    "could be either field — give each field headers of its own"], msgs
+"""
+    )
+    assert msgs == [
+        "fields.area.headers: header '活动室面积' is also field 'room''s title; a column so headed "
+        "could be either field — give each field headers of its own"
+    ], msgs
 
 
 def test_a_field_with_bad_options_is_reported_once() -> None:
@@ -425,5 +502,7 @@ id = "c"
   when = "rules == '健全'"
   max = 1
 """)
-    assert msgs == ["fields.rules.options: [] is empty; expected a list of strings, "
-                    'e.g. options = ["健全", "欠规范", "不健全", "无"]'], msgs
+    assert msgs == [
+        "fields.rules.options: [] is empty; expected a list of strings, "
+        'e.g. options = ["健全", "欠规范", "不健全", "无"]'
+    ], msgs

@@ -18,8 +18,13 @@ import pytest
 DATA = Path(__file__).parent / "data" / "acceptance"
 ROOT = Path(__file__).resolve().parent.parent
 RULEBOOK = "town-2026.toml"
-GOOD = ["evidence/yufeng.toml", "evidence/xinqiao.toml", "evidence/ningfeng.toml",
-        "evidence/shuangmiao.toml", "evidence/lianhua.toml"]
+GOOD = [
+    "evidence/yufeng.toml",
+    "evidence/xinqiao.toml",
+    "evidence/ningfeng.toml",
+    "evidence/shuangmiao.toml",
+    "evidence/lianhua.toml",
+]
 # rank order of the acceptance example (README): lianhua is vetoed and comes last
 ORDER = ["yufeng", "xinqiao", "ningfeng", "shuangmiao", "lianhua"]
 FORMATS = ["table", "json", "csv", "markdown", "html"]
@@ -29,7 +34,11 @@ POINTS = re.compile(r"^-?\d+\.\d\d$")
 def cli(*args: Any, cwd: Path = DATA) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
-        cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
     # the promise: no traceback ever reaches a user
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -61,9 +70,9 @@ def test_validate_reports_every_error(tmp_path: Path) -> None:
     p = cli("validate", bad, DATA / RULEBOOK)
     assert p.returncode == 2
     assert "bad.toml" in p.stderr
-    assert "titel" in p.stderr and "lineer" in p.stderr   # both problems, not only the first
+    assert "titel" in p.stderr and "lineer" in p.stderr  # both problems, not only the first
     assert "did you mean" in p.stderr
-    assert "town-2026" in p.stdout                         # the good one is still validated
+    assert "town-2026" in p.stdout  # the good one is still validated
 
 
 @pytest.mark.parametrize("cmd", ["validate", "score", "rank"])
@@ -76,8 +85,12 @@ def test_missing_rulebook_file(cmd: str) -> None:
 
 @pytest.mark.parametrize("cmd", ["validate", "score", "rank", "explain"])
 def test_directory_as_rulebook(cmd: str) -> None:
-    extra = {"validate": [], "score": ["evidence"], "rank": ["evidence"],
-             "explain": ["evidence", "--unit", "yufeng"]}[cmd]
+    extra = {
+        "validate": [],
+        "score": ["evidence"],
+        "rank": ["evidence"],
+        "explain": ["evidence", "--unit", "yufeng"],
+    }[cmd]
     p = cli(cmd, "evidence", *extra)
     assert p.returncode == 2
     assert "evidence" in p.stderr
@@ -86,8 +99,10 @@ def test_directory_as_rulebook(cmd: str) -> None:
 
 def test_invalid_rulebook_in_score_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text((DATA / RULEBOOK).read_text(encoding="utf-8").replace("max = 30", "max = -30", 1),
-                   encoding="utf-8")
+    bad.write_text(
+        (DATA / RULEBOOK).read_text(encoding="utf-8").replace("max = 30", "max = -30", 1),
+        encoding="utf-8",
+    )
     p = cli("score", bad, DATA / "evidence", "--format", "json")
     assert p.returncode == 2
     assert "bad.toml" in p.stderr
@@ -95,16 +110,19 @@ def test_invalid_rulebook_in_score_exits_2(tmp_path: Path) -> None:
     assert p.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    [],
-    ["frobnicate"],
-    ["score"],
-    ["score", RULEBOOK],
-    ["score", RULEBOOK, "evidence", "--format", "bogus"],
-    ["rank", RULEBOOK, "evidence", "--nonsense"],
-    ["explain", RULEBOOK, "evidence"],                 # --unit is required
-    ["validate"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["score"],
+        ["score", RULEBOOK],
+        ["score", RULEBOOK, "evidence", "--format", "bogus"],
+        ["rank", RULEBOOK, "evidence", "--nonsense"],
+        ["explain", RULEBOOK, "evidence"],  # --unit is required
+        ["validate"],
+    ],
+)
 def test_bad_arguments_exit_2(args: list[str]) -> None:
     p = cli(*args)
     assert p.returncode == 2
@@ -124,7 +142,7 @@ def test_score_exit_1_when_some_rejected() -> None:
 def test_score_exit_0_when_all_scored() -> None:
     p = cli("score", RULEBOOK, *GOOD)
     assert p.returncode == 0
-    assert p.stderr == ""          # nothing rejected, no progress in piped output
+    assert p.stderr == ""  # nothing rejected, no progress in piped output
     assert in_order(p.stdout, ORDER)
 
 
@@ -138,11 +156,23 @@ def test_score_json_shape() -> None:
     assert rb["version"] == "2026.1"
     assert rb["sha256"] == hashlib.sha256((DATA / RULEBOOK).read_bytes()).hexdigest()
 
-    assert [u["unit"] for u in doc["units"]] == ORDER          # listed in rank order
+    assert [u["unit"] for u in doc["units"]] == ORDER  # listed in rank order
     assert [u["rank"] for u in doc["units"]] == [1, 2, 3, 4, 5]
     for u in doc["units"]:
-        assert {"unit", "name", "group", "role", "total", "grade", "vetoed", "rank", "group_rank",
-                "categories", "items", "flags"} <= set(u)
+        assert {
+            "unit",
+            "name",
+            "group",
+            "role",
+            "total",
+            "grade",
+            "vetoed",
+            "rank",
+            "group_rank",
+            "categories",
+            "items",
+            "flags",
+        } <= set(u)
         assert POINTS.match(u["total"])
         assert isinstance(u["vetoed"], bool)
         assert isinstance(u["rank"], int) and isinstance(u["group_rank"], int)
@@ -160,8 +190,11 @@ def test_score_json_shape() -> None:
     assert (yufeng["name"], yufeng["group"], yufeng["role"]) == ("鱼峰社区", "东片", "self")
     assert (yufeng["total"], yufeng["grade"], yufeng["vetoed"]) == ("91.50", "优秀", False)
     # lianhua: vetoed, keeps 103.00, lowest grade, last
-    assert (units["lianhua"]["total"], units["lianhua"]["grade"], units["lianhua"]["vetoed"]) == \
-        ("103.00", "不合格", True)
+    assert (units["lianhua"]["total"], units["lianhua"]["grade"], units["lianhua"]["vetoed"]) == (
+        "103.00",
+        "不合格",
+        True,
+    )
     assert units["lianhua"]["items"][4]["status"] == "veto"
     # xinqiao: the exact reason style of §9, 14.375 -> 14.38, "10余" flagged
     xq = {i["id"]: i for i in units["xinqiao"]["items"]}
@@ -173,8 +206,13 @@ def test_score_json_shape() -> None:
     assert any("10余" in f for f in units["xinqiao"]["flags"])
     assert units["yufeng"]["flags"] == []
     # group ranks: 东片 yufeng 1, ningfeng 2; 西片 xinqiao 1, shuangmiao 2, lianhua 3
-    assert {u: units[u]["group_rank"] for u in ORDER} == \
-        {"yufeng": 1, "xinqiao": 1, "ningfeng": 2, "shuangmiao": 2, "lianhua": 3}
+    assert {u: units[u]["group_rank"] for u in ORDER} == {
+        "yufeng": 1,
+        "xinqiao": 1,
+        "ningfeng": 2,
+        "shuangmiao": 2,
+        "lianhua": 3,
+    }
 
     assert len(doc["rejected"]) == 1
     rej = doc["rejected"][0]
@@ -280,7 +318,12 @@ def test_rank_every_format(fmt: str) -> None:
         rows = list(csv.reader(io.StringIO(p.stdout)))
         body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
         assert [(r["unit"], r["rank"]) for r in body] == [
-            ("yufeng", "1"), ("xinqiao", "2"), ("ningfeng", "3"), ("shuangmiao", "4"), ("lianhua", "5")]
+            ("yufeng", "1"),
+            ("xinqiao", "2"),
+            ("ningfeng", "3"),
+            ("shuangmiao", "4"),
+            ("lianhua", "5"),
+        ]
 
 
 def test_rank_exit_0_and_csv_file(tmp_path: Path) -> None:
@@ -312,8 +355,17 @@ def test_explain_every_format(fmt: str) -> None:
 
 
 def test_explain_item() -> None:
-    p = cli("explain", RULEBOOK, *GOOD, "--unit", "xinqiao", "--item", "archives.registers",
-            "--format", "json")
+    p = cli(
+        "explain",
+        RULEBOOK,
+        *GOOD,
+        "--unit",
+        "xinqiao",
+        "--item",
+        "archives.registers",
+        "--format",
+        "json",
+    )
     assert p.returncode == 0
     doc = json.loads(p.stdout)
     assert [i["id"] for i in doc["items"]] == ["archives.registers"]
@@ -368,9 +420,14 @@ def test_explain_gains_xinqiao() -> None:
         "bonus.loans": "3.00",
     }
     values = [float(g) for _, g in got]
-    assert values == sorted(values, reverse=True)          # largest first
-    assert [i for i, _ in got][:5] == ["floating.accuracy", "archives.quality", "floating.registration",
-                                       "facilities.room", "floating.volunteers"]
+    assert values == sorted(values, reverse=True)  # largest first
+    assert [i for i, _ in got][:5] == [
+        "floating.accuracy",
+        "archives.quality",
+        "floating.registration",
+        "facilities.room",
+        "floating.volunteers",
+    ]
 
 
 def test_explain_gains_table_and_yufeng() -> None:
@@ -385,8 +442,11 @@ def test_explain_gains_table_and_yufeng() -> None:
     rows = list(csv.reader(io.StringIO(p.stdout)))
     body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert {r["item"]: r["gain"] for r in body} == {
-        "facilities.room": "8.00", "facilities.funds": "1.50", "floating.accuracy": "1.50",
-        "archives.quality": "0.50"}
+        "facilities.room": "8.00",
+        "facilities.funds": "1.50",
+        "floating.accuracy": "1.50",
+        "archives.quality": "0.50",
+    }
     assert body[0]["item"] == "facilities.room"
     assert body[-1]["item"] == "archives.quality"
 
@@ -415,7 +475,9 @@ def test_score_format_xlsx(tmp_path: Path) -> None:
     p = cli("score", RULEBOOK, *GOOD, "--format", "xlsx", "-o", out)
     assert p.returncode == 0
     wb = openpyxl.load_workbook(out, read_only=True)
-    cells = [str(c) for row in wb.worksheets[0].iter_rows(values_only=True) for c in row if c is not None]
+    cells = [
+        str(c) for row in wb.worksheets[0].iter_rows(values_only=True) for c in row if c is not None
+    ]
     wb.close()
     text = " ".join(cells)
     assert in_order(text, ORDER)
@@ -428,8 +490,11 @@ def test_reasons_say_gained_outside_the_penalty_category() -> None:
     from fulian_eval import load_evidence, load_rulebook, score
 
     rb = load_rulebook(ROOT / "rules" / "town-village-2026.toml")
-    ev = next(e for e in load_evidence(rb, [ROOT / "examples" / "town" / "town.csv"]).evidence
-              if e.unit.id == "dongqiao")
+    ev = next(
+        e
+        for e in load_evidence(rb, [ROOT / "examples" / "town" / "town.csv"]).evidence
+        if e.unit.id == "dongqiao"
+    )
     res = score(rb, ev)
     assert res.item("archives.trainings").reason.endswith("得4分")
     assert res.item("archives.meetings").reason.endswith("扣2分，得1分")

@@ -13,8 +13,12 @@ UNITS = Path(__file__).resolve().parent.parent / "examples" / "town" / "units.cs
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fulian_eval", *args], capture_output=True, text=True,
-                          encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
 
 
 def test_plan_json_is_the_spec_shape_and_a_valid_plan() -> None:

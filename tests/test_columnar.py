@@ -40,7 +40,9 @@ def _cases(draw: st.DrawFn, **opts: object) -> tuple[Rulebook, list[Evidence]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(_cases())
 def test_columnar_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None:
     rb, evs = case
@@ -51,14 +53,18 @@ def test_columnar_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None
 
 
 @pytest.mark.slow
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(_cases(weights=True, not_applicable="rescale", max_categories=4))
 def test_columnar_equals_per_unit_weighted(case: tuple[Rulebook, list[Evidence]]) -> None:
     assert_same(*case)
 
 
 @pytest.mark.slow
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(_cases(not_applicable="award"))
 def test_columnar_equals_per_unit_award(case: tuple[Rulebook, list[Evidence]]) -> None:
     assert_same(*case)
@@ -66,9 +72,11 @@ def test_columnar_equals_per_unit_award(case: tuple[Rulebook, list[Evidence]]) -
 
 def test_bundled_schemes_settle_nothing_on_their_examples() -> None:
     """On real data every decision is taken exactly in the columns: no row needs the slow path."""
-    for rulebook, evidence in [(ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "town"),
-                               (ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "crosscheck"),
-                               (DATA / "acceptance" / "town-2026.toml", DATA / "acceptance" / "evidence")]:
+    for rulebook, evidence in [
+        (ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "town"),
+        (ROOT / "rules" / "town-village-2026.toml", ROOT / "examples" / "crosscheck"),
+        (DATA / "acceptance" / "town-2026.toml", DATA / "acceptance" / "evidence"),
+    ]:
         rb = load_rulebook(rulebook)
         evs = list(load_evidence(rb, [evidence]).evidence)
         sc = assert_same(rb, evs)
@@ -92,7 +100,9 @@ def test_float_path_marks_ties_doubtful() -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(_cases())
 def test_float_path_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> None:
     """With exact forms made to overflow at once, every number goes in floats with error

@@ -59,9 +59,17 @@ def book(crosscheck_table: str = "") -> Any:
     return parse_rulebook(BOOK.format(crosscheck=textwrap.dedent(crosscheck_table)))
 
 
-def assess(rb: Any, unit: str, role: str, meetings: int, registers: list[str], fabricated: bool = False) -> Any:
-    ev = parse_evidence(rb, {"unit": {"id": unit, "group": "东片"}, "assessment": {"role": role},
-                             "values": {"meetings": meetings, "registers": registers, "fabricated": fabricated}})
+def assess(
+    rb: Any, unit: str, role: str, meetings: int, registers: list[str], fabricated: bool = False
+) -> Any:
+    ev = parse_evidence(
+        rb,
+        {
+            "unit": {"id": unit, "group": "东片"},
+            "assessment": {"role": role},
+            "values": {"meetings": meetings, "registers": registers, "fabricated": fabricated},
+        },
+    )
     return score(rb, ev)
 
 
@@ -71,11 +79,11 @@ ALL = ["甲", "乙", "丙", "丁", "戊"]
 def test_precedence_takes_the_first_role_present_and_inflation_is_self_minus_final() -> None:
     rb = book()
     results = [
-        assess(rb, "u1", "self", 5, ALL),             # 10 -> 100
-        assess(rb, "u1", "peer", 4, ALL[:4]),         # 4 + 4 = 8 -> 80
-        assess(rb, "u1", "town", 3, ALL[:4]),         # 3 + 4 = 7 -> 70
-        assess(rb, "u2", "self", 2, ALL),             # 7 -> 70
-        assess(rb, "u2", "peer", 2, ALL),             # 7 -> 70
+        assess(rb, "u1", "self", 5, ALL),  # 10 -> 100
+        assess(rb, "u1", "peer", 4, ALL[:4]),  # 4 + 4 = 8 -> 80
+        assess(rb, "u1", "town", 3, ALL[:4]),  # 3 + 4 = 7 -> 70
+        assess(rb, "u2", "self", 2, ALL),  # 7 -> 70
+        assess(rb, "u2", "peer", 2, ALL),  # 7 -> 70
     ]
     cc = crosscheck(rb, results)
     finals = {r.result.unit.id: r.result for r in cc.ranked}
@@ -93,9 +101,13 @@ def test_weighted_combination_of_role_totals() -> None:
         combine = "weighted"
         role_weights = {town = 0.6, peer = 0.4}
     """)
-    results = [assess(rb, "u1", "self", 5, ALL), assess(rb, "u1", "peer", 4, ALL[:4]),
-               assess(rb, "u1", "town", 3, ALL[:4]),
-               assess(rb, "u2", "self", 5, ALL), assess(rb, "u2", "peer", 4, ALL[:4])]
+    results = [
+        assess(rb, "u1", "self", 5, ALL),
+        assess(rb, "u1", "peer", 4, ALL[:4]),
+        assess(rb, "u1", "town", 3, ALL[:4]),
+        assess(rb, "u2", "self", 5, ALL),
+        assess(rb, "u2", "peer", 4, ALL[:4]),
+    ]
     finals = {r.result.unit.id: r.result for r in crosscheck(rb, results).ranked}
     # u1: 0.6 × 70 + 0.4 × 80 = 74; u2 has no town: the peer's weight alone -> 80
     assert (finals["u1"].final_role, finals["u1"].total) == ("weighted", 74)
@@ -118,7 +130,10 @@ def test_discrepancies_respect_the_tolerance_and_show_the_evidence() -> None:
 
 def test_a_veto_one_role_saw_is_a_discrepancy_and_the_final_role_decides() -> None:
     rb = book()
-    results = [assess(rb, "u1", "self", 5, ALL, fabricated=False), assess(rb, "u1", "peer", 5, ALL, fabricated=True)]
+    results = [
+        assess(rb, "u1", "self", 5, ALL, fabricated=False),
+        assess(rb, "u1", "peer", 5, ALL, fabricated=True),
+    ]
     cc = crosscheck(rb, results)
     veto = [d for d in cc.discrepancies if d.veto]
     assert [d.item for d in veto] == ["a.fraud"]
@@ -150,24 +165,46 @@ def test_bad_crosscheck_table_is_a_rulebook_error() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["self", "peer", "town", "field"]), min_size=1, max_size=4, unique=True),
-       st.lists(st.integers(0, 5), min_size=4, max_size=4))
-def test_final_role_follows_precedence_and_weighted_total_is_between_roles(roles: list[str], meetings: list[int]) -> None:
+@given(
+    st.lists(
+        st.sampled_from(["self", "peer", "town", "field"]), min_size=1, max_size=4, unique=True
+    ),
+    st.lists(st.integers(0, 5), min_size=4, max_size=4),
+)
+def test_final_role_follows_precedence_and_weighted_total_is_between_roles(
+    roles: list[str], meetings: list[int]
+) -> None:
     rb = book()
     results = [assess(rb, "u", role, m, ALL) for role, m in zip(roles, meetings, strict=False)]
     final = crosscheck(rb, results).ranked[0].result
     expected = next(r for r in ("town", "field", "peer", "self") if r in roles)
     assert final.final_role == expected
-    rbw = book("[crosscheck]\ncombine = \"weighted\"\nrole_weights = {self = 1, peer = 2, town = 3, field = 4}\n")
-    wfinal = crosscheck(rbw, [assess(rbw, "u", role, m, ALL) for role, m in zip(roles, meetings, strict=False)])
+    rbw = book(
+        '[crosscheck]\ncombine = "weighted"\nrole_weights = {self = 1, peer = 2, town = 3, field = 4}\n'
+    )
+    wfinal = crosscheck(
+        rbw, [assess(rbw, "u", role, m, ALL) for role, m in zip(roles, meetings, strict=False)]
+    )
     totals = [r.total for r in results]
     assert min(totals) <= wfinal.ranked[0].result.total <= max(totals)
 
 
 def test_cli_on_the_example_round() -> None:
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "crosscheck", str(ROOT / "rules" / "town-village-2026.toml"),
-                        str(ROOT / "examples" / "crosscheck"), "--format", "json"],
-                       capture_output=True, text=True, encoding="utf-8")
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "crosscheck",
+            str(ROOT / "rules" / "town-village-2026.toml"),
+            str(ROOT / "examples" / "crosscheck"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     units = {u["unit"]: u for u in doc["units"]}
@@ -176,25 +213,49 @@ def test_cli_on_the_example_round() -> None:
     assert set(units["shiqiao"]["roles"]) == {"self", "peer", "town"}
     assert units["dawan"]["vetoed"] is True and units["dawan"]["rank"] == 21
     assert any(d["unit"] == "dawan" and d.get("veto") for d in doc["discrepancies"])
-    assert any(d["unit"] == "shiqiao" and d["item"] == "facilities.funds" for d in doc["discrepancies"])
+    assert any(
+        d["unit"] == "shiqiao" and d["item"] == "facilities.funds" for d in doc["discrepancies"]
+    )
     alpha = doc["agreement"]["alpha"]
     assert alpha is not None and 0 < float(alpha) <= 1 and doc["agreement"]["pairs"] > 0
-    table = subprocess.run([sys.executable, "-m", "fulian_eval", "crosscheck",
-                            str(ROOT / "rules" / "town-village-2026.toml"), str(ROOT / "examples" / "crosscheck")],
-                           capture_output=True, text=True, encoding="utf-8")
+    table = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "crosscheck",
+            str(ROOT / "rules" / "town-village-2026.toml"),
+            str(ROOT / "examples" / "crosscheck"),
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
     assert "有争议的项目" in table.stdout and "Krippendorff" in table.stdout
 
 
 def test_cli_crosscheck_csv_and_markdown(tmp_path: Path) -> None:
-    args = ["crosscheck", str(ROOT / "rules" / "town-village-2026.toml"), str(ROOT / "examples" / "crosscheck")]
+    args = [
+        "crosscheck",
+        str(ROOT / "rules" / "town-village-2026.toml"),
+        str(ROOT / "examples" / "crosscheck"),
+    ]
     out = tmp_path / "cc.csv"
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", *args, "--format", "csv", "-o", str(out)],
-                       capture_output=True, text=True, encoding="utf-8")
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *args, "--format", "csv", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
     assert p.returncode == 0, p.stderr
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "rank,unit,name,group,self,peer,town,final_role,total,self_inflation,vetoed"
     assert len(lines) == 22
     assert any(line.startswith("21,dawan,") and line.endswith(",true") for line in lines)
-    md = subprocess.run([sys.executable, "-m", "fulian_eval", *args, "--format", "markdown"],
-                        capture_output=True, text=True, encoding="utf-8")
+    md = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *args, "--format", "markdown"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
     assert md.returncode == 0 and "| 名次" in md.stdout and "|---" in md.stdout.replace(":", "-")

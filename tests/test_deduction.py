@@ -36,7 +36,9 @@ unit = "次"
 title = "报表迟报次数"
 """
 
-BUSINESS = FIELDS + """
+BUSINESS = (
+    FIELDS
+    + """
 [[categories]]
 id = "business"
 title = "业务工作"
@@ -68,6 +70,7 @@ max = 100
   each = 1
   max = 5
 """
+)
 
 
 def test_deductions_are_taken_off_the_starting_score() -> None:
@@ -88,7 +91,10 @@ def test_nothing_deducted_says_so() -> None:
     r = run(book(BUSINESS), {"rules_ok": True, "match_rate": "95%", "late": 0})
     assert r.total == 100
     assert [i.reason for i in r.items] == [
-        "不符合（not rules_ok），未扣分", "人户一致率95%，达到90%，未扣分", "报表迟报次数0次×1分，未扣分"]
+        "不符合（not rules_ok），未扣分",
+        "人户一致率95%，达到90%，未扣分",
+        "报表迟报次数0次×1分，未扣分",
+    ]
 
 
 def test_an_item_cap_and_the_category_floor() -> None:
@@ -129,7 +135,9 @@ def test_leaving_evidence_out_never_helps() -> None:
 
 def test_penalty_categories_deduct_what_their_items_say() -> None:
     """Changes v1: a shortfall in a penalty category deducts each × steps (v1 subtracted max − that)."""
-    rb = book(FIELDS + """
+    rb = book(
+        FIELDS
+        + """
 [fields.meetings]
 type = "count"
 unit = "次"
@@ -161,7 +169,8 @@ max = 6
   step = 1
   each = 1
   max = 4
-""")
+"""
+    )
     # meetings 2: 2 short × 1 = 2 deducted (v1: 4 − 2 = 2 as well — so try 3: v1 gave 3, now 1)
     r = run(rb, {"rules_ok": True, "meetings": 3})
     assert r.item("minus.meetings").points == 1 and r.total == 9
@@ -204,31 +213,48 @@ max = 5
 
 
 def test_on_missing_at_the_rulebook_and_category_levels_nearest_wins() -> None:
-    rb = book('on_missing = "none"\n' + BUSINESS.replace('max = 100\n', 'max = 100\non_missing = "worst"\n', 1)
-              .replace('  max = 5\n', '  max = 5\n  on_missing = "none"\n'))
+    rb = book(
+        'on_missing = "none"\n'
+        + BUSINESS.replace("max = 100\n", 'max = 100\non_missing = "worst"\n', 1).replace(
+            "  max = 5\n", '  max = 5\n  on_missing = "none"\n'
+        )
+    )
     # category says worst (rules: 2), match says none (0), late says none (0)
     r = run(rb, {})
     assert [i.points for i in r.items] == [F(2), F(0), F(0)]
 
 
 def test_reject_rejects_the_unit_naming_the_field() -> None:
-    rb = book(BUSINESS.replace('  max = 5\n', '  max = 5\n  on_missing = "reject"\n'))
+    rb = book(BUSINESS.replace("  max = 5\n", '  max = 5\n  on_missing = "reject"\n'))
     with pytest.raises(EvidenceError) as info:
-        parse_evidence(rb, {"unit": {"id": "u1"}, "values": {"rules_ok": True, "match_rate": "90%"}})
+        parse_evidence(
+            rb, {"unit": {"id": "u1"}, "values": {"rules_ok": True, "match_rate": "90%"}}
+        )
     assert "报表迟报次数" in str(info.value) and "reject" in str(info.value)
     # given, it scores
-    ev = parse_evidence(rb, {"unit": {"id": "u1"}, "values": {"rules_ok": True, "match_rate": "90%", "late": 1}})
+    ev = parse_evidence(
+        rb, {"unit": {"id": "u1"}, "values": {"rules_ok": True, "match_rate": "90%", "late": 1}}
+    )
     assert score(rb, ev).total == 99
 
 
 def test_reject_in_a_streamed_table_rejects_that_row_only(tmp_path: Path) -> None:
     rb_path = tmp_path / "rb.toml"
-    rb_path.write_text('id = "d"\nversion = "1"\n' + BUSINESS.replace('  max = 5\n', '  max = 5\n  on_missing = "reject"\n'),
-                       encoding="utf-8")
+    rb_path.write_text(
+        'id = "d"\nversion = "1"\n'
+        + BUSINESS.replace("  max = 5\n", '  max = 5\n  on_missing = "reject"\n'),
+        encoding="utf-8",
+    )
     table = tmp_path / "units.csv"
-    table.write_text("unit,rules_ok,match_rate,late\na,是,90%,1\nb,是,90%,\nc,否,85%,0\n", encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(table), "--format", "csv"],
-                       capture_output=True, text=True, timeout=120)
+    table.write_text(
+        "unit,rules_ok,match_rate,late\na,是,90%,1\nb,是,90%,\nc,否,85%,0\n", encoding="utf-8"
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(table), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 1, p.stderr
     rows = [line.split(",") for line in p.stdout.splitlines()[1:]]
     assert [(r[2], r[6]) for r in rows] == [("a", "99.00"), ("c", "88.00")]  # c: 100 − 2 − 10
@@ -245,7 +271,9 @@ def test_an_uncapped_deduction_needs_a_max_or_another_on_missing() -> None:
 
 def test_rulebook_checks_of_deduction_categories() -> None:
     with pytest.raises(RulebookError) as info:
-        book(FIELDS + """
+        book(
+            FIELDS
+            + """
 [[categories]]
 id = "business"
 type = "deduction"
@@ -257,7 +285,8 @@ type = "deduction"
   max = 2
   floor = -1
   on_missing = "wrost"
-""")
+"""
+        )
     messages = [p.message for p in info.value.problems]
     assert any("needs 'max'" in m and "基本分" in m for m in messages), messages
     assert any("has no floor" in m for m in messages), messages
@@ -268,12 +297,21 @@ def test_json_gives_deductions_caps_and_types(tmp_path: Path) -> None:
     rb_path = tmp_path / "rb.toml"
     rb_path.write_text('id = "d"\nversion = "1"\n' + BUSINESS, encoding="utf-8")
     ev = tmp_path / "a.toml"
-    ev.write_text('[unit]\nid = "a"\n[values]\nrules_ok = false\nmatch_rate = "85%"\nlate = 2\n', encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(ev), "--format", "json"],
-                       capture_output=True, text=True, timeout=120)
+    ev.write_text(
+        '[unit]\nid = "a"\n[values]\nrules_ok = false\nmatch_rate = "85%"\nlate = 2\n',
+        encoding="utf-8",
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(ev), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     unit = json.loads(p.stdout)["units"][0]
-    assert unit["categories"][0]["type"] == "deduction" and unit["categories"][0]["score"] == "86.00"
+    assert (
+        unit["categories"][0]["type"] == "deduction" and unit["categories"][0]["score"] == "86.00"
+    )
     items = {i["id"]: i for i in unit["items"]}
     assert items["business.match"]["points"] == "10.00" and items["business.match"]["max"] is None
     assert items["business.late"]["max"] == "5.00"
@@ -281,7 +319,9 @@ def test_json_gives_deductions_caps_and_types(tmp_path: Path) -> None:
 
 
 def test_a_deduction_category_beside_a_weighted_base_one() -> None:
-    rb = book(FIELDS + """
+    rb = book(
+        FIELDS
+        + """
 [[categories]]
 id = "work"
 max = 10
@@ -305,7 +345,8 @@ weight = 3
   field = "late"
   each = 2
   max = 8
-""")
+"""
+    )
     # work 10/10 × 1; business (20 − 3 × 2 = 14)/20 × 3 = 2.1; scale 30 × (1 + 2.1) / 4 = 23.25
     r = run(rb, {"rules_ok": True, "late": 3})
     assert r.category("business").score == 14

@@ -98,39 +98,53 @@ def by_unit(es: EvidenceSet) -> dict[str, Evidence]:
     return {e.unit.id: e for e in es.evidence}
 
 
-CSV_HEADER = "unit,name,group,role,population,area[m^2],funds[万元],docs,has_sign,points:c.quality\n"
+CSV_HEADER = (
+    "unit,name,group,role,population,area[m^2],funds[万元],docs,has_sign,points:c.quality\n"
+)
 
 
 # ------------------------------------------------------------------- tables
 
 
 def test_csv_header_units_sets_bools_points(tmp_path: Path) -> None:
-    csv = write(tmp_path / "t.csv", CSV_HEADER
-                + "u1,一村,东片,self,1200,120,0.85,a;b,是,3.5\n"
-                + "u2,二村,西片,peer,800,0.012 hectare,5000 元,a； b ;,否,4\n")
+    csv = write(
+        tmp_path / "t.csv",
+        CSV_HEADER
+        + "u1,一村,东片,self,1200,120,0.85,a;b,是,3.5\n"
+        + "u2,二村,西片,peer,800,0.012 hectare,5000 元,a； b ;,否,4\n",
+    )
     es = load_evidence(rulebook(), [csv])
     assert es.rejected == ()
     ev = by_unit(es)
     u1, u2 = ev["u1"], ev["u2"]
     assert u1.unit.name == "一村" and u1.unit.group == "东片" and u1.role == "self"
     assert u1.values["population"] == F(1200)
-    assert u1.values["area"] == F(120)                 # column in m^2
-    assert u1.values["funds"] == F(8500)               # 0.85 万元 = 8500 元
+    assert u1.values["area"] == F(120)  # column in m^2
+    assert u1.values["funds"] == F(8500)  # 0.85 万元 = 8500 元
     assert u1.values["docs"] == frozenset({"a", "b"})  # ';' separated
-    assert u1.values["has_sign"] is True               # 是
-    assert u1.points == {"c.quality": F("3.5")}        # points:c.quality column
+    assert u1.values["has_sign"] is True  # 是
+    assert u1.points == {"c.quality": F("3.5")}  # points:c.quality column
     assert u2.role == "peer"
-    assert u2.values["area"] == F(120)                 # 0.012 hectare = 120 m²
-    assert u2.values["funds"] == F(5000)               # 5000 元 in a 万元 column stays 5000 元
+    assert u2.values["area"] == F(120)  # 0.012 hectare = 120 m²
+    assert u2.values["funds"] == F(5000)  # 5000 元 in a 万元 column stays 5000 元
     assert u2.values["docs"] == frozenset({"a", "b"})  # full-width ； and stray separators
-    assert u2.values["has_sign"] is False              # 否
+    assert u2.values["has_sign"] is False  # 否
     assert u2.points == {"c.quality": F(4)}
 
 
-@pytest.mark.parametrize(("cell", "expected"), [
-    ("是", True), ("否", False), ("有", True), ("无", False),
-    ("true", True), ("false", False), ("1", True), ("0", False),
-])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("是", True),
+        ("否", False),
+        ("有", True),
+        ("无", False),
+        ("true", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+    ],
+)
 def test_csv_bools(tmp_path: Path, cell: str, expected: bool) -> None:
     csv = write(tmp_path / "b.csv", f"unit,has_sign\nu1,{cell}\n")
     es = load_evidence(rulebook(), [csv])
@@ -138,10 +152,19 @@ def test_csv_bools(tmp_path: Path, cell: str, expected: bool) -> None:
     assert es.evidence[0].values["has_sign"] is expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("有", True), ("无", False), ("是", True), ("否", False), (True, True), (False, False),
-    (1, True), (0, False),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("有", True),
+        ("无", False),
+        ("是", True),
+        ("否", False),
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+    ],
+)
 def test_toml_bools(raw: Any, expected: bool) -> None:
     ev = parse_evidence(rulebook(), {"unit": {"id": "u"}, "values": {"has_sign": raw}})
     assert ev.values["has_sign"] is expected
@@ -153,7 +176,7 @@ def test_csv_empty_cells_are_missing(tmp_path: Path) -> None:
     es = load_evidence(rb, [csv])
     assert es.rejected == ()
     ev = es.evidence[0]
-    assert ev.role == "self"                # empty role -> default self
+    assert ev.role == "self"  # empty role -> default self
     assert dict(ev.values) == {}
     assert dict(ev.points) == {}
     r = score(rb, ev)
@@ -162,11 +185,14 @@ def test_csv_empty_cells_are_missing(tmp_path: Path) -> None:
 
 
 def test_bad_row_rejects_only_that_row(tmp_path: Path) -> None:
-    csv = write(tmp_path / "town.csv", CSV_HEADER
-                + "u1,一村,东片,self,1200,120,0.85,a;b,是,3.5\n"
-                + "u2,二村,东片,self,abc,120,0.85,a;b,是,3.5\n"
-                + "u3,三村,东片,self,-5,120,0.85,a;b,是,3.5\n"
-                + "u4,四村,东片,self,900,120,0.85,a;b,是,3.5\n")
+    csv = write(
+        tmp_path / "town.csv",
+        CSV_HEADER
+        + "u1,一村,东片,self,1200,120,0.85,a;b,是,3.5\n"
+        + "u2,二村,东片,self,abc,120,0.85,a;b,是,3.5\n"
+        + "u3,三村,东片,self,-5,120,0.85,a;b,是,3.5\n"
+        + "u4,四村,东片,self,900,120,0.85,a;b,是,3.5\n",
+    )
     es = load_evidence(rulebook(), [csv])
     assert sorted(by_unit(es)) == ["u1", "u4"]
     assert len(es.rejected) == 2
@@ -182,11 +208,10 @@ def test_bad_row_rejects_only_that_row(tmp_path: Path) -> None:
 
 
 def test_csv_fractional_count_and_wrong_dimension_rejected(tmp_path: Path) -> None:
-    csv = write(tmp_path / "t.csv", "unit,population,area\n"
-                "u1,2.5,10\n"
-                "u2,10,5 人\n"
-                "u3,10,12 parsnips\n"
-                "u4,10,10\n")
+    csv = write(
+        tmp_path / "t.csv",
+        "unit,population,area\nu1,2.5,10\nu2,10,5 人\nu3,10,12 parsnips\nu4,10,10\n",
+    )
     es = load_evidence(rulebook(), [csv])
     assert list(by_unit(es)) == ["u4"]
     errors = [r.error for r in es.rejected]
@@ -197,10 +222,7 @@ def test_csv_fractional_count_and_wrong_dimension_rejected(tmp_path: Path) -> No
 
 
 def test_duplicate_unit_and_role_rejected(tmp_path: Path) -> None:
-    csv = write(tmp_path / "t.csv", "unit,role,population\n"
-                "u1,self,10\n"
-                "u1,town,20\n"
-                "u1,self,30\n")
+    csv = write(tmp_path / "t.csv", "unit,role,population\nu1,self,10\nu1,town,20\nu1,self,30\n")
     es = load_evidence(rulebook(), [csv])
     kept = sorted((e.role, e.values["population"]) for e in es.evidence)
     assert kept == [("self", F(10)), ("town", F(20))]
@@ -226,7 +248,8 @@ def test_unknown_column_rejects_the_table(tmp_path: Path) -> None:
     assert es.evidence == () and es.warnings == ()
     assert [r.error for r in es.rejected] == [
         f"{csv}:1: header: column 'colour': unknown field 'colour'; head it with a field's id or title "
-        "(or --ignore-columns to leave it out)"]
+        "(or --ignore-columns to leave it out)"
+    ]
 
 
 def test_unknown_column_warns_with_ignore_columns(tmp_path: Path) -> None:
@@ -238,8 +261,11 @@ def test_unknown_column_warns_with_ignore_columns(tmp_path: Path) -> None:
 
 
 def test_unknown_column_rejected_when_strict(tmp_path: Path) -> None:
-    csv = write(tmp_path / "t.csv", "unit,population,area,funds,docs,has_sign,points:c.quality,colour\n"
-                "u1,10,10,10,a,是,1,red\n")
+    csv = write(
+        tmp_path / "t.csv",
+        "unit,population,area,funds,docs,has_sign,points:c.quality,colour\n"
+        "u1,10,10,10,a,是,1,red\n",
+    )
     es = load_evidence(rulebook(), [csv], strict=True)
     assert es.evidence == ()
     assert len(es.rejected) == 1
@@ -247,7 +273,7 @@ def test_unknown_column_rejected_when_strict(tmp_path: Path) -> None:
 
 
 def test_unknown_toml_key_warns_and_strict_rejects(tmp_path: Path) -> None:
-    f = write(tmp_path / "u1.toml", toml_unit("u1", 'population = 10\npopulaton = 11\n'))
+    f = write(tmp_path / "u1.toml", toml_unit("u1", "population = 10\npopulaton = 11\n"))
     es = load_evidence(rulebook(), [f])
     assert es.rejected == ()
     assert es.evidence[0].values == {"population": F(10)}
@@ -262,8 +288,11 @@ FULL_VALUES = 'population = 10\narea = 120\nfunds = 500\ndocs = ["a"]\nhas_sign 
 
 
 def test_strict_rejects_approximate_figures(tmp_path: Path) -> None:
-    f = write(tmp_path / "u1.toml", toml_unit("u1", FULL_VALUES.replace("population = 10", 'population = "1000余"'))
-              + '[points]\n"c.quality" = 2\n')
+    f = write(
+        tmp_path / "u1.toml",
+        toml_unit("u1", FULL_VALUES.replace("population = 10", 'population = "1000余"'))
+        + '[points]\n"c.quality" = 2\n',
+    )
     es = load_evidence(rulebook(), [f])
     assert es.rejected == ()
     assert es.evidence[0].values["population"] == F(1000)
@@ -275,11 +304,18 @@ def test_strict_rejects_approximate_figures(tmp_path: Path) -> None:
 
 
 def test_strict_rejects_missing_values(tmp_path: Path) -> None:
-    full = write(tmp_path / "full.toml", toml_unit("full", FULL_VALUES) + '[points]\n"c.quality" = 2\n')
-    gap = write(tmp_path / "gap.toml", toml_unit("gap", "population = 10\n") + '[points]\n"c.quality" = 2\n')
-    csv = write(tmp_path / "t.csv", "unit,population,area,funds,docs,has_sign,points:c.quality\n"
-                "c1,10,10,10,a,是,1\n"
-                "c2,10,,10,a,是,1\n")
+    full = write(
+        tmp_path / "full.toml", toml_unit("full", FULL_VALUES) + '[points]\n"c.quality" = 2\n'
+    )
+    gap = write(
+        tmp_path / "gap.toml", toml_unit("gap", "population = 10\n") + '[points]\n"c.quality" = 2\n'
+    )
+    csv = write(
+        tmp_path / "t.csv",
+        "unit,population,area,funds,docs,has_sign,points:c.quality\n"
+        "c1,10,10,10,a,是,1\n"
+        "c2,10,,10,a,是,1\n",
+    )
     es = load_evidence(rulebook(), [full, gap, csv])
     assert sorted(by_unit(es)) == ["c1", "c2", "full", "gap"]
     es = load_evidence(rulebook(), [full, gap, csv], strict=True)
@@ -289,7 +325,9 @@ def test_strict_rejects_missing_values(tmp_path: Path) -> None:
     assert "t.csv row 3" in errors
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1000余", F(1000)), ("160多", F(160)), ("近100", F(100))])
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1000余", F(1000)), ("160多", F(160)), ("近100", F(100))]
+)
 def test_approximate_figures_flagged(raw: str, value: Fraction) -> None:
     ev = parse_evidence(rulebook(), {"unit": {"id": "u"}, "values": {"population": raw}})
     assert ev.values["population"] == value
@@ -302,36 +340,48 @@ def test_exact_figures_not_flagged() -> None:
     assert ev.flags == ()
 
 
-@pytest.mark.parametrize(("key", "raw", "value"), [
-    ("area", "0.012 hectare", F(120)),
-    ("area", "120 m^2", F(120)),
-    ("area", 120, F(120)),
-    ("funds", "1.2 万元", F(12000)),
-    ("funds", "0.85 万元", F(8500)),
-    ("funds", 4200, F(4200)),
-])
+@pytest.mark.parametrize(
+    ("key", "raw", "value"),
+    [
+        ("area", "0.012 hectare", F(120)),
+        ("area", "120 m^2", F(120)),
+        ("area", 120, F(120)),
+        ("funds", "1.2 万元", F(12000)),
+        ("funds", "0.85 万元", F(8500)),
+        ("funds", 4200, F(4200)),
+    ],
+)
 def test_toml_units_converted(key: str, raw: Any, value: Fraction) -> None:
     ev = parse_evidence(rulebook(), {"unit": {"id": "u"}, "values": {key: raw}})
     assert ev.values[key] == value
 
 
 def test_toml_sets_and_roles() -> None:
-    ev = parse_evidence(rulebook(), {"unit": {"id": "u"}, "assessment": {"role": "town", "assessor": "镇妇联"},
-                                     "values": {"docs": ["a", "b", "a"]}})
+    ev = parse_evidence(
+        rulebook(),
+        {
+            "unit": {"id": "u"},
+            "assessment": {"role": "town", "assessor": "镇妇联"},
+            "values": {"docs": ["a", "b", "a"]},
+        },
+    )
     assert ev.values["docs"] == frozenset({"a", "b"})
     assert ev.role == "town"
     assert parse_evidence(rulebook(), {"unit": {"id": "u"}}).role == "self"
 
 
-@pytest.mark.parametrize(("key", "raw"), [
-    ("area", "12 kg"),          # wrong dimension
-    ("area", "5 人"),           # wrong dimension
-    ("population", "2.5"),      # fractional count
-    ("population", -12),        # negative count
-    ("population", "lots"),     # not a number
-    ("funds", "3 parsnips"),    # unknown unit
-    ("has_sign", "maybe"),      # not a yes/no
-])
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("area", "12 kg"),  # wrong dimension
+        ("area", "5 人"),  # wrong dimension
+        ("population", "2.5"),  # fractional count
+        ("population", -12),  # negative count
+        ("population", "lots"),  # not a number
+        ("funds", "3 parsnips"),  # unknown unit
+        ("has_sign", "maybe"),  # not a yes/no
+    ],
+)
 def test_bad_toml_value_names_file_key_and_value(tmp_path: Path, key: str, raw: Any) -> None:
     shown = f'"{raw}"' if isinstance(raw, str) else str(raw)
     bad = write(tmp_path / "bad.toml", toml_unit("bad", f"{key} = {shown}\n"))
@@ -358,8 +408,18 @@ def test_bad_manual_points_named(tmp_path: Path) -> None:
 
 def test_xlsx_gives_the_same_as_csv(tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
-    header = ["unit", "name", "group", "role", "population", "area[m^2]", "funds[万元]", "docs",
-              "has_sign", "points:c.quality"]
+    header = [
+        "unit",
+        "name",
+        "group",
+        "role",
+        "population",
+        "area[m^2]",
+        "funds[万元]",
+        "docs",
+        "has_sign",
+        "points:c.quality",
+    ]
     rows: list[list[Any]] = [
         ["u1", "一村", "东片", "self", 1200, 120, 0.85, "a;b", "是", 3.5],
         ["u2", "二村", "西片", "peer", 800, "0.012 hectare", "5000 元", "a", "否", 4],
@@ -376,8 +436,10 @@ def test_xlsx_gives_the_same_as_csv(tmp_path: Path) -> None:
     def cell(v: Any) -> str:
         return "" if v is None else str(v)
 
-    csv = write(tmp_path / "t.csv", ",".join(header) + "\n"
-                + "".join(",".join(cell(v) for v in r) + "\n" for r in rows))
+    csv = write(
+        tmp_path / "t.csv",
+        ",".join(header) + "\n" + "".join(",".join(cell(v) for v in r) + "\n" for r in rows),
+    )
     from_x = load_evidence(rulebook(), [xlsx])
     from_c = load_evidence(rulebook(), [csv])
     assert from_x.rejected == () and from_c.rejected == ()
@@ -417,7 +479,7 @@ def test_folders_expanded_and_rulebooks_skipped(tmp_path: Path) -> None:
     write(folder / "u1.toml", toml_unit("u1"))
     write(folder / "sub" / "u2.toml", toml_unit("u2"))
     write(folder / "table.csv", "unit,population\nu3,30\n")
-    write(folder / "scheme.toml", RULEBOOK)   # a rulebook beside the evidence: skipped
+    write(folder / "scheme.toml", RULEBOOK)  # a rulebook beside the evidence: skipped
     write(folder / "notes.txt", "not evidence")
     es = load_evidence(rulebook(), [folder])
     assert es.rejected == ()
@@ -435,7 +497,9 @@ def test_files_and_folders_mixed(tmp_path: Path) -> None:
 def test_undecodable_file_rejected_others_load(tmp_path: Path) -> None:
     # GBK is read (issue 13 case 16); bytes that are neither UTF-8 nor GB18030 are not.
     (tmp_path / "gbk.toml").write_bytes(toml_unit("gbk").encode("gbk"))
-    (tmp_path / "latin.toml").write_bytes(b'[unit]\nid = "latin"\nname = "caf\xe9,"\n[values]\npopulation = 1\n')
+    (tmp_path / "latin.toml").write_bytes(
+        b'[unit]\nid = "latin"\nname = "caf\xe9,"\n[values]\npopulation = 1\n'
+    )
     write(tmp_path / "ok.toml", toml_unit("ok"))
     es = load_evidence(rulebook(), [tmp_path])
     assert list(by_unit(es)) == ["gbk", "ok"]
@@ -463,7 +527,8 @@ def test_undecodable_csv_rejected_others_load(tmp_path: Path) -> None:
     assert list(by_unit(es)) == ["u9", "ok"]
     assert [r.error for r in es.rejected] == [
         f"{tmp_path / 'latin.csv'}: cannot read: not UTF-8 text (byte 27), nor GB18030/GBK; "
-        "save the file as UTF-8 (Excel: 'CSV UTF-8')"]
+        "save the file as UTF-8 (Excel: 'CSV UTF-8')"
+    ]
 
 
 def test_missing_path_rejected(tmp_path: Path) -> None:
@@ -475,8 +540,11 @@ def test_missing_path_rejected(tmp_path: Path) -> None:
 
 def test_parse_evidence_collects_every_problem() -> None:
     with pytest.raises(EvidenceError) as exc:
-        parse_evidence(rulebook(), {"unit": {"id": "u"},
-                                    "values": {"population": -1, "area": "3 kg"}}, "x.toml")
+        parse_evidence(
+            rulebook(),
+            {"unit": {"id": "u"}, "values": {"population": -1, "area": "3 kg"}},
+            "x.toml",
+        )
     msg = str(exc.value)
     assert "values.population" in msg and "-1" in msg
     assert "values.area" in msg and "3 kg" in msg
@@ -496,12 +564,15 @@ def test_csv_with_bom_and_approximate_figures(tmp_path: Path) -> None:
 
 
 def test_counting_words_keep_their_dimension() -> None:
-    rb = parse_rulebook(RULEBOOK.replace('[fields.has_sign]', '[fields.meetings]\ntype = "count"\nunit = "次"\n'
-                                         '[fields.has_sign]'))
+    rb = parse_rulebook(
+        RULEBOOK.replace(
+            "[fields.has_sign]", '[fields.meetings]\ntype = "count"\nunit = "次"\n[fields.has_sign]'
+        )
+    )
     ev = parse_evidence(rb, {"unit": {"id": "u"}, "values": {"meetings": "3 次"}})
     assert ev.values["meetings"] == F(3)
     with pytest.raises(EvidenceError) as exc:
-        parse_evidence(rb, {"unit": {"id": "u"}, "values": {"meetings": "3 册"}})   # 册 is not 次
+        parse_evidence(rb, {"unit": {"id": "u"}, "values": {"meetings": "3 册"}})  # 册 is not 次
     assert "values.meetings" in str(exc.value) and "3 册" in str(exc.value)
 
 

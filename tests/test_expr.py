@@ -65,7 +65,9 @@ def ev(text: str, env: Mapping[str, Any] = ENV, types: Mapping[str, str] = TYPES
     return parse(text, types).evaluate(env)
 
 
-def parse_error(text: str, types: Mapping[str, str] = TYPES, want: str | None = None) -> ExpressionError:
+def parse_error(
+    text: str, types: Mapping[str, str] = TYPES, want: str | None = None
+) -> ExpressionError:
     with pytest.raises(ExpressionError) as info:
         parse(text, types, want)
     return info.value
@@ -381,7 +383,7 @@ def test_function_arity(text: str, reason: str) -> None:
         ("count(population)", 7, "count() needs a set, not a number"),
         ("documents + 1", 1, "'+' needs a number, not a set"),
         ("1 - documents", 5, "'-' needs a number, not a set"),
-        ('village * 2', 1, "'*' needs a number, not a string"),
+        ("village * 2", 1, "'*' needs a number, not a string"),
         ("has(documents, 3)", 16, "has() needs a string, not a number"),
         ('has(village, "x")', 5, "has() needs a set, not a string"),
         ("min(1, has_plate)", 8, "min() needs a number, not true/false"),
@@ -540,9 +542,7 @@ def test_single_equals_hints_at_double(text: str, column: int) -> None:
 def test_error_message_draws_a_caret_under_the_column() -> None:
     err = parse_error("cases = 1")
     assert str(err) == (
-        "unexpected character '='; use '==' to compare (at column 7)\n"
-        "    cases = 1\n"
-        "          ^"
+        "unexpected character '='; use '==' to compare (at column 7)\n    cases = 1\n          ^"
     )
 
 
@@ -675,7 +675,9 @@ def test_parse_and_evaluate_without_builtin_eval(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(builtins, "eval", forbidden)
     monkeypatch.setattr(builtins, "exec", forbidden)
     monkeypatch.setattr(builtins, "compile", forbidden)
-    e = parse('cases > 0 and round(closed / cases * 100, 1) >= 90 and has(documents, "花名册")', TYPES)
+    e = parse(
+        'cases > 0 and round(closed / cases * 100, 1) >= 90 and has(documents, "花名册")', TYPES
+    )
     assert e.evaluate(ENV) is True
 
 
@@ -694,15 +696,28 @@ def test_tree_of_a_condition() -> None:
     tree = parse(text, TYPES).tree
     assert tree == And(
         (
-            Compare(">", Name("cases", type="num", col=1), Const(num(0), type="num", col=9),
-                    type="bool", col=7),
-            Compare(">=",
-                    Arith(Name("closed", type="num", col=15),
-                          (("/", Name("cases", type="num", col=24)),), type="num", col=15),
-                    Const(num("0.9"), type="num", col=33),
-                    type="bool", col=30),
+            Compare(
+                ">",
+                Name("cases", type="num", col=1),
+                Const(num(0), type="num", col=9),
+                type="bool",
+                col=7,
+            ),
+            Compare(
+                ">=",
+                Arith(
+                    Name("closed", type="num", col=15),
+                    (("/", Name("cases", type="num", col=24)),),
+                    type="num",
+                    col=15,
+                ),
+                Const(num("0.9"), type="num", col=33),
+                type="bool",
+                col=30,
+            ),
         ),
-        type="bool", col=7,  # a chain takes its first part's column; a comparison, its operator's
+        type="bool",
+        col=7,  # a chain takes its first part's column; a comparison, its operator's
     )
 
 
@@ -713,15 +728,20 @@ def test_tree_keeps_precedence_and_flat_chains() -> None:
     assert [op for op, _ in tree.rest] == ["+", "-"]
     assert tree.first == Const(num(1), type="num", col=1)
     inner = tree.rest[0][1]
-    assert inner == Arith(Const(num(2), type="num", col=5), (("*", Const(num(3), type="num", col=9)),),
-                          type="num", col=5)
+    assert inner == Arith(
+        Const(num(2), type="num", col=5),
+        (("*", Const(num(3), type="num", col=9)),),
+        type="num",
+        col=5,
+    )
     # and binds tighter than or; not is a node of its own each time
     tree = parse("fabricated or has_plate and not not fabricated", TYPES).tree
     assert isinstance(tree, Or) and len(tree.parts) == 2
     right = tree.parts[1]
     assert isinstance(right, And)
-    assert right.parts[1] == Not(Not(Name("fabricated", type="bool", col=37), type="bool", col=33),
-                                 type="bool", col=29)
+    assert right.parts[1] == Not(
+        Not(Name("fabricated", type="bool", col=37), type="bool", col=33), type="bool", col=29
+    )
 
 
 def test_tree_of_signs_and_parentheses() -> None:
@@ -729,9 +749,14 @@ def test_tree_of_signs_and_parentheses() -> None:
     assert parse("+cases", TYPES).tree == Name("cases", type="num", col=2)
     assert parse("(cases)", TYPES).tree == Name("cases", type="num", col=1)
     assert parse("-(cases + 1)", TYPES).tree == Neg(
-        Arith(Name("cases", type="num", col=3), (("+", Const(num(1), type="num", col=11)),),
-              type="num", col=2),
-        type="num", col=1,
+        Arith(
+            Name("cases", type="num", col=3),
+            (("+", Const(num(1), type="num", col=11)),),
+            type="num",
+            col=2,
+        ),
+        type="num",
+        col=1,
     )
 
 
@@ -743,8 +768,12 @@ def test_tree_of_calls_carries_each_type() -> None:
     rnd = cmp.left
     assert (rnd.function, rnd.type, rnd.col, len(rnd.args)) == ("round", "num", 1, 2)
     assert rnd.args[1] == Const(num(1), type="num", col=29)
-    assert has == Call("has", (Name("documents", type="set", col=46), Const("花名册", type="str", col=57)),
-                       type="bool", col=42)
+    assert has == Call(
+        "has",
+        (Name("documents", type="set", col=46), Const("花名册", type="str", col=57)),
+        type="bool",
+        col=42,
+    )
     eq = parse('village == "宁锋村" and count(documents) > 1', TYPES).tree
     assert [n.type for n in walk(eq)] == ["bool", "bool", "str", "str", "bool", "num", "set", "num"]
 
@@ -752,7 +781,16 @@ def test_tree_of_calls_carries_each_type() -> None:
 def test_walk_goes_depth_first_left_to_right() -> None:
     tree = parse("min(cases, -closed) * 2 == 3 or true", TYPES).tree
     assert [type(n).__name__ for n in walk(tree)] == [
-        "Or", "Compare", "Arith", "Call", "Name", "Neg", "Name", "Const", "Const", "Const",
+        "Or",
+        "Compare",
+        "Arith",
+        "Call",
+        "Name",
+        "Neg",
+        "Name",
+        "Const",
+        "Const",
+        "Const",
     ]
 
 
@@ -778,7 +816,12 @@ class _Show(Visitor[str]):
         return f"({self.visit(node.left)} {node.op} {self.visit(node.right)})"
 
     def arith(self, node: Arith) -> str:
-        return "(" + self.visit(node.first) + "".join(f" {op} {self.visit(n)}" for op, n in node.rest) + ")"
+        return (
+            "("
+            + self.visit(node.first)
+            + "".join(f" {op} {self.visit(n)}" for op, n in node.rest)
+            + ")"
+        )
 
     def neg(self, node: Neg) -> str:
         return f"(-{self.visit(node.operand)})"
@@ -793,7 +836,10 @@ class _Show(Visitor[str]):
         ("cases > 0 and closed / cases >= 0.9", "((cases > 0) and ((closed / cases) >= 9/10))"),
         ("not has_plate or fabricated and true", "((not has_plate) or (fabricated and true))"),
         ("-abs(1 - cases) * 2 + 1", "(((-abs((1 - cases))) * 2) + 1)"),
-        ("village != 'x' and has(documents, \"花名册\")", "((village != 'x') and has(documents, '花名册'))"),
+        (
+            "village != 'x' and has(documents, \"花名册\")",
+            "((village != 'x') and has(documents, '花名册'))",
+        ),
     ],
 )
 def test_a_visitor_reads_the_tree(text: str, shown: str) -> None:
@@ -817,7 +863,10 @@ def test_set_names_asked_by_has_are_read_from_the_tree() -> None:
     from fulian_eval.io.evidence import _has_names
 
     found: dict[str, list[str]] = {}
-    for text in ('has(documents, "花名册") and not (count(documents) > 2 or has(documents, \'会议记录\'))',
-                 'has_plate == has(documents, "台账")', 'has(documents, village)'):
+    for text in (
+        "has(documents, \"花名册\") and not (count(documents) > 2 or has(documents, '会议记录'))",
+        'has_plate == has(documents, "台账")',
+        "has(documents, village)",
+    ):
         _has_names(parse(text, TYPES).tree, found)
     assert found == {"documents": ["花名册", "会议记录", "台账"]}

@@ -41,32 +41,109 @@ ROOT = Path(__file__).resolve().parent.parent
 RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
 TOWN = ROOT / "examples" / "town" / "town.csv"
 VILLAGE = ROOT / "examples" / "town" / "evidence" / "baisha.toml"
-OTHER = ROOT / "examples" / "town" / "evidence" / "hetang.toml"  # scored next to the mutant: must not change
+OTHER = (
+    ROOT / "examples" / "town" / "evidence" / "hetang.toml"
+)  # scored next to the mutant: must not change
 TIMEOUT = 60  # seconds: the time bound of one run of these small inputs (a hang fails the test)
 
 # CI runs the same 18 examples per test; FULIAN_FUZZ_EXAMPLES=200 hunts with fresh random ones.
 _HUNT = os.environ.get("FULIAN_FUZZ_EXAMPLES")
-FUZZ = settings(max_examples=int(_HUNT or 18), deadline=None, derandomize=_HUNT is None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(_HUNT or 18),
+    deadline=None,
+    derandomize=_HUNT is None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # Values a careless or hostile file holds.
 ODD_CELLS = [
-    "", " ", '"', 'a"b', '""', "'", ",", "\n", "\r\n", "9" * 5000, "1" + "0" * 400, "1e400", "-1e400", "1e999999999",
-    "nan", "inf", "-inf", "-1", "0", "1e5", "0x10", "１２", "5\u00a0", "\u200b", "\ufeff", "e\u0301", "\u202e321",
-    "𠀀", "=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "120 m*10**10**10", "120 m^2", "5 kg", "是", "否", "true",
-    "工作活动记录簿;;", ";", "x" * 140_000, "\x00", "\x1b[31m", "2026-13-45", "1,000", "  7  ",
+    "",
+    " ",
+    '"',
+    'a"b',
+    '""',
+    "'",
+    ",",
+    "\n",
+    "\r\n",
+    "9" * 5000,
+    "1" + "0" * 400,
+    "1e400",
+    "-1e400",
+    "1e999999999",
+    "nan",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "1e5",
+    "0x10",
+    "１２",
+    "5\u00a0",
+    "\u200b",
+    "\ufeff",
+    "e\u0301",
+    "\u202e321",
+    "𠀀",
+    '=HYPERLINK("http://x")',
+    "+1",
+    "@SUM(A1)",
+    "120 m*10**10**10",
+    "120 m^2",
+    "5 kg",
+    "是",
+    "否",
+    "true",
+    "工作活动记录簿;;",
+    ";",
+    "x" * 140_000,
+    "\x00",
+    "\x1b[31m",
+    "2026-13-45",
+    "1,000",
+    "  7  ",
 ]
-ODD_BYTES = [b'"', b",", b"\n", b"\r", b"\x00", b"\xef\xbb\xbf", b"\xff", b"\xfe", b"\x80", b"\xe4\xb8",
-             "\u202e".encode(), b"9" * 400, b"1e400", b"nan", b"=", b"[", b"]", b"{", b"'''", b'"""', b"\\",
-             b"#", b" = ", b"\t"]
+ODD_BYTES = [
+    b'"',
+    b",",
+    b"\n",
+    b"\r",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xfe",
+    b"\x80",
+    b"\xe4\xb8",
+    "\u202e".encode(),
+    b"9" * 400,
+    b"1e400",
+    b"nan",
+    b"=",
+    b"[",
+    b"]",
+    b"{",
+    b"'''",
+    b'"""',
+    b"\\",
+    b"#",
+    b" = ",
+    b"\t",
+]
 
 
 # ---------------------------------------------------------------- running
 
 
 def run(cwd: Path, *files: str, fmt: str = "json") -> subprocess.CompletedProcess[str]:
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(RULEBOOK), *files, "--format", fmt],
-                       cwd=cwd, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=TIMEOUT)
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "score", str(RULEBOOK), *files, "--format", fmt],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=TIMEOUT,
+    )
     assert "Traceback" not in p.stderr, p.stderr[-3000:]
     assert "internal error" not in p.stderr.lower(), p.stderr[-3000:]
     assert p.returncode in (0, 1, 2), (p.returncode, p.stderr[-3000:])
@@ -74,7 +151,9 @@ def run(cwd: Path, *files: str, fmt: str = "json") -> subprocess.CompletedProces
 
 
 def json_report(p: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert p.returncode != 2, f"the whole run failed instead of rejecting the bad input:\n{p.stderr[-2000:]}"
+    assert p.returncode != 2, (
+        f"the whole run failed instead of rejecting the bad input:\n{p.stderr[-2000:]}"
+    )
     doc: dict[str, Any] = json.loads(p.stdout)
     if p.returncode == 0:
         assert doc["rejected"] == [], "exit 0 with something rejected"
@@ -87,9 +166,16 @@ def scored(doc: dict[str, Any]) -> dict[str, Any]:
     """unit id → what its score is made of (not its rank or source: those depend on the other rows)."""
     out: dict[str, Any] = {}
     for u in doc["units"]:
-        out[u["unit"]] = (u["name"], u["group"], u["role"], u["total"], u["grade"], u["vetoed"],
-                          [(c["id"], c["score"], c["applicable"]) for c in u["categories"]],
-                          [(i["id"], i["points"], i["status"], i["reason"]) for i in u["items"]])
+        out[u["unit"]] = (
+            u["name"],
+            u["group"],
+            u["role"],
+            u["total"],
+            u["grade"],
+            u["vetoed"],
+            [(c["id"], c["score"], c["applicable"]) for c in u["categories"]],
+            [(i["id"], i["points"], i["status"], i["reason"]) for i in u["items"]],
+        )
     return out
 
 
@@ -97,7 +183,9 @@ def csv_rows(text: str) -> dict[str, list[str]]:
     rows = list(csv.reader(io.StringIO(text)))
     head = rows[0]
     skip = {head.index("rank"), head.index("group_rank")}
-    return {r[head.index("unit")]: [x for i, x in enumerate(r) if i not in skip] for r in rows[1:] if r}
+    return {
+        r[head.index("unit")]: [x for i, x in enumerate(r) if i not in skip] for r in rows[1:] if r
+    }
 
 
 _BASE: dict[str, Any] = {}
@@ -115,11 +203,19 @@ def baseline(name: str, make: Callable[[Path], list[str]]) -> Any:
     return _BASE[name]
 
 
-def check_accounting(doc: dict[str, Any], file: str, expected: dict[str, bool], base: dict[str, Any],
-                     p_csv: subprocess.CompletedProcess[str] | None, base_csv: dict[str, list[str]]) -> None:
+def check_accounting(
+    doc: dict[str, Any],
+    file: str,
+    expected: dict[str, bool],
+    base: dict[str, Any],
+    p_csv: subprocess.CompletedProcess[str] | None,
+    base_csv: dict[str, list[str]],
+) -> None:
     """``expected``: unit id → untouched? Each is scored (untouched: exactly as before) or rejected by name."""
     got = scored(doc)
-    whole_file = [r for r in doc["rejected"] if not r["unit"] and file in (r["source"] + r["error"])]
+    whole_file = [
+        r for r in doc["rejected"] if not r["unit"] and file in (r["source"] + r["error"])
+    ]
     named = " ".join(r["unit"] + " " + r["error"] for r in doc["rejected"])
     lost: list[str] = []  # touched units whose id may itself have been mutated away
     for unit, untouched in expected.items():
@@ -129,11 +225,14 @@ def check_accounting(doc: dict[str, Any], file: str, expected: dict[str, bool], 
             continue
         if whole_file or unit in named:
             continue
-        assert not untouched, f"untouched unit {unit!r} neither scored nor rejected by name: {doc['rejected']}"
+        assert not untouched, (
+            f"untouched unit {unit!r} neither scored nor rejected by name: {doc['rejected']}"
+        )
         lost.append(unit)
     # each of those must show up as something: a rejection of another name (its row) or a unit under a new id
-    others = ([r for r in doc["rejected"] if r["unit"] not in expected or r["unit"] in got]
-              + [u for u in got if u not in expected])
+    others = [r for r in doc["rejected"] if r["unit"] not in expected or r["unit"] in got] + [
+        u for u in got if u not in expected
+    ]
     assert len(lost) <= len(others), f"units {lost} neither scored nor rejected: {doc['rejected']}"
     if p_csv is not None:
         assert p_csv.returncode == (0 if not doc["rejected"] else 1), p_csv.stderr[-2000:]
@@ -148,7 +247,11 @@ def check_accounting(doc: dict[str, Any], file: str, expected: dict[str, bool], 
 
 byte_op = st.one_of(
     st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(0, 7)),
-    st.tuples(st.just("insert"), st.integers(0, 10**6), st.one_of(st.sampled_from(ODD_BYTES), st.binary(min_size=1, max_size=4))),
+    st.tuples(
+        st.just("insert"),
+        st.integers(0, 10**6),
+        st.one_of(st.sampled_from(ODD_BYTES), st.binary(min_size=1, max_size=4)),
+    ),
     st.tuples(st.just("delete"), st.integers(0, 10**6), st.integers(1, 40)),
 )
 
@@ -167,7 +270,7 @@ def mutate_bytes(data: bytes, ops: list[tuple[Any, ...]]) -> tuple[bytes, list[t
             buf[pos:pos] = op[2]
             spans.append((max(0, pos - 1), pos + 1))
         elif op[0] == "delete":
-            del buf[pos:pos + op[2]]
+            del buf[pos : pos + op[2]]
             spans.append((pos, pos + op[2]))
     return bytes(buf), spans
 
@@ -221,7 +324,9 @@ row_op = st.one_of(
 )
 
 
-def mutate_rows(rows: list[list[str]], ops: list[tuple[Any, ...]]) -> tuple[list[list[str]], set[int]]:
+def mutate_rows(
+    rows: list[list[str]], ops: list[tuple[Any, ...]]
+) -> tuple[list[list[str]], set[int]]:
     """Row-level mutations of a table; returns the new rows and the touched original row indices (0 = header)."""
     tagged = [(i, list(r)) for i, r in enumerate(rows)]
     touched: set[int] = set()
@@ -247,17 +352,19 @@ def mutate_rows(rows: list[list[str]], ops: list[tuple[Any, ...]]) -> tuple[list
             cells[c] = '"' + cells[c]  # written raw below: a stray quote at the start of a cell
             touched.add(orig)
         elif kind == "short":
-            del cells[op[2] % len(cells):]
+            del cells[op[2] % len(cells) :]
             touched.add(orig)
     return [c for _, c in tagged], touched
 
 
 def write_raw(rows: list[list[str]]) -> bytes:
     """CSV text as a careless program writes it: quote only where a comma or newline needs it (and not '"x')."""
+
     def cell(x: str) -> str:
         if ("," in x or "\n" in x or "\r" in x) and not x.startswith('"'):
             return '"' + x.replace('"', '""') + '"'
         return x
+
     return "".join(",".join(cell(x) for x in r) + "\n" for r in rows).encode("utf-8")
 
 
@@ -268,8 +375,16 @@ def test_fuzz_csv_structure(ops: list[tuple[Any, ...]], also_csv: bool) -> None:
     rows = list(csv.reader(io.StringIO(TOWN.read_text(encoding="utf-8"))))
     new, touched = mutate_rows(rows, ops)
     units = [r[0] for r in rows[1:]]
-    dropped = {units[i - 1] for i in touched if i > 0 and not any(r and r[0] == units[i - 1] for r in new[1:])}
-    expected = {u: (0 not in touched and n + 1 not in touched) for n, u in enumerate(units) if u not in dropped}
+    dropped = {
+        units[i - 1]
+        for i in touched
+        if i > 0 and not any(r and r[0] == units[i - 1] for r in new[1:])
+    }
+    expected = {
+        u: (0 not in touched and n + 1 not in touched)
+        for n, u in enumerate(units)
+        if u not in dropped
+    }
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "town.csv").write_bytes(write_raw(new))
         doc = json_report(run(Path(tmp), "town.csv"))
@@ -290,12 +405,37 @@ toml_op = st.one_of(
     byte_op,
     st.tuples(st.just("dupline"), st.integers(0, 10**6)),
     st.tuples(st.just("dropline"), st.integers(0, 10**6)),
-    st.tuples(st.just("value"), st.integers(0, 10**6), st.sampled_from([
-        '"', "nan", "inf", "-inf", "1e400", "9" * 5000, '"' + "9" * 5000 + '"', "1e999999999", '"120 m*10**10**10"',
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1",
-        "[1, 2", "{a = 1}", '"e\u0301"', '"\u202e"', "''", "true", "2026-02-30", "-0", "0x7fffffffffffffffff",
-        '"\\u0000"', "[]", '"1e5"', '"5 kg"',
-    ])),
+    st.tuples(
+        st.just("value"),
+        st.integers(0, 10**6),
+        st.sampled_from(
+            [
+                '"',
+                "nan",
+                "inf",
+                "-inf",
+                "1e400",
+                "9" * 5000,
+                '"' + "9" * 5000 + '"',
+                "1e999999999",
+                '"120 m*10**10**10"',
+                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1",
+                "[1, 2",
+                "{a = 1}",
+                '"e\u0301"',
+                '"\u202e"',
+                "''",
+                "true",
+                "2026-02-30",
+                "-0",
+                "0x7fffffffffffffffff",
+                '"\\u0000"',
+                "[]",
+                '"1e5"',
+                '"5 kg"',
+            ]
+        ),
+    ),
 )
 
 
@@ -352,12 +492,16 @@ def _cell_value(x: str) -> Any:
     return x
 
 
-def make_xlsx(tmp: Path, rows: list[list[Any]] | None = None, merge: str | None = None) -> list[str]:
+def make_xlsx(
+    tmp: Path, rows: list[list[Any]] | None = None, merge: str | None = None
+) -> list[str]:
     from openpyxl import Workbook
 
     if rows is None:
-        rows = [[_cell_value(x) if n else x for x in r]
-                for n, r in enumerate(csv.reader(io.StringIO(TOWN.read_text(encoding="utf-8"))))]
+        rows = [
+            [_cell_value(x) if n else x for x in r]
+            for n, r in enumerate(csv.reader(io.StringIO(TOWN.read_text(encoding="utf-8"))))
+        ]
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -370,9 +514,32 @@ def make_xlsx(tmp: Path, rows: list[list[Any]] | None = None, merge: str | None 
     return ["town.xlsx"]
 
 
-ODD_XLSX = [None, "", '"', 1e308, -1e308, 10**30, "1e400", "9" * 5000, "nan", "inf", float("inf"), float("nan"),
-            "=1/0", "=A1", "=HYPERLINK(\"http://x\")", "１２", "e\u0301", "\u202e", "\x00"[:0] + "\u200b", True, -1,
-            "x" * 140_000, 0.1, 1e-300]
+ODD_XLSX = [
+    None,
+    "",
+    '"',
+    1e308,
+    -1e308,
+    10**30,
+    "1e400",
+    "9" * 5000,
+    "nan",
+    "inf",
+    float("inf"),
+    float("nan"),
+    "=1/0",
+    "=A1",
+    '=HYPERLINK("http://x")',
+    "１２",
+    "e\u0301",
+    "\u202e",
+    "\x00"[:0] + "\u200b",
+    True,
+    -1,
+    "x" * 140_000,
+    0.1,
+    1e-300,
+]
 
 xlsx_op = st.one_of(
     st.tuples(st.just("set"), st.integers(1, 21), st.integers(0, 50), st.sampled_from(ODD_XLSX)),
@@ -380,9 +547,18 @@ xlsx_op = st.one_of(
     st.tuples(st.just("dup"), st.integers(1, 21)),
     st.tuples(st.just("drop"), st.integers(1, 21)),
     st.tuples(st.just("merge"), st.integers(1, 20), st.integers(0, 4)),
-    st.tuples(st.just("xmlbytes"), st.sampled_from(["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml",
-                                                    "xl/workbook.xml", "[Content_Types].xml"]),
-              st.lists(byte_op, min_size=1, max_size=2)),
+    st.tuples(
+        st.just("xmlbytes"),
+        st.sampled_from(
+            [
+                "xl/worksheets/sheet1.xml",
+                "xl/sharedStrings.xml",
+                "xl/workbook.xml",
+                "[Content_Types].xml",
+            ]
+        ),
+        st.lists(byte_op, min_size=1, max_size=2),
+    ),
     st.tuples(st.just("zipbytes"), st.lists(byte_op, min_size=1, max_size=2)),
 )
 
@@ -394,8 +570,10 @@ def test_fuzz_xlsx(ops: list[tuple[Any, ...]], also_csv: bool) -> None:
         return make_xlsx(tmp)
 
     base, base_csv = baseline("xlsx", make_base)
-    rows: list[list[Any]] = [[_cell_value(x) if n else x for x in r]
-                             for n, r in enumerate(csv.reader(io.StringIO(TOWN.read_text(encoding="utf-8"))))]
+    rows: list[list[Any]] = [
+        [_cell_value(x) if n else x for x in r]
+        for n, r in enumerate(csv.reader(io.StringIO(TOWN.read_text(encoding="utf-8"))))
+    ]
     units = [str(r[0]) for r in rows[1:]]
     tagged = list(enumerate(rows))
     touched: set[int] = set()
@@ -439,6 +617,9 @@ def test_fuzz_xlsx(ops: list[tuple[Any, ...]], also_csv: bool) -> None:
         doc = json_report(run(Path(tmp), "town.xlsx"))
         p_csv = run(Path(tmp), "town.xlsx", fmt="csv") if also_csv else None
     present = {str(c[0]) for _, c in tagged[1:] if c}
-    expected = {u: not every_row and 0 not in touched and n + 1 not in touched
-                for n, u in enumerate(units) if u in present or n + 1 not in touched}
+    expected = {
+        u: not every_row and 0 not in touched and n + 1 not in touched
+        for n, u in enumerate(units)
+        if u in present or n + 1 not in touched
+    }
     check_accounting(doc, "town.xlsx", expected, base, p_csv, base_csv)

@@ -21,8 +21,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "hostile"
-KEYS = {"description", "issue_case", "args", "exit", "stdout", "stderr", "not_stdout", "not_stderr",
-        "unchanged", "absent", "timeout", "setup", "env", "slow"}
+KEYS = {
+    "description",
+    "issue_case",
+    "args",
+    "exit",
+    "stdout",
+    "stderr",
+    "not_stdout",
+    "not_stderr",
+    "unchanged",
+    "absent",
+    "timeout",
+    "setup",
+    "env",
+    "slow",
+}
 
 
 def _cases() -> list[Any]:
@@ -30,7 +44,11 @@ def _cases() -> list[Any]:
     for spec in sorted(CORPUS.glob("*/*/case.toml")):
         case = tomllib.loads(spec.read_text(encoding="utf-8"))
         marks = [pytest.mark.slow] if case.get("slow") else []
-        found.append(pytest.param(spec.parent, case, id=f"{spec.parent.parent.name}/{spec.parent.name}", marks=marks))
+        found.append(
+            pytest.param(
+                spec.parent, case, id=f"{spec.parent.parent.name}/{spec.parent.name}", marks=marks
+            )
+        )
     return found
 
 
@@ -59,13 +77,24 @@ def test_hostile_case(folder: Path, case: dict[str, Any], tmp_path: Path) -> Non
     timeout = float(case.get("timeout", 60))
     env = _env(case.get("env", {}))
     if "setup" in case:
-        made = subprocess.run([sys.executable, case["setup"]], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        made = subprocess.run(
+            [sys.executable, case["setup"]],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert made.returncode == 0, f"setup failed:\n{made.stdout}\n{made.stderr}"
     before = {name: (work / name).read_bytes() for name in case.get("unchanged", [])}
     try:
-        run = subprocess.run([sys.executable, "-m", "fulian_eval", *map(_arg, case["args"])], cwd=work, env=env,
-                             capture_output=True, timeout=timeout)
+        run = subprocess.run(
+            [sys.executable, "-m", "fulian_eval", *map(_arg, case["args"])],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{folder.name}: no answer within {timeout:g} s (a hang)")
     out = run.stdout.decode("utf-8", "replace")

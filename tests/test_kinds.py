@@ -32,17 +32,33 @@ HEAD = 'schema = "fulian-eval/rulebook/1"\nid = "kinds"\nversion = "1"\n'
 
 F = Fraction
 
-REGISTERS = ["工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿"]
+REGISTERS = [
+    "工作活动记录簿",
+    "妇女培训登记簿",
+    "各类表彰登记簿",
+    "群众来信来访登记簿",
+    "重点帮扶对象登记簿",
+]
 
 
 def book(body: str) -> Rulebook:
     return parse_rulebook(HEAD + textwrap.dedent(body))
 
 
-def evidence(rb: Rulebook, values: Mapping[str, Any] | None = None,
-             points: Mapping[str, Any] | None = None, uid: str = "u1") -> Evidence:
-    return parse_evidence(rb, {"unit": {"id": uid, "name": "测试村", "group": "东片"},
-                               "values": dict(values or {}), "points": dict(points or {})})
+def evidence(
+    rb: Rulebook,
+    values: Mapping[str, Any] | None = None,
+    points: Mapping[str, Any] | None = None,
+    uid: str = "u1",
+) -> Evidence:
+    return parse_evidence(
+        rb,
+        {
+            "unit": {"id": uid, "name": "测试村", "group": "东片"},
+            "values": dict(values or {}),
+            "points": dict(points or {}),
+        },
+    )
 
 
 @pytest.fixture(autouse=True, params=["exact", "columnar"])
@@ -56,8 +72,9 @@ def engine(request: pytest.FixtureRequest) -> Iterator[str]:
 _ENGINE = ["exact"]
 
 
-def run(rb: Rulebook, values: Mapping[str, Any] | None = None,
-        points: Mapping[str, Any] | None = None) -> UnitResult:
+def run(
+    rb: Rulebook, values: Mapping[str, Any] | None = None, points: Mapping[str, Any] | None = None
+) -> UnitResult:
     """Score one unit; under the columnar engine, the plan must give the very same result.
 
     The hand-computed numbers are then asserted on the result, so under ``columnar`` they
@@ -85,8 +102,12 @@ def _per_unit_only(rb: Rulebook) -> bool:
 _PER_UNIT_ONLY: set[str] = set()
 
 
-def one(rb: Rulebook, item_id: str, values: Mapping[str, Any] | None = None,
-        points: Mapping[str, Any] | None = None) -> ItemResult:
+def one(
+    rb: Rulebook,
+    item_id: str,
+    values: Mapping[str, Any] | None = None,
+    points: Mapping[str, Any] | None = None,
+) -> ItemResult:
     return run(rb, values, points).item(item_id)
 
 
@@ -117,25 +138,31 @@ def check_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (True, F(5)),     # true -> max 5
-    (False, F(0)),    # false -> 0
-    ("有", F(5)),     # 有 = true
-    ("无", F(0)),     # 无 = false
-    ("是", F(5)),
-    ("否", F(0)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, F(5)),  # true -> max 5
+        (False, F(0)),  # false -> 0
+        ("有", F(5)),  # 有 = true
+        ("无", F(0)),  # 无 = false
+        ("是", F(5)),
+        ("否", F(0)),
+    ],
+)
 def test_check_field(value: Any, expected: Fraction) -> None:
     r = one(check_book(), "c.sign", {"has_sign": value, "meetings": 0})
     assert r.points == expected
     assert r.status == "scored"
 
 
-@pytest.mark.parametrize(("meetings", "expected"), [
-    (4, F(3)),   # 4 >= 4 holds -> max 3
-    (7, F(3)),   # 7 >= 4 -> 3
-    (3, F(0)),   # 3 >= 4 fails -> 0
-])
+@pytest.mark.parametrize(
+    ("meetings", "expected"),
+    [
+        (4, F(3)),  # 4 >= 4 holds -> max 3
+        (7, F(3)),  # 7 >= 4 -> 3
+        (3, F(0)),  # 3 >= 4 fails -> 0
+    ],
+)
 def test_check_when(meetings: int, expected: Fraction) -> None:
     r = one(check_book(), "c.often", {"has_sign": True, "meetings": meetings})
     assert r.points == expected
@@ -188,12 +215,15 @@ def threshold_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("area", "expected"), [
-    ("20 m^2", F(4)),          # 20 >= 20 (bound inclusive) -> 4
-    ("19.99 m^2", F(0)),       # below -> 0
-    ("0.0021 hectare", F(4)),  # 0.0021 ha = 21 m² >= 20 -> 4
-    (500, F(4)),
-])
+@pytest.mark.parametrize(
+    ("area", "expected"),
+    [
+        ("20 m^2", F(4)),  # 20 >= 20 (bound inclusive) -> 4
+        ("19.99 m^2", F(0)),  # below -> 0
+        ("0.0021 hectare", F(4)),  # 0.0021 ha = 21 m² >= 20 -> 4
+        (500, F(4)),
+    ],
+)
 def test_threshold_at_least(area: Any, expected: Fraction) -> None:
     rb = threshold_book()
     assert one(rb, "t.least", {"area": area}).points == expected
@@ -205,19 +235,28 @@ def test_threshold_at_most(errors: int, expected: Fraction) -> None:
     assert one(threshold_book(), "t.most", {"errors": errors}).points == expected
 
 
-@pytest.mark.parametrize(("ratio", "expected"), [
-    (10, F(3)), (15, F(3)), (20, F(3)),   # within [10, 20] -> 3
-    ("9.99", F(0)), (21, F(0)),           # one bound fails -> 0
-])
+@pytest.mark.parametrize(
+    ("ratio", "expected"),
+    [
+        (10, F(3)),
+        (15, F(3)),
+        (20, F(3)),  # within [10, 20] -> 3
+        ("9.99", F(0)),
+        (21, F(0)),  # one bound fails -> 0
+    ],
+)
 def test_threshold_both_bounds(ratio: Any, expected: Fraction) -> None:
     assert one(threshold_book(), "t.both", {"ratio": ratio}).points == expected
 
 
-@pytest.mark.parametrize(("funds", "expected"), [
-    (4999, F(0)),        # 0.5 万元 = 5000 元; 4999 < 5000 -> 0
-    (5000, F(1)),        # 5000 >= 5000 -> 1
-    ("0.5 万元", F(1)),  # converted to 5000 元
-])
+@pytest.mark.parametrize(
+    ("funds", "expected"),
+    [
+        (4999, F(0)),  # 0.5 万元 = 5000 元; 4999 < 5000 -> 0
+        (5000, F(1)),  # 5000 >= 5000 -> 1
+        ("0.5 万元", F(1)),  # converted to 5000 元
+    ],
+)
 def test_threshold_bound_with_unit(funds: Any, expected: Fraction) -> None:
     assert one(threshold_book(), "t.money", {"funds": funds}).points == expected
 
@@ -242,15 +281,18 @@ def tiers_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("rate", "expected"), [
-    (100, F(5)),        # >= 98 -> 5 (highest satisfied)
-    (98, F(5)),         # >= 98 inclusive -> 5
-    ("97.99 %", F(3)),  # >= 90 but < 98 -> 3
-    (90, F(3)),
-    (85, F(1)),         # >= 80 -> 1
-    ("79.99", F(0)),    # none satisfied -> 0
-    (0, F(0)),
-])
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        (100, F(5)),  # >= 98 -> 5 (highest satisfied)
+        (98, F(5)),  # >= 98 inclusive -> 5
+        ("97.99 %", F(3)),  # >= 90 but < 98 -> 3
+        (90, F(3)),
+        (85, F(1)),  # >= 80 -> 1
+        ("79.99", F(0)),  # none satisfied -> 0
+        (0, F(0)),
+    ],
+)
 def test_tiers(rate: Any, expected: Fraction) -> None:
     r = one(tiers_book(), "t.closure", {"rate": rate})
     assert r.points == expected
@@ -287,28 +329,34 @@ def linear_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("area", "expected"), [
-    (120, F(7)),                  # 15 × (120−50)/(200−50) = 15 × 70/150 = 7
-    ("0.012 hectare", F(7)),      # 0.012 ha = 120 m² -> 7
-    (100, F(5)),                  # 15 × 50/150 = 5
-    (60, F("1.00")),              # 15 × 10/150 = 1
-    (51, F("0.10")),              # 15 × 1/150 = 0.1
-    (40, F(0)),                   # below zero_at: clamp((40−50)/150) = 0 -> 0
-    (250, F(15)),                 # above full_at: clamp(200/150) = 1 -> 15
-    (200, F(15)),
-])
+@pytest.mark.parametrize(
+    ("area", "expected"),
+    [
+        (120, F(7)),  # 15 × (120−50)/(200−50) = 15 × 70/150 = 7
+        ("0.012 hectare", F(7)),  # 0.012 ha = 120 m² -> 7
+        (100, F(5)),  # 15 × 50/150 = 5
+        (60, F("1.00")),  # 15 × 10/150 = 1
+        (51, F("0.10")),  # 15 × 1/150 = 0.1
+        (40, F(0)),  # below zero_at: clamp((40−50)/150) = 0 -> 0
+        (250, F(15)),  # above full_at: clamp(200/150) = 1 -> 15
+        (200, F(15)),
+    ],
+)
 def test_linear_rising(area: Any, expected: Fraction) -> None:
     assert one(linear_book(), "l.room", {"room_area": area}).points == expected
 
 
-@pytest.mark.parametrize(("complaints", "expected"), [
-    (6, F(4)),    # 8 × (6−10)/(2−10) = 8 × 4/8 = 4
-    (5, F(5)),    # 8 × (5−10)/(−8) = 8 × 5/8 = 5
-    (9, F(1)),    # 8 × 1/8 = 1
-    (1, F(8)),    # (1−10)/(−8) = 9/8 -> clamp 1 -> 8
-    (12, F(0)),   # (12−10)/(−8) < 0 -> clamp 0 -> 0
-    (10, F(0)),
-])
+@pytest.mark.parametrize(
+    ("complaints", "expected"),
+    [
+        (6, F(4)),  # 8 × (6−10)/(2−10) = 8 × 4/8 = 4
+        (5, F(5)),  # 8 × (5−10)/(−8) = 8 × 5/8 = 5
+        (9, F(1)),  # 8 × 1/8 = 1
+        (1, F(8)),  # (1−10)/(−8) = 9/8 -> clamp 1 -> 8
+        (12, F(0)),  # (12−10)/(−8) < 0 -> clamp 0 -> 0
+        (10, F(0)),
+    ],
+)
 def test_linear_falling_scale(complaints: int, expected: Fraction) -> None:
     assert one(linear_book(), "l.calm", {"complaints": complaints}).points == expected
 
@@ -351,21 +399,27 @@ def count_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("n", "expected"), [
-    (0, F(0)),        # 0.5 × 0 = 0
-    (4, F(2)),        # 0.5 × 4 = 2
-    (6, F(3)),        # 0.5 × 6 = 3 = max
-    (10, F(3)),       # 0.5 × 10 = 5 -> capped at 3 (最高3分)
-])
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (0, F(0)),  # 0.5 × 0 = 0
+        (4, F(2)),  # 0.5 × 4 = 2
+        (6, F(3)),  # 0.5 × 6 = 3 = max
+        (10, F(3)),  # 0.5 × 10 = 5 -> capped at 3 (最高3分)
+    ],
+)
 def test_count_with_cap(n: int, expected: Fraction) -> None:
     assert one(count_book(), "n.activities", {"activities": n, "funds": 0}).points == expected
 
 
-@pytest.mark.parametrize(("funds", "expected"), [
-    ("0.85 万元", F("8.5")),  # 8500 元 × 0.001 = 8.5
-    ("1.2 万元", F(10)),      # 12000 × 0.001 = 12 -> capped at 10
-    (125, F("0.13")),         # 125 × 0.001 = 0.125 -> half-up 0.13 (a float round gives 0.12)
-])
+@pytest.mark.parametrize(
+    ("funds", "expected"),
+    [
+        ("0.85 万元", F("8.5")),  # 8500 元 × 0.001 = 8.5
+        ("1.2 万元", F(10)),  # 12000 × 0.001 = 12 -> capped at 10
+        (125, F("0.13")),  # 125 × 0.001 = 0.125 -> half-up 0.13 (a float round gives 0.12)
+    ],
+)
 def test_count_funds(funds: Any, expected: Fraction) -> None:
     assert one(count_book(), "n.funds", {"activities": 0, "funds": funds}).points == expected
 
@@ -426,8 +480,13 @@ def deduct_book() -> Rulebook:
 
 
 def deduct_values(**kw: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"registers": REGISTERS, "wrong_records": 0, "late_reports": 0,
-                            "missing_photos": 0, "violations": 0}
+    base: dict[str, Any] = {
+        "registers": REGISTERS,
+        "wrong_records": 0,
+        "late_reports": 0,
+        "missing_photos": 0,
+        "violations": 0,
+    }
     base.update(kw)
     return base
 
@@ -467,33 +526,42 @@ def test_deduct_set_floor_扣完为止() -> None:
     assert one(deduct_book(), "d.registers2", deduct_values(registers=[])).points == F(0)
 
 
-@pytest.mark.parametrize(("wrong", "expected"), [
-    (0, F(10)),          # no faults -> 10
-    (3, F("8.5")),       # 10 − 0.5 × 3 = 8.5
-    (20, F(0)),          # 10 − 10 = 0
-    (25, F(0)),          # 10 − 12.5 -> floor 0
-])
+@pytest.mark.parametrize(
+    ("wrong", "expected"),
+    [
+        (0, F(10)),  # no faults -> 10
+        (3, F("8.5")),  # 10 − 0.5 × 3 = 8.5
+        (20, F(0)),  # 10 − 10 = 0
+        (25, F(0)),  # 10 − 12.5 -> floor 0
+    ],
+)
 def test_deduct_count_of_faults(wrong: int, expected: Fraction) -> None:
     assert one(deduct_book(), "d.accuracy", deduct_values(wrong_records=wrong)).points == expected
 
 
-@pytest.mark.parametrize(("late", "photos", "expected"), [
-    (0, 0, F(5)),          # nothing to deduct -> 5
-    (2, 3, F("1.5")),      # 5 − (2×1 + 3×0.5) = 5 − 3.5 = 1.5
-    (1, 1, F("3.5")),      # 5 − 1.5 = 3.5
-    (4, 4, F(0)),          # 5 − 6 -> floor 0
-])
+@pytest.mark.parametrize(
+    ("late", "photos", "expected"),
+    [
+        (0, 0, F(5)),  # nothing to deduct -> 5
+        (2, 3, F("1.5")),  # 5 − (2×1 + 3×0.5) = 5 − 3.5 = 1.5
+        (1, 1, F("3.5")),  # 5 − 1.5 = 3.5
+        (4, 4, F(0)),  # 5 − 6 -> floor 0
+    ],
+)
 def test_deduct_faults_table(late: int, photos: int, expected: Fraction) -> None:
     r = one(deduct_book(), "d.faults", deduct_values(late_reports=late, missing_photos=photos))
     assert r.points == expected
 
 
-@pytest.mark.parametrize(("violations", "expected"), [
-    (3, F(2)),     # 5 − 3 = 2
-    (6, F(-1)),    # 5 − 6 = −1, floor −2 allows it (该项可负分)
-    (7, F(-2)),    # 5 − 7 = −2 = floor
-    (9, F(-2)),    # 5 − 9 = −4 -> floor −2
-])
+@pytest.mark.parametrize(
+    ("violations", "expected"),
+    [
+        (3, F(2)),  # 5 − 3 = 2
+        (6, F(-1)),  # 5 − 6 = −1, floor −2 allows it (该项可负分)
+        (7, F(-2)),  # 5 − 7 = −2 = floor
+        (9, F(-2)),  # 5 − 9 = −4 -> floor −2
+    ],
+)
 def test_deduct_negative_floor(violations: int, expected: Fraction) -> None:
     assert one(deduct_book(), "d.negative", deduct_values(violations=violations)).points == expected
 
@@ -612,12 +680,15 @@ def test_shortfall_floor() -> None:
     assert r.item("s.whole").points == F(0)
 
 
-@pytest.mark.parametrize(("meetings", "expected"), [
-    (4, F(6)),        # at target -> 6
-    (3, F("4.5")),    # 1 step below: 6 − 1.5 = 4.5
-    (1, F("1.5")),    # 3 steps: 6 − 4.5 = 1.5
-    (0, F(0)),        # 4 steps: 6 − 6 = 0
-])
+@pytest.mark.parametrize(
+    ("meetings", "expected"),
+    [
+        (4, F(6)),  # at target -> 6
+        (3, F("4.5")),  # 1 step below: 6 − 1.5 = 4.5
+        (1, F("1.5")),  # 3 steps: 6 − 4.5 = 1.5
+        (0, F(0)),  # 4 steps: 6 − 6 = 0
+    ],
+)
 def test_shortfall_counted_meetings(meetings: int, expected: Fraction) -> None:
     r = run(shortfall_book(), {"floating_population": 1, "registered": 1, "meetings": meetings})
     assert r.item("s.meetings").points == expected
@@ -663,18 +734,21 @@ def surplus_book() -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("loans", "whole", "exact", "any_"), [
-    # 25 万元: 1.5 steps above 10 -> whole 1 × 0.5 = 0.5; exact 0.75; any 2 × 0.5 = 1
-    (25, F("0.5"), F("0.75"), F(1)),
-    # 90 万元: 8 steps -> 4 -> capped at 3 (最高3分)
-    ("90 万元", F(3), F(3), F(3)),
-    # 35000 元 = 3.5 万元, below target -> 0
-    ("35000 元", F(0), F(0), F(0)),
-    # exactly on target -> 0 steps above -> 0
-    (10, F(0), F(0), F(0)),
-    # 300000 元 = 30 万元 -> 2 steps -> 1
-    ("300000 元", F(1), F(1), F(1)),
-])
+@pytest.mark.parametrize(
+    ("loans", "whole", "exact", "any_"),
+    [
+        # 25 万元: 1.5 steps above 10 -> whole 1 × 0.5 = 0.5; exact 0.75; any 2 × 0.5 = 1
+        (25, F("0.5"), F("0.75"), F(1)),
+        # 90 万元: 8 steps -> 4 -> capped at 3 (最高3分)
+        ("90 万元", F(3), F(3), F(3)),
+        # 35000 元 = 3.5 万元, below target -> 0
+        ("35000 元", F(0), F(0), F(0)),
+        # exactly on target -> 0 steps above -> 0
+        (10, F(0), F(0), F(0)),
+        # 300000 元 = 30 万元 -> 2 steps -> 1
+        ("300000 元", F(1), F(1), F(1)),
+    ],
+)
 def test_surplus(loans: Any, whole: Fraction, exact: Fraction, any_: Fraction) -> None:
     r = run(surplus_book(), {"loans": loans})
     assert r.item("s.whole").points == whole
@@ -728,12 +802,12 @@ def test_expr_clamped_to_max_and_floor() -> None:
     # 52/8659 × 2000 = 12.01… -> max 10
     r = run(expr_book(), {"volunteers": 52, "population": 8659, "x": 12})
     assert r.item("e.volunteers").points == F(10)
-    assert r.item("e.shift").points == F(5)        # 12 − 5 = 7 -> max 5
+    assert r.item("e.shift").points == F(5)  # 12 − 5 = 7 -> max 5
     r = run(expr_book(), {"volunteers": 1, "population": 1000, "x": 1})
-    assert r.item("e.shift").points == F(0)        # 1 − 5 = −4 -> floor 0
-    assert r.item("e.shift_neg").points == F(-3)   # −4 -> floor −3
+    assert r.item("e.shift").points == F(0)  # 1 − 5 = −4 -> floor 0
+    assert r.item("e.shift_neg").points == F(-3)  # −4 -> floor −3
     r = run(expr_book(), {"volunteers": 1, "population": 1000, "x": 3})
-    assert r.item("e.shift_neg").points == F(-2)   # 3 − 5 = −2, within [−3, 5]
+    assert r.item("e.shift_neg").points == F(-2)  # 3 − 5 = −2, within [−3, 5]
 
 
 def test_expr_exact_not_float_rounding() -> None:
@@ -854,12 +928,12 @@ def test_veto_fail_keeps_total_lowest_grade() -> None:
           effect = "fail"
     """)
     clean = run(rb, {"fabricated": False}, {"c.work": 10})
-    assert clean.total == F(100)            # 100 × 10/10
+    assert clean.total == F(100)  # 100 × 10/10
     assert clean.grade == "优秀"
     r = run(rb, {"fabricated": True}, {"c.work": 10})
     assert r.vetoed
-    assert r.total == F(100)                # total kept
-    assert r.grade == "不合格"              # lowest grade
+    assert r.total == F(100)  # total kept
+    assert r.grade == "不合格"  # lowest grade
     assert r.item("c.fraud").status == "veto"
 
 
@@ -875,7 +949,7 @@ def test_veto_missing_evidence_is_missing_not_vetoed() -> None:
     r = run(veto_book("zero"), {}, {"c.work": 10})
     assert not r.vetoed
     assert r.item("c.fraud").status == "missing"
-    assert r.total == F(10)                 # scale 10 × 10/10
+    assert r.total == F(10)  # scale 10 × 10/10
 
 
 # --------------------------------------------------------- missing evidence
@@ -1109,8 +1183,14 @@ def na_book(mode: str = "rescale") -> Rulebook:
 
 
 NA_VALUES: dict[str, Any] = {
-    "registers": REGISTERS[:4], "meetings": 5, "cases_received": 0, "cases_closed": 0,
-    "floating_population": 640, "has_plate": True, "room_area": 160, "funds": 12000,
+    "registers": REGISTERS[:4],
+    "meetings": 5,
+    "cases_received": 0,
+    "cases_closed": 0,
+    "floating_population": 640,
+    "has_plate": True,
+    "room_area": 160,
+    "funds": 12000,
 }
 
 
@@ -1320,8 +1400,11 @@ def test_scale_defaults_to_sum_of_base_max() -> None:
 def test_bonus_added_penalty_subtracted() -> None:
     # base 9 (scale 10 × 9/10); bonus: loans 30 -> 2 whole steps × 0.5 = 1, award 2 -> 3 (cap 3)
     # penalty: 1 late × 2 = 2 -> total 9 + 3 − 2 = 10
-    r = run(bonus_penalty_book(), {"late_reports": 1, "loans": 30, "award": True, "honours": True},
-            {"base.work": 9})
+    r = run(
+        bonus_penalty_book(),
+        {"late_reports": 1, "loans": 30, "award": True, "honours": True},
+        {"base.work": 9},
+    )
     assert r.category("bonus").score == F(3)
     assert r.category("penalty").score == F(2)
     assert r.total == F(10)
@@ -1329,17 +1412,23 @@ def test_bonus_added_penalty_subtracted() -> None:
 
 def test_bonus_capped_by_own_max() -> None:
     # loans 90 -> 8 steps × 0.5 = 4 -> item max 3; award 2; Σ 5 -> bonus max 3
-    r = run(bonus_penalty_book(), {"late_reports": 0, "loans": 90, "award": True, "honours": True},
-            {"base.work": 5})
+    r = run(
+        bonus_penalty_book(),
+        {"late_reports": 0, "loans": 90, "award": True, "honours": True},
+        {"base.work": 5},
+    )
     assert r.item("bonus.loans").points == F(3)
     assert r.category("bonus").score == F(3)
-    assert r.total == F(8)                       # 5 + 3 − 0
+    assert r.total == F(8)  # 5 + 3 − 0
 
 
 def test_bonus_never_rescaled() -> None:
     # honours false -> award n/a; loans 20 -> 1 step -> 0.5; bonus stays 0.5 (not 0.5 × 5/3)
-    r = run(bonus_penalty_book(), {"late_reports": 0, "loans": 20, "award": True, "honours": False},
-            {"base.work": 5})
+    r = run(
+        bonus_penalty_book(),
+        {"late_reports": 0, "loans": 20, "award": True, "honours": False},
+        {"base.work": 5},
+    )
     assert r.item("bonus.award").status == "not_applicable"
     assert r.category("bonus").score == F("0.5")
     assert r.total == F("5.5")
@@ -1347,14 +1436,20 @@ def test_bonus_never_rescaled() -> None:
 
 def test_penalty_capped_and_total_never_below_zero() -> None:
     # late 7 -> 14 -> item max 10 -> penalty category max 8; base 9 -> 9 − 8 = 1
-    r = run(bonus_penalty_book(), {"late_reports": 7, "loans": 0, "award": False, "honours": True},
-            {"base.work": 9})
+    r = run(
+        bonus_penalty_book(),
+        {"late_reports": 7, "loans": 0, "award": False, "honours": True},
+        {"base.work": 9},
+    )
     assert r.item("penalty.late").points == F(10)
     assert r.category("penalty").score == F(8)
     assert r.total == F(1)
     # base 3, late 3 -> 6: 3 − 6 < 0 -> total 0
-    r = run(bonus_penalty_book(), {"late_reports": 3, "loans": 0, "award": False, "honours": True},
-            {"base.work": 3})
+    r = run(
+        bonus_penalty_book(),
+        {"late_reports": 3, "loans": 0, "award": False, "honours": True},
+        {"base.work": 3},
+    )
     assert r.total == F(0)
 
 
@@ -1457,7 +1552,7 @@ def test_items_rounded_half_up_before_category_sum() -> None:
     r = run(rb, {"n1": 1, "n2": 1})
     assert r.item("c.a").points == F("0.13")
     assert r.category("c").score == F("0.26")
-    assert r.total == F("0.26")          # scale 2 × 0.26/2
+    assert r.total == F("0.26")  # scale 2 × 0.26/2
 
 
 def test_total_rounded_half_up_once() -> None:
@@ -1518,10 +1613,19 @@ def test_total_from_exact_category_scores() -> None:
     assert fmt_points(r.total) == "6.67"
 
 
-@pytest.mark.parametrize(("x", "shown"), [
-    (F(1, 8), "0.13"), (F(-1, 8), "-0.13"), (F(875, 10), "87.50"), (F(0), "0.00"),
-    (F(2675, 1000), "2.68"), (F(1, 200), "0.01"), (F(1, 201), "0.00"), (F(100), "100.00"),
-])
+@pytest.mark.parametrize(
+    ("x", "shown"),
+    [
+        (F(1, 8), "0.13"),
+        (F(-1, 8), "-0.13"),
+        (F(875, 10), "87.50"),
+        (F(0), "0.00"),
+        (F(2675, 1000), "2.68"),
+        (F(1, 200), "0.01"),
+        (F(1, 201), "0.00"),
+        (F(100), "100.00"),
+    ],
+)
 def test_fmt_points(x: Fraction, shown: str) -> None:
     assert fmt_points(x) == shown
 
@@ -1530,7 +1634,8 @@ def test_fmt_points(x: Fraction, shown: str) -> None:
 
 
 def grades_book(with_grades: bool = True) -> Rulebook:
-    grades = """
+    grades = (
+        """
         [[grades]]
         name = "合格"
         min = 60
@@ -1540,7 +1645,10 @@ def grades_book(with_grades: bool = True) -> Rulebook:
         [[grades]]
         name = "不合格"
         min = 0
-    """ if with_grades else ""
+    """
+        if with_grades
+        else ""
+    )
     return book(f"""
         scale = 100
         {textwrap.dedent(grades)}
@@ -1554,13 +1662,16 @@ def grades_book(with_grades: bool = True) -> Rulebook:
     """)
 
 
-@pytest.mark.parametrize(("points", "grade"), [
-    ("179.99", "优秀"),   # 100 × 179.99/200 = 89.995 -> rounded 90.00 >= 90 -> 优秀
-    ("179.98", "合格"),   # 89.99 -> 合格 (listed out of order in the file: still 60)
-    ("120", "合格"),      # 60.00 -> 合格 (min is inclusive)
-    ("119.98", "不合格"), # 59.99 -> 不合格
-    ("0", "不合格"),
-])
+@pytest.mark.parametrize(
+    ("points", "grade"),
+    [
+        ("179.99", "优秀"),  # 100 × 179.99/200 = 89.995 -> rounded 90.00 >= 90 -> 优秀
+        ("179.98", "合格"),  # 89.99 -> 合格 (listed out of order in the file: still 60)
+        ("120", "合格"),  # 60.00 -> 合格 (min is inclusive)
+        ("119.98", "不合格"),  # 59.99 -> 不合格
+        ("0", "不合格"),
+    ],
+)
 def test_grade_uses_rounded_total(points: str, grade: str) -> None:
     r = run(grades_book(), points={"c.m": points})
     assert r.grade == grade
@@ -1576,11 +1687,15 @@ def test_no_grades_gives_none() -> None:
 
 
 def flags_book(consistency: bool) -> Rulebook:
-    check = """
+    check = (
+        """
         [[consistency]]
         when = "registered <= floating_population"
         message = "已登记人数大于流动人口总数"
-    """ if consistency else ""
+    """
+        if consistency
+        else ""
+    )
     return book(f"""
         [fields.floating_population]
         type = "count"
@@ -1622,15 +1737,19 @@ def test_consistency_failure_is_flag_not_score_change() -> None:
 
 
 def test_consistency_holding_gives_no_flag() -> None:
-    r = run(flags_book(True), {"floating_population": 640, "registered": 600, "volunteers": 10,
-                               "population": 3300})
+    r = run(
+        flags_book(True),
+        {"floating_population": 640, "registered": 600, "volunteers": 10, "population": 3300},
+    )
     assert r.flags == ()
 
 
 def test_approximate_value_scored_and_flagged() -> None:
     # "10余" scored as 10: 10/3300 × 2000 = 6.06
-    r = run(flags_book(False), {"floating_population": 640, "registered": 600, "volunteers": "10余",
-                                "population": 3300})
+    r = run(
+        flags_book(False),
+        {"floating_population": 640, "registered": 600, "volunteers": "10余", "population": 3300},
+    )
     assert r.item("c.vol").points == F("6.06")
     assert any("10余" in f for f in r.flags)
 

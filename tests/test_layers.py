@@ -28,8 +28,19 @@ LAYERS: list[list[str]] = [
     ["model.rulebook"],
     ["model.notes"],
     ["kinds.base"],
-    ["kinds.check", "kinds.threshold", "kinds.tiers", "kinds.linear", "kinds.count", "kinds.deduct", "kinds.steps",
-     "kinds.formula", "kinds.manual", "kinds.veto", "kinds.choice"],
+    [
+        "kinds.check",
+        "kinds.threshold",
+        "kinds.tiers",
+        "kinds.linear",
+        "kinds.count",
+        "kinds.deduct",
+        "kinds.steps",
+        "kinds.formula",
+        "kinds.manual",
+        "kinds.veto",
+        "kinds.choice",
+    ],
     ["io.locate", "io.tables"],
     ["io.crosscheck_table"],
     ["io.tailor"],
@@ -55,7 +66,18 @@ LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 PACKAGES = {name.split(".")[0] for name in LEVEL if "." in name}
 for _pkg in PACKAGES:  # a facade sits just above its package's own modules
     LEVEL[f"{_pkg}.__init__"] = max(v for k, v in LEVEL.items() if k.startswith(_pkg + ".")) + 0.5
-IO_MODULES = {"os", "sys", "io", "pathlib", "csv", "subprocess", "multiprocessing", "sqlite3", "tomllib", "openpyxl"}
+IO_MODULES = {
+    "os",
+    "sys",
+    "io",
+    "pathlib",
+    "csv",
+    "subprocess",
+    "multiprocessing",
+    "sqlite3",
+    "tomllib",
+    "openpyxl",
+}
 
 
 def _module_files() -> dict[str, Path]:
@@ -135,14 +157,32 @@ def test_nothing_imports_the_command_line() -> None:
 def test_the_audit_store_does_not_score() -> None:
     """Only replay runs the scoring pipeline; the store keeps and checks records."""
     inside, _ = _imports("audit.store")
-    assert not inside & {"scoring.columnar", "scoring.stream", "scoring.parallel", "io.load", "io.waivers"}, inside
+    assert not inside & {
+        "scoring.columnar",
+        "scoring.stream",
+        "scoring.parallel",
+        "io.load",
+        "io.waivers",
+    }, inside
     tree = ast.parse(FILES["audit.store"].read_text(encoding="utf-8"))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
-    assert not names & {"score", "score_all", "load_evidence", "score_tables"}, names & {"score", "load_evidence"}
+    assert not names & {"score", "score_all", "load_evidence", "score_tables"}, names & {
+        "score",
+        "load_evidence",
+    }
 
 
-@pytest.mark.parametrize("module", ["lang.expr", "model.rulebook", "scoring.exact", "analysis.rank",
-                                    "analysis.agreement", "scoring.columnar"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "lang.expr",
+        "model.rulebook",
+        "scoring.exact",
+        "analysis.rank",
+        "analysis.agreement",
+        "scoring.columnar",
+    ],
+)
 def test_pure_core_does_no_io(module: str) -> None:
     inside, outside = _imports(module)
     assert not (outside & IO_MODULES), f"{module} imports {outside & IO_MODULES}"

@@ -32,90 +32,96 @@ F = Fraction
 # ------------------------------------------------------------------ numbers
 
 
-@pytest.mark.parametrize(("raw", "unit", "value", "approx"), [
-    # Chinese numerals
-    ("一千二百", "", F(1200), False),       # 1×1000 + 2×100
-    ("两", "", F(2), False),                # 两 is 2
-    ("十五", "", F(15), False),             # a leading 十 is 一十: 10 + 5
-    ("二百六十", "", F(260), False),        # 2×100 + 6×10
-    ("一百零五", "", F(105), False),        # 零 marks the empty tens: 100 + 5
-    ("一千零五十", "", F(1050), False),     # 1000 + 5×10
-    ("一万零二十", "", F(10020), False),    # 10000 + 2×10
-    ("十万八千", "", F(108000), False),     # 10×10000 + 8×1000
-    ("一百二十三万四千五百六十七", "", F(1234567), False),  # 123×10000 + 4567
-    ("两亿三", "", F(230000000), False),    # a digit after 亿 is the next place: 2e8 + 3e7
-    ("一千二", "", F(1200), False),         # 一千二 is 1200 (not 1002, which is 一千零二)
-    ("一万五", "", F(15000), False),        # 10000 + 5×1000
-    ("一万亿", "", F(10**12), False),       # 万亿: 1e4 × 1e8
-    ("壹仟贰佰", "", F(1200), False),       # 大写 digits as on receipts
-    ("零", "", F(0), False),
-    ("零点五", "", F(1, 2), False),         # 点 is the decimal point
-    ("三点一四", "", F(314, 100), False),
-    ("二十一点零五", "", F(2105, 100), False),
-    # Arabic figures with multipliers, and mixed
-    ("1.2万", "", F(12000), False),         # 1.2 × 10000
-    ("3千", "", F(3000), False),
-    ("5百", "", F(500), False),
-    ("1,200万", "", F(12000000), False),    # 1200 × 10000
-    ("1.5千万", "", F(15000000), False),    # 1.5 × 1000 × 10000
-    ("3万5千", "", F(35000), False),        # 3×10000 + 5×1000
-    ("3万5", "", F(35000), False),          # like 三万五
-    ("-1.2万", "", F(-12000), False),
-    ("一点二万", "", F(12000), False),      # 1.2 × 10000
-    ("十二点五万", "", F(125000), False),   # 12.5 × 10000
-    ("１．５万", "", F(15000), False),      # full-width figures, as Chinese input methods type them
-    ("１e5", "", F(100000), False),         # full-width, no multiplier: read as before
-    # with units
-    ("一万五千元", "元", F(15000), False),
-    ("一万五千元", "万元", F(3, 2), False),  # 15000 元 = 1.5 万元
-    ("1.2万人", "人", F(12000), False),
-    ("3万元", "万元", F(3), False),          # 30000 元 = 3 万元
-    ("五十二名", "人", F(52), False),        # 名 counts people
-    ("百分之九十", "%", F(90), False),       # 百分之X is X %
-    ("百分之九十", "", F(9, 10), False),     # 90 % as a pure number
-    ("百分之八十五点五", "%", F(171, 2), False),
-    # approximate: scored as stated, flagged
-    ("1000余", "", F(1000), True),
-    ("160多", "", F(160), True),
-    ("近100", "", F(100), True),
-    ("约50", "", F(50), True),
-    ("50左右", "", F(50), True),
-    ("3.6万余元", "元", F(36000), True),     # 3.6 × 10000 元
-    ("3.6万余元", "万元", F(18, 5), True),   # 36000 元 = 3.6 万元
-    ("3万多元", "元", F(30000), True),
-    ("一千余人", "人", F(1000), True),
-    ("近百", "", F(100), True),              # a bare 百 is 一百
-    ("一千二百余人", "人", F(1200), True),
-    ("约一千二百人", "人", F(1200), True),
-    ("百余人", "人", F(100), True),
-    ("百分之九十以上", "%", F(90), True),
-    ("10余万元", "元", F(100000), True),     # 10余 万元: 10 × 10000 元
-    ("十来人", "人", F(10), True),
-    ("约百分之九十", "%", F(90), True),
-])
+@pytest.mark.parametrize(
+    ("raw", "unit", "value", "approx"),
+    [
+        # Chinese numerals
+        ("一千二百", "", F(1200), False),  # 1×1000 + 2×100
+        ("两", "", F(2), False),  # 两 is 2
+        ("十五", "", F(15), False),  # a leading 十 is 一十: 10 + 5
+        ("二百六十", "", F(260), False),  # 2×100 + 6×10
+        ("一百零五", "", F(105), False),  # 零 marks the empty tens: 100 + 5
+        ("一千零五十", "", F(1050), False),  # 1000 + 5×10
+        ("一万零二十", "", F(10020), False),  # 10000 + 2×10
+        ("十万八千", "", F(108000), False),  # 10×10000 + 8×1000
+        ("一百二十三万四千五百六十七", "", F(1234567), False),  # 123×10000 + 4567
+        ("两亿三", "", F(230000000), False),  # a digit after 亿 is the next place: 2e8 + 3e7
+        ("一千二", "", F(1200), False),  # 一千二 is 1200 (not 1002, which is 一千零二)
+        ("一万五", "", F(15000), False),  # 10000 + 5×1000
+        ("一万亿", "", F(10**12), False),  # 万亿: 1e4 × 1e8
+        ("壹仟贰佰", "", F(1200), False),  # 大写 digits as on receipts
+        ("零", "", F(0), False),
+        ("零点五", "", F(1, 2), False),  # 点 is the decimal point
+        ("三点一四", "", F(314, 100), False),
+        ("二十一点零五", "", F(2105, 100), False),
+        # Arabic figures with multipliers, and mixed
+        ("1.2万", "", F(12000), False),  # 1.2 × 10000
+        ("3千", "", F(3000), False),
+        ("5百", "", F(500), False),
+        ("1,200万", "", F(12000000), False),  # 1200 × 10000
+        ("1.5千万", "", F(15000000), False),  # 1.5 × 1000 × 10000
+        ("3万5千", "", F(35000), False),  # 3×10000 + 5×1000
+        ("3万5", "", F(35000), False),  # like 三万五
+        ("-1.2万", "", F(-12000), False),
+        ("一点二万", "", F(12000), False),  # 1.2 × 10000
+        ("十二点五万", "", F(125000), False),  # 12.5 × 10000
+        ("１．５万", "", F(15000), False),  # full-width figures, as Chinese input methods type them
+        ("１e5", "", F(100000), False),  # full-width, no multiplier: read as before
+        # with units
+        ("一万五千元", "元", F(15000), False),
+        ("一万五千元", "万元", F(3, 2), False),  # 15000 元 = 1.5 万元
+        ("1.2万人", "人", F(12000), False),
+        ("3万元", "万元", F(3), False),  # 30000 元 = 3 万元
+        ("五十二名", "人", F(52), False),  # 名 counts people
+        ("百分之九十", "%", F(90), False),  # 百分之X is X %
+        ("百分之九十", "", F(9, 10), False),  # 90 % as a pure number
+        ("百分之八十五点五", "%", F(171, 2), False),
+        # approximate: scored as stated, flagged
+        ("1000余", "", F(1000), True),
+        ("160多", "", F(160), True),
+        ("近100", "", F(100), True),
+        ("约50", "", F(50), True),
+        ("50左右", "", F(50), True),
+        ("3.6万余元", "元", F(36000), True),  # 3.6 × 10000 元
+        ("3.6万余元", "万元", F(18, 5), True),  # 36000 元 = 3.6 万元
+        ("3万多元", "元", F(30000), True),
+        ("一千余人", "人", F(1000), True),
+        ("近百", "", F(100), True),  # a bare 百 is 一百
+        ("一千二百余人", "人", F(1200), True),
+        ("约一千二百人", "人", F(1200), True),
+        ("百余人", "人", F(100), True),
+        ("百分之九十以上", "%", F(90), True),
+        ("10余万元", "元", F(100000), True),  # 10余 万元: 10 × 10000 元
+        ("十来人", "人", F(10), True),
+        ("约百分之九十", "%", F(90), True),
+    ],
+)
 def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, approx: bool) -> None:
     assert parse_number(raw, unit) == (value, approx)
 
 
-@pytest.mark.parametrize(("raw", "why"), [
-    ("三四十", "数字连写"),          # "thirty or forty": a range, not a number
-    ("二〇二四", "'零' 的位置不对"),  # digits side by side are refused, also with 〇
-    ("十十", "从大到小"),
-    ("一百千", "从大到小"),
-    ("一千零", "'零' 不能写在最后"),
-    ("一万万", "'万' 写了不止一次"),
-    ("一亿亿", "'亿' 写了不止一次"),
-    ("12千", "只能是一位数"),        # 12千 is not how anyone writes 12000
-    ("3万15", "意思不明"),           # 30015 or 31500? write 3万零15 or 3.15万
-    ("1万2.5千", "只能是一位数"),
-    ("一点二点三", "'点' 写了不止一次"),
-    ("三点", "'点' 后面缺少数字"),
-    ("1e3万", "指数写法"),
-    ("一万零五万", "'万' 写了不止一次"),
-    ("一万零二万", "'万' 写了不止一次"),
-    ("十几人", "范围"),              # 十几: "ten-something"
-    ("几十", "not a number"),        # no digits at all
-])
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("三四十", "数字连写"),  # "thirty or forty": a range, not a number
+        ("二〇二四", "'零' 的位置不对"),  # digits side by side are refused, also with 〇
+        ("十十", "从大到小"),
+        ("一百千", "从大到小"),
+        ("一千零", "'零' 不能写在最后"),
+        ("一万万", "'万' 写了不止一次"),
+        ("一亿亿", "'亿' 写了不止一次"),
+        ("12千", "只能是一位数"),  # 12千 is not how anyone writes 12000
+        ("3万15", "意思不明"),  # 30015 or 31500? write 3万零15 or 3.15万
+        ("1万2.5千", "只能是一位数"),
+        ("一点二点三", "'点' 写了不止一次"),
+        ("三点", "'点' 后面缺少数字"),
+        ("1e3万", "指数写法"),
+        ("一万零五万", "'万' 写了不止一次"),
+        ("一万零二万", "'万' 写了不止一次"),
+        ("十几人", "范围"),  # 十几: "ten-something"
+        ("几十", "not a number"),  # no digits at all
+    ],
+)
 def test_malformed_numerals_are_refused(raw: str, why: str) -> None:
     with pytest.raises(ValueProblem) as info:
         parse_number(raw, "")
@@ -143,7 +149,10 @@ def test_a_huge_numeral_is_refused_like_huge_digits() -> None:
     with pytest.raises(ValueProblem, match="significant digits"):
         parse_number("1." + "1" * 70 + "万", "")
     # the largest numeral there is stays well inside the bounds: 9999万9999亿… is < 1e16
-    assert parse_number("九千九百九十九万九千九百九十九亿九千九百九十九万九千九百九十九", "") == (F(10**16 - 1), False)
+    assert parse_number("九千九百九十九万九千九百九十九亿九千九百九十九万九千九百九十九", "") == (
+        F(10**16 - 1),
+        False,
+    )
 
 
 def test_numeral_is_exposed() -> None:
@@ -151,7 +160,9 @@ def test_numeral_is_exposed() -> None:
     assert numeral("1.2万") == 12000
 
 
-_NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万亿点壹贰拾佰仟萬億0123456789.,+-e余多近约左右元人 "
+_NUMERAL_CHARS = (
+    "零〇一二两三四五六七八九十百千万亿点壹贰拾佰仟萬億0123456789.,+-e余多近约左右元人 "
+)
 
 
 @settings(max_examples=600, deadline=None)
@@ -201,8 +212,18 @@ def _to_chinese(n: int) -> str:
 
 
 def test_the_reference_writer_writes_what_clerks_write() -> None:
-    assert [_to_chinese(n) for n in (1200, 15, 105, 10020, 100005, 1000000005, 2300000000, 110)] == [
-        "一千二百", "十五", "一百零五", "一万零二十", "十万零五", "十亿零五", "二十三亿", "一百一十"]
+    assert [
+        _to_chinese(n) for n in (1200, 15, 105, 10020, 100005, 1000000005, 2300000000, 110)
+    ] == [
+        "一千二百",
+        "十五",
+        "一百零五",
+        "一万零二十",
+        "十万零五",
+        "十亿零五",
+        "二十三亿",
+        "一百一十",
+    ]
 
 
 @settings(max_examples=400, deadline=None)
@@ -237,19 +258,22 @@ def test_long_numeral_strings_never_hang() -> None:
 # -------------------------------------------------------------------- units
 
 
-@pytest.mark.parametrize(("a", "b", "factor"), [
-    ("平米", "m^2", F(1)),
-    ("m2", "m^2", F(1)),
-    ("m2", "平方米", F(1)),
-    ("km2", "m^2", F(10**6)),
-    ("亩", "m^2", F(10000, 15)),         # 1 亩 = 10000/15 m² exactly (666.666…)
-    ("m^2", "亩", F(15, 10000)),
-    ("hectare", "亩", F(15)),            # 10000 m² / (10000/15 m²)
-    ("分", "", F(1)),                    # points: a pure number
-    ("minute", "hour", F(1, 60)),
-    ("inch", "cm", F(254, 100)),
-    ("万元", "元", F(10000)),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "factor"),
+    [
+        ("平米", "m^2", F(1)),
+        ("m2", "m^2", F(1)),
+        ("m2", "平方米", F(1)),
+        ("km2", "m^2", F(10**6)),
+        ("亩", "m^2", F(10000, 15)),  # 1 亩 = 10000/15 m² exactly (666.666…)
+        ("m^2", "亩", F(15, 10000)),
+        ("hectare", "亩", F(15)),  # 10000 m² / (10000/15 m²)
+        ("分", "", F(1)),  # points: a pure number
+        ("minute", "hour", F(1, 60)),
+        ("inch", "cm", F(254, 100)),
+        ("万元", "元", F(10000)),
+    ],
+)
 def test_exact_factors(a: str, b: str, factor: Fraction) -> None:
     assert conversion_factor(a, b) == factor
     assert isinstance(conversion_factor(a, b), Fraction)
@@ -289,11 +313,11 @@ def test_ninety_minutes_meet_at_least_one_and_a_half_hours(eng: str) -> None:
     test_kinds._ENGINE[0] = eng
     try:
         got = run(rb, {"hours": "90 minute", "area": "一千三百三十四平米"})
-        assert got.item("c.long").points == 4   # 90 min = 1.5 h ≥ 1.5 h
-        assert got.item("c.big").points == 3    # 1334 m² ≥ 2 亩 = 1333.33… m²
+        assert got.item("c.long").points == 4  # 90 min = 1.5 h ≥ 1.5 h
+        assert got.item("c.big").points == 3  # 1334 m² ≥ 2 亩 = 1333.33… m²
         low = run(rb, {"hours": "89 minute", "area": "一千三百三十三平米"})
-        assert low.item("c.long").points == 0   # 89/60 h < 1.5 h
-        assert low.item("c.big").points == 0    # 1333 m² < 4000/3 m²
+        assert low.item("c.long").points == 0  # 89/60 h < 1.5 h
+        assert low.item("c.big").points == 0  # 1333 m² < 4000/3 m²
     finally:
         test_kinds._ENGINE[0] = "exact"
 
@@ -332,7 +356,9 @@ def test_temperature_units_are_refused(unit: str) -> None:
 
 def test_a_rulebook_field_in_degrees_celsius_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "rb.toml"
-    path.write_text(test_kinds.HEAD + textwrap.dedent("""
+    path.write_text(
+        test_kinds.HEAD
+        + textwrap.dedent("""
         [fields.temp]
         type = "quantity"
         unit = "degC"
@@ -344,9 +370,16 @@ def test_a_rulebook_field_in_degrees_celsius_is_an_error(tmp_path: Path) -> None
           kind = "threshold"
           field = "temp"
           at_least = 18
-    """), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "fulian_eval", "validate", str(path)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    """),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "温度" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
@@ -449,8 +482,10 @@ def test_streamed_table_of_numerals_is_the_per_unit_result(tmp_path: Path) -> No
 def test_approximate_cells_are_flagged_on_both_paths(tmp_path: Path) -> None:
     rb_path, _, _ = _tables(tmp_path)
     rb = load_rulebook(rb_path)
-    rows = [["u1", "东村", "一千二百余", "约1.5万元", "七百平米左右", "十二"],
-            ["u2", "西村", "两千", "3万多元", "一亩", "近二十"]]
+    rows = [
+        ["u1", "东村", "一千二百余", "约1.5万元", "七百平米左右", "十二"],
+        ["u2", "西村", "两千", "3万多元", "一亩", "近二十"],
+    ]
     table = write_csv(tmp_path / "approx.csv", HEADER, rows)
     res = assert_same(rb, [table])
     flags = [res.table.summary(i).flags for i in range(len(res.table))]
@@ -459,8 +494,11 @@ def test_approximate_cells_are_flagged_on_both_paths(tmp_path: Path) -> None:
 
 
 def _cli(*args: object) -> subprocess.CompletedProcess[bytes]:
-    proc = subprocess.run([sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
+        capture_output=True,
+        timeout=120,
+    )
     assert b"Traceback" not in proc.stderr
     return proc
 
@@ -506,7 +544,7 @@ def test_rulebook_bounds_take_numerals(eng: str) -> None:
     try:
         got = run(rb, {"funds": "六千元", "area": "1334 m2"})
         assert got.item("c.funds").points == 3  # 6000 / 12000 × 6
-        assert got.item("c.area").points == 2   # 1334 m² ≥ 4000/3 m²
+        assert got.item("c.area").points == 2  # 1334 m² ≥ 4000/3 m²
     finally:
         test_kinds._ENGINE[0] = "exact"
 

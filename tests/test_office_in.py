@@ -60,8 +60,9 @@ def scored(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> tuple
 # ------------------------------------------------------------- 1: 、 lists
 
 
-def test_town_registers_written_with_dun_score_as_with_semicolons(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_town_registers_written_with_dun_score_as_with_semicolons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 11: `工作活动记录簿、妇女培训登记簿` was one name, every register missing, exit 0."""
     rows = town_rows()
     cols = [rows[0].index(f) for f in SET_FIELDS]
@@ -95,13 +96,19 @@ def test_near_miss_register_is_flagged_with_did_you_mean(tmp_path: Path) -> None
     rb = load_rulebook(TOWN)
     rows = town_rows()
     c = rows[0].index("registers")
-    rows[1][c] = "工作活动记录簿、妇女培训登记本、重点帮扶对象登记簿、村志"  # 本 for 簿; 村志 is no near miss
+    rows[1][c] = (
+        "工作活动记录簿、妇女培训登记本、重点帮扶对象登记簿、村志"  # 本 for 簿; 村志 is no near miss
+    )
     path = write_rows(tmp_path / "town.csv", rows)
     es = load_evidence(rb, [path])
     ev = es.evidence[0]
-    assert ev.values["registers"] == frozenset({"工作活动记录簿", "妇女培训登记本", "重点帮扶对象登记簿", "村志"})
-    assert ev.flags[0] == ("名称近似: registers 中的 '妇女培训登记本' 不是要求的名称，按缺少计；是否应为 '妇女培训登记簿'？"
-                           "(not a required name; did you mean '妇女培训登记簿'?)")
+    assert ev.values["registers"] == frozenset(
+        {"工作活动记录簿", "妇女培训登记本", "重点帮扶对象登记簿", "村志"}
+    )
+    assert ev.flags[0] == (
+        "名称近似: registers 中的 '妇女培训登记本' 不是要求的名称，按缺少计；是否应为 '妇女培训登记簿'？"
+        "(not a required name; did you mean '妇女培训登记簿'?)"
+    )
     assert sum("名称近似" in f for f in ev.flags) == 1
     res = score(rb, ev)
     reg = next(i for i in res.items if i.id == "archives.registers")
@@ -114,15 +121,19 @@ def test_near_miss_register_is_flagged_with_did_you_mean(tmp_path: Path) -> None
 
 def test_near_miss_in_toml_too(tmp_path: Path) -> None:
     rb = load_rulebook(TOWN)
-    (tmp_path / "x.toml").write_text('[unit]\nid = "x"\n[values]\nstation = "办公场所、标牌、公示拦"\n',
-                                     encoding="utf-8")
+    (tmp_path / "x.toml").write_text(
+        '[unit]\nid = "x"\n[values]\nstation = "办公场所、标牌、公示拦"\n', encoding="utf-8"
+    )
     ev = load_evidence(rb, [tmp_path / "x.toml"]).evidence[0]
-    assert ev.flags == ("名称近似: station 中的 '公示拦' 不是要求的名称，按缺少计；是否应为 '公示栏'？"
-                        "(not a required name; did you mean '公示栏'?)",)
+    assert ev.flags == (
+        "名称近似: station 中的 '公示拦' 不是要求的名称，按缺少计；是否应为 '公示栏'？"
+        "(not a required name; did you mean '公示栏'?)",
+    )
 
 
 def test_required_name_holding_a_separator_is_kept_whole(tmp_path: Path) -> None:
-    rb = parse_rulebook('''
+    rb = parse_rulebook(
+        """
 id = "t"
 version = "1"
 title = "t"
@@ -140,10 +151,17 @@ max = 2
   field = "docs"
   required = ["计划/总结", "台帐"]
   each = 1
-''', "<t>")
-    (tmp_path / "t.csv").write_text('unit,docs\nu1,"计划/总结、台帐"\nu2,计划/台帐\n', encoding="utf-8")
+""",
+        "<t>",
+    )
+    (tmp_path / "t.csv").write_text(
+        'unit,docs\nu1,"计划/总结、台帐"\nu2,计划/台帐\n', encoding="utf-8"
+    )
     es = load_evidence(rb, [tmp_path / "t.csv"])
-    assert [e.values["docs"] for e in es.evidence] == [frozenset({"计划/总结", "台帐"}), frozenset({"计划", "台帐"})]
+    assert [e.values["docs"] for e in es.evidence] == [
+        frozenset({"计划/总结", "台帐"}),
+        frozenset({"计划", "台帐"}),
+    ]
 
 
 # --------------------------------------------------------- 2: Chinese headers
@@ -152,7 +170,13 @@ max = 2
 def titled_header(rb_path: Path = TOWN) -> list[str]:
     """town.csv's header as a clerk types it: field titles with units in （）, meta columns in Chinese."""
     rb = load_rulebook(rb_path)
-    meta = {"unit": "单位编码", "name": "单位名称", "group": "片区", "role": "角色", "assessor": "评审人"}
+    meta = {
+        "unit": "单位编码",
+        "name": "单位名称",
+        "group": "片区",
+        "role": "角色",
+        "assessor": "评审人",
+    }
     out = []
     for h in town_rows()[0]:
         if h in meta:
@@ -169,11 +193,17 @@ def titled_header(rb_path: Path = TOWN) -> list[str]:
     return out
 
 
-def test_town_headed_by_titles_scores_as_by_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_town_headed_by_titles_scores_as_by_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 11: Chinese headers were ignored with a warning: 花园社区 105.00 → 96.00, exit 0."""
     rows = town_rows()
     rows[0] = titled_header()
-    assert "妇女之家活动室面积（m^2）" in rows[0] and "单位编码" in rows[0] and "总户数（户）" in rows[0]
+    assert (
+        "妇女之家活动室面积（m^2）" in rows[0]
+        and "单位编码" in rows[0]
+        and "总户数（户）" in rows[0]
+    )
     office = write_rows(tmp_path / "town.csv", rows)
     got = scored(capsys, office)
     assert got == scored(capsys, TOWN_CSV)
@@ -185,7 +215,9 @@ def test_header_forms(tmp_path: Path) -> None:
     rb = load_rulebook(TOWN)
     (tmp_path / "t.csv").write_text(
         "单位编码,组别,妇女之家活动室面积(平方米),年度妇联工作经费[万元],村(社区) 妇联主席,总户数,points:archives.quality\n"
-        "u1,东片,120,1.5,王秀英,300,2\n", encoding="utf-8")
+        "u1,东片,120,1.5,王秀英,300,2\n",
+        encoding="utf-8",
+    )
     es = load_evidence(rb, [tmp_path / "t.csv"])
     assert es.rejected == () and es.warnings == ()
     ev = es.evidence[0]
@@ -195,7 +227,7 @@ def test_header_forms(tmp_path: Path) -> None:
     assert ev.points == {"archives.quality": 2}
 
 
-AMBIGUOUS = '''
+AMBIGUOUS = """
 id = "t"
 version = "1"
 title = "t"
@@ -221,7 +253,7 @@ max = 1
   max = 1
   kind = "check"
   when = "area > 0 and room > 0 and books > 0 and area2 > 0"
-'''
+"""
 
 
 def test_ambiguous_headers_reject_the_table_naming_both(tmp_path: Path) -> None:
@@ -233,7 +265,8 @@ def test_ambiguous_headers_reject_the_table_naming_both(tmp_path: Path) -> None:
         f"{tmp_path / 't.csv'}:1: header: column '面积' could be field 'area' (its title) or field 'room' "
         "(its title); head it 'area' for 'area' or 'room' for 'room'\n"
         f"{tmp_path / 't.csv'}:1: header: column 'area2' could be field 'books' (its title) or field 'area2' "
-        "(its id); head it 'books' for 'books' or '图书' for 'area2'"]
+        "(its id); head it 'books' for 'books' or '图书' for 'area2'"
+    ]
     # by names only one field has, the same table is read
     (tmp_path / "t.csv").write_text("unit,area,room,books,图书\nu1,1,2,3,4\n", encoding="utf-8")
     es = load_evidence(rb, [tmp_path / "t.csv"])
@@ -246,13 +279,16 @@ def test_id_and_title_of_one_field_are_one_column(tmp_path: Path) -> None:
     es = load_evidence(rb, [tmp_path / "t.csv"])
     assert [r.error for r in es.rejected] == [
         f"{tmp_path / 't.csv'}:1: header: columns 2 ('households') and 3 ('总户数（户）') both give field "
-        "'households'; keep one of them"]
+        "'households'; keep one of them"
+    ]
 
 
 # ------------------------------------------------------- 3: unknown columns
 
 
-def test_unknown_column_rejects_with_did_you_mean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_column_rejects_with_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rows = town_rows()
     k = rows[0].index("room_area[m^2]")
     rows[0][k] = "活动室面积（平方米）"  # the title is 妇女之家活动室面积
@@ -260,70 +296,93 @@ def test_unknown_column_rejects_with_did_you_mean(tmp_path: Path, capsys: pytest
     for fmt in ("csv", "json"):
         code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", fmt)
         assert code == 1
-        assert err == (f"rejected: {path}:1: header: column '活动室面积（平方米）': unknown field '活动室面积' "
-                       "(did you mean '妇女之家活动室面积'?); head it with a field's id or title "
-                       "(or --ignore-columns to leave it out)\n")
+        assert err == (
+            f"rejected: {path}:1: header: column '活动室面积（平方米）': unknown field '活动室面积' "
+            "(did you mean '妇女之家活动室面积'?); head it with a field's id or title "
+            "(or --ignore-columns to leave it out)\n"
+        )
     code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", "csv", "--ignore-columns")
     assert code == 0
-    assert err.startswith(f"warning: {path}: column '活动室面积（平方米）': unknown field '活动室面积' "
-                          "(did you mean '妇女之家活动室面积'?); column ignored\n")
+    assert err.startswith(
+        f"warning: {path}: column '活动室面积（平方米）': unknown field '活动室面积' "
+        "(did you mean '妇女之家活动室面积'?); column ignored\n"
+    )
 
 
-def test_reports_in_an_evidence_folder_are_still_skipped(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_reports_in_an_evidence_folder_are_still_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "town.csv").write_bytes(TOWN_CSV.read_bytes())
     code, ranking, _ = run(capsys, "rank", str(TOWN), str(TOWN_CSV), "--format", "csv")
     assert code == 0
     (tmp_path / "排名.csv").write_text(ranking, encoding="utf-8")
-    code, out, _ = run(capsys, "explain", str(TOWN), str(TOWN_CSV), "--unit", "huayuan", "--format", "csv")
+    code, out, _ = run(
+        capsys, "explain", str(TOWN), str(TOWN_CSV), "--unit", "huayuan", "--format", "csv"
+    )
     assert code == 0
     (tmp_path / "explain.csv").write_text(out, encoding="utf-8")
     code, out, err = run(capsys, "rank", str(TOWN), str(tmp_path), "--format", "csv")
     assert code == 0, err
     assert out == ranking
-    assert err == (f"warning: {tmp_path / 'explain.csv'}: a fulian-eval explain report, not evidence; skipped\n"
-                   f"warning: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence; skipped\n")
+    assert err == (
+        f"warning: {tmp_path / 'explain.csv'}: a fulian-eval explain report, not evidence; skipped\n"
+        f"warning: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence; skipped\n"
+    )
 
 
 # ------------------------------------------------------ 4: no evidence at all
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_a_path_with_no_evidence_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                  fmt: str) -> None:
+def test_a_path_with_no_evidence_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     code, out, err = run(capsys, "score", str(TOWN), str(TOWN_CSV), str(empty), "--format", fmt)
     assert (code, out) == (2, "")
-    assert err == (f"fulian-eval: {empty}: no evidence in this folder (nothing in it); evidence is .toml, .csv, "
-                   ".xlsx, .xlsm or .xls\n")
+    assert err == (
+        f"fulian-eval: {empty}: no evidence in this folder (nothing in it); evidence is .toml, .csv, "
+        ".xlsx, .xlsm or .xls\n"
+    )
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "总结.docx").write_bytes(b"PK")
     (docs / "说明.pdf").write_bytes(b"%PDF")
     code, out, err = run(capsys, "score", str(TOWN), str(docs), "--format", fmt)
     assert (code, out) == (2, "")
-    assert err == (f"fulian-eval: {docs}: no evidence in this folder (only .docx, .pdf files in it); evidence is "
-                   ".toml, .csv, .xlsx, .xlsm or .xls\n")
+    assert err == (
+        f"fulian-eval: {docs}: no evidence in this folder (only .docx, .pdf files in it); evidence is "
+        ".toml, .csv, .xlsx, .xlsm or .xls\n"
+    )
     code, out, err = run(capsys, "score", str(TOWN), str(docs / "总结.docx"), "--format", fmt)
     assert (code, out) == (2, "")
-    assert err == f"fulian-eval: {docs / '总结.docx'}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)\n"
+    assert (
+        err
+        == f"fulian-eval: {docs / '总结.docx'}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)\n"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_a_folder_of_reports_only_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                   fmt: str) -> None:
+def test_a_folder_of_reports_only_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
     code, out, _ = run(capsys, "rank", str(TOWN), str(TOWN_CSV), "--format", "csv")
     (tmp_path / "排名.csv").write_text(out, encoding="utf-8")
     (tmp_path / "units.csv").write_text("unit,name,group\nu1,东桥村,东片\n", encoding="utf-8")
     code, out, err = run(capsys, "score", str(TOWN), str(tmp_path), "--format", fmt)
     assert (code, out) == (2, "")
-    assert err == (f"fulian-eval: {tmp_path}: no evidence in this folder; every file in it was skipped:\n"
-                   f"  {tmp_path / 'units.csv'}: no column is a field of the rulebook or a points: column; not evidence\n"
-                   f"  {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n")
+    assert err == (
+        f"fulian-eval: {tmp_path}: no evidence in this folder; every file in it was skipped:\n"
+        f"  {tmp_path / 'units.csv'}: no column is a field of the rulebook or a points: column; not evidence\n"
+        f"  {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n"
+    )
     code, out, err = run(capsys, "score", str(TOWN), str(tmp_path / "排名.csv"), "--format", fmt)
     assert (code, out) == (2, "")
-    assert err == f"fulian-eval: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n"
+    assert (
+        err
+        == f"fulian-eval: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n"
+    )
 
 
 def test_no_evidence_from_the_api(tmp_path: Path) -> None:
@@ -344,7 +403,9 @@ def test_no_evidence_from_the_api(tmp_path: Path) -> None:
 
 def test_xls_scores_as_the_csv(capsys: pytest.CaptureFixture[str]) -> None:
     """tests/data/office/town.xls: town.csv saved as old Excel (numbers as numbers, a date column)."""
-    pytest.importorskip("python_calamine", reason="reading .xls needs python-calamine (the 'excel' extra)")
+    pytest.importorskip(
+        "python_calamine", reason="reading .xls needs python-calamine (the 'excel' extra)"
+    )
     got = scored(capsys, XLS)
     want = scored(capsys, TOWN_CSV)
     assert got[0] == want[0]
@@ -356,16 +417,21 @@ def test_xls_scores_as_the_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert str(es.evidence[0].assessment.date) == "2026-11-20"
 
 
-def test_xls_without_calamine_names_the_extra(monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_xls_without_calamine_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(sys.modules, "python_calamine", None)
     code, _, err = run(capsys, "score", str(TOWN), str(XLS), "--format", "csv")
     assert code == 1
-    assert err == (f"rejected: {XLS}: cannot read: reading .xls needs the 'excel' extra: "
-                   "pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)\n")
+    assert err == (
+        f"rejected: {XLS}: cannot read: reading .xls needs the 'excel' extra: "
+        "pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)\n"
+    )
 
 
-def test_damaged_xls_is_rejected_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_xls_is_rejected_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("python_calamine")
     bad = tmp_path / "坏.xls"
     bad.write_bytes(XLS.read_bytes()[:3000])

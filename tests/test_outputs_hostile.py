@@ -32,11 +32,23 @@ TOWN_EVIDENCE = ROOT / "examples" / "town" / "evidence"
 UNITS = ROOT / "examples" / "town" / "units.csv"
 
 
-def run(*args: Any, cwd: Path, stdout: Any = subprocess.PIPE, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def run(
+    *args: Any, cwd: Path, stdout: Any = subprocess.PIPE, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     env.pop("PYTHONIOENCODING", None)
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", *map(str, args)], cwd=cwd, stdout=stdout,
-                       stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env, timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *map(str, args)],
+        cwd=cwd,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=timeout,
+    )
     assert "Traceback" not in p.stderr, p.stderr
     assert "internal error" not in p.stderr, p.stderr
     return p
@@ -44,8 +56,11 @@ def run(*args: Any, cwd: Path, stdout: Any = subprocess.PIPE, timeout: float = 6
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (not following symlinks' targets twice) with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def town_rows(tmp: Path, n: int, rename: dict[str, tuple[str, str]] | None = None) -> Path:
@@ -84,24 +99,80 @@ def xlsx_of(csv_path: Path, xlsx_path: Path) -> Path:
 
 # (name, arguments, what stderr must name): every way -o can name an input
 SETUPS: list[tuple[str, list[Any], str]] = [
-    ("score-csv-evidence", ["score", RULES, "town.csv", "--format", "csv", "-o", "town.csv"], "town.csv"),
-    ("rank-csv-evidence", ["rank", RULES, "town.csv", "--format", "csv", "-o", "town.csv"], "town.csv"),
-    ("json-over-evidence", ["score", RULES, "town.csv", "--format", "json", "-o", "town.csv"], "town.csv"),
-    ("xlsx-evidence-workbook", ["rank", RULES, "town.xlsx", "--format", "xlsx", "-o", "town.xlsx"], "town.xlsx"),
+    (
+        "score-csv-evidence",
+        ["score", RULES, "town.csv", "--format", "csv", "-o", "town.csv"],
+        "town.csv",
+    ),
+    (
+        "rank-csv-evidence",
+        ["rank", RULES, "town.csv", "--format", "csv", "-o", "town.csv"],
+        "town.csv",
+    ),
+    (
+        "json-over-evidence",
+        ["score", RULES, "town.csv", "--format", "json", "-o", "town.csv"],
+        "town.csv",
+    ),
+    (
+        "xlsx-evidence-workbook",
+        ["rank", RULES, "town.xlsx", "--format", "xlsx", "-o", "town.xlsx"],
+        "town.xlsx",
+    ),
     ("the-rulebook", ["score", "rb.toml", "town.csv", "-o", "rb.toml"], "rb.toml"),
-    ("the-extends-base", ["score", "town.toml", "town.csv", "--format", "csv", "-o", "county.toml"], "county.toml"),
-    ("the-waiver-file", ["score", RULES, "town.csv", "--waivers", "w.toml", "-o", "w.toml"], "w.toml"),
-    ("the-audit-store", ["rank", RULES, "town.csv", "--format", "csv", "-o", "old.db", "--audit", "old.db"], "old.db"),
-    ("the-store-wal", ["rank", RULES, "town.csv", "--format", "csv", "-o", "a.db-wal", "--audit", "a.db"], "a.db"),
-    ("a-symlink-to-it", ["rank", RULES, "town.csv", "--format", "csv", "-o", "link.csv"], "town.csv"),
-    ("a-hard-link-to-it", ["rank", RULES, "town.csv", "--format", "csv", "-o", "hard.csv"], "town.csv"),
-    ("a-file-of-a-folder", ["score", RULES, "ev", "--format", "csv", "-o", "ev/meiling.toml"], "ev"),
-    ("new-csv-in-a-folder", ["score", RULES, "ev", "--format", "csv", "-o", "ev/sub/report.csv"], "ev"),
+    (
+        "the-extends-base",
+        ["score", "town.toml", "town.csv", "--format", "csv", "-o", "county.toml"],
+        "county.toml",
+    ),
+    (
+        "the-waiver-file",
+        ["score", RULES, "town.csv", "--waivers", "w.toml", "-o", "w.toml"],
+        "w.toml",
+    ),
+    (
+        "the-audit-store",
+        ["rank", RULES, "town.csv", "--format", "csv", "-o", "old.db", "--audit", "old.db"],
+        "old.db",
+    ),
+    (
+        "the-store-wal",
+        ["rank", RULES, "town.csv", "--format", "csv", "-o", "a.db-wal", "--audit", "a.db"],
+        "a.db",
+    ),
+    (
+        "a-symlink-to-it",
+        ["rank", RULES, "town.csv", "--format", "csv", "-o", "link.csv"],
+        "town.csv",
+    ),
+    (
+        "a-hard-link-to-it",
+        ["rank", RULES, "town.csv", "--format", "csv", "-o", "hard.csv"],
+        "town.csv",
+    ),
+    (
+        "a-file-of-a-folder",
+        ["score", RULES, "ev", "--format", "csv", "-o", "ev/meiling.toml"],
+        "ev",
+    ),
+    (
+        "new-csv-in-a-folder",
+        ["score", RULES, "ev", "--format", "csv", "-o", "ev/sub/report.csv"],
+        "ev",
+    ),
     ("hard-link-into-a-folder", ["score", RULES, "ev", "-o", "evlink.toml"], "meiling.toml"),
     ("explain", ["explain", RULES, "ev", "--unit", "meiling", "-o", "ev/meiling.toml"], "ev"),
-    ("crosscheck", ["crosscheck", RULES, "town.csv", "--format", "csv", "-o", "town.csv"], "town.csv"),
+    (
+        "crosscheck",
+        ["crosscheck", RULES, "town.csv", "--format", "csv", "-o", "town.csv"],
+        "town.csv",
+    ),
     ("plan-units", ["plan", "units.csv", "--seed", "7", "-o", "units.csv"], "units.csv"),
-    ("sample-units", ["sample", "units.csv", "--fraction", "10%", "--seed", "7", "-o", "units.csv"], "units.csv"),
+    (
+        "sample-units",
+        ["sample", "units.csv", "--fraction", "10%", "--seed", "7", "-o", "units.csv"],
+        "units.csv",
+    ),
     ("audit-export", ["audit", "export", "old.db", "-o", "old.db"], "old.db"),
 ]
 
@@ -112,8 +183,11 @@ def _prepare(tmp: Path) -> None:
     (tmp / "rb.toml").write_bytes(RULES.read_bytes())
     (tmp / "county.toml").write_bytes(RULES.read_bytes())
     (tmp / "town.toml").write_text('extends = "county.toml"\n', encoding="utf-8")
-    (tmp / "w.toml").write_text('[[waivers]]\nunit = "songwu"\nitem = "facilities.room"\nreason = "改建"\n'
-                                'approved_by = "县妇联"\nexpires = 2099-12-31\n', encoding="utf-8")
+    (tmp / "w.toml").write_text(
+        '[[waivers]]\nunit = "songwu"\nitem = "facilities.room"\nreason = "改建"\n'
+        'approved_by = "县妇联"\nexpires = 2099-12-31\n',
+        encoding="utf-8",
+    )
     (tmp / "link.csv").symlink_to("town.csv")
     os.link(tmp / "town.csv", tmp / "hard.csv")
     (tmp / "ev" / "sub").mkdir(parents=True)
@@ -141,7 +215,18 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path, args: list[Any], nam
 
 def test_refused_before_the_audit_store_is_made(tmp_path: Path) -> None:
     (tmp_path / "town.csv").write_bytes(TOWN_CSV.read_bytes())
-    p = run("rank", RULES, "town.csv", "--format", "csv", "-o", "new.db", "--audit", "new.db", cwd=tmp_path)
+    p = run(
+        "rank",
+        RULES,
+        "town.csv",
+        "--format",
+        "csv",
+        "-o",
+        "new.db",
+        "--audit",
+        "new.db",
+        cwd=tmp_path,
+    )
     assert p.returncode == 2 and "the audit store new.db" in p.stderr
     assert "stored" not in p.stderr
     assert sorted(os.listdir(tmp_path)) == ["town.csv"]
@@ -152,10 +237,25 @@ def test_an_output_elsewhere_is_still_written(tmp_path: Path) -> None:
     (tmp_path / "town.csv").write_bytes(TOWN_CSV.read_bytes())
     (tmp_path / "ev").mkdir()
     (tmp_path / "ev" / "meiling.toml").write_bytes((TOWN_EVIDENCE / "meiling.toml").read_bytes())
-    assert run("score", RULES, "town.csv", "--format", "csv", "-o", "scores.csv", cwd=tmp_path).returncode == 0
+    assert (
+        run(
+            "score", RULES, "town.csv", "--format", "csv", "-o", "scores.csv", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     assert (tmp_path / "scores.csv").read_bytes().startswith(b"\xef\xbb\xbfrank,group_rank,unit")
-    assert run("score", RULES, "ev", "--format", "json", "-o", "ev/scores.json", cwd=tmp_path).returncode == 0
-    assert run("score", RULES, "town.csv", "--format", "csv", "-o", os.devnull, cwd=tmp_path).returncode == 0
+    assert (
+        run(
+            "score", RULES, "ev", "--format", "json", "-o", "ev/scores.json", cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    assert (
+        run(
+            "score", RULES, "town.csv", "--format", "csv", "-o", os.devnull, cwd=tmp_path
+        ).returncode
+        == 0
+    )
     assert sorted(os.listdir(tmp_path)) == ["ev", "scores.csv", "town.csv"]
 
 
@@ -164,8 +264,9 @@ def _no_temp_files(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table", "xlsx"])
-def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_run_keeps_the_older_report(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A run that fails after its report was (partly) written leaves the older report as it was."""
     from fulian_eval.cli import app as cli
 
@@ -178,17 +279,23 @@ def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypat
 
     emit, emit_workbook = cli._emit, cli._emit_workbook
 
-    def emit_then_fail(args: Any, text: str) -> None:  # every other report: written whole, then a failure
+    def emit_then_fail(
+        args: Any, text: str
+    ) -> None:  # every other report: written whole, then a failure
         emit(args, text)
         raise RuntimeError("disk gone")
 
-    def workbook_then_fail(args: Any, write: Any) -> None:  # the workbook: written whole, then a failure
+    def workbook_then_fail(
+        args: Any, write: Any
+    ) -> None:  # the workbook: written whole, then a failure
         emit_workbook(args, write)
         raise RuntimeError("disk gone")
 
     from fulian_eval import pipeline
 
-    monkeypatch.setattr(pipeline, "write_score_csv", half_then_fail)  # the CLI writes through fe.score_run
+    monkeypatch.setattr(
+        pipeline, "write_score_csv", half_then_fail
+    )  # the CLI writes through fe.score_run
     monkeypatch.setattr(cli, "_emit", emit_then_fail)
     monkeypatch.setattr(cli, "_emit_workbook", workbook_then_fail)
     code = cli.main(["score", str(RULES), str(TOWN_CSV), "--format", fmt, "-o", str(out)])
@@ -198,8 +305,9 @@ def test_a_failed_run_keeps_the_older_report(tmp_path: Path, fmt: str, monkeypat
     _no_temp_files(tmp_path)
 
 
-def test_an_interrupted_run_keeps_the_older_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_interrupted_run_keeps_the_older_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from fulian_eval.cli import app as cli
 
     out = tmp_path / "r.csv"
@@ -222,28 +330,57 @@ def test_a_report_replaces_the_older_one_and_keeps_its_mode(tmp_path: Path) -> N
     old = tmp_path / "r.csv"
     old.write_text("older\n", encoding="utf-8")
     old.chmod(0o640)
-    assert run("rank", RULES, "town.csv", "--format", "csv", "-o", "r.csv", cwd=tmp_path).returncode == 0
+    assert (
+        run("rank", RULES, "town.csv", "--format", "csv", "-o", "r.csv", cwd=tmp_path).returncode
+        == 0
+    )
     assert old.read_text(encoding="utf-8-sig").startswith("rank,group_rank,unit")
     assert stat.S_IMODE(old.stat().st_mode) == 0o640
     new = tmp_path / "n.md"
-    assert run("rank", RULES, "town.csv", "--format", "markdown", "-o", "n.md", cwd=tmp_path).returncode == 0
+    assert (
+        run(
+            "rank", RULES, "town.csv", "--format", "markdown", "-o", "n.md", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     mask = os.umask(0)
     os.umask(mask)
-    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask  # as open() would make it, not mkstemp's 0600
+    assert (
+        stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask
+    )  # as open() would make it, not mkstemp's 0600
     # through a symlink: the file it names is replaced, the link stays
     (tmp_path / "via.csv").symlink_to("r.csv")
-    assert run("score", RULES, "town.csv", "--format", "csv", "-o", "via.csv", cwd=tmp_path).returncode == 0
+    assert (
+        run("score", RULES, "town.csv", "--format", "csv", "-o", "via.csv", cwd=tmp_path).returncode
+        == 0
+    )
     assert (tmp_path / "via.csv").is_symlink()
     assert "archives.registers" in old.read_text(encoding="utf-8-sig")
     _no_temp_files(tmp_path)
 
 
 def test_unwritable_output_fails_before_scoring(tmp_path: Path) -> None:
-    p = run("rank", RULES, TOWN_CSV, "--format", "csv", "-o", tmp_path / "no" / "such" / "r.csv", cwd=tmp_path)
+    p = run(
+        "rank",
+        RULES,
+        TOWN_CSV,
+        "--format",
+        "csv",
+        "-o",
+        tmp_path / "no" / "such" / "r.csv",
+        cwd=tmp_path,
+    )
     assert p.returncode == 2
-    assert p.stderr == f"fulian-eval: cannot write {tmp_path / 'no' / 'such' / 'r.csv'}: No such file or directory\n"
+    assert (
+        p.stderr
+        == f"fulian-eval: cannot write {tmp_path / 'no' / 'such' / 'r.csv'}: No such file or directory\n"
+    )
     p = run("rank", RULES, TOWN_CSV, "--format", "csv", "-o", tmp_path, cwd=tmp_path)
-    assert p.returncode == 2 and p.stderr == f"fulian-eval: cannot write {tmp_path}: it is a folder; give -o a file name\n"
+    assert (
+        p.returncode == 2
+        and p.stderr
+        == f"fulian-eval: cannot write {tmp_path}: it is a folder; give -o a file name\n"
+    )
 
 
 # ------------------------------------------------- case 11: formula injection
@@ -266,7 +403,9 @@ def test_csv_text_cells_cannot_become_formulas_on_either_path(tmp_path: Path) ->
     (tmp_path / "none.toml").write_text("waivers = []\n", encoding="utf-8")
     for command in ("score", "rank"):
         fast = run(command, RULES, table, "--format", "csv", cwd=tmp_path)
-        slow = run(command, RULES, table, "--format", "csv", "--waivers", "none.toml", cwd=tmp_path)  # per unit
+        slow = run(
+            command, RULES, table, "--format", "csv", "--waivers", "none.toml", cwd=tmp_path
+        )  # per unit
         assert fast.returncode == slow.returncode == 0, fast.stderr + slow.stderr
         assert fast.stdout == slow.stdout
         rows = {r[2]: r for r in csv.reader(io.StringIO(fast.stdout))}
@@ -287,8 +426,10 @@ def test_csv_text_cells_cannot_become_formulas_on_either_path(tmp_path: Path) ->
 def test_csv_cell_follows_the_owasp_rule() -> None:
     from fulian_eval.lang.text import csv_cell, csv_text
 
-    assert [csv_cell(t) for t in ("=1", "+1", "-x", "@x", "\tx", "\r=1", "", "a=1", "'=1", "-2.50", "-3", "7")] == [
-        "'=1", "'+1", "'-x", "'@x", "'\tx", "'\r=1", "", "a=1", "'=1", "-2.50", "-3", "7"]
+    assert [
+        csv_cell(t)
+        for t in ("=1", "+1", "-x", "@x", "\tx", "\r=1", "", "a=1", "'=1", "-2.50", "-3", "7")
+    ] == ["'=1", "'+1", "'-x", "'@x", "'\tx", "'\r=1", "", "a=1", "'=1", "-2.50", "-3", "7"]
     assert csv_text(["unit", "=h"], [["=x", 3, "-0.50"]]) == "unit,'=h\n'=x,3,-0.50\n"
 
 
@@ -311,12 +452,18 @@ def test_xlsx_text_is_typed_text_and_numbers_are_numbers(tmp_path: Path) -> None
         assert row[head.index("单位")].data_type == "s"
         assert row[head.index("名称")].value == name and row[head.index("名称")].data_type == "s"
     assert by_unit["007"][head.index("单位")].value == "007"
-    assert by_unit["=1+1"][head.index("名称")].value == "-2.50"  # a name, even if it looks like a number
+    assert (
+        by_unit["=1+1"][head.index("名称")].value == "-2.50"
+    )  # a name, even if it looks like a number
     total = by_unit["007"][head.index("总分")]
-    assert total.data_type == "n" and isinstance(total.value, float) and total.number_format == "0.00"
+    assert (
+        total.data_type == "n" and isinstance(total.value, float) and total.number_format == "0.00"
+    )
     assert by_unit["007"][head.index("名次")].value == int(by_unit["007"][head.index("名次")].value)
     scores = list(wb["各项得分"].iter_rows())
-    ids = [c.value.split("\n")[0] for c in scores[1]]  # the second header row: "floating.accuracy\n满分2.00"
+    ids = [
+        c.value.split("\n")[0] for c in scores[1]
+    ]  # the second header row: "floating.accuracy\n满分2.00"
     jinpan = next(r for r in scores[2:] if r[1].value == "jinpan")
     assert jinpan[ids.index("floating.accuracy")].value == -0.5
 
@@ -326,7 +473,9 @@ def test_xlsx_control_characters_do_not_crash(tmp_path: Path) -> None:
     table = town_rows(tmp_path, 21, {"dongqiao": ("dq", "东\x01桥<&>村")})
     p = run("rank", RULES, table, "--format", "xlsx", "-o", "r.xlsx", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    names = [r[3] for r in openpyxl.load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True)]
+    names = [
+        r[3] for r in openpyxl.load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True)
+    ]
     assert "东\ufffd桥<&>村" in names
 
 
@@ -341,7 +490,12 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
 
     from fulian_eval.report.workbook import INT, POINTS, Column, Sheet, write_workbook
 
-    cols = [Column("名次", INT), Column("单位"), Column("名称"), *[Column(f"c{k}", POINTS) for k in range(42)]]
+    cols = [
+        Column("名次", INT),
+        Column("单位"),
+        Column("名称"),
+        *[Column(f"c{k}", POINTS) for k in range(42)],
+    ]
     rows = ([i, f"u{i}", "村", *[Fraction(5, 2)] * 42] for i in range(4000))
     write_workbook(str(tmp_path / "r.xlsx"), [Sheet("排名", cols, rows)])
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
@@ -354,11 +508,19 @@ def test_xlsx_of_4000_units_is_whole(tmp_path: Path) -> None:
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     from fulian_eval.report import workbook
 
-    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 5)  # as for 1,048,576, without writing a million rows
-    with pytest.raises(workbook.TooBig, match="工作表“排名”超过 Excel 一张工作表最多的 5 行；请改用 --format csv"):
-        workbook.write_workbook(os.devnull, [workbook.Sheet("排名", [workbook.Column("a")], ([k] for k in range(5)))])
+    monkeypatch.setattr(
+        workbook, "XLSX_MAX_ROWS", 5
+    )  # as for 1,048,576, without writing a million rows
+    with pytest.raises(
+        workbook.TooBig, match="工作表“排名”超过 Excel 一张工作表最多的 5 行；请改用 --format csv"
+    ):
+        workbook.write_workbook(
+            os.devnull, [workbook.Sheet("排名", [workbook.Column("a")], ([k] for k in range(5)))]
+        )
     with pytest.raises(workbook.TooBig, match="有 16,385 列"):
-        workbook.write_workbook(os.devnull, [workbook.Sheet("排名", [workbook.Column("a")] * 16_385, [])])
+        workbook.write_workbook(
+            os.devnull, [workbook.Sheet("排名", [workbook.Column("a")] * 16_385, [])]
+        )
 
 
 # ------------------------------------------- case 18: pipes and full disks
@@ -369,8 +531,13 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     table = town_rows(tmp_path, 3000)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     for fmt in ("csv", "table"):
-        p = subprocess.Popen([sys.executable, "-m", "fulian_eval", "score", str(RULES), str(table), "--format", fmt],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "fulian_eval", "score", str(RULES), str(table), "--format", fmt],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
         assert p.stdout is not None and p.stderr is not None
         p.stdout.read(200)  # `| head -c 200`
         p.stdout.close()
@@ -383,8 +550,24 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
 def test_a_closed_pipe_with_audit_says_the_run_was_not_stored(tmp_path: Path) -> None:
     table = town_rows(tmp_path, 3000)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    p = subprocess.Popen([sys.executable, "-m", "fulian_eval", "score", str(RULES), str(table), "--format", "csv",
-                          "--audit", "a.db"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(RULES),
+            str(table),
+            "--format",
+            "csv",
+            "--audit",
+            "a.db",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
     assert p.stdout is not None and p.stderr is not None
     p.stdout.read(200)
     p.stdout.close()
@@ -392,7 +575,10 @@ def test_a_closed_pipe_with_audit_says_the_run_was_not_stored(tmp_path: Path) ->
     err = p.stderr.read().decode("utf-8")
     p.stderr.close()
     assert code == 2
-    assert "standard output was closed before the report was written; the run was not stored in a.db" in err
+    assert (
+        "standard output was closed before the report was written; the run was not stored in a.db"
+        in err
+    )
     assert "Traceback" not in err
 
 
@@ -403,7 +589,9 @@ def test_stdout_on_a_full_disk_is_named(tmp_path: Path, fmt: str) -> None:
     with open("/dev/full", "w") as full:
         p = run("score", RULES, TOWN_CSV, "--format", fmt, cwd=tmp_path, stdout=full)
     assert p.returncode == 2
-    assert p.stderr.endswith("fulian-eval: cannot write to standard output: No space left on device\n"), p.stderr
+    assert p.stderr.endswith(
+        "fulian-eval: cannot write to standard output: No space left on device\n"
+    ), p.stderr
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -411,14 +599,20 @@ def test_stdout_on_a_full_disk_is_named(tmp_path: Path, fmt: str) -> None:
 def test_other_commands_on_a_full_stdout_are_named(tmp_path: Path, args: list[Any]) -> None:
     with open("/dev/full", "w") as full:
         p = run(*args, cwd=tmp_path, stdout=full)
-    assert (p.returncode, p.stderr) == (2, "fulian-eval: cannot write to standard output: No space left on device\n")
+    assert (p.returncode, p.stderr) == (
+        2,
+        "fulian-eval: cannot write to standard output: No space left on device\n",
+    )
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_xlsx_on_a_full_disk_is_named() -> None:
     """Old: the message, then a traceback from zipfile's __del__."""
     p = run("score", RULES, TOWN_CSV, "--format", "xlsx", "-o", "/dev/full", cwd=ROOT)
-    assert (p.returncode, p.stderr) == (2, "fulian-eval: cannot write /dev/full: No space left on device\n")
+    assert (p.returncode, p.stderr) == (
+        2,
+        "fulian-eval: cannot write /dev/full: No space left on device\n",
+    )
 
 
 # --------------------------------- case 19 (part): which file is invalid, exit codes
@@ -428,28 +622,39 @@ def test_a_group_of_one_names_the_units_file(tmp_path: Path) -> None:
     (tmp_path / "u.csv").write_text("unit,name,group\na,A,x\nb,B,x\nc,C,y\n", encoding="utf-8")
     p = run("plan", "u.csv", "--seed", "1", cwd=tmp_path)
     assert p.returncode == 2
-    assert p.stderr == ("invalid units file u.csv (1 problem):\n"
-                        "  group 'y' has only one unit ('c'); it has nobody to check it — merge it into another group\n")
+    assert p.stderr == (
+        "invalid units file u.csv (1 problem):\n"
+        "  group 'y' has only one unit ('c'); it has nobody to check it — merge it into another group\n"
+    )
 
 
 def test_a_bad_units_file_is_not_a_rulebook(tmp_path: Path) -> None:
     (tmp_path / "u.csv").write_text("unit,name\na,A\n", encoding="utf-8")
     p = run("sample", "u.csv", "--fraction", "10%", "--seed", "1", cwd=tmp_path)
     assert p.returncode == 2
-    assert p.stderr.startswith("invalid units file u.csv (1 problem):\n  u.csv:1: header:"), p.stderr
+    assert p.stderr.startswith("invalid units file u.csv (1 problem):\n  u.csv:1: header:"), (
+        p.stderr
+    )
     assert "rulebook" not in p.stderr
 
 
 def test_a_bad_waiver_file_is_named(tmp_path: Path) -> None:
-    (tmp_path / "w.toml").write_text('[[waivers]]\nunit = "songwu"\nitem = "facilities.rom"\nreason = "x"\n'
-                                     'approved_by = "y"\nexpires = 2099-01-01\n', encoding="utf-8")
+    (tmp_path / "w.toml").write_text(
+        '[[waivers]]\nunit = "songwu"\nitem = "facilities.rom"\nreason = "x"\n'
+        'approved_by = "y"\nexpires = 2099-01-01\n',
+        encoding="utf-8",
+    )
     p = run("score", RULES, TOWN_CSV, "--waivers", "w.toml", cwd=tmp_path)
     assert p.returncode == 2
-    assert p.stderr == ("invalid waiver file w.toml (1 problem):\n  w.toml:3: waivers[0].item: unknown item "
-                        "'facilities.rom' (did you mean 'facilities.room'?)\n")
+    assert p.stderr == (
+        "invalid waiver file w.toml (1 problem):\n  w.toml:3: waivers[0].item: unknown item "
+        "'facilities.rom' (did you mean 'facilities.room'?)\n"
+    )
     (tmp_path / "bad.toml").write_text("[[waivers]\n", encoding="utf-8")
     p = run("score", RULES, TOWN_CSV, "--waivers", "bad.toml", cwd=tmp_path)
-    assert p.returncode == 2 and p.stderr.startswith("invalid waiver file bad.toml (1 problem):\n  bad.toml")
+    assert p.returncode == 2 and p.stderr.startswith(
+        "invalid waiver file bad.toml (1 problem):\n  bad.toml"
+    )
 
 
 @pytest.mark.parametrize("path", ["nope.toml", "."])
@@ -462,7 +667,9 @@ def test_a_waiver_path_that_is_no_file_is_a_usage_error(tmp_path: Path, path: st
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "older\n"
 
 
-def test_an_internal_error_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_internal_error_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from fulian_eval.cli import app as cli
 
     def boom(_: Any) -> int:
@@ -477,8 +684,13 @@ def test_an_internal_error_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pyte
 def test_help_lists_the_exit_codes(tmp_path: Path) -> None:
     p = run("--help", cwd=tmp_path)
     assert p.returncode == 0
-    for line in ("0    every unit scored", "1    some evidence rejected", "2    usage error", "3    internal error",
-                 "130  interrupted"):
+    for line in (
+        "0    every unit scored",
+        "1    some evidence rejected",
+        "2    usage error",
+        "3    internal error",
+        "130  interrupted",
+    ):
         assert line in p.stdout
 
 

@@ -40,7 +40,9 @@ title = "发案率"
 
 def direction_book(kind: str, direction: str, category: str = "base") -> str:
     start = "max = 100\n" if category == "deduction" else ""
-    return RATE + f"""
+    return (
+        RATE
+        + f"""
 [[categories]]
 id = "c"
 type = "{category}"
@@ -55,17 +57,21 @@ type = "{category}"
   each = 0.5
   direction = "{direction}"
 """
+    )
 
 
-@pytest.mark.parametrize(("rate", "points", "reason"), [
-    # 每上升1个百分点扣0.5分: 5% is 3 points above 2% -> 3 × 0.5 = 1.5 off 10 -> 8.5
-    ("5%", F(85, 10), "发案率5%，高于2%，扣1.5分，得8.5分"),
-    # at or below the target nothing is taken
-    ("2%", F(10), "发案率2%，未超过2%，得满分10分"),
-    ("1%", F(10), "发案率1%，未超过2%，得满分10分"),
-    # 2.5%: half a step above -> 0.25 off -> 9.75
-    ("2.5%", F(975, 100), "发案率2.5%，高于2%，扣0.25分，得9.75分"),
-])
+@pytest.mark.parametrize(
+    ("rate", "points", "reason"),
+    [
+        # 每上升1个百分点扣0.5分: 5% is 3 points above 2% -> 3 × 0.5 = 1.5 off 10 -> 8.5
+        ("5%", F(85, 10), "发案率5%，高于2%，扣1.5分，得8.5分"),
+        # at or below the target nothing is taken
+        ("2%", F(10), "发案率2%，未超过2%，得满分10分"),
+        ("1%", F(10), "发案率1%，未超过2%，得满分10分"),
+        # 2.5%: half a step above -> 0.25 off -> 9.75
+        ("2.5%", F(975, 100), "发案率2.5%，高于2%，扣0.25分，得9.75分"),
+    ],
+)
 def test_shortfall_above(rate: str, points: Fraction, reason: str) -> None:
     r = run(book(direction_book("shortfall", "above")), {"rate": rate})
     assert r.item("c.x").points == points
@@ -89,11 +95,14 @@ def test_shortfall_below_is_the_default() -> None:
     assert run(book(body), {"rate": "9%"}).item("c.x").points == 10
 
 
-@pytest.mark.parametrize(("rate", "points", "reason"), [
-    # 每降低1个百分点加0.5分: 0% is 2 below 2% -> 2 steps × 0.5 = 1
-    ("0%", F(1), "发案率0%，低于2%2档，每档0.5分，得1分"),
-    ("3%", F(0), "发案率3%，未低于2%，不加分"),
-])
+@pytest.mark.parametrize(
+    ("rate", "points", "reason"),
+    [
+        # 每降低1个百分点加0.5分: 0% is 2 below 2% -> 2 steps × 0.5 = 1
+        ("0%", F(1), "发案率0%，低于2%2档，每档0.5分，得1分"),
+        ("3%", F(0), "发案率3%，未低于2%，不加分"),
+    ],
+)
 def test_surplus_below(rate: str, points: Fraction, reason: str) -> None:
     r = run(book(direction_book("surplus", "below")), {"rate": rate})
     assert r.item("c.x").points == points
@@ -137,18 +146,21 @@ def checklist(ctype: str = "base") -> str:
     return CHECKLIST.format(type=ctype, start="max = 100" if ctype == "deduction" else "")
 
 
-@pytest.mark.parametrize(("docs", "points", "reason"), [
-    # all three there: 2
-    ("领导小组、计划、总结", F(2), "3项齐全，得满分2分"),
-    # 计划 and 总结 missing: 0.5 + 0.5 = 1 off 2 -> 1
-    ("领导小组", F(1), "缺2项(计划0.5分、总结0.5分)，扣1分"),
-    # 领导小组 missing: 1 off -> 1
-    ("计划、总结", F(1), "缺1项(领导小组1分)，扣1分"),
-    # 领导小组 and 总结 missing: 1.5 off -> 0.5
-    ("计划", F(1, 2), "缺2项(领导小组1分、总结0.5分)，扣1.5分"),
-    # nothing: 2 off -> 0
-    ("", F(0), "缺3项(领导小组1分、计划0.5分、总结0.5分)，扣2分"),
-])
+@pytest.mark.parametrize(
+    ("docs", "points", "reason"),
+    [
+        # all three there: 2
+        ("领导小组、计划、总结", F(2), "3项齐全，得满分2分"),
+        # 计划 and 总结 missing: 0.5 + 0.5 = 1 off 2 -> 1
+        ("领导小组", F(1), "缺2项(计划0.5分、总结0.5分)，扣1分"),
+        # 领导小组 missing: 1 off -> 1
+        ("计划、总结", F(1), "缺1项(领导小组1分)，扣1分"),
+        # 领导小组 and 总结 missing: 1.5 off -> 0.5
+        ("计划", F(1, 2), "缺2项(领导小组1分、总结0.5分)，扣1.5分"),
+        # nothing: 2 off -> 0
+        ("", F(0), "缺3项(领导小组1分、计划0.5分、总结0.5分)，扣2分"),
+    ],
+)
 def test_weighted_checklist(docs: str, points: Fraction, reason: str) -> None:
     r = run(book(checklist()), {"docs": docs})
     assert r.item("c.docs").points == points
@@ -210,7 +222,9 @@ type = "{type}"
 
 
 def precondition(ctype: str = "base", extra: str = "") -> str:
-    return PRECONDITION.format(type=ctype, start="max = 100" if ctype == "deduction" else "", extra=extra)
+    return PRECONDITION.format(
+        type=ctype, start="max = 100" if ctype == "deduction" else "", extra=extra
+    )
 
 
 def test_requires_met_scores_the_item() -> None:
@@ -265,19 +279,24 @@ def test_requires_beats_the_items_own_on_missing_none() -> None:
 
 
 def test_requires_on_a_veto_is_an_error() -> None:
-    body = precondition() + """
+    body = (
+        precondition()
+        + """
   [[categories.items]]
   id = "v"
   kind = "veto"
   when = "not built"
   requires = "accepted"
 """
+    )
     assert "a veto item takes no 'requires'" in problems(body)
 
 
 def test_requires_must_be_a_condition() -> None:
-    assert "requires: expression error: expression gives a number but true/false is needed" in problems(
-        precondition().replace('requires = "accepted"', 'requires = "hours"'))
+    assert (
+        "requires: expression error: expression gives a number but true/false is needed"
+        in problems(precondition().replace('requires = "accepted"', 'requires = "hours"'))
+    )
 
 
 # --------------------------------------------------------- bounds from evidence
@@ -338,7 +357,13 @@ id = "c"
   tiers = [{at_least = "quota", points = 6}, {at_least = "quota_half", points = 3}]
 """
 
-QUOTA_VALUES = {"supplied": "88%", "supply_target": "90%", "trained": 45, "quota": 50, "quota_half": 25}
+QUOTA_VALUES = {
+    "supplied": "88%",
+    "supply_target": "90%",
+    "trained": 45,
+    "quota": 50,
+    "quota_half": 25,
+}
 
 
 def test_bounds_from_evidence() -> None:
@@ -351,7 +376,10 @@ def test_bounds_from_evidence() -> None:
     assert r.item("c.reach").reason == "培训人数45人，未达到不低于培训任务数50人的要求，不得分"
     # share: (45 − 25) / (50 − 25) = 0.8 × 4 = 3.2
     assert r.item("c.share").points == F(16, 5)
-    assert r.item("c.share").reason == "培训人数45人，按培训起评数25人不得分、培训任务数50人满分折算，得3.2分"
+    assert (
+        r.item("c.share").reason
+        == "培训人数45人，按培训起评数25人不得分、培训任务数50人满分折算，得3.2分"
+    )
     # tiered: 45 ≥ 25 (not 50) -> 3
     assert r.item("c.tiered").points == 3
     assert r.item("c.tiered").reason == "培训人数45人，不低于培训起评数25人，得3分"
@@ -360,7 +388,12 @@ def test_bounds_from_evidence() -> None:
 def test_a_bound_set_per_unit() -> None:
     # another village, another quota: 45 of a quota of 40 -> reach 5, share 4, tiered 6
     r = run(book(QUOTA), {**QUOTA_VALUES, "quota": 40, "quota_half": 20, "supply_target": "85%"})
-    assert [r.item(f"c.{i}").points for i in ("supply", "reach", "share", "tiered")] == [10, 5, 4, 6]
+    assert [r.item(f"c.{i}").points for i in ("supply", "reach", "share", "tiered")] == [
+        10,
+        5,
+        4,
+        6,
+    ]
 
 
 def test_a_missing_bound_makes_the_item_missing() -> None:
@@ -409,13 +442,21 @@ id = "c"
 def test_a_bound_of_the_wrong_dimension_is_refused() -> None:
     body = QUOTA.replace('at_least = "quota"', 'at_least = "supply_target"')
     msg = problems(body)
-    assert "'supply_target' has '%' but the item's field has '人'" not in msg  # both have units: dimension check
+    assert (
+        "'supply_target' has '%' but the item's field has '人'" not in msg
+    )  # both have units: dimension check
     assert "c.reach\".at_least: 'supply_target' cannot be this bound" in msg
 
 
 def test_a_unitless_bound_beside_a_percentage_is_refused() -> None:
-    body = QUOTA.replace('[fields.supply_target]\ntype = "number"\nunit = "%"', '[fields.supply_target]\ntype = "number"')
-    assert "'supply_target' has no unit but the item's field has '%'; give [fields.supply_target] the same unit" in problems(body)
+    body = QUOTA.replace(
+        '[fields.supply_target]\ntype = "number"\nunit = "%"',
+        '[fields.supply_target]\ntype = "number"',
+    )
+    assert (
+        "'supply_target' has no unit but the item's field has '%'; give [fields.supply_target] the same unit"
+        in problems(body)
+    )
 
 
 def test_an_unknown_bound_name_is_reported_with_a_hint() -> None:
@@ -507,7 +548,10 @@ def test_the_rulebook_default_rescales_both() -> None:
 def test_a_category_awards_and_an_item_rescales() -> None:
     # category award; visit overrides to rescale: serve awarded 4, visit drops out
     # applicable 4 + 2 = 6, points 4 + 1 = 5 -> 8.33
-    r = run(book(NA.format(cat_na='not_applicable = "award"', item_na='not_applicable = "rescale"')), NONE_BORN)
+    r = run(
+        book(NA.format(cat_na='not_applicable = "award"', item_na='not_applicable = "rescale"')),
+        NONE_BORN,
+    )
     assert r.item("c.serve").points == 4 and r.item("c.visit").points == 0
     assert r.category("c").rounded == F(833, 100)
 
@@ -604,7 +648,8 @@ def test_the_total_is_rounded_before_the_veto_reads_it() -> None:
     # weights 1 and 2 (scale 100): total = 100 × (1 × w/70 + 2 × s/30) / 3
     # work 55.99, safety 24: 100 × (0.799857… + 1.6) / 3 = 79.99523… -> rounded 80.00: not below 80
     body = YEAR_END.replace('title = "业务工作"', 'title = "业务工作"\nweight = 1').replace(
-        'title = "安全稳定"', 'title = "安全稳定"\nweight = 2')
+        'title = "安全稳定"', 'title = "安全稳定"\nweight = 2'
+    )
     r = run(book(body), {"work": "55.99", "safety": 24, "fabricated": False})
     assert r.total == F(100) * (F(5599, 7000) + 2 * F(24, 30)) / 3
     assert r.rounded_total == 80 and not r.vetoed
@@ -629,7 +674,9 @@ def test_a_late_veto_with_missing_evidence() -> None:
 
 
 def test_total_outside_a_veto_is_an_error() -> None:
-    body = YEAR_END + """
+    body = (
+        YEAR_END
+        + """
 [[categories]]
 id = "extra"
 type = "bonus"
@@ -640,6 +687,7 @@ max = 5
   kind = "check"
   when = "total > 95"
 """
+    )
     msg = problems(body)
     assert "unknown name 'total'" in msg
     assert "('total' and score(\"…\") may be used only in a veto item's when)" in msg
@@ -652,8 +700,13 @@ def test_an_unknown_category_in_score() -> None:
 
 
 def test_a_field_named_total_beside_a_veto_on_total_is_an_error() -> None:
-    body = YEAR_END.replace("[fields.fabricated]", "[fields.total]\ntype = \"number\"\n[fields.fabricated]")
-    assert "'total' is both a field or derived value and, in a veto's when, the unit's total" in problems(body)
+    body = YEAR_END.replace(
+        "[fields.fabricated]", '[fields.total]\ntype = "number"\n[fields.fabricated]'
+    )
+    assert (
+        "'total' is both a field or derived value and, in a veto's when, the unit's total"
+        in problems(body)
+    )
 
 
 def test_a_late_veto_reads_no_evidence_named_total() -> None:
@@ -664,7 +717,9 @@ def test_a_late_veto_reads_no_evidence_named_total() -> None:
 
 # ------------------------------------------------------------------ end to end
 
-CLI_BOOK = 'id = "p"\nversion = "1"\n' + """
+CLI_BOOK = (
+    'id = "p"\nversion = "1"\n'
+    + """
 [fields.work]
 type = "number"
 title = "工作得分"
@@ -703,6 +758,7 @@ id = "work"
   kind = "veto"
   when = "total < 80"
 """
+)
 
 
 def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
@@ -711,18 +767,30 @@ def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
     table = tmp_path / "units.csv"
     # a: 60 + 30 (50 ≥ 40, accepted) = 90; b: 65 + 0 (not accepted) = 65 < 80, vetoed;
     # c: 52 + 30 (30 ≥ 30) = 82
-    table.write_text("unit,work,trained,quota,accepted\na,60,50,40,是\nb,65,50,40,否\nc,52,30,30,是\n",
-                     encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(table), "--format", "json"],
-                       capture_output=True, text=True, timeout=120)
+    table.write_text(
+        "unit,work,trained,quota,accepted\na,60,50,40,是\nb,65,50,40,否\nc,52,30,30,是\n",
+        encoding="utf-8",
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "rank", str(rb_path), str(table), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     got = [(u["unit"], u["total"], u["vetoed"]) for u in json.loads(p.stdout)["ranking"]]
     assert got == [("a", "90.00", False), ("c", "82.00", False), ("b", "65.00", True)]
     ev = tmp_path / "b.toml"
-    ev.write_text('[unit]\nid = "b"\n[values]\nwork = 65\ntrained = 50\nquota = 40\naccepted = false\n',
-                  encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(ev), "--format", "json"],
-                       capture_output=True, text=True, timeout=120)
+    ev.write_text(
+        '[unit]\nid = "b"\n[values]\nwork = 65\ntrained = 50\nquota = 40\naccepted = false\n',
+        encoding="utf-8",
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(ev), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     items = {i["id"]: i for i in json.loads(p.stdout)["units"][0]["items"]}
     assert items["work.train"]["reason"] == "未满足前提（accepted），不得分"
@@ -731,7 +799,9 @@ def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
 
 def test_requires_is_judged_before_a_missing_bound() -> None:
     # quota missing but not accepted: the precondition fails first -> scored 0, not missing
-    body = QUOTA.replace('  at_least = "quota"\n', '  at_least = "quota"\n  requires = "trained > 0"\n')
+    body = QUOTA.replace(
+        '  at_least = "quota"\n', '  at_least = "quota"\n  requires = "trained > 0"\n'
+    )
     values = {k: v for k, v in QUOTA_VALUES.items() if k != "quota"}
     r = run(book(body), {**values, "trained": 0})
     assert r.item("c.reach").status == "scored"

@@ -18,8 +18,13 @@ TOWN_TOML = ROOT / "examples" / "town" / "evidence"
 
 
 def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fulian_eval", *(str(a) for a in args)], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def _many_units(tmp_path: Path, n: int) -> Path:
@@ -52,7 +57,9 @@ def test_a_report_file_is_the_cli_file(tmp_path: Path) -> None:
     run.report("rank", "csv", tmp_path / "lib.csv")
     assert cli("rank", RULES, TOWN_CSV, "-o", tmp_path / "cli.csv").returncode == 0
     assert (tmp_path / "lib.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
-    assert (tmp_path / "lib.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # as the CLI writes files: Excel's BOM
+    assert (
+        (tmp_path / "lib.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    )  # as the CLI writes files: Excel's BOM
 
 
 def test_toml_evidence_takes_the_per_unit_path_with_the_same_scores() -> None:
@@ -62,8 +69,9 @@ def test_toml_evidence_takes_the_per_unit_path_with_the_same_scores() -> None:
     p = cli("rank", RULES, TOWN_TOML, "--format", "csv")
     assert summaries.report("rank", "csv") == p.stdout
     # the town table holds the same units as the TOML folder
-    assert [(r.result.unit.id, r.result.total, r.rank) for r in summaries.ranked] == \
-        [(r.result.unit.id, r.result.total, r.rank) for r in columns.ranked]
+    assert [(r.result.unit.id, r.result.total, r.rank) for r in summaries.ranked] == [
+        (r.result.unit.id, r.result.total, r.rank) for r in columns.ranked
+    ]
 
 
 def test_full_results_give_the_cli_json() -> None:
@@ -97,9 +105,20 @@ def test_waivers_take_the_per_unit_path(tmp_path: Path) -> None:
     rb = fe.load_rulebook(RULES)
     import datetime as dt
 
-    waivers, _ = fe.load_waivers(ROOT / "examples" / "town" / "waivers.toml", rb, dt.date(2026, 12, 1))
+    waivers, _ = fe.load_waivers(
+        ROOT / "examples" / "town" / "waivers.toml", rb, dt.date(2026, 12, 1)
+    )
     run = fe.score_run(rb, [TOWN_CSV], waivers=waivers)
     assert run.pipeline == "summaries"
-    p = cli("rank", RULES, TOWN_CSV, "--waivers", ROOT / "examples" / "town" / "waivers.toml", "--today",
-            "2026-12-01", "--format", "csv")
+    p = cli(
+        "rank",
+        RULES,
+        TOWN_CSV,
+        "--waivers",
+        ROOT / "examples" / "town" / "waivers.toml",
+        "--today",
+        "2026-12-01",
+        "--format",
+        "csv",
+    )
     assert run.report("rank", "csv") == p.stdout

@@ -62,9 +62,13 @@ def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
     return max(lo, min(hi, x))
 
 
-def oracle_category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> tuple[Fraction, bool]:
+def oracle_category(
+    rb: Rulebook, cat: Category, items: Sequence[ItemResult]
+) -> tuple[Fraction, bool]:
     """SPEC §4.2/§4.4: (exact score, whether it counts in §4.3), from the item results."""
-    applicable = [(spec, r) for spec, r in zip(cat.items, items, strict=True) if r.status != "not_applicable"]
+    applicable = [
+        (spec, r) for spec, r in zip(cat.items, items, strict=True) if r.status != "not_applicable"
+    ]
     if cat.type != "base":  # bonus/penalty: never rescaled, never awarded
         return _clamp(sum((r.points for _, r in applicable), ZERO), cat.floor, cat.max), True
     if rb.not_applicable == "award":
@@ -77,7 +81,9 @@ def oracle_category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) ->
     return _clamp(e * big_a / small_a, cat.floor, cat.max), True
 
 
-def oracle_total(rb: Rulebook, items: Sequence[ItemResult], vetoed_zero: bool) -> tuple[Fraction, list[Fraction]]:
+def oracle_total(
+    rb: Rulebook, items: Sequence[ItemResult], vetoed_zero: bool
+) -> tuple[Fraction, list[Fraction]]:
     """SPEC §4.3: the exact total and the exact category scores."""
     by_id = {r.id: r for r in items}
     weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
@@ -110,7 +116,11 @@ def zeroed(res: UnitResult) -> bool:
 def comparable(res: UnitResult) -> Any:
     """Everything a report shows, but not where the evidence came from or how it was written."""
     return (
-        res.total, res.grade, res.vetoed, res.veto_effect, res.flags,
+        res.total,
+        res.grade,
+        res.vetoed,
+        res.veto_effect,
+        res.flags,
         [(c.id, c.score, c.applicable) for c in res.categories],
         [(i.id, i.points, i.status, i.reason) for i in res.items],
     )
@@ -127,7 +137,9 @@ def category_of(rb: Rulebook, item: Item) -> Category:
 def assert_not_lower(rb: Rulebook, item: Item, before: UnitResult, after: UnitResult) -> None:
     """The item and its category never lose; the total follows the category's sign."""
     cat = category_of(rb, item)
-    event(f"{item.kind}: item {'rose' if after.item(item.id).points > before.item(item.id).points else 'unchanged'}")
+    event(
+        f"{item.kind}: item {'rose' if after.item(item.id).points > before.item(item.id).points else 'unchanged'}"
+    )
     assert after.item(item.id).points >= before.item(item.id).points
     assert after.category(cat.id).score >= before.category(cat.id).score
     if cat.type == "penalty":  # more of what a penalty item counts takes more away
@@ -195,8 +207,10 @@ def test_points_finer_than_a_hundredth_are_a_rulebook_error() -> None:
     with pytest.raises(RulebookError) as info:
         parse_rulebook(_TINY)
     messages = [(p.path, p.message) for p in info.value.problems]
-    assert ('categories[0].items[0] "a.c".max',
-            "0.125 has more than two decimals; points are kept to 0.01 (e.g. 0.13)") in messages
+    assert (
+        'categories[0].items[0] "a.c".max',
+        "0.125 has more than two decimals; points are kept to 0.01 (e.g. 0.13)",
+    ) in messages
     assert any(path.endswith('"a.d".floor') for path, _ in messages)
 
 
@@ -244,7 +258,9 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
 
 @FAST
 @given(rulebook_texts(grades=True), st.data())
-def test_grade_is_the_highest_min_not_above_the_rounded_total(text: str, data: st.DataObject) -> None:
+def test_grade_is_the_highest_min_not_above_the_rounded_total(
+    text: str, data: st.DataObject
+) -> None:
     rb = parse_rulebook(text)
     res = score(rb, data.draw(evidence(rb), label="evidence"))
     lowest = min(rb.grades, key=lambda g: g.min).name
@@ -292,7 +308,9 @@ def _marks(item: Item) -> list[Fraction]:
 
 @SLOW
 @given(exclusive, st.data())
-def test_raising_a_rewarded_value_never_lowers_item_category_or_total(rb: Rulebook, data: st.DataObject) -> None:
+def test_raising_a_rewarded_value_never_lowers_item_category_or_total(
+    rb: Rulebook, data: st.DataObject
+) -> None:
     ev = data.draw(evidence(rb), label="evidence")
     cands: list[tuple[Item, str, str]] = []
     for item in rb.items():
@@ -313,10 +331,16 @@ def test_raising_a_rewarded_value_never_lowers_item_category_or_total(rb: Rulebo
     if how == "true":
         new = True
     elif how == "down":
-        new = Fraction(data.draw(st.integers(0, math.floor(old)))) if count else old * Fraction(data.draw(st.integers(0, 9)), 10)
+        new = (
+            Fraction(data.draw(st.integers(0, math.floor(old))))
+            if count
+            else old * Fraction(data.draw(st.integers(0, 9)), 10)
+        )
     else:  # often right onto a bound the rule compares with, so that points move
         marks = [m for m in _marks(item) if m > old]
-        new = old + data.draw(st.integers(1, 60), label="raise by") * (1 if count else Fraction(1, 10))
+        new = old + data.draw(st.integers(1, 60), label="raise by") * (
+            1 if count else Fraction(1, 10)
+        )
         if marks and data.draw(st.booleans(), label="onto a bound"):
             new = data.draw(st.sampled_from(marks), label="raised to")
         if count:
@@ -331,7 +355,9 @@ def test_adding_a_required_document_never_lowers(rb: Rulebook, data: st.DataObje
     cands = [
         (item, doc)
         for item in rb.items()
-        if isinstance(item.rule, DeductRule) and item.rule.form == "set" and item.rule.field in ev.values
+        if isinstance(item.rule, DeductRule)
+        and item.rule.form == "set"
+        and item.rule.field in ev.values
         for doc in item.rule.required
         if doc not in ev.values[item.rule.field]
     ]
@@ -406,7 +432,10 @@ id = "facilities"
 
 
 def _unit_evidence(area: Any, funds: Any, grants: Any) -> Evidence:
-    return parse_evidence(_UNIT_BOOK, {"unit": {"id": "u"}, "values": {"area": area, "funds": funds, "grants": grants}})
+    return parse_evidence(
+        _UNIT_BOOK,
+        {"unit": {"id": "u"}, "values": {"area": area, "funds": funds, "grants": grants}},
+    )
 
 
 @pytest.mark.parametrize(
@@ -417,7 +446,9 @@ def _unit_evidence(area: Any, funds: Any, grants: Any) -> Evidence:
         (("60.5 m²", "12000 元", 1), ("0.00605 hectare", "1.2 万元", "10000 元")),
     ],
 )
-def test_unit_spellings_score_identically_examples(one: tuple[Any, ...], other: tuple[Any, ...]) -> None:
+def test_unit_spellings_score_identically_examples(
+    one: tuple[Any, ...], other: tuple[Any, ...]
+) -> None:
     a, b = score(_UNIT_BOOK, _unit_evidence(*one)), score(_UNIT_BOOK, _unit_evidence(*other))
     assert comparable(a) == comparable(b)
 
@@ -427,25 +458,36 @@ def test_unit_spellings_score_identically_examples(one: tuple[Any, ...], other: 
     st.integers(0, 50_000).map(lambda k: Fraction(k, 100)),
     st.integers(0, 3_000_000).map(lambda k: Fraction(k, 100)),
     st.integers(0, 100_000).map(lambda k: Fraction(k, 10_000)),
-    st.integers(0, 5), st.integers(0, 5), st.integers(0, 5),
+    st.integers(0, 5),
+    st.integers(0, 5),
+    st.integers(0, 5),
 )
 def test_every_spelling_of_a_value_scores_identically(
     area: Fraction, funds: Fraction, grants: Fraction, s1: int, s2: int, s3: int
 ) -> None:
-    plain = score(_UNIT_BOOK, with_values(_unit_evidence(0, 0, 0), area=area, funds=funds, grants=grants))
-    spelled = score(_UNIT_BOOK, _unit_evidence(spell(area, "m^2", s1), spell(funds, "元", s2), spell(grants, "万元", s3)))
+    plain = score(
+        _UNIT_BOOK, with_values(_unit_evidence(0, 0, 0), area=area, funds=funds, grants=grants)
+    )
+    spelled = score(
+        _UNIT_BOOK,
+        _unit_evidence(spell(area, "m^2", s1), spell(funds, "元", s2), spell(grants, "万元", s3)),
+    )
     assert comparable(plain) == comparable(spelled)
 
 
 @SLOW
 @given(rulebooks(), st.data())
-def test_respelling_evidence_in_other_units_changes_nothing(rb: Rulebook, data: st.DataObject) -> None:
+def test_respelling_evidence_in_other_units_changes_nothing(
+    rb: Rulebook, data: st.DataObject
+) -> None:
     raw = data.draw(evidence_data(rb, approximate=False), label="evidence")
     ev = parse_evidence(rb, raw)
     respelled = dict(raw["values"])
     for name, spec in rb.fields.items():
         if name in ev.values and spec.type in ("count", "number", "quantity") and spec.unit:
-            respelled[name] = spell(ev.values[name], spec.unit, data.draw(st.integers(0, 4), label=name))
+            respelled[name] = spell(
+                ev.values[name], spec.unit, data.draw(st.integers(0, 4), label=name)
+            )
     other = parse_evidence(rb, {**raw, "values": respelled})
     assert other.values == ev.values
     assert comparable(score(rb, other)) == comparable(score(rb, ev))
@@ -453,14 +495,18 @@ def test_respelling_evidence_in_other_units_changes_nothing(rb: Rulebook, data: 
 
 @FAST
 @given(rulebooks(kinds={"count", "threshold", "linear", "surplus"}), st.data())
-def test_approximate_figures_score_as_stated_and_are_flagged(rb: Rulebook, data: st.DataObject) -> None:
+def test_approximate_figures_score_as_stated_and_are_flagged(
+    rb: Rulebook, data: st.DataObject
+) -> None:
     raw = data.draw(evidence_data(rb, approximate=False, spellings=False), label="evidence")
     counts = [n for n, s in rb.fields.items() if s.type == "count" and n in raw["values"]]
     assume(counts)
     name = data.draw(st.sampled_from(counts), label="field")
     ev = parse_evidence(rb, raw)
     word = data.draw(st.sampled_from(["{}余", "近{}", "{}多", "约{}"]), label="word")
-    approx = parse_evidence(rb, {**raw, "values": {**raw["values"], name: word.format(ev.values[name].numerator)}})
+    approx = parse_evidence(
+        rb, {**raw, "values": {**raw["values"], name: word.format(ev.values[name].numerator)}}
+    )
     assert approx.values == ev.values
     assert any(name in f for f in approx.flags)
     a, b = score(rb, ev), score(rb, approx)
@@ -500,7 +546,9 @@ def test_rank_is_standard_competition_ranking(rb: Rulebook, data: st.DataObject)
         r = row.result
         peers = [s for s in results if s.role == r.role]
         assert row.rank == 1 + sum(key(s) < key(r) for s in peers)
-        assert row.group_rank == 1 + sum(key(s) < key(r) for s in peers if s.unit.group == r.unit.group)
+        assert row.group_rank == 1 + sum(
+            key(s) < key(r) for s in peers if s.unit.group == r.unit.group
+        )
 
 
 # ------------------------------------------------------------- arithmetic
@@ -573,12 +621,23 @@ def test_gains_are_positive_sorted_and_exact(text: str, data: st.DataObject) -> 
     for spec in rb.items():
         r = res.item(spec.id)
         best = best_points(rb, spec)
-        if zeroed(res) or r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points == best:
+        if (
+            zeroed(res)
+            or r.status in ("not_applicable", "veto")
+            or spec.kind == "veto"
+            or r.points == best
+        ):
             continue
         cat = category_of(rb, spec)
-        if cat.type == "base" and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]:
+        if (
+            cat.type == "base"
+            and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]
+        ):
             continue
-        full = [attrs.evolve(x, points=best, status="scored") if x.id == spec.id else x for x in res.items]
+        full = [
+            attrs.evolve(x, points=best, status="scored") if x.id == spec.id else x
+            for x in res.items
+        ]
         g = oracle_total(rb, full, False)[0] - res.total
         if g > 0:
             expected[spec.id] = g
@@ -609,7 +668,11 @@ def make_full(rb: Rulebook, ev: Evidence, item: Item) -> Evidence | None:
     if isinstance(rule, CheckRule):
         v = True
     elif isinstance(rule, DeductRule):
-        v = frozenset(ev.values.get(f, frozenset())) | frozenset(rule.required) if rule.required else ZERO
+        v = (
+            frozenset(ev.values.get(f, frozenset())) | frozenset(rule.required)
+            if rule.required
+            else ZERO
+        )
     elif isinstance(rule, ThresholdRule):
         v = rule.at_least if rule.at_least is not None else rule.at_most
     elif isinstance(rule, TiersRule):
@@ -642,7 +705,10 @@ def test_gains_are_what_full_marks_really_add(rb: Rulebook, data: st.DataObject)
         if better is None:
             continue
         after = score(rb, better)
-        assert after.item(r.id).points == best_points(rb, rb.item(r.id)), (r.id, after.item(r.id).reason)
+        assert after.item(r.id).points == best_points(rb, rb.item(r.id)), (
+            r.id,
+            after.item(r.id).reason,
+        )
         assert after.total - res.total == g, r.id
         checked += 1
     assume(checked)

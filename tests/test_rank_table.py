@@ -17,11 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 RB = load_rulebook(ROOT / "rules" / "town-village-2026.toml")
 PLAN = compile_plan(RB)
 
-_ids = st.text(alphabet=st.sampled_from(["a", "b", "z", "0", "9", "_", "-", "村", "社", "é", "𝔸"]),
-               min_size=1, max_size=12)
-_unit = st.tuples(_ids, st.sampled_from(["self", "peer", "town", "field"]),
-                  st.sampled_from(["东片", "西片", "", "北片"]),
-                  st.integers(0, 4), st.booleans(), st.integers(0, 3), st.integers(0, 3))
+_ids = st.text(
+    alphabet=st.sampled_from(["a", "b", "z", "0", "9", "_", "-", "村", "社", "é", "𝔸"]),
+    min_size=1,
+    max_size=12,
+)
+_unit = st.tuples(
+    _ids,
+    st.sampled_from(["self", "peer", "town", "field"]),
+    st.sampled_from(["东片", "西片", "", "北片"]),
+    st.integers(0, 4),
+    st.booleans(),
+    st.integers(0, 3),
+    st.integers(0, 3),
+)
 
 
 def _table(units: list[tuple[str, str, str, int, bool, int, int]]) -> Table:
@@ -64,16 +73,25 @@ def test_rank_table_equals_rank(units: list[tuple[str, str, str, int, bool, int,
 
 
 def test_ties_are_listed_by_id_as_python_orders_strings() -> None:
-    units = [(uid, "self", "东片", 2, False, 1, 1) for uid in ["村b", "z", "a9", "a10", "𝔸", "é", "a"]]
+    units = [
+        (uid, "self", "东片", 2, False, 1, 1) for uid in ["村b", "z", "a9", "a10", "𝔸", "é", "a"]
+    ]
     r = rank_table(_table(units))
     assert [units[i][0] for i in r.order.tolist()] == sorted(u[0] for u in units)
     assert set(r.rank.tolist()) == {1}
 
 
 @settings(max_examples=200)
-@given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(0, 3), st.integers(-2**40, 2**40)),
-                min_size=1, max_size=30))
-def test_packed_keys_order_like_tuples_even_when_too_wide_for_one_word(rows: list[tuple[int, int, int]]) -> None:
+@given(
+    st.lists(
+        st.tuples(st.integers(-(2**40), 2**40), st.integers(0, 3), st.integers(-(2**40), 2**40)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_packed_keys_order_like_tuples_even_when_too_wide_for_one_word(
+    rows: list[tuple[int, int, int]],
+) -> None:
     from fulian_eval.analysis.rank import _pack_keys
 
     keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]

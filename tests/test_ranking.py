@@ -27,7 +27,8 @@ F = Fraction
 
 def ranking_book(scale: int = 100) -> Rulebook:
     # total = scale × (a + f + o)/100; manual items in steps of 0.01
-    return parse_rulebook(textwrap.dedent(f"""
+    return parse_rulebook(
+        textwrap.dedent(f"""
         schema = "fulian-eval/rulebook/1"
         id = "rank"
         version = "1"
@@ -63,17 +64,30 @@ def ranking_book(scale: int = 100) -> Rulebook:
           kind = "veto"
           when = "fabricated"
           effect = "fail"
-    """))
+    """)
+    )
 
 
-def unit(rb: Rulebook, uid: str, a: Any, f: Any, o: Any, *, group: str = "东片", role: str = "self",
-         fabricated: bool = False) -> UnitResult:
-    ev = parse_evidence(rb, {
-        "unit": {"id": uid, "name": uid, "group": group},
-        "assessment": {"role": role},
-        "values": {"fabricated": fabricated},
-        "points": {"archives.a": str(a), "facilities.f": str(f), "other.o": str(o)},
-    })
+def unit(
+    rb: Rulebook,
+    uid: str,
+    a: Any,
+    f: Any,
+    o: Any,
+    *,
+    group: str = "东片",
+    role: str = "self",
+    fabricated: bool = False,
+) -> UnitResult:
+    ev = parse_evidence(
+        rb,
+        {
+            "unit": {"id": uid, "name": uid, "group": group},
+            "assessment": {"role": role},
+            "values": {"fabricated": fabricated},
+            "points": {"archives.a": str(a), "facilities.f": str(f), "other.o": str(o)},
+        },
+    )
     return score(rb, ev)
 
 
@@ -104,7 +118,7 @@ def test_rank_on_rounded_totals() -> None:
     # archives and facilities equal -> exact totals differ but they share rank 1.
     x = unit(rb, "x", 20, 20, "39.01")
     y = unit(rb, "y", 20, 20, "39.02")
-    z = unit(rb, "z", 20, 20, 39)        # 79/2 = 39.50 -> rank 3
+    z = unit(rb, "z", 20, 20, 39)  # 79/2 = 39.50 -> rank 3
     assert x.total == F(39505, 1000)
     assert y.total == F(3951, 100)
     ranked = rank(rb, [z, y, x])
@@ -122,7 +136,12 @@ def test_tie_break_categories_in_order() -> None:
     ]
     ranked = rank(rb, results)
     # archives first (30 > 25 = 25 > 20), then facilities decides u3 (25) over u2 (20)
-    assert [(r.result.unit.id, r.rank) for r in ranked] == [("u4", 1), ("u3", 2), ("u2", 3), ("u1", 4)]
+    assert [(r.result.unit.id, r.rank) for r in ranked] == [
+        ("u4", 1),
+        ("u3", 2),
+        ("u2", 3),
+        ("u1", 4),
+    ]
 
 
 def test_tie_break_not_used_when_totals_differ() -> None:
@@ -143,7 +162,11 @@ def test_still_equal_share_rank_listed_by_unit_id() -> None:
     ]
     ranked = rank(rb, results)
     assert [(r.result.unit.id, r.rank) for r in ranked] == [
-        ("alpha", 1), ("bravo", 1), ("charlie", 1), ("aaa-last", 4)]
+        ("alpha", 1),
+        ("bravo", 1),
+        ("charlie", 1),
+        ("aaa-last", 4),
+    ]
 
 
 def _result_with(uid: str, total: Fraction, archives: Fraction) -> UnitResult:
@@ -152,8 +175,14 @@ def _result_with(uid: str, total: Fraction, archives: Fraction) -> UnitResult:
         CategoryResult(id="facilities", title="设施", type="base", max=F(30), score=F(20)),
         CategoryResult(id="other", title="其他", type="base", max=F(40), score=F(30)),
     )
-    return UnitResult(unit=UnitInfo(id=uid, group="g"), role="self", total=total, categories=cats,
-                      items=(), grade=None)
+    return UnitResult(
+        unit=UnitInfo(id=uid, group="g"),
+        role="self",
+        total=total,
+        categories=cats,
+        items=(),
+        grade=None,
+    )
 
 
 def test_tie_break_compares_rounded_category_scores() -> None:
@@ -161,7 +190,7 @@ def test_tie_break_compares_rounded_category_scores() -> None:
     # equal rounded totals 80.00; archives 20.004 vs 20.001 both show 20.00 -> still equal -> shared
     a = _result_with("a", F(80), F(20004, 1000))
     b = _result_with("b", F(80), F(20001, 1000))
-    c = _result_with("c", F(80), F(2001, 100))   # 20.01 beats both
+    c = _result_with("c", F(80), F(2001, 100))  # 20.01 beats both
     ranked = rank(rb, [a, b, c])
     assert [(r.result.unit.id, r.rank) for r in ranked] == [("c", 1), ("a", 2), ("b", 2)]
 
@@ -169,27 +198,32 @@ def test_tie_break_compares_rounded_category_scores() -> None:
 def test_vetoed_units_rank_after_all_others() -> None:
     rb = ranking_book()
     results = [
-        unit(rb, "top", 30, 30, 40, fabricated=True),   # 100 but vetoed
-        unit(rb, "mid", 20, 20, 30, fabricated=True),   # 70, vetoed
-        unit(rb, "p", 25, 25, 30),                       # 80
-        unit(rb, "q", 5, 5, 5),                          # 15
-        unit(rb, "r", 25, 25, 30),                       # 80
+        unit(rb, "top", 30, 30, 40, fabricated=True),  # 100 but vetoed
+        unit(rb, "mid", 20, 20, 30, fabricated=True),  # 70, vetoed
+        unit(rb, "p", 25, 25, 30),  # 80
+        unit(rb, "q", 5, 5, 5),  # 15
+        unit(rb, "r", 25, 25, 30),  # 80
     ]
     ranked = rank(rb, results)
     assert [(r.result.unit.id, r.rank) for r in ranked] == [
-        ("p", 1), ("r", 1), ("q", 3), ("top", 4), ("mid", 5)]
+        ("p", 1),
+        ("r", 1),
+        ("q", 3),
+        ("top", 4),
+        ("mid", 5),
+    ]
     assert ranked[3].result.vetoed and ranked[3].result.total == F(100)
 
 
 def test_group_ranks() -> None:
     rb = ranking_book()
     results = [
-        unit(rb, "e1", 30, 30, 30, group="东片"),   # 90
-        unit(rb, "e2", 20, 20, 20, group="东片"),   # 60
-        unit(rb, "e3", 20, 20, 20, group="东片"),   # 60
-        unit(rb, "w1", 25, 25, 35, group="西片"),   # 85
+        unit(rb, "e1", 30, 30, 30, group="东片"),  # 90
+        unit(rb, "e2", 20, 20, 20, group="东片"),  # 60
+        unit(rb, "e3", 20, 20, 20, group="东片"),  # 60
+        unit(rb, "w1", 25, 25, 35, group="西片"),  # 85
         unit(rb, "w2", 30, 30, 35, group="西片", fabricated=True),  # 95 vetoed
-        unit(rb, "w3", 10, 10, 10, group="西片"),   # 30
+        unit(rb, "w3", 10, 10, 10, group="西片"),  # 30
     ]
     got = ranks(rank(rb, results))
     assert got == {
@@ -239,11 +273,11 @@ def test_shuffling_input_never_changes_ranks() -> None:
 def test_roles_ranked_separately() -> None:
     rb = ranking_book()
     results = [
-        unit(rb, "a", 30, 30, 30, role="self"),    # 90
-        unit(rb, "b", 20, 20, 20, role="self"),    # 60
-        unit(rb, "a", 10, 10, 10, role="town"),    # 30
-        unit(rb, "b", 20, 20, 20, role="town"),    # 60
-        unit(rb, "c", 25, 25, 25, role="peer"),    # 75 — alone in its role
+        unit(rb, "a", 30, 30, 30, role="self"),  # 90
+        unit(rb, "b", 20, 20, 20, role="self"),  # 60
+        unit(rb, "a", 10, 10, 10, role="town"),  # 30
+        unit(rb, "b", 20, 20, 20, role="town"),  # 60
+        unit(rb, "c", 25, 25, 25, role="peer"),  # 75 — alone in its role
     ]
     got = ranks(rank(rb, results))
     assert got[("a", "self")] == (1, 1)

@@ -73,7 +73,9 @@ def test_plan_is_a_derangement_within_each_group(units: list[UnitRow], seed: int
     groups = _groups(units)
     group_of = {u.unit: u.group for u in units}
     assert len(p.assignments) == len(units)
-    assert Counter(a.assessor for a in p.assignments) == Counter(u.unit for u in units)  # checks once
+    assert Counter(a.assessor for a in p.assignments) == Counter(
+        u.unit for u in units
+    )  # checks once
     assert Counter(a.unit for a in p.assignments) == Counter(u.unit for u in units)  # checked once
     for a in p.assignments:
         assert a.assessor != a.unit, "a unit checks itself"
@@ -86,7 +88,9 @@ def test_plan_is_a_derangement_within_each_group(units: list[UnitRow], seed: int
 
 @PROPS
 @given(towns(min_size=3), st.integers(0, 10**9))
-def test_plan_of_groups_of_three_or_more_is_one_cycle_per_group(units: list[UnitRow], seed: int) -> None:
+def test_plan_of_groups_of_three_or_more_is_one_cycle_per_group(
+    units: list[UnitRow], seed: int
+) -> None:
     checks = {a.assessor: a.unit for a in plan(units, seed).assignments}
     for members in _groups(units).values():
         start = min(members)
@@ -111,17 +115,25 @@ def test_plan_depends_on_seed_and_units_not_row_order(
 
 @PROPS
 @given(towns(min_size=3), st.integers(0, 10**6))
-def test_a_group_is_planned_independently_of_the_other_groups(units: list[UnitRow], seed: int) -> None:
+def test_a_group_is_planned_independently_of_the_other_groups(
+    units: list[UnitRow], seed: int
+) -> None:
     first = units[0].group
     alone = [u for u in units if u.group == first]
-    extra = [*units, UnitRow(unit="zz-extra-1", group="另一片"), UnitRow(unit="zz-extra-2", group="另一片")]
+    extra = [
+        *units,
+        UnitRow(unit="zz-extra-1", group="另一片"),
+        UnitRow(unit="zz-extra-2", group="另一片"),
+    ]
     mine = [a for a in plan(extra, seed).assignments if a.group == first]
     assert mine == list(plan(alone, seed).assignments)
 
 
 @PROPS
 @given(towns(), st.integers(0, 10**9), st.sampled_from(["孤岛片", "x"]))
-def test_a_group_of_one_is_an_error_naming_group_and_unit(units: list[UnitRow], seed: int, g: str) -> None:
+def test_a_group_of_one_is_an_error_naming_group_and_unit(
+    units: list[UnitRow], seed: int, g: str
+) -> None:
     lonely = UnitRow(unit="lonely-unit", group=g)
     with pytest.raises(UnitsError) as info:
         plan([*units, lonely], seed)
@@ -145,9 +157,16 @@ def test_plan_is_pinned_for_reproducibility() -> None:
     """Published plans must be reproducible by later versions: this pins the algorithm."""
     p = plan(_town(6, 4), 7)
     assert [(a.group, a.assessor, a.unit) for a in p.assignments] == [
-        ("东片", "u01", "u02"), ("东片", "u02", "u04"), ("东片", "u03", "u06"),
-        ("东片", "u04", "u03"), ("东片", "u05", "u01"), ("东片", "u06", "u05"),
-        ("西片", "u07", "u08"), ("西片", "u08", "u09"), ("西片", "u09", "u10"), ("西片", "u10", "u07"),
+        ("东片", "u01", "u02"),
+        ("东片", "u02", "u04"),
+        ("东片", "u03", "u06"),
+        ("东片", "u04", "u03"),
+        ("东片", "u05", "u01"),
+        ("东片", "u06", "u05"),
+        ("西片", "u07", "u08"),
+        ("西片", "u08", "u09"),
+        ("西片", "u09", "u10"),
+        ("西片", "u10", "u07"),
     ]
 
 
@@ -194,7 +213,12 @@ def test_sample_sizes_follow_the_formula(
 
 
 @PROPS
-@given(towns(min_size=1, max_size=40), fractions_, st.integers(0, 10**9), st.randoms(use_true_random=False))
+@given(
+    towns(min_size=1, max_size=40),
+    fractions_,
+    st.integers(0, 10**9),
+    st.randoms(use_true_random=False),
+)
 def test_sample_depends_on_seed_and_units_not_row_order(
     units: list[UnitRow], fraction: Fraction, seed: int, rnd: random.Random
 ) -> None:
@@ -206,7 +230,11 @@ def test_sample_depends_on_seed_and_units_not_row_order(
 def test_sample_is_pinned_for_reproducibility() -> None:
     """A published sample must be reproducible by later versions: this pins the draw."""
     s = sample(_town(6, 4), "0.3", 7)
-    assert [(x.group, x.unit) for x in s.sample] == [("东片", "u03"), ("东片", "u06"), ("西片", "u10")]
+    assert [(x.group, x.unit) for x in s.sample] == [
+        ("东片", "u03"),
+        ("东片", "u06"),
+        ("西片", "u10"),
+    ]
 
 
 def test_the_seed_changes_the_sample() -> None:
@@ -249,11 +277,15 @@ def test_sample_size_examples(n: int, fraction: str, min_per_group: int, k: int)
         (Fraction(1), Fraction(1), "1"),
     ],
 )
-def test_fraction_is_exact_and_printed_as_given(given_: str | Decimal | Fraction, value: Fraction, text: str) -> None:
+def test_fraction_is_exact_and_printed_as_given(
+    given_: str | Decimal | Fraction, value: Fraction, text: str
+) -> None:
     assert parse_fraction(given_) == (value, text)
 
 
-@pytest.mark.parametrize("bad", ["0", "-0.1", "1.5", "150%", "abc", "NaN", "Infinity", "", "1/0", Decimal("0")])
+@pytest.mark.parametrize(
+    "bad", ["0", "-0.1", "1.5", "150%", "abc", "NaN", "Infinity", "", "1/0", Decimal("0")]
+)
 def test_bad_fractions_are_errors(bad: str | Decimal) -> None:
     with pytest.raises(UnitsError, match="fraction"):
         sample(_town(5), bad, 1)
@@ -281,7 +313,11 @@ def test_plan_json_is_exactly_the_spec_shape() -> None:
     doc = json.loads(plan_report(p, "json"))
     assert list(doc) == ["seed", "assignments"]
     assert doc["seed"] == 7
-    assert doc["assignments"][0] == {"assessor": "u01", "unit": p.assignments[0].unit, "group": "东片"}
+    assert doc["assignments"][0] == {
+        "assessor": "u01",
+        "unit": p.assignments[0].unit,
+        "group": "东片",
+    }
     assert [list(a) for a in doc["assignments"]] == [["assessor", "unit", "group"]] * 5
 
 
@@ -328,7 +364,11 @@ def _write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_read_units_with_or_without_bom(tmp_path: Path, encoding: str) -> None:
-    path = _write(tmp_path, "unit,name,group,extra\nningfeng, 宁锋村 ,宁锋组,x\n\n\"a,b\",\"逗号,村\",东片,\n", encoding)
+    path = _write(
+        tmp_path,
+        'unit,name,group,extra\nningfeng, 宁锋村 ,宁锋组,x\n\n"a,b","逗号,村",东片,\n',
+        encoding,
+    )
     rows = read_units(path)
     assert [(r.unit, r.name, r.group, r.line) for r in rows] == [
         ("ningfeng", "宁锋村", "宁锋组", 2),
@@ -348,7 +388,10 @@ def test_missing_column_names_file_line_and_suggests(tmp_path: Path) -> None:
 
 
 def test_row_problems_are_all_reported_with_lines_and_values(tmp_path: Path) -> None:
-    path = _write(tmp_path, "unit,name,group\nu1,甲村,东片\n,乙村,东片\nu1,丙村,西片\nu4,丁村,\nu5,戊村,东片,多余\n")
+    path = _write(
+        tmp_path,
+        "unit,name,group\nu1,甲村,东片\n,乙村,东片\nu1,丙村,西片\nu4,丁村,\nu5,戊村,东片,多余\n",
+    )
     with pytest.raises(UnitsError) as info:
         read_units(path)
     problems = info.value.problems
@@ -373,7 +416,10 @@ def test_a_gbk_units_file_reads_like_utf8(tmp_path: Path) -> None:
     [
         (b"", "empty file"),
         (b"unit,name,group\n", "no units listed"),
-        ("unit,name,group\nu1,宁锋村,东片\n".encode("latin-1", "replace") + b"\xff\xfe\x81", "nor GB18030/GBK"),
+        (
+            "unit,name,group\nu1,宁锋村,东片\n".encode("latin-1", "replace") + b"\xff\xfe\x81",
+            "nor GB18030/GBK",
+        ),
     ],
 )
 def test_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:

@@ -84,9 +84,17 @@ def test_zero_perturbation_keeps_every_rank() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10), st.integers(0, 10)), min_size=1, max_size=8),
-       st.sampled_from([F(1, 20), F(1, 10), F(1, 4)]))
-def test_actual_rank_lies_between_best_and_worst(values: list[tuple[int, int, int]], pct: F) -> None:
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10), st.integers(0, 10), st.integers(0, 10)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([F(1, 20), F(1, 10), F(1, 4)]),
+)
+def test_actual_rank_lies_between_best_and_worst(
+    values: list[tuple[int, int, int]], pct: F
+) -> None:
     rb, rs = results(values)
     sens = sensitivity(rb, rs, pct)
     for r in rank(rb, rs):
@@ -96,9 +104,24 @@ def test_actual_rank_lies_between_best_and_worst(values: list[tuple[int, int, in
 
 
 def test_cli_sensitivity_json() -> None:
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(ROOT / "rules" / "town-village-2026.toml"),
-                        str(ROOT / "examples" / "town" / "evidence"), "--sensitivity", "10%", "--format", "json"],
-                       capture_output=True, text=True, encoding="utf-8", timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "rank",
+            str(ROOT / "rules" / "town-village-2026.toml"),
+            str(ROOT / "examples" / "town" / "evidence"),
+            "--sensitivity",
+            "10%",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["sensitivity"]["pct"] == "10.00" and doc["sensitivity"]["exhaustive"] is True
@@ -108,9 +131,22 @@ def test_cli_sensitivity_json() -> None:
     for row in doc["ranking"]:
         assert row["best_rank"] <= row["rank"] <= row["worst_rank"]
     assert any(row["best_rank"] != row["worst_rank"] for row in doc["ranking"])
-    bad = subprocess.run([sys.executable, "-m", "fulian_eval", "rank", str(ROOT / "rules" / "town-village-2026.toml"),
-                          str(ROOT / "examples" / "town" / "evidence"), "--sensitivity", "lots"],
-                         capture_output=True, text=True, encoding="utf-8", timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "rank",
+            str(ROOT / "rules" / "town-village-2026.toml"),
+            str(ROOT / "examples" / "town" / "evidence"),
+            "--sensitivity",
+            "lots",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
     assert bad.returncode == 2 and "percentage" in bad.stderr
 
 
@@ -146,7 +182,10 @@ def _check_witnesses(rb: Any, rs: list[Any], sens: Any) -> None:
     """Every best and worst place is attained: re-scoring with its witness weighting gives it."""
     lo, hi = 1 - sens.pct, 1 + sens.pct
     for key in sens.best:
-        for at, want in ((sens.best_at[key], sens.best[key]), (sens.worst_at[key], sens.worst[key])):
+        for at, want in (
+            (sens.best_at[key], sens.best[key]),
+            (sens.worst_at[key], sens.worst[key]),
+        ):
             assert len(at) == len(sens.categories) and all(lo <= f <= hi for f in at), (key, at)
             assert reranked(rb, rs, at)[key] == want, (key, at, want)
 
@@ -156,14 +195,19 @@ def test_issue_13_case_20_a_first_place_inside_the_box() -> None:
     # put u0's total between two rounding steps. At every point of the old 3×3 grid u1 rounds a hundredth
     # ahead (u0 2nd); at a/b = 1.02/0.98 both round to 60.42 and share the first place.
     rb = parse_rulebook(TWO)
-    rs = [score(rb, parse_evidence(rb, {"unit": {"id": "u0"}, "values": {"x": 904000, "y": 300040}})),
-          score(rb, parse_evidence(rb, {"unit": {"id": "u1"}, "values": {"x": 904050, "y": 300090}}))]
+    rs = [
+        score(rb, parse_evidence(rb, {"unit": {"id": "u0"}, "values": {"x": 904000, "y": 300040}})),
+        score(rb, parse_evidence(rb, {"unit": {"id": "u1"}, "values": {"x": 904050, "y": 300090}})),
+    ]
     grid = (F(9, 10), F(1), F(11, 10))
     assert all(reranked(rb, rs, f)[("u0", "self")] == 2 for f in itertools.product(grid, repeat=2))
     assert reranked(rb, rs, (F(102, 100), F(98, 100))) == {("u0", "self"): 1, ("u1", "self"): 1}
     sens = sensitivity(rb, rs, F(1, 10))
     assert sens.exhaustive and sens.searched == "" and sens.categories == ("a", "b")
-    assert (sens.best[("u0", "self")], sens.worst[("u0", "self")]) == (1, 2)  # the old code said (2, 2)
+    assert (sens.best[("u0", "self")], sens.worst[("u0", "self")]) == (
+        1,
+        2,
+    )  # the old code said (2, 2)
     assert (sens.best[("u1", "self")], sens.worst[("u1", "self")]) == (1, 1)
     _check_witnesses(rb, rs, sens)
 
@@ -223,28 +267,46 @@ max = 3
 
 def _rich(values: list[tuple[int, int, int, int]], tie: str) -> tuple[Any, list[Any]]:
     rb = parse_rulebook(RICH.format(tie=tie))
-    out = [score(rb, parse_evidence(rb, {"unit": {"id": f"u{n}"}, "values": {"x": x, "y": y, "z": z, "q": q}}))
-           for n, (x, y, z, q) in enumerate(values)]
+    out = [
+        score(
+            rb,
+            parse_evidence(
+                rb, {"unit": {"id": f"u{n}"}, "values": {"x": x, "y": y, "z": z, "q": q}}
+            ),
+        )
+        for n, (x, y, z, q) in enumerate(values)
+    ]
     return rb, out
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 3)),
-                min_size=2, max_size=6),
-       st.sampled_from([F(1, 20), F(1, 10), F(1, 4)]), st.sampled_from(['', '"a"', '"c", "b"']))
-def test_exact_range_covers_a_dense_brute_force(values: list[tuple[int, int, int, int]], pct: F, tie: str) -> None:
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 3)),
+        min_size=2,
+        max_size=6,
+    ),
+    st.sampled_from([F(1, 20), F(1, 10), F(1, 4)]),
+    st.sampled_from(["", '"a"', '"c", "b"']),
+)
+def test_exact_range_covers_a_dense_brute_force(
+    values: list[tuple[int, int, int, int]], pct: F, tie: str
+) -> None:
     rb, rs = _rich(values, tie)
     sens = sensitivity(rb, rs, pct)
     assert sens.exhaustive and sens.exact == frozenset(sens.best)
     _check_witnesses(rb, rs, sens)
-    steps = [1 - pct + 2 * pct * F(i, 8) for i in range(9)]  # 729 weightings on a rational grid, corners included
+    steps = [
+        1 - pct + 2 * pct * F(i, 8) for i in range(9)
+    ]  # 729 weightings on a rational grid, corners included
     for f in itertools.product(steps, repeat=3):
         for key, place in reranked(rb, rs, f).items():
             assert sens.best[key] <= place <= sens.worst[key], (key, f, place)
 
 
 def test_more_weights_than_the_exact_search_takes_say_what_was_searched() -> None:
-    extra = "".join(f"""
+    extra = "".join(
+        f"""
 [fields.e{i}]
 type = "count"
 [[categories]]
@@ -255,22 +317,40 @@ id = "e{i}"
   kind = "count"
   field = "e{i}"
   each = 1
-""" for i in range(3))
+"""
+        for i in range(3)
+    )
     rb = parse_rulebook(BOOK + extra)  # six moving weights: more than the exact search takes
-    rs = [score(rb, parse_evidence(rb, {"unit": {"id": f"u{n}"},
-                                        "values": {"x": n, "y": 10 - n, "z": 5, "e0": n % 3, "e1": 4, "e2": 7 - n}}))
-          for n in range(6)]
+    rs = [
+        score(
+            rb,
+            parse_evidence(
+                rb,
+                {
+                    "unit": {"id": f"u{n}"},
+                    "values": {"x": n, "y": 10 - n, "z": 5, "e0": n % 3, "e1": 4, "e2": 7 - n},
+                },
+            ),
+        )
+        for n in range(6)
+    ]
     sens = sensitivity(rb, rs, F(1, 10), seed=3)
     assert not sens.exhaustive and sens.exact == frozenset()
-    assert sens.searched == ("searched the 729 weightings of the grid −10%, 0, +10% per weight plus 500 seeded "
-                             "random weightings (seed 3); the true best place may be better and the worst worse")
+    assert sens.searched == (
+        "searched the 729 weightings of the grid −10%, 0, +10% per weight plus 500 seeded "
+        "random weightings (seed 3); the true best place may be better and the worst worse"
+    )
     _check_witnesses(rb, rs, sens)
 
 
 def test_a_unit_over_the_work_budget_is_searched_and_said_so(monkeypatch: Any) -> None:
-    mod = sys.modules["fulian_eval.analysis.sensitivity"]  # the package exports the function under the same name
+    mod = sys.modules[
+        "fulian_eval.analysis.sensitivity"
+    ]  # the package exports the function under the same name
 
-    rb, rs = _rich([(20, 0, 3, 0), (0, 20, 3, 1), (10, 10, 10, 0), (9, 11, 12, 1), (12, 7, 0, 2)], '"a"')
+    rb, rs = _rich(
+        [(20, 0, 3, 0), (0, 20, 3, 1), (10, 10, 10, 0), (9, 11, 12, 1), (12, 7, 0, 2)], '"a"'
+    )
     monkeypatch.setattr(mod, "UNIT_BUDGET", 5)
     sens = sensitivity(rb, rs, F(1, 10))
     assert not sens.exhaustive and len(sens.exact) < len(rs)

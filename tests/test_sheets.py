@@ -36,10 +36,18 @@ ERRORS = ROOT / "examples" / "town-errors"
 N_UNITS = 21
 
 
-def cli(*args: Any, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "fulian_eval", *(str(a) for a in args)], cwd=cwd,
-                          capture_output=True, text=True, encoding="utf-8", timeout=180,
-                          env=env if env is not None else None)
+def cli(
+    *args: Any, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=180,
+        env=env if env is not None else None,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -85,8 +93,11 @@ def test_sheets_are_one_printable_document_in_ranking_order(sheets_html: str, ra
     assert re.search(r"@page \{ size: A4; margin: [\d.]+mm", doc)
     assert "thead { display: table-header-group; }" in doc
     assert ".sheet { break-after: page; page-break-after: always; }" in doc
-    assert re.search(r'font-family: "Noto Sans CJK SC", "Source Han Sans SC".*"WenQuanYi Micro Hei".*SimSun.*'
-                     r"sans-serif;", doc)
+    assert re.search(
+        r'font-family: "Noto Sans CJK SC", "Source Han Sans SC".*"WenQuanYi Micro Hei".*SimSun.*'
+        r"sans-serif;",
+        doc,
+    )
     assert "td.n, th.n { text-align: right; white-space: nowrap;" in doc
     assert "table-layout: fixed" in doc
     _, _, rk = ranked
@@ -98,9 +109,18 @@ def test_sheets_are_one_printable_document_in_ranking_order(sheets_html: str, ra
 
 def test_header_block_names_scheme_unit_group_role_assessor_and_dates(sheets_html: str) -> None:
     s = text_of(section_of(sheets_html, "荷塘村"))
-    for want in ("2026年度村（社区）妇联工作考核细则", "审核记录表（自评）", "被评单位 荷塘村（编码 hetang）",
-                 "考核细则 版本 2026.1（town-village-2026）", "片区 西片", "评审类别 自评", "评审人 hetang",
-                 "评审日期 2026年11月20日", "打印日期 2026年12月1日", "总分 91.61　等次：优秀　名次：2　片区名次：1"):
+    for want in (
+        "2026年度村（社区）妇联工作考核细则",
+        "审核记录表（自评）",
+        "被评单位 荷塘村（编码 hetang）",
+        "考核细则 版本 2026.1（town-village-2026）",
+        "片区 西片",
+        "评审类别 自评",
+        "评审人 hetang",
+        "评审日期 2026年11月20日",
+        "打印日期 2026年12月1日",
+        "总分 91.61　等次：优秀　名次：2　片区名次：1",
+    ):
         assert want in re.sub(r"[ \n]+", " ", s), want
     for word in ("评审人（签字）", "被评单位负责人（签字）", "日期：______年____月____日"):
         assert word in s
@@ -108,16 +128,23 @@ def test_header_block_names_scheme_unit_group_role_assessor_and_dates(sheets_htm
 
 def test_every_item_has_max_points_reason_method_and_chinese_status(sheets_html: str) -> None:
     sec = section_of(sheets_html, "杨湾村")  # missing evidence
-    rows = re.findall(r'<tr><td class="c">(\d+\.\d+)</td><td>(.*?)</td><td class="n">(.*?)</td>'
-                      r'<td class="n(?: na)?">(.*?)</td><td class="c">(.*?)</td><td>(.*?)</td>'
-                      r'<td class="c">(.*?)</td></tr>', sec)
+    rows = re.findall(
+        r'<tr><td class="c">(\d+\.\d+)</td><td>(.*?)</td><td class="n">(.*?)</td>'
+        r'<td class="n(?: na)?">(.*?)</td><td class="c">(.*?)</td><td>(.*?)</td>'
+        r'<td class="c">(.*?)</td></tr>',
+        sec,
+    )
     assert len(rows) == 33
     statuses = {r[4] for r in rows}
     assert statuses <= {"已评分", "无资料", "不适用", "否决"} and "无资料" in statuses
     books = next(r for r in rows if html.unescape(r[1]).startswith("图书"))
-    assert books[2:5] == ("4.00", "0.00", "无资料") and "无资料" in books[5] and books[6] == "看现场"
+    assert (
+        books[2:5] == ("4.00", "0.00", "无资料") and "无资料" in books[5] and books[6] == "看现场"
+    )
     # the missing evidence is listed again, with the flags, under 三
-    assert "缺报资料" in sec and re.search(r"<li>图书：2000册以上4分.*?：无资料（缺妇女之家图书）", sec)
+    assert "缺报资料" in sec and re.search(
+        r"<li>图书：2000册以上4分.*?：无资料（缺妇女之家图书）", sec
+    )
 
 
 def test_not_applicable_shows_buyongshi_never_zero(sheets_html: str) -> None:
@@ -126,16 +153,20 @@ def test_not_applicable_shows_buyongshi_never_zero(sheets_html: str) -> None:
     assert floating is not None
     points = re.findall(r'<td class="n na">(.*?)</td>', floating.group(0))
     assert points == ["不适用"] * 6
-    assert "0.00</td><td class=\"c\">不适用" not in sec
-    assert ('<td>流动人口服务管理</td><td class="c">基本</td><td class="n">25.00</td>'
-            '<td class="n">不适用</td><td class="n">25</td><td>不适用，不计入</td>') in sec
+    assert '0.00</td><td class="c">不适用' not in sec
+    assert (
+        '<td>流动人口服务管理</td><td class="c">基本</td><td class="n">25.00</td>'
+        '<td class="n">不适用</td><td class="n">25</td><td>不适用，不计入</td>'
+    ) in sec
 
 
 def _cat_table(sec: str) -> list[tuple[str, str, str]]:
     table = re.search(r'<table class="cats">(.*?)</table>', sec, re.S)
     assert table is not None
-    return re.findall(r"<tr><td>(.*?)</td>.*?<td>([^<]*)</td><td class=\"n\">(-?\d+\.\d\d)\*?</td></tr>",
-                      table.group(1))
+    return re.findall(
+        r"<tr><td>(.*?)</td>.*?<td>([^<]*)</td><td class=\"n\">(-?\d+\.\d\d)\*?</td></tr>",
+        table.group(1),
+    )
 
 
 def test_hetang_re_adds_by_hand(sheets_html: str) -> None:
@@ -152,8 +183,11 @@ def test_hetang_re_adds_by_hand(sheets_html: str) -> None:
     ]
     added = sum(Fraction(v) for _, _, v in rows)
     assert added == Fraction("91.61")
-    assert re.search(r'合计（各类折算分相加）</td><td class="n">91.61</td>.*?总分</td><td class="n">91.61</td>',
-                     sec, re.S)
+    assert re.search(
+        r'合计（各类折算分相加）</td><td class="n">91.61</td>.*?总分</td><td class="n">91.61</td>',
+        sec,
+        re.S,
+    )
     # by hand: each formula worked out gives the printed value
     for _, formula, value in rows[:4]:
         exact = Fraction(1)
@@ -170,7 +204,9 @@ def test_every_unit_re_adds_to_its_printed_total(ranked: Any, sheets_html: str) 
         u = r.result
         sh = shares(rb, u)
         assert sum(s.shown for s in sh) == hundredths(u.total), u.unit.id
-        assert all(abs(s.shown - s.exact * 100) < 1 + Fraction(1, 2) for s in sh)  # never off by more than 0.01
+        assert all(
+            abs(s.shown - s.exact * 100) < 1 + Fraction(1, 2) for s in sh
+        )  # never off by more than 0.01
         sec = section_of(sheets_html, u.unit.name)
         printed = sum(Fraction(v) for _, _, v in _cat_table(sec))
         assert fmt_points(printed) == fmt_points(u.total), u.unit.id
@@ -180,8 +216,14 @@ def test_every_unit_re_adds_to_its_printed_total(ranked: Any, sheets_html: str) 
     # 松坞村 (three categories weighted 30:25:20 of 75) is the one whose rounding needs the 0.01 moved
     assert adjusted == ["songwu"]
     songwu = next(r.result for r in rk if r.result.unit.id == "songwu")
-    assert [fmt_hundredths(s.shown) for s in shares(rb, songwu)] == ["31.20", "23.78", "0.00", "20.27", "1.50",
-                                                                     "0.00"]
+    assert [fmt_hundredths(s.shown) for s in shares(rb, songwu)] == [
+        "31.20",
+        "23.78",
+        "0.00",
+        "20.27",
+        "1.50",
+        "0.00",
+    ]
 
 
 def test_veto_flags_and_escaping(tmp_path: Path, ranked: Any) -> None:
@@ -192,8 +234,11 @@ def test_veto_flags_and_escaping(tmp_path: Path, ranked: Any) -> None:
     longquan = section_of(doc, "龙泉村")
     assert "提示（需人工核对）" in longquan and "数据不一致" in longquan
     # text is escaped: a unit name with markup prints as text
-    ev = (EVIDENCE / "hetang.toml").read_text(encoding="utf-8").replace('name  = "荷塘村"',
-                                                                       'name  = "<b>荷塘&村</b>"')
+    ev = (
+        (EVIDENCE / "hetang.toml")
+        .read_text(encoding="utf-8")
+        .replace('name  = "荷塘村"', 'name  = "<b>荷塘&村</b>"')
+    )
     (tmp_path / "x.toml").write_text(ev, encoding="utf-8")
     p = cli("sheets", RULES, tmp_path / "x.toml")
     assert p.returncode == 0, p.stderr
@@ -209,7 +254,10 @@ def test_role_filter_and_usage_errors(tmp_path: Path) -> None:
     p = cli("sheets", RULES, EVIDENCE, "--role", "boss")
     assert p.returncode == 2 and "未知的评审类别 'boss'" in p.stderr
     p = cli("sheets", RULES, EVIDENCE, "-o", tmp_path / "x.txt")
-    assert p.returncode == 2 and "sheets does not write plain text (.txt); it writes .html, .pdf" in p.stderr
+    assert (
+        p.returncode == 2
+        and "sheets does not write plain text (.txt); it writes .html, .pdf" in p.stderr
+    )
     p = cli("sheets", RULES, EVIDENCE, "--format", "pdf")
     assert p.returncode == 2 and "请用 -o 文件名.pdf" in p.stderr
     p = cli("explain", RULES, EVIDENCE, "--unit", "hetang", "-o", tmp_path / "x.pdf")
@@ -229,8 +277,12 @@ def test_pdf_without_chromium_is_a_clear_usage_error(tmp_path: Path) -> None:
     assert "apt-get install chromium" in p.stderr and "输出 .html 文件" in p.stderr
     env["FULIAN_EVAL_CHROMIUM"] = str(tmp_path / "no-such-browser")
     p = cli("rank", RULES, EVIDENCE, "-o", out, env=env)
-    assert p.returncode == 2 and "FULIAN_EVAL_CHROMIUM" in p.stderr and "no-such-browser" in p.stderr
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["bin"]  # nothing written, no temporary file left
+    assert (
+        p.returncode == 2 and "FULIAN_EVAL_CHROMIUM" in p.stderr and "no-such-browser" in p.stderr
+    )
+    assert sorted(x.name for x in tmp_path.iterdir()) == [
+        "bin"
+    ]  # nothing written, no temporary file left
 
 
 def test_ranking_handout_is_a_printable_document(tmp_path: Path) -> None:
@@ -241,9 +293,12 @@ def test_ranking_handout_is_a_printable_document(tmp_path: Path) -> None:
     assert doc.startswith("<!doctype html>") and '<meta charset="utf-8">' in doc
     assert "<title>2026年度村（社区）妇联工作考核细则排名</title>" in doc
     assert "@page { size: A4" in doc and "thead { display: table-header-group; }" in doc
-    rows = re.findall(r'<tr><td class="c">(\d+)</td><td class="c">(\d+)</td><td class="nowrap">(.*?)</td>'
-                      r'<td class="id">(.*?)</td><td class="nowrap">(.*?)</td><td class="n">(.*?)</td>'
-                      r'<td class="c">(.*?)</td>(.*?)</tr>', doc)
+    rows = re.findall(
+        r'<tr><td class="c">(\d+)</td><td class="c">(\d+)</td><td class="nowrap">(.*?)</td>'
+        r'<td class="id">(.*?)</td><td class="nowrap">(.*?)</td><td class="n">(.*?)</td>'
+        r'<td class="c">(.*?)</td>(.*?)</tr>',
+        doc,
+    )
     assert len(rows) == N_UNITS
     assert rows[1][:7] == ("2", "1", "荷塘村", "hetang", "西片", "91.61", "优秀")
     songwu = next(r for r in rows if r[3] == "songwu")
@@ -262,17 +317,26 @@ def test_ranking_handout_is_a_printable_document(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ printed by Chromium
 
 CHROMIUM = find_chromium()
-needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (chromium, chromium-browser, "
-                                   "google-chrome or $FULIAN_EVAL_CHROMIUM): install it with apt-get install "
-                                   "chromium to print record sheets; .ci/run does")
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                     reason="pdftotext not found: apt-get install poppler-utils (.ci/run does)")
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium found (chromium, chromium-browser, "
+    "google-chrome or $FULIAN_EVAL_CHROMIUM): install it with apt-get install "
+    "chromium to print record sheets; .ci/run does",
+)
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None,
+    reason="pdftotext not found: apt-get install poppler-utils (.ci/run does)",
+)
 
 
 def pdf_pages(path: Path) -> list[str]:
     """The PDF's pages as text (pdftotext ends each page with a form feed)."""
-    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True,
-                         timeout=60, check=True).stdout.decode("utf-8")
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    ).stdout.decode("utf-8")
     return out.split("\f")[:-1]
 
 
@@ -284,7 +348,9 @@ def test_record_sheets_print_to_pdf_a_page_or_more_per_unit(tmp_path: Path, rank
     p = cli("sheets", RULES, EVIDENCE, "-o", out)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes().startswith(b"%PDF")
-    assert [x.name for x in tmp_path.iterdir()] == ["审核记录表.pdf"]  # written through a temporary file, renamed
+    assert [x.name for x in tmp_path.iterdir()] == [
+        "审核记录表.pdf"
+    ]  # written through a temporary file, renamed
     pages = pdf_pages(out)
     assert len(pages) >= N_UNITS
     # each unit starts a new page: the page with its header block starts with the scheme title
@@ -303,11 +369,14 @@ def test_record_sheets_print_to_pdf_a_page_or_more_per_unit(tmp_path: Path, rank
         assert re.search(rf"总分\s+{re.escape(total)}", text)
         for word in ("评审人（签字）", "被评单位负责人（签字）", "日期："):
             assert word in text, (r.result.unit.id, word)
-    songwu = "\n".join(pages[starts[[r.result.unit.id for r in rk].index("songwu")]:][:2])
+    songwu = "\n".join(pages[starts[[r.result.unit.id for r in rk].index("songwu")] :][:2])
     assert songwu.count("不适用") >= 7
     # the table header is repeated on the second page of a unit
-    assert all(re.search(r"序号\s+考核内容\s+分值\s+得分\s+状态\s+评分依据\s+方式", pages[k + 1])
-               for k in starts if k + 1 < len(pages) and k + 1 not in starts)
+    assert all(
+        re.search(r"序号\s+考核内容\s+分值\s+得分\s+状态\s+评分依据\s+方式", pages[k + 1])
+        for k in starts
+        if k + 1 < len(pages) and k + 1 not in starts
+    )
 
 
 @needs_browser
@@ -322,7 +391,9 @@ def test_ranking_handout_prints_to_pdf(tmp_path: Path, ranked: Any) -> None:
     text = "\n".join(pages)
     assert "2026年度村（社区）妇联工作考核细则排名" in text
     for r in rk:
-        assert re.search(rf"{r.rank}\s+{r.group_rank}\s+{r.result.unit.name}\s+{r.result.unit.id}", text), r
+        assert re.search(
+            rf"{r.rank}\s+{r.group_rank}\s+{r.result.unit.name}\s+{r.result.unit.id}", text
+        ), r
     assert "不适用" in text and "制表人" in text
 
 
@@ -373,20 +444,34 @@ def test_no_cell_wraps_one_character_per_line(sheets_html: str, tmp_path: Path) 
 @needs_browser
 def test_the_measurement_catches_one_character_per_line() -> None:
     """The check above can fail: a column 8 px wide puts each character on its own line."""
-    doc = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>t</title></head><body>'
-           '<table style="width:400px;table-layout:fixed"><col style="width:8px"><col><tr><td>已评分</td>'
-           "<td>正常的一格</td></tr></table></body></html>")
+    doc = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>t</title></head><body>'
+        '<table style="width:400px;table-layout:fixed"><col style="width:8px"><col><tr><td>已评分</td>'
+        "<td>正常的一格</td></tr></table></body></html>"
+    )
     m = _measured(doc)
     assert m["cells"] == 2 and len(m["bad"]) == 1 and m["bad"][0].startswith("已评分: 3 lines")
 
 
 def test_waived_item_is_named_and_the_total_still_re_adds(tmp_path: Path) -> None:
     out = tmp_path / "审核记录表.html"
-    p = cli("sheets", RULES, EVIDENCE, "--waivers", ROOT / "examples" / "town" / "waivers.toml",
-            "--today", "2026-12-01", "-o", out)
+    p = cli(
+        "sheets",
+        RULES,
+        EVIDENCE,
+        "--waivers",
+        ROOT / "examples" / "town" / "waivers.toml",
+        "--today",
+        "2026-12-01",
+        "-o",
+        out,
+    )
     assert p.returncode == 0, p.stderr
     sec = section_of(out.read_text(encoding="utf-8"), "松坞村")
-    assert "已豁免：活动室面积：30平方米以下不得分" in sec and "（facilities.room），按不适用计；未豁免时总分 76.75。" in sec
+    assert (
+        "已豁免：活动室面积：30平方米以下不得分" in sec
+        and "（facilities.room），按不适用计；未豁免时总分 76.75。" in sec
+    )
     room = re.search(r"<td>活动室面积：.*?</tr>", sec)
     assert room is not None and '<td class="n na">不适用</td>' in room.group(0)
     total = re.search(r'总分</td><td class="n">(\d+\.\d\d)</td>', sec)
@@ -399,7 +484,7 @@ def test_handout_with_sensitivity_shows_best_and_worst_places(tmp_path: Path) ->
     p = cli("rank", RULES, EVIDENCE, "--sensitivity", "10%", "-o", out)
     assert p.returncode == 0, p.stderr
     doc = out.read_text(encoding="utf-8")
-    assert "<th class=\"c\">最好名次</th><th class=\"c\">最差名次</th>" in doc
+    assert '<th class="c">最好名次</th><th class="c">最差名次</th>' in doc
     assert "@page { size: A4 landscape; }" in doc
     assert "最好、最差名次：各基本类别权重上下浮动 10.00%" in text_of(doc)
 

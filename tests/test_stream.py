@@ -56,20 +56,32 @@ def _rulebook(path: Path) -> Rulebook:
     return load_rulebook(path)
 
 
-def reference(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
-              ignore_columns: bool = False) -> Outcome:
+def reference(
+    rb: Rulebook, paths: Sequence[str | Path], strict: bool = False, ignore_columns: bool = False
+) -> Outcome:
     """The per-unit path: rank CSV, score CSV, rejection errors, warnings, ranked summaries."""
     es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
     ranked = rank(rb, [score(rb, ev).summary() for ev in es.evidence])
-    return (rank_report(rb, ranked, es.rejected, "csv"), score_report(rb, ranked, es.rejected, "csv"),
-            _rejected(es.rejected), list(es.warnings),
-            [(r.result, r.rank, r.group_rank) for r in ranked])
+    return (
+        rank_report(rb, ranked, es.rejected, "csv"),
+        score_report(rb, ranked, es.rejected, "csv"),
+        _rejected(es.rejected),
+        list(es.warnings),
+        [(r.result, r.rank, r.group_rank) for r in ranked],
+    )
 
 
-def streamed(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
-             chunk: int = CHUNK_ROWS, ignore_columns: bool = False) -> tuple[Outcome, StreamResult]:
+def streamed(
+    rb: Rulebook,
+    paths: Sequence[str | Path],
+    strict: bool = False,
+    chunk: int = CHUNK_ROWS,
+    ignore_columns: bool = False,
+) -> tuple[Outcome, StreamResult]:
     """The fast path, the same five things (reports written to files and read back)."""
-    res = score_tables(compile_plan(rb), paths, strict=strict, chunk=chunk, ignore_columns=ignore_columns)
+    res = score_tables(
+        compile_plan(rb), paths, strict=strict, chunk=chunk, ignore_columns=ignore_columns
+    )
     ranking = rank_table(res.table)
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "out.csv"
@@ -77,8 +89,10 @@ def streamed(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
         got_rank = out.read_text(encoding="utf-8-sig")
         write_score_csv(res.table, ranking, str(out))
         got_score = out.read_text(encoding="utf-8-sig")
-    ranks = [(res.table.summary(int(i)), int(ranking.rank[i]), int(ranking.group_rank[i]))
-             for i in ranking.order]
+    ranks = [
+        (res.table.summary(int(i)), int(ranking.rank[i]), int(ranking.group_rank[i]))
+        for i in ranking.order
+    ]
     return (got_rank, got_score, _rejected(res.rejected), list(res.warnings), ranks), res
 
 
@@ -86,8 +100,13 @@ def _rejected(rejected: Sequence[Rejection]) -> Rejected:
     return [(r.source, r.unit, r.error, r.problems) for r in rejected]
 
 
-def assert_same(rb: Rulebook, paths: Sequence[str | Path], strict: bool = False,
-                chunk: int = CHUNK_ROWS, ignore_columns: bool = False) -> StreamResult:
+def assert_same(
+    rb: Rulebook,
+    paths: Sequence[str | Path],
+    strict: bool = False,
+    chunk: int = CHUNK_ROWS,
+    ignore_columns: bool = False,
+) -> StreamResult:
     """Fast path == per-unit path: reports byte for byte, rejections in order, warnings.
 
     Also the ranked summaries (kind, source, applicability: what the other report
@@ -169,8 +188,12 @@ def test_town_table_strict(town: Rulebook, chunk: int) -> None:
 
 def test_tables_given_twice_and_files_together(town: Rulebook) -> None:
     # The same table twice: every row of the second copy is a duplicate of the first.
-    paths = [EXAMPLES / "town" / "town.csv", EXAMPLES / "crosscheck" / "peer.csv",
-             EXAMPLES / "town" / "town.csv", EXAMPLES / "town-errors" / "unparseable.toml"]
+    paths = [
+        EXAMPLES / "town" / "town.csv",
+        EXAMPLES / "crosscheck" / "peer.csv",
+        EXAMPLES / "town" / "town.csv",
+        EXAMPLES / "town-errors" / "unparseable.toml",
+    ]
     res = assert_same(town, paths, chunk=5)
     assert sum("already given" in r.error for r in res.rejected) == 21
 
@@ -202,45 +225,60 @@ def _nasty_table(path: Path) -> Path:
         return [*r, *extra]
 
     rows = [
-        row("u01", population="8659 人", funds="0.5 万元", loans="30000 元", room_area="0.012 hectare"),
+        row(
+            "u01",
+            population="8659 人",
+            funds="0.5 万元",
+            loans="30000 元",
+            room_area="0.012 hectare",
+        ),
         row("u02", trainees="160多", books="近100", population="1000余", satisfaction="约90"),
-        row("u03", books="-5"),                                   # negative count
-        row("u04", books="5.5"),                                  # fractional count
-        row("u05", has_plate="maybe"),                            # bad bool
+        row("u03", books="-5"),  # negative count
+        row("u04", books="5.5"),  # fractional count
+        row("u05", has_plate="maybe"),  # bad bool
         row("u06", books="", has_plate="", registers="", women_director="", satisfaction=""),
-        [""] * len(header),                                        # blank row: skipped
-        row("u07")[:12],                                           # fewer cells than the header
-        [*row("u08"), "more", "cells"],                            # more cells than the header
-        row(""),                                                   # empty unit id
-        row("u09", role="boss"),                                   # bad role
-        row("u10", extra=("", "", "2026-13-45")),                  # bad date
-        row("u11", extra=("", "", " 2026-11-20 ")),                # good date, spaced
-        row("u01"),                                                # same unit, same role
-        row("u01", role="peer"),                                   # same unit, another role: kept
-        row("u01", role="peer"),                                   # ... and again: rejected
-        row("u12", extra=("red", "", "")),                         # unknown column: ignored
-        row("u13", extra=("", "2", "")),                           # points for a check item
-        row(" u14 ", books=" 500 ", satisfaction=" 93.2 ", has_plate=" 是 ",
-            registers=" 工作活动记录簿 ; 妇女培训登记簿 ", role=" peer "),  # whitespace
+        [""] * len(header),  # blank row: skipped
+        row("u07")[:12],  # fewer cells than the header
+        [*row("u08"), "more", "cells"],  # more cells than the header
+        row(""),  # empty unit id
+        row("u09", role="boss"),  # bad role
+        row("u10", extra=("", "", "2026-13-45")),  # bad date
+        row("u11", extra=("", "", " 2026-11-20 ")),  # good date, spaced
+        row("u01"),  # same unit, same role
+        row("u01", role="peer"),  # same unit, another role: kept
+        row("u01", role="peer"),  # ... and again: rejected
+        row("u12", extra=("red", "", "")),  # unknown column: ignored
+        row("u13", extra=("", "2", "")),  # points for a check item
+        row(
+            " u14 ",
+            books=" 500 ",
+            satisfaction=" 93.2 ",
+            has_plate=" 是 ",
+            registers=" 工作活动记录簿 ; 妇女培训登记簿 ",
+            role=" peer ",
+        ),  # whitespace
         row("u15", books="1,000"),
         row("u16", satisfaction=".5"),
         row("u17", funds="5."),
         row("u18", loans="+5"),
         row("u19", computers="1e3"),
-        row("u20", books="1" * 25),                                # very long digit strings
+        row("u20", books="1" * 25),  # very long digit strings
         row("u21", satisfaction="9" * 22, funds="1." + "0" * 22),
-        row("u22", registers="工作活动记录簿,妇女培训登记簿", women_director="王, 秀\n英"),  # quoted
+        row(
+            "u22", registers="工作活动记录簿,妇女培训登记簿", women_director="王, 秀\n英"
+        ),  # quoted
         row("u23", stated_reemployment_rate="-3.5", satisfaction="007.50", books="0"),
-        row("u02"),                                                # duplicate far from its first
+        row("u02"),  # duplicate far from its first
         row("u24", books="1000余", trainees="近160", loans="0.5万元左右"),
         row("u25", has_plate="有", parent_school="无", fabricated="0", rental_contracts="true"),
-        row("u26", fabricated="是"),                                # vetoed
-        row("u27", population="0", floating_population="0"),       # division by zero, n/a category
+        row("u26", fabricated="是"),  # vetoed
+        row("u27", population="0", floating_population="0"),  # division by zero, n/a category
         row("u28", satisfaction="93.2%", room_area="120m^2", books="500 册"),
-        row("u29", population="8659 户"),                           # wrong unit for the field
-        row("u30", room_area="5 kg"),                               # wrong dimension
-        ["   ", "  ", *[""] * (len(header) - 2)],                   # whitespace-only row: skipped
-        row("u31", **{"points:archives.quality": "2.7"}) if "points:archives.quality" in names
+        row("u29", population="8659 户"),  # wrong unit for the field
+        row("u30", room_area="5 kg"),  # wrong dimension
+        ["   ", "  ", *[""] * (len(header) - 2)],  # whitespace-only row: skipped
+        row("u31", **{"points:archives.quality": "2.7"})
+        if "points:archives.quality" in names
         else row("u31"),
         row("u32", satisfaction="93.20", stated_reemployment_rate="44.6"),
     ]
@@ -281,8 +319,11 @@ def test_nasty_table_without_unknown_column_strict(town: Rulebook, tmp_path: Pat
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     k = rows[0].index("colour")
-    clean = write_csv(tmp_path / "clean.csv", rows[0][:k] + rows[0][k + 1:],
-                      [r[:k] + r[k + 1:] for r in rows[1:]])
+    clean = write_csv(
+        tmp_path / "clean.csv",
+        rows[0][:k] + rows[0][k + 1 :],
+        [r[:k] + r[k + 1 :] for r in rows[1:]],
+    )
     for chunk in (CHUNK_ROWS, 3):
         res = assert_same(town, [clean], strict=True, chunk=chunk)
         assert len(res.table) > 0
@@ -291,13 +332,24 @@ def test_nasty_table_without_unknown_column_strict(town: Rulebook, tmp_path: Pat
 
 def test_header_units_convert(town: Rulebook, tmp_path: Path) -> None:
     header, base = _town_template()
-    header = [h.replace("funds[元]", "funds[万元]").replace("room_area[m^2]", "room_area[hectare]")
-              for h in header]
+    header = [
+        h.replace("funds[元]", "funds[万元]").replace("room_area[m^2]", "room_area[hectare]")
+        for h in header
+    ]
     assert "funds[万元]" in header and "room_area[hectare]" in header
     names = [h.split("[")[0] for h in header]
     rows = []
-    for k, (funds, area) in enumerate([("1", "0.012"), ("0.5", "0.01"), ("2", "1"), ("0.3 万元", "80 m^2"),
-                                       ("3000 元", "0.0035"), ("", ""), ("1.25", "0.0123456")]):
+    for k, (funds, area) in enumerate(
+        [
+            ("1", "0.012"),
+            ("0.5", "0.01"),
+            ("2", "1"),
+            ("0.3 万元", "80 m^2"),
+            ("3000 元", "0.0035"),
+            ("", ""),
+            ("1.25", "0.0123456"),
+        ]
+    ):
         r = list(base)
         r[0], r[names.index("funds")], r[names.index("room_area")] = f"h{k}", funds, area
         rows.append(r)
@@ -341,13 +393,17 @@ def test_undecodable_table_rejected_first(town: Rulebook, tmp_path: Path) -> Non
 
 def test_unreadable_table_gives_no_header_warnings(town: Rulebook, tmp_path: Path) -> None:
     bad = tmp_path / "b.csv"
-    bad.write_bytes(b"unit,books,colour\n" + b"".join(b"u%d,1,red\n" % k for k in range(3000)) + b"z,\xff\n")
+    bad.write_bytes(
+        b"unit,books,colour\n" + b"".join(b"u%d,1,red\n" % k for k in range(3000)) + b"z,\xff\n"
+    )
     assert_same(town, [bad], ignore_columns=True)
 
 
 def test_unreadable_table_strict_says_cannot_read(town: Rulebook, tmp_path: Path) -> None:
     bad = tmp_path / "b.csv"
-    bad.write_bytes(b"unit,books,colour\n" + b"".join(b"u%d,1,red\n" % k for k in range(3000)) + b"z,\xff\n")
+    bad.write_bytes(
+        b"unit,books,colour\n" + b"".join(b"u%d,1,red\n" % k for k in range(3000)) + b"z,\xff\n"
+    )
     assert_same(town, [bad], strict=True)
 
 
@@ -357,8 +413,11 @@ def test_unreadable_table_dropped_whole(town: Rulebook, tmp_path: Path) -> None:
     good = tmp_path / "a.csv"
     good.write_text("unit,books\na,1\nb,近5\n", encoding="utf-8")
     bad = tmp_path / "b.csv"
-    bad.write_bytes(b"unit,books\na,2\nc,3\nd,1000\xe4\xbd\x99\n"
-                    + b"".join(b"u%d,1\n" % k for k in range(3000)) + b"z,\xff\n")
+    bad.write_bytes(
+        b"unit,books\na,2\nc,3\nd,1000\xe4\xbd\x99\n"
+        + b"".join(b"u%d,1\n" % k for k in range(3000))
+        + b"z,\xff\n"
+    )
     later = tmp_path / "c.csv"
     later.write_text("unit,books\nc,4\nd,-1\na,5\n", encoding="utf-8")
     res = assert_same(town, [good, bad, later], chunk=3)
@@ -373,7 +432,9 @@ def test_xlsx_header_warning_order(town: Rulebook, tmp_path: Path) -> None:
     ws.append(["unit", "books", "colour"])
     ws.append(["x1", 5, "red"])
     wb.save(tmp_path / "b.xlsx")
-    (tmp_path / "a.toml").write_text('[unit]\nid = "t1"\nfoo = 1\n[values]\nbooks = 3\n', encoding="utf-8")
+    (tmp_path / "a.toml").write_text(
+        '[unit]\nid = "t1"\nfoo = 1\n[values]\nbooks = 3\n', encoding="utf-8"
+    )
     assert_same(town, [tmp_path], ignore_columns=True)
 
 
@@ -398,9 +459,31 @@ def test_tied_ids_with_trailing_nul(town: Rulebook, tmp_path: Path) -> None:
 # ------------------------------------------------------------- random tables
 
 _BOOL_WORDS = (("是", "否"), ("true", "false"), ("有", "无"), ("1", "0"))
-_JUNK = ("abc", "-1", "1.5", "   ", "1,000", "1e3", "+5", ".5", "5.", "近", "是", "1" * 22,
-         "0.5 万元", "3 kg", "12余", "")
-_ALT_UNITS = {"m^2": ("hectare", "平方米"), "元": ("万元",), "万元": ("元",), "人": ("位",), "%": ("％",)}
+_JUNK = (
+    "abc",
+    "-1",
+    "1.5",
+    "   ",
+    "1,000",
+    "1e3",
+    "+5",
+    ".5",
+    "5.",
+    "近",
+    "是",
+    "1" * 22,
+    "0.5 万元",
+    "3 kg",
+    "12余",
+    "",
+)
+_ALT_UNITS = {
+    "m^2": ("hectare", "平方米"),
+    "元": ("万元",),
+    "万元": ("元",),
+    "人": ("位",),
+    "%": ("％",),
+}
 
 
 def _cell(v: Any, words: tuple[str, str]) -> str:
@@ -424,7 +507,11 @@ def _random_tables(draw: st.DrawFn) -> tuple[Rulebook, list[str], list[list[list
     header = ["unit", "name", "group", "role"]
     for f in fields:
         alts = _ALT_UNITS.get(rb.fields[f].unit, ())
-        if rb.fields[f].type in ("count", "number", "quantity") and alts and draw(st.integers(0, 5)) == 0:
+        if (
+            rb.fields[f].type in ("count", "number", "quantity")
+            and alts
+            and draw(st.integers(0, 5)) == 0
+        ):
             header.append(f"{f}[{draw(st.sampled_from(alts))}]")
         else:
             header.append(f)
@@ -455,7 +542,9 @@ def _random_tables(draw: st.DrawFn) -> tuple[Rulebook, list[str], list[list[list
     return rb, header, [rows[:cut], rows[cut:]], chunk, strict
 
 
-def _check_random_tables(case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool]) -> None:
+def _check_random_tables(
+    case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool],
+) -> None:
     rb, header, tables, chunk, strict = case
     with tempfile.TemporaryDirectory() as d:
         for k, rows in enumerate(tables):
@@ -465,20 +554,29 @@ def _check_random_tables(case: tuple[Rulebook, list[str], list[list[list[str]]],
     assert len(res.table) + len(res.rejected) >= written  # every row is scored or rejected
 
 
-_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                           HealthCheck.filter_too_much])
+_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 
 @settings(_SETTINGS, max_examples=120)
 @given(_random_tables())
-def test_random_tables_match_reference(case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool]) -> None:
+def test_random_tables_match_reference(
+    case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool],
+) -> None:
     _check_random_tables(case)
 
 
 @settings(_SETTINGS, max_examples=60)
 @given(_random_tables())
 def test_random_tables_match_reference_in_floats(
-        case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool]) -> None:
+    case: tuple[Rulebook, list[str], list[list[list[str]]], int, bool],
+) -> None:
     """With exact forms made to overflow at once, numbers go in floats and close calls are
     settled by the per-unit path row by row: still the same reports."""
     from fulian_eval.scoring import columnar, stream
@@ -491,11 +589,53 @@ def test_random_tables_match_reference_in_floats(
         columnar.LIMIT, columnar.SMALL, stream.SMALL = old
 
 
-_TOKENS = st.sampled_from((
-    "", " ", "abc", "-1", "1.5", "1,000", "1e3", "+5", ".5", "5.", "近100", "100余", "约5", "5左右", "是", "否",
-    "有", "无", "1", "0", "true", "x;y", "0.5 万元", "3 kg", "120 m^2", "0.01 hectare", "9" * 20, "12.345",
-    "50%", "０", "٣", "\t7\t", "1_0", "nan", "inf", "-0", "00", "1.0", "100.00", "2026-01-01", "peer",
-    "town", "boss"))
+_TOKENS = st.sampled_from(
+    (
+        "",
+        " ",
+        "abc",
+        "-1",
+        "1.5",
+        "1,000",
+        "1e3",
+        "+5",
+        ".5",
+        "5.",
+        "近100",
+        "100余",
+        "约5",
+        "5左右",
+        "是",
+        "否",
+        "有",
+        "无",
+        "1",
+        "0",
+        "true",
+        "x;y",
+        "0.5 万元",
+        "3 kg",
+        "120 m^2",
+        "0.01 hectare",
+        "9" * 20,
+        "12.345",
+        "50%",
+        "０",
+        "٣",
+        "\t7\t",
+        "1_0",
+        "nan",
+        "inf",
+        "-0",
+        "00",
+        "1.0",
+        "100.00",
+        "2026-01-01",
+        "peer",
+        "town",
+        "boss",
+    )
+)
 
 
 @st.composite
@@ -537,12 +677,17 @@ def cli_gc() -> Iterator[None]:
 
 @pytest.mark.usefixtures("cli_gc")
 @pytest.mark.parametrize("command", ["rank", "score"])
-def test_cli_csv_report_is_the_reference(town: Rulebook, tmp_path: Path, command: str,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_csv_report_is_the_reference(
+    town: Rulebook, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     table = _nasty_table(tmp_path / "nasty.csv")
-    want_rank, want_score, want_rej, want_warn, _ = reference(town, [str(table)], ignore_columns=True)
+    want_rank, want_score, want_rej, want_warn, _ = reference(
+        town, [str(table)], ignore_columns=True
+    )
     out = tmp_path / "out.csv"
-    code = main([command, str(TOWN), str(table), "--format", "csv", "-o", str(out), "--ignore-columns"])
+    code = main(
+        [command, str(TOWN), str(table), "--format", "csv", "-o", str(out), "--ignore-columns"]
+    )
     err = capsys.readouterr().err
     assert code != 0  # some units were rejected
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel needs the BOM
@@ -550,7 +695,9 @@ def test_cli_csv_report_is_the_reference(town: Rulebook, tmp_path: Path, command
     warned = "".join(f"warning: {w}\n" for w in want_warn)
     assert want_warn and err.startswith(warned)
     # the same rejections (their order within a chunk is a known bug, tested above)
-    assert sorted(err[len(warned):].split("rejected: ")[1:]) == sorted(f"{r[2]}\n" for r in want_rej)
+    assert sorted(err[len(warned) :].split("rejected: ")[1:]) == sorted(
+        f"{r[2]}\n" for r in want_rej
+    )
 
 
 @pytest.mark.usefixtures("cli_gc")
@@ -565,7 +712,9 @@ def test_cli_rank_to_stdout(town: Rulebook, capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.usefixtures("cli_gc")
-def test_cli_markdown_from_the_table(town: Rulebook, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_markdown_from_the_table(
+    town: Rulebook, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Other formats are rendered from the table's summaries: the same text as the per-unit path."""
     table = _nasty_table(tmp_path / "nasty.csv")
     es = load_evidence(town, [table], ignore_columns=True)

@@ -58,12 +58,16 @@ def test_extends_with_no_overrides_is_the_same_scheme(data: st.DataObject) -> No
         raw = data.draw(evidence_data(base))
         a, b = score(base, parse_evidence(base, raw)), score(child, parse_evidence(child, raw))
     assert (a.total, a.grade, a.vetoed) == (b.total, b.grade, b.vetoed)
-    assert [(i.id, i.points, i.status) for i in a.items] == [(i.id, i.points, i.status) for i in b.items]
+    assert [(i.id, i.points, i.status) for i in a.items] == [
+        (i.id, i.points, i.status) for i in b.items
+    ]
     assert [s.sha256 for s in child.sources][1] == base.sha256
 
 
 def test_override_disable_and_additions(county: Path) -> None:
-    child = write(county.parent / "town.toml", """\
+    child = write(
+        county.parent / "town.toml",
+        """\
 extends = "county.toml"
 id = "town-tailored"
 version = "2026.2"
@@ -89,14 +93,17 @@ id = "archives"
   kind = "count"
   field = "trainings"
   each = 1
-""")
+""",
+    )
     rb = load_rulebook(child)
     assert rb.id == "town-tailored"
     assert [s.path for s in rb.sources] == [str(child), str(county.resolve())]
     assert "facilities.plate" not in [i.id for i in rb.items()]
     assert rb.category("facilities").max == 25
     assert rb.item("archives.training").max == 3
-    ningfeng = next(ev for ev in load_evidence(rb, [DATA / "evidence"]).evidence if ev.unit.id == "ningfeng")
+    ningfeng = next(
+        ev for ev in load_evidence(rb, [DATA / "evidence"]).evidence if ev.unit.id == "ningfeng"
+    )
     r = score(rb, ningfeng)
     # 2 of 5 registers missing, now 1 point each: 10 − 2 = 8 (was 6 with 2 each)
     assert r.item("archives.registers").points == 8
@@ -107,13 +114,16 @@ id = "archives"
 
 
 def test_unknown_override_and_disable_are_located_in_the_child(county: Path) -> None:
-    child = write(county.parent / "town.toml", """\
+    child = write(
+        county.parent / "town.toml",
+        """\
 extends = "county.toml"
 disable = ["facilities.plat"]
 
 [override."archives.meetngs"]
 target = 6
-""")
+""",
+    )
     with pytest.raises(RulebookError) as info:
         load_rulebook(child)
     got = {(p.file, p.line, p.path) for p in info.value.problems}
@@ -125,12 +135,15 @@ target = 6
 
 
 def test_error_in_an_extended_item_names_the_file_that_wrote_it(county: Path) -> None:
-    child = write(county.parent / "town.toml", """\
+    child = write(
+        county.parent / "town.toml",
+        """\
 extends = "county.toml"
 
 [override."archives.meetings"]
 partial = "half"
-""")
+""",
+    )
     with pytest.raises(RulebookError) as info:
         load_rulebook(child)
     (problem,) = info.value.problems
@@ -141,7 +154,9 @@ partial = "half"
 
 def test_base_problems_point_at_the_base(county: Path) -> None:
     # disabling an item leaves the category's max above its items: the max is in the base
-    child = write(county.parent / "town.toml", 'extends = "county.toml"\ndisable = ["facilities.plate"]\n')
+    child = write(
+        county.parent / "town.toml", 'extends = "county.toml"\ndisable = ["facilities.plate"]\n'
+    )
     with pytest.raises(RulebookError) as info:
         load_rulebook(child)
     (problem,) = info.value.problems
@@ -176,8 +191,19 @@ def test_override_without_extends_is_an_error() -> None:
 def test_json_names_the_chain_with_sha256s(county: Path) -> None:
     child = write(county.parent / "town.toml", 'extends = "county.toml"\nversion = "2026.9"\n')
     proc = subprocess.run(
-        [sys.executable, "-m", "fulian_eval", "score", str(child), str(DATA / "evidence"), "--format", "json"],
-        capture_output=True, text=True, encoding="utf-8",
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(child),
+            str(DATA / "evidence"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
     )
     doc = json.loads(proc.stdout)
     chain = doc["rulebook"]["chain"]

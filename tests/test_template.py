@@ -35,8 +35,14 @@ UNITS = ROOT / "examples" / "town" / "units.csv"
 
 def cli(*argv: str | Path) -> subprocess.CompletedProcess[str]:
     """The command line as a clerk runs it (a subprocess: stdout, stderr and exit status as they are)."""
-    return subprocess.run([sys.executable, "-m", "fulian_eval", *map(str, argv)], capture_output=True,
-                          text=True, encoding="utf-8", timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        cwd=ROOT,
+    )
 
 
 def make_form(tmp_path: Path, *extra: str | Path, name: str = "填报表.xlsx") -> Path:
@@ -77,7 +83,9 @@ def fill(form: Path, out: Path) -> Path:
             spec = rb.fields[name]
             raw = ev.raw.get(name, "")
             if spec.type in ("count", "number", "quantity") and parse_number(raw, spec.unit)[1]:
-                ws.cell(r, col[by_name[name]]).value = raw  # an approximate figure, written as text: 160多
+                ws.cell(
+                    r, col[by_name[name]]
+                ).value = raw  # an approximate figure, written as text: 160多
             else:
                 ws.cell(r, col[by_name[name]]).value = cell_value(value)
         for item, pts in ev.points.items():
@@ -129,7 +137,9 @@ def originals() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
-def test_filled_form_scores_as_the_toml_originals(filled: Path, originals: dict[str, str], fmt: str) -> None:
+def test_filled_form_scores_as_the_toml_originals(
+    filled: Path, originals: dict[str, str], fmt: str
+) -> None:
     got = scores(filled, fmt=fmt)
     assert got == originals[fmt]
     if fmt == "json":
@@ -139,8 +149,9 @@ def test_filled_form_scores_as_the_toml_originals(filled: Path, originals: dict[
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
-def test_form_saved_as_csv_scores_the_same(filled: Path, originals: dict[str, str], tmp_path: Path,
-                                           encoding: str) -> None:
+def test_form_saved_as_csv_scores_the_same(
+    filled: Path, originals: dict[str, str], tmp_path: Path, encoding: str
+) -> None:
     table = save_as_csv(filled, tmp_path / "收回.csv", encoding)
     raw = table.read_bytes()
     if encoding == "gbk":
@@ -162,7 +173,9 @@ def test_every_header_reads_back_as_its_field() -> None:
     assert shown["satisfaction"] == "群众满意度（问卷）（%）"
     for c in cols:
         c.header.encode("gbk")  # survives Excel's "CSV (逗号分隔)"
-    assert [c.header for c in cols if c.kind == "points"] == ["得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）"]
+    assert [c.header for c in cols if c.kind == "points"] == [
+        "得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）"
+    ]
 
 
 # ------------------------------------------------------------- the workbook
@@ -189,7 +202,10 @@ def test_form_has_validation_protection_and_text_ids(tmp_path: Path) -> None:
         return dvs[f"{letter[h]}2"]
 
     assert dv("台帐资料弄虚作假").type == "list" and dv("台帐资料弄虚作假").formula1 == '"是,否"'
-    assert dv("户籍人口（人）").type == "whole" and dv("户籍人口（人）").operator == "greaterThanOrEqual"
+    assert (
+        dv("户籍人口（人）").type == "whole"
+        and dv("户籍人口（人）").operator == "greaterThanOrEqual"
+    )
     assert dv("户籍人口（人）").formula1 == "0"
     assert dv("妇女之家活动室面积（平方米）").type == "decimal"
     assert dv("群众满意度（问卷）（%）").type == "decimal"
@@ -212,8 +228,13 @@ def test_instructions_sheet(tmp_path: Path) -> None:
     text = "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
     assert "2026年度村（社区）妇联工作考核细则 填报表" in text
     assert "版本：2026.1" in text and "生成日期：2026-12-02" in text and "评审角色：镇核" in text
-    assert "工作活动记录簿、妇女培训登记簿、各类表彰登记簿、群众来信来访登记簿、重点帮扶对象登记簿" in text
-    assert "资料规范：分类装订、目录清楚、记录及时（评审组打分）" in text  # the manual item, with its step
+    assert (
+        "工作活动记录簿、妇女培训登记簿、各类表彰登记簿、群众来信来访登记簿、重点帮扶对象登记簿"
+        in text
+    )
+    assert (
+        "资料规范：分类装订、目录清楚、记录及时（评审组打分）" in text
+    )  # the manual item, with its step
     assert "0至4.5分，按0.5分的整数倍打分" in text
     assert "cases_closed / cases_received * 100" in text  # derived values: not to be filled
     assert "妇女之家活动室面积（平方米）" in text and "不小于0的整数" in text
@@ -226,7 +247,9 @@ def test_units_prefill_keeps_ids_as_text(tmp_path: Path) -> None:
     form = make_form(tmp_path, "--units", units)
     ws = openpyxl.load_workbook(form)["填报"]
     assert [[c.value for c in row[:4]] for row in ws.iter_rows(min_row=2)] == [
-        ["001", "一村", "东片", None], ["010", "十村", "西片", None]]
+        ["001", "一村", "东片", None],
+        ["010", "十村", "西片", None],
+    ]
     # filled and read back: unit 001 stays 001
     ws.parent["填报"].cell(2, 7).value = 3000
     ws.parent.save(tmp_path / "back.xlsx")
@@ -291,7 +314,10 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path, which: str) -> None:
     target = rules if which == "rulebook" else units
     got = cli("template", rules, "--units", units, "-o", target)
     assert got.returncode == 2
-    assert f"cannot write the report to {target}" in got.stderr and "an input of this run" in got.stderr
+    assert (
+        f"cannot write the report to {target}" in got.stderr
+        and "an input of this run" in got.stderr
+    )
     assert (rules.read_bytes(), units.read_bytes()) == before
 
 
@@ -304,7 +330,10 @@ def test_unknown_role_is_a_usage_error(tmp_path: Path) -> None:
 def test_role_titles_accepted_in_evidence(tmp_path: Path) -> None:
     rb = load_rulebook(TOWN)
     ev = tmp_path / "x.toml"
-    ev.write_text('[unit]\nid = "x"\n[assessment]\nrole = "镇核"\n[values]\npopulation = 10\n', encoding="utf-8")
+    ev.write_text(
+        '[unit]\nid = "x"\n[assessment]\nrole = "镇核"\n[values]\npopulation = 10\n',
+        encoding="utf-8",
+    )
     got = load_evidence(rb, [ev])
     assert [e.role for e in got.evidence] == ["town"]
     ev.write_text('[unit]\nid = "x"\n[assessment]\nrole = "镇审"\n', encoding="utf-8")
@@ -318,8 +347,14 @@ def test_date_option_is_checked(tmp_path: Path) -> None:
     assert _dt.date(2026, 12, 2).isoformat() == "2026-12-02"
 
 
-@pytest.mark.parametrize("header", ["得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）", "得分:archives.quality",
-                                    "points:archives.quality"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "得分：资料规范：分类装订、目录清楚、记录及时（评审组打分）",
+        "得分:archives.quality",
+        "points:archives.quality",
+    ],
+)
 def test_points_columns_headed_in_chinese(tmp_path: Path, header: str) -> None:
     table = tmp_path / "t.csv"
     table.write_text(f"单位编码,户籍人口,{header}\nu1,100,3.5\n", encoding="utf-8")
@@ -341,14 +376,21 @@ def test_points_column_for_no_manual_item_rejects_the_table(tmp_path: Path) -> N
 def test_unit_picks_one_row_for_a_form_per_village(tmp_path: Path) -> None:
     form = make_form(tmp_path, "--units", UNITS, "--unit", "meiling", "--unit", "dongqiao")
     ws = openpyxl.load_workbook(form)["填报"]
-    assert [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)] == ["dongqiao", "meiling"]  # the file's order
+    assert [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)] == [
+        "dongqiao",
+        "meiling",
+    ]  # the file's order
     got = cli("template", TOWN, "--units", UNITS, "--unit", "meilin", "-o", tmp_path / "x.xlsx")
-    assert got.returncode == 2 and "没有这个单位" in got.stderr and "did you mean 'meiling'" in got.stderr
+    assert (
+        got.returncode == 2
+        and "没有这个单位" in got.stderr
+        and "did you mean 'meiling'" in got.stderr
+    )
     got = cli("template", TOWN, "--unit", "meiling", "-o", tmp_path / "x.xlsx")
     assert got.returncode == 2 and "--units" in got.stderr
 
 
-LONG = '''
+LONG = """
 id = "long"
 version = "1"
 title = "长名称细则"
@@ -411,7 +453,7 @@ title = "类别"
   max = 1
   kind = "manual"
   step = 0.5
-'''.replace("REQUIRED", ", ".join(f'"第{i}号很长的档案登记簿名称"' for i in range(40)))
+""".replace("REQUIRED", ", ".join(f'"第{i}号很长的档案登记簿名称"' for i in range(40)))
 
 
 def test_long_texts_and_shared_titles_still_make_a_form_that_reads_back(tmp_path: Path) -> None:
@@ -420,12 +462,19 @@ def test_long_texts_and_shared_titles_still_make_a_form_that_reads_back(tmp_path
 
     rb = parse_rulebook(LONG)
     out = tmp_path / "long.xlsx"
-    write_form(rb, str(out), units=[("u1", "一村", "东片")], today=_dt.date(2026, 1, 1))  # warnings are errors here
+    write_form(
+        rb, str(out), units=[("u1", "一村", "东片")], today=_dt.date(2026, 1, 1)
+    )  # warnings are errors here
     ws = openpyxl.load_workbook(out)["填报"]
     header = [c.value for c in ws[1]]
     # a title two fields share: each column is headed by its id (with its unit), and so are the manual items
-    assert header[5:] == ["一个很长很长的清单字段名称，长到超过 Excel 输入提示标题所能容纳的三十二个字符",
-                          "area（平方米）", "area2（平方米）", "points:c.judge", "points:c.judge2"]
+    assert header[5:] == [
+        "一个很长很长的清单字段名称，长到超过 Excel 输入提示标题所能容纳的三十二个字符",
+        "area（平方米）",
+        "area2（平方米）",
+        "points:c.judge",
+        "points:c.judge2",
+    ]
     for dv in ws.data_validations.dataValidation:
         assert len(dv.promptTitle or "") <= 32 and len(dv.prompt or "") <= 255
     judge = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("I2"))

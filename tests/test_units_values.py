@@ -184,7 +184,11 @@ def test_parse_number_approximate_forms_are_flagged(raw: str, unit: str, value: 
         ("很多", "人", "'很多' is not a number (expected e.g. 120 or \"120 m^2\")"),
         ("5 kg", "m^2", "'5 kg': 'kg' cannot be converted to 'm^2' ([mass] vs [length] ** 2)"),
         ("100 户", "人", "'100 户': '户' cannot be converted to '人' ([household] vs [person])"),
-        ("3 次", "册", "'3 次': '次' cannot be converted to '册' ([times_count] vs [volume_count])"),
+        (
+            "3 次",
+            "册",
+            "'3 次': '次' cannot be converted to '册' ([times_count] vs [volume_count])",
+        ),
         ("3 furlongz", "m", "'3 furlongz': unknown unit 'furlongz'"),
         ("20 顷亩", "m^2", "'20 顷亩': unknown unit '顷亩'"),  # 亩 is known since SPEC §10.6
         (True, "人", "expected a number, got true"),
@@ -302,11 +306,19 @@ def test_units_known_without_pint_agree_with_pint() -> None:
         for b in spellings:
             fast = units._KNOWN[a][0] == units._KNOWN[b][0]
             try:
-                want = units.registry().Quantity(Fraction(1), units._parse(a).units).to(units._parse(b).units).magnitude
+                want = (
+                    units.registry()
+                    .Quantity(Fraction(1), units._parse(a).units)
+                    .to(units._parse(b).units)
+                    .magnitude
+                )
             except Exception:
                 want = None
             if fast:
-                assert want is not None and units._exact(want) == units.conversion_factor(a, b), (a, b)
+                assert want is not None and units._exact(want) == units.conversion_factor(a, b), (
+                    a,
+                    b,
+                )
             else:
                 assert want is None, (a, b)
                 with pytest.raises(units.UnitError):
@@ -318,8 +330,15 @@ def test_a_rulebook_loads_without_building_pint() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from fulian_eval import load_rulebook; "
-            "load_rulebook('rules/town-village-2026.toml'); print('pint' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+    code = (
+        "import sys; from fulian_eval import load_rulebook; "
+        "load_rulebook('rules/town-village-2026.toml'); print('pint' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert out.stdout.strip() == "False"

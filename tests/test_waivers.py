@@ -88,8 +88,11 @@ def test_expired_waiver_is_not_applied(waiver_file: Path) -> None:
 
 def test_bad_waiver_file_lists_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
-    path.write_text('[[waivers]]\nunit = "a"\nitem = "archives.regsters"\nreason = "x"\napproved_by = "y"\n'
-                    'expires = "soon"\n\n[[waivers]]\nunit = "b"\n', encoding="utf-8")
+    path.write_text(
+        '[[waivers]]\nunit = "a"\nitem = "archives.regsters"\nreason = "x"\napproved_by = "y"\n'
+        'expires = "soon"\n\n[[waivers]]\nunit = "b"\n',
+        encoding="utf-8",
+    )
     rb = load_rulebook(DATA / "town-2026.toml")
     with pytest.raises(RulebookError) as info:
         load_waivers(path, rb, TODAY)
@@ -101,9 +104,23 @@ def test_bad_waiver_file_lists_every_problem(tmp_path: Path) -> None:
 
 def test_cli_shows_totals_with_and_without_waivers(waiver_file: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "fulian_eval", "score", str(DATA / "town-2026.toml"), str(DATA / "evidence"),
-         "--waivers", str(waiver_file), "--today", "2026-11-22", "--format", "json"],
-        capture_output=True, text=True, encoding="utf-8",
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(DATA / "town-2026.toml"),
+            str(DATA / "evidence"),
+            "--waivers",
+            str(waiver_file),
+            "--today",
+            "2026-11-22",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
     )
     assert proc.returncode == 1  # bad-count.toml is still rejected
     assert "expired on 2025-12-31" in proc.stderr
@@ -114,8 +131,20 @@ def test_cli_shows_totals_with_and_without_waivers(waiver_file: Path) -> None:
     assert units["xinqiao"]["waived"] == ["facilities.room"]
     assert "total_without_waivers" not in units["yufeng"]
     table = subprocess.run(
-        [sys.executable, "-m", "fulian_eval", "score", str(DATA / "town-2026.toml"), str(DATA / "evidence"),
-         "--waivers", str(waiver_file), "--today", "2026-11-22"],
-        capture_output=True, text=True, encoding="utf-8",
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(DATA / "town-2026.toml"),
+            str(DATA / "evidence"),
+            "--waivers",
+            str(waiver_file),
+            "--today",
+            "2026-11-22",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
     )
     assert "未豁免总分" in table.stdout

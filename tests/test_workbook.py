@@ -27,9 +27,18 @@ SHEETS = ["排名", "各项得分", "被拒收", "提示", "缺资料"]
 
 
 def cli(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.run([sys.executable, "-m", "fulian_eval", *(str(a) for a in args)], cwd=cwd, env=env,
-                       capture_output=True, text=True, encoding="utf-8", timeout=120)
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "fulian_eval", *(str(a) for a in args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return p
 
@@ -60,8 +69,18 @@ def test_sheet_names_and_headers(per_unit: Any) -> None:
     wb = per_unit
     assert wb.sheetnames == SHEETS
     rb = load_rulebook(RULES)
-    assert values(wb["排名"])[0] == ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决",
-                                    *[rb.category(c).title for c in rb.tie_break]]
+    assert values(wb["排名"])[0] == [
+        "名次",
+        "片区名次",
+        "单位",
+        "名称",
+        "片区",
+        "角色",
+        "总分",
+        "等次",
+        "一票否决",
+        *[rb.category(c).title for c in rb.tie_break],
+    ]
     head, sub = values(wb["各项得分"])[:2]
     titles = [t for c in rb.categories for t in (c.title, *[i.title for i in c.items])]
     assert head == ["名次", "单位", "名称", "片区", "角色", "总分", "等次", *titles]
@@ -72,16 +91,38 @@ def test_sheet_names_and_headers(per_unit: Any) -> None:
     assert sub[head.index(penalty.title)].startswith("扣分\n最多扣")
     assert values(wb["被拒收"]) == [["来源文件", "行号", "单位", "错误"]]
     assert values(wb["提示"])[0] == ["类别", "单位", "名称", "片区", "角色", "内容"]
-    assert values(wb["缺资料"])[0] == ["片区", "单位", "名称", "角色", "项目", "考核内容", "分值",
-                                      "缺少的资料", "说明", "来源"]
+    assert values(wb["缺资料"])[0] == [
+        "片区",
+        "单位",
+        "名称",
+        "角色",
+        "项目",
+        "考核内容",
+        "分值",
+        "缺少的资料",
+        "说明",
+        "来源",
+    ]
 
 
 def test_cells_are_typed(per_unit: Any) -> None:
     ws = per_unit["排名"]
     rows = list(ws.iter_rows())
     first = rows[1]
-    assert [c.value for c in first[:9]] == [1, 1, "huayuan", "花园社区", "东片", "自评", 105, "优秀", "否"]
-    assert first[0].data_type == "n" and first[0].number_format == "General"  # a place is a whole number
+    assert [c.value for c in first[:9]] == [
+        1,
+        1,
+        "huayuan",
+        "花园社区",
+        "东片",
+        "自评",
+        105,
+        "优秀",
+        "否",
+    ]
+    assert (
+        first[0].data_type == "n" and first[0].number_format == "General"
+    )  # a place is a whole number
     assert first[2].data_type == "s" and first[3].data_type == "s"
     total = first[6]
     assert total.data_type == "n" and total.number_format == "0.00"
@@ -92,7 +133,9 @@ def test_cells_are_typed(per_unit: Any) -> None:
 
 def test_not_applicable_is_text_never_zero(per_unit: Any) -> None:
     rb = load_rulebook(RULES)
-    results = {r.unit.id: r for r in (score(rb, ev) for ev in load_evidence(rb, [TOWN_EVIDENCE]).evidence)}
+    results = {
+        r.unit.id: r for r in (score(rb, ev) for ev in load_evidence(rb, [TOWN_EVIDENCE]).evidence)
+    }
     na_cats = {(u, c.title) for u, r in results.items() for c in r.categories if not c.applicable}
     assert na_cats, "the example has a not-applicable category"
     rows = list(per_unit["各项得分"].iter_rows())
@@ -129,13 +172,22 @@ def test_missing_sheet_lists_exactly_the_missing_items(per_unit: Any) -> None:
     want = []
     for ev in load_evidence(rb, [TOWN_EVIDENCE]).evidence:
         r = score(rb, ev)
-        want += [(r.unit.group, r.unit.id, i.id, i.reason) for i in r.items if i.status == "missing"]
+        want += [
+            (r.unit.group, r.unit.id, i.id, i.reason) for i in r.items if i.status == "missing"
+        ]
     rows = values(per_unit["缺资料"])[1:]
     assert want, "the example has missing evidence"
     assert sorted((g, u, item, why) for g, u, _, _, item, _, _, _, why, _ in rows) == sorted(want)
     by_item = {(r[1], r[4]): r for r in rows}
     books = by_item[("yangwan", "facilities.books")]
-    assert books[2:8] == ["杨湾村", "自评", "facilities.books", rb.item("facilities.books").title, 4, "妇女之家图书"]
+    assert books[2:8] == [
+        "杨湾村",
+        "自评",
+        "facilities.books",
+        rb.item("facilities.books").title,
+        4,
+        "妇女之家图书",
+    ]
     assert by_item[("yangwan", "archives.quality")][7] == "评审打分"  # a manual item without points
     assert books[9].endswith("yangwan.toml")
 
@@ -198,8 +250,10 @@ def test_rejected_and_repeated_rows(tmp_path: Path) -> None:
     assert p.returncode == 1, p.stderr
     wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
     rejected = values(wb["被拒收"])[1:]
-    assert [(r[0], r[1], r[2]) for r in rejected] == [("t.csv", len(rows) + 1, "bad"), ("t.csv", len(rows) + 2,
-                                                                                      "yangwan")]
+    assert [(r[0], r[1], r[2]) for r in rejected] == [
+        ("t.csv", len(rows) + 1, "bad"),
+        ("t.csv", len(rows) + 2, "yangwan"),
+    ]
     assert "很多" in rejected[0][3]
     missing = values(wb["缺资料"])[1:]
     assert {r[-1] for r in missing if r[1] == "yangwan"} == {f"t.csv row {rows.index(yangwan) + 1}"}
@@ -221,10 +275,29 @@ def test_explain_workbook(tmp_path: Path) -> None:
     about = dict(values(wb["单位"])[1:])
     assert about["单位"] == "yangwan" and about["角色"] == "自评" and about["一票否决"] == "否"
     items = list(wb["审核记录表"].iter_rows())
-    assert [c.value for c in items[0]] == ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式", "所用资料"]
+    assert [c.value for c in items[0]] == [
+        "项目",
+        "考核内容",
+        "分值",
+        "得分",
+        "状态",
+        "评分依据",
+        "方式",
+        "所用资料",
+    ]
     books = next(r for r in items if r[0].value == "facilities.books")
     assert books[3].value == 0 and books[3].number_format == "0.00" and books[4].value == "无资料"
-    p = cli("explain", RULES, TOWN_EVIDENCE, "--unit", "yangwan", "--gains", "-o", "g.xlsx", cwd=tmp_path)
+    p = cli(
+        "explain",
+        RULES,
+        TOWN_EVIDENCE,
+        "--unit",
+        "yangwan",
+        "--gains",
+        "-o",
+        "g.xlsx",
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     gains = values(openpyxl.load_workbook(tmp_path / "g.xlsx")["可提高"])
     assert gains[0] == ["项目", "考核内容", "得分", "分值", "可提高总分"]
@@ -237,12 +310,40 @@ def test_crosscheck_xlsx_puts_each_roles_evidence_side_by_side(tmp_path: Path) -
     wb = openpyxl.load_workbook(tmp_path / "cc.xlsx")
     assert wb.sheetnames == ["汇总", "争议项目", "提示"]
     units = list(wb["汇总"].iter_rows())
-    assert [c.value for c in units[0]] == ["名次", "单位", "名称", "片区", "自评总分", "互查总分", "镇核总分",
-                                           "采用", "最终得分", "自评虚高", "一票否决"]
-    assert units[1][8].data_type == "n" and units[1][8].number_format == "0.00" and units[1][10].value in ("是", "否")
+    assert [c.value for c in units[0]] == [
+        "名次",
+        "单位",
+        "名称",
+        "片区",
+        "自评总分",
+        "互查总分",
+        "镇核总分",
+        "采用",
+        "最终得分",
+        "自评虚高",
+        "一票否决",
+    ]
+    assert (
+        units[1][8].data_type == "n"
+        and units[1][8].number_format == "0.00"
+        and units[1][10].value in ("是", "否")
+    )
     disputes = values(wb["争议项目"])
-    assert disputes[0] == ["单位", "名称", "片区", "项目", "考核内容", "分值", "自评得分", "互查得分", "镇核得分",
-                           "自评所用资料", "互查所用资料", "镇核所用资料", "否决争议"]
+    assert disputes[0] == [
+        "单位",
+        "名称",
+        "片区",
+        "项目",
+        "考核内容",
+        "分值",
+        "自评得分",
+        "互查得分",
+        "镇核得分",
+        "自评所用资料",
+        "互查所用资料",
+        "镇核所用资料",
+        "否决争议",
+    ]
     hetang = next(r for r in disputes if r[0] == "hetang" and r[3] == "family.satisfaction")
     assert hetang[6:9] == [6, 6, 2]
     assert hetang[9] == "群众满意度（问卷） = 92.4 %" and hetang[11] == "群众满意度（问卷） = 88 %"
@@ -265,14 +366,19 @@ def test_crosscheck_html_is_a_page(tmp_path: Path) -> None:
 
 def test_xlsx_needs_a_file(tmp_path: Path) -> None:
     p = cli("crosscheck", RULES, CROSSCHECK, "--format", "xlsx", cwd=tmp_path)
-    assert (p.returncode, p.stderr) == (2, "fulian-eval: --format xlsx writes a workbook: give it a file with "
-                                           "-o FILE.xlsx\n")
+    assert (p.returncode, p.stderr) == (
+        2,
+        "fulian-eval: --format xlsx writes a workbook: give it a file with -o FILE.xlsx\n",
+    )
 
 
 def test_control_characters_and_long_text(tmp_path: Path) -> None:
     from fulian_eval.report.workbook import TEXT, Column, Sheet, write_workbook
 
-    write_workbook(str(tmp_path / "w.xlsx"), [Sheet("提示", [Column("内容", TEXT)], [["东\x01桥"], ["长" * 40000]])])
+    write_workbook(
+        str(tmp_path / "w.xlsx"),
+        [Sheet("提示", [Column("内容", TEXT)], [["东\x01桥"], ["长" * 40000]])],
+    )
     rows = values(openpyxl.load_workbook(tmp_path / "w.xlsx")["提示"])
     assert rows[1] == ["东\ufffd桥"] and rows[2] == ["长" * 32767]
 
@@ -282,23 +388,43 @@ def test_workbooks_saved_into_the_evidence_folder_are_skipped(tmp_path: Path) ->
     import shutil
 
     shutil.copytree(TOWN_EVIDENCE, tmp_path / "ev")
-    for args in (["score", RULES, "ev", "-o", "排名.xlsx"],
-                 ["explain", RULES, "ev", "--unit", "yangwan", "-o", "记录表.xlsx"],
-                 ["explain", RULES, "ev", "--unit", "yangwan", "--gains", "-o", "可提高.xlsx"]):
+    for args in (
+        ["score", RULES, "ev", "-o", "排名.xlsx"],
+        ["explain", RULES, "ev", "--unit", "yangwan", "-o", "记录表.xlsx"],
+        ["explain", RULES, "ev", "--unit", "yangwan", "--gains", "-o", "可提高.xlsx"],
+    ):
         assert cli(*args, cwd=tmp_path).returncode == 0
     for name in ("排名.xlsx", "记录表.xlsx", "可提高.xlsx"):
         shutil.move(tmp_path / name, tmp_path / "ev" / name)
     p = cli("score", RULES, "ev", "--format", "csv", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "warning: ev/排名.xlsx: a fulian-eval score or rank report, not evidence; skipped" in p.stderr
-    assert "warning: ev/记录表.xlsx: a fulian-eval explain report, not evidence; skipped" in p.stderr
-    assert "warning: ev/可提高.xlsx: a fulian-eval explain --gains report, not evidence; skipped" in p.stderr
+    assert (
+        "warning: ev/排名.xlsx: a fulian-eval score or rank report, not evidence; skipped"
+        in p.stderr
+    )
+    assert (
+        "warning: ev/记录表.xlsx: a fulian-eval explain report, not evidence; skipped" in p.stderr
+    )
+    assert (
+        "warning: ev/可提高.xlsx: a fulian-eval explain --gains report, not evidence; skipped"
+        in p.stderr
+    )
     assert len(p.stdout.splitlines()) == 1 + len(list(TOWN_EVIDENCE.glob("*.toml")))
 
 
 def test_waivers_show_the_total_without_them(tmp_path: Path) -> None:
-    p = cli("score", RULES, TOWN_CSV, "--waivers", ROOT / "examples" / "town" / "waivers.toml", "--today", "2026-06-01",
-            "-o", "w.xlsx", cwd=tmp_path)
+    p = cli(
+        "score",
+        RULES,
+        TOWN_CSV,
+        "--waivers",
+        ROOT / "examples" / "town" / "waivers.toml",
+        "--today",
+        "2026-06-01",
+        "-o",
+        "w.xlsx",
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     wb = openpyxl.load_workbook(tmp_path / "w.xlsx")
     ranking = values(wb["排名"])

@@ -81,11 +81,20 @@ class RunResult:
         if self._ranked is None:
             assert self.table is not None and self.ranking is not None
             t, r = self.table, self.ranking
-            self._ranked = [Ranked(result=t.summary(int(i)), rank=int(r.rank[i]), group_rank=int(r.group_rank[i]),
-                                   award=award_of(self.rulebook, r, int(i))) for i in r.order]
+            self._ranked = [
+                Ranked(
+                    result=t.summary(int(i)),
+                    rank=int(r.rank[i]),
+                    group_rank=int(r.group_rank[i]),
+                    award=award_of(self.rulebook, r, int(i)),
+                )
+                for i in r.order
+            ]
         return self._ranked
 
-    def report(self, kind: str = "rank", fmt: str = "csv", output: str | Path | IO[str] | None = None) -> str | None:
+    def report(
+        self, kind: str = "rank", fmt: str = "csv", output: str | Path | IO[str] | None = None
+    ) -> str | None:
         """The ``score`` or ``rank`` report (``kind``) as ``fulian-eval`` writes it.
 
         Args:
@@ -121,7 +130,9 @@ class RunResult:
             return text
         if isinstance(output, str | Path):
             # As the command line writes a file: CSV with a BOM (Excel shows Chinese right), else UTF-8.
-            with open(output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as f:
+            with open(
+                output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline=""
+            ) as f:
                 f.write(text)
         else:
             output.write(text)
@@ -130,16 +141,23 @@ class RunResult:
     def workbook(self, path: str | IO[bytes]) -> None:
         """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file."""
         if self.table is not None and self.ranking is not None:
-            missing = table_missing_rows(self.table, self.paths, strict=self.strict,
-                                         ignore_columns=self.ignore_columns)
-            write_table_workbook(self.table, self.ranking, self.rejected, self.warnings, missing, path)
+            missing = table_missing_rows(
+                self.table, self.paths, strict=self.strict, ignore_columns=self.ignore_columns
+            )
+            write_table_workbook(
+                self.table, self.ranking, self.rejected, self.warnings, missing, path
+            )
             return
         if self.pipeline != "per-unit":
-            raise ValueError("the workbook's 缺资料 sheet needs each item's status: score the run with full=True")
+            raise ValueError(
+                "the workbook's 缺资料 sheet needs each item's status: score the run with full=True"
+            )
         score_workbook(self.rulebook, self.ranked, self.rejected, self.warnings, path)
 
 
-def columnar_plan(rb: Rulebook, paths: Iterable[str | Path], waivers: WaiverSet | None = None) -> Plan | None:
+def columnar_plan(
+    rb: Rulebook, paths: Iterable[str | Path], waivers: WaiverSet | None = None
+) -> Plan | None:
     """The compiled plan when a run streams through the columns (tables, no waivers, a plan), else None."""
     if waivers is not None or not any(p.suffix.lower() in _TABLES for p, _ in _expand(paths)):
         return None
@@ -209,25 +227,57 @@ def score_run(
         NoEvidence: a path gives no evidence at all.
     """
     with quiet_gc():
-        return _score_run(rulebook, evidence, waivers=waivers, strict=strict, ignore_columns=ignore_columns, full=full,
-                          progress=progress, sink=sink, plan=plan)
+        return _score_run(
+            rulebook,
+            evidence,
+            waivers=waivers,
+            strict=strict,
+            ignore_columns=ignore_columns,
+            full=full,
+            progress=progress,
+            sink=sink,
+            plan=plan,
+        )
 
 
-def _score_run(rulebook: Rulebook | str | Path, evidence: Iterable[str | Path], *, waivers: WaiverSet | None,
-               strict: bool, ignore_columns: bool, full: bool, progress: Callable[[int, int], None] | None,
-               sink: RowSink | None, plan: Plan | None) -> RunResult:
+def _score_run(
+    rulebook: Rulebook | str | Path,
+    evidence: Iterable[str | Path],
+    *,
+    waivers: WaiverSet | None,
+    strict: bool,
+    ignore_columns: bool,
+    full: bool,
+    progress: Callable[[int, int], None] | None,
+    sink: RowSink | None,
+    plan: Plan | None,
+) -> RunResult:
     rb = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     paths = tuple(os.fspath(p) for p in evidence)
 
-    def made(pipeline: str, rejected: Iterable[Rejection], warnings: Iterable[str], **rest: Any) -> RunResult:
-        return RunResult(rulebook=rb, paths=paths, strict=strict, ignore_columns=ignore_columns, pipeline=pipeline,
-                         rejected=tuple(rejected), warnings=tuple(warnings), **rest)
+    def made(
+        pipeline: str, rejected: Iterable[Rejection], warnings: Iterable[str], **rest: Any
+    ) -> RunResult:
+        return RunResult(
+            rulebook=rb,
+            paths=paths,
+            strict=strict,
+            ignore_columns=ignore_columns,
+            pipeline=pipeline,
+            rejected=tuple(rejected),
+            warnings=tuple(warnings),
+            **rest,
+        )
 
     if plan is None and not full:
         plan = columnar_plan(rb, paths, waivers)
     if plan is not None:
-        res = score_tables(plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, sink=sink)
-        return made("columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table))
+        res = score_tables(
+            plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, sink=sink
+        )
+        return made(
+            "columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table)
+        )
     if full:
         es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
         warnings = list(es.warnings)
@@ -239,7 +289,8 @@ def _score_run(rulebook: Rulebook | str | Path, evidence: Iterable[str | Path], 
                 warnings.extend(said)
             results.append(score(rb, ev, waived))
         return made("per-unit", es.rejected, warnings, ranked=rank(rb, results))
-    batch = score_summaries(rb, paths, strict=strict, progress=progress, ignore_columns=ignore_columns,
-                            waivers=waivers)
+    batch = score_summaries(
+        rb, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, waivers=waivers
+    )
     summaries: Sequence[UnitSummary] = batch.summaries
     return made("summaries", batch.rejected, batch.warnings, ranked=rank(rb, summaries))

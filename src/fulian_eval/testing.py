@@ -60,14 +60,33 @@ __all__ = [
 ]
 
 KINDS: tuple[str, ...] = (
-    "check", "threshold", "tiers", "linear", "count", "deduct",
-    "shortfall", "surplus", "expr", "manual", "veto",
+    "check",
+    "threshold",
+    "tiers",
+    "linear",
+    "count",
+    "deduct",
+    "shortfall",
+    "surplus",
+    "expr",
+    "manual",
+    "veto",
 )
 """Every item kind of SPEC §2.1, in the order of its table."""
 
 DOCUMENTS: tuple[str, ...] = (
-    "工作活动记录簿", "妇女培训登记簿", "各类表彰登记簿", "群众来信来访登记簿", "重点帮扶对象登记簿",
-    "执委花名册", "妇女骨干花名册", "会议记录", "有牌子", "有场所", "有制度", "有人员",
+    "工作活动记录簿",
+    "妇女培训登记簿",
+    "各类表彰登记簿",
+    "群众来信来访登记簿",
+    "重点帮扶对象登记簿",
+    "执委花名册",
+    "妇女骨干花名册",
+    "会议记录",
+    "有牌子",
+    "有场所",
+    "有制度",
+    "有人员",
 )
 """Names that generated ``required`` lists and set-valued evidence are drawn from."""
 
@@ -82,20 +101,49 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "number": ("%", "", "元"),
     "quantity": ("m^2", "元", "万元"),
 }
-_STEM = {"人": "people", "户": "households", "次": "times", "件": "cases", "册": "books",
-         "%": "rate", "元": "funds", "万元": "grants", "m^2": "area", "": "n"}
+_STEM = {
+    "人": "people",
+    "户": "households",
+    "次": "times",
+    "件": "cases",
+    "册": "books",
+    "%": "rate",
+    "元": "funds",
+    "万元": "grants",
+    "m^2": "area",
+    "": "n",
+}
 _TYPE_STEM = {"bool": "flag", "set": "docs", "text": "remark"}
-_TITLES = {"people": "人数", "households": "户数", "times": "次数", "cases": "件数", "books": "册数",
-           "rate": "比率", "funds": "经费", "grants": "专项资金", "area": "面积", "n": "数量",
-           "flag": "是否达标", "docs": "已建台帐", "remark": "备注"}
+_TITLES = {
+    "people": "人数",
+    "households": "户数",
+    "times": "次数",
+    "cases": "件数",
+    "books": "册数",
+    "rate": "比率",
+    "funds": "经费",
+    "grants": "专项资金",
+    "area": "面积",
+    "n": "数量",
+    "flag": "是否达标",
+    "docs": "已建台帐",
+    "remark": "备注",
+}
 
 _CATEGORY_IDS = ("archives", "facilities", "floating", "family", "rights", "organization")
 _CATEGORY_TITLES = ("档案台帐", "硬件设施", "流动人口", "家庭与妇儿维权", "维权服务", "组织建设")
 _ITEM_TITLES = {
-    "check": "妇女之家挂牌", "threshold": "活动室面积达标", "tiers": "满意度分档计分",
-    "linear": "信息采集率折算", "count": "开展活动", "deduct": "五簿齐全",
-    "shortfall": "每低1个百分点扣分", "surplus": "每超1%加分", "expr": "按公式计分",
-    "manual": "评审打分", "veto": "弄虚作假一票否决",
+    "check": "妇女之家挂牌",
+    "threshold": "活动室面积达标",
+    "tiers": "满意度分档计分",
+    "linear": "信息采集率折算",
+    "count": "开展活动",
+    "deduct": "五簿齐全",
+    "shortfall": "每低1个百分点扣分",
+    "surplus": "每超1%加分",
+    "expr": "按公式计分",
+    "manual": "评审打分",
+    "veto": "弄虚作假一票否决",
 }
 _METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
 _GRADES = (("优秀", 90), ("良好", 80), ("合格", 70), ("基本合格", 60), ("不合格", 0))
@@ -132,8 +180,12 @@ def _plain(x: Fraction) -> int | Decimal:
 # Alternative spellings of a value given in a field's unit: (unit written, factor).
 # "120 m^2" == "0.012 hectare", "8500 元" == "0.85 万元".
 _ALTERNATIVES: dict[str, tuple[tuple[str, Fraction], ...]] = {
-    "m^2": (("hectare", Fraction(1, 10000)), ("平方米", Fraction(1)), ("m²", Fraction(1)),
-            ("km**2", Fraction(1, 10**6))),
+    "m^2": (
+        ("hectare", Fraction(1, 10000)),
+        ("平方米", Fraction(1)),
+        ("m²", Fraction(1)),
+        ("km**2", Fraction(1, 10**6)),
+    ),
     "元": (("万元", Fraction(1, 10000)), ("亿元", Fraction(1, 10**8))),
     "万元": (("元", Fraction(10000)),),
     "人": (("位", Fraction(1)), ("person", Fraction(1))),
@@ -204,9 +256,21 @@ _MAXES = st.one_of(
     st.integers(1, 200).map(lambda k: Fraction(k, 20)),
 )
 _FINE_MAXES = st.one_of(_MAXES, st.integers(1, 80).map(lambda k: Fraction(k, 8)))
-_EACH = st.sampled_from((Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3, 2),
-                         Fraction(1, 10), Fraction(3, 10), Fraction(1, 8)))
-_FLOORS = st.sampled_from((Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5), Fraction(-3, 10)))
+_EACH = st.sampled_from(
+    (
+        Fraction(1, 4),
+        Fraction(1, 2),
+        Fraction(1),
+        Fraction(2),
+        Fraction(3, 2),
+        Fraction(1, 10),
+        Fraction(3, 10),
+        Fraction(1, 8),
+    )
+)
+_FLOORS = st.sampled_from(
+    (Fraction(-1, 2), Fraction(-1), Fraction(-2), Fraction(-5), Fraction(-3, 10))
+)
 _FINE_FLOORS = st.one_of(_FLOORS, st.just(Fraction(-1, 8)))
 
 
@@ -437,7 +501,11 @@ class _Book:
         if kind == "expr":
             return {"points": self.points_expr(mx)}
         if kind == "manual":
-            step = d(st.sampled_from((None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))))
+            step = d(
+                st.sampled_from(
+                    (None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))
+                )
+            )
             return {} if step is None else {"step": step}
         if kind == "deduct":
             return self.deduct()
@@ -456,10 +524,15 @@ class _Book:
             ats = sorted(d(st.sets(_grid(gkind, unit), min_size=1, max_size=3)), reverse=True)
             # Points fall as the bar falls, so that more never earns less.
             # (kept to 0.01, as the loader requires of points)
-            pts = sorted((round_half_up(mx * Fraction(d(st.integers(1, 20)), 20), 2) for _ in ats), reverse=True)
+            pts = sorted(
+                (round_half_up(mx * Fraction(d(st.integers(1, 20)), 20), 2) for _ in ats),
+                reverse=True,
+            )
             if d(st.booleans()):
                 pts[0] = mx
-            tiers = [{"at_least": self.bound(f, a), "points": p} for a, p in zip(ats, pts, strict=True)]
+            tiers = [
+                {"at_least": self.bound(f, a), "points": p} for a, p in zip(ats, pts, strict=True)
+            ]
             return {"field": f, "tiers": tiers}
         if kind == "linear":
             z, full = d(st.lists(_grid(gkind, unit), min_size=2, max_size=2, unique=True))
@@ -467,8 +540,12 @@ class _Book:
         if kind == "count":
             return {"field": f, "each": d(_EACH)}
         # shortfall / surplus
-        out = {"field": f, "target": self.bound(f, self.value(f)),
-               "step": self.bound(f, d(st.sampled_from(_steps(gkind, unit)))), "each": d(_EACH)}
+        out = {
+            "field": f,
+            "target": self.bound(f, self.value(f)),
+            "step": self.bound(f, d(st.sampled_from(_steps(gkind, unit)))),
+            "each": d(_EACH),
+        }
         partial = d(st.sampled_from((None, "exact", "whole", "any")))
         if partial:
             out["partial"] = partial
@@ -480,7 +557,9 @@ class _Book:
         form = d(st.sampled_from(("set", "count", "faults")))
         if form == "set":
             out["field"] = self.field(("set",))
-            out["required"] = d(st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=5, unique=True))
+            out["required"] = d(
+                st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=5, unique=True)
+            )
         elif form == "count":
             out["field"] = self.field(("count",))
         else:
@@ -502,7 +581,10 @@ class _Book:
         # 加分/扣分 lists are short; a long penalty list would wipe out most totals.
         longest = self.opts.max_items if ctype == "base" else min(2, self.opts.max_items)
         chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=longest - 1))
-        items = [self.item(k, f"{k}_{j}", ctype in ("penalty", "deduction")) for j, k in enumerate(chosen)]
+        items = [
+            self.item(k, f"{k}_{j}", ctype in ("penalty", "deduction"))
+            for j, k in enumerate(chosen)
+        ]
         c: dict[str, Any] = {"id": cid, "title": title}
         if ctype != "base" or d(st.booleans()):
             c["type"] = ctype
@@ -537,7 +619,10 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     n_base = draw(st.integers(1, opts.max_base))
     for i in range(n_base):
         cats.append(book.category(_CATEGORY_IDS[i], _CATEGORY_TITLES[i], "base", opts.kinds))
-    for ctype, allowed, title in (("bonus", _BONUS_KINDS, "加分项"), ("penalty", _PENALTY_KINDS, "扣分项")):
+    for ctype, allowed, title in (
+        ("bonus", _BONUS_KINDS, "加分项"),
+        ("penalty", _PENALTY_KINDS, "扣分项"),
+    ):
         kinds = [k for k in opts.kinds if k in allowed]
         if getattr(opts, ctype) and kinds and draw(st.booleans()):
             cats.append(book.category(ctype, title, ctype, kinds))
@@ -545,7 +630,11 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     if weighted:
         for c in cats:
             if c.get("type", "base") == "base":
-                c["weight"] = draw(st.sampled_from((Fraction(1), Fraction(2), Fraction(3), Fraction(1, 4), Fraction(30))))
+                c["weight"] = draw(
+                    st.sampled_from(
+                        (Fraction(1), Fraction(2), Fraction(3), Fraction(1, 4), Fraction(30))
+                    )
+                )
 
     top: dict[str, Any] = {}
     if draw(st.booleans()):
@@ -553,7 +642,11 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     top["id"] = f"scheme-{draw(st.integers(0, 99))}"
     top["version"] = draw(st.sampled_from(("2026.1", "1", "2025.2")))
     top["title"] = "生成的考核细则"
-    scale = draw(st.sampled_from((Fraction(100), None, Fraction(100), Fraction(10), Fraction(100), Fraction(120))))
+    scale = draw(
+        st.sampled_from(
+            (Fraction(100), None, Fraction(100), Fraction(10), Fraction(100), Fraction(120))
+        )
+    )
     if scale is not None:
         top["scale"] = scale
     na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
@@ -572,7 +665,11 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
         picked = draw(st.lists(st.sampled_from(_GRADES), min_size=1, max_size=5, unique=True))
         grades = [{"name": name, "min": mn} for name, mn in picked]
 
-    parts = ["# generated by fulian_eval.testing\n" + "\n".join(f"{_key(k)} = {_toml(v)}" for k, v in top.items()) + "\n"]
+    parts = [
+        "# generated by fulian_eval.testing\n"
+        + "\n".join(f"{_key(k)} = {_toml(v)}" for k, v in top.items())
+        + "\n"
+    ]
     parts += [_table(f"[fields.{name}]", spec) for name, spec in book.fields.items()]
     parts += [_table(f"[derived.{name}]", spec) for name, spec in book.derived.items()]
     parts += [_table("[[consistency]]", c) for c in consistency]
@@ -643,11 +740,22 @@ def rulebook_texts(
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items}")
     if not_applicable not in (None, "rescale", "award"):
-        raise ValueError(f"not_applicable must be 'rescale', 'award' or None, got {not_applicable!r}")
+        raise ValueError(
+            f"not_applicable must be 'rescale', 'award' or None, got {not_applicable!r}"
+        )
     opts = _Options(
-        max_base=max_categories, max_items=max_items, kinds=_check_kinds(kinds), weights=weights,
-        not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
-        applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+        max_base=max_categories,
+        max_items=max_items,
+        kinds=_check_kinds(kinds),
+        weights=weights,
+        not_applicable=not_applicable,
+        bonus=bonus,
+        penalty=penalty,
+        derived=derived,
+        applies_when=applies_when,
+        floors=floors,
+        grades=grades,
+        exclusive_fields=exclusive_fields,
         thousandths=thousandths,
     )
     return _rulebook_text(opts)
@@ -680,9 +788,18 @@ def rulebooks(
     >>> test_weighted()
     """
     texts = rulebook_texts(
-        max_categories=max_categories, max_items=max_items, kinds=kinds, weights=weights,
-        not_applicable=not_applicable, bonus=bonus, penalty=penalty, derived=derived,
-        applies_when=applies_when, floors=floors, grades=grades, exclusive_fields=exclusive_fields,
+        max_categories=max_categories,
+        max_items=max_items,
+        kinds=kinds,
+        weights=weights,
+        not_applicable=not_applicable,
+        bonus=bonus,
+        penalty=penalty,
+        derived=derived,
+        applies_when=applies_when,
+        floors=floors,
+        grades=grades,
+        exclusive_fields=exclusive_fields,
         thousandths=thousandths,
     )
     return texts.map(lambda text: parse_rulebook(text, "<generated>"))
@@ -750,7 +867,18 @@ def _numeric(
     # approximate figures (§3): scored as the stated number, flagged
     n = _dec(value)
     u = spec.unit if spec.unit and not spec.unit.isascii() else ""
-    forms = ["{n}余", "近{n}", "约{n}", "{n}多", "{n}来", "{n}左右", "{n}余{u}", "近{n}{u}", "{n}{u}左右", "{n}{u}以上"]
+    forms = [
+        "{n}余",
+        "近{n}",
+        "约{n}",
+        "{n}多",
+        "{n}来",
+        "{n}左右",
+        "{n}余{u}",
+        "近{n}{u}",
+        "{n}{u}左右",
+        "{n}{u}以上",
+    ]
     return draw(st.sampled_from(forms)).format(n=n, u=u)
 
 
@@ -782,7 +910,9 @@ def _evidence_dict(draw: _Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[st
         if opts.missing and _rarely(draw, 14):
             continue  # 无资料: the item scores 0 (§2.2)
         if spec.type == "bool":
-            values[name] = draw(st.sampled_from((True, False, "是", "否", "有", "无", "1", "0", 1, 0)))
+            values[name] = draw(
+                st.sampled_from((True, False, "是", "否", "有", "无", "1", "0", 1, 0))
+            )
         elif spec.type == "set":
             pool = sorted(required.get(name, set()) | set(DOCUMENTS))
             got = draw(st.lists(st.sampled_from(pool), unique=True, max_size=len(pool)))
@@ -795,7 +925,9 @@ def _evidence_dict(draw: _Draw, rb: Rulebook, opts: _EvidenceOptions) -> dict[st
         elif spec.type == "choice":  # an option, or an alias of one
             values[name] = draw(st.sampled_from((*spec.options, *(a for a, _ in spec.aliases))))
         else:
-            values[name] = _numeric(draw, spec, near.get(name, []), opts.approximate, opts.spellings)
+            values[name] = _numeric(
+                draw, spec, near.get(name, []), opts.approximate, opts.spellings
+            )
     points: dict[str, Any] = {}
     for item in rb.items():
         if isinstance(item.rule, ManualRule) and not (opts.missing and _rarely(draw, 6)):
@@ -847,7 +979,9 @@ def evidence_data(
         unit_ids=_UNIT_IDS if unit_ids is None else unit_ids,
         groups=_GROUPS if groups is None else groups,
         roles=st.just("self") if roles is None else roles,
-        missing=missing, approximate=approximate, spellings=spellings,
+        missing=missing,
+        approximate=approximate,
+        spellings=spellings,
     )
     return _evidence_dict(rb, opts)
 
@@ -887,8 +1021,15 @@ def evidence(
     ...     assert score(rb, ev).item("facilities.room").points in (0, 5)
     >>> test_room()
     """
-    data = evidence_data(rb, unit_ids=unit_ids, groups=groups, roles=roles, missing=missing,
-                         approximate=approximate, spellings=spellings)
+    data = evidence_data(
+        rb,
+        unit_ids=unit_ids,
+        groups=groups,
+        roles=roles,
+        missing=missing,
+        approximate=approximate,
+        spellings=spellings,
+    )
     return data.map(_reader(rb))
 
 
@@ -911,7 +1052,9 @@ def evidence_lists(
 ) -> st.SearchStrategy[list[Evidence]]:
     """Several units' evidence for ``rb``, each (unit, role) at most once, as for ranking."""
     one = evidence(rb, roles=roles, missing=missing, approximate=approximate, spellings=spellings)
-    return st.lists(one, min_size=min_size, max_size=max_size, unique_by=lambda e: (e.unit.id, e.role))
+    return st.lists(
+        one, min_size=min_size, max_size=max_size, unique_by=lambda e: (e.unit.id, e.role)
+    )
 
 
 def rulebook_and_evidence(

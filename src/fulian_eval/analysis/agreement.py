@@ -53,7 +53,9 @@ def _pairable(units: Mapping[Hashable, Mapping[str, Fraction | None]]) -> list[l
     return out
 
 
-def krippendorff_alpha_interval(units: Mapping[Hashable, Mapping[str, Fraction | None]]) -> Fraction | None:
+def krippendorff_alpha_interval(
+    units: Mapping[Hashable, Mapping[str, Fraction | None]],
+) -> Fraction | None:
     """Krippendorff's alpha with the interval metric, exactly.
 
     Args:

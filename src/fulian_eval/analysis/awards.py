@@ -31,8 +31,16 @@ def _runs(rows: Any, seg: Any) -> list[Any]:
     return list(np.split(rows, cuts))
 
 
-def award_codes(awards: Sequence[Award], order: Any, role_seg: Any, group_seg: Any, vetoed: Any, total_h: Any,
-                rank: Any, group_rank: Any) -> Any:
+def award_codes(
+    awards: Sequence[Award],
+    order: Any,
+    role_seg: Any,
+    group_seg: Any,
+    vetoed: Any,
+    total_h: Any,
+    rank: Any,
+    group_rank: Any,
+) -> Any:
     """Each row's award, as an index into ``awards`` (-1: none).
 
     Args:
@@ -75,6 +83,8 @@ def award_codes(awards: Sequence[Award], order: Any, role_seg: Any, group_seg: A
                 continue
             end = min(start + size, eligible)
             t = tie[rows]
-            end = min(int(np.searchsorted(t, t[end - 1], side="right")), eligible)  # ties at the cut
+            end = min(
+                int(np.searchsorted(t, t[end - 1], side="right")), eligible
+            )  # ties at the cut
             out[rows[start:end]] = k
     return out

@@ -29,8 +29,18 @@ from ..scoring.exact import UnitResult, fmt_points, hundredths
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
 from .rank import Ranked, rank
 
-__all__ = ["CrossCheck", "CrossCheckConfig", "CrossCheckTables", "Discrepancy", "FinalResult", "config_of",
-           "crosscheck", "crosscheck_json", "crosscheck_report", "crosscheck_tables"]
+__all__ = [
+    "CrossCheck",
+    "CrossCheckConfig",
+    "CrossCheckTables",
+    "Discrepancy",
+    "FinalResult",
+    "config_of",
+    "crosscheck",
+    "crosscheck_json",
+    "crosscheck_report",
+    "crosscheck_tables",
+]
 
 ROLES = DEFAULT_ROLES.ids  # the default roles; a rulebook's own are rb.roles
 # The roles and the [crosscheck] keys are checked in io.crosscheck_table, which the loader uses too.
@@ -60,11 +70,17 @@ def config_of(rb: Rulebook) -> CrossCheckConfig:
 
     settings, found = check_crosscheck(raw, rb.roles)
     for key, message in found:
-        problems.append(Problem(file=file, path=".".join(["crosscheck", *map(str, key)]), message=message))
+        problems.append(
+            Problem(file=file, path=".".join(["crosscheck", *map(str, key)]), message=message)
+        )
     if problems:
         raise RulebookError(problems)
-    return CrossCheckConfig(precedence=settings["precedence"], combine=settings["combine"],
-                            role_weights=settings["role_weights"], tolerance=settings["tolerance"])
+    return CrossCheckConfig(
+        precedence=settings["precedence"],
+        combine=settings["combine"],
+        role_weights=settings["role_weights"],
+        tolerance=settings["tolerance"],
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +100,11 @@ class FinalResult:
         return "final"
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
-        return (self.vetoed, -hundredths(self.total),
-                tuple(-hundredths(self.basis.category(c).score) for c in tie_break))
+        return (
+            self.vetoed,
+            -hundredths(self.total),
+            tuple(-hundredths(self.basis.category(c).score) for c in tie_break),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -102,8 +121,12 @@ class CrossCheck:
     config: CrossCheckConfig
     ranked: tuple[Ranked[FinalResult], ...]
     discrepancies: tuple[Discrepancy, ...]
-    all_full_marks: tuple[str, ...]  # units whose self-assessment gave every applicable item full marks
-    flags: Mapping[str, Mapping[str, tuple[str, ...]]]  # unit -> role -> consistency/approximate flags
+    all_full_marks: tuple[
+        str, ...
+    ]  # units whose self-assessment gave every applicable item full marks
+    flags: Mapping[
+        str, Mapping[str, tuple[str, ...]]
+    ]  # unit -> role -> consistency/approximate flags
     agreement: Agreement
 
 
@@ -115,7 +138,9 @@ def _final(config: CrossCheckConfig, roles: Mapping[str, UnitResult]) -> FinalRe
     if config.combine == "weighted":
         present = {r: w for r, w in config.role_weights.items() if r in roles}
         if present:
-            total = sum((w * roles[r].total for r, w in present.items()), Fraction(0)) / sum(present.values())
+            total = sum((w * roles[r].total for r, w in present.items()), Fraction(0)) / sum(
+                present.values()
+            )
             role = "weighted"
         else:
             total, role = basis.total, first
@@ -125,8 +150,15 @@ def _final(config: CrossCheckConfig, roles: Mapping[str, UnitResult]) -> FinalRe
     inflation = None
     if selfr is not None and role != "self":
         inflation = round_half_up(selfr.total, 2) - round_half_up(total, 2)
-    return FinalResult(unit=basis.unit, final_role=role, total=total, vetoed=basis.vetoed, roles=dict(roles),
-                       self_inflation=inflation, basis=basis)
+    return FinalResult(
+        unit=basis.unit,
+        final_role=role,
+        total=total,
+        vetoed=basis.vetoed,
+        roles=dict(roles),
+        self_inflation=inflation,
+        basis=basis,
+    )
 
 
 def _differing(values: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
@@ -158,7 +190,9 @@ def _all_full(r: UnitResult, deducts: set[str]) -> bool:
     return judged > 0
 
 
-def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckConfig | None = None) -> CrossCheck:
+def crosscheck(
+    rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckConfig | None = None
+) -> CrossCheck:
     """Compare every unit's assessments by role (SPEC §6).
 
     Args:
@@ -186,24 +220,41 @@ def crosscheck(rb: Rulebook, results: Iterable[UnitResult], config: CrossCheckCo
             if item.kind == "veto":
                 seen = {role: i.status == "veto" for role, i in got.items()}
                 if len(set(seen.values())) > 1:
-                    discrepancies.append(Discrepancy(
-                        unit=uid, item=item.id, points={role: i.points for role, i in got.items()},
-                        values=_differing({role: dict(i.inputs) for role, i in got.items()}), veto=True))
+                    discrepancies.append(
+                        Discrepancy(
+                            unit=uid,
+                            item=item.id,
+                            points={role: i.points for role, i in got.items()},
+                            values=_differing({role: dict(i.inputs) for role, i in got.items()}),
+                            veto=True,
+                        )
+                    )
                 continue
             judged = {role: i for role, i in got.items() if i.status != "not_applicable"}
             pts = [i.points for i in judged.values()]
             if len(pts) >= 2 and max(pts) - min(pts) > cfg.tolerance:
-                discrepancies.append(Discrepancy(
-                    unit=uid, item=item.id, points={role: i.points for role, i in judged.items()},
-                    values=_differing({role: dict(i.inputs) for role, i in judged.items()})))
+                discrepancies.append(
+                    Discrepancy(
+                        unit=uid,
+                        item=item.id,
+                        points={role: i.points for role, i in judged.items()},
+                        values=_differing({role: dict(i.inputs) for role, i in judged.items()}),
+                    )
+                )
         selfr = roles.get("self")
         if selfr is not None and _all_full(selfr, deducts):
             full.append(uid)
         unit_flags = {role: roles[role].flags for role in present if roles[role].flags}
         if unit_flags:
             flags[uid] = unit_flags
-    return CrossCheck(config=cfg, ranked=tuple(rank(rb, finals)), discrepancies=tuple(discrepancies),
-                      all_full_marks=tuple(full), flags=flags, agreement=agreement(dict(by_role)))
+    return CrossCheck(
+        config=cfg,
+        ranked=tuple(rank(rb, finals)),
+        discrepancies=tuple(discrepancies),
+        all_full_marks=tuple(full),
+        flags=flags,
+        agreement=agreement(dict(by_role)),
+    )
 
 
 # ------------------------------------------------------------------- reports
@@ -213,22 +264,41 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
     """The ``crosscheck --format json`` document of SPEC §9 (with a few extra keys)."""
     return {
         "units": [
-            {"unit": r.result.unit.id, "name": r.result.unit.name, "group": r.result.unit.group,
-             "final_role": r.result.final_role, "total": fmt_points(r.result.total),
-             "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
-             "self_inflation": None if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
-             "vetoed": r.result.vetoed, "rank": r.rank, "group_rank": r.group_rank, "award": r.award}
+            {
+                "unit": r.result.unit.id,
+                "name": r.result.unit.name,
+                "group": r.result.unit.group,
+                "final_role": r.result.final_role,
+                "total": fmt_points(r.result.total),
+                "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
+                "self_inflation": None
+                if r.result.self_inflation is None
+                else fmt_points(r.result.self_inflation),
+                "vetoed": r.result.vetoed,
+                "rank": r.rank,
+                "group_rank": r.group_rank,
+                "award": r.award,
+            }
             for r in cc.ranked
         ],
         "discrepancies": [
-            {"unit": d.unit, "item": d.item, "points": {k: fmt_points(v) for k, v in d.points.items()},
-             "values": {k: dict(v) for k, v in d.values.items()}, **({"veto": True} if d.veto else {})}
+            {
+                "unit": d.unit,
+                "item": d.item,
+                "points": {k: fmt_points(v) for k, v in d.points.items()},
+                "values": {k: dict(v) for k, v in d.values.items()},
+                **({"veto": True} if d.veto else {}),
+            }
             for d in cc.discrepancies
         ],
         "all_full_marks": list(cc.all_full_marks),
-        "flags": {u: {role: list(f) for role, f in by_role.items()} for u, by_role in cc.flags.items()},
-        "agreement": {**agreement_json(cc.agreement), **({"message": cc.agreement.message}
-                                                          if cc.agreement.message else {})},
+        "flags": {
+            u: {role: list(f) for role, f in by_role.items()} for u, by_role in cc.flags.items()
+        },
+        "agreement": {
+            **agreement_json(cc.agreement),
+            **({"message": cc.agreement.message} if cc.agreement.message else {}),
+        },
     }
 
 
@@ -259,8 +329,11 @@ def _rounded(x: Fraction) -> Fraction:
 
 def _summary_line(cc: CrossCheck, rb: Rulebook | None = None) -> str:
     zh = (rb.roles if rb is not None else DEFAULT_ROLES).title
-    how = ("按权重 " + "、".join(f"{zh(r)}{w}" for r, w in cc.config.role_weights.items())
-           if cc.config.combine == "weighted" else "按 " + " > ".join(zh(r) for r in cc.config.precedence))
+    how = (
+        "按权重 " + "、".join(f"{zh(r)}{w}" for r, w in cc.config.role_weights.items())
+        if cc.config.combine == "weighted"
+        else "按 " + " > ".join(zh(r) for r in cc.config.precedence)
+    )
     return f"容差 {fmt_points(cc.config.tolerance)} 分；最终得分{how}"
 
 
@@ -272,10 +345,19 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
     units = []
     for r in cc.ranked:
         f = r.result
-        units.append([r.rank, f.unit.id, f.unit.name, f.unit.group,
-                      *[_rounded(f.roles[role].total) if role in f.roles else None for role in roles],
-                      "加权" if f.final_role == "weighted" else zh(f.final_role),
-                      _rounded(f.total), f.self_inflation, f.vetoed])
+        units.append(
+            [
+                r.rank,
+                f.unit.id,
+                f.unit.name,
+                f.unit.group,
+                *[_rounded(f.roles[role].total) if role in f.roles else None for role in roles],
+                "加权" if f.final_role == "weighted" else zh(f.final_role),
+                _rounded(f.total),
+                f.self_inflation,
+                f.vetoed,
+            ]
+        )
     names = {r.result.unit.id: r.result.unit for r in cc.ranked}
     disputes = []
     for d in cc.discrepancies:
@@ -285,31 +367,72 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
         def shown(vals: Mapping[str, str]) -> str | None:
             if not vals:
                 return None
-            return "；".join(f"{rb.fields[k].title if k in rb.fields and rb.fields[k].title else k} = {v}"
-                            for k, v in vals.items())
+            return "；".join(
+                f"{rb.fields[k].title if k in rb.fields and rb.fields[k].title else k} = {v}"
+                for k, v in vals.items()
+            )
 
-        disputes.append([d.unit, unit.name if unit else "", unit.group if unit else "", d.item, item.title,
-                         item.max, *[d.points.get(role) for role in roles],
-                         *[shown(d.values.get(role, {})) for role in roles], d.veto])
-    notes: list[list[Any]] = [["自评全部满分", uid, "自评", "自评每一项都是满分，请核实"] for uid in cc.all_full_marks]
+        disputes.append(
+            [
+                d.unit,
+                unit.name if unit else "",
+                unit.group if unit else "",
+                d.item,
+                item.title,
+                item.max,
+                *[d.points.get(role) for role in roles],
+                *[shown(d.values.get(role, {})) for role in roles],
+                d.veto,
+            ]
+        )
+    notes: list[list[Any]] = [
+        ["自评全部满分", uid, "自评", "自评每一项都是满分，请核实"] for uid in cc.all_full_marks
+    ]
     for uid, by_role in cc.flags.items():
         for role, fl in by_role.items():
             notes.extend(["评分提示", uid, zh(role), f] for f in fl)
     a = cc.agreement
-    notes.append(["评分一致性", None, None, f"Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
-                  + (f"；{a.message}" if a.message else "")
-                  + ("；分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
-                     if a.by_category else "")])
+    notes.append(
+        [
+            "评分一致性",
+            None,
+            None,
+            f"Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
+            + (f"；{a.message}" if a.message else "")
+            + (
+                "；分类别: "
+                + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
+                if a.by_category
+                else ""
+            ),
+        ]
+    )
     return CrossCheckTables(
-        title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）", summary=_summary_line(cc, rb),
-        unit_columns=[("名次", "int"), ("单位", "text"), ("名称", "text"), ("片区", "text"),
-                      *[(f"{zh(r)}总分", "points") for r in roles], ("采用", "text"),
-                      ("最终得分", "points"), ("自评虚高", "points"), ("一票否决", "yesno")],
+        title=f"交错互查汇总 — {rb.title or rb.id}（{rb.version}）",
+        summary=_summary_line(cc, rb),
+        unit_columns=[
+            ("名次", "int"),
+            ("单位", "text"),
+            ("名称", "text"),
+            ("片区", "text"),
+            *[(f"{zh(r)}总分", "points") for r in roles],
+            ("采用", "text"),
+            ("最终得分", "points"),
+            ("自评虚高", "points"),
+            ("一票否决", "yesno"),
+        ],
         units=units,
-        dispute_columns=[("单位", "text"), ("名称", "text"), ("片区", "text"), ("项目", "text"),
-                         ("考核内容", "text"), ("分值", "points"),
-                         *[(f"{zh(r)}得分", "points") for r in roles],
-                         *[(f"{zh(r)}所用资料", "text") for r in roles], ("否决争议", "yesno")],
+        dispute_columns=[
+            ("单位", "text"),
+            ("名称", "text"),
+            ("片区", "text"),
+            ("项目", "text"),
+            ("考核内容", "text"),
+            ("分值", "points"),
+            *[(f"{zh(r)}得分", "points") for r in roles],
+            *[(f"{zh(r)}所用资料", "text") for r in roles],
+            ("否决争议", "yesno"),
+        ],
         disputes=disputes,
         note_columns=[("类别", "text"), ("单位", "text"), ("角色", "text"), ("内容", "text")],
         notes=notes,
@@ -347,16 +470,27 @@ def crosscheck_html(rb: Rulebook, cc: CrossCheck) -> str:
 
     def table(cols: list[tuple[str, str]], rows: list[list[Any]]) -> str:
         head = "".join(f"<th>{escape(title)}</th>" for title, _ in cols)
-        body = "\n".join("<tr>" + "".join(cell(v, kind) for v, (_, kind) in zip(row, cols, strict=True)) + "</tr>"
-                         for row in rows)
+        body = "\n".join(
+            "<tr>"
+            + "".join(cell(v, kind) for v, (_, kind) in zip(row, cols, strict=True))
+            + "</tr>"
+            for row in rows
+        )
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
-    parts = [f"<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-             f"<title>{escape(t.title)}</title>\n<style>\n{_HTML_STYLE}\n</style>\n</head>\n<body>",
-             f"<h1>{escape(t.title)}</h1>", f"<p>{escape(t.summary)}</p>",
-             "<h2>各单位得分</h2>", table(t.unit_columns, t.units)]
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(t.title)}</title>\n<style>\n{_HTML_STYLE}\n</style>\n</head>\n<body>",
+        f"<h1>{escape(t.title)}</h1>",
+        f"<p>{escape(t.summary)}</p>",
+        "<h2>各单位得分</h2>",
+        table(t.unit_columns, t.units),
+    ]
     if t.disputes:
-        parts += [f"<h2>有争议的项目（{len(t.disputes)} 项）</h2>", table(t.dispute_columns, t.disputes)]
+        parts += [
+            f"<h2>有争议的项目（{len(t.disputes)} 项）</h2>",
+            table(t.dispute_columns, t.disputes),
+        ]
     else:
         parts.append("<p>各方评分一致，无争议项目。</p>")
     parts += ["<h2>提示</h2>", table(t.note_columns, t.notes), "</body>\n</html>\n"]
@@ -372,34 +506,88 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
     roles = [r for r in rb.roles.precedence if any(r in x.result.roles for x in cc.ranked)][::-1]
     tablefmt = {"table": "simple", "markdown": "github", "csv": "csv"}.get(fmt, "simple")
     units_rows = [
-        [r.rank, r.result.unit.id, r.result.unit.name, r.result.unit.group,
-         *[fmt_points(r.result.roles[role].total) if role in r.result.roles else "" for role in roles],
-         r.result.final_role, fmt_points(r.result.total),
-         "" if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
-         "是" if r.result.vetoed else ""]
+        [
+            r.rank,
+            r.result.unit.id,
+            r.result.unit.name,
+            r.result.unit.group,
+            *[
+                fmt_points(r.result.roles[role].total) if role in r.result.roles else ""
+                for role in roles
+            ],
+            r.result.final_role,
+            fmt_points(r.result.total),
+            "" if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
+            "是" if r.result.vetoed else "",
+        ]
         for r in cc.ranked
     ]
     role_zh = rb.roles.titles
-    head = ["名次", "单位", "名称", "片区", *[role_zh[r] for r in roles], "采用", "最终得分", "自评虚高", "否决"]
+    head = [
+        "名次",
+        "单位",
+        "名称",
+        "片区",
+        *[role_zh[r] for r in roles],
+        "采用",
+        "最终得分",
+        "自评虚高",
+        "否决",
+    ]
     if fmt == "csv":
-        return csv_text(["rank", "unit", "name", "group", *roles, "final_role", "total", "self_inflation", "vetoed"],
-                        ([*row[:-1], "true" if row[-1] else "false"] for row in units_rows))
-    out = [f"交错互查汇总 — {rb.title or rb.id}",
-           f"容差 tolerance = {fmt_points(cc.config.tolerance)} 分；最终得分：" + (
-               "按权重 " + "、".join(f"{role_zh.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
-               if cc.config.combine == "weighted" else "按 " + " > ".join(role_zh.get(r, r) for r in cc.config.precedence)),
-           "", tabulate(units_rows, headers=head, tablefmt=tablefmt, disable_numparse=True), ""]
+        return csv_text(
+            [
+                "rank",
+                "unit",
+                "name",
+                "group",
+                *roles,
+                "final_role",
+                "total",
+                "self_inflation",
+                "vetoed",
+            ],
+            ([*row[:-1], "true" if row[-1] else "false"] for row in units_rows),
+        )
+    out = [
+        f"交错互查汇总 — {rb.title or rb.id}",
+        f"容差 tolerance = {fmt_points(cc.config.tolerance)} 分；最终得分："
+        + (
+            "按权重 "
+            + "、".join(f"{role_zh.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
+            if cc.config.combine == "weighted"
+            else "按 " + " > ".join(role_zh.get(r, r) for r in cc.config.precedence)
+        ),
+        "",
+        tabulate(units_rows, headers=head, tablefmt=tablefmt, disable_numparse=True),
+        "",
+    ]
     if cc.discrepancies:
         out.append(f"有争议的项目（{len(cc.discrepancies)} 项）")
         rows = []
         for d in cc.discrepancies:
             values = "；".join(
                 f"{role_zh.get(role, role)}: " + ", ".join(f"{k}={v}" for k, v in vals.items())
-                for role, vals in d.values.items() if vals)
-            rows.append([d.unit, d.item + ("（否决）" if d.veto else ""),
-                         *[fmt_points(d.points[r]) if r in d.points else "" for r in roles], values])
-        out += [tabulate(rows, headers=["单位", "项目", *[role_zh[r] for r in roles], "各方所用资料"],
-                         tablefmt=tablefmt, disable_numparse=True), ""]
+                for role, vals in d.values.items()
+                if vals
+            )
+            rows.append(
+                [
+                    d.unit,
+                    d.item + ("（否决）" if d.veto else ""),
+                    *[fmt_points(d.points[r]) if r in d.points else "" for r in roles],
+                    values,
+                ]
+            )
+        out += [
+            tabulate(
+                rows,
+                headers=["单位", "项目", *[role_zh[r] for r in roles], "各方所用资料"],
+                tablefmt=tablefmt,
+                disable_numparse=True,
+            ),
+            "",
+        ]
     else:
         out += ["各方评分一致，无争议项目。", ""]
     if cc.all_full_marks:
@@ -409,8 +597,12 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
             for f in fl:
                 out.append(f"提示 {uid}（{role_zh.get(role, role)}）: {f}")
     a = cc.agreement
-    out.append(f"评分一致性 Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
-               + (f"；{a.message}" if a.message else ""))
+    out.append(
+        f"评分一致性 Krippendorff's alpha = {fmt_alpha(a.alpha) or '无法计算'}（{a.pairs} 对）"
+        + (f"；{a.message}" if a.message else "")
+    )
     if a.by_category:
-        out.append("  分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items()))
+        out.append(
+            "  分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
+        )
     return "\n".join(out) + "\n"

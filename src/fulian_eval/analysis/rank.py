@@ -60,7 +60,9 @@ class Ranked(Generic[R]):
     result: R
     rank: int
     group_rank: int
-    award: str | None = None  # the [[awards]] name this unit gets within its role's ranking (SPEC §10.5)
+    award: str | None = (
+        None  # the [[awards]] name this unit gets within its role's ranking (SPEC §10.5)
+    )
 
 
 def _competition(order: list[int], keys: Sequence[Key]) -> dict[int, int]:
@@ -105,7 +107,9 @@ def rank(rb: Rulebook, results: Iterable[R]) -> list[Ranked[R]]:
     return _with_awards(rb, out, keys, rows) if rb.awards else out
 
 
-def _with_awards(rb: Rulebook, out: list[Ranked[R]], keys: Sequence[Key], rows: Sequence[R]) -> list[Ranked[R]]:
+def _with_awards(
+    rb: Rulebook, out: list[Ranked[R]], keys: Sequence[Key], rows: Sequence[R]
+) -> list[Ranked[R]]:
     """The ranking with each unit's award (SPEC §10.5), from the rank keys (vetoed, -total)."""
     pos = {id(r): k for k, r in enumerate(rows)}
     at = [pos[id(x.result)] for x in out]
@@ -113,11 +117,20 @@ def _with_awards(rb: Rulebook, out: list[Ranked[R]], keys: Sequence[Key], rows: 
     groups: dict[tuple[str, str], int] = {}
     role_seg = [roles.setdefault(x.result.role, len(roles)) for x in out]
     group_seg = [groups.setdefault((x.result.role, x.result.unit.group), len(groups)) for x in out]
-    codes = award_codes(rb.awards, np.arange(len(out)), np.array(role_seg), np.array(group_seg),
-                        np.array([keys[i][0] for i in at], dtype=bool),
-                        np.array([-keys[i][1] for i in at], dtype=np.int64),
-                        np.array([x.rank for x in out]), np.array([x.group_rank for x in out]))
-    return [attrs.evolve(x, award=rb.awards[c].name) if c >= 0 else x for x, c in zip(out, codes.tolist(), strict=True)]
+    codes = award_codes(
+        rb.awards,
+        np.arange(len(out)),
+        np.array(role_seg),
+        np.array(group_seg),
+        np.array([keys[i][0] for i in at], dtype=bool),
+        np.array([-keys[i][1] for i in at], dtype=np.int64),
+        np.array([x.rank for x in out]),
+        np.array([x.group_rank for x in out]),
+    )
+    return [
+        attrs.evolve(x, award=rb.awards[c].name) if c >= 0 else x
+        for x, c in zip(out, codes.tolist(), strict=True)
+    ]
 
 
 @attrs.frozen(kw_only=True)
@@ -127,7 +140,9 @@ class Ranking:
     order: Any
     rank: Any
     group_rank: Any
-    award: Any = None  # per row: an index into rb.awards, -1 for none (None: the rulebook has no awards)
+    award: Any = (
+        None  # per row: an index into rb.awards, -1 for none (None: the rulebook has no awards)
+    )
 
 
 def rank_table(t: Table) -> Ranking:
@@ -147,7 +162,11 @@ def rank_table(t: Table) -> Ranking:
     rank_of = np.empty(len(names), dtype=np.int64)
     rank_of[place] = np.arange(len(names))
     roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
-    by_id = _id_order(t.id_bytes) if not t.nul_ids else np.array(sorted(range(n), key=t.unit.__getitem__))
+    by_id = (
+        _id_order(t.id_bytes)
+        if not t.nul_ids
+        else np.array(sorted(range(n), key=t.unit.__getitem__))
+    )
     cat_ids = [c.id for c, _ in t.plan.cats]
     ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
     keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
@@ -159,8 +178,11 @@ def rank_table(t: Table) -> Ranking:
     seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
     gorder = order[np.argsort(seg[order], kind="stable")]
     group_rank = _competition_arrays(composite, gorder, seg)
-    award = (award_codes(rb.awards, order, roles, seg, t.vetoed, t.total_h, rank, group_rank)
-             if rb.awards else None)
+    award = (
+        award_codes(rb.awards, order, roles, seg, t.vetoed, t.total_h, rank, group_rank)
+        if rb.awards
+        else None
+    )
     return Ranking(order=order, rank=rank, group_rank=group_rank, award=award)
 
 

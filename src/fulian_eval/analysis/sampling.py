@@ -156,8 +156,13 @@ def read_units(path: str | PathLike[str]) -> list[UnitRow]:
     try:
         text = decode_text(read_bounded(Path(path), what="a units file"))
     except OSError as exc:
-        raise UnitsError([Problem(file=file, message=f"cannot read file: {exc.strerror}")]) from None
-    except (FileProblem, UnicodeDecodeError) as exc:  # not a file, too big, or in no encoding we read
+        raise UnitsError(
+            [Problem(file=file, message=f"cannot read file: {exc.strerror}")]
+        ) from None
+    except (
+        FileProblem,
+        UnicodeDecodeError,
+    ) as exc:  # not a file, too big, or in no encoding we read
         raise UnitsError([Problem(file=file, message=str(exc))]) from None
     try:
         return _parse_units(text, file)
@@ -175,15 +180,23 @@ def _parse_units(text: str, file: str) -> list[UnitRow]:
             header_line = reader.line_num
             break
     if header is None:
-        raise UnitsError([Problem(file=file, message="empty file; expected a header row: unit,name,group")])
+        raise UnitsError(
+            [Problem(file=file, message="empty file; expected a header row: unit,name,group")]
+        )
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         found = ", ".join(f"'{h}'" for h in header if h) or "none"
-        raise UnitsError([
-            Problem(file=file, line=header_line, path="header",
-                    message=f"missing column '{c}'{did_you_mean(c, header)}; found {found}")
-            for c in missing
-        ])
+        raise UnitsError(
+            [
+                Problem(
+                    file=file,
+                    line=header_line,
+                    path="header",
+                    message=f"missing column '{c}'{did_you_mean(c, header)}; found {found}",
+                )
+                for c in missing
+            ]
+        )
     index = {c: header.index(c) for c in COLUMNS}
     problems: list[Problem] = []
     rows: list[UnitRow] = []
@@ -193,10 +206,17 @@ def _parse_units(text: str, file: str) -> list[UnitRow]:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(header):
-            extra = ", ".join(repr(c) for c in cells[len(header):])
-            problems.append(Problem(file=file, line=line, message=(
-                f"{len(cells)} values but the header has {len(header)} columns (extra: {extra}); "
-                "quote values that contain commas")))
+            extra = ", ".join(repr(c) for c in cells[len(header) :])
+            problems.append(
+                Problem(
+                    file=file,
+                    line=line,
+                    message=(
+                        f"{len(cells)} values but the header has {len(header)} columns (extra: {extra}); "
+                        "quote values that contain commas"
+                    ),
+                )
+            )
             continue
 
         def cell(col: str, cells: list[str] = cells) -> str:
@@ -205,17 +225,35 @@ def _parse_units(text: str, file: str) -> list[UnitRow]:
 
         uid, name, group = cell("unit"), cell("name"), cell("group")
         if not uid:
-            problems.append(Problem(file=file, line=line, path="unit",
-                                    message=f"empty unit id (name {name!r}, group {group!r})"))
+            problems.append(
+                Problem(
+                    file=file,
+                    line=line,
+                    path="unit",
+                    message=f"empty unit id (name {name!r}, group {group!r})",
+                )
+            )
             continue
         if uid in seen:
-            problems.append(Problem(file=file, line=line, path="unit",
-                                    message=f"duplicate unit id {uid!r} (first on line {seen[uid]})"))
+            problems.append(
+                Problem(
+                    file=file,
+                    line=line,
+                    path="unit",
+                    message=f"duplicate unit id {uid!r} (first on line {seen[uid]})",
+                )
+            )
             continue
         seen[uid] = line
         if not group:
-            problems.append(Problem(file=file, line=line, path="group",
-                                    message=f"unit {uid!r} has an empty group; every unit needs a group (片区)"))
+            problems.append(
+                Problem(
+                    file=file,
+                    line=line,
+                    path="group",
+                    message=f"unit {uid!r} has an empty group; every unit needs a group (片区)",
+                )
+            )
             continue
         rows.append(UnitRow(unit=uid, name=name, group=group, line=line))
     if not problems and not rows:
@@ -232,7 +270,9 @@ def _by_group(units: Iterable[UnitRow]) -> dict[str, list[str]]:
     problems: list[Problem] = []
     for u in units:
         if not u.unit:
-            problems.append(Problem(line=u.line or None, message=f"empty unit id in group {u.group!r}"))
+            problems.append(
+                Problem(line=u.line or None, message=f"empty unit id in group {u.group!r}")
+            )
             continue
         if u.unit in seen:
             problems.append(Problem(line=u.line or None, message=f"duplicate unit id {u.unit!r}"))
@@ -250,7 +290,9 @@ def _rng(seed: int, group: str) -> random.Random:
 
 def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise UnitsError([Problem(path="seed", message=f"seed must be a whole number, got {seed!r}")])
+        raise UnitsError(
+            [Problem(path="seed", message=f"seed must be a whole number, got {seed!r}")]
+        )
 
 
 # --------------------------------------------------------------------- plan
@@ -276,9 +318,12 @@ def plan(units: Iterable[UnitRow], seed: int) -> Plan:
     _check_seed(seed)
     groups = _by_group(units)
     lonely = [
-        Problem(message=f"group {g!r} has only one unit ({ids[0]!r}); it has nobody to check it — "
-                "merge it into another group")
-        for g, ids in groups.items() if len(ids) == 1
+        Problem(
+            message=f"group {g!r} has only one unit ({ids[0]!r}); it has nobody to check it — "
+            "merge it into another group"
+        )
+        for g, ids in groups.items()
+        if len(ids) == 1
     ]
     if lonely:
         raise UnitsError(lonely)
@@ -287,7 +332,9 @@ def plan(units: Iterable[UnitRow], seed: int) -> Plan:
         order = list(ids)
         _rng(seed, g).shuffle(order)
         n = len(order)
-        out.extend(Assignment(assessor=order[i], unit=order[(i + 1) % n], group=g) for i in range(n))
+        out.extend(
+            Assignment(assessor=order[i], unit=order[(i + 1) % n], group=g) for i in range(n)
+        )
     out.sort(key=lambda a: (a.group, a.assessor))
     return Plan(seed=seed, assignments=tuple(out))
 
@@ -307,8 +354,16 @@ def parse_fraction(fraction: Fraction | Decimal | str) -> tuple[Fraction, str]:
     """
     shown = str(fraction).strip() if isinstance(fraction, str) else str(fraction)
     if isinstance(fraction, float):
-        raise UnitsError([Problem(path="fraction", message=(
-            f"fraction {fraction!r} is a float; give it as a string or Decimal (\"0.05\") so it is exact"))])
+        raise UnitsError(
+            [
+                Problem(
+                    path="fraction",
+                    message=(
+                        f'fraction {fraction!r} is a float; give it as a string or Decimal ("0.05") so it is exact'
+                    ),
+                )
+            ]
+        )
     value: Fraction | None = None
     text: str = shown
     if isinstance(fraction, Fraction):
@@ -339,11 +394,23 @@ def parse_fraction(fraction: Fraction | Decimal | str) -> tuple[Fraction, str]:
             if value is not None:
                 text = _fraction_text(value)
     if value is None:
-        raise UnitsError([Problem(path="fraction",
-                                  message=f"fraction must be a number such as 0.05, 5% or 1/20, got {shown!r}")])
+        raise UnitsError(
+            [
+                Problem(
+                    path="fraction",
+                    message=f"fraction must be a number such as 0.05, 5% or 1/20, got {shown!r}",
+                )
+            ]
+        )
     if not 0 < value <= 1:
-        raise UnitsError([Problem(path="fraction",
-                                  message=f"fraction must be more than 0 and at most 1, got {text}")])
+        raise UnitsError(
+            [
+                Problem(
+                    path="fraction",
+                    message=f"fraction must be more than 0 and at most 1, got {text}",
+                )
+            ]
+        )
     return value, text
 
 
@@ -393,8 +460,14 @@ def sample(
     _check_seed(seed)
     frac, text = parse_fraction(fraction)
     if isinstance(min_per_group, bool) or not isinstance(min_per_group, int) or min_per_group < 0:
-        raise UnitsError([Problem(path="min_per_group",
-                                  message=f"min_per_group must be a whole number 0 or more, got {min_per_group!r}")])
+        raise UnitsError(
+            [
+                Problem(
+                    path="min_per_group",
+                    message=f"min_per_group must be a whole number 0 or more, got {min_per_group!r}",
+                )
+            ]
+        )
     groups = _by_group(units)
     drawn: list[Sampled] = []
     counts: list[GroupCount] = []
@@ -403,8 +476,13 @@ def sample(
         chosen = _rng(seed, g).sample(ids, k)
         drawn.extend(Sampled(unit=u, group=g) for u in sorted(chosen))
         counts.append(GroupCount(group=g, size=len(ids), drawn=k))
-    return Sample(seed=seed, fraction=text, min_per_group=min_per_group, sample=tuple(drawn),
-                  counts=tuple(counts))
+    return Sample(
+        seed=seed,
+        fraction=text,
+        min_per_group=min_per_group,
+        sample=tuple(drawn),
+        counts=tuple(counts),
+    )
 
 
 # ---------------------------------------------------------------- rendering
@@ -414,7 +492,9 @@ def plan_json(p: Plan) -> dict[str, Any]:
     """The ``plan --format json`` document of SPEC §9."""
     return {
         "seed": p.seed,
-        "assignments": [{"assessor": a.assessor, "unit": a.unit, "group": a.group} for a in p.assignments],
+        "assignments": [
+            {"assessor": a.assessor, "unit": a.unit, "group": a.group} for a in p.assignments
+        ],
     }
 
 
@@ -425,8 +505,6 @@ def sample_json(s: Sample) -> dict[str, Any]:
         "fraction": s.fraction,
         "sample": [{"unit": x.unit, "group": x.group} for x in s.sample],
     }
-
-
 
 
 def _grid(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -453,8 +531,10 @@ def plan_report(p: Plan, fmt: str = "table", names: Mapping[str, str] | None = N
     if fmt == "json":
         return _dumps(plan_json(p))
     if fmt == "csv":
-        return _csv(("assessor", "unit", "group", "seed"),
-                    ((a.assessor, a.unit, a.group, p.seed) for a in p.assignments))
+        return _csv(
+            ("assessor", "unit", "group", "seed"),
+            ((a.assessor, a.unit, a.group, p.seed) for a in p.assignments),
+        )
     groups = sorted({a.group for a in p.assignments})
     head = [
         "交错互查安排",
@@ -476,8 +556,10 @@ def sample_report(s: Sample, fmt: str = "table", names: Mapping[str, str] | None
     if fmt == "json":
         return _dumps(sample_json(s))
     if fmt == "csv":
-        return _csv(("unit", "group", "seed", "fraction"),
-                    ((x.unit, x.group, s.seed, s.fraction) for x in s.sample))
+        return _csv(
+            ("unit", "group", "seed", "fraction"),
+            ((x.unit, x.group, s.seed, s.fraction) for x in s.sample),
+        )
     total = sum(c.size for c in s.counts)
     head = [
         "实地走访抽样",
@@ -486,6 +568,8 @@ def sample_report(s: Sample, fmt: str = "table", names: Mapping[str, str] | None
         f"共抽取 {len(s.sample)} / {total} 个单位",
         "",
     ]
-    counts = _grid(("片区", "单位数", "抽取数"), [(c.group, str(c.size), str(c.drawn)) for c in s.counts])
+    counts = _grid(
+        ("片区", "单位数", "抽取数"), [(c.group, str(c.size), str(c.drawn)) for c in s.counts]
+    )
     rows = [(x.group, _label(x.unit, names)) for x in s.sample]
     return "\n".join(head) + "\n" + counts + "\n\n" + _grid(("片区", "被抽查单位"), rows) + "\n"

@@ -108,8 +108,11 @@ class _Reweighted:
         return self.result.role
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
-        return (self.result.vetoed, -hundredths(self.total),
-                tuple(-hundredths(self.result.category(c).score) for c in tie_break))
+        return (
+            self.result.vetoed,
+            -hundredths(self.total),
+            tuple(-hundredths(self.result.category(c).score) for c in tie_break),
+        )
 
 
 def _weighted_rulebook(rb: Rulebook, factors: Sequence[Fraction]) -> Rulebook:
@@ -117,20 +120,29 @@ def _weighted_rulebook(rb: Rulebook, factors: Sequence[Fraction]) -> Rulebook:
     base = [c for c in rb.categories if c.type == "base"]
     new = {}
     for c, f in zip(base, factors, strict=True):
-        w = c.weight if c.weight is not None else c.max  # unweighted: each category counts by its max
+        w = (
+            c.weight if c.weight is not None else c.max
+        )  # unweighted: each category counts by its max
         new[c.id] = attrs.evolve(c, weight=w * f)
     return attrs.evolve(rb, categories=tuple(new.get(c.id, c) for c in rb.categories))
 
 
-def reranked(rb: Rulebook, results: Sequence[UnitResult], factors: Sequence[Fraction]) -> dict[Key, int]:
+def reranked(
+    rb: Rulebook, results: Sequence[UnitResult], factors: Sequence[Fraction]
+) -> dict[Key, int]:
     """Every unit's place when base category weights are multiplied by ``factors`` (rulebook order).
 
     The slow, obviously-right way (the totals recomputed by :func:`~fulian_eval.scoring.exact.total_with`,
     ranked by :func:`~fulian_eval.analysis.rank.rank`): what the witnesses are checked against.
     """
     rbw = _weighted_rulebook(rb, factors)
-    moved = [_Reweighted(result=r, total=_ZERO if r.vetoed and r.veto_effect == "zero"
-                         else total_with(rbw, r.categories)) for r in results]
+    moved = [
+        _Reweighted(
+            result=r,
+            total=_ZERO if r.vetoed and r.veto_effect == "zero" else total_with(rbw, r.categories),
+        )
+        for r in results
+    ]
     ranked: list[Ranked[_Reweighted]] = rank(rb, moved)
     return {(x.result.unit.id, x.result.role): x.rank for x in ranked}
 
@@ -199,7 +211,9 @@ class _Model:
             key = (r.unit.id, r.role)
             tb = tuple(-hundredths(r.category(c).score) for c in rb.tie_break)
             if r.vetoed and r.veto_effect == "zero":
-                units.append(_Unit(key=key, role=r.role, vetoed=True, tb=tb, const=_ZERO, num=(), den=()))
+                units.append(
+                    _Unit(key=key, role=r.role, vetoed=True, tb=tb, const=_ZERO, num=(), den=())
+                )
                 continue
             extra = _ZERO
             terms: dict[str, Fraction] = {}
@@ -213,17 +227,30 @@ class _Model:
                     extra -= c.score
             if len(set(terms.values())) <= 1:  # no moving category, or all at the same ratio
                 const = extra + (next(iter(terms.values())) if terms else _ZERO)
-                units.append(_Unit(key=key, role=r.role, vetoed=r.vetoed, tb=tb, const=const, num=(), den=()))
+                units.append(
+                    _Unit(key=key, role=r.role, vetoed=r.vetoed, tb=tb, const=const, num=(), den=())
+                )
                 continue
             num = [_ZERO] * (self.d + 1)
             den = [_ZERO] * (self.d + 1)
             for i, cid in enumerate(moving):
                 if cid in terms:
-                    j = i if i < self.d else self.d  # the last factor is fixed to 1: a constant term
+                    j = (
+                        i if i < self.d else self.d
+                    )  # the last factor is fixed to 1: a constant term
                     num[j] += w0[cid] * (terms[cid] + extra)
                     den[j] += w0[cid]
-            units.append(_Unit(key=key, role=r.role, vetoed=r.vetoed, tb=tb, const=None,
-                               num=tuple(num), den=tuple(den)))
+            units.append(
+                _Unit(
+                    key=key,
+                    role=r.role,
+                    vetoed=r.vetoed,
+                    tb=tb,
+                    const=None,
+                    num=tuple(num),
+                    den=tuple(den),
+                )
+            )
         self.units = units
         # G: rho·g_j − g_i ≥ 0 for every ordered pair of factors (g_k = 1)
         facets: list[Vec] = []
@@ -296,7 +323,7 @@ def _det(m: list[list[Fraction]]) -> Fraction:
 def _ray(normals: Sequence[Vec], d: int) -> Vec | None:
     """A direction orthogonal to ``normals`` (d − 1 of them), or None when they do not fix one line."""
     rows = [list(n[:d]) for n in normals]
-    r = tuple(((-1) ** i) * _det([row[:i] + row[i + 1:] for row in rows]) for i in range(d))
+    r = tuple(((-1) ** i) * _det([row[:i] + row[i + 1 :] for row in rows]) for i in range(d))
     return r if any(r) else None
 
 
@@ -311,7 +338,9 @@ class _OverBudget(Exception):
 class _Search:
     """Exact best and worst place of one unit over G (see the module docstring)."""
 
-    def __init__(self, model: _Model, u: _Unit, best: int, worst: int, best_g: Vec, worst_g: Vec) -> None:
+    def __init__(
+        self, model: _Model, u: _Unit, best: int, worst: int, best_g: Vec, worst_g: Vec
+    ) -> None:
         self.m = model
         self.u = u
         self.d = model.d
@@ -320,7 +349,9 @@ class _Search:
         self.work = 0
         self.points = 0
         self.always = 0
-        self.others: list[tuple[_Unit, int]] = []  # competitors whose place against u can change, with δ
+        self.others: list[
+            tuple[_Unit, int]
+        ] = []  # competitors whose place against u can change, with δ
         for v in model.units:
             if v.key == u.key or v.role != u.role:
                 continue
@@ -344,7 +375,9 @@ class _Search:
         hi = tuple(self.m.rho for _ in range(self.d))
         self._box(lo, hi, self.others, self.always, 0)
 
-    def _box(self, lo: Vec, hi: Vec, others: Sequence[tuple[_Unit, int]], fixed: int, depth: int) -> None:
+    def _box(
+        self, lo: Vec, hi: Vec, others: Sequence[tuple[_Unit, int]], fixed: int, depth: int
+    ) -> None:
         d = self.d
         self._charge(1 + len(others))
         corners = list(itertools.product(*zip(lo, hi, strict=True)))
@@ -369,8 +402,16 @@ class _Search:
                 continue
             if hvhi - hulo < dl:
                 continue
-            if v.const is None and self.u.const is None and v.den == self.u.den and ulo >= 0 and vlo >= 0:
-                diff = [a - b for a, b in zip(xs, xs_u, strict=True)]  # quasi-linear: extremes at corners
+            if (
+                v.const is None
+                and self.u.const is None
+                and v.den == self.u.den
+                and ulo >= 0
+                and vlo >= 0
+            ):
+                diff = [
+                    a - b for a, b in zip(xs, xs_u, strict=True)
+                ]  # quasi-linear: extremes at corners
                 if min(diff) >= (Fraction(1, 100) if dl else 0):
                     fixed += 1
                     continue
@@ -385,12 +426,14 @@ class _Search:
         if planes > _LEAF and depth < _MAX_DEPTH:
             axis = max(range(d), key=lambda i: hi[i] - lo[i])
             mid = (lo[axis] + hi[axis]) / 2
-            self._box(lo, (*hi[:axis], mid, *hi[axis + 1:]), amb, fixed, depth + 1)
-            self._box((*lo[:axis], mid, *lo[axis + 1:]), hi, amb, fixed, depth + 1)
+            self._box(lo, (*hi[:axis], mid, *hi[axis + 1 :]), amb, fixed, depth + 1)
+            self._box((*lo[:axis], mid, *lo[axis + 1 :]), hi, amb, fixed, depth + 1)
             return
         self._leaf(lo, hi, amb, fixed, cutting)
 
-    def _leaf(self, lo: Vec, hi: Vec, others: Sequence[tuple[_Unit, int]], fixed: int, cutting: list[Vec]) -> None:
+    def _leaf(
+        self, lo: Vec, hi: Vec, others: Sequence[tuple[_Unit, int]], fixed: int, cutting: list[Vec]
+    ) -> None:
         d = self.d
         region: list[Vec] = list(cutting)
         for i in range(d):
@@ -433,8 +476,9 @@ class _Search:
                 continue  # no cell here can do better
             self._cells_around(p, planes, nreg, others, fixed)
 
-    def _cells_around(self, p: Vec, planes: list[Vec], nreg: int, others: Sequence[tuple[_Unit, int]],
-                      fixed: int) -> None:
+    def _cells_around(
+        self, p: Vec, planes: list[Vec], nreg: int, others: Sequence[tuple[_Unit, int]], fixed: int
+    ) -> None:
         """Rank a point strictly inside every cell of the arrangement that has ``p`` as a vertex."""
         d = self.d
         vals = [_dot(a, p) for a in planes]
@@ -487,8 +531,9 @@ def _comb(n: int, r: int) -> int:
 # ------------------------------------------------------------------ the entry
 
 
-def sensitivity(rb: Rulebook, results: Sequence[UnitResult], pct: Fraction, *, seed: int = 0,
-                samples: int = 500) -> Sensitivity:
+def sensitivity(
+    rb: Rulebook, results: Sequence[UnitResult], pct: Fraction, *, seed: int = 0, samples: int = 500
+) -> Sensitivity:
     """Best and worst rank of every unit when base-category weights move by up to ±``pct``.
 
     Args:
@@ -549,14 +594,22 @@ def sensitivity(rb: Rulebook, results: Sequence[UnitResult], pct: Fraction, *, s
         for _ in range(count):
             fr = [1 - pct + 2 * pct * Fraction(rnd.randint(0, 1000), 1000) for _ in range(k)]
             look(tuple(x / fr[-1] for x in fr[:-1]))
-        what = f"the {3**k} weightings of the grid −{fmt_pct(pct)}, 0, +{fmt_pct(pct)} per weight plus " if grid else ""
+        what = (
+            f"the {3**k} weightings of the grid −{fmt_pct(pct)}, 0, +{fmt_pct(pct)} per weight plus "
+            if grid
+            else ""
+        )
         searched = f"searched {what}{count} seeded random weightings (seed {seed})"
         if k <= EXACT_MAX_CATEGORIES:
-            searched += (f"; exact for {len(exact_keys)} of {len(model.units)} units, the others exceeded the "
-                         "work budget; a searched unit's true best place may be better and its worst worse")
+            searched += (
+                f"; exact for {len(exact_keys)} of {len(model.units)} units, the others exceeded the "
+                "work budget; a searched unit's true best place may be better and its worst worse"
+            )
         else:
             searched += "; the true best place may be better and the worst worse"
-    return _result(model, pct, evaluated, seed, best, worst, best_g, worst_g, frozenset(exact_keys), searched)
+    return _result(
+        model, pct, evaluated, seed, best, worst, best_g, worst_g, frozenset(exact_keys), searched
+    )
 
 
 def fmt_pct(pct: Fraction) -> str:
@@ -565,9 +618,28 @@ def fmt_pct(pct: Fraction) -> str:
     return f"{v.numerator}%" if v.denominator == 1 else f"{float(v):g}%"
 
 
-def _result(model: _Model, pct: Fraction, evaluated: int, seed: int, best: dict[Key, int], worst: dict[Key, int],
-            best_g: dict[Key, Vec], worst_g: dict[Key, Vec], exact: frozenset[Key], searched: str) -> Sensitivity:
+def _result(
+    model: _Model,
+    pct: Fraction,
+    evaluated: int,
+    seed: int,
+    best: dict[Key, int],
+    worst: dict[Key, int],
+    best_g: dict[Key, Vec],
+    worst_g: dict[Key, Vec],
+    exact: frozenset[Key],
+    searched: str,
+) -> Sensitivity:
     return Sensitivity(
-        pct=pct, weightings=evaluated, exhaustive=len(exact) == len(best), seed=seed, best=best, worst=worst,
-        categories=model.base_ids, best_at={k: model.factors(g) for k, g in best_g.items()},
-        worst_at={k: model.factors(g) for k, g in worst_g.items()}, exact=exact, searched=searched)
+        pct=pct,
+        weightings=evaluated,
+        exhaustive=len(exact) == len(best),
+        seed=seed,
+        best=best,
+        worst=worst,
+        categories=model.base_ids,
+        best_at={k: model.factors(g) for k, g in best_g.items()},
+        worst_at={k: model.factors(g) for k, g in worst_g.items()},
+        exact=exact,
+        searched=searched,
+    )

@@ -53,6 +53,7 @@ __all__ = [
     "rescore_compared",
 ]
 
+
 def _safe_name(path: str, fallback: str) -> str:
     name = Path(path.replace("\\", "/")).name
     return name if name not in ("", ".", "..") else fallback
@@ -123,28 +124,44 @@ def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
     except ValueError as exc:  # a stored path that names no file at all (a NUL, say)
         if isinstance(exc, FulianEvalError):
             raise
-        raise AuditError(f"{store.path}: run {run}: the stored rulebook chain cannot be loaded: {exc}") from None
-    rb = attrs.evolve(rb, sources=tuple(SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]))
+        raise AuditError(
+            f"{store.path}: run {run}: the stored rulebook chain cannot be loaded: {exc}"
+        ) from None
+    rb = attrs.evolve(
+        rb,
+        sources=tuple(SourceFile(path=f["path"], sha256=f["sha256"]) for f in header["rulebook"]),
+    )
     waivers = None
     if header.get("waivers"):
         w = header["waivers"]
         p = root / _safe_name(w["path"], "waivers.toml")
         p.write_bytes(store.blob(w["sha256"]))
         waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
-    return Materialized(header=header, rulebook=rb, evidence=tuple(ev_paths), back=back, waivers=waivers)
+    return Materialized(
+        header=header, rulebook=rb, evidence=tuple(ev_paths), back=back, waivers=waivers
+    )
 
 
 def _rescore(store: AuditStore, run: int) -> Rescored:
     """Re-score a run from its stored files; sources name the stored paths, not temporary ones."""
     with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
         m = materialize(store, run, Path(tmp))
-        loaded = load_evidence(m.rulebook, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns,
-                               empty_ok=True)
+        loaded = load_evidence(
+            m.rulebook, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True
+        )
     waivers = m.waivers
-    results = tuple(score(m.rulebook, attrs.evolve(ev, source=m.source(ev.source)),
-                          waivers.for_unit(ev)[0] if waivers is not None else None)
-                    for ev in loaded.evidence)
-    rejected = tuple(attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in loaded.rejected)
+    results = tuple(
+        score(
+            m.rulebook,
+            attrs.evolve(ev, source=m.source(ev.source)),
+            waivers.for_unit(ev)[0] if waivers is not None else None,
+        )
+        for ev in loaded.evidence
+    )
+    rejected = tuple(
+        attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error))
+        for r in loaded.rejected
+    )
     return Rescored(header=m.header, rulebook=m.rulebook, results=results, rejected=rejected)
 
 
@@ -205,12 +222,26 @@ def _replay_draw(store: AuditStore, run: int, header: Mapping[str, Any]) -> list
     if kind == "plan":
         again = sampling.plan_json(sampling.plan(units, int(options["seed"])))
     else:
-        again = sampling.sample_json(sampling.sample(units, str(options["fraction"]), int(options["seed"]),
-                                                     int(options.get("min_per_group", 1))))
+        again = sampling.sample_json(
+            sampling.sample(
+                units,
+                str(options["fraction"]),
+                int(options["seed"]),
+                int(options.get("min_per_group", 1)),
+            )
+        )
     stored = header.get("result")
     if load_json(encode_json(plain(again))) != stored:
-        return [Difference(run=run, unit="", role="", what=kind, stored=encode_json(stored)[:200],
-                           now=encode_json(plain(again))[:200])]
+        return [
+            Difference(
+                run=run,
+                unit="",
+                role="",
+                what=kind,
+                stored=encode_json(stored)[:200],
+                now=encode_json(plain(again))[:200],
+            )
+        ]
     return []
 
 
@@ -231,13 +262,22 @@ def draw_contradictions(store: AuditStore, run: int, header: Mapping[str, Any]) 
         say(f"a {kind!r} draw", "no such kind of draw (plan and sample are)")
     units = store.count(run, "unit")
     if units:
-        say(f"a {kind} draw", f"{units} unit records under its header, which a {kind} draw never stores: "
-                              "these are scores under a header relabelled as a draw")
+        say(
+            f"a {kind} draw",
+            f"{units} unit records under its header, which a {kind} draw never stores: "
+            "these are scores under a header relabelled as a draw",
+        )
     if header.get("rulebook") or header.get("items"):
-        say(f"a {kind} draw", f"a rulebook ({len(header.get('rulebook') or [])} files) and "
-                              f"{len(header.get('items') or [])} items, which a draw does not use")
+        say(
+            f"a {kind} draw",
+            f"a rulebook ({len(header.get('rulebook') or [])} files) and "
+            f"{len(header.get('items') or [])} items, which a draw does not use",
+        )
     if len(header.get("evidence") or []) != 1:
-        say(f"a {kind} draw", f"{len(header.get('evidence') or [])} input files; a draw reads one units file")
+        say(
+            f"a {kind} draw",
+            f"{len(header.get('evidence') or [])} input files; a draw reads one units file",
+        )
     end = store.end(run)
     if end is not None and end.get("rejected"):
         say(f"a {kind} draw", "rejected units, which a draw does not have")
@@ -250,18 +290,46 @@ def header_differences(run: int, header: Mapping[str, Any], rb: Rulebook) -> lis
     items = [[i.id, item_inputs(rb, i)] for i in rb.items()]
     stored = header.get("items")
     if stored != items:
-        stored_ids = [i[0] if isinstance(i, list) and i else i for i in stored] if isinstance(stored, list) else stored
+        stored_ids = (
+            [i[0] if isinstance(i, list) and i else i for i in stored]
+            if isinstance(stored, list)
+            else stored
+        )
         ids = [i.id for i in rb.items()]
         if stored_ids != ids:
-            shown = ", ".join(map(str, stored_ids)) if isinstance(stored_ids, list) else _show_value(stored_ids)
-            out.append(Difference(run=run, unit="", role="", what="items", stored=shown, now=", ".join(ids)))
+            shown = (
+                ", ".join(map(str, stored_ids))
+                if isinstance(stored_ids, list)
+                else _show_value(stored_ids)
+            )
+            out.append(
+                Difference(
+                    run=run, unit="", role="", what="items", stored=shown, now=", ".join(ids)
+                )
+            )
         else:
-            out.append(Difference(run=run, unit="", role="", what="item inputs", stored=encode_json(stored)[:300],
-                                  now=encode_json(items)[:300]))
+            out.append(
+                Difference(
+                    run=run,
+                    unit="",
+                    role="",
+                    what="item inputs",
+                    stored=encode_json(stored)[:300],
+                    now=encode_json(items)[:300],
+                )
+            )
     scheme = {"id": rb.id, "version": rb.version}
     if header.get("scheme") != scheme:
-        out.append(Difference(run=run, unit="", role="", what="scheme", stored=_show_value(header.get("scheme")),
-                              now=encode_json(scheme)))
+        out.append(
+            Difference(
+                run=run,
+                unit="",
+                role="",
+                what="scheme",
+                stored=_show_value(header.get("scheme")),
+                now=encode_json(scheme),
+            )
+        )
     return out
 
 
@@ -276,11 +344,19 @@ def _replay_run(store: AuditStore, run: int) -> list[Difference]:
         try:
             return _replay_draw(store, run, stored_header)
         except (FulianEvalError, KeyError, ValueError) as exc:
-            return [Difference(run=run, unit="", role="", what="drawing", stored="drawn", now=f"fails: {exc}")]
+            return [
+                Difference(
+                    run=run, unit="", role="", what="drawing", stored="drawn", now=f"fails: {exc}"
+                )
+            ]
     try:
         rescored = _rescore(store, run)
     except FulianEvalError as exc:
-        return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
+        return [
+            Difference(
+                run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}"
+            )
+        ]
     return _differences(store, run, rescored)
 
 
@@ -298,8 +374,13 @@ def _differences(store: AuditStore, run: int, rescored: Rescored) -> list[Differ
     return compare_run(store, run, ids, now, rescored.rejected)
 
 
-def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[str],
-                rejected: Sequence[Rejection]) -> list[Difference]:
+def compare_run(
+    store: AuditStore,
+    run: int,
+    ids: Sequence[str],
+    now: Iterable[str],
+    rejected: Sequence[Rejection],
+) -> list[Difference]:
     """What differs between a run's stored unit records and ``now``, the same records made again.
 
     ``now`` holds encoded unit records (see :class:`UnitBodies`); when they come in
@@ -329,8 +410,16 @@ def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[s
             continue
 
         def diff(what: str, stored: Any, got: Any, key: tuple[str, str] = key) -> None:
-            out.append(Difference(run=run, unit=key[0], role=key[1], what=what,
-                                  stored=_show_value(stored), now=_show_value(got)))
+            out.append(
+                Difference(
+                    run=run,
+                    unit=key[0],
+                    role=key[1],
+                    what=what,
+                    stored=_show_value(stored),
+                    now=_show_value(got),
+                )
+            )
 
         if got_text is None:
             why = next((r.error for r in rejected if r.unit == key[0]), "not in the evidence")
@@ -341,7 +430,9 @@ def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[s
             a, b = rec[k], got.get(k)
             if a == b:
                 continue
-            same_shape = isinstance(a, list | str) and isinstance(b, list | str) and len(a) == len(b)
+            same_shape = (
+                isinstance(a, list | str) and isinstance(b, list | str) and len(a) == len(b)
+            )
             if k == "points" and isinstance(b, list) and same_shape:
                 for iid, x, y in zip(ids, a, b, strict=True):
                     if x != y:
@@ -363,20 +454,48 @@ def compare_run(store: AuditStore, run: int, ids: Sequence[str], now: Iterable[s
     leftover = list(fresh) if by_key is None else [b for k, b in by_key.items() if k not in seen]
     for b in leftover:
         got_rec = load_json(b)
-        out.append(Difference(run=run, unit=got_rec["unit"], role=got_rec["role"], what="unit",
-                              stored="not scored", now="scored"))
+        out.append(
+            Difference(
+                run=run,
+                unit=got_rec["unit"],
+                role=got_rec["role"],
+                what="unit",
+                stored="not scored",
+                now="scored",
+            )
+        )
     end = store.end(run)
     stored_rejects = end.get("rejected", []) if end else []
 
-    def ours(source: str) -> bool:  # rejections of files not stored (unreadable, missing) cannot replay
+    def ours(
+        source: str,
+    ) -> bool:  # rejections of files not stored (unreadable, missing) cannot replay
         return evidence.index(source) is not None
 
     was = {(s, u) for s, u, _ in stored_rejects if ours(s)}
     is_ = {(r.source, r.unit) for r in rejected if ours(r.source)}
     for s, u in sorted(was - is_):
-        out.append(Difference(run=run, unit=u, role="", what="rejected", stored=f"rejected ({s})", now="not rejected"))
+        out.append(
+            Difference(
+                run=run,
+                unit=u,
+                role="",
+                what="rejected",
+                stored=f"rejected ({s})",
+                now="not rejected",
+            )
+        )
     for s, u in sorted(is_ - was):
-        out.append(Difference(run=run, unit=u, role="", what="rejected", stored="not rejected", now=f"rejected ({s})"))
+        out.append(
+            Difference(
+                run=run,
+                unit=u,
+                role="",
+                what="rejected",
+                stored="not rejected",
+                now=f"rejected ({s})",
+            )
+        )
     return out
 
 
@@ -396,7 +515,9 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
     if not any(str(f["path"]).lower().endswith(TABLE_SUFFIXES) for f in header["evidence"]):
         return None
     first = next(store.bodies(run, "unit"), None)
-    if first is not None and "status" in load_json(first):  # full results: statuses and inputs to compare
+    if first is not None and "status" in load_json(
+        first
+    ):  # full results: statuses and inputs to compare
         return None
     with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
         try:
@@ -405,15 +526,30 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
         except Unsupported:
             return None
         except FulianEvalError as exc:
-            return [Difference(run=run, unit="", role="", what="rescoring", stored="scored", now=f"fails: {exc}")]
+            return [
+                Difference(
+                    run=run,
+                    unit="",
+                    role="",
+                    what="rescoring",
+                    stored="scored",
+                    now=f"fails: {exc}",
+                )
+            ]
         ids = [i.id for i in m.rulebook.items()]
         wrong = header_differences(run, header, m.rulebook)
         if wrong:
             return wrong
-        res = score_tables(plan, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True)
+        res = score_tables(
+            plan, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True
+        )
     t = res.table
     t.files = [m.source(f) for f in t.files]
-    rejected = [attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected]
+    rejected = [
+        attrs.evolve(r, source=m.source(r.source), error=m.restore(r.error)) for r in res.rejected
+    ]
     enc = UnitBodies(m.rulebook, [f["path"] for f in header["evidence"]])
-    order = None if header.get("order") == "input" else rank_table(t)  # the order the run stored them in
+    order = (
+        None if header.get("order") == "input" else rank_table(t)
+    )  # the order the run stored them in
     return compare_run(store, run, ids, audit_bodies(t, order, enc), rejected)

@@ -26,6 +26,7 @@ __all__ = [
     "audit_bodies",
 ]
 
+
 def audit_bodies(t: Table, r: Ranking | None, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
     """The table's unit records for the audit trail, in report order (input order without ``r``)."""
     fmt = HundredthsText()
@@ -33,12 +34,27 @@ def audit_bodies(t: Table, r: Ranking | None, enc: UnitBodies, block: int = 4096
     for a in range(0, len(order), block):
         idx = order[a : a + block]
         rows = idx.tolist()
-        yield from _bodies(enc, fmt, t.plan.grade_names, _Rows(
-            unit=[t.unit[i] for i in rows], name=[t.name[i] for i in rows], group=[t.group[i] for i in rows],
-            kind=[t.kind[i] for i in rows], role=[t.role[i] for i in rows],
-            file=[t.files[t.file_of[i]] for i in rows], row=[t.rowno[i] for i in rows],
-            flags=[t.flags(i) for i in rows], total_h=t.total_h[idx], vetoed=t.vetoed[idx], grade=t.grade[idx],
-            cat_h=t.cat_h[idx], cat_ok=t.cat_ok[idx], item_h=t.item_h[idx]))
+        yield from _bodies(
+            enc,
+            fmt,
+            t.plan.grade_names,
+            _Rows(
+                unit=[t.unit[i] for i in rows],
+                name=[t.name[i] for i in rows],
+                group=[t.group[i] for i in rows],
+                kind=[t.kind[i] for i in rows],
+                role=[t.role[i] for i in rows],
+                file=[t.files[t.file_of[i]] for i in rows],
+                row=[t.rowno[i] for i in rows],
+                flags=[t.flags(i) for i in rows],
+                total_h=t.total_h[idx],
+                vetoed=t.vetoed[idx],
+                grade=t.grade[idx],
+                cat_h=t.cat_h[idx],
+                cat_ok=t.cat_ok[idx],
+                item_h=t.item_h[idx],
+            ),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -61,11 +77,22 @@ class _Rows:
     item_h: Any
 
 
-def _bodies(enc: UnitBodies, fmt: HundredthsText, grade_names: Sequence[str], r: _Rows) -> list[str]:
+def _bodies(
+    enc: UnitBodies, fmt: HundredthsText, grade_names: Sequence[str], r: _Rows
+) -> list[str]:
     names = [*grade_names, None]  # index −1 -> None
     return enc.block(
-        unit=r.unit, name=r.name, group=r.group, kind=r.kind, role=r.role, file=r.file, row=r.row, flags=r.flags,
-        grade=[names[g] for g in r.grade.tolist()], vetoed=r.vetoed.tolist(), total=fmt.many(r.total_h),
+        unit=r.unit,
+        name=r.name,
+        group=r.group,
+        kind=r.kind,
+        role=r.role,
+        file=r.file,
+        row=r.row,
+        flags=r.flags,
+        grade=[names[g] for g in r.grade.tolist()],
+        vetoed=r.vetoed.tolist(),
+        total=fmt.many(r.total_h),
         cat_scores=[fmt.many(r.cat_h[:, k]) for k in range(r.cat_h.shape[1])],
         cat_ok=[r.cat_ok[:, k].tolist() for k in range(r.cat_ok.shape[1])],
         points=fmt.many(r.item_h.ravel()),
@@ -81,7 +108,9 @@ class AuditSink:
     records are in input order). Nothing is stored if the run is aborted or fails.
     """
 
-    def __init__(self, store: str | Path, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan) -> None:
+    def __init__(
+        self, store: str | Path, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan
+    ) -> None:
         """``start`` (run in the writer) begins the run; it gives the writer and the stored evidence paths."""
         ctx = multiprocessing.get_context("fork")
         # Rows go through a queue (a feeder thread writes them, so scoring never waits for
@@ -90,8 +119,9 @@ class AuditSink:
         self._pipe, child = ctx.Pipe()
         # The writer dies with this process (a SIGKILL, the OOM killer): its transaction is then never
         # committed, and its lock on the store goes with it (see _die_with_parent).
-        self._proc = ctx.Process(target=_sink_main, args=(self._queue, child, start, plan, os.getpid()),
-                                 daemon=True)
+        self._proc = ctx.Process(
+            target=_sink_main, args=(self._queue, child, start, plan, os.getpid()), daemon=True
+        )
         self._proc.start()
         child.close()
         self.store = store
@@ -105,18 +135,32 @@ class AuditSink:
         """Send rows ``first`` … ``first + n − 1`` (just kept): repeated strings go as codes,
         new names once, so the scoring process does as little as it can for the audit."""
         sl = slice(first, first + n)
-        part = [p[-1] for p in t._parts[:6]]  # not item_na: the audit keeps item statuses its own way
+        part = [
+            p[-1] for p in t._parts[:6]
+        ]  # not item_na: the audit keeps item statuses its own way
         kinds = t.kind[sl]
         news = []
         named: tuple[list[Any], ...] = (list(t.groups), list(t.roles), t.files, t.flag_sets)
         for k, names in enumerate(named):
-            news.append(names[self._sent[k]:])
+            news.append(names[self._sent[k] :])
             self._sent[k] = len(names)
-        self._queue.put(("rows", (
-            t.unit[sl], t.name[sl], kinds if any(kinds) else None, news,
-            np.frombuffer(t.group_code, dtype=np.int32)[sl].copy(), np.frombuffer(t.role_code, dtype=np.int8)[sl].copy(),
-            np.frombuffer(t.file_of, dtype=np.int32)[sl].copy(), np.frombuffer(t.rowno, dtype=np.int32)[sl].copy(),
-            np.frombuffer(t.flag_code, dtype=np.int32)[sl].copy(), part)))
+        self._queue.put(
+            (
+                "rows",
+                (
+                    t.unit[sl],
+                    t.name[sl],
+                    kinds if any(kinds) else None,
+                    news,
+                    np.frombuffer(t.group_code, dtype=np.int32)[sl].copy(),
+                    np.frombuffer(t.role_code, dtype=np.int8)[sl].copy(),
+                    np.frombuffer(t.file_of, dtype=np.int32)[sl].copy(),
+                    np.frombuffer(t.rowno, dtype=np.int32)[sl].copy(),
+                    np.frombuffer(t.flag_code, dtype=np.int32)[sl].copy(),
+                    part,
+                ),
+            )
+        )
 
     def mark(self) -> None:
         self._queue.put(("mark",))
@@ -142,7 +186,11 @@ class AuditSink:
         self._proc.join()
         if kind == "error":
             text = str(got)
-            raise AuditError(text if text.startswith(f"{self.store}: ") else f"{self.store}: cannot store the run: {text}")
+            raise AuditError(
+                text
+                if text.startswith(f"{self.store}: ")
+                else f"{self.store}: cannot store the run: {text}"
+            )
         result: AppendResult = got
         return result
 
@@ -163,11 +211,22 @@ def _unwire(wire: Any, known: list[list[Any]]) -> _Rows:
         known[k].extend(new)
     groups, roles, files, flag_sets = known
     n = len(units)
-    return _Rows(unit=units, name=names, group=[groups[c] for c in group.tolist()],
-                 kind=kinds if kinds is not None else [""] * n, role=[roles[c] for c in role.tolist()],
-                 file=[files[c] for c in file_of.tolist()], row=rowno.tolist(),
-                 flags=[flag_sets[c] for c in flag.tolist()], total_h=part[0], vetoed=part[1], grade=part[2],
-                 cat_h=part[3], cat_ok=part[4], item_h=part[5])
+    return _Rows(
+        unit=units,
+        name=names,
+        group=[groups[c] for c in group.tolist()],
+        kind=kinds if kinds is not None else [""] * n,
+        role=[roles[c] for c in role.tolist()],
+        file=[files[c] for c in file_of.tolist()],
+        row=rowno.tolist(),
+        flags=[flag_sets[c] for c in flag.tolist()],
+        total_h=part[0],
+        vetoed=part[1],
+        grade=part[2],
+        cat_h=part[3],
+        cat_ok=part[4],
+        item_h=part[5],
+    )
 
 
 def _die_with_parent(parent: int) -> None:
@@ -181,7 +240,10 @@ def _die_with_parent(parent: int) -> None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the getppid check stays
+        except (
+            OSError,
+            AttributeError,
+        ):  # pragma: no cover - no libc prctl: the getppid check stays
             pass
     if os.getppid() != parent:
         os._exit(1)
@@ -190,8 +252,13 @@ def _die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
-def _sink_main(queue: Any, pipe: Any, start: Callable[[], tuple[RunWriter, list[str]]], plan: Plan,
-               parent: int | None = None) -> None:
+def _sink_main(
+    queue: Any,
+    pipe: Any,
+    start: Callable[[], tuple[RunWriter, list[str]]],
+    plan: Plan,
+    parent: int | None = None,
+) -> None:
     """The writer process: records from rows until the end (an abort terminates it before it commits).
 
     It never outlives ``parent``, the scoring process: a run whose scorer was killed

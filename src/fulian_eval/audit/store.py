@@ -115,7 +115,9 @@ class NewerSchemaError(AuditError):
 
 # ------------------------------------------------------------ canonical JSON
 
-encode_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+encode_json = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
 
 
 def _fraction_text(x: Fraction) -> str:
@@ -143,7 +145,9 @@ def plain(obj: Any) -> Any:
     if obj is None or isinstance(obj, str | bool | int):
         return obj
     if isinstance(obj, float):
-        raise TypeError(f"canonical JSON takes no floats (got {obj!r}); use Fraction, Decimal or str")
+        raise TypeError(
+            f"canonical JSON takes no floats (got {obj!r}); use Fraction, Decimal or str"
+        )
     if isinstance(obj, Fraction):
         return _fraction_text(obj)
     if isinstance(obj, Decimal):
@@ -293,7 +297,9 @@ class AuditStore:
 
     # -- opening ------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, readonly: bool | None = None) -> AuditStore:
+    def open(
+        cls, path: str | Path, *, create: bool = True, readonly: bool | None = None
+    ) -> AuditStore:
         """Open (and with ``create``, make) the audit store at ``path``.
 
         ``readonly`` (the default without ``create``) opens it for reading only:
@@ -313,11 +319,19 @@ class AuditStore:
         if (readonly or not create) and not p.exists():
             raise AuditError(f"{p}: no audit store there")
         for part in (p, *(p.with_name(p.name + end) for end in ("-wal", "-shm", "-journal"))):
-            with contextlib.suppress(OSError):  # absent: SQLite makes it; a FIFO or device would hang it
+            with contextlib.suppress(
+                OSError
+            ):  # absent: SQLite makes it; a FIFO or device would hang it
                 if not stat.S_ISREG(part.stat().st_mode):
-                    raise AuditError(f"{part}: not a regular file, so not an audit store (or its journal)")
+                    raise AuditError(
+                        f"{part}: not a regular file, so not an audit store (or its journal)"
+                    )
         try:
-            conn = _connect_readonly(p) if readonly else sqlite3.connect(p, timeout=120, isolation_level=None)
+            conn = (
+                _connect_readonly(p)
+                if readonly
+                else sqlite3.connect(p, timeout=120, isolation_level=None)
+            )
         except sqlite3.Error as exc:
             raise AuditError(f"{p}: cannot open the audit store: {exc}") from None
         try:
@@ -338,8 +352,12 @@ class AuditStore:
     def __enter__(self) -> AuditStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     # -- reading ------------------------------------------------------------
@@ -367,10 +385,16 @@ class AuditStore:
             AuditError: no such run.
         """
         row = self.conn.execute(
-            "SELECT body FROM records WHERE run_id = ? AND kind = 'run' ORDER BY seq LIMIT 1", (run,)
+            "SELECT body FROM records WHERE run_id = ? AND kind = 'run' ORDER BY seq LIMIT 1",
+            (run,),
         ).fetchone()
         if row is None:
-            known = [r[0] for r in self.conn.execute("SELECT run_id FROM records WHERE kind = 'run' ORDER BY seq")]
+            known = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT run_id FROM records WHERE kind = 'run' ORDER BY seq"
+                )
+            ]
             shown = ", ".join(str(k) for k in known[-10:]) or "none"
             raise AuditError(f"{self.path}: no run {run}; runs: {shown}")
         body: dict[str, Any] = load_json(row[0])
@@ -387,11 +411,15 @@ class AuditStore:
             raise AuditError(f"{self.path}: stored file {sha256} is missing")
         content = row[0]
         if not isinstance(content, bytes):
-            raise AuditError(f"{self.path}: stored file {sha256} is not stored as a blob (it is "
-                             f"{_sql_type(content)}): the store was changed; run 'fulian-eval audit verify'")
+            raise AuditError(
+                f"{self.path}: stored file {sha256} is not stored as a blob (it is "
+                f"{_sql_type(content)}): the store was changed; run 'fulian-eval audit verify'"
+            )
         if _sha(content) != sha256:
-            raise AuditError(f"{self.path}: stored file {sha256} was changed: its content no longer has that "
-                             "sha256; run 'fulian-eval audit verify'")
+            raise AuditError(
+                f"{self.path}: stored file {sha256} was changed: its content no longer has that "
+                "sha256; run 'fulian-eval audit verify'"
+            )
         return content
 
     def runs(self) -> list[RunInfo]:
@@ -411,34 +439,46 @@ class AuditStore:
             end_body, end_hash = heads.get(run_id, ("{}", ""))
             end = load_json(end_body)
             scheme = hb.get("scheme", {})
-            out.append(RunInfo(
-                run=run_id, time=hb.get("time", ""), actor=hb.get("actor", ""), command=hb.get("command", ""),
-                engine=hb.get("engine", ""), rulebook=f"{scheme.get('id', '')} {scheme.get('version', '')}".strip(),
-                units=int(end.get("units", 0)), rejected=len(end.get("rejected", [])), first_seq=seq,
-                head=end_hash,
-            ))
+            out.append(
+                RunInfo(
+                    run=run_id,
+                    time=hb.get("time", ""),
+                    actor=hb.get("actor", ""),
+                    command=hb.get("command", ""),
+                    engine=hb.get("engine", ""),
+                    rulebook=f"{scheme.get('id', '')} {scheme.get('version', '')}".strip(),
+                    units=int(end.get("units", 0)),
+                    rejected=len(end.get("rejected", [])),
+                    first_seq=seq,
+                    head=end_hash,
+                )
+            )
         return out
 
     def count(self, run: int, kind: str) -> int:
         """How many records of ``kind`` run ``run`` holds."""
-        row = self.conn.execute("SELECT count(*) FROM records WHERE run_id = ? AND kind = ?", (run, kind)).fetchone()
+        row = self.conn.execute(
+            "SELECT count(*) FROM records WHERE run_id = ? AND kind = ?", (run, kind)
+        ).fetchone()
         return int(row[0])
 
     def bodies(self, run: int, kind: str) -> Iterator[str]:
         """The bodies of run ``run``'s records of ``kind``, in chain order."""
-        for (body,) in self.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = ? ORDER BY seq",
-                                         (run, kind)):
+        for (body,) in self.conn.execute(
+            "SELECT body FROM records WHERE run_id = ? AND kind = ? ORDER BY seq", (run, kind)
+        ):
             yield str(body)
 
     def end(self, run: int) -> dict[str, Any] | None:
         """The ``end`` record body of run ``run`` (None while the run has none)."""
-        row = self.conn.execute("SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1",
-                                (run,)).fetchone()
+        row = self.conn.execute(
+            "SELECT body FROM records WHERE run_id = ? AND kind = 'end' ORDER BY seq LIMIT 1",
+            (run,),
+        ).fetchone()
         if row is None:
             return None
         body: dict[str, Any] = load_json(row[0])
         return body
-
 
     def show(self, run: int, unit: str | None = None) -> list[dict[str, Any]]:
         """The stored unit records of run ``run`` (only unit ``unit`` when given), unpacked.
@@ -493,9 +533,11 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     except OSError:
         pending = False
     if pending:
-        raise AuditError(f"{path}: its write-ahead log {wal.name} holds changes not yet in {path.name}, which "
-                         "cannot be read where the folder is read-only; copy both files to a writable folder "
-                         "and run the command there")
+        raise AuditError(
+            f"{path}: its write-ahead log {wal.name} holds changes not yet in {path.name}, which "
+            "cannot be read where the folder is read-only; copy both files to a writable folder "
+            "and run the command there"
+        )
     return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=120, isolation_level=None)
 
 
@@ -515,7 +557,10 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
     """What in the store's ``sqlite_master`` differs from :func:`expected_schema`: extra
     tables, views, triggers and indexes, changed columns or constraints, missing parts."""
     want = {(t, n): (tb, sql) for t, n, tb, sql in expected_schema()}
-    have = {(t, n): (tb, sql) for t, n, tb, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")}
+    have = {
+        (t, n): (tb, sql)
+        for t, n, tb, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+    }
     out = []
     for (t, n), (tb, sql) in sorted(have.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         if (t, n) not in want:
@@ -533,7 +578,9 @@ def _short(sql: str | None, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: bool = True) -> tuple[str, int]:
+def _prepare(
+    conn: sqlite3.Connection, path: Path, create: bool, *, writing: bool = True
+) -> tuple[str, int]:
     """Set the connection up, make the tables of a new store, and check the schema.
 
     For writing, the schema must be exactly ours (:func:`schema_problems`); the
@@ -551,7 +598,9 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: boo
         try:
             for sql in _SCHEMA_SQL:
                 conn.execute(sql)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             conn.execute("COMMIT")
         except BaseException:
@@ -569,8 +618,10 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: boo
     raw = meta.get("schema_version")
     version = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
     if version is None or str(version) != raw:  # exactly as written: '1', not '01', ' 1' or 1.0
-        raise AuditError(f"{path}: audit store has an unknown schema version {raw!r}; "
-                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}")
+        raise AuditError(
+            f"{path}: audit store has an unknown schema version {raw!r}; "
+            f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}"
+        )
     if version > SCHEMA_VERSION:
         raise NewerSchemaError(
             f"{path}: the audit store has schema version {version}, written by a newer fulian-eval; "
@@ -578,14 +629,18 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: boo
             "Upgrade fulian-eval to read or append to it."
         )
     if version < 1 or not tables >= _TABLES:
-        raise AuditError(f"{path}: audit store has an unknown schema version {raw!r} or missing tables; "
-                         f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}")
+        raise AuditError(
+            f"{path}: audit store has an unknown schema version {raw!r} or missing tables; "
+            f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}"
+        )
     if writing:
         problems = schema_problems(conn)
         if problems:
-            raise AuditError(f"{path}: refusing to write into this store: its schema is not what fulian-eval "
-                             f"makes: {'; '.join(problems)}. Run 'fulian-eval audit verify {path}' and keep "
-                             "the store aside as evidence; start a new store")
+            raise AuditError(
+                f"{path}: refusing to write into this store: its schema is not what fulian-eval "
+                f"makes: {'; '.join(problems)}. Run 'fulian-eval audit verify {path}' and keep "
+                "the store aside as evidence; start a new store"
+            )
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
     store_id = meta.get("store_id", "")
@@ -593,7 +648,9 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool, *, writing: boo
 
 
 def _sql_type(value: Any) -> str:
-    return {str: "TEXT", int: "INTEGER", float: "REAL", type(None): "NULL"}.get(type(value), type(value).__name__)
+    return {str: "TEXT", int: "INTEGER", float: "REAL", type(None): "NULL"}.get(
+        type(value), type(value).__name__
+    )
 
 
 @contextlib.contextmanager
@@ -602,13 +659,17 @@ def damaged_as_error(path: str | Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
-        raise AuditError(f"{path}: the store is damaged: {exc}; run 'fulian-eval audit verify {path}', and "
-                         "use a backup copy") from None
+        raise AuditError(
+            f"{path}: the store is damaged: {exc}; run 'fulian-eval audit verify {path}', and "
+            "use a backup copy"
+        ) from None
     except FulianEvalError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise AuditError(f"{path}: a record cannot be read ({type(exc).__name__}: {exc}): the store was "
-                         f"changed; run 'fulian-eval audit verify {path}'") from None
+        raise AuditError(
+            f"{path}: a record cannot be read ({type(exc).__name__}: {exc}): the store was "
+            f"changed; run 'fulian-eval audit verify {path}'"
+        ) from None
 
 
 def _store(store: AuditStore | str | Path, create: bool) -> tuple[AuditStore, bool]:
@@ -660,7 +721,9 @@ class PointsText:
         return s
 
 
-def pack_unit(r: UnitResult | UnitSummary, evidence: EvidencePaths, reads_any: Sequence[bool], fmt: PointsText) -> dict[str, Any]:
+def pack_unit(
+    r: UnitResult | UnitSummary, evidence: EvidencePaths, reads_any: Sequence[bool], fmt: PointsText
+) -> dict[str, Any]:
     """One unit's record body (before encoding); ``evidence`` is an index into the run's files.
 
     ``reads_any`` tells, item by item in rulebook order, whether the item reads any value.
@@ -668,8 +731,10 @@ def pack_unit(r: UnitResult | UnitSummary, evidence: EvidencePaths, reads_any: S
     n_items = len(reads_any)
     u = r.unit
     if len(r.items) != n_items:
-        raise AuditError(f"unit '{u.id}' has {len(r.items)} items, the rulebook {n_items}: "
-                         "results from another rulebook?")
+        raise AuditError(
+            f"unit '{u.id}' has {len(r.items)} items, the rulebook {n_items}: "
+            "results from another rulebook?"
+        )
     body: dict[str, Any] = {
         "evidence": evidence.index(r.source),
         "flags": list(r.flags),
@@ -695,8 +760,10 @@ def pack_unit(r: UnitResult | UnitSummary, evidence: EvidencePaths, reads_any: S
         try:
             body["status"] = "".join([STATUS_CODES[i.status] for i in items])
         except KeyError as exc:
-            raise AuditError(f"unknown item status {exc.args[0]!r}; the audit store knows "
-                             f"{', '.join(STATUS_CODES)}") from None
+            raise AuditError(
+                f"unknown item status {exc.args[0]!r}; the audit store knows "
+                f"{', '.join(STATUS_CODES)}"
+            ) from None
         inputs: dict[str, str] = {}
         for i, reads in zip(items, reads_any, strict=True):
             if reads:  # an item that reads nothing (a manual one) has no inputs to ask for
@@ -731,21 +798,59 @@ class UnitBodies:
                 self.strings[text] = got
         return got
 
-    def body(self, *, unit: str, name: str, group: str, kind: str, role: str, source: str,
-             flags: tuple[str, ...], grade: str | None, vetoed: bool, total: str,
-             categories: Sequence[tuple[str, bool]], points: Sequence[str]) -> str:
+    def body(
+        self,
+        *,
+        unit: str,
+        name: str,
+        group: str,
+        kind: str,
+        role: str,
+        source: str,
+        flags: tuple[str, ...],
+        grade: str | None,
+        vetoed: bool,
+        total: str,
+        categories: Sequence[tuple[str, bool]],
+        points: Sequence[str],
+    ) -> str:
         """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
         path, row = split_source(source)
-        return self.block(unit=[unit], name=[name], group=[group], kind=[kind], role=[role], file=[path],
-                          row=[row], flags=[flags], grade=[grade], vetoed=[vetoed], total=[total],
-                          cat_scores=[[sc] for sc, _ in categories], cat_ok=[[ok] for _, ok in categories],
-                          points=list(points))[0]
+        return self.block(
+            unit=[unit],
+            name=[name],
+            group=[group],
+            kind=[kind],
+            role=[role],
+            file=[path],
+            row=[row],
+            flags=[flags],
+            grade=[grade],
+            vetoed=[vetoed],
+            total=[total],
+            cat_scores=[[sc] for sc, _ in categories],
+            cat_ok=[[ok] for _, ok in categories],
+            points=list(points),
+        )[0]
 
-    def block(self, *, unit: Sequence[str], name: Sequence[str], group: Sequence[str], kind: Sequence[str],
-              role: Sequence[str], file: Sequence[str], row: Sequence[int], flags: Sequence[tuple[str, ...]],
-              grade: Sequence[str | None], vetoed: Sequence[bool], total: Sequence[str],
-              cat_scores: Sequence[Sequence[str]], cat_ok: Sequence[Sequence[bool]],
-              points: Sequence[str]) -> list[str]:
+    def block(
+        self,
+        *,
+        unit: Sequence[str],
+        name: Sequence[str],
+        group: Sequence[str],
+        kind: Sequence[str],
+        role: Sequence[str],
+        file: Sequence[str],
+        row: Sequence[int],
+        flags: Sequence[tuple[str, ...]],
+        grade: Sequence[str | None],
+        vetoed: Sequence[bool],
+        total: Sequence[str],
+        cat_scores: Sequence[Sequence[str]],
+        cat_ok: Sequence[Sequence[bool]],
+        points: Sequence[str],
+    ) -> list[str]:
         """Many units' records at once, from columns.
 
         ``file`` and ``row`` give each source ("x.csv" and 4 for "x.csv row 4"; row 0 for
@@ -782,15 +887,40 @@ class UnitBodies:
                     self.flags[flags[i]] = fl
             g = grade[i]
             r = row[i]
-            bodies.append("".join((
-                '{"categories":[', cats[i], '],"evidence":', ev, ',"flags":', fl,
-                ',"grade":', "null" if g is None else s(g), ',"group":', s(group[i]),
-                ',"kind":"unit","name":', _json_str(name[i]), ',"points":["',
-                '","'.join(points[i * n_items : (i + 1) * n_items]), '"],"role":', s(role[i]),
-                ',"source":', fj, f' row {r}"' if r else '"', ',"total":"', total[i], '","unit":',
-                _json_str(unit[i]), ',"unit_kind":', s(kind[i]), ',"vetoed":', "true" if vetoed[i] else "false",
-                "}",
-            )))
+            bodies.append(
+                "".join(
+                    (
+                        '{"categories":[',
+                        cats[i],
+                        '],"evidence":',
+                        ev,
+                        ',"flags":',
+                        fl,
+                        ',"grade":',
+                        "null" if g is None else s(g),
+                        ',"group":',
+                        s(group[i]),
+                        ',"kind":"unit","name":',
+                        _json_str(name[i]),
+                        ',"points":["',
+                        '","'.join(points[i * n_items : (i + 1) * n_items]),
+                        '"],"role":',
+                        s(role[i]),
+                        ',"source":',
+                        fj,
+                        f' row {r}"' if r else '"',
+                        ',"total":"',
+                        total[i],
+                        '","unit":',
+                        _json_str(unit[i]),
+                        ',"unit_kind":',
+                        s(kind[i]),
+                        ',"vetoed":',
+                        "true" if vetoed[i] else "false",
+                        "}",
+                    )
+                )
+            )
         return bodies
 
 
@@ -825,7 +955,9 @@ def read_files(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
     out = []
     for path, shown in _expand(paths):
         try:
-            out.append((shown, read_bounded(path)))  # a regular file only: a FIFO or /dev/zero is never read
+            out.append(
+                (shown, read_bounded(path))
+            )  # a regular file only: a FIFO or /dev/zero is never read
         except (OSError, ValueError):
             continue
     return out
@@ -874,9 +1006,16 @@ def append_run(
         AuditError: the rulebook files do not match the rulebook, or the store fails.
         TypeError: an option that has no canonical JSON (a float, say).
     """
-    head_fields, files = _run_header(rulebook=rulebook, evidence_files=evidence_files, command=command,
-                                     actor=actor, now=now, options=options, rulebook_files=rulebook_files,
-                                     waivers_file=waivers_file)
+    head_fields, files = _run_header(
+        rulebook=rulebook,
+        evidence_files=evidence_files,
+        command=command,
+        actor=actor,
+        now=now,
+        options=options,
+        rulebook_files=rulebook_files,
+        waivers_file=waivers_file,
+    )
     evidence = EvidencePaths([f["path"] for f in head_fields["evidence"]])
     reads_any = [bool(names) for _, names in head_fields["items"]]
     fmt = PointsText()
@@ -908,14 +1047,20 @@ def _run_header(
             try:
                 rulebook_files.append((src.path, Path(src.path).read_bytes()))
             except OSError as exc:
-                raise AuditError(f"cannot read rulebook file {src.path} to store it: {exc.strerror}") from None
+                raise AuditError(
+                    f"cannot read rulebook file {src.path} to store it: {exc.strerror}"
+                ) from None
     if not rulebook_files:
-        raise AuditError("no rulebook file to store: give rulebook_files, or load the rulebook from a file")
+        raise AuditError(
+            "no rulebook file to store: give rulebook_files, or load the rulebook from a file"
+        )
     rb_files = [(p, _sha(b), b) for p, b in rulebook_files]
     want = [s.sha256 for s in rulebook.sources]
     if want and [sha for _, sha, _ in rb_files] != want:
-        raise AuditError("the rulebook files changed since the rulebook was loaded "
-                         f"(stored {[sha[:12] for _, sha, _ in rb_files]}, loaded {[w[:12] for w in want]})")
+        raise AuditError(
+            "the rulebook files changed since the rulebook was loaded "
+            f"(stored {[sha[:12] for _, sha, _ in rb_files]}, loaded {[w[:12] for w in want]})"
+        )
     ev_files = [(p, _sha(b), b) for p, b in evidence_files]
     items = rulebook.items()
     head_fields: dict[str, Any] = {
@@ -956,9 +1101,16 @@ def start_run(
     the order they are added (the header says ``"order": "input"``), not in
     report order.
     """
-    head_fields, files = _run_header(rulebook=rulebook, evidence_files=evidence_files, command=command,
-                                     actor=actor, now=now, options=options, rulebook_files=rulebook_files,
-                                     waivers_file=waivers_file)
+    head_fields, files = _run_header(
+        rulebook=rulebook,
+        evidence_files=evidence_files,
+        command=command,
+        actor=actor,
+        now=now,
+        options=options,
+        rulebook_files=rulebook_files,
+        waivers_file=waivers_file,
+    )
     head_fields["order"] = "input"
     return RunWriter(store, head_fields, files)
 
@@ -972,24 +1124,40 @@ class RunWriter:
     records added since the mark (a table that turned out unreadable half way).
     """
 
-    def __init__(self, store: AuditStore | str | Path, head_fields: Mapping[str, Any],
-                 files: Sequence[tuple[str, str, bytes]]) -> None:
+    def __init__(
+        self,
+        store: AuditStore | str | Path,
+        head_fields: Mapping[str, Any],
+        files: Sequence[tuple[str, str, bytes]],
+    ) -> None:
         self.own, self.opened = _store(store, True)
         conn = self.conn = self.own.conn
         self._files = sorted({sha for _, sha, _ in files})
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-                self.seq, self.prev, last_run = (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
+                row = conn.execute(
+                    "SELECT seq, hash, run_id FROM records ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                self.seq, self.prev, last_run = (
+                    (int(row[0]), str(row[1]), int(row[2])) if row else (0, GENESIS, 0)
+                )
                 self._start = self.seq
                 self.run = last_run + 1
-                conn.executemany("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
-                                 [(sha, b) for _, sha, b in files])
+                conn.executemany(
+                    "INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
+                    [(sha, b) for _, sha, b in files],
+                )
                 self.units = 0
                 self._mark = (self.seq, self.prev, 0)
-                header = encode_json({**head_fields, "run": self.run, "schema": SCHEMA_VERSION,
-                                  "store": self.own.store_id})
+                header = encode_json(
+                    {
+                        **head_fields,
+                        "run": self.run,
+                        "schema": SCHEMA_VERSION,
+                        "store": self.own.store_id,
+                    }
+                )
                 self._write([("run", header)])
             except BaseException:
                 self.abort()
@@ -1007,8 +1175,11 @@ class RunWriter:
                 yield self.seq, run, kind, body, self.prev, h
                 self.prev = h
 
-        self.conn.executemany("INSERT INTO records (seq, run_id, kind, body, prev_hash, hash) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", rows())
+        self.conn.executemany(
+            "INSERT INTO records (seq, run_id, kind, body, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows(),
+        )
 
     def _guard(self, action: Any) -> Any:
         try:
@@ -1022,6 +1193,7 @@ class RunWriter:
 
     def add(self, bodies: Iterable[str]) -> None:
         """Unit records (see :class:`UnitBodies`), hashed into the chain and written as they come."""
+
         def counted() -> Iterator[tuple[str, str]]:
             for b in bodies:
                 self.units += 1
@@ -1042,8 +1214,21 @@ class RunWriter:
         rejects = [[r.source, r.unit, r.error] for r in rejected]
 
         def end() -> None:
-            self._write([("end", encode_json({"kind": "end", "rejected": rejects, "run": self.run,
-                                          "units": self.units}))])
+            self._write(
+                [
+                    (
+                        "end",
+                        encode_json(
+                            {
+                                "kind": "end",
+                                "rejected": rejects,
+                                "run": self.run,
+                                "units": self.units,
+                            }
+                        ),
+                    )
+                ]
+            )
             self._read_back("before it was committed")
             self.conn.execute("COMMIT")
             self._read_back("after it was committed")
@@ -1058,23 +1243,35 @@ class RunWriter:
         Raises:
             AuditError: anything is not there as written (a trigger that drops rows, say).
         """
-        n, last = self.conn.execute("SELECT count(*), max(seq) FROM records WHERE run_id = ? AND seq > ?",
-                                    (self.run, self._start)).fetchone()
-        row = self.conn.execute("SELECT hash, kind FROM records WHERE seq = ?", (self.seq,)).fetchone()
+        n, last = self.conn.execute(
+            "SELECT count(*), max(seq) FROM records WHERE run_id = ? AND seq > ?",
+            (self.run, self._start),
+        ).fetchone()
+        row = self.conn.execute(
+            "SELECT hash, kind FROM records WHERE seq = ?", (self.seq,)
+        ).fetchone()
         files = 0
         for k in range(0, len(self._files), 500):
             part = self._files[k : k + 500]
-            files += self.conn.execute(f"SELECT count(*) FROM blobs WHERE sha256 IN ({','.join('?' * len(part))})",
-                                       part).fetchone()[0]
-        if n != self.units + 2 or last != self.seq or row is None or tuple(row) != (self.prev, "end") \
-                or files != len(self._files):
+            files += self.conn.execute(
+                f"SELECT count(*) FROM blobs WHERE sha256 IN ({','.join('?' * len(part))})", part
+            ).fetchone()[0]
+        if (
+            n != self.units + 2
+            or last != self.seq
+            or row is None
+            or tuple(row) != (self.prev, "end")
+            or files != len(self._files)
+        ):
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise AuditError(f"{self.own.path}: run {self.run} was not stored as written ({when}): read back "
-                             f"{n} of {self.units + 2} records and {files} of {len(self._files)} files, the last "
-                             f"record {last} (expected {self.seq}); the store is not sound (a trigger or another "
-                             "program changes what is written): run 'fulian-eval audit verify'. Nothing of "
-                             "this run can be trusted to be stored")
+            raise AuditError(
+                f"{self.own.path}: run {self.run} was not stored as written ({when}): read back "
+                f"{n} of {self.units + 2} records and {files} of {len(self._files)} files, the last "
+                f"record {last} (expected {self.seq}); the store is not sound (a trigger or another "
+                "program changes what is written): run 'fulian-eval audit verify'. Nothing of "
+                "this run can be trusted to be stored"
+            )
 
     def abort(self) -> None:
         """Give the run up: nothing of it is stored."""
@@ -1137,7 +1334,9 @@ class _Bad(Exception):
         self.message = message
 
 
-def verify(path: str | Path, head: str | None = None, *, allow_appended: bool = False) -> VerifyResult:
+def verify(
+    path: str | Path, head: str | None = None, *, allow_appended: bool = False
+) -> VerifyResult:
     """Check the whole store; name the first bad record.
 
     Checks, record by record in seq order: seq runs 1, 2, 3 …; ``prev_hash`` is the
@@ -1168,20 +1367,37 @@ def verify(path: str | Path, head: str | None = None, *, allow_appended: bool = 
             with store.snapshot():  # one consistent view while others may append
                 return _verify(store, head, allow_appended)
         except sqlite3.DatabaseError as exc:
-            return VerifyResult(ok=False, records=0, first_bad=None, head="",
-                                message=f"the store is damaged: {exc}; use a backup copy")
+            return VerifyResult(
+                ok=False,
+                records=0,
+                first_bad=None,
+                head="",
+                message=f"the store is damaged: {exc}; use a backup copy",
+            )
 
 
 def _verify(store: AuditStore, head: str | None, allow_appended: bool) -> VerifyResult:
     conn = store.conn
     extra = schema_problems(conn)
     if extra:
-        return VerifyResult(ok=False, records=0, first_bad=None, head=store.head(),
-                            message="the store's schema is not what fulian-eval makes: " + "; ".join(extra))
-    damage = [" ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(5)")]  # indexes, free pages
+        return VerifyResult(
+            ok=False,
+            records=0,
+            first_bad=None,
+            head=store.head(),
+            message="the store's schema is not what fulian-eval makes: " + "; ".join(extra),
+        )
+    damage = [
+        " ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(5)")
+    ]  # indexes, free pages
     if damage != ["ok"]:
-        return VerifyResult(ok=False, records=0, first_bad=None, head="",
-                            message=f"the store is damaged: {'; '.join(damage)}; use a backup copy")
+        return VerifyResult(
+            ok=False,
+            records=0,
+            first_bad=None,
+            head="",
+            message=f"the store is damaged: {'; '.join(damage)}; use a backup copy",
+        )
     meta = conn.execute("SELECT key, value FROM meta").fetchall()
     blob_ok: dict[str, bool] = {}
     for sha, content in conn.execute("SELECT sha256, content FROM blobs"):
@@ -1197,25 +1413,37 @@ def _verify(store: AuditStore, head: str | None, allow_appended: bool) -> Verify
         ):
             n += 1
             if seq != n:
-                raise _Bad(seq, f"record {seq}: expected seq {n} (a record was deleted or renumbered)")
+                raise _Bad(
+                    seq, f"record {seq}: expected seq {n} (a record was deleted or renumbered)"
+                )
             if not (isinstance(body, str) and isinstance(prev_hash, str) and isinstance(h, str)):
                 raise _Bad(seq, f"record {seq}: body, prev_hash and hash must be text")
             if prev_hash != prev:
-                raise _Bad(seq, f"record {seq}: prev_hash does not match the hash of record {seq - 1} "
-                                "(a record was deleted, inserted, reordered or changed)")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: prev_hash does not match the hash of record {seq - 1} "
+                    "(a record was deleted, inserted, reordered or changed)",
+                )
             if _chain(prev_hash, body) != h:
-                raise _Bad(seq, f"record {seq}: hash does not match its body (the record was changed)")
+                raise _Bad(
+                    seq, f"record {seq}: hash does not match its body (the record was changed)"
+                )
             prev = h
             hashes[h] = seq
             state.record(seq, run_id, kind, body)
         state.finish()
         orphans = sorted(str(sha) for sha in set(blob_ok) - named)
         if orphans:
-            raise _Bad(None, f"stored file {orphans[0]} is named by no record (a blob row was inserted "
-                             "or the record naming it was removed)")
+            raise _Bad(
+                None,
+                f"stored file {orphans[0]} is named by no record (a blob row was inserted "
+                "or the record naming it was removed)",
+            )
         keys = sorted(str(k) for k, _ in meta)
         if keys != ["schema_version", "store_id"]:
-            raise _Bad(None, f"meta table has rows {keys}; expected exactly schema_version and store_id")
+            raise _Bad(
+                None, f"meta table has rows {keys}; expected exactly schema_version and store_id"
+            )
     except _Bad as bad:
         return VerifyResult(ok=False, records=n, first_bad=bad.seq, message=bad.message, head=prev)
     if head is not None and head != prev:
@@ -1223,15 +1451,30 @@ def _verify(store: AuditStore, head: str | None, allow_appended: bool) -> Verify
         if head == GENESIS and n:
             at = 0
         if at is None:
-            return VerifyResult(ok=False, records=n, first_bad=n + 1, head=prev,
-                                message=f"head {head} is not in the store: records were removed from the "
-                                        f"tail or changed (the store ends at record {n}, hash {prev})")
+            return VerifyResult(
+                ok=False,
+                records=n,
+                first_bad=n + 1,
+                head=prev,
+                message=f"head {head} is not in the store: records were removed from the "
+                f"tail or changed (the store ends at record {n}, hash {prev})",
+            )
         if not allow_appended:
-            return VerifyResult(ok=False, records=n, first_bad=at + 1, head=prev,
-                                message=f"head {head} is record {at}, but {n - at} records follow it")
+            return VerifyResult(
+                ok=False,
+                records=n,
+                first_bad=at + 1,
+                head=prev,
+                message=f"head {head} is record {at}, but {n - at} records follow it",
+            )
     runs = state.runs
-    return VerifyResult(ok=True, records=n, first_bad=None, head=prev,
-                        message=f"ok: {n} records, {runs} run{'s' if runs != 1 else ''}, head {prev}")
+    return VerifyResult(
+        ok=True,
+        records=n,
+        first_bad=None,
+        head=prev,
+        message=f"ok: {n} records, {runs} run{'s' if runs != 1 else ''}, head {prev}",
+    )
 
 
 class _Walk:
@@ -1263,30 +1506,46 @@ class _Walk:
         if not isinstance(rec, dict) or encode_json(rec) != body:
             raise _Bad(seq, f"record {seq}: body is not canonical JSON")
         if rec.get("kind") != kind:
-            raise _Bad(seq, f"record {seq}: kind column {kind!r} does not match the body's {rec.get('kind')!r}")
+            raise _Bad(
+                seq,
+                f"record {seq}: kind column {kind!r} does not match the body's {rec.get('kind')!r}",
+            )
         if kind == "run":
             self._header(seq, run_id, rec)
         elif kind == "unit":
             if self.open_seq is None:
                 raise _Bad(seq, f"record {seq}: a unit record outside any run")
             if run_id != self.run:
-                raise _Bad(seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}")
+                raise _Bad(
+                    seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}"
+                )
             if self.draw:
-                raise _Bad(seq, f"record {seq}: a unit record in run {self.run}, whose header says it is a "
-                                f"{self.draw} draw (a draw stores no unit records)")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: a unit record in run {self.run}, whose header says it is a "
+                    f"{self.draw} draw (a draw stores no unit records)",
+                )
             ev = rec.get("evidence")
             if ev is not None and not (type(ev) is int and 0 <= ev < self.evidence):
-                raise _Bad(seq, f"record {seq}: names evidence file {ev!r}, which its run does not list")
+                raise _Bad(
+                    seq, f"record {seq}: names evidence file {ev!r}, which its run does not list"
+                )
             self.units += 1
         elif kind == "end":
             if self.open_seq is None:
                 raise _Bad(seq, f"record {seq}: an end record outside any run")
             if run_id != self.run or rec.get("run") != self.run:
-                raise _Bad(seq, f"record {seq}: end record of run {rec.get('run')!r} (column {run_id!r}) "
-                                f"inside run {self.run}")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: end record of run {rec.get('run')!r} (column {run_id!r}) "
+                    f"inside run {self.run}",
+                )
             if rec.get("units") != self.units:
-                raise _Bad(seq, f"record {seq}: run {self.run} ends with {rec.get('units')!r} units "
-                                f"but has {self.units} unit records (a unit record was deleted or inserted)")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: run {self.run} ends with {rec.get('units')!r} units "
+                    f"but has {self.units} unit records (a unit record was deleted or inserted)",
+                )
             self.open_seq = None
             self.runs += 1
         else:
@@ -1295,34 +1554,63 @@ class _Walk:
 
     def _header(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
         if self.open_seq is not None:
-            raise _Bad(self.open_seq, f"record {self.open_seq}: run {self.run} has no end record "
-                                      f"(record {seq} starts another run)")
+            raise _Bad(
+                self.open_seq,
+                f"record {self.open_seq}: run {self.run} has no end record "
+                f"(record {seq} starts another run)",
+            )
         want = self.run + 1
         if rec.get("run") != want or run_id != want:
-            raise _Bad(seq, f"record {seq}: run number {rec.get('run')!r} (column {run_id!r}); expected {want}")
+            raise _Bad(
+                seq,
+                f"record {seq}: run number {rec.get('run')!r} (column {run_id!r}); expected {want}",
+            )
         if rec.get("store") != self.store.store_id:
-            raise _Bad(seq, f"record {seq}: names store {rec.get('store')!r}, but meta.store_id is "
-                            f"{self.store.store_id!r}")
+            raise _Bad(
+                seq,
+                f"record {seq}: names store {rec.get('store')!r}, but meta.store_id is "
+                f"{self.store.store_id!r}",
+            )
         if rec.get("schema") != self.store.schema:
-            raise _Bad(seq, f"record {seq}: written with schema {rec.get('schema')!r}, but "
-                            f"meta.schema_version is {self.store.schema}")
-        files = rec.get("rulebook", []) + rec.get("evidence", []) + ([rec["waivers"]] if rec.get("waivers") else [])
+            raise _Bad(
+                seq,
+                f"record {seq}: written with schema {rec.get('schema')!r}, but "
+                f"meta.schema_version is {self.store.schema}",
+            )
+        files = (
+            rec.get("rulebook", [])
+            + rec.get("evidence", [])
+            + ([rec["waivers"]] if rec.get("waivers") else [])
+        )
         for f in files:
             sha = f.get("sha256") if isinstance(f, dict) else None
             ok = self.blob_ok.get(sha) if isinstance(sha, str) else None
             if ok is None or not isinstance(sha, str):
-                raise _Bad(seq, f"record {seq}: stored file {sha} ({f.get('path') if isinstance(f, dict) else f}) "
-                                "is missing from blobs")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: stored file {sha} ({f.get('path') if isinstance(f, dict) else f}) "
+                    "is missing from blobs",
+                )
             if not ok:
-                raise _Bad(seq, f"record {seq}: stored file {sha} ({f.get('path')}) was changed: its content "
-                                "no longer has that sha256")
+                raise _Bad(
+                    seq,
+                    f"record {seq}: stored file {sha} ({f.get('path')}) was changed: its content "
+                    "no longer has that sha256",
+                )
             self.named.add(sha)
         self.evidence = len(rec.get("evidence", []))
         draw = rec.get("draw")
-        if draw is not None and (draw not in ("plan", "sample") or rec.get("rulebook") or rec.get("items")
-                                 or self.evidence != 1):
-            raise _Bad(seq, f"record {seq}: the header says run {want} is a {draw!r} draw, but a plan or "
-                            "sample draw names one units file and no rulebook or items")
+        if draw is not None and (
+            draw not in ("plan", "sample")
+            or rec.get("rulebook")
+            or rec.get("items")
+            or self.evidence != 1
+        ):
+            raise _Bad(
+                seq,
+                f"record {seq}: the header says run {want} is a {draw!r} draw, but a plan or "
+                "sample draw names one units file and no rulebook or items",
+            )
         self.draw = draw
         self.run = want
         self.open_seq = seq
@@ -1330,8 +1618,11 @@ class _Walk:
 
     def finish(self) -> None:
         if self.open_seq is not None:
-            raise _Bad(self.open_seq, f"record {self.open_seq}: run {self.run} has no end record "
-                                      "(records were removed from the tail)")
+            raise _Bad(
+                self.open_seq,
+                f"record {self.open_seq}: run {self.run} has no end record "
+                "(records were removed from the tail)",
+            )
 
 
 # ------------------------------------------------------- reading, exporting
@@ -1371,10 +1662,26 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
         for seq, run_id, kind, body, prev_hash, h in s.conn.execute(
             "SELECT seq, run_id, kind, body, prev_hash, hash FROM records ORDER BY seq"
         ):
-            line = {"seq": seq, "run": run_id, "kind": kind, "body": json.loads(body),
-                    "prev_hash": prev_hash, "hash": h} if isinstance(body, str) else \
-                   {"seq": seq, "run": run_id, "kind": kind, "body_stored_as": _sql_type(body),
-                    "body_text": str(body), "prev_hash": prev_hash, "hash": h}
+            line = (
+                {
+                    "seq": seq,
+                    "run": run_id,
+                    "kind": kind,
+                    "body": json.loads(body),
+                    "prev_hash": prev_hash,
+                    "hash": h,
+                }
+                if isinstance(body, str)
+                else {
+                    "seq": seq,
+                    "run": run_id,
+                    "kind": kind,
+                    "body_stored_as": _sql_type(body),
+                    "body_text": str(body),
+                    "prev_hash": prev_hash,
+                    "hash": h,
+                }
+            )
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1
         if blobs:

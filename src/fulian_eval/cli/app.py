@@ -83,10 +83,26 @@ _FORMAT_HELP = "output format (default: as -o's extension, else table)"
 _RANK_FORMATS = (*FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
 
 # What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
-_EXTENSIONS = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
-               ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".pdf": "pdf"}
-_FORMAT_NAMES = {"table": "plain text", "json": "JSON", "csv": "CSV", "markdown": "Markdown", "html": "HTML",
-                 "xlsx": "an Excel workbook", "pdf": "PDF"}
+_EXTENSIONS = {
+    ".txt": "table",
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xlsx": "xlsx",
+    ".pdf": "pdf",
+}
+_FORMAT_NAMES = {
+    "table": "plain text",
+    "json": "JSON",
+    "csv": "CSV",
+    "markdown": "Markdown",
+    "html": "HTML",
+    "xlsx": "an Excel workbook",
+    "pdf": "PDF",
+}
 
 
 def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
@@ -107,16 +123,26 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
         if given is not None:
             return given  # --format says what it is: the file name is the user's business
         known = ", ".join(e for e in _EXTENSIONS if _EXTENSIONS[e] in choices)
-        raise _UsageError(f"cannot tell the report's format from {output}: '{ext}' is not a report extension "
-                          f"this command writes ({known}); name the file so, or give --format")
+        raise _UsageError(
+            f"cannot tell the report's format from {output}: '{ext}' is not a report extension "
+            f"this command writes ({known}); name the file so, or give --format"
+        )
     if given is not None and given != implied:
-        raise _UsageError(f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
-                          f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}")
+        raise _UsageError(
+            f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
+            f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}"
+        )
     if implied not in choices:
-        hint = ("; PDF 由 sheets（审核记录表）和 rank（排名表）打印：fulian-eval sheets RULEBOOK EVIDENCE… "
-                "-o 审核记录表.pdf" if implied == "pdf" else "")
-        raise _UsageError(f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
-                          f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}{hint}")
+        hint = (
+            "; PDF 由 sheets（审核记录表）和 rank（排名表）打印：fulian-eval sheets RULEBOOK EVIDENCE… "
+            "-o 审核记录表.pdf"
+            if implied == "pdf"
+            else ""
+        )
+        raise _UsageError(
+            f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
+            f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}{hint}"
+        )
     return implied
 
 
@@ -133,26 +159,52 @@ class _Parser(argparse.ArgumentParser):
 
 def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
     p.add_argument("--format", "-f", choices=formats, help=_FORMAT_HELP)
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    p.add_argument("--strict", action="store_true",
-                   help="reject units with approximate figures, missing values or unknown fields")
-    p.add_argument("--ignore-columns", action="store_true",
-                   help="leave out table columns that are no field (a warning each) instead of rejecting the table")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="reject units with approximate figures, missing values or unknown fields",
+    )
+    p.add_argument(
+        "--ignore-columns",
+        action="store_true",
+        help="leave out table columns that are no field (a warning each) instead of rejecting the table",
+    )
     _audit_options(p)
-    p.add_argument("--waivers", metavar="FILE", help="a waiver file ([[waivers]]): excused items become not applicable")
-    p.add_argument("--today", metavar="YYYY-MM-DD", type=_date,
-                   help="the date waivers expire against (default: today)")
+    p.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="a waiver file ([[waivers]]): excused items become not applicable",
+    )
+    p.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        help="the date waivers expire against (default: today)",
+    )
 
 
 def _audit_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--audit", metavar="FILE", help="append this run to an audit store (SQLite; made if need be)")
-    p.add_argument("--actor", metavar="NAME", help="who ran it, for the audit trail (default: the OS user)")
+    p.add_argument(
+        "--audit",
+        metavar="FILE",
+        help="append this run to an audit store (SQLite; made if need be)",
+    )
+    p.add_argument(
+        "--actor", metavar="NAME", help="who ran it, for the audit trail (default: the OS user)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fulian-eval", description="Score women's-federation work (妇联工作考核) "
-                     "against a TOML assessment scheme: exact, explained, ranked.", epilog=_EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="fulian-eval",
+        description="Score women's-federation work (妇联工作考核) "
+        "against a TOML assessment scheme: exact, explained, ranked.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"fulian-eval {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -169,25 +221,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
     _common(p, _RANK_FORMATS)
-    p.add_argument("--sensitivity", metavar="PCT", type=_percent,
-                   help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)")
-    p.add_argument("--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)")
+    p.add_argument(
+        "--sensitivity",
+        metavar="PCT",
+        type=_percent,
+        help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)"
+    )
 
-    p = sub.add_parser("explain", help="one unit's audit record sheet (审核记录表), or where to improve")
+    p = sub.add_parser(
+        "explain", help="one unit's audit record sheet (审核记录表), or where to improve"
+    )
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
     p.add_argument("--unit", required=True, metavar="ID", help="the unit to explain")
-    p.add_argument("--item", metavar="ID", help="only this item (e.g. archives.registers), with its inputs")
-    p.add_argument("--gains", action="store_true",
-                   help="points each not-full item would add to the total if it were full, largest first")
-    p.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
+    p.add_argument(
+        "--item", metavar="ID", help="only this item (e.g. archives.registers), with its inputs"
+    )
+    p.add_argument(
+        "--gains",
+        action="store_true",
+        help="points each not-full item would add to the total if it were full, largest first",
+    )
+    p.add_argument(
+        "--role", metavar="ROLE", help="which assessment of the unit (default: the first found)"
+    )
     _common(p)
 
     _sheets.add_parser(sub, date=_date)
 
-    p = sub.add_parser("crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)")
+    p = sub.add_parser(
+        "crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)"
+    )
     p.add_argument("rulebook", metavar="RULEBOOK")
-    p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders")
+    p.add_argument(
+        "evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders"
+    )
     p.add_argument("--format", "-f", choices=_CROSSCHECK_FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
@@ -197,40 +268,77 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="the audit trail: verify, head, replay, export, show, runs")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
     asub.required = True
-    a = asub.add_parser("verify", help="check every record, link and stored file; name the first bad record")
+    a = asub.add_parser(
+        "verify", help="check every record, link and stored file; name the first bad record"
+    )
     a.add_argument("store", metavar="FILE")
-    a.add_argument("--head", metavar="HASH", help="the head hash kept elsewhere: also catches a truncated tail")
+    a.add_argument(
+        "--head", metavar="HASH", help="the head hash kept elsewhere: also catches a truncated tail"
+    )
     a = asub.add_parser("head", help="print the newest record's hash, to keep outside the store")
     a.add_argument("store", metavar="FILE")
     a = asub.add_parser("runs", help="list the stored runs")
     a.add_argument("store", metavar="FILE")
-    a = asub.add_parser("replay", help="re-score stored runs from their stored inputs and show any difference")
+    a = asub.add_parser(
+        "replay", help="re-score stored runs from their stored inputs and show any difference"
+    )
     a.add_argument("store", metavar="FILE")
     a.add_argument("--run", type=int, metavar="N", help="only this run")
     a = asub.add_parser("export", help="write the store as JSON Lines")
     a.add_argument("store", metavar="FILE")
     a.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     a.add_argument("--blobs", action="store_true", help="include the stored files (base64)")
-    a = asub.add_parser("show", help="print a stored run's score sheet again, or a unit's record sheet (审核记录表)")
+    a = asub.add_parser(
+        "show", help="print a stored run's score sheet again, or a unit's record sheet (审核记录表)"
+    )
     a.add_argument("store", metavar="FILE")
     a.add_argument("run", type=int, metavar="RUN")
-    a.add_argument("--unit", metavar="ID", help="this unit's record sheet, with reasons re-derived from the stored files")
-    a.add_argument("--role", metavar="ROLE", help="which assessment of the unit (default: the first found)")
-    a.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown", "html"),
-                   help="table (default), csv, markdown, html; json: the stored records as they are")
+    a.add_argument(
+        "--unit",
+        metavar="ID",
+        help="this unit's record sheet, with reasons re-derived from the stored files",
+    )
+    a.add_argument(
+        "--role", metavar="ROLE", help="which assessment of the unit (default: the first found)"
+    )
+    a.add_argument(
+        "--format",
+        "-f",
+        choices=("table", "json", "csv", "markdown", "html"),
+        help="table (default), csv, markdown, html; json: the stored records as they are",
+    )
 
-    p = sub.add_parser("plan", help="who checks whom (交错互查), within groups, reproducible from a seed")
+    p = sub.add_parser(
+        "plan", help="who checks whom (交错互查), within groups, reproducible from a seed"
+    )
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
-    p.add_argument("--seed", type=int, required=True, help="the random seed (keep it: the same seed gives the same plan)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        required=True,
+        help="the random seed (keep it: the same seed gives the same plan)",
+    )
     p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
-    p = sub.add_parser("sample", help="a stratified random sample of units for field visits (实地走访)")
+    p = sub.add_parser(
+        "sample", help="a stratified random sample of units for field visits (实地走访)"
+    )
     p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
-    p.add_argument("--fraction", required=True, help="share of each group to visit, e.g. 0.04 or 5%%")
-    p.add_argument("--seed", type=int, required=True, help="the random seed (printed in the output)")
-    p.add_argument("--min-per-group", type=int, default=1, metavar="N", help="visit at least N per group (default 1)")
+    p.add_argument(
+        "--fraction", required=True, help="share of each group to visit, e.g. 0.04 or 5%%"
+    )
+    p.add_argument(
+        "--seed", type=int, required=True, help="the random seed (printed in the output)"
+    )
+    p.add_argument(
+        "--min-per-group",
+        type=int,
+        default=1,
+        metavar="N",
+        help="visit at least N per group (default 1)",
+    )
     p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
@@ -304,8 +412,11 @@ class _Output:
             self.tmp = self.target
             return
         try:
-            fd, self.tmp = tempfile.mkstemp(dir=os.path.dirname(self.target),
-                                            prefix=f".{os.path.basename(self.target)}.", suffix=".tmp")
+            fd, self.tmp = tempfile.mkstemp(
+                dir=os.path.dirname(self.target),
+                prefix=f".{os.path.basename(self.target)}.",
+                suffix=".tmp",
+            )
         except OSError as exc:
             raise _UsageError(f"cannot write {path}: {exc.strerror}") from None
         os.close(fd)
@@ -320,7 +431,9 @@ class _Output:
 
     def text(self, csv: bool) -> IO[str]:
         # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
-        out: IO[str] = self._open("w", encoding="utf-8-sig" if csv else "utf-8", newline="" if csv else None)
+        out: IO[str] = self._open(
+            "w", encoding="utf-8-sig" if csv else "utf-8", newline="" if csv else None
+        )
         return out
 
     def binary(self) -> IO[bytes]:
@@ -427,7 +540,11 @@ _EVIDENCE_SUFFIXES = EVIDENCE_SUFFIXES  # what a folder of evidence is read for
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(path, what it is) for every file the command reads or keeps, but the evidence and rulebook chain."""
     found: list[tuple[str, str]] = []
-    for attr, what in (("rulebook", "the rulebook"), ("waivers", "the waiver file"), ("units", "the units file")):
+    for attr, what in (
+        ("rulebook", "the rulebook"),
+        ("waivers", "the waiver file"),
+        ("units", "the units file"),
+    ):
         path = getattr(args, attr, None)
         if path:
             found.append((path, f"{what} {path}"))
@@ -435,8 +552,10 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
         store = getattr(args, attr, None)
         if store:
             found.append((store, f"the audit store {store}"))
-            found.extend((store + end, f"{store}{end}, a file of the audit store {store}")
-                         for end in ("-wal", "-shm", "-journal"))
+            found.extend(
+                (store + end, f"{store}{end}, a file of the audit store {store}")
+                for end in ("-wal", "-shm", "-journal")
+            )
     return found
 
 
@@ -469,18 +588,27 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
         return (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
 
     def refuse(what: str, why: str = "an input of this run") -> None:
-        raise _UsageError(f"cannot write the report to {output}: it is {what}, {why}; nothing was written — "
-                          "write the report to another file")
+        raise _UsageError(
+            f"cannot write the report to {output}: it is {what}, {why}; nothing was written — "
+            "write the report to another file"
+        )
 
-    named = [*_inputs(args), *((c, f"{c}, a file of the rulebook's extends chain") for c in chain[1:])]
+    named = [
+        *_inputs(args),
+        *((c, f"{c}, a file of the rulebook's extends chain") for c in chain[1:]),
+    ]
     for path, what in named:
         if same(path):
             refuse(what)
     for path in getattr(args, "evidence", None) or []:
         if os.path.isdir(path):
             folder = os.path.realpath(path)
-            if os.path.commonpath([real, folder]) == folder and real.lower().endswith(_EVIDENCE_SUFFIXES):
-                refuse(f"in the evidence folder {path}", "so it would be read as evidence next time")
+            if os.path.commonpath([real, folder]) == folder and real.lower().endswith(
+                _EVIDENCE_SUFFIXES
+            ):
+                refuse(
+                    f"in the evidence folder {path}", "so it would be read as evidence next time"
+                )
             if st is not None:
                 for child, shown in _expand([path]):
                     if same(child):
@@ -498,7 +626,9 @@ def _rulebook(args: argparse.Namespace) -> Rulebook:
 
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
     rb = _rulebook(args)
-    es = load_evidence(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False))
+    es = load_evidence(
+        rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False)
+    )
     _tell(es.warnings, es.rejected)
     return rb, es
 
@@ -510,7 +640,9 @@ def _tell(warnings: Sequence[str], rejected: Sequence[Rejection]) -> None:
         print(f"rejected: {r.error}", file=sys.stderr)
 
 
-def _ranked(rb: Rulebook, es: EvidenceSet, waivers: WaiverSet | None = None) -> list[Ranked[UnitResult]]:
+def _ranked(
+    rb: Rulebook, es: EvidenceSet, waivers: WaiverSet | None = None
+) -> list[Ranked[UnitResult]]:
     results = []
     for ev in es.evidence:
         waived: dict[str, str] = {}
@@ -536,8 +668,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         n_items = len(rb.items())
         name = f"{rb.id} {rb.version}".strip()
-        _say(f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
-              f"{len(rb.fields)} fields, scale {rb.scale}")
+        _say(
+            f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
+            f"{len(rb.fields)} fields, scale {rb.scale}"
+        )
         for src in rb.sources[1:]:
             _say(f"  extends {src.path} (sha256 {src.sha256[:12]})")
         for note in rulebook_notes(rb):  # not errors: what the scheme adds up to (SPEC §10.8)
@@ -554,12 +688,20 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
-    plan = None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
+    plan = (
+        None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
+    )
     if plan is not None:
         return _report_columnar(args, rb, plan, render)
-    run = score_run(rb, args.evidence, waivers=waivers, strict=args.strict,
-                    ignore_columns=getattr(args, "ignore_columns", False), full=args.format in ("json", "xlsx"),
-                    progress=terminal_progress("评分"))
+    run = score_run(
+        rb,
+        args.evidence,
+        waivers=waivers,
+        strict=args.strict,
+        ignore_columns=getattr(args, "ignore_columns", False),
+        full=args.format in ("json", "xlsx"),
+        progress=terminal_progress("评分"),
+    )
     _tell(run.warnings, run.rejected)
     if args.format == "xlsx":
         _emit_workbook(args, run.workbook)
@@ -569,7 +711,9 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     return EXIT_REJECTED if run.rejected else EXIT_OK
 
 
-def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]) -> int:
+def _report_columnar(
+    args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]
+) -> int:
     """Tables streamed through the compiled plan (issue 5), by :func:`~fulian_eval.score_run`.
 
     A CSV report's (temporary) file is opened before scoring starts, so a path that
@@ -584,15 +728,28 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         # The run is stored while it is scored, from a second process (records in input order).
         def start() -> tuple[audit.RunWriter, list[str]]:
             files = audit.read_files(args.evidence)
-            writer = audit.start_run(args.audit, rulebook=rb, evidence_files=files, command=_COMMAND_LINE[0],
-                                     actor=args.actor, options=_audit_options_of(args))
+            writer = audit.start_run(
+                args.audit,
+                rulebook=rb,
+                evidence_files=files,
+                command=_COMMAND_LINE[0],
+                actor=args.actor,
+                options=_audit_options_of(args),
+            )
             return writer, [p for p, _ in files]
 
         sink = AuditSink(args.audit, start, plan)
     kind = "rank" if render is rank_report else "score"
     try:
-        run = score_run(rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False),
-                        progress=terminal_progress("评分", percent=True), sink=sink, plan=plan)
+        run = score_run(
+            rb,
+            args.evidence,
+            strict=args.strict,
+            ignore_columns=getattr(args, "ignore_columns", False),
+            progress=terminal_progress("评分", percent=True),
+            sink=sink,
+            plan=plan,
+        )
         _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
             sink.end(run.rejected)  # the writer commits while the report is written
@@ -604,7 +761,9 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
                 try:
                     run.report(kind, "csv", out)
                 except OSError as exc:
-                    raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+                    raise _UsageError(
+                        f"cannot write {args.output}: {exc.strerror or exc}"
+                    ) from None
         elif args.format == "xlsx":
             _emit_workbook(args, run.workbook)
         else:
@@ -613,7 +772,9 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
             if out is None:
                 sink.end(run.rejected)
             done = sink.result()
-            print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+            print(
+                f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr
+            )
     except BaseException:
         if sink is not None:
             sink.abort()  # stops the writer: the run is not stored, unless its commit was already done
@@ -622,30 +783,62 @@ def _report_columnar(args: argparse.Namespace, rb: Rulebook, plan: Plan, render:
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])
         assert run.table is not None
-        _audit(args, rb, [], run.rejected, bodies=audit_bodies(run.table, run.ranking, enc), files=files)
+        _audit(
+            args,
+            rb,
+            [],
+            run.rejected,
+            bodies=audit_bodies(run.table, run.ranking, enc),
+            files=files,
+        )
     return EXIT_REJECTED if run.rejected else EXIT_OK
 
 
 def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
     """The run options the audit trail keeps."""
-    return {k: v for k, v in (("strict", args.strict), ("ignore_columns", getattr(args, "ignore_columns", False)),
-                              ("format", args.format),
-                              ("waivers", getattr(args, "waivers", None))) if v not in (None, False)}
+    return {
+        k: v
+        for k, v in (
+            ("strict", args.strict),
+            ("ignore_columns", getattr(args, "ignore_columns", False)),
+            ("format", args.format),
+            ("waivers", getattr(args, "waivers", None)),
+        )
+        if v not in (None, False)
+    }
 
 
-def _audit(args: argparse.Namespace, rb: Rulebook, results: Iterable[UnitResult | UnitSummary],
-           rejected: Sequence[Rejection], bodies: Iterable[str] | None = None,
-           files: list[tuple[str, bytes]] | None = None) -> None:
+def _audit(
+    args: argparse.Namespace,
+    rb: Rulebook,
+    results: Iterable[UnitResult | UnitSummary],
+    rejected: Sequence[Rejection],
+    bodies: Iterable[str] | None = None,
+    files: list[tuple[str, bytes]] | None = None,
+) -> None:
     """Append the run to the audit store named by --audit, whole or not at all."""
     if not getattr(args, "audit", None):
         return
     options = _audit_options_of(args)
     waivers_file = None
     if getattr(args, "waivers", None):
-        waivers_file = (args.waivers, _input_bytes(args.waivers, "a waiver file"), args.today or _dt.date.today())
-    done = audit.append_run(args.audit, rulebook=rb, results=results, evidence_files=files if files is not None else audit.read_files(args.evidence),
-                            command=_COMMAND_LINE[0], actor=args.actor, options=options, rejected=rejected,
-                            waivers_file=waivers_file, bodies=bodies)
+        waivers_file = (
+            args.waivers,
+            _input_bytes(args.waivers, "a waiver file"),
+            args.today or _dt.date.today(),
+        )
+    done = audit.append_run(
+        args.audit,
+        rulebook=rb,
+        results=results,
+        evidence_files=files if files is not None else audit.read_files(args.evidence),
+        command=_COMMAND_LINE[0],
+        actor=args.actor,
+        options=options,
+        rejected=rejected,
+        waivers_file=waivers_file,
+        bodies=bodies,
+    )
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
 
 
@@ -663,10 +856,20 @@ def cmd_rank(args: argparse.Namespace) -> int:
     if not sens.exhaustive:
         print(f"sensitivity: {sens.searched}", file=sys.stderr)
     if args.format == "xlsx":
-        _emit_workbook(args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f, sens))
+        _emit_workbook(
+            args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f, sens)
+        )
     else:
-        _emit(args, _render(args, lambda rb_, ranked_, rej, fmt: rank_report(rb_, ranked_, rej, fmt, sens),
-                            rb, ranked, es.rejected))
+        _emit(
+            args,
+            _render(
+                args,
+                lambda rb_, ranked_, rej, fmt: rank_report(rb_, ranked_, rej, fmt, sens),
+                rb,
+                ranked,
+                es.rejected,
+            ),
+        )
     _audit(args, rb, [r.result for r in ranked], es.rejected)
     return _status(es)
 
@@ -676,10 +879,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     ranked = _ranked(rb, es, _waivers(args, rb))
     if args.role is not None:  # by id or by title (SPEC §10.5)
         args.role = rb.roles.resolve(args.role) or args.role
-    matches = [r for r in ranked if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)]
+    matches = [
+        r
+        for r in ranked
+        if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)
+    ]
     if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
         roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
-        raise _UsageError(f"unit '{args.unit}' has no '{args.role}' assessment; it has: {', '.join(roles)}")
+        raise _UsageError(
+            f"unit '{args.unit}' has no '{args.role}' assessment; it has: {', '.join(roles)}"
+        )
     if not matches:
         rejected = [r for r in es.rejected if r.unit == args.unit]
         if rejected:
@@ -687,14 +896,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
         known = sorted({r.result.unit.id for r in ranked})
         from ..errors import did_you_mean
 
-        raise _UsageError(f"no unit '{args.unit}' in the evidence{did_you_mean(args.unit, known)}; "
-                          f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
+        raise _UsageError(
+            f"no unit '{args.unit}' in the evidence{did_you_mean(args.unit, known)}; "
+            f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}"
+        )
     r = matches[0]
     if args.item is not None and all(i.id != args.item for i in r.result.items):
         from ..errors import did_you_mean
 
         ids = [i.id for i in r.result.items]
-        raise _UsageError(f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}")
+        raise _UsageError(
+            f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}"
+        )
     if args.format == "xlsx":
         if args.gains:
             _emit_workbook(args, lambda f: gains_workbook(r, gains(rb, r.result), f))
@@ -739,10 +952,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _say(audit.head(args.store))
         return EXIT_OK
     if action == "runs":
-        rows = [[r.run, _local_time(r.time), r.actor, r.rulebook, r.units, r.rejected, r.command]
-                for r in audit.runs(args.store)]
-        _say(tabulate(rows, headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
-                      disable_numparse=True))
+        rows = [
+            [r.run, _local_time(r.time), r.actor, r.rulebook, r.units, r.rejected, r.command]
+            for r in audit.runs(args.store)
+        ]
+        _say(
+            tabulate(
+                rows,
+                headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
+                disable_numparse=True,
+            )
+        )
         return EXIT_OK
     if action == "replay":
         diffs = audit.replay(args.store, args.run)
@@ -756,7 +976,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 n = audit.export(args.store, sys.stdout, blobs=args.blobs)
         else:
             try:
-                n = audit.export(args.store, args.out._open("w", encoding="utf-8", newline="\n"), blobs=args.blobs)
+                n = audit.export(
+                    args.store,
+                    args.out._open("w", encoding="utf-8", newline="\n"),
+                    blobs=args.blobs,
+                )
             except OSError as exc:
                 raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         if args.output:
@@ -764,14 +988,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_OK
     # show
     if args.format == "json":
-        with audit.AuditStore.open(args.store, create=False) as s, audit.damaged_as_error(args.store):
+        with (
+            audit.AuditStore.open(args.store, create=False) as s,
+            audit.damaged_as_error(args.store),
+        ):
             header = s.header(args.run)
         if header.get("draw") and args.unit is None:  # a plan or sample: what was drawn
             _say(json.dumps(header.get("result"), ensure_ascii=False, indent=1))
             return EXIT_OK
         records = audit.show(args.store, args.run, args.unit)
         if not records:
-            raise _UsageError(f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}")
+            raise _UsageError(
+                f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}"
+            )
         _say(json.dumps(records, ensure_ascii=False, indent=1))
         return EXIT_OK
     return _audit_sheet(args)
@@ -799,8 +1028,10 @@ def _audit_sheet(args: argparse.Namespace) -> int:
         header = s.header(args.run)
     info = next(r for r in audit.runs(args.store) if r.run == args.run)
     if header.get("draw"):
-        raise _UsageError(f"run {args.run} is a {header['draw']} draw, not a scoring run: it has no score sheet; "
-                          f"'audit show {args.store} {args.run} --format json' prints what was drawn")
+        raise _UsageError(
+            f"run {args.run} is a {header['draw']} draw, not a scoring run: it has no score sheet; "
+            f"'audit show {args.store} {args.run} --format json' prints what was drawn"
+        )
     res, diffs = audit.rescore_compared(args.store, args.run)
     rb = res.rulebook
     ranked = rank(rb, list(res.results))
@@ -810,21 +1041,30 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     if args.unit is None:
         text = score_report(rb, ranked, res.rejected, fmt)
     else:
-        matches = [r for r in ranked if r.result.unit.id == args.unit
-                   and (args.role is None or r.result.role == args.role)]
+        matches = [
+            r
+            for r in ranked
+            if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)
+        ]
         if not matches:
             from ..errors import did_you_mean
 
             roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
             if roles:
-                raise _UsageError(f"run {args.run}: unit '{args.unit}' has no '{args.role}' assessment; it has: "
-                                  f"{', '.join(roles)}")
+                raise _UsageError(
+                    f"run {args.run}: unit '{args.unit}' has no '{args.role}' assessment; it has: "
+                    f"{', '.join(roles)}"
+                )
             known = sorted({r.result.unit.id for r in ranked})
-            raise _UsageError(f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
-                              f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}")
+            raise _UsageError(
+                f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
+                f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}"
+            )
         text = explain_report(rb, matches[0], fmt)
-    note = (f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
-            f"由存储的考核细则与资料重新计算（{info.command}）\n")
+    note = (
+        f"审计存储 {args.store} 第{args.run}次运行 · {_local_time(info.time)} · {info.actor}\n"
+        f"由存储的考核细则与资料重新计算（{info.command}）\n"
+    )
     if text.startswith("<!doctype html>"):  # a whole document: the note goes inside its body
         import html
 
@@ -835,9 +1075,11 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     for d in diffs:
         print(f"warning: {d}", file=sys.stderr)
     if diffs:
-        print(f"warning: run {args.run} scores differently now than it was stored ({len(diffs)} difference"
-              f"{'s' if len(diffs) != 1 else ''}, see 'audit replay'); the sheet shows the result scored now",
-              file=sys.stderr)
+        print(
+            f"warning: run {args.run} scores differently now than it was stored ({len(diffs)} difference"
+            f"{'s' if len(diffs) != 1 else ''}, see 'audit replay'); the sheet shows the result scored now",
+            file=sys.stderr,
+        )
     _emit(args, text)
     return EXIT_REJECTED if diffs else EXIT_OK
 
@@ -856,12 +1098,22 @@ def _input_bytes(path: str, what: str) -> bytes:
         raise _UsageError(f"cannot read {path}: {exc}") from None
 
 
-def _audit_draw(args: argparse.Namespace, kind: str, result: dict[str, object], options: dict[str, object]) -> None:
+def _audit_draw(
+    args: argparse.Namespace, kind: str, result: dict[str, object], options: dict[str, object]
+) -> None:
     if not args.audit:
         return
     data = _input_bytes(args.units, "a units file")
-    done = audit.append_draw(args.audit, kind=kind, units_file=(args.units, data), seed=args.seed, result=result,
-                             command=_COMMAND_LINE[0], actor=args.actor, options=options)
+    done = audit.append_draw(
+        args.audit,
+        kind=kind,
+        units_file=(args.units, data),
+        seed=args.seed,
+        result=result,
+        command=_COMMAND_LINE[0],
+        actor=args.actor,
+        options=options,
+    )
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
 
 
@@ -880,19 +1132,33 @@ def cmd_sample(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     _emit(args, sampling.sample_report(drawn, args.format, _names(units)))
-    _audit_draw(args, "sample", sampling.sample_json(drawn),
-                {"fraction": args.fraction, "min_per_group": args.min_per_group})
+    _audit_draw(
+        args,
+        "sample",
+        sampling.sample_json(drawn),
+        {"fraction": args.fraction, "min_per_group": args.min_per_group},
+    )
     return EXIT_OK
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    return template.cmd_template(args, _rulebook(args))  # _rulebook: -o is no file of the extends chain
+    return template.cmd_template(
+        args, _rulebook(args)
+    )  # _rulebook: -o is no file of the extends chain
 
 
-_COMMANDS = {"validate": cmd_validate, "score": cmd_score, "rank": cmd_rank, "explain": cmd_explain,
-             "crosscheck": cmd_crosscheck, "plan": cmd_plan, "sample": cmd_sample, "audit": cmd_audit,
-             "template": cmd_template,
-             "sheets": cmd_sheets}
+_COMMANDS = {
+    "validate": cmd_validate,
+    "score": cmd_score,
+    "rank": cmd_rank,
+    "explain": cmd_explain,
+    "crosscheck": cmd_crosscheck,
+    "plan": cmd_plan,
+    "sample": cmd_sample,
+    "audit": cmd_audit,
+    "template": cmd_template,
+    "sheets": cmd_sheets,
+}
 
 _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
@@ -913,7 +1179,9 @@ def _main(args: argparse.Namespace) -> int:
             if hasattr(args, "format"):
                 args.format = _format_of(args, _choices(args))
             if getattr(args, "format", None) == "xlsx" and not args.output:
-                raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+                raise _UsageError(
+                    "--format xlsx writes a workbook: give it a file with -o FILE.xlsx"
+                )
             if getattr(args, "format", None) == "pdf":
                 if not args.output:
                     raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
@@ -947,16 +1215,22 @@ def _main(args: argparse.Namespace) -> int:
         # interpreter's own flush at exit) go nowhere instead of failing.
         _stdout_to_devnull()
         if getattr(args, "audit", None):
-            print(f"fulian-eval: standard output was closed before the report was written; the run was not "
-                  f"stored in {args.audit}", file=sys.stderr)
+            print(
+                f"fulian-eval: standard output was closed before the report was written; the run was not "
+                f"stored in {args.audit}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         return EXIT_OK
     except KeyboardInterrupt:
         print("fulian-eval: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # the promise: no traceback reaches a user
-        print(f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in fulian-eval; please report it with the command you ran.", file=sys.stderr)
+        print(
+            f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in fulian-eval; please report it with the command you ran.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

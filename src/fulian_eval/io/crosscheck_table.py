@@ -51,30 +51,57 @@ def check_crosscheck(raw: Any, known: Roles = DEFAULT_ROLES) -> tuple[dict[str, 
     def resolved(r: str) -> str:
         return known.resolve(r) or r
 
-    out: dict[str, Any] = {"precedence": known.precedence, "combine": "precedence", "role_weights": {},
-                           "tolerance": Fraction(0)}
+    out: dict[str, Any] = {
+        "precedence": known.precedence,
+        "combine": "precedence",
+        "role_weights": {},
+        "tolerance": Fraction(0),
+    }
     if not isinstance(raw, Mapping):
-        found.append(((), "expected a table [crosscheck] with precedence, combine, role_weights, tolerance"))
+        found.append(
+            ((), "expected a table [crosscheck] with precedence, combine, role_weights, tolerance")
+        )
         return out, found
     for k in raw:
         if k not in CROSSCHECK_KEYS:
-            found.append(((k,), f"unknown key '{k}' in [crosscheck]{did_you_mean(k, CROSSCHECK_KEYS)}; "
-                                f"expected {', '.join(CROSSCHECK_KEYS)}"))
+            found.append(
+                (
+                    (k,),
+                    f"unknown key '{k}' in [crosscheck]{did_you_mean(k, CROSSCHECK_KEYS)}; "
+                    f"expected {', '.join(CROSSCHECK_KEYS)}",
+                )
+            )
     role_list = ", ".join(known.ids)
     precedence = raw.get("precedence", list(known.precedence))
-    if not isinstance(precedence, list) or not precedence or not all(isinstance(r, str) for r in precedence):
-        found.append((("precedence",), f"{show_value(precedence)}: expected a list of roles from {role_list}"))
+    if (
+        not isinstance(precedence, list)
+        or not precedence
+        or not all(isinstance(r, str) for r in precedence)
+    ):
+        found.append(
+            (
+                ("precedence",),
+                f"{show_value(precedence)}: expected a list of roles from {role_list}",
+            )
+        )
     else:
         bad = [r for r in precedence if known.resolve(r) is None]
         for r in bad:
-            found.append((("precedence",), f"unknown role '{r}'{did_you_mean(r, roles)}; "
-                                           f"expected a list of roles from {role_list}"))
+            found.append(
+                (
+                    ("precedence",),
+                    f"unknown role '{r}'{did_you_mean(r, roles)}; "
+                    f"expected a list of roles from {role_list}",
+                )
+            )
         if not bad:
             out["precedence"] = tuple(resolved(r) for r in precedence)
     combine = raw.get("combine", "precedence")
     if combine not in _COMBINE:
         hint = did_you_mean(combine, _COMBINE) if isinstance(combine, str) else ""
-        found.append((("combine",), f"{show_value(combine)}: expected 'precedence' or 'weighted'{hint}"))
+        found.append(
+            (("combine",), f"{show_value(combine)}: expected 'precedence' or 'weighted'{hint}")
+        )
     else:
         out["combine"] = combine
     rw = raw.get("role_weights", {})
@@ -84,16 +111,28 @@ def check_crosscheck(raw: Any, known: Roles = DEFAULT_ROLES) -> tuple[dict[str, 
     weights: dict[str, Fraction] = {}
     for role, w in rw.items():
         if known.resolve(role) is None:
-            found.append((("role_weights", role), f"unknown role '{role}'{did_you_mean(role, roles)}; "
-                                                  f"roles are {role_list}"))
+            found.append(
+                (
+                    ("role_weights", role),
+                    f"unknown role '{role}'{did_you_mean(role, roles)}; roles are {role_list}",
+                )
+            )
         elif not _number(w) or w <= 0:
             found.append((("role_weights", role), f"{show_value(w)} must be a number above 0"))
         else:
             weights[resolved(role)] = Fraction(w)
     out["role_weights"] = weights
-    if out["combine"] == "weighted" and not weights and not any(k[:1] == ("role_weights",) for k, _ in found):
-        found.append((("combine",) if "role_weights" not in raw else ("role_weights",),
-                      "combine = \"weighted\" needs role_weights, e.g. {town = 0.6, peer = 0.4}"))
+    if (
+        out["combine"] == "weighted"
+        and not weights
+        and not any(k[:1] == ("role_weights",) for k, _ in found)
+    ):
+        found.append(
+            (
+                ("combine",) if "role_weights" not in raw else ("role_weights",),
+                'combine = "weighted" needs role_weights, e.g. {town = 0.6, peer = 0.4}',
+            )
+        )
     tol = raw.get("tolerance", 0)
     if not _number(tol) or tol < 0:
         found.append((("tolerance",), f"{show_value(tol)} must be a number of points ≥ 0"))

@@ -59,16 +59,24 @@ ROLE_TITLES = DEFAULT_ROLES.titles
 _PLAIN_NUMBER_TYPES = frozenset({"count", "number", "quantity"})
 _META_COLUMNS = {"unit", "name", "group", "kind", "role", "assessor", "date"}
 #: The meta columns as a Chinese table heads them (SPEC §10.7).
-META_TITLES = {"单位编码": "unit", "单位名称": "name", "片区": "group", "组别": "group", "角色": "role",
-               "评审人": "assessor"}
+META_TITLES = {
+    "单位编码": "unit",
+    "单位名称": "name",
+    "片区": "group",
+    "组别": "group",
+    "角色": "role",
+    "评审人": "assessor",
+}
 _POINTS_PREFIX = "points:"
 #: A manual item's points column headed in Chinese, as the form (``template``) heads it:
 #: ``得分：ITEM``, ITEM the item's full id or its title.
 _POINTS_ZH = re.compile(r"^得分\s*[:：]\s*(?P<item>.+?)\s*$")
 #: A unit after a column's name: ``room_area[m^2]``, ``活动室面积（平方米）``, ``面积(m2)``.
-_HEADER_UNIT = (re.compile(r"^\s*(?P<name>.+?)\s*\[(?P<unit>[^\[\]]*)\]\s*$"),
-                re.compile(r"^\s*(?P<name>.+?)\s*（(?P<unit>[^（）()]*)）\s*$"),
-                re.compile(r"^\s*(?P<name>.+?)\s*\((?P<unit>[^（）()]*)\)\s*$"))
+_HEADER_UNIT = (
+    re.compile(r"^\s*(?P<name>.+?)\s*\[(?P<unit>[^\[\]]*)\]\s*$"),
+    re.compile(r"^\s*(?P<name>.+?)\s*（(?P<unit>[^（）()]*)）\s*$"),
+    re.compile(r"^\s*(?P<name>.+?)\s*\((?P<unit>[^（）()]*)\)\s*$"),
+)
 
 
 class NoEvidence(FulianEvalError, ValueError):
@@ -101,8 +109,9 @@ class EvidenceSet:
 class _Record:
     """Turns one unit's raw values into Evidence, collecting problems."""
 
-    def __init__(self, rb: Rulebook, source: str, strict: bool, where: str,
-                 locate: Locator | None = None) -> None:
+    def __init__(
+        self, rb: Rulebook, source: str, strict: bool, where: str, locate: Locator | None = None
+    ) -> None:
         self.rb = rb
         self.locate = locate
         self.source = source
@@ -119,8 +128,13 @@ class _Record:
 
     def value(self, name: str, raw: Any, place: str, header_unit: str = "") -> Any:
         spec = self.rb.fields[name]
-        if (spec.type in _PLAIN_NUMBER_TYPES and raw.__class__ is str and raw.isdigit() and raw.isascii()
-                and len(raw) <= MAX_EXPONENT):  # longer: parse_number bounds it
+        if (
+            spec.type in _PLAIN_NUMBER_TYPES
+            and raw.__class__ is str
+            and raw.isdigit()
+            and raw.isascii()
+            and len(raw) <= MAX_EXPONENT
+        ):  # longer: parse_number bounds it
             # The common case, kept cheap: a plain whole number, never negative.
             if header_unit:
                 return Fraction(int(raw)) * conversion_factor(header_unit, spec.unit)
@@ -154,16 +168,24 @@ class _Record:
             return None
         if approx:
             if self.strict:
-                self.bad(place, f"approximate figure {_show_raw(raw)}; --strict needs exact figures")
+                self.bad(
+                    place, f"approximate figure {_show_raw(raw)}; --strict needs exact figures"
+                )
                 return None
-            self.flags.append(f"约数: {name} = {_show_raw(raw)}，按 {_fmt(value)} 计分 (approximate)")
+            self.flags.append(
+                f"约数: {name} = {_show_raw(raw)}，按 {_fmt(value)} 计分 (approximate)"
+            )
         return value
 
     def choice(self, name: str, raw: Any, place: str) -> str | None:
         """A choice field's option (SPEC §10.6): the value as written or through an alias;
         anything else rejects the unit, naming the options and the nearest one."""
         spec = self.rb.fields[name]
-        written = nfc(str(raw)).strip() if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool) else None
+        written = (
+            nfc(str(raw)).strip()
+            if isinstance(raw, str | int | Decimal) and not isinstance(raw, bool)
+            else None
+        )
         got = spec.choice(written) if written is not None else None
         if got is not None:
             return got
@@ -171,8 +193,11 @@ class _Record:
         hint = option_hint(written, spec.options) if written is not None else ""
         if not hint and written is not None:
             hint = option_hint(written, [a for a, _ in spec.aliases])
-        self.bad(place, f"{shown} 不是“{spec.title or name}”的选项{hint}；可选：{'、'.join(spec.options)}"
-                        f" (not an option of choice field '{name}')")
+        self.bad(
+            place,
+            f"{shown} 不是“{spec.title or name}”的选项{hint}；可选：{'、'.join(spec.options)}"
+            f" (not an option of choice field '{name}')",
+        )
         return None
 
     def members(self, name: str, raw: Any) -> frozenset[str]:
@@ -186,8 +211,10 @@ class _Record:
                     continue
                 near = next((w for w in wanted if w not in got and _one_edit(m, w)), None)
                 if near is not None:
-                    self.flags.append(f"名称近似: {name} 中的 '{m}' 不是要求的名称，按缺少计；"
-                                      f"是否应为 '{near}'？(not a required name; did you mean '{near}'?)")
+                    self.flags.append(
+                        f"名称近似: {name} 中的 '{m}' 不是要求的名称，按缺少计；"
+                        f"是否应为 '{near}'？(not a required name; did you mean '{near}'?)"
+                    )
         return got
 
     def points(self, item_id: str, raw: Any, place: str) -> Fraction | None:
@@ -195,10 +222,16 @@ class _Record:
             item = self.rb.item(item_id)
         except KeyError:
             manual = [i.id for i in self.rb.items() if i.kind == "manual"]
-            self.bad(place, f"unknown item '{item_id}'{did_you_mean(item_id, manual)}; manual items: {', '.join(manual) or 'none'}")
+            self.bad(
+                place,
+                f"unknown item '{item_id}'{did_you_mean(item_id, manual)}; manual items: {', '.join(manual) or 'none'}",
+            )
             return None
         if not isinstance(item.rule, ManualRule):
-            self.bad(place, f"'{item_id}' is a {item.kind} item, scored from values; only manual items take [points]")
+            self.bad(
+                place,
+                f"'{item_id}' is a {item.kind} item, scored from values; only manual items take [points]",
+            )
             return None
         try:
             value, approx = parse_number(raw, "")
@@ -209,11 +242,16 @@ class _Record:
             self.bad(place, f"points must be exact, got {_show_raw(raw)}")
             return None
         if value < item.floor or value > item.max:
-            self.bad(place, f"{_fmt(value)} points is outside [{_fmt(item.floor)}, {_fmt(item.max)}] for '{item_id}'")
+            self.bad(
+                place,
+                f"{_fmt(value)} points is outside [{_fmt(item.floor)}, {_fmt(item.max)}] for '{item_id}'",
+            )
             return None
         step = item.rule.step
         if (value / step).denominator != 1:
-            self.bad(place, f"{_fmt(value)} is not a multiple of {_fmt(step)} (the step of '{item_id}')")
+            self.bad(
+                place, f"{_fmt(value)} is not a multiple of {_fmt(step)} (the step of '{item_id}')"
+            )
             return None
         return value
 
@@ -233,7 +271,8 @@ def _exprs(rb: Rulebook) -> Iterator[Expr]:
         for item in cat.items:
             if item.applies_when is not None:
                 yield item.applies_when
-            for v in attrs.asdict(item.rule, recurse=False).values() if attrs.has(type(item.rule)) else ():  # type: ignore[arg-type]
+            rule: Any = item.rule  # every kind's rule is an attrs class
+            for v in attrs.asdict(rule, recurse=False).values() if attrs.has(type(rule)) else ():
                 if isinstance(v, Expr):
                     yield v
             extra = getattr(item, "requires", None)
@@ -262,8 +301,11 @@ def set_names(rb: Rulebook) -> dict[str, tuple[str, ...]]:
             found.setdefault(item.rule.field, []).extend(item.rule.required)
     for e in _exprs(rb):
         _has_names(e.tree, found)
-    out = {f: tuple(sorted(set(ns), key=lambda n: (-len(n), n))) for f, ns in found.items()
-           if f in rb.fields and rb.fields[f].type == "set"}
+    out = {
+        f: tuple(sorted(set(ns), key=lambda n: (-len(n), n)))
+        for f, ns in found.items()
+        if f in rb.fields and rb.fields[f].type == "set"
+    }
     if len(_SET_NAMES) >= 16:
         _SET_NAMES.clear()
     _SET_NAMES[id(rb)] = (rb, out)
@@ -272,7 +314,9 @@ def set_names(rb: Rulebook) -> dict[str, tuple[str, ...]]:
 
 def _one_edit(a: str, b: str) -> bool:
     """``a`` and ``b`` differ by one inserted, deleted or replaced character."""
-    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3:  # 标牌/门牌: too short to tell
+    if (
+        a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3
+    ):  # 标牌/门牌: too short to tell
         return False
     if len(a) > len(b):
         a, b = b, a
@@ -280,8 +324,8 @@ def _one_edit(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:]
-    return a[i:] == b[i + 1:]
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
 def _unit_hint(unit: str) -> str:
@@ -312,14 +356,23 @@ def _check_role(rec: _Record, role: Any, place: str) -> str:
         return roles.first
     got = roles.resolve(role) if isinstance(role, str) else None
     if got is None:
-        rec.bad(place, f"{_show_raw(role)} is not a role; expected one of {', '.join(roles.ids)} "
-                       f"(or {'、'.join(roles.titles.values())}){did_you_mean(str(role), roles.names())}")
+        rec.bad(
+            place,
+            f"{_show_raw(role)} is not a role; expected one of {', '.join(roles.ids)} "
+            f"(or {'、'.join(roles.titles.values())}){did_you_mean(str(role), roles.names())}",
+        )
         return roles.first
     return got
 
 
-def _finish(rec: _Record, unit: UnitInfo, assessment: Assessment, values: dict[str, Any],
-            points: dict[str, Fraction], raw: dict[str, str]) -> Evidence:
+def _finish(
+    rec: _Record,
+    unit: UnitInfo,
+    assessment: Assessment,
+    values: dict[str, Any],
+    points: dict[str, Fraction],
+    raw: dict[str, str],
+) -> Evidence:
     if rec.strict:
         absent = [f for f in rec.rb.fields if f not in values]
         if absent:
@@ -332,23 +385,39 @@ def _finish(rec: _Record, unit: UnitInfo, assessment: Assessment, values: dict[s
         lacking = sorted(f for f in must_fields if f not in values)
         if lacking:
             shown = "、".join(rec.rb.fields[f].title or f for f in lacking)
-            rec.bad(rec.where, f"缺{shown}（{', '.join(lacking)}）：细则规定缺此资料的单位不予评分"
-                               "（on_missing = \"reject\"）")
+            rec.bad(
+                rec.where,
+                f"缺{shown}（{', '.join(lacking)}）：细则规定缺此资料的单位不予评分"
+                '（on_missing = "reject"）',
+            )
         unmarked = sorted(i for i in must_points if i not in points)
         if unmarked:
-            rec.bad("points", f"无评审打分：{', '.join(unmarked)}（on_missing = \"reject\"）")
+            rec.bad("points", f'无评审打分：{", ".join(unmarked)}（on_missing = "reject"）')
     if rec.problems:
         raise EvidenceError(rec.problems, rec.source)
-    return Evidence(unit=unit, assessment=assessment, values=values, points=points,
-                    flags=tuple(rec.flags), source=rec.source, raw=raw)
+    return Evidence(
+        unit=unit,
+        assessment=assessment,
+        values=values,
+        points=points,
+        flags=tuple(rec.flags),
+        source=rec.source,
+        raw=raw,
+    )
 
 
 # ------------------------------------------------------------------------ TOML
 
 
-def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<evidence>", *,
-                   strict: bool = False, warnings: list[str] | None = None,
-                   text: str | None = None) -> Evidence:
+def parse_evidence(
+    rb: Rulebook,
+    data: Mapping[str, Any],
+    source: str = "<evidence>",
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+    text: str | None = None,
+) -> Evidence:
     """Build one unit's Evidence from a parsed TOML table.
 
     Args:
@@ -372,31 +441,47 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
             warnings.append(f"{source}: {place}: {msg}; ignored")
 
     for k in data:
-        if k == "schema" and isinstance(data[k], str) and data[k].startswith("fulian-eval/evidence"):
+        if (
+            k == "schema"
+            and isinstance(data[k], str)
+            and data[k].startswith("fulian-eval/evidence")
+        ):
             continue
         if k not in ("unit", "assessment", "values", "points"):
-            rec.bad(k, f"unknown table '{k}'{did_you_mean(k, ['unit', 'assessment', 'values', 'points'])}; expected [unit], [assessment], [values], [points]")
+            rec.bad(
+                k,
+                f"unknown table '{k}'{did_you_mean(k, ['unit', 'assessment', 'values', 'points'])}; expected [unit], [assessment], [values], [points]",
+            )
     u = data.get("unit")
     if not isinstance(u, dict):
-        rec.bad("unit", "missing [unit] table with at least id = \"…\"")
+        rec.bad("unit", 'missing [unit] table with at least id = "…"')
         u = {}
     uid = u.get("id")
     if not isinstance(uid, str) or not uid.strip():
         if isinstance(data.get("unit"), dict):
-            rec.bad("unit.id", "missing unit id (id = \"…\", a stable id such as \"ningfeng\")")
+            rec.bad("unit.id", 'missing unit id (id = "…", a stable id such as "ningfeng")')
         uid = ""
     for k in u:
         if k not in ("id", "name", "group", "kind"):
-            unknown(f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}")
-    unit = UnitInfo(id=nfc(str(uid)), name=nfc(str(u.get("name", ""))), group=nfc(str(u.get("group", ""))),
-                    kind=nfc(str(u.get("kind", ""))))
+            unknown(
+                f"unit.{k}", f"unknown key '{k}'{did_you_mean(k, ['id', 'name', 'group', 'kind'])}"
+            )
+    unit = UnitInfo(
+        id=nfc(str(uid)),
+        name=nfc(str(u.get("name", ""))),
+        group=nfc(str(u.get("group", ""))),
+        kind=nfc(str(u.get("kind", ""))),
+    )
     a = data.get("assessment", {})
     if not isinstance(a, dict):
         rec.bad("assessment", "expected a table [assessment]")
         a = {}
     for k in a:
         if k not in ("role", "assessor", "date"):
-            unknown(f"assessment.{k}", f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}")
+            unknown(
+                f"assessment.{k}",
+                f"unknown key '{k}'{did_you_mean(k, ['role', 'assessor', 'date'])}",
+            )
     role = _check_role(rec, a.get("role"), "assessment.role")
     date = a.get("date")
     if isinstance(date, str):
@@ -429,7 +514,7 @@ def parse_evidence(rb: Rulebook, data: Mapping[str, Any], source: str = "<eviden
             raw[name] = _as_written(v)
     pts = data.get("points", {})
     if not isinstance(pts, dict):
-        rec.bad("points", "expected a table [points] of \"category.item\" = points")
+        rec.bad("points", 'expected a table [points] of "category.item" = points')
         pts = {}
     points: dict[str, Fraction] = {}
     for item_id, v in pts.items():
@@ -487,7 +572,9 @@ def field_names(rb: Rulebook) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _unique_name(rb: Rulebook, names: Mapping[str, list[tuple[str, str]]], field: str) -> str | None:
+def _unique_name(
+    rb: Rulebook, names: Mapping[str, list[tuple[str, str]]], field: str
+) -> str | None:
     """A name that heads a column as ``field`` and no other field."""
     spec = rb.fields[field]
     for text in (field, spec.title, *(getattr(spec, "headers", ()) or ())):
@@ -507,7 +594,10 @@ def _points_item(rb: Rulebook, text: str) -> tuple[str | None, str]:
     if len(hits) == 1:
         return hits[0], ""
     if hits:
-        return None, f"{len(hits)} manual items are titled '{text}'; head it 得分：ITEM with one id ({', '.join(hits)})"
+        return (
+            None,
+            f"{len(hits)} manual items are titled '{text}'; head it 得分：ITEM with one id ({', '.join(hits)})",
+        )
     known = [*(i.title for i in manual), *(i.id for i in manual)]
     listed = "、".join(f"{i.title}（{i.id}）" for i in manual) or "none"
     return None, f"no manual item '{text}'{did_you_mean(text, known)}; manual items: {listed}"
@@ -524,8 +614,15 @@ class _TableLayout:
     a warning. ``exact``: a CSV table, whose rows must have a cell for every named column.
     """
 
-    def __init__(self, rb: Rulebook, header: Sequence[str], source: str, strict: bool,
-                 exact: bool = False, ignore_columns: bool = False) -> None:
+    def __init__(
+        self,
+        rb: Rulebook,
+        header: Sequence[str],
+        source: str,
+        strict: bool,
+        exact: bool = False,
+        ignore_columns: bool = False,
+    ) -> None:
         header = [nfc(str(h).strip()) for h in header]
         self.width = len(header)
         self.named = named_width(header)
@@ -551,7 +648,9 @@ class _TableLayout:
         def once(key: tuple[str, str], what: str, col: int, h: str) -> bool:
             if key in seen:
                 c0, h0 = seen[key]
-                problem(f"columns {c0 + 1} ('{h0}') and {col + 1} ('{h}') both give {what}; keep one of them")
+                problem(
+                    f"columns {c0 + 1} ('{h0}') and {col + 1} ('{h}') both give {what}; keep one of them"
+                )
                 return False
             seen[key] = (col, h)
             return True
@@ -564,7 +663,7 @@ class _TableLayout:
                     self.meta[h] = col
                 continue
             if h.startswith(_POINTS_PREFIX):
-                iid = h[len(_POINTS_PREFIX):].strip()
+                iid = h[len(_POINTS_PREFIX) :].strip()
                 if once(("points", iid), f"the points of '{iid}'", col, h):
                     self.points.append((col, iid, h))
                 continue
@@ -599,8 +698,16 @@ class _TableLayout:
                 what = [f"field '{f}' (its {how})" for f, how in found]
                 if meta is not None:
                     what.insert(0, f"the '{meta}' column")
-                alts = [f"'{u}' for '{f}'" for f, _ in found if (u := _unique_name(rb, names, f)) is not None]
-                hint = f"; head it {' or '.join(alts)}" if alts else "; give the fields titles of their own"
+                alts = [
+                    f"'{u}' for '{f}'"
+                    for f, _ in found
+                    if (u := _unique_name(rb, names, f)) is not None
+                ]
+                hint = (
+                    f"; head it {' or '.join(alts)}"
+                    if alts
+                    else "; give the fields titles of their own"
+                )
                 problem(f"column '{h}' could be {' or '.join(what)}{hint}")
                 continue
             if not found:
@@ -619,14 +726,26 @@ class _TableLayout:
                     continue
             if once(("field", field), f"field '{field}'", col, h):
                 self.fields.append((col, field, hunit, h))
-        if "unit" in self.meta and not self.fields and not self.points and not self.problems and not unknown:
-            self.skip = (f"{source}: no column is a field of the rulebook or a points: column; "
-                         "not evidence, skipped")
+        if (
+            "unit" in self.meta
+            and not self.fields
+            and not self.points
+            and not self.problems
+            and not unknown
+        ):
+            self.skip = (
+                f"{source}: no column is a field of the rulebook or a points: column; "
+                "not evidence, skipped"
+            )
             return
-        known = [*rb.fields, *(s.title for s in rb.fields.values() if s.title),
-                 *(h for s in rb.fields.values() for h in getattr(s, "headers", ()) or ()),
-                 *_META_COLUMNS, *META_TITLES,
-                 *(f"{_POINTS_PREFIX}{i.id}" for i in rb.items() if i.kind == "manual")]
+        known = [
+            *rb.fields,
+            *(s.title for s in rb.fields.values() if s.title),
+            *(h for s in rb.fields.values() for h in getattr(s, "headers", ()) or ()),
+            *_META_COLUMNS,
+            *META_TITLES,
+            *(f"{_POINTS_PREFIX}{i.id}" for i in rb.items() if i.kind == "manual"),
+        ]
         fix = "; head it with a field's id or title (or --ignore-columns to leave it out)"
         for _, h, name in unknown[:_SHOWN_UNKNOWN]:
             msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, known)}"
@@ -660,8 +779,9 @@ def _is_blank(cells: Sequence[Any]) -> bool:
     return cells.__class__ is not BadRow and not any(str(c).strip() for c in cells if c is not None)
 
 
-def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any],
-                    strict: bool) -> Evidence:
+def _table_evidence(
+    rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any], strict: bool
+) -> Evidence:
     src = f"{source} row {rowno}"
     rec = _Record(rb, src, strict, "row")
     broken = isinstance(cells, BadRow)
@@ -670,11 +790,17 @@ def _table_evidence(rb: Rulebook, layout: _TableLayout, source: str, rowno: int,
     elif layout.exact:
         n = len(cells)
         if n < layout.named:
-            rec.bad("", f"{n} cells, but the header names {layout.named} columns; give every column "
-                           "(an empty cell for no value)")
-        elif any(str(c).strip() for c in cells[layout.named:]):
-            rec.bad("", f"{n} cells, but the header names {layout.named} columns, and a cell right of the "
-                           "last column holds something: a comma in a cell that is not quoted?")
+            rec.bad(
+                "",
+                f"{n} cells, but the header names {layout.named} columns; give every column "
+                "(an empty cell for no value)",
+            )
+        elif any(str(c).strip() for c in cells[layout.named :]):
+            rec.bad(
+                "",
+                f"{n} cells, but the header names {layout.named} columns, and a cell right of the "
+                "last column holds something: a comma in a cell that is not quoted?",
+            )
     bad_cells: set[int] = set()
 
     def cell(col: int) -> Any:
@@ -772,7 +898,9 @@ def expand_each(paths: Iterable[str | Path]) -> Iterator[tuple[str, list[tuple[P
         yield str(p), list(_expand_one(p))
 
 
-def no_evidence(given: str, files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()) -> NoEvidence:
+def no_evidence(
+    given: str, files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()
+) -> NoEvidence:
     """The usage error for an evidence path that gave nothing to load; ``skipped``: the
     warnings that said why its tables were skipped."""
     path = Path(given)
@@ -781,11 +909,15 @@ def no_evidence(given: str, files: Sequence[tuple[Path, str]], skipped: Sequence
         if not files:
             others = sorted({c.suffix.lower() or c.name for c in path.rglob("*") if not c.is_dir()})
             what = (f"only {', '.join(others[:5])} files" if others else "nothing") + " in it"
-            return NoEvidence(f"{given}: no evidence in this folder ({what}); evidence is .toml, .csv, "
-                              ".xlsx, .xlsm or .xls")
+            return NoEvidence(
+                f"{given}: no evidence in this folder ({what}); evidence is .toml, .csv, "
+                ".xlsx, .xlsm or .xls"
+            )
         shown = "".join(f"\n  {w}" for w in why[:10])
         more = f"\n  … and {len(why) - 10:,} more" if len(why) > 10 else ""
-        return NoEvidence(f"{given}: no evidence in this folder; every file in it was skipped:{shown}{more}")
+        return NoEvidence(
+            f"{given}: no evidence in this folder; every file in it was skipped:{shown}{more}"
+        )
     if path.suffix.lower() not in _SUFFIXES:
         return NoEvidence(f"{given}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)")
     return NoEvidence(why[0] if why else f"{given}: not evidence")
@@ -827,9 +959,15 @@ def _os_text(exc: BaseException) -> str:
     return str(exc)
 
 
-def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
-                 chunk: int = 0, ignore_columns: bool = False,
-                 empty_ok: bool = False) -> tuple[list[Task], list[Rejection], list[str]]:
+def plan_sources(
+    rb: Rulebook,
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    chunk: int = 0,
+    ignore_columns: bool = False,
+    empty_ok: bool = False,
+) -> tuple[list[Task], list[Rejection], list[str]]:
     """Split evidence paths into tasks that can be loaded independently (and in parallel).
 
     Tables are read and their headers checked here; with ``chunk`` > 0 their rows
@@ -849,14 +987,26 @@ def plan_sources(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = Fa
         gave = False
         start = len(warnings)
         for path, shown in files:
-            gave = plan_file(rb, path, shown, strict, chunk, ignore_columns, tasks, rejected, warnings) or gave
+            gave = (
+                plan_file(rb, path, shown, strict, chunk, ignore_columns, tasks, rejected, warnings)
+                or gave
+            )
         if not gave and not empty_ok:
             raise no_evidence(given, files, warnings[start:])
     return tasks, rejected, warnings
 
 
-def plan_file(rb: Rulebook, path: Path, shown: str, strict: bool, chunk: int, ignore_columns: bool,
-              tasks: list[Task], rejected: list[Rejection], warnings: list[str]) -> bool:
+def plan_file(
+    rb: Rulebook,
+    path: Path,
+    shown: str,
+    strict: bool,
+    chunk: int,
+    ignore_columns: bool,
+    tasks: list[Task],
+    rejected: list[Rejection],
+    warnings: list[str],
+) -> bool:
     """Plan one file (see :func:`plan_sources`); whether it is evidence (good or rejected),
     not a skipped report or a file of another kind."""
     suffix = path.suffix.lower()
@@ -870,14 +1020,21 @@ def plan_file(rb: Rulebook, path: Path, shown: str, strict: bool, chunk: int, ig
         except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
             rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
             return True
-        layout = _TableLayout(rb, header, shown, strict, exact=suffix == ".csv", ignore_columns=ignore_columns)
+        layout = _TableLayout(
+            rb, header, shown, strict, exact=suffix == ".csv", ignore_columns=ignore_columns
+        )
         if layout.skip is not None:
             warnings.append(layout.skip)
             return False
         warnings.extend(layout.warnings)
         if layout.problems:
-            rejected.append(Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
-                                      problems=tuple(layout.problems)))
+            rejected.append(
+                Rejection(
+                    source=shown,
+                    error="\n".join(str(p) for p in layout.problems),
+                    problems=tuple(layout.problems),
+                )
+            )
             return True
         step = chunk if chunk > 0 else max(1, len(rows))
         for i in range(0, len(rows), step):
@@ -887,20 +1044,29 @@ def plan_file(rb: Rulebook, path: Path, shown: str, strict: bool, chunk: int, ig
     return True
 
 
-def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
-             warnings: list[str] | None = None) -> Iterator[Outcome]:
+def run_task(
+    rb: Rulebook, task: Task, *, strict: bool = False, warnings: list[str] | None = None
+) -> Iterator[Outcome]:
     """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value."""
     if isinstance(task, _FileTask):
         shown = task.shown
         try:
             text = decode_text(read_bounded(task.path))  # a regular file; UTF-8, UTF-16 or GB18030
             data = loads_toml(text)  # numbers bounded; nan, inf and huge values rejected where used
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TomlProblem, FileProblem) as exc:
+        except (
+            OSError,
+            UnicodeDecodeError,
+            tomllib.TOMLDecodeError,
+            TomlProblem,
+            FileProblem,
+        ) as exc:
             yield Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")
             return
         if _is_other_toml(data):
             if "waivers" in data and warnings is not None:
-                warnings.append(f"{shown}: waiver files (SPEC §2.5) are not applied by this version; ignored")
+                warnings.append(
+                    f"{shown}: waiver files (SPEC §2.5) are not applied by this version; ignored"
+                )
             return
         try:
             yield parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
@@ -916,8 +1082,12 @@ def run_task(rb: Rulebook, task: Task, *, strict: bool = False,
             yield _table_evidence(rb, layout, task.shown, rowno, cells, strict)
         except EvidenceError as exc:
             uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
-            yield Rejection(source=f"{task.shown} row {rowno}", unit=str(uid), error=str(exc),
-                            problems=exc.problems)
+            yield Rejection(
+                source=f"{task.shown} row {rowno}",
+                unit=str(uid),
+                error=str(exc),
+                problems=exc.problems,
+            )
 
 
 class _Loaded(Protocol):
@@ -948,11 +1118,17 @@ class Deduplicator:
     def check(self, unit: str, role: str, source: str) -> Rejection | None:
         key = (unit, role)
         if key in self.seen:
-            return Rejection(source=source, unit=unit, error=duplicate_message(source, unit, role, self.seen[key]))
+            return Rejection(
+                source=source,
+                unit=unit,
+                error=duplicate_message(source, unit, role, self.seen[key]),
+            )
         self.seen[key] = source
         return None
 
-    def admit(self, outcomes: Iterable[_U | Rejection], accepted: list[_U], rejected: list[Rejection]) -> None:
+    def admit(
+        self, outcomes: Iterable[_U | Rejection], accepted: list[_U], rejected: list[Rejection]
+    ) -> None:
         """Sort loaded units into accepted and rejected (bad ones, and repeats of a unit and role)."""
         for o in outcomes:
             if isinstance(o, Rejection):
@@ -965,8 +1141,14 @@ class Deduplicator:
                 accepted.append(o)
 
 
-def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = False,
-                  ignore_columns: bool = False, empty_ok: bool = False) -> EvidenceSet:
+def load_evidence(
+    rb: Rulebook,
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    ignore_columns: bool = False,
+    empty_ok: bool = False,
+) -> EvidenceSet:
     """Load evidence files and folders for ``rb``.
 
     Args:
@@ -985,8 +1167,9 @@ def load_evidence(rb: Rulebook, paths: Iterable[str | Path], *, strict: bool = F
         NoEvidence: a path gives nothing to load (an empty folder, only .docx files,
             only fulian-eval's reports), unless ``empty_ok``.
     """
-    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, ignore_columns=ignore_columns,
-                                             empty_ok=empty_ok)
+    tasks, rejected, warnings = plan_sources(
+        rb, paths, strict=strict, ignore_columns=ignore_columns, empty_ok=empty_ok
+    )
     accepted: list[Evidence] = []
     dedup = Deduplicator()
     for task in tasks:

@@ -63,16 +63,56 @@ _ID = re.compile(r"^[a-z0-9_-]+$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 _TOP_KEYS = {
-    "on_missing", "schema", "id", "version", "title", "scale", "not_applicable", "extends", "tie_break",
-    "fields", "derived", "consistency", "grades", "categories", "crosscheck", "override",
-    "disable", "note", "description", "roles", "awards",
+    "on_missing",
+    "schema",
+    "id",
+    "version",
+    "title",
+    "scale",
+    "not_applicable",
+    "extends",
+    "tie_break",
+    "fields",
+    "derived",
+    "consistency",
+    "grades",
+    "categories",
+    "crosscheck",
+    "override",
+    "disable",
+    "note",
+    "description",
+    "roles",
+    "awards",
 }
 _FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
-_CATEGORY_KEYS = {"id", "title", "max", "type", "weight", "applies_when", "floor", "items", "note", "on_missing",
-                  "not_applicable"}
-_ITEM_COMMON = {"id", "title", "max", "kind", "applies_when", "method", "note", "floor", "on_missing",
-                "requires", "not_applicable"}
+_CATEGORY_KEYS = {
+    "id",
+    "title",
+    "max",
+    "type",
+    "weight",
+    "applies_when",
+    "floor",
+    "items",
+    "note",
+    "on_missing",
+    "not_applicable",
+}
+_ITEM_COMMON = {
+    "id",
+    "title",
+    "max",
+    "kind",
+    "applies_when",
+    "method",
+    "note",
+    "floor",
+    "on_missing",
+    "requires",
+    "not_applicable",
+}
 
 
 class _KindKeys(Mapping[str, set[str]]):
@@ -120,7 +160,11 @@ def _parse_bytes(file: str, raw: bytes) -> tuple[dict[str, Any], str, bytes]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RulebookError(
-            [Problem(file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+            [
+                Problem(
+                    file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+                )
+            ]
         ) from None
     return _loads(text, file), text, raw
 
@@ -132,7 +176,9 @@ def _read_regular(path: Path) -> bytes:
     except FileProblem as exc:
         raise RulebookError([Problem(file=str(path), message=str(exc))]) from None
     except OSError as exc:
-        raise RulebookError([Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]) from None
+        raise RulebookError(
+            [Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]
+        ) from None
 
 
 def _loads(text: str, file: str) -> dict[str, Any]:
@@ -141,7 +187,9 @@ def _loads(text: str, file: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError([_with_hint(_toml_problem(file, exc), text)]) from None
     except TomlProblem as exc:
-        raise RulebookError([Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]) from None
+        raise RulebookError(
+            [Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]
+        ) from None
 
 
 def _toml_problem(file: str, exc: Exception) -> Problem:
@@ -155,8 +203,23 @@ def _toml_problem(file: str, exc: Exception) -> Problem:
 
 #: Full-width punctuation that a Chinese input method types where TOML needs ASCII: what to write instead.
 _FULL_WIDTH = {
-    "“": '"', "”": '"', "‘": "'", "’": "'", "「": '"', "」": '"', "『": '"', "』": '"',
-    "＝": "=", "：": "=", "，": ",", "［": "[", "］": "]", "｛": "{", "｝": "}", "＃": "#", "　": " ",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "「": '"',
+    "」": '"',
+    "『": '"',
+    "』": '"',
+    "＝": "=",
+    "：": "=",
+    "，": ",",
+    "［": "[",
+    "］": "]",
+    "｛": "{",
+    "｝": "}",
+    "＃": "#",
+    "　": " ",
 }
 _BARE_KEY_CHAR = re.compile(r"[A-Za-z0-9_\-]")
 
@@ -192,8 +255,10 @@ def _full_width_hint(line: str) -> str:
     if not found:
         return ""
     shown = "、".join(f"{ch} → {_FULL_WIDTH[ch]}" for ch in found)
-    return (f"; 提示：此行有全角标点，请改为半角（英文）标点：{shown} "
-            "(hint: TOML needs ASCII quotes and punctuation; switch the input method to English for them)")
+    return (
+        f"; 提示：此行有全角标点，请改为半角（英文）标点：{shown} "
+        "(hint: TOML needs ASCII quotes and punctuation; switch the input method to English for them)"
+    )
 
 
 def _bare_key_hint(line: str) -> str:
@@ -202,16 +267,29 @@ def _bare_key_hint(line: str) -> str:
     english = "(hint: a bare key takes only A-Z a-z 0-9 _ -; "
     if stripped.startswith("["):  # a header: [fields.妇女之家]
         parts = [p for p in re.split(r"[\[\].\s]+", stripped) if p]
-        chinese = next((p for p in parts if p[0] not in "\"'" and any(not _BARE_KEY_CHAR.match(ch) for ch in p)), "")
+        chinese = next(
+            (
+                p
+                for p in parts
+                if p[0] not in "\"'" and any(not _BARE_KEY_CHAR.match(ch) for ch in p)
+            ),
+            "",
+        )
         if chinese:
-            return (f"; {rule}，字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = \"{chinese}\" 里 "
-                    f"{english}name it in English and put '{chinese}' in title)")
+            return (
+                f'; {rule}，字段名和 id 请用英文，如 [fields.women_home]，中文名称写在 title = "{chinese}" 里 '
+                f"{english}name it in English and put '{chinese}' in title)"
+            )
         return ""
     key = stripped.split("=", 1)[0] if "=" in stripped else stripped
-    if key and any(not _BARE_KEY_CHAR.match(ch) and ch not in ". \t\"'" and ch not in _FULL_WIDTH for ch in key):
+    if key and any(
+        not _BARE_KEY_CHAR.match(ch) and ch not in ". \t\"'" and ch not in _FULL_WIDTH for ch in key
+    ):
         word = key.strip()
-        return (f"; {rule}，评分细则的键名用英文（id、title、max …），中文写在值里，如 title = \"{word}\"；"
-                f"确需中文键名时加英文引号：\"{word}\" = … {english}use an English key, or quote it: \"{word}\")")
+        return (
+            f'; {rule}，评分细则的键名用英文（id、title、max …），中文写在值里，如 title = "{word}"；'
+            f'确需中文键名时加英文引号："{word}" = … {english}use an English key, or quote it: "{word}")'
+        )
     return ""
 
 
@@ -220,8 +298,14 @@ def _with_hint(problem: Problem, text: str) -> Problem:
     lines = text.splitlines()
     line = problem.line
     if line is None:  # "Unterminated string (at end of document)": find the line that opened it
-        line = next((n for n, ln in enumerate(lines, start=1)
-                     if _outside_strings(ln)[1] and _full_width_hint(ln)), None)
+        line = next(
+            (
+                n
+                for n, ln in enumerate(lines, start=1)
+                if _outside_strings(ln)[1] and _full_width_hint(ln)
+            ),
+            None,
+        )
         if line is None:
             return problem
     if not 1 <= line <= len(lines):
@@ -277,17 +361,31 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
     def read(path: Path) -> tuple[dict[str, Any], str, bytes]:
         k = used[0]
         if k >= len(files):
-            raise RulebookError([Problem(file=str(path), message=f"the stored chain has {len(files)} file(s) "
-                                                                 "and none for this extends")])
+            raise RulebookError(
+                [
+                    Problem(
+                        file=str(path),
+                        message=f"the stored chain has {len(files)} file(s) "
+                        "and none for this extends",
+                    )
+                ]
+            )
         used[0] += 1
         return _parse_bytes(*files[k])
 
     data, text, raw = _parse_bytes(*files[0])
     rb = _build(resolve(data, text, files[0][0], raw, read))
     if used[0] != len(files):
-        raise RulebookError([Problem(file=files[0][0], path="extends",
-                                     message=f"the stored chain has {len(files)} files, but the rulebook "
-                                             f"extends through {used[0]}")])
+        raise RulebookError(
+            [
+                Problem(
+                    file=files[0][0],
+                    path="extends",
+                    message=f"the stored chain has {len(files)} files, but the rulebook "
+                    f"extends through {used[0]}",
+                )
+            ]
+        )
     return rb
 
 
@@ -320,9 +418,15 @@ class _Builder:
         self.kinds: dict[str, str] = {}  # field name -> field type ("derived" for derived)
         self.cat_index: dict[str, int] = {}  # category id -> its index in [[categories]]
         self.options: dict[str, tuple[str, ...]] = {}  # choice field -> its options (SPEC §10.6)
-        self.broken_fields: set[str] = set()  # fields/derived values that failed: their uses are not reported again
-        self.broken_cats: set[int] = set()  # categories with an item that failed to build: no sum checks
-        self.untyped_cats: set[int] = set()  # categories of an unknown type, read as base: no base-only checks
+        self.broken_fields: set[str] = (
+            set()
+        )  # fields/derived values that failed: their uses are not reported again
+        self.broken_cats: set[int] = (
+            set()
+        )  # categories with an item that failed to build: no sum checks
+        self.untyped_cats: set[int] = (
+            set()
+        )  # categories of an unknown type, read as base: no base-only checks
 
     # -- small typed getters -------------------------------------------------
     def label(self, key: PathKey, tail: str = "") -> str:
@@ -334,8 +438,14 @@ class _Builder:
                 out += ("." if out else "") + (k if _ID.match(k) else f'"{k}"')
         return out + tail
 
-    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str,
-                     label: str | None = None) -> None:
+    def unknown_keys(
+        self,
+        table: Mapping[str, Any],
+        allowed: set[str],
+        key: PathKey,
+        what: str,
+        label: str | None = None,
+    ) -> None:
         for k in table:
             if k not in allowed:
                 hint = did_you_mean(k, allowed)
@@ -363,39 +473,76 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}" if label else name, v.reason)
             raise _Bad
         if not check(v):
-            self.c.err((*key, name), f"{label}.{name}" if label else name,
-                       f"{_show(v)} is {_typename(v)}; expected {want}")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}" if label else name,
+                f"{_show(v)} is {_typename(v)}; expected {want}",
+            )
             raise _Bad
         return v
 
-    def num(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-            default: Fraction | None = None, required: bool = False) -> Fraction | None:
+    def num(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: Fraction | None = None,
+        required: bool = False,
+    ) -> Fraction | None:
         v = self.get(table, name, key, label, _is_num, "a number", required=required)
         return default if v is None else Fraction(v)
 
-    def points(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-               default: Fraction | None = None, required: bool = False) -> Fraction | None:
+    def points(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: Fraction | None = None,
+        required: bool = False,
+    ) -> Fraction | None:
         """A number of points: kept to 0.01, like every score (SPEC §4.1)."""
         v = self.num(table, name, key, label, default=default, required=required)
         if v is not None and abs(v) > MAX_POINTS:
-            self.c.err((*key, name), f"{label}.{name}",
-                       f"{_fmt(v)} points is beyond ±{MAX_POINTS}; a score this large is almost certainly a slip "
-                       f"(items, categories and the scale take at most {MAX_POINTS} points)")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"{_fmt(v)} points is beyond ±{MAX_POINTS}; a score this large is almost certainly a slip "
+                f"(items, categories and the scale take at most {MAX_POINTS} points)",
+            )
             raise _Bad
         if v is not None and (v * 100).denominator != 1:
-            self.c.err((*key, name), f"{label}.{name}",
-                       f"{_fmt(v)} has more than two decimals; points are kept to 0.01 (e.g. {_fmt(round_half_up(v, 2))})")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"{_fmt(v)} has more than two decimals; points are kept to 0.01 (e.g. {_fmt(round_half_up(v, 2))})",
+            )
             raise _Bad
         return v
 
-    def text(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-             default: str = "", required: bool = False) -> str:
-        v = self.get(table, name, key, label, lambda x: isinstance(x, str), "a string", required=required)
+    def text(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: str = "",
+        required: bool = False,
+    ) -> str:
+        v = self.get(
+            table, name, key, label, lambda x: isinstance(x, str), "a string", required=required
+        )
         return default if v is None else str(v)
 
     def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr:
         if not isinstance(source, str):
-            self.c.err(key, label, f"{_show(source)} is {_typename(source)}; expected an expression string")
+            self.c.err(
+                key, label, f"{_show(source)} is {_typename(source)}; expected an expression string"
+            )
             raise _Bad
         try:
             return parse(source, self.types, want, options=self.options)
@@ -412,12 +559,24 @@ class _Builder:
         bad = re.search(r"unknown name '(\w+)'", exc.reason)
         return bad is not None and bad.group(1) in self.broken_fields
 
-    def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
-              *, required: bool = False) -> Fraction | None:
+    def bound(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = False,
+    ) -> Fraction | None:
         """A number in the field's unit, or a string with a unit converted to it."""
         if name not in table:
             if required:
-                self.c.err(key, label, f"'{name}' is required (a number, or a string with a unit like \"20 m^2\")")
+                self.c.err(
+                    key,
+                    label,
+                    f"'{name}' is required (a number, or a string with a unit like \"20 m^2\")",
+                )
                 raise _Bad
             return None
         v = table[name]
@@ -428,16 +587,29 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}", f"{exc}; the field is in {shown}")
             raise _Bad from None
         if approx:
-            self.c.err((*key, name), f"{label}.{name}", f"{_show(v)} is approximate; a rulebook needs exact bounds")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"{_show(v)} is approximate; a rulebook needs exact bounds",
+            )
             raise _Bad
-        if isinstance(v, str) and _PERCENT_BOUND.search(v) and unit.strip().replace("％", "%") not in _PERCENT_UNITS:
+        if (
+            isinstance(v, str)
+            and _PERCENT_BOUND.search(v)
+            and unit.strip().replace("％", "%") not in _PERCENT_UNITS
+        ):
             where = "a field without a unit" if not unit else f"a field in '{unit}'"
-            self.c.err((*key, name), f"{label}.{name}",
-                       f"{_show(v)} on {where} would be {_fmt(value)}{' ' + unit if unit else ''}; declare unit = \"%\"")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f'{_show(v)} on {where} would be {_fmt(value)}{" " + unit if unit else ""}; declare unit = "%"',
+            )
             raise _Bad
         return value
 
-    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+    def veto_expr(
+        self, source: Any, key: PathKey, label: str
+    ) -> tuple[Expr, tuple[tuple[str, str], ...]]:
         """A veto's ``when``: a condition that may also use ``total`` and ``score("cat")`` (SPEC §10.4).
 
         Each ``score("cat")`` is read as a name of its own (``score__<index>``); the
@@ -462,13 +634,21 @@ class _Builder:
 
         text = _SCORE_CALL.sub(swap, source)
         for cid in bad:
-            self.c.err(key, label, f"score(\"{cid}\"): unknown category '{cid}'{did_you_mean(cid, known)}; "
-                       f"known: {', '.join(known)}")
+            self.c.err(
+                key,
+                label,
+                f"score(\"{cid}\"): unknown category '{cid}'{did_you_mean(cid, known)}; "
+                f"known: {', '.join(known)}",
+            )
         if bad:
             raise _Bad
         if TOTAL in self.types and _TOTAL_WORD.search(source):
-            self.c.err(key, label, f"'{TOTAL}' is both a field or derived value and, in a veto's when, the unit's "
-                       f"total; rename [fields.{TOTAL}] (or [derived.{TOTAL}])")
+            self.c.err(
+                key,
+                label,
+                f"'{TOTAL}' is both a field or derived value and, in a veto's when, the unit's "
+                f"total; rename [fields.{TOTAL}] (or [derived.{TOTAL}])",
+            )
             raise _Bad
         types = {**self.types, TOTAL: "num", **dict.fromkeys(scores, "num")}
         try:
@@ -481,8 +661,16 @@ class _Builder:
             raise _Bad from None
         return attrs.evolve(e, text=source), tuple(scores.items())
 
-    def bound_ref(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
-                  *, required: bool = False) -> Bound | None:
+    def bound_ref(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = False,
+    ) -> Bound | None:
         """A bound (see :meth:`bound`), or the name of a number field or derived value (SPEC §10.4).
 
         The named value's unit must convert to the item field's ``unit``; a unit-less value
@@ -493,18 +681,30 @@ class _Builder:
             return self.bound(table, name, key, label, unit, required=required)
         ref = v.strip()
         if ref not in self.kinds:
-            self.c.err((*key, name), f"{label}.{name}", f"unknown field '{ref}'{did_you_mean(ref, self.kinds)}; "
-                       f"a bound is a number, a number with a unit (\"90 %\") or the name of a number field or derived value")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"unknown field '{ref}'{did_you_mean(ref, self.kinds)}; "
+                f'a bound is a number, a number with a unit ("90 %") or the name of a number field or derived value',
+            )
             raise _Bad
         if self.kinds[ref] not in ("count", "number", "quantity", "derived"):
-            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' is a {self.kinds[ref]} field; a bound must be a number field or derived value")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"'{ref}' is a {self.kinds[ref]} field; a bound must be a number field or derived value",
+            )
             raise _Bad
         have = self.units.get(ref, "")
         shown_have = f"'{have}'" if have else "no unit"
         shown_want = f"'{unit}'" if unit else "no unit"
         if bool(have) != bool(unit):
-            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' has {shown_have} but the item's field has {shown_want}; "
-                       f"give [fields.{ref}] the same unit")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                f"'{ref}' has {shown_have} but the item's field has {shown_want}; "
+                f"give [fields.{ref}] the same unit",
+            )
             raise _Bad
         try:
             factor = conversion_factor(have, unit) if have != unit else Fraction(1)
@@ -519,15 +719,42 @@ class _Builder:
         self.unknown_keys(d, _TOP_KEYS, (), "the rulebook")
         schema = d.get("schema")
         if schema is not None and schema not in RULEBOOK_SCHEMAS:
-            self.c.err(("schema",), "schema", f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'")
+            self.c.err(
+                ("schema",),
+                "schema",
+                f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'",
+            )
         rid = self._safe(lambda: self.text(d, "id", (), "", required=True), "")
         if rid and not _ID.match(rid):
-            self.c.err(("id",), "id", f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'")
-        version = self._safe(lambda: str(self.get(d, "version", (), "", lambda x: isinstance(x, str | int | Decimal), "a string like \"2026.1\"", default="")), "")
+            self.c.err(
+                ("id",),
+                "id",
+                f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'",
+            )
+        version = self._safe(
+            lambda: str(
+                self.get(
+                    d,
+                    "version",
+                    (),
+                    "",
+                    lambda x: isinstance(x, str | int | Decimal),
+                    'a string like "2026.1"',
+                    default="",
+                )
+            ),
+            "",
+        )
         title = self._safe(lambda: self.text(d, "title", (), ""), "")
-        na = self._safe(lambda: self.text(d, "not_applicable", (), "", default="rescale"), "rescale")
+        na = self._safe(
+            lambda: self.text(d, "not_applicable", (), "", default="rescale"), "rescale"
+        )
         if na not in ("rescale", "award"):
-            self.c.err(("not_applicable",), "not_applicable", f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}")
+            self.c.err(
+                ("not_applicable",),
+                "not_applicable",
+                f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}",
+            )
         self.on_missing = self._on_missing(d, (), "") or "worst"
 
         fields = self._fields()
@@ -540,43 +767,92 @@ class _Builder:
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
-        unweighted = [c for c in base if c.weight is None and self.cat_index.get(c.id) not in self.untyped_cats]
+        unweighted = [
+            c
+            for c in base
+            if c.weight is None and self.cat_index.get(c.id) not in self.untyped_cats
+        ]
         if weighted and unweighted:
             missing = ", ".join(c.id for c in unweighted)
             ci = self.cat_index[unweighted[0].id]
-            self.c.err(("categories", ci), f'categories[{ci}] "{unweighted[0].id}"',
-                       f"either every base category has a weight or none has; no weight on: {missing}")
+            self.c.err(
+                ("categories", ci),
+                f'categories[{ci}] "{unweighted[0].id}"',
+                f"either every base category has a weight or none has; no weight on: {missing}",
+            )
         scale_default = sum((c.max for c in base), Fraction(0))
         # Not `or scale_default`: a scale of 0 is a mistake to report, not a request for the default.
-        scale = self._safe(lambda: self.num(d, "scale", (), "", default=scale_default), scale_default)
+        scale = self._safe(
+            lambda: self.num(d, "scale", (), "", default=scale_default), scale_default
+        )
         if "scale" in d and scale <= 0:
-            self.c.err(("scale",), "scale", f"{_fmt(scale)} must be above 0 "
-                       f"(or leave scale out for the sum of the base categories' max, {_fmt(scale_default)})")
+            self.c.err(
+                ("scale",),
+                "scale",
+                f"{_fmt(scale)} must be above 0 "
+                f"(or leave scale out for the sum of the base categories' max, {_fmt(scale_default)})",
+            )
         elif "scale" in d and scale > MAX_POINTS:
-            self.c.err(("scale",), "scale", f"{_fmt(scale)} points is beyond {MAX_POINTS}; a score this large is "
-                       f"almost certainly a slip (items, categories and the scale take at most {MAX_POINTS} points)")
+            self.c.err(
+                ("scale",),
+                "scale",
+                f"{_fmt(scale)} points is beyond {MAX_POINTS}; a score this large is "
+                f"almost certainly a slip (items, categories and the scale take at most {MAX_POINTS} points)",
+            )
 
-        tie = self._safe(lambda: self.get(d, "tie_break", (), "", lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x), "a list of category ids", default=[]), [])
+        tie = self._safe(
+            lambda: self.get(
+                d,
+                "tie_break",
+                (),
+                "",
+                lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x),
+                "a list of category ids",
+                default=[],
+            ),
+            [],
+        )
         cat_ids = [c.id for c in categories]
         written = self._written_category_ids()
         for i, t in enumerate(tie):
-            if t not in cat_ids and t not in written:  # a category that failed to build is reported already
-                self.c.err(("tie_break",), f"tie_break[{i}]", f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}")
+            if (
+                t not in cat_ids and t not in written
+            ):  # a category that failed to build is reported already
+                self.c.err(
+                    ("tie_break",),
+                    f"tie_break[{i}]",
+                    f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}",
+                )
 
         extra: dict[str, Any] = {}
         if "crosscheck" in d:
             extra["crosscheck"] = d["crosscheck"]
             self._crosscheck(d["crosscheck"], roles)
         if not categories and "categories" not in d:
-            self.c.err((), "categories", "the rulebook has no [[categories]]; a scheme needs at least one")
+            self.c.err(
+                (), "categories", "the rulebook has no [[categories]]; a scheme needs at least one"
+            )
         if self.c.problems:
             raise RulebookError(self._in_line_order(self.c.problems))
         return Rulebook(
-            id=rid, version=version, title=title, scale=scale, not_applicable=na,
-            tie_break=tuple(tie), fields=fields, derived=tuple(derived),
-            consistency=tuple(consistency), grades=tuple(grades), categories=tuple(categories),
-            sources=tuple(SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources),
-            extra=extra, on_missing=self.on_missing, roles=roles, awards=tuple(awards),
+            id=rid,
+            version=version,
+            title=title,
+            scale=scale,
+            not_applicable=na,
+            tie_break=tuple(tie),
+            fields=fields,
+            derived=tuple(derived),
+            consistency=tuple(consistency),
+            grades=tuple(grades),
+            categories=tuple(categories),
+            sources=tuple(
+                SourceFile(path=src.file, sha256=src.sha256) for src in self.c.chain.sources
+            ),
+            extra=extra,
+            on_missing=self.on_missing,
+            roles=roles,
+            awards=tuple(awards),
         )
 
     def _roles(self) -> Roles:
@@ -586,29 +862,49 @@ class _Builder:
         t = self._table("roles", dict)
         if not t:
             if isinstance(self.d["roles"], dict):
-                self.c.err(("roles",), "roles", "[roles] is empty; list the roles least to most authoritative, "
-                           'e.g. self = "自评", district = "区评", city = "市抽查" (or leave [roles] out)')
+                self.c.err(
+                    ("roles",),
+                    "roles",
+                    "[roles] is empty; list the roles least to most authoritative, "
+                    'e.g. self = "自评", district = "区评", city = "市抽查" (or leave [roles] out)',
+                )
             return DEFAULT_ROLES
         pairs: list[tuple[str, str]] = []
         seen: dict[str, str] = {}  # every spelling (id or title) -> the role that has it
         for rid, title in t.items():
             label = self.label(("roles", rid))
             if not _ID.match(rid):
-                self.c.err(("roles", rid), label, f"{_show(rid)} is not a valid role id; use lower-case letters, "
-                           "digits, '_' and '-' (the title, e.g. \"区评\", goes on the right of '=')")
+                self.c.err(
+                    ("roles", rid),
+                    label,
+                    f"{_show(rid)} is not a valid role id; use lower-case letters, "
+                    "digits, '_' and '-' (the title, e.g. \"区评\", goes on the right of '=')",
+                )
                 continue
             if not isinstance(title, str) or not title.strip():
-                self.c.err(("roles", rid), label, f"{_show(title)} is {_typename(title)}; expected the role's "
-                           'title, a non-empty string like "区评"')
+                self.c.err(
+                    ("roles", rid),
+                    label,
+                    f"{_show(title)} is {_typename(title)}; expected the role's "
+                    'title, a non-empty string like "区评"',
+                )
                 continue
             title = title.strip()
             clash = seen.get(title) if title != rid else None
             if clash is not None:
-                self.c.err(("roles", rid), label, f"title {_show(title)} is already used by role '{clash}'; "
-                           "each role needs its own id and title")
+                self.c.err(
+                    ("roles", rid),
+                    label,
+                    f"title {_show(title)} is already used by role '{clash}'; "
+                    "each role needs its own id and title",
+                )
                 continue
             if rid in seen:
-                self.c.err(("roles", rid), label, f"role id '{rid}' is already the title of role '{seen[rid]}'")
+                self.c.err(
+                    ("roles", rid),
+                    label,
+                    f"role id '{rid}' is already the title of role '{seen[rid]}'",
+                )
                 continue
             seen[rid] = seen[title] = rid
             pairs.append((rid, title))
@@ -625,31 +921,58 @@ class _Builder:
             try:
                 name = self.text(t, "name", key, label, required=True).strip()
                 if not name:
-                    self.c.err((*key, "name"), f"{label}.name", "the award's name is empty; e.g. name = \"一等奖\"")
+                    self.c.err(
+                        (*key, "name"),
+                        f"{label}.name",
+                        'the award\'s name is empty; e.g. name = "一等奖"',
+                    )
                     raise _Bad
                 if any(a.name == name for a in out):
                     self.c.err((*key, "name"), f"{label}.name", f"award '{name}' is listed twice")
                     raise _Bad
                 if ("count" in t) == ("share" in t):
-                    self.c.err(key, label, f"award '{name}' needs exactly one of 'count' (how many units, "
-                               "e.g. count = 3) or 'share' (the top fraction, e.g. share = 0.2)")
+                    self.c.err(
+                        key,
+                        label,
+                        f"award '{name}' needs exactly one of 'count' (how many units, "
+                        "e.g. count = 3) or 'share' (the top fraction, e.g. share = 0.2)",
+                    )
                     raise _Bad
-                count = self.get(t, "count", key, label, lambda x: isinstance(x, int) and not isinstance(x, bool),
-                                 "a whole number of units")
+                count = self.get(
+                    t,
+                    "count",
+                    key,
+                    label,
+                    lambda x: isinstance(x, int) and not isinstance(x, bool),
+                    "a whole number of units",
+                )
                 if count is not None and count < 1:
                     self.c.err((*key, "count"), f"{label}.count", f"{count} must be at least 1")
                     raise _Bad
                 share = self.num(t, "share", key, label)
                 if share is not None and not 0 < share <= 1:
-                    self.c.err((*key, "share"), f"{label}.share", f"{_fmt(share)} must be above 0 and at most 1 "
-                               "(a fraction of the units: 0.2 is the top 20%)")
+                    self.c.err(
+                        (*key, "share"),
+                        f"{label}.share",
+                        f"{_fmt(share)} must be above 0 and at most 1 "
+                        "(a fraction of the units: 0.2 is the top 20%)",
+                    )
                     raise _Bad
                 mt = self.points(t, "min_total", key, label)
-                per_group = self.get(t, "per_group", key, label, lambda x: isinstance(x, bool), "true or false",
-                                     default=False)
+                per_group = self.get(
+                    t,
+                    "per_group",
+                    key,
+                    label,
+                    lambda x: isinstance(x, bool),
+                    "true or false",
+                    default=False,
+                )
             except _Bad:
                 continue
-            out.append(Award(name=name, count=count, share=share, min_total=mt, per_group=per_group))
+            out.append(
+                Award(name=name, count=count, share=share, min_total=mt, per_group=per_group)
+            )
         return out
 
     def _written_category_ids(self) -> set[str]:
@@ -674,7 +997,9 @@ class _Builder:
 
         return [p for _, p in sorted(enumerate(problems), key=order)]
 
-    def _one_of(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, choices: Sequence[str]) -> str | None:
+    def _one_of(
+        self, t: Mapping[str, Any], name: str, key: PathKey, label: str, choices: Sequence[str]
+    ) -> str | None:
         """A key whose value is one of ``choices``, given at this level; None if absent or wrong (reported)."""
         if name not in t:
             return None
@@ -685,8 +1010,11 @@ class _Builder:
         if v in choices:
             return v
         allowed = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
-        self.c.err((*key, name), f"{label}.{name}" if label else name,
-                   f"{_show(v)} is not allowed; expected {allowed}{did_you_mean(v, choices)}")
+        self.c.err(
+            (*key, name),
+            f"{label}.{name}" if label else name,
+            f"{_show(v)} is not allowed; expected {allowed}{did_you_mean(v, choices)}",
+        )
         return None
 
     def _on_missing(self, t: Mapping[str, Any], key: PathKey, label: str) -> OnMissing | None:
@@ -714,28 +1042,50 @@ class _Builder:
             key: PathKey = ("fields", name)
             label = self.label(key)
             if not isinstance(spec, dict):
-                self.c.err(key, label, f"{_show(spec)} is {_typename(spec)}; expected a table like [fields.{name}] with type = \"count\"")
+                self.c.err(
+                    key,
+                    label,
+                    f'{_show(spec)} is {_typename(spec)}; expected a table like [fields.{name}] with type = "count"',
+                )
                 continue
             if not _NAME.match(name):
-                self.c.err(key, label, f"field name '{name}' cannot be used in expressions; use lower-case letters, digits and '_' and start with a letter")
+                self.c.err(
+                    key,
+                    label,
+                    f"field name '{name}' cannot be used in expressions; use lower-case letters, digits and '_' and start with a letter",
+                )
             self.unknown_keys(spec, _FIELD_KEYS, key, "a field")
             try:
                 ftype = self.text(spec, "type", key, label, required=True)
                 if ftype not in FIELD_TYPES:
-                    self.c.err((*key, "type"), f"{label}.type", f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}")
+                    self.c.err(
+                        (*key, "type"),
+                        f"{label}.type",
+                        f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}",
+                    )
                     self.broken_fields.add(name)
                     continue
                 unit = self.text(spec, "unit", key, label)
                 if unit and ftype in ("bool", "set", "text"):
-                    self.c.err((*key, "unit"), f"{label}.unit", f"a {ftype} field has no unit (got {_show(unit)})")
+                    self.c.err(
+                        (*key, "unit"),
+                        f"{label}.unit",
+                        f"a {ftype} field has no unit (got {_show(unit)})",
+                    )
                     unit = ""
                 if ftype == "quantity" and not unit:
-                    self.c.err(key, label, "a quantity field needs a unit, e.g. unit = \"m^2\" or \"元\"")
+                    self.c.err(
+                        key, label, 'a quantity field needs a unit, e.g. unit = "m^2" or "元"'
+                    )
                 if unit:
                     try:
                         normalize_unit(unit)
                     except UnitError as exc:
-                        self.c.err((*key, "unit"), f"{label}.unit", f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件")
+                        self.c.err(
+                            (*key, "unit"),
+                            f"{label}.unit",
+                            f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件",
+                        )
                         unit = ""
                         self.broken_fields.add(name)  # its bounds cannot be read in an unknown unit
                 title = self.text(spec, "title", key, label)
@@ -743,11 +1093,20 @@ class _Builder:
                 headers = _headers(self, spec, key, label)
             except _Bad:
                 self.broken_fields.add(name)
-                if spec.get("type") == "choice":  # reported; items and expressions using it add nothing
+                if (
+                    spec.get("type") == "choice"
+                ):  # reported; items and expressions using it add nothing
                     self.types[name], self.units[name], self.kinds[name] = "str", "", "choice"
                 continue
-            out[name] = FieldSpec(name=name, type=ftype, unit=unit, title=title, options=options,
-                                  aliases=aliases, headers=headers)
+            out[name] = FieldSpec(
+                name=name,
+                type=ftype,
+                unit=unit,
+                title=title,
+                options=options,
+                aliases=aliases,
+                headers=headers,
+            )
             if ftype == "choice":
                 self.options[name] = options
             self.types[name] = EXPR_TYPE[ftype]
@@ -763,27 +1122,49 @@ class _Builder:
             key: PathKey = ("derived", name)
             label = self.label(key)
             if not isinstance(spec, dict):
-                self.c.err(key, label, f"{_show(spec)} is {_typename(spec)}; expected a table with expr = \"...\"")
+                self.c.err(
+                    key,
+                    label,
+                    f'{_show(spec)} is {_typename(spec)}; expected a table with expr = "..."',
+                )
                 continue
             if name in self.types:
-                self.c.err(key, label, f"'{name}' is already a field; a derived value needs its own name")
+                self.c.err(
+                    key, label, f"'{name}' is already a field; a derived value needs its own name"
+                )
                 continue
             if not _NAME.match(name):
-                self.c.err(key, label, f"derived name '{name}' cannot be used in expressions; use lower-case letters, digits and '_'")
+                self.c.err(
+                    key,
+                    label,
+                    f"derived name '{name}' cannot be used in expressions; use lower-case letters, digits and '_'",
+                )
             self.unknown_keys(spec, _DERIVED_KEYS, key, "a derived value")
             try:
                 if "expr" not in spec:
-                    self.c.err(key, label, "'expr' is required (an expression, e.g. \"closed / received * 100\")")
+                    self.c.err(
+                        key,
+                        label,
+                        "'expr' is required (an expression, e.g. \"closed / received * 100\")",
+                    )
                     raise _Bad
                 later = [n for n in table if n not in self.types and n != name]
                 try:
-                    e = parse(str(spec["expr"]), self.types, "num") if isinstance(spec["expr"], str) else None
+                    e = (
+                        parse(str(spec["expr"]), self.types, "num")
+                        if isinstance(spec["expr"], str)
+                        else None
+                    )
                 except ExpressionError as exc:
                     bad = re.search(r"unknown name '(\w+)'", exc.reason)
                     if self._follows_broken(exc):
                         pass  # the field it names is reported already
                     elif bad and bad.group(1) in later:
-                        self.c.err((*key, "expr"), f"{label}.expr", f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'")
+                        self.c.err(
+                            (*key, "expr"),
+                            f"{label}.expr",
+                            f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'",
+                        )
                     elif bad and bad.group(1) == name:
                         self.c.err((*key, "expr"), f"{label}.expr", f"'{name}' refers to itself")
                     else:
@@ -800,7 +1181,11 @@ class _Builder:
                         self.broken_fields.add(name)
                 on_zero = self.text(spec, "on_zero", key, label, default="not_applicable")
                 if on_zero not in ("not_applicable", "missing", "zero"):
-                    self.c.err((*key, "on_zero"), f"{label}.on_zero", f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}")
+                    self.c.err(
+                        (*key, "on_zero"),
+                        f"{label}.on_zero",
+                        f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}",
+                    )
                 title = self.text(spec, "title", key, label)
             except _Bad:
                 self.broken_fields.add(name)
@@ -819,7 +1204,11 @@ class _Builder:
         out = []
         for i, t in enumerate(arr):
             if not isinstance(t, dict):
-                self.c.err((name, i), f"{name}[{i}]", f"{_show(t)} is {_typename(t)}; expected a table ([[{name}]])")
+                self.c.err(
+                    (name, i),
+                    f"{name}[{i}]",
+                    f"{_show(t)} is {_typename(t)}; expected a table ([[{name}]])",
+                )
                 continue
             out.append((i, t))
         return out
@@ -832,7 +1221,11 @@ class _Builder:
             self.unknown_keys(t, {"when", "message"}, key, "a consistency check")
             try:
                 if "when" not in t:
-                    self.c.err(key, label, "'when' is required (a condition that should hold, e.g. \"closed <= received\")")
+                    self.c.err(
+                        key,
+                        label,
+                        "'when' is required (a condition that should hold, e.g. \"closed <= received\")",
+                    )
                     raise _Bad
                 when = self.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
                 msg = self.text(t, "message", key, label, default=str(t["when"]))
@@ -856,7 +1249,11 @@ class _Builder:
             if any(g.name == name for g in out):
                 self.c.err((*key, "name"), f"{label}.name", f"grade '{name}' is listed twice")
             if any(g.min == mn for g in out):
-                self.c.err((*key, "min"), f"{label}.min", f"two grades have min {_fmt(mn)}; each grade needs its own")
+                self.c.err(
+                    (*key, "min"),
+                    f"{label}.min",
+                    f"two grades have min {_fmt(mn)}; each grade needs its own",
+                )
             out.append(Grade(name=name, min=mn))
         out.sort(key=lambda g: g.min, reverse=True)
         return out
@@ -872,22 +1269,42 @@ class _Builder:
             try:
                 cid = self.text(t, "id", key, label, required=True)
                 if not _ID.match(cid):
-                    self.c.err((*key, "id"), f"{label}.id", f"'{cid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
+                    self.c.err(
+                        (*key, "id"),
+                        f"{label}.id",
+                        f"'{cid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+                    )
                 if cid in seen:
-                    self.c.err((*key, "id"), f"{label}.id", f"category id '{cid}' is used twice (first at categories[{seen[cid]}])")
+                    self.c.err(
+                        (*key, "id"),
+                        f"{label}.id",
+                        f"category id '{cid}' is used twice (first at categories[{seen[cid]}])",
+                    )
                 seen[cid] = ci
                 self.cat_index.setdefault(cid, ci)
                 title = self.text(t, "title", key, label, default=cid)
                 ctype_text = self.text(t, "type", key, label, default="base")
                 ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == ctype_text), "base")
                 if ctype_text not in CATEGORY_TYPES:
-                    self.untyped_cats.add(ci)  # read as base only to go on: no base-only checks on it
-                    self.c.err((*key, "type"), f"{label}.type", f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}")
+                    self.untyped_cats.add(
+                        ci
+                    )  # read as base only to go on: no base-only checks on it
+                    self.c.err(
+                        (*key, "type"),
+                        f"{label}.type",
+                        f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}",
+                    )
                 weight = self.num(t, "weight", key, label)
                 if weight is not None and weight <= 0:
-                    self.c.err((*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0")
+                    self.c.err(
+                        (*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0"
+                    )
                 if weight is not None and ctype not in ("base", "deduction"):
-                    self.c.err((*key, "weight"), f"{label}.weight", f"only base and deduction categories have weights; this one is {ctype}")
+                    self.c.err(
+                        (*key, "weight"),
+                        f"{label}.weight",
+                        f"only base and deduction categories have weights; this one is {ctype}",
+                    )
                 floor = self.points(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
                 applies = self._applies(t, key, label)
                 cmax = self.points(t, "max", key, label)
@@ -897,26 +1314,55 @@ class _Builder:
                 self._items_of_broken_category(t, key, label)
                 continue
             if cmax is None and ctype == "deduction":
-                self.c.err(key, label, "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)")
+                self.c.err(
+                    key,
+                    label,
+                    "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)",
+                )
             if cmax is not None and cmax <= 0:
                 self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} must be above 0")
-            place = _Place(type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing)
+            place = _Place(
+                type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing
+            )
             items = self._items(t, key, label, cid, place)
             items_max = sum((i.max for i in items), Fraction(0))
             if cmax is None:
                 cmax = items_max
-            elif cmax > items_max and items and ctype == "base" and ci not in self.broken_cats | self.untyped_cats:
-                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items")
+            elif (
+                cmax > items_max
+                and items
+                and ctype == "base"
+                and ci not in self.broken_cats | self.untyped_cats
+            ):
+                self.c.err(
+                    (*key, "max"),
+                    f"{label}.max",
+                    f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items",
+                )
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
             raw_items = t.get("items")
             if not items and (not isinstance(raw_items, list) or not raw_items):
                 where = (*key, "items") if "items" in t else key
-                self.c.err(where, f"{label}.items" if "items" in t else label,
-                           "a category needs at least one [[categories.items]]")
-            out.append(Category(id=cid, title=title, type=ctype, max=cmax, items=tuple(items),
-                                floor=floor, weight=weight, applies_when=applies, on_missing=cat_missing,
-                                not_applicable=cat_na))
+                self.c.err(
+                    where,
+                    f"{label}.items" if "items" in t else label,
+                    "a category needs at least one [[categories.items]]",
+                )
+            out.append(
+                Category(
+                    id=cid,
+                    title=title,
+                    type=ctype,
+                    max=cmax,
+                    items=tuple(items),
+                    floor=floor,
+                    weight=weight,
+                    applies_when=applies,
+                    on_missing=cat_missing,
+                    not_applicable=cat_na,
+                )
+            )
         return out
 
     def _items_of_broken_category(self, t: dict[str, Any], key: PathKey, label: str) -> None:
@@ -932,21 +1378,33 @@ class _Builder:
         written = t.get("type", "base")
         ctype: CategoryType = next((c for c in CATEGORY_TYPES if c == written), "base")
         cat_missing = next((m for m in ON_MISSING if m == t.get("on_missing")), None)
-        place = _Place(type=ctype, max=Fraction(MAX_POINTS), floor=Fraction(0),
-                       on_missing=cat_missing or self.on_missing)
+        place = _Place(
+            type=ctype,
+            max=Fraction(MAX_POINTS),
+            floor=Fraction(0),
+            on_missing=cat_missing or self.on_missing,
+        )
         self._items(t, key, label, cid, place)
 
-    def _items(self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place) -> list[Item]:
+    def _items(
+        self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place
+    ) -> list[Item]:
         arr = cat.get("items", [])
         if not isinstance(arr, list):
-            self.c.err((*ckey, "items"), f"{clabel}.items", f"{_show(arr)} is {_typename(arr)}; expected [[categories.items]] tables")
+            self.c.err(
+                (*ckey, "items"),
+                f"{clabel}.items",
+                f"{_show(arr)} is {_typename(arr)}; expected [[categories.items]] tables",
+            )
             return []
         out: list[Item] = []
         seen: dict[str, int] = {}
         for ii, t in enumerate(arr):
             key: PathKey = (*ckey, "items", ii)
             if not isinstance(t, dict):
-                self.c.err(key, f"{clabel}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table")
+                self.c.err(
+                    key, f"{clabel}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table"
+                )
                 continue
             iid = t.get("id") if isinstance(t.get("id"), str) else None
             label = f"categories[{ckey[1]}].items[{ii}]" + (f' "{cid}.{iid}"' if iid else "")
@@ -956,7 +1414,11 @@ class _Builder:
                 self.broken_cats.add(ckey[1] if isinstance(ckey[1], int) else -1)
                 continue
             if item.short_id in seen:
-                self.c.err((*key, "id"), f"{label}.id", f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])")
+                self.c.err(
+                    (*key, "id"),
+                    f"{label}.id",
+                    f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])",
+                )
             seen[item.short_id] = ii
             out.append(item)
         return out
@@ -968,15 +1430,27 @@ class _Builder:
             # beside the missing or unknown kind (SPEC §10.8).
             for k in t:
                 if k not in _ALL_ITEM_KEYS:
-                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in an item{did_you_mean(k, _ALL_ITEM_KEYS)}")
+                    self.c.err(
+                        (*key, k),
+                        f"{label}.{k}",
+                        f"unknown key '{k}' in an item{did_you_mean(k, _ALL_ITEM_KEYS)}",
+                    )
         elif not isinstance(t.get("id"), str):
             self._item_keys(t, key, label, given_kind)
         iid = self.text(t, "id", key, label, required=True)
         if not _ID.match(iid):
-            self.c.err((*key, "id"), f"{label}.id", f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'")
+            self.c.err(
+                (*key, "id"),
+                f"{label}.id",
+                f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+            )
         kind = self.text(t, "kind", key, label, required=True)
         if kind not in _KIND_KEYS:
-            self.c.err((*key, "kind"), f"{label}.kind", f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}")
+            self.c.err(
+                (*key, "kind"),
+                f"{label}.kind",
+                f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}",
+            )
             raise _Bad
         self._item_keys(t, key, label, kind)
         title = self.text(t, "title", key, label, default=iid)
@@ -987,7 +1461,11 @@ class _Builder:
         if kind == "veto":
             given_veto = self.num(t, "max", key, label, default=Fraction(0))
             if given_veto:
-                self.c.err((*key, "max"), f"{label}.max", f"a veto item scores no points; remove max = {_fmt(given_veto)}")
+                self.c.err(
+                    (*key, "max"),
+                    f"{label}.max",
+                    f"a veto item scores no points; remove max = {_fmt(given_veto)}",
+                )
         else:
             given = self.points(t, "max", key, label, required=not place.deducts)
             if given is None and place.deducts:  # a kind that bounds itself (choice) caps itself
@@ -998,8 +1476,12 @@ class _Builder:
                 if given is None and place.type == "deduction":
                     raise _Bad  # the category's missing max is reported already; nothing to add here
                 if given is None:
-                    self.c.err(key, label, f"an item without max deducts without a cap; give its {place.type} "
-                               "category a max (the most it can deduct), or give the item a max")
+                    self.c.err(
+                        key,
+                        label,
+                        f"an item without max deducts without a cap; give its {place.type} "
+                        "category a max (the most it can deduct), or give the item a max",
+                    )
                     raise _Bad
             mx = given
             if mx <= 0:
@@ -1007,30 +1489,57 @@ class _Builder:
         floor = self.points(t, "floor", key, label, default=Fraction(0))
         assert floor is not None
         if floor > 0:
-            self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)")
+            self.c.err(
+                (*key, "floor"),
+                f"{label}.floor",
+                f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)",
+            )
         elif floor < 0 and place.deducts:
-            self.c.err((*key, "floor"), f"{label}.floor", f"an item of a {place.type} category deducts 0 or more; "
-                       "it has no floor (remove floor, or move the item to a base category)")
+            self.c.err(
+                (*key, "floor"),
+                f"{label}.floor",
+                f"an item of a {place.type} category deducts 0 or more; "
+                "it has no floor (remove floor, or move the item to a base category)",
+            )
         on_missing = self._on_missing(t, key, label) or place.on_missing
         if not capped and on_missing == "worst":
-            self.c.err(key, label, "an item without max deducts without a cap, so missing evidence cannot deduct "
-                       "'the most it could' (on_missing = \"worst\", the default); give it a max (本条最高扣X分) "
-                       "or on_missing = \"none\" or \"reject\"")
+            self.c.err(
+                key,
+                label,
+                "an item without max deducts without a cap, so missing evidence cannot deduct "
+                "'the most it could' (on_missing = \"worst\", the default); give it a max (本条最高扣X分) "
+                'or on_missing = "none" or "reject"',
+            )
         applies = self._applies(t, key, label)
         requires = self._requires(t, key, label, kind)
         na_mode = self._na_mode(t, key, label)
         rule = self._rule(kind, t, key, label, mx)
-        return Item(id=f"{cid}.{iid}", title=title, kind=kind, max=mx, rule=rule, floor=floor,
-                    applies_when=applies, method=method, note=note, capped=capped, on_missing=on_missing,
-                    requires=requires, not_applicable=na_mode)
+        return Item(
+            id=f"{cid}.{iid}",
+            title=title,
+            kind=kind,
+            max=mx,
+            rule=rule,
+            floor=floor,
+            applies_when=applies,
+            method=method,
+            note=note,
+            capped=capped,
+            on_missing=on_missing,
+            requires=requires,
+            not_applicable=na_mode,
+        )
 
     def _requires(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> Expr | None:
         """An item's precondition (SPEC §10.4): a condition; not on a veto item."""
         if "requires" not in t:
             return None
         if kind == "veto":
-            self.c.err((*key, "requires"), f"{label}.requires",
-                       "a veto item takes no 'requires'; put the condition into its 'when'")
+            self.c.err(
+                (*key, "requires"),
+                f"{label}.requires",
+                "a veto item takes no 'requires'; put the condition into its 'when'",
+            )
             return None
         try:
             return self.expr(t["requires"], (*key, "requires"), f"{label}.requires", "bool")
@@ -1048,37 +1557,72 @@ class _Builder:
             if k not in allowed:
                 if k in _ALL_ITEM_KEYS:
                     users = [kk for kk, ks in _KIND_KEYS.items() if k in ks]
-                    self.c.err((*key, k), f"{label}.{k}", f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}")
+                    self.c.err(
+                        (*key, k),
+                        f"{label}.{k}",
+                        f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}",
+                    )
                 else:
-                    self.c.err((*key, k), f"{label}.{k}", f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}")
+                    self.c.err(
+                        (*key, k),
+                        f"{label}.{k}",
+                        f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}",
+                    )
 
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
         if "applies_when" not in t:
             return None
         try:
-            return self.expr(t["applies_when"], (*key, "applies_when"), f"{label}.applies_when", "bool")
+            return self.expr(
+                t["applies_when"], (*key, "applies_when"), f"{label}.applies_when", "bool"
+            )
         except _Bad:
             return None
 
-    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...], what: str,
-                  *, name: str = "field") -> str:
+    def field_ref(
+        self,
+        t: Mapping[str, Any],
+        key: PathKey,
+        label: str,
+        kinds: tuple[str, ...],
+        what: str,
+        *,
+        name: str = "field",
+    ) -> str:
         """The field (or derived value) the key ``name`` names, of one of the types ``kinds``."""
         key_name = name
         name = self.text(t, key_name, key, label, required=True)
         if name in self.broken_fields:
             raise _Bad  # the field's own problem is reported; its uses would only repeat it
         if name not in self.kinds:
-            self.c.err((*key, key_name), f"{label}.{key_name}", f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]")
+            self.c.err(
+                (*key, key_name),
+                f"{label}.{key_name}",
+                f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]",
+            )
             raise _Bad
         k = self.kinds[name]
         ok = k in kinds or (k == "derived" and "derived" in kinds)
         if not ok:
-            self.c.err((*key, key_name), f"{label}.{key_name}", f"'{name}' is a {k} field; this item needs {what}")
+            self.c.err(
+                (*key, key_name),
+                f"{label}.{key_name}",
+                f"'{name}' is a {k} field; this item needs {what}",
+            )
             raise _Bad
         return name
 
-    def positive(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str, *, required: bool = True,
-                  default: Fraction | None = None) -> Fraction:
+    def positive(
+        self,
+        t: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = True,
+        default: Fraction | None = None,
+    ) -> Fraction:
         v = self.bound(t, name, key, label, unit, required=required)
         if v is None:
             assert default is not None
@@ -1087,7 +1631,9 @@ class _Builder:
             self.c.err((*key, name), f"{label}.{name}", f"{_fmt(v)} must be above 0")
         return v
 
-    def _rule(self, kind: str, t: dict[str, Any], key: PathKey, label: str, mx: Fraction) -> RuleSpec:
+    def _rule(
+        self, kind: str, t: dict[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> RuleSpec:
         rule: RuleSpec = KINDS[kind].build(self, t, key, label, mx)
         return rule
 
@@ -1108,14 +1654,19 @@ class _Builder:
         return self.options.get(name, ())
 
 
-def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
-                 label: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+def _choice_spec(
+    b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey, label: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """A field's ``options`` and ``aliases`` (SPEC §10.6): a choice field needs options,
     unique non-empty strings; each alias names an option. Other field types take neither."""
     if ftype != "choice":
         for k in ("options", "aliases"):
             if k in spec:
-                b.c.err((*key, k), f"{label}.{k}", f"only a choice field (type = \"choice\") takes '{k}'; this one is {ftype}")
+                b.c.err(
+                    (*key, k),
+                    f"{label}.{k}",
+                    f"only a choice field (type = \"choice\") takes '{k}'; this one is {ftype}",
+                )
         return (), ()
     raw = spec.get("options")
     example = 'e.g. options = ["健全", "欠规范", "不健全", "无"]'
@@ -1123,16 +1674,26 @@ def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
         b.c.err(key, label, f"a choice field needs 'options' (the values it may take, {example})")
         raise _Bad
     if not isinstance(raw, list) or not raw:
-        b.c.err((*key, "options"), f"{label}.options", f"{_show(raw) if raw != [] else '[]'} is {_typename(raw) if raw != [] else 'empty'}; expected a list of strings, {example}")
+        b.c.err(
+            (*key, "options"),
+            f"{label}.options",
+            f"{_show(raw) if raw != [] else '[]'} is {_typename(raw) if raw != [] else 'empty'}; expected a list of strings, {example}",
+        )
         raise _Bad
     options: list[str] = []
     bad = False
     for i, o in enumerate(raw):
         if not isinstance(o, str) or not o.strip():
-            b.c.err((*key, "options"), f"{label}.options[{i}]", f"{_show(o)} is {'empty' if isinstance(o, str) else _typename(o)}; each option is a non-empty string")
+            b.c.err(
+                (*key, "options"),
+                f"{label}.options[{i}]",
+                f"{_show(o)} is {'empty' if isinstance(o, str) else _typename(o)}; each option is a non-empty string",
+            )
             bad = True
         elif o.strip() in options:
-            b.c.err((*key, "options"), f"{label}.options[{i}]", f"option '{o.strip()}' is listed twice")
+            b.c.err(
+                (*key, "options"), f"{label}.options[{i}]", f"option '{o.strip()}' is listed twice"
+            )
             bad = True
         else:
             options.append(o.strip())
@@ -1140,19 +1701,35 @@ def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
     if "aliases" in spec:
         table = spec["aliases"]
         if not isinstance(table, dict):
-            b.c.err((*key, "aliases"), f"{label}.aliases", f"{_show(table)} is {_typename(table)}; expected a table of written value -> option, e.g. aliases = {{\"没有\" = \"无\"}}")
+            b.c.err(
+                (*key, "aliases"),
+                f"{label}.aliases",
+                f'{_show(table)} is {_typename(table)}; expected a table of written value -> option, e.g. aliases = {{"没有" = "无"}}',
+            )
             raise _Bad
         for a, o in table.items():
             akey: PathKey = (*key, "aliases", a)
-            alabel = f"{label}.aliases.\"{a}\""
+            alabel = f'{label}.aliases."{a}"'
             if not isinstance(o, str):
-                b.c.err(akey, alabel, f"{_show(o)} is {_typename(o)}; expected one of the options ({'、'.join(options)})")
+                b.c.err(
+                    akey,
+                    alabel,
+                    f"{_show(o)} is {_typename(o)}; expected one of the options ({'、'.join(options)})",
+                )
                 bad = True
             elif a.strip() in options:
-                b.c.err(akey, alabel, f"'{a}' is an option itself; an alias is another way of writing one")
+                b.c.err(
+                    akey,
+                    alabel,
+                    f"'{a}' is an option itself; an alias is another way of writing one",
+                )
                 bad = True
             elif o.strip() not in options:
-                b.c.err(akey, alabel, f"'{o}' is not an option{did_you_mean(o, options)}; options: {'、'.join(options)}")
+                b.c.err(
+                    akey,
+                    alabel,
+                    f"'{o}' is not an option{did_you_mean(o, options)}; options: {'、'.join(options)}",
+                )
                 bad = True
             else:
                 aliases.append((a.strip(), o.strip()))
@@ -1164,6 +1741,7 @@ def _choice_spec(b: _Builder, spec: Mapping[str, Any], ftype: str, key: PathKey,
 def _header_clashes(b: _Builder, fields: Mapping[str, FieldSpec]) -> None:
     """A header that is also another field's id, title or header would make a column so
     headed ambiguous: an error now, not when a table first uses it."""
+
     def norm(text: str) -> str:  # as a table's column names are compared (io.evidence)
         return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
@@ -1176,9 +1754,12 @@ def _header_clashes(b: _Builder, fields: Mapping[str, FieldSpec]) -> None:
         for h in spec.headers:
             first = owner.setdefault(norm(h), (name, "header"))
             if first[0] != name:
-                b.c.err(("fields", name, "headers"), f"fields.{name}.headers",
-                        f"header '{h}' is also field '{first[0]}''s {first[1]}; a column so headed could be either "
-                        "field — give each field headers of its own")
+                b.c.err(
+                    ("fields", name, "headers"),
+                    f"fields.{name}.headers",
+                    f"header '{h}' is also field '{first[0]}''s {first[1]}; a column so headed could be either "
+                    "field — give each field headers of its own",
+                )
 
 
 def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> tuple[str, ...]:
@@ -1187,7 +1768,11 @@ def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> 
         return ()
     raw = spec["headers"]
     if not isinstance(raw, list) or not all(isinstance(h, str) and h.strip() for h in raw):
-        b.c.err((*key, "headers"), f"{label}.headers", f"{_show(raw)} is not a list of non-empty strings; expected e.g. headers = [\"活动室面积\", \"妇女之家面积\"]")
+        b.c.err(
+            (*key, "headers"),
+            f"{label}.headers",
+            f'{_show(raw)} is not a list of non-empty strings; expected e.g. headers = ["活动室面积", "妇女之家面积"]',
+        )
         raise _Bad
     out: list[str] = []
     for h in raw:

@@ -108,7 +108,9 @@ def open_regular(path: Path, limit: int | None = None, *, what: str = "evidence"
         if not stat.S_ISREG(st.st_mode):
             raise FileProblem(f"{_kind(st.st_mode)}, not a regular file; {what} must be a file")
         if st.st_size > limit:
-            raise FileProblem(f"{st.st_size:,} bytes; {_holder(what)} may hold at most {limit:,} bytes")
+            raise FileProblem(
+                f"{st.st_size:,} bytes; {_holder(what)} may hold at most {limit:,} bytes"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -123,12 +125,20 @@ def read_bounded(path: Path, limit: int | None = None, *, what: str = "evidence"
     with open_regular(path, limit, what=what) as f:
         raw = f.read(limit + 1)
     if len(raw) > limit:  # it grew while being read
-        raise FileProblem(f"more than {limit:,} bytes; {_holder(what)} may hold at most {limit:,} bytes")
+        raise FileProblem(
+            f"more than {limit:,} bytes; {_holder(what)} may hold at most {limit:,} bytes"
+        )
     return raw
 
 
 def _holder(what: str) -> str:
-    return "an evidence file like this" if what == "evidence" else f"{what} file" if not what.endswith("file") else what
+    return (
+        "an evidence file like this"
+        if what == "evidence"
+        else f"{what} file"
+        if not what.endswith("file")
+        else what
+    )
 
 
 # ---------------------------------------------------------------- encodings
@@ -177,7 +187,9 @@ def text_encoding(chunks: Callable[[], Iterable[bytes]]) -> str:
         bad = _first_bad(chunks(), "utf-16")
         if bad is None:
             return "utf-16"
-        raise FileProblem(f"starts as UTF-16 text (its BOM) but byte {bad} is not UTF-16; {_SAVE_AS}")
+        raise FileProblem(
+            f"starts as UTF-16 text (its BOM) but byte {bad} is not UTF-16; {_SAVE_AS}"
+        )
     bad = _first_bad(chunks(), "utf-8")
     if bad is None:
         return "utf-8-sig"
@@ -290,7 +302,9 @@ def csv_rows(f: Iterable[str]) -> Iterator[list[str]]:
         last = reader.line_num
         if header is None:
             if len(cells) > MAX_COLUMNS:
-                raise FileProblem(f"the header has {len(cells):,} columns; a table may have at most {MAX_COLUMNS:,}")
+                raise FileProblem(
+                    f"the header has {len(cells):,} columns; a table may have at most {MAX_COLUMNS:,}"
+                )
             header = cells
             width = named_width(cells)
             yield cells
@@ -307,21 +321,29 @@ def _quote_problem(error: str, rowno: int, first: int, last: int) -> str:
     lines = f"line {first}" if last <= first else f"lines {first}–{last}"
     if "unexpected end of data" in error:
         if last > first:
-            raise FileProblem(f"row {rowno}: a quote (\") opens a cell at line {first} that is never closed, so "
-                              f"lines {first}–{last} (the end of the file) would be one cell; fix the quoting")
-        return f"{lines}: a quote (\") opens a cell that is never closed; fix the quoting"
+            raise FileProblem(
+                f'row {rowno}: a quote (") opens a cell at line {first} that is never closed, so '
+                f"lines {first}–{last} (the end of the file) would be one cell; fix the quoting"
+            )
+        return f'{lines}: a quote (") opens a cell that is never closed; fix the quoting'
     if "field larger than field limit" in error:
         if last > first:
-            raise FileProblem(f"row {rowno}: a quote (\") opens a cell at line {first} that runs past line {last} and "
-                              f"over {MAX_CELL_CHARS:,} characters: a quote never closed?; fix the quoting")
+            raise FileProblem(
+                f'row {rowno}: a quote (") opens a cell at line {first} that runs past line {last} and '
+                f"over {MAX_CELL_CHARS:,} characters: a quote never closed?; fix the quoting"
+            )
         return f"{lines}: a cell of more than {MAX_CELL_CHARS:,} characters"
     if "expected after" in error:
-        return (f"{lines}: a quoted cell goes on after its closing quote ({error}); write \"\" for a quote "
-                f"inside a quoted cell, or quote the whole cell")
+        return (
+            f'{lines}: a quoted cell goes on after its closing quote ({error}); write "" for a quote '
+            f"inside a quoted cell, or quote the whole cell"
+        )
     return f"{lines}: not valid CSV ({error})"
 
 
-def _joined_rows(cells: Sequence[str], header: Sequence[str], width: int, first: int, last: int) -> str:
+def _joined_rows(
+    cells: Sequence[str], header: Sequence[str], width: int, first: int, last: int
+) -> str:
     need = max(1, width - 1)
     for k, c in enumerate(cells):
         if "\n" not in c and "\r" not in c:
@@ -330,8 +352,10 @@ def _joined_rows(cells: Sequence[str], header: Sequence[str], width: int, first:
             if line.count(",") >= need:
                 name = str(header[k]).strip() if k < len(header) else ""
                 col = f"column '{name}'" if name else f"column {k + 1}"
-                return (f"lines {first}–{last}: the cell in {col} holds line breaks and a line with {need} commas, "
-                        f"like a whole row: a stray quote (\") has joined rows into one cell; fix the quoting")
+                return (
+                    f"lines {first}–{last}: the cell in {col} holds line breaks and a line with {need} commas, "
+                    f'like a whole row: a stray quote (") has joined rows into one cell; fix the quoting'
+                )
     return ""
 
 
@@ -405,12 +429,16 @@ def _check_zip(f: BinaryIO) -> None:
     infos = z.infolist()
     total = sum(i.file_size for i in infos)
     if total > MAX_XLSX_UNPACKED:
-        raise FileProblem(f"the workbook unpacks to {total:,} bytes; a workbook may unpack to at most "
-                          f"{MAX_XLSX_UNPACKED:,} (save the sheet alone, or as CSV)")
+        raise FileProblem(
+            f"the workbook unpacks to {total:,} bytes; a workbook may unpack to at most "
+            f"{MAX_XLSX_UNPACKED:,} (save the sheet alone, or as CSV)"
+        )
     for i in infos:
         if not i.filename.startswith("xl/worksheets/") and i.file_size > MAX_XLSX_PART:
-            raise FileProblem(f"the workbook's part {i.filename} unpacks to {i.file_size:,} bytes; at most "
-                              f"{MAX_XLSX_PART:,} (save the sheet as CSV)")
+            raise FileProblem(
+                f"the workbook's part {i.filename} unpacks to {i.file_size:,} bytes; at most "
+                f"{MAX_XLSX_PART:,} (save the sheet as CSV)"
+            )
     f.seek(0)
 
 
@@ -439,8 +467,14 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     try:
         import openpyxl
     except ImportError:
-        raise ImportError("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'") from None
-    lock = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
+        raise ImportError(
+            "reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'"
+        ) from None
+    lock = (
+        "; it looks like an Excel lock file (~$…): close the workbook or delete it"
+        if path.name.startswith("~$")
+        else ""
+    )
     with open_regular(path, MAX_XLSX_BYTES) as f:
         try:
             _check_zip(f)
@@ -451,7 +485,9 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
             try:
                 wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
             except Exception as exc:  # openpyxl and zipfile raise many types for a bad file
-                raise FileProblem(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){lock}") from None
+                raise FileProblem(
+                    f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){lock}"
+                ) from None
             try:
                 if not wb.worksheets:
                     raise FileProblem("the workbook has no worksheet")
@@ -476,31 +512,50 @@ def _sheet_parser() -> Any:
                     try:
                         row, col = coordinate_to_tuple(ref)
                     except (ValueError, TypeError, KeyError):
-                        raise FileProblem(f"the sheet is damaged: '{ref}' is not a cell reference") from None
+                        raise FileProblem(
+                            f"the sheet is damaged: '{ref}' is not a cell reference"
+                        ) from None
                 else:
                     row, col = self.row_counter, self.col_counter
                 where = cell_ref(row, col)
                 raw = element.findtext(VALUE_TAG) or ""
                 if element.get("t") == "s":
                     n = len(self.shared_strings)
-                    raise FileProblem(f"the workbook is damaged: cell {where} refers to shared string "
-                                      f"{raw!r}, but there are {n:,} ({type(exc).__name__})") from None
-                return {"row": row, "column": col, "value": BadCell(raw, f"cell {where} holds {raw!r}, "
-                                                                          "which is not a number Excel can hold"),
-                        "data_type": "e", "style_id": 0}
+                    raise FileProblem(
+                        f"the workbook is damaged: cell {where} refers to shared string "
+                        f"{raw!r}, but there are {n:,} ({type(exc).__name__})"
+                    ) from None
+                return {
+                    "row": row,
+                    "column": col,
+                    "value": BadCell(
+                        raw, f"cell {where} holds {raw!r}, which is not a number Excel can hold"
+                    ),
+                    "data_type": "e",
+                    "style_id": 0,
+                }
             value = cell["value"]
             where = cell_ref(cell["row"], cell["column"])
             formula = element.find(FORMULA_TAG)
             saved = element.find(VALUE_TAG)
-            if formula is not None and (saved is None or (not saved.text and element.get("t") != "str")):
+            if formula is not None and (
+                saved is None or (not saved.text and element.get("t") != "str")
+            ):
                 text = f"={formula.text}" if formula.text else "a formula"
-                cell["value"] = BadCell(text, f"cell {where} holds a formula with no saved value ({text}); "
-                                              "open and save it in Excel")
+                cell["value"] = BadCell(
+                    text,
+                    f"cell {where} holds a formula with no saved value ({text}); "
+                    "open and save it in Excel",
+                )
             elif cell["data_type"] == "e" and value is not None:
-                cell["value"] = BadCell(str(value), f"cell {where} holds the Excel error {value}; fix it in Excel")
+                cell["value"] = BadCell(
+                    str(value), f"cell {where} holds the Excel error {value}; fix it in Excel"
+                )
             elif isinstance(value, float) and not math.isfinite(value):
                 raw = element.findtext(VALUE_TAG) or str(value)
-                cell["value"] = BadCell(raw, f"cell {where} holds {raw}, which is not a finite number")
+                cell["value"] = BadCell(
+                    raw, f"cell {where} holds {raw}, which is not a finite number"
+                )
             return cell
 
     return SheetParser
@@ -509,9 +564,14 @@ def _sheet_parser() -> Any:
 def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     from openpyxl.utils.cell import range_boundaries
 
-    parser = _sheet_parser()(wb._archive.open(ws._worksheet_path), ws._shared_strings, data_only=True,
-                             epoch=wb.epoch, date_formats=wb._date_formats,
-                             timedelta_formats=wb._timedelta_formats)
+    parser = _sheet_parser()(
+        wb._archive.open(ws._worksheet_path),
+        ws._shared_strings,
+        data_only=True,
+        epoch=wb.epoch,
+        date_formats=wb._date_formats,
+        timedelta_formats=wb._timedelta_formats,
+    )
     sheet = f"sheet '{ws.title}'"
     rows: dict[int, dict[int, Any]] = {}
     cells = 0
@@ -525,22 +585,28 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
                 if value is None:
                     continue
                 if not 1 <= col <= MAX_COLUMNS:
-                    raise FileProblem(f"the {sheet} is damaged: a cell in column {col} is outside Excel's columns")
+                    raise FileProblem(
+                        f"the {sheet} is damaged: a cell in column {col} is outside Excel's columns"
+                    )
                 got[col] = value
                 cells += 1
             if cells > MAX_XLSX_CELLS:
-                raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV")
+                raise FileProblem(
+                    f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV"
+                )
         merged = parser.merged_cells
     except FileProblem:
         raise
     except Exception as exc:  # damaged XML, anything openpyxl trips on
         raise FileProblem(f"the {sheet} is damaged ({type(exc).__name__}: {exc})") from None
     spans = []
-    for rng in (merged.mergeCell if merged is not None else []):
+    for rng in merged.mergeCell if merged is not None else []:
         try:
             min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
         except (ValueError, TypeError):
-            raise FileProblem(f"the {sheet} is damaged: merged range '{rng.ref}' is not a range") from None
+            raise FileProblem(
+                f"the {sheet} is damaged: merged range '{rng.ref}' is not a range"
+            ) from None
         spans.append((rng.ref, min_row, min_col, max_row, max_col))
     return _laid_out(sheet, rows, cells, spans)
 
@@ -564,16 +630,26 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     try:
         import python_calamine
     except ImportError:
-        raise ImportError("reading .xls needs the 'excel' extra: pip install 'fulian_eval[excel]' "
-                          "(or save the workbook as .xlsx)") from None
-    lock = "; it looks like an Excel lock file (~$…): close the workbook or delete it" if path.name.startswith("~$") else ""
+        raise ImportError(
+            "reading .xls needs the 'excel' extra: pip install 'fulian_eval[excel]' "
+            "(or save the workbook as .xlsx)"
+        ) from None
+    lock = (
+        "; it looks like an Excel lock file (~$…): close the workbook or delete it"
+        if path.name.startswith("~$")
+        else ""
+    )
     with open_regular(path, MAX_XLSX_BYTES) as f:
         try:
             wb = python_calamine.CalamineWorkbook.from_filelike(f)
         except python_calamine.PasswordError:
-            raise FileProblem("the workbook is protected by a password; save it without one") from None
+            raise FileProblem(
+                "the workbook is protected by a password; save it without one"
+            ) from None
         except Exception as exc:  # calamine raises several types for a bad file
-            raise FileProblem(f"not a readable .xls workbook ({type(exc).__name__}: {exc}){lock}") from None
+            raise FileProblem(
+                f"not a readable .xls workbook ({type(exc).__name__}: {exc}){lock}"
+            ) from None
         try:
             names = wb.sheet_names
             if not names:
@@ -584,47 +660,67 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 grid = ws.to_python(skip_empty_area=False)
                 merged = ws.merged_cell_ranges or []
             except Exception as exc:
-                raise FileProblem(f"the sheet '{names[index]}' is damaged ({type(exc).__name__}: {exc})") from None
+                raise FileProblem(
+                    f"the sheet '{names[index]}' is damaged ({type(exc).__name__}: {exc})"
+                ) from None
         finally:
             wb.close()
     sheet = f"sheet '{names[index]}'"
     rows: dict[int, dict[int, Any]] = {}
     cells = 0
     for r, row in enumerate(grid, start=1):
-        got: dict[int, Any] = {c: v for c, v in enumerate(row, start=1) if v is not None and v != ""}
+        got: dict[int, Any] = {
+            c: v for c, v in enumerate(row, start=1) if v is not None and v != ""
+        }
         if got:
             if r > MAX_XLSX_ROWS or max(got) > MAX_COLUMNS:
-                raise FileProblem(f"the {sheet} is damaged: a cell lies outside Excel's rows and columns")
+                raise FileProblem(
+                    f"the {sheet} is damaged: a cell lies outside Excel's rows and columns"
+                )
             rows[r] = got
             cells += len(got)
             if cells > MAX_XLSX_CELLS:
-                raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV")
+                raise FileProblem(
+                    f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV"
+                )
         for c, v in got.items():
             if isinstance(v, float) and not math.isfinite(v):
-                got[c] = BadCell(str(v), f"cell {cell_ref(r, c)} holds {v}, which is not a finite number")
-    spans = [(f"{cell_ref(r0 + 1, c0 + 1)}:{cell_ref(r1 + 1, c1 + 1)}", r0 + 1, c0 + 1, r1 + 1, c1 + 1)
-             for (r0, c0), (r1, c1) in merged]
+                got[c] = BadCell(
+                    str(v), f"cell {cell_ref(r, c)} holds {v}, which is not a finite number"
+                )
+    spans = [
+        (f"{cell_ref(r0 + 1, c0 + 1)}:{cell_ref(r1 + 1, c1 + 1)}", r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+        for (r0, c0), (r1, c1) in merged
+    ]
     return _laid_out(sheet, rows, cells, spans)
 
 
-def _laid_out(sheet: str, rows: dict[int, dict[int, Any]], cells: int,
-              spans: Sequence[tuple[str, int, int, int, int]]) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+def _laid_out(
+    sheet: str,
+    rows: dict[int, dict[int, Any]],
+    cells: int,
+    spans: Sequence[tuple[str, int, int, int, int]],
+) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """A sheet's (header, [(row number, cells)]) from its cells by row and column, merged ranges
     (``ref``, first row, first column, last row, last column) filled with their value (XLSX and XLS alike)."""
     last_row = max((r for r, got in rows.items() if got), default=0)
     last_col = max((max(got) for got in rows.values() if got), default=0)
     for ref, min_row, min_col, max_row, max_col in spans:
         if min_row <= 1 < max_row:
-            raise FileProblem(f"cells {ref} of the {sheet} are merged across the header row; the header must "
-                              "be a row of its own: unmerge them")
+            raise FileProblem(
+                f"cells {ref} of the {sheet} are merged across the header row; the header must "
+                "be a row of its own: unmerge them"
+            )
         value = rows.get(min_row, {}).get(min_col)
         if value is None:
             continue
         max_row, max_col = min(max_row, last_row), min(max_col, last_col)
         cells += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
         if cells > MAX_XLSX_CELLS:
-            raise FileProblem(f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
-                              "save it as CSV")
+            raise FileProblem(
+                f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
+                "save it as CSV"
+            )
         for r in range(min_row, max_row + 1):
             got = rows.setdefault(r, {})
             for c in range(min_col, max_col + 1):

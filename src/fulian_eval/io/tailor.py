@@ -112,14 +112,34 @@ def _mark_file(data: dict[str, Any], src: Source, origins: Origins) -> None:
                         origins.mark(item, src, ("categories", ci, "items", ii))
 
 
-_REPLACED = ("schema", "id", "version", "title", "scale", "not_applicable", "tie_break", "note",
-             "description", "crosscheck")
+_REPLACED = (
+    "schema",
+    "id",
+    "version",
+    "title",
+    "scale",
+    "not_applicable",
+    "tie_break",
+    "note",
+    "description",
+    "crosscheck",
+)
 #: Keys _merge combines with the base's (or uses up) rather than replacing them.
-_MERGED = ("extends", "override", "disable", "fields", "derived", "consistency", "grades", "categories")
+_MERGED = (
+    "extends",
+    "override",
+    "disable",
+    "fields",
+    "derived",
+    "consistency",
+    "grades",
+    "categories",
+)
 
 
-def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
-            read: Any, stack: tuple[Path, ...] = ()) -> Chain:
+def resolve(
+    data: dict[str, Any], text: str, file: str, raw: bytes, read: Any, stack: tuple[Path, ...] = ()
+) -> Chain:
     """Merge ``data`` (the file ``file``) over the chain of files it extends.
 
     Args:
@@ -138,18 +158,26 @@ def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
     if "extends" not in data:
         for k in ("override", "disable"):
             if k in data:
-                err((k,), k, f"'{k}' changes the rulebook this one extends; add extends = \"base.toml\" first")
+                err(
+                    (k,),
+                    k,
+                    f"'{k}' changes the rulebook this one extends; add extends = \"base.toml\" first",
+                )
         return Chain(data, (src,), origins, tuple(problems))
 
     target = data["extends"]
     if not isinstance(target, str) or not target.strip():
-        err(("extends",), "extends", f"{target!r} is not a file name; expected extends = \"county-base.toml\"")
+        err(
+            ("extends",),
+            "extends",
+            f'{target!r} is not a file name; expected extends = "county-base.toml"',
+        )
         return Chain(data, (src,), origins, tuple(problems))
     here = Path(file).resolve()
     base_path = (here.parent / target).resolve()
     chain_files = (*stack, here)
     if base_path in chain_files:
-        loop = " → ".join(p.name for p in (*chain_files[chain_files.index(base_path):], base_path))
+        loop = " → ".join(p.name for p in (*chain_files[chain_files.index(base_path) :], base_path))
         err(("extends",), "extends", f"'{target}' makes a cycle: {loop}")
         return Chain(data, (src,), origins, tuple(problems))
     from ..errors import RulebookError  # local: errors is below us, this only reads the type
@@ -166,7 +194,9 @@ def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
     base = resolve(bdata, btext, str(base_path), braw, read, chain_files)
     problems.extend(base.problems)
     if any(p.path == "extends" and "cycle" in p.message for p in base.problems):
-        return Chain(data, (src, *base.sources), origins, tuple(problems))  # nothing sound to merge onto
+        return Chain(
+            data, (src, *base.sources), origins, tuple(problems)
+        )  # nothing sound to merge onto
     origins.nodes.update(base.origins.nodes)
     origins.keys.update(base.origins.keys)
     origins._alive.extend(base.origins._alive)
@@ -174,9 +204,12 @@ def resolve(data: dict[str, Any], text: str, file: str, raw: bytes,
     return Chain(merged, (src, *base.sources), origins, tuple(problems))
 
 
-def _merge(base: Mapping[str, Any], child: dict[str, Any], src: Source, origins: Origins,
-           err: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {k: v for k, v in base.items() if k not in ("extends", "override", "disable")}
+def _merge(
+    base: Mapping[str, Any], child: dict[str, Any], src: Source, origins: Origins, err: Any
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        k: v for k, v in base.items() if k not in ("extends", "override", "disable")
+    }
     origins.copy_mark(out, base)
     for k in _REPLACED:
         if k in child:
@@ -241,8 +274,9 @@ def _items_by_id(cats: list[Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _apply_overrides(out: dict[str, Any], child: dict[str, Any], src: Source, origins: Origins,
-                     err: Any) -> None:
+def _apply_overrides(
+    out: dict[str, Any], child: dict[str, Any], src: Source, origins: Origins, err: Any
+) -> None:
     table = child.get("override")
     if table is None:
         return
@@ -254,14 +288,22 @@ def _apply_overrides(out: dict[str, Any], child: dict[str, Any], src: Source, or
         key = ("override", full_id)
         path = f'override."{full_id}"'
         if full_id not in items:
-            err(key, path, f"no item '{full_id}' to override{did_you_mean(full_id, items)}; "
-                           "name it as \"category.item\"")
+            err(
+                key,
+                path,
+                f"no item '{full_id}' to override{did_you_mean(full_id, items)}; "
+                'name it as "category.item"',
+            )
             continue
         if not isinstance(changes, dict):
             err(key, path, "expected a table of item keys to change, e.g. each = 2")
             continue
         if "id" in changes:
-            err((*key, "id"), f"{path}.id", "an override cannot change an item's id; disable it and add a new item")
+            err(
+                (*key, "id"),
+                f"{path}.id",
+                "an override cannot change an item's id; disable it and add a new item",
+            )
             continue
         item = items[full_id]
         for k, v in changes.items():
@@ -284,10 +326,20 @@ def _apply_disable(out: dict[str, Any], child: dict[str, Any], err: Any) -> None
             cid, iid = name.split(".", 1)
             for cat in cats:
                 if isinstance(cat, dict) and cat.get("id") == cid:
-                    cat["items"] = [it for it in cat["items"] if not (isinstance(it, dict) and it.get("id") == iid)]
+                    cat["items"] = [
+                        it
+                        for it in cat["items"]
+                        if not (isinstance(it, dict) and it.get("id") == iid)
+                    ]
         elif name in cat_ids:
-            out["categories"] = cats = [c for c in cats if not (isinstance(c, dict) and c.get("id") == name)]
+            out["categories"] = cats = [
+                c for c in cats if not (isinstance(c, dict) and c.get("id") == name)
+            ]
         else:
             known = list(items) + [str(c) for c in cat_ids]
-            err(("disable",), f"disable[{i}]", f"nothing called '{name}' to disable{did_you_mean(name, known)}; "
-                                               "name an item as \"category.item\" or a category by its id")
+            err(
+                ("disable",),
+                f"disable[{i}]",
+                f"nothing called '{name}' to disable{did_you_mean(name, known)}; "
+                'name an item as "category.item" or a category by its id',
+            )

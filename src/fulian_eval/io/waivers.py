@@ -82,8 +82,10 @@ class WaiverSet:
                 continue
             where = f"{w.source}:{w.line}" if w.line else w.source
             if w.approved_by in own:
-                warnings.append(f"{where}: waiver of {w.item} for {w.unit} ignored: approved by the unit's "
-                                f"own assessor '{w.approved_by}'")
+                warnings.append(
+                    f"{where}: waiver of {w.item} for {w.unit} ignored: approved by the unit's "
+                    f"own assessor '{w.approved_by}'"
+                )
                 continue
             applied[w.item] = w.note()
         return applied, warnings
@@ -118,7 +120,11 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
 
     for k in data:
         if k != "waivers":
-            bad((k,), k, f"unknown key '{k}'{did_you_mean(k, ['waivers'])}; a waiver file holds [[waivers]] tables")
+            bad(
+                (k,),
+                k,
+                f"unknown key '{k}'{did_you_mean(k, ['waivers'])}; a waiver file holds [[waivers]] tables",
+            )
     arr = data.get("waivers", [])
     if not isinstance(arr, list):
         bad(("waivers",), "waivers", "expected [[waivers]] tables")
@@ -138,7 +144,11 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
                 ok = False
         for k in _KEYS:
             if k not in w:
-                bad(key, place, f"'{k}' is required (a waiver needs unit, item, reason, approved_by, expires)")
+                bad(
+                    key,
+                    place,
+                    f"'{k}' is required (a waiver needs unit, item, reason, approved_by, expires)",
+                )
                 ok = False
             elif k != "expires" and (not isinstance(w[k], str) or not w[k].strip()):
                 bad((*key, k), f"{place}.{k}", f"{w[k]!r} must be non-empty text")
@@ -146,7 +156,11 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         if not ok:
             continue
         if w["item"] not in items:
-            bad((*key, "item"), f"{place}.item", f"unknown item '{w['item']}'{did_you_mean(w['item'], items)}")
+            bad(
+                (*key, "item"),
+                f"{place}.item",
+                f"unknown item '{w['item']}'{did_you_mean(w['item'], items)}",
+            )
             continue
         expires = w["expires"]
         if isinstance(expires, str):
@@ -155,13 +169,26 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         if isinstance(expires, _dt.datetime):
             expires = expires.date()
         if not isinstance(expires, _dt.date):
-            bad((*key, "expires"), f"{place}.expires", f"{w['expires']!r} is not a date; expected e.g. 2026-12-31")
+            bad(
+                (*key, "expires"),
+                f"{place}.expires",
+                f"{w['expires']!r} is not a date; expected e.g. 2026-12-31",
+            )
             continue
-        waiver = Waiver(unit=w["unit"], item=w["item"], reason=w["reason"], approved_by=w["approved_by"],
-                        expires=expires, source=file, line=loc.line_of(key))
+        waiver = Waiver(
+            unit=w["unit"],
+            item=w["item"],
+            reason=w["reason"],
+            approved_by=w["approved_by"],
+            expires=expires,
+            source=file,
+            line=loc.line_of(key),
+        )
         if expires < today:
-            warnings.append(f"{file}:{waiver.line}: waiver of {waiver.item} for {waiver.unit} ignored: "
-                            f"it expired on {expires.isoformat()}")
+            warnings.append(
+                f"{file}:{waiver.line}: waiver of {waiver.item} for {waiver.unit} ignored: "
+                f"it expired on {expires.isoformat()}"
+            )
             expired.append(waiver)
         else:
             keep.append(waiver)

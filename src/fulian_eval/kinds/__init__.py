@@ -44,10 +44,23 @@ __all__ = [
 ]
 
 #: Every kind by the name written as ``kind = "…"``, in the order the docs list them.
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Check(), Threshold(), Tiers(), Linear(), Count(), Deduct(), Shortfall(), Surplus(), Formula(), Manual(), Veto(),
-    Choice(),
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Check(),
+        Threshold(),
+        Tiers(),
+        Linear(),
+        Count(),
+        Deduct(),
+        Shortfall(),
+        Surplus(),
+        Formula(),
+        Manual(),
+        Veto(),
+        Choice(),
+    )
+}
 
 Rule = (
     CheckRule

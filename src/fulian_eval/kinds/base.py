@@ -89,18 +89,44 @@ class Reader(Protocol):
 
     def err(self, key: PathKey, label: str, message: str) -> None: ...
 
-    def text(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-             default: str = "", required: bool = False) -> str: ...
+    def text(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: str = "",
+        required: bool = False,
+    ) -> str: ...
 
-    def num(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-            default: Fraction | None = None, required: bool = False) -> Fraction | None: ...
+    def num(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: Fraction | None = None,
+        required: bool = False,
+    ) -> Fraction | None: ...
 
-    def points(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, *,
-               default: Fraction | None = None, required: bool = False) -> Fraction | None: ...
+    def points(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        *,
+        default: Fraction | None = None,
+        required: bool = False,
+    ) -> Fraction | None: ...
 
     def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr: ...
 
-    def veto_expr(self, source: Any, key: PathKey, label: str) -> tuple[Expr, tuple[tuple[str, str], ...]]:
+    def veto_expr(
+        self, source: Any, key: PathKey, label: str
+    ) -> tuple[Expr, tuple[tuple[str, str], ...]]:
         """A veto's condition, which may also use ``total`` and ``score("cat")`` (SPEC §10.4).
 
         Returns the expression (its text as written) and, per ``score("cat")``, the
@@ -108,23 +134,62 @@ class Reader(Protocol):
         """
         ...
 
-    def bound(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
-              *, required: bool = False) -> Fraction | None: ...
+    def bound(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = False,
+    ) -> Fraction | None: ...
 
-    def bound_ref(self, table: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str,
-                  *, required: bool = False) -> Bound | None:
+    def bound_ref(
+        self,
+        table: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = False,
+    ) -> Bound | None:
         """As :meth:`bound`, or the name of a number field or derived value (checked against ``unit``)."""
         ...
 
-    def positive(self, t: Mapping[str, Any], name: str, key: PathKey, label: str, unit: str, *,
-                 required: bool = True, default: Fraction | None = None) -> Fraction: ...
+    def positive(
+        self,
+        t: Mapping[str, Any],
+        name: str,
+        key: PathKey,
+        label: str,
+        unit: str,
+        *,
+        required: bool = True,
+        default: Fraction | None = None,
+    ) -> Fraction: ...
 
-    def field_ref(self, t: Mapping[str, Any], key: PathKey, label: str, kinds: tuple[str, ...],
-                  what: str, *, name: str = "field") -> str:
+    def field_ref(
+        self,
+        t: Mapping[str, Any],
+        key: PathKey,
+        label: str,
+        kinds: tuple[str, ...],
+        what: str,
+        *,
+        name: str = "field",
+    ) -> str:
         """The field or derived value named by the key ``name`` (default ``field``), of one of ``kinds``."""
 
-    def unknown_keys(self, table: Mapping[str, Any], allowed: set[str], key: PathKey, what: str,
-                     label: str | None = None) -> None: ...
+    def unknown_keys(
+        self,
+        table: Mapping[str, Any],
+        allowed: set[str],
+        key: PathKey,
+        what: str,
+        label: str | None = None,
+    ) -> None: ...
 
     def unit_of(self, name: str) -> str: ...
 
@@ -199,7 +264,7 @@ class Words(Protocol):
         """A field's title (its name when it has none)."""
 
     def head(self, name: str, v: Fraction) -> str:
-        """"登记率92.19%": a field's title and value."""
+        """ "登记率92.19%": a field's title and value."""
 
     def show(self, name: str, v: Fraction) -> str:
         """A value with its field's unit: "92.19%", "36 m²"."""
@@ -209,7 +274,7 @@ class Words(Protocol):
         """The item is in a deduction or penalty category: its value is a deduction (扣X分)."""
 
     def got(self, p: Fraction) -> str:
-        """"得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分"."""
+        """ "得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分"."""
 
     def value(self, name: str) -> Any:
         """A value the item read (exact)."""
@@ -323,8 +388,15 @@ def bound_names(*bounds: Bound | None) -> frozenset[str]:
     return frozenset(b.name for b in bounds if isinstance(b, Ref))
 
 
-def each_above_zero(r: Reader, t: Mapping[str, Any], key: PathKey, label: str, *, required: bool,
-                    default: Fraction | None = None) -> Fraction:
+def each_above_zero(
+    r: Reader,
+    t: Mapping[str, Any],
+    key: PathKey,
+    label: str,
+    *,
+    required: bool,
+    default: Fraction | None = None,
+) -> Fraction:
     """The ``each`` of a kind: points per unit, fault or step, above 0."""
     each = r.num(t, "each", key, label, default=default, required=required)
     assert each is not None

@@ -33,9 +33,15 @@ class Check(Kind):
     keys = frozenset({"field", "when"})
     summary = "是否：布尔字段为是或条件成立得满分，否则不得分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> CheckRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> CheckRule:
         if ("field" in t) == ("when" in t):
-            r.err(key, label, "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)")
+            r.err(
+                key,
+                label,
+                "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)",
+            )
             raise Skip
         if "field" in t:
             return CheckRule(field=r.field_ref(t, key, label, ("bool",), "a bool field"))

@@ -39,8 +39,12 @@ class Choice(Kind):
     keys = frozenset({"field", "points"})
     summary = "选项：按所选选项得分（未列出的选项不得分）"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ChoiceRule:
-        field = r.field_ref(t, key, label, ("choice",), "a choice field (type = \"choice\" with options)")
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> ChoiceRule:
+        field = r.field_ref(
+            t, key, label, ("choice",), 'a choice field (type = "choice" with options)'
+        )
         options = r.options_of(field)
         if not options:
             raise Skip  # the field's options are wrong, and reported already
@@ -48,22 +52,35 @@ class Choice(Kind):
         example = 'e.g. points = {"健全" = 5, "欠规范" = 3}'
         if not isinstance(raw, dict) or not raw:
             if raw is None:
-                r.err(key, label, f"'points' is required (points per option of '{field}', {example})")
+                r.err(
+                    key, label, f"'points' is required (points per option of '{field}', {example})"
+                )
             else:
-                r.err((*key, "points"), f"{label}.points",
-                      f"{show_value(raw) if raw != {} else '{}'} is {type_name(raw) if raw != {} else 'empty'}; "
-                      f"expected a table of option -> points, {example}")
+                r.err(
+                    (*key, "points"),
+                    f"{label}.points",
+                    f"{show_value(raw) if raw != {} else '{}'} is {type_name(raw) if raw != {} else 'empty'}; "
+                    f"expected a table of option -> points, {example}",
+                )
             raise Skip
         points: list[tuple[str, Fraction]] = []
         for option, value in raw.items():
             pkey: PathKey = (*key, "points", option)
             plabel = f'{label}.points."{option}"'
             if option not in options:
-                r.err(pkey, plabel, f"'{option}' is not an option of '{field}'{option_hint(option, options)}; "
-                                    f"options: {'、'.join(options)}")
+                r.err(
+                    pkey,
+                    plabel,
+                    f"'{option}' is not an option of '{field}'{option_hint(option, options)}; "
+                    f"options: {'、'.join(options)}",
+                )
                 continue
             if not is_number(value):
-                r.err(pkey, plabel, f"{show_value(value)} is {type_name(value)}; expected a number of points")
+                r.err(
+                    pkey,
+                    plabel,
+                    f"{show_value(value)} is {type_name(value)}; expected a number of points",
+                )
                 continue
             try:
                 pts = r.points(raw, option, (*key, "points"), f"{label}.points", required=True)
@@ -71,7 +88,9 @@ class Choice(Kind):
                 continue
             assert pts is not None
             if pts < 0:
-                r.err(pkey, plabel, f"{fmt(pts)} must not be below 0 (an option not listed scores 0)")
+                r.err(
+                    pkey, plabel, f"{fmt(pts)} must not be below 0 (an option not listed scores 0)"
+                )
             elif pts > mx:
                 r.err(pkey, plabel, f"{fmt(pts)} is above the item's max {fmt(mx)}")
             points.append((option, pts))

@@ -28,7 +28,9 @@ class Count(Kind):
     keys = frozenset({"field", "each"})
     summary = "计数：每一个（次、户……）得 each 分，最高 max 分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> CountRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> CountRule:
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
         return CountRule(field=field, each=each_above_zero(r, t, key, label, required=True))
 
@@ -39,4 +41,6 @@ class Count(Kind):
         f = rule.field
         p = mx if raw > mx else raw
         cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
-        return f"{w.head(f, w.value(f))}×{param_text(rule.each)}分{cap}，{w.got(round_half_up(p, 2))}"
+        return (
+            f"{w.head(f, w.value(f))}×{param_text(rule.each)}分{cap}，{w.got(round_half_up(p, 2))}"
+        )

@@ -59,7 +59,7 @@ class DeductRule:
 
 
 def _weighted_names(rule: DeductRule, absent: list[str]) -> str:
-    """"计划0.5分、总结0.5分": the absent names of a weighted checklist with their points."""
+    """ "计划0.5分、总结0.5分": the absent names of a weighted checklist with their points."""
     pts = dict(zip(rule.required, rule.weights, strict=True))
     return "、".join(f"{name}{param_text(pts[name])}分" for name in absent)
 
@@ -76,14 +76,20 @@ class Deduct(Kind):
     natural = "deduction"
     summary = "扣分：满分减去每处问题的扣分（缺项、问题数或多种问题）"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> DeductRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> DeductRule:
         each = each_above_zero(r, t, key, label, required=False, default=Fraction(1))
         if "faults" in t:
             if "field" in t or "required" in t:
                 r.err(key, label, "use either 'faults' or 'field' (+ 'required'), not both")
             faults = t["faults"]
             if not isinstance(faults, dict) or not faults:
-                r.err((*key, "faults"), f"{label}.faults", "expected a table {field = points per fault, …}")
+                r.err(
+                    (*key, "faults"),
+                    f"{label}.faults",
+                    "expected a table {field = points per fault, …}",
+                )
                 raise Skip
             pairs = []
             names = r.field_names()
@@ -92,16 +98,28 @@ class Deduct(Kind):
                 if ftype is None:
                     from ..errors import did_you_mean
 
-                    r.err((*key, "faults"), f"{label}.faults.{fname}", f"unknown field '{fname}'{did_you_mean(fname, names)}")
+                    r.err(
+                        (*key, "faults"),
+                        f"{label}.faults.{fname}",
+                        f"unknown field '{fname}'{did_you_mean(fname, names)}",
+                    )
                     continue
                 if ftype not in NUMERIC:
-                    r.err((*key, "faults"), f"{label}.faults.{fname}", f"'{fname}' is a {ftype} field; faults are counted by {NUMERIC_WORD}")
+                    r.err(
+                        (*key, "faults"),
+                        f"{label}.faults.{fname}",
+                        f"'{fname}' is a {ftype} field; faults are counted by {NUMERIC_WORD}",
+                    )
                     continue
                 if isinstance(pts, BadNumber):
                     r.err((*key, "faults", fname), f"{label}.faults.{fname}", pts.reason)
                     continue
                 if not is_number(pts) or pts <= 0:
-                    r.err((*key, "faults"), f"{label}.faults.{fname}", f"{show_value(pts)} must be a number of points above 0")
+                    r.err(
+                        (*key, "faults"),
+                        f"{label}.faults.{fname}",
+                        f"{show_value(pts)} must be a number of points above 0",
+                    )
                     continue
                 pairs.append((fname, Fraction(pts)))
             return DeductRule(each=each, faults=tuple(pairs))
@@ -111,24 +129,48 @@ class Deduct(Kind):
             if isinstance(req, dict):
                 return self._weighted(r, t, key, label, field, req)
             if not isinstance(req, list) or not req or not all(isinstance(x, str) for x in req):
-                r.err((*key, "required"), f"{label}.required", "expected a non-empty list of names, or a table {name = points, …}")
+                r.err(
+                    (*key, "required"),
+                    f"{label}.required",
+                    "expected a non-empty list of names, or a table {name = points, …}",
+                )
                 raise Skip
             if len(set(req)) != len(req):
                 dup = next(x for x in req if req.count(x) > 1)
                 r.err((*key, "required"), f"{label}.required", f"'{dup}' is listed twice")
             return DeductRule(each=each, field=field, required=tuple(req))
-        field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD + " counting faults, or a set field with 'required'")
+        field = r.field_ref(
+            t,
+            key,
+            label,
+            NUMERIC,
+            NUMERIC_WORD + " counting faults, or a set field with 'required'",
+        )
         return DeductRule(each=each, field=field)
 
     @staticmethod
-    def _weighted(r: Reader, t: Mapping[str, Any], key: PathKey, label: str, field: str,
-                  req: Mapping[str, Any]) -> DeductRule:
+    def _weighted(
+        r: Reader,
+        t: Mapping[str, Any],
+        key: PathKey,
+        label: str,
+        field: str,
+        req: Mapping[str, Any],
+    ) -> DeductRule:
         """``required = {"领导小组" = 1, "计划" = 0.5}``: each name with its own points."""
         if "each" in t:
-            r.err((*key, "each"), f"{label}.each", "'each' is not used with a weighted 'required' table "
-                  "(each name has its own points); remove it")
+            r.err(
+                (*key, "each"),
+                f"{label}.each",
+                "'each' is not used with a weighted 'required' table "
+                "(each name has its own points); remove it",
+            )
         if not req:
-            r.err((*key, "required"), f"{label}.required", "expected a non-empty table {name = points, …}")
+            r.err(
+                (*key, "required"),
+                f"{label}.required",
+                "expected a non-empty table {name = points, …}",
+            )
             raise Skip
         names: list[str] = []
         weights: list[Fraction] = []
@@ -137,7 +179,11 @@ class Deduct(Kind):
                 r.err((*key, "required", name), f"{label}.required.{name}", pts.reason)
                 continue
             if not is_number(pts) or pts <= 0:
-                r.err((*key, "required", name), f"{label}.required.{name}", f"{show_value(pts)} must be a number of points above 0")
+                r.err(
+                    (*key, "required", name),
+                    f"{label}.required.{name}",
+                    f"{show_value(pts)} must be a number of points above 0",
+                )
                 continue
             names.append(name)
             weights.append(Fraction(pts))
@@ -167,14 +213,24 @@ class Deduct(Kind):
                 return f"{len(rule.required)}项齐全，{done}"
             if rule.weights:
                 return f"缺{len(absent)}项({_weighted_names(rule, absent)})，{done}"
-            return f"缺{len(absent)}项({'、'.join(absent)})，每项扣{param_text(rule.each)}分，{done}"
+            return (
+                f"缺{len(absent)}项({'、'.join(absent)})，每项扣{param_text(rule.each)}分，{done}"
+            )
         if rule.form == "count":
             f = rule.field or ""
             v = w.value(f)
-            return f"{w.head(f, v)}，{done}" if v == 0 else f"{w.head(f, v)}，每项扣{param_text(rule.each)}分，{done}"
+            return (
+                f"{w.head(f, v)}，{done}"
+                if v == 0
+                else f"{w.head(f, v)}，每项扣{param_text(rule.each)}分，{done}"
+            )
         if d == 0:
             return f"无扣分项，{done}"
-        parts = [f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}" for n, pts in rule.faults if w.value(n)]
+        parts = [
+            f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}"
+            for n, pts in rule.faults
+            if w.value(n)
+        ]
         return f"{'、'.join(parts)}，{done}"
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: DeductRule, raw: Fraction) -> str:
@@ -197,5 +253,9 @@ class Deduct(Kind):
             return f"{w.head(f, v)}，每项扣{param_text(rule.each)}分，扣{reason_number(d)}分{_left(w, p, floor)}"
         if d == 0:
             return f"无扣分项，得满分{reason_number(mx)}分"
-        parts = [f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}" for n, pts in rule.faults if w.value(n)]
+        parts = [
+            f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}"
+            for n, pts in rule.faults
+            if w.value(n)
+        ]
         return f"{'、'.join(parts)}，扣{reason_number(d)}分{_left(w, p, floor)}"

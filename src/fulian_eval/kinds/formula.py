@@ -28,7 +28,9 @@ class Formula(Kind):
     keys = frozenset({"points"})
     summary = "公式：按表达式计算得分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ExprRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> ExprRule:
         if "points" not in t:
             r.err(key, label, "an expr item needs 'points' (an expression giving the points)")
             raise Skip

@@ -43,20 +43,28 @@ class Linear(Kind):
     keys = frozenset({"field", "zero_at", "full_at"})
     summary = "折算：在 zero_at（不得分）与 full_at（满分）之间按比例得分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> LinearRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> LinearRule:
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
         unit = r.unit_of(field)
         z = r.bound_ref(t, "zero_at", key, label, unit, required=True)
         f = r.bound_ref(t, "full_at", key, label, unit, required=True)
         assert z is not None and f is not None
         if z == f and isinstance(z, Fraction):
-            r.err((*key, "full_at"), f"{label}.full_at", f"full_at equals zero_at ({fmt(z)}); they must differ")
+            r.err(
+                (*key, "full_at"),
+                f"{label}.full_at",
+                f"full_at equals zero_at ({fmt(z)}); they must differ",
+            )
         return LinearRule(field=field, zero_at=z, full_at=f)
 
     def raw(self, ops: Ops, mx: Fraction, rule: LinearRule) -> V:
         v = ops.read(rule.field)
         if isinstance(rule.zero_at, Fraction) and isinstance(rule.full_at, Fraction):
-            frac = ops.div(ops.sub(v, ops.const(rule.zero_at)), ops.const(rule.full_at - rule.zero_at))
+            frac = ops.div(
+                ops.sub(v, ops.const(rule.zero_at)), ops.const(rule.full_at - rule.zero_at)
+            )
             return ops.mul(ops.const(mx), ops.clamp(frac, ops.const(0), ops.const(1)))
         # Bounds from evidence may meet for some unit: then full marks at full_at or beyond, else 0.
         z, f = read_bound(ops, rule.zero_at), read_bound(ops, rule.full_at)
@@ -64,7 +72,9 @@ class Linear(Kind):
         meet = ops.cmp("==", span, ops.const(0))
         frac = ops.div(ops.sub(v, z), ops.where(meet, ops.const(1), span))
         at_full = ops.where(ops.cmp(">=", v, f), ops.const(1), ops.const(0))
-        return ops.mul(ops.const(mx), ops.where(meet, at_full, ops.clamp(frac, ops.const(0), ops.const(1))))
+        return ops.mul(
+            ops.const(mx), ops.where(meet, at_full, ops.clamp(frac, ops.const(0), ops.const(1)))
+        )
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: LinearRule, raw: Fraction) -> str:
         f = rule.field

@@ -27,7 +27,9 @@ class Manual(Kind):
     keys = frozenset({"step"})
     summary = "评审打分：评审人现场给分，按 step 的整数倍"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ManualRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> ManualRule:
         step = r.num(t, "step", key, label, default=Fraction(1, 2))
         assert step is not None
         if step <= 0:

@@ -95,7 +95,9 @@ class _Steps(Kind):
     rule_class: type[_StepRule]
     default_direction = "below"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> _StepRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> _StepRule:
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
         unit = r.unit_of(field)
         target = r.bound_ref(t, "target", key, label, unit, required=True)
@@ -104,11 +106,21 @@ class _Steps(Kind):
         each = each_above_zero(r, t, key, label, required=True)
         partial = r.text(t, "partial", key, label, default="exact")
         if partial not in PARTIAL:
-            r.err((*key, "partial"), f"{label}.partial", f"'{partial}' is not allowed; expected 'exact', 'whole' or 'any'{did_you_mean(partial, list(PARTIAL))}")
+            r.err(
+                (*key, "partial"),
+                f"{label}.partial",
+                f"'{partial}' is not allowed; expected 'exact', 'whole' or 'any'{did_you_mean(partial, list(PARTIAL))}",
+            )
         direction = r.text(t, "direction", key, label, default=self.default_direction)
         if direction not in DIRECTIONS:
-            r.err((*key, "direction"), f"{label}.direction", f"'{direction}' is not allowed; expected 'below' or 'above'{did_you_mean(direction, list(DIRECTIONS))}")
-        return self.rule_class(field=field, target=target, step=step, each=each, partial=partial, direction=direction)
+            r.err(
+                (*key, "direction"),
+                f"{label}.direction",
+                f"'{direction}' is not allowed; expected 'below' or 'above'{did_you_mean(direction, list(DIRECTIONS))}",
+            )
+        return self.rule_class(
+            field=field, target=target, step=step, each=each, partial=partial, direction=direction
+        )
 
 
 def _step_word(w: Words, rule: _StepRule) -> str:
@@ -126,7 +138,9 @@ class Shortfall(_Steps):
         target = read_bound(ops, rule.target)
         return ops.mul(ops.const(rule.each), steps(ops, gap(ops, v, target, rule.direction), rule))
 
-    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ShortfallRule, raw: Fraction) -> str:
+    def why(
+        self, w: Words, mx: Fraction, floor: Fraction, rule: ShortfallRule, raw: Fraction
+    ) -> str:
         f = rule.field
         v = w.value(f)
         past, past_word, ok_word = _side(w, rule)
@@ -139,8 +153,10 @@ class Shortfall(_Steps):
         p = mx - raw
         floor_word = "，扣完为止" if p < floor else ""
         shown = floor if p < floor else mx if p > mx else p
-        return (f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，"
-                f"扣{param_text(raw)}分{floor_word}，{w.got(round_half_up(shown, 2))}")
+        return (
+            f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，"
+            f"扣{param_text(raw)}分{floor_word}，{w.got(round_half_up(shown, 2))}"
+        )
 
 
 class Surplus(_Steps):
@@ -166,5 +182,7 @@ class Surplus(_Steps):
             return f"{w.head(f, v)}，{ok_word}{target}，{w.got(Fraction(0)) if w.deducts else '不加分'}"
         n = raw / rule.each
         cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
-        return (f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}{reason_number(n)}档，"
-                f"每档{reason_number(rule.each)}分{cap}，{w.got(round_half_up(min(raw, mx), 2))}")
+        return (
+            f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}{reason_number(n)}档，"
+            f"每档{reason_number(rule.each)}分{cap}，{w.got(round_half_up(min(raw, mx), 2))}"
+        )

@@ -43,7 +43,9 @@ class Threshold(Kind):
     keys = frozenset({"field", "at_least", "at_most"})
     summary = "达标：数值不低于 at_least（和/或不高于 at_most）得满分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> ThresholdRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> ThresholdRule:
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
         unit = r.unit_of(field)
         lo = r.bound_ref(t, "at_least", key, label, unit)
@@ -52,7 +54,11 @@ class Threshold(Kind):
             r.err(key, label, "a threshold item needs 'at_least' and/or 'at_most'")
             raise Skip
         if isinstance(lo, Fraction) and isinstance(hi, Fraction) and lo > hi:
-            r.err((*key, "at_most"), f"{label}.at_most", f"at_most {fmt(hi)} is below at_least {fmt(lo)}")
+            r.err(
+                (*key, "at_most"),
+                f"{label}.at_most",
+                f"at_most {fmt(hi)} is below at_least {fmt(lo)}",
+            )
         return ThresholdRule(field=field, at_least=lo, at_most=hi)
 
     def raw(self, ops: Ops, mx: Fraction, rule: ThresholdRule) -> V:
@@ -64,7 +70,9 @@ class Threshold(Kind):
             conds.append(ops.cmp("<=", v, read_bound(ops, rule.at_most)))
         return ops.where(ops.all(conds), ops.const(mx), ops.const(0))
 
-    def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ThresholdRule, raw: Fraction) -> str:
+    def why(
+        self, w: Words, mx: Fraction, floor: Fraction, rule: ThresholdRule, raw: Fraction
+    ) -> str:
         f, lo, hi = rule.field, rule.at_least, rule.at_most
         if lo is not None and hi is not None:
             req = f"{bound_text(w, f, lo)}至{bound_text(w, f, hi)}之间"

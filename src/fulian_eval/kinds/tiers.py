@@ -51,19 +51,29 @@ class Tiers(Kind):
     keys = frozenset({"field", "tiers"})
     summary = "分档：按达到的最高一档得分"
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> TiersRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> TiersRule:
         field = r.field_ref(t, key, label, NUMERIC, NUMERIC_WORD)
         unit = r.unit_of(field)
         raw = t.get("tiers")
         if not isinstance(raw, list) or not raw:
-            r.err((*key, "tiers"), f"{label}.tiers", "expected a list like [{at_least = \"98 %\", points = 5}, …], highest first")
+            r.err(
+                (*key, "tiers"),
+                f"{label}.tiers",
+                'expected a list like [{at_least = "98 %", points = 5}, …], highest first',
+            )
             raise Skip
         tiers: list[Tier] = []
         for i, tier in enumerate(raw):
             tkey: PathKey = (*key, "tiers", i)
             tlabel = f"{label}.tiers[{i}]"
             if not isinstance(tier, dict):
-                r.err(tkey, tlabel, f"{show_value(tier)} is {type_name(tier)}; expected {{at_least = …, points = …}}")
+                r.err(
+                    tkey,
+                    tlabel,
+                    f"{show_value(tier)} is {type_name(tier)}; expected {{at_least = …, points = …}}",
+                )
                 continue
             r.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
             try:
@@ -76,14 +86,23 @@ class Tiers(Kind):
                 r.err(tkey, f"{tlabel}.points", f"{fmt(pts)} is above the item's max {fmt(mx)}")
             last = tiers[-1].at_least if tiers else None
             if isinstance(at, Fraction) and isinstance(last, Fraction) and at >= last:
-                r.err(tkey, f"{tlabel}.at_least", f"tiers must go from the highest at_least down; {fmt(at)} is not below {fmt(last)}")
+                r.err(
+                    tkey,
+                    f"{tlabel}.at_least",
+                    f"tiers must go from the highest at_least down; {fmt(at)} is not below {fmt(last)}",
+                )
             tiers.append(Tier(at_least=at, points=pts))
         return TiersRule(field=field, tiers=tuple(tiers))
 
     def raw(self, ops: Ops, mx: Fraction, rule: TiersRule) -> V:
         v = ops.read(rule.field)
-        return ops.select([(ops.cmp(">=", v, read_bound(ops, t.at_least)), ops.const(t.points)) for t in rule.tiers],
-                          ops.const(0))
+        return ops.select(
+            [
+                (ops.cmp(">=", v, read_bound(ops, t.at_least)), ops.const(t.points))
+                for t in rule.tiers
+            ],
+            ops.const(0),
+        )
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: TiersRule, raw: Fraction) -> str:
         f = rule.field

@@ -46,16 +46,22 @@ class VetoRule:
 class Veto(Kind):
     name = "veto"
     keys = frozenset({"when", "effect"})
-    summary = "一票否决：条件成立时评为最低等次（effect = \"zero\"：总分记0）"
+    summary = '一票否决：条件成立时评为最低等次（effect = "zero"：总分记0）'
 
-    def build(self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction) -> VetoRule:
+    def build(
+        self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
+    ) -> VetoRule:
         if "when" not in t:
             r.err(key, label, "a veto item needs 'when' (a condition, e.g. \"fabricated\")")
             raise Skip
         when, scores = r.veto_expr(t["when"], (*key, "when"), f"{label}.when")
         effect = r.text(t, "effect", key, label, default="fail")
         if effect not in EFFECTS:
-            r.err((*key, "effect"), f"{label}.effect", f"'{effect}' is not allowed; expected 'fail' or 'zero'")
+            r.err(
+                (*key, "effect"),
+                f"{label}.effect",
+                f"'{effect}' is not allowed; expected 'fail' or 'zero'",
+            )
         return VetoRule(when=when, effect=effect, scores=scores)
 
     def raw(self, ops: Ops, mx: Fraction, rule: VetoRule) -> V:

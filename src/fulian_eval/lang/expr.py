@@ -379,8 +379,12 @@ class _Parser:
     never recurses deeply.
     """
 
-    def __init__(self, text: str, types: Mapping[str, str],
-                 options: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        types: Mapping[str, str],
+        options: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.text = text
         self.types = types
         self.options = options or {}
@@ -410,17 +414,26 @@ class _Parser:
 
     def want(self, node: Node, typ: str, what: str) -> None:
         if node.type != typ:
-            raise self.error(node.col, f"{what} needs {_TYPE_WORD[typ]}, not {_TYPE_WORD[node.type]}")
+            raise self.error(
+                node.col, f"{what} needs {_TYPE_WORD[typ]}, not {_TYPE_WORD[node.type]}"
+            )
 
     def option(self, field: Node, other: Node) -> None:
         """A string compared with a choice field must be one of its options (SPEC §10.6)."""
-        if not isinstance(field, Name) or field.name not in self.options or not isinstance(other, Const):
+        if (
+            not isinstance(field, Name)
+            or field.name not in self.options
+            or not isinstance(other, Const)
+        ):
             return
         name, value = field.name, str(other.value)
         opts = self.options[name]
         if value not in opts:
-            raise self.error(other.col, f"'{value}' is not an option of choice field '{name}'"
-                                        f"{option_hint(value, opts)}; options: {'、'.join(opts)}")
+            raise self.error(
+                other.col,
+                f"'{value}' is not an option of choice field '{name}'"
+                f"{option_hint(value, opts)}; options: {'、'.join(opts)}",
+            )
 
     def enter(self, col: int) -> None:
         self.depth += 1
@@ -548,8 +561,11 @@ class _Parser:
             v = _constant(t.text)
             if v is None:
                 shown = t.text if len(t.text) <= 24 else f"{t.text[:24]}…({len(t.text)} characters)"
-                raise self.error(t.col, f"the number {shown} is out of range: numbers take at most "
-                                        f"{MAX_DIGITS} digits and stay below 1e{MAX_EXPONENT + 1}")
+                raise self.error(
+                    t.col,
+                    f"the number {shown} is out of range: numbers take at most "
+                    f"{MAX_DIGITS} digits and stay below 1e{MAX_EXPONENT + 1}",
+                )
             return Const(v, type="num", col=t.col)
         if t.kind == "str":
             return Const(_unescape(t.text), type="str", col=t.col)
@@ -636,7 +652,10 @@ class _Parser:
             if isinstance(p, Const):  # a constant is checked when the rulebook loads
                 v = Fraction(p.value)
                 if v.denominator != 1 or not -MAX_PLACES <= v <= MAX_PLACES:
-                    raise self.error(p.col, f"round() places must be a whole number from -{MAX_PLACES} to {MAX_PLACES}")
+                    raise self.error(
+                        p.col,
+                        f"round() places must be a whole number from -{MAX_PLACES} to {MAX_PLACES}",
+                    )
             return "num"
         if fname == "count":
             arity(1, 1)
@@ -818,8 +837,13 @@ class Expr:
         return self.text
 
 
-def parse(text: str, types: Mapping[str, str], want: str | None = None, *,
-          options: Mapping[str, Sequence[str]] | None = None) -> Expr:
+def parse(
+    text: str,
+    types: Mapping[str, str],
+    want: str | None = None,
+    *,
+    options: Mapping[str, Sequence[str]] | None = None,
+) -> Expr:
     """Parse and type-check ``text``.
 
     Args:

@@ -13,7 +13,14 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["MAX_POWER", "MAX_UNIT_TEXT", "UnitError", "conversion_factor", "normalize_unit", "registry"]
+__all__ = [
+    "MAX_POWER",
+    "MAX_UNIT_TEXT",
+    "UnitError",
+    "conversion_factor",
+    "normalize_unit",
+    "registry",
+]
 
 from ..errors import FulianEvalError
 
@@ -45,16 +52,19 @@ _COUNTING_WORDS = {
     "批": "batch_count",
 }
 
-_DEFINITIONS = [
-    "person = [person] = 人 = 位 = 名",
-    "household = [household] = 户",
-    "yuan = [currency] = 元 = CNY",
-    "wanyuan = 10000 yuan = 万元",
-    "yiyuan = 100000000 yuan = 亿元",
-    "square_metre = meter ** 2 = 平方米 = 平米",  # ㎡ and m2 are rewritten to m^2 before pint sees it
-    "mu_area = 10000 / 15 * meter ** 2 = 亩",  # 1 亩 = 10000/15 m², exactly (the registry reads Fractions)
-    "points_score = 1 = 分",  # 分: points, a pure number
-] + [f"{name} = [{name}] = {word}" for word, name in _COUNTING_WORDS.items()]
+_DEFINITIONS = (
+    [
+        "person = [person] = 人 = 位 = 名",
+        "household = [household] = 户",
+        "yuan = [currency] = 元 = CNY",
+        "wanyuan = 10000 yuan = 万元",
+        "yiyuan = 100000000 yuan = 亿元",
+        "square_metre = meter ** 2 = 平方米 = 平米",  # ㎡ and m2 are rewritten to m^2 before pint sees it
+        "mu_area = 10000 / 15 * meter ** 2 = 亩",  # 1 亩 = 10000/15 m², exactly (the registry reads Fractions)
+        "points_score = 1 = 分",  # 分: points, a pure number
+    ]
+    + [f"{name} = [{name}] = {word}" for word, name in _COUNTING_WORDS.items()]
+)
 
 
 class UnitError(FulianEvalError, ValueError):
@@ -98,7 +108,9 @@ _M_POWER = re.compile(r"(?<![A-Za-z_])([kcdm]?m)([23])(?![\w])")
 
 
 def _clean(text: str) -> str:
-    text = text.strip().replace("㎡", "m^2").replace("²", "^2").replace("³", "^3").replace("％", "%")
+    text = (
+        text.strip().replace("㎡", "m^2").replace("²", "^2").replace("³", "^3").replace("％", "%")
+    )
     if "m2" in text or "m3" in text:  # m2, km2, cm3 as keyboards write m², km², cm³
         text = _M_POWER.sub(r"\1^\2", text)
     return text
@@ -123,8 +135,10 @@ _UNIT_TOKEN = re.compile(
       | (?P<ws>\s+)""",
     re.VERBOSE,
 )
-_UNIT_GRAMMAR = (f"a unit is names such as m, hectare, 万元 joined by '*', '·' or '/', "
-                 f"with whole powers up to {MAX_POWER} (m^2, m**3, m²)")
+_UNIT_GRAMMAR = (
+    f"a unit is names such as m, hectare, 万元 joined by '*', '·' or '/', "
+    f"with whole powers up to {MAX_POWER} (m^2, m**3, m²)"
+)
 
 
 def _grammar(text: str, shown: str) -> str:
@@ -134,7 +148,9 @@ def _grammar(text: str, shown: str) -> str:
         UnitError: anything the grammar does not admit (numbers, brackets, big powers).
     """
     if len(text) > MAX_UNIT_TEXT:
-        raise UnitError(f"unit '{shown}' is too long (at most {MAX_UNIT_TEXT} characters); {_UNIT_GRAMMAR}")
+        raise UnitError(
+            f"unit '{shown}' is too long (at most {MAX_UNIT_TEXT} characters); {_UNIT_GRAMMAR}"
+        )
     out: list[str] = []
     pending = ""  # the operator before the next name
     names = 0
@@ -142,7 +158,9 @@ def _grammar(text: str, shown: str) -> str:
     while pos < len(text):
         m = _UNIT_TOKEN.match(text, pos)
         if m is None:
-            raise UnitError(f"unit '{shown}' cannot be read at '{text[pos:pos + 10]}'; {_UNIT_GRAMMAR}")
+            raise UnitError(
+                f"unit '{shown}' cannot be read at '{text[pos : pos + 10]}'; {_UNIT_GRAMMAR}"
+            )
         pos = m.end()
         if m.group("ws"):
             continue
@@ -166,7 +184,9 @@ def _grammar(text: str, shown: str) -> str:
             continue
         op = "/" if m.group("op") == "/" else "*"
         if not out or pending:
-            raise UnitError(f"unit '{shown}': '{m.group('op')}' must stand between two unit names; {_UNIT_GRAMMAR}")
+            raise UnitError(
+                f"unit '{shown}': '{m.group('op')}' must stand between two unit names; {_UNIT_GRAMMAR}"
+            )
         pending = op
     if pending:
         raise UnitError(f"unit '{shown}' ends with '{pending}'; {_UNIT_GRAMMAR}")
@@ -196,10 +216,14 @@ def _no_temperature(q: Any, shown: str) -> None:
         UnitError: the unit measures temperature or is not multiplicative.
     """
     ureg = registry()
-    offset = any(not ureg._units[name].is_multiplicative for name in q._units if name in ureg._units)
+    offset = any(
+        not ureg._units[name].is_multiplicative for name in q._units if name in ureg._units
+    )
     if offset or "[temperature]" in q.dimensionality:
-        raise UnitError(f"不接受温度单位 '{shown}'：带零点偏移的单位（°C、°F、K）不能按倍数换算 "
-                        f"(unit '{shown}' is a temperature; units with an offset are refused, never converted by a factor)")
+        raise UnitError(
+            f"不接受温度单位 '{shown}'：带零点偏移的单位（°C、°F、K）不能按倍数换算 "
+            f"(unit '{shown}' is a temperature; units with an offset are refused, never converted by a factor)"
+        )
 
 
 def normalize_unit(text: str) -> str:
@@ -252,11 +276,15 @@ def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
     try:
         factor = _exact(ureg.Quantity(Fraction(1), src.units).to(dst.units).magnitude)
     except (ArithmeticError, ValueError) as exc:  # pint's float steps overflow for absurd prefixes
-        raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}' exactly ({exc}); write the figure in a nearer unit") from None
+        raise UnitError(
+            f"'{from_unit}' cannot be converted to '{to_unit}' exactly ({exc}); write the figure in a nearer unit"
+        ) from None
     if not Fraction(1, MAX_FACTOR) <= factor <= MAX_FACTOR:
         size = round((factor.numerator.bit_length() - factor.denominator.bit_length()) * 0.30103)
-        raise UnitError(f"'{from_unit}' to '{to_unit}' multiplies by about 1e{size}, beyond 1e±{_FACTOR_EXP}; "
-                        f"write the figure in a nearer unit")
+        raise UnitError(
+            f"'{from_unit}' to '{to_unit}' multiplies by about 1e{size}, beyond 1e±{_FACTOR_EXP}; "
+            f"write the figure in a nearer unit"
+        )
     return factor
 
 

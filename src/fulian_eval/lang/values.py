@@ -56,8 +56,10 @@ def _int_text(n: int) -> str:
 
 def _range_problem(shown: str, size: int) -> str:
     if size > 0:
-        return (f"{shown} is too large; numbers below 1e{MAX_EXPONENT + 1} are read "
-                f"(check the figure, or use a larger unit)")
+        return (
+            f"{shown} is too large; numbers below 1e{MAX_EXPONENT + 1} are read "
+            f"(check the figure, or use a larger unit)"
+        )
     return f"{shown} is too small; numbers from 1e-{MAX_EXPONENT} on are read (write 0 or check the figure)"
 
 
@@ -151,12 +153,16 @@ def loads_toml(text: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError:
         raise
     except RecursionError:
-        raise TomlProblem(f"tables or arrays are nested too deeply (at most {MAX_DEPTH} levels)") from None
+        raise TomlProblem(
+            f"tables or arrays are nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
     except ValueError:  # int() refuses a number of more than 4300 digits
         m = _LONG_DIGITS.search(text)
         line = text.count("\n", 0, m.start()) + 1 if m else None
-        raise TomlProblem(f"a number of thousands of digits; at most {MAX_DIGITS} significant digits are read",
-                          line) from None
+        raise TomlProblem(
+            f"a number of thousands of digits; at most {MAX_DIGITS} significant digits are read",
+            line,
+        ) from None
     _bound_tree(data)
     return data
 
@@ -167,7 +173,9 @@ def _bound_tree(data: dict[str, Any]) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise TomlProblem(f"tables or arrays are nested too deeply (at most {MAX_DEPTH} levels)")
+            raise TomlProblem(
+                f"tables or arrays are nested too deeply (at most {MAX_DEPTH} levels)"
+            )
         keys = node.keys() if isinstance(node, dict) else range(len(node))
         for k in keys:
             v = node[k]
@@ -179,11 +187,23 @@ def _bound_tree(data: dict[str, Any]) -> None:
 
 
 # The characters of Chinese numerals (SPEC §10.6): digits, 大写 digits, multipliers, 点.
-_CN_DIGIT = {**dict.fromkeys("零〇○", 0), **dict.fromkeys("一壹", 1), **dict.fromkeys("二贰貳两兩", 2),
-             **dict.fromkeys("三叁參", 3), **dict.fromkeys("四肆", 4), **dict.fromkeys("五伍", 5),
-             **dict.fromkeys("六陆陸", 6), **dict.fromkeys("七柒", 7), **dict.fromkeys("八捌", 8),
-             **dict.fromkeys("九玖", 9)}
-_CN_SMALL = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
+_CN_DIGIT = {
+    **dict.fromkeys("零〇○", 0),
+    **dict.fromkeys("一壹", 1),
+    **dict.fromkeys("二贰貳两兩", 2),
+    **dict.fromkeys("三叁參", 3),
+    **dict.fromkeys("四肆", 4),
+    **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆陸", 6),
+    **dict.fromkeys("七柒", 7),
+    **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}
+_CN_SMALL = {
+    **dict.fromkeys("十拾", 10),
+    **dict.fromkeys("百佰", 100),
+    **dict.fromkeys("千仟", 1000),
+}
 _CN_BIG = {**dict.fromkeys("万萬", 10**4), **dict.fromkeys("亿億", 10**8)}
 _CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_SMALL) + "".join(_CN_BIG) + "点點"
 _CN_SET = frozenset(_CN_CHARS)
@@ -196,10 +216,14 @@ _NUMBER = re.compile(
     (?P<unit>.*?)\s*$""".replace("CN", _CN_CHARS),
     re.VERBOSE,
 )
-_PERCENT_WORDS = re.compile(r"^(?P<pre>\s*(?:近|约|約|大约|大約|将近|將近)?\s*)百分之(?P<rest>[^%％]+)$")
+_PERCENT_WORDS = re.compile(
+    r"^(?P<pre>\s*(?:近|约|約|大约|大約|将近|將近)?\s*)百分之(?P<rest>[^%％]+)$"
+)
 _APPROX_TAIL = ("左右", "余", "多", "以上")
 
-_CN_TOKEN = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+|.", re.DOTALL)
+_CN_TOKEN = re.compile(
+    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+|.", re.DOTALL
+)
 _POINT = "点點"
 _ZERO = "零〇○"
 
@@ -221,8 +245,10 @@ class _Tok:
 
 
 def _cn_problem(text: str, why: str) -> ValueProblem:
-    return ValueProblem(f"'{brief(text)}' 不是规范的数字写法：{why}"
-                        f"（请写成 1200、一千二百 或 1.2万）(not a well-formed Chinese numeral)")
+    return ValueProblem(
+        f"'{brief(text)}' 不是规范的数字写法：{why}"
+        f"（请写成 1200、一千二百 或 1.2万）(not a well-formed Chinese numeral)"
+    )
 
 
 def _tokens(text: str) -> list[_Tok]:
@@ -246,11 +272,15 @@ def _tokens(text: str) -> list[_Tok]:
                 raise _cn_problem(text, "正负号只能写在最前面")
             try:
                 d = Decimal(t.replace(",", ""))
-            except InvalidOperation:  # pragma: no cover - parse_number's pattern admits only figures
+            except (
+                InvalidOperation
+            ):  # pragma: no cover - parse_number's pattern admits only figures
                 raise _cn_problem(text, f"'{t}' 不是数字") from None
             if len(d.as_tuple().digits) > MAX_DIGITS:
-                raise ValueProblem(f"'{brief(text)}' has {len(d.as_tuple().digits)} significant digits; "
-                                   f"at most {MAX_DIGITS} are read")
+                raise ValueProblem(
+                    f"'{brief(text)}' has {len(d.as_tuple().digits)} significant digits; "
+                    f"at most {MAX_DIGITS} are read"
+                )
             out.append(_Tok("d", Fraction(d), arabic=True))
         else:  # pragma: no cover - parse_number's pattern admits only these characters
             raise _cn_problem(text, f"'{t}' 不是数字")
@@ -286,7 +316,9 @@ def _section(toks: list[_Tok], text: str, first: bool) -> Fraction:
                     raise _cn_problem(text, "十、百、千前面缺少数字")
                 digit = Fraction(1)  # 十五, 百余, 千余
             else:
-                if not pending.single and not (pending.arabic and first and i == 1 and pending.value < 10):
+                if not pending.single and not (
+                    pending.arabic and first and i == 1 and pending.value < 10
+                ):
                     raise _cn_problem(text, "十、百、千前面只能是一位数")
                 digit = pending.value
             value += digit * t.value
@@ -340,7 +372,7 @@ def _wan(toks: list[_Tok], text: str, first: bool) -> Fraction:
         raise _cn_problem(text, "'万' 写了不止一次")
     i = at[0]
     head = Fraction(1) if i == 0 and first else _section(toks[:i], text, first)
-    return head * 10**4 + _rest(toks[i + 1:], text, 10**4)
+    return head * 10**4 + _rest(toks[i + 1 :], text, 10**4)
 
 
 @functools.lru_cache(maxsize=4096)  # a table's column repeats its figures; Fractions are immutable
@@ -374,7 +406,7 @@ def numeral(text: str) -> Fraction:
         return sign * _wan(toks, text, True)
     i = at[0]
     head = Fraction(1) if i == 0 else _wan(toks[:i], text, True)
-    return sign * (head * 10**8 + _rest(toks[i + 1:], text, 10**8))
+    return sign * (head * 10**8 + _rest(toks[i + 1 :], text, 10**8))
 
 
 def _bounded_decimal(x: Fraction, shown: str) -> Fraction:
@@ -388,7 +420,7 @@ def _bounded_decimal(x: Fraction, shown: str) -> Fraction:
 
 def _decimal_point(toks: list[_Tok], at: int, text: str) -> list[_Tok]:
     """``三点一四`` → the digit 3.14; ``一点二万`` → 1.2 followed by 万."""
-    left, right = toks[:at], toks[at + 1:]
+    left, right = toks[:at], toks[at + 1 :]
     places: list[str] = []
     k = 0
     while k < len(right) and (right[k].kind in "zd"):
@@ -437,11 +469,15 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
         return bounded(Decimal(repr(raw))), False
     if not isinstance(raw, str):
         raise ValueProblem(f"expected a number, got {type(raw).__name__}")
-    if raw.isdigit() and raw.isascii() and len(raw) <= MAX_EXPONENT:  # the common case: a plain whole number
+    if (
+        raw.isdigit() and raw.isascii() and len(raw) <= MAX_EXPONENT
+    ):  # the common case: a plain whole number
         return Fraction(int(raw)), False
     text = raw.strip().replace("，", ",").replace("．", ".")
     if len(text) > MAX_TEXT:  # also keeps the pattern below linear
-        raise ValueProblem(f"'{brief(raw)}' is not a number: a figure with its unit takes at most {MAX_TEXT} characters")
+        raise ValueProblem(
+            f"'{brief(raw)}' is not a number: a figure with its unit takes at most {MAX_TEXT} characters"
+        )
     if "百分之" in text:  # 百分之九十 is 90 %
         text = _PERCENT_WORDS.sub(r"\g<pre>\g<rest>%", text)
     m = _NUMBER.match(text)
@@ -452,17 +488,23 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     if given_unit and (given_unit[0].isdigit() or given_unit[0] in ",."):
         raise ValueProblem(f"'{brief(raw)}' is not a number (expected e.g. 120 or \"120 m^2\")")
     if given_unit[:1] in ("几", "幾"):
-        raise ValueProblem(f"'{brief(raw)}' 不是一个数：'几' 说的是一个范围，请写出数字，如 15 或 15余 "
-                           f"(a range such as 十几 is not a figure; write the number)")
+        raise ValueProblem(
+            f"'{brief(raw)}' 不是一个数：'几' 说的是一个范围，请写出数字，如 15 或 15余 "
+            f"(a range such as 十几 is not a figure; write the number)"
+        )
     for tail in _APPROX_TAIL:
         if given_unit.endswith(tail):
             given_unit = given_unit[: -len(tail)].strip()
             approx = True
     num = m.group("num").replace(",", "")
-    if not num.isascii() and not _CN_SET.isdisjoint(num):  # Chinese numerals or multipliers: 一千二百, 1.2万
+    if not num.isascii() and not _CN_SET.isdisjoint(
+        num
+    ):  # Chinese numerals or multipliers: 一千二百, 1.2万
         if not given_unit and unit.strip()[:1] in _CN_BIG and any(c in _CN_BIG for c in num):
-            raise ValueProblem(f"'{brief(raw)}' 在以 {unit.strip()} 计的字段中意思不明：写 '{brief(raw)}元' 或不带万、亿的数 "
-                               f"(ambiguous in a field counted in {unit.strip()}: write the unit, e.g. '3.5万元', or a plain figure)")
+            raise ValueProblem(
+                f"'{brief(raw)}' 在以 {unit.strip()} 计的字段中意思不明：写 '{brief(raw)}元' 或不带万、亿的数 "
+                f"(ambiguous in a field counted in {unit.strip()}: write the unit, e.g. '3.5万元', or a plain figure)"
+            )
         value = _bounded_decimal(numeral(num), f"'{brief(raw)}'")
         return _in_unit(value, given_unit, unit, raw), approx
     mantissa, _, exp = num.lower().partition("e")

@@ -55,12 +55,18 @@ def rulebook_notes(rb: Rulebook) -> list[str]:
     out.append(f"最高可得总分 {_n(highest_total(rb))} 分（{'，'.join(parts)}）")
     for c in rb.categories:
         if c.type in ("base", "bonus") and c.items and c.max < c.items_max:
-            out.append(f"类别 {_name(c)}：满分 {_n(c.max)} 分，低于各项满分之和 {_n(c.items_max)} 分，得分以 {_n(c.max)} 分封顶")
+            out.append(
+                f"类别 {_name(c)}：满分 {_n(c.max)} 分，低于各项满分之和 {_n(c.items_max)} 分，得分以 {_n(c.max)} 分封顶"
+            )
         if c.type == "bonus" and c.items and c.max > c.items_max:
-            out.append(f"加分类别 {_name(c)}：满分 {_n(c.max)} 分，但各项满分之和只有 {_n(c.items_max)} 分，最多加 {_n(c.items_max)} 分")
+            out.append(
+                f"加分类别 {_name(c)}：满分 {_n(c.max)} 分，但各项满分之和只有 {_n(c.items_max)} 分，最多加 {_n(c.items_max)} 分"
+            )
         if c.type == "deduction":
             bottom = "扣完为止（最低 0 分）" if c.floor == 0 else f"最低 {_n(c.floor)} 分"
-            out.append(f"扣分类别 {_name(c)}：基本分 {_n(c.max)} 分，各项扣分从基本分中扣除，{bottom}")
+            out.append(
+                f"扣分类别 {_name(c)}：基本分 {_n(c.max)} 分，各项扣分从基本分中扣除，{bottom}"
+            )
         if c.type == "penalty":
             out.append(f"减分类别 {_name(c)}：从总分中最多减 {_n(c.max)} 分")
     return out

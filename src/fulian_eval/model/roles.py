@@ -34,7 +34,9 @@ class Roles:
     @classmethod
     def of(cls, pairs: Mapping[str, str] | list[tuple[str, str]]) -> Roles:
         items = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
-        return cls(tuple(Role(id=rid, title=title, order=k) for k, (rid, title) in enumerate(items)))
+        return cls(
+            tuple(Role(id=rid, title=title, order=k) for k, (rid, title) in enumerate(items))
+        )
 
     def __iter__(self) -> Iterator[Role]:
         return iter(self.roles)

@@ -123,7 +123,9 @@ class Item:
     #: False for a deduction without a cap of its own (SPEC §10.1): ``max`` is then the
     #: most its category can lose, so every engine keeps it bounded.
     capped: bool = True
-    on_missing: OnMissing = "worst"  # what missing evidence does (SPEC §10.2), resolved from the nearest level
+    on_missing: OnMissing = (
+        "worst"  # what missing evidence does (SPEC §10.2), resolved from the nearest level
+    )
     #: A precondition (SPEC §10.4, 且验收合格): when false (or its evidence is missing) the
     #: item scores as under ``on_missing = "worst"``.
     requires: Expr | None = None

@@ -37,7 +37,12 @@ class Status(enum.StrEnum):
 
 _ORDER = (Status.SCORED, Status.MISSING, Status.NOT_APPLICABLE, Status.VETO)
 _LETTERS = {Status.SCORED: "s", Status.MISSING: "m", Status.NOT_APPLICABLE: "n", Status.VETO: "v"}
-_LABELS = {Status.SCORED: "已评分", Status.MISSING: "无资料", Status.NOT_APPLICABLE: "不适用", Status.VETO: "否决"}
+_LABELS = {
+    Status.SCORED: "已评分",
+    Status.MISSING: "无资料",
+    Status.NOT_APPLICABLE: "不适用",
+    Status.VETO: "否决",
+}
 
 #: Every status, in code order (index = :attr:`Status.code`).
 STATUSES: tuple[Status, ...] = _ORDER

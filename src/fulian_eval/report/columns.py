@@ -41,6 +41,7 @@ __all__ = [
     "write_table_workbook",
 ]
 
+
 def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
     if output is None:
         return sys.stdout, False
@@ -50,10 +51,14 @@ def _open_out(output: str | IO[str] | None) -> tuple[IO[str], bool]:
     return open(output, "w", encoding="utf-8-sig", newline=""), True
 
 
-Extra = Callable[[Any, "HundredthsText"], list[list[str]]]  # a block's rows (indices) -> their last columns
+Extra = Callable[
+    [Any, "HundredthsText"], list[list[str]]
+]  # a block's rows (indices) -> their last columns
 
 
-def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str], block: int = 8192) -> None:
+def _rows_out(
+    t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str], block: int = 8192
+) -> None:
     # Text cells as report.py's CSV writes them (csv_cell: no cell a spreadsheet takes for a formula);
     # the numbers come from HundredthsText and are left alone.
     w = csv.writer(out, lineterminator="\n")
@@ -70,13 +75,31 @@ def _rows_out(t: Table, r: Ranking, extra: Extra, head: list[str], out: IO[str],
         vet = t.vetoed[idx].tolist()
         tails = extra(idx, fmt)
         ids = idx.tolist()
-        unit, name, group, role = (csv_cells([col[i] for i in ids]) for col in (t.unit, t.name, t.group, t.role))
-        if r.award is not None:  # [[awards]]: an award column after vetoed (as report/render.py writes it)
+        unit, name, group, role = (
+            csv_cells([col[i] for i in ids]) for col in (t.unit, t.name, t.group, t.role)
+        )
+        if (
+            r.award is not None
+        ):  # [[awards]]: an award column after vetoed (as report/render.py writes it)
             names = [*csv_cells([a.name for a in t.plan.rb.awards]), ""]  # index −1 -> ""
-            tails = [[names[c], *tail] for c, tail in zip(r.award[idx].tolist(), tails, strict=True)]
-        w.writerows([ranks[j], granks[j], unit[j], name[j], group[j], role[j], totals[j],
-                     grade_of[grades[j]], "true" if vet[j] else "false", *tails[j]]
-                    for j in range(len(ids)))
+            tails = [
+                [names[c], *tail] for c, tail in zip(r.award[idx].tolist(), tails, strict=True)
+            ]
+        w.writerows(
+            [
+                ranks[j],
+                granks[j],
+                unit[j],
+                name[j],
+                group[j],
+                role[j],
+                totals[j],
+                grade_of[grades[j]],
+                "true" if vet[j] else "false",
+                *tails[j],
+            ]
+            for j in range(len(ids))
+        )
 
 
 def _columns_of(fmt: HundredthsText, h: Any, na: Any = None) -> list[list[str]]:
@@ -94,8 +117,13 @@ def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     rb = t.plan.rb
     cat_ids = [c.id for c, _ in t.plan.cats]
     cols = [cat_ids.index(c) for c in rb.tie_break]
-    _write_csv(t, r, output, list(rb.tie_break),
-               lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols], ~t.cat_ok[idx][:, cols]))
+    _write_csv(
+        t,
+        r,
+        output,
+        list(rb.tie_break),
+        lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols], ~t.cat_ok[idx][:, cols]),
+    )
 
 
 def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
@@ -106,19 +134,43 @@ def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
     def extra(idx: Any, fmt: HundredthsText) -> list[list[str]]:
         cats = _columns_of(fmt, t.cat_h[idx], ~t.cat_ok[idx])
         item_h = t.item_h[idx]
-        na = None if t.item_na is None else t.item_na[idx] & (item_h == 0)  # an awarded max stays points
+        na = (
+            None if t.item_na is None else t.item_na[idx] & (item_h == 0)
+        )  # an awarded max stays points
         items = _columns_of(fmt, item_h, na)
-        return [[*c, *p, csv_cell(" | ".join(t.flags(i)))] for c, p, i in zip(cats, items, idx.tolist(), strict=True)]
+        return [
+            [*c, *p, csv_cell(" | ".join(t.flags(i)))]
+            for c, p, i in zip(cats, items, idx.tolist(), strict=True)
+        ]
 
     _write_csv(t, r, output, head, extra)
 
 
-def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[str], extra: Extra) -> None:
+def _write_csv(
+    t: Table, r: Ranking, output: str | IO[str] | None, head: list[str], extra: Extra
+) -> None:
     """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra``'s."""
     out, close = _open_out(output)
     try:
-        _rows_out(t, r, extra, ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                                *(["award"] if r.award is not None else []), *head], out)
+        _rows_out(
+            t,
+            r,
+            extra,
+            [
+                "rank",
+                "group_rank",
+                "unit",
+                "name",
+                "group",
+                "role",
+                "total",
+                "grade",
+                "vetoed",
+                *(["award"] if r.award is not None else []),
+                *head,
+            ],
+            out,
+        )
     finally:
         if close:
             out.close()
@@ -129,8 +181,14 @@ def _write_csv(t: Table, r: Ranking, output: str | IO[str] | None, head: list[st
 # ------------------------------------------------------------ the workbook
 
 
-def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], warnings: Sequence[str],
-                         missing: Iterable[Sequence[Any]], out: str | IO[bytes]) -> None:
+def write_table_workbook(
+    t: Table,
+    r: Ranking,
+    rejected: Sequence[Rejection],
+    warnings: Sequence[str],
+    missing: Iterable[Sequence[Any]],
+    out: str | IO[bytes],
+) -> None:
     """The ``score``/``rank`` workbook from the table's arrays: the cells
     :func:`~fulian_eval.report.workbook.score_workbook` writes for the same units.
 
@@ -152,10 +210,16 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
         order = r.order
         for a in range(0, len(order), block):
             idx = order[a : a + block]
-            yield (idx.tolist(), r.rank[idx].tolist(), r.group_rank[idx].tolist(),
-                   (t.total_h[idx] / 100).tolist())
+            yield (
+                idx.tolist(),
+                r.rank[idx].tolist(),
+                r.group_rank[idx].tolist(),
+                (t.total_h[idx] / 100).tolist(),
+            )
 
-    def awards_of(ids: list[int]) -> list[list[Any]]:  # the 奖项 cell, if the rulebook has [[awards]]
+    def awards_of(
+        ids: list[int],
+    ) -> list[list[Any]]:  # the 奖项 cell, if the rulebook has [[awards]]
         if r.award is None:
             return [[] for _ in ids]
         return [[award_names[c]] for c in r.award[ids].tolist()]
@@ -173,20 +237,41 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
             vetoed = t.vetoed[ids].tolist()
             aw = awards_of(ids)
             for j, i in enumerate(ids):
-                yield [ranks[j], granks[j], t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], totals[j],
-                       grade_of[grades[j]], vetoed[j], *aw[j], *tie[j]]
+                yield [
+                    ranks[j],
+                    granks[j],
+                    t.unit[i],
+                    t.name[i],
+                    t.group[i],
+                    roles_zh[t.role[i]],
+                    totals[j],
+                    grade_of[grades[j]],
+                    vetoed[j],
+                    *aw[j],
+                    *tie[j],
+                ]
 
     cols, where = score_columns(rb)
     # Where each score column is in the arrays: categories by id, items by id.
-    pick_cat = [(k, cat_ids.index(rb.categories[n].id)) for k, (kind, n) in enumerate(where) if kind == "cat"]
+    pick_cat = [
+        (k, cat_ids.index(rb.categories[n].id))
+        for k, (kind, n) in enumerate(where)
+        if kind == "cat"
+    ]
     items_rb = rb.items()
-    pick_item = [(k, item_ids.index(items_rb[n].id)) for k, (kind, n) in enumerate(where) if kind == "item"]
+    pick_item = [
+        (k, item_ids.index(items_rb[n].id)) for k, (kind, n) in enumerate(where) if kind == "item"
+    ]
 
     def scores() -> Iterator[list[Any]]:
         for ids, ranks, _, totals in blocks():
             cats = shown(t.cat_h[ids], ~t.cat_ok[ids])
             item_h = t.item_h[ids]
-            na = np.zeros(item_h.shape, dtype=bool) if t.item_na is None else t.item_na[ids] & (item_h == 0)
+            na = (
+                np.zeros(item_h.shape, dtype=bool)
+                if t.item_na is None
+                else t.item_na[ids] & (item_h == 0)
+            )
             items = shown(item_h, na)  # an awarded max stays points
             grades = t.grade[ids].tolist()
             for j, i in enumerate(ids):
@@ -196,8 +281,16 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
                     row[k] = cj[c]
                 for k, c in pick_item:
                     row[k] = ij[c]
-                yield [ranks[j], t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], totals[j],
-                       grade_of[grades[j]], *row]
+                yield [
+                    ranks[j],
+                    t.unit[i],
+                    t.name[i],
+                    t.group[i],
+                    roles_zh[t.role[i]],
+                    totals[j],
+                    grade_of[grades[j]],
+                    *row,
+                ]
 
     def notes() -> Iterator[list[Any]]:
         yield from warning_rows(warnings)
@@ -207,17 +300,21 @@ def write_table_workbook(t: Table, r: Ranking, rejected: Sequence[Rejection], wa
             for f in t.flags(i):
                 yield ["评分提示", t.unit[i], t.name[i], t.group[i], roles_zh[t.role[i]], f]
 
-    write_workbook(out, [
-        Sheet("排名", ranking_columns(rb), ranking(), freeze_columns=4),
-        Sheet("各项得分", cols, scores(), freeze_columns=3),
-        Sheet("被拒收", REJECTED_COLUMNS, rejected_rows(rejected)),
-        Sheet("提示", NOTES_COLUMNS, notes()),
-        Sheet("缺资料", MISSING_COLUMNS, missing, freeze_columns=3),
-    ])
+    write_workbook(
+        out,
+        [
+            Sheet("排名", ranking_columns(rb), ranking(), freeze_columns=4),
+            Sheet("各项得分", cols, scores(), freeze_columns=3),
+            Sheet("被拒收", REJECTED_COLUMNS, rejected_rows(rejected)),
+            Sheet("提示", NOTES_COLUMNS, notes()),
+            Sheet("缺资料", MISSING_COLUMNS, missing, freeze_columns=3),
+        ],
+    )
 
 
-def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = False,
-                       ignore_columns: bool = False) -> list[list[Any]]:
+def table_missing_rows(
+    t: Table, paths: Iterable[str | Path], *, strict: bool = False, ignore_columns: bool = False
+) -> list[list[Any]]:
     """The 缺资料 rows of a streamed run, exactly as the per-unit path finds them.
 
     The streamed table keeps each item's points and whether it applies, not whether
@@ -234,7 +331,9 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
     n = len(t)
     if n == 0:
         return []
-    miss_h = np.array([hundredths(round_half_up(min(ZERO, it.floor), 2)) for it in items], dtype=np.int64)
+    miss_h = np.array(
+        [hundredths(round_half_up(min(ZERO, it.floor), 2)) for it in items], dtype=np.int64
+    )
     na = np.zeros(t.item_h.shape, dtype=bool) if t.item_na is None else t.item_na
     can = (t.item_h == miss_h) & ~na
     row_of = {t.source(i): i for i in range(n)}
@@ -242,7 +341,9 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
     by_zero = {d.name for d in rb.derived if getattr(d, "on_zero", "") == "missing"}
     reads = [[name for name in rb.inputs_of(it.fields_used()) if name in rb.fields] for it in items]
     always = [not by_zero.isdisjoint(rb.inputs_of(it.fields_used())) for it in items]
-    tasks, _, _ = plan_sources(rb, paths, strict=strict, ignore_columns=ignore_columns, empty_ok=True)
+    tasks, _, _ = plan_sources(
+        rb, paths, strict=strict, ignore_columns=ignore_columns, empty_ok=True
+    )
     found: list[tuple[tuple[str, str, int, str], list[Any]]] = []
     for task in tasks:
         if isinstance(task, _RowsTask):
@@ -257,8 +358,14 @@ def table_missing_rows(t: Table, paths: Iterable[str | Path], *, strict: bool = 
     return [row for _, row in found]
 
 
-def _may_lack(task: _RowsTask, row_of: dict[str, int], can: Any, items: Sequence[Item],
-              reads: Sequence[Sequence[str]], always: Sequence[bool]) -> list[tuple[int, list[Any]]]:
+def _may_lack(
+    task: _RowsTask,
+    row_of: dict[str, int],
+    can: Any,
+    items: Sequence[Item],
+    reads: Sequence[Sequence[str]],
+    always: Sequence[bool],
+) -> list[tuple[int, list[Any]]]:
     """The rows of ``task`` the table holds that can have a missing item (see :func:`table_missing_rows`)."""
     col_of = {name: col for col, name, _, _ in task.layout.fields}
     points_of = {item_id: col for col, item_id, _ in task.layout.points}
@@ -276,8 +383,11 @@ def _may_lack(task: _RowsTask, row_of: dict[str, int], can: Any, items: Sequence
             continue
         for k in np.flatnonzero(can[i]).tolist():
             it = items[k]
-            if always[k] or (blank(cells, points_of.get(it.id)) if it.kind == "manual"
-                           else any(blank(cells, col_of.get(name)) for name in reads[k])):
+            if always[k] or (
+                blank(cells, points_of.get(it.id))
+                if it.kind == "manual"
+                else any(blank(cells, col_of.get(name)) for name in reads[k])
+            ):
                 out.append((rowno, cells))
                 break
     return out

@@ -44,16 +44,36 @@ _LIST_SOURCE_MAX = 255
 _MAX_WIDTH = 24
 #: How units are printed in headers: as a clerk writes them, and in characters a GBK CSV keeps
 #: (``²`` is not in GBK: Excel's "CSV (逗号分隔)" would turn ``m²`` into ``m?``).
-_UNIT_SHOWN = {"m^2": "平方米", "m**2": "平方米", "m²": "平方米", "km^2": "平方千米", "km**2": "平方千米",
-               "m^3": "立方米", "m**3": "立方米"}
+_UNIT_SHOWN = {
+    "m^2": "平方米",
+    "m**2": "平方米",
+    "m²": "平方米",
+    "km^2": "平方千米",
+    "km**2": "平方千米",
+    "m^3": "立方米",
+    "m**3": "立方米",
+}
 
-_TYPE_ZH = {"count": "整数", "number": "数值", "quantity": "数量", "bool": "是/否", "set": "名称清单",
-            "text": "文字", "choice": "选项"}
-_META = (("unit", "单位编码", "必填：单位的编码（已预填的不要改动）"),
-         ("name", "单位名称", "单位的名称，如“宁锋村”"),
-         ("group", "片区", "单位所属片区（组别）"),
-         ("role", "角色", "评审角色，从下拉列表选：" + "、".join(ROLE_TITLES.values()) + "；留空按自评计"),
-         ("assessor", "评审人", "填表或评审的人（可留空）"))
+_TYPE_ZH = {
+    "count": "整数",
+    "number": "数值",
+    "quantity": "数量",
+    "bool": "是/否",
+    "set": "名称清单",
+    "text": "文字",
+    "choice": "选项",
+}
+_META = (
+    ("unit", "单位编码", "必填：单位的编码（已预填的不要改动）"),
+    ("name", "单位名称", "单位的名称，如“宁锋村”"),
+    ("group", "片区", "单位所属片区（组别）"),
+    (
+        "role",
+        "角色",
+        "评审角色，从下拉列表选：" + "、".join(ROLE_TITLES.values()) + "；留空按自评计",
+    ),
+    ("assessor", "评审人", "填表或评审的人（可留空）"),
+)
 
 
 def _role_note(rb: Rulebook) -> str:
@@ -103,14 +123,18 @@ def _reads_back(rb: Rulebook, header: str, field: str) -> bool:
 
 def _field_header(rb: Rulebook, name: str) -> str:
     spec = rb.fields[name]
-    unit = shown_unit(spec.unit) if spec.unit and spec.type in ("count", "number", "quantity") else ""
+    unit = (
+        shown_unit(spec.unit) if spec.unit and spec.type in ("count", "number", "quantity") else ""
+    )
     for base in (spec.title, name):
         if not base:
             continue
-        for header in ((f"{base}（{unit}）", f"{base}[{spec.unit}]") if unit else (base,)):
+        for header in (f"{base}（{unit}）", f"{base}[{spec.unit}]") if unit else (base,):
             if _reads_back(rb, header, name):
                 return header
-    raise ValueError(f"no header reads back as field '{name}'")  # the id always does: a bug if reached
+    raise ValueError(
+        f"no header reads back as field '{name}'"
+    )  # the id always does: a bug if reached
 
 
 def _points_header(rb: Rulebook, item_id: str, title: str) -> str:
@@ -128,8 +152,12 @@ def _clip(text: str, limit: int) -> str:
 
 def form_columns(rb: Rulebook) -> list[FormColumn]:
     """The data sheet's columns: the meta columns, one per field, one per manual item."""
-    cols = [FormColumn(header=h, kind="meta", name=m, type="text", allowed=_role_note(rb) if m == "role" else a)
-            for m, h, a in _META]
+    cols = [
+        FormColumn(
+            header=h, kind="meta", name=m, type="text", allowed=_role_note(rb) if m == "role" else a
+        )
+        for m, h, a in _META
+    ]
     required = set_names(rb)
     for name, spec in rb.fields.items():
         unit = shown_unit(spec.unit) if spec.unit else ""
@@ -154,15 +182,34 @@ def form_columns(rb: Rulebook) -> list[FormColumn]:
             allowed = "从下拉列表选：" + "、".join(options)
         else:
             allowed = "文字"
-        cols.append(FormColumn(header=_field_header(rb, name), kind="field", name=name, type=spec.type,
-                               unit=unit if spec.type in ("count", "number", "quantity") else "",
-                               allowed=allowed, note=note))
+        cols.append(
+            FormColumn(
+                header=_field_header(rb, name),
+                kind="field",
+                name=name,
+                type=spec.type,
+                unit=unit if spec.type in ("count", "number", "quantity") else "",
+                allowed=allowed,
+                note=note,
+            )
+        )
     for item in rb.items():
         if isinstance(item.rule, ManualRule):
             step = decimal_text(item.rule.step)
-            allowed = f"{decimal_text(item.floor)}至{decimal_text(item.max)}分，按{step}分的整数倍打分"
-            cols.append(FormColumn(header=_points_header(rb, item.id, item.title), kind="points", name=item.id,
-                                   type="points", unit="分", allowed=allowed, note=item.title))
+            allowed = (
+                f"{decimal_text(item.floor)}至{decimal_text(item.max)}分，按{step}分的整数倍打分"
+            )
+            cols.append(
+                FormColumn(
+                    header=_points_header(rb, item.id, item.title),
+                    kind="points",
+                    name=item.id,
+                    type="points",
+                    unit="分",
+                    allowed=allowed,
+                    note=item.title,
+                )
+            )
     return cols
 
 
@@ -183,14 +230,22 @@ def display_width(text: str) -> int:
 
 def _step_formula(ref: str, floor: Fraction, top: Fraction, step: Fraction) -> str:
     def num(x: Fraction) -> str:
-        return decimal_text(x) if 10**12 % x.denominator == 0 else f"({x.numerator}/{x.denominator})"
+        return (
+            decimal_text(x) if 10**12 % x.denominator == 0 else f"({x.numerator}/{x.denominator})"
+        )
 
     q = f"ROUND({ref}/{num(step)},9)"
     return f"=AND(ISNUMBER({ref}),{ref}>={num(floor)},{ref}<={num(top)},{q}=INT({q}))"
 
 
-def write_form(rb: Rulebook, out: str | IO[bytes], *, units: Iterable[Sequence[str]] = (),
-               role: str | None = None, today: _dt.date) -> None:
+def write_form(
+    rb: Rulebook,
+    out: str | IO[bytes],
+    *,
+    units: Iterable[Sequence[str]] = (),
+    role: str | None = None,
+    today: _dt.date,
+) -> None:
     """Write the evidence-collection workbook (填报表) for ``rb``.
 
     Args:
@@ -211,11 +266,18 @@ def write_form(rb: Rulebook, out: str | IO[bytes], *, units: Iterable[Sequence[s
     rows = [tuple(str(x) for x in u) for u in units]
     cols = form_columns(rb)
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"strings_to_numbers": False, "strings_to_formulas": False,
-                                   "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        buf, {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     when = _dt.datetime(today.year, today.month, today.day)
-    wb.set_properties({"title": rb.title, "subject": f"{rb.title} 填报表", "comments": f"{rb.id} {rb.version}",
-                       "created": when})
+    wb.set_properties(
+        {
+            "title": rb.title,
+            "subject": f"{rb.title} 填报表",
+            "comments": f"{rb.id} {rb.version}",
+            "created": when,
+        }
+    )
     info = wb.add_worksheet(INFO_SHEET)
     data = wb.add_worksheet(DATA_SHEET)
     _write_info(wb, info, rb, cols, role, today, len(rows))
@@ -229,10 +291,25 @@ def write_form(rb: Rulebook, out: str | IO[bytes], *, units: Iterable[Sequence[s
         out.write(buf.getvalue())
 
 
-def _write_data(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], rows: Sequence[tuple[str, ...]],
-                role: str | None) -> None:
-    head = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter",
-                          "bg_color": "#DDEBF7", "border": 1, "locked": True})
+def _write_data(
+    wb: Any,
+    ws: Any,
+    rb: Rulebook,
+    cols: Sequence[FormColumn],
+    rows: Sequence[tuple[str, ...]],
+    role: str | None,
+) -> None:
+    head = wb.add_format(
+        {
+            "bold": True,
+            "text_wrap": True,
+            "align": "center",
+            "valign": "vcenter",
+            "bg_color": "#DDEBF7",
+            "border": 1,
+            "locked": True,
+        }
+    )
     text = wb.add_format({"num_format": "@", "locked": False})
     whole = wb.add_format({"num_format": "0", "locked": False})
     plain = wb.add_format({"locked": False})
@@ -241,13 +318,23 @@ def _write_data(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], rows
     lines = 1
     meta_values = {"unit": 0, "name": 1, "group": 2}
     for k, col in enumerate(cols):
-        values = [r[meta_values[col.name]] for r in rows if len(r) > meta_values[col.name]] \
-            if col.kind == "meta" and col.name in meta_values else []
+        values = (
+            [r[meta_values[col.name]] for r in rows if len(r) > meta_values[col.name]]
+            if col.kind == "meta" and col.name in meta_values
+            else []
+        )
         need = max([display_width(col.header) // 2 + 1, 8, *(display_width(v) + 1 for v in values)])
         width = min(need, _MAX_WIDTH)
         lines = max(lines, math.ceil(display_width(col.header) / max(1, width - 1)))
-        fmt = (text if col.type in ("text", "set", "choice") else whole if col.type == "count"
-               else centred if col.type == "bool" else plain)
+        fmt = (
+            text
+            if col.type in ("text", "set", "choice")
+            else whole
+            if col.type == "count"
+            else centred
+            if col.type == "bool"
+            else plain
+        )
         ws.set_column(k, k, width + 2, fmt)
         ws.write_string(0, k, col.header, head)
         _validate(ws, k, last, col, rb)
@@ -260,8 +347,16 @@ def _write_data(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], rows
         if role_title:
             ws.write_string(r, 3, role_title, text)
     ws.freeze_panes(1, 2)
-    ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "delete_rows": True,
-                    "sort": True})
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "insert_rows": True,
+            "delete_rows": True,
+            "sort": True,
+        },
+    )
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.repeat_rows(0)
@@ -280,8 +375,12 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
     message = col.allowed + (f"。{col.note}" if col.note else "")
     if col.kind == "points":
         message = f"{col.note}：{col.allowed}"
-    opts: dict[str, Any] = {"input_title": title, "input_message": _clip(message, _INPUT_MESSAGE_MAX),
-                            "error_title": "填写有误", "ignore_blank": True}
+    opts: dict[str, Any] = {
+        "input_title": title,
+        "input_message": _clip(message, _INPUT_MESSAGE_MAX),
+        "error_title": "填写有误",
+        "ignore_blank": True,
+    }
     error = f"{col.header}：{col.allowed}"
     if col.kind == "meta":
         if col.name != "role":
@@ -297,10 +396,14 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
     elif col.type == "number":
         opts.update(validate="decimal", criteria="between", minimum=-1e15, maximum=1e15)
     elif col.type == "choice" and col.allowed:
-        options = list(rb.fields[col.name].options)  # as the rulebook lists them (an option may hold "、")
+        options = list(
+            rb.fields[col.name].options
+        )  # as the rulebook lists them (an option may hold "、")
         # Excel's literal list is comma-separated and at most 255 characters; else the
         # input message names the options and the reader rejects anything else.
-        if sum(len(o) + 1 for o in options) <= _LIST_SOURCE_MAX and not any("," in o or '"' in o for o in options):
+        if sum(len(o) + 1 for o in options) <= _LIST_SOURCE_MAX and not any(
+            "," in o or '"' in o for o in options
+        ):
             opts.update(validate="list", source=options)
         else:
             opts["validate"] = "any"
@@ -319,18 +422,29 @@ def _validate(ws: Any, k: int, last: int, col: FormColumn, rb: Rulebook) -> None
         # A warning the clerk may pass: the reader also takes approximate figures
         # (1000余, scored as stated and flagged), and rejects anything else naming row and column.
         opts["error_type"] = "warning"
-        opts["error_message"] = _clip(f"{error}。约数（如“1000余”）可以保留，评分时会标为约数；"
-                                      "其他文字会使本行被拒收。", _INPUT_MESSAGE_MAX)
+        opts["error_message"] = _clip(
+            f"{error}。约数（如“1000余”）可以保留，评分时会标为约数；其他文字会使本行被拒收。",
+            _INPUT_MESSAGE_MAX,
+        )
     ws.data_validation(1, k, last, k, opts)
 
 
-def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role: str | None,
-                today: _dt.date, n_units: int) -> None:
+def _write_info(
+    wb: Any,
+    ws: Any,
+    rb: Rulebook,
+    cols: Sequence[FormColumn],
+    role: str | None,
+    today: _dt.date,
+    n_units: int,
+) -> None:
     """The instructions sheet: the scheme, how to fill the form, what each column means, the
     manual items, the values worked out from the others."""
     title = wb.add_format({"bold": True, "font_size": 16})
     bold = wb.add_format({"bold": True, "font_size": 12})
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
     cell = wb.add_format({"text_wrap": True, "valign": "top", "border": 1})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     for k, w in enumerate((34, 22, 10, 10, 60)):
@@ -354,8 +468,13 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
         "清单项（如“五簿”）在一个格内填写已具备的名称，用“、”分隔，名称须与要求的一字不差"
         "（如：工作活动记录簿、妇女培训登记簿）；一项也没有的填“无”。",
         "留空表示无资料：按细则“无资料”的规定计分（不得分，或按未开展扣分）；数量为零的填 0，不要留空。",
-        ("人工评分项由评审组填写：" + "；".join(f"“{c.header}”列（{c.allowed}）" for c in manual) + "。")
-        if manual else "本细则没有人工评分项。",
+        (
+            "人工评分项由评审组填写："
+            + "；".join(f"“{c.header}”列（{c.allowed}）" for c in manual)
+            + "。"
+        )
+        if manual
+        else "本细则没有人工评分项。",
         f"填好后保存为 .xlsx 交回（收表时读取“{DATA_SHEET}”表）；如需另存为 CSV，请在“{DATA_SHEET}”表上"
         "另存为“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”，两种都能读取。",
     ]
@@ -372,11 +491,24 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
         ws.write_string(r, k, h, head)
     r += 1
     for c in cols:
-        what = _TYPE_ZH.get(c.type, c.type) if c.kind == "field" else "人工评分" if c.kind == "points" else "单位信息"
+        what = (
+            _TYPE_ZH.get(c.type, c.type)
+            if c.kind == "field"
+            else "人工评分"
+            if c.kind == "points"
+            else "单位信息"
+        )
         allowed = c.allowed + (f"。{c.note}" if c.note and c.kind == "field" else "")
         for k, v in enumerate((c.header, c.name, what, c.unit, allowed)):
             ws.write_string(r, k, v, cell)
-        ws.set_row(r, 15 * max(1, math.ceil(display_width(allowed) / 58), math.ceil(display_width(c.header) / 32)) + 3)
+        ws.set_row(
+            r,
+            15
+            * max(
+                1, math.ceil(display_width(allowed) / 58), math.ceil(display_width(c.header) / 32)
+            )
+            + 3,
+        )
         r += 1
     r += 1
     ws.write_string(r, 0, "人工评分项（评审组打分）", bold)
@@ -390,8 +522,13 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
             item = rb.item(c.name)
             assert isinstance(item.rule, ManualRule)
             where = cats[item.id].title + (f"；{item.method}" if item.method else "")
-            row = (c.header, item.title, f"{decimal_text(item.floor)}–{decimal_text(item.max)}",
-                   decimal_text(item.rule.step), where)
+            row = (
+                c.header,
+                item.title,
+                f"{decimal_text(item.floor)}–{decimal_text(item.max)}",
+                decimal_text(item.rule.step),
+                where,
+            )
             for k, v in enumerate(row):
                 ws.write_string(r, k, v, cell)
             ws.set_row(r, 15 * max(1, math.ceil(display_width(item.title) / 20)) + 3)
@@ -407,7 +544,9 @@ def _write_info(wb: Any, ws: Any, rb: Rulebook, cols: Sequence[FormColumn], role
             ws.write_string(r, k, h, head)
         r += 1
         for d in rb.derived:
-            for k, v in enumerate((d.title or d.name, d.name, shown_unit(d.unit) if d.unit else "", "", d.expr.text)):
+            for k, v in enumerate(
+                (d.title or d.name, d.name, shown_unit(d.unit) if d.unit else "", "", d.expr.text)
+            ):
                 ws.write_string(r, k, v, cell)
             r += 1
     ws.protect("", {"format_columns": True, "format_rows": True})

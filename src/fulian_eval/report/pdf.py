@@ -54,8 +54,10 @@ def find_chromium() -> str | None:
     if named:
         found = shutil.which(named)
         if found is None:
-            raise PdfUnavailable(f"环境变量 {ENV}={named} 指向的程序不存在或不可执行；"
-                                 f"请改为 Chromium 的路径，或删去该变量")
+            raise PdfUnavailable(
+                f"环境变量 {ENV}={named} 指向的程序不存在或不可执行；"
+                f"请改为 Chromium 的路径，或删去该变量"
+            )
         return found
     for name in CHROMIUM_NAMES:
         found = shutil.which(name)
@@ -68,9 +70,11 @@ def require_chromium() -> str:
     """:func:`find_chromium`, or :class:`PdfUnavailable` with what to do instead."""
     found = find_chromium()
     if found is None:
-        raise PdfUnavailable("写 PDF 需要 Chromium 浏览器，但未找到（chromium、chromium-browser、google-chrome）。"
-                             "请安装（Debian/Ubuntu：apt-get install chromium），或设置环境变量 "
-                             f"{ENV} 为其路径；也可以输出 .html 文件，用浏览器打开后打印（A4）")
+        raise PdfUnavailable(
+            "写 PDF 需要 Chromium 浏览器，但未找到（chromium、chromium-browser、google-chrome）。"
+            "请安装（Debian/Ubuntu：apt-get install chromium），或设置环境变量 "
+            f"{ENV} 为其路径；也可以输出 .html 文件，用浏览器打开后打印（A4）"
+        )
     return found
 
 
@@ -85,17 +89,40 @@ def _page(html: str) -> Iterator[tuple[Path, Path]]:
         yield folder, page
 
 
-def _run(chromium: str | None, folder: Path, page: Path, flags: Sequence[str], timeout: float) -> str:
+def _run(
+    chromium: str | None, folder: Path, page: Path, flags: Sequence[str], timeout: float
+) -> str:
     """Run headless Chromium on ``page``; its stdout. A failure or a timeout is a :class:`PdfError`."""
     exe = chromium or require_chromium()
-    argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-extensions", "--no-first-run", "--no-default-browser-check",
-            "--disable-background-networking", "--disable-component-update", "--mute-audio",
-            f"--user-data-dir={folder / 'profile'}", *flags, page.as_uri()]
-    env = dict(os.environ, HOME=str(folder))  # Chromium writes caches under HOME; keep them in the temp folder
+    argv = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-extensions",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--mute-audio",
+        f"--user-data-dir={folder / 'profile'}",
+        *flags,
+        page.as_uri(),
+    ]
+    env = dict(
+        os.environ, HOME=str(folder)
+    )  # Chromium writes caches under HOME; keep them in the temp folder
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=folder, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=folder,
+            env=env,
+            start_new_session=True,
+        )
     except OSError as exc:
         raise PdfError(f"无法启动 Chromium（{exe}）：{exc.strerror or exc}") from None
     try:
@@ -104,8 +131,10 @@ def _run(chromium: str | None, folder: Path, page: Path, flags: Sequence[str], t
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        raise PdfError(f"Chromium（{exe}）在 {timeout:g} 秒内未完成打印，已终止；"
-                       "单位很多时可分批打印，或输出 .html 后用浏览器打印") from None
+        raise PdfError(
+            f"Chromium（{exe}）在 {timeout:g} 秒内未完成打印，已终止；"
+            "单位很多时可分批打印，或输出 .html 后用浏览器打印"
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -134,8 +163,13 @@ def html_to_pdf(html: str, *, chromium: str | None = None, timeout: float | None
         timeout = TIMEOUT + PER_MB * len(html.encode("utf-8")) / 1e6
     with _page(html) as (folder, page):
         pdf = folder / "out.pdf"
-        _run(chromium, folder, page, [f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
-                                      "--generate-pdf-document-outline"], timeout)
+        _run(
+            chromium,
+            folder,
+            page,
+            [f"--print-to-pdf={pdf}", "--no-pdf-header-footer", "--generate-pdf-document-outline"],
+            timeout,
+        )
         try:
             data = pdf.read_bytes()
         except OSError:
@@ -145,13 +179,30 @@ def html_to_pdf(html: str, *, chromium: str | None = None, timeout: float | None
         return data
 
 
-def screenshot(html: str, width: int, height: int, *, scale: float = 1.0, chromium: str | None = None,
-               timeout: float = TIMEOUT) -> bytes:
+def screenshot(
+    html: str,
+    width: int,
+    height: int,
+    *,
+    scale: float = 1.0,
+    chromium: str | None = None,
+    timeout: float = TIMEOUT,
+) -> bytes:
     """A PNG of the page as a screen shows it: ``width`` × ``height`` CSS pixels, each ``scale`` device pixels."""
     with _page(html) as (folder, page):
         png = folder / "shot.png"
-        _run(chromium, folder, page, [f"--screenshot={png}", f"--window-size={width},{height}",
-                                      f"--force-device-scale-factor={scale:g}", "--hide-scrollbars"], timeout)
+        _run(
+            chromium,
+            folder,
+            page,
+            [
+                f"--screenshot={png}",
+                f"--window-size={width},{height}",
+                f"--force-device-scale-factor={scale:g}",
+                "--hide-scrollbars",
+            ],
+            timeout,
+        )
         try:
             data = png.read_bytes()
         except OSError:
@@ -161,7 +212,9 @@ def screenshot(html: str, width: int, height: int, *, scale: float = 1.0, chromi
         return data
 
 
-def dump_dom(html: str, *, width: int = 1200, chromium: str | None = None, timeout: float = TIMEOUT) -> str:
+def dump_dom(
+    html: str, *, width: int = 1200, chromium: str | None = None, timeout: float = TIMEOUT
+) -> str:
     """The page's DOM after its scripts ran (``--dump-dom``), laid out ``width`` CSS pixels wide."""
     with _page(html) as (folder, page):
         return _run(chromium, folder, page, ["--dump-dom", f"--window-size={width},1000"], timeout)

@@ -37,12 +37,12 @@ _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
 
 
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     if fmt == "csv":
         return _csv(header, rows)
-    return tabulate(rows, headers=list(header), tablefmt=_TABLEFMT[fmt], disable_numparse=True) + "\n"
+    return (
+        tabulate(rows, headers=list(header), tablefmt=_TABLEFMT[fmt], disable_numparse=True) + "\n"
+    )
 
 
 def rulebook_json(rb: Rulebook) -> dict[str, Any]:
@@ -57,7 +57,9 @@ def item_json(i: ItemResult) -> dict[str, Any]:
         "id": i.id,
         "title": i.title,
         "points": fmt_points(i.points),
-        "max": fmt_points(i.max) if i.capped else None,  # an uncapped deduction has no max (SPEC §10.1)
+        "max": fmt_points(i.max)
+        if i.capped
+        else None,  # an uncapped deduction has no max (SPEC §10.1)
         "status": i.status,
         "reason": i.reason,
     }
@@ -82,15 +84,24 @@ def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, An
         "group_rank": r.group_rank,
         "award": r.award,
         "categories": [
-            {"id": c.id, "title": c.title, "type": c.type, "score": fmt_points(c.score), "max": fmt_points(c.max),
-             "applicable": c.applicable}
+            {
+                "id": c.id,
+                "title": c.title,
+                "type": c.type,
+                "score": fmt_points(c.score),
+                "max": fmt_points(c.max),
+                "applicable": c.applicable,
+            }
             for c in u.categories
         ],
         "items": [item_json(i) for i in u.items],
         "flags": list(u.flags),
         "source": u.source,
-        **({"waived": list(u.waived), "total_without_waivers": fmt_points(u.total_without_waivers)}
-           if u.total_without_waivers is not None else {}),
+        **(
+            {"waived": list(u.waived), "total_without_waivers": fmt_points(u.total_without_waivers)}
+            if u.total_without_waivers is not None
+            else {}
+        ),
     }
 
 
@@ -98,7 +109,9 @@ def rejected_json(rejected: Sequence[Rejection]) -> list[dict[str, Any]]:
     return [{"source": r.source, "unit": r.unit, "error": r.error} for r in rejected]
 
 
-def score_json(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Sequence[Rejection]) -> dict[str, Any]:
+def score_json(
+    rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Sequence[Rejection]
+) -> dict[str, Any]:
     """The ``score --format json`` document of SPEC §9."""
     return {
         "rulebook": rulebook_json(rb),
@@ -139,7 +152,9 @@ def _full(ranked: Sequence[Ranked[Any]]) -> list[Ranked[UnitResult]]:
     return list(ranked)
 
 
-def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str) -> str:
+def score_report(
+    rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str
+) -> str:
     """Every unit with category scores and total, in rank order.
 
     ``ranked`` holds :class:`UnitResult` (any format) or :class:`UnitSummary` (all but JSON).
@@ -152,38 +167,91 @@ def score_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     waivers = any(r.result.total_without_waivers is not None for r in rows_in)
     if fmt == "csv":
         items = [i.id for i in rb.items()]
-        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                  *awards, *[c.id for c in rb.categories], *items, "flags",
-                  *(["total_without_waivers"] if waivers else [])]
+        header = [
+            "rank",
+            "group_rank",
+            "unit",
+            "name",
+            "group",
+            "role",
+            "total",
+            "grade",
+            "vetoed",
+            *awards,
+            *[c.id for c in rb.categories],
+            *items,
+            "flags",
+            *(["total_without_waivers"] if waivers else []),
+        ]
         return _csv(
             header,
-            ([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, u.role, u.total, u.grade or "",
-             "true" if u.vetoed else "false", *([r.award or ""] if awards else []),
-             *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
-             *_shown_items(u), " | ".join(u.flags),
-             *([u.total_without_waivers or u.total] if waivers else [])]
-             for r in rows_in
-             for u in (r.result,)),
+            (
+                [
+                    r.rank,
+                    r.group_rank,
+                    u.unit.id,
+                    u.unit.name,
+                    u.unit.group,
+                    u.role,
+                    u.total,
+                    u.grade or "",
+                    "true" if u.vetoed else "false",
+                    *([r.award or ""] if awards else []),
+                    *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
+                    *_shown_items(u),
+                    " | ".join(u.flags),
+                    *([u.total_without_waivers or u.total] if waivers else []),
+                ]
+                for r in rows_in
+                for u in (r.result,)
+            ),
         )
-    header = ["名次", "片区名次", "单位", "名称", "片区", *(["角色"] if len(roles) > 1 else []),
-              *[c.title for c in rb.categories], "总分", *(["未豁免总分"] if waivers else []), "等次",
-              *(["奖项"] if awards else []), "备注"]
+    header = [
+        "名次",
+        "片区名次",
+        "单位",
+        "名称",
+        "片区",
+        *(["角色"] if len(roles) > 1 else []),
+        *[c.title for c in rb.categories],
+        "总分",
+        *(["未豁免总分"] if waivers else []),
+        "等次",
+        *(["奖项"] if awards else []),
+        "备注",
+    ]
     rows = []
     for r in rows_in:
         u = r.result
-        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group,
-                     *([rb.roles.title(u.role)] if len(roles) > 1 else []),
-                     *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
-                     u.total, *([u.total_without_waivers or u.total] if waivers else []), u.grade or "",
-                     *([r.award or ""] if awards else []), _remark(u)])
+        rows.append(
+            [
+                r.rank,
+                r.group_rank,
+                u.unit.id,
+                u.unit.name,
+                u.unit.group,
+                *([rb.roles.title(u.role)] if len(roles) > 1 else []),
+                *[c[1] if c[3] else NOT_APPLICABLE for c in u.categories],
+                u.total,
+                *([u.total_without_waivers or u.total] if waivers else []),
+                u.grade or "",
+                *([r.award or ""] if awards else []),
+                _remark(u),
+            ]
+        )
     if fmt == "html":  # a whole printable document (A4, CJK fonts)
         return score_html(rb, header, rows)
     out = f"{rb.title or rb.id}（{rb.version}）\n" if fmt == "table" else ""
     return out + _table(header, rows, fmt)
 
 
-def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection], fmt: str,
-                sensitivity: Sensitivity | None = None) -> str:
+def rank_report(
+    rb: Rulebook,
+    ranked: Sequence[Ranked[Any]],
+    rejected: Sequence[Rejection],
+    fmt: str,
+    sensitivity: Sensitivity | None = None,
+) -> str:
     """The ranking: place, group place, total, grade, tie-break scores (and best/worst places)."""
     rows_in = _summaries(ranked)
     sens = sensitivity
@@ -203,41 +271,99 @@ def rank_report(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[
         doc = {
             "rulebook": rulebook_json(rb),
             "ranking": [
-                {"rank": r.rank, "group_rank": r.group_rank, "unit": r.result.unit.id,
-                 "name": r.result.unit.name, "group": r.result.unit.group, "role": r.result.role,
-                 "role_title": rb.roles.title(r.result.role),
-                 "total": r.result.total, "grade": r.result.grade, "vetoed": r.result.vetoed,
-                 "award": r.award,
-                 "tie_break": dict(zip(rb.tie_break, ties(r.result, fmt), strict=True)),
-                 **(dict(zip(("best_rank", "worst_rank"), span(r.result), strict=True)) if sens else {})}
+                {
+                    "rank": r.rank,
+                    "group_rank": r.group_rank,
+                    "unit": r.result.unit.id,
+                    "name": r.result.unit.name,
+                    "group": r.result.unit.group,
+                    "role": r.result.role,
+                    "role_title": rb.roles.title(r.result.role),
+                    "total": r.result.total,
+                    "grade": r.result.grade,
+                    "vetoed": r.result.vetoed,
+                    "award": r.award,
+                    "tie_break": dict(zip(rb.tie_break, ties(r.result, fmt), strict=True)),
+                    **(
+                        dict(zip(("best_rank", "worst_rank"), span(r.result), strict=True))
+                        if sens
+                        else {}
+                    ),
+                }
                 for r in rows_in
             ],
             "rejected": rejected_json(rejected),
         }
         if sens is not None:
-            doc["sensitivity"] = {"pct": fmt_points(sens.pct * 100), "weightings": sens.weightings,
-                                  "exhaustive": sens.exhaustive, "seed": sens.seed, "searched": sens.searched}
+            doc["sensitivity"] = {
+                "pct": fmt_points(sens.pct * 100),
+                "weightings": sens.weightings,
+                "exhaustive": sens.exhaustive,
+                "seed": sens.seed,
+                "searched": sens.searched,
+            }
         return _dumps(doc)
     if fmt == "html":  # the ranking handout: a whole printable document
         return ranking_html(rb, ranked, rejected, sens)
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
-        header = ["rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed",
-                  *(["award"] if rb.awards else []), *tie_names, *(["best_rank", "worst_rank"] if sens else [])]
+        header = [
+            "rank",
+            "group_rank",
+            "unit",
+            "name",
+            "group",
+            "role",
+            "total",
+            "grade",
+            "vetoed",
+            *(["award"] if rb.awards else []),
+            *tie_names,
+            *(["best_rank", "worst_rank"] if sens else []),
+        ]
     else:
-        header = ["名次", "片区名次", "单位", "名称", "片区", "角色", "总分", "等次", "一票否决",
-                  *(["奖项"] if rb.awards else []), *tie_names, *(["最好名次", "最差名次"] if sens else [])]
+        header = [
+            "名次",
+            "片区名次",
+            "单位",
+            "名称",
+            "片区",
+            "角色",
+            "总分",
+            "等次",
+            "一票否决",
+            *(["奖项"] if rb.awards else []),
+            *tie_names,
+            *(["最好名次", "最差名次"] if sens else []),
+        ]
     rows = []
     for r in rows_in:
         u = r.result
         veto = ("true" if u.vetoed else "false") if fmt == "csv" else ("是" if u.vetoed else "")
         role = u.role if fmt == "csv" else rb.roles.title(u.role)
-        rows.append([r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, role, u.total,
-                     u.grade or "", veto, *([r.award or ""] if rb.awards else []), *ties(u, fmt), *span(u)])
+        rows.append(
+            [
+                r.rank,
+                r.group_rank,
+                u.unit.id,
+                u.unit.name,
+                u.unit.group,
+                role,
+                u.total,
+                u.grade or "",
+                veto,
+                *([r.award or ""] if rb.awards else []),
+                *ties(u, fmt),
+                *span(u),
+            ]
+        )
     out = _table(header, rows, fmt)
     if sens is not None and fmt != "csv":
-        how = ("最好、最差名次为整个浮动范围内的精确极值" if sens.exhaustive
-               else f"只搜索了部分权重，真实的最好名次可能更好、最差名次可能更差（{sens.searched}）")
+        how = (
+            "最好、最差名次为整个浮动范围内的精确极值"
+            if sens.exhaustive
+            else f"只搜索了部分权重，真实的最好名次可能更好、最差名次可能更差（{sens.searched}）"
+        )
         out += f"\n权重敏感性：各基本类别权重上下浮动 {fmt_points(sens.pct * 100)}%，{how}。\n"
     return out
 
@@ -252,29 +378,59 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         return _dumps(doc)
     if fmt == "csv":
         header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
-        rows = [[i.id, i.title, fmt_points(i.max), _points(i), i.status, i.reason, i.method,
-                 "; ".join(f"{k}={v}" for k, v in i.inputs)] for i in items]
+        rows = [
+            [
+                i.id,
+                i.title,
+                fmt_points(i.max),
+                _points(i),
+                i.status,
+                i.reason,
+                i.method,
+                "; ".join(f"{k}={v}" for k, v in i.inputs),
+            ]
+            for i in items
+        ]
         return _csv(header, rows)
     head = [
         f"审核记录表 — {u.unit.name or u.unit.id}（{u.unit.id}）",
-        f"片区 {u.unit.group or '—'} · 角色 {rb.roles.title(u.role)}" + (f" · 评审 {u.assessor}" if u.assessor else "")
+        f"片区 {u.unit.group or '—'} · 角色 {rb.roles.title(u.role)}"
+        + (f" · 评审 {u.assessor}" if u.assessor else "")
         + f" · 来源 {u.source}",
         f"总分 {fmt_points(u.total)} · 等次 {u.grade or '—'} · 名次 {r.rank} · 片区名次 {r.group_rank}"
-        + (f" · 奖项 {r.award}" if r.award else "") + (" · 一票否决" if u.vetoed else ""),
+        + (f" · 奖项 {r.award}" if r.award else "")
+        + (" · 一票否决" if u.vetoed else ""),
         f"考核细则 {rb.id} {rb.version} sha256:{rb.sha256[:12]}",
         "",
     ]
     header = ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式"]
-    rows = [[i.id, i.title, fmt_points(i.max), _points(i), STATUS_ZH.get(i.status, i.status),
-             i.reason, i.method] for i in items]
+    rows = [
+        [
+            i.id,
+            i.title,
+            fmt_points(i.max),
+            _points(i),
+            STATUS_ZH.get(i.status, i.status),
+            i.reason,
+            i.method,
+        ]
+        for i in items
+    ]
     out = "\n".join(head) + "\n" + _table(header, rows, fmt)
     if item is not None:
         for i in items:
             if i.inputs:
                 out += "\n所用资料: " + "; ".join(f"{k} = {v}" for k, v in i.inputs) + "\n"
         return out
-    cat_rows = [[c.title, c.type, fmt_points(c.max), fmt_points(c.score) if c.applicable else NOT_APPLICABLE]
-                for c in u.categories]
+    cat_rows = [
+        [
+            c.title,
+            c.type,
+            fmt_points(c.max),
+            fmt_points(c.score) if c.applicable else NOT_APPLICABLE,
+        ]
+        for c in u.categories
+    ]
     out += "\n" + _table(["类别", "类型", "满分", "得分"], cat_rows, fmt)
     if u.flags:
         out += "\n提示:\n" + "".join(f"  - {f}\n" for f in u.flags)
@@ -286,16 +442,39 @@ def _points(i: ItemResult) -> str:
     return NOT_APPLICABLE if i.status == "not_applicable" and not i.points else fmt_points(i.points)
 
 
-def gains_report(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], fmt: str) -> str:
+def gains_report(
+    r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], fmt: str
+) -> str:
     """Where to improve: the points each not-full item would add to the total, largest first."""
     u = r.result
     if fmt == "json":
-        return _dumps({
-            "unit": u.unit.id, "total": fmt_points(u.total),
-            "gains": [{"id": i.id, "title": i.title, "points": fmt_points(i.points), "max": fmt_points(i.max),
-                       "gain": fmt_points(g)} for i, g in gains],
-        })
-    header = ["item", "title", "points", "max", "gain"] if fmt == "csv" else ["项目", "考核内容", "得分", "分值", "可提高总分"]
-    rows = [[i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains]
-    pre = "" if fmt == "csv" else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
+        return _dumps(
+            {
+                "unit": u.unit.id,
+                "total": fmt_points(u.total),
+                "gains": [
+                    {
+                        "id": i.id,
+                        "title": i.title,
+                        "points": fmt_points(i.points),
+                        "max": fmt_points(i.max),
+                        "gain": fmt_points(g),
+                    }
+                    for i, g in gains
+                ],
+            }
+        )
+    header = (
+        ["item", "title", "points", "max", "gain"]
+        if fmt == "csv"
+        else ["项目", "考核内容", "得分", "分值", "可提高总分"]
+    )
+    rows = [
+        [i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains
+    ]
+    pre = (
+        ""
+        if fmt == "csv"
+        else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
+    )
     return pre + _table(header, rows, fmt)

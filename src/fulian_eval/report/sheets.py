@@ -49,12 +49,19 @@ __all__ = [
 
 ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
 STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
-CATEGORY_TYPE_ZH = {"base": "基本", "deduction": "基本（扣分制）", "bonus": "加分", "penalty": "扣分"}
+CATEGORY_TYPE_ZH = {
+    "base": "基本",
+    "deduction": "基本（扣分制）",
+    "bonus": "加分",
+    "penalty": "扣分",
+}
 _SUBTRACTED = ("penalty", "deduction")  # item points in these categories are deductions
 _BLANK_DATE = "______年____月____日"
 
-FONTS = '"Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", ' \
-        '"WenQuanYi Zen Hei", "Microsoft YaHei", SimSun, "Songti SC", sans-serif'
+FONTS = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", '
+    '"WenQuanYi Zen Hei", "Microsoft YaHei", SimSun, "Songti SC", sans-serif'
+)
 
 _CSS = """
 @page { size: A4; margin: 12mm 11mm 13mm 11mm; }
@@ -96,9 +103,11 @@ def document(title: str, body: str, *, landscape: bool = False) -> str:
     css = _CSS % {"fonts": FONTS}
     if landscape:
         css += "@page { size: A4 landscape; }\n@media screen { body { width: 275mm; } }\n"
-    return (f'<!doctype html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="generator" content="fulian-eval">\n<title>{escape(title)}</title>\n'
-            f"<style>{css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
+    return (
+        f'<!doctype html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="generator" content="fulian-eval">\n<title>{escape(title)}</title>\n'
+        f"<style>{css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
 
 
 def _e(x: object) -> str:
@@ -155,9 +164,14 @@ def shares(rb: Rulebook, u: UnitResult) -> list[Share]:
     rounded furthest are moved by 0.01 each (largest remainder).
     """
     weighted = any(c.weight is not None for c in rb.categories if _base_like(c.type))
-    counted = [(spec, c) for spec, c in zip(rb.categories, u.categories, strict=True)
-               if _base_like(c.type) and c.applicable and c.max != 0]
-    den = sum(((spec.weight or Fraction(0)) if weighted else c.max for spec, c in counted), Fraction(0))
+    counted = [
+        (spec, c)
+        for spec, c in zip(rb.categories, u.categories, strict=True)
+        if _base_like(c.type) and c.applicable and c.max != 0
+    ]
+    den = sum(
+        ((spec.weight or Fraction(0)) if weighted else c.max for spec, c in counted), Fraction(0)
+    )
     scale = rb.scale
     raw: list[tuple[CategoryResult, Fraction | None, Fraction, str]] = []
     for spec, c in zip(rb.categories, u.categories, strict=True):
@@ -190,11 +204,13 @@ def shares(rb: Rulebook, u: UnitResult) -> list[Share]:
         err = {k: raw[k][2] * 100 - shown[k] for k in live}
         order = sorted(live, key=lambda k: (-err[k] if short > 0 else err[k], k))
         step = 1 if short > 0 else -1
-        for k in order[:abs(short)]:
+        for k in order[: abs(short)]:
             shown[k] += step
             adjusted.add(k)
-    return [Share(category=c, weight=w, exact=x, shown=shown[k], formula=f, adjusted=k in adjusted)
-            for k, (c, w, x, f) in enumerate(raw)]
+    return [
+        Share(category=c, weight=w, exact=x, shown=shown[k], formula=f, adjusted=k in adjusted)
+        for k, (c, w, x, f) in enumerate(raw)
+    ]
 
 
 def _num(x: Fraction) -> str:
@@ -223,17 +239,34 @@ def _cat_score(c: CategoryResult) -> str:
     return fmt_points(c.score)
 
 
-_ITEM_COLS = (("序号", "10mm", "c"), ("考核内容", "54mm", ""), ("分值", "11mm", "n"), ("得分", "12mm", "n"),
-              ("状态", "11mm", "c"), ("评分依据", "", ""), ("方式", "11mm", "c"))
+_ITEM_COLS = (
+    ("序号", "10mm", "c"),
+    ("考核内容", "54mm", ""),
+    ("分值", "11mm", "n"),
+    ("得分", "12mm", "n"),
+    ("状态", "11mm", "c"),
+    ("评分依据", "", ""),
+    ("方式", "11mm", "c"),
+)
 
 
 def _colgroup(cols: Sequence[tuple[str, str, str]]) -> str:
-    return "<colgroup>" + "".join(f'<col style="width:{w}">' if w else "<col>" for _, w, _ in cols) + "</colgroup>"
+    return (
+        "<colgroup>"
+        + "".join(f'<col style="width:{w}">' if w else "<col>" for _, w, _ in cols)
+        + "</colgroup>"
+    )
 
 
 def _thead(cols: Sequence[tuple[str, str, str]]) -> str:
-    return "<thead><tr>" + "".join(f'<th class="{k}">{_e(h)}</th>' if k in ("n", "c") else f"<th>{_e(h)}</th>"
-                                   for h, _, k in cols) + "</tr></thead>"
+    return (
+        "<thead><tr>"
+        + "".join(
+            f'<th class="{k}">{_e(h)}</th>' if k in ("n", "c") else f"<th>{_e(h)}</th>"
+            for h, _, k in cols
+        )
+        + "</tr></thead>"
+    )
 
 
 _NUMERALS = "一二三四五六七八九十"
@@ -247,12 +280,17 @@ def _numeral(k: int) -> str:
     return str(k)
 
 
-def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, printed: _dt.date) -> str:
+def _sheet(
+    rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, printed: _dt.date
+) -> str:
     u = r.result
     name = u.unit.name or u.unit.id
     title = rb.title or rb.id
-    out = ['<section class="sheet">', f"<h1>{_e(title)}</h1>",
-           f'<p class="sub">审核记录表（{_e(role_zh(u.role, rb))}）</p>']
+    out = [
+        '<section class="sheet">',
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">审核记录表（{_e(role_zh(u.role, rb))}）</p>',
+    ]
     head = [
         ("被评单位", f"{name}（编码 {u.unit.id}）"),
         ("考核细则", f"版本 {rb.version}（{rb.id}）" if rb.version else rb.id),
@@ -260,28 +298,44 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
         ("评审类别", role_zh(u.role, rb)),
         ("评审人", u.assessor or "________________"),
         ("评审日期", _date(assessed)),
-        ("总分", f"{fmt_points(u.total)}　等次：{u.grade or '—'}　名次：{r.rank}　片区名次：{r.group_rank}"
-                + (f"　奖项：{r.award}" if r.award else "") + ("　一票否决" if u.vetoed else "")),
+        (
+            "总分",
+            f"{fmt_points(u.total)}　等次：{u.grade or '—'}　名次：{r.rank}　片区名次：{r.group_rank}"
+            + (f"　奖项：{r.award}" if r.award else "")
+            + ("　一票否决" if u.vetoed else ""),
+        ),
         ("打印日期", _date(printed)),
     ]
     cells = [f'<td class="k">{_e(k)}</td><td>{_e(v)}</td>' for k, v in head]
-    out.append('<table class="head"><colgroup><col style="width:17mm"><col><col style="width:17mm"><col>'
-               "</colgroup><tbody>")
+    out.append(
+        '<table class="head"><colgroup><col style="width:17mm"><col><col style="width:17mm"><col>'
+        "</colgroup><tbody>"
+    )
     for k in range(0, len(cells), 2):
-        out.append("<tr>" + cells[k] + (cells[k + 1] if k + 1 < len(cells) else "<td></td><td></td>") + "</tr>")
+        out.append(
+            "<tr>"
+            + cells[k]
+            + (cells[k + 1] if k + 1 < len(cells) else "<td></td><td></td>")
+            + "</tr>"
+        )
     out.append("</tbody></table>")
 
     # every item, category by category
-    out.append(f'<h2>一、逐项评分</h2><table class="items">{_colgroup(_ITEM_COLS)}{_thead(_ITEM_COLS)}<tbody>')
+    out.append(
+        f'<h2>一、逐项评分</h2><table class="items">{_colgroup(_ITEM_COLS)}{_thead(_ITEM_COLS)}<tbody>'
+    )
     by_id = {i.id: i for i in u.items}
     sh = shares(rb, u)
     for ci, (cat, c) in enumerate(zip(rb.categories, u.categories, strict=True), start=1):
         what = CATEGORY_TYPE_ZH.get(c.type, c.type)
         extra = f"，权重{_num(cat.weight)}" if cat.weight is not None and _base_like(c.type) else ""
         cap = "最多扣" if c.type == "penalty" else "满分"
-        out.append(f'<tr class="cat"><td colspan="7">{_numeral(ci)}、{_e(c.title)}（{_e(what)}，{cap}'
-                   f"{_e(fmt_points(c.max))}分{_e(extra)}）"
-                   + ("　不适用" if not c.applicable else "") + "</td></tr>")
+        out.append(
+            f'<tr class="cat"><td colspan="7">{_numeral(ci)}、{_e(c.title)}（{_e(what)}，{cap}'
+            f"{_e(fmt_points(c.max))}分{_e(extra)}）"
+            + ("　不适用" if not c.applicable else "")
+            + "</td></tr>"
+        )
         for ii, spec in enumerate(cat.items, start=1):
             i = by_id[spec.id]
             pts = _item_points(i, c.type)
@@ -289,27 +343,45 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
                 f'<tr><td class="c">{ci}.{ii}</td><td>{_e(i.title)}</td><td class="n">{_e(fmt_points(i.max))}</td>'
                 f'<td class="n{" na" if pts == NOT_APPLICABLE else ""}">{_e(pts)}</td>'
                 f'<td class="c">{_e(STATUS_ZH.get(i.status, i.status))}</td><td>{_e(i.reason)}</td>'
-                f'<td class="c">{_e(i.method)}</td></tr>')
+                f'<td class="c">{_e(i.method)}</td></tr>'
+            )
         s = sh[ci - 1]
-        out.append(f'<tr class="sum"><td></td><td>小计（{_e(c.title)}）</td><td class="n">{_e(fmt_points(c.max))}</td>'
-                   f'<td class="n">{_e(_cat_score(c))}</td><td colspan="3">折算分 {_e(fmt_hundredths(s.shown))}'
-                   f"（{_e(s.formula)}）</td></tr>")
+        out.append(
+            f'<tr class="sum"><td></td><td>小计（{_e(c.title)}）</td><td class="n">{_e(fmt_points(c.max))}</td>'
+            f'<td class="n">{_e(_cat_score(c))}</td><td colspan="3">折算分 {_e(fmt_hundredths(s.shown))}'
+            f"（{_e(s.formula)}）</td></tr>"
+        )
     out.append("</tbody></table>")
 
     # category subtotals with weight and 折算分: re-adds by hand to the total
-    cols = (("类别", "", ""), ("类型", "22mm", "c"), ("满分", "13mm", "n"), ("得分", "13mm", "n"),
-            ("权重", "12mm", "n"), ("折算方法", "52mm", ""), ("折算分", "16mm", "n"))
-    out.append(f'<div class="keep"><h2>二、分类汇总与折算</h2><table class="cats">{_colgroup(cols)}{_thead(cols)}<tbody>')
+    cols = (
+        ("类别", "", ""),
+        ("类型", "22mm", "c"),
+        ("满分", "13mm", "n"),
+        ("得分", "13mm", "n"),
+        ("权重", "12mm", "n"),
+        ("折算方法", "52mm", ""),
+        ("折算分", "16mm", "n"),
+    )
+    out.append(
+        f'<div class="keep"><h2>二、分类汇总与折算</h2><table class="cats">{_colgroup(cols)}{_thead(cols)}<tbody>'
+    )
     for cat, s in zip(rb.categories, sh, strict=True):
         c = s.category
         weight = _num(cat.weight) if cat.weight is not None and _base_like(c.type) else "—"
-        out.append(f'<tr><td>{_e(c.title)}</td><td class="c">{_e(CATEGORY_TYPE_ZH.get(c.type, c.type))}</td>'
-                   f'<td class="n">{_e(fmt_points(c.max))}</td><td class="n">{_e(_cat_score(c))}</td>'
-                   f'<td class="n">{_e(weight)}</td><td>{_e(s.formula)}</td>'
-                   f'<td class="n">{_e(fmt_hundredths(s.shown))}{"*" if s.adjusted else ""}</td></tr>')
+        out.append(
+            f'<tr><td>{_e(c.title)}</td><td class="c">{_e(CATEGORY_TYPE_ZH.get(c.type, c.type))}</td>'
+            f'<td class="n">{_e(fmt_points(c.max))}</td><td class="n">{_e(_cat_score(c))}</td>'
+            f'<td class="n">{_e(weight)}</td><td>{_e(s.formula)}</td>'
+            f'<td class="n">{_e(fmt_hundredths(s.shown))}{"*" if s.adjusted else ""}</td></tr>'
+        )
     added = sum(s.shown for s in sh)
-    out.append(f'<tr class="sum"><td colspan="6">合计（各类折算分相加）</td><td class="n">{_e(fmt_hundredths(added))}</td></tr>')
-    out.append(f'<tr class="sum"><td colspan="6">总分</td><td class="n">{_e(fmt_points(u.total))}</td></tr>')
+    out.append(
+        f'<tr class="sum"><td colspan="6">合计（各类折算分相加）</td><td class="n">{_e(fmt_hundredths(added))}</td></tr>'
+    )
+    out.append(
+        f'<tr class="sum"><td colspan="6">总分</td><td class="n">{_e(fmt_points(u.total))}</td></tr>'
+    )
     out.append("</tbody></table>")
     notes = []
     if any(s.adjusted for s in sh):
@@ -324,9 +396,13 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
         notes.append("一票否决：保留得分，等次评为最低等次，排在未否决单位之后。")
     if u.total_without_waivers is not None:
         waived = "、".join(f"{by_id[i].title}（{i}）" if i in by_id else i for i in u.waived)
-        notes.append(f"已豁免：{waived}，按不适用计；未豁免时总分 {fmt_points(u.total_without_waivers)}。")
+        notes.append(
+            f"已豁免：{waived}，按不适用计；未豁免时总分 {fmt_points(u.total_without_waivers)}。"
+        )
     if notes:
-        out.append('<ul class="notes small">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+        out.append(
+            '<ul class="notes small">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+        )
     out.append("</div>")
 
     # flags and missing evidence
@@ -335,23 +411,37 @@ def _sheet(rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, print
     if not u.flags and not missing:
         out.append('<p class="small">无提示，无缺报资料。</p>')
     if u.flags:
-        out.append("<p><b>提示（需人工核对）：</b></p><ul class=\"notes\">"
-                   + "".join(f"<li>{_e(f)}</li>" for f in u.flags) + "</ul>")
+        out.append(
+            '<p><b>提示（需人工核对）：</b></p><ul class="notes">'
+            + "".join(f"<li>{_e(f)}</li>" for f in u.flags)
+            + "</ul>"
+        )
     if missing:
-        out.append("<p><b>缺报资料：</b></p><ul class=\"notes\">"
-                   + "".join(f"<li>{_e(i.title)}：{_e(i.reason)}</li>" for i in missing) + "</ul>")
+        out.append(
+            '<p><b>缺报资料：</b></p><ul class="notes">'
+            + "".join(f"<li>{_e(i.title)}：{_e(i.reason)}</li>" for i in missing)
+            + "</ul>"
+        )
     out.append("</div>")
-    out.append('<div class="sign"><div>评审人（签字）：________________</div>'
-               "<div>被评单位负责人（签字）：________________</div>"
-               f"<div>日期：{_BLANK_DATE}</div></div>")
-    out.append(f'<p class="small">来源：{_e(u.source)}　考核细则 {_e(rb.id)} sha256:{_e(rb.sha256[:12])}</p>')
+    out.append(
+        '<div class="sign"><div>评审人（签字）：________________</div>'
+        "<div>被评单位负责人（签字）：________________</div>"
+        f"<div>日期：{_BLANK_DATE}</div></div>"
+    )
+    out.append(
+        f'<p class="small">来源：{_e(u.source)}　考核细则 {_e(rb.id)} sha256:{_e(rb.sha256[:12])}</p>'
+    )
     out.append("</section>\n")
     return "\n".join(out)
 
 
-def record_sheets_html(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], *,
-                       dates: Mapping[tuple[str, str, str], _dt.date | None] | None = None,
-                       printed: _dt.date | None = None) -> str:
+def record_sheets_html(
+    rb: Rulebook,
+    ranked: Sequence[Ranked[UnitResult]],
+    *,
+    dates: Mapping[tuple[str, str, str], _dt.date | None] | None = None,
+    printed: _dt.date | None = None,
+) -> str:
     """The record sheets (审核记录表) of every unit, in the order given (ranking order), as one HTML document.
 
     Args:
@@ -365,8 +455,10 @@ def record_sheets_html(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], *,
     """
     when = printed or _dt.date.today()
     dates = dates or {}
-    body = "".join(_sheet(rb, r, dates.get((r.result.unit.id, r.result.role, r.result.source)), when)
-                   for r in ranked)
+    body = "".join(
+        _sheet(rb, r, dates.get((r.result.unit.id, r.result.role, r.result.source)), when)
+        for r in ranked
+    )
     if not ranked:
         body = "<p>没有可打印的单位。</p>\n"
     return document(f"{rb.title or rb.id} 审核记录表", body)
@@ -390,9 +482,15 @@ def _remarks(u: UnitSummary) -> str:
     return "；".join(bits)
 
 
-def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence[Rejection],
-                 sensitivity: Sensitivity | None = None, *, printed: _dt.date | None = None,
-                 heading: str = "排名") -> str:
+def ranking_html(
+    rb: Rulebook,
+    ranked: Sequence[Ranked[Any]],
+    rejected: Sequence[Rejection],
+    sensitivity: Sensitivity | None = None,
+    *,
+    printed: _dt.date | None = None,
+    heading: str = "排名",
+) -> str:
     """The ranking handout: one printable HTML document.
 
     Title (scheme title + 排名), date, a table per role in rank order (place, group
@@ -404,12 +502,20 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     title = f"{rb.title or rb.id}{heading}"
     rows = [(r, _summary(r.result)) for r in ranked]
     roles = list(dict.fromkeys(u.role for _, u in rows))
-    out = [f"<h1>{_e(title)}</h1>",
-           f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　共{len(rows)}个单位'
-           f"{'　被拒收' + str(len(rejected)) + '份' if rejected else ''}　{_e(_date(when))}</p>"]
-    cols: list[tuple[str, str, str]] = [("名次", "9mm", "c"), ("片区名次", "14mm", "c"), ("单位", "", ""),
-                                        ("编码", "17mm", ""), ("片区", "10mm", ""), ("总分", "13mm", "n"),
-                                        ("等次", "15mm", "c")]
+    out = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　共{len(rows)}个单位'
+        f"{'　被拒收' + str(len(rejected)) + '份' if rejected else ''}　{_e(_date(when))}</p>",
+    ]
+    cols: list[tuple[str, str, str]] = [
+        ("名次", "9mm", "c"),
+        ("片区名次", "14mm", "c"),
+        ("单位", "", ""),
+        ("编码", "17mm", ""),
+        ("片区", "10mm", ""),
+        ("总分", "13mm", "n"),
+        ("等次", "15mm", "c"),
+    ]
     if rb.awards:
         cols.append(("奖项", f"{max(13, max(len(a.name) for a in rb.awards) * 4 + 3)}mm", "c"))
     cols += [(c.title, f"{_title_mm(c.title)}mm", "") for c in rb.categories]
@@ -419,56 +525,95 @@ def ranking_html(rb: Rulebook, ranked: Sequence[Ranked[Any]], rejected: Sequence
     for role in roles:
         if len(roles) > 1:
             out.append(f"<h2>{_e(role_zh(role, rb))}</h2>")
-        out.append(f"<table class=\"rank\">{_colgroup(cols)}{_thead(cols)}<tbody>")
+        out.append(f'<table class="rank">{_colgroup(cols)}{_thead(cols)}<tbody>')
         for r, u in rows:
             if u.role != role:
                 continue
-            cats = "".join(f'<td class="n{"" if ok else " na"}">{_e(shown if ok else NOT_APPLICABLE)}</td>'
-                           for _, shown, _, ok in u.categories)
+            cats = "".join(
+                f'<td class="n{"" if ok else " na"}">{_e(shown if ok else NOT_APPLICABLE)}</td>'
+                for _, shown, _, ok in u.categories
+            )
             span = ""
             if sensitivity is not None:
                 key = (u.unit.id, u.role)
-                span = (f'<td class="c">{_e(sensitivity.best[key])}</td>'
-                        f'<td class="c">{_e(sensitivity.worst[key])}</td>')
-            out.append(f'<tr><td class="c">{r.rank}</td><td class="c">{r.group_rank}</td>'
-                       f'<td class="nowrap">{_e(u.unit.name or u.unit.id)}</td><td class="id">{_e(u.unit.id)}</td>'
-                       f"<td class=\"nowrap\">{_e(u.unit.group)}</td><td class=\"n\">{_e(u.total)}</td>"
-                       f'<td class="c">{_e(u.grade or "—")}</td>'
-                       + (f'<td class="c">{_e(r.award or "")}</td>' if rb.awards else "")
-                       + f'{cats}{span}<td>{_e(_remarks(u))}</td></tr>')
+                span = (
+                    f'<td class="c">{_e(sensitivity.best[key])}</td>'
+                    f'<td class="c">{_e(sensitivity.worst[key])}</td>'
+                )
+            out.append(
+                f'<tr><td class="c">{r.rank}</td><td class="c">{r.group_rank}</td>'
+                f'<td class="nowrap">{_e(u.unit.name or u.unit.id)}</td><td class="id">{_e(u.unit.id)}</td>'
+                f'<td class="nowrap">{_e(u.unit.group)}</td><td class="n">{_e(u.total)}</td>'
+                f'<td class="c">{_e(u.grade or "—")}</td>'
+                + (f'<td class="c">{_e(r.award or "")}</td>' if rb.awards else "")
+                + f"{cats}{span}<td>{_e(_remarks(u))}</td></tr>"
+            )
         out.append("</tbody></table>")
         grades = Counter(u.grade or "—" for _, u in rows if u.role == role)
         order = [g.name for g in rb.grades] + sorted(set(grades) - {g.name for g in rb.grades})
-        out.append('<p class="small">等次：' + "，".join(f"{_e(g)} {grades[g]}个" for g in order if grades[g])
-                   + "</p>")
+        out.append(
+            '<p class="small">等次：'
+            + "，".join(f"{_e(g)} {grades[g]}个" for g in order if grades[g])
+            + "</p>"
+        )
         if rb.awards:
             got = Counter(r.award for r, u in rows if u.role == role and r.award)
-            out.append('<p class="small">奖项：' + ("，".join(f"{_e(a.name)} {got[a.name]}个" for a in rb.awards
-                                                          if got[a.name]) or "无") + "</p>")
+            out.append(
+                '<p class="small">奖项：'
+                + (
+                    "，".join(f"{_e(a.name)} {got[a.name]}个" for a in rb.awards if got[a.name])
+                    or "无"
+                )
+                + "</p>"
+            )
     notes: list[str] = []
     vetoed = [u for _, u in rows if u.vetoed]
     if vetoed:
-        notes.append("一票否决：" + "、".join(u.unit.name or u.unit.id for u in vetoed)
-                     + "（保留得分，评为最低等次，排在未否决单位之后）。")
+        notes.append(
+            "一票否决："
+            + "、".join(u.unit.name or u.unit.id for u in vetoed)
+            + "（保留得分，评为最低等次，排在未否决单位之后）。"
+        )
     flagged = [u for _, u in rows if u.flags]
     if flagged:
-        notes.append("有提示需人工核对：" + "、".join(f"{u.unit.name or u.unit.id}（{len(u.flags)}条）" for u in flagged)
-                     + "；详见各单位审核记录表。")
+        notes.append(
+            "有提示需人工核对："
+            + "、".join(f"{u.unit.name or u.unit.id}（{len(u.flags)}条）" for u in flagged)
+            + "；详见各单位审核记录表。"
+        )
     if any(not ok for _, u in rows for *_, ok in u.categories):
         notes.append("“不适用”的类别不计入总分，其权重按其余基本类别折算。")
     for rej in rejected:
-        notes.append(f"被拒收（未参加排名）：{rej.source}{'（' + rej.unit + '）' if rej.unit else ''}：{rej.error}")
+        notes.append(
+            f"被拒收（未参加排名）：{rej.source}{'（' + rej.unit + '）' if rej.unit else ''}：{rej.error}"
+        )
     if sensitivity is not None:
-        how = ("为整个浮动范围内的精确极值" if sensitivity.exhaustive else f"只搜索了部分权重（{sensitivity.searched}）")
-        notes.append(f"最好、最差名次：各基本类别权重上下浮动 {fmt_points(sensitivity.pct * 100)}%，{how}。")
-    notes.append("名次按总分（四舍五入到0.01）从高到低排列；总分相同时依次比较"
-                 + "、".join(rb.category(c).title for c in rb.tie_break) + "得分。" if rb.tie_break else
-                 "名次按总分（四舍五入到0.01）从高到低排列，总分相同者名次并列。")
-    out.append("<h2>说明</h2><ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
-    out.append('<div class="sign"><div>制表人：________________</div><div>审核人：________________</div>'
-               f"<div>日期：{_BLANK_DATE}</div></div>")
+        how = (
+            "为整个浮动范围内的精确极值"
+            if sensitivity.exhaustive
+            else f"只搜索了部分权重（{sensitivity.searched}）"
+        )
+        notes.append(
+            f"最好、最差名次：各基本类别权重上下浮动 {fmt_points(sensitivity.pct * 100)}%，{how}。"
+        )
+    notes.append(
+        "名次按总分（四舍五入到0.01）从高到低排列；总分相同时依次比较"
+        + "、".join(rb.category(c).title for c in rb.tie_break)
+        + "得分。"
+        if rb.tie_break
+        else "名次按总分（四舍五入到0.01）从高到低排列，总分相同者名次并列。"
+    )
+    out.append(
+        '<h2>说明</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+    )
+    out.append(
+        '<div class="sign"><div>制表人：________________</div><div>审核人：________________</div>'
+        f"<div>日期：{_BLANK_DATE}</div></div>"
+    )
     fixed = sum(int(w[:-2]) for _, w, _ in cols if w)
-    return document(title, "\n".join(out) + "\n", landscape=fixed > 150)  # leaves 单位 and 备注 ≥ 19 mm each
+    return document(
+        title, "\n".join(out) + "\n", landscape=fixed > 150
+    )  # leaves 单位 and 备注 ≥ 19 mm each
 
 
 def _title_mm(title: str) -> int:
@@ -476,18 +621,30 @@ def _title_mm(title: str) -> int:
     return max(13, int(min(len(title), 5) * 3.1 + 3))
 
 
-def score_html(rb: Rulebook, header: Sequence[str], rows: Sequence[Sequence[Any]], *,
-               printed: _dt.date | None = None) -> str:
+def score_html(
+    rb: Rulebook,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    printed: _dt.date | None = None,
+) -> str:
     """The score table (``score --format html``) as a printable document."""
     when = printed or _dt.date.today()
     title = f"{rb.title or rb.id}得分表"
     cols = [(h, "", "") for h in header]
-    body = [f"<h1>{_e(title)}</h1>",
-            f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　{_e(_date(when))}</p>',
-            f'<table class="scores">{_colgroup(cols)}{_thead(cols)}<tbody>']
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">考核细则 {_e(rb.id)}（版本 {_e(rb.version)}）　{_e(_date(when))}</p>',
+        f'<table class="scores">{_colgroup(cols)}{_thead(cols)}<tbody>',
+    ]
     for row in rows:
-        body.append("<tr>" + "".join(f'<td class="n">{_e(v)}</td>' if _numeric(v) else f"<td>{_e(v)}</td>"
-                                     for v in row) + "</tr>")
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td class="n">{_e(v)}</td>' if _numeric(v) else f"<td>{_e(v)}</td>" for v in row
+            )
+            + "</tr>"
+        )
     body.append("</tbody></table>")
     return document(title, "\n".join(body) + "\n", landscape=len(header) > 10)
 
@@ -495,4 +652,3 @@ def score_html(rb: Rulebook, header: Sequence[str], rows: Sequence[Sequence[Any]
 def _numeric(v: object) -> bool:
     s = str(v)
     return bool(s) and s.replace(".", "", 1).lstrip("-").isdigit()
-

@@ -104,12 +104,22 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
     import xlsxwriter
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
-    fmts = {"head": wb.add_format({"bold": True, "bg_color": "#EEEEEE", "border": 1, "text_wrap": True,
-                                   "valign": "top"}),
-            "points": wb.add_format({"num_format": "0.00"}),
-            "na": wb.add_format({"align": "right", "font_color": "#666666"})}
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    fmts = {
+        "head": wb.add_format(
+            {"bold": True, "bg_color": "#EEEEEE", "border": 1, "text_wrap": True, "valign": "top"}
+        ),
+        "points": wb.add_format({"num_format": "0.00"}),
+        "na": wb.add_format({"align": "right", "font_color": "#666666"}),
+    }
     try:
         for sheet in sheets:
             _write_sheet(wb, fmts, sheet)
@@ -126,15 +136,19 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
 def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     cols = list(sheet.columns)
     if len(cols) > XLSX_MAX_COLUMNS:
-        raise TooBig(f"工作表“{sheet.name}”有 {len(cols):,} 列，超过 Excel 一张工作表最多的 "
-                         f"{XLSX_MAX_COLUMNS:,} 列；请改用 --format csv")
+        raise TooBig(
+            f"工作表“{sheet.name}”有 {len(cols):,} 列，超过 Excel 一张工作表最多的 "
+            f"{XLSX_MAX_COLUMNS:,} 列；请改用 --format csv"
+        )
     ws = wb.add_worksheet(sheet.name)
     heads = 2 if any(c.sub for c in cols) else 1
     rows = iter(sheet.rows)
     first = list(itertools.islice(rows, _FIT_ROWS))
     # A number column is as wide as its numbers and second header line; a longer title wraps in its cell.
-    widths = [max(_width(c.title) if c.kind == TEXT else min(_width(c.title), _TITLE_WRAP), _width(c.sub))
-              for c in cols]
+    widths = [
+        max(_width(c.title) if c.kind == TEXT else min(_width(c.title), _TITLE_WRAP), _width(c.sub))
+        for c in cols
+    ]
     for row in first:
         for k, v in enumerate(row):
             w = _width(_shown(v, cols[k].kind))
@@ -145,8 +159,13 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
         ws.set_column(k, k, w)
     # Header rows tall enough for their wrapped lines (a viewer need not fit them itself).
     for r, texts in enumerate([[c.title for c in cols], [c.sub for c in cols]][:heads]):
-        lines = max((sum(-(-_width(line) // max(int(shown[k]) - 1, 1)) or 1 for line in t.split("\n"))
-                     for k, t in enumerate(texts)), default=1)
+        lines = max(
+            (
+                sum(-(-_width(line) // max(int(shown[k]) - 1, 1)) or 1 for line in t.split("\n"))
+                for k, t in enumerate(texts)
+            ),
+            default=1,
+        )
         if lines > 1:
             ws.set_row(r, 15 * min(lines, 6))
     ws.freeze_panes(heads, sheet.freeze_columns)
@@ -169,8 +188,10 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     r = heads
     for row in itertools.chain(first, rows):
         if r >= XLSX_MAX_ROWS:
-            raise TooBig(f"工作表“{sheet.name}”超过 Excel 一张工作表最多的 {XLSX_MAX_ROWS:,} 行；"
-                         "请改用 --format csv")
+            raise TooBig(
+                f"工作表“{sheet.name}”超过 Excel 一张工作表最多的 {XLSX_MAX_ROWS:,} 行；"
+                "请改用 --format csv"
+            )
         # By the value's type, in the column's way: a text column writes every value as text.
         for k, v in enumerate(row):
             t = v.__class__
@@ -204,7 +225,10 @@ def _shown(v: Any, kind: str) -> str:
 
 def _width(text: str) -> int:
     """Columns a cell needs: a CJK (wide) character takes two; the longest line of the cell counts."""
-    return max((sum(2 if ord(ch) > 0x2E7F else 1 for ch in line) for line in text[:200].split("\n")), default=0)
+    return max(
+        (sum(2 if ord(ch) > 0x2E7F else 1 for ch in line) for line in text[:200].split("\n")),
+        default=0,
+    )
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -221,13 +245,25 @@ def _xml_text(text: str) -> str:
 # ------------------------------------------------------------ the sheets
 
 
-def ranking_columns(rb: Rulebook, *, waivers: bool = False, sensitivity: bool = False) -> list[Column]:
+def ranking_columns(
+    rb: Rulebook, *, waivers: bool = False, sensitivity: bool = False
+) -> list[Column]:
     """The 排名 sheet's columns."""
-    return [Column("名次", INT), Column("片区名次", INT), Column("单位"), Column("名称"), Column("片区"),
-            Column("角色"), Column("总分", POINTS), *([Column("未豁免总分", POINTS)] if waivers else []),
-            Column("等次"), Column("一票否决", YESNO), *([Column("奖项")] if rb.awards else []),
-            *[Column(rb.category(c).title or c, POINTS) for c in rb.tie_break],
-            *([Column("最好名次", INT), Column("最差名次", INT)] if sensitivity else [])]
+    return [
+        Column("名次", INT),
+        Column("片区名次", INT),
+        Column("单位"),
+        Column("名称"),
+        Column("片区"),
+        Column("角色"),
+        Column("总分", POINTS),
+        *([Column("未豁免总分", POINTS)] if waivers else []),
+        Column("等次"),
+        Column("一票否决", YESNO),
+        *([Column("奖项")] if rb.awards else []),
+        *[Column(rb.category(c).title or c, POINTS) for c in rb.tie_break],
+        *([Column("最好名次", INT), Column("最差名次", INT)] if sensitivity else []),
+    ]
 
 
 def _max_text(type_: str, x: Fraction) -> str:
@@ -238,8 +274,15 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     """The 各项得分 sheet's columns, and where each score column's value comes from:
     ("cat", k) the k-th category, ("item", k) the k-th item of ``rb.items()``, each
     category followed by its items."""
-    cols = [Column("名次", INT), Column("单位"), Column("名称"), Column("片区"), Column("角色"),
-            Column("总分", POINTS), Column("等次")]
+    cols = [
+        Column("名次", INT),
+        Column("单位"),
+        Column("名称"),
+        Column("片区"),
+        Column("角色"),
+        Column("总分", POINTS),
+        Column("等次"),
+    ]
     where: list[tuple[str, int]] = []
     item_pos = {i.id: k for k, i in enumerate(rb.items())}
     for k, c in enumerate(rb.categories):
@@ -254,10 +297,26 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
 
 
 REJECTED_COLUMNS = [Column("来源文件"), Column("行号", INT), Column("单位"), Column("错误")]
-NOTES_COLUMNS = [Column("类别"), Column("单位"), Column("名称"), Column("片区"), Column("角色"),
-                 Column("内容")]
-MISSING_COLUMNS = [Column("片区"), Column("单位"), Column("名称"), Column("角色"), Column("项目"),
-                   Column("考核内容"), Column("分值", POINTS), Column("缺少的资料"), Column("说明"), Column("来源")]
+NOTES_COLUMNS = [
+    Column("类别"),
+    Column("单位"),
+    Column("名称"),
+    Column("片区"),
+    Column("角色"),
+    Column("内容"),
+]
+MISSING_COLUMNS = [
+    Column("片区"),
+    Column("单位"),
+    Column("名称"),
+    Column("角色"),
+    Column("项目"),
+    Column("考核内容"),
+    Column("分值", POINTS),
+    Column("缺少的资料"),
+    Column("说明"),
+    Column("来源"),
+]
 
 
 def rejected_rows(rejected: Sequence[Rejection]) -> Iterator[list[Any]]:
@@ -274,8 +333,11 @@ def warning_rows(warnings: Sequence[str]) -> Iterator[list[Any]]:
 def missing_fields(rb: Rulebook, item: Item, i: ItemResult) -> str:
     """The titles of the evidence an item lacked, as a clerk asks for it (``、``-separated)."""
     got = dict(i.inputs)
-    names = [n for n in rb.inputs_of(item.fields_used())
-             if n in rb.fields and (n not in got or got[n] == "missing")]
+    names = [
+        n
+        for n in rb.inputs_of(item.fields_used())
+        if n in rb.fields and (n not in got or got[n] == "missing")
+    ]
     if names:
         return "、".join(rb.fields[n].title or n for n in names)
     if item.kind == "manual":
@@ -286,17 +348,35 @@ def missing_fields(rb: Rulebook, item: Item, i: ItemResult) -> str:
 def missing_row(rb: Rulebook, u: UnitResult, i: ItemResult) -> list[Any]:
     """A 缺资料 row: one missing item of one unit."""
     item = rb.item(i.id)
-    return [u.unit.group, u.unit.id, u.unit.name, role_zh(u.role, rb), i.id, i.title, i.max,
-            missing_fields(rb, item, i), i.reason, u.source]
+    return [
+        u.unit.group,
+        u.unit.id,
+        u.unit.name,
+        role_zh(u.role, rb),
+        i.id,
+        i.title,
+        i.max,
+        missing_fields(rb, item, i),
+        i.reason,
+        u.source,
+    ]
 
 
-def missing_key(group: str, unit: str, role: str, rb: Rulebook | None = None) -> tuple[str, str, int, str]:
+def missing_key(
+    group: str, unit: str, role: str, rb: Rulebook | None = None
+) -> tuple[str, str, int, str]:
     """The order of the 缺资料 and 提示 rows: by group, unit and role (the order a clerk phones round in)."""
     return (group, unit, (rb.roles if rb is not None else DEFAULT_ROLES).rank_order(role), role)
 
 
-def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected: Sequence[Rejection],
-                   warnings: Sequence[str], out: str | IO[bytes], sensitivity: Sensitivity | None = None) -> None:
+def score_workbook(
+    rb: Rulebook,
+    ranked: Sequence[Ranked[UnitResult]],
+    rejected: Sequence[Rejection],
+    warnings: Sequence[str],
+    out: str | IO[bytes],
+    sensitivity: Sensitivity | None = None,
+) -> None:
     """The ``score``/``rank`` workbook from full results: 排名, 各项得分, 被拒收, 提示, 缺资料."""
     results = [r.result for r in ranked]
     waivers = any(u.total_without_waivers is not None for u in results)
@@ -309,28 +389,60 @@ def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected:
             if sensitivity is not None:
                 key = (u.unit.id, u.role)
                 span = [sensitivity.best[key], sensitivity.worst[key]]
-            yield [r.rank, r.group_rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role, rb),
-                   _round(u.total),
-                   *([_round(u.total_without_waivers if u.total_without_waivers is not None else u.total)]
-                     if waivers else []),
-                   u.grade, u.vetoed, *([r.award] if rb.awards else []),
-                   *[_round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE for c in rb.tie_break],
-                   *span]
+            yield [
+                r.rank,
+                r.group_rank,
+                u.unit.id,
+                u.unit.name,
+                u.unit.group,
+                role_zh(u.role, rb),
+                _round(u.total),
+                *(
+                    [
+                        _round(
+                            u.total_without_waivers
+                            if u.total_without_waivers is not None
+                            else u.total
+                        )
+                    ]
+                    if waivers
+                    else []
+                ),
+                u.grade,
+                u.vetoed,
+                *([r.award] if rb.awards else []),
+                *[
+                    _round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE
+                    for c in rb.tie_break
+                ],
+                *span,
+            ]
 
     cols, where = score_columns(rb)
 
     def scores() -> Iterator[list[Any]]:
         for r in ranked:
             u = r.result
-            cells: list[Any] = [r.rank, u.unit.id, u.unit.name, u.unit.group, role_zh(u.role, rb), _round(u.total),
-                                u.grade]
+            cells: list[Any] = [
+                r.rank,
+                u.unit.id,
+                u.unit.name,
+                u.unit.group,
+                role_zh(u.role, rb),
+                _round(u.total),
+                u.grade,
+            ]
             for kind, k in where:
                 if kind == "cat":
                     c = u.categories[k]
                     cells.append(_round(c.score) if c.applicable else NOT_APPLICABLE)
                 else:
                     i = u.items[k]
-                    cells.append(NOT_APPLICABLE if i.status == "not_applicable" and not i.points else i.points)
+                    cells.append(
+                        NOT_APPLICABLE
+                        if i.status == "not_applicable" and not i.points
+                        else i.points
+                    )
             yield cells
 
     in_order = sorted(results, key=lambda u: missing_key(u.unit.group, u.unit.id, u.role, rb))
@@ -347,14 +459,21 @@ def score_workbook(rb: Rulebook, ranked: Sequence[Ranked[UnitResult]], rejected:
                 if i.status == "missing":
                     yield missing_row(rb, u, i)
 
-    write_workbook(out, [
-        Sheet("排名", ranking_columns(rb, waivers=waivers, sensitivity=sensitivity is not None), ranking(),
-              freeze_columns=4),
-        Sheet("各项得分", cols, scores(), freeze_columns=3),
-        Sheet("被拒收", REJECTED_COLUMNS, rejected_rows(rejected)),
-        Sheet("提示", NOTES_COLUMNS, notes()),
-        Sheet("缺资料", MISSING_COLUMNS, missing(), freeze_columns=3),
-    ])
+    write_workbook(
+        out,
+        [
+            Sheet(
+                "排名",
+                ranking_columns(rb, waivers=waivers, sensitivity=sensitivity is not None),
+                ranking(),
+                freeze_columns=4,
+            ),
+            Sheet("各项得分", cols, scores(), freeze_columns=3),
+            Sheet("被拒收", REJECTED_COLUMNS, rejected_rows(rejected)),
+            Sheet("提示", NOTES_COLUMNS, notes()),
+            Sheet("缺资料", MISSING_COLUMNS, missing(), freeze_columns=3),
+        ],
+    )
 
 
 def _round(x: Fraction) -> Fraction:
@@ -371,36 +490,100 @@ def _item_points(i: ItemResult) -> Any:
     return NOT_APPLICABLE if i.status == "not_applicable" and not i.points else i.points
 
 
-def record_workbook(rb: Rulebook, r: Ranked[UnitResult], item: str | None, out: str | IO[bytes]) -> None:
+def record_workbook(
+    rb: Rulebook, r: Ranked[UnitResult], item: str | None, out: str | IO[bytes]
+) -> None:
     """``explain --format xlsx``: one unit's audit record sheet (审核记录表): its items, its categories, the unit."""
     u = r.result
-    about = [["考核方案", f"{rb.title or rb.id}（{rb.version}）"], ["单位", u.unit.id], ["名称", u.unit.name],
-             ["片区", u.unit.group], ["角色", role_zh(u.role, rb)], ["评审人", u.assessor], ["来源", u.source],
-             ["总分", fmt_points(u.total)], ["等次", u.grade or ""], ["名次", str(r.rank)],
-             ["片区名次", str(r.group_rank)], ["一票否决", "是" if u.vetoed else "否"],
-             *[["提示", f] for f in u.flags]]
+    about = [
+        ["考核方案", f"{rb.title or rb.id}（{rb.version}）"],
+        ["单位", u.unit.id],
+        ["名称", u.unit.name],
+        ["片区", u.unit.group],
+        ["角色", role_zh(u.role, rb)],
+        ["评审人", u.assessor],
+        ["来源", u.source],
+        ["总分", fmt_points(u.total)],
+        ["等次", u.grade or ""],
+        ["名次", str(r.rank)],
+        ["片区名次", str(r.group_rank)],
+        ["一票否决", "是" if u.vetoed else "否"],
+        *[["提示", f] for f in u.flags],
+    ]
     items = [i for i in u.items if item is None or i.id == item]
     # The record sheet first: it is what a reader of the workbook (and the evidence loader) looks at first.
     sheets = [
-        Sheet("审核记录表", [Column("项目"), Column("考核内容"), Column("分值", POINTS), Column("得分", POINTS),
-                        Column("状态"), Column("评分依据"), Column("方式"), Column("所用资料")],
-              ([i.id, i.title, i.max, _item_points(i), STATUS_ZH.get(i.status, i.status), i.reason, i.method,
-                "；".join(f"{rb.fields[k].title if k in rb.fields else k} = {v}" for k, v in i.inputs)]
-               for i in items), freeze_columns=2),
+        Sheet(
+            "审核记录表",
+            [
+                Column("项目"),
+                Column("考核内容"),
+                Column("分值", POINTS),
+                Column("得分", POINTS),
+                Column("状态"),
+                Column("评分依据"),
+                Column("方式"),
+                Column("所用资料"),
+            ],
+            (
+                [
+                    i.id,
+                    i.title,
+                    i.max,
+                    _item_points(i),
+                    STATUS_ZH.get(i.status, i.status),
+                    i.reason,
+                    i.method,
+                    "；".join(
+                        f"{rb.fields[k].title if k in rb.fields else k} = {v}" for k, v in i.inputs
+                    ),
+                ]
+                for i in items
+            ),
+            freeze_columns=2,
+        ),
     ]
     about_sheet = Sheet("单位", [Column("事项"), Column("内容")], about)
     if item is None:
-        sheets.append(Sheet("类别", [Column("类别"), Column("类型"), Column("满分", POINTS), Column("得分", POINTS)],
-                            ([c.title, CATEGORY_TYPE_ZH.get(c.type, c.type), c.max,
-                              _round(c.score) if c.applicable else NOT_APPLICABLE] for c in u.categories)))
+        sheets.append(
+            Sheet(
+                "类别",
+                [Column("类别"), Column("类型"), Column("满分", POINTS), Column("得分", POINTS)],
+                (
+                    [
+                        c.title,
+                        CATEGORY_TYPE_ZH.get(c.type, c.type),
+                        c.max,
+                        _round(c.score) if c.applicable else NOT_APPLICABLE,
+                    ]
+                    for c in u.categories
+                ),
+            )
+        )
     write_workbook(out, [*sheets, about_sheet])
 
 
-def gains_workbook(r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], out: str | IO[bytes]) -> None:
+def gains_workbook(
+    r: Ranked[UnitResult], gains: Sequence[tuple[ItemResult, Fraction]], out: str | IO[bytes]
+) -> None:
     """``explain --gains --format xlsx``: the points each not-full item would add, largest first."""
-    write_workbook(out, [Sheet("可提高", [Column("项目"), Column("考核内容"), Column("得分", POINTS),
-                                       Column("分值", POINTS), Column("可提高总分", POINTS)],
-                               ([i.id, i.title, i.points, i.max, g] for i, g in gains), freeze_columns=2)])
+    write_workbook(
+        out,
+        [
+            Sheet(
+                "可提高",
+                [
+                    Column("项目"),
+                    Column("考核内容"),
+                    Column("得分", POINTS),
+                    Column("分值", POINTS),
+                    Column("可提高总分", POINTS),
+                ],
+                ([i.id, i.title, i.points, i.max, g] for i, g in gains),
+                freeze_columns=2,
+            )
+        ],
+    )
 
 
 def crosscheck_workbook(rb: Rulebook, cc: CrossCheck, out: str | IO[bytes]) -> None:
@@ -408,9 +591,19 @@ def crosscheck_workbook(rb: Rulebook, cc: CrossCheck, out: str | IO[bytes]) -> N
     by side), 提示 (all-full-marks self-assessments, flags, agreement)."""
     t = crosscheck_tables(rb, cc)
     kinds = {"int": INT, "points": POINTS, "text": TEXT, "yesno": YESNO}
-    write_workbook(out, [
-        Sheet(name, [Column(title, kinds[kind]) for title, kind in cols], rows, freeze_columns=freeze)
-        for name, cols, rows, freeze in (("汇总", t.unit_columns, t.units, 3),
-                                         ("争议项目", t.dispute_columns, t.disputes, 3),
-                                         ("提示", t.note_columns, t.notes, 0))
-    ])
+    write_workbook(
+        out,
+        [
+            Sheet(
+                name,
+                [Column(title, kinds[kind]) for title, kind in cols],
+                rows,
+                freeze_columns=freeze,
+            )
+            for name, cols, rows, freeze in (
+                ("汇总", t.unit_columns, t.units, 3),
+                ("争议项目", t.dispute_columns, t.disputes, 3),
+                ("提示", t.note_columns, t.notes, 0),
+            )
+        ],
+    )

@@ -91,8 +91,20 @@ class Col:
 
     __slots__ = ("_e", "_v", "b", "bd", "bn", "kind", "qd", "qn", "s", "table")
 
-    def __init__(self, kind: str, *, s: State = 0, b: Any = None, table: Sequence[frozenset[str]] = (),
-                 v: Num = None, e: Num = 0.0, qn: Any = None, qd: Any = 1, bn: int = 0, bd: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        s: State = 0,
+        b: Any = None,
+        table: Sequence[frozenset[str]] = (),
+        v: Num = None,
+        e: Num = 0.0,
+        qn: Any = None,
+        qd: Any = 1,
+        bn: int = 0,
+        bd: int = 1,
+    ) -> None:
         self.kind = kind
         self.s = s
         self.b = b
@@ -130,15 +142,25 @@ class Col:
             return cls("str", b=value)
         f = Fraction(value)
         if abs(f.numerator) < SMALL and f.denominator < SMALL:
-            return cls("num", qn=f.numerator, qd=f.denominator, bn=abs(f.numerator), bd=f.denominator)
+            return cls(
+                "num", qn=f.numerator, qd=f.denominator, bn=abs(f.numerator), bd=f.denominator
+            )
         x = float(f)
         return cls("num", v=x, e=0.0 if Fraction(x) == f else abs(x) * U)
 
     @classmethod
     def ratio(cls, qn: Any, qd: Any, s: State = 0) -> Col:
         """An exact column ``qn / qd`` (int64 arrays or ints, ``qd > 0``)."""
-        bn = int(np.max(np.abs(qn))) if isinstance(qn, np.ndarray) and qn.size else abs(int(np.max(qn, initial=0)))
-        bd = int(np.max(qd)) if isinstance(qd, np.ndarray) and qd.size else int(np.max(qd, initial=1))
+        bn = (
+            int(np.max(np.abs(qn)))
+            if isinstance(qn, np.ndarray) and qn.size
+            else abs(int(np.max(qn, initial=0)))
+        )
+        bd = (
+            int(np.max(qd))
+            if isinstance(qd, np.ndarray) and qd.size
+            else int(np.max(qd, initial=1))
+        )
         return cls("num", qn=qn, qd=qd, bn=bn, bd=max(bd, 1), s=s)
 
     @classmethod
@@ -199,7 +221,11 @@ class _Run:
             return Col("num", qn=qn, qd=qd, bn=bn, bd=bd, s=s)
         if not isinstance(qd, np.ndarray) and not isinstance(qn, np.ndarray):
             f = Fraction(int(qn), int(qd))
-            return Col.const(f) if f.denominator < LIMIT and abs(f.numerator) < LIMIT else Col("num", qn=qn, qd=qd, bn=bn, bd=bd, s=s)
+            return (
+                Col.const(f)
+                if f.denominator < LIMIT and abs(f.numerator) < LIMIT
+                else Col("num", qn=qn, qd=qd, bn=bn, bd=bd, s=s)
+            )
         g = np.gcd(qn, qd)
         g = np.where(g == 0, 1, g)
         col = Col.ratio(qn // g, qd // g, s)
@@ -264,7 +290,9 @@ class _Run:
         else:
             room = np.abs(safe) - be
             with np.errstate(divide="ignore", invalid="ignore"):
-                e = np.where(room > 0, (np.abs(av) * be + np.abs(safe) * ae) / (np.abs(safe) * room), np.inf)
+                e = np.where(
+                    room > 0, (np.abs(av) * be + np.abs(safe) * ae) / (np.abs(safe) * room), np.inf
+                )
             e = e + np.abs(r) * U
         return Col.floats(r, e, s)
 
@@ -287,7 +315,14 @@ class _Run:
                 qd: Any = a.qd
             else:
                 qd = np.where(mask, a.qd, b.qd)
-            return Col("num", qn=np.where(mask, a.qn, b.qn), qd=qd, bn=max(a.bn, b.bn), bd=max(a.bd, b.bd), s=s)
+            return Col(
+                "num",
+                qn=np.where(mask, a.qn, b.qn),
+                qd=qd,
+                bn=max(a.bn, b.bn),
+                bd=max(a.bd, b.bd),
+                s=s,
+            )
         e = a.e if _is_zero(a.e) and _is_zero(b.e) else np.where(mask, a.e, b.e)
         return Col.floats(np.where(mask, a.v, b.v), e, s)
 
@@ -372,8 +407,12 @@ def _bool(x: Any) -> Any:
 
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
@@ -426,7 +465,9 @@ def _evaluate(run: _Run, tree: Node, env: Mapping[str, Col]) -> Col:
             return run.neg(_evaluate(run, operand, env))
         case Call(function, args):
             return _call(run, function, args, env)
-    raise Unsupported(f"expression node {type(tree).__name__}")  # pragma: no cover - the parser makes no others
+    raise Unsupported(
+        f"expression node {type(tree).__name__}"
+    )  # pragma: no cover - the parser makes no others
 
 
 def _call(run: _Run, fname: str, args: Sequence[Node], env: Mapping[str, Col]) -> Col:
@@ -500,7 +541,9 @@ class _ColumnOps:
         state: State = 0
         for c in cols:
             if not isinstance(c.s, int):  # any value absent, even not applicable: missing
-                state = np.where((c.s != OK) | (np.asarray(state) != OK), MISSING, OK).astype(np.int8)
+                state = np.where((c.s != OK) | (np.asarray(state) != OK), MISSING, OK).astype(
+                    np.int8
+                )
         self.states.append(state)
         return cols
 
@@ -557,12 +600,21 @@ class _ColumnOps:
     def ceil(self, x: Col) -> Col:
         return self.run.whole(x, "ceil")
 
-    def absent(self, have: Col, names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Col:
-        if weights is not None:  # a weighted checklist (SPEC §10.4): exact, over a common denominator
+    def absent(
+        self, have: Col, names: Sequence[str], weights: Sequence[Fraction] | None = None
+    ) -> Col:
+        if (
+            weights is not None
+        ):  # a weighted checklist (SPEC §10.4): exact, over a common denominator
             den = math.lcm(*(w.denominator for w in weights))
             nums = [int(w * den) for w in weights]
-            by_w = np.array([sum(k for r, k in zip(names, nums, strict=True) if r not in x) for x in have.table],
-                            dtype=np.int64)
+            by_w = np.array(
+                [
+                    sum(k for r, k in zip(names, nums, strict=True) if r not in x)
+                    for x in have.table
+                ],
+                dtype=np.int64,
+            )
             got = by_w[have.b] if len(by_w) else np.zeros(self.run.n, dtype=np.int64)
             return Col.ratio(got, den, have.s)
         by_set = np.array([sum(1 for r in names if r not in x) for x in have.table], dtype=np.int64)
@@ -621,7 +673,9 @@ class _ItemPlan:
     na_h: int  # points when not applicable
     missing_h: int  # points when evidence is missing
     unmet_h: int  # points when the precondition (requires, SPEC §10.4) fails: as under on_missing = "worst"
-    award: bool  # not applicable: awarded its max (counts as applicable), else rescaled (SPEC §10.4)
+    award: (
+        bool  # not applicable: awarded its max (counts as applicable), else rescaled (SPEC §10.4)
+    )
     veto_zero: bool
     deducts: bool  # in a deduction or penalty category: the item's value is its deduction
 
@@ -652,14 +706,21 @@ def _check_magnitudes(rb: Rulebook, cats: Sequence[tuple[Category, Sequence[_Ite
     total = abs(hundredths(rb.scale))
     for cat, plans in cats:
         reach = sum(max(p.hi_h, -p.lo_h, 0) for p in plans)
-        cat_reach = max(abs(_h(cat.max, f"category {cat.id} max")), abs(_h(cat.floor, f"category {cat.id} floor")))
+        cat_reach = max(
+            abs(_h(cat.max, f"category {cat.id} max")),
+            abs(_h(cat.floor, f"category {cat.id} floor")),
+        )
         if cat.type != "base":
             total += cat_reach + abs(_h(cat.floor, f"category {cat.id} floor"))
         if max(reach, cat_reach, total) >= POINTS_LIMIT_H:
-            raise Unsupported(f"category {cat.id}: scores could reach {max(reach, cat_reach, total) / 100:.0f} points, "
-                              "beyond the columns' integers")
+            raise Unsupported(
+                f"category {cat.id}: scores could reach {max(reach, cat_reach, total) / 100:.0f} points, "
+                "beyond the columns' integers"
+            )
     if total >= POINTS_LIMIT_H:
-        raise Unsupported(f"totals could reach {total / 100:.0f} points, beyond the columns' integers")
+        raise Unsupported(
+            f"totals could reach {total / 100:.0f} points, beyond the columns' integers"
+        )
 
 
 class Plan:
@@ -679,14 +740,19 @@ class Plan:
                 else:  # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
                     missing_h = hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor))
                 awarded = na_awards(rb, cat, item)
-                plans.append(_ItemPlan(
-                    item=item, lo_h=lo_h, hi_h=hi_h,
-                    na_h=hi_h if awarded and cat.type == "base" else 0,
-                    missing_h=missing_h,
-                    unmet_h=hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor)),
-                    award=awarded,
-                    veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
-                    deducts=cat.deducts))
+                plans.append(
+                    _ItemPlan(
+                        item=item,
+                        lo_h=lo_h,
+                        hi_h=hi_h,
+                        na_h=hi_h if awarded and cat.type == "base" else 0,
+                        missing_h=missing_h,
+                        unmet_h=hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor)),
+                        award=awarded,
+                        veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
+                        deducts=cat.deducts,
+                    )
+                )
             _h(cat.max, f"category {cat.id} max")
             _h(cat.floor, f"category {cat.id} floor")
             self.cats.append((cat, plans))
@@ -694,7 +760,9 @@ class Plan:
         self.manual = [p.item.id for p in self.items if isinstance(p.item.rule, ManualRule)]
         _check_magnitudes(rb, self.cats)
         # Totals stay below 2**31 hundredths (checked above): a grade min beyond that is never reached.
-        self.grade_h = [max(-POINTS_LIMIT_H, min(POINTS_LIMIT_H, math.ceil(g.min * 100))) for g in rb.grades]
+        self.grade_h = [
+            max(-POINTS_LIMIT_H, min(POINTS_LIMIT_H, math.ceil(g.min * 100))) for g in rb.grades
+        ]
         self.grade_names = [g.name for g in rb.grades]
         self.weighted = any(c.weight is not None for c in rb.categories if c.base_like)
         # Walk every expression once on an empty chunk, so unsupported features fail now.
@@ -733,7 +801,9 @@ class Plan:
             vetoed = np.zeros(n, dtype=bool)
             zeroed = np.zeros(n, dtype=bool)
             k = 0
-            late: list[tuple[int, int, _ItemPlan, Any]] = []  # vetoes on total / score("cat"), judged last
+            late: list[
+                tuple[int, int, _ItemPlan, Any]
+            ] = []  # vetoes on total / score("cat"), judged last
             for ci, (cat, plans) in enumerate(self.cats):
                 live = self._holds(run, cat.applies_when, env)
                 first = k
@@ -751,24 +821,47 @@ class Plan:
                         if p.veto_zero:
                             zeroed |= hit
                     k += 1
-                self._category(cat, plans, item_h[:, first:k], status[:, first:k], cat_num, cat_den, cat_ok, ci)
+                self._category(
+                    cat, plans, item_h[:, first:k], status[:, first:k], cat_num, cat_den, cat_ok, ci
+                )
             cat_h = _round_ratio(cat_num, cat_den)
             total_h = self._total(run, cat_num, cat_den, cat_ok)
             if late:
-                hit, zero = self._late_vetoes(run, late, env, points, total_h, cat_h, cat_ok, item_h, status,
-                                              cat_num, cat_den)
+                hit, zero = self._late_vetoes(
+                    run, late, env, points, total_h, cat_h, cat_ok, item_h, status, cat_num, cat_den
+                )
                 vetoed |= hit
                 zeroed |= zero
                 cat_h = _round_ratio(cat_num, cat_den)
                 total_h = self._total(run, cat_num, cat_den, cat_ok)
             total_h = np.where(zeroed, 0, total_h)
             grade = self._grades(total_h, vetoed)
-        return Scores(total_h=total_h, vetoed=vetoed, grade=grade, cat_h=cat_h, cat_ok=cat_ok, item_h=item_h,
-                      status=status, checks=checks, doubt=run.doubt)
+        return Scores(
+            total_h=total_h,
+            vetoed=vetoed,
+            grade=grade,
+            cat_h=cat_h,
+            cat_ok=cat_ok,
+            item_h=item_h,
+            status=status,
+            checks=checks,
+            doubt=run.doubt,
+        )
 
-    def _late_vetoes(self, run: _Run, late: Sequence[tuple[int, int, _ItemPlan, Any]], env: Mapping[str, Col],
-                     points: Mapping[str, Col], total_h: Any, cat_h: Any, cat_ok: Any, item_h: Any, status: Any,
-                     cat_num: Any, cat_den: Any) -> tuple[Any, Any]:
+    def _late_vetoes(
+        self,
+        run: _Run,
+        late: Sequence[tuple[int, int, _ItemPlan, Any]],
+        env: Mapping[str, Col],
+        points: Mapping[str, Col],
+        total_h: Any,
+        cat_h: Any,
+        cat_ok: Any,
+        item_h: Any,
+        status: Any,
+        cat_num: Any,
+        cat_den: Any,
+    ) -> tuple[Any, Any]:
         """Judge the vetoes on ``total`` and ``score("cat")`` (SPEC §10.4), as the exact engine does.
 
         ``total`` is the rounded total before vetoes, ``score("cat")`` a category's rounded
@@ -784,7 +877,9 @@ class Plan:
             for name, cid in p.item.rule.scores:
                 ci = index[cid]
                 na = np.where(cat_ok[:, ci], OK, NA).astype(np.int8)
-                late_env[name] = Col.ratio(run.full(cat_h[:, ci], np.int64), 100, na if na.any() else 0)
+                late_env[name] = Col.ratio(
+                    run.full(cat_h[:, ci], np.int64), 100, na if na.any() else 0
+                )
         vetoed = np.zeros(n, dtype=bool)
         zeroed = np.zeros(n, dtype=bool)
         for k, _, p, live in late:
@@ -831,8 +926,9 @@ class Plan:
             return v
         return v | (c.s != OK)
 
-    def _item(self, run: _Run, p: _ItemPlan, env: Mapping[str, Col], live: Any,
-              points: Mapping[str, Col]) -> tuple[Any, Any]:
+    def _item(
+        self, run: _Run, p: _ItemPlan, env: Mapping[str, Col], live: Any, points: Mapping[str, Col]
+    ) -> tuple[Any, Any]:
         item, rule = p.item, p.item.rule
         n = run.n
         if item.applies_when is not None:
@@ -863,8 +959,9 @@ class Plan:
         h = np.where(live, h, p.na_h)
         return run.full(h, np.int64), st
 
-    def _rule(self, run: _Run, p: _ItemPlan, env: Mapping[str, Col],
-              points: Mapping[str, Col]) -> tuple[Any, State]:
+    def _rule(
+        self, run: _Run, p: _ItemPlan, env: Mapping[str, Col], points: Mapping[str, Col]
+    ) -> tuple[Any, State]:
         item = p.item
         kind = KINDS[item.kind]
         ops = _ColumnOps(run, env, points)
@@ -877,8 +974,17 @@ class Plan:
 
     # ------------------------------------------------------- categories, total
 
-    def _category(self, cat: Category, plans: Sequence[_ItemPlan], h: Any, st: Any, num: Any, den: Any,
-                  ok: Any, ci: int) -> None:
+    def _category(
+        self,
+        cat: Category,
+        plans: Sequence[_ItemPlan],
+        h: Any,
+        st: Any,
+        num: Any,
+        den: Any,
+        ok: Any,
+        ci: int,
+    ) -> None:
         lo, hi = _h(cat.floor, "floor"), _h(cat.max, "max")
         applicable = st != S_NA
         if cat.type != "base":
@@ -963,11 +1069,17 @@ class Plan:
     def blank(self, n: int) -> Scores:
         """Room for ``n`` rows, all to be filled by :meth:`settle`."""
         n_items, n_cats = len(self.items), len(self.cats)
-        return Scores(total_h=np.zeros(n, dtype=np.int64), vetoed=np.zeros(n, dtype=bool),
-                      grade=np.full(n, -1, dtype=np.int16), cat_h=np.zeros((n, n_cats), dtype=np.int64),
-                      cat_ok=np.zeros((n, n_cats), dtype=bool), item_h=np.zeros((n, n_items), dtype=np.int64),
-                      status=np.zeros((n, n_items), dtype=np.int8),
-                      checks=np.zeros((n, len(self.rb.consistency)), dtype=bool), doubt=np.zeros(n, dtype=bool))
+        return Scores(
+            total_h=np.zeros(n, dtype=np.int64),
+            vetoed=np.zeros(n, dtype=bool),
+            grade=np.full(n, -1, dtype=np.int16),
+            cat_h=np.zeros((n, n_cats), dtype=np.int64),
+            cat_ok=np.zeros((n, n_cats), dtype=bool),
+            item_h=np.zeros((n, n_items), dtype=np.int64),
+            status=np.zeros((n, n_items), dtype=np.int8),
+            checks=np.zeros((n, len(self.rb.consistency)), dtype=bool),
+            doubt=np.zeros(n, dtype=bool),
+        )
 
     def settle(self, scores: Scores, i: int, result: UnitResult) -> None:
         """Put the exact per-unit result of row ``i`` into ``scores``."""
@@ -986,15 +1098,21 @@ class Plan:
 
     def score_evidence(self, evidence: Sequence[Evidence]) -> Scores:
         """Score evidence records as columns; doubtful rows are settled by the per-unit path."""
-        fields = {name: column_of([ev.values.get(name) for ev in evidence], spec.type)
-                  for name, spec in self.rb.fields.items()}
-        points = {iid: column_of([ev.points.get(iid) for ev in evidence], "number") for iid in self.manual}
+        fields = {
+            name: column_of([ev.values.get(name) for ev in evidence], spec.type)
+            for name, spec in self.rb.fields.items()
+        }
+        points = {
+            iid: column_of([ev.points.get(iid) for ev in evidence], "number") for iid in self.manual
+        }
         scores = self.run_columns(fields, points, len(evidence))
         for i in np.flatnonzero(scores.doubt):
             self.settle(scores, int(i), score(self.rb, evidence[int(i)]))
         return scores
 
-    def flags_of(self, scores: Scores, i: int, evidence_flags: Iterable[str] = ()) -> tuple[str, ...]:
+    def flags_of(
+        self, scores: Scores, i: int, evidence_flags: Iterable[str] = ()
+    ) -> tuple[str, ...]:
         """Row ``i``'s flags, as the per-unit path gives them."""
         if i in scores.flags:
             return scores.flags[i]
@@ -1030,15 +1148,23 @@ def column_of(values: Sequence[Any], ftype: str) -> Col:
         return Col("bool", b=np.array([bool(v) for v in values], dtype=bool), s=st)
     if ftype == "set":
         codes: dict[frozenset[str], int] = {}
-        idx = np.array([codes.setdefault(frozenset(v) if v is not None else frozenset(), len(codes))
-                        for v in values], dtype=np.intp)
+        idx = np.array(
+            [
+                codes.setdefault(frozenset(v) if v is not None else frozenset(), len(codes))
+                for v in values
+            ],
+            dtype=np.intp,
+        )
         return Col("set", b=idx, s=st, table=tuple(codes))
     if ftype in ("text", "choice"):
         return Col("str", b=np.array(["" if v is None else v for v in values], dtype=object), s=st)
     fr = [Fraction(0) if v is None else Fraction(v) for v in values]
     if all(abs(x.numerator) < SMALL and x.denominator < SMALL for x in fr):
-        return Col.ratio(np.array([x.numerator for x in fr], dtype=np.int64),
-                         np.array([x.denominator for x in fr], dtype=np.int64), st)
+        return Col.ratio(
+            np.array([x.numerator for x in fr], dtype=np.int64),
+            np.array([x.denominator for x in fr], dtype=np.int64),
+            st,
+        )
     v = np.array([float(x) for x in fr], dtype=np.float64)
     return Col.floats(v, np.abs(v) * U, st)
 

@@ -38,20 +38,14 @@ __all__ = [
 
 ZERO = Fraction(0)
 HUNDREDTH = Fraction(1, 100)
-NOT_APPLICABLE = "不适用"  # what a report shows for a not-applicable item or category, never a zero (SPEC §4.4)
-
-
-
-
+NOT_APPLICABLE = (
+    "不适用"  # what a report shows for a not-applicable item or category, never a zero (SPEC §4.4)
+)
 
 
 def consistency_flag(check: Consistency) -> str:
     """The flag a failed consistency check puts on a unit."""
     return f"数据不一致: {check.message} ({check.when.text})"
-
-
-
-
 
 
 @attrs.frozen(kw_only=True)
@@ -126,17 +120,34 @@ class UnitResult:
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
         """Smaller ranks higher: (vetoed, −rounded total, −rounded tie-break scores), in hundredths."""
-        return (self.vetoed, -hundredths(self.total), tuple(-hundredths(self.category(c).score) for c in tie_break))
+        return (
+            self.vetoed,
+            -hundredths(self.total),
+            tuple(-hundredths(self.category(c).score) for c in tie_break),
+        )
 
     def summary(self) -> UnitSummary:
         """The compact, picklable form that tables, CSV and ranking need (no reasons)."""
         return UnitSummary(
-            unit=self.unit, role=self.role, source=self.source, total=fmt_points(self.total),
-            total_h=hundredths(self.total), vetoed=self.vetoed, grade=self.grade,
-            categories=tuple((c.id, fmt_points(c.score), hundredths(c.score), c.applicable) for c in self.categories),
-            items=tuple(fmt_points(i.points) for i in self.items), flags=self.flags,
-            unshown=tuple(k for k, i in enumerate(self.items) if i.status == "not_applicable" and not i.points),
-            total_without_waivers=None if self.total_without_waivers is None else fmt_points(self.total_without_waivers),
+            unit=self.unit,
+            role=self.role,
+            source=self.source,
+            total=fmt_points(self.total),
+            total_h=hundredths(self.total),
+            vetoed=self.vetoed,
+            grade=self.grade,
+            categories=tuple(
+                (c.id, fmt_points(c.score), hundredths(c.score), c.applicable)
+                for c in self.categories
+            ),
+            items=tuple(fmt_points(i.points) for i in self.items),
+            flags=self.flags,
+            unshown=tuple(
+                k for k, i in enumerate(self.items) if i.status == "not_applicable" and not i.points
+            ),
+            total_without_waivers=None
+            if self.total_without_waivers is None
+            else fmt_points(self.total_without_waivers),
         )
 
     def item(self, iid: str) -> ItemResult:
@@ -175,8 +186,6 @@ class UnitSummary:
         """As :meth:`UnitResult.rank_key`."""
         by_id = {c[0]: c[2] for c in self.categories}
         return (self.vetoed, -self.total_h, tuple(-by_id[c] for c in tie_break))
-
-
 
 
 # ------------------------------------------------------------------- helpers
@@ -221,7 +230,7 @@ class _Ctx:
         return self.env[name]
 
     def head(self, name: str, v: Fraction) -> str:
-        """"登记率92.19%": a field's title and value; a space after an id used as title."""
+        """ "登记率92.19%": a field's title and value; a space after an id used as title."""
         title = self.title(name)
         sep = " " if title[-1:].isascii() else ""
         return f"{title}{sep}{self.show(name, v)}"
@@ -232,7 +241,7 @@ class _Ctx:
         return self.penalty
 
     def got(self, p: Fraction) -> str:
-        """"得X分", or "扣X分" for items of a deduction or penalty category (未扣分 for none)."""
+        """ "得X分", or "扣X分" for items of a deduction or penalty category (未扣分 for none)."""
         if self.penalty:
             return f"扣{reason_number(p)}分" if p != 0 else "未扣分"
         return _got(p)
@@ -318,7 +327,12 @@ Why = Callable[[], str]
 _Scored = tuple[Fraction, Why]
 
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
@@ -370,7 +384,9 @@ class _ExactOps:
 
     @staticmethod
     def div(a: Fraction, b: Fraction) -> Fraction:
-        if b == 0:  # as the columns do: a value that cannot be computed makes the item not applicable
+        if (
+            b == 0
+        ):  # as the columns do: a value that cannot be computed makes the item not applicable
             raise _NotApplicable("除数为0")
         return a / b
 
@@ -403,7 +419,9 @@ class _ExactOps:
         return Fraction(math.ceil(x))
 
     @staticmethod
-    def absent(have: frozenset[str], names: Sequence[str], weights: Sequence[Fraction] | None = None) -> Fraction:
+    def absent(
+        have: frozenset[str], names: Sequence[str], weights: Sequence[Fraction] | None = None
+    ) -> Fraction:
         if weights is not None:  # a weighted checklist (SPEC §10.4)
             return sum((w for n, w in zip(names, weights, strict=True) if n not in have), ZERO)
         return Fraction(sum(1 for n in names if n not in have))
@@ -454,7 +472,9 @@ def _when_missing(ctx: _Ctx, item: Item, names: Sequence[str]) -> tuple[Fraction
             return item.max, f"无资料（{what}），按未开展扣{reason_number(item.max)}分"
         return ZERO, f"无资料（{what}），未扣分"
     if worst:
-        return round_half_up(min(ZERO, item.floor), 2), f"无资料（{what}），不得分" if names else "无评审打分，不得分"
+        return round_half_up(
+            min(ZERO, item.floor), 2
+        ), f"无资料（{what}），不得分" if names else "无评审打分，不得分"
     return ZERO, f"无资料（{what}），记0分"
 
 
@@ -481,7 +501,9 @@ def _unmet(ctx: _Ctx, item: Item) -> tuple[Fraction, str] | None:
     return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{e.text}），不得分"
 
 
-def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str) -> tuple[ItemResult, bool, str]:
+def _score_item(
+    ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
+) -> tuple[ItemResult, bool, str]:
     """Returns the item result, whether it vetoes the unit, and the veto effect."""
     award = na_awards(ctx.rb, cat, item)
 
@@ -489,8 +511,18 @@ def _score_item(ctx: _Ctx, item: Item, cat: Category, cat_ok: bool, cat_why: str
         return ctx.inputs(item.fields_used())
 
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
-        return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
-                          used=inputs, points=points, status=status, why=why, capped=item.capped)
+        return ItemResult(
+            id=item.id,
+            title=item.title,
+            kind=item.kind,
+            max=item.max,
+            method=item.method,
+            used=inputs,
+            points=points,
+            status=status,
+            why=why,
+            capped=item.capped,
+        )
 
     def na(why: str) -> ItemResult:
         pts = item.max if award and cat.type == "base" else ZERO
@@ -557,8 +589,14 @@ def _sum_points(points: Iterable[Fraction]) -> Fraction:
 
 def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> CategoryResult:
     def result(score: Fraction, applicable: bool = True) -> CategoryResult:
-        return CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=score,
-                              applicable=applicable)
+        return CategoryResult(
+            id=cat.id,
+            title=cat.title,
+            type=cat.type,
+            max=cat.max,
+            score=score,
+            applicable=applicable,
+        )
 
     if cat.type != "base":
         pts = [i.points for i in items if i.status != "not_applicable"]
@@ -571,8 +609,11 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
     if all(awards):
         return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
     # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
-    applicable = [(spec, res) for spec, res, aw in zip(cat.items, items, awards, strict=True)
-                  if res.status != "not_applicable" or aw]
+    applicable = [
+        (spec, res)
+        for spec, res, aw in zip(cat.items, items, awards, strict=True)
+        if res.status != "not_applicable" or aw
+    ]
     e = _sum_points(res.points for _, res in applicable)
     if len(applicable) == len(items):
         return result(_clamp(e, cat.floor, cat.max))
@@ -659,7 +700,9 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
         ctx.penalty = cat.deducts
         for item in cat.items:
             if isinstance(item.rule, VetoRule) and item.rule.late:
-                late.append(_Late(pos=len(items) + len(cat_items), ci=len(cats), item=item, ok=ok, why=why))
+                late.append(
+                    _Late(pos=len(items) + len(cat_items), ci=len(cats), item=item, ok=ok, why=why)
+                )
                 cat_items.append(_pending(item))
                 continue
             res, hit, eff = _score_item(ctx, item, cat, ok, why)
@@ -667,8 +710,16 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
                 vetoed, effect = True, eff
             cat_items.append(res)
         if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
-            cats.append(CategoryResult(id=cat.id, title=cat.title, type=cat.type, max=cat.max, score=ZERO,
-                                       applicable=False))
+            cats.append(
+                CategoryResult(
+                    id=cat.id,
+                    title=cat.title,
+                    type=cat.type,
+                    max=cat.max,
+                    score=ZERO,
+                    applicable=False,
+                )
+            )
         else:
             cats.append(_category(rb, cat, cat_items))
         items.extend(cat_items)
@@ -681,11 +732,24 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
     if vetoed and effect == "zero":
         total = ZERO
     grade = _grade(rb, round_half_up(total, 2), vetoed)
-    used = tuple(i for i in (waived or {}) if any(r.id == i and r.status == "not_applicable" for r in items))
-    return UnitResult(unit=ev.unit, role=ev.role, total=total, categories=tuple(cats), items=tuple(items),
-                      grade=grade, vetoed=vetoed, veto_effect=effect, flags=tuple(flags), source=ev.source,
-                      assessor=ev.assessment.assessor, waived=used,
-                      total_without_waivers=score(rb, ev).total if used else None)
+    used = tuple(
+        i for i in (waived or {}) if any(r.id == i and r.status == "not_applicable" for r in items)
+    )
+    return UnitResult(
+        unit=ev.unit,
+        role=ev.role,
+        total=total,
+        categories=tuple(cats),
+        items=tuple(items),
+        grade=grade,
+        vetoed=vetoed,
+        veto_effect=effect,
+        flags=tuple(flags),
+        source=ev.source,
+        assessor=ev.assessment.assessor,
+        waived=used,
+        total_without_waivers=score(rb, ev).total if used else None,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -701,12 +765,26 @@ class _Late:
 
 def _pending(item: Item) -> ItemResult:
     """A late veto's place-holder while the categories are scored: it counts as a scored item of 0."""
-    return ItemResult(id=item.id, title=item.title, kind=item.kind, max=item.max, method=item.method,
-                      points=ZERO, status="scored", why="", capped=item.capped)
+    return ItemResult(
+        id=item.id,
+        title=item.title,
+        kind=item.kind,
+        max=item.max,
+        method=item.method,
+        points=ZERO,
+        status="scored",
+        why="",
+        capped=item.capped,
+    )
 
 
-def _late_vetoes(ctx: _Ctx, late: Sequence[_Late], items: list[ItemResult], cats: list[CategoryResult],
-                 total: Fraction) -> tuple[bool, str]:
+def _late_vetoes(
+    ctx: _Ctx,
+    late: Sequence[_Late],
+    items: list[ItemResult],
+    cats: list[CategoryResult],
+    total: Fraction,
+) -> tuple[bool, str]:
     """Judge the vetoes on ``total`` and ``score("cat")``, in place; returns (hit, effect).
 
     ``total`` is the unit's rounded total before vetoes, ``score("cat")`` a category's
@@ -735,7 +813,7 @@ def _late_vetoes(ctx: _Ctx, late: Sequence[_Late], items: list[ItemResult], cats
         spec = rb.categories[ci]
         ok = next(lv.ok for lv in late if lv.ci == ci)
         if ok or any(na_awards(rb, spec, item) for item in spec.items):
-            cats[ci] = _category(rb, spec, items[starts[ci]:starts[ci + 1]])
+            cats[ci] = _category(rb, spec, items[starts[ci] : starts[ci + 1]])
     return vetoed, effect
 
 
@@ -791,4 +869,3 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
                 out.append((pos, r, g))
     out.sort(key=lambda t: (-t[2], t[0]))
     return [(r, g) for _, r, g in out]
-

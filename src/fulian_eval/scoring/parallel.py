@@ -94,8 +94,9 @@ def score_summaries(
         Summaries in input order, rejections (bad units, duplicates), warnings.
     """
     global _RB, _STRICT, _WAIVERS
-    tasks, rejected, warnings = plan_sources(rb, paths, strict=strict, chunk=CHUNK_ROWS,
-                                             ignore_columns=ignore_columns)
+    tasks, rejected, warnings = plan_sources(
+        rb, paths, strict=strict, chunk=CHUNK_ROWS, ignore_columns=ignore_columns
+    )
     total = sum(_size(t) for t in tasks)
     n = min(_workers(workers), len(tasks))
     _RB, _STRICT, _WAIVERS = rb, strict, waivers
@@ -124,7 +125,9 @@ def score_summaries(
             pool.close()
             pool.join()
         _RB, _WAIVERS = None, None
-    return BatchResult(summaries=tuple(summaries), rejected=tuple(rejects), warnings=tuple(warnings))
+    return BatchResult(
+        summaries=tuple(summaries), rejected=tuple(rejects), warnings=tuple(warnings)
+    )
 
 
 def terminal_progress(label: str, *, percent: bool = False) -> Callable[[int, int], None] | None:

@@ -124,7 +124,9 @@ class Table:
     item_na: Any = None
     group_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     role_code: array.array[int] = attrs.field(factory=lambda: array.array("b"))
-    groups: dict[str, int] = attrs.field(factory=dict)  # group -> code, in order of first appearance
+    groups: dict[str, int] = attrs.field(
+        factory=dict
+    )  # group -> code, in order of first appearance
     roles: dict[str, int] = attrs.field(factory=dict)
     id_bytes: Any = None  # unit ids as UTF-8 (numpy bytes), for sorting ties by id
     nul_ids: bool = False  # some id holds a NUL, which numpy bytes would drop
@@ -164,29 +166,65 @@ class Table:
         if len(self._flag_index) > len(self.flag_sets):
             self.flag_sets = list(self._flag_index)
         self.flag_code.extend(codes[keep].tolist())
-        for part, arr in zip(self._parts, (sc.total_h[keep], sc.vetoed[keep], sc.grade[keep],
-                                            sc.cat_h[keep].astype(np.int32), sc.cat_ok[keep],
-                                            sc.item_h[keep].astype(np.int32), sc.status[keep] == _NA),
-                             strict=True):
+        for part, arr in zip(
+            self._parts,
+            (
+                sc.total_h[keep],
+                sc.vetoed[keep],
+                sc.grade[keep],
+                sc.cat_h[keep].astype(np.int32),
+                sc.cat_ok[keep],
+                sc.item_h[keep].astype(np.int32),
+                sc.status[keep] == _NA,
+            ),
+            strict=True,
+        ):
             part.append(arr)
 
     def _finish(self) -> None:
         p = self.plan
         n_cats, n_items = len(p.cats), len(p.items)
-        empty = (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int16), np.zeros((0, n_cats), np.int32),
-                 np.zeros((0, n_cats), bool), np.zeros((0, n_items), np.int32), np.zeros((0, n_items), bool))
+        empty = (
+            np.zeros(0, np.int64),
+            np.zeros(0, bool),
+            np.zeros(0, np.int16),
+            np.zeros((0, n_cats), np.int32),
+            np.zeros((0, n_cats), bool),
+            np.zeros((0, n_items), np.int32),
+            np.zeros((0, n_items), bool),
+        )
         cols = []
         for part, none in zip(self._parts, empty, strict=True):
             cols.append(np.concatenate(part) if part else none)
             part.clear()  # one field at a time, so the chunks go as the whole comes
-        self.total_h, self.vetoed, self.grade, self.cat_h, self.cat_ok, self.item_h, self.item_na = cols
-        self.id_bytes = np.concatenate(self._id_parts) if self._id_parts else np.zeros(0, dtype="S1")
+        (
+            self.total_h,
+            self.vetoed,
+            self.grade,
+            self.cat_h,
+            self.cat_ok,
+            self.item_h,
+            self.item_na,
+        ) = cols
+        self.id_bytes = (
+            np.concatenate(self._id_parts) if self._id_parts else np.zeros(0, dtype="S1")
+        )
         self._id_parts = []
 
     def _truncate(self, n: int) -> None:
         """Forget rows from ``n`` on (a file that turned out unreadable half way)."""
-        for lst in (self.unit, self.name, self.group, self.kind, self.role, self.file_of, self.rowno,
-                    self.flag_code, self.group_code, self.role_code):
+        for lst in (
+            self.unit,
+            self.name,
+            self.group,
+            self.kind,
+            self.role,
+            self.file_of,
+            self.rowno,
+            self.flag_code,
+            self.group_code,
+            self.role_code,
+        ):
             del lst[n:]
         for part in [*self._parts, self._id_parts]:
             kept = 0
@@ -211,12 +249,24 @@ class Table:
         """Row ``i`` as the per-unit path's :class:`~fulian_eval.scoring.exact.UnitSummary`."""
         p = self.plan
         return UnitSummary(
-            unit=UnitInfo(id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]),
-            role=self.role[i], source=self.source(i), total=fmt_hundredths(int(self.total_h[i])),
-            total_h=int(self.total_h[i]), vetoed=bool(self.vetoed[i]),
+            unit=UnitInfo(
+                id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]
+            ),
+            role=self.role[i],
+            source=self.source(i),
+            total=fmt_hundredths(int(self.total_h[i])),
+            total_h=int(self.total_h[i]),
+            vetoed=bool(self.vetoed[i]),
             grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
-            categories=tuple((c.id, fmt_hundredths(int(self.cat_h[i, k])), int(self.cat_h[i, k]), bool(self.cat_ok[i, k]))
-                             for k, (c, _) in enumerate(p.cats)),
+            categories=tuple(
+                (
+                    c.id,
+                    fmt_hundredths(int(self.cat_h[i, k])),
+                    int(self.cat_h[i, k]),
+                    bool(self.cat_ok[i, k]),
+                )
+                for k, (c, _) in enumerate(p.cats)
+            ),
             items=tuple(fmt_hundredths(int(h)) for h in self.item_h[i]),
             unshown=self._unshown(i),
             flags=self.flags(i),
@@ -263,8 +313,9 @@ class StreamResult:
 class _Column:
     """One field's column of a table file: how to turn a chunk of its cells into a Col."""
 
-    def __init__(self, rb: Rulebook, col: int, name: str, hunit: str, header: str, source: str,
-                 strict: bool) -> None:
+    def __init__(
+        self, rb: Rulebook, col: int, name: str, hunit: str, header: str, source: str, strict: bool
+    ) -> None:
         self.rb = rb
         self.col = col
         self.name = name
@@ -283,7 +334,9 @@ class _Column:
             return got  # type: ignore[return-value]
         rec = _Record(self.rb, self.source, self.strict, "row")
         value = rec.value(self.name, raw.strip(), self.place, self.hunit)
-        out = None if rec.problems or value is None else (value, rec.flags[-1] if rec.flags else None)
+        out = (
+            None if rec.problems or value is None else (value, rec.flags[-1] if rec.flags else None)
+        )
         if len(self.cache) < 100_000:
             self.cache[raw] = out
         return out
@@ -311,17 +364,28 @@ class _Column:
             state[bad] = MISSING
         st = state if state.any() else 0
         if t == "bool":
-            return Col("bool", b=np.fromiter((bool(m[1]) for m in looked), dtype=bool, count=n), s=st)
+            return Col(
+                "bool", b=np.fromiter((bool(m[1]) for m in looked), dtype=bool, count=n), s=st
+            )
         if t == "set":
-            noted = {raw: got[1] for raw in meaning if meaning[raw][0] == OK
-                     and (got := self.read(raw)) is not None and got[1] is not None}
-            if noted:  # a member one edit from a required name: flagged as the per-unit path flags it
+            noted = {
+                raw: got[1]
+                for raw in meaning
+                if meaning[raw][0] == OK
+                and (got := self.read(raw)) is not None
+                and got[1] is not None
+            }
+            if (
+                noted
+            ):  # a member one edit from a required name: flagged as the per-unit path flags it
                 for i, c in enumerate(cells):
                     if c in noted:
                         flags.setdefault(i, []).append(noted[c])
             codes: dict[frozenset[str], int] = {frozenset(): 0}
-            code_of = {raw: codes.setdefault(m[1], len(codes)) if m[1] is not None else 0
-                       for raw, m in meaning.items()}
+            code_of = {
+                raw: codes.setdefault(m[1], len(codes)) if m[1] is not None else 0
+                for raw, m in meaning.items()
+            }
             idx = np.fromiter((code_of[c] for c in cells), dtype=np.intp, count=n)
             return Col("set", b=idx, s=st, table=tuple(codes))
         text = np.empty(n, dtype=object)
@@ -337,8 +401,13 @@ class _Column:
             blank = np.where(empty, MISSING, OK).astype(np.int8)
             cells = [c or "0" for c in cells]
         joined = "|".join(cells)
-        plain = (not joined.translate(_NUM_CHARS) and ".|" not in joined
-                 and not joined.endswith(".") and "|." not in joined and not joined.startswith("."))
+        plain = (
+            not joined.translate(_NUM_CHARS)
+            and ".|" not in joined
+            and not joined.endswith(".")
+            and "|." not in joined
+            and not joined.startswith(".")
+        )
         if plain and "." not in joined:
             try:
                 qn = np.array(cells, dtype=np.int64)
@@ -422,7 +491,9 @@ class _Column:
             qn = qn * fn
             qd = qd * fd
         col = Col.ratio(qn, qd, state)
-        if col.bn >= SMALL or col.bd >= SMALL:  # keep exact forms small; the plan reduces as it goes
+        if (
+            col.bn >= SMALL or col.bd >= SMALL
+        ):  # keep exact forms small; the plan reduces as it goes
             g = np.gcd(np.asarray(qn), np.asarray(qd))
             g = np.where(g == 0, 1, g)
             col = Col.ratio(qn // g, np.asarray(qd) // g, state)
@@ -454,7 +525,9 @@ class _Points:
             if got is False:
                 rec = _Record(self.rb, self.source, False, "row")
                 got = rec.points(self.item_id, raw.strip(), self.place)
-                if rec.problems or (got is not None and (abs(got.numerator) >= SMALL or got.denominator >= SMALL)):
+                if rec.problems or (
+                    got is not None and (abs(got.numerator) >= SMALL or got.denominator >= SMALL)
+                ):
                     got = None
                 if len(cache) < 100_000:
                     cache[raw] = got
@@ -481,7 +554,9 @@ class _Scorer:
         self.rejected: list[Rejection] = []
         self.warnings: list[str] = []
         self.seen: set[str | tuple[str, str]] = set()  # units (with their role, if not self) taken
-        self.first: dict[str | tuple[str, str], int] | None = None  # key -> row, made at the first repeat
+        self.first: dict[str | tuple[str, str], int] | None = (
+            None  # key -> row, made at the first repeat
+        )
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
         self._pool: dict[str, str] = {}
 
@@ -502,8 +577,11 @@ class _Scorer:
             self.first = {}
             for i in range(len(t.unit)):
                 self.first.setdefault(self._key(t.unit[i], t.role[i]), i)
-        return Rejection(source=source, unit=unit,
-                         error=duplicate_message(source, unit, role, self.table.source(self.first[key])))
+        return Rejection(
+            source=source,
+            unit=unit,
+            error=duplicate_message(source, unit, role, self.table.source(self.first[key])),
+        )
 
     def add_exact(self, outcomes: Iterable[Evidence | Rejection]) -> None:
         for o in outcomes:
@@ -518,7 +596,9 @@ class _Scorer:
             sc = self.plan.blank(1)
             self.plan.settle(sc, 0, res)
             path, row = split_source(o.source)
-            self._append([o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row])
+            self._append(
+                [o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row]
+            )
             self.table.settled += 1
             self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
 
@@ -526,8 +606,16 @@ class _Scorer:
         pool = self._pool
         return [pool.setdefault(v, v) for v in values]
 
-    def _append(self, units: list[str], names: list[str], groups: list[str], kinds: list[str], roles: list[str],
-                shown: str, rownos: Sequence[int]) -> None:
+    def _append(
+        self,
+        units: list[str],
+        names: list[str],
+        groups: list[str],
+        kinds: list[str],
+        roles: list[str],
+        shown: str,
+        rownos: Sequence[int],
+    ) -> None:
         t = self.table
         t.unit.extend(units)
         t.name.extend(names)
@@ -545,8 +633,14 @@ class _Scorer:
 
     # a chunk of CSV rows
 
-    def add_rows(self, layout: _TableLayout, shown: str, start: int, rows: list[list[str]],
-                 typed: list[list[Any]] | None = None) -> None:
+    def add_rows(
+        self,
+        layout: _TableLayout,
+        shown: str,
+        start: int,
+        rows: list[list[str]],
+        typed: list[list[Any]] | None = None,
+    ) -> None:
         """Score rows ``start``, ``start + 1`` … of a table (cells as text; ``typed``: the
         cells as an XLSX sheet gave them, numbers and dates, which the per-unit path reads)."""
         plan, rb = self.plan, self.rb
@@ -562,13 +656,17 @@ class _Scorer:
                 if r is _ODD_CELLS:  # a cell the text form cannot stand for (a date, say)
                     slow[i] = True
                     rows[i] = ["" if c is None else str(c) for c in typed[i]]
-        if any(len(r) != width or r.__class__ is not list for r in rows):  # short, long or unreadable rows
+        if any(
+            len(r) != width or r.__class__ is not list for r in rows
+        ):  # short, long or unreadable rows
             for i, r in enumerate(rows):
                 if len(r) != width or r.__class__ is not list:
                     slow[i] = True
                     given.setdefault(i, r)
                     rows[i] = (r + [""] * width)[:width]
-        cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+        cols: list[Sequence[str]] = (
+            list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+        )
 
         def meta_col(key: str, default: str = "") -> list[str]:
             c = meta.get(key)
@@ -590,7 +688,9 @@ class _Scorer:
         kinds = meta_col("kind")
         roles = meta_col("role")
         known = rb.roles.ids if rb.roles is not DEFAULT_ROLES else _ROLES
-        if not all(x in known for x in roles):  # blank, a title (自评) or not a role: to ids, or the per-unit path
+        if not all(
+            x in known for x in roles
+        ):  # blank, a title (自评) or not a role: to ids, or the per-unit path
             for i, role in enumerate(roles):
                 if role not in known:
                     got = rb.roles.resolve(role) if role else rb.roles.first
@@ -623,7 +723,9 @@ class _Scorer:
         sc = plan.run_columns(fields, points, n)
         keep = ~blank
         redo = (slow | sc.doubt) & ~blank
-        rejected: list[tuple[int, Rejection]] = []  # reported in row order, bad rows and repeats alike
+        rejected: list[
+            tuple[int, Rejection]
+        ] = []  # reported in row order, bad rows and repeats alike
         for i in map(int, np.flatnonzero(redo)):
             rowno = start + i
             cells = given.get(i, rows[i])
@@ -631,13 +733,27 @@ class _Scorer:
                 ev = _table_evidence(rb, layout, shown, rowno, cells, self.strict)
             except EvidenceError as exc:
                 uid = cells[ucol] if ucol < len(cells) else ""
-                rejected.append((i, Rejection(source=f"{shown} row {rowno}", unit=str(uid), error=str(exc),
-                                              problems=exc.problems)))
+                rejected.append(
+                    (
+                        i,
+                        Rejection(
+                            source=f"{shown} row {rowno}",
+                            unit=str(uid),
+                            error=str(exc),
+                            problems=exc.problems,
+                        ),
+                    )
+                )
                 keep[i] = False
                 continue
             plan.settle(sc, i, score(rb, ev))
-            units[i], names[i], groups[i], kinds[i], roles[i] = (ev.unit.id, ev.unit.name, ev.unit.group,
-                                                                ev.unit.kind, ev.role)
+            units[i], names[i], groups[i], kinds[i], roles[i] = (
+                ev.unit.id,
+                ev.unit.name,
+                ev.unit.group,
+                ev.unit.kind,
+                ev.role,
+            )
         idx = np.flatnonzero(keep).tolist()
         keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
         base = len(self.table.unit)
@@ -645,8 +761,15 @@ class _Scorer:
             self.seen.update(keys)
             if self.first is not None:
                 self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
-            self._append([units[i] for i in idx], [names[i] for i in idx], [groups[i] for i in idx],
-                          [kinds[i] for i in idx], [roles[i] for i in idx], shown, [start + i for i in idx])
+            self._append(
+                [units[i] for i in idx],
+                [names[i] for i in idx],
+                [groups[i] for i in idx],
+                [kinds[i] for i in idx],
+                [roles[i] for i in idx],
+                shown,
+                [start + i for i in idx],
+            )
         else:  # a repeated unit and role: the first stays, later ones are rejected
             for i in idx:
                 source = f"{shown} row {start + i}"
@@ -655,7 +778,9 @@ class _Scorer:
                     rejected.append((i, dup))
                     keep[i] = False
                     continue
-                self._append([units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i])
+                self._append(
+                    [units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i]
+                )
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
@@ -669,7 +794,9 @@ class _Scorer:
             if n:
                 self.sink.rows(self.table, len(self.table) - n, n)
 
-    def _flags(self, sc: Scores, keep: Any, flags: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
+    def _flags(
+        self, sc: Scores, keep: Any, flags: dict[int, list[str]]
+    ) -> dict[int, tuple[str, ...]]:
         """Each kept row's flags: the reader's (approximate figures), then failed consistency checks."""
         plan = self.plan
         out: dict[int, tuple[str, ...]] = {}
@@ -700,8 +827,13 @@ class _Scorer:
         return out
 
     @staticmethod
-    def _lacking(fields: dict[str, Col], points: dict[str, Col], must_fields: frozenset[str],
-                 must_points: frozenset[str], slow: Any) -> None:
+    def _lacking(
+        fields: dict[str, Col],
+        points: dict[str, Col],
+        must_fields: frozenset[str],
+        must_points: frozenset[str],
+        slow: Any,
+    ) -> None:
         """Rows that lack a value an ``on_missing = "reject"`` item needs go to the per-unit path."""
         for cols, names in ((fields, must_fields), (points, must_points)):
             for name in names:
@@ -711,8 +843,9 @@ class _Scorer:
                 elif not isinstance(c.s, int):
                     slow |= c.s != OK
 
-    def _strict(self, fields: dict[str, Col], points: dict[str, Col], flags: dict[int, list[str]],
-                slow: Any) -> None:
+    def _strict(
+        self, fields: dict[str, Col], points: dict[str, Col], flags: dict[int, list[str]], slow: Any
+    ) -> None:
         """--strict: rows with a missing value or an approximate figure go to the per-unit path."""
         for name in self.rb.fields:
             c = fields.get(name)
@@ -733,7 +866,10 @@ class _Scorer:
         """The cell readers of a file's columns, made once per file (their memos last the file)."""
         got = self._by_file.get(shown)
         if got is None:
-            cols = [_Column(self.rb, c, name, hunit, h, shown, self.strict) for c, name, hunit, h in layout.fields]
+            cols = [
+                _Column(self.rb, c, name, hunit, h, shown, self.strict)
+                for c, name, hunit, h in layout.fields
+            ]
             pts = [_Points(self.rb, c, iid, h, shown) for c, iid, h in layout.points]
             got = self._by_file[shown] = (cols, pts)
         return got
@@ -760,9 +896,17 @@ def _csv_chunks(records: Iterator[list[str]], size: int) -> Iterator[tuple[int, 
         start += len(rows)
 
 
-def _plan_stream(rb: Rulebook, path: Path, shown: str, pos: int, strict: bool, ignore_columns: bool,
-                 jobs: list[tuple[int, str, Any]], file_rejects: list[tuple[int, Rejection]],
-                 header_warnings: dict[int, list[str]]) -> bool:
+def _plan_stream(
+    rb: Rulebook,
+    path: Path,
+    shown: str,
+    pos: int,
+    strict: bool,
+    ignore_columns: bool,
+    jobs: list[tuple[int, str, Any]],
+    file_rejects: list[tuple[int, Rejection]],
+    header_warnings: dict[int, list[str]],
+) -> bool:
     """One file of the input: a CSV's header read and checked (its rows are streamed later);
     any other file planned as loading plans it. Whether it is evidence (as :func:`plan_file`)."""
     if path.suffix.lower() != ".csv" or not path.exists():
@@ -780,20 +924,34 @@ def _plan_stream(rb: Rulebook, path: Path, shown: str, pos: int, strict: bool, i
         with open_text(path, encoding) as f:
             header = next(csv_rows(f), [])
     except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
-        file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
+        file_rejects.append(
+            (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+        )
         return True
     layout = _TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
     if layout.problems or layout.skip is not None:
-        problem = readable_to_end(path, encoding)  # loading reads the whole file before it looks at the header
+        problem = readable_to_end(
+            path, encoding
+        )  # loading reads the whole file before it looks at the header
         if problem is not None:
-            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}")))
+            file_rejects.append(
+                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}"))
+            )
             return True
         if layout.skip is not None:
             header_warnings[pos] = [layout.skip]
             return False
         header_warnings[pos] = layout.warnings
-        file_rejects.append((pos, Rejection(source=shown, error="\n".join(str(p) for p in layout.problems),
-                                           problems=tuple(layout.problems))))
+        file_rejects.append(
+            (
+                pos,
+                Rejection(
+                    source=shown,
+                    error="\n".join(str(p) for p in layout.problems),
+                    problems=tuple(layout.problems),
+                ),
+            )
+        )
         return True
     header_warnings[pos] = layout.warnings
     jobs.append((pos, "csv", (path, shown, layout, encoding)))
@@ -843,22 +1001,48 @@ def score_tables(
         first = pos + 1
         for path, shown in files:
             pos += 1
-            gave = _plan_stream(rb, path, shown, pos, strict, ignore_columns, jobs, file_rejects,
-                                header_warnings) or gave
+            gave = (
+                _plan_stream(
+                    rb,
+                    path,
+                    shown,
+                    pos,
+                    strict,
+                    ignore_columns,
+                    jobs,
+                    file_rejects,
+                    header_warnings,
+                )
+                or gave
+            )
         if not gave and not empty_ok:
-            raise no_evidence(given, files, [w for k in range(first, pos + 1) for w in header_warnings.get(k, ())])
+            raise no_evidence(
+                given, files, [w for k in range(first, pos + 1) for w in header_warnings.get(k, ())]
+            )
     total = sum(job[2][0].stat().st_size for job in jobs if job[1] == "csv") or 1
     done = 0
     for pos, kind, payload in jobs:
         if kind == "tasks":
             for task in payload:
-                if isinstance(task, _RowsTask) and task.rows:  # an XLSX sheet, read whole: score it in chunks
+                if (
+                    isinstance(task, _RowsTask) and task.rows
+                ):  # an XLSX sheet, read whole: score it in chunks
                     if sink is not None:
                         sink.mark()
-                    names = {c for c, name, _, _ in task.layout.fields if rb.fields[name].type in ("set", "text")}
+                    names = {
+                        c
+                        for c, name, _, _ in task.layout.fields
+                        if rb.fields[name].type in ("set", "text")
+                    }
                     for part in _runs(task.rows, chunk):
                         typed = [cells for _, cells in part]
-                        sc.add_rows(task.layout, task.shown, part[0][0], [_as_text(c, names) for c in typed], typed)
+                        sc.add_rows(
+                            task.layout,
+                            task.shown,
+                            part[0][0],
+                            [_as_text(c, names) for c in typed],
+                            typed,
+                        )
                 else:
                     sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
             continue
@@ -888,7 +1072,9 @@ def score_tables(
             header_warnings.pop(pos, None)
             if sink is not None:
                 sink.back_to_mark()
-            file_rejects.append((pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")))
+            file_rejects.append(
+                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+            )
         done += path.stat().st_size
     if progress is not None:
         progress(total, total)

@@ -1,4 +1,5 @@
 """An audited streamed run of 42,000 units, SIGKILLed (as by the OOM killer) while its writer is half way."""
+
 import csv
 import os
 import signal
@@ -22,9 +23,24 @@ with open("big.csv", "w", encoding="utf-8", newline="") as f:
             r = list(r)
             r[unit] = r[assessor] = f"{r[unit]}{k}"
             w.writerow(r)
-proc = subprocess.Popen([sys.executable, "-m", "fulian_eval", "score", str(ROOT / "rules" / "town-village-2026.toml"),
-                         "big.csv", "--format", "csv", "-o", "big-out.csv", "--audit", "s.db"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+proc = subprocess.Popen(
+    [
+        sys.executable,
+        "-m",
+        "fulian_eval",
+        "score",
+        str(ROOT / "rules" / "town-village-2026.toml"),
+        "big.csv",
+        "--format",
+        "csv",
+        "-o",
+        "big-out.csv",
+        "--audit",
+        "s.db",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 deadline = time.monotonic() + 50
 while proc.poll() is None and time.monotonic() < deadline:
     try:

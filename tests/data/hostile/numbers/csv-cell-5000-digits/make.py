@@ -1,4 +1,6 @@
 from pathlib import Path
 
 p = Path("town.csv")
-p.write_text(p.read_text(encoding="utf-8").replace(",145,", "," + "1" * 5000 + ",", 1), encoding="utf-8")
+p.write_text(
+    p.read_text(encoding="utf-8").replace(",145,", "," + "1" * 5000 + ",", 1), encoding="utf-8"
+)

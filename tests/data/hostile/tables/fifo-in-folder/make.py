@@ -1,4 +1,5 @@
 """A FIFO in the evidence folder and one named on the command line (each hung the run)."""
+
 import os
 
 os.mkfifo("evidence/pipe.csv")

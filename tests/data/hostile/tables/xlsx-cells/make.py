@@ -1,4 +1,5 @@
 """One workbook: merged 片区 cells, a formula with no saved value, inf and 1E400 in number cells."""
+
 import io
 import zipfile
 
@@ -20,5 +21,7 @@ with zipfile.ZipFile("town.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
     for info in src.infolist():
         data = src.read(info.filename).decode("utf-8")
         if info.filename == "xl/worksheets/sheet1.xml":
-            data = data.replace("<v>424241</v>", "<v>inf</v>").replace("<v>424242</v>", "<v>1E400</v>")
+            data = data.replace("<v>424241</v>", "<v>inf</v>").replace(
+                "<v>424242</v>", "<v>1E400</v>"
+            )
         z.writestr(info.filename, data)

@@ -1,4 +1,5 @@
 """Three damaged workbooks: bad sheet XML, no worksheet, a shared string that is not there."""
+
 import io
 import zipfile
 
@@ -26,7 +27,18 @@ def book(name: str, patch: dict[str, object]) -> None:
 
 SHEET = "xl/worksheets/sheet1.xml"
 book("damaged.xlsx", {SHEET: lambda x: x.replace("</sheetData>", "<row </sheetData>")})
-book("nosheet.xlsx", {"xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                                         "<sheets/></workbook>"})
-book("badstring.xlsx", {SHEET: lambda x: x.replace('<c r="A2" t="inlineStr"><is><t>dongqiao</t></is></c>',
-                                                   '<c r="A2" t="s"><v>7</v></c>')})
+book(
+    "nosheet.xlsx",
+    {
+        "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<sheets/></workbook>"
+    },
+)
+book(
+    "badstring.xlsx",
+    {
+        SHEET: lambda x: x.replace(
+            '<c r="A2" t="inlineStr"><is><t>dongqiao</t></is></c>', '<c r="A2" t="s"><v>7</v></c>'
+        )
+    },
+)
