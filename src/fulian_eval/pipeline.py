@@ -25,7 +25,7 @@ from typing import IO, Any
 import attrs
 
 from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
-from .io.evidence import TABLE_SUFFIXES, Rejection, _expand, load_evidence
+from .io.evidence import TABLE_SUFFIXES, Rejection, expand_paths, load_evidence
 from .io.load import load_rulebook
 from .io.waivers import WaiverSet
 from .model.rulebook import Rulebook
@@ -159,7 +159,7 @@ def columnar_plan(
     rb: Rulebook, paths: Iterable[str | Path], waivers: WaiverSet | None = None
 ) -> Plan | None:
     """The compiled plan when a run streams through the columns (tables, no waivers, a plan), else None."""
-    if waivers is not None or not any(p.suffix.lower() in _TABLES for p, _ in _expand(paths)):
+    if waivers is not None or not any(p.suffix.lower() in _TABLES for p, _ in expand_paths(paths)):
         return None
     try:
         return compile_plan(rb)

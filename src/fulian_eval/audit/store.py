@@ -52,7 +52,7 @@ import attrs
 
 from .._version import __version__
 from ..errors import FulianEvalError
-from ..io.evidence import Rejection, _expand, split_source
+from ..io.evidence import Rejection, expand_paths, split_source
 from ..io.tables import read_bounded
 from ..model.rulebook import Item, Rulebook
 from ..model.status import Status
@@ -953,7 +953,7 @@ def read_files(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
     Paths that cannot be read are left out (loading rejects them anyway).
     """
     out = []
-    for path, shown in _expand(paths):
+    for path, shown in expand_paths(paths):
         try:
             out.append(
                 (shown, read_bounded(path))

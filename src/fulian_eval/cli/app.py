@@ -35,7 +35,7 @@ from ..analysis.rank import Ranked, rank
 from ..analysis.sensitivity import sensitivity
 from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
-from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, _expand, load_evidence
+from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, expand_paths, load_evidence
 from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
@@ -610,7 +610,7 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
                     f"in the evidence folder {path}", "so it would be read as evidence next time"
                 )
             if st is not None:
-                for child, shown in _expand([path]):
+                for child, shown in expand_paths([path]):
                     if same(child):
                         refuse(f"the evidence file {shown}")
         elif same(path):

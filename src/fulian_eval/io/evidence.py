@@ -106,7 +106,7 @@ class EvidenceSet:
 # ----------------------------------------------------------------- one record
 
 
-class _Record:
+class EvidenceRecord:
     """Turns one unit's raw values into Evidence, collecting problems."""
 
     def __init__(
@@ -346,7 +346,7 @@ def _show_raw(raw: Any) -> str:
     return f"'{raw}'" if isinstance(raw, str) else str(raw)
 
 
-def _check_role(rec: _Record, role: Any, place: str) -> str:
+def _check_role(rec: EvidenceRecord, role: Any, place: str) -> str:
     """A role by id (``self``) or by its title (``自评``, as the form's 角色 column holds it) -> its id.
 
     The roles are the rulebook's ``[roles]`` (SPEC §10.5), or the default four; none given is the first.
@@ -366,7 +366,7 @@ def _check_role(rec: _Record, role: Any, place: str) -> str:
 
 
 def _finish(
-    rec: _Record,
+    rec: EvidenceRecord,
     unit: UnitInfo,
     assessment: Assessment,
     values: dict[str, Any],
@@ -431,7 +431,7 @@ def parse_evidence(
     Raises:
         EvidenceError: with every problem in this unit's evidence.
     """
-    rec = _Record(rb, source, strict, "values", Locator(text) if text is not None else None)
+    rec = EvidenceRecord(rb, source, strict, "values", Locator(text) if text is not None else None)
 
     def unknown(place: str, msg: str) -> None:
         # Extra keys lose nothing that is scored: a warning, or a rejection with --strict.
@@ -603,7 +603,7 @@ def _points_item(rb: Rulebook, text: str) -> tuple[str | None, str]:
     return None, f"no manual item '{text}'{did_you_mean(text, known)}; manual items: {listed}"
 
 
-class _TableLayout:
+class TableLayout:
     """What each column of a table means, worked out once per file.
 
     A column is a meta column (``unit`` … or 单位编码 …), a ``points:ITEM`` column, or a
@@ -774,16 +774,16 @@ def split_source(source: str) -> tuple[str, int]:
     return source, 0
 
 
-def _is_blank(cells: Sequence[Any]) -> bool:
+def is_blank_row(cells: Sequence[Any]) -> bool:
     """A row with nothing in it (skipped); a row that could not be read is never blank."""
     return cells.__class__ is not BadRow and not any(str(c).strip() for c in cells if c is not None)
 
 
-def _table_evidence(
-    rb: Rulebook, layout: _TableLayout, source: str, rowno: int, cells: Sequence[Any], strict: bool
+def table_evidence(
+    rb: Rulebook, layout: TableLayout, source: str, rowno: int, cells: Sequence[Any], strict: bool
 ) -> Evidence:
     src = f"{source} row {rowno}"
-    rec = _Record(rb, src, strict, "row")
+    rec = EvidenceRecord(rb, src, strict, "row")
     broken = isinstance(cells, BadRow)
     if broken:
         rec.bad("", cells.problem)  # type: ignore[attr-defined]
@@ -884,7 +884,7 @@ def _expand_one(p: str | Path) -> Iterator[tuple[Path, str]]:
         yield path, str(p)
 
 
-def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
     """Evidence paths with folders expanded (recursively, sorted); in a folder every
     entry with an evidence suffix that is not a folder, so that a FIFO or a dangling
     link there is rejected by name rather than passed over."""
@@ -893,7 +893,7 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
 
 
 def expand_each(paths: Iterable[str | Path]) -> Iterator[tuple[str, list[tuple[Path, str]]]]:
-    """Each evidence path as given, with the files it stands for (as :func:`_expand`)."""
+    """Each evidence path as given, with the files it stands for (as :func:`expand_paths`)."""
     for p in paths:
         yield str(p), list(_expand_one(p))
 
@@ -940,19 +940,19 @@ class _FileTask:
 
 
 @attrs.frozen
-class _RowsTask:
+class RowsTask:
     """A run of rows of one table, with the layout worked out from its header."""
 
     shown: str
-    layout: _TableLayout
+    layout: TableLayout
     rows: list[tuple[int, list[Any]]]
 
 
-Task = _FileTask | _RowsTask
+Task = _FileTask | RowsTask
 Outcome = Evidence | Rejection
 
 
-def _os_text(exc: BaseException) -> str:
+def os_error_text(exc: BaseException) -> str:
     """Why a file cannot be read, as a clerk reads it (no "[Errno 2]")."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -1018,9 +1018,11 @@ def plan_file(
         try:
             header, rows = read_rows(path)
         except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
-            rejected.append(Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+            rejected.append(
+                Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}")
+            )
             return True
-        layout = _TableLayout(
+        layout = TableLayout(
             rb, header, shown, strict, exact=suffix == ".csv", ignore_columns=ignore_columns
         )
         if layout.skip is not None:
@@ -1038,7 +1040,7 @@ def plan_file(
             return True
         step = chunk if chunk > 0 else max(1, len(rows))
         for i in range(0, len(rows), step):
-            tasks.append(_RowsTask(shown, layout, rows[i : i + step]))
+            tasks.append(RowsTask(shown, layout, rows[i : i + step]))
     else:
         return False  # a file given by name that is no evidence (x.docx): see no_evidence
     return True
@@ -1060,7 +1062,7 @@ def run_task(
             TomlProblem,
             FileProblem,
         ) as exc:
-            yield Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}")
+            yield Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}")
             return
         if _is_other_toml(data):
             if "waivers" in data and warnings is not None:
@@ -1076,10 +1078,10 @@ def run_task(
         return
     layout = task.layout
     for rowno, cells in task.rows:
-        if _is_blank(cells):
+        if is_blank_row(cells):
             continue
         try:
-            yield _table_evidence(rb, layout, task.shown, rowno, cells, strict)
+            yield table_evidence(rb, layout, task.shown, rowno, cells, strict)
         except EvidenceError as exc:
             uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
             yield Rejection(

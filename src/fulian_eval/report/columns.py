@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from ..analysis.rank import Ranking
-from ..io.evidence import Rejection, _RowsTask, plan_sources, run_task
+from ..io.evidence import Rejection, RowsTask, plan_sources, run_task
 from ..lang.expr import round_half_up
 from ..lang.text import csv_cell, csv_cells
 from ..model.rulebook import Item
@@ -346,7 +346,7 @@ def table_missing_rows(
     )
     found: list[tuple[tuple[str, str, int, str], list[Any]]] = []
     for task in tasks:
-        if isinstance(task, _RowsTask):
+        if isinstance(task, RowsTask):
             task = attrs.evolve(task, rows=_may_lack(task, row_of, can, items, reads, always))
         for ev in run_task(rb, task, strict=strict):
             if isinstance(ev, Rejection) or ev.source not in row_of:
@@ -359,7 +359,7 @@ def table_missing_rows(
 
 
 def _may_lack(
-    task: _RowsTask,
+    task: RowsTask,
     row_of: dict[str, int],
     can: Any,
     items: Sequence[Item],

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import attrs
 
-from ..io.evidence import ROLE_TITLES, _TableLayout, set_names
+from ..io.evidence import ROLE_TITLES, TableLayout, set_names
 from ..io.tables import DATA_SHEET
 from ..kinds import ManualRule
 from ..lang.text import decimal_text
@@ -117,7 +117,7 @@ def shown_unit(unit: str) -> str:
 
 def _reads_back(rb: Rulebook, header: str, field: str) -> bool:
     """Whether the evidence reader maps a column headed ``header`` to ``field`` (and nothing else)."""
-    layout = _TableLayout(rb, ["单位编码", header], "form", False)
+    layout = TableLayout(rb, ["单位编码", header], "form", False)
     return not layout.problems and [(c, f) for c, f, _, _ in layout.fields] == [(1, field)]
 
 
@@ -140,7 +140,7 @@ def _field_header(rb: Rulebook, name: str) -> str:
 def _points_header(rb: Rulebook, item_id: str, title: str) -> str:
     """``得分：TITLE`` where that reads back as the item's points (a title of its own), else ``points:ID``."""
     for header in (f"得分：{title}", f"points:{item_id}"):
-        layout = _TableLayout(rb, ["单位编码", header], "form", False)
+        layout = TableLayout(rb, ["单位编码", header], "form", False)
         if not layout.problems and [(c, i) for c, i, _ in layout.points] == [(1, item_id)]:
             return header
     raise ValueError(f"no header reads back as the points of '{item_id}'")  # points:ID always does

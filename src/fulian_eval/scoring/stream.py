@@ -30,19 +30,19 @@ import numpy as np
 from ..errors import EvidenceError
 from ..io.evidence import (
     ROLES,
+    EvidenceRecord,
     Rejection,
-    _is_blank,
-    _os_text,
-    _Record,
-    _RowsTask,
-    _table_evidence,
-    _TableLayout,
+    RowsTask,
+    TableLayout,
     duplicate_message,
     expand_each,
+    is_blank_row,
     no_evidence,
+    os_error_text,
     plan_file,
     run_task,
     split_source,
+    table_evidence,
 )
 from ..io.tables import (
     FileProblem,
@@ -332,7 +332,7 @@ class _Column:
         got = self.cache.get(raw, False)
         if got is not False:
             return got  # type: ignore[return-value]
-        rec = _Record(self.rb, self.source, self.strict, "row")
+        rec = EvidenceRecord(self.rb, self.source, self.strict, "row")
         value = rec.value(self.name, raw.strip(), self.place, self.hunit)
         out = (
             None if rec.problems or value is None else (value, rec.flags[-1] if rec.flags else None)
@@ -523,7 +523,7 @@ class _Points:
                 continue
             got = cache.get(raw, False)
             if got is False:
-                rec = _Record(self.rb, self.source, False, "row")
+                rec = EvidenceRecord(self.rb, self.source, False, "row")
                 got = rec.points(self.item_id, raw.strip(), self.place)
                 if rec.problems or (
                     got is not None and (abs(got.numerator) >= SMALL or got.denominator >= SMALL)
@@ -635,7 +635,7 @@ class _Scorer:
 
     def add_rows(
         self,
-        layout: _TableLayout,
+        layout: TableLayout,
         shown: str,
         start: int,
         rows: list[list[str]],
@@ -679,7 +679,7 @@ class _Scorer:
         if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
-                    if not _is_blank(given.get(i, rows[i])):
+                    if not is_blank_row(given.get(i, rows[i])):
                         slow[i] = True
                     else:
                         blank[i] = True
@@ -730,7 +730,7 @@ class _Scorer:
             rowno = start + i
             cells = given.get(i, rows[i])
             try:
-                ev = _table_evidence(rb, layout, shown, rowno, cells, self.strict)
+                ev = table_evidence(rb, layout, shown, rowno, cells, self.strict)
             except EvidenceError as exc:
                 uid = cells[ucol] if ucol < len(cells) else ""
                 rejected.append(
@@ -862,7 +862,7 @@ class _Scorer:
         for i in flags:
             slow[i] = True
 
-    def _readers(self, layout: _TableLayout, shown: str) -> tuple[list[_Column], list[_Points]]:
+    def _readers(self, layout: TableLayout, shown: str) -> tuple[list[_Column], list[_Points]]:
         """The cell readers of a file's columns, made once per file (their memos last the file)."""
         got = self._by_file.get(shown)
         if got is None:
@@ -925,17 +925,22 @@ def _plan_stream(
             header = next(csv_rows(f), [])
     except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
         file_rejects.append(
-            (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+            (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
         )
         return True
-    layout = _TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
+    layout = TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
     if layout.problems or layout.skip is not None:
         problem = readable_to_end(
             path, encoding
         )  # loading reads the whole file before it looks at the header
         if problem is not None:
             file_rejects.append(
-                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(problem)}"))
+                (
+                    pos,
+                    Rejection(
+                        source=shown, error=f"{shown}: cannot read: {os_error_text(problem)}"
+                    ),
+                )
             )
             return True
         if layout.skip is not None:
@@ -1025,7 +1030,7 @@ def score_tables(
         if kind == "tasks":
             for task in payload:
                 if (
-                    isinstance(task, _RowsTask) and task.rows
+                    isinstance(task, RowsTask) and task.rows
                 ):  # an XLSX sheet, read whole: score it in chunks
                     if sink is not None:
                         sink.mark()
@@ -1073,7 +1078,7 @@ def score_tables(
             if sink is not None:
                 sink.back_to_mark()
             file_rejects.append(
-                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {_os_text(exc)}"))
+                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
             )
         done += path.stat().st_size
     if progress is not None:
