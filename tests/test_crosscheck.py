@@ -15,8 +15,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fulian_eval import RulebookError, parse_evidence, parse_rulebook, score
-from fulian_eval.analysis.crosscheck import config_of, crosscheck, crosscheck_json
+from fulian_eval import (
+    RulebookError,
+    load_evidence,
+    load_rulebook,
+    parse_evidence,
+    parse_rulebook,
+    score,
+)
+from fulian_eval.analysis.crosscheck import (
+    config_of,
+    crosscheck,
+    crosscheck_json,
+    crosscheck_report,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,3 +271,17 @@ def test_cli_crosscheck_csv_and_markdown(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert md.returncode == 0 and "| 名次" in md.stdout and "|---" in md.stdout.replace(":", "-")
+
+
+def test_the_table_names_the_role_used_by_its_title_and_csv_by_its_id() -> None:
+    root = Path(__file__).resolve().parent.parent
+    rb = load_rulebook(root / "rules" / "town-village-2026.toml")
+    cc = crosscheck(
+        rb, [score(rb, ev) for ev in load_evidence(rb, [root / "examples" / "crosscheck"]).evidence]
+    )
+    table = crosscheck_report(rb, cc, "table").splitlines()
+    huayuan = next(line for line in table if " huayuan " in line)
+    assert " 镇核 " in huayuan and " town " not in huayuan
+    rows = crosscheck_report(rb, cc, "csv").splitlines()
+    assert rows[0].split(",")[7] == "final_role"
+    assert next(r for r in rows if r.startswith("1,huayuan,")).split(",")[7] == "town"

@@ -523,6 +523,11 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
         for r in cc.ranked
     ]
     role_zh = rb.roles.titles
+    if fmt != "csv":  # a table a clerk reads names the role used by its title (CSV keeps ids)
+        used = 4 + len(roles)
+        units_rows = [
+            [*row[:used], rb.roles.title(str(row[used])), *row[used + 1 :]] for row in units_rows
+        ]
     head = [
         "名次",
         "单位",
