@@ -285,3 +285,35 @@ def test_the_table_names_the_role_used_by_its_title_and_csv_by_its_id() -> None:
     rows = crosscheck_report(rb, cc, "csv").splitlines()
     assert rows[0].split(",")[7] == "final_role"
     assert next(r for r in rows if r.startswith("1,huayuan,")).split(",")[7] == "town"
+
+
+def test_self_inflation_uses_the_rulebooks_own_first_role() -> None:
+    """With [roles] the self-assessment is the first (least authoritative) role, whatever its id."""
+    rb = parse_rulebook(
+        textwrap.dedent("""
+        id = "r"
+        version = "1"
+        [roles]
+        village = "村自评"
+        town = "镇核"
+        [fields.ok]
+        type = "bool"
+        [[categories]]
+        id = "a"
+        [[categories.items]]
+        id = "ok"
+        kind = "check"
+        field = "ok"
+        max = 10
+        """)
+    )
+
+    def ev(role: str, ok: bool) -> Any:
+        data = {"unit": {"id": "u1"}, "assessment": {"role": role}, "values": {"ok": ok}}
+        return score(rb, parse_evidence(rb, data))
+
+    cc = crosscheck(rb, [ev("village", True), ev("town", False)])
+    [final] = [r.result for r in cc.ranked]
+    # the town's 0 is used; the village said 10: it inflated by 10 and gave itself full marks
+    assert final.final_role == "town" and final.self_inflation == 10
+    assert cc.all_full_marks == ("u1",)

@@ -130,7 +130,10 @@ class CrossCheck:
     agreement: Agreement
 
 
-def _final(config: CrossCheckConfig, roles: Mapping[str, UnitResult]) -> FinalResult:
+def _final(
+    config: CrossCheckConfig, roles: Mapping[str, UnitResult], self_role: str = "self"
+) -> FinalResult:
+    """A unit's final result; ``self_role`` is the self-assessment (the rulebook's least authoritative role)."""
     first = next((r for r in config.precedence if r in roles), None)
     if first is None:  # only roles left out of precedence: take them in the usual order
         first = next(r for r in (*DEFAULT_PRECEDENCE, *sorted(roles)) if r in roles)
@@ -146,9 +149,9 @@ def _final(config: CrossCheckConfig, roles: Mapping[str, UnitResult]) -> FinalRe
             total, role = basis.total, first
     else:
         total, role = basis.total, first
-    selfr = roles.get("self")
+    selfr = roles.get(self_role)
     inflation = None
-    if selfr is not None and role != "self":
+    if selfr is not None and role != self_role:
         inflation = round_half_up(selfr.total, 2) - round_half_up(total, 2)
     return FinalResult(
         unit=basis.unit,
@@ -205,7 +208,8 @@ def crosscheck(
     for r in results:
         by_unit[r.unit.id][r.role] = r
         by_role[r.role].append(r)
-    finals = [_final(cfg, roles) for _, roles in sorted(by_unit.items())]
+    self_role = rb.roles.first  # 自评 by default; a rulebook's [roles] names its own first role
+    finals = [_final(cfg, roles, self_role) for _, roles in sorted(by_unit.items())]
     discrepancies: list[Discrepancy] = []
     full: list[str] = []
     flags: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -241,7 +245,7 @@ def crosscheck(
                         values=_differing({role: dict(i.inputs) for role, i in judged.items()}),
                     )
                 )
-        selfr = roles.get("self")
+        selfr = roles.get(self_role)
         if selfr is not None and _all_full(selfr, deducts):
             full.append(uid)
         unit_flags = {role: roles[role].flags for role in present if roles[role].flags}
