@@ -15,28 +15,16 @@ from ..analysis.rank import Ranked
 from ..errors import FulianEvalError, did_you_mean
 from ..io.evidence import EvidenceSet
 from ..model.rulebook import Rulebook
-from ..report.sheets import ROLE_ZH, record_sheets_html
+from ..report.sheets import record_sheets_html
 from ..scoring.exact import UnitResult
 
-__all__ = ["FORMATS", "SheetsError", "add_parser", "render", "role_of"]
+__all__ = ["FORMATS", "SheetsError", "add_parser", "render"]
 
 FORMATS = ("html", "pdf")
-_ROLES_IN = {**{v: k for k, v in ROLE_ZH.items()}, **{k: k for k in ROLE_ZH}}
 
 
 class SheetsError(FulianEvalError, ValueError):
     """A usage error of ``sheets`` (exit status 2)."""
-
-
-def role_of(text: str) -> str:
-    """``--role``: a role id (self peer town field) or its Chinese word (自评 互查 镇核 实地)."""
-    role = _ROLES_IN.get(text.strip())
-    if role is None:
-        known = "、".join(f"{k}（{v}）" for k, v in ROLE_ZH.items())
-        raise argparse.ArgumentTypeError(
-            f"未知的评审类别 '{text}'{did_you_mean(text, list(_ROLES_IN))}；可用：{known}"
-        )
-    return role
 
 
 def add_parser(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from fractions import Fraction
@@ -27,6 +28,7 @@ from ..errors import ExpressionError, did_you_mean
 from .text import MAX_DIGITS, MAX_EXPONENT, round_half_up
 
 __all__ = [
+    "COMPARE",
     "Absent",
     "And",
     "Arith",
@@ -493,7 +495,7 @@ class _Parser:
         numbers; comparisons are not chained. The node's column is the operator's."""
         left = self.add()
         t = self.peek()
-        if t.kind == "op" and t.text in _CMP:
+        if t.kind == "op" and t.text in COMPARE:
             self.take()
             right = self.add()
             if t.text in ("==", "!="):
@@ -509,7 +511,7 @@ class _Parser:
                 self.want(left, "num", f"'{t.text}'")
                 self.want(right, "num", f"'{t.text}'")
             nxt = self.peek()
-            if nxt.kind == "op" and nxt.text in _CMP:
+            if nxt.kind == "op" and nxt.text in COMPARE:
                 raise self.error(nxt.col, "comparisons cannot be chained; join them with 'and'")
             return Compare(t.text, left, right, type="bool", col=t.col)
         return left
@@ -710,7 +712,7 @@ class _Closures(Visitor[Fn]):
         return lambda env: not f(env)
 
     def compare(self, node: Compare) -> Fn:
-        op = _CMP[node.op]
+        op = COMPARE[node.op]
         lf, rf = self.visit(node.left), self.visit(node.right)
         return lambda env: op(lf(env), rf(env))
 
@@ -794,13 +796,14 @@ def _div(a: Fraction, b: Fraction) -> Fraction:
     return a / b
 
 
-_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+#: The comparison operators, as functions (both engines use them: on Fractions and on numpy arrays).
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 _TYPE_WORD = {"num": "a number", "bool": "true/false", "str": "a string", "set": "a set"}

@@ -3,13 +3,11 @@ numbers, JSON and CSV cells, and the bounds on numbers read."""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -30,7 +28,6 @@ __all__ = [
     "hundredths",
     "json_text",
     "param_text",
-    "raw_csv_cells",
     "reason_number",
     "round_half_up",
 ]
@@ -107,7 +104,6 @@ def json_text(obj: Any) -> str:
 # "CSV injection" rule): = + - @, and tab or carriage return before one of them.
 FORMULA_START = frozenset("=+-@\t\r")
 NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")  # a number as the reports print it: 3, -2.50
-_RAW: contextvars.ContextVar[bool] = contextvars.ContextVar("raw_csv_cells", default=False)
 
 
 def csv_cell(text: str) -> str:
@@ -117,26 +113,16 @@ def csv_cell(text: str) -> str:
     or carriage return get a leading ``'`` so that a spreadsheet shows them as
     text; a number (``-2.50``) is left alone.
     """
-    if text[:1] in FORMULA_START and not NUMBER.match(text) and not _RAW.get():
+    if text[:1] in FORMULA_START and not NUMBER.match(text):
         return "'" + text
     return text
 
 
 def csv_cells(texts: list[str]) -> list[str]:
     """:func:`csv_cell` over a column; quick when no cell starts like a formula."""
-    if _RAW.get() or not any(t[:1] in FORMULA_START for t in texts):
+    if not any(t[:1] in FORMULA_START for t in texts):
         return texts
     return [csv_cell(t) for t in texts]
-
-
-@contextlib.contextmanager
-def raw_csv_cells() -> Iterator[None]:
-    """Within: CSV text is written as it is (for a workbook, whose cells are typed text)."""
-    token = _RAW.set(True)
-    try:
-        yield
-    finally:
-        _RAW.reset(token)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

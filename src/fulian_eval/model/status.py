@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["STATUSES", "Status"]
+__all__ = ["LABELS", "STATUSES", "Status"]
 
 
 class Status(enum.StrEnum):
@@ -46,3 +46,6 @@ _LABELS = {
 
 #: Every status, in code order (index = :attr:`Status.code`).
 STATUSES: tuple[Status, ...] = _ORDER
+
+#: Each status's name → what a clerk reads (the reports' 状态 column).
+LABELS: dict[str, str] = {s.value: s.label for s in STATUSES}

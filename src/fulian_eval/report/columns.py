@@ -19,6 +19,7 @@ from ..lang.text import csv_cell, csv_cells
 from ..model.rulebook import Item
 from ..scoring.exact import NOT_APPLICABLE, ZERO, hundredths, score
 from ..scoring.stream import HundredthsText, Table
+from .render import CSV_HEAD
 from .workbook import (
     MISSING_COLUMNS,
     NOTES_COLUMNS,
@@ -157,15 +158,7 @@ def _write_csv(
             r,
             extra,
             [
-                "rank",
-                "group_rank",
-                "unit",
-                "name",
-                "group",
-                "role",
-                "total",
-                "grade",
-                "vetoed",
+                *CSV_HEAD,
                 *(["award"] if r.award is not None else []),
                 *head,
             ],

@@ -18,7 +18,7 @@ from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
-from ..model.status import Status
+from ..model.status import LABELS
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
 from .sheets import ranking_html, score_html
 
@@ -34,7 +34,9 @@ __all__ = [
 FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
 _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 
-STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
+#: The first columns of every score and rank CSV (the streamed writer, report.columns, writes the same).
+CSV_HEAD = ("rank", "group_rank", "unit", "name", "group", "role", "total", "grade", "vetoed")
+STATUS_ZH = LABELS  # 已评分 无资料 不适用 否决 (model.status)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
@@ -168,15 +170,7 @@ def score_report(
     if fmt == "csv":
         items = [i.id for i in rb.items()]
         header = [
-            "rank",
-            "group_rank",
-            "unit",
-            "name",
-            "group",
-            "role",
-            "total",
-            "grade",
-            "vetoed",
+            *CSV_HEAD,
             *awards,
             *[c.id for c in rb.categories],
             *items,
@@ -308,15 +302,7 @@ def rank_report(
     tie_names = [rb.category(c).title if fmt != "csv" else c for c in rb.tie_break]
     if fmt == "csv":
         header = [
-            "rank",
-            "group_rank",
-            "unit",
-            "name",
-            "group",
-            "role",
-            "total",
-            "grade",
-            "vetoed",
+            *CSV_HEAD,
             *(["award"] if rb.awards else []),
             *tie_names,
             *(["best_rank", "worst_rank"] if sens else []),

@@ -23,7 +23,7 @@ from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
-from ..model.status import Status
+from ..model.status import LABELS
 from ..scoring.exact import (
     NOT_APPLICABLE,
     CategoryResult,
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
-STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
+STATUS_ZH = LABELS  # 已评分 无资料 不适用 否决 (model.status)
 CATEGORY_TYPE_ZH = {
     "base": "基本",
     "deduction": "基本（扣分制）",

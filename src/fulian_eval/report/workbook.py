@@ -31,7 +31,7 @@ from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection, split_source
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Item, Rulebook
-from ..model.status import Status
+from ..model.status import LABELS
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, fmt_points
 
 __all__ = [
@@ -483,7 +483,7 @@ def _round(x: Fraction) -> Fraction:
 
 # ------------------------------------------------ explain, gains, crosscheck
 
-STATUS_ZH = {s.value: s.label for s in Status}  # 已评分 无资料 不适用 否决 (model.status)
+STATUS_ZH = LABELS  # 已评分 无资料 不适用 否决 (model.status)
 
 
 def _item_points(i: ItemResult) -> Any:

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -35,7 +34,7 @@ import numpy as np
 
 from ..kinds import KINDS, ManualRule, VetoRule
 from ..kinds.veto import TOTAL
-from ..lang.expr import And, Arith, Call, Compare, Const, Expr, Name, Neg, Node, Not, Or
+from ..lang.expr import COMPARE, And, Arith, Call, Compare, Const, Expr, Name, Neg, Node, Not, Or
 from ..model.rulebook import Category, Evidence, Item, Rulebook
 from ..model.status import Status
 from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
@@ -342,7 +341,7 @@ class _Run:
         if a.kind == "num":
             pair = self._order(a, b)
             if pair is not None:
-                return Col("bool", b=_bool(_CMP[op](*pair)), s=s)
+                return Col("bool", b=_bool(COMPARE[op](*pair)), s=s)
             av, bv = a.v, b.v
             tol = 2 * (a.e + b.e)
             d = av - bv
@@ -350,10 +349,10 @@ class _Run:
                 self.doubtful((~(np.abs(d) > tol) & (tol > 0)) | ~np.isfinite(d), s)
             else:
                 self.doubtful(~np.isfinite(d), s)
-            return Col("bool", b=_bool(_CMP[op](av, bv)), s=s)
+            return Col("bool", b=_bool(COMPARE[op](av, bv)), s=s)
         if a.kind == "set":
             raise Unsupported("comparing sets with == or !=")
-        return Col("bool", b=_bool(_CMP[op](a.b, b.b)), s=s)
+        return Col("bool", b=_bool(COMPARE[op](a.b, b.b)), s=s)
 
     def pick(self, fname: str, cols: Sequence[Col]) -> Col:
         """min() or max() of several columns."""
@@ -404,16 +403,6 @@ def _bool(x: Any) -> Any:
     if isinstance(x, np.ndarray) and x.dtype != np.bool_:
         return x.astype(bool)
     return x
-
-
-_CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 # -------------------------------------------------------------- expressions

@@ -8,7 +8,6 @@ shown or ranked (the total itself is computed from exact category scores).
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -17,7 +16,7 @@ import attrs
 
 from ..kinds import KINDS, VetoRule
 from ..kinds.veto import TOTAL
-from ..lang.expr import Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
+from ..lang.expr import COMPARE, Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
 from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
 from ..model.rulebook import Category, Consistency, Evidence, Item, Rulebook, UnitInfo
 
@@ -326,15 +325,6 @@ def _got(p: Fraction) -> str:
 Why = Callable[[], str]
 _Scored = tuple[Fraction, Why]
 
-_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-
 
 class _ExactOps:
     """The kinds' operations (:class:`fulian_eval.kinds.Ops`) on one unit's exact values.
@@ -392,7 +382,7 @@ class _ExactOps:
 
     @staticmethod
     def cmp(op: str, a: Any, b: Any) -> bool:
-        return _CMP[op](a, b)
+        return bool(COMPARE[op](a, b))
 
     @staticmethod
     def all(conds: Sequence[bool]) -> bool:
@@ -511,18 +501,7 @@ def _score_item(
         return ctx.inputs(item.fields_used())
 
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
-        return ItemResult(
-            id=item.id,
-            title=item.title,
-            kind=item.kind,
-            max=item.max,
-            method=item.method,
-            used=inputs,
-            points=points,
-            status=status,
-            why=why,
-            capped=item.capped,
-        )
+        return _result(item, points, status, why, inputs)
 
     def na(why: str) -> ItemResult:
         pts = item.max if award and cat.type == "base" else ZERO
@@ -763,19 +742,31 @@ class _Late:
     why: str  # why not, if not
 
 
-def _pending(item: Item) -> ItemResult:
-    """A late veto's place-holder while the categories are scored: it counts as a scored item of 0."""
+def _result(
+    item: Item,
+    points: Fraction,
+    status: str,
+    why: str | Why,
+    used: Callable[[], tuple[tuple[str, str], ...]] | tuple[()] = (),
+) -> ItemResult:
+    """An item's result row: the item's own columns, and what it scored."""
     return ItemResult(
         id=item.id,
         title=item.title,
         kind=item.kind,
         max=item.max,
         method=item.method,
-        points=ZERO,
-        status="scored",
-        why="",
+        used=used,
+        points=points,
+        status=status,
+        why=why,
         capped=item.capped,
     )
+
+
+def _pending(item: Item) -> ItemResult:
+    """A late veto's place-holder while the categories are scored: it counts as a scored item of 0."""
+    return _result(item, ZERO, "scored", "")
 
 
 def _late_vetoes(
