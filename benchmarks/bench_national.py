@@ -8,10 +8,12 @@ base categories, bonus, penalty, veto, derived values) and N units generated fro
 the example town (``bench_score.make_rows``: real villages, numbers varied ±20 %,
 seeded; approximate figures like ``1000余`` kept):
 
-1. whole-process wall time of ``fulian-eval rank RULEBOOK data.csv --format csv -o out.csv``,
-   of the same with ``--audit`` (a fresh store each run), and of the hand-written numpy
-   baseline ``baseline_town.py`` (csv module -> numpy floats -> lexsort -> CSV), run in
-   turn so a busy machine slows them alike; medians, min and max;
+1. whole-process wall and CPU time of ``fulian-eval rank RULEBOOK data.csv --format csv -o out.csv``,
+   of the same with ``--audit`` (a fresh store each run), of the polars script
+   ``baseline_polars.py`` (schema given, floats, half-up, rank with ties; skipped if
+   polars is not installed) and of the hand-written numpy baseline ``baseline_town.py``
+   (csv module -> numpy floats -> lexsort -> CSV), run in turn so a busy machine slows
+   them alike; medians, min and max;
 2. peak memory (the process's maximum resident set, from ``wait4``) less that of
    ``fulian-eval --version``, per unit; the input file is never held in memory;
 3. in one process: rulebook load + compile (cold: the first in a process, which also
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -43,8 +46,8 @@ sys.path.insert(0, str(HERE))
 import bench_score  # noqa: E402
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of one process."""
+def run(cmd: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak resident memory (bytes) and CPU seconds of one process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -55,7 +58,7 @@ def run(cmd: list[str]) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def fresh_store(path: Path) -> None:
@@ -128,26 +131,45 @@ def main(argv: list[str] | None = None) -> None:
     project = [*exe, "rank", str(RULEBOOK), str(src), "--format", "csv", "-o", str(ours)]
     audited = [*project, "--audit", str(store)]
     baseline = [sys.executable, str(HERE / "baseline_town.py"), str(src), str(base)]
+    polars_out = tmp / "polars.csv"
+    polars = [sys.executable, str(HERE / "baseline_polars.py"), str(src), str(polars_out)]
+    if importlib.util.find_spec("polars") is None:
+        print(
+            "polars is not installed (pip install -e '.[bench]'): its run is skipped",
+            file=sys.stderr,
+        )
+        polars = []
 
-    _, idle = run([*exe, "--version"])
-    times: dict[str, list[float]] = {"project": [], "baseline": [], "audit": []}
-    peak: dict[str, int] = {"project": 0, "baseline": 0, "audit": 0}
+    _, idle, _ = run([*exe, "--version"])
+    names = ("project", "polars", "baseline", "audit")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    peak: dict[str, int] = dict.fromkeys(names, 0)
     for _ in range(args.runs):
-        for name, cmd in (("project", project), ("baseline", baseline), ("audit", audited)):
+        for name, cmd in (
+            ("project", project),
+            ("polars", polars),
+            ("baseline", baseline),
+            ("audit", audited),
+        ):
+            if (name == "audit" and args.no_audit) or not cmd:
+                continue
             if name == "audit":
-                if args.no_audit:
-                    continue
                 fresh_store(store)
-            t, rss = run(cmd)
+            t, rss, c = run(cmd)
             times[name].append(t)
+            cpu[name].append(c)
             peak[name] = max(peak[name], rss)
     inner = in_process(src)
     totals_off, ranks_off = differing(ours, base)
+    if polars:
+        p_totals_off, p_ranks_off = differing(ours, polars_out)
 
-    def line(label: str, ts: list[float]) -> str:
+    def line(label: str, name: str) -> str:
+        ts = times[name]
         return (
             f"{label:<22} {statistics.median(ts):8.2f} {min(ts):8.2f} {max(ts):8.2f}"
-            f" {n / statistics.median(ts):10,.0f}"
+            f" {statistics.median(cpu[name]):8.2f} {peak[name] / 1e6:8.0f} {n / statistics.median(ts):10,.0f}"
         )
 
     size = src.stat().st_size
@@ -155,15 +177,24 @@ def main(argv: list[str] | None = None) -> None:
         f"{n:,} units of {RULEBOOK.name} (33 items); input {size / 1e6:.0f} MB; "
         f"median of {args.runs} runs; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
-    print(f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'units/s':>10}")
-    print(line("fulian-eval rank", times["project"]))
-    print(line("numpy baseline", times["baseline"]))
+    print(
+        f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'CPU s':>8} {'peak MB':>8} {'units/s':>10}"
+    )
+    print(line("fulian-eval rank", "project"))
+    if times["polars"]:
+        print(line("polars script", "polars"))
+    print(line("numpy baseline", "baseline"))
     if times["audit"]:
-        print(line("fulian-eval --audit", times["audit"]))
+        print(line("fulian-eval --audit", "audit"))
     p, b = statistics.median(times["project"]), statistics.median(times["baseline"])
     per_unit = (peak["project"] - idle) / n
     print()
-    print(f"project / baseline         {p / b:.2f}x   (target ≤ 2x, goal 1x)")
+    if times["polars"]:
+        q = statistics.median(times["polars"])
+        qc = statistics.median(cpu["polars"])
+        pc = statistics.median(cpu["project"])
+        print(f"project / polars           {p / q:.2f}x wall, {pc / qc:.2f}x CPU   (target ≤ 1x)")
+    print(f"project / numpy baseline   {p / b:.2f}x")
     print(
         f"peak memory per unit       {per_unit:.0f} bytes beyond the idle process "
         f"({peak['project'] / 1e6:.0f} MB peak, idle {idle / 1e6:.0f} MB; baseline "
@@ -184,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "
         f"(doubtful decisions or cells the columns do not take)"
     )
-    print(f"float baseline vs exact    {totals_off} totals and {ranks_off} ranks differ")
+    print(f"numpy floats vs exact      {totals_off} totals and {ranks_off} ranks differ")
+    if polars:
+        print(f"polars floats vs exact     {p_totals_off} totals and {p_ranks_off} ranks differ")
     if not args.no_peers:
         print()
         peers = subprocess.run(
