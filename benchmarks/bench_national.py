@@ -41,9 +41,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "_data"
 RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
-sys.path.insert(0, str(HERE))
-
-import bench_score  # noqa: E402
 
 
 def run(cmd: list[str]) -> tuple[float, int, float]:
@@ -124,7 +121,21 @@ def main(argv: list[str] | None = None) -> None:
     src = DATA / f"town-{n}.csv"
     if not src.exists():
         print(f"generating {n} units -> {src}", file=sys.stderr)
-        bench_score.write_csv(src, bench_score.SCHEMES["town"][1], n)
+        # In a child process: a parent grown by the generator would make every later
+        # child's peak memory look that size (a forked child starts with the parent's pages).
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); import bench_score as b; "
+                "from pathlib import Path; "
+                "b.write_csv(Path(sys.argv[2]), b.SCHEMES['town'][1], int(sys.argv[3]))",
+                str(HERE),
+                str(src),
+                str(n),
+            ],
+            check=True,
+        )
     tmp = Path(tempfile.mkdtemp(prefix="fulian-bench-"))
     ours, base, store = tmp / "ours.csv", tmp / "baseline.csv", tmp / "audit.db"
     exe = [sys.executable, "-m", "fulian_eval"]

@@ -59,6 +59,7 @@ LAYERS: list[list[str]] = [
     ["audit.sink"],
     ["audit.reproduce"],
     ["testing", "pipeline"],
+    ["frames"],
     ["cli.template", "cli.sheets"],
     ["cli.app"],
     ["__init__", "__main__"],

@@ -18,6 +18,7 @@ from .analysis.rank import Ranked, rank
 from .analysis.sampling import plan, read_units, sample
 from .analysis.sensitivity import Sensitivity, sensitivity
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
+from .frames import score_table
 from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .io.load import load_rulebook, parse_rulebook
 from .io.waivers import WaiverSet, load_waivers
@@ -72,5 +73,6 @@ __all__ = [
     "score_all",
     "score_json",
     "score_run",
+    "score_table",
     "sensitivity",
 ]
