@@ -238,7 +238,9 @@ max = 10
 
     with pytest.raises(Unsupported):
         compile_plan(fe.load_rulebook(rb))
-    out = fe.score_table(rb, {"unit": ["x", "y", "z"], "books": [10, 20, "多"], "places": [1, 0, 1]})
+    out = fe.score_table(
+        rb, {"unit": ["x", "y", "z"], "books": [10, 20, "多"], "places": [1, 0, 1]}
+    )
     rows = {r["unit"]: r for r in out.to_pylist()}
     assert rows["x"]["total"] == Decimal("3.30") and rows["y"]["total"] == Decimal("7.00")
     assert rows["z"]["error"] is not None and "多" in rows["z"]["error"]

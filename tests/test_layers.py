@@ -60,6 +60,7 @@ LAYERS: list[list[str]] = [
     ["audit.reproduce"],
     ["testing", "pipeline"],
     ["frames"],
+    ["dask"],
     ["cli.template", "cli.sheets"],
     ["cli.app"],
     ["__init__", "__main__"],
