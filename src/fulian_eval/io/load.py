@@ -1043,7 +1043,7 @@ class _Builder:
                 '(type = "number", unit "%" for a share)',
             )
             raise _Bad
-        if aggregate == "share" and normalize_unit(spec.unit or "1") != "%":
+        if aggregate == "share" and (not spec.unit or normalize_unit(spec.unit) != "%"):
             self.c.err(
                 (*key, "field"),
                 f"{label}.field",
