@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import columnar_rows, exact_row
 
 import fulian_eval as fe
+from conftest import columnar_rows, exact_row
 from fulian_eval import audit, load_evidence, load_rulebook, rank, score
 from fulian_eval.analysis.rank import rank_table
 from fulian_eval.audit.store import GENESIS
