@@ -20,6 +20,7 @@ from .analysis.sensitivity import Sensitivity, sensitivity
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
 from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .io.load import load_rulebook, parse_rulebook
+from .io.surveys import SurveyData, SurveyError, load_surveys
 from .io.waivers import WaiverSet, load_waivers
 from .model.rulebook import Evidence, Rulebook, UnitInfo
 from .pipeline import RunResult, score_run
@@ -51,6 +52,8 @@ __all__ = [
     "RulebookError",
     "RunResult",
     "Sensitivity",
+    "SurveyData",
+    "SurveyError",
     "UnitInfo",
     "UnitResult",
     "WaiverSet",
@@ -61,6 +64,7 @@ __all__ = [
     "gains",
     "load_evidence",
     "load_rulebook",
+    "load_surveys",
     "load_waivers",
     "parse_evidence",
     "parse_rulebook",

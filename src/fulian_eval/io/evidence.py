@@ -650,6 +650,14 @@ class TableLayout:
         seen: dict[tuple[str, str], tuple[int, str]] = {}
         unknown: list[tuple[int, str, str]] = []
         names = field_names(rb)
+        if rb.surveys:  # a questionnaire among the evidence (SPEC §10.9) is read with --survey
+            questions = {_name_key(q.question) for q in rb.surveys}
+            if any(_name_key(h) in questions and _name_key(h) not in names for h in header):
+                self.skip = (
+                    f"{source}: 这是问卷表，不是资料，已跳过；问卷表请用 --survey 给出 "
+                    "(a survey table, not evidence; skipped)"
+                )
+                return
         meta_titles = {_name_key(k): v for k, v in META_TITLES.items()}
 
         def problem(message: str) -> None:
