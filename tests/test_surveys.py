@@ -493,8 +493,14 @@ def test_cli_score_rank_explain(files: dict[str, Path]) -> None:
     explained = cli("explain", *base, "--unit", "u1", cwd=d)
     assert explained.returncode == 0, explained.stderr
     assert "问卷3份，满意度66.67%，按0%不得分、100%满分折算，得6.67分" in explained.stdout
-    sheets = cli("crosscheck", *base, "-f", "csv", cwd=d)
+    cross = cli("crosscheck", *base, "-f", "csv", cwd=d)
+    assert cross.returncode == 0, cross.stderr
+    assert "3,u1,一村,东,19.67,self,19.67," in cross.stdout
+    sheets = cli("sheets", *base, "-o", "sheets.html", cwd=d)
     assert sheets.returncode == 0, sheets.stderr
+    assert "问卷3份，满意度66.67%" in (d / "sheets.html").read_text(encoding="utf-8")
+    sens = cli("rank", *base, "--sensitivity", "10%", cwd=d)
+    assert sens.returncode == 0 and "24.83" in sens.stdout, sens.stderr
     # Without the survey the fields are missing: a different result.
     bare = cli("score", "sv.toml", "ev.csv", "-f", "csv", cwd=d)
     assert bare.stdout != score_csv.stdout
