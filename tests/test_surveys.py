@@ -239,6 +239,7 @@ def test_survey_key_problems_name_the_line(
         ),
         ('"好" = 5', '"好" = "五"', "expected the answer's value, a number"),
         ("min_responses = 3", "min_responses = 0", "must be at least 1"),
+        ('"不满意" = 0}', '"不满意" = 0, " 满意" = 90}', "answer '满意' is listed twice"),
         ('question  = "总体评价"', 'question  = " "', "the question is empty"),
     ],
 )

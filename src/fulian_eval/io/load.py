@@ -1101,6 +1101,9 @@ class _Builder:
             if abs(Fraction(v)) > 10**9:
                 self.c.err(akey, alabel, f"{_show(v)} is too large for an answer's value")
                 raise _Bad
+            if any(a == written for a, _ in answers):
+                self.c.err(akey, alabel, f"answer '{written}' is listed twice")
+                raise _Bad
             answers.append((written, Fraction(v)))
         if not answers:
             self.c.err(

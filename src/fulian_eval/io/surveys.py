@@ -151,7 +151,8 @@ class SurveyData:
             s = t.survey
             spec = rb.fields[s.field]
             title = spec.title or s.field
-            unit = spec.unit if spec.unit in ("%", "") else f" {spec.unit}"
+            u = spec.unit.replace("^2", "²")
+            unit = u if u in ("%", "", "m²") or not u.isascii() else f" {u}"  # as reasons show it
             if s.field in values:
                 own = values[s.field]
                 if (
