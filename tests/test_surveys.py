@@ -575,3 +575,38 @@ def test_audited_run_with_a_survey_replays(files: dict[str, Path], fmt: str) -> 
     conn.execute("UPDATE blobs SET content = content || x'20' WHERE sha256 = ?", (new,))
     conn.close()
     assert not audit.verify(store).ok
+
+
+def test_xlsx_evidence_streams_the_same_as_per_unit(rb: Rulebook, files: dict[str, Path]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for line in EVIDENCE.splitlines():
+        ws.append([int(c) if c.isdigit() else (c or None) for c in line.split(",")])
+    x = files["dir"] / "ev.xlsx"
+    wb.save(x)
+    fast = fe.score_run(rb, [x], surveys=[files["survey"]])
+    full = fe.score_run(rb, [x], surveys=[files["survey"]], full=True)
+    assert (fast.pipeline, full.pipeline) == ("columns", "per-unit")
+    assert fast.report("score", "csv") == full.report("score", "csv")
+    assert "19.67" in (fast.report("score", "csv") or "")
+
+
+def test_toml_evidence_summaries_match_full_results(rb: Rulebook, files: dict[str, Path]) -> None:
+    folder = files["dir"] / "toml"
+    folder.mkdir()
+    head, *rows = [line.split(",") for line in EVIDENCE.splitlines()]
+    for r in rows:
+        values = "".join(
+            f"{k.split('[')[0]} = {v}\n" for k, v in zip(head[3:], r[3:], strict=True) if v
+        )
+        (folder / f"{r[0]}.toml").write_text(
+            f'[unit]\nid = "{r[0]}"\nname = "{r[1]}"\ngroup = "{r[2]}"\n[values]\n{values}',
+            encoding="utf-8",
+        )
+    some = fe.score_run(rb, [folder], surveys=[files["survey"]])
+    full = fe.score_run(rb, [folder], surveys=[files["survey"]], full=True)
+    assert (some.pipeline, full.pipeline) == ("summaries", "per-unit")
+    assert some.report("rank", "csv") == full.report("rank", "csv")
+    assert some.warnings == full.warnings
+    assert {r.result.unit.id: r.result.total for r in some.ranked} == TOTALS
