@@ -404,7 +404,7 @@ def test_bad_survey_tables_are_errors(rb: Rulebook, files: dict[str, Path]) -> N
         load_surveys([d / "nounit.csv"], rb)
     with pytest.raises(SurveyError, match="did you mean '您对本村妇联工作是否满意'"):
         load_surveys([d / "noq.csv"], rb)
-    with pytest.raises(SurveyError, match="cannot read"):
+    with pytest.raises(SurveyError, match="无法读取问卷表"):
         load_surveys([d / "absent.csv"], rb)
 
 

@@ -232,24 +232,23 @@ def load_surveys(paths: Iterable[str | Path], rb: Rulebook) -> tuple[SurveyData,
 
         if not rb.surveys:
             raise bad(
-                "the rulebook has no [surveys.ID]; a survey table is read for a survey the "
-                "rulebook defines (field, question, answers, aggregate)"
+                "考核细则中没有问卷（[surveys.ID]），无法使用问卷表 (the rulebook has no "
+                "[surveys.ID]: a survey table is read for a survey the rulebook defines)"
             )
         if Path(given).suffix.lower() not in SUFFIXES:
-            raise bad("not a survey table: expected a .csv, .xlsx or .xls file")
+            raise bad("不是问卷表：应为 .csv、.xlsx 或 .xls 文件 (not a survey table)")
         try:
             header, rows = _read(Path(given))
         except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise bad(f"cannot read the survey table: {why}") from None
+            raise bad(f"无法读取问卷表：{why} (cannot read the survey table)") from None
         heads = [_key(h) for h in header]
         ucol = next((i for i, h in enumerate(heads) if h in {_key(x) for x in _UNIT_HEADERS}), None)
         ncol = next((i for i, h in enumerate(heads) if h in {_key(x) for x in _NAME_HEADERS}), None)
         if ucol is None and ncol is None:
             raise bad(
-                "no unit column: a survey table needs a column 'unit' (or 单位编码/单位名称) "
-                "naming each respondent's unit by id or name"
-                f"{did_you_mean(header[0], ['unit']) if header else ''}"
+                "没有单位列：问卷表需要一列“unit”（或“单位编码”“单位”“单位名称”），"
+                "写每份答卷所属单位的编码或名称 (no unit column)"
             )
         cols: list[tuple[int, Survey]] = []
         for s in rb.surveys:
@@ -264,7 +263,8 @@ def load_surveys(paths: Iterable[str | Path], rb: Rulebook) -> tuple[SurveyData,
                 [s.question for s in rb.surveys],
             )
             raise bad(
-                f"no column of the rulebook's surveys; expected a column headed {questions}{near}"
+                f"没有问卷题目列：应有一列以{questions}为列名{near} "
+                "(no column of the rulebook's surveys)"
             )
         for rowno, cells in rows:
             if isinstance(cells, BadRow):
