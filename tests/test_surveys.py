@@ -610,3 +610,19 @@ def test_toml_evidence_summaries_match_full_results(rb: Rulebook, files: dict[st
     assert some.report("rank", "csv") == full.report("rank", "csv")
     assert some.warnings == full.warnings
     assert {r.result.unit.id: r.result.total for r in some.ranked} == TOTALS
+
+
+def test_workbook_missing_sheet_knows_the_surveys(rb: Rulebook, files: dict[str, Path]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    sheets = []
+    for full in (False, True):
+        run = fe.score_run(rb, [files["evidence"]], surveys=[files["survey"]], full=full)
+        out = files["dir"] / f"w{full}.xlsx"
+        run.workbook(str(out))
+        ws = openpyxl.load_workbook(out)["缺资料"]
+        sheets.append([r for r in ws.iter_rows(values_only=True)])
+    assert sheets[0] == sheets[1]
+    missing = [(r[1], r[4]) for r in sheets[0][1:]]
+    assert ("u3", "work.sat") in missing  # too few answers
+    assert ("u1", "work.sat") not in missing and ("u2", "work.rate") not in missing
+    assert sheets[0][1][8] == "问卷1份，不足3份，无资料（缺满意度），不得分"
