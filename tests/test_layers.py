@@ -44,6 +44,7 @@ LAYERS: list[list[str]] = [
     ["io.locate", "io.tables"],
     ["io.crosscheck_table"],
     ["io.tailor"],
+    ["io.surveys"],
     ["io.load", "io.evidence"],
     ["io.waivers"],
     ["scoring.exact"],

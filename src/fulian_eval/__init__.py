@@ -21,6 +21,7 @@ from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, Ru
 from .frames import score_table
 from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .io.load import load_rulebook, parse_rulebook
+from .io.surveys import SurveyData, SurveyError, load_surveys
 from .io.waivers import WaiverSet, load_waivers
 from .model.rulebook import Evidence, Rulebook, UnitInfo
 from .pipeline import RunResult, score_run
@@ -52,6 +53,8 @@ __all__ = [
     "RulebookError",
     "RunResult",
     "Sensitivity",
+    "SurveyData",
+    "SurveyError",
     "UnitInfo",
     "UnitResult",
     "WaiverSet",
@@ -62,6 +65,7 @@ __all__ = [
     "gains",
     "load_evidence",
     "load_rulebook",
+    "load_surveys",
     "load_waivers",
     "parse_evidence",
     "parse_rulebook",

@@ -37,6 +37,7 @@ from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
 from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, expand_paths, load_evidence
 from ..io.load import load_rulebook
+from ..io.surveys import SurveyData, SurveyError, load_surveys
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
 from ..model.notes import rulebook_notes
@@ -178,11 +179,21 @@ def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> Non
         metavar="FILE",
         help="a waiver file ([[waivers]]): excused items become not applicable",
     )
+    _survey_option(p)
     p.add_argument(
         "--today",
         metavar="YYYY-MM-DD",
         type=_date,
         help="the date waivers expire against (default: today)",
+    )
+
+
+def _survey_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--survey",
+        metavar="FILE",
+        action="append",
+        help="a survey table (问卷, CSV/XLSX; repeatable): answers fill the rulebook's [surveys] fields",
     )
 
 
@@ -263,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="as for score")
     p.add_argument("--ignore-columns", action="store_true", help="as for score")
+    _survey_option(p)
     _audit_options(p)
 
     p = sub.add_parser("audit", help="the audit trail: verify, head, replay, export, show, runs")
@@ -372,6 +384,23 @@ def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return waivers
+
+
+def _surveys(args: argparse.Namespace, rb: Rulebook) -> SurveyData | None:
+    """The survey tables of ``--survey`` (SPEC §10.9), read once per run; their warnings told."""
+    paths = getattr(args, "survey", None)
+    if not paths:
+        return None
+    cached = getattr(args, "_survey_data", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    for path in paths:
+        _readable(path, "survey table")
+    data, warnings = load_surveys(paths, rb)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    args._survey_data = data
+    return data
 
 
 _CROSSCHECK_FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
@@ -548,6 +577,8 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
         path = getattr(args, attr, None)
         if path:
             found.append((path, f"{what} {path}"))
+    for path in getattr(args, "survey", None) or []:
+        found.append((path, f"the survey table {path}"))
     for attr in ("audit", "store"):
         store = getattr(args, attr, None)
         if store:
@@ -627,7 +658,11 @@ def _rulebook(args: argparse.Namespace) -> Rulebook:
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
     rb = _rulebook(args)
     es = load_evidence(
-        rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False)
+        rb,
+        args.evidence,
+        strict=args.strict,
+        ignore_columns=getattr(args, "ignore_columns", False),
+        surveys=_surveys(args, rb),
     )
     _tell(es.warnings, es.rejected)
     return rb, es
@@ -688,15 +723,17 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
+    surveys = _surveys(args, rb)
     plan = (
         None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
     )
     if plan is not None:
-        return _report_columnar(args, rb, plan, render)
+        return _report_columnar(args, rb, plan, render, surveys)
     run = score_run(
         rb,
         args.evidence,
         waivers=waivers,
+        surveys=surveys,
         strict=args.strict,
         ignore_columns=getattr(args, "ignore_columns", False),
         full=args.format in ("json", "xlsx"),
@@ -712,7 +749,11 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
 
 
 def _report_columnar(
-    args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]
+    args: argparse.Namespace,
+    rb: Rulebook,
+    plan: Plan,
+    render: Callable[..., str],
+    surveys: SurveyData | None = None,
 ) -> int:
     """Tables streamed through the compiled plan (issue 5), by :func:`~fulian_eval.score_run`.
 
@@ -735,6 +776,7 @@ def _report_columnar(
                 command=_COMMAND_LINE[0],
                 actor=args.actor,
                 options=_audit_options_of(args),
+                survey_files=_survey_files(args),
             )
             return writer, [p for p, _ in files]
 
@@ -749,6 +791,7 @@ def _report_columnar(
             progress=terminal_progress("评分", percent=True),
             sink=sink,
             plan=plan,
+            surveys=surveys,
         )
         _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
@@ -803,9 +846,15 @@ def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
             ("ignore_columns", getattr(args, "ignore_columns", False)),
             ("format", args.format),
             ("waivers", getattr(args, "waivers", None)),
+            ("survey", getattr(args, "survey", None)),
         )
         if v not in (None, False)
     }
+
+
+def _survey_files(args: argparse.Namespace) -> list[tuple[str, bytes]]:
+    """(path, bytes) of every ``--survey`` table, for the audit store (replay reads them)."""
+    return [(p, _input_bytes(p, "a survey table")) for p in getattr(args, "survey", None) or []]
 
 
 def _audit(
@@ -837,6 +886,7 @@ def _audit(
         options=options,
         rejected=rejected,
         waivers_file=waivers_file,
+        survey_files=_survey_files(args),
         bodies=bodies,
     )
     print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
@@ -1202,6 +1252,8 @@ def _main(args: argparse.Namespace) -> int:
         return code
     except WaiverError as exc:
         return _problems(f"invalid waiver file {exc.file or args.waivers}", exc)
+    except SurveyError as exc:
+        return _problems(f"invalid survey table {exc.file}", exc)
     except sampling.UnitsError as exc:
         units = getattr(args, "units", None)
         return _problems(f"invalid units file {units}" if units else "invalid units", exc)

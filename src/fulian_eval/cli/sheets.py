@@ -58,6 +58,12 @@ def add_parser(
         "--waivers", metavar="FILE", help="豁免文件（[[waivers]]）：被豁免的项目按不适用计"
     )
     p.add_argument(
+        "--survey",
+        metavar="FILE",
+        action="append",
+        help="问卷表（CSV/XLSX，可重复）：按考核细则 [surveys] 汇总成字段值",
+    )
+    p.add_argument(
         "--today",
         metavar="YYYY-MM-DD",
         type=date,

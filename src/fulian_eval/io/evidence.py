@@ -37,6 +37,7 @@ from ..lang.values import (
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
+from .surveys import SurveyData
 from .tables import (
     BadCell,
     BadRow,
@@ -372,7 +373,13 @@ def _finish(
     values: dict[str, Any],
     points: dict[str, Fraction],
     raw: dict[str, str],
+    surveys: SurveyData | None = None,
 ) -> Evidence:
+    surveyed: dict[str, str] = {}
+    if surveys is not None and surveys.has(unit.id, unit.name):
+        # Questionnaires fill the fields this assessment does not give (SPEC §10.9),
+        # before any check that a field is given.
+        surveyed = surveys.fill(unit.id, unit.name, values, raw, rec.flags)
     if rec.strict:
         absent = [f for f in rec.rb.fields if f not in values]
         if absent:
@@ -403,6 +410,7 @@ def _finish(
         flags=tuple(rec.flags),
         source=rec.source,
         raw=raw,
+        surveyed=surveyed,
     )
 
 
@@ -417,6 +425,7 @@ def parse_evidence(
     strict: bool = False,
     warnings: list[str] | None = None,
     text: str | None = None,
+    surveys: SurveyData | None = None,
 ) -> Evidence:
     """Build one unit's Evidence from a parsed TOML table.
 
@@ -427,6 +436,7 @@ def parse_evidence(
         strict: reject approximate figures, missing values and unknown keys.
         warnings: a list to append non-fatal warnings to.
         text: the TOML text, so that problems can name their line.
+        surveys: questionnaires (SPEC §10.9) that fill fields the unit does not give.
 
     Raises:
         EvidenceError: with every problem in this unit's evidence.
@@ -521,7 +531,7 @@ def parse_evidence(
         got_pts = rec.points(item_id, v, f'points."{item_id}"')
         if got_pts is not None:
             points[item_id] = got_pts
-    return _finish(rec, unit, assessment, values, points, raw)
+    return _finish(rec, unit, assessment, values, points, raw, surveys)
 
 
 # ---------------------------------------------------------------------- tables
@@ -640,6 +650,14 @@ class TableLayout:
         seen: dict[tuple[str, str], tuple[int, str]] = {}
         unknown: list[tuple[int, str, str]] = []
         names = field_names(rb)
+        if rb.surveys:  # a questionnaire among the evidence (SPEC §10.9) is read with --survey
+            questions = {_name_key(q.question) for q in rb.surveys}
+            if any(_name_key(h) in questions and _name_key(h) not in names for h in header):
+                self.skip = (
+                    f"{source}: 这是问卷表，不是资料，已跳过；问卷表请用 --survey 给出 "
+                    "(a survey table, not evidence; skipped)"
+                )
+                return
         meta_titles = {_name_key(k): v for k, v in META_TITLES.items()}
 
         def problem(message: str) -> None:
@@ -780,7 +798,13 @@ def is_blank_row(cells: Sequence[Any]) -> bool:
 
 
 def table_evidence(
-    rb: Rulebook, layout: TableLayout, source: str, rowno: int, cells: Sequence[Any], strict: bool
+    rb: Rulebook,
+    layout: TableLayout,
+    source: str,
+    rowno: int,
+    cells: Sequence[Any],
+    strict: bool,
+    surveys: SurveyData | None = None,
 ) -> Evidence:
     src = f"{source} row {rowno}"
     rec = EvidenceRecord(rb, src, strict, "row")
@@ -861,7 +885,7 @@ def table_evidence(
         got_pts = rec.points(item_id, v, f"column '{h}'")
         if got_pts is not None:
             points[item_id] = got_pts
-    return _finish(rec, unit, assessment, values, points, raw)
+    return _finish(rec, unit, assessment, values, points, raw, surveys)
 
 
 # ----------------------------------------------------------------------- files
@@ -1047,9 +1071,15 @@ def plan_file(
 
 
 def run_task(
-    rb: Rulebook, task: Task, *, strict: bool = False, warnings: list[str] | None = None
+    rb: Rulebook,
+    task: Task,
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+    surveys: SurveyData | None = None,
 ) -> Iterator[Outcome]:
-    """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value."""
+    """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value
+    (``surveys``: questionnaires that fill fields, SPEC §10.9)."""
     if isinstance(task, _FileTask):
         shown = task.shown
         try:
@@ -1071,7 +1101,9 @@ def run_task(
                 )
             return
         try:
-            yield parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
+            yield parse_evidence(
+                rb, data, shown, strict=strict, warnings=warnings, text=text, surveys=surveys
+            )
         except EvidenceError as exc:
             uid = data.get("unit", {}).get("id", "") if isinstance(data.get("unit"), dict) else ""
             yield Rejection(source=shown, unit=str(uid), error=str(exc), problems=exc.problems)
@@ -1081,7 +1113,7 @@ def run_task(
         if is_blank_row(cells):
             continue
         try:
-            yield table_evidence(rb, layout, task.shown, rowno, cells, strict)
+            yield table_evidence(rb, layout, task.shown, rowno, cells, strict, surveys)
         except EvidenceError as exc:
             uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
             yield Rejection(
@@ -1150,6 +1182,7 @@ def load_evidence(
     strict: bool = False,
     ignore_columns: bool = False,
     empty_ok: bool = False,
+    surveys: SurveyData | None = None,
 ) -> EvidenceSet:
     """Load evidence files and folders for ``rb``.
 
@@ -1160,6 +1193,9 @@ def load_evidence(
         ignore_columns: a table column that is no field (nor meta or points column) is
             left out with a warning, instead of rejecting the table.
         empty_ok: a path that gives nothing to load is not an error (replaying a stored run).
+        surveys: questionnaires (SPEC §10.9, :func:`~fulian_eval.io.surveys.load_surveys`):
+            they fill the fields an assessment does not give; a surveyed unit that no
+            evidence has is a warning.
 
     Returns:
         An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
@@ -1175,5 +1211,16 @@ def load_evidence(
     accepted: list[Evidence] = []
     dedup = Deduplicator()
     for task in tasks:
-        dedup.admit(run_task(rb, task, strict=strict, warnings=warnings), accepted, rejected)
+        dedup.admit(
+            run_task(rb, task, strict=strict, warnings=warnings, surveys=surveys),
+            accepted,
+            rejected,
+        )
+    if surveys is not None:
+        warnings.extend(
+            surveys.unmatched(
+                [(ev.unit.id, ev.unit.name) for ev in accepted]
+                + [(r.unit, "") for r in rejected if r.unit]
+            )
+        )
     return EvidenceSet(evidence=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))

@@ -41,6 +41,7 @@ from ..model.rulebook import (
     Rulebook,
     RuleSpec,
     SourceFile,
+    Survey,
 )
 from .crosscheck_table import check_crosscheck
 from .locate import PathKey
@@ -84,7 +85,9 @@ _TOP_KEYS = {
     "description",
     "roles",
     "awards",
+    "surveys",
 }
+_SURVEY_KEYS = {"title", "field", "question", "answers", "aggregate", "positive", "min_responses"}
 _FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
 _CATEGORY_KEYS = {
@@ -764,6 +767,7 @@ class _Builder:
         categories = self._categories()
         roles = self._roles()
         awards = self._awards()
+        surveys = self._surveys(fields)
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
@@ -853,6 +857,7 @@ class _Builder:
             on_missing=self.on_missing,
             roles=roles,
             awards=tuple(awards),
+            surveys=tuple(surveys),
         )
 
     def _roles(self) -> Roles:
@@ -974,6 +979,210 @@ class _Builder:
                 Award(name=name, count=count, share=share, min_total=mt, per_group=per_group)
             )
         return out
+
+    def _surveys(self, fields: Mapping[str, FieldSpec]) -> list[Survey]:
+        """``[surveys.ID]`` (SPEC §10.9): a question's answers, aggregated per unit into a field."""
+        out: list[Survey] = []
+        filled: dict[str, str] = {}  # field -> the survey that fills it
+        for sid, t in self._table("surveys", dict).items():
+            key: PathKey = ("surveys", sid)
+            label = self.label(key)
+            if not isinstance(t, dict):
+                self.c.err(
+                    key,
+                    label,
+                    f"{_show(t)} is {_typename(t)}; expected a table [surveys.{sid}] with "
+                    "field, question, answers and aggregate",
+                )
+                continue
+            if not _ID.match(sid):
+                self.c.err(
+                    key,
+                    label,
+                    f"{_show(sid)} is not a valid survey id; use lower-case letters, digits, '_' and '-'",
+                )
+            self.unknown_keys(t, _SURVEY_KEYS, key, "a survey")
+            try:
+                out.append(self._survey(t, key, label, sid, fields, filled))
+            except _Bad:
+                continue
+        return out
+
+    def _survey(
+        self,
+        t: Mapping[str, Any],
+        key: PathKey,
+        label: str,
+        sid: str,
+        fields: Mapping[str, FieldSpec],
+        filled: dict[str, str],
+    ) -> Survey:
+        title = self.text(t, "title", key, label).strip() or sid
+        field = self.text(t, "field", key, label, required=True)
+        aggregate = self._one_of(t, "aggregate", key, label, ("mean", "share"))
+        if aggregate is None:
+            if "aggregate" in t:
+                raise _Bad
+            aggregate = "mean"
+        spec = fields.get(field)
+        if spec is None:
+            if field not in self.broken_fields:
+                known = [n for n, f in fields.items() if f.type == "number"]
+                self.c.err(
+                    (*key, "field"),
+                    f"{label}.field",
+                    f"unknown field '{field}'{did_you_mean(field, fields)}; a survey fills a "
+                    f"number field declared under [fields] (number fields: {', '.join(known) or 'none'})",
+                )
+            raise _Bad
+        if spec.type != "number":
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' is a {spec.type} field; a survey fills a number field "
+                '(type = "number", unit "%" for a share)',
+            )
+            raise _Bad
+        if aggregate == "share" and (not spec.unit or normalize_unit(spec.unit) != "%"):
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' has unit {_show(spec.unit) if spec.unit else 'none'}; a share "
+                'is a percentage: give the field unit = "%"',
+            )
+            raise _Bad
+        if field in filled:
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' is already filled by survey '{filled[field]}'; one survey per field",
+            )
+            raise _Bad
+        filled[field] = sid
+        question = self.text(t, "question", key, label, required=True).strip()
+        if not question:
+            self.c.err(
+                (*key, "question"),
+                f"{label}.question",
+                "the question is empty; give the survey table's column header, "
+                'e.g. question = "您对本村妇联工作是否满意"',
+            )
+            raise _Bad
+        raw_answers = self.get(
+            t,
+            "answers",
+            key,
+            label,
+            lambda x: isinstance(x, dict),
+            'a table of answer = value, e.g. answers = {"满意" = 100, "不满意" = 0}',
+            required=True,
+        )
+        answers: list[tuple[str, Fraction]] = []
+        for ans, v in raw_answers.items():
+            akey: PathKey = (*key, "answers", ans)
+            alabel = self.label(akey)
+            written = unicodedata.normalize("NFC", ans).strip()
+            if not written:
+                self.c.err(
+                    akey, alabel, "an answer is empty; answers are the texts respondents chose"
+                )
+                raise _Bad
+            if isinstance(v, BadNumber):
+                self.c.err(akey, alabel, v.reason)
+                raise _Bad
+            if not _is_num(v):
+                self.c.err(
+                    akey,
+                    alabel,
+                    f"{_show(v)} is {_typename(v)}; expected the answer's value, a number "
+                    f"in the field's unit{f' ({spec.unit})' if spec.unit else ''}",
+                )
+                raise _Bad
+            if abs(Fraction(v)) > 10**9:
+                self.c.err(akey, alabel, f"{_show(v)} is too large for an answer's value")
+                raise _Bad
+            if any(a == written for a, _ in answers):
+                self.c.err(akey, alabel, f"answer '{written}' is listed twice")
+                raise _Bad
+            answers.append((written, Fraction(v)))
+        if not answers:
+            self.c.err(
+                (*key, "answers"),
+                f"{label}.answers",
+                'answers is empty; list each answer and its value, e.g. {"满意" = 100, "不满意" = 0}',
+            )
+            raise _Bad
+        names = [a for a, _ in answers]
+        positive: list[str] = []
+        if "positive" in t:
+            pos = self.get(
+                t,
+                "positive",
+                key,
+                label,
+                lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x),
+                'a list of answers, e.g. positive = ["满意", "基本满意"]',
+            )
+            if aggregate != "share":
+                self.c.err(
+                    (*key, "positive"),
+                    f"{label}.positive",
+                    'positive is for aggregate = "share" (the % of answers in positive); '
+                    "a mean uses every answer's value",
+                )
+                raise _Bad
+            for i, p in enumerate(pos):
+                p = unicodedata.normalize("NFC", p).strip()
+                if p not in names:
+                    self.c.err(
+                        (*key, "positive"),
+                        f"{label}.positive[{i}]",
+                        f"'{p}' is not one of the answers{did_you_mean(p, names)}; "
+                        f"answers: {', '.join(names)}",
+                    )
+                    raise _Bad
+                positive.append(p)
+            if not positive:
+                self.c.err(
+                    (*key, "positive"),
+                    f"{label}.positive",
+                    'positive is empty; list the answers that count, e.g. ["满意"]',
+                )
+                raise _Bad
+        elif aggregate == "share":
+            self.c.err(
+                key,
+                label,
+                'aggregate = "share" needs positive: the answers that count, '
+                f'e.g. positive = ["{names[0]}"]',
+            )
+            raise _Bad
+        least = self.get(
+            t,
+            "min_responses",
+            key,
+            label,
+            lambda x: isinstance(x, int) and not isinstance(x, bool),
+            "a whole number of answers",
+            default=1,
+        )
+        if not 1 <= least <= 10**7:
+            self.c.err(
+                (*key, "min_responses"),
+                f"{label}.min_responses",
+                f"{least} must be at least 1 (fewer answers leave the field missing for that unit)",
+            )
+            raise _Bad
+        return Survey(
+            id=sid,
+            title=title,
+            field=field,
+            question=unicodedata.normalize("NFC", question),
+            answers=tuple(answers),
+            aggregate="share" if aggregate == "share" else "mean",
+            positive=frozenset(positive),
+            min_responses=least,
+        )
 
     def _written_category_ids(self) -> set[str]:
         cats = self.d.get("categories")

@@ -29,6 +29,7 @@ __all__ = [
     "Item",
     "RuleSpec",
     "Rulebook",
+    "Survey",
     "UnitInfo",
 ]
 
@@ -181,6 +182,36 @@ class Category:
 
 
 @attrs.frozen(kw_only=True)
+class Survey:
+    """A questionnaire (SPEC §10.9): residents' answers to one question fill one field.
+
+    Attributes:
+        id: the key of ``[surveys.ID]``.
+        title: how reports name it ("群众满意度问卷"); the id when not given.
+        field: the number field the survey fills (in that field's unit).
+        question: the survey table's column header.
+        answers: (answer as written, its value), in the rulebook's order.
+        aggregate: ``"mean"`` (of the answers' values) or ``"share"`` (the % of
+            answers in ``positive``).
+        positive: for ``share``, the answers that count.
+        min_responses: fewer valid answers for a unit leave the field missing.
+    """
+
+    id: str
+    title: str
+    field: str
+    question: str
+    answers: tuple[tuple[str, Fraction], ...]
+    aggregate: Literal["mean", "share"] = "mean"
+    positive: frozenset[str] = frozenset()
+    min_responses: int = 1
+
+    def value_of(self, answer: str) -> Fraction | None:
+        """An answer's value, or None when it is not one of ``answers``."""
+        return next((v for a, v in self.answers if a == answer), None)
+
+
+@attrs.frozen(kw_only=True)
 class SourceFile:
     """A file of a rulebook's chain, by content."""
 
@@ -208,6 +239,7 @@ class Rulebook:
     on_missing: OnMissing = "worst"
     roles: Roles = DEFAULT_ROLES  # [roles] (SPEC §10.5), least to most authoritative
     awards: tuple[Award, ...] = ()  # [[awards]] (SPEC §10.5), in the order written
+    surveys: tuple[Survey, ...] = ()  # [surveys.ID] (SPEC §10.9), in the order written
 
     @functools.cached_property
     def must_report(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -302,6 +334,7 @@ class Evidence:
         values: field name -> Fraction | bool | frozenset[str] | str, in the field's unit.
         points: full item id -> points given by the assessor (manual items).
         flags: notes made while loading, e.g. approximate figures used.
+        surveyed: fields filled from questionnaires, and the count of answers.
     """
 
     unit: UnitInfo
@@ -311,6 +344,9 @@ class Evidence:
     flags: tuple[str, ...] = ()
     source: str = ""
     raw: Mapping[str, str] = attrs.field(factory=dict)  # field -> value as written
+    #: Fields a questionnaire (SPEC §10.9) filled, or would have filled with enough
+    #: answers: field -> how the reason names it ("问卷42份").
+    surveyed: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def role(self) -> str:

@@ -501,6 +501,8 @@ def _score_item(
         return ctx.inputs(item.fields_used())
 
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
+        if ctx.ev.surveyed and status != "not_applicable":
+            why = _surveyed(ctx, item, why)
         return _result(item, points, status, why, inputs)
 
     def na(why: str) -> ItemResult:
@@ -547,6 +549,19 @@ def _score_item(
     h = hundredths(raw)
     pts = item.max if h >= hi else item.floor if h <= lo else Fraction(h, 100)
     return mk(pts, "scored", why), False, ""
+
+
+def _surveyed(ctx: _Ctx, item: Item, why: str | Why) -> str | Why:
+    """A reason that names the questionnaires behind the item's fields: ``问卷42份，…`` (SPEC §10.9)."""
+    notes = [
+        ctx.ev.surveyed[n] for n in ctx.rb.inputs_of(item.fields_used()) if n in ctx.ev.surveyed
+    ]
+    if not notes:
+        return why
+    head = "，".join(dict.fromkeys(notes))
+    if isinstance(why, str):
+        return f"{head}，{why}"
+    return lambda: f"{head}，{why()}"
 
 
 # --------------------------------------------------------------- categories

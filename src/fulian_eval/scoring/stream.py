@@ -44,6 +44,7 @@ from ..io.evidence import (
     split_source,
     table_evidence,
 )
+from ..io.surveys import SurveyData
 from ..io.tables import (
     FileProblem,
     csv_rows,
@@ -545,8 +546,15 @@ class _Points:
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
-    def __init__(self, plan: Plan, strict: bool, sink: RowSink | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        strict: bool,
+        sink: RowSink | None = None,
+        surveys: SurveyData | None = None,
+    ) -> None:
         self.plan = plan
+        self.surveys = surveys
         self.rb = plan.rb
         self.strict = strict
         self.sink = sink
@@ -684,6 +692,11 @@ class _Scorer:
                     else:
                         blank[i] = True
         names = meta_col("name")
+        if self.surveys is not None:  # a surveyed unit's row takes the per-unit path (SPEC §10.9)
+            has = self.surveys.has
+            for i, u in enumerate(units):
+                if has(u, names[i]):
+                    slow[i] = True
         groups = meta_col("group")
         kinds = meta_col("kind")
         roles = meta_col("role")
@@ -730,7 +743,7 @@ class _Scorer:
             rowno = start + i
             cells = given.get(i, rows[i])
             try:
-                ev = table_evidence(rb, layout, shown, rowno, cells, self.strict)
+                ev = table_evidence(rb, layout, shown, rowno, cells, self.strict, self.surveys)
             except EvidenceError as exc:
                 uid = cells[ucol] if ucol < len(cells) else ""
                 rejected.append(
@@ -973,6 +986,7 @@ def score_tables(
     sink: RowSink | None = None,
     ignore_columns: bool = False,
     empty_ok: bool = False,
+    surveys: SurveyData | None = None,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
 
@@ -988,13 +1002,14 @@ def score_tables(
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
         sink: receives the scored rows as they come, in input order (the audit trail).
-        ignore_columns, empty_ok: as for :func:`~fulian_eval.load_evidence`.
+        ignore_columns, empty_ok, surveys: as for :func:`~fulian_eval.load_evidence`; the
+            rows of units a survey names take the per-unit path.
 
     Raises:
         NoEvidence: a path gives nothing to load, unless ``empty_ok``.
     """
     rb = plan.rb
-    sc = _Scorer(plan, strict, sink)
+    sc = _Scorer(plan, strict, sink, surveys)
     # Whole-file problems first, in path order, as loading reports them: missing files,
     # unreadable files, bad headers; then every row's outcome in input order.
     file_rejects: list[tuple[int, Rejection]] = []
@@ -1049,7 +1064,9 @@ def score_tables(
                             typed,
                         )
                 else:
-                    sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
+                    sc.add_exact(
+                        run_task(rb, task, strict=strict, warnings=sc.warnings, surveys=surveys)
+                    )
             continue
         path, shown, layout, encoding = payload
         mark = len(sc.table)
@@ -1086,6 +1103,11 @@ def score_tables(
     sc.table._finish()
     rejected = [r for _, r in sorted(file_rejects, key=lambda pr: pr[0])] + sc.rejected
     warnings = [w for pos in sorted(header_warnings) for w in header_warnings[pos]] + sc.warnings
+    if surveys is not None:
+        t = sc.table
+        warnings += surveys.unmatched(
+            [*zip(t.unit, t.name, strict=True), *((r.unit, "") for r in rejected if r.unit)]
+        )
     return StreamResult(table=sc.table, rejected=tuple(rejected), warnings=tuple(warnings))
 
 
