@@ -1529,8 +1529,9 @@ class _Builder:
             gid_raw = g.get("id") if isinstance(g.get("id"), str) else None
             glabel = prefix + (f' "{cid}.{gid_raw}"' if gid_raw else "")
             if "groups" in g:
+                inner = g["groups"]
                 self.c.err(
-                    (*gkey, "groups"),
+                    (*gkey, "groups", 0) if isinstance(inner, list) and inner else (*gkey, "groups"),
                     f"{glabel}.groups",
                     "a group holds items, not groups (one level only); "
                     "make the inner group a group of the category",

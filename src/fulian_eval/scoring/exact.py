@@ -27,6 +27,7 @@ __all__ = [
     "UnitResult",
     "UnitSummary",
     "consistency_flag",
+    "group_reason",
     "fmt_hundredths",
     "fmt_points",
     "gains",
@@ -677,6 +678,30 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
         # (a lone veto item that applies keeps it "applicable" only if it has no max at all).
         return result(ZERO, bool(n_app) and big_a == 0)
     return result(_clamp(e * big_a / small_a, cat.floor, cat.max))
+
+
+def group_reason(ctype: str, g: GroupResult, items: Sequence[ItemResult]) -> str:
+    """Why a group's subtotal is what it is, for explain and the record sheets (SPEC §10.3).
+
+    ``items`` are the unit's results (only this group's are read).
+    """
+    mine = [i for i in items if i.group == g.id]
+    if not g.applicable:
+        return "本组各项均不适用，不计入本类"
+    added = _sum_points(i.points for i in mine if i.status != "not_applicable")
+    if ctype in ("deduction", "penalty"):
+        out = f"各项合计扣{reason_number(added)}分" if added else "各项均未扣分"
+        if g.capped and added > g.max:
+            out += f"，本组最高扣{reason_number(g.max)}分"
+        return out
+    out = f"各项合计{reason_number(added)}分"
+    if g.score == added:
+        return out
+    if any(i.status == "not_applicable" for i in mine) and ctype == "base":
+        return out + f"，按适用项折算为{reason_number(g.score)}分"
+    if added > g.max:
+        return out + f"，本组最高{reason_number(g.max)}分"
+    return out + f"，本组最低{reason_number(g.score)}分"
 
 
 def _not_applicable_category(cat: Category) -> CategoryResult:
