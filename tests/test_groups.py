@@ -13,9 +13,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from fulian_eval import RulebookError, parse_rulebook, rank, score
+from fulian_eval import RulebookError, parse_evidence, parse_rulebook, rank, score
 from fulian_eval.report.render import explain_report
+from fulian_eval.testing import evidence_data, rulebook_texts
 from fulian_eval.report.render import score_json
 from test_kinds import HEAD, book, engine, evidence, run  # noqa: F401  (engine: both engines)
 
@@ -564,3 +567,127 @@ def test_validate_notes_mention_groups(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     assert "重视教育（6分）" in p.stdout and "封顶" in p.stdout
+
+
+# ----------------------------------------------------------------- tailoring
+
+
+def test_tailoring_addresses_grouped_items_by_their_full_id(tmp_path: Path) -> None:
+    from fulian_eval import load_rulebook
+
+    (tmp_path / "county.toml").write_text(HEAD + SERVICE, encoding="utf-8")
+    child = tmp_path / "town.toml"
+    child.write_text(
+        """\
+extends = "county.toml"
+disable = ["service.rules"]
+
+[override."service.board"]
+each = 2
+
+[override."service.edu"]
+max = 7
+
+[[categories]]
+id = "service"
+
+  [[categories.groups]]
+  id = "edu"
+
+    [[categories.groups.items]]
+    id = "visit"
+    title = "家访"
+    kind = "check"
+    field = "has_sign"
+    max = 1
+""",
+        encoding="utf-8",
+    )
+    rb = load_rulebook(child)
+    cat = rb.category("service")
+    assert [i.id for i in cat.items] == [
+        "service.meet",
+        "service.board",
+        "service.school",
+        "service.visit",
+        "service.sign",
+    ]
+    assert rb.item("service.visit").group == "edu"
+    assert cat.group("edu").max == 7 and cat.group("site").max == 2
+    # board 2 × 2 = 4 (each overridden), school 3, visit 1: 8, capped at 7; meet 4; site sign 2
+    r = run(rb, dict(FULL, boards=2))
+    assert [g.score for g in r.category("service").groups] == [7, 2]
+    assert r.category("service").score == 13
+    # disabling every item of a group drops the group; a whole group can be disabled by its id
+    child.write_text(
+        'extends = "county.toml"\ndisable = ["service.sign", "service.rules", "service.edu"]\n',
+        encoding="utf-8",
+    )
+    rb = load_rulebook(child)
+    assert [g.id for g in rb.category("service").groups] == []
+    assert [i.id for i in rb.category("service").items] == ["service.meet"]
+    # a typo names what there is
+    child.write_text('extends = "county.toml"\n[override."service.bord"]\neach = 2\n', encoding="utf-8")
+    with pytest.raises(RulebookError, match="did you mean 'service.board'"):
+        load_rulebook(child)
+
+
+# ----------------------------------------------------------------- properties
+
+
+def _wrap_in_groups(text: str, data: st.DataObject) -> tuple[str, int]:
+    """The same rulebook with a suffix of some categories' items put into a group whose max is
+    its items' sum (the default); returns the text and how many groups it made."""
+    head, *cats = text.split("\n[[categories]]\n")
+    out = [head]
+    made = 0
+    for c in cats:
+        keys, *items = c.split("  [[categories.items]]\n")
+        k = data.draw(st.integers(0, len(items)), label="items kept direct")
+        if k == len(items):
+            out.append(c)
+            continue
+        made += 1
+        out.append(
+            keys
+            + "".join("  [[categories.items]]\n" + i for i in items[:k])
+            + '  [[categories.groups]]\n  id = "wrap"\n\n'
+            + "".join("    [[categories.groups.items]]\n" + i for i in items[k:])
+        )
+    return "\n[[categories]]\n".join(out), made
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_groups_capped_at_their_sums_score_as_the_same_category_ungrouped(
+    data: st.DataObject,
+) -> None:
+    text = data.draw(rulebook_texts(groups=False, floors=False, applies_when=False))
+    grouped_text, made = _wrap_in_groups(text, data)
+    flat, grouped = parse_rulebook(text), parse_rulebook(grouped_text)
+    assert sum(len(c.groups) for c in grouped.categories) == made
+    assert [c.max for c in flat.categories] == [c.max for c in grouped.categories]
+    for raw in data.draw(st.lists(evidence_data(flat), min_size=1, max_size=3)):
+        a = score(flat, parse_evidence(flat, raw))
+        b = score(grouped, parse_evidence(grouped, raw))
+        # a not-applicable item rescales inside its group first: that may differ (SPEC §10.3)
+        rescaled = any(
+            i.status == "not_applicable" and not (i.points and c.type == "base")
+            for c in flat.categories
+            for i in a.items
+            if i.id.startswith(c.id + ".")
+        )
+        if rescaled:
+            continue
+        assert [(i.id, i.points, i.status) for i in a.items] == [
+            (i.id, i.points, i.status) for i in b.items
+        ]
+        assert [c.score for c in a.categories] == [c.score for c in b.categories]
+        assert (a.total, a.grade, a.vetoed) == (b.total, b.grade, b.vetoed)
+        for c in b.categories:
+            for g in c.groups:  # a group at its sum: the sum of its items, as printed
+                added = sum(
+                    (i.points for i in b.items if i.group == g.id and i.id.startswith(c.id + ".")),
+                    F(0),
+                )
+                assert g.score == added or not g.applicable

@@ -1337,9 +1337,9 @@ class _Builder:
             place = _Place(
                 type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing
             )
-            seen: dict[str, str] = {}
-            items = self._items(t, key, label, cid, place, seen=seen)
-            groups, grouped = self._groups(t, key, cid, place, seen)
+            used: dict[str, str] = {}  # ids of the category's items and groups -> where
+            items = self._items(t, key, label, cid, place, seen=used)
+            groups, grouped = self._groups(t, key, cid, place, used)
             items_max = sum((i.max for i in items), Fraction(0)) + sum(
                 (g.max for g in groups), Fraction(0)
             )
