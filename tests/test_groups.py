@@ -691,3 +691,51 @@ def test_groups_capped_at_their_sums_score_as_the_same_category_ungrouped(
                     F(0),
                 )
                 assert g.score == added or not g.applicable
+
+
+# ----------------------------------------------------------------- sheets, audit
+
+
+def test_record_sheets_print_a_subtotal_row_per_group() -> None:
+    from fulian_eval.report.sheets import record_sheets_html
+
+    rb = book(BUSINESS)
+    results = [score(rb, evidence(rb, {"late": 3, "wrong": 5, "lost": 2, "rules_ok": False}))]
+    html = record_sheets_html(rb, rank(rb, results))
+    rows = html.split("<tr")
+    k = next(n for n, r in enumerate(rows) if "小计（统计报表（本条最高扣10分））" in r)
+    assert 'class="gsum"' in rows[k] and "-10.00" in rows[k]
+    assert "各项合计扣17分，本组最高扣10分" in rows[k]
+    assert "每缺一份扣3分" in rows[k - 1]  # right after the group's last item
+    # the category re-adds by hand: rules −2 and the group −10 from 100
+    assert "88.00" in html
+
+
+def test_an_audited_grouped_run_replays(tmp_path: Path) -> None:
+    rb_path = tmp_path / "rb.toml"
+    rb_path.write_text(HEAD + BUSINESS, encoding="utf-8")
+    table = tmp_path / "units.csv"
+    table.write_text(
+        "unit,迟报次数,数据差错,缺失报表,制度健全\na,3,5,2,是\nb,1,1,,否\n", encoding="utf-8"
+    )
+    ev = tmp_path / "c.toml"
+    ev.write_text('[unit]\nid = "c"\n[values]\nlate = 4\nwrong = 9\nlost = 0\nrules_ok = true\n')
+    store = str(tmp_path / "audit.db")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fulian_eval", *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+        )
+
+    assert cli("rank", str(rb_path), str(table), "--audit", store).returncode == 0
+    assert cli("score", str(rb_path), str(ev), "--format", "json", "--audit", store).returncode == 0
+    assert cli("audit", "verify", store).returncode == 0
+    replay = cli("audit", "replay", store)
+    assert replay.returncode == 0 and "0 differences" in replay.stdout, replay.stdout
+    shown = json.loads(cli("audit", "show", store, "1", "--unit", "b", "--format", "json").stdout)
+    # b: late 2 + wrong 1 + lost missing (worst: the group's 10) = 13, capped 10; rules 2 -> 88
+    assert shown[0]["total"] == "88.00"
