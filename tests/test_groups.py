@@ -17,9 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fulian_eval import RulebookError, parse_evidence, parse_rulebook, rank, score
-from fulian_eval.report.render import explain_report
+from fulian_eval.report.render import explain_report, score_json
 from fulian_eval.testing import evidence_data, rulebook_texts
-from fulian_eval.report.render import score_json
 from test_kinds import HEAD, book, engine, evidence, run  # noqa: F401  (engine: both engines)
 
 F = Fraction
@@ -245,7 +244,12 @@ def test_a_rescaled_group_is_rounded_before_the_category_adds_it() -> None:
 
 
 def test_a_group_with_nothing_applicable_drops_out_of_its_category() -> None:
-    rb = book(SERVICE.replace('    field = "has_sign"\n', '    field = "has_sign"\n    applies_when = "floating > 0"\n'))
+    rb = book(
+        SERVICE.replace(
+            '    field = "has_sign"\n',
+            '    field = "has_sign"\n    applies_when = "floating > 0"\n',
+        )
+    )
     # floating 0: site has nothing applicable: it drops out. A = 14, a = 4 + 6 = 10,
     # e = 4 + 6 = 10 -> 10 × 14 / 10 = 14
     r = run(rb, dict(FULL, floating=0))
@@ -349,7 +353,7 @@ def test_an_uncapped_item_in_a_capped_group_deducts_the_groups_max_when_missing(
 
 def test_a_group_without_a_max_over_an_uncapped_item_is_uncapped() -> None:
     text = BUSINESS.replace("  max = 10\n\n", "\n").replace(
-        '    each = 3\n', '    each = 3\n    on_missing = "none"\n'
+        "    each = 3\n", '    each = 3\n    on_missing = "none"\n'
     )
     rb = book(text)
     g = rb.category("business").groups[0]
@@ -364,9 +368,9 @@ def test_a_group_without_a_max_over_an_uncapped_item_is_uncapped() -> None:
 
 
 def test_on_missing_at_group_level_nearest_wins() -> None:
-    text = BUSINESS.replace(
-        '  max = 10\n\n', '  max = 10\n  on_missing = "none"\n\n'
-    ).replace('    each = 1\n    max = 5\n', '    each = 1\n    max = 5\n    on_missing = "worst"\n')
+    text = BUSINESS.replace("  max = 10\n\n", '  max = 10\n  on_missing = "none"\n\n').replace(
+        "    each = 1\n    max = 5\n", '    each = 1\n    max = 5\n    on_missing = "worst"\n'
+    )
     rb = book(text)
     assert rb.item("business.late").on_missing == "none"  # the group's
     assert rb.item("business.wrong").on_missing == "worst"  # its own
@@ -378,7 +382,9 @@ def test_on_missing_at_group_level_nearest_wins() -> None:
 
 
 def test_not_applicable_at_group_level() -> None:
-    text = SERVICE.replace('  title = "阵地建设"\n', '  title = "阵地建设"\n  not_applicable = "award"\n')
+    text = SERVICE.replace(
+        '  title = "阵地建设"\n', '  title = "阵地建设"\n  not_applicable = "award"\n'
+    )
     rb = book(text)
     assert rb.item("service.rules").not_applicable == "award"
     # floating 0: rules is awarded its max 2: site 2 + 2 = 4, no rescale anywhere
@@ -442,7 +448,7 @@ def _problems(body: str) -> list[str]:
 
 
 def test_validation_of_groups() -> None:
-    body = SERVICE.replace('  max = 6\n', '  max = 9\n  titel = "x"\n')
+    body = SERVICE.replace("  max = 6\n", '  max = 9\n  titel = "x"\n')
     msgs = _problems(body)
     assert any("max: 9 is above the sum of its items' max (8)" in m for m in msgs), msgs
     assert any("unknown key 'titel' in a group" in m and "did you mean 'title'" in m for m in msgs)
@@ -452,7 +458,7 @@ def test_validation_of_groups() -> None:
     # an item id used in two groups
     msgs = _problems(SERVICE.replace('    id = "sign"\n', '    id = "board"\n'))
     assert any(
-        "item id 'service.board' is used twice in its category (first at groups[0].items[0])" in m
+        "item id 'service.board' is used twice (first at groups[0].items[0])" in m
         for m in msgs
     ), msgs
 
@@ -491,7 +497,13 @@ def test_json_gives_groups_and_each_items_group() -> None:
     cat = unit["categories"][0]
     # edu: board 1 + school 3 = 4; site: sign 2 of 2 applicable -> 2 × 4 / 2 = 4
     assert cat["groups"] == [
-        {"id": "edu", "title": "重视教育（6分）", "score": "4.00", "max": "6.00", "applicable": True},
+        {
+            "id": "edu",
+            "title": "重视教育（6分）",
+            "score": "4.00",
+            "max": "6.00",
+            "applicable": True,
+        },
         {"id": "site", "title": "阵地建设", "score": "4.00", "max": "4.00", "applicable": True},
     ]
     assert cat["score"] == "12.00"  # 4 + 4 + 4
@@ -500,12 +512,18 @@ def test_json_gives_groups_and_each_items_group() -> None:
 
 def test_json_of_an_uncapped_deduction_group_has_no_max() -> None:
     text = BUSINESS.replace("  max = 10\n\n", "\n").replace(
-        '    each = 3\n', '    each = 3\n    on_missing = "none"\n'
+        "    each = 3\n", '    each = 3\n    on_missing = "none"\n'
     )
     rb = book(text)
     results = [score(rb, evidence(rb, {"late": 1, "wrong": 0, "lost": 0, "rules_ok": True}))]
     [g] = score_json(rb, rank(rb, results), [])["units"][0]["categories"][0]["groups"]
-    assert g == {"id": "reports", "title": "统计报表（本条最高扣10分）", "score": "2.00", "max": None, "applicable": True}
+    assert g == {
+        "id": "reports",
+        "title": "统计报表（本条最高扣10分）",
+        "score": "2.00",
+        "max": None,
+        "applicable": True,
+    }
 
 
 def test_explain_shows_group_subtotals() -> None:
@@ -545,7 +563,16 @@ def test_a_csv_of_grouped_rulebook_end_to_end(tmp_path: Path) -> None:
     rows = [line.split(",") for line in p.stdout.splitlines()[1:]]
     assert [(r[2], r[6]) for r in rows] == [("c", "100.00"), ("b", "95.00"), ("a", "90.00")]
     p = subprocess.run(
-        [sys.executable, "-m", "fulian_eval", "score", str(rb_path), str(table), "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            str(rb_path),
+            str(table),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -627,8 +654,10 @@ id = "service"
     assert [g.id for g in rb.category("service").groups] == []
     assert [i.id for i in rb.category("service").items] == ["service.meet"]
     # a typo names what there is
-    child.write_text('extends = "county.toml"\n[override."service.bord"]\neach = 2\n', encoding="utf-8")
-    with pytest.raises(RulebookError, match="did you mean 'service.board'"):
+    child.write_text(
+        'extends = "county.toml"\n[override."service.bord"]\neach = 2\n', encoding="utf-8"
+    )
+    with pytest.raises(RulebookError, match=r"did you mean 'service\.board'"):
         load_rulebook(child)
 
 

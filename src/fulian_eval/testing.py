@@ -722,7 +722,9 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
         )
         parts += [_table("[[categories.items]]", item, "  ") for item in c["items"]]
         for g in c.get("groups", ()):
-            parts.append(_table("[[categories.groups]]", {k: v for k, v in g.items() if k != "items"}, "  "))
+            parts.append(
+                _table("[[categories.groups]]", {k: v for k, v in g.items() if k != "items"}, "  ")
+            )
             parts += [_table("[[categories.groups.items]]", item, "    ") for item in g["items"]]
     return "\n".join(parts)
 

@@ -1388,7 +1388,9 @@ class _Builder:
             )
         return out
 
-    def _in_written_order(self, ckey: PathKey, items: list[Item], grouped: list[Item]) -> list[Item]:
+    def _in_written_order(
+        self, ckey: PathKey, items: list[Item], grouped: list[Item]
+    ) -> list[Item]:
         """A category's direct items and its groups (each group's items together) in the order
         the file writes them; items of a group come after the direct items when lines are unknown
         or the parts come from different files of a tailoring chain."""
@@ -1492,7 +1494,7 @@ class _Builder:
                 self.c.err(
                     (*key, "id"),
                     f"{label}.id",
-                    f"item id '{item.id}' is used twice in its category (first at {seen[item.short_id]})",
+                    f"item id '{item.id}' is used twice (first at {seen[item.short_id]})",
                 )
             seen.setdefault(item.short_id, here)
             out.append(item if group is None else attrs.evolve(item, group=group))
@@ -1531,7 +1533,9 @@ class _Builder:
             if "groups" in g:
                 inner = g["groups"]
                 self.c.err(
-                    (*gkey, "groups", 0) if isinstance(inner, list) and inner else (*gkey, "groups"),
+                    (*gkey, "groups", 0)
+                    if isinstance(inner, list) and inner
+                    else (*gkey, "groups"),
                     f"{glabel}.groups",
                     "a group holds items, not groups (one level only); "
                     "make the inner group a group of the category",

@@ -440,9 +440,7 @@ def _apply_disable(out: dict[str, Any], child: dict[str, Any], err: Any) -> None
             for cat in cats:
                 if isinstance(cat, dict) and cat.get("id") == cid:
                     cat["groups"] = [
-                        g
-                        for g in cat["groups"]
-                        if not (isinstance(g, dict) and g.get("id") == gid)
+                        g for g in cat["groups"] if not (isinstance(g, dict) and g.get("id") == gid)
                     ]
         elif name in cat_ids:
             out["categories"] = cats = [

@@ -385,7 +385,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         return _dumps(doc)
     if fmt == "csv":
         header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
-        rows = [
+        rows: list[list[str]] = [
             [
                 i.id,
                 i.title,
@@ -411,7 +411,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         "",
     ]
     header = ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式"]
-    rows: list[list[str]] = []
+    rows = []
     for k, i in enumerate(items):
         rows.append(
             [

@@ -27,10 +27,10 @@ __all__ = [
     "UnitResult",
     "UnitSummary",
     "consistency_flag",
-    "group_reason",
     "fmt_hundredths",
     "fmt_points",
     "gains",
+    "group_reason",
     "hundredths",
     "score",
     "score_all",
@@ -65,7 +65,9 @@ class ItemResult:
         default=(), eq=False, repr=False
     )
     capped: bool = True  # False: a deduction without a cap of its own (its max is its category's)
-    group: str | None = None  # the id of its group in its category (SPEC §10.3), None for a direct item
+    group: str | None = (
+        None  # the id of its group in its category (SPEC §10.3), None for a direct item
+    )
 
     @property
     def reason(self) -> str:
@@ -611,8 +613,10 @@ def _group(
             return result(ZERO, False)
         return result(_clamp(_sum_points(pts), g.floor, g.max))
     e, small_a, big_a, n_app = _applicable_sum(
-        [(spec.max, res.points, res.status != "not_applicable" or na_awards(rb, cat, spec))
-         for spec, res in zip(specs, items, strict=True)]
+        [
+            (spec.max, res.points, res.status != "not_applicable" or na_awards(rb, cat, spec))
+            for spec, res in zip(specs, items, strict=True)
+        ]
     )
     if n_app == len(items):
         return result(_clamp(e, g.floor, g.max))
@@ -639,9 +643,7 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
     for g, idx in cat.parts:
         if g is None:
             spec, res = cat.items[idx[0]], items[idx[0]]
-            ok = res.status != "not_applicable" or (
-                cat.type == "base" and na_awards(rb, cat, spec)
-            )
+            ok = res.status != "not_applicable" or (cat.type == "base" and na_awards(rb, cat, spec))
             parts.append((spec.max, res.points, ok))
         else:
             gr = _group(rb, cat, g, [cat.items[k] for k in idx], [items[k] for k in idx])
