@@ -768,3 +768,12 @@ def test_an_audited_grouped_run_replays(tmp_path: Path) -> None:
     shown = json.loads(cli("audit", "show", store, "1", "--unit", "b", "--format", "json").stdout)
     # b: late 2 + wrong 1 + lost missing (worst: the group's 10) = 13, capped 10; rules 2 -> 88
     assert shown[0]["total"] == "88.00"
+
+
+def test_the_workbook_notes_each_grouped_items_group() -> None:
+    from fulian_eval.report.workbook import score_columns
+
+    cols, _ = score_columns(book(BUSINESS))
+    notes = {c.title: c.sub for c in cols}
+    assert notes["每迟报一次扣2分"].endswith("属「统计报表（本条最高扣10分）」（本组最多扣10.00）")
+    assert "属「" not in notes["制度不健全的扣2分"]
