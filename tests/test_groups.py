@@ -458,8 +458,7 @@ def test_validation_of_groups() -> None:
     # an item id used in two groups
     msgs = _problems(SERVICE.replace('    id = "sign"\n', '    id = "board"\n'))
     assert any(
-        "item id 'service.board' is used twice (first at groups[0].items[0])" in m
-        for m in msgs
+        "item id 'service.board' is used twice (first at groups[0].items[0])" in m for m in msgs
     ), msgs
 
 
@@ -479,6 +478,18 @@ def test_nested_and_empty_groups_are_refused_with_their_lines() -> None:
         'groups[2] "service.none": a group needs at least one [[categories.groups.items]]' in m
         for m in msgs
     ), msgs
+
+
+def test_category_only_keys_on_a_group_say_where_they_belong() -> None:
+    msgs = _problems(
+        SERVICE.replace("  max = 6\n", '  max = 6\n  applies_when = "floating > 0"\n  weight = 2\n')
+    )
+    assert any(
+        "\"service.edu\".applies_when: a group takes no 'applies_when'; put the condition on its items"
+        in m
+        for m in msgs
+    ), msgs
+    assert any("a group takes no 'weight'" in m for m in msgs), msgs
 
 
 def test_a_deduction_group_has_no_floor() -> None:

@@ -1540,8 +1540,27 @@ class _Builder:
                     "a group holds items, not groups (one level only); "
                     "make the inner group a group of the category",
                 )
+            for k in ("applies_when", "weight", "type"):  # a whole category's, not a group's
+                if k in g:
+                    self.c.err(
+                        (*gkey, k),
+                        f"{glabel}.{k}",
+                        f"a group takes no '{k}'; "
+                        + (
+                            "put the condition on its items (or on the category)"
+                            if k == "applies_when"
+                            else "a group counts within its category, with the category's type and weight"
+                        ),
+                    )
             self.unknown_keys(
-                {k: v for k, v in g.items() if k != "groups"}, _GROUP_KEYS, gkey, "a group"
+                {
+                    k: v
+                    for k, v in g.items()
+                    if k not in ("groups", "applies_when", "weight", "type")
+                },
+                _GROUP_KEYS,
+                gkey,
+                "a group",
             )
             try:
                 gid = self.text(g, "id", gkey, glabel, required=True)
