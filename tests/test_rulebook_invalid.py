@@ -86,7 +86,11 @@ EXPECTED: dict[str, list[Expected]] = {
         ),
     ],
     "empty-items.toml": [
-        (9, 'categories[0] "archives".items', "a category needs at least one [[categories.items]]"),
+        (
+            9,
+            'categories[0] "archives".items',
+            "a category needs at least one [[categories.items]] (or [[categories.groups]])",
+        ),
     ],
     "expression-syntax-error.toml": [
         (

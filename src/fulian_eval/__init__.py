@@ -28,6 +28,7 @@ from .pipeline import RunResult, score_run
 from .report.render import score_json
 from .scoring.exact import (
     CategoryResult,
+    GroupResult,
     ItemResult,
     UnitResult,
     fmt_points,
@@ -45,6 +46,7 @@ __all__ = [
     "EvidenceSet",
     "ExpressionError",
     "FulianEvalError",
+    "GroupResult",
     "ItemResult",
     "Problem",
     "Ranked",

@@ -69,4 +69,28 @@ def rulebook_notes(rb: Rulebook) -> list[str]:
             )
         if c.type == "penalty":
             out.append(f"减分类别 {_name(c)}：从总分中最多减 {_n(c.max)} 分")
+        out.extend(_group_notes(c))
+    return out
+
+
+def _group_notes(c: Category) -> list[str]:
+    """One line per group (SPEC §10.3): its cap, and whether it caps its items."""
+    out: list[str] = []
+    for g in c.groups:
+        mine = [i for i in c.items if i.group == g.id]
+        name = f"{c.id}.{g.id}「{g.title}」" if g.title and g.title != g.id else f"{c.id}.{g.id}"
+        head = f"分组 {name}（{len(mine)} 项）"
+        if c.deducts:
+            if not g.capped:
+                out.append(f"{head}：扣分不封顶")
+                continue
+            out.append(f"{head}：本组最多扣 {_n(g.max)} 分")
+            continue
+        total = sum((i.max for i in mine), Fraction(0))
+        if g.max < total:
+            out.append(
+                f"{head}：满分 {_n(g.max)} 分，低于各项满分之和 {_n(total)} 分，本组以 {_n(g.max)} 分封顶"
+            )
+        else:
+            out.append(f"{head}：满分 {_n(g.max)} 分")
     return out

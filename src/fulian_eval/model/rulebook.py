@@ -26,6 +26,7 @@ __all__ = [
     "Evidence",
     "FieldSpec",
     "Grade",
+    "Group",
     "Item",
     "RuleSpec",
     "Rulebook",
@@ -131,7 +132,10 @@ class Item:
     #: item scores as under ``on_missing = "worst"``.
     requires: Expr | None = None
     #: ``"rescale"`` or ``"award"`` for this item alone (SPEC §10.4); None: its category's, else the rulebook's.
+    #: An item of a group that says none takes its group's here (resolved when loaded).
     not_applicable: str | None = None
+    #: The id of its group within its category (SPEC §10.3), or None for a direct item.
+    group: str | None = None
 
     @functools.cached_property
     def bounds_h(self) -> tuple[int, int] | None:
@@ -153,6 +157,26 @@ class Item:
 
 
 @attrs.frozen(kw_only=True)
+class Group:
+    """A category's sub-clause (SPEC §10.3): some of its items, with their own subtotal and cap.
+
+    In a base or bonus category the group scores ``clamp(Σ items, floor, max)``; in a
+    deduction or penalty one its score is its deduction, ``min(max, Σ deductions)``.
+    """
+
+    id: str  # its id within the category ("edu"); never the same as an item's id there
+    title: str
+    max: Fraction
+    items: tuple[str, ...]  # the full ids of its items, in rulebook order
+    floor: Fraction = Fraction(0)
+    #: False for a deduction group with an uncapped item and no max of its own (SPEC §10.10):
+    #: ``max`` is then the most its category can lose.
+    capped: bool = True
+    on_missing: OnMissing | None = None
+    not_applicable: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Category:
     id: str
     title: str
@@ -165,6 +189,8 @@ class Category:
     on_missing: OnMissing | None = None
     #: ``"rescale"`` or ``"award"`` for this category's items (SPEC §10.4); None: the rulebook's.
     not_applicable: str | None = None
+    #: Its groups (SPEC §10.3); their items are in ``items`` too, each with its ``group`` set.
+    groups: tuple[Group, ...] = ()
 
     @property
     def deducts(self) -> bool:
@@ -178,7 +204,41 @@ class Category:
 
     @property
     def items_max(self) -> Fraction:
-        return sum((i.max for i in self.items), Fraction(0))
+        """The sum of the max of its direct items and of its groups (each counted at its max)."""
+        direct = sum((i.max for i in self.items if i.group is None), Fraction(0))
+        return direct + sum((g.max for g in self.groups), Fraction(0))
+
+    def group(self, gid: str) -> Group:
+        """The group with this id; KeyError if none."""
+        for g in self.groups:
+            if g.id == gid:
+                return g
+        raise KeyError(gid)
+
+    @functools.cached_property
+    def parts(self) -> tuple[tuple[Group | None, tuple[int, ...]], ...]:
+        """Its direct items and groups as a category adds them: (None, (index,)) for a direct
+        item, (group, indexes of its items in ``items``) for a group, in the order of their first item."""
+        return _parts(self)
+
+
+def _parts(cat: Category) -> tuple[tuple[Group | None, tuple[int, ...]], ...]:
+    by_id = {g.id: g for g in cat.groups}
+    out: list[tuple[Group | None, tuple[int, ...]]] = []
+    seen: dict[str, int] = {}
+    for k, item in enumerate(cat.items):
+        if item.group is None:
+            out.append((None, (k,)))
+        elif item.group in seen:
+            g, idx = out[seen[item.group]]
+            out[seen[item.group]] = (g, (*idx, k))
+        else:
+            seen[item.group] = len(out)
+            out.append((by_id[item.group], (k,)))
+    for g in cat.groups:  # a group with no items (never from the loader) still counts, empty
+        if g.id not in seen:
+            out.append((g, ()))
+    return tuple(out)
 
 
 @attrs.frozen(kw_only=True)
