@@ -402,10 +402,25 @@ class _Column:
         every other cell (``1000余``, ``8659 人``, a blank) is read once per distinct text
         by :meth:`read`, as :meth:`_numbers` reads it. Other field types go through :meth:`parse`.
         """
-        if self.spec.type not in ("count", "number", "quantity"):
-            return self.parse(arr.to_pylist(), slow, flags)
         import pyarrow as pa
         import pyarrow.compute as pc
+
+        if self.spec.type not in ("count", "number", "quantity"):
+            # Few distinct cells (是/否, lists of registers): read each distinct text once,
+            # as parse() reads a chunk, then give every row its distinct text's reading.
+            enc = pc.dictionary_encode(arr)
+            codes = enc.indices.to_numpy()
+            distinct = enc.dictionary.to_pylist()
+            d_slow = np.zeros(len(distinct), dtype=bool)
+            d_flags: dict[int, list[str]] = {}
+            col = self.parse(distinct, d_slow, d_flags)
+            slow |= d_slow[codes]
+            if d_flags:
+                for i, code in enumerate(codes.tolist()):
+                    if code in d_flags:
+                        flags.setdefault(i, []).extend(d_flags[code])
+            s = col.s if isinstance(col.s, int) else col.s[codes]
+            return Col(col.kind, b=col.b[codes], s=s, table=col.table)
 
         n = len(arr)
         empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
@@ -792,7 +807,10 @@ class _Scorer:
             c = meta.get(key)
             if c is None:
                 return [default] * n
-            return [nfc(x.strip()) for x in texts(c)]
+            col = cols[c]
+            if isinstance(col, (list, tuple)):
+                return [nfc(x.strip()) for x in col]
+            return _meta_texts(col)
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
@@ -1002,6 +1020,34 @@ class _Scorer:
             pts = [_Points(self.rb, c, iid, h, shown) for c, iid, h in layout.points]
             got = self._by_file[shown] = (cols, pts)
         return got
+
+
+#: What str.strip() takes off an ASCII text (RE2's \\s lacks \\v and \\x1c–\\x1f).
+_ASCII_EDGE = r"^[\t\n\x0b\x0c\r\x1c-\x1f ]|[\t\n\x0b\x0c\r\x1c-\x1f ]$"
+
+
+def _meta_texts(arr: Any) -> list[str]:
+    """A meta column (unit, name, group, role …) of an Arrow batch as ``nfc(cell.strip())`` each.
+
+    Few distinct cells (groups, roles): each distinct text once. Otherwise ASCII cells
+    without edge whitespace are kept as they are, and only the others go through Python.
+    """
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) * 4 <= n:
+        fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
+        out: list[str] = fixed[enc.indices.to_numpy()].tolist()
+        return out
+    texts: list[str] = arr.to_pylist()
+    plain = pc.and_(
+        pc.string_is_ascii(arr), pc.invert(pc.match_substring_regex(arr, _ASCII_EDGE))
+    ).to_numpy(zero_copy_only=False)
+    if not plain.all():
+        for i in np.flatnonzero(~plain).tolist():
+            texts[i] = nfc(texts[i].strip())
+    return texts
 
 
 class _BatchRows:
