@@ -1050,6 +1050,30 @@ def _meta_texts(arr: Any) -> list[str]:
     return texts
 
 
+class _PlainScan:
+    """A file's chunks (as :func:`~fulian_eval.io.tables.file_chunks` gives them), noting on the
+    way whether the whole file is plain CSV for the Arrow reader: no quote or NUL byte, and
+    carriage returns only in CRLF line ends. ``plain`` is None until a pass reached the end."""
+
+    def __init__(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        self.chunks = chunks
+        self.plain: bool | None = None
+
+    def __call__(self) -> Iterator[bytes]:
+        ok, cr = True, False  # cr: the last chunk ended in a carriage return
+        for c in self.chunks():
+            if ok:
+                if b'"' in c or b"\0" in c or (cr and not c.startswith(b"\n")):
+                    ok = False
+                else:
+                    crs = c.count(b"\r")
+                    cr = c.endswith(b"\r")
+                    if crs and crs - cr != c.count(b"\r\n"):  # a CR that is not a line end
+                        ok = False
+            yield c
+        self.plain = ok and not cr
+
+
 class _BatchRows:
     """Rows of an Arrow batch, made as lists of text only where asked for (the per-unit path's rows)."""
 
@@ -1064,11 +1088,12 @@ class _BatchRows:
 ARROW_BLOCK = 1 << 22
 
 
-def _arrow_batches(path: Path, width: int) -> tuple[Any, Any] | None:
+def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[Any, Any] | None:
     """A CSV table's rows (after its header) as Arrow batches of text columns, or None.
 
     Only for a table whose every row is one line of plain cells: UTF-8, no quote or NUL
-    byte anywhere, and carriage returns only in CRLF line ends (checked first); anything else, or pyarrow not
+    byte anywhere, and carriage returns only in CRLF line ends (``plain``: what
+    :class:`_PlainScan` found, else checked here); anything else, or pyarrow not
     installed, is None and the table takes the :mod:`csv` reader, which knows every
     quoting rule and names every broken row. A row of another width makes the reader
     raise part way; the caller then reads the file again the other way.
@@ -1078,15 +1103,12 @@ def _arrow_batches(path: Path, width: int) -> tuple[Any, Any] | None:
         import pyarrow.csv as pcsv
     except ImportError:  # pragma: no cover - the arrow extra is not installed
         return None
-    cr = False  # the last chunk ended in a carriage return, which must start a CRLF
-    for c in file_chunks(path)():
-        if b'"' in c or b"\0" in c or (cr and not c.startswith(b"\n")):
-            return None
-        crs = c.count(b"\r")
-        cr = c.endswith(b"\r")
-        if crs and crs - cr != c.count(b"\r\n"):  # a carriage return that is not a line end
-            return None
-    if cr:
+    if plain is None:
+        scan = _PlainScan(file_chunks(path))
+        for _ in scan():
+            pass
+        plain = scan.plain
+    if not plain:
         return None
     names = [f"c{k}" for k in range(width)]
     stream = pa.OSFile(str(path), "rb")
@@ -1158,7 +1180,8 @@ def _plan_stream(
             jobs.append((pos, "tasks", tasks))
         return gave
     try:
-        encoding = text_encoding(file_chunks(path))  # the whole file, as loading decodes it
+        scan = _PlainScan(file_chunks(path))
+        encoding = text_encoding(scan)  # the whole file, as loading decodes it
         with open_text(path, encoding) as f:
             header = next(csv_rows(f), [])
     except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
@@ -1197,7 +1220,7 @@ def _plan_stream(
         )
         return True
     header_warnings[pos] = layout.warnings
-    jobs.append((pos, "csv", (path, shown, layout, encoding)))
+    jobs.append((pos, "csv", (path, shown, layout, encoding, scan.plain)))
     return True
 
 
@@ -1293,7 +1316,7 @@ def score_tables(
                         run_task(rb, task, strict=strict, warnings=sc.warnings, surveys=surveys)
                     )
             continue
-        path, shown, layout, encoding = payload
+        path, shown, layout, encoding, plain = payload
         mark = len(sc.table)
         rejected_before = len(sc.rejected)
         if sink is not None:
@@ -1303,7 +1326,8 @@ def score_tables(
             if not (
                 encoding == "utf-8-sig"
                 and chunk == CHUNK_ROWS
-                and _arrow_rows(sc, path, shown, layout, progress, done, total, sink)
+                and plain is not False
+                and _arrow_rows(sc, path, shown, layout, progress, done, total, sink, plain)
             ):
                 with open_text(path, encoding) as f:
                     records = csv_rows(f)
@@ -1350,9 +1374,10 @@ def _arrow_rows(
     done: int,
     total: int,
     sink: RowSink | None,
+    plain: bool | None = None,
 ) -> bool:
     """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
-    got = _arrow_batches(path, layout.width)
+    got = _arrow_batches(path, layout.width, plain)
     if got is None:
         return False
     import pyarrow as pa
