@@ -23,6 +23,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# Messages in Chinese (the default) whatever the developer's locale; the command lines the tests
+# start inherit it. Tests of the English wording give --lang en (or set it) themselves.
+os.environ["FULIAN_EVAL_LANG"] = "zh"
+
 
 # ------------------------------------------------------------ both engines
 # The exact per-unit path (Fractions) and the columnar plan (numpy) must give the same

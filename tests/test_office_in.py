@@ -297,14 +297,14 @@ def test_unknown_column_rejects_with_did_you_mean(
         code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", fmt)
         assert code == 1
         assert err == (
-            f"rejected: {path}:1: header: column '活动室面积（平方米）': unknown field '活动室面积' "
+            f"拒收：{path}:1: header: column '活动室面积（平方米）': unknown field '活动室面积' "
             "(did you mean '妇女之家活动室面积'?); head it with a field's id or title "
             "(or --ignore-columns to leave it out)\n"
         )
     code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", "csv", "--ignore-columns")
     assert code == 0
     assert err.startswith(
-        f"warning: {path}: column '活动室面积（平方米）': unknown field '活动室面积' "
+        f"警告：{path}: column '活动室面积（平方米）': unknown field '活动室面积' "
         "(did you mean '妇女之家活动室面积'?); column ignored\n"
     )
 
@@ -325,8 +325,8 @@ def test_reports_in_an_evidence_folder_are_still_skipped(
     assert code == 0, err
     assert out == ranking
     assert err == (
-        f"warning: {tmp_path / 'explain.csv'}: a fulian-eval explain report, not evidence; skipped\n"
-        f"warning: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence; skipped\n"
+        f"警告：{tmp_path / 'explain.csv'}: a fulian-eval explain report, not evidence; skipped\n"
+        f"警告：{tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence; skipped\n"
     )
 
 
@@ -424,7 +424,7 @@ def test_xls_without_calamine_names_the_extra(
     code, _, err = run(capsys, "score", str(TOWN), str(XLS), "--format", "csv")
     assert code == 1
     assert err == (
-        f"rejected: {XLS}: cannot read: reading .xls needs the 'excel' extra: "
+        f"拒收：{XLS}: cannot read: reading .xls needs the 'excel' extra: "
         "pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)\n"
     )
 
@@ -437,4 +437,4 @@ def test_damaged_xls_is_rejected_by_name(
     bad.write_bytes(XLS.read_bytes()[:3000])
     code, _, err = run(capsys, "score", str(TOWN), str(bad), "--format", "csv")
     assert code == 1
-    assert err.startswith(f"rejected: {bad}: cannot read: not a readable .xls workbook (")
+    assert err.startswith(f"拒收：{bad}: cannot read: not a readable .xls workbook (")

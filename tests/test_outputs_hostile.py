@@ -39,6 +39,9 @@ def run(
         os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
     env.pop("PYTHONIOENCODING", None)
+    env["FULIAN_EVAL_LANG"] = (
+        "en"  # these tests are about the English wording (Chinese: test_messages.py)
+    )
     p = subprocess.run(
         [sys.executable, "-m", "fulian_eval", *map(str, args)],
         cwd=cwd,

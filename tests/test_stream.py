@@ -692,12 +692,10 @@ def test_cli_csv_report_is_the_reference(
     assert code != 0  # some units were rejected
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel needs the BOM
     assert out.read_text(encoding="utf-8-sig") == (want_rank if command == "rank" else want_score)
-    warned = "".join(f"warning: {w}\n" for w in want_warn)
+    warned = "".join(f"警告：{w}\n" for w in want_warn)
     assert want_warn and err.startswith(warned)
     # the same rejections (their order within a chunk is a known bug, tested above)
-    assert sorted(err[len(warned) :].split("rejected: ")[1:]) == sorted(
-        f"{r[2]}\n" for r in want_rej
-    )
+    assert sorted(err[len(warned) :].split("拒收：")[1:]) == sorted(f"{r[2]}\n" for r in want_rej)
 
 
 @pytest.mark.usefixtures("cli_gc")

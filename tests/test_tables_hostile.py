@@ -385,12 +385,10 @@ def test_fifo_in_a_folder_or_named_is_rejected_not_waited_for(tmp_path: Path) ->
     run = _run(["score", str(TOWN_RB), "ev", "named.toml", "--format", "csv"], tmp_path, timeout=60)
     assert run.returncode == 1, run.stderr
     assert (
-        "rejected: ev/pipe.csv: cannot read: a FIFO (named pipe), not a regular file; evidence must be a file"
+        "拒收：ev/pipe.csv: cannot read: a FIFO (named pipe), not a regular file; evidence must be a file"
         in run.stderr
     )
-    assert (
-        "rejected: named.toml: cannot read: a FIFO (named pipe), not a regular file" in run.stderr
-    )
+    assert "拒收：named.toml: cannot read: a FIFO (named pipe), not a regular file" in run.stderr
     assert "dongqiao" in run.stdout and "shiqiao" in run.stdout
     assert "Traceback" not in run.stderr
 

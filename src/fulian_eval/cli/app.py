@@ -41,7 +41,7 @@ from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, expand_path
 from ..io.load import load_rulebook
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
-from ..lang.messages import LANGUAGES, N_, _, language, ngettext, set_language
+from ..lang.messages import LANGUAGES, N_, _, ngettext, set_language
 from ..model.notes import rulebook_notes
 from ..model.rulebook import Rulebook
 from ..pipeline import columnar_plan, quiet_gc, score_run
@@ -198,11 +198,11 @@ _ARGPARSE_WORDS = (
 )
 
 
-def _use_language(argv: Sequence[str]) -> None:
+def _use_language(argv: Sequence[str]) -> str | None:
     """Messages in ``--lang``'s language (else as the environment says), argparse's own words too.
 
-    Read before the parser is built (its help is translated when it is made). The
-    choice is exported in ``FULIAN_EVAL_LANG`` so worker processes speak it too.
+    Read before the parser is built (its help is translated when it is made); worker
+    processes are forked and speak it too. Returns the language set before.
     """
     lang = None
     for i, arg in enumerate(argv):
@@ -213,11 +213,13 @@ def _use_language(argv: Sequence[str]) -> None:
         elif arg.startswith("--lang="):
             lang = arg.split("=", 1)[1]
     lang = lang.strip().lower() if lang else None
-    set_language(lang if lang in LANGUAGES else None)  # another word: argparse names the choices
-    os.environ["FULIAN_EVAL_LANG"] = language()
+    before = set_language(
+        lang if lang in LANGUAGES else None
+    )  # another: argparse names the choices
     argparse._ = _  # type: ignore[attr-defined]
     argparse.ngettext = ngettext  # type: ignore[attr-defined]
     _console()
+    return before
 
 
 def _console() -> None:
@@ -1419,11 +1421,16 @@ _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    _use_language(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
-    with quiet_gc():  # no cyclic-GC passes over the run's long-lived objects; as before afterwards
-        return _main(args)
+    before = _use_language(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+        with (
+            quiet_gc()
+        ):  # no cyclic-GC passes over the run's long-lived objects; as before afterwards
+            return _main(args)
+    finally:
+        set_language(before)  # a library caller's choice, as it was
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -61,15 +61,20 @@ def language_from_env(environ: Mapping[str, str] | None = None) -> str:
     return "zh"
 
 
-def set_language(lang: str | None) -> None:
+def set_language(lang: str | None) -> str | None:
     """Use ``lang`` (``"zh"`` or ``"en"``) from now on; ``None``: as the environment says.
+
+    Returns:
+        the language set before (``None``: none was, the environment said).
 
     Raises:
         ValueError: for another language.
     """
     if lang is not None and lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    before = _chosen[0] if _chosen else None
     _chosen[:] = [] if lang is None else [lang]
+    return before
 
 
 def language() -> str:

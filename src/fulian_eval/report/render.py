@@ -20,7 +20,7 @@ from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..model.status import LABELS
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
-from .sheets import ranking_html, score_html
+from .sheets import CATEGORY_TYPE_ZH, ranking_html, score_html
 
 __all__ = [
     "FORMATS",
@@ -411,7 +411,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     cat_rows = [
         [
             c.title,
-            c.type,
+            CATEGORY_TYPE_ZH.get(c.type, c.type),
             fmt_points(c.max),
             fmt_points(c.score) if c.applicable else NOT_APPLICABLE,
         ]
