@@ -247,8 +247,7 @@ def test_unknown_column_rejects_the_table(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [csv])
     assert es.evidence == () and es.warnings == ()
     assert [r.error for r in es.rejected] == [
-        f"{csv}:1: header: column 'colour': unknown field 'colour'; head it with a field's id or title "
-        "(or --ignore-columns to leave it out)"
+        f"{csv}:1: header: 列“colour”：未知字段“colour”；请用字段的编号或名称作列标题（或用 --ignore-columns 忽略此列）"
     ]
 
 
@@ -257,7 +256,7 @@ def test_unknown_column_warns_with_ignore_columns(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [csv], ignore_columns=True)
     assert es.rejected == ()
     assert es.evidence[0].values == {"population": F(10)}
-    assert list(es.warnings) == [f"{csv}: column 'colour': unknown field 'colour'; column ignored"]
+    assert list(es.warnings) == [f"{csv}: 列“colour”：未知字段“colour”；已忽略此列"]
 
 
 def test_unknown_column_rejected_when_strict(tmp_path: Path) -> None:
@@ -526,7 +525,7 @@ def test_undecodable_csv_rejected_others_load(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [tmp_path])
     assert list(by_unit(es)) == ["u9", "ok"]
     assert [r.error for r in es.rejected] == [
-        f"{tmp_path / 'latin.csv'}: cannot read: not UTF-8 text (byte 27), nor GB18030/GBK; "
+        f"{tmp_path / 'latin.csv'}: 无法读取：not UTF-8 text (byte 27), nor GB18030/GBK; "
         "save the file as UTF-8 (Excel: 'CSV UTF-8')"
     ]
 

@@ -326,9 +326,9 @@ def test_ninety_minutes_meet_at_least_one_and_a_half_hours(eng: str) -> None:
 def test_counting_words_are_their_own_dimension(word: str) -> None:
     assert conversion_factor(word, word) == 1
     assert parse_number(f"十二{word}", word) == (F(12), False)
-    with pytest.raises(UnitError, match="cannot be converted"):
+    with pytest.raises(UnitError, match="不能换算成"):
         conversion_factor(word, "人")
-    with pytest.raises(UnitError, match="cannot be converted"):
+    with pytest.raises(UnitError, match="不能换算成"):
         conversion_factor(word, "")
     others = [w for w in "幅张块处家所间套期批册件次" if w != word]
     for other in others:

@@ -18,6 +18,10 @@ import pytest
 
 from fulian_eval import RulebookError, load_rulebook, parse_rulebook
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 INVALID = Path("tests") / "data" / "invalid"  # relative to ROOT, so messages are stable
 VALID = Path("tests") / "data" / "acceptance" / "town-2026.toml"
@@ -719,7 +723,7 @@ def test_cli_validate_valid_rulebook_exits_0() -> None:
     proc = _validate(str(VALID))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert proc.stdout.startswith(f"{VALID}：有效")
+    assert proc.stdout.startswith(f"{VALID}: ok")
     assert "town-2026" in proc.stdout
 
 
@@ -727,7 +731,7 @@ def test_cli_validate_checks_every_file_and_fails_if_any_is_invalid() -> None:
     bad = str(INVALID / "duplicate-item-id.toml")
     proc = _validate(bad, str(VALID))
     assert proc.returncode == 2
-    assert proc.stdout.startswith(f"{VALID}：有效")
+    assert proc.stdout.startswith(f"{VALID}: ok")
     assert proc.stderr.startswith(f"{bad}: 1 problem\n")
     assert "item id 'facilities.plate' is used twice" in proc.stderr
 
@@ -899,7 +903,7 @@ def test_cli_validate_prints_notes_that_are_not_errors(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert proc.stdout.splitlines() == [
-        "notes.toml：有效 —— notes 2026：4个分类，5个项目，0个字段，满分 100",
+        "notes.toml: ok — notes 2026: 4 categories, 5 items, 0 fields, scale 100",
         "  提示：最高可得总分 103 分（基础类别满分合计 80 分，折算为 100 分，加分类别最多加 3 分）",
         "  提示：类别 archives「档案管理」：满分 30 分，低于各项满分之和 40 分，得分以 30 分封顶",
         "  提示：扣分类别 business「业务工作」：基本分 50 分，各项扣分从基本分中扣除，最低 -10 分",

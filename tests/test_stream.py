@@ -305,7 +305,7 @@ def test_nasty_table_unknown_column_rejects_the_table(town: Rulebook, tmp_path: 
     """SPEC §10.7: without --ignore-columns a column that is no field rejects the table."""
     res = assert_same(town, [_nasty_table(tmp_path / "nasty.csv")], chunk=7)
     assert len(res.table) == 0 and len(res.rejected) == 1
-    assert "column 'colour': unknown field 'colour'" in res.rejected[0].error
+    assert "列“colour”：未知字段“colour”" in res.rejected[0].error
 
 
 def test_nasty_table_strict_matches_reference(town: Rulebook, tmp_path: Path) -> None:

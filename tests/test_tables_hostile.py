@@ -28,6 +28,10 @@ from fulian_eval.scoring.columnar import compile_plan
 from fulian_eval.scoring.stream import score_tables
 from test_stream import assert_same
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 TOWN_RB = ROOT / "rules" / "town-village-2026.toml"
 TOWN_CSV = ROOT / "examples" / "town" / "town.csv"
@@ -385,10 +389,12 @@ def test_fifo_in_a_folder_or_named_is_rejected_not_waited_for(tmp_path: Path) ->
     run = _run(["score", str(TOWN_RB), "ev", "named.toml", "--format", "csv"], tmp_path, timeout=60)
     assert run.returncode == 1, run.stderr
     assert (
-        "拒收：ev/pipe.csv: cannot read: a FIFO (named pipe), not a regular file; evidence must be a file"
+        "rejected: ev/pipe.csv: cannot read: a FIFO (named pipe), not a regular file; evidence must be a file"
         in run.stderr
     )
-    assert "拒收：named.toml: cannot read: a FIFO (named pipe), not a regular file" in run.stderr
+    assert (
+        "rejected: named.toml: cannot read: a FIFO (named pipe), not a regular file" in run.stderr
+    )
     assert "dongqiao" in run.stdout and "shiqiao" in run.stdout
     assert "Traceback" not in run.stderr
 
@@ -450,7 +456,7 @@ def test_reports_in_the_evidence_folder_are_skipped(town: Rulebook, tmp_path: Pa
         f"{ev / 'score.csv'}: a fulian-eval score or rank report, not evidence; skipped",
         f"{ev / 'score.xlsx'}: a fulian-eval score or rank report, not evidence; skipped",
         f"{ev / 'units.csv'}: no column is a field of the rulebook or a points: column; "
-        "not evidence, skipped",
+        "not evidence; skipped",
     ]
     assert_same(town, [ev])
 
