@@ -525,8 +525,8 @@ def test_undecodable_csv_rejected_others_load(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [tmp_path])
     assert list(by_unit(es)) == ["u9", "ok"]
     assert [r.error for r in es.rejected] == [
-        f"{tmp_path / 'latin.csv'}: 无法读取：not UTF-8 text (byte 27), nor GB18030/GBK; "
-        "save the file as UTF-8 (Excel: 'CSV UTF-8')"
+        f"{tmp_path / 'latin.csv'}: 无法读取：既不是 UTF-8 文本（第 27 字节），也不是 GB18030/GBK；"
+        "请把文件另存为 UTF-8（Excel：“CSV UTF-8”）"
     ]
 
 

@@ -423,8 +423,8 @@ def test_xls_without_calamine_names_the_extra(
     code, _, err = run(capsys, "score", str(TOWN), str(XLS), "--format", "csv")
     assert code == 1
     assert err == (
-        f"拒收：{XLS}: 无法读取：reading .xls needs the 'excel' extra: "
-        "pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)\n"
+        f"拒收：{XLS}: 无法读取：读取 .xls 需要安装 excel 扩展："
+        "pip install 'fulian_eval[excel]'（或把工作簿另存为 .xlsx）\n"
     )
 
 
@@ -436,4 +436,4 @@ def test_damaged_xls_is_rejected_by_name(
     bad.write_bytes(XLS.read_bytes()[:3000])
     code, _, err = run(capsys, "score", str(TOWN), str(bad), "--format", "csv")
     assert code == 1
-    assert err.startswith(f"拒收：{bad}: 无法读取：not a readable .xls workbook (")
+    assert err.startswith(f"拒收：{bad}: 无法读取：不是可读的 .xls 工作簿（")

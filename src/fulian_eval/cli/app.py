@@ -1027,7 +1027,7 @@ def _audit(
     if getattr(args, "waivers", None):
         waivers_file = (
             args.waivers,
-            _input_bytes(args.waivers, _("a waiver file")),
+            _input_bytes(args.waivers, N_("a waiver file")),
             args.today or _dt.date.today(),
         )
     done = audit.append_run(
@@ -1359,7 +1359,7 @@ def _audit_draw(
 ) -> None:
     if not args.audit:
         return
-    data = _input_bytes(args.units, _("a units file"))
+    data = _input_bytes(args.units, N_("a units file"))
     done = audit.append_draw(
         args.audit,
         kind=kind,
