@@ -163,6 +163,25 @@ def test_help_is_chinese_by_default_and_english_on_request() -> None:
 
 
 @pytest.mark.parametrize(
+    ("command", "chinese", "english"),
+    [
+        (["sheets"], "写入文件：审核记录表.html 或 .pdf", "write to FILE: sheets.html or .pdf"),
+        (["template"], "写出的填报表（.xlsx）", "the form to write (.xlsx)"),
+        (["audit", "verify"], "另行保存的链头哈希", "the head hash kept elsewhere"),
+        (["plan"], "随机种子（请保存", "the random seed"),
+    ],
+)
+def test_every_command_helps_in_both_languages(
+    command: list[str], chinese: str, english: str
+) -> None:
+    code, out, _err = _cli(*command, "--help")
+    assert code == 0 and chinese in out and english not in out
+    assert "显示本帮助并退出" in out and "--lang {zh,en}" in out
+    code, out, _err = _cli(*command, "--lang", "en", "--help")
+    assert code == 0 and english in out and chinese not in out
+
+
+@pytest.mark.parametrize(
     ("env", "english"),
     [
         ({"FULIAN_EVAL_LANG": "en"}, True),

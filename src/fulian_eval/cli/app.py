@@ -1097,7 +1097,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)
     ]
     if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
-        roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+        roles = sorted(
+            {
+                f"{r.result.role}（{rb.roles.title(r.result.role)}）"
+                for r in ranked
+                if r.result.unit.id == args.unit
+            }
+        )
         raise _UsageError(
             _("unit '{unit}' has no '{role}' assessment; it has: {roles}").format(
                 unit=args.unit, role=args.role, roles=", ".join(roles)
@@ -1296,7 +1302,13 @@ def _audit_sheet(args: argparse.Namespace) -> int:
         if not matches:
             from ..errors import did_you_mean
 
-            roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+            roles = sorted(
+                {
+                    f"{r.result.role}（{rb.roles.title(r.result.role)}）"
+                    for r in ranked
+                    if r.result.unit.id == args.unit
+                }
+            )
             if roles:
                 raise _UsageError(
                     _(
