@@ -91,5 +91,5 @@ def test_the_new_kind_is_validated_like_every_other() -> None:
     with pytest.raises(RulebookError) as info:
         book(BOOK.replace('whole = "households"', 'whole = "househlds"\n  each = 2'))
     messages = [p.message for p in info.value.problems]
-    assert any("未知字段“househlds”" in m and "households" in m for m in messages), messages
+    assert any("unknown field 'househlds'" in m and "households" in m for m in messages), messages
     assert any("'each' is not used by a ratio item" in m for m in messages), messages

@@ -172,7 +172,7 @@ def _next_run_is_quick(db: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    assert "stored in" in run.stderr
+    assert "已存入" in run.stderr
 
 
 def _wal_size(db: Path) -> int:
@@ -510,7 +510,7 @@ def test_a_store_with_a_planted_schema_object_is_refused_and_fails_verify(
         in again.stderr
     )
     assert named in again.stderr
-    assert "stored in" not in again.stderr
+    assert "已存入" not in again.stderr
     assert _sql(db, "SELECT count(*) FROM records WHERE kind = 'run'") == [(1,)]
 
 

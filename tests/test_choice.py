@@ -336,7 +336,7 @@ id = "c"
     )
     assert any('points."健荃"' in m and "did you mean '健全'" in m for m in msgs), msgs
     assert any('points."欠规范"' in m and "above the item's max 5" in m for m in msgs), msgs
-    assert any('points."不健全"' in m and "应为数字" in m for m in msgs), msgs
+    assert any('points."不健全"' in m and "expected a number" in m for m in msgs), msgs
     assert any('"c.y"' in m and "is a quantity field" in m and "choice field" in m for m in msgs), (
         msgs
     )

@@ -506,7 +506,7 @@ def test_undecodable_file_rejected_others_load(tmp_path: Path) -> None:
     assert len(es.rejected) == 1
     assert "latin.toml" in es.rejected[0].error
     assert "latin.toml" in es.rejected[0].source
-    assert "save the file as UTF-8 (Excel: 'CSV UTF-8')" in es.rejected[0].error
+    assert "请把文件另存为 UTF-8（Excel：“CSV UTF-8”）" in es.rejected[0].error
 
 
 def test_invalid_toml_rejected_others_load(tmp_path: Path) -> None:

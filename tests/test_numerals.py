@@ -119,7 +119,7 @@ def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, appr
         ("一万零五万", "'万' 写了不止一次"),
         ("一万零二万", "'万' 写了不止一次"),
         ("十几人", "范围"),  # 十几: "ten-something"
-        ("几十", "not a number"),  # no digits at all
+        ("几十", "不是数"),  # no digits at all
     ],
 )
 def test_malformed_numerals_are_refused(raw: str, why: str) -> None:

@@ -339,7 +339,7 @@ def test_record_sheet_shows_not_applicable_points(office: Path) -> None:
         p.stdout,
         re.M,
     ), p.stdout
-    assert re.search(r"^流动人口 +base +10\.00 +不适用$", p.stdout, re.M)
+    assert re.search(r"^流动人口 +基本 +10\.00 +不适用$", p.stdout, re.M)
     p = cli("explain", "book.toml", "units.csv", "--unit", "a", "--format", "csv", cwd=office)
     assert "float.services,每次服务1分,10.00,不适用,not_applicable," in p.stdout
 

@@ -396,7 +396,7 @@ def test_row_problems_are_all_reported_with_lines_and_values(tmp_path: Path) -> 
         read_units(path)
     problems = info.value.problems
     assert [p.line for p in problems] == [3, 4, 5, 6]
-    assert "单位编号为空" in problems[0].message and "乙村" in problems[0].message
+    assert "empty unit id" in problems[0].message and "乙村" in problems[0].message
     assert "duplicate unit id 'u1' (first on line 2)" in problems[1].message
     assert "'u4' has an empty group" in problems[2].message
     assert "'多余'" in problems[3].message

@@ -158,7 +158,7 @@ def test_town_folder_tomls_and_tables(town: Rulebook, chunk: int) -> None:
     # its units in town.csv and units.csv, so most rows are rejected as duplicates.
     res = assert_same(town, [EXAMPLES / "town"], chunk=chunk)
     assert len(res.table) == 21
-    assert any("already given" in r.error for r in res.rejected)
+    assert any("已在" in r.error for r in res.rejected)
 
 
 def test_town_errors(town: Rulebook) -> None:
@@ -195,7 +195,7 @@ def test_tables_given_twice_and_files_together(town: Rulebook) -> None:
         EXAMPLES / "town-errors" / "unparseable.toml",
     ]
     res = assert_same(town, paths, chunk=5)
-    assert sum("already given" in r.error for r in res.rejected) == 21
+    assert sum("已在" in r.error for r in res.rejected) == 21
 
 
 # ------------------------------------------------------- a hand-made nasty table
@@ -422,7 +422,7 @@ def test_unreadable_table_dropped_whole(town: Rulebook, tmp_path: Path) -> None:
     later.write_text("unit,books\nc,4\nd,-1\na,5\n", encoding="utf-8")
     res = assert_same(town, [good, bad, later], chunk=3)
     assert sorted(res.table.unit) == ["a", "b", "c"]
-    assert "cannot read" in res.rejected[0].error
+    assert "无法读取" in res.rejected[0].error
 
 
 def test_xlsx_header_warning_order(town: Rulebook, tmp_path: Path) -> None:
