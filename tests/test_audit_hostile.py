@@ -58,7 +58,7 @@ def cli(
 
 
 def _ok(run: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and "内部错误" not in run.stderr, run.stderr
 
 
 def _sql(path: Path, *statements: str, params: tuple[Any, ...] = ()) -> list[Any]:

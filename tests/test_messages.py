@@ -269,3 +269,23 @@ def test_a_gbk_console_gets_every_report_and_warning(tmp_path: Path) -> None:
         assert code == 0, err
         assert "渔丰村" in out
         assert err.startswith("警告：") and "备注" in err, err
+
+
+def test_an_internal_error_in_both_languages(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fulian_eval.cli import app
+
+    def boom(_args: Any) -> int:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setitem(app._COMMANDS, "validate", boom)
+    assert app.main(["validate", str(INVALID / "approximate-bound.toml")]) == 3
+    assert capsys.readouterr().err == (
+        "fulian-eval：内部错误：ZeroDivisionError: boom\n这是 fulian-eval 的缺陷；请连同所运行的命令一起报告。\n"
+    )
+    assert app.main(["--lang", "en", "validate", str(INVALID / "approximate-bound.toml")]) == 3
+    assert capsys.readouterr().err.startswith(
+        "fulian-eval: internal error: ZeroDivisionError: boom\n"
+    )
+    assert messages.language() == "zh"  # main put the language back as it was
