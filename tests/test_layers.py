@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "fulian_eval"
 
 # Lower layers first; groups in the same list entry may not import each other.
 LAYERS: list[list[str]] = [
+    ["lang.messages"],
     ["errors", "_version"],
     ["lang.text"],
     ["lang.units"],

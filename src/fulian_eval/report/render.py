@@ -28,7 +28,7 @@ from ..scoring.exact import (
     fmt_points,
     group_reason,
 )
-from .sheets import ranking_html, score_html
+from .sheets import CATEGORY_TYPE_ZH, ranking_html, score_html
 
 __all__ = [
     "FORMATS",
@@ -435,7 +435,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     cat_rows = [
         [
             c.title,
-            c.type,
+            CATEGORY_TYPE_ZH.get(c.type, c.type),
             fmt_points(c.max),
             fmt_points(c.score) if c.applicable else NOT_APPLICABLE,
         ]

@@ -55,6 +55,7 @@ from ..io.tables import (
     readable_to_end,
     text_encoding,
 )
+from ..lang.messages import _
 from ..lang.units import conversion_factor
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Evidence, Rulebook, UnitInfo
@@ -1186,7 +1187,15 @@ def _plan_stream(
             header = next(csv_rows(f), [])
     except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
         file_rejects.append(
-            (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
+            (
+                pos,
+                Rejection(
+                    source=shown,
+                    error=_("{path}: cannot read: {error}").format(
+                        path=shown, error=os_error_text(exc)
+                    ),
+                ),
+            )
         )
         return True
     layout = TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
@@ -1199,7 +1208,10 @@ def _plan_stream(
                 (
                     pos,
                     Rejection(
-                        source=shown, error=f"{shown}: cannot read: {os_error_text(problem)}"
+                        source=shown,
+                        error=_("{path}: cannot read: {error}").format(
+                            path=shown, error=os_error_text(problem)
+                        ),
                     ),
                 )
             )
@@ -1349,7 +1361,15 @@ def score_tables(
             if sink is not None:
                 sink.back_to_mark()
             file_rejects.append(
-                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
+                (
+                    pos,
+                    Rejection(
+                        source=shown,
+                        error=_("{path}: cannot read: {error}").format(
+                            path=shown, error=os_error_text(exc)
+                        ),
+                    ),
+                )
             )
         done += path.stat().st_size
     if progress is not None:
