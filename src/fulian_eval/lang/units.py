@@ -51,6 +51,8 @@ _COUNTING_WORDS = {
     "套": "suite_count",
     "期": "issue_count",
     "批": "batch_count",
+    # 人次: attendances (300人次 = 300 visits by people, not 300 people), its own count.
+    "人次": "attendance_count",
 }
 
 _DEFINITIONS = (
