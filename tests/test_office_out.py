@@ -327,6 +327,7 @@ def test_json_keeps_spec_points_and_says_applicable_false(office: Path) -> None:
         "score": "0.00",
         "max": "10.00",
         "applicable": False,
+        "groups": [],
     }
     assert a["items"][1]["status"] == "not_applicable"
 

@@ -512,7 +512,7 @@ def test_cli_bad_survey_table_is_a_usage_error(files: dict[str, Path]) -> None:
     (d / "bad.csv").write_text("who,q\nu1,满意\n", encoding="utf-8")
     got = cli("score", "sv.toml", "ev.csv", "--survey", "bad.csv", cwd=d)
     assert got.returncode == 2
-    assert "invalid survey table bad.csv" in got.stderr and "no unit column" in got.stderr
+    assert "问卷调查表有误：bad.csv" in got.stderr and "没有单位列" in got.stderr
     assert "Traceback" not in got.stderr
     missing = cli("score", "sv.toml", "ev.csv", "--survey", "nope.csv", cwd=d)
     assert missing.returncode == 2 and "survey table nope.csv" in missing.stderr
