@@ -517,7 +517,7 @@ def test_cli_bad_survey_table_is_a_usage_error(files: dict[str, Path]) -> None:
     missing = cli("score", "sv.toml", "ev.csv", "--survey", "nope.csv", cwd=d)
     assert missing.returncode == 2 and "survey table nope.csv" in missing.stderr
     same = cli("score", "sv.toml", "ev.csv", "--survey", "survey.csv", "-o", "survey.csv", cwd=d)
-    assert same.returncode == 2 and "the survey table survey.csv" in same.stderr
+    assert same.returncode == 2 and "问卷调查表 survey.csv" in same.stderr
 
 
 # ------------------------------------------------------------------ audit
