@@ -214,7 +214,8 @@ class Ops(Protocol):
         """A field's or derived value's value."""
 
     def read_all(self, names: Sequence[str]) -> list[V]:
-        """Several values; any of them absent (even not applicable) makes the item missing."""
+        """Several values; any of them missing makes the item missing (naming every one
+        missing), else any of them not applicable makes it not applicable."""
 
     def evaluate(self, expr: Expr) -> V:
         """An expression's value (missing, not applicable and division by zero as §7 says)."""

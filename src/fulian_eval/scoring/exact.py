@@ -342,10 +342,15 @@ class _ExactOps:
 
     def read_all(self, names: Sequence[str]) -> list[Any]:
         env = self.ctx.env
-        missing = [n for n in names if n not in env or isinstance(env[n], Absent)]
+        missing = [
+            n
+            for n in names
+            if n not in env or (isinstance(env[n], Absent) and env[n].kind == "missing")
+        ]
         if missing:
             raise _Missing(missing)
-        return [env[n] for n in names]
+        # None missing: a value not applicable makes the item not applicable (not missing).
+        return [_need(self.ctx, n) for n in names]
 
     def evaluate(self, expr: Expr) -> Any:
         return _eval(self.ctx, expr)
