@@ -25,7 +25,9 @@ def book(body: str) -> Rulebook:
     return parse_rulebook(HEAD + textwrap.dedent(body))
 
 
-def evidence(rb: Rulebook, values: Mapping[str, Any], points: Mapping[str, Any] | None = None) -> Evidence:
+def evidence(
+    rb: Rulebook, values: Mapping[str, Any], points: Mapping[str, Any] | None = None
+) -> Evidence:
     return parse_evidence(
         rb,
         {
@@ -46,7 +48,9 @@ def engine(request: pytest.FixtureRequest) -> Iterator[str]:
     _ENGINE[0] = "exact"
 
 
-def run(rb: Rulebook, values: Mapping[str, Any], points: Mapping[str, Any] | None = None) -> UnitResult:
+def run(
+    rb: Rulebook, values: Mapping[str, Any], points: Mapping[str, Any] | None = None
+) -> UnitResult:
     ev = evidence(rb, values, points)
     result = score(rb, ev)
     if _ENGINE[0] == "columnar":
