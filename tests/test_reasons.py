@@ -146,3 +146,324 @@ def test_strict_still_names_values_left_out() -> None:
         )
     messages = [p.message for p in exc.value.problems]
     assert messages[1:] == ["--strict: no value for wrong"], messages
+
+
+# ------------------------------------------------- item 9: reasons with their values
+
+
+def formula_book(cat: str = 'type = "base"') -> Rulebook:
+    return book(f"""
+        [fields.funds]
+        type = "quantity"
+        unit = "元"
+        title = "经费"
+        [fields.pop]
+        type = "count"
+        unit = "人"
+        title = "常住"
+        [fields.flo]
+        type = "count"
+        unit = "人"
+        title = "流动"
+        [fields.done]
+        type = "bool"
+        title = "已验收"
+
+        [[categories]]
+        id = "c"
+        {cat}
+        max = 10
+          [[categories.items]]
+          id = "per_head"
+          max = 10
+          kind = "expr"
+          points = "3 * funds / (2*(pop+flo))"
+    """)
+
+
+def test_expr_reason_shows_the_formula_by_title_and_each_value() -> None:
+    # 3 × 36000 / (2 × (4241 + 4418)) = 108000 / 17318 = 6.2362… → 6.24
+    r = run(formula_book(), {"funds": 36000, "pop": 4241, "flo": 4418, "done": True})
+    it = r.item("c.per_head")
+    assert it.points == F("6.24")
+    assert it.reason == (
+        "按公式 3×经费/(2×(常住+流动)) 计算：经费36000元，常住4241人，流动4418人，得6.24分"
+    )
+
+
+def test_expr_reason_says_the_cap_was_reached() -> None:
+    # 3 × 200000 / 17318 = 34.646… → above the item's max 10
+    r = run(formula_book(), {"funds": 200000, "pop": 4241, "flo": 4418, "done": True})
+    assert r.item("c.per_head").points == 10
+    assert r.item("c.per_head").reason.endswith("流动4418人，算得34.65分，已达本项上限10分，得10分")
+
+
+def test_expr_reason_in_a_penalty_category_says_the_deduction_cap() -> None:
+    rb = formula_book('type = "penalty"')
+    r = run(rb, {"funds": 200000, "pop": 4241, "flo": 4418, "done": True})
+    assert r.item("c.per_head").points == 10
+    assert r.item("c.per_head").reason.endswith("应扣34.65分，已达本项扣分上限10分，扣10分")
+
+
+def count_book(cat: str) -> Rulebook:
+    return book(f"""
+        [fields.trainings]
+        type = "count"
+        unit = "次"
+        title = "培训次数"
+        [[categories]]
+        id = "c"
+        {cat}
+          [[categories.items]]
+          id = "n"
+          max = 4
+          kind = "count"
+          field = "trainings"
+          each = 1
+    """)
+
+
+@pytest.mark.parametrize(
+    ("cat", "reason"),
+    [
+        ('type = "base"', "培训次数6次×1分，算得6分，已达本项上限4分，得4分"),
+        (
+            'type = "penalty"\n        max = 10',
+            "培训次数6次×1分，应扣6分，已达本项扣分上限4分，扣4分",
+        ),
+        (
+            'type = "deduction"\n        max = 10',
+            "培训次数6次×1分，应扣6分，已达本项扣分上限4分，扣4分",
+        ),
+    ],
+)
+def test_count_reason_says_the_cap_was_reached(cat: str, reason: str) -> None:
+    r = run(count_book(cat), {"trainings": 6})
+    assert r.item("c.n").points == 4
+    assert r.item("c.n").reason == reason
+
+
+def test_count_reason_below_the_cap_has_no_cap_words() -> None:
+    r = run(count_book('type = "base"'), {"trainings": 3})
+    assert r.item("c.n").reason == "培训次数3次×1分，得3分"
+
+
+def deduct_set_book() -> Rulebook:
+    return book("""
+        [fields.books]
+        type = "set"
+        title = "台账"
+        [[categories]]
+        id = "c"
+        type = "deduction"
+        max = 20
+          [[categories.items]]
+          id = "books"
+          max = 1
+          kind = "deduct"
+          field = "books"
+          required = ["甲", "乙", "丙"]
+          each = 0.5
+    """)
+
+
+def test_deduct_in_a_deduction_category_says_its_cap() -> None:
+    # 3 absent × 0.5 = 1.5, capped at the clause's max 1
+    r = run(deduct_set_book(), {"books": []})
+    assert r.item("c.books").points == 1
+    assert r.item("c.books").reason == (
+        "缺3项(甲、乙、丙)，每项扣0.5分，应扣1.5分，已达本项扣分上限1分，扣1分"
+    )
+    assert r.category("c").score == 19
+
+
+def titles_book() -> Rulebook:
+    return book("""
+        [fields.rentals]
+        type = "count"
+        unit = "户"
+        title = "出租房屋户数"
+        [fields.registered]
+        type = "count"
+        unit = "户"
+        title = "已登记出租房屋"
+        [fields.floating]
+        type = "count"
+        unit = "人"
+        title = "流动人口"
+        [fields.fabricated]
+        type = "bool"
+        title = "弄虚作假"
+
+        [[categories]]
+        id = "rent"
+        title = "出租房屋"
+        max = 5
+          [[categories.items]]
+          id = "ledger"
+          max = 3
+          kind = "check"
+          when = "registered >= rentals and not fabricated"
+          [[categories.items]]
+          id = "floating"
+          max = 2
+          kind = "check"
+          when = "floating - (rentals - registered) > 100"
+          applies_when = "floating > 0"
+        [[categories]]
+        id = "gate"
+        title = "诚信"
+        max = 1
+          [[categories.items]]
+          id = "honest"
+          max = 1
+          kind = "check"
+          when = "not fabricated"
+          [[categories.items]]
+          id = "low"
+          kind = "veto"
+          when = 'score("rent") < 3'
+    """)
+
+
+def test_check_reason_names_fields_by_title_with_their_values() -> None:
+    r = run(titles_book(), {"rentals": 20, "registered": 20, "floating": 300, "fabricated": False})
+    assert r.item("rent.ledger").reason == (
+        "符合（已登记出租房屋≥出租房屋户数且非弄虚作假：已登记出租房屋20户，"
+        "出租房屋户数20户，弄虚作假：否），得3分"
+    )
+    # parentheses kept where they change the order: 300 − (20 − 20) = 300 > 100
+    assert r.item("rent.floating").reason.startswith(
+        "符合（流动人口-(出租房屋户数-已登记出租房屋)>100：流动人口300人，"
+    )
+
+
+def test_applies_when_and_veto_name_titles() -> None:
+    # floating 0: rent.floating not applicable; ledger 18 < 20: 0; rent 0 of 3 applicable → 0 < 3: veto
+    r = run(titles_book(), {"rentals": 20, "registered": 18, "floating": 0, "fabricated": False})
+    assert r.item("rent.floating").reason == "不适用（流动人口>0 不成立）"
+    assert r.item("gate.low").status == "veto"
+    assert r.item("gate.low").reason == "一票否决（出租房屋得分<3：出租房屋得分0分），评为最低等次"
+
+
+def test_a_derived_division_by_zero_names_titles() -> None:
+    rb = book("""
+        [fields.received]
+        type = "count"
+        title = "受理"
+        [fields.closed]
+        type = "count"
+        title = "结案"
+        [[categories]]
+        id = "c"
+        max = 2
+          [[categories.items]]
+          id = "rate"
+          max = 2
+          kind = "expr"
+          points = "2 * closed / received"
+    """)
+    r = run(rb, {"received": 0, "closed": 0})
+    assert r.item("c.rate").status == "not_applicable"
+    assert r.item("c.rate").reason == "不适用（2×结案/受理 中除数为0）"
+
+
+def test_category_notes_say_where_a_category_cap_was_reached() -> None:
+    from fulian_eval.report.render import category_notes
+
+    rb = book("""
+        [fields.a]
+        type = "count"
+        title = "甲"
+        [fields.late]
+        type = "count"
+        title = "迟报"
+        [[categories]]
+        id = "base"
+        title = "基础"
+        max = 4
+          [[categories.items]]
+          id = "a"
+          max = 4
+          kind = "count"
+          field = "a"
+          each = 1
+        [[categories]]
+        id = "bonus"
+        title = "加分项"
+        type = "bonus"
+        max = 3
+          [[categories.items]]
+          id = "x"
+          max = 2
+          kind = "count"
+          field = "a"
+          each = 1
+          [[categories.items]]
+          id = "y"
+          max = 2
+          kind = "count"
+          field = "a"
+          each = 1
+        [[categories]]
+        id = "work"
+        title = "业务工作"
+        type = "deduction"
+        max = 5
+          [[categories.items]]
+          id = "late"
+          max = 4
+          kind = "count"
+          field = "late"
+          each = 2
+          [[categories.items]]
+          id = "late2"
+          max = 4
+          kind = "count"
+          field = "late"
+          each = 2
+    """)
+    # bonus: 2 + 2 = 4 > 3 → 3; work: 4 + 4 = 8 deducted from 5 → 0 (扣完为止); base 4 = its max, not above it
+    r = run(rb, {"a": 5, "late": 2})
+    assert r.category("bonus").score == 3
+    assert r.category("work").score == 0
+    assert category_notes(r) == [
+        "加分项：各项合计4分，已达本类上限3分",
+        "业务工作：扣分合计8分，扣完为止，得0分",
+    ]
+    assert category_notes(run(rb, {"a": 1, "late": 0})) == []
+
+
+def test_explain_item_names_its_inputs_by_title() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "explain",
+            root / "rules" / "town-village-2026.toml",
+            root / "examples" / "town" / "town.csv",
+            "--unit",
+            "dongqiao",
+            "--item",
+            "facilities.funds_per_head",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    # 3 × 11800 / (2 × (3199 + 891)) = 35400 / 8180 = 4.33 → capped at 3
+    assert (
+        "按公式 3×年度妇联工作经费/(2×(户籍人口+流动人口)) 计算：年度妇联工作经费11800元，"
+        "户籍人口3199人，流动人口891人，算得4.33分，已达本项上限3分，得3分" in p.stdout
+    )
+    assert (
+        "所用资料：流动人口 = 891 人；年度妇联工作经费 = 11800 元；户籍人口 = 3199 人" in p.stdout
+    )
