@@ -65,19 +65,34 @@ def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
 def oracle_category(
     rb: Rulebook, cat: Category, items: Sequence[ItemResult]
 ) -> tuple[Fraction, bool]:
-    """SPEC §4.2/§4.4: (exact score, whether it counts in §4.3), from the item results."""
+    """SPEC §4.2/§4.4/§10.1: (exact score, whether it counts in §4.3), from the item results."""
     applicable = [
         (spec, r) for spec, r in zip(cat.items, items, strict=True) if r.status != "not_applicable"
     ]
+    if cat.type == "deduction":  # 基本分 less the deductions, 扣完为止; none applicable: drops out
+        if not applicable:
+            return ZERO, False
+        taken = sum((r.points for _, r in applicable), ZERO)
+        return _clamp(cat.max - taken, cat.floor, cat.max), True
     if cat.type != "base":  # bonus/penalty: never rescaled, never awarded
         return _clamp(sum((r.points for _, r in applicable), ZERO), cat.floor, cat.max), True
-    if rb.not_applicable == "award":
-        return _clamp(sum((r.points for r in items), ZERO), cat.floor, cat.max), True
+    # §10.4: an item's not_applicable, else its category's, else the rulebook's; an awarded
+    # not-applicable item counts with its max (which it was given), the others rescale.
+    award = [
+        (i.not_applicable or cat.not_applicable or rb.not_applicable) == "award" for i in cat.items
+    ]
+    counted = [
+        (spec, r)
+        for spec, r, aw in zip(cat.items, items, award, strict=True)
+        if r.status != "not_applicable" or aw
+    ]
+    e = sum((r.points for _, r in counted), ZERO)
+    if len(counted) == len(items):
+        return _clamp(e, cat.floor, cat.max), True
     big_a = sum((i.max for i in cat.items), ZERO)
-    small_a = sum((spec.max for spec, _ in applicable), ZERO)
+    small_a = sum((spec.max for spec, _ in counted), ZERO)
     if small_a == 0:
         return ZERO, False
-    e = sum((r.points for _, r in applicable), ZERO)
     return _clamp(e * big_a / small_a, cat.floor, cat.max), True
 
 
@@ -86,7 +101,7 @@ def oracle_total(
 ) -> tuple[Fraction, list[Fraction]]:
     """SPEC §4.3: the exact total and the exact category scores."""
     by_id = {r.id: r for r in items}
-    weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
+    weighted = any(c.weight is not None for c in rb.categories if c.base_like)
     num = den = extra = ZERO
     scores = []
     for cat in rb.categories:
@@ -141,8 +156,11 @@ def assert_not_lower(rb: Rulebook, item: Item, before: UnitResult, after: UnitRe
         f"{item.kind}: item {'rose' if after.item(item.id).points > before.item(item.id).points else 'unchanged'}"
     )
     assert after.item(item.id).points >= before.item(item.id).points
-    assert after.category(cat.id).score >= before.category(cat.id).score
-    if cat.type == "penalty":  # more of what a penalty item counts takes more away
+    if cat.type == "deduction":  # a larger deduction leaves less of the 基本分
+        assert after.category(cat.id).score <= before.category(cat.id).score
+    else:
+        assert after.category(cat.id).score >= before.category(cat.id).score
+    if cat.deducts:  # more of what a penalty or deduction item counts takes more away
         assert after.total <= before.total
     else:
         assert after.total >= before.total
@@ -247,12 +265,21 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
         if a.status == "not_applicable":  # §4.4: missing evidence counts as applying
             assert b.status == "not_applicable", (a.id, a.reason)
         if a.status == "missing":
-            if spec.id in deducting:  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
+            if spec.on_missing == "none":  # §10.2 none: 0 either way
+                assert a.points == 0, a.id
+            elif (
+                spec.id in deducting
+            ):  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
                 assert a.points == spec.max, a.id
             else:  # §2.2: 0, or the floor if lower
                 assert a.points == round_half_up(min(ZERO, spec.floor), 2), a.id
         used = {spec.id} if spec.kind == "manual" else spec.fields_used()
-        if used and used <= drop and a.status != "not_applicable":
+        if a.status == "scored" and a.reason.startswith("未满足前提"):
+            # §10.4: a precondition that cannot be judged is unmet: scored as under worst
+            assert spec.requires is not None, a.id
+            worst = spec.max if spec.id in deducting else round_half_up(min(ZERO, spec.floor), 2)
+            assert a.points == worst, a.id
+        elif used and used <= drop and a.status != "not_applicable":
             assert a.status == "missing", (a.id, a.status, a.reason)
 
 
@@ -595,6 +622,8 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
     assume(all(i.status != "not_applicable" for i in res.items))
     for cat, c in zip(rb.categories, res.categories, strict=True):
         plain = sum((res.item(i.id).points for i in cat.items), ZERO)
+        if cat.type == "deduction":  # §10.1: 基本分 less the deductions
+            plain = cat.max - plain
         assert c.score == _clamp(plain, cat.floor, cat.max)
     award = parse_rulebook(text.replace('not_applicable = "rescale"', 'not_applicable = "award"'))
     assert award.not_applicable == "award"
@@ -606,7 +635,7 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
 
 def best_points(rb: Rulebook, item: Item) -> Fraction:
     """Full marks: the max, or for a penalty item (whose points are subtracted) nothing deducted."""
-    return ZERO if category_of(rb, item).type == "penalty" else item.max
+    return ZERO if category_of(rb, item).deducts else item.max
 
 
 @FAST
@@ -629,10 +658,7 @@ def test_gains_are_positive_sorted_and_exact(text: str, data: st.DataObject) -> 
         ):
             continue
         cat = category_of(rb, spec)
-        if (
-            cat.type == "base"
-            and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]
-        ):
+        if cat.base_like and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]:
             continue
         full = [
             attrs.evolve(x, points=best, status="scored") if x.id == spec.id else x
@@ -649,7 +675,7 @@ def make_full(rb: Rulebook, ev: Evidence, item: Item) -> Evidence | None:
     rule = item.rule
     mx = item.max
     f = getattr(rule, "field", None)
-    if category_of(rb, item).type == "penalty":  # nothing to deduct
+    if category_of(rb, item).deducts:  # nothing to deduct
         if isinstance(rule, ManualRule):
             return attrs.evolve(ev, points={**ev.points, item.id: ZERO})
         if f in rb.fields and isinstance(rule, CheckRule | CountRule):
