@@ -467,3 +467,29 @@ def test_explain_item_names_its_inputs_by_title() -> None:
     assert (
         "所用资料：流动人口 = 891 人；年度妇联工作经费 = 11800 元；户籍人口 = 3199 人" in p.stdout
     )
+
+
+def test_a_veto_on_one_bool_field_reads_like_the_field() -> None:
+    rb = book("""
+        [fields.fabricated]
+        type = "bool"
+        title = "台帐资料弄虚作假"
+        [fields.n]
+        type = "count"
+        [[categories]]
+        id = "c"
+        max = 1
+          [[categories.items]]
+          id = "n"
+          max = 1
+          kind = "count"
+          field = "n"
+          each = 1
+          [[categories.items]]
+          id = "fraud"
+          kind = "veto"
+          when = "fabricated"
+    """)
+    r = run(rb, {"fabricated": True, "n": 1})
+    assert r.vetoed
+    assert r.item("c.fraud").reason == "一票否决（台帐资料弄虚作假：是），评为最低等次"

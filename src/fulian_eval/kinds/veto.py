@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ..lang.expr import Expr, Name, walk
+from ..lang.expr import Expr, Name, Not, walk
 from ..lang.text import reason_number
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, expr_text, used_values
 
@@ -73,6 +73,12 @@ class Veto(Kind):
         effect = "总分记0" if rule.effect == "zero" else "评为最低等次"
         if not raw:
             return "未触发一票否决"
+        tree = rule.when.tree
+        if isinstance(tree, Not) and isinstance(tree.operand, Name):
+            tree = tree.operand
+        if isinstance(tree, Name) and isinstance(w.value(tree.name), bool):
+            # when = "fabricated": 一票否决（台帐资料弄虚作假：是）
+            return f"一票否决（{w.title(tree.name)}：{'是' if w.value(tree.name) else '否'}），{effect}"
         scores = dict(rule.scores)
 
         def title(name: str) -> str:
