@@ -493,3 +493,25 @@ def test_a_veto_on_one_bool_field_reads_like_the_field() -> None:
     r = run(rb, {"fabricated": True, "n": 1})
     assert r.vetoed
     assert r.item("c.fraud").reason == "一票否决（台帐资料弄虚作假：是），评为最低等次"
+
+
+def test_a_condition_decided_without_a_value_left_out_still_has_a_reason() -> None:
+    rb = book("""
+        [fields.a]
+        type = "bool"
+        title = "甲"
+        [fields.b]
+        type = "bool"
+        title = "乙"
+        [[categories]]
+        id = "c"
+        max = 2
+          [[categories.items]]
+          id = "x"
+          max = 2
+          kind = "check"
+          when = "a or b"
+    """)
+    r = run(rb, {"a": True})  # b is left out; a alone decides
+    assert r.item("c.x").points == 2
+    assert r.item("c.x").reason == "符合（甲或乙：甲：是，乙：无资料），得2分"

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 
 from ..lang.expr import (
+    Absent,
     And,
     Arith,
     Call,
@@ -497,7 +498,12 @@ def used_values(w: Words, expr: Expr, skip: Collection[str] = ()) -> str:
 
 
 def _value_text(w: Words, name: str) -> str:
-    v = w.value(name)
+    try:
+        v = w.value(name)
+    except KeyError:  # not needed to decide (a or b, b left out)
+        return f"{w.title(name)}：无资料"
+    if isinstance(v, Absent):
+        return f"{w.title(name)}：{'无资料' if v.kind == 'missing' else '不适用'}"
     if isinstance(v, bool):
         return f"{w.title(name)}：{'是' if v else '否'}"
     if isinstance(v, Fraction):
