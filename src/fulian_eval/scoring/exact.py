@@ -275,13 +275,15 @@ class _Ctx:
         return tuple(out)
 
     def holds(self, e: Expr | None) -> tuple[bool, str]:
-        """Whether an ``applies_when`` holds; missing evidence never excuses."""
+        """Whether an ``applies_when`` holds; missing evidence never excuses. When it does
+        not hold, also the condition as a reason prints it (by the fields' titles)."""
         if e is None:
             return True, ""
         try:
-            return bool(e.evaluate(self.env)), expr_text(self, e)
+            ok = bool(e.evaluate(self.env))
         except (MissingValue, NotApplicableValue, DivisionByZero):
-            return True, expr_text(self, e)
+            return True, ""
+        return ok, "" if ok else expr_text(self, e)
 
 
 class _Missing(Exception):
