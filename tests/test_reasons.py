@@ -131,7 +131,7 @@ def test_strict_approximate_figure_is_one_problem_not_two() -> None:
         )
     messages = [p.message for p in exc.value.problems]
     assert len(messages) == 1, messages
-    assert "approximate figure '1000余'" in messages[0]
+    assert "约数 '1000余'" in messages[0]
 
 
 def test_strict_still_names_values_left_out() -> None:
@@ -145,7 +145,7 @@ def test_strict_still_names_values_left_out() -> None:
             strict=True,
         )
     messages = [p.message for p in exc.value.problems]
-    assert messages[1:] == ["--strict: no value for wrong"], messages
+    assert messages[1:] == ["--strict：没有以下字段的值：wrong"], messages
 
 
 # ------------------------------------------------- item 9: reasons with their values
