@@ -118,3 +118,18 @@ def test_float_path_equals_per_unit(case: tuple[Rulebook, list[Evidence]]) -> No
         reject()  # this rulebook needs the per-unit path: draw another
     finally:
         columnar.LIMIT, columnar.SMALL = old
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(_cases(v2=True))
+def test_columnar_equals_per_unit_v2(case: tuple[Rulebook, list[Evidence]]) -> None:
+    """With SPEC §10 shapes: deduction categories, choice items, direction, weighted
+    checklists, requires, on_missing and item-level not_applicable."""
+    rb, evs = case
+    try:
+        assert_same(rb, evs)
+    except Unsupported:
+        reject()

@@ -83,7 +83,7 @@ def test_deductions_are_taken_off_the_starting_score() -> None:
     assert r.category("business").score == 86
     assert r.total == 86
     assert r.item("business.match").reason == "人户一致率85%，低于90%，扣10分"
-    assert r.item("business.rules").reason == "符合（not rules_ok），扣2分"
+    assert r.item("business.rules").reason == "服务站制度健全：否，扣2分"
     assert r.item("business.late").reason == "报表迟报次数2次×1分，扣2分"
 
 
@@ -91,7 +91,7 @@ def test_nothing_deducted_says_so() -> None:
     r = run(book(BUSINESS), {"rules_ok": True, "match_rate": "95%", "late": 0})
     assert r.total == 100
     assert [i.reason for i in r.items] == [
-        "不符合（not rules_ok），未扣分",
+        "服务站制度健全：是，未扣分",
         "人户一致率95%，达到90%，未扣分",
         "报表迟报次数0次×1分，未扣分",
     ]

@@ -239,7 +239,7 @@ def test_requires_not_met_scores_nothing() -> None:
     r = run(book(precondition()), {"built": True, "accepted": False, "hours": 3})
     home = r.item("c.home")
     assert home.points == 0 and home.status == "scored"
-    assert home.reason == "未满足前提（accepted），不得分"
+    assert home.reason == "未满足前提（验收合格），不得分"
     assert r.total == 3
 
 
@@ -247,7 +247,7 @@ def test_requires_with_missing_evidence_fails() -> None:
     # accepted missing: the precondition counts as false -> 0, scored (the built value is never read)
     r = run(book(precondition()), {"built": True, "hours": 3})
     assert r.item("c.home").status == "scored"
-    assert r.item("c.home").reason == "未满足前提（accepted），不得分"
+    assert r.item("c.home").reason == "未满足前提（验收合格），不得分"
     # accepted true, built missing: the item itself is missing (worst -> 0)
     r = run(book(precondition()), {"accepted": True, "hours": 3})
     assert r.item("c.home").status == "missing"
@@ -258,7 +258,7 @@ def test_requires_not_met_in_a_deduction_category_deducts_the_max() -> None:
     # open: count 2 × 1 = 2 deducted; total 100 − 4 − 2 = 94
     r = run(book(precondition("deduction")), {"built": False, "accepted": False, "hours": 2})
     assert r.item("c.home").points == 4
-    assert r.item("c.home").reason == "未满足前提（accepted），按未开展扣4分"
+    assert r.item("c.home").reason == "未满足前提（验收合格），按未开展扣4分"
     assert r.total == 94
 
 
@@ -633,7 +633,7 @@ def test_a_veto_on_the_total() -> None:
     assert r.vetoed and r.grade == "不合格"
     assert r.total == 79
     assert r.item("safety-duty.low").status == "veto"
-    assert r.item("safety-duty.low").reason == "一票否决（total < 80），评为最低等次"
+    assert r.item("safety-duty.low").reason == "一票否决（总分<80：总分79分），评为最低等次"
     assert r.item("safety-duty.weak").status == "scored"
 
 
@@ -793,7 +793,7 @@ def test_rank_and_score_from_the_command_line(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     items = {i["id"]: i for i in json.loads(p.stdout)["units"][0]["items"]}
-    assert items["work.train"]["reason"] == "未满足前提（accepted），不得分"
+    assert items["work.train"]["reason"] == "未满足前提（验收合格），不得分"
     assert items["work.low"]["status"] == "veto"
 
 
@@ -805,6 +805,6 @@ def test_requires_is_judged_before_a_missing_bound() -> None:
     values = {k: v for k, v in QUOTA_VALUES.items() if k != "quota"}
     r = run(book(body), {**values, "trained": 0})
     assert r.item("c.reach").status == "scored"
-    assert r.item("c.reach").reason == "未满足前提（trained > 0），不得分"
+    assert r.item("c.reach").reason == "未满足前提（培训人数>0），不得分"
     # precondition met, quota missing: now the item itself is missing
     assert run(book(body), values).item("c.reach").status == "missing"

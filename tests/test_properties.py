@@ -104,6 +104,13 @@ def oracle_category(
         mine = [part(spec) for spec in cat.items if spec.group == g.id]
         gs, gok = _oracle_sum("base" if cat.type == "base" else "other", mine, g.floor, g.max)
         parts.append((g.max, round_half_up(gs, 2), gok))
+    if (
+        cat.type == "deduction"
+    ):  # §10.1: 基本分 less the deductions, 扣完为止; none applicable: drops out
+        if not any(ok for _, _, ok in parts):
+            return ZERO, False
+        taken = sum((p for _, p, ok in parts if ok), ZERO)
+        return _clamp(cat.max - taken, cat.floor, cat.max), True
     score, ok = _oracle_sum(cat.type, parts, cat.floor, cat.max)
     return score, ok or cat.type != "base"
 
@@ -113,7 +120,7 @@ def oracle_total(
 ) -> tuple[Fraction, list[Fraction]]:
     """SPEC §4.3: the exact total and the exact category scores."""
     by_id = {r.id: r for r in items}
-    weighted = any(c.weight is not None for c in rb.categories if c.type == "base")
+    weighted = any(c.weight is not None for c in rb.categories if c.base_like)
     num = den = extra = ZERO
     scores = []
     for cat in rb.categories:
@@ -168,8 +175,11 @@ def assert_not_lower(rb: Rulebook, item: Item, before: UnitResult, after: UnitRe
         f"{item.kind}: item {'rose' if after.item(item.id).points > before.item(item.id).points else 'unchanged'}"
     )
     assert after.item(item.id).points >= before.item(item.id).points
-    assert after.category(cat.id).score >= before.category(cat.id).score
-    if cat.type == "penalty":  # more of what a penalty item counts takes more away
+    if cat.type == "deduction":  # a larger deduction leaves less of the 基本分
+        assert after.category(cat.id).score <= before.category(cat.id).score
+    else:
+        assert after.category(cat.id).score >= before.category(cat.id).score
+    if cat.deducts:  # more of what a penalty or deduction item counts takes more away
         assert after.total <= before.total
     else:
         assert after.total >= before.total
@@ -274,12 +284,21 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
         if a.status == "not_applicable":  # §4.4: missing evidence counts as applying
             assert b.status == "not_applicable", (a.id, a.reason)
         if a.status == "missing":
-            if spec.id in deducting:  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
+            if spec.on_missing == "none":  # §10.2 none: 0 either way
+                assert a.points == 0, a.id
+            elif (
+                spec.id in deducting
+            ):  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
                 assert a.points == spec.max, a.id
             else:  # §2.2: 0, or the floor if lower
                 assert a.points == round_half_up(min(ZERO, spec.floor), 2), a.id
         used = {spec.id} if spec.kind == "manual" else spec.fields_used()
-        if used and used <= drop and a.status != "not_applicable":
+        if a.status == "scored" and a.reason.startswith("未满足前提"):
+            # §10.4: a precondition that cannot be judged is unmet: scored as under worst
+            assert spec.requires is not None, a.id
+            worst = spec.max if spec.id in deducting else round_half_up(min(ZERO, spec.floor), 2)
+            assert a.points == worst, a.id
+        elif used and used <= drop and a.status != "not_applicable":
             assert a.status == "missing", (a.id, a.status, a.reason)
 
 
@@ -625,6 +644,8 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
         for g in cat.groups:  # a group adds its own capped sum (SPEC §10.3)
             added = sum((res.item(i).points for i in g.items), ZERO)
             plain += _clamp(added, g.floor, g.max)
+        if cat.type == "deduction":  # §10.1: 基本分 less the deductions
+            plain = cat.max - plain
         assert c.score == _clamp(plain, cat.floor, cat.max)
     award = parse_rulebook(text.replace('not_applicable = "rescale"', 'not_applicable = "award"'))
     assert award.not_applicable == "award"
@@ -636,7 +657,7 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
 
 def best_points(rb: Rulebook, item: Item) -> Fraction:
     """Full marks: the max, or for a penalty item (whose points are subtracted) nothing deducted."""
-    return ZERO if category_of(rb, item).type == "penalty" else item.max
+    return ZERO if category_of(rb, item).deducts else item.max
 
 
 @FAST
@@ -659,10 +680,7 @@ def test_gains_are_positive_sorted_and_exact(text: str, data: st.DataObject) -> 
         ):
             continue
         cat = category_of(rb, spec)
-        if (
-            cat.type == "base"
-            and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]
-        ):
+        if cat.base_like and not oracle_category(rb, cat, [res.item(i.id) for i in cat.items])[1]:
             continue
         full = [
             attrs.evolve(x, points=best, status="scored") if x.id == spec.id else x
@@ -679,7 +697,7 @@ def make_full(rb: Rulebook, ev: Evidence, item: Item) -> Evidence | None:
     rule = item.rule
     mx = item.max
     f = getattr(rule, "field", None)
-    if category_of(rb, item).type == "penalty":  # nothing to deduct
+    if category_of(rb, item).deducts:  # nothing to deduct
         if isinstance(rule, ManualRule):
             return attrs.evolve(ev, points={**ev.points, item.id: ZERO})
         if f in rb.fields and isinstance(rule, CheckRule | CountRule):

@@ -71,8 +71,9 @@ KINDS: tuple[str, ...] = (
     "expr",
     "manual",
     "veto",
+    "choice",
 )
-"""Every item kind of SPEC §2.1, in the order of its table."""
+"""Every item kind of SPEC §2.1, in the order of its table, and ``choice`` (SPEC §10.4)."""
 
 DOCUMENTS: tuple[str, ...] = (
     "工作活动记录簿",
@@ -92,8 +93,24 @@ DOCUMENTS: tuple[str, ...] = (
 
 # Items of a bonus category add points, of a penalty category take points away:
 # only kinds where "more points" reads naturally as 加分 / 扣分 are used there.
-_BONUS_KINDS = ("check", "threshold", "tiers", "count", "surplus", "manual", "expr")
-_PENALTY_KINDS = ("check", "threshold", "count", "manual", "expr")
+_BONUS_KINDS = ("check", "threshold", "tiers", "count", "surplus", "manual", "expr", "choice")
+_PENALTY_KINDS = ("check", "threshold", "count", "manual", "expr", "choice")
+# A deduction category (基本分 minus deductions, SPEC §10.1) takes any kind worded as 扣X分.
+_DEDUCTION_KINDS = (
+    "check",
+    "threshold",
+    "tiers",
+    "count",
+    "deduct",
+    "shortfall",
+    "expr",
+    "manual",
+    "choice",
+    "veto",
+)
+#: A choice field's options (SPEC §10.6), the last one the worst, and aliases of some.
+_OPTIONS = ("健全", "欠规范", "不健全", "无")
+_ALIASES = {"没有": "无", "不规范": "欠规范"}
 _FLOOR_KINDS = ("deduct", "shortfall", "expr", "manual")  # kinds that can go below 0 (该项可负分)
 
 _UNITS: dict[str, tuple[str, ...]] = {
@@ -113,7 +130,7 @@ _STEM = {
     "m^2": "area",
     "": "n",
 }
-_TYPE_STEM = {"bool": "flag", "set": "docs", "text": "remark"}
+_TYPE_STEM = {"bool": "flag", "set": "docs", "text": "remark", "choice": "ledger"}
 _TITLES = {
     "people": "人数",
     "households": "户数",
@@ -128,6 +145,7 @@ _TITLES = {
     "flag": "是否达标",
     "docs": "已建台帐",
     "remark": "备注",
+    "ledger": "台账情况",
 }
 
 _CATEGORY_IDS = ("archives", "facilities", "floating", "family", "rights", "organization")
@@ -144,6 +162,7 @@ _ITEM_TITLES = {
     "expr": "按公式计分",
     "manual": "评审打分",
     "veto": "弄虚作假一票否决",
+    "choice": "台账健全",
 }
 _METHODS = ("查资料", "看现场", "实测", "听汇报", "问卷")
 _GRADES = (("优秀", 90), ("良好", 80), ("合格", 70), ("基本合格", 60), ("不合格", 0))
@@ -335,6 +354,7 @@ class _Options:
     exclusive_fields: bool
     thousandths: bool
     groups: bool = True
+    v2: bool = False
 
 
 class _Book:
@@ -363,6 +383,10 @@ class _Book:
         spec: dict[str, Any] = {"type": ftype}
         if unit:
             spec["unit"] = unit
+        if ftype == "choice":
+            spec["options"] = list(_OPTIONS)
+            if self.draw(st.booleans()):
+                spec["aliases"] = dict(_ALIASES)
         if self.draw(st.booleans()):
             spec["title"] = f"{_TITLES[stem]}{self.n}"
         self.fields[name] = spec
@@ -483,6 +507,13 @@ class _Book:
             t["floor"] = d(_FINE_FLOORS if self.opts.thousandths else _FLOORS)
         if self.opts.applies_when and _rarely(d, 6):
             t["applies_when"] = self.condition()
+        if self.opts.v2 and kind != "veto":
+            if _rarely(d, 6):  # 且验收合格 (SPEC §10.4)
+                t["requires"] = self.condition()
+            if _rarely(d, 5):  # SPEC §10.2
+                t["on_missing"] = d(st.sampled_from(("worst", "none")))
+            if _rarely(d, 6):
+                t["not_applicable"] = d(st.sampled_from(("rescale", "award")))
         if d(st.booleans()):
             t["method"] = d(st.sampled_from(_METHODS))
         return t
@@ -510,6 +541,11 @@ class _Book:
             return {} if step is None else {"step": step}
         if kind == "deduct":
             return self.deduct()
+        if kind == "choice":
+            field = self.field(("choice",))
+            listed = d(st.lists(st.sampled_from(_OPTIONS), min_size=1, max_size=4, unique=True))
+            table = {o: round_half_up(mx * Fraction(d(st.integers(0, 4)), 4), 2) for o in listed}
+            return {"field": field, "points": table}
         f = self.number()
         gkind, unit = self.numeric[f]
         if kind == "threshold":
@@ -550,6 +586,8 @@ class _Book:
         partial = d(st.sampled_from((None, "exact", "whole", "any")))
         if partial:
             out["partial"] = partial
+        if self.opts.v2 and _rarely(d, 4):  # 每上升1个百分点扣0.5分 (SPEC §10.4)
+            out["direction"] = d(st.sampled_from(("below", "above")))
         return out
 
     def deduct(self) -> dict[str, Any]:
@@ -558,9 +596,11 @@ class _Book:
         form = d(st.sampled_from(("set", "count", "faults")))
         if form == "set":
             out["field"] = self.field(("set",))
-            out["required"] = d(
-                st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=5, unique=True)
-            )
+            req = d(st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=5, unique=True))
+            if self.opts.v2 and _rarely(d, 3):  # a weighted checklist (SPEC §10.4): no each
+                out["required"] = {n: d(_EACH) for n in req}
+                return out
+            out["required"] = req
         elif form == "count":
             out["field"] = self.field(("count",))
         else:
@@ -580,7 +620,9 @@ class _Book:
         scoring = [k for k in kinds if k != "veto"]
         chosen = [d(st.sampled_from(scoring))]
         # 加分/扣分 lists are short; a long penalty list would wipe out most totals.
-        longest = self.opts.max_items if ctype == "base" else min(2, self.opts.max_items)
+        longest = (
+            self.opts.max_items if ctype in ("base", "deduction") else min(2, self.opts.max_items)
+        )
         chosen += d(st.lists(st.sampled_from(list(kinds)), max_size=longest - 1))
         items = [
             self.item(k, f"{k}_{j}", ctype in ("penalty", "deduction"))
@@ -595,13 +637,23 @@ class _Book:
         items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0)) + sum(
             (g.get("max", _sum_max(g["items"])) for g in groups), Fraction(0)
         )
-        if _rarely(d, 2):  # a cap, usually below the items' sum
+        if ctype == "deduction":  # 基本分: often below what its items can deduct (扣完为止)
+            c["max"] = d(
+                st.sampled_from((Fraction(100), Fraction(10), max(items_max, Fraction(1))))
+            )
+            if self.opts.floors and _rarely(d, 4):
+                c["floor"] = d(st.sampled_from((Fraction(0), Fraction(-5))))
+        elif _rarely(d, 2):  # a cap, usually below the items' sum
             caps = [Fraction(k, 2) for k in range(1, int(items_max * 2) + 1)] + [items_max]
             c["max"] = d(st.sampled_from(caps))
         if self.opts.floors and ctype == "base" and _rarely(d, 5):
             c["floor"] = d(_FLOORS)
         if self.opts.applies_when and _rarely(d, 7):
             c["applies_when"] = self.condition()
+        if self.opts.v2 and _rarely(d, 5):
+            c["on_missing"] = d(st.sampled_from(("worst", "none")))
+        if self.opts.v2 and ctype == "base" and _rarely(d, 6):
+            c["not_applicable"] = d(st.sampled_from(("rescale", "award")))
         c["items"] = items
         if groups:
             c["groups"] = groups
@@ -661,6 +713,11 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     n_base = draw(st.integers(1, opts.max_base))
     for i in range(n_base):
         cats.append(book.category(_CATEGORY_IDS[i], _CATEGORY_TITLES[i], "base", opts.kinds))
+    deducting = [k for k in opts.kinds if k in _DEDUCTION_KINDS]
+    if opts.v2 and n_base < len(_CATEGORY_IDS) and deducting and _rarely(draw, 3):
+        # 设基本分 …，按下列标准扣分，扣完为止 (SPEC §10.1): a base-like category
+        i = n_base
+        cats.append(book.category(_CATEGORY_IDS[i], _CATEGORY_TITLES[i], "deduction", deducting))
     for ctype, allowed, title in (
         ("bonus", _BONUS_KINDS, "加分项"),
         ("penalty", _PENALTY_KINDS, "扣分项"),
@@ -671,7 +728,7 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     weighted = draw(st.booleans()) if opts.weights is None else opts.weights
     if weighted:
         for c in cats:
-            if c.get("type", "base") == "base":
+            if c.get("type", "base") in ("base", "deduction"):
                 c["weight"] = draw(
                     st.sampled_from(
                         (Fraction(1), Fraction(2), Fraction(3), Fraction(1, 4), Fraction(30))
@@ -694,6 +751,8 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
     if na:
         top["not_applicable"] = na
+    if opts.v2 and _rarely(draw, 4):
+        top["on_missing"] = draw(st.sampled_from(("worst", "none")))
     tie = draw(st.lists(st.sampled_from([c["id"] for c in cats]), max_size=2, unique=True))
     if tie:
         top["tie_break"] = tie
@@ -745,6 +804,7 @@ def rulebook_texts(
     exclusive_fields: bool = False,
     thousandths: bool = False,
     groups: bool = True,
+    v2: bool = False,
 ) -> st.SearchStrategy[str]:
     """TOML text of valid rulebooks (SPEC §2), covering every item kind.
 
@@ -776,6 +836,13 @@ def rulebook_texts(
             testing that rejection; off by default.
         groups: a category may put some of its items into groups (SPEC §10.3),
             with caps, floors, ``on_missing`` and ``not_applicable`` of their own.
+        v2: also draw SPEC §10 features (off by default): a deduction category
+            (基本分, 扣完为止), choice fields with aliases and ``choice`` items,
+            ``direction`` on shortfall/surplus, weighted ``required`` checklists,
+            ``requires`` preconditions, ``on_missing`` (``worst``/``none``) on the
+            rulebook, categories and items, and ``not_applicable`` on categories
+            and items. False: the v1 shapes only (what the v1 oracles of
+            tests/test_properties.py are written for).
 
     Returns:
         A strategy of TOML text that :func:`~fulian_eval.io.load.parse_rulebook` accepts.
@@ -798,7 +865,8 @@ def rulebook_texts(
     opts = _Options(
         max_base=max_categories,
         max_items=max_items,
-        kinds=_check_kinds(kinds),
+        # choice (SPEC §10.4) is drawn by default only with the other §10 features
+        kinds=_check_kinds(kinds) if kinds is not None or v2 else KINDS[:-1],
         weights=weights,
         not_applicable=not_applicable,
         bonus=bonus,
@@ -810,6 +878,7 @@ def rulebook_texts(
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
         groups=groups,
+        v2=v2,
     )
     return _rulebook_text(opts)
 
@@ -830,6 +899,7 @@ def rulebooks(
     exclusive_fields: bool = False,
     thousandths: bool = False,
     groups: bool = True,
+    v2: bool = False,
 ) -> st.SearchStrategy[Rulebook]:
     """Valid :class:`~fulian_eval.model.rulebook.Rulebook` objects, loaded from :func:`rulebook_texts`.
 
@@ -856,6 +926,7 @@ def rulebooks(
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
         groups=groups,
+        v2=v2,
     )
     return texts.map(lambda text: parse_rulebook(text, "<generated>"))
 

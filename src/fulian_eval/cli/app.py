@@ -321,7 +321,9 @@ def _survey_option(p: argparse.ArgumentParser) -> None:
         "--survey",
         metavar="FILE",
         action="append",
-        help=_("a survey table (CSV/XLSX; repeatable): its answers fill the rulebook's [surveys] fields"),
+        help=_(
+            "a survey table (CSV/XLSX; repeatable): its answers fill the rulebook's [surveys] fields"
+        ),
     )
 
 

@@ -121,6 +121,8 @@ class EvidenceRecord:
         self.where = where  # "values" for TOML, "column" for tables
         self.problems: list[Problem] = []
         self.flags: list[str] = []
+        #: Fields given a value, readable or not (one that is not has its own problem).
+        self.given: set[str] = set()
 
     def bad(self, place: str, message: str) -> None:
         line = None
@@ -130,6 +132,7 @@ class EvidenceRecord:
 
     def value(self, name: str, raw: Any, place: str, header_unit: str = "") -> Any:
         spec = self.rb.fields[name]
+        self.given.add(name)
         if (
             spec.type in _PLAIN_NUMBER_TYPES
             and raw.__class__ is str
@@ -412,7 +415,8 @@ def _finish(
         # before any check that a field is given.
         surveyed = surveys.fill(unit.id, unit.name, values, raw, rec.flags)
     if rec.strict:
-        absent = [f for f in rec.rb.fields if f not in values]
+        # A value given but refused (an approximate figure) has its own problem already.
+        absent = [f for f in rec.rb.fields if f not in values and f not in rec.given]
         if absent:
             rec.bad(
                 rec.where, _("--strict: no value for {fields}").format(fields=", ".join(absent))

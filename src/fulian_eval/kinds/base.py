@@ -22,15 +22,30 @@ engines' own, the same for every kind.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
 
 import attrs
 
-from ..lang.expr import Expr
-from ..lang.text import decimal_text
+from ..lang.expr import (
+    Absent,
+    And,
+    Arith,
+    Call,
+    Compare,
+    Const,
+    Expr,
+    Name,
+    Neg,
+    Node,
+    Not,
+    Or,
+    Visitor,
+    walk,
+)
+from ..lang.text import decimal_text, param_text, reason_number, round_half_up
 from ..lang.values import BadNumber
 
 __all__ = [
@@ -46,12 +61,15 @@ __all__ = [
     "bound_names",
     "bound_text",
     "bound_value",
+    "capped",
     "each_above_zero",
+    "expr_text",
     "fmt",
     "is_number",
     "read_bound",
     "show_value",
     "type_name",
+    "used_values",
 ]
 
 PathKey = tuple[str | int, ...]
@@ -214,7 +232,8 @@ class Ops(Protocol):
         """A field's or derived value's value."""
 
     def read_all(self, names: Sequence[str]) -> list[V]:
-        """Several values; any of them absent (even not applicable) makes the item missing."""
+        """Several values; any of them missing makes the item missing (naming every one
+        missing), else any of them not applicable makes it not applicable."""
 
     def evaluate(self, expr: Expr) -> V:
         """An expression's value (missing, not applicable and division by zero as §7 says)."""
@@ -403,3 +422,111 @@ def each_above_zero(
     if each <= 0:
         r.err((*key, "each"), f"{label}.each", f"{fmt(each)} must be above 0")
     return each
+
+
+# ------------------------------------------------------------ reason wording
+
+
+_CMP_SHOWN = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
+_ARITH_SHOWN = {"+": "+", "-": "-", "*": "×", "/": "/"}
+
+
+class _Shown(Visitor[tuple[str, int]]):
+    """An expression as a reason prints it: names by their titles, × for *, ≥ for >=,
+    parentheses only where the order of operations needs them. Each node gives its text
+    and its precedence (higher binds tighter)."""
+
+    def __init__(self, title: Callable[[str], str]) -> None:
+        self.title = title
+
+    def wrap(self, node: Node, at_least: int) -> str:
+        text, prec = self.visit(node)
+        return f"({text})" if prec < at_least else text
+
+    def const(self, node: Const) -> tuple[str, int]:
+        v = node.value
+        if isinstance(v, bool):
+            return ("是" if v else "否"), 9
+        if isinstance(v, str):
+            return f"“{v}”", 9
+        return param_text(v), 9
+
+    def name(self, node: Name) -> tuple[str, int]:
+        return self.title(node.name), 9
+
+    def or_(self, node: Or) -> tuple[str, int]:
+        return "或".join(self.wrap(p, 2) for p in node.parts), 1
+
+    def and_(self, node: And) -> tuple[str, int]:
+        return "且".join(self.wrap(p, 3) for p in node.parts), 2
+
+    def not_(self, node: Not) -> tuple[str, int]:
+        return f"非{self.wrap(node.operand, 4)}", 3
+
+    def compare(self, node: Compare) -> tuple[str, int]:
+        return f"{self.wrap(node.left, 5)}{_CMP_SHOWN[node.op]}{self.wrap(node.right, 5)}", 4
+
+    def arith(self, node: Arith) -> tuple[str, int]:
+        # One level (+ − or × /), left to right: an operand of the same level after the
+        # first was written in parentheses (a − (b − c)), and keeps them.
+        prec = 5 if node.rest[0][0] in "+-" else 6
+        text = self.wrap(node.first, prec)
+        for op, operand in node.rest:
+            text += _ARITH_SHOWN[op] + self.wrap(operand, prec + 1)
+        return text, prec
+
+    def neg(self, node: Neg) -> tuple[str, int]:
+        return f"-{self.wrap(node.operand, 8)}", 7
+
+    def call(self, node: Call) -> tuple[str, int]:
+        return f"{node.function}({', '.join(self.visit(a)[0] for a in node.args)})", 9
+
+
+def expr_text(w: Words, expr: Expr, title: Callable[[str], str] | None = None) -> str:
+    """ "3×年度妇联工作经费/(2×(户籍人口+流动人口))": an expression with its names' titles."""
+    return _Shown(title or w.title).visit(expr.tree)[0]
+
+
+def used_values(w: Words, expr: Expr, skip: Collection[str] = ()) -> str:
+    """ "年度妇联工作经费11800元，户籍人口3199人": each value an expression read, in the
+    order it first reads them, by title with its unit."""
+    seen: list[str] = []
+    for node in walk(expr.tree):
+        if isinstance(node, Name) and node.name not in seen and node.name not in skip:
+            seen.append(node.name)
+    return "，".join(_value_text(w, n) for n in seen)
+
+
+def _value_text(w: Words, name: str) -> str:
+    try:
+        v = w.value(name)
+    except KeyError:  # not needed to decide (a or b, b left out)
+        return f"{w.title(name)}：无资料"
+    if isinstance(v, Absent):
+        return f"{w.title(name)}：{'无资料' if v.kind == 'missing' else '不适用'}"
+    if isinstance(v, bool):
+        return f"{w.title(name)}：{'是' if v else '否'}"
+    if isinstance(v, Fraction):
+        return w.head(name, v)
+    if isinstance(v, str):
+        return f"{w.title(name)}：{v}"
+    if isinstance(v, frozenset | set):
+        return f"{w.title(name)}：{'、'.join(sorted(v)) if v else '无'}"
+    return f"{w.title(name)}：{v}"
+
+
+def capped(w: Words, mx: Fraction, floor: Fraction, raw: Fraction) -> str:
+    """The end of a reason for points ``raw`` kept within ``[floor, max]``.
+
+    Within: "得6.23分" (扣X分 in a deduction or penalty category); above the item's max:
+    "算得12.5分，已达本项上限10分，得10分" (a deduction: "应扣12.5分，已达本项扣分上限10分，扣10分");
+    below the floor: "算得-1分，低于本项最低分0分，不得分".
+    """
+    r = round_half_up(raw, 2)
+    if r > mx:
+        if w.deducts:
+            return f"应扣{reason_number(raw)}分，已达本项扣分上限{reason_number(mx)}分，{w.got(mx)}"
+        return f"算得{reason_number(raw)}分，已达本项上限{reason_number(mx)}分，{w.got(mx)}"
+    if r < floor:
+        return f"算得{reason_number(raw)}分，低于本项最低分{reason_number(floor)}分，{w.got(floor)}"
+    return w.got(r)

@@ -8,8 +8,8 @@ from typing import Any
 
 import attrs
 
-from ..lang.expr import Expr
-from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
+from ..lang.expr import Expr, Name, Not
+from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, expr_text, used_values
 
 __all__ = ["Check", "CheckRule"]
 
@@ -61,5 +61,18 @@ class Check(Kind):
             title = w.title(rule.field)
             return f"{title}：是，{w.got(mx)}" if ok else f"{title}：否，{w.got(Fraction(0))}"
         assert rule.when is not None
-        text = rule.when.text
+        tree = rule.when.tree
+        if isinstance(tree, Not) and isinstance(tree.operand, Name):
+            tree = tree.operand
+        if isinstance(tree, Name) and isinstance(w.value(tree.name), bool):
+            # when = "not rules_ok" (a fault worded as a bool): 服务站制度健全：否，扣2分
+            v = w.value(tree.name)
+            return (
+                f"{w.title(tree.name)}：{'是' if v else '否'}，{w.got(mx if ok else Fraction(0))}"
+            )
+        # 符合（已登记建档的出租房屋≥出租房屋户数：已登记建档的出租房屋214户，出租房屋户数214户）
+        text = expr_text(w, rule.when)
+        used = used_values(w, rule.when)
+        if used:
+            text = f"{text}：{used}"
         return f"符合（{text}），{w.got(mx)}" if ok else f"不符合（{text}），{w.got(Fraction(0))}"

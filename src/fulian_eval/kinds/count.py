@@ -8,8 +8,19 @@ from typing import Any
 
 import attrs
 
-from ..lang.text import param_text, reason_number, round_half_up
-from .base import NUMERIC, NUMERIC_WORD, Kind, Ops, PathKey, Reader, V, Words, each_above_zero
+from ..lang.text import param_text
+from .base import (
+    NUMERIC,
+    NUMERIC_WORD,
+    Kind,
+    Ops,
+    PathKey,
+    Reader,
+    V,
+    Words,
+    capped,
+    each_above_zero,
+)
 
 __all__ = ["Count", "CountRule"]
 
@@ -38,9 +49,6 @@ class Count(Kind):
         return ops.mul(ops.const(rule.each), ops.read(rule.field))
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: CountRule, raw: Fraction) -> str:
+        # 全年举办妇女培训次数6次×1分，算得6分，已达本项上限4分
         f = rule.field
-        p = mx if raw > mx else raw
-        cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
-        return (
-            f"{w.head(f, w.value(f))}×{param_text(rule.each)}分{cap}，{w.got(round_half_up(p, 2))}"
-        )
+        return f"{w.head(f, w.value(f))}×{param_text(rule.each)}分，{capped(w, mx, floor, raw)}"

@@ -26,6 +26,7 @@ from .base import (
     Skip,
     V,
     Words,
+    capped,
     each_above_zero,
     is_number,
     show_value,
@@ -204,8 +205,10 @@ class Deduct(Kind):
         return ops.mul(ops.const(rule.each), ops.read(rule.field))
 
     @staticmethod
-    def _deduction_why(w: Words, rule: DeductRule, d: Fraction) -> str:
-        done = w.got(d)
+    def _deduction_why(
+        w: Words, mx: Fraction, floor: Fraction, rule: DeductRule, d: Fraction
+    ) -> str:
+        done = capped(w, mx, floor, d)  # 扣X分, or 应扣X分，已达本项扣分上限Y分
         if rule.form == "set":
             have = w.value(rule.field or "")
             absent = [name for name in rule.required if name not in have]
@@ -237,7 +240,7 @@ class Deduct(Kind):
         d = raw
         p = mx - d
         if w.deducts:  # the item's value is the deduction itself (SPEC §10.1)
-            return self._deduction_why(w, rule, d)
+            return self._deduction_why(w, mx, floor, rule, d)
         if rule.form == "set":
             have = w.value(rule.field or "")
             absent = [name for name in rule.required if name not in have]

@@ -9,8 +9,7 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr
-from ..lang.text import round_half_up
-from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
+from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, capped, expr_text, used_values
 
 __all__ = ["ExprRule", "Formula"]
 
@@ -40,5 +39,9 @@ class Formula(Kind):
         return ops.evaluate(rule.points)
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ExprRule, raw: Fraction) -> str:
-        shown = floor if raw < floor else mx if raw > mx else raw
-        return f"按公式 {rule.points.text} 计算，{w.got(round_half_up(shown, 2))}"
+        # 按公式 3×经费/(2×(常住+流动)) 计算：经费36000元，常住4241人，流动4418人，得6.23分
+        used = used_values(w, rule.points)
+        return (
+            f"按公式 {expr_text(w, rule.points)} 计算{'：' + used if used else ''}，"
+            f"{capped(w, mx, floor, raw)}"
+        )

@@ -31,6 +31,7 @@ from .base import (
     bound_names,
     bound_text,
     bound_value,
+    capped,
     each_above_zero,
     read_bound,
 )
@@ -149,7 +150,7 @@ class Shortfall(_Steps):
             full = w.got(Fraction(0)) if w.deducts else f"得满分{reason_number(mx)}分"
             return f"{w.head(f, v)}，{ok_word}{target}，{full}"
         if w.deducts:  # 人户一致率85%，低于90%，扣10分 (SPEC §10.1)
-            return f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，{w.got(round_half_up(raw, 2))}"
+            return f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，{capped(w, mx, floor, raw)}"
         p = mx - raw
         floor_word = "，扣完为止" if p < floor else ""
         shown = floor if p < floor else mx if p > mx else p
@@ -181,8 +182,7 @@ class Surplus(_Steps):
         if not past:
             return f"{w.head(f, v)}，{ok_word}{target}，{w.got(Fraction(0)) if w.deducts else '不加分'}"
         n = raw / rule.each
-        cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
         return (
             f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}{reason_number(n)}档，"
-            f"每档{reason_number(rule.each)}分{cap}，{w.got(round_half_up(min(raw, mx), 2))}"
+            f"每档{reason_number(rule.each)}分，{capped(w, mx, floor, raw)}"
         )

@@ -13,8 +13,9 @@ from typing import Any
 
 import attrs
 
-from ..lang.expr import Expr
-from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
+from ..lang.expr import Expr, Name, Not, walk
+from ..lang.text import reason_number
+from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, expr_text, used_values
 
 __all__ = ["EFFECTS", "SCORE_PREFIX", "TOTAL", "Veto", "VetoRule"]
 
@@ -70,4 +71,32 @@ class Veto(Kind):
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: VetoRule, raw: Fraction) -> str:
         effect = "总分记0" if rule.effect == "zero" else "评为最低等次"
-        return f"一票否决（{rule.when.text}），{effect}" if raw else "未触发一票否决"
+        if not raw:
+            return "未触发一票否决"
+        tree = rule.when.tree
+        if isinstance(tree, Not) and isinstance(tree.operand, Name):
+            tree = tree.operand
+        if isinstance(tree, Name) and isinstance(w.value(tree.name), bool):
+            # when = "fabricated": 一票否决（台帐资料弄虚作假：是）
+            return f"一票否决（{w.title(tree.name)}：{'是' if w.value(tree.name) else '否'}），{effect}"
+        scores = dict(rule.scores)
+
+        def title(name: str) -> str:
+            if name in scores:
+                return f"{w.title(scores[name])}得分"
+            return "总分" if name == TOTAL and rule.late else w.title(name)
+
+        # The values it read: evidence by title, then the total and category scores in points.
+        late = {TOTAL, *scores} if rule.late else set()
+        used = used_values(w, rule.when, skip=late)
+        names = dict.fromkeys(
+            n.name for n in walk(rule.when.tree) if isinstance(n, Name) and n.name in late
+        )
+        got = [
+            f"{title(n)}{reason_number(w.value(n))}分"
+            for n in names
+            if isinstance(w.value(n), Fraction)
+        ]
+        used = "，".join(x for x in (used, *got) if x)
+        text = expr_text(w, rule.when, title)
+        return f"一票否决（{text}{'：' + used if used else ''}），{effect}"

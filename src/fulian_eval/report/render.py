@@ -16,6 +16,7 @@ from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
 from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
+from ..lang.text import reason_number
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..model.status import LABELS
@@ -430,7 +431,8 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     if item is not None:
         for i in items:
             if i.inputs:
-                out += "\n所用资料: " + "; ".join(f"{k} = {v}" for k, v in i.inputs) + "\n"
+                shown = "；".join(f"{_title(rb, k)} = {v}" for k, v in i.inputs)
+                out += f"\n所用资料：{shown}\n"
         return out
     cat_rows = [
         [
@@ -442,6 +444,9 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         for c in u.categories
     ]
     out += "\n" + _table(["类别", "类型", "满分", "得分"], cat_rows, fmt)
+    notes = category_notes(u)
+    if notes:
+        out += "\n" + "".join(f"{n}\n" for n in notes)
     if u.flags:
         out += "\n提示:\n" + "".join(f"  - {f}\n" for f in u.flags)
     return out
@@ -470,6 +475,40 @@ def _group_row(u: UnitResult, last: ItemResult) -> list[str]:
         group_reason(c.type, g, u.items),
         "",
     ]
+
+
+def _title(rb: Rulebook, name: str) -> str:
+    """A field's or derived value's title (its name when it has none)."""
+    f = rb.fields.get(name)
+    if f is not None:
+        return f.title or name
+    return next((d.title or name for d in rb.derived if d.name == name), name)
+
+
+def category_notes(u: UnitResult) -> list[str]:
+    """Where a category's cap was reached (有依有据: the reason for a score below the items'
+    sum), one line each: "加分项：各项合计7分，已达本类上限5分"; a penalty category
+    "扣分项：扣分合计12分，本类最多扣10分"; a deduction category past its floor
+    "业务工作：扣分合计112分，扣完为止，得0分". Categories with an item not applicable
+    (rescaled) are left out: their sum is not what the cap was applied to."""
+    notes = []
+    for c in u.categories:
+        its = [i for i in u.items if i.id.split(".", 1)[0] == c.id]
+        if not c.applicable or any(i.status == "not_applicable" for i in its):
+            continue
+        # what the category's cap was applied to: its direct items and its groups' subtotals
+        total = sum((i.points for i in its if i.group is None), Fraction(0))
+        total += sum((g.score for g in c.groups if g.applicable), Fraction(0))
+        got, cap = reason_number(total), reason_number(c.max)
+        if c.type == "deduction":
+            if c.max - total < c.score:
+                notes.append(f"{c.title}：扣分合计{got}分，扣完为止，得{reason_number(c.score)}分")
+        elif total > c.max and c.score == c.max:
+            if c.type == "penalty":
+                notes.append(f"{c.title}：扣分合计{got}分，本类最多扣{cap}分")
+            else:
+                notes.append(f"{c.title}：各项合计{got}分，已达本类上限{cap}分")
+    return notes
 
 
 def _points(i: ItemResult) -> str:

@@ -527,12 +527,12 @@ class _ColumnOps:
 
     def read_all(self, names: Sequence[str]) -> list[Col]:
         cols = [self.env[n] for n in names]
-        state: State = 0
-        for c in cols:
-            if not isinstance(c.s, int):  # any value absent, even not applicable: missing
-                state = np.where((c.s != OK) | (np.asarray(state) != OK), MISSING, OK).astype(
-                    np.int8
-                )
+        # Any value missing: missing; else the first value not applicable (as the exact engine).
+        state = _states(*(c.s for c in cols))
+        arrays = [c.s for c in cols if not isinstance(c.s, int)]
+        if arrays:
+            missing = np.logical_or.reduce([s == MISSING for s in arrays])
+            state = np.where(missing, MISSING, state).astype(np.int8)
         self.states.append(state)
         return cols
 

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from ..kinds import KINDS, VetoRule
+from ..kinds.base import expr_text
 from ..kinds.veto import TOTAL
 from ..lang.expr import COMPARE, Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
 from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
@@ -238,12 +239,16 @@ class _Ctx:
         self.waived: Mapping[str, str] = {}  # item id -> the waiver's note
 
     def title(self, name: str) -> str:
+        """A field's or derived value's title, else a category's (for ``score("cat")``)."""
         f = self.rb.fields.get(name)
         if f is not None:
             return f.title or name
         for d in self.rb.derived:
             if d.name == name:
                 return d.title or name
+        for c in self.rb.categories:
+            if c.id == name:
+                return c.title or name
         return name
 
     def value(self, name: str) -> Any:
@@ -291,13 +296,15 @@ class _Ctx:
         return tuple(out)
 
     def holds(self, e: Expr | None) -> tuple[bool, str]:
-        """Whether an ``applies_when`` holds; missing evidence never excuses."""
+        """Whether an ``applies_when`` holds; missing evidence never excuses. When it does
+        not hold, also the condition as a reason prints it (by the fields' titles)."""
         if e is None:
             return True, ""
         try:
-            return bool(e.evaluate(self.env)), e.text
+            ok = bool(e.evaluate(self.env))
         except (MissingValue, NotApplicableValue, DivisionByZero):
-            return True, e.text
+            return True, ""
+        return ok, "" if ok else expr_text(self, e)
 
 
 class _Missing(Exception):
@@ -329,7 +336,7 @@ def _eval(ctx: _Ctx, e: Expr) -> Any:
     except NotApplicableValue as exc:
         raise _NotApplicable(exc.why or f"{ctx.title(exc.name)}不适用") from None
     except DivisionByZero:
-        raise _NotApplicable(f"{e.text} 中除数为0") from None
+        raise _NotApplicable(f"{expr_text(ctx, e)} 中除数为0") from None
 
 
 def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
@@ -363,10 +370,15 @@ class _ExactOps:
 
     def read_all(self, names: Sequence[str]) -> list[Any]:
         env = self.ctx.env
-        missing = [n for n in names if n not in env or isinstance(env[n], Absent)]
+        missing = [
+            n
+            for n in names
+            if n not in env or (isinstance(env[n], Absent) and env[n].kind == "missing")
+        ]
         if missing:
             raise _Missing(missing)
-        return [env[n] for n in names]
+        # None missing: a value not applicable makes the item not applicable (not missing).
+        return [_need(self.ctx, n) for n in names]
 
     def evaluate(self, expr: Expr) -> Any:
         return _eval(self.ctx, expr)
@@ -508,8 +520,8 @@ def _unmet(ctx: _Ctx, item: Item) -> tuple[Fraction, str] | None:
     except (MissingValue, NotApplicableValue, DivisionByZero):
         pass
     if ctx.penalty:
-        return item.max, f"未满足前提（{e.text}），按未开展扣{reason_number(item.max)}分"
-    return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{e.text}），不得分"
+        return item.max, f"未满足前提（{expr_text(ctx, e)}），按未开展扣{reason_number(item.max)}分"
+    return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{expr_text(ctx, e)}），不得分"
 
 
 def _score_item(
