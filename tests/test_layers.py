@@ -20,11 +20,11 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "fulian_eval"
 # Lower layers first; groups in the same list entry may not import each other.
 LAYERS: list[list[str]] = [
     ["lang.messages"],
-    ["errors", "_version"],
+    ["errors", "_version", "_runtime"],
     ["lang.text"],
     ["lang.units"],
     ["lang.values", "lang.expr"],
-    ["model.roles"],
+    ["model.formats", "model.roles"],
     ["model.status"],
     ["model.rulebook"],
     ["model.notes"],

@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from ._runtime import quiet_gc
 from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
 from .errors import EvidenceError, Problem
 from .io.evidence import Rejection, RowsTask, TableLayout, run_task
 from .io.load import load_rulebook
 from .model.rulebook import Rulebook
-from .pipeline import quiet_gc
 from .scoring.columnar import Unsupported, compile_plan
 from .scoring.exact import UnitResult, score
 from .scoring.stream import CHUNK_ROWS, Table, _Scorer

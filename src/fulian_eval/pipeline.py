@@ -14,16 +14,15 @@ same scores; :meth:`RunResult.report` writes the very bytes ``fulian-eval score`
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import attrs
 
+from ._runtime import quiet_gc
 from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
 from .io.evidence import TABLE_SUFFIXES, Rejection, expand_paths, load_evidence
 from .io.load import load_rulebook
@@ -171,31 +170,6 @@ def columnar_plan(
         return compile_plan(rb)
     except Unsupported:
         return None
-
-
-_QUIET = [0]  # how many quiet_gc blocks are open (the command line opens one around score_run's)
-
-
-@contextlib.contextmanager
-def quiet_gc() -> Iterator[None]:
-    """No cyclic-GC passes over a run's many long-lived objects (there are no cycles to free), then as before.
-
-    A run builds millions of small objects that all live to its end; the collector
-    would walk them again and again for nothing (≈ 25 % of a 100k-unit run's CPU).
-    """
-    if _QUIET[0]:
-        yield
-        return
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    _QUIET[0] += 1
-    try:
-        yield
-    finally:
-        _QUIET[0] -= 1
-        gc.set_threshold(*old)
-        gc.unfreeze()
 
 
 def score_run(

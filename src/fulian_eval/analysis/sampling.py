@@ -32,6 +32,7 @@ from ..io.tables import FileProblem, decode_text, read_bounded
 from ..lang.expr import round_half_up
 from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
+from ..model.formats import SAMPLE_FORMATS as FORMATS
 
 __all__ = [
     "FORMATS",
@@ -53,7 +54,6 @@ __all__ = [
     "sample_size",
 ]
 
-FORMATS = ("table", "json", "csv")
 COLUMNS = ("unit", "name", "group")
 
 

@@ -25,47 +25,28 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tabulate import tabulate
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from .. import audit
+    from ..analysis import sampling
+    from ..analysis.rank import Ranked
+    from ..scoring.columnar import Plan
+    from ..scoring.exact import UnitResult, UnitSummary
 
-from .. import audit
+from .._runtime import quiet_gc
 from .._version import __version__
-from ..analysis import sampling
-from ..analysis.crosscheck import config_of, crosscheck, crosscheck_report
-from ..analysis.rank import Ranked, rank
-from ..analysis.sensitivity import sensitivity
-from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
-from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, expand_paths, load_evidence
-from ..io.load import load_rulebook
-from ..io.surveys import SurveyData, SurveyError, load_surveys
-from ..io.tables import FileProblem, read_bounded
-from ..io.waivers import WaiverError, WaiverSet, load_waivers
+
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..io.evidence import EvidenceSet, Rejection
+    from ..io.surveys import SurveyData
+    from ..io.waivers import WaiverSet
 from ..lang.messages import LANGUAGES, N_, _, ngettext, set_language
-from ..model.notes import rulebook_notes
-from ..model.rulebook import Rulebook
-from ..pipeline import columnar_plan, quiet_gc, score_run
-from ..report.pdf import html_to_pdf, require_chromium
-from ..report.render import (
-    FORMATS,
-    explain_report,
-    gains_report,
-    rank_report,
-    score_report,
-)
-from ..report.workbook import (
-    TooBig,
-    crosscheck_workbook,
-    gains_workbook,
-    record_workbook,
-    score_workbook,
-)
-from ..scoring.columnar import Plan
-from ..scoring.exact import UnitResult, UnitSummary, gains, score
-from ..scoring.parallel import terminal_progress
-from . import sheets as _sheets
-from . import template
+from ..model.formats import FORMATS
+
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..model.rulebook import Rulebook
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -339,6 +320,10 @@ def _audit_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..model.formats import SAMPLE_FORMATS
+    from . import sheets as _sheets
+    from . import template
+
     parser = _Parser(
         prog="fulian-eval",
         description=_(
@@ -479,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help=_("the random seed (keep it: the same seed gives the same plan)"),
     )
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_(_FORMAT_HELP))
+    p.add_argument("--format", "-f", choices=SAMPLE_FORMATS, help=_(_FORMAT_HELP))
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
@@ -500,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=_("visit at least N per group (default 1)"),
     )
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_(_FORMAT_HELP))
+    p.add_argument("--format", "-f", choices=SAMPLE_FORMATS, help=_(_FORMAT_HELP))
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
@@ -532,6 +517,8 @@ def _date(text: str) -> _dt.date:
 
 
 def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
+    from ..io.waivers import load_waivers
+
     if not getattr(args, "waivers", None):
         return None
     _readable(args.waivers, _("waiver file"))
@@ -543,6 +530,8 @@ def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
 
 def _surveys(args: argparse.Namespace, rb: Rulebook) -> SurveyData | None:
     """The survey tables of ``--survey`` (SPEC §10.9), read once per run; their warnings told."""
+    from ..io.surveys import load_surveys
+
     paths = getattr(args, "survey", None)
     if not paths:
         return None
@@ -682,6 +671,8 @@ def _say(*values: object) -> None:
 
 def _emit_workbook(args: argparse.Namespace, write: Callable[[IO[bytes]], None]) -> None:
     """A workbook (``--format xlsx``) to ``-o``'s temporary file: ``write(file)`` writes it from typed rows."""
+    from ..report.workbook import TooBig
+
     out: _Output | None = getattr(args, "out", None)
     if out is None:
         raise _UsageError(_("--format xlsx writes a workbook: give it a file with -o FILE.xlsx"))
@@ -699,6 +690,8 @@ def _emit_workbook(args: argparse.Namespace, write: Callable[[IO[bytes]], None])
 
 def _emit(args: argparse.Namespace, text: str) -> None:
     """The rendered report to ``-o`` (its temporary file) or stdout."""
+    from ..report.pdf import html_to_pdf
+
     out: _Output | None = getattr(args, "out", None)
     if args.format == "xlsx":  # a workbook is never text
         raise AssertionError("a workbook is written with _emit_workbook")
@@ -742,9 +735,6 @@ def _readable(path: str, what: str) -> None:
         )
 
 
-_EVIDENCE_SUFFIXES = EVIDENCE_SUFFIXES  # what a folder of evidence is read for
-
-
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(path, what it is) for every file the command reads or keeps, but the evidence and rulebook chain."""
     found: list[tuple[str, str]] = []
@@ -782,6 +772,8 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
     evidence folder, the rulebook and its ``extends`` chain, a waiver or units file,
     and the audit store with its ``-wal``/``-shm``/``-journal`` files.
     """
+    from ..io.evidence import EVIDENCE_SUFFIXES, expand_paths
+
     output = getattr(args, "output", None)
     if not output:
         return
@@ -823,7 +815,7 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
         if os.path.isdir(path):
             folder = os.path.realpath(path)
             if os.path.commonpath([real, folder]) == folder and real.lower().endswith(
-                _EVIDENCE_SUFFIXES
+                EVIDENCE_SUFFIXES
             ):
                 refuse(
                     _("in the evidence folder {path}").format(path=path),
@@ -839,12 +831,16 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
 
 def _rulebook(args: argparse.Namespace) -> Rulebook:
     """The rulebook; ``-o`` may not be a file of its ``extends`` chain either."""
+    from ..io.load import load_rulebook
+
     rb = load_rulebook(args.rulebook)
     _guard(args, [src.path for src in rb.sources])
     return rb
 
 
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
+    from ..io.evidence import load_evidence
+
     rb = _rulebook(args)
     es = load_evidence(
         rb,
@@ -871,6 +867,9 @@ def _tell(warnings: Sequence[str], rejected: Sequence[Rejection]) -> None:
 def _ranked(
     rb: Rulebook, es: EvidenceSet, waivers: WaiverSet | None = None
 ) -> list[Ranked[UnitResult]]:
+    from ..analysis.rank import rank
+    from ..scoring.exact import score
+
     results = []
     for ev in es.evidence:
         waived: dict[str, str] = {}
@@ -887,6 +886,9 @@ def _status(es: EvidenceSet) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ..io.load import load_rulebook
+    from ..model.notes import rulebook_notes
+
     code = EXIT_OK
     for path in args.rulebooks:
         try:
@@ -926,6 +928,9 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     ``--audit`` the run is stored while it is scored); TOML evidence, waivers and the
     reports that need every reason (JSON) or status (the workbook) score unit by unit.
     """
+    from ..pipeline import columnar_plan, score_run
+    from ..scoring.parallel import terminal_progress
+
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
     surveys = _surveys(args, rb)
@@ -966,6 +971,12 @@ def _report_columnar(
     cannot be written fails at once; with ``--audit`` the run is then stored while
     it is scored and committed while the report is written.
     """
+    from .. import audit
+    from ..audit.sink import AuditSink, audit_bodies
+    from ..pipeline import score_run
+    from ..report.render import rank_report
+    from ..scoring.parallel import terminal_progress
+
     out: IO[str] | None = None
     if args.format == "csv" and args.out is not None:
         out = args.out.text(True)
@@ -1071,6 +1082,8 @@ def _audit(
     files: list[tuple[str, bytes]] | None = None,
 ) -> None:
     """Append the run to the audit store named by --audit, whole or not at all."""
+    from .. import audit
+
     if not getattr(args, "audit", None):
         return
     options = _audit_options_of(args)
@@ -1107,10 +1120,16 @@ def _stored(run: int, store: str, head: str) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from ..report.render import score_report
+
     return _report(args, score_report)
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
+    from ..analysis.sensitivity import sensitivity
+    from ..report.render import rank_report
+    from ..report.workbook import score_workbook
+
     if args.sensitivity is None:
         return _report(args, rank_report)
     rb, es = _load(args)
@@ -1139,6 +1158,10 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from ..report.render import explain_report, gains_report
+    from ..report.workbook import gains_workbook, record_workbook
+    from ..scoring.exact import gains
+
     rb, es = _load(args)
     ranked = _ranked(rb, es, _waivers(args, rb))
     if args.role is not None:  # by id or by title (SPEC §10.5)
@@ -1204,12 +1227,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_sheets(args: argparse.Namespace) -> int:
+    from . import sheets as _sheets
+
     rb, es = _load(args)
     _emit(args, _sheets.render(args, rb, es, _ranked(rb, es, _waivers(args, rb))))
     return _status(es)
 
 
 def cmd_crosscheck(args: argparse.Namespace) -> int:
+    from ..analysis.crosscheck import config_of, crosscheck, crosscheck_report
+    from ..report.workbook import crosscheck_workbook
+    from ..scoring.exact import score
+
     rb, es = _load(args)
     results = [score(rb, ev) for ev in es.evidence]
     cc = crosscheck(rb, results, config_of(rb))
@@ -1222,6 +1251,10 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from .. import audit
+
     action = args.audit_command
     if action == "verify":
         result = audit.verify(args.store, args.head)
@@ -1328,6 +1361,10 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     again. If that no longer gives what the run stored (``audit replay``), the
     sheet is still printed, with a warning, and the exit status is 1.
     """
+    from .. import audit
+    from ..analysis.rank import rank
+    from ..report.render import explain_report, score_report
+
     with audit.AuditStore.open(args.store, create=False) as s, audit.damaged_as_error(args.store):
         header = s.header(args.run)
     info = next(r for r in audit.runs(args.store) if r.run == args.run)
@@ -1408,6 +1445,8 @@ def _names(units: Sequence[sampling.UnitRow]) -> dict[str, str]:
 
 def _input_bytes(path: str, what: str) -> bytes:
     """An input file's bytes for the audit store, read as every input is (regular files only, bounded)."""
+    from ..io.tables import FileProblem, read_bounded
+
     try:
         return read_bounded(Path(path), what=what)
     except OSError as exc:
@@ -1421,6 +1460,8 @@ def _input_bytes(path: str, what: str) -> bytes:
 def _audit_draw(
     args: argparse.Namespace, kind: str, result: dict[str, object], options: dict[str, object]
 ) -> None:
+    from .. import audit
+
     if not args.audit:
         return
     data = _input_bytes(args.units, N_("a units file"))
@@ -1438,6 +1479,8 @@ def _audit_draw(
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from ..analysis import sampling
+
     units = sampling.read_units(args.units)
     drawn = sampling.plan(units, args.seed)
     _emit(args, sampling.plan_report(drawn, args.format, _names(units)))
@@ -1446,6 +1489,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from ..analysis import sampling
+
     units = sampling.read_units(args.units)
     try:
         drawn = sampling.sample(units, args.fraction, args.seed, args.min_per_group)
@@ -1462,6 +1507,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from . import template
+
     return template.cmd_template(
         args, _rulebook(args)
     )  # _rulebook: -o is no file of the extends chain
@@ -1498,6 +1545,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from ..io.surveys import SurveyError
+    from ..io.waivers import WaiverError
+    from ..report.pdf import require_chromium
+
     args.out = None
     try:
         try:
@@ -1530,7 +1581,7 @@ def _main(args: argparse.Namespace) -> int:
         return _problems(_("invalid waiver file {path}").format(path=exc.file or args.waivers), exc)
     except SurveyError as exc:
         return _problems(_("invalid survey table {path}").format(path=exc.file), exc)
-    except sampling.UnitsError as exc:
+    except _units_error() as exc:
         units = getattr(args, "units", None)
         return _problems(
             _("invalid units file {path}").format(path=units) if units else _("invalid units"), exc
@@ -1566,16 +1617,25 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_INTERNAL
 
 
+def _units_error() -> type[RulebookError]:
+    """A bad units file's error class, imported only when an error is being handled."""
+    from ..analysis.sampling import UnitsError
+
+    return UnitsError
+
+
 def _choices(args: argparse.Namespace) -> Sequence[str]:
     """The formats the command writes (its --format choices)."""
+    from ..model.formats import SAMPLE_FORMATS, SHEETS_FORMATS
+
     if args.command in ("plan", "sample"):
-        return sampling.FORMATS
+        return SAMPLE_FORMATS
     if args.command == "crosscheck":
         return _CROSSCHECK_FORMATS
     if args.command == "rank":
         return _RANK_FORMATS
     if args.command == "sheets":
-        return _sheets.FORMATS
+        return SHEETS_FORMATS
     return FORMATS
 
 

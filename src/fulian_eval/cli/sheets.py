@@ -9,19 +9,20 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..analysis.rank import Ranked
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..analysis.rank import Ranked
+    from ..scoring.exact import UnitResult
 from ..errors import FulianEvalError, did_you_mean
-from ..io.evidence import EvidenceSet
+
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..io.evidence import EvidenceSet
+    from ..model.rulebook import Rulebook
 from ..lang.messages import _
-from ..model.rulebook import Rulebook
-from ..report.sheets import record_sheets_html
-from ..scoring.exact import UnitResult
+from ..model.formats import SHEETS_FORMATS as FORMATS
 
 __all__ = ["FORMATS", "SheetsError", "add_parser", "render"]
-
-FORMATS = ("html", "pdf")
 
 
 class SheetsError(FulianEvalError, ValueError):
@@ -99,6 +100,8 @@ def render(
     args: argparse.Namespace, rb: Rulebook, es: EvidenceSet, ranked: Sequence[Ranked[UnitResult]]
 ) -> str:
     """The sheets document for the ranked results (only ``--role``'s, if given)."""
+    from ..report.sheets import record_sheets_html
+
     role = None if args.role is None else rb.roles.resolve(args.role)
     if args.role is not None and role is None:
         raise SheetsError(

@@ -11,15 +11,15 @@ import argparse
 import datetime as _dt
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..analysis import sampling
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    pass
 from ..errors import FulianEvalError, did_you_mean
-from ..io.tables import DATA_SHEET
+
+if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..model.rulebook import Rulebook
 from ..lang.messages import N_, _
-from ..model.roles import DEFAULT_ROLES
-from ..model.rulebook import Rulebook
-from ..report.form import form_columns, write_form
 
 __all__ = ["TemplateUsageError", "add_parser", "cmd_template"]
 
@@ -34,6 +34,8 @@ class TemplateUsageError(FulianEvalError, ValueError):
 
 def add_parser(sub: Any) -> None:
     """Add ``template`` to the subcommands ``sub`` (an argparse subparsers action)."""
+    from ..model.roles import DEFAULT_ROLES
+
     p = sub.add_parser("template", help=_(HELP), description=_(HELP))
     p.add_argument("rulebook", metavar="RULEBOOK", help=_("the rulebook (TOML)"))
     p.add_argument(
@@ -85,6 +87,8 @@ def role_id(text: str, rb: Rulebook | None = None) -> str:
     Raises:
         TemplateUsageError: no such role.
     """
+    from ..model.roles import DEFAULT_ROLES
+
     roles = rb.roles if rb is not None else DEFAULT_ROLES
     t = text.strip()
     got = roles.resolve(t)
@@ -109,6 +113,10 @@ def check_output(output: str) -> None:
 
 def cmd_template(args: argparse.Namespace, rb: Rulebook) -> int:
     """Write the form for ``rb`` to ``args.out`` (the ``-o`` file app.py opened)."""
+    from ..analysis import sampling
+    from ..io.tables import DATA_SHEET
+    from ..report.form import form_columns, write_form
+
     check_output(args.output)
     role = role_id(args.role, rb) if args.role is not None else None
     units = sampling.read_units(args.units) if args.units else []

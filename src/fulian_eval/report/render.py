@@ -17,6 +17,7 @@ from ..io.evidence import Rejection
 from ..lang.text import csv_text as _csv
 from ..lang.text import json_text as _dumps
 from ..lang.text import reason_number
+from ..model.formats import FORMATS
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..model.status import LABELS
@@ -40,7 +41,6 @@ __all__ = [
     "score_report",
 ]
 
-FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
 _TABLEFMT = {"table": "simple", "markdown": "github", "html": "html"}
 
 #: The first columns of every score and rank CSV (the streamed writer, report.columns, writes the same).
