@@ -118,6 +118,7 @@ _REPLACED = (
     "version",
     "title",
     "scale",
+    "precision",
     "not_applicable",
     "tie_break",
     "note",

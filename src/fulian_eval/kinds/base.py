@@ -274,7 +274,13 @@ class Words(Protocol):
         """The item is in a deduction or penalty category: its value is a deduction (扣X分)."""
 
     def got(self, p: Fraction) -> str:
-        """ "得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分"."""
+        """ "得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分".
+
+        ``p`` exact: the number is rounded to the rulebook's precision, as the points are.
+        """
+
+    def pts(self, p: Fraction) -> str:
+        """Points at the rulebook's precision, no trailing zeros (for 得满分X分)."""
 
     def value(self, name: str) -> Any:
         """A value the item read (exact)."""

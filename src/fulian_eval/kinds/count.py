@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ..lang.text import param_text, reason_number, round_half_up
+from ..lang.text import param_text, reason_number
 from .base import NUMERIC, NUMERIC_WORD, Kind, Ops, PathKey, Reader, V, Words, each_above_zero
 
 __all__ = ["Count", "CountRule"]
@@ -41,6 +41,4 @@ class Count(Kind):
         f = rule.field
         p = mx if raw > mx else raw
         cap = f"，最高{reason_number(mx)}分" if raw > mx else ""
-        return (
-            f"{w.head(f, w.value(f))}×{param_text(rule.each)}分{cap}，{w.got(round_half_up(p, 2))}"
-        )
+        return f"{w.head(f, w.value(f))}×{param_text(rule.each)}分{cap}，{w.got(p)}"

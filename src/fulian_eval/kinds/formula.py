@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr
-from ..lang.text import round_half_up
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words
 
 __all__ = ["ExprRule", "Formula"]
@@ -41,4 +40,4 @@ class Formula(Kind):
 
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: ExprRule, raw: Fraction) -> str:
         shown = floor if raw < floor else mx if raw > mx else raw
-        return f"按公式 {rule.points.text} 计算，{w.got(round_half_up(shown, 2))}"
+        return f"按公式 {rule.points.text} 计算，{w.got(shown)}"

@@ -29,6 +29,7 @@ from ..analysis.crosscheck import CrossCheck, crosscheck_tables
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection, split_source
+from ..lang.text import fmt_bound
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Item, Rulebook
 from ..model.status import LABELS
@@ -90,8 +91,11 @@ def role_zh(role: str, rb: Rulebook | None = None) -> str:
     return (rb.roles if rb is not None else DEFAULT_ROLES).title(role)
 
 
-def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
+def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet], places: int = 2) -> None:
     """Write ``sheets`` as one Excel workbook to ``out`` (a path or a binary file).
+
+    Points columns are shown with ``places`` decimals (the rulebook's precision,
+    SPEC §10.5: ``0.00``, ``0.0`` or ``0``).
 
     The workbook is built in memory and written in one go, so a failed write
     never leaves a half-written zip behind. Characters XML cannot hold (control
@@ -117,12 +121,12 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
         "head": wb.add_format(
             {"bold": True, "bg_color": "#EEEEEE", "border": 1, "text_wrap": True, "valign": "top"}
         ),
-        "points": wb.add_format({"num_format": "0.00"}),
+        "points": wb.add_format({"num_format": points_format(places)}),
         "na": wb.add_format({"align": "right", "font_color": "#666666"}),
     }
     try:
         for sheet in sheets:
-            _write_sheet(wb, fmts, sheet)
+            _write_sheet(wb, fmts, sheet, places)
     finally:
         wb.close()
     data = buf.getvalue()
@@ -133,7 +137,12 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
         out.write(data)
 
 
-def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
+def points_format(places: int) -> str:
+    """The Excel number format of points with ``places`` decimals: ``0.00``, ``0.0``, ``0``."""
+    return "0." + "0" * places if places else "0"
+
+
+def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet, places: int = 2) -> None:
     cols = list(sheet.columns)
     if len(cols) > XLSX_MAX_COLUMNS:
         raise TooBig(
@@ -151,7 +160,7 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     ]
     for row in first:
         for k, v in enumerate(row):
-            w = _width(_shown(v, cols[k].kind))
+            w = _width(_shown(v, cols[k].kind, places))
             if w > widths[k]:
                 widths[k] = w
     shown = [min(max(w, 4) + 2, 60) for w in widths]
@@ -213,13 +222,13 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
 _KINDS = (TEXT, INT, POINTS, YESNO)
 
 
-def _shown(v: Any, kind: str) -> str:
+def _shown(v: Any, kind: str, places: int = 2) -> str:
     if v is None:
         return ""
     if kind == YESNO:
         return "是" if v else "否"
     if kind == POINTS and not isinstance(v, str):
-        return f"{float(v):.2f}"
+        return f"{float(v):.{places}f}"
     return str(v)
 
 
@@ -266,8 +275,9 @@ def ranking_columns(
     ]
 
 
-def _max_text(type_: str, x: Fraction) -> str:
-    return f"最多扣{fmt_points(x)}" if type_ == "penalty" else f"满分{fmt_points(x)}"
+def _max_text(type_: str, x: Fraction, places: int = 2) -> str:
+    shown = fmt_bound(x, places)
+    return f"最多扣{shown}" if type_ == "penalty" else f"满分{shown}"
 
 
 def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
@@ -287,10 +297,12 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     item_pos = {i.id: k for k, i in enumerate(rb.items())}
     for k, c in enumerate(rb.categories):
         type_ = CATEGORY_TYPE_ZH.get(c.type, c.type)
-        cols.append(Column(f"{c.title or c.id}", POINTS, f"{type_}\n{_max_text(c.type, c.max)}"))
+        cols.append(
+            Column(f"{c.title or c.id}", POINTS, f"{type_}\n{_max_text(c.type, c.max, rb.places)}")
+        )
         where.append(("cat", k))
         for i in c.items:
-            limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max)
+            limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max, rb.places)
             cols.append(Column(i.title or i.id, POINTS, f"{i.id}\n{limit}"))
             where.append(("item", item_pos[i.id]))
     return cols, where
@@ -396,10 +408,10 @@ def score_workbook(
                 u.unit.name,
                 u.unit.group,
                 role_zh(u.role, rb),
-                _round(u.total),
+                rb.round(u.total),
                 *(
                     [
-                        _round(
+                        rb.round(
                             u.total_without_waivers
                             if u.total_without_waivers is not None
                             else u.total
@@ -412,7 +424,7 @@ def score_workbook(
                 u.vetoed,
                 *([r.award] if rb.awards else []),
                 *[
-                    _round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE
+                    rb.round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE
                     for c in rb.tie_break
                 ],
                 *span,
@@ -429,13 +441,13 @@ def score_workbook(
                 u.unit.name,
                 u.unit.group,
                 role_zh(u.role, rb),
-                _round(u.total),
+                rb.round(u.total),
                 u.grade,
             ]
             for kind, k in where:
                 if kind == "cat":
                     c = u.categories[k]
-                    cells.append(_round(c.score) if c.applicable else NOT_APPLICABLE)
+                    cells.append(rb.round(c.score) if c.applicable else NOT_APPLICABLE)
                 else:
                     i = u.items[k]
                     cells.append(
@@ -473,12 +485,8 @@ def score_workbook(
             Sheet("提示", NOTES_COLUMNS, notes()),
             Sheet("缺资料", MISSING_COLUMNS, missing(), freeze_columns=3),
         ],
+        rb.places,
     )
-
-
-def _round(x: Fraction) -> Fraction:
-    """A score as reports show it: rounded half up to 0.01."""
-    return Fraction(fmt_points(x))
 
 
 # ------------------------------------------------ explain, gains, crosscheck
@@ -503,7 +511,7 @@ def record_workbook(
         ["角色", role_zh(u.role, rb)],
         ["评审人", u.assessor],
         ["来源", u.source],
-        ["总分", fmt_points(u.total)],
+        ["总分", fmt_points(u.total, u.places)],
         ["等次", u.grade or ""],
         ["名次", str(r.rank)],
         ["片区名次", str(r.group_rank)],
@@ -554,13 +562,13 @@ def record_workbook(
                         c.title,
                         CATEGORY_TYPE_ZH.get(c.type, c.type),
                         c.max,
-                        _round(c.score) if c.applicable else NOT_APPLICABLE,
+                        rb.round(c.score) if c.applicable else NOT_APPLICABLE,
                     ]
                     for c in u.categories
                 ),
             )
         )
-    write_workbook(out, [*sheets, about_sheet])
+    write_workbook(out, [*sheets, about_sheet], rb.places)
 
 
 def gains_workbook(
@@ -583,6 +591,7 @@ def gains_workbook(
                 freeze_columns=2,
             )
         ],
+        r.result.places,
     )
 
 
@@ -606,4 +615,5 @@ def crosscheck_workbook(rb: Rulebook, cc: CrossCheck, out: str | IO[bytes]) -> N
                 ("提示", t.note_columns, t.notes, 0),
             )
         ],
+        rb.places,
     )
