@@ -334,6 +334,17 @@ class _Options:
     grades: bool | None
     exclusive_fields: bool
     thousandths: bool
+    precision: Fraction | None = None  # None: drawn (often left out, i.e. 0.01)
+
+
+#: ``precision`` values the generators draw (SPEC §10.5); None leaves the key out (0.01).
+_PRECISIONS: tuple[Fraction | None, ...] = (
+    None,
+    None,
+    Fraction(1, 100),
+    Fraction(1, 10),
+    Fraction(1),
+)
 
 
 class _Book:
@@ -346,6 +357,7 @@ class _Book:
         self.derived: dict[str, dict[str, Any]] = {}
         self.numeric: dict[str, tuple[str, str]] = {}  # name -> (grid kind, unit)
         self.n = 0
+        self.precision = Fraction(1, 100)  # the rulebook's, once drawn: manual steps follow it
 
     # -- names -------------------------------------------------------------
     def _pick(self, have: Sequence[str]) -> str | None:
@@ -501,10 +513,10 @@ class _Book:
         if kind == "expr":
             return {"points": self.points_expr(mx)}
         if kind == "manual":
+            prec = self.precision  # a step the precision would round away is a rulebook error
+            steps = (None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))
             step = d(
-                st.sampled_from(
-                    (None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))
-                )
+                st.sampled_from([x for x in steps if x is None or (x / prec).denominator == 1])
             )
             return {} if step is None else {"step": step}
         if kind == "deduct":
@@ -615,6 +627,9 @@ def _check_kinds(kinds: Collection[str] | None) -> tuple[str, ...]:
 @st.composite
 def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     book = _Book(draw, opts)
+    precision = opts.precision if opts.precision is not None else draw(st.sampled_from(_PRECISIONS))
+    if precision is not None:
+        book.precision = precision
     cats: list[dict[str, Any]] = []
     n_base = draw(st.integers(1, opts.max_base))
     for i in range(n_base):
@@ -649,6 +664,8 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     )
     if scale is not None:
         top["scale"] = scale
+    if precision is not None:
+        top["precision"] = precision
     na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
     if na:
         top["not_applicable"] = na
@@ -695,6 +712,7 @@ def rulebook_texts(
     grades: bool | None = None,
     exclusive_fields: bool = False,
     thousandths: bool = False,
+    precision: Fraction | None = None,
 ) -> st.SearchStrategy[str]:
     """TOML text of valid rulebooks (SPEC §2), covering every item kind.
 
@@ -724,6 +742,8 @@ def rulebook_texts(
         thousandths: item maxes and floors may have three decimals (``max = 0.125``),
             which the loader rejects (points are kept to 0.01, SPEC §4.1): for
             testing that rejection; off by default.
+        precision: the rulebook's ``precision`` (SPEC §10.5): 0.01, 0.1 or 1; None draws
+            one of them or leaves the key out (0.01).
 
     Returns:
         A strategy of TOML text that :func:`~fulian_eval.io.load.parse_rulebook` accepts.
@@ -743,6 +763,8 @@ def rulebook_texts(
         raise ValueError(
             f"not_applicable must be 'rescale', 'award' or None, got {not_applicable!r}"
         )
+    if precision is not None and precision not in (Fraction(1, 100), Fraction(1, 10), 1):
+        raise ValueError(f"precision must be 0.01, 0.1, 1 or None, got {precision!r}")
     opts = _Options(
         max_base=max_categories,
         max_items=max_items,
@@ -757,6 +779,7 @@ def rulebook_texts(
         grades=grades,
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
+        precision=precision,
     )
     return _rulebook_text(opts)
 
@@ -776,6 +799,7 @@ def rulebooks(
     grades: bool | None = None,
     exclusive_fields: bool = False,
     thousandths: bool = False,
+    precision: Fraction | None = None,
 ) -> st.SearchStrategy[Rulebook]:
     """Valid :class:`~fulian_eval.model.rulebook.Rulebook` objects, loaded from :func:`rulebook_texts`.
 
@@ -801,6 +825,7 @@ def rulebooks(
         grades=grades,
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
+        precision=precision,
     )
     return texts.map(lambda text: parse_rulebook(text, "<generated>"))
 
