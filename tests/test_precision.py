@@ -632,3 +632,63 @@ def test_audit_stores_rounded_values_and_replays(files: tuple[Path, Path], tmp_p
     replay = cli("audit", "replay", store)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "0 differences" in replay.stdout
+
+
+def test_record_sheet_shares_add_up_at_the_precision(engine: str) -> None:
+    from fulian_eval.report.sheets import shares
+
+    two_cats = """
+    scale = 100
+    [fields]
+    a = {type = "number"}
+    b = {type = "number"}
+    [[categories]]
+    id = "p"
+    title = "甲类"
+    max = 3
+      [[categories.items]]
+      id = "x"
+      title = "甲"
+      kind = "expr"
+      points = "a"
+      max = 3
+    [[categories]]
+    id = "q"
+    title = "乙类"
+    max = 3
+      [[categories.items]]
+      id = "y"
+      title = "乙"
+      kind = "expr"
+      points = "b"
+      max = 3
+    """
+    rb = book("0.1", two_cats)
+    u = run(rb, {"a": "1.1", "b": "1.1"})
+    # each 100 × 1.1/6 = 18.333… → 18.3; the total 36.666… → 36.7, so one share carries
+    # the 0.1 of 尾差: 18.4 + 18.3 = 36.7 (the first, as both were rounded alike)
+    got = shares(rb, u)
+    assert [s.shown for s in got] == [1840, 1830]
+    assert [s.adjusted for s in got] == [True, False]
+    assert u.summary().total == "36.7"
+
+
+def test_xlsx_record_sheet_keeps_a_finer_max(tmp_path: Path) -> None:
+    import openpyxl
+
+    rb = tmp_path / "rb.toml"
+    body = TWO.replace("max = 5\n", "max = 2.5\n", 1).replace("max = 10", "max = 7.5")
+    rb.write_text('id = "prec"\nversion = "1"\nprecision = 1\n' + body, encoding="utf-8")
+    csv = tmp_path / "units.csv"
+    csv.write_text("unit,a,b\nu1,2.5,1.4\n", encoding="utf-8")
+    out = tmp_path / "u1.xlsx"
+    p = cli("explain", rb, csv, "--unit", "u1", "--format", "xlsx", "--output", out)
+    assert p.returncode == 0, p.stderr
+    ws = openpyxl.load_workbook(out)["审核记录表"]
+    header = [c.value for c in ws[1]]
+    mx = ws.cell(row=2, column=header.index("分值") + 1)
+    got = ws.cell(row=2, column=header.index("得分") + 1)
+    # full marks 2.5 round to 3 at precision 1; the max is shown as written (General), not as 3
+    assert (mx.value, mx.number_format) == (2.5, "General")
+    assert (got.value, got.number_format) == (3, "0")
+    assert ws.cell(row=3, column=header.index("得分") + 1).value == 1  # 1.4 → 1

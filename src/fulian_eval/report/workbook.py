@@ -36,6 +36,7 @@ from ..model.status import LABELS
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, fmt_points
 
 __all__ = [
+    "BOUND",
     "INT",
     "POINTS",
     "ROLE_ZH",
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 TEXT, INT, POINTS, YESNO = "text", "int", "points", "yesno"
+#: A max (分值, 满分): points, but never shown rounded to a coarser precision (2.5 at 1 stays 2.5).
+BOUND = "bound"
 XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet holds
 ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
 CATEGORY_TYPE_ZH = {"base": "基本分", "bonus": "加分", "penalty": "扣分"}
@@ -124,6 +127,10 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet], places: int = 
         "points": wb.add_format({"num_format": points_format(places)}),
         "na": wb.add_format({"align": "right", "font_color": "#666666"}),
     }
+    # At the default precision a max is shown as points are: the same format, the same file.
+    fmts["bound"] = (
+        fmts["points"] if places == 2 else wb.add_format({"num_format": bound_format(places)})
+    )
     try:
         for sheet in sheets:
             _write_sheet(wb, fmts, sheet, places)
@@ -140,6 +147,12 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet], places: int = 
 def points_format(places: int) -> str:
     """The Excel number format of points with ``places`` decimals: ``0.00``, ``0.0``, ``0``."""
     return "0." + "0" * places if places else "0"
+
+
+def bound_format(places: int) -> str:
+    """The Excel number format of a max: as points, with room for a finer max (``0.0#``;
+    at precision 1 ``General``, which shows 10 and 2.5 alike)."""
+    return {2: "0.00", 1: "0.0#"}.get(places, "General")
 
 
 def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet, places: int = 2) -> None:
@@ -192,7 +205,10 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet, places: int = 2) -
     for c in cols:
         if c.kind not in _KINDS:
             raise ValueError(f"unknown column kind {c.kind!r}")
-    number_format = [fmts["points"] if c.kind == POINTS else None for c in cols]
+    number_format = [
+        fmts["points"] if c.kind == POINTS else fmts["bound"] if c.kind == BOUND else None
+        for c in cols
+    ]
     na = fmts["na"]
     r = heads
     for row in itertools.chain(first, rows):
@@ -219,7 +235,7 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet, places: int = 2) -
         r += 1
 
 
-_KINDS = (TEXT, INT, POINTS, YESNO)
+_KINDS = (TEXT, INT, POINTS, BOUND, YESNO)
 
 
 def _shown(v: Any, kind: str, places: int = 2) -> str:
@@ -229,6 +245,8 @@ def _shown(v: Any, kind: str, places: int = 2) -> str:
         return "是" if v else "否"
     if kind == POINTS and not isinstance(v, str):
         return f"{float(v):.{places}f}"
+    if kind == BOUND and not isinstance(v, str):
+        return fmt_bound(Fraction(v), places)
     return str(v)
 
 
@@ -324,7 +342,7 @@ MISSING_COLUMNS = [
     Column("角色"),
     Column("项目"),
     Column("考核内容"),
-    Column("分值", POINTS),
+    Column("分值", BOUND),
     Column("缺少的资料"),
     Column("说明"),
     Column("来源"),
@@ -526,7 +544,7 @@ def record_workbook(
             [
                 Column("项目"),
                 Column("考核内容"),
-                Column("分值", POINTS),
+                Column("分值", BOUND),
                 Column("得分", POINTS),
                 Column("状态"),
                 Column("评分依据"),
@@ -556,7 +574,7 @@ def record_workbook(
         sheets.append(
             Sheet(
                 "类别",
-                [Column("类别"), Column("类型"), Column("满分", POINTS), Column("得分", POINTS)],
+                [Column("类别"), Column("类型"), Column("满分", BOUND), Column("得分", POINTS)],
                 (
                     [
                         c.title,
@@ -584,7 +602,7 @@ def gains_workbook(
                     Column("项目"),
                     Column("考核内容"),
                     Column("得分", POINTS),
-                    Column("分值", POINTS),
+                    Column("分值", BOUND),
                     Column("可提高总分", POINTS),
                 ],
                 ([i.id, i.title, i.points, i.max, g] for i, g in gains),
