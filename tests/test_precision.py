@@ -692,3 +692,106 @@ def test_xlsx_record_sheet_keeps_a_finer_max(tmp_path: Path) -> None:
     assert (mx.value, mx.number_format) == (2.5, "General")
     assert (got.value, got.number_format) == (3, "0")
     assert ws.cell(row=3, column=header.index("得分") + 1).value == 1  # 1.4 → 1
+
+
+SENS = """
+scale = 100
+[fields]
+x = {type = "count"}
+y = {type = "count"}
+z = {type = "count"}
+[[categories]]
+id = "a"
+title = "甲"
+max = 10
+  [[categories.items]]
+  id = "x"
+  max = 10
+  kind = "count"
+  field = "x"
+  each = 0.5
+[[categories]]
+id = "b"
+title = "乙"
+max = 10
+  [[categories.items]]
+  id = "y"
+  max = 10
+  kind = "count"
+  field = "y"
+  each = 0.5
+[[categories]]
+id = "c"
+title = "丙"
+max = 10
+  [[categories.items]]
+  id = "z"
+  max = 10
+  kind = "count"
+  field = "z"
+  each = 0.5
+"""
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20)),
+        min_size=2,
+        max_size=5,
+    ),
+    st.sampled_from(["0.1", "1"]),
+)
+def test_sensitivity_ranks_at_the_precision(
+    values: list[tuple[int, int, int]], precision: str
+) -> None:
+    """Best and worst places over ±10 % weights, at a coarser precision: each is attained by
+    its witness weighting, and no weighting on a grid ranks a unit outside them."""
+    import itertools
+
+    from fulian_eval import sensitivity
+    from fulian_eval.analysis.sensitivity import reranked
+
+    rb = book(precision, SENS)
+    rs = [
+        score(
+            rb,
+            parse_evidence(
+                rb, {"unit": {"id": f"u{n}"}, "values": dict(zip("xyz", v, strict=True))}
+            ),
+        )
+        for n, v in enumerate(values)
+    ]
+    pct = F(1, 10)
+    sens = sensitivity(rb, rs, pct)
+    assert sens.exhaustive
+    for key in sens.best:
+        assert reranked(rb, rs, sens.best_at[key])[key] == sens.best[key]
+        assert reranked(rb, rs, sens.worst_at[key])[key] == sens.worst[key]
+    steps = [1 - pct + 2 * pct * F(i, 4) for i in range(5)]
+    for f in itertools.product(steps, repeat=3):
+        for key, place in reranked(rb, rs, f).items():
+            assert sens.best[key] <= place <= sens.worst[key], (key, f, place)
+
+
+def test_cli_crosscheck_prints_at_the_precision(tmp_path: Path) -> None:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    child = tmp_path / "tv.toml"
+    base = (root / "rules" / "town-village-2026.toml").as_posix()
+    child.write_text(f'extends = "{base}"\nid = "tv"\nprecision = 0.1\n', encoding="utf-8")
+    p = cli("crosscheck", child, root / "examples" / "crosscheck", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    one_decimal = re.compile(r"-?\d+\.\d\Z")
+    assert doc["units"]
+    for u in doc["units"]:
+        assert one_decimal.match(u["total"]), u
+        assert all(one_decimal.match(t) for t in u["roles"].values()), u
+        if u["self_inflation"] is not None:  # the difference of two totals at 0.1
+            assert one_decimal.match(u["self_inflation"]), u
+    for d in doc["discrepancies"]:
+        assert all(one_decimal.match(x) for x in d["points"].values()), d
+    ranks = [u["rank"] for u in doc["units"]]
+    assert ranks == sorted(ranks)
