@@ -2,16 +2,19 @@
 
     python benchmarks/bench_national.py                      # 600,000 units, 3 runs each
     python benchmarks/bench_national.py --units 100000 --runs 5 --no-peers
+    python benchmarks/bench_national.py --sizes 100000 600000 1200000   # the issue-12 set
 
 What it measures, on ``rules/town-village-2026.toml`` (33 items, four weighted
 base categories, bonus, penalty, veto, derived values) and N units generated from
 the example town (``bench_score.make_rows``: real villages, numbers varied ±20 %,
 seeded; approximate figures like ``1000余`` kept):
 
-1. whole-process wall time of ``fulian-eval rank RULEBOOK data.csv --format csv -o out.csv``,
-   of the same with ``--audit`` (a fresh store each run), and of the hand-written numpy
-   baseline ``baseline_town.py`` (csv module -> numpy floats -> lexsort -> CSV), run in
-   turn so a busy machine slows them alike; medians, min and max;
+1. whole-process wall and CPU time of ``fulian-eval rank RULEBOOK data.csv --format csv -o out.csv``,
+   of the same with ``--audit`` (a fresh store each run), of the polars script
+   ``baseline_polars.py`` (schema given, floats, half-up, rank with ties; skipped if
+   polars is not installed) and of the hand-written numpy baseline ``baseline_town.py``
+   (csv module -> numpy floats -> lexsort -> CSV), run in turn so a busy machine slows
+   them alike; medians, min and max;
 2. peak memory (the process's maximum resident set, from ``wait4``) less that of
    ``fulian-eval --version``, per unit; the input file is never held in memory;
 3. in one process: rulebook load + compile (cold: the first in a process, which also
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -38,13 +42,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "_data"
 RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
-sys.path.insert(0, str(HERE))
-
-import bench_score  # noqa: E402
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of one process."""
+def run(cmd: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak resident memory (bytes) and CPU seconds of one process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -55,7 +56,7 @@ def run(cmd: list[str]) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def fresh_store(path: Path) -> None:
@@ -106,48 +107,170 @@ print(json.dumps({{"import": t1 - t0, "cold": t2 - t1, "warm": statistics.median
     return got
 
 
+def _data(n: int) -> Path:
+    """N generated units of the example town as CSV (made once, then reused)."""
+    src = DATA / f"town-{n}.csv"
+    if not src.exists():
+        print(f"generating {n} units -> {src}", file=sys.stderr)
+        # In a child process: a parent grown by the generator would make every later
+        # child's peak memory look that size (a forked child starts with the parent's pages).
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); import bench_score as b; "
+                "from pathlib import Path; "
+                "b.write_csv(Path(sys.argv[2]), b.SCHEMES['town'][1], int(sys.argv[3]))",
+                str(HERE),
+                str(src),
+                str(n),
+            ],
+            check=True,
+        )
+    return src
+
+
+def _xlsx_of(src: Path) -> Path:
+    """The CSV as one XLSX sheet (numbers as numbers, as an office's workbook holds them)."""
+    dst = src.with_suffix(".xlsx")
+    if not dst.exists():
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(dst), {"constant_memory": True})
+        sheet = book.add_worksheet("填报")
+        with src.open(encoding="utf-8-sig", newline="") as f:
+            for r, row in enumerate(csv.reader(f)):
+                for c, cell in enumerate(row):
+                    if r and cell and cell.lstrip("-").replace(".", "", 1).isdigit():
+                        sheet.write_number(r, c, float(cell))
+                    elif cell:
+                        sheet.write_string(r, c, cell)
+        book.close()
+    return dst
+
+
+def _side_by_side(
+    label: str, cmds: dict[str, list[str]], runs: int
+) -> dict[str, tuple[float, float, int]]:
+    """Each command ``runs`` times in turn: (median wall s, median CPU s, peak bytes) each."""
+    wall: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
+    peak = dict.fromkeys(cmds, 0)
+    for _ in range(runs):
+        for k, cmd in cmds.items():
+            t, rss, c = run(cmd)
+            wall[k].append(t)
+            cpu[k].append(c)
+            peak[k] = max(peak[k], rss)
+    got = {k: (statistics.median(wall[k]), statistics.median(cpu[k]), peak[k]) for k in cmds}
+    print(label)
+    for k, (w, c, m) in got.items():
+        print(f"  {k:<28} {w:8.2f} s wall {c:8.2f} s CPU {m / 1e6:8.0f} MB peak")
+    return got
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--units", type=int, default=600_000)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[600_000], help="units per run")
+    ap.add_argument("--units", type=int, help="one size (as --sizes N)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-audit", action="store_true", help="skip the runs with --audit")
     ap.add_argument("--no-peers", action="store_true", help="skip the peer rule engines")
     ap.add_argument("--peer-units", type=int, default=5000)
+    ap.add_argument(
+        "--json-units", type=int, default=20_000, help="units of the JSON run (0: skip)"
+    )
+    ap.add_argument(
+        "--xlsx-units", type=int, default=20_000, help="units of the XLSX-input run (0: skip)"
+    )
     args = ap.parse_args(argv)
+    sizes = [args.units] if args.units else args.sizes
+    for k, n in enumerate(sizes):
+        if k:
+            print()
+        national(n, args, peers=not args.no_peers and k == len(sizes) - 1)
+    exe = [sys.executable, "-m", "fulian_eval"]
+    tmp = Path(tempfile.mkdtemp(prefix="fulian-bench-"))
+    if args.json_units:
+        src = _data(args.json_units)
+        print()
+        got = _side_by_side(
+            f"score --format json, {args.json_units:,} units (the per-unit path)",
+            {
+                "csv report": [*exe, "score", str(RULEBOOK), str(src), "-o", str(tmp / "s.csv")],
+                "json report": [*exe, "score", str(RULEBOOK), str(src), "-o", str(tmp / "s.json")],
+            },
+            args.runs,
+        )
+        print(
+            f"  json / csv                   {got['json report'][0] / got['csv report'][0]:.2f}x wall"
+            f"   (target at 600k: ≤ 3x, ≤ 2 GB)"
+        )
+    if args.xlsx_units:
+        src = _data(args.xlsx_units)
+        book = _xlsx_of(src)
+        print()
+        got = _side_by_side(
+            f"rank from XLSX, {args.xlsx_units:,} units ({book.stat().st_size / 1e6:.0f} MB workbook)",
+            {
+                "from csv": [*exe, "rank", str(RULEBOOK), str(src), "-o", str(tmp / "r1.csv")],
+                "from xlsx": [*exe, "rank", str(RULEBOOK), str(book), "-o", str(tmp / "r2.csv")],
+            },
+            args.runs,
+        )
+        print(f"  from xlsx                    {got['from xlsx'][0]:.2f} s   (target ≤ 1.5 s)")
 
-    n = args.units
-    src = DATA / f"town-{n}.csv"
-    if not src.exists():
-        print(f"generating {n} units -> {src}", file=sys.stderr)
-        bench_score.write_csv(src, bench_score.SCHEMES["town"][1], n)
+
+def national(n: int, args: argparse.Namespace, peers: bool) -> None:
+    """CSV in -> ranked CSV out at ``n`` units: the project, polars, numpy, --audit."""
+    src = _data(n)
     tmp = Path(tempfile.mkdtemp(prefix="fulian-bench-"))
     ours, base, store = tmp / "ours.csv", tmp / "baseline.csv", tmp / "audit.db"
     exe = [sys.executable, "-m", "fulian_eval"]
     project = [*exe, "rank", str(RULEBOOK), str(src), "--format", "csv", "-o", str(ours)]
     audited = [*project, "--audit", str(store)]
     baseline = [sys.executable, str(HERE / "baseline_town.py"), str(src), str(base)]
+    polars_out = tmp / "polars.csv"
+    polars = [sys.executable, str(HERE / "baseline_polars.py"), str(src), str(polars_out)]
+    if importlib.util.find_spec("polars") is None:
+        print(
+            "polars is not installed (pip install -e '.[bench]'): its run is skipped",
+            file=sys.stderr,
+        )
+        polars = []
 
-    _, idle = run([*exe, "--version"])
-    times: dict[str, list[float]] = {"project": [], "baseline": [], "audit": []}
-    peak: dict[str, int] = {"project": 0, "baseline": 0, "audit": 0}
+    _, idle, _ = run([*exe, "--version"])
+    names = ("project", "polars", "baseline", "audit")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    peak: dict[str, int] = dict.fromkeys(names, 0)
     for _ in range(args.runs):
-        for name, cmd in (("project", project), ("baseline", baseline), ("audit", audited)):
+        for name, cmd in (
+            ("project", project),
+            ("polars", polars),
+            ("baseline", baseline),
+            ("audit", audited),
+        ):
+            if (name == "audit" and args.no_audit) or not cmd:
+                continue
             if name == "audit":
-                if args.no_audit:
-                    continue
                 fresh_store(store)
-            t, rss = run(cmd)
+            t, rss, c = run(cmd)
             times[name].append(t)
+            cpu[name].append(c)
             peak[name] = max(peak[name], rss)
     inner = in_process(src)
     totals_off, ranks_off = differing(ours, base)
+    if polars:
+        p_totals_off, p_ranks_off = differing(ours, polars_out)
 
-    def line(label: str, ts: list[float]) -> str:
+    def line(label: str, name: str) -> str:
+        ts = times[name]
         return (
             f"{label:<22} {statistics.median(ts):8.2f} {min(ts):8.2f} {max(ts):8.2f}"
-            f" {n / statistics.median(ts):10,.0f}"
+            f" {statistics.median(cpu[name]):8.2f} {peak[name] / 1e6:8.0f} {n / statistics.median(ts):10,.0f}"
         )
 
     size = src.stat().st_size
@@ -155,15 +278,24 @@ def main(argv: list[str] | None = None) -> None:
         f"{n:,} units of {RULEBOOK.name} (33 items); input {size / 1e6:.0f} MB; "
         f"median of {args.runs} runs; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
-    print(f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'units/s':>10}")
-    print(line("fulian-eval rank", times["project"]))
-    print(line("numpy baseline", times["baseline"]))
+    print(
+        f"{'':<22} {'median s':>8} {'min s':>8} {'max s':>8} {'CPU s':>8} {'peak MB':>8} {'units/s':>10}"
+    )
+    print(line("fulian-eval rank", "project"))
+    if times["polars"]:
+        print(line("polars script", "polars"))
+    print(line("numpy baseline", "baseline"))
     if times["audit"]:
-        print(line("fulian-eval --audit", times["audit"]))
+        print(line("fulian-eval --audit", "audit"))
     p, b = statistics.median(times["project"]), statistics.median(times["baseline"])
     per_unit = (peak["project"] - idle) / n
     print()
-    print(f"project / baseline         {p / b:.2f}x   (target ≤ 2x, goal 1x)")
+    if times["polars"]:
+        q = statistics.median(times["polars"])
+        qc = statistics.median(cpu["polars"])
+        pc = statistics.median(cpu["project"])
+        print(f"project / polars           {p / q:.2f}x wall, {pc / qc:.2f}x CPU   (target ≤ 1x)")
+    print(f"project / numpy baseline   {p / b:.2f}x")
     print(
         f"peak memory per unit       {per_unit:.0f} bytes beyond the idle process "
         f"({peak['project'] / 1e6:.0f} MB peak, idle {idle / 1e6:.0f} MB; baseline "
@@ -177,17 +309,19 @@ def main(argv: list[str] | None = None) -> None:
     if times["audit"]:
         a = statistics.median(times["audit"])
         print(
-            f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 50 %; "
+            f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 25 %; "
             f"peak {peak['audit'] / 1e6:.0f} MB)"
         )
     print(
         f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "
         f"(doubtful decisions or cells the columns do not take)"
     )
-    print(f"float baseline vs exact    {totals_off} totals and {ranks_off} ranks differ")
-    if not args.no_peers:
+    print(f"numpy floats vs exact      {totals_off} totals and {ranks_off} ranks differ")
+    if polars:
+        print(f"polars floats vs exact     {p_totals_off} totals and {p_ranks_off} ranks differ")
+    if peers:
         print()
-        peers = subprocess.run(
+        peer_run = subprocess.run(
             [
                 sys.executable,
                 str(HERE / "bench_peers.py"),
@@ -199,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
             capture_output=True,
             text=True,
         )
-        print(peers.stdout.rstrip() or peers.stderr.rstrip())
+        print(peer_run.stdout.rstrip() or peer_run.stderr.rstrip())
 
 
 if __name__ == "__main__":

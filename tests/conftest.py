@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Scoring is fast, but the first example of a run pays for pint's registry.
@@ -22,6 +23,19 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# Messages in Chinese (the default) whatever the developer's locale; the command lines the tests
+# start inherit it. Tests of the English wording give --lang en (or set it) themselves.
+os.environ["FULIAN_EVAL_LANG"] = "zh"
+
+
+@pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages in English (the msgids), here and in the command lines started: for tests of that wording.
+
+    A module of such tests says ``pytestmark = pytest.mark.usefixtures("english")``.
+    """
+    monkeypatch.setenv("FULIAN_EVAL_LANG", "en")
 
 
 # ------------------------------------------------------------ both engines

@@ -58,7 +58,7 @@ def cli(
 
 
 def _ok(run: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and "内部错误" not in run.stderr, run.stderr
 
 
 def _sql(path: Path, *statements: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -172,7 +172,7 @@ def _next_run_is_quick(db: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    assert "stored in" in run.stderr
+    assert "已存入" in run.stderr
 
 
 def _wal_size(db: Path) -> int:
@@ -285,9 +285,7 @@ def test_replay_of_a_tailored_rulebook_uses_the_stored_chain_only(
     elsewhere.mkdir()
     replay = cli("audit", "replay", db, cwd=elsewhere)
     _ok(replay)
-    assert replay.returncode == 0 and replay.stdout.strip().endswith("replay: 0 differences"), (
-        replay.stdout
-    )
+    assert replay.returncode == 0 and replay.stdout.strip().endswith("重算：0处差异"), replay.stdout
     shown = json.loads(
         cli("audit", "show", db, "1", "--unit", "huayuan", "--format", "json").stdout
     )
@@ -310,7 +308,7 @@ def test_a_planted_base_file_changes_nothing_in_a_replay(tmp_path: Path, evidenc
                 _planted_base(cwd / "county" / "base.toml")
             replay = cli("audit", "replay", db, cwd=cwd)
             _ok(replay)
-            assert replay.returncode == 0 and replay.stdout.strip() == "replay: 0 differences", (
+            assert replay.returncode == 0 and replay.stdout.strip() == "重算：0处差异", (
                 replay.stdout
             )
         planted = cli(
@@ -413,7 +411,7 @@ def test_a_scoring_run_relabelled_as_a_plan_draw_fails_replay_and_verify(
     verify = cli("audit", "verify", db)
     assert verify.returncode == 1
     assert verify.stdout.startswith(
-        "FAILED: record 2: a unit record in run 1, whose header says it is a plan draw"
+        "校验失败：record 2: a unit record in run 1, whose header says it is a plan draw"
     )
     assert cli("audit", "verify", db, "--head", kept).returncode == 1
 
@@ -445,7 +443,7 @@ def test_genuine_draws_still_replay(tmp_path: Path) -> None:
     assert cli("sample", UNITS, "--fraction", "10%", "--seed", "7", "--audit", db).returncode == 0
     assert cli("audit", "verify", db).returncode == 0
     replay = cli("audit", "replay", db)
-    assert replay.returncode == 0 and "replay: 0 differences" in replay.stdout
+    assert replay.returncode == 0 and "重算：0处差异" in replay.stdout
 
 
 def test_a_changed_header_scheme_or_item_inputs_is_a_difference(tmp_path: Path) -> None:
@@ -502,7 +500,7 @@ def test_a_store_with_a_planted_schema_object_is_refused_and_fails_verify(
     _ok(verify)
     assert verify.returncode == 1
     assert verify.stdout.startswith(
-        "FAILED: the store's schema is not what fulian-eval makes: " + named
+        "校验失败：the store's schema is not what fulian-eval makes: " + named
     ), verify.stdout
     again = cli("score", RULES, evidence, "--audit", db)
     _ok(again)
@@ -512,7 +510,7 @@ def test_a_store_with_a_planted_schema_object_is_refused_and_fails_verify(
         in again.stderr
     )
     assert named in again.stderr
-    assert "stored in" not in again.stderr
+    assert "已存入" not in again.stderr
     assert _sql(db, "SELECT count(*) FROM records WHERE kind = 'run'") == [(1,)]
 
 
@@ -618,7 +616,7 @@ def test_a_read_only_archive_copy_verifies_and_replays(tmp_path: Path, evidence:
     try:
         for args, want in (
             (["verify", store], "ok: 23 records, 1 run"),
-            (["replay", store], "replay: 0 differences"),
+            (["replay", store], "重算：0处差异"),
             (["runs", store], "fulian-eval score"),
             (["show", store, "1", "--unit", "dawan"], "85.06"),
             (["export", store], '"kind":"run"'),
@@ -697,7 +695,7 @@ def test_a_damaged_page_is_failed_not_an_internal_error(
     verify = cli("audit", "verify", db)
     _ok(verify)
     assert verify.returncode == 1
-    assert verify.stdout.startswith("FAILED: ") and "the store is damaged" in verify.stdout, (
+    assert verify.stdout.startswith("校验失败：") and "the store is damaged" in verify.stdout, (
         verify.stdout
     )
     for args in (["replay", db], ["runs", db], ["show", db, "1"], ["export", db]):

@@ -434,7 +434,7 @@ def test_undeclared_role_in_evidence_is_rejected_with_did_you_mean(tmp_path: Pat
     )
     es = load_evidence(rb, [table])
     errors = " ".join(r.error for r in es.rejected)
-    assert len(es.rejected) == 2 and "'区平' is not a role" in errors and "区评" in errors
+    assert len(es.rejected) == 2 and "'区平' 不是评审角色" in errors and "区评" in errors
     assert [ev.role for ev in es.evidence] == ["city"]
 
 

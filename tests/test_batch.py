@@ -78,7 +78,7 @@ def test_bad_row_and_duplicate_rejected_by_name(table: Path) -> None:
     par = score_summaries(rb, [table], workers=2)
     errors = [r.error for r in par.rejected]
     assert any("row 102" in e and "meetings" in e and "-2" in e for e in errors), errors
-    assert any("u00003" in e and "already given" in e for e in errors), errors
+    assert any("u00003" in e and "已在" in e and "中给出" in e for e in errors), errors
 
 
 def test_progress_reports_every_row(table: Path) -> None:

@@ -38,7 +38,7 @@ def test_audit_round_trip_and_tampering(tmp_path: Path) -> None:
     ok = cli("audit", "verify", store, "--head", head)
     assert ok.returncode == 0 and ok.stdout.startswith("ok")
     replay = cli("audit", "replay", store)
-    assert replay.returncode == 0 and "0 differences" in replay.stdout
+    assert replay.returncode == 0 and "0处差异" in replay.stdout
     shown = json.loads(
         cli("audit", "show", store, "1", "--unit", "meiling", "--format", "json").stdout
     )
@@ -51,7 +51,7 @@ def test_audit_round_trip_and_tampering(tmp_path: Path) -> None:
             "UPDATE records SET body = replace(body, '\"58.99\"', '\"68.99\"') WHERE kind = 'unit'"
         )
     bad = cli("audit", "verify", store)
-    assert bad.returncode == 1 and "FAILED" in bad.stdout and "record" in bad.stdout
+    assert bad.returncode == 1 and "校验失败" in bad.stdout and "record" in bad.stdout
     assert "Traceback" not in bad.stderr
 
 
@@ -87,7 +87,7 @@ def test_plan_and_sample_runs_are_stored_and_replayed(tmp_path: Path) -> None:
     runs = cli("audit", "runs", store).stdout
     assert "plan" in runs and "sample" in runs
     assert cli("audit", "verify", store).returncode == 0
-    assert "0 differences" in cli("audit", "replay", store).stdout
+    assert "0处差异" in cli("audit", "replay", store).stdout
 
 
 def test_replay_catches_a_draw_that_does_not_follow_from_its_seed(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_a_run_with_waivers_replays_with_them(tmp_path: Path) -> None:
         "json",
     )
     assert json.loads(p.stdout)["units"][1]["total"] == "71.44"  # xinqiao, with the waiver
-    assert "0 differences" in cli("audit", "replay", store).stdout
+    assert "0处差异" in cli("audit", "replay", store).stdout
     with sqlite3.connect(store) as conn:  # the stored waiver file is covered by verify too
         sha = json.loads(conn.execute("SELECT body FROM records WHERE kind = 'run'").fetchone()[0])[
             "waivers"
@@ -200,7 +200,7 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
     assert header["order"] == "input"
     assert cli("audit", "verify", fast).returncode == 0
     replay = cli("audit", "replay", fast)
-    assert replay.returncode == 0 and "0 differences" in replay.stdout
+    assert replay.returncode == 0 and "0处差异" in replay.stdout
 
 
 def test_unit_bodies_escape_like_canonical_json() -> None:
@@ -278,7 +278,7 @@ def test_streamed_audit_drops_a_table_unreadable_half_way_and_stores_nothing_on_
     assert ok.returncode == 0, ok.stdout
     runs = cli("audit", "runs", str(db)).stdout
     assert " 21 " in runs  # only the good table's units
-    assert "0 differences" in cli("audit", "replay", str(db)).stdout
+    assert "0处差异" in cli("audit", "replay", str(db)).stdout
 
     db2 = tmp_path / "none.db"
     code = main(

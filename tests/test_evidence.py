@@ -247,8 +247,7 @@ def test_unknown_column_rejects_the_table(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [csv])
     assert es.evidence == () and es.warnings == ()
     assert [r.error for r in es.rejected] == [
-        f"{csv}:1: header: column 'colour': unknown field 'colour'; head it with a field's id or title "
-        "(or --ignore-columns to leave it out)"
+        f"{csv}:1: header: 列“colour”：未知字段“colour”；请用字段的编号或名称作列标题（或用 --ignore-columns 忽略此列）"
     ]
 
 
@@ -257,7 +256,7 @@ def test_unknown_column_warns_with_ignore_columns(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [csv], ignore_columns=True)
     assert es.rejected == ()
     assert es.evidence[0].values == {"population": F(10)}
-    assert list(es.warnings) == [f"{csv}: column 'colour': unknown field 'colour'; column ignored"]
+    assert list(es.warnings) == [f"{csv}: 列“colour”：未知字段“colour”；已忽略此列"]
 
 
 def test_unknown_column_rejected_when_strict(tmp_path: Path) -> None:
@@ -507,7 +506,7 @@ def test_undecodable_file_rejected_others_load(tmp_path: Path) -> None:
     assert len(es.rejected) == 1
     assert "latin.toml" in es.rejected[0].error
     assert "latin.toml" in es.rejected[0].source
-    assert "save the file as UTF-8 (Excel: 'CSV UTF-8')" in es.rejected[0].error
+    assert "请把文件另存为 UTF-8（Excel：“CSV UTF-8”）" in es.rejected[0].error
 
 
 def test_invalid_toml_rejected_others_load(tmp_path: Path) -> None:
@@ -526,8 +525,8 @@ def test_undecodable_csv_rejected_others_load(tmp_path: Path) -> None:
     es = load_evidence(rulebook(), [tmp_path])
     assert list(by_unit(es)) == ["u9", "ok"]
     assert [r.error for r in es.rejected] == [
-        f"{tmp_path / 'latin.csv'}: cannot read: not UTF-8 text (byte 27), nor GB18030/GBK; "
-        "save the file as UTF-8 (Excel: 'CSV UTF-8')"
+        f"{tmp_path / 'latin.csv'}: 无法读取：既不是 UTF-8 文本（第 27 字节），也不是 GB18030/GBK；"
+        "请把文件另存为 UTF-8（Excel：“CSV UTF-8”）"
     ]
 
 

@@ -6,7 +6,7 @@ from the table are mutated byte-wise (flip, insert, delete) and structurally
 numbers). Each mutant is scored by ``python -m fulian_eval score`` in a
 subprocess under a timeout, and whatever happens:
 
-- no traceback, no "internal error", exit status 0, 1 or 2, within the time bound;
+- no traceback, no "internal error" (内部错误), exit status 0, 1 or 2, within the time bound;
 - a report comes out, and exit 0 only when nothing was rejected;
 - every unit of the input is scored or rejected by name (its id, or its file when
   the whole file is rejected): none silently disappears;
@@ -145,7 +145,7 @@ def run(cwd: Path, *files: str, fmt: str = "json") -> subprocess.CompletedProces
         timeout=TIMEOUT,
     )
     assert "Traceback" not in p.stderr, p.stderr[-3000:]
-    assert "internal error" not in p.stderr.lower(), p.stderr[-3000:]
+    assert "内部错误" not in p.stderr, p.stderr[-3000:]  # fulian-eval: internal error (Chinese)
     assert p.returncode in (0, 1, 2), (p.returncode, p.stderr[-3000:])
     return p
 

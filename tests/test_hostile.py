@@ -19,6 +19,10 @@ from typing import Any
 
 import pytest
 
+# The corpus gives the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "hostile"
 KEYS = {

@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "fulian_eval"
 
 # Lower layers first; groups in the same list entry may not import each other.
 LAYERS: list[list[str]] = [
+    ["lang.messages"],
     ["errors", "_version"],
     ["lang.text"],
     ["lang.units"],
@@ -44,6 +45,7 @@ LAYERS: list[list[str]] = [
     ["io.locate", "io.tables"],
     ["io.crosscheck_table"],
     ["io.tailor"],
+    ["io.surveys"],
     ["io.load", "io.evidence"],
     ["io.waivers"],
     ["scoring.exact"],
@@ -59,6 +61,8 @@ LAYERS: list[list[str]] = [
     ["audit.sink"],
     ["audit.reproduce"],
     ["testing", "pipeline"],
+    ["frames"],
+    ["dask"],
     ["cli.template", "cli.sheets"],
     ["cli.app"],
     ["__init__", "__main__"],

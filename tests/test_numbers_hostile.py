@@ -34,6 +34,10 @@ from fulian_eval.lang.values import (
 )
 from fulian_eval.scoring.columnar import Unsupported, compile_plan
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCEPTANCE = ROOT / "tests" / "data" / "acceptance"
 RULEBOOK = ACCEPTANCE / "town-2026.toml"

@@ -119,7 +119,7 @@ def test_numbers_as_clerks_write_them(raw: str, unit: str, value: Fraction, appr
         ("一万零五万", "'万' 写了不止一次"),
         ("一万零二万", "'万' 写了不止一次"),
         ("十几人", "范围"),  # 十几: "ten-something"
-        ("几十", "not a number"),  # no digits at all
+        ("几十", "不是数"),  # no digits at all
     ],
 )
 def test_malformed_numerals_are_refused(raw: str, why: str) -> None:
@@ -326,9 +326,9 @@ def test_ninety_minutes_meet_at_least_one_and_a_half_hours(eng: str) -> None:
 def test_counting_words_are_their_own_dimension(word: str) -> None:
     assert conversion_factor(word, word) == 1
     assert parse_number(f"十二{word}", word) == (F(12), False)
-    with pytest.raises(UnitError, match="cannot be converted"):
+    with pytest.raises(UnitError, match="不能换算成"):
         conversion_factor(word, "人")
-    with pytest.raises(UnitError, match="cannot be converted"):
+    with pytest.raises(UnitError, match="不能换算成"):
         conversion_factor(word, "")
     others = [w for w in "幅张块处家所间套期批册件次" if w != word]
     for other in others:

@@ -297,15 +297,14 @@ def test_unknown_column_rejects_with_did_you_mean(
         code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", fmt)
         assert code == 1
         assert err == (
-            f"rejected: {path}:1: header: column '活动室面积（平方米）': unknown field '活动室面积' "
-            "(did you mean '妇女之家活动室面积'?); head it with a field's id or title "
-            "(or --ignore-columns to leave it out)\n"
+            f"拒收：{path}:1: header: 列“活动室面积（平方米）”：未知字段“活动室面积”"
+            " (did you mean '妇女之家活动室面积'?)；请用字段的编号或名称作列标题（或用 --ignore-columns 忽略此列）\n"
         )
     code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", "csv", "--ignore-columns")
     assert code == 0
     assert err.startswith(
-        f"warning: {path}: column '活动室面积（平方米）': unknown field '活动室面积' "
-        "(did you mean '妇女之家活动室面积'?); column ignored\n"
+        f"警告：{path}: 列“活动室面积（平方米）”：未知字段“活动室面积”"
+        " (did you mean '妇女之家活动室面积'?)；已忽略此列\n"
     )
 
 
@@ -325,8 +324,8 @@ def test_reports_in_an_evidence_folder_are_still_skipped(
     assert code == 0, err
     assert out == ranking
     assert err == (
-        f"warning: {tmp_path / 'explain.csv'}: a fulian-eval explain report, not evidence; skipped\n"
-        f"warning: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence; skipped\n"
+        f"警告：{tmp_path / 'explain.csv'}: 这是 fulian-eval 的 explain 报告，不是资料；已跳过\n"
+        f"警告：{tmp_path / '排名.csv'}: 这是 fulian-eval 的 score or rank 报告，不是资料；已跳过\n"
     )
 
 
@@ -342,8 +341,8 @@ def test_a_path_with_no_evidence_is_a_usage_error(
     code, out, err = run(capsys, "score", str(TOWN), str(TOWN_CSV), str(empty), "--format", fmt)
     assert (code, out) == (2, "")
     assert err == (
-        f"fulian-eval: {empty}: no evidence in this folder (nothing in it); evidence is .toml, .csv, "
-        ".xlsx, .xlsm or .xls\n"
+        f"fulian-eval: {empty}: 这个文件夹中没有资料（里面什么也没有）；资料是 .toml、.csv、"
+        ".xlsx、.xlsm 或 .xls 文件\n"
     )
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -352,14 +351,14 @@ def test_a_path_with_no_evidence_is_a_usage_error(
     code, out, err = run(capsys, "score", str(TOWN), str(docs), "--format", fmt)
     assert (code, out) == (2, "")
     assert err == (
-        f"fulian-eval: {docs}: no evidence in this folder (only .docx, .pdf files in it); evidence is "
-        ".toml, .csv, .xlsx, .xlsm or .xls\n"
+        f"fulian-eval: {docs}: 这个文件夹中没有资料（里面只有 .docx, .pdf 文件）；资料是 "
+        ".toml、.csv、.xlsx、.xlsm 或 .xls 文件\n"
     )
     code, out, err = run(capsys, "score", str(TOWN), str(docs / "总结.docx"), "--format", fmt)
     assert (code, out) == (2, "")
     assert (
         err
-        == f"fulian-eval: {docs / '总结.docx'}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)\n"
+        == f"fulian-eval: {docs / '总结.docx'}: 不是资料（应为 .toml、.csv、.xlsx、.xlsm 或 .xls 文件）\n"
     )
 
 
@@ -373,23 +372,23 @@ def test_a_folder_of_reports_only_is_a_usage_error(
     code, out, err = run(capsys, "score", str(TOWN), str(tmp_path), "--format", fmt)
     assert (code, out) == (2, "")
     assert err == (
-        f"fulian-eval: {tmp_path}: no evidence in this folder; every file in it was skipped:\n"
-        f"  {tmp_path / 'units.csv'}: no column is a field of the rulebook or a points: column; not evidence\n"
-        f"  {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n"
+        f"fulian-eval: {tmp_path}: 这个文件夹中没有资料；其中每个文件都被跳过：\n"
+        f"  {tmp_path / 'units.csv'}: 没有一列是考核细则的字段或“points:”得分列；不是资料\n"
+        f"  {tmp_path / '排名.csv'}: 这是 fulian-eval 的 score or rank 报告，不是资料\n"
     )
     code, out, err = run(capsys, "score", str(TOWN), str(tmp_path / "排名.csv"), "--format", fmt)
     assert (code, out) == (2, "")
     assert (
         err
-        == f"fulian-eval: {tmp_path / '排名.csv'}: a fulian-eval score or rank report, not evidence\n"
+        == f"fulian-eval: {tmp_path / '排名.csv'}: 这是 fulian-eval 的 score or rank 报告，不是资料\n"
     )
 
 
 def test_no_evidence_from_the_api(tmp_path: Path) -> None:
     rb = load_rulebook(TOWN)
-    with pytest.raises(NoEvidence, match="no evidence in this folder"):
+    with pytest.raises(NoEvidence, match="这个文件夹中没有资料"):
         load_evidence(rb, [tmp_path])
-    with pytest.raises(NoEvidence, match="no evidence in this folder"):
+    with pytest.raises(NoEvidence, match="这个文件夹中没有资料"):
         score_tables(compile_plan(rb), [tmp_path])
     assert load_evidence(rb, [tmp_path], empty_ok=True).evidence == ()
     # a table with a good header and no rows is evidence (of no unit), not an error
@@ -424,8 +423,8 @@ def test_xls_without_calamine_names_the_extra(
     code, _, err = run(capsys, "score", str(TOWN), str(XLS), "--format", "csv")
     assert code == 1
     assert err == (
-        f"rejected: {XLS}: cannot read: reading .xls needs the 'excel' extra: "
-        "pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)\n"
+        f"拒收：{XLS}: 无法读取：读取 .xls 需要安装 excel 扩展："
+        "pip install 'fulian_eval[excel]'（或把工作簿另存为 .xlsx）\n"
     )
 
 
@@ -437,4 +436,4 @@ def test_damaged_xls_is_rejected_by_name(
     bad.write_bytes(XLS.read_bytes()[:3000])
     code, _, err = run(capsys, "score", str(TOWN), str(bad), "--format", "csv")
     assert code == 1
-    assert err.startswith(f"rejected: {bad}: cannot read: not a readable .xls workbook (")
+    assert err.startswith(f"拒收：{bad}: 无法读取：不是可读的 .xls 工作簿（")

@@ -181,8 +181,8 @@ def test_a_format_that_contradicts_the_extension_is_a_usage_error(office: Path) 
     p = cli("score", "book.toml", "units.csv", "--format", "csv", "-o", "排名.xlsx", cwd=office)
     assert p.returncode == 2
     assert p.stderr == (
-        "fulian-eval: --format csv contradicts -o 排名.xlsx, whose extension '.xlsx' means an "
-        "Excel workbook; drop --format or name the file .csv\n"
+        "fulian-eval: --format csv 与 -o 排名.xlsx 矛盾：扩展名“.xlsx”表示Excel 工作簿；"
+        "请去掉 --format，或把文件命名为 .csv\n"
     )
     assert not (office / "排名.xlsx").exists()
     assert sorted(x.name for x in office.iterdir()) == [
@@ -196,8 +196,8 @@ def test_score_does_not_print_pdf(office: Path) -> None:
     p = cli("score", "book.toml", "units.csv", "-o", "审核记录表.pdf", cwd=office)
     assert p.returncode == 2
     assert p.stderr == (
-        "fulian-eval: cannot write 审核记录表.pdf: score does not write PDF (.pdf); it writes .txt, "
-        ".json, .csv, .md, .html, .xlsx; PDF 由 sheets（审核记录表）和 rank（排名表）打印："
+        "fulian-eval: 无法写 审核记录表.pdf：score 不输出PDF（.pdf）；它输出 .txt, "
+        ".json, .csv, .md, .html, .xlsx；PDF 由 sheets（审核记录表）和 rank（排名表）打印："
         "fulian-eval sheets RULEBOOK EVIDENCE… -o 审核记录表.pdf\n"
     )
     assert not (office / "审核记录表.pdf").exists()
@@ -207,9 +207,8 @@ def test_an_unknown_extension_is_a_usage_error_unless_format_says(office: Path) 
     p = cli("rank", "book.toml", "units.csv", "-o", "排名.xls", cwd=office)
     assert p.returncode == 2
     assert p.stderr == (
-        "fulian-eval: cannot tell the report's format from 排名.xls: '.xls' is not a report "
-        "extension this command writes (.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx, .pdf); "
-        "name the file so, or give --format\n"
+        "fulian-eval: 无法从 排名.xls 判断报告格式：“.xls”不是本命令能写的报告扩展名"
+        "（.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx, .pdf）；请这样命名文件，或给出 --format\n"
     )
     assert not (office / "排名.xls").exists()
     p = cli("rank", "book.toml", "units.csv", "--format", "csv", "-o", "排名.tsv", cwd=office)
@@ -221,8 +220,7 @@ def test_an_extension_the_command_does_not_write_is_a_usage_error(office: Path) 
     p = cli("plan", "units.csv", "--seed", "1", "-o", "plan.html", cwd=office)
     assert p.returncode == 2
     assert p.stderr == (
-        "fulian-eval: cannot write plan.html: plan does not write HTML (.html); it writes "
-        ".txt, .json, .csv\n"
+        "fulian-eval: 无法写 plan.html：plan 不输出HTML（.html）；它输出 .txt, .json, .csv\n"
     )
     assert not (office / "plan.html").exists()
     p = cli(
@@ -341,7 +339,7 @@ def test_record_sheet_shows_not_applicable_points(office: Path) -> None:
         p.stdout,
         re.M,
     ), p.stdout
-    assert re.search(r"^流动人口 +base +10\.00 +不适用$", p.stdout, re.M)
+    assert re.search(r"^流动人口 +基本 +10\.00 +不适用$", p.stdout, re.M)
     p = cli("explain", "book.toml", "units.csv", "--unit", "a", "--format", "csv", cwd=office)
     assert "float.services,每次服务1分,10.00,不适用,not_applicable," in p.stdout
 
@@ -408,13 +406,13 @@ def test_audit_show_is_the_record_sheet_again(office: Path) -> None:
     )
     bad = cli("audit", "show", "a.db", "1", "--unit", "b2", cwd=office)
     assert bad.returncode == 2
-    assert bad.stderr == "fulian-eval: run 1 has no unit 'b2' (did you mean 'b'?); units: a, b\n"
+    assert bad.stderr == "fulian-eval: 第1次运行中没有单位“b2” (did you mean 'b'?)；单位有：a, b\n"
     assert cli("plan", "units.csv", "--seed", "1", "--audit", "a.db", cwd=office).returncode == 0
     draw = cli("audit", "show", "a.db", "2", cwd=office)
     assert draw.returncode == 2
     assert draw.stderr == (
-        "fulian-eval: run 2 is a plan draw, not a scoring run: it has no score sheet; "
-        "'audit show a.db 2 --format json' prints what was drawn\n"
+        "fulian-eval: 第2次运行是一次抽取（plan），不是评分运行，没有评分表；"
+        "“audit show a.db 2 --format json”输出抽取结果\n"
     )
     assert (
         json.loads(cli("audit", "show", "a.db", "2", "--format", "json", cwd=office).stdout)["seed"]
@@ -453,9 +451,8 @@ def test_audit_show_warns_when_the_stored_run_no_longer_re_scores_the_same(offic
     shown = cli("audit", "show", "a.db", "1", "--unit", "b", cwd=office)
     assert shown.returncode == 1
     assert shown.stderr == (
-        "warning: run 1: b (self): total: stored 73.00, now 63.00\n"
-        "warning: run 1 scores differently now than it was stored (1 difference, see "
-        "'audit replay'); the sheet shows the result scored now\n"
+        "警告：run 1: b (self): total: stored 73.00, now 63.00\n"
+        "警告：第1次运行现在的计算结果与存储的不同（1处差异，见“audit replay”）；表中是现在计算的结果\n"
     )
     assert "总分 63.00" in shown.stdout
     other = cli("audit", "show", "a.db", "1", "--unit", "a", cwd=office)

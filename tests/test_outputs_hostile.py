@@ -25,6 +25,10 @@ from typing import Any
 
 import pytest
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "town-village-2026.toml"
 TOWN_CSV = ROOT / "examples" / "town" / "town.csv"
@@ -39,6 +43,9 @@ def run(
         os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
     env.pop("PYTHONIOENCODING", None)
+    env["FULIAN_EVAL_LANG"] = (
+        "en"  # these tests are about the English wording (Chinese: test_messages.py)
+    )
     p = subprocess.run(
         [sys.executable, "-m", "fulian_eval", *map(str, args)],
         cwd=cwd,

@@ -631,7 +631,7 @@ def test_audit_stores_rounded_values_and_replays(files: tuple[Path, Path], tmp_p
     assert cli("audit", "verify", store).returncode == 0
     replay = cli("audit", "replay", store)
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert "0 differences" in replay.stdout
+    assert "重算：0处差异" in replay.stdout
 
 
 def test_record_sheet_shares_add_up_at_the_precision(engine: str) -> None:
@@ -795,3 +795,99 @@ def test_cli_crosscheck_prints_at_the_precision(tmp_path: Path) -> None:
         assert all(one_decimal.match(x) for x in d["points"].values()), d
     ranks = [u["rank"] for u in doc["units"]]
     assert ranks == sorted(ranks)
+
+
+# ------------------------------------------------------------------ groups (SPEC §10.3)
+
+# A direct item z (max 7) and a group g (max 3) of x (max 2) and y (max 1); y applies only
+# when n > 0, so with n = 0 the group rescales inside itself: x × 3 / 2. Category max 10.
+GROUPED = """
+scale = 100
+[fields]
+a = {type = "number"}
+c = {type = "number"}
+n = {type = "count"}
+
+[[categories]]
+id = "c"
+title = "业务"
+max = 10
+  [[categories.items]]
+  id = "z"
+  title = "丙项"
+  kind = "expr"
+  points = "c"
+  max = 7
+  [[categories.groups]]
+  id = "g"
+  title = "甲组"
+  max = 3
+    [[categories.groups.items]]
+    id = "x"
+    title = "甲项"
+    kind = "expr"
+    points = "a"
+    max = 2
+    [[categories.groups.items]]
+    id = "y"
+    title = "乙项"
+    kind = "expr"
+    points = "n"
+    max = 1
+    applies_when = "n > 0"
+"""
+
+
+@pytest.mark.parametrize(
+    ("precision", "sub", "cat", "total"),
+    [
+        # x = 1.3; group 1.3 × 3/2 = 1.95 → 2.0; z = 4.04 → 4.0; category 2.0 + 4.0 = 6.0;
+        # total 100 × 6.0 / 10 = 60.0 (unrounded, the group would give 5.95 → 59.5)
+        ("0.1", F(2), "6.0", "60.0"),
+        # x = 1.3 → 1; group 1 × 3/2 = 1.5 → 2; z = 4.04 → 4; category 6; total 60
+        # (unrounded, 1.5 + 4 = 5.5 → 55)
+        ("1", F(2), "6", "60"),
+        # the default 0.01: group 1.95, z 4.04, category 5.99, total 59.90
+        (None, F(39, 20), "5.99", "59.90"),
+    ],
+)
+def test_group_subtotals_round_to_the_precision(
+    precision: str | None, sub: Fraction, cat: str, total: str, engine: str
+) -> None:
+    rb = book(precision, GROUPED)
+    r = run(rb, {"a": "1.3", "c": "4.04", "n": 0})
+    [g] = r.category("c").groups
+    assert g.score == sub
+    assert r.summary().categories[0][1] == cat
+    assert r.summary().total == total
+
+
+def test_group_subtotals_print_at_the_precision() -> None:
+    from fulian_eval.report.render import explain_report, score_json
+
+    rb = book("0.1", GROUPED)
+    ev = parse_evidence(rb, {"unit": {"id": "u1"}, "values": {"a": "1.3", "c": "4.04", "n": 0}})
+    ranked = rank(rb, [score(rb, ev)])
+    [g] = score_json(rb, ranked, [])["units"][0]["categories"][0]["groups"]
+    # the subtotal 1.95 at 0.1 is 2.0; the cap 3 prints with one decimal
+    assert (g["score"], g["max"], g["applicable"]) == ("2.0", "3.0", True)
+    text = explain_report(rb, ranked[0], "table")
+    [row] = [line for line in text.splitlines() if "小计：甲组" in line]
+    assert "2.0" in row and "1.95" not in row
+    # x's 1.3 rescaled over the applicable maxes: 1.3 × 3 / 2 = 1.95 → 2 at 0.1
+    assert "各项合计1.3分，按适用项折算为2分" in row
+
+
+def test_score_table_keeps_scale_2_at_a_coarser_precision() -> None:
+    pa = pytest.importorskip("pyarrow")
+    import fulian_eval as fe
+
+    rb = book("0.1", "scale = 100\n" + TWO)
+    # u1: 4.6 + 4.564 → 4.6 + 4.6 = 9.2 → 92.0; u2: 4.55 → 4.6 (half up), also 92.0: a tie
+    table = pa.table({"unit": ["u1", "u2"], "a": ["4.6", "4.6"], "b": ["4.564", "4.55"]})
+    out = fe.score_table(rb, table)
+    assert str(out.schema.field("total").type) == "decimal128(12, 2)"
+    assert [str(v) for v in out.column("total").to_pylist()] == ["92.00", "92.00"]
+    assert [str(v) for v in out.column("c.y").to_pylist()] == ["4.60", "4.60"]
+    assert out.column("rank").to_pylist() == [1, 1]
+    assert out.schema.metadata[b"precision"] == b"0.1"

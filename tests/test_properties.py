@@ -62,23 +62,50 @@ def _clamp(x: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
     return max(lo, min(hi, x))
 
 
+def _awarded(rb: Rulebook, cat: Category, spec: Item) -> bool:
+    """SPEC §10.4: a not-applicable item earns its max under "award" (item, group, category, rulebook)."""
+    return (spec.not_applicable or cat.not_applicable or rb.not_applicable) == "award"
+
+
+def _oracle_sum(
+    ctype: str, parts: Sequence[tuple[Fraction, Fraction, bool]], lo: Fraction, hi: Fraction
+) -> tuple[Fraction, bool]:
+    """SPEC §4.2/§4.4 over (max, points, applicable) parts: (exact score, whether it applies)."""
+    applicable = [(m, p) for m, p, ok in parts if ok]
+    if ctype != "base":  # bonus/penalty: never rescaled, never awarded
+        return _clamp(sum((p for _, p in applicable), ZERO), lo, hi), bool(applicable)
+    e = sum((p for _, p in applicable), ZERO)
+    if len(applicable) == len(parts):
+        return _clamp(e, lo, hi), True
+    big_a = sum((m for m, _, _ in parts), ZERO)
+    small_a = sum((m for m, _ in applicable), ZERO)
+    if small_a == 0:
+        return ZERO, False
+    return _clamp(e * big_a / small_a, lo, hi), True
+
+
 def oracle_category(
     rb: Rulebook, cat: Category, items: Sequence[ItemResult]
 ) -> tuple[Fraction, bool]:
-    """SPEC §4.2/§4.4: (exact score, whether it counts in §4.3), from the item results."""
-    applicable = [
-        (spec, r) for spec, r in zip(cat.items, items, strict=True) if r.status != "not_applicable"
-    ]
-    if cat.type != "base":  # bonus/penalty: never rescaled, never awarded
-        return _clamp(sum((r.points for _, r in applicable), ZERO), cat.floor, cat.max), True
-    if rb.not_applicable == "award":
-        return _clamp(sum((r.points for r in items), ZERO), cat.floor, cat.max), True
-    big_a = sum((i.max for i in cat.items), ZERO)
-    small_a = sum((spec.max for spec, _ in applicable), ZERO)
-    if small_a == 0:
-        return ZERO, False
-    e = sum((r.points for _, r in applicable), ZERO)
-    return _clamp(e * big_a / small_a, cat.floor, cat.max), True
+    """SPEC §4.2/§4.4/§10.3: (exact score, whether it counts in §4.3), from the item results.
+
+    A group is summed (and rescaled) over its own items first, rounded as item points are,
+    then counts in its category as one part at its max.
+    """
+    by_id = {r.id: r for r in items}
+
+    def part(spec: Item) -> tuple[Fraction, Fraction, bool]:
+        r = by_id[spec.id]
+        ok = r.status != "not_applicable" or (cat.type == "base" and _awarded(rb, cat, spec))
+        return spec.max, r.points, ok
+
+    parts = [part(spec) for spec in cat.items if spec.group is None]
+    for g in cat.groups:
+        mine = [part(spec) for spec in cat.items if spec.group == g.id]
+        gs, gok = _oracle_sum("base" if cat.type == "base" else "other", mine, g.floor, g.max)
+        parts.append((g.max, round_half_up(gs, 2), gok))
+    score, ok = _oracle_sum(cat.type, parts, cat.floor, cat.max)
+    return score, ok or cat.type != "base"
 
 
 def oracle_total(
@@ -598,7 +625,10 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
     res = score(rb, ev)
     assume(all(i.status != "not_applicable" for i in res.items))
     for cat, c in zip(rb.categories, res.categories, strict=True):
-        plain = sum((res.item(i.id).points for i in cat.items), ZERO)
+        plain = sum((res.item(i.id).points for i in cat.items if i.group is None), ZERO)
+        for g in cat.groups:  # a group adds its own capped sum (SPEC §10.3)
+            added = sum((res.item(i).points for i in g.items), ZERO)
+            plain += _clamp(added, g.floor, g.max)
         assert c.score == _clamp(plain, cat.floor, cat.max)
     award = parse_rulebook(text.replace('not_applicable = "rescale"', 'not_applicable = "award"'))
     assert award.not_applicable == "award"

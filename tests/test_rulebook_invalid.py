@@ -18,6 +18,10 @@ import pytest
 
 from fulian_eval import RulebookError, load_rulebook, parse_rulebook
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 INVALID = Path("tests") / "data" / "invalid"  # relative to ROOT, so messages are stable
 VALID = Path("tests") / "data" / "acceptance" / "town-2026.toml"
@@ -86,7 +90,11 @@ EXPECTED: dict[str, list[Expected]] = {
         ),
     ],
     "empty-items.toml": [
-        (9, 'categories[0] "archives".items', "a category needs at least one [[categories.items]]"),
+        (
+            9,
+            'categories[0] "archives".items',
+            "a category needs at least one [[categories.items]] (or [[categories.groups]])",
+        ),
     ],
     "expression-syntax-error.toml": [
         (

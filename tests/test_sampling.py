@@ -418,7 +418,7 @@ def test_a_gbk_units_file_reads_like_utf8(tmp_path: Path) -> None:
         (b"unit,name,group\n", "no units listed"),
         (
             "unit,name,group\nu1,宁锋村,东片\n".encode("latin-1", "replace") + b"\xff\xfe\x81",
-            "nor GB18030/GBK",
+            "也不是 GB18030/GBK",
         ),
     ],
 )

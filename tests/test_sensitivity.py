@@ -147,7 +147,7 @@ def test_cli_sensitivity_json() -> None:
         encoding="utf-8",
         timeout=120,
     )
-    assert bad.returncode == 2 and "percentage" in bad.stderr
+    assert bad.returncode == 2 and "不是百分数" in bad.stderr
 
 
 # ------------------------------------------------------------ exact extremes (issue 13 case 20)

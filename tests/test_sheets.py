@@ -254,14 +254,11 @@ def test_role_filter_and_usage_errors(tmp_path: Path) -> None:
     p = cli("sheets", RULES, EVIDENCE, "--role", "boss")
     assert p.returncode == 2 and "未知的评审类别 'boss'" in p.stderr
     p = cli("sheets", RULES, EVIDENCE, "-o", tmp_path / "x.txt")
-    assert (
-        p.returncode == 2
-        and "sheets does not write plain text (.txt); it writes .html, .pdf" in p.stderr
-    )
+    assert p.returncode == 2 and "sheets 不输出纯文本（.txt）；它输出 .html, .pdf" in p.stderr
     p = cli("sheets", RULES, EVIDENCE, "--format", "pdf")
     assert p.returncode == 2 and "请用 -o 文件名.pdf" in p.stderr
     p = cli("explain", RULES, EVIDENCE, "--unit", "hetang", "-o", tmp_path / "x.pdf")
-    assert p.returncode == 2 and "explain does not write PDF" in p.stderr
+    assert p.returncode == 2 and "explain 不输出PDF" in p.stderr
     assert list(tmp_path.iterdir()) == []
 
 

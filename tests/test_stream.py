@@ -158,7 +158,7 @@ def test_town_folder_tomls_and_tables(town: Rulebook, chunk: int) -> None:
     # its units in town.csv and units.csv, so most rows are rejected as duplicates.
     res = assert_same(town, [EXAMPLES / "town"], chunk=chunk)
     assert len(res.table) == 21
-    assert any("already given" in r.error for r in res.rejected)
+    assert any("已在" in r.error for r in res.rejected)
 
 
 def test_town_errors(town: Rulebook) -> None:
@@ -195,7 +195,7 @@ def test_tables_given_twice_and_files_together(town: Rulebook) -> None:
         EXAMPLES / "town-errors" / "unparseable.toml",
     ]
     res = assert_same(town, paths, chunk=5)
-    assert sum("already given" in r.error for r in res.rejected) == 21
+    assert sum("已在" in r.error for r in res.rejected) == 21
 
 
 # ------------------------------------------------------- a hand-made nasty table
@@ -305,7 +305,7 @@ def test_nasty_table_unknown_column_rejects_the_table(town: Rulebook, tmp_path: 
     """SPEC §10.7: without --ignore-columns a column that is no field rejects the table."""
     res = assert_same(town, [_nasty_table(tmp_path / "nasty.csv")], chunk=7)
     assert len(res.table) == 0 and len(res.rejected) == 1
-    assert "column 'colour': unknown field 'colour'" in res.rejected[0].error
+    assert "列“colour”：未知字段“colour”" in res.rejected[0].error
 
 
 def test_nasty_table_strict_matches_reference(town: Rulebook, tmp_path: Path) -> None:
@@ -422,7 +422,7 @@ def test_unreadable_table_dropped_whole(town: Rulebook, tmp_path: Path) -> None:
     later.write_text("unit,books\nc,4\nd,-1\na,5\n", encoding="utf-8")
     res = assert_same(town, [good, bad, later], chunk=3)
     assert sorted(res.table.unit) == ["a", "b", "c"]
-    assert "cannot read" in res.rejected[0].error
+    assert "无法读取" in res.rejected[0].error
 
 
 def test_xlsx_header_warning_order(town: Rulebook, tmp_path: Path) -> None:
@@ -692,12 +692,10 @@ def test_cli_csv_report_is_the_reference(
     assert code != 0  # some units were rejected
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel needs the BOM
     assert out.read_text(encoding="utf-8-sig") == (want_rank if command == "rank" else want_score)
-    warned = "".join(f"warning: {w}\n" for w in want_warn)
+    warned = "".join(f"警告：{w}\n" for w in want_warn)
     assert want_warn and err.startswith(warned)
     # the same rejections (their order within a chunk is a known bug, tested above)
-    assert sorted(err[len(warned) :].split("rejected: ")[1:]) == sorted(
-        f"{r[2]}\n" for r in want_rej
-    )
+    assert sorted(err[len(warned) :].split("拒收：")[1:]) == sorted(f"{r[2]}\n" for r in want_rej)
 
 
 @pytest.mark.usefixtures("cli_gc")

@@ -28,6 +28,10 @@ from fulian_eval.scoring.columnar import compile_plan
 from fulian_eval.scoring.stream import score_tables
 from test_stream import assert_same
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 ROOT = Path(__file__).resolve().parent.parent
 TOWN_RB = ROOT / "rules" / "town-village-2026.toml"
 TOWN_CSV = ROOT / "examples" / "town" / "town.csv"
@@ -452,7 +456,7 @@ def test_reports_in_the_evidence_folder_are_skipped(town: Rulebook, tmp_path: Pa
         f"{ev / 'score.csv'}: a fulian-eval score or rank report, not evidence; skipped",
         f"{ev / 'score.xlsx'}: a fulian-eval score or rank report, not evidence; skipped",
         f"{ev / 'units.csv'}: no column is a field of the rulebook or a points: column; "
-        "not evidence, skipped",
+        "not evidence; skipped",
     ]
     assert_same(town, [ev])
 

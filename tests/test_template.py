@@ -288,7 +288,7 @@ def test_bad_units_file_is_a_usage_error(tmp_path: Path) -> None:
     units.write_text("unit,name\nu1,一村\n", encoding="utf-8")
     got = cli("template", TOWN, "--units", units, "-o", tmp_path / "f.xlsx")
     assert got.returncode == 2
-    assert "invalid units file" in got.stderr and "missing column 'group'" in got.stderr
+    assert "有误（1处问题）" in got.stderr and "missing column 'group'" in got.stderr
     assert not (tmp_path / "f.xlsx").exists()
 
 
@@ -314,10 +314,7 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path, which: str) -> None:
     target = rules if which == "rulebook" else units
     got = cli("template", rules, "--units", units, "-o", target)
     assert got.returncode == 2
-    assert (
-        f"cannot write the report to {target}" in got.stderr
-        and "an input of this run" in got.stderr
-    )
+    assert f"不能把报告写到 {target}：" in got.stderr and "本次运行要读取的文件" in got.stderr
     assert (rules.read_bytes(), units.read_bytes()) == before
 
 

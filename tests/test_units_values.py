@@ -13,6 +13,10 @@ from fulian_eval import FulianEvalError
 from fulian_eval.lang.units import UnitError, conversion_factor, is_dimensionless, normalize_unit
 from fulian_eval.lang.values import ValueProblem, parse_bool, parse_number, parse_set
 
+# These tests are about the English wording of the messages (their Chinese: the catalog,
+# tests/test_messages.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 # ------------------------------------------------------------------ conversion factors
 
 

@@ -51,7 +51,7 @@ def waiver_file(tmp_path: Path) -> Path:
 def test_waived_item_is_not_applicable_and_category_rescales(waiver_file: Path) -> None:
     rb = load_rulebook(DATA / "town-2026.toml")
     waivers, warnings = load_waivers(waiver_file, rb, TODAY)
-    assert any("expired on 2025-12-31" in w for w in warnings)
+    assert any("已于 2025-12-31 到期" in w for w in warnings)
     ev = next(e for e in load_evidence(rb, [DATA / "evidence"]).evidence if e.unit.id == "xinqiao")
     applied, _ = waivers.for_unit(ev)
     r = score(rb, ev, applied)
@@ -72,7 +72,7 @@ def test_self_approved_waiver_is_ignored_with_a_warning(waiver_file: Path) -> No
     ev = next(e for e in load_evidence(rb, [DATA / "evidence"]).evidence if e.unit.id == "ningfeng")
     applied, warnings = waivers.for_unit(ev)
     assert applied == {}
-    assert any("own assessor 'ningfeng'" in w for w in warnings)
+    assert any("批准人“ningfeng”是该单位自己的评审人" in w for w in warnings)
     assert score(rb, ev, applied).total_without_waivers is None
 
 
@@ -98,7 +98,7 @@ def test_bad_waiver_file_lists_every_problem(tmp_path: Path) -> None:
         load_waivers(path, rb, TODAY)
     text = str(info.value)
     assert "did you mean 'archives.registers'?" in text
-    assert "waivers[1]: 'item' is required" in text
+    assert "waivers[1]: 缺少“item”" in text
     assert all(p.line is not None for p in info.value.problems)
 
 
@@ -123,8 +123,8 @@ def test_cli_shows_totals_with_and_without_waivers(waiver_file: Path) -> None:
         encoding="utf-8",
     )
     assert proc.returncode == 1  # bad-count.toml is still rejected
-    assert "expired on 2025-12-31" in proc.stderr
-    assert "own assessor 'ningfeng'" in proc.stderr
+    assert "已于 2025-12-31 到期" in proc.stderr
+    assert "批准人“ningfeng”是该单位自己的评审人" in proc.stderr
     units = {u["unit"]: u for u in json.loads(proc.stdout)["units"]}
     assert units["xinqiao"]["total"] == "71.44"
     assert units["xinqiao"]["total_without_waivers"] == "67.44"

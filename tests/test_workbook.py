@@ -368,7 +368,7 @@ def test_xlsx_needs_a_file(tmp_path: Path) -> None:
     p = cli("crosscheck", RULES, CROSSCHECK, "--format", "xlsx", cwd=tmp_path)
     assert (p.returncode, p.stderr) == (
         2,
-        "fulian-eval: --format xlsx writes a workbook: give it a file with -o FILE.xlsx\n",
+        "fulian-eval: --format xlsx 写出的是工作簿：请用 -o 文件名.xlsx 指定文件\n",
     )
 
 
@@ -399,14 +399,11 @@ def test_workbooks_saved_into_the_evidence_folder_are_skipped(tmp_path: Path) ->
     p = cli("score", RULES, "ev", "--format", "csv", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (
-        "warning: ev/排名.xlsx: a fulian-eval score or rank report, not evidence; skipped"
-        in p.stderr
+        "警告：ev/排名.xlsx: 这是 fulian-eval 的 score or rank 报告，不是资料；已跳过" in p.stderr
     )
+    assert "警告：ev/记录表.xlsx: 这是 fulian-eval 的 explain 报告，不是资料；已跳过" in p.stderr
     assert (
-        "warning: ev/记录表.xlsx: a fulian-eval explain report, not evidence; skipped" in p.stderr
-    )
-    assert (
-        "warning: ev/可提高.xlsx: a fulian-eval explain --gains report, not evidence; skipped"
+        "警告：ev/可提高.xlsx: 这是 fulian-eval 的 explain --gains 报告，不是资料；已跳过"
         in p.stderr
     )
     assert len(p.stdout.splitlines()) == 1 + len(list(TOWN_EVIDENCE.glob("*.toml")))

@@ -18,14 +18,17 @@ from .analysis.rank import Ranked, rank
 from .analysis.sampling import plan, read_units, sample
 from .analysis.sensitivity import Sensitivity, sensitivity
 from .errors import EvidenceError, ExpressionError, FulianEvalError, Problem, RulebookError
+from .frames import score_table
 from .io.evidence import EvidenceSet, Rejection, load_evidence, parse_evidence
 from .io.load import load_rulebook, parse_rulebook
+from .io.surveys import SurveyData, SurveyError, load_surveys
 from .io.waivers import WaiverSet, load_waivers
 from .model.rulebook import Evidence, Rulebook, UnitInfo
 from .pipeline import RunResult, score_run
 from .report.render import score_json
 from .scoring.exact import (
     CategoryResult,
+    GroupResult,
     ItemResult,
     UnitResult,
     fmt_points,
@@ -43,6 +46,7 @@ __all__ = [
     "EvidenceSet",
     "ExpressionError",
     "FulianEvalError",
+    "GroupResult",
     "ItemResult",
     "Problem",
     "Ranked",
@@ -51,6 +55,8 @@ __all__ = [
     "RulebookError",
     "RunResult",
     "Sensitivity",
+    "SurveyData",
+    "SurveyError",
     "UnitInfo",
     "UnitResult",
     "WaiverSet",
@@ -61,6 +67,7 @@ __all__ = [
     "gains",
     "load_evidence",
     "load_rulebook",
+    "load_surveys",
     "load_waivers",
     "parse_evidence",
     "parse_rulebook",
@@ -72,5 +79,6 @@ __all__ = [
     "score_all",
     "score_json",
     "score_run",
+    "score_table",
     "sensitivity",
 ]

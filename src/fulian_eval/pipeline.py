@@ -27,6 +27,7 @@ import attrs
 from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
 from .io.evidence import TABLE_SUFFIXES, Rejection, expand_paths, load_evidence
 from .io.load import load_rulebook
+from .io.surveys import SurveyData, load_surveys
 from .io.waivers import WaiverSet
 from .model.rulebook import Rulebook
 from .report.columns import (
@@ -69,6 +70,7 @@ class RunResult:
     paths: tuple[str, ...] = ()
     strict: bool = False
     ignore_columns: bool = False
+    surveys: SurveyData | None = None
     _ranked: list[Ranked[Any]] | None = None
 
     def __len__(self) -> int:
@@ -142,7 +144,11 @@ class RunResult:
         """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file."""
         if self.table is not None and self.ranking is not None:
             missing = table_missing_rows(
-                self.table, self.paths, strict=self.strict, ignore_columns=self.ignore_columns
+                self.table,
+                self.paths,
+                strict=self.strict,
+                ignore_columns=self.ignore_columns,
+                surveys=self.surveys,
             )
             write_table_workbook(
                 self.table, self.ranking, self.rejected, self.warnings, missing, path
@@ -197,6 +203,7 @@ def score_run(
     evidence: Iterable[str | Path],
     *,
     waivers: WaiverSet | None = None,
+    surveys: SurveyData | Iterable[str | Path] | None = None,
     strict: bool = False,
     ignore_columns: bool = False,
     full: bool = False,
@@ -211,6 +218,10 @@ def score_run(
         evidence: evidence files and folders (TOML, CSV, XLSX, XLS), as for
             :func:`~fulian_eval.load_evidence`.
         waivers: waivers in force (SPEC §2.5); they take the per-unit path.
+        surveys: questionnaires (SPEC §10.9): survey tables (paths) or what
+            :func:`~fulian_eval.io.surveys.load_surveys` read from them; they fill the
+            fields an assessment does not give (rows of surveyed units take the per-unit
+            path). Warnings about the tables are in the result's ``warnings``.
         strict, ignore_columns: as for :func:`~fulian_eval.load_evidence`.
         full: keep full results (every item's reason and inputs: the per-unit path), as
             JSON and the record sheets need.
@@ -231,6 +242,7 @@ def score_run(
             rulebook,
             evidence,
             waivers=waivers,
+            surveys=surveys,
             strict=strict,
             ignore_columns=ignore_columns,
             full=full,
@@ -245,6 +257,7 @@ def _score_run(
     evidence: Iterable[str | Path],
     *,
     waivers: WaiverSet | None,
+    surveys: SurveyData | Iterable[str | Path] | None,
     strict: bool,
     ignore_columns: bool,
     full: bool,
@@ -254,6 +267,12 @@ def _score_run(
 ) -> RunResult:
     rb = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     paths = tuple(os.fspath(p) for p in evidence)
+    said: list[str] = []  # the survey tables' own warnings come first
+    data: SurveyData | None = None
+    if surveys is not None and not isinstance(surveys, SurveyData):
+        data, said = load_surveys(list(surveys), rb)
+    elif surveys is not None:
+        data = surveys
 
     def made(
         pipeline: str, rejected: Iterable[Rejection], warnings: Iterable[str], **rest: Any
@@ -263,9 +282,10 @@ def _score_run(
             paths=paths,
             strict=strict,
             ignore_columns=ignore_columns,
+            surveys=data,
             pipeline=pipeline,
             rejected=tuple(rejected),
-            warnings=tuple(warnings),
+            warnings=(*said, *warnings),
             **rest,
         )
 
@@ -273,24 +293,36 @@ def _score_run(
         plan = columnar_plan(rb, paths, waivers)
     if plan is not None:
         res = score_tables(
-            plan, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, sink=sink
+            plan,
+            paths,
+            strict=strict,
+            progress=progress,
+            ignore_columns=ignore_columns,
+            sink=sink,
+            surveys=data,
         )
         return made(
             "columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table)
         )
     if full:
-        es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns)
+        es = load_evidence(rb, paths, strict=strict, ignore_columns=ignore_columns, surveys=data)
         warnings = list(es.warnings)
         results: list[UnitResult] = []
         for ev in es.evidence:
             waived: dict[str, str] = {}
             if waivers is not None:
-                waived, said = waivers.for_unit(ev)
-                warnings.extend(said)
+                waived, told = waivers.for_unit(ev)
+                warnings.extend(told)
             results.append(score(rb, ev, waived))
         return made("per-unit", es.rejected, warnings, ranked=rank(rb, results))
     batch = score_summaries(
-        rb, paths, strict=strict, progress=progress, ignore_columns=ignore_columns, waivers=waivers
+        rb,
+        paths,
+        strict=strict,
+        progress=progress,
+        ignore_columns=ignore_columns,
+        waivers=waivers,
+        surveys=data,
     )
     summaries: Sequence[UnitSummary] = batch.summaries
     return made("summaries", batch.rejected, batch.warnings, ranked=rank(rb, summaries))

@@ -335,6 +335,7 @@ class _Options:
     exclusive_fields: bool
     thousandths: bool
     precision: Fraction | None = None  # None: drawn (often left out, i.e. 0.01)
+    groups: bool = True
 
 
 #: ``precision`` values the generators draw (SPEC §10.5); None leaves the key out (0.01).
@@ -600,7 +601,12 @@ class _Book:
         c: dict[str, Any] = {"id": cid, "title": title}
         if ctype != "base" or d(st.booleans()):
             c["type"] = ctype
-        items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0))
+        groups: list[dict[str, Any]] = []
+        if self.opts.groups and len(items) >= 2 and _rarely(d, 3):
+            items, groups = self.groups(items, ctype)
+        items_max = sum((i.get("max", Fraction(0)) for i in items), Fraction(0)) + sum(
+            (g.get("max", _sum_max(g["items"])) for g in groups), Fraction(0)
+        )
         if _rarely(d, 2):  # a cap, usually below the items' sum
             caps = [Fraction(k, 2) for k in range(1, int(items_max * 2) + 1)] + [items_max]
             c["max"] = d(st.sampled_from(caps))
@@ -609,7 +615,43 @@ class _Book:
         if self.opts.applies_when and _rarely(d, 7):
             c["applies_when"] = self.condition()
         c["items"] = items
+        if groups:
+            c["groups"] = groups
         return c
+
+    def groups(
+        self, items: list[dict[str, Any]], ctype: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Some of a category's items put into one or two groups (SPEC §10.3): (direct, groups)."""
+        d = self.draw
+        n = len(items)
+        cut = d(st.integers(0, n - 1))  # items before it stay direct
+        rest = items[cut:]
+        split = d(st.integers(1, len(rest))) if len(rest) >= 2 and d(st.booleans()) else len(rest)
+        groups = []
+        for j, chunk in enumerate((rest[:split], rest[split:])):
+            if not chunk:
+                continue
+            g: dict[str, Any] = {"id": f"g{j}"}
+            if d(st.booleans()):
+                g["title"] = f"第{j + 1}组"
+            total = _sum_max(chunk)
+            if total > 0 and _rarely(d, 2):  # a cap, usually below the items' sum
+                caps = [Fraction(k, 2) for k in range(1, int(total * 2) + 1)] + [total]
+                g["max"] = d(st.sampled_from(caps))
+            if self.opts.floors and ctype == "base" and _rarely(d, 6):
+                g["floor"] = d(_FLOORS)
+            if _rarely(d, 6):
+                g["on_missing"] = d(st.sampled_from(("none", "worst")))
+            if self.opts.not_applicable is None and _rarely(d, 6):
+                g["not_applicable"] = d(st.sampled_from(("rescale", "award")))
+            g["items"] = chunk
+            groups.append(g)
+        return items[:cut], groups
+
+
+def _sum_max(items: Sequence[Mapping[str, Any]]) -> Fraction:
+    return sum((Fraction(i.get("max", Fraction(0))) for i in items), Fraction(0))
 
 
 def _check_kinds(kinds: Collection[str] | None) -> tuple[str, ...]:
@@ -692,8 +734,15 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     parts += [_table("[[consistency]]", c) for c in consistency]
     parts += [_table("[[grades]]", g) for g in grades]
     for c in cats:
-        parts.append(_table("[[categories]]", {k: v for k, v in c.items() if k != "items"}))
+        parts.append(
+            _table("[[categories]]", {k: v for k, v in c.items() if k not in ("items", "groups")})
+        )
         parts += [_table("[[categories.items]]", item, "  ") for item in c["items"]]
+        for g in c.get("groups", ()):
+            parts.append(
+                _table("[[categories.groups]]", {k: v for k, v in g.items() if k != "items"}, "  ")
+            )
+            parts += [_table("[[categories.groups.items]]", item, "    ") for item in g["items"]]
     return "\n".join(parts)
 
 
@@ -713,6 +762,7 @@ def rulebook_texts(
     exclusive_fields: bool = False,
     thousandths: bool = False,
     precision: Fraction | None = None,
+    groups: bool = True,
 ) -> st.SearchStrategy[str]:
     """TOML text of valid rulebooks (SPEC §2), covering every item kind.
 
@@ -744,6 +794,8 @@ def rulebook_texts(
             testing that rejection; off by default.
         precision: the rulebook's ``precision`` (SPEC §10.5): 0.01, 0.1 or 1; None draws
             one of them or leaves the key out (0.01).
+        groups: a category may put some of its items into groups (SPEC §10.3),
+            with caps, floors, ``on_missing`` and ``not_applicable`` of their own.
 
     Returns:
         A strategy of TOML text that :func:`~fulian_eval.io.load.parse_rulebook` accepts.
@@ -780,6 +832,7 @@ def rulebook_texts(
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
         precision=precision,
+        groups=groups,
     )
     return _rulebook_text(opts)
 
@@ -800,6 +853,7 @@ def rulebooks(
     exclusive_fields: bool = False,
     thousandths: bool = False,
     precision: Fraction | None = None,
+    groups: bool = True,
 ) -> st.SearchStrategy[Rulebook]:
     """Valid :class:`~fulian_eval.model.rulebook.Rulebook` objects, loaded from :func:`rulebook_texts`.
 
@@ -826,6 +880,7 @@ def rulebooks(
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
         precision=precision,
+        groups=groups,
     )
     return texts.map(lambda text: parse_rulebook(text, "<generated>"))
 

@@ -272,6 +272,14 @@ def crosscheck(
 # ------------------------------------------------------------------- reports
 
 
+def _cat_title(rb: Rulebook, cid: str) -> str:
+    """A category as reports name it: by its title (its id when it has none or is unknown)."""
+    try:
+        return rb.category(cid).title or cid
+    except KeyError:
+        return cid
+
+
 def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
     """The ``crosscheck --format json`` document of SPEC §9 (with a few extra keys)."""
     return {
@@ -411,7 +419,9 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
             + (f"；{a.message}" if a.message else "")
             + (
                 "；分类别: "
-                + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
+                + "，".join(
+                    f"{_cat_title(rb, c)} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items()
+                )
                 if a.by_category
                 else ""
             ),
@@ -620,6 +630,9 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
     )
     if a.by_category:
         out.append(
-            "  分类别: " + "，".join(f"{c} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items())
+            "  分类别: "
+            + "，".join(
+                f"{_cat_title(rb, c)} {fmt_alpha(x) or '—'}" for c, x in a.by_category.items()
+            )
         )
     return "\n".join(out) + "\n"

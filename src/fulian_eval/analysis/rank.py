@@ -31,6 +31,7 @@ __all__ = [
     "Ranking",
     "award_of",
     "rank",
+    "rank_arrays",
     "rank_table",
 ]
 
@@ -152,34 +153,78 @@ def rank_table(t: Table) -> Ranking:
     rounded total, higher first; then the tie-break categories; vetoed units last;
     ties share a rank and are listed by unit id.
     """
-    n = len(t)
-    rb = t.plan.rb
+    if len(t) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return Ranking(order=z, rank=z, group_rank=z)
+    cat_ids = [c.id for c, _ in t.plan.cats]
+    return rank_arrays(
+        t.plan.rb,
+        role_names=list(t.roles),
+        role_code=np.frombuffer(t.role_code, dtype=np.int8),
+        group_count=len(t.groups),
+        group_code=np.frombuffer(t.group_code, dtype=np.int32),
+        vetoed=t.vetoed,
+        total_h=t.total_h,
+        ties=[t.cat_h[:, cat_ids.index(cid)] for cid in t.plan.rb.tie_break],
+        id_bytes=None if t.nul_ids else t.id_bytes,
+        ids=t.unit,
+    )
+
+
+def rank_arrays(
+    rb: Rulebook,
+    *,
+    role_names: Sequence[str],
+    role_code: Any,
+    group_count: int,
+    group_code: Any,
+    vetoed: Any,
+    total_h: Any,
+    ties: Sequence[Any],
+    id_bytes: Any,
+    ids: Sequence[str],
+) -> Ranking:
+    """Ranks (SPEC §5) from compact key columns, one entry per scored row.
+
+    Args:
+        role_names: the roles present; ``role_code`` (per row) indexes it.
+        group_count, group_code: per row, an index of its group (0 … group_count − 1).
+        vetoed, total_h: per row (total rounded, in hundredths).
+        ties: per tie-break category of the rulebook, the rows' scores in hundredths.
+        id_bytes: the unit ids as UTF-8 (numpy bytes), or None to sort ``ids`` in Python
+            (an id holding a NUL, which numpy bytes would drop).
+        ids: the unit ids.
+    """
+    n = len(vetoed)
     if n == 0:
         z = np.zeros(0, dtype=np.int64)
         return Ranking(order=z, rank=z, group_rank=z)
-    names = list(t.roles)
+    names = list(role_names)
     place = sorted(range(len(names)), key=lambda k: (rb.roles.rank_order(names[k]), names[k]))
     rank_of = np.empty(len(names), dtype=np.int64)
     rank_of[place] = np.arange(len(names))
-    roles = rank_of[np.frombuffer(t.role_code, dtype=np.int8)]
+    roles = rank_of[np.asarray(role_code)]
     by_id = (
-        _id_order(t.id_bytes)
-        if not t.nul_ids
-        else np.array(sorted(range(n), key=t.unit.__getitem__))
+        _id_order(id_bytes)
+        if id_bytes is not None
+        else np.array(sorted(range(n), key=ids.__getitem__))
     )
-    cat_ids = [c.id for c, _ in t.plan.cats]
-    ties = [t.cat_h[:, cat_ids.index(cid)].astype(np.int64) for cid in rb.tie_break]
-    keys = [roles, t.vetoed.astype(np.int64), -t.total_h.astype(np.int64), *(-x for x in ties)]
+    keys = [
+        roles,
+        np.asarray(vetoed).astype(np.int64),
+        -np.asarray(total_h).astype(np.int64),
+        *(-np.asarray(x).astype(np.int64) for x in ties),
+    ]
     composite = _pack_keys(keys)
     order = by_id[np.argsort(composite[by_id], kind="stable")]
     rank = _competition_arrays(composite, order, roles)
     # Within each role and group, the overall order already holds: a stable sort by group keeps it.
-    seg = roles * (len(t.groups) + 1) + np.frombuffer(t.group_code, dtype=np.int32)
+    seg = roles * (group_count + 1) + np.asarray(group_code)
     seg = seg.astype(np.int16) if seg.max() < 2**15 else seg
     gorder = order[np.argsort(seg[order], kind="stable")]
     group_rank = _competition_arrays(composite, gorder, seg)
     award = (
-        award_codes(rb.awards, order, roles, seg, t.vetoed, t.total_h, rank, group_rank)
+        award_codes(rb.awards, order, roles, seg, vetoed, total_h, rank, group_rank)
         if rb.awards
         else None
     )

@@ -18,6 +18,7 @@ from ..analysis.rank import rank_table
 from ..errors import FulianEvalError
 from ..io.evidence import TABLE_SUFFIXES, Rejection, load_evidence
 from ..io.load import load_rulebook_chain
+from ..io.surveys import SurveyData, load_surveys
 from ..io.waivers import WaiverSet, load_waivers
 from ..model.rulebook import Rulebook, SourceFile
 from ..scoring.columnar import Unsupported, compile_plan
@@ -68,6 +69,7 @@ class Materialized:
         evidence: the evidence files, written under a temporary folder.
         back: temporary path -> the path the run stored.
         waivers: the waivers the run applied, if any.
+        surveys: the survey tables the run read (SPEC §10.9), tallied, if any.
     """
 
     header: Mapping[str, Any]
@@ -75,6 +77,7 @@ class Materialized:
     evidence: tuple[Path, ...]
     back: Mapping[str, str]
     waivers: WaiverSet | None = None
+    surveys: SurveyData | None = None
 
     @property
     def strict(self) -> bool:
@@ -137,8 +140,23 @@ def materialize(store: AuditStore, run: int, root: Path) -> Materialized:
         p = root / _safe_name(w["path"], "waivers.toml")
         p.write_bytes(store.blob(w["sha256"]))
         waivers, _ = load_waivers(p, rb, _dt.date.fromisoformat(w["today"]))
+    surveys = None
+    if header.get("surveys"):
+        survey_paths: list[Path] = []
+        for k, f in enumerate(header["surveys"]):
+            d = root / "surveys" / str(k)
+            d.mkdir(parents=True)
+            p = d / _safe_name(f["path"], f"survey-{k}.csv")
+            p.write_bytes(store.blob(f["sha256"]))
+            survey_paths.append(p)
+        surveys, _ = load_surveys(survey_paths, rb)
     return Materialized(
-        header=header, rulebook=rb, evidence=tuple(ev_paths), back=back, waivers=waivers
+        header=header,
+        rulebook=rb,
+        evidence=tuple(ev_paths),
+        back=back,
+        waivers=waivers,
+        surveys=surveys,
     )
 
 
@@ -147,7 +165,12 @@ def _rescore(store: AuditStore, run: int) -> Rescored:
     with tempfile.TemporaryDirectory(prefix="fulian-audit-") as tmp:
         m = materialize(store, run, Path(tmp))
         loaded = load_evidence(
-            m.rulebook, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True
+            m.rulebook,
+            m.evidence,
+            strict=m.strict,
+            ignore_columns=m.ignore_columns,
+            empty_ok=True,
+            surveys=m.surveys,
         )
     waivers = m.waivers
     results = tuple(
@@ -541,7 +564,12 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
         if wrong:
             return wrong
         res = score_tables(
-            plan, m.evidence, strict=m.strict, ignore_columns=m.ignore_columns, empty_ok=True
+            plan,
+            m.evidence,
+            strict=m.strict,
+            ignore_columns=m.ignore_columns,
+            empty_ok=True,
+            surveys=m.surveys,
         )
     t = res.table
     t.files = [m.source(f) for f in t.files]

@@ -979,6 +979,7 @@ def append_run(
     rulebook_files: Sequence[tuple[str, bytes]] | None = None,
     waivers_file: tuple[str, bytes, _dt.date] | None = None,
     bodies: Iterable[str] | None = None,
+    survey_files: Sequence[tuple[str, bytes]] = (),
 ) -> AppendResult:
     """Store one run, whole or not at all.
 
@@ -1000,6 +1001,8 @@ def append_run(
             file the run applied; stored so that replay applies it too.
         bodies: unit records already written by :class:`UnitBodies`, in report order,
             instead of ``results`` (which must then be empty).
+        survey_files: ``(path, bytes)`` of the survey tables the run read (SPEC §10.9);
+            stored so that replay reads them too.
 
     Returns:
         The run number, the new head hash and the number of records written.
@@ -1017,6 +1020,7 @@ def append_run(
         options=options,
         rulebook_files=rulebook_files,
         waivers_file=waivers_file,
+        survey_files=survey_files,
     )
     evidence = EvidencePaths([f["path"] for f in head_fields["evidence"]])
     reads_any = [bool(names) for _, names in head_fields["items"]]
@@ -1041,6 +1045,7 @@ def _run_header(
     options: Mapping[str, Any] | None,
     rulebook_files: Sequence[tuple[str, bytes]] | None,
     waivers_file: tuple[str, bytes, _dt.date] | None,
+    survey_files: Sequence[tuple[str, bytes]] = (),
 ) -> tuple[dict[str, Any], list[tuple[str, str, bytes]]]:
     """A run's header fields and the files it stores: (path, sha256, bytes)."""
     if rulebook_files is None:
@@ -1082,6 +1087,10 @@ def _run_header(
         wpath, wdata, wtoday = waivers_file
         extra_files.append((wpath, _sha(wdata), wdata))
         head_fields["waivers"] = {"path": wpath, "sha256": _sha(wdata), "today": wtoday.isoformat()}
+    if survey_files:
+        kept = [(p, _sha(b), b) for p, b in survey_files]
+        extra_files.extend(kept)
+        head_fields["surveys"] = [{"path": p, "sha256": sha} for p, sha, _ in kept]
     return head_fields, rb_files + ev_files + extra_files
 
 
@@ -1096,6 +1105,7 @@ def start_run(
     options: Mapping[str, Any] | None = None,
     rulebook_files: Sequence[tuple[str, bytes]] | None = None,
     waivers_file: tuple[str, bytes, _dt.date] | None = None,
+    survey_files: Sequence[tuple[str, bytes]] = (),
 ) -> RunWriter:
     """Begin a run whose unit records come while it is scored (see :class:`RunWriter`).
 
@@ -1112,6 +1122,7 @@ def start_run(
         options=options,
         rulebook_files=rulebook_files,
         waivers_file=waivers_file,
+        survey_files=survey_files,
     )
     head_fields["order"] = "input"
     return RunWriter(store, head_fields, files)
@@ -1583,6 +1594,7 @@ class _Walk:
             rec.get("rulebook", [])
             + rec.get("evidence", [])
             + ([rec["waivers"]] if rec.get("waivers") else [])
+            + (rec["surveys"] if isinstance(rec.get("surveys"), list) else [])
         )
         for f in files:
             sha = f.get("sha256") if isinstance(f, dict) else None

@@ -12,6 +12,7 @@ when the run succeeded: a failed or interrupted run leaves an older report as it
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import datetime as _dt
 import json
@@ -20,6 +21,7 @@ import shlex
 import stat
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -37,8 +39,10 @@ from ..audit.sink import AuditSink, audit_bodies
 from ..errors import FulianEvalError, RulebookError
 from ..io.evidence import EVIDENCE_SUFFIXES, EvidenceSet, Rejection, expand_paths, load_evidence
 from ..io.load import load_rulebook
+from ..io.surveys import SurveyData, SurveyError, load_surveys
 from ..io.tables import FileProblem, read_bounded
 from ..io.waivers import WaiverError, WaiverSet, load_waivers
+from ..lang.messages import LANGUAGES, N_, _, ngettext, set_language
 from ..model.notes import rulebook_notes
 from ..model.rulebook import Rulebook
 from ..pipeline import columnar_plan, quiet_gc, score_run
@@ -65,21 +69,21 @@ from . import template
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-_EPILOG = """exit status:
+_EPILOG = N_("""exit status:
   0    every unit scored (validate: every rulebook valid; explain: the unit printed)
   1    some evidence rejected (named on stderr); every other unit scored and reported
   2    usage error; invalid rulebook, units file or waiver file; no -o report written
   3    internal error: a bug in fulian-eval (please report it with the command)
   130  interrupted (Ctrl-C)
 A report written with -o is never one of the run's inputs, and it replaces an older
-file only when the run succeeded."""
+file only when the run succeeded.""")
 
 
 class _UsageError(Exception):
     pass
 
 
-_FORMAT_HELP = "output format (default: as -o's extension, else table)"
+_FORMAT_HELP = N_("output format (default: as -o's extension, else table)")
 _RANK_FORMATS = (*FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
 
 # What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
@@ -95,12 +99,12 @@ _EXTENSIONS = {
     ".pdf": "pdf",
 }
 _FORMAT_NAMES = {
-    "table": "plain text",
+    "table": N_("plain text"),
     "json": "JSON",
     "csv": "CSV",
     "markdown": "Markdown",
     "html": "HTML",
-    "xlsx": "an Excel workbook",
+    "xlsx": N_("an Excel workbook"),
     "pdf": "PDF",
 }
 
@@ -124,24 +128,41 @@ def _format_of(args: argparse.Namespace, choices: Sequence[str]) -> str:
             return given  # --format says what it is: the file name is the user's business
         known = ", ".join(e for e in _EXTENSIONS if _EXTENSIONS[e] in choices)
         raise _UsageError(
-            f"cannot tell the report's format from {output}: '{ext}' is not a report extension "
-            f"this command writes ({known}); name the file so, or give --format"
+            _(
+                "cannot tell the report's format from {output}: '{ext}' is not a report extension this command writes ({known}); name the file so, or give --format"
+            ).format(output=output, ext=ext, known=known)
         )
     if given is not None and given != implied:
         raise _UsageError(
-            f"--format {given} contradicts -o {output}, whose extension '{ext}' means "
-            f"{_FORMAT_NAMES[implied]}; drop --format or name the file .{_ext_of(given)}"
+            _(
+                "--format {given} contradicts -o {output}, whose extension '{ext}' means {format}; drop --format or name the file .{wanted}"
+            ).format(
+                given=given,
+                output=output,
+                ext=ext,
+                format=_(_FORMAT_NAMES[implied]),
+                wanted=_ext_of(given),
+            )
         )
     if implied not in choices:
         hint = (
-            "; PDF 由 sheets（审核记录表）和 rank（排名表）打印：fulian-eval sheets RULEBOOK EVIDENCE… "
-            "-o 审核记录表.pdf"
+            _(
+                "; PDF is printed by sheets (the record sheets) and rank (the ranking): fulian-eval sheets RULEBOOK EVIDENCE… -o sheets.pdf"
+            )
             if implied == "pdf"
             else ""
         )
         raise _UsageError(
-            f"cannot write {output}: {args.command} does not write {_FORMAT_NAMES[implied]} "
-            f"({ext}); it writes {', '.join('.' + _ext_of(c) for c in choices)}{hint}"
+            _(
+                "cannot write {output}: {command} does not write {format} ({ext}); it writes {extensions}"
+            ).format(
+                output=output,
+                command=args.command,
+                format=_(_FORMAT_NAMES[implied]),
+                ext=ext,
+                extensions=", ".join("." + _ext_of(c) for c in choices),
+            )
+            + hint
         )
     return implied
 
@@ -150,39 +171,159 @@ def _ext_of(fmt: str) -> str:
     return {"table": "txt", "markdown": "md"}.get(fmt, fmt)
 
 
+_PDF_NEEDS_FILE = N_("a PDF is a file: name it with -o FILE.pdf (or write .html)")
+
+# argparse's own words (usage:, options:, its errors), in our catalog: argparse looks them up
+# through ``argparse._`` and ``argparse.ngettext``, which :func:`_use_language` points at it.
+_ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+    N_("ignored explicit argument %r"),
+    N_("unexpected option string: %s"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("can't open '%(filename)s': %(error)s"),
+)
+
+
+def _use_language(argv: Sequence[str]) -> str | None:
+    """Messages in ``--lang``'s language (else as the environment says), argparse's own words too.
+
+    Read before the parser is built (its help is translated when it is made); worker
+    processes are forked and speak it too. Returns the language set before.
+    """
+    lang = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    lang = lang.strip().lower() if lang else None
+    before = set_language(
+        lang if lang in LANGUAGES else None
+    )  # another: argparse names the choices
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
+    _console()
+    return before
+
+
+def _console() -> None:
+    """Standard output and error never fail on a character their encoding lacks (a GBK console).
+
+    ``m²`` is written ``m2``, ``①`` ``1`` (their compatibility forms); what has none becomes ``?``.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=_FALLBACK)
+
+
+_FALLBACK = "fulian_eval.console"
+
+
+def _fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start : exc.end]:
+        plain = _PLAIN.get(ch) or unicodedata.normalize("NFKC", ch)
+        try:
+            plain.encode(exc.encoding)
+        except UnicodeError:
+            plain = "?"
+        out.append(plain)
+    return "".join(out), exc.end
+
+
+_PLAIN = {"\u2212": "-", "\u2013": "-", "\u2714": "√", "\u2713": "√", "\u2717": "×", "\u00a0": " "}
+codecs.register_error(_FALLBACK, _fallback)
+
+
+def _lang_option(p: argparse.ArgumentParser, default: Any = None) -> None:
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default,
+        help=_(
+            "language of messages and help: zh (default) or en; else FULIAN_EVAL_LANG, else the locale"
+        ),
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        print(
+            _("{prog}: error: {message}").format(prog=self.prog, message=message), file=sys.stderr
+        )
         raise SystemExit(EXIT_USAGE)
 
 
+class _LangParser(_Parser):
+    """A command's parser: ``--lang`` is one of its options too (``fulian-eval score --lang en …``)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        _lang_option(self, argparse.SUPPRESS)
+
+
 def _common(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
-    p.add_argument("--format", "-f", choices=formats, help=_FORMAT_HELP)
+    p.add_argument("--format", "-f", choices=formats, help=_(_FORMAT_HELP))
     p.add_argument(
-        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
+        "-o", "--output", metavar="FILE", help=_("write the report to FILE instead of stdout")
     )
     p.add_argument(
         "--strict",
         action="store_true",
-        help="reject units with approximate figures, missing values or unknown fields",
+        help=_("reject units with approximate figures, missing values or unknown fields"),
     )
     p.add_argument(
         "--ignore-columns",
         action="store_true",
-        help="leave out table columns that are no field (a warning each) instead of rejecting the table",
+        help=_(
+            "leave out table columns that are no field (a warning each) instead of rejecting the table"
+        ),
     )
     _audit_options(p)
     p.add_argument(
         "--waivers",
         metavar="FILE",
-        help="a waiver file ([[waivers]]): excused items become not applicable",
+        help=_("a waiver file ([[waivers]]): excused items become not applicable"),
     )
+    _survey_option(p)
     p.add_argument(
         "--today",
         metavar="YYYY-MM-DD",
         type=_date,
-        help="the date waivers expire against (default: today)",
+        help=_("the date waivers expire against (default: today)"),
+    )
+
+
+def _survey_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--survey",
+        metavar="FILE",
+        action="append",
+        help=_(
+            "a survey table (CSV/XLSX; repeatable): its answers fill the rulebook's [surveys] fields"
+        ),
     )
 
 
@@ -190,34 +331,43 @@ def _audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--audit",
         metavar="FILE",
-        help="append this run to an audit store (SQLite; made if need be)",
+        help=_("append this run to an audit store (SQLite; made if need be)"),
     )
     p.add_argument(
-        "--actor", metavar="NAME", help="who ran it, for the audit trail (default: the OS user)"
+        "--actor", metavar="NAME", help=_("who ran it, for the audit trail (default: the OS user)")
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fulian-eval",
-        description="Score women's-federation work (妇联工作考核) "
-        "against a TOML assessment scheme: exact, explained, ranked.",
-        epilog=_EPILOG,
+        description=_(
+            "Score women's-federation work (妇联工作考核) against a TOML assessment scheme: exact, explained, ranked."
+        ),
+        epilog=_(_EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"fulian-eval {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"fulian-eval {__version__}",
+        help=_("show program's version number and exit"),
+    )
+    _lang_option(parser, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_LangParser)
     sub.required = True
 
-    p = sub.add_parser("validate", help="check rulebooks and report every problem")
+    p = sub.add_parser("validate", help=_("check rulebooks and report every problem"))
     p.add_argument("rulebooks", nargs="+", metavar="RULEBOOK")
 
-    p = sub.add_parser("score", help="score units: categories, total, grade, rank")
+    p = sub.add_parser("score", help=_("score units: categories, total, grade, rank"))
     p.add_argument("rulebook", metavar="RULEBOOK")
-    p.add_argument("evidence", nargs="+", metavar="EVIDENCE", help="TOML/CSV/XLSX files or folders")
+    p.add_argument(
+        "evidence", nargs="+", metavar="EVIDENCE", help=_("TOML/CSV/XLSX files or folders")
+    )
     _common(p)
 
-    p = sub.add_parser("rank", help="rank units: place, group place, total, grade")
+    p = sub.add_parser("rank", help=_("rank units: place, group place, total, grade"))
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
     _common(p, _RANK_FORMATS)
@@ -225,121 +375,132 @@ def build_parser() -> argparse.ArgumentParser:
         "--sensitivity",
         metavar="PCT",
         type=_percent,
-        help="also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)",
+        help=_("also show each unit's best and worst place when weights move by ±PCT (e.g. 10%%)"),
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed for sampled weightings (many categories or units)"
+        "--seed",
+        type=int,
+        default=0,
+        help=_("seed for sampled weightings (many categories or units)"),
     )
 
     p = sub.add_parser(
-        "explain", help="one unit's audit record sheet (审核记录表), or where to improve"
+        "explain", help=_("one unit's audit record sheet (审核记录表), or where to improve")
     )
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument("evidence", nargs="+", metavar="EVIDENCE")
-    p.add_argument("--unit", required=True, metavar="ID", help="the unit to explain")
+    p.add_argument("--unit", required=True, metavar="ID", help=_("the unit to explain"))
     p.add_argument(
-        "--item", metavar="ID", help="only this item (e.g. archives.registers), with its inputs"
+        "--item", metavar="ID", help=_("only this item (e.g. archives.registers), with its inputs")
     )
     p.add_argument(
         "--gains",
         action="store_true",
-        help="points each not-full item would add to the total if it were full, largest first",
+        help=_("points each not-full item would add to the total if it were full, largest first"),
     )
     p.add_argument(
-        "--role", metavar="ROLE", help="which assessment of the unit (default: the first found)"
+        "--role", metavar="ROLE", help=_("which assessment of the unit (default: the first found)")
     )
     _common(p)
 
     _sheets.add_parser(sub, date=_date)
 
     p = sub.add_parser(
-        "crosscheck", help="compare self, peer, town and field assessments of each unit (交错互查)"
+        "crosscheck",
+        help=_("compare self, peer, town and field assessments of each unit (交错互查)"),
     )
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument(
-        "evidence", nargs="+", metavar="EVIDENCE", help="assessments in any roles: files or folders"
+        "evidence",
+        nargs="+",
+        metavar="EVIDENCE",
+        help=_("assessments in any roles: files or folders"),
     )
-    p.add_argument("--format", "-f", choices=_CROSSCHECK_FORMATS, help=_FORMAT_HELP)
+    p.add_argument("--format", "-f", choices=_CROSSCHECK_FORMATS, help=_(_FORMAT_HELP))
     p.add_argument("-o", "--output", metavar="FILE")
-    p.add_argument("--strict", action="store_true", help="as for score")
-    p.add_argument("--ignore-columns", action="store_true", help="as for score")
+    p.add_argument("--strict", action="store_true", help=_("as for score"))
+    p.add_argument("--ignore-columns", action="store_true", help=_("as for score"))
+    _survey_option(p)
     _audit_options(p)
 
-    p = sub.add_parser("audit", help="the audit trail: verify, head, replay, export, show, runs")
-    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    p = sub.add_parser("audit", help=_("the audit trail: verify, head, replay, export, show, runs"))
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_LangParser)
     asub.required = True
     a = asub.add_parser(
-        "verify", help="check every record, link and stored file; name the first bad record"
+        "verify", help=_("check every record, link and stored file; name the first bad record")
     )
     a.add_argument("store", metavar="FILE")
     a.add_argument(
-        "--head", metavar="HASH", help="the head hash kept elsewhere: also catches a truncated tail"
+        "--head",
+        metavar="HASH",
+        help=_("the head hash kept elsewhere: also catches a truncated tail"),
     )
-    a = asub.add_parser("head", help="print the newest record's hash, to keep outside the store")
+    a = asub.add_parser("head", help=_("print the newest record's hash, to keep outside the store"))
     a.add_argument("store", metavar="FILE")
-    a = asub.add_parser("runs", help="list the stored runs")
+    a = asub.add_parser("runs", help=_("list the stored runs"))
     a.add_argument("store", metavar="FILE")
     a = asub.add_parser(
-        "replay", help="re-score stored runs from their stored inputs and show any difference"
+        "replay", help=_("re-score stored runs from their stored inputs and show any difference")
     )
     a.add_argument("store", metavar="FILE")
-    a.add_argument("--run", type=int, metavar="N", help="only this run")
-    a = asub.add_parser("export", help="write the store as JSON Lines")
+    a.add_argument("--run", type=int, metavar="N", help=_("only this run"))
+    a = asub.add_parser("export", help=_("write the store as JSON Lines"))
     a.add_argument("store", metavar="FILE")
-    a.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
-    a.add_argument("--blobs", action="store_true", help="include the stored files (base64)")
+    a.add_argument("-o", "--output", metavar="FILE", help=_("write to FILE (default: stdout)"))
+    a.add_argument("--blobs", action="store_true", help=_("include the stored files (base64)"))
     a = asub.add_parser(
-        "show", help="print a stored run's score sheet again, or a unit's record sheet (审核记录表)"
+        "show",
+        help=_("print a stored run's score sheet again, or a unit's record sheet (审核记录表)"),
     )
     a.add_argument("store", metavar="FILE")
     a.add_argument("run", type=int, metavar="RUN")
     a.add_argument(
         "--unit",
         metavar="ID",
-        help="this unit's record sheet, with reasons re-derived from the stored files",
+        help=_("this unit's record sheet, with reasons re-derived from the stored files"),
     )
     a.add_argument(
-        "--role", metavar="ROLE", help="which assessment of the unit (default: the first found)"
+        "--role", metavar="ROLE", help=_("which assessment of the unit (default: the first found)")
     )
     a.add_argument(
         "--format",
         "-f",
         choices=("table", "json", "csv", "markdown", "html"),
-        help="table (default), csv, markdown, html; json: the stored records as they are",
+        help=_("table (default), csv, markdown, html; json: the stored records as they are"),
     )
 
     p = sub.add_parser(
-        "plan", help="who checks whom (交错互查), within groups, reproducible from a seed"
+        "plan", help=_("who checks whom (交错互查), within groups, reproducible from a seed")
     )
-    p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
+    p.add_argument("units", metavar="UNITS.csv", help=_("a table with columns unit, name, group"))
     p.add_argument(
         "--seed",
         type=int,
         required=True,
-        help="the random seed (keep it: the same seed gives the same plan)",
+        help=_("the random seed (keep it: the same seed gives the same plan)"),
     )
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_(_FORMAT_HELP))
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
     p = sub.add_parser(
-        "sample", help="a stratified random sample of units for field visits (实地走访)"
+        "sample", help=_("a stratified random sample of units for field visits (实地走访)")
     )
-    p.add_argument("units", metavar="UNITS.csv", help="a table with columns unit, name, group")
+    p.add_argument("units", metavar="UNITS.csv", help=_("a table with columns unit, name, group"))
     p.add_argument(
-        "--fraction", required=True, help="share of each group to visit, e.g. 0.04 or 5%%"
+        "--fraction", required=True, help=_("share of each group to visit, e.g. 0.04 or 5%%")
     )
     p.add_argument(
-        "--seed", type=int, required=True, help="the random seed (printed in the output)"
+        "--seed", type=int, required=True, help=_("the random seed (printed in the output)")
     )
     p.add_argument(
         "--min-per-group",
         type=int,
         default=1,
         metavar="N",
-        help="visit at least N per group (default 1)",
+        help=_("visit at least N per group (default 1)"),
     )
-    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_FORMAT_HELP)
+    p.add_argument("--format", "-f", choices=sampling.FORMATS, help=_(_FORMAT_HELP))
     p.add_argument("-o", "--output", metavar="FILE")
     _audit_options(p)
 
@@ -351,9 +512,13 @@ def _percent(text: str) -> Fraction:
     try:
         value = Fraction(text.strip().rstrip("%").strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a percentage like 10%") from None
+        raise argparse.ArgumentTypeError(
+            _("'{text}' is not a percentage like 10%").format(text=text)
+        ) from None
     if not 0 <= value < 100:
-        raise argparse.ArgumentTypeError(f"'{text}' must be from 0% to below 100%")
+        raise argparse.ArgumentTypeError(
+            _("'{text}' must be from 0% to below 100%").format(text=text)
+        )
     return value / 100
 
 
@@ -361,17 +526,36 @@ def _date(text: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-20") from None
+        raise argparse.ArgumentTypeError(
+            _("'{text}' is not a date like 2026-11-20").format(text=text)
+        ) from None
 
 
 def _waivers(args: argparse.Namespace, rb: Rulebook) -> WaiverSet | None:
     if not getattr(args, "waivers", None):
         return None
-    _readable(args.waivers, "waiver file")
+    _readable(args.waivers, _("waiver file"))
     waivers, warnings = load_waivers(args.waivers, rb, args.today or _dt.date.today())
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        _warn(w)
     return waivers
+
+
+def _surveys(args: argparse.Namespace, rb: Rulebook) -> SurveyData | None:
+    """The survey tables of ``--survey`` (SPEC §10.9), read once per run; their warnings told."""
+    paths = getattr(args, "survey", None)
+    if not paths:
+        return None
+    cached = getattr(args, "_survey_data", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    for path in paths:
+        _readable(path, "survey table")
+    data, warnings = load_surveys(paths, rb)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    args._survey_data = data
+    return data
 
 
 _CROSSCHECK_FORMATS = ("table", "json", "csv", "markdown", "html", "xlsx")
@@ -404,7 +588,9 @@ class _Output:
         except OSError:
             st = None
         if st is not None and stat.S_ISDIR(st.st_mode):
-            raise _UsageError(f"cannot write {path}: it is a folder; give -o a file name")
+            raise _UsageError(
+                _("cannot write {path}: it is a folder; give -o a file name").format(path=path)
+            )
         self.direct = st is not None and not stat.S_ISREG(st.st_mode)
         self.mode = stat.S_IMODE(st.st_mode) if st is not None and not self.direct else None
         self.file: IO[Any] | None = None
@@ -418,7 +604,9 @@ class _Output:
                 suffix=".tmp",
             )
         except OSError as exc:
-            raise _UsageError(f"cannot write {path}: {exc.strerror}") from None
+            raise _UsageError(
+                _("cannot write {path}: {error}").format(path=path, error=exc.strerror)
+            ) from None
         os.close(fd)
 
     def _open(self, mode: str, **kw: Any) -> IO[Any]:
@@ -426,7 +614,9 @@ class _Output:
             try:
                 self.file = open(self.tmp, mode, **kw)  # noqa: SIM115 - closed by commit/discard
             except OSError as exc:
-                raise _UsageError(f"cannot write {self.path}: {exc.strerror}") from None
+                raise _UsageError(
+                    _("cannot write {path}: {error}").format(path=self.path, error=exc.strerror)
+                ) from None
         return self.file
 
     def text(self, csv: bool) -> IO[str]:
@@ -451,7 +641,9 @@ class _Output:
                 os.replace(self.tmp, self.target)
         except OSError as exc:
             self.discard()
-            raise _UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            raise _UsageError(
+                _("cannot write {path}: {error}").format(path=self.path, error=exc.strerror or exc)
+            ) from None
 
     def discard(self) -> None:
         """Drop the temporary file (the run failed); an older report is left as it was."""
@@ -477,7 +669,9 @@ def _to_stdout() -> Iterator[None]:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise _UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
+        raise _UsageError(
+            _("cannot write to standard output: {error}").format(error=exc.strerror or exc)
+        ) from None
 
 
 def _say(*values: object) -> None:
@@ -490,13 +684,17 @@ def _emit_workbook(args: argparse.Namespace, write: Callable[[IO[bytes]], None])
     """A workbook (``--format xlsx``) to ``-o``'s temporary file: ``write(file)`` writes it from typed rows."""
     out: _Output | None = getattr(args, "out", None)
     if out is None:
-        raise _UsageError("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
+        raise _UsageError(_("--format xlsx writes a workbook: give it a file with -o FILE.xlsx"))
     try:
         write(out.binary())
     except TooBig as exc:
-        raise _UsageError(f"cannot write {out.path}: {exc}") from None
+        raise _UsageError(
+            _("cannot write {path}: {error}").format(path=out.path, error=exc)
+        ) from None
     except OSError as exc:
-        raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+        raise _UsageError(
+            _("cannot write {path}: {error}").format(path=out.path, error=exc.strerror or exc)
+        ) from None
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
@@ -506,11 +704,13 @@ def _emit(args: argparse.Namespace, text: str) -> None:
         raise AssertionError("a workbook is written with _emit_workbook")
     if args.format == "pdf":
         if out is None:
-            raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+            raise _UsageError(_(_PDF_NEEDS_FILE))
         try:
             out.binary().write(html_to_pdf(text))
         except OSError as exc:
-            raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+            raise _UsageError(
+                _("cannot write {path}: {error}").format(path=out.path, error=exc.strerror or exc)
+            ) from None
         return
     if out is None:
         with _to_stdout():
@@ -520,7 +720,9 @@ def _emit(args: argparse.Namespace, text: str) -> None:
     try:
         out.text(args.format == "csv").write(text)
     except OSError as exc:
-        raise _UsageError(f"cannot write {out.path}: {exc.strerror or exc}") from None
+        raise _UsageError(
+            _("cannot write {path}: {error}").format(path=out.path, error=exc.strerror or exc)
+        ) from None
 
 
 def _readable(path: str, what: str) -> None:
@@ -528,10 +730,16 @@ def _readable(path: str, what: str) -> None:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise _UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+        raise _UsageError(
+            _("cannot read the {what} {path}: {error}").format(
+                what=what, path=path, error=exc.strerror
+            )
+        ) from None
     if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise _UsageError(f"cannot read the {what} {path}: it is {kind}")
+        kind = _("it is a folder") if stat.S_ISDIR(st.st_mode) else _("it is not a regular file")
+        raise _UsageError(
+            _("cannot read the {what} {path}: {error}").format(what=what, path=path, error=kind)
+        )
 
 
 _EVIDENCE_SUFFIXES = EVIDENCE_SUFFIXES  # what a folder of evidence is read for
@@ -541,19 +749,26 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(path, what it is) for every file the command reads or keeps, but the evidence and rulebook chain."""
     found: list[tuple[str, str]] = []
     for attr, what in (
-        ("rulebook", "the rulebook"),
-        ("waivers", "the waiver file"),
-        ("units", "the units file"),
+        ("rulebook", N_("the rulebook {path}")),
+        ("waivers", N_("the waiver file {path}")),
+        ("units", N_("the units file {path}")),
     ):
         path = getattr(args, attr, None)
         if path:
-            found.append((path, f"{what} {path}"))
+            found.append((path, _(what).format(path=path)))
+    for path in getattr(args, "survey", None) or []:
+        found.append((path, _("the survey table {path}").format(path=path)))
     for attr in ("audit", "store"):
         store = getattr(args, attr, None)
         if store:
-            found.append((store, f"the audit store {store}"))
+            found.append((store, _("the audit store {path}").format(path=store)))
             found.extend(
-                (store + end, f"{store}{end}, a file of the audit store {store}")
+                (
+                    store + end,
+                    _("{file}, a file of the audit store {path}").format(
+                        file=store + end, path=store
+                    ),
+                )
                 for end in ("-wal", "-shm", "-journal")
             )
     return found
@@ -587,15 +802,19 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
             return False
         return (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
 
-    def refuse(what: str, why: str = "an input of this run") -> None:
+    def refuse(what: str, why: str = "") -> None:
         raise _UsageError(
-            f"cannot write the report to {output}: it is {what}, {why}; nothing was written — "
-            "write the report to another file"
+            _(
+                "cannot write the report to {output}: it is {what}, {why}; nothing was written — write the report to another file"
+            ).format(output=output, what=what, why=why or _("an input of this run"))
         )
 
     named = [
         *_inputs(args),
-        *((c, f"{c}, a file of the rulebook's extends chain") for c in chain[1:]),
+        *(
+            (c, _("{file}, a file of the rulebook's extends chain").format(file=c))
+            for c in chain[1:]
+        ),
     ]
     for path, what in named:
         if same(path):
@@ -607,14 +826,15 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
                 _EVIDENCE_SUFFIXES
             ):
                 refuse(
-                    f"in the evidence folder {path}", "so it would be read as evidence next time"
+                    _("in the evidence folder {path}").format(path=path),
+                    _("so it would be read as evidence next time"),
                 )
             if st is not None:
                 for child, shown in expand_paths([path]):
                     if same(child):
-                        refuse(f"the evidence file {shown}")
+                        refuse(_("the evidence file {path}").format(path=shown))
         elif same(path):
-            refuse(f"the evidence file {path}")
+            refuse(_("the evidence file {path}").format(path=path))
 
 
 def _rulebook(args: argparse.Namespace) -> Rulebook:
@@ -627,17 +847,25 @@ def _rulebook(args: argparse.Namespace) -> Rulebook:
 def _load(args: argparse.Namespace) -> tuple[Rulebook, EvidenceSet]:
     rb = _rulebook(args)
     es = load_evidence(
-        rb, args.evidence, strict=args.strict, ignore_columns=getattr(args, "ignore_columns", False)
+        rb,
+        args.evidence,
+        strict=args.strict,
+        ignore_columns=getattr(args, "ignore_columns", False),
+        surveys=_surveys(args, rb),
     )
     _tell(es.warnings, es.rejected)
     return rb, es
 
 
+def _warn(text: object) -> None:
+    print(_("warning: {text}").format(text=text), file=sys.stderr)
+
+
 def _tell(warnings: Sequence[str], rejected: Sequence[Rejection]) -> None:
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        _warn(w)
     for r in rejected:
-        print(f"rejected: {r.error}", file=sys.stderr)
+        print(_("rejected: {error}").format(error=r.error), file=sys.stderr)
 
 
 def _ranked(
@@ -649,7 +877,7 @@ def _ranked(
         if waivers is not None:
             waived, warnings = waivers.for_unit(ev)
             for w in warnings:
-                print(f"warning: {w}", file=sys.stderr)
+                _warn(w)
         results.append(score(rb, ev, waived))
     return rank(rb, results)
 
@@ -669,11 +897,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         n_items = len(rb.items())
         name = f"{rb.id} {rb.version}".strip()
         _say(
-            f"{path}: ok — {name}: {len(rb.categories)} categories, {n_items} items, "
-            f"{len(rb.fields)} fields, scale {rb.scale}"
+            _(
+                "{path}: ok — {name}: {categories} categories, {items} items, {fields} fields, scale {scale}"
+            ).format(
+                path=path,
+                name=name,
+                categories=len(rb.categories),
+                items=n_items,
+                fields=len(rb.fields),
+                scale=rb.scale,
+            )
         )
         for src in rb.sources[1:]:
-            _say(f"  extends {src.path} (sha256 {src.sha256[:12]})")
+            _say(
+                _("  extends {path} (sha256 {sha256})").format(
+                    path=src.path, sha256=src.sha256[:12]
+                )
+            )
         for note in rulebook_notes(rb):  # not errors: what the scheme adds up to (SPEC §10.8)
             _say(f"  提示：{note}")
     return code
@@ -688,15 +928,17 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     """
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
+    surveys = _surveys(args, rb)
     plan = (
         None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
     )
     if plan is not None:
-        return _report_columnar(args, rb, plan, render)
+        return _report_columnar(args, rb, plan, render, surveys)
     run = score_run(
         rb,
         args.evidence,
         waivers=waivers,
+        surveys=surveys,
         strict=args.strict,
         ignore_columns=getattr(args, "ignore_columns", False),
         full=args.format in ("json", "xlsx"),
@@ -712,7 +954,11 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
 
 
 def _report_columnar(
-    args: argparse.Namespace, rb: Rulebook, plan: Plan, render: Callable[..., str]
+    args: argparse.Namespace,
+    rb: Rulebook,
+    plan: Plan,
+    render: Callable[..., str],
+    surveys: SurveyData | None = None,
 ) -> int:
     """Tables streamed through the compiled plan (issue 5), by :func:`~fulian_eval.score_run`.
 
@@ -735,6 +981,7 @@ def _report_columnar(
                 command=_COMMAND_LINE[0],
                 actor=args.actor,
                 options=_audit_options_of(args),
+                survey_files=_survey_files(args),
             )
             return writer, [p for p, _ in files]
 
@@ -749,6 +996,7 @@ def _report_columnar(
             progress=terminal_progress("评分", percent=True),
             sink=sink,
             plan=plan,
+            surveys=surveys,
         )
         _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
@@ -762,7 +1010,9 @@ def _report_columnar(
                     run.report(kind, "csv", out)
                 except OSError as exc:
                     raise _UsageError(
-                        f"cannot write {args.output}: {exc.strerror or exc}"
+                        _("cannot write {path}: {error}").format(
+                            path=args.output, error=exc.strerror or exc
+                        )
                     ) from None
         elif args.format == "xlsx":
             _emit_workbook(args, run.workbook)
@@ -772,9 +1022,7 @@ def _report_columnar(
             if out is None:
                 sink.end(run.rejected)
             done = sink.result()
-            print(
-                f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr
-            )
+            _stored(done.run, args.audit, done.head)
     except BaseException:
         if sink is not None:
             sink.abort()  # stops the writer: the run is not stored, unless its commit was already done
@@ -803,9 +1051,15 @@ def _audit_options_of(args: argparse.Namespace) -> dict[str, Any]:
             ("ignore_columns", getattr(args, "ignore_columns", False)),
             ("format", args.format),
             ("waivers", getattr(args, "waivers", None)),
+            ("survey", getattr(args, "survey", None)),
         )
         if v not in (None, False)
     }
+
+
+def _survey_files(args: argparse.Namespace) -> list[tuple[str, bytes]]:
+    """(path, bytes) of every ``--survey`` table, for the audit store (replay reads them)."""
+    return [(p, _input_bytes(p, "a survey table")) for p in getattr(args, "survey", None) or []]
 
 
 def _audit(
@@ -824,7 +1078,7 @@ def _audit(
     if getattr(args, "waivers", None):
         waivers_file = (
             args.waivers,
-            _input_bytes(args.waivers, "a waiver file"),
+            _input_bytes(args.waivers, N_("a waiver file")),
             args.today or _dt.date.today(),
         )
     done = audit.append_run(
@@ -837,9 +1091,19 @@ def _audit(
         options=options,
         rejected=rejected,
         waivers_file=waivers_file,
+        survey_files=_survey_files(args),
         bodies=bodies,
     )
-    print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+    _stored(done.run, args.audit, done.head)
+
+
+def _stored(run: int, store: str, head: str) -> None:
+    print(
+        _("audit: run {run} stored in {store}; head {head}").format(
+            run=run, store=store, head=head
+        ),
+        file=sys.stderr,
+    )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -854,7 +1118,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     ranked = _ranked(rb, es, waivers)
     sens = sensitivity(rb, [r.result for r in ranked], args.sensitivity, seed=args.seed)
     if not sens.exhaustive:
-        print(f"sensitivity: {sens.searched}", file=sys.stderr)
+        print(_("sensitivity: {searched}").format(searched=sens.searched), file=sys.stderr)
     if args.format == "xlsx":
         _emit_workbook(
             args, lambda f: score_workbook(rb, ranked, es.rejected, es.warnings, f, sens)
@@ -885,20 +1149,35 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if r.result.unit.id == args.unit and (args.role is None or r.result.role == args.role)
     ]
     if not matches and args.role is not None and any(r.result.unit.id == args.unit for r in ranked):
-        roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+        roles = sorted(
+            {
+                f"{r.result.role}（{rb.roles.title(r.result.role)}）"
+                for r in ranked
+                if r.result.unit.id == args.unit
+            }
+        )
         raise _UsageError(
-            f"unit '{args.unit}' has no '{args.role}' assessment; it has: {', '.join(roles)}"
+            _("unit '{unit}' has no '{role}' assessment; it has: {roles}").format(
+                unit=args.unit, role=args.role, roles=", ".join(roles)
+            )
         )
     if not matches:
         rejected = [r for r in es.rejected if r.unit == args.unit]
         if rejected:
-            raise _UsageError(f"unit '{args.unit}' was rejected:\n{rejected[0].error}")
+            raise _UsageError(
+                _("unit '{unit}' was rejected:\n{error}").format(
+                    unit=args.unit, error=rejected[0].error
+                )
+            )
         known = sorted({r.result.unit.id for r in ranked})
         from ..errors import did_you_mean
 
         raise _UsageError(
-            f"no unit '{args.unit}' in the evidence{did_you_mean(args.unit, known)}; "
-            f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}"
+            _("no unit '{unit}' in the evidence{hint}; units: {units}").format(
+                unit=args.unit,
+                hint=did_you_mean(args.unit, known),
+                units=", ".join(known[:20]) + (" …" if len(known) > 20 else ""),
+            )
         )
     r = matches[0]
     if args.item is not None and all(i.id != args.item for i in r.result.items):
@@ -906,7 +1185,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         ids = [i.id for i in r.result.items]
         raise _UsageError(
-            f"no item '{args.item}'{did_you_mean(args.item, ids)}; items: {', '.join(ids)}"
+            _("no item '{item}'{hint}; items: {items}").format(
+                item=args.item, hint=did_you_mean(args.item, ids), items=", ".join(ids)
+            )
         )
     if args.format == "xlsx":
         if args.gains:
@@ -944,9 +1225,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     action = args.audit_command
     if action == "verify":
         result = audit.verify(args.store, args.head)
-        _say(result.message if result.ok else f"FAILED: {result.message}")
+        _say(result.message if result.ok else _("FAILED: {message}").format(message=result.message))
         if result.ok:
-            _say(f"head {result.head}")
+            _say(_("head {head}").format(head=result.head))
         return EXIT_OK if result.ok else EXIT_REJECTED
     if action == "head":
         _say(audit.head(args.store))
@@ -959,7 +1240,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _say(
             tabulate(
                 rows,
-                headers=["run", "time", "actor", "rulebook", "units", "rejected", "command"],
+                headers=[
+                    _("run"),
+                    _("time"),
+                    _("actor"),
+                    _("rulebook"),
+                    _("units"),
+                    _("rejected"),
+                    _("command"),
+                ],
                 disable_numparse=True,
             )
         )
@@ -968,7 +1257,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         diffs = audit.replay(args.store, args.run)
         for d in diffs:
             _say(str(d))
-        _say(f"replay: {len(diffs)} difference{'s' if len(diffs) != 1 else ''}")
+        _say(
+            ngettext("replay: {n} difference", "replay: {n} differences", len(diffs)).format(
+                n=len(diffs)
+            )
+        )
         return EXIT_REJECTED if diffs else EXIT_OK
     if action == "export":
         if args.out is None:
@@ -982,9 +1275,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
                     blobs=args.blobs,
                 )
             except OSError as exc:
-                raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+                raise _UsageError(
+                    _("cannot write {path}: {error}").format(
+                        path=args.output, error=exc.strerror or exc
+                    )
+                ) from None
         if args.output:
-            print(f"exported {n} lines to {args.output}", file=sys.stderr)
+            print(
+                ngettext("exported {n} line to {path}", "exported {n} lines to {path}", n).format(
+                    n=n, path=args.output
+                ),
+                file=sys.stderr,
+            )
         return EXIT_OK
     # show
     if args.format == "json":
@@ -999,7 +1301,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         records = audit.show(args.store, args.run, args.unit)
         if not records:
             raise _UsageError(
-                f"run {args.run} has no unit '{args.unit}'" if args.unit else f"no run {args.run}"
+                _("run {run} has no unit '{unit}'").format(run=args.run, unit=args.unit)
+                if args.unit
+                else _("no run {run}").format(run=args.run)
             )
         _say(json.dumps(records, ensure_ascii=False, indent=1))
         return EXIT_OK
@@ -1029,8 +1333,9 @@ def _audit_sheet(args: argparse.Namespace) -> int:
     info = next(r for r in audit.runs(args.store) if r.run == args.run)
     if header.get("draw"):
         raise _UsageError(
-            f"run {args.run} is a {header['draw']} draw, not a scoring run: it has no score sheet; "
-            f"'audit show {args.store} {args.run} --format json' prints what was drawn"
+            _(
+                "run {run} is a {draw} draw, not a scoring run: it has no score sheet; 'audit show {store} {run} --format json' prints what was drawn"
+            ).format(run=args.run, draw=header["draw"], store=args.store)
         )
     res, diffs = audit.rescore_compared(args.store, args.run)
     rb = res.rulebook
@@ -1049,16 +1354,27 @@ def _audit_sheet(args: argparse.Namespace) -> int:
         if not matches:
             from ..errors import did_you_mean
 
-            roles = sorted({r.result.role for r in ranked if r.result.unit.id == args.unit})
+            roles = sorted(
+                {
+                    f"{r.result.role}（{rb.roles.title(r.result.role)}）"
+                    for r in ranked
+                    if r.result.unit.id == args.unit
+                }
+            )
             if roles:
                 raise _UsageError(
-                    f"run {args.run}: unit '{args.unit}' has no '{args.role}' assessment; it has: "
-                    f"{', '.join(roles)}"
+                    _(
+                        "run {run}: unit '{unit}' has no '{role}' assessment; it has: {roles}"
+                    ).format(run=args.run, unit=args.unit, role=args.role, roles=", ".join(roles))
                 )
             known = sorted({r.result.unit.id for r in ranked})
             raise _UsageError(
-                f"run {args.run} has no unit '{args.unit}'{did_you_mean(args.unit, known)}; "
-                f"units: {', '.join(known[:20])}{' …' if len(known) > 20 else ''}"
+                _("run {run} has no unit '{unit}'{hint}; units: {units}").format(
+                    run=args.run,
+                    unit=args.unit,
+                    hint=did_you_mean(args.unit, known),
+                    units=", ".join(known[:20]) + (" …" if len(known) > 20 else ""),
+                )
             )
         text = explain_report(rb, matches[0], fmt)
     note = (
@@ -1073,12 +1389,14 @@ def _audit_sheet(args: argparse.Namespace) -> int:
         text = note + text
     diffs = [d for d in diffs if args.unit is None or d.unit in ("", args.unit)]
     for d in diffs:
-        print(f"warning: {d}", file=sys.stderr)
+        _warn(d)
     if diffs:
-        print(
-            f"warning: run {args.run} scores differently now than it was stored ({len(diffs)} difference"
-            f"{'s' if len(diffs) != 1 else ''}, see 'audit replay'); the sheet shows the result scored now",
-            file=sys.stderr,
+        _warn(
+            ngettext(
+                "run {run} scores differently now than it was stored ({n} difference, see 'audit replay'); the sheet shows the result scored now",
+                "run {run} scores differently now than it was stored ({n} differences, see 'audit replay'); the sheet shows the result scored now",
+                len(diffs),
+            ).format(run=args.run, n=len(diffs))
         )
     _emit(args, text)
     return EXIT_REJECTED if diffs else EXIT_OK
@@ -1093,9 +1411,11 @@ def _input_bytes(path: str, what: str) -> bytes:
     try:
         return read_bounded(Path(path), what=what)
     except OSError as exc:
-        raise _UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise _UsageError(
+            _("cannot read {path}: {error}").format(path=path, error=exc.strerror)
+        ) from None
     except FileProblem as exc:
-        raise _UsageError(f"cannot read {path}: {exc}") from None
+        raise _UsageError(_("cannot read {path}: {error}").format(path=path, error=exc)) from None
 
 
 def _audit_draw(
@@ -1103,7 +1423,7 @@ def _audit_draw(
 ) -> None:
     if not args.audit:
         return
-    data = _input_bytes(args.units, "a units file")
+    data = _input_bytes(args.units, N_("a units file"))
     done = audit.append_draw(
         args.audit,
         kind=kind,
@@ -1114,7 +1434,7 @@ def _audit_draw(
         actor=args.actor,
         options=options,
     )
-    print(f"audit: run {done.run} stored in {args.audit}; head {done.head}", file=sys.stderr)
+    _stored(done.run, args.audit, done.head)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -1165,10 +1485,16 @@ _COMMAND_LINE = [""]  # the command as typed, for the audit trail
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
-    with quiet_gc():  # no cyclic-GC passes over the run's long-lived objects; as before afterwards
-        return _main(args)
+    before = _use_language(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        _COMMAND_LINE[0] = "fulian-eval " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+        with (
+            quiet_gc()
+        ):  # no cyclic-GC passes over the run's long-lived objects; as before afterwards
+            return _main(args)
+    finally:
+        set_language(before)  # a library caller's choice, as it was
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -1180,14 +1506,14 @@ def _main(args: argparse.Namespace) -> int:
                 args.format = _format_of(args, _choices(args))
             if getattr(args, "format", None) == "xlsx" and not args.output:
                 raise _UsageError(
-                    "--format xlsx writes a workbook: give it a file with -o FILE.xlsx"
+                    _("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
                 )
             if getattr(args, "format", None) == "pdf":
                 if not args.output:
-                    raise _UsageError("PDF 是文件：请用 -o 文件名.pdf 指定写到哪里（或输出 .html）")
+                    raise _UsageError(_(_PDF_NEEDS_FILE))
                 require_chromium()  # before anything is scored
             if getattr(args, "waivers", None):
-                _readable(args.waivers, "waiver file")
+                _readable(args.waivers, _("waiver file"))
             if getattr(args, "output", None):
                 args.out = _Output(args.output)
             code = _COMMANDS[args.command](args)
@@ -1201,12 +1527,16 @@ def _main(args: argparse.Namespace) -> int:
             args.out.commit()
         return code
     except WaiverError as exc:
-        return _problems(f"invalid waiver file {exc.file or args.waivers}", exc)
+        return _problems(_("invalid waiver file {path}").format(path=exc.file or args.waivers), exc)
+    except SurveyError as exc:
+        return _problems(_("invalid survey table {path}").format(path=exc.file), exc)
     except sampling.UnitsError as exc:
         units = getattr(args, "units", None)
-        return _problems(f"invalid units file {units}" if units else "invalid units", exc)
+        return _problems(
+            _("invalid units file {path}").format(path=units) if units else _("invalid units"), exc
+        )
     except RulebookError as exc:
-        return _problems("invalid rulebook", exc)
+        return _problems(_("invalid rulebook"), exc)
     except (_UsageError, FulianEvalError) as exc:
         print(f"fulian-eval: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -1216,19 +1546,21 @@ def _main(args: argparse.Namespace) -> int:
         _stdout_to_devnull()
         if getattr(args, "audit", None):
             print(
-                f"fulian-eval: standard output was closed before the report was written; the run was not "
-                f"stored in {args.audit}",
+                _(
+                    "fulian-eval: standard output was closed before the report was written; the run was not stored in {store}"
+                ).format(store=args.audit),
                 file=sys.stderr,
             )
             return EXIT_USAGE
         return EXIT_OK
     except KeyboardInterrupt:
-        print("fulian-eval: interrupted", file=sys.stderr)
+        print(_("fulian-eval: interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # the promise: no traceback reaches a user
         print(
-            f"fulian-eval: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in fulian-eval; please report it with the command you ran.",
+            _(
+                "fulian-eval: internal error: {error}\nThis is a bug in fulian-eval; please report it with the command you ran."
+            ).format(error=f"{type(exc).__name__}: {exc}"),
             file=sys.stderr,
         )
         return EXIT_INTERNAL
@@ -1250,8 +1582,13 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
 def _problems(heading: str, exc: RulebookError, *, parenthesised: bool = True) -> int:
     """Every problem of a file on stderr under ``heading (N problems):`` (or ``heading N problems``)."""
     n = len(exc.problems)
-    count = f"{n} problem{'s' if n != 1 else ''}"
-    print(f"{heading} ({count}):" if parenthesised else f"{heading} {count}", file=sys.stderr)
+    count = ngettext("{n} problem", "{n} problems", n).format(n=n)
+    print(
+        _("{heading} ({count}):").format(heading=heading, count=count)
+        if parenthesised
+        else _("{path} {count}").format(path=heading, count=count),
+        file=sys.stderr,
+    )
     for p in exc.problems:
         print(f"  {p}", file=sys.stderr)
     return EXIT_USAGE

@@ -16,13 +16,16 @@ from typing import Any
 from ..analysis import sampling
 from ..errors import FulianEvalError, did_you_mean
 from ..io.tables import DATA_SHEET
+from ..lang.messages import N_, _
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..report.form import form_columns, write_form
 
 __all__ = ["TemplateUsageError", "add_parser", "cmd_template"]
 
-HELP = "生成填报表：由考核细则生成发给各村（社区）填写的 Excel 表 (the evidence form, .xlsx)"
+HELP = N_(
+    "make the evidence form (填报表): an Excel workbook from the rulebook for each village or community to fill in"
+)
 
 
 class TemplateUsageError(FulianEvalError, ValueError):
@@ -31,32 +34,39 @@ class TemplateUsageError(FulianEvalError, ValueError):
 
 def add_parser(sub: Any) -> None:
     """Add ``template`` to the subcommands ``sub`` (an argparse subparsers action)."""
-    p = sub.add_parser("template", help=HELP, description=HELP)
-    p.add_argument("rulebook", metavar="RULEBOOK", help="考核细则 (the rulebook, TOML)")
+    p = sub.add_parser("template", help=_(HELP), description=_(HELP))
+    p.add_argument("rulebook", metavar="RULEBOOK", help=_("the rulebook (TOML)"))
     p.add_argument(
         "--units",
         metavar="UNITS.csv",
-        help="预填的单位名单，列 unit,name,group（与 plan、sample 所用相同）；不给则留空由填表人填写",
+        help=_(
+            "the units to fill in, columns unit, name, group (as for plan and sample); without it the rows are left for the clerk"
+        ),
     )
     p.add_argument(
         "--unit",
         metavar="ID",
         action="append",
         dest="only",
-        help="只写名单中的这个单位（可重复），用于一村一表：各村只拿到自己的一行",
+        help=_(
+            "only this unit of the list (may be repeated): one form per village, each with its own row only"
+        ),
     )
     p.add_argument(
         "--role",
         metavar="ROLE",
-        help="评审角色，预填在“角色”列："
-        + DEFAULT_ROLES.listing()
-        + "，或考核细则 [roles] 中的角色",
+        help=_(
+            "the role, filled in the role column: {roles}, or a role of the rulebook's [roles]"
+        ).format(roles=DEFAULT_ROLES.listing()),
     )
     p.add_argument(
-        "--today", metavar="YYYY-MM-DD", type=_date, help="印在说明表上的日期（默认今天）"
+        "--today",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        help=_("the date printed on the instructions sheet (default: today)"),
     )
     p.add_argument(
-        "-o", "--output", metavar="FILE.xlsx", required=True, help="写出的填报表 (.xlsx)"
+        "-o", "--output", metavar="FILE.xlsx", required=True, help=_("the form to write (.xlsx)")
     )
 
 
@@ -65,7 +75,7 @@ def _date(text: str) -> _dt.date:
         return _dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"“{text}”不是日期，应写作 2026-11-20 (not a date)"
+            _("'{text}' is not a date like 2026-11-20").format(text=text)
         ) from None
 
 
@@ -81,9 +91,9 @@ def role_id(text: str, rb: Rulebook | None = None) -> str:
     if got is not None:
         return got
     raise TemplateUsageError(
-        f"--role {text}：没有这个角色，可选 "
-        + roles.listing()
-        + f" (not a role{did_you_mean(t, roles.names())})"
+        _("--role {role}: no such role; roles: {roles}{hint}").format(
+            role=text, roles=roles.listing(), hint=did_you_mean(t, roles.names())
+        )
     )
 
 
@@ -91,8 +101,9 @@ def check_output(output: str) -> None:
     """``-o`` must name an .xlsx workbook (the form is one; anything else is a usage error)."""
     if os.path.splitext(output)[1].lower() != ".xlsx":
         raise TemplateUsageError(
-            f"-o {output}：填报表是 Excel 工作簿，文件名须以 .xlsx 结尾，如 -o 填报表.xlsx "
-            "(the form is an .xlsx workbook)"
+            _(
+                "-o {output}: the form is an Excel workbook; its name must end in .xlsx, e.g. -o form.xlsx"
+            ).format(output=output)
         )
 
 
@@ -103,15 +114,14 @@ def cmd_template(args: argparse.Namespace, rb: Rulebook) -> int:
     units = sampling.read_units(args.units) if args.units else []
     if args.only:
         if not args.units:
-            raise TemplateUsageError(
-                "--unit 要与 --units 单位名单一起用 (--unit picks units of --units)"
-            )
+            raise TemplateUsageError(_("--unit picks units of --units: give the units file too"))
         known = {u.unit for u in units}
         for uid in args.only:
             if uid not in known:
                 raise TemplateUsageError(
-                    f"--unit {uid}：单位名单 {args.units} 中没有这个单位"
-                    f" (no such unit{did_you_mean(uid, known)})"
+                    _("--unit {unit}: no such unit in the units file {path}{hint}").format(
+                        unit=uid, path=args.units, hint=did_you_mean(uid, known)
+                    )
                 )
         wanted = set(args.only)
         units = [u for u in units if u.unit in wanted]
@@ -126,9 +136,11 @@ def cmd_template(args: argparse.Namespace, rb: Rulebook) -> int:
     cols = form_columns(rb)
     fields = sum(1 for c in cols if c.kind == "field")
     manual = sum(1 for c in cols if c.kind == "points")
-    rows = f"{len(units)}个单位已预填" if units else "单位留空待填"
+    rows = _("{n} units filled in").format(n=len(units)) if units else _("units left to fill in")
     print(
-        f"已写出填报表 {args.output}：“{DATA_SHEET}”表{rows}，{fields}个字段列，{manual}个人工评分列",
+        _(
+            "wrote the form {path}: sheet '{sheet}', {rows}, {fields} field columns, {manual} manual points columns"
+        ).format(path=args.output, sheet=DATA_SHEET, rows=rows, fields=fields, manual=manual),
         file=sys.stderr,
     )
     return 0

@@ -23,6 +23,7 @@ import attrs
 from ..errors import EvidenceError, FulianEvalError, Problem, did_you_mean
 from ..kinds import DeductRule, ManualRule
 from ..lang.expr import Call, Const, Expr, Name, Node, option_hint, walk
+from ..lang.messages import _
 from ..lang.text import decimal_text as _fmt
 from ..lang.units import UnitError, conversion_factor
 from ..lang.values import (
@@ -37,6 +38,7 @@ from ..lang.values import (
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
+from .surveys import SurveyData
 from .tables import (
     BadCell,
     BadRow,
@@ -161,15 +163,30 @@ class EvidenceRecord:
             return None
         if spec.type in ("count", "quantity") and value < 0:
             what = "count" if spec.type == "count" else "quantity"
-            self.bad(place, f"negative {what} {_show_raw(raw)}; expected a number ≥ 0")
+            self.bad(
+                place,
+                (
+                    _("negative count {value}; expected a number ≥ 0")
+                    if what == "count"
+                    else _("negative quantity {value}; expected a number ≥ 0")
+                ).format(value=_show_raw(raw)),
+            )
             return None
         if spec.type == "count" and value.denominator != 1:
-            self.bad(place, f"{_show_raw(raw)} is not a whole number; a count must be whole")
+            self.bad(
+                place,
+                _("{value} is not a whole number; a count must be whole").format(
+                    value=_show_raw(raw)
+                ),
+            )
             return None
         if approx:
             if self.strict:
                 self.bad(
-                    place, f"approximate figure {_show_raw(raw)}; --strict needs exact figures"
+                    place,
+                    _("approximate figure {value}; --strict needs exact figures").format(
+                        value=_show_raw(raw)
+                    ),
                 )
                 return None
             self.flags.append(
@@ -224,13 +241,19 @@ class EvidenceRecord:
             manual = [i.id for i in self.rb.items() if i.kind == "manual"]
             self.bad(
                 place,
-                f"unknown item '{item_id}'{did_you_mean(item_id, manual)}; manual items: {', '.join(manual) or 'none'}",
+                _("unknown item '{item}'{hint}; manual items: {items}").format(
+                    item=item_id,
+                    hint=did_you_mean(item_id, manual),
+                    items=", ".join(manual) or _("none"),
+                ),
             )
             return None
         if not isinstance(item.rule, ManualRule):
             self.bad(
                 place,
-                f"'{item_id}' is a {item.kind} item, scored from values; only manual items take [points]",
+                _(
+                    "'{item}' is a {kind} item, scored from values; only manual items take [points]"
+                ).format(item=item_id, kind=item.kind),
             )
             return None
         try:
@@ -239,18 +262,23 @@ class EvidenceRecord:
             self.bad(place, str(exc))
             return None
         if approx:
-            self.bad(place, f"points must be exact, got {_show_raw(raw)}")
+            self.bad(place, _("points must be exact, got {value}").format(value=_show_raw(raw)))
             return None
         if value < item.floor or value > item.max:
             self.bad(
                 place,
-                f"{_fmt(value)} points is outside [{_fmt(item.floor)}, {_fmt(item.max)}] for '{item_id}'",
+                _("{value} points is outside [{floor}, {max}] for '{item}'").format(
+                    value=_fmt(value), floor=_fmt(item.floor), max=_fmt(item.max), item=item_id
+                ),
             )
             return None
         step = item.rule.step
         if (value / step).denominator != 1:
             self.bad(
-                place, f"{_fmt(value)} is not a multiple of {_fmt(step)} (the step of '{item_id}')"
+                place,
+                _("{value} is not a multiple of {step} (the step of '{item}')").format(
+                    value=_fmt(value), step=_fmt(step), item=item_id
+                ),
             )
             return None
         return value
@@ -329,7 +357,7 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def _unit_hint(unit: str) -> str:
-    return f" (field unit: {unit})" if unit else ""
+    return _(" (field unit: {unit})").format(unit=unit) if unit else ""
 
 
 def _as_written(raw: Any, unit: str = "") -> str:
@@ -358,8 +386,12 @@ def _check_role(rec: EvidenceRecord, role: Any, place: str) -> str:
     if got is None:
         rec.bad(
             place,
-            f"{_show_raw(role)} is not a role; expected one of {', '.join(roles.ids)} "
-            f"(or {'、'.join(roles.titles.values())}){did_you_mean(str(role), roles.names())}",
+            _("{value} is not a role; expected one of {roles} (or {titles}){hint}").format(
+                value=_show_raw(role),
+                roles=", ".join(roles.ids),
+                titles="、".join(roles.titles.values()),
+                hint=did_you_mean(str(role), roles.names()),
+            ),
         )
         return roles.first
     return got
@@ -372,14 +404,22 @@ def _finish(
     values: dict[str, Any],
     points: dict[str, Fraction],
     raw: dict[str, str],
+    surveys: SurveyData | None = None,
 ) -> Evidence:
+    surveyed: dict[str, str] = {}
+    if surveys is not None and surveys.has(unit.id, unit.name):
+        # Questionnaires fill the fields this assessment does not give (SPEC §10.9),
+        # before any check that a field is given.
+        surveyed = surveys.fill(unit.id, unit.name, values, raw, rec.flags)
     if rec.strict:
         absent = [f for f in rec.rb.fields if f not in values]
         if absent:
-            rec.bad(rec.where, f"--strict: no value for {', '.join(absent)}")
+            rec.bad(
+                rec.where, _("--strict: no value for {fields}").format(fields=", ".join(absent))
+            )
         manual = [i.id for i in rec.rb.items() if i.kind == "manual" and i.id not in points]
         if manual:
-            rec.bad("points", f"--strict: no points for {', '.join(manual)}")
+            rec.bad("points", _("--strict: no points for {items}").format(items=", ".join(manual)))
     must_fields, must_points = rec.rb.must_report
     if must_fields or must_points:
         lacking = sorted(f for f in must_fields if f not in values)
@@ -403,6 +443,7 @@ def _finish(
         flags=tuple(rec.flags),
         source=rec.source,
         raw=raw,
+        surveyed=surveyed,
     )
 
 
@@ -417,6 +458,7 @@ def parse_evidence(
     strict: bool = False,
     warnings: list[str] | None = None,
     text: str | None = None,
+    surveys: SurveyData | None = None,
 ) -> Evidence:
     """Build one unit's Evidence from a parsed TOML table.
 
@@ -427,6 +469,7 @@ def parse_evidence(
         strict: reject approximate figures, missing values and unknown keys.
         warnings: a list to append non-fatal warnings to.
         text: the TOML text, so that problems can name their line.
+        surveys: questionnaires (SPEC §10.9) that fill fields the unit does not give.
 
     Raises:
         EvidenceError: with every problem in this unit's evidence.
@@ -521,7 +564,7 @@ def parse_evidence(
         got_pts = rec.points(item_id, v, f'points."{item_id}"')
         if got_pts is not None:
             points[item_id] = got_pts
-    return _finish(rec, unit, assessment, values, points, raw)
+    return _finish(rec, unit, assessment, values, points, raw, surveys)
 
 
 # ---------------------------------------------------------------------- tables
@@ -635,11 +678,21 @@ class TableLayout:
         self.skip: str | None = None
         report = report_kind(header)
         if report is not None:
-            self.skip = f"{source}: a fulian-eval {report} report, not evidence; skipped"
+            self.skip = _("{source}: a fulian-eval {report} report, not evidence").format(
+                source=source, report=report
+            ) + _("; skipped")
             return
         seen: dict[tuple[str, str], tuple[int, str]] = {}
         unknown: list[tuple[int, str, str]] = []
         names = field_names(rb)
+        if rb.surveys:  # a questionnaire among the evidence (SPEC §10.9) is read with --survey
+            questions = {_name_key(q.question) for q in rb.surveys}
+            if any(_name_key(h) in questions and _name_key(h) not in names for h in header):
+                self.skip = (
+                    f"{source}: 这是问卷表，不是资料，已跳过；问卷表请用 --survey 给出 "
+                    "(a survey table, not evidence; skipped)"
+                )
+                return
         meta_titles = {_name_key(k): v for k, v in META_TITLES.items()}
 
         def problem(message: str) -> None:
@@ -733,10 +786,9 @@ class TableLayout:
             and not self.problems
             and not unknown
         ):
-            self.skip = (
-                f"{source}: no column is a field of the rulebook or a points: column; "
-                "not evidence, skipped"
-            )
+            self.skip = _(
+                "{source}: no column is a field of the rulebook or a points: column; not evidence"
+            ).format(source=source) + _("; skipped")
             return
         known = [
             *rb.fields,
@@ -746,23 +798,33 @@ class TableLayout:
             *META_TITLES,
             *(f"{_POINTS_PREFIX}{i.id}" for i in rb.items() if i.kind == "manual"),
         ]
-        fix = "; head it with a field's id or title (or --ignore-columns to leave it out)"
-        for _, h, name in unknown[:_SHOWN_UNKNOWN]:
-            msg = f"column '{h}': unknown field '{name}'{did_you_mean(name, known)}"
+        fix = _("; head it with a field's id or title (or --ignore-columns to leave it out)")
+        for _col, h, name in unknown[:_SHOWN_UNKNOWN]:
+            msg = _("column '{header}': unknown field '{name}'{hint}").format(
+                header=h, name=name, hint=did_you_mean(name, known)
+            )
             if ignore_columns:
-                self.warnings.append(f"{source}: {msg}; column ignored")
+                self.warnings.append(
+                    _("{source}: {problem}; column ignored").format(source=source, problem=msg)
+                )
             else:
                 problem(msg + fix)
         if len(unknown) > _SHOWN_UNKNOWN:
             rest = unknown[_SHOWN_UNKNOWN:]
             shown = ", ".join(f"'{h}'" for _, h, _ in rest[:3])
-            msg = f"{len(rest):,} more columns that are not fields ({shown} …)"
+            msg = _("{n} more columns that are not fields ({shown} …)").format(
+                n=f"{len(rest):,}", shown=shown
+            )
             if ignore_columns:
-                self.warnings.append(f"{source}: {msg}; columns ignored")
+                self.warnings.append(
+                    _("{source}: {problem}; columns ignored").format(source=source, problem=msg)
+                )
             else:
                 problem(msg)
         if "unit" not in self.meta:
-            problem("no 'unit' column; a table needs unit, name, group, then one column per field")
+            problem(
+                _("no 'unit' column; a table needs unit, name, group, then one column per field")
+            )
 
 
 def split_source(source: str) -> tuple[str, int]:
@@ -780,7 +842,13 @@ def is_blank_row(cells: Sequence[Any]) -> bool:
 
 
 def table_evidence(
-    rb: Rulebook, layout: TableLayout, source: str, rowno: int, cells: Sequence[Any], strict: bool
+    rb: Rulebook,
+    layout: TableLayout,
+    source: str,
+    rowno: int,
+    cells: Sequence[Any],
+    strict: bool,
+    surveys: SurveyData | None = None,
 ) -> Evidence:
     src = f"{source} row {rowno}"
     rec = EvidenceRecord(rb, src, strict, "row")
@@ -824,7 +892,7 @@ def table_evidence(
 
     uid = meta("unit")
     if not uid and not broken and layout.meta["unit"] not in bad_cells:
-        rec.bad("unit", "empty unit id")
+        rec.bad("unit", _("empty unit id"))
     role = _check_role(rec, meta("role") or None, "role")
     date: _dt.date | None = None
     d = cell(layout.meta["date"]) if "date" in layout.meta else ""
@@ -861,7 +929,7 @@ def table_evidence(
         got_pts = rec.points(item_id, v, f"column '{h}'")
         if got_pts is not None:
             points[item_id] = got_pts
-    return _finish(rec, unit, assessment, values, points, raw)
+    return _finish(rec, unit, assessment, values, points, raw, surveys)
 
 
 # ----------------------------------------------------------------------- files
@@ -904,23 +972,36 @@ def no_evidence(
     """The usage error for an evidence path that gave nothing to load; ``skipped``: the
     warnings that said why its tables were skipped."""
     path = Path(given)
-    why = [w.removesuffix("; skipped").removesuffix(", skipped") for w in skipped]
+    why = [w.removesuffix(_("; skipped")) for w in skipped]
     if path.is_dir():
         if not files:
             others = sorted({c.suffix.lower() or c.name for c in path.rglob("*") if not c.is_dir()})
-            what = (f"only {', '.join(others[:5])} files" if others else "nothing") + " in it"
+            what = (
+                _("only {suffixes} files in it").format(suffixes=", ".join(others[:5]))
+                if others
+                else _("nothing in it")
+            )
             return NoEvidence(
-                f"{given}: no evidence in this folder ({what}); evidence is .toml, .csv, "
-                ".xlsx, .xlsm or .xls"
+                _(
+                    "{path}: no evidence in this folder ({what}); evidence is .toml, .csv, .xlsx, .xlsm or .xls"
+                ).format(path=given, what=what)
             )
         shown = "".join(f"\n  {w}" for w in why[:10])
-        more = f"\n  … and {len(why) - 10:,} more" if len(why) > 10 else ""
+        more = _("\n  … and {n} more").format(n=f"{len(why) - 10:,}") if len(why) > 10 else ""
         return NoEvidence(
-            f"{given}: no evidence in this folder; every file in it was skipped:{shown}{more}"
+            _("{path}: no evidence in this folder; every file in it was skipped:").format(
+                path=given
+            )
+            + shown
+            + more
         )
     if path.suffix.lower() not in _SUFFIXES:
-        return NoEvidence(f"{given}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)")
-    return NoEvidence(why[0] if why else f"{given}: not evidence")
+        return NoEvidence(
+            _("{path}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)").format(
+                path=given
+            )
+        )
+    return NoEvidence(why[0] if why else _("{path}: not evidence").format(path=given))
 
 
 def _is_other_toml(data: Mapping[str, Any]) -> bool:
@@ -1011,7 +1092,9 @@ def plan_file(
     not a skipped report or a file of another kind."""
     suffix = path.suffix.lower()
     if not path.exists():
-        rejected.append(Rejection(source=shown, error=f"{shown}: no such file or folder"))
+        rejected.append(
+            Rejection(source=shown, error=_("{path}: no such file or folder").format(path=shown))
+        )
     elif suffix == ".toml":
         tasks.append(_FileTask(path, shown))
     elif suffix in _TABLES:
@@ -1019,7 +1102,12 @@ def plan_file(
             header, rows = read_rows(path)
         except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
             rejected.append(
-                Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}")
+                Rejection(
+                    source=shown,
+                    error=_("{path}: cannot read: {error}").format(
+                        path=shown, error=os_error_text(exc)
+                    ),
+                )
             )
             return True
         layout = TableLayout(
@@ -1047,9 +1135,15 @@ def plan_file(
 
 
 def run_task(
-    rb: Rulebook, task: Task, *, strict: bool = False, warnings: list[str] | None = None
+    rb: Rulebook,
+    task: Task,
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+    surveys: SurveyData | None = None,
 ) -> Iterator[Outcome]:
-    """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value."""
+    """Load one task: yields each unit's Evidence, or a Rejection naming file, place and value
+    (``surveys``: questionnaires that fill fields, SPEC §10.9)."""
     if isinstance(task, _FileTask):
         shown = task.shown
         try:
@@ -1062,16 +1156,25 @@ def run_task(
             TomlProblem,
             FileProblem,
         ) as exc:
-            yield Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}")
+            yield Rejection(
+                source=shown,
+                error=_("{path}: cannot read: {error}").format(
+                    path=shown, error=os_error_text(exc)
+                ),
+            )
             return
         if _is_other_toml(data):
             if "waivers" in data and warnings is not None:
                 warnings.append(
-                    f"{shown}: waiver files (SPEC §2.5) are not applied by this version; ignored"
+                    _(
+                        "{path}: waiver files (SPEC §2.5) are not applied by this version; ignored"
+                    ).format(path=shown)
                 )
             return
         try:
-            yield parse_evidence(rb, data, shown, strict=strict, warnings=warnings, text=text)
+            yield parse_evidence(
+                rb, data, shown, strict=strict, warnings=warnings, text=text, surveys=surveys
+            )
         except EvidenceError as exc:
             uid = data.get("unit", {}).get("id", "") if isinstance(data.get("unit"), dict) else ""
             yield Rejection(source=shown, unit=str(uid), error=str(exc), problems=exc.problems)
@@ -1081,7 +1184,7 @@ def run_task(
         if is_blank_row(cells):
             continue
         try:
-            yield table_evidence(rb, layout, task.shown, rowno, cells, strict)
+            yield table_evidence(rb, layout, task.shown, rowno, cells, strict, surveys)
         except EvidenceError as exc:
             uid = cells[layout.meta["unit"]] if layout.meta["unit"] < len(cells) else ""
             yield Rejection(
@@ -1108,7 +1211,9 @@ _U = TypeVar("_U", bound=_Loaded)
 
 def duplicate_message(source: str, unit: str, role: str, first: str) -> str:
     """Why a second assessment of a unit in the same role is rejected."""
-    return f"{source}: unit '{unit}' ({role}) was already given in {first}; each unit once per role"
+    return _(
+        "{source}: unit '{unit}' ({role}) was already given in {first}; each unit once per role"
+    ).format(source=source, unit=unit, role=role, first=first)
 
 
 class Deduplicator:
@@ -1150,6 +1255,7 @@ def load_evidence(
     strict: bool = False,
     ignore_columns: bool = False,
     empty_ok: bool = False,
+    surveys: SurveyData | None = None,
 ) -> EvidenceSet:
     """Load evidence files and folders for ``rb``.
 
@@ -1160,6 +1266,9 @@ def load_evidence(
         ignore_columns: a table column that is no field (nor meta or points column) is
             left out with a warning, instead of rejecting the table.
         empty_ok: a path that gives nothing to load is not an error (replaying a stored run).
+        surveys: questionnaires (SPEC §10.9, :func:`~fulian_eval.io.surveys.load_surveys`):
+            they fill the fields an assessment does not give; a surveyed unit that no
+            evidence has is a warning.
 
     Returns:
         An :class:`EvidenceSet`; a bad unit is in ``rejected`` and never stops the others.
@@ -1175,5 +1284,16 @@ def load_evidence(
     accepted: list[Evidence] = []
     dedup = Deduplicator()
     for task in tasks:
-        dedup.admit(run_task(rb, task, strict=strict, warnings=warnings), accepted, rejected)
+        dedup.admit(
+            run_task(rb, task, strict=strict, warnings=warnings, surveys=surveys),
+            accepted,
+            rejected,
+        )
+    if surveys is not None:
+        warnings.extend(
+            surveys.unmatched(
+                [(ev.unit.id, ev.unit.name) for ev in accepted]
+                + [(r.unit, "") for r in rejected if r.unit]
+            )
+        )
     return EvidenceSet(evidence=tuple(accepted), rejected=tuple(rejected), warnings=tuple(warnings))

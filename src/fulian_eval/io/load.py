@@ -37,11 +37,13 @@ from ..model.rulebook import (
     Derived,
     FieldSpec,
     Grade,
+    Group,
     Item,
     OnMissing,
     Rulebook,
     RuleSpec,
     SourceFile,
+    Survey,
 )
 from .crosscheck_table import check_crosscheck
 from .locate import PathKey
@@ -86,7 +88,9 @@ _TOP_KEYS = {
     "description",
     "roles",
     "awards",
+    "surveys",
 }
+_SURVEY_KEYS = {"title", "field", "question", "answers", "aggregate", "positive", "min_responses"}
 _FIELD_KEYS = {"type", "unit", "title", "note", "options", "aliases", "headers"}
 _DERIVED_KEYS = {"expr", "unit", "on_zero", "title", "note"}
 _CATEGORY_KEYS = {
@@ -96,6 +100,18 @@ _CATEGORY_KEYS = {
     "type",
     "weight",
     "applies_when",
+    "floor",
+    "items",
+    "groups",
+    "note",
+    "on_missing",
+    "not_applicable",
+}
+#: A group's keys (SPEC §10.3): a category's, less what only a whole category has.
+_GROUP_KEYS = {
+    "id",
+    "title",
+    "max",
     "floor",
     "items",
     "note",
@@ -767,6 +783,7 @@ class _Builder:
         categories = self._categories()
         roles = self._roles()
         awards = self._awards()
+        surveys = self._surveys(fields)
 
         base = [c for c in categories if c.base_like]
         weighted = [c for c in base if c.weight is not None]
@@ -857,6 +874,7 @@ class _Builder:
             roles=roles,
             awards=tuple(awards),
             precision=self.precision,
+            surveys=tuple(surveys),
         )
 
     def _precision(self) -> Fraction:
@@ -1002,6 +1020,210 @@ class _Builder:
                 Award(name=name, count=count, share=share, min_total=mt, per_group=per_group)
             )
         return out
+
+    def _surveys(self, fields: Mapping[str, FieldSpec]) -> list[Survey]:
+        """``[surveys.ID]`` (SPEC §10.9): a question's answers, aggregated per unit into a field."""
+        out: list[Survey] = []
+        filled: dict[str, str] = {}  # field -> the survey that fills it
+        for sid, t in self._table("surveys", dict).items():
+            key: PathKey = ("surveys", sid)
+            label = self.label(key)
+            if not isinstance(t, dict):
+                self.c.err(
+                    key,
+                    label,
+                    f"{_show(t)} is {_typename(t)}; expected a table [surveys.{sid}] with "
+                    "field, question, answers and aggregate",
+                )
+                continue
+            if not _ID.match(sid):
+                self.c.err(
+                    key,
+                    label,
+                    f"{_show(sid)} is not a valid survey id; use lower-case letters, digits, '_' and '-'",
+                )
+            self.unknown_keys(t, _SURVEY_KEYS, key, "a survey")
+            try:
+                out.append(self._survey(t, key, label, sid, fields, filled))
+            except _Bad:
+                continue
+        return out
+
+    def _survey(
+        self,
+        t: Mapping[str, Any],
+        key: PathKey,
+        label: str,
+        sid: str,
+        fields: Mapping[str, FieldSpec],
+        filled: dict[str, str],
+    ) -> Survey:
+        title = self.text(t, "title", key, label).strip() or sid
+        field = self.text(t, "field", key, label, required=True)
+        aggregate = self._one_of(t, "aggregate", key, label, ("mean", "share"))
+        if aggregate is None:
+            if "aggregate" in t:
+                raise _Bad
+            aggregate = "mean"
+        spec = fields.get(field)
+        if spec is None:
+            if field not in self.broken_fields:
+                known = [n for n, f in fields.items() if f.type == "number"]
+                self.c.err(
+                    (*key, "field"),
+                    f"{label}.field",
+                    f"unknown field '{field}'{did_you_mean(field, fields)}; a survey fills a "
+                    f"number field declared under [fields] (number fields: {', '.join(known) or 'none'})",
+                )
+            raise _Bad
+        if spec.type != "number":
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' is a {spec.type} field; a survey fills a number field "
+                '(type = "number", unit "%" for a share)',
+            )
+            raise _Bad
+        if aggregate == "share" and (not spec.unit or normalize_unit(spec.unit) != "%"):
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' has unit {_show(spec.unit) if spec.unit else 'none'}; a share "
+                'is a percentage: give the field unit = "%"',
+            )
+            raise _Bad
+        if field in filled:
+            self.c.err(
+                (*key, "field"),
+                f"{label}.field",
+                f"field '{field}' is already filled by survey '{filled[field]}'; one survey per field",
+            )
+            raise _Bad
+        filled[field] = sid
+        question = self.text(t, "question", key, label, required=True).strip()
+        if not question:
+            self.c.err(
+                (*key, "question"),
+                f"{label}.question",
+                "the question is empty; give the survey table's column header, "
+                'e.g. question = "您对本村妇联工作是否满意"',
+            )
+            raise _Bad
+        raw_answers = self.get(
+            t,
+            "answers",
+            key,
+            label,
+            lambda x: isinstance(x, dict),
+            'a table of answer = value, e.g. answers = {"满意" = 100, "不满意" = 0}',
+            required=True,
+        )
+        answers: list[tuple[str, Fraction]] = []
+        for ans, v in raw_answers.items():
+            akey: PathKey = (*key, "answers", ans)
+            alabel = self.label(akey)
+            written = unicodedata.normalize("NFC", ans).strip()
+            if not written:
+                self.c.err(
+                    akey, alabel, "an answer is empty; answers are the texts respondents chose"
+                )
+                raise _Bad
+            if isinstance(v, BadNumber):
+                self.c.err(akey, alabel, v.reason)
+                raise _Bad
+            if not _is_num(v):
+                self.c.err(
+                    akey,
+                    alabel,
+                    f"{_show(v)} is {_typename(v)}; expected the answer's value, a number "
+                    f"in the field's unit{f' ({spec.unit})' if spec.unit else ''}",
+                )
+                raise _Bad
+            if abs(Fraction(v)) > 10**9:
+                self.c.err(akey, alabel, f"{_show(v)} is too large for an answer's value")
+                raise _Bad
+            if any(a == written for a, _ in answers):
+                self.c.err(akey, alabel, f"answer '{written}' is listed twice")
+                raise _Bad
+            answers.append((written, Fraction(v)))
+        if not answers:
+            self.c.err(
+                (*key, "answers"),
+                f"{label}.answers",
+                'answers is empty; list each answer and its value, e.g. {"满意" = 100, "不满意" = 0}',
+            )
+            raise _Bad
+        names = [a for a, _ in answers]
+        positive: list[str] = []
+        if "positive" in t:
+            pos = self.get(
+                t,
+                "positive",
+                key,
+                label,
+                lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x),
+                'a list of answers, e.g. positive = ["满意", "基本满意"]',
+            )
+            if aggregate != "share":
+                self.c.err(
+                    (*key, "positive"),
+                    f"{label}.positive",
+                    'positive is for aggregate = "share" (the % of answers in positive); '
+                    "a mean uses every answer's value",
+                )
+                raise _Bad
+            for i, p in enumerate(pos):
+                p = unicodedata.normalize("NFC", p).strip()
+                if p not in names:
+                    self.c.err(
+                        (*key, "positive"),
+                        f"{label}.positive[{i}]",
+                        f"'{p}' is not one of the answers{did_you_mean(p, names)}; "
+                        f"answers: {', '.join(names)}",
+                    )
+                    raise _Bad
+                positive.append(p)
+            if not positive:
+                self.c.err(
+                    (*key, "positive"),
+                    f"{label}.positive",
+                    'positive is empty; list the answers that count, e.g. ["满意"]',
+                )
+                raise _Bad
+        elif aggregate == "share":
+            self.c.err(
+                key,
+                label,
+                'aggregate = "share" needs positive: the answers that count, '
+                f'e.g. positive = ["{names[0]}"]',
+            )
+            raise _Bad
+        least = self.get(
+            t,
+            "min_responses",
+            key,
+            label,
+            lambda x: isinstance(x, int) and not isinstance(x, bool),
+            "a whole number of answers",
+            default=1,
+        )
+        if not 1 <= least <= 10**7:
+            self.c.err(
+                (*key, "min_responses"),
+                f"{label}.min_responses",
+                f"{least} must be at least 1 (fewer answers leave the field missing for that unit)",
+            )
+            raise _Bad
+        return Survey(
+            id=sid,
+            title=title,
+            field=field,
+            question=unicodedata.normalize("NFC", question),
+            answers=tuple(answers),
+            aggregate="share" if aggregate == "share" else "mean",
+            positive=frozenset(positive),
+            min_responses=least,
+        )
 
     def _written_category_ids(self) -> set[str]:
         cats = self.d.get("categories")
@@ -1352,8 +1574,13 @@ class _Builder:
             place = _Place(
                 type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing
             )
-            items = self._items(t, key, label, cid, place)
-            items_max = sum((i.max for i in items), Fraction(0))
+            used: dict[str, str] = {}  # ids of the category's items and groups -> where
+            items = self._items(t, key, label, cid, place, seen=used)
+            groups, grouped = self._groups(t, key, cid, place, used)
+            items_max = sum((i.max for i in items), Fraction(0)) + sum(
+                (g.max for g in groups), Fraction(0)
+            )
+            items = self._in_written_order(key, items, grouped)
             if cmax is None:
                 cmax = items_max
             elif (
@@ -1370,12 +1597,16 @@ class _Builder:
             if floor > 0 or (cmax is not None and floor > cmax):
                 self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
             raw_items = t.get("items")
-            if not items and (not isinstance(raw_items, list) or not raw_items):
+            if (
+                not items
+                and (not isinstance(raw_items, list) or not raw_items)
+                and not t.get("groups")
+            ):
                 where = (*key, "items") if "items" in t else key
                 self.c.err(
                     where,
                     f"{label}.items" if "items" in t else label,
-                    "a category needs at least one [[categories.items]]",
+                    "a category needs at least one [[categories.items]] (or [[categories.groups]])",
                 )
             out.append(
                 Category(
@@ -1389,8 +1620,45 @@ class _Builder:
                     applies_when=applies,
                     on_missing=cat_missing,
                     not_applicable=cat_na,
+                    groups=tuple(groups),
                 )
             )
+        return out
+
+    def _in_written_order(
+        self, ckey: PathKey, items: list[Item], grouped: list[Item]
+    ) -> list[Item]:
+        """A category's direct items and its groups (each group's items together) in the order
+        the file writes them; items of a group come after the direct items when lines are unknown
+        or the parts come from different files of a tailoring chain."""
+        if not grouped:
+            return items
+        direct = self._raw_list(ckey, "items")
+        groups = self._raw_list(ckey, "groups")
+        where: dict[str, tuple[str, int | None]] = {}
+        for item in items:
+            k = direct.get(item.short_id)
+            if k is not None:
+                where[item.id] = self.c.chain.origins.locate(self.d, (*ckey, "items", k))
+        for item in grouped:
+            k = groups.get(item.group or "")
+            if k is not None:
+                where[item.id] = self.c.chain.origins.locate(self.d, (*ckey, "groups", k))
+        spots = [where.get(i.id) for i in (*items, *grouped)]
+        if any(s is None or s[1] is None for s in spots) or len({s[0] for s in spots if s}) > 1:
+            return [*items, *grouped]
+        order = {i.id: where[i.id][1] or 0 for i in (*items, *grouped)}
+        return sorted([*items, *grouped], key=lambda i: order[i.id])  # stable: a group stays whole
+
+    def _raw_list(self, ckey: PathKey, name: str) -> dict[str, int]:
+        """The ids of the tables in a category's raw ``items`` or ``groups`` list, to their index."""
+        cat = self.d["categories"][ckey[1]]
+        arr = cat.get(name) if isinstance(cat, dict) else None
+        out: dict[str, int] = {}
+        if isinstance(arr, list):
+            for k, t in enumerate(arr):
+                if isinstance(t, dict) and isinstance(t.get("id"), str):
+                    out.setdefault(t["id"], k)
         return out
 
     def _items_of_broken_category(self, t: dict[str, Any], key: PathKey, label: str) -> None:
@@ -1412,44 +1680,213 @@ class _Builder:
             floor=Fraction(0),
             on_missing=cat_missing or self.on_missing,
         )
-        self._items(t, key, label, cid, place)
+        seen: dict[str, str] = {}
+        self._items(t, key, label, cid, place, seen=seen)
+        self._groups(t, key, cid, place, seen)
 
     def _items(
-        self, cat: dict[str, Any], ckey: PathKey, clabel: str, cid: str, place: _Place
+        self,
+        cat: dict[str, Any],
+        ckey: PathKey,
+        clabel: str,
+        cid: str,
+        place: _Place,
+        *,
+        seen: dict[str, str] | None = None,
+        prefix: str = "",
+        group: str | None = None,
     ) -> list[Item]:
+        """The items of a category, or of one of its groups (``group``, ``prefix`` its path).
+
+        ``seen`` maps the ids already used in the category (items and groups) to where.
+        """
         arr = cat.get("items", [])
+        what = "[[categories.groups.items]]" if group is not None else "[[categories.items]]"
         if not isinstance(arr, list):
             self.c.err(
                 (*ckey, "items"),
                 f"{clabel}.items",
-                f"{_show(arr)} is {_typename(arr)}; expected [[categories.items]] tables",
+                f"{_show(arr)} is {_typename(arr)}; expected {what} tables",
             )
             return []
         out: list[Item] = []
-        seen: dict[str, int] = {}
+        seen = {} if seen is None else seen
+        prefix = prefix or f"categories[{ckey[1]}]"
         for ii, t in enumerate(arr):
             key: PathKey = (*ckey, "items", ii)
             if not isinstance(t, dict):
                 self.c.err(
-                    key, f"{clabel}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table"
+                    key, f"{prefix}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table"
                 )
                 continue
             iid = t.get("id") if isinstance(t.get("id"), str) else None
-            label = f"categories[{ckey[1]}].items[{ii}]" + (f' "{cid}.{iid}"' if iid else "")
+            label = f"{prefix}.items[{ii}]" + (f' "{cid}.{iid}"' if iid else "")
             try:
                 item = self._item(t, key, label, cid, place)
             except _Bad:
                 self.broken_cats.add(ckey[1] if isinstance(ckey[1], int) else -1)
                 continue
+            here = f"{prefix.split('.', 1)[1] + '.' if '.' in prefix else ''}items[{ii}]"
             if item.short_id in seen:
                 self.c.err(
                     (*key, "id"),
                     f"{label}.id",
-                    f"item id '{item.id}' is used twice (first at items[{seen[item.short_id]}])",
+                    f"item id '{item.id}' is used twice (first at {seen[item.short_id]})",
                 )
-            seen[item.short_id] = ii
-            out.append(item)
+            seen.setdefault(item.short_id, here)
+            out.append(item if group is None else attrs.evolve(item, group=group))
         return out
+
+    def _groups(
+        self,
+        t: dict[str, Any],
+        ckey: PathKey,
+        cid: str,
+        place: _Place,
+        seen: dict[str, str],
+    ) -> tuple[list[Group], list[Item]]:
+        """A category's ``[[categories.groups]]`` (SPEC §10.3) and their items, one level only."""
+        arr = t.get("groups")
+        if arr is None:
+            return [], []
+        ci = ckey[1]
+        if not isinstance(arr, list):
+            self.c.err(
+                (*ckey, "groups"),
+                f"categories[{ci}].groups",
+                f"{_show(arr)} is {_typename(arr)}; expected [[categories.groups]] tables",
+            )
+            return [], []
+        groups: list[Group] = []
+        items: list[Item] = []
+        for gi, g in enumerate(arr):
+            gkey: PathKey = (*ckey, "groups", gi)
+            prefix = f"categories[{ci}].groups[{gi}]"
+            if not isinstance(g, dict):
+                self.c.err(gkey, prefix, f"{_show(g)} is {_typename(g)}; expected a table")
+                continue
+            gid_raw = g.get("id") if isinstance(g.get("id"), str) else None
+            glabel = prefix + (f' "{cid}.{gid_raw}"' if gid_raw else "")
+            if "groups" in g:
+                inner = g["groups"]
+                self.c.err(
+                    (*gkey, "groups", 0)
+                    if isinstance(inner, list) and inner
+                    else (*gkey, "groups"),
+                    f"{glabel}.groups",
+                    "a group holds items, not groups (one level only); "
+                    "make the inner group a group of the category",
+                )
+            for k in ("applies_when", "weight", "type"):  # a whole category's, not a group's
+                if k in g:
+                    self.c.err(
+                        (*gkey, k),
+                        f"{glabel}.{k}",
+                        f"a group takes no '{k}'; "
+                        + (
+                            "put the condition on its items (or on the category)"
+                            if k == "applies_when"
+                            else "a group counts within its category, with the category's type and weight"
+                        ),
+                    )
+            self.unknown_keys(
+                {
+                    k: v
+                    for k, v in g.items()
+                    if k not in ("groups", "applies_when", "weight", "type")
+                },
+                _GROUP_KEYS,
+                gkey,
+                "a group",
+            )
+            try:
+                gid = self.text(g, "id", gkey, glabel, required=True)
+                if not _ID.match(gid):
+                    self.c.err(
+                        (*gkey, "id"),
+                        f"{glabel}.id",
+                        f"'{gid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+                    )
+                title = self.text(g, "title", gkey, glabel, default=gid)
+                gmax = self.points(g, "max", gkey, glabel)
+                floor = self.points(g, "floor", gkey, glabel, default=Fraction(0)) or Fraction(0)
+                g_missing = self._on_missing(g, gkey, glabel)
+                g_na = self._na_mode(g, gkey, glabel)
+            except _Bad:
+                self.broken_cats.add(ci if isinstance(ci, int) else -1)
+                self._items(g, gkey, glabel, cid, place, seen=seen, prefix=prefix)
+                continue
+            if gid in seen:
+                self.c.err(
+                    (*gkey, "id"),
+                    f"{glabel}.id",
+                    f"'{gid}' is used twice in category '{cid}' (first at {seen[gid]}); "
+                    "groups and items of a category need ids of their own",
+                )
+            seen.setdefault(gid, f"groups[{gi}]")
+            if gmax is not None and gmax <= 0:
+                self.c.err((*gkey, "max"), f"{glabel}.max", f"{_fmt(gmax)} must be above 0")
+                gmax = None
+            if floor > 0:
+                self.c.err(
+                    (*gkey, "floor"),
+                    f"{glabel}.floor",
+                    f"{_fmt(floor)} must not be above 0 (a negative floor means 该组可负分)",
+                )
+            elif floor < 0 and place.deducts:
+                self.c.err(
+                    (*gkey, "floor"),
+                    f"{glabel}.floor",
+                    f"a group of a {place.type} category deducts 0 or more, at most its max; "
+                    "it has no floor (remove floor)",
+                )
+            gplace = attrs.evolve(
+                place,
+                on_missing=g_missing or place.on_missing,
+                group_cap=gmax if place.deducts else None,
+                na=g_na,
+            )
+            broken_before = len(self.broken_cats)
+            gitems = self._items(g, gkey, glabel, cid, gplace, seen=seen, prefix=prefix, group=gid)
+            broken = len(self.broken_cats) > broken_before or ci in self.broken_cats
+            raw_items = g.get("items")
+            if not gitems and (not isinstance(raw_items, list) or not raw_items):
+                where = (*gkey, "items") if "items" in g else gkey
+                self.c.err(
+                    where,
+                    f"{glabel}.items" if "items" in g else glabel,
+                    "a group needs at least one [[categories.groups.items]]",
+                )
+                continue
+            items_sum = sum((i.max for i in gitems), Fraction(0))
+            capped = True
+            if gmax is None:
+                if place.deducts and any(not i.capped for i in gitems):
+                    capped = False  # an uncapped item and no max of its own (SPEC §10.10)
+                    gmax = place.span or items_sum
+                else:
+                    gmax = items_sum
+            elif gmax > items_sum and place.type == "base" and not broken and gitems:
+                self.c.err(
+                    (*gkey, "max"),
+                    f"{glabel}.max",
+                    f"{_fmt(gmax)} is above the sum of its items' max ({_fmt(items_sum)}); "
+                    f"lower it to {_fmt(items_sum)} or add items",
+                )
+            groups.append(
+                Group(
+                    id=gid,
+                    title=title,
+                    max=gmax,
+                    items=tuple(i.id for i in gitems),
+                    floor=floor,
+                    capped=capped,
+                    on_missing=g_missing,
+                    not_applicable=g_na,
+                )
+            )
+            items.extend(gitems)
+        return groups, items
 
     def _item(self, t: dict[str, Any], key: PathKey, label: str, cid: str, place: _Place) -> Item:
         given_kind = t.get("kind")
@@ -1498,9 +1935,9 @@ class _Builder:
             given = self.points(t, "max", key, label, required=not place.deducts)
             if given is None and place.deducts:  # a kind that bounds itself (choice) caps itself
                 given = KINDS[kind].implied_max(t)
-            if given is None:  # an uncapped deduction: at most what its category can lose
+            if given is None:  # an uncapped deduction: at most what its group or category can lose
                 capped = False
-                given = place.span
+                given = place.group_cap if place.group_cap is not None else place.span
                 if given is None and place.type == "deduction":
                     raise _Bad  # the category's missing max is reported already; nothing to add here
                 if given is None:
@@ -1530,7 +1967,7 @@ class _Builder:
                 "it has no floor (remove floor, or move the item to a base category)",
             )
         on_missing = self._on_missing(t, key, label) or place.on_missing
-        if not capped and on_missing == "worst":
+        if not capped and on_missing == "worst" and place.group_cap is None:
             self.c.err(
                 key,
                 label,
@@ -1540,7 +1977,7 @@ class _Builder:
             )
         applies = self._applies(t, key, label)
         requires = self._requires(t, key, label, kind)
-        na_mode = self._na_mode(t, key, label)
+        na_mode = self._na_mode(t, key, label) or place.na
         rule = self._rule(kind, t, key, label, mx)
         if isinstance(rule, ManualRule):
             rule = self._manual_step(rule, t, key, label)
@@ -1850,6 +2287,11 @@ class _Place:
     max: Fraction | None
     floor: Fraction
     on_missing: OnMissing
+    #: In a group of a deduction or penalty category that has a max: what an item without a max
+    #: of its own deducts at most, and under ``on_missing = "worst"`` (SPEC §10.10).
+    group_cap: Fraction | None = None
+    #: The ``not_applicable`` of the item's group, if it says one (SPEC §10.4).
+    na: str | None = None
 
     @property
     def deducts(self) -> bool:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..lang.messages import N_, _
+
 #: A TOML evidence file (one unit) holds at most this many bytes.
 MAX_TOML_BYTES = 16 * 2**20
 #: A CSV table holds at most this many bytes.
@@ -46,7 +48,7 @@ _CHUNK = 2**20
 #: The sheet of a workbook that holds the evidence when there are several: the data sheet of the
 #: form ``fulian-eval template`` writes (beside its 说明 instructions sheet). Else the first sheet.
 DATA_SHEET = "填报"
-_SAVE_AS = "save the file as UTF-8 (Excel: 'CSV UTF-8')"
+_SAVE_AS = N_("save the file as UTF-8 (Excel: 'CSV UTF-8')")
 
 if csv.field_size_limit() < MAX_CELL_CHARS:
     csv.field_size_limit(MAX_CELL_CHARS)
@@ -66,16 +68,16 @@ def nfc(text: str) -> str:
 
 def _kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return _("a FIFO (named pipe)")
     if stat.S_ISCHR(mode):
-        return "a character device"
+        return _("a character device")
     if stat.S_ISBLK(mode):
-        return "a block device"
+        return _("a block device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return _("a socket")
     if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
+        return _("a folder")
+    return _("not a regular file")
 
 
 def limit_for(path: Path) -> int:
@@ -106,10 +108,16 @@ def open_regular(path: Path, limit: int | None = None, *, what: str = "evidence"
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileProblem(f"{_kind(st.st_mode)}, not a regular file; {what} must be a file")
+            raise FileProblem(
+                _("{kind}, not a regular file; {what} must be a file").format(
+                    kind=_kind(st.st_mode), what=_(what)
+                )
+            )
         if st.st_size > limit:
             raise FileProblem(
-                f"{st.st_size:,} bytes; {_holder(what)} may hold at most {limit:,} bytes"
+                _("{size} bytes; {what} may hold at most {limit} bytes").format(
+                    size=f"{st.st_size:,}", what=_holder(what), limit=f"{limit:,}"
+                )
             )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
@@ -126,19 +134,20 @@ def read_bounded(path: Path, limit: int | None = None, *, what: str = "evidence"
         raw = f.read(limit + 1)
     if len(raw) > limit:  # it grew while being read
         raise FileProblem(
-            f"more than {limit:,} bytes; {_holder(what)} may hold at most {limit:,} bytes"
+            _("more than {limit} bytes; {what} may hold at most {limit} bytes").format(
+                what=_holder(what), limit=f"{limit:,}"
+            )
         )
     return raw
 
 
+# What callers name a file in messages (``what``), and what holds it; translated where used.
+_WHAT = (N_("evidence"), N_("a rulebook"), N_("a units file"), N_("a waiver file"))
+_HOLDER = {"evidence": N_("an evidence file like this"), "a rulebook": N_("a rulebook file")}
+
+
 def _holder(what: str) -> str:
-    return (
-        "an evidence file like this"
-        if what == "evidence"
-        else f"{what} file"
-        if not what.endswith("file")
-        else what
-    )
+    return _(_HOLDER.get(what, what))
 
 
 # ---------------------------------------------------------------- encodings
@@ -188,14 +197,18 @@ def text_encoding(chunks: Callable[[], Iterable[bytes]]) -> str:
         if bad is None:
             return "utf-16"
         raise FileProblem(
-            f"starts as UTF-16 text (its BOM) but byte {bad} is not UTF-16; {_SAVE_AS}"
+            _("starts as UTF-16 text (its BOM) but byte {byte} is not UTF-16; {fix}").format(
+                byte=bad, fix=_(_SAVE_AS)
+            )
         )
     bad = _first_bad(chunks(), "utf-8")
     if bad is None:
         return "utf-8-sig"
     if not head.startswith(codecs.BOM_UTF8) and _first_bad(chunks(), "gb18030") is None:
         return "gb18030"
-    raise FileProblem(f"not UTF-8 text (byte {bad}), nor GB18030/GBK; {_SAVE_AS}")
+    raise FileProblem(
+        _("not UTF-8 text (byte {byte}), nor GB18030/GBK; {fix}").format(byte=bad, fix=_(_SAVE_AS))
+    )
 
 
 def decode_text(raw: bytes) -> str:
@@ -295,7 +308,9 @@ def csv_rows(f: Iterable[str]) -> Iterator[list[str]]:
             last = reader.line_num
             problem = _quote_problem(str(exc), rowno, first, last)
             if header is None:
-                raise FileProblem(f"row 1 (the header): {problem}") from None
+                raise FileProblem(
+                    _("row 1 (the header): {problem}").format(problem=problem)
+                ) from None
             yield BadRow([], problem)
             continue
         rowno += 1
@@ -303,7 +318,9 @@ def csv_rows(f: Iterable[str]) -> Iterator[list[str]]:
         if header is None:
             if len(cells) > MAX_COLUMNS:
                 raise FileProblem(
-                    f"the header has {len(cells):,} columns; a table may have at most {MAX_COLUMNS:,}"
+                    _("the header has {n} columns; a table may have at most {max}").format(
+                        n=f"{len(cells):,}", max=f"{MAX_COLUMNS:,}"
+                    )
                 )
             header = cells
             width = named_width(cells)
@@ -318,27 +335,36 @@ def csv_rows(f: Iterable[str]) -> Iterator[list[str]]:
 
 
 def _quote_problem(error: str, rowno: int, first: int, last: int) -> str:
-    lines = f"line {first}" if last <= first else f"lines {first}–{last}"
+    lines = (
+        _("line {first}").format(first=first)
+        if last <= first
+        else _("lines {first}–{last}").format(first=first, last=last)
+    )
     if "unexpected end of data" in error:
         if last > first:
             raise FileProblem(
-                f'row {rowno}: a quote (") opens a cell at line {first} that is never closed, so '
-                f"lines {first}–{last} (the end of the file) would be one cell; fix the quoting"
+                _(
+                    'row {row}: a quote (") opens a cell at line {first} that is never closed, so lines {first}–{last} (the end of the file) would be one cell; fix the quoting'
+                ).format(row=rowno, first=first, last=last)
             )
-        return f'{lines}: a quote (") opens a cell that is never closed; fix the quoting'
+        return _('{lines}: a quote (") opens a cell that is never closed; fix the quoting').format(
+            lines=lines
+        )
     if "field larger than field limit" in error:
         if last > first:
             raise FileProblem(
-                f'row {rowno}: a quote (") opens a cell at line {first} that runs past line {last} and '
-                f"over {MAX_CELL_CHARS:,} characters: a quote never closed?; fix the quoting"
+                _(
+                    'row {row}: a quote (") opens a cell at line {first} that runs past line {last} and over {max} characters: a quote never closed?; fix the quoting'
+                ).format(row=rowno, first=first, last=last, max=f"{MAX_CELL_CHARS:,}")
             )
-        return f"{lines}: a cell of more than {MAX_CELL_CHARS:,} characters"
-    if "expected after" in error:
-        return (
-            f'{lines}: a quoted cell goes on after its closing quote ({error}); write "" for a quote '
-            f"inside a quoted cell, or quote the whole cell"
+        return _("{lines}: a cell of more than {max} characters").format(
+            lines=lines, max=f"{MAX_CELL_CHARS:,}"
         )
-    return f"{lines}: not valid CSV ({error})"
+    if "expected after" in error:
+        return _(
+            '{lines}: a quoted cell goes on after its closing quote ({error}); write "" for a quote inside a quoted cell, or quote the whole cell'
+        ).format(lines=lines, error=error)
+    return _("{lines}: not valid CSV ({error})").format(lines=lines, error=error)
 
 
 def _joined_rows(
@@ -351,11 +377,14 @@ def _joined_rows(
         for line in c.splitlines()[1:]:
             if line.count(",") >= need:
                 name = str(header[k]).strip() if k < len(header) else ""
-                col = f"column '{name}'" if name else f"column {k + 1}"
-                return (
-                    f"lines {first}–{last}: the cell in {col} holds line breaks and a line with {need} commas, "
-                    f'like a whole row: a stray quote (") has joined rows into one cell; fix the quoting'
+                col = (
+                    _("column '{name}'").format(name=name)
+                    if name
+                    else _("column {n}").format(n=k + 1)
                 )
+                return _(
+                    'lines {first}–{last}: the cell in {column} holds line breaks and a line with {n} commas, like a whole row: a stray quote (") has joined rows into one cell; fix the quoting'
+                ).format(first=first, last=last, column=col, n=need)
     return ""
 
 
@@ -425,19 +454,25 @@ def _check_zip(f: BinaryIO) -> None:
     try:
         z = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise FileProblem(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        raise FileProblem(
+            _("not a readable .xlsx workbook ({error})").format(
+                error=f"{type(exc).__name__}: {exc}"
+            )
+        ) from None
     infos = z.infolist()
     total = sum(i.file_size for i in infos)
     if total > MAX_XLSX_UNPACKED:
         raise FileProblem(
-            f"the workbook unpacks to {total:,} bytes; a workbook may unpack to at most "
-            f"{MAX_XLSX_UNPACKED:,} (save the sheet alone, or as CSV)"
+            _(
+                "the workbook unpacks to {size} bytes; a workbook may unpack to at most {max} (save the sheet alone, or as CSV)"
+            ).format(size=f"{total:,}", max=f"{MAX_XLSX_UNPACKED:,}")
         )
     for i in infos:
         if not i.filename.startswith("xl/worksheets/") and i.file_size > MAX_XLSX_PART:
             raise FileProblem(
-                f"the workbook's part {i.filename} unpacks to {i.file_size:,} bytes; at most "
-                f"{MAX_XLSX_PART:,} (save the sheet as CSV)"
+                _(
+                    "the workbook's part {part} unpacks to {size} bytes; at most {max} (save the sheet as CSV)"
+                ).format(part=i.filename, size=f"{i.file_size:,}", max=f"{MAX_XLSX_PART:,}")
             )
     f.seek(0)
 
@@ -468,10 +503,10 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         import openpyxl
     except ImportError:
         raise ImportError(
-            "reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'"
+            _("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'")
         ) from None
     lock = (
-        "; it looks like an Excel lock file (~$…): close the workbook or delete it"
+        _("; it looks like an Excel lock file (~$…): close the workbook or delete it")
         if path.name.startswith("~$")
         else ""
     )
@@ -486,11 +521,14 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
             except Exception as exc:  # openpyxl and zipfile raise many types for a bad file
                 raise FileProblem(
-                    f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}){lock}"
+                    _("not a readable .xlsx workbook ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    )
+                    + lock
                 ) from None
             try:
                 if not wb.worksheets:
-                    raise FileProblem("the workbook has no worksheet")
+                    raise FileProblem(_("the workbook has no worksheet"))
                 return _read_sheet(wb, wb.worksheets[data_sheet_index(wb.sheetnames)])
             finally:
                 wb.close()
@@ -513,7 +551,9 @@ def _sheet_parser() -> Any:
                         row, col = coordinate_to_tuple(ref)
                     except (ValueError, TypeError, KeyError):
                         raise FileProblem(
-                            f"the sheet is damaged: '{ref}' is not a cell reference"
+                            _("the sheet is damaged: '{ref}' is not a cell reference").format(
+                                ref=ref
+                            )
                         ) from None
                 else:
                     row, col = self.row_counter, self.col_counter
@@ -522,14 +562,18 @@ def _sheet_parser() -> Any:
                 if element.get("t") == "s":
                     n = len(self.shared_strings)
                     raise FileProblem(
-                        f"the workbook is damaged: cell {where} refers to shared string "
-                        f"{raw!r}, but there are {n:,} ({type(exc).__name__})"
+                        _(
+                            "the workbook is damaged: cell {cell} refers to shared string {raw}, but there are {n} ({error})"
+                        ).format(cell=where, raw=repr(raw), n=f"{n:,}", error=type(exc).__name__)
                     ) from None
                 return {
                     "row": row,
                     "column": col,
                     "value": BadCell(
-                        raw, f"cell {where} holds {raw!r}, which is not a number Excel can hold"
+                        raw,
+                        _("cell {cell} holds {raw}, which is not a number Excel can hold").format(
+                            cell=where, raw=repr(raw)
+                        ),
                     ),
                     "data_type": "e",
                     "style_id": 0,
@@ -541,20 +585,27 @@ def _sheet_parser() -> Any:
             if formula is not None and (
                 saved is None or (not saved.text and element.get("t") != "str")
             ):
-                text = f"={formula.text}" if formula.text else "a formula"
+                text = f"={formula.text}" if formula.text else _("a formula")
                 cell["value"] = BadCell(
                     text,
-                    f"cell {where} holds a formula with no saved value ({text}); "
-                    "open and save it in Excel",
+                    _(
+                        "cell {cell} holds a formula with no saved value ({formula}); open and save it in Excel"
+                    ).format(cell=where, formula=text),
                 )
             elif cell["data_type"] == "e" and value is not None:
                 cell["value"] = BadCell(
-                    str(value), f"cell {where} holds the Excel error {value}; fix it in Excel"
+                    str(value),
+                    _("cell {cell} holds the Excel error {error}; fix it in Excel").format(
+                        cell=where, error=value
+                    ),
                 )
             elif isinstance(value, float) and not math.isfinite(value):
                 raw = element.findtext(VALUE_TAG) or str(value)
                 cell["value"] = BadCell(
-                    raw, f"cell {where} holds {raw}, which is not a finite number"
+                    raw,
+                    _("cell {cell} holds {raw}, which is not a finite number").format(
+                        cell=where, raw=raw
+                    ),
                 )
             return cell
 
@@ -572,13 +623,17 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
         date_formats=wb._date_formats,
         timedelta_formats=wb._timedelta_formats,
     )
-    sheet = f"sheet '{ws.title}'"
+    sheet = str(ws.title)
     rows: dict[int, dict[int, Any]] = {}
     cells = 0
     try:
         for rowno, row in parser.parse():
             if rowno > MAX_XLSX_ROWS or rowno < 1:
-                raise FileProblem(f"the {sheet} is damaged: row {rowno} is outside Excel's rows")
+                raise FileProblem(
+                    _("the sheet '{sheet}' is damaged: row {row} is outside Excel's rows").format(
+                        sheet=sheet, row=rowno
+                    )
+                )
             got = rows.setdefault(rowno, {})
             for c in row:
                 value, col = c["value"], c["column"]
@@ -586,26 +641,36 @@ def _read_sheet(wb: Any, ws: Any) -> tuple[list[str], list[tuple[int, list[Any]]
                     continue
                 if not 1 <= col <= MAX_COLUMNS:
                     raise FileProblem(
-                        f"the {sheet} is damaged: a cell in column {col} is outside Excel's columns"
+                        _(
+                            "the sheet '{sheet}' is damaged: a cell in column {column} is outside Excel's columns"
+                        ).format(sheet=sheet, column=col)
                     )
                 got[col] = value
                 cells += 1
             if cells > MAX_XLSX_CELLS:
                 raise FileProblem(
-                    f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV"
+                    _("the sheet '{sheet}' has more than {max} cells; save it as CSV").format(
+                        sheet=sheet, max=f"{MAX_XLSX_CELLS:,}"
+                    )
                 )
         merged = parser.merged_cells
     except FileProblem:
         raise
     except Exception as exc:  # damaged XML, anything openpyxl trips on
-        raise FileProblem(f"the {sheet} is damaged ({type(exc).__name__}: {exc})") from None
+        raise FileProblem(
+            _("the sheet '{sheet}' is damaged ({error})").format(
+                sheet=sheet, error=f"{type(exc).__name__}: {exc}"
+            )
+        ) from None
     spans = []
     for rng in merged.mergeCell if merged is not None else []:
         try:
             min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
         except (ValueError, TypeError):
             raise FileProblem(
-                f"the {sheet} is damaged: merged range '{rng.ref}' is not a range"
+                _("the sheet '{sheet}' is damaged: merged range '{ref}' is not a range").format(
+                    sheet=sheet, ref=rng.ref
+                )
             ) from None
         spans.append((rng.ref, min_row, min_col, max_row, max_col))
     return _laid_out(sheet, rows, cells, spans)
@@ -631,11 +696,12 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         import python_calamine
     except ImportError:
         raise ImportError(
-            "reading .xls needs the 'excel' extra: pip install 'fulian_eval[excel]' "
-            "(or save the workbook as .xlsx)"
+            _(
+                "reading .xls needs the 'excel' extra: pip install 'fulian_eval[excel]' (or save the workbook as .xlsx)"
+            )
         ) from None
     lock = (
-        "; it looks like an Excel lock file (~$…): close the workbook or delete it"
+        _("; it looks like an Excel lock file (~$…): close the workbook or delete it")
         if path.name.startswith("~$")
         else ""
     )
@@ -644,16 +710,19 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
             wb = python_calamine.CalamineWorkbook.from_filelike(f)
         except python_calamine.PasswordError:
             raise FileProblem(
-                "the workbook is protected by a password; save it without one"
+                _("the workbook is protected by a password; save it without one")
             ) from None
         except Exception as exc:  # calamine raises several types for a bad file
             raise FileProblem(
-                f"not a readable .xls workbook ({type(exc).__name__}: {exc}){lock}"
+                _("not a readable .xls workbook ({error})").format(
+                    error=f"{type(exc).__name__}: {exc}"
+                )
+                + lock
             ) from None
         try:
             names = wb.sheet_names
             if not names:
-                raise FileProblem("the workbook has no worksheet")
+                raise FileProblem(_("the workbook has no worksheet"))
             index = data_sheet_index(names)
             try:
                 ws = wb.get_sheet_by_index(index)
@@ -661,11 +730,13 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 merged = ws.merged_cell_ranges or []
             except Exception as exc:
                 raise FileProblem(
-                    f"the sheet '{names[index]}' is damaged ({type(exc).__name__}: {exc})"
+                    _("the sheet '{sheet}' is damaged ({error})").format(
+                        sheet=names[index], error=f"{type(exc).__name__}: {exc}"
+                    )
                 ) from None
         finally:
             wb.close()
-    sheet = f"sheet '{names[index]}'"
+    sheet = str(names[index])
     rows: dict[int, dict[int, Any]] = {}
     cells = 0
     for r, row in enumerate(grid, start=1):
@@ -675,18 +746,25 @@ def read_xls(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         if got:
             if r > MAX_XLSX_ROWS or max(got) > MAX_COLUMNS:
                 raise FileProblem(
-                    f"the {sheet} is damaged: a cell lies outside Excel's rows and columns"
+                    _(
+                        "the sheet '{sheet}' is damaged: a cell lies outside Excel's rows and columns"
+                    ).format(sheet=sheet)
                 )
             rows[r] = got
             cells += len(got)
             if cells > MAX_XLSX_CELLS:
                 raise FileProblem(
-                    f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells; save it as CSV"
+                    _("the sheet '{sheet}' has more than {max} cells; save it as CSV").format(
+                        sheet=sheet, max=f"{MAX_XLSX_CELLS:,}"
+                    )
                 )
         for c, v in got.items():
             if isinstance(v, float) and not math.isfinite(v):
                 got[c] = BadCell(
-                    str(v), f"cell {cell_ref(r, c)} holds {v}, which is not a finite number"
+                    str(v),
+                    _("cell {cell} holds {raw}, which is not a finite number").format(
+                        cell=cell_ref(r, c), raw=v
+                    ),
                 )
     spans = [
         (f"{cell_ref(r0 + 1, c0 + 1)}:{cell_ref(r1 + 1, c1 + 1)}", r0 + 1, c0 + 1, r1 + 1, c1 + 1)
@@ -708,8 +786,9 @@ def _laid_out(
     for ref, min_row, min_col, max_row, max_col in spans:
         if min_row <= 1 < max_row:
             raise FileProblem(
-                f"cells {ref} of the {sheet} are merged across the header row; the header must "
-                "be a row of its own: unmerge them"
+                _(
+                    "cells {ref} of the sheet '{sheet}' are merged across the header row; the header must be a row of its own: unmerge them"
+                ).format(ref=ref, sheet=sheet)
             )
         value = rows.get(min_row, {}).get(min_col)
         if value is None:
@@ -718,8 +797,9 @@ def _laid_out(
         cells += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
         if cells > MAX_XLSX_CELLS:
             raise FileProblem(
-                f"the {sheet} has more than {MAX_XLSX_CELLS:,} cells with merged ranges filled in; "
-                "save it as CSV"
+                _(
+                    "the sheet '{sheet}' has more than {max} cells with merged ranges filled in; save it as CSV"
+                ).format(sheet=sheet, max=f"{MAX_XLSX_CELLS:,}")
             )
         for r in range(min_row, max_row + 1):
             got = rows.setdefault(r, {})
@@ -728,7 +808,7 @@ def _laid_out(
     head = rows.get(1, {})
     for v in head.values():
         if isinstance(v, BadCell):
-            raise FileProblem(f"the header: {v.problem}")
+            raise FileProblem(_("the header: {problem}").format(problem=v.problem))
     width = max(head, default=0)
     header = [nfc(str(head.get(c, "")).strip()) for c in range(1, width + 1)]
     out = []

@@ -105,11 +105,22 @@ def _mark_file(data: dict[str, Any], src: Source, origins: Origins) -> None:
             if not isinstance(cat, dict):
                 continue
             origins.mark(cat, src, ("categories", ci))
-            items = cat.get("items")
-            if isinstance(items, list):
-                for ii, item in enumerate(items):
-                    if isinstance(item, dict):
-                        origins.mark(item, src, ("categories", ci, "items", ii))
+            _mark_items(cat, src, origins, ("categories", ci))
+            groups = cat.get("groups")
+            if isinstance(groups, list):
+                for gi, group in enumerate(groups):
+                    if isinstance(group, dict):
+                        origins.mark(group, src, ("categories", ci, "groups", gi))
+                        _mark_items(group, src, origins, ("categories", ci, "groups", gi))
+
+
+def _mark_items(table: dict[str, Any], src: Source, origins: Origins, path: PathKey) -> None:
+    """Mark the items of a category or of a group (SPEC §10.3)."""
+    items = table.get("items")
+    if isinstance(items, list):
+        for ii, item in enumerate(items):
+            if isinstance(item, dict):
+                origins.mark(item, src, (*path, "items", ii))
 
 
 _REPLACED = (
@@ -239,39 +250,110 @@ def _merge(
             cats.append(ccat)
             continue
         for k, v in ccat.items():  # a category of the base, extended: its keys changed, items added
-            if k == "items":
+            if k in ("items", "groups"):
                 continue
             same[k] = v
             origins.mark_key(same, k, src, ("categories", ci, k))
         if isinstance(ccat.get("items"), list):
             same.setdefault("items", [])
             same["items"].extend(ccat["items"])
+        if isinstance(ccat.get("groups"), list):  # groups added, or a base group's items added to
+            _merge_groups(same, ccat["groups"], src, origins, ("categories", ci))
     out["categories"] = cats
     _apply_overrides(out, child, src, origins, err)
     _apply_disable(out, child, err)
     return out
 
 
-def _copy_cat(cat: dict[str, Any], origins: Origins) -> dict[str, Any]:
-    new = dict(cat)
-    origins.copy_mark(new, cat)
-    if isinstance(cat.get("items"), list):
+def _merge_groups(
+    same: dict[str, Any], groups: list[Any], src: Source, origins: Origins, path: PathKey
+) -> None:
+    """A child's ``[[categories.groups]]`` on a category of the base: a group of the same id
+    gets its keys changed and its items added; any other group is added."""
+    base_groups = same.get("groups")
+    if not isinstance(base_groups, list):
+        same["groups"] = base_groups = []
+    for gi, g in enumerate(groups):
+        old = next(
+            (
+                b
+                for b in base_groups
+                if isinstance(b, dict) and isinstance(g, dict) and b.get("id") == g.get("id")
+            ),
+            None,
+        )
+        if old is None:
+            base_groups.append(g)
+            continue
+        for k, v in g.items():
+            if k == "items":
+                continue
+            old[k] = v
+            origins.mark_key(old, k, src, (*path, "groups", gi, k))
+        if isinstance(g.get("items"), list):
+            old.setdefault("items", [])
+            if isinstance(old["items"], list):
+                old["items"].extend(g["items"])
+
+
+def _copy_items(table: dict[str, Any], new: dict[str, Any], origins: Origins) -> None:
+    if isinstance(table.get("items"), list):
         items = []
-        for item in cat["items"]:
+        for item in table["items"]:
             c = copy.copy(item)
             origins.copy_mark(c, item)
             items.append(c)
         new["items"] = items
+
+
+def _copy_cat(cat: dict[str, Any], origins: Origins) -> dict[str, Any]:
+    new = dict(cat)
+    origins.copy_mark(new, cat)
+    _copy_items(cat, new, origins)
+    if isinstance(cat.get("groups"), list):
+        groups = []
+        for g in cat["groups"]:
+            if isinstance(g, dict):
+                c = dict(g)
+                origins.copy_mark(c, g)
+                _copy_items(g, c, origins)
+                groups.append(c)
+            else:
+                groups.append(g)
+        new["groups"] = groups
     return new
 
 
+def _tables_of(cat: dict[str, Any]) -> list[dict[str, Any]]:
+    """A category and its groups: the tables that hold its items (SPEC §10.3)."""
+    out = [cat]
+    groups = cat.get("groups")
+    if isinstance(groups, list):
+        out.extend(g for g in groups if isinstance(g, dict))
+    return out
+
+
 def _items_by_id(cats: list[Any]) -> dict[str, dict[str, Any]]:
+    """Every item by its full id ``category.item``, a grouped one too."""
     out: dict[str, dict[str, Any]] = {}
     for cat in cats:
-        if isinstance(cat, dict) and isinstance(cat.get("items"), list):
-            for item in cat["items"]:
-                if isinstance(item, dict):
-                    out[f"{cat.get('id')}.{item.get('id')}"] = item
+        if not isinstance(cat, dict):
+            continue
+        for holder in _tables_of(cat):
+            if isinstance(holder.get("items"), list):
+                for item in holder["items"]:
+                    if isinstance(item, dict):
+                        out[f"{cat.get('id')}.{item.get('id')}"] = item
+    return out
+
+
+def _groups_by_id(cats: list[Any]) -> dict[str, dict[str, Any]]:
+    """Every group by ``category.group``."""
+    out: dict[str, dict[str, Any]] = {}
+    for cat in cats:
+        if isinstance(cat, dict):
+            for g in _tables_of(cat)[1:]:
+                out[f"{cat.get('id')}.{g.get('id')}"] = g
     return out
 
 
@@ -285,15 +367,28 @@ def _apply_overrides(
         err(("override",), "override", 'expected tables like [override."archives.registers"]')
         return
     items = _items_by_id(out["categories"])
+    groups = _groups_by_id(out["categories"])
     for full_id, changes in table.items():
         key = ("override", full_id)
         path = f'override."{full_id}"'
+        if full_id not in items and full_id in groups and isinstance(changes, dict):
+            if "id" in changes or "items" in changes:
+                err(
+                    key,
+                    path,
+                    "an override changes a group's own keys (max, title …), not its id or items",
+                )
+                continue
+            for k, v in changes.items():
+                groups[full_id][k] = v
+                origins.mark_key(groups[full_id], k, src, (*key, k))
+            continue
         if full_id not in items:
             err(
                 key,
                 path,
-                f"no item '{full_id}' to override{did_you_mean(full_id, items)}; "
-                'name it as "category.item"',
+                f"no item '{full_id}' to override{did_you_mean(full_id, [*items, *groups])}; "
+                'name it as "category.item" (or "category.group")',
             )
             continue
         if not isinstance(changes, dict):
@@ -321,23 +416,39 @@ def _apply_disable(out: dict[str, Any], child: dict[str, Any], err: Any) -> None
         return
     cats = out["categories"]
     items = _items_by_id(cats)
+    groups = _groups_by_id(cats)
     cat_ids = [c.get("id") for c in cats if isinstance(c, dict)]
     for i, name in enumerate(names):
         if name in items:
             cid, iid = name.split(".", 1)
             for cat in cats:
                 if isinstance(cat, dict) and cat.get("id") == cid:
-                    cat["items"] = [
-                        it
-                        for it in cat["items"]
-                        if not (isinstance(it, dict) and it.get("id") == iid)
+                    for holder in _tables_of(cat):
+                        if isinstance(holder.get("items"), list):
+                            holder["items"] = [
+                                it
+                                for it in holder["items"]
+                                if not (isinstance(it, dict) and it.get("id") == iid)
+                            ]
+                    if isinstance(cat.get("groups"), list):  # a group left with no items goes too
+                        cat["groups"] = [
+                            g
+                            for g in cat["groups"]
+                            if not (isinstance(g, dict) and g.get("items") == [])
+                        ]
+        elif name in groups:  # a whole group, with its items
+            cid, gid = name.split(".", 1)
+            for cat in cats:
+                if isinstance(cat, dict) and cat.get("id") == cid:
+                    cat["groups"] = [
+                        g for g in cat["groups"] if not (isinstance(g, dict) and g.get("id") == gid)
                     ]
         elif name in cat_ids:
             out["categories"] = cats = [
                 c for c in cats if not (isinstance(c, dict) and c.get("id") == name)
             ]
         else:
-            known = list(items) + [str(c) for c in cat_ids]
+            known = list(items) + list(groups) + [str(c) for c in cat_ids]
             err(
                 ("disable",),
                 f"disable[{i}]",

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from ..errors import Problem, RulebookError, did_you_mean
+from ..lang.messages import _
 from ..model.rulebook import Evidence, Rulebook
 from .load import read_toml
 from .locate import Locator
@@ -83,8 +84,9 @@ class WaiverSet:
             where = f"{w.source}:{w.line}" if w.line else w.source
             if w.approved_by in own:
                 warnings.append(
-                    f"{where}: waiver of {w.item} for {w.unit} ignored: approved by the unit's "
-                    f"own assessor '{w.approved_by}'"
+                    _(
+                        "{where}: waiver of {item} for {unit} ignored: approved by the unit's own assessor '{assessor}'"
+                    ).format(where=where, item=w.item, unit=w.unit, assessor=w.approved_by)
                 )
                 continue
             applied[w.item] = w.note()
@@ -107,7 +109,7 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
     """
     file = str(path)
     try:
-        data, text, _ = read_toml(Path(path))
+        data, text, _sources = read_toml(Path(path))
     except RulebookError as exc:
         raise WaiverError(exc.problems, file) from None
     loc = Locator(text)
@@ -123,11 +125,13 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
             bad(
                 (k,),
                 k,
-                f"unknown key '{k}'{did_you_mean(k, ['waivers'])}; a waiver file holds [[waivers]] tables",
+                _("unknown key '{key}'{hint}; a waiver file holds [[waivers]] tables").format(
+                    key=k, hint=did_you_mean(k, ["waivers"])
+                ),
             )
     arr = data.get("waivers", [])
     if not isinstance(arr, list):
-        bad(("waivers",), "waivers", "expected [[waivers]] tables")
+        bad(("waivers",), "waivers", _("expected [[waivers]] tables"))
         arr = []
     keep: list[Waiver] = []
     expired: list[Waiver] = []
@@ -135,23 +139,33 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         key = ("waivers", i)
         place = f"waivers[{i}]"
         if not isinstance(w, Mapping):
-            bad(key, place, "expected a table with unit, item, reason, approved_by, expires")
+            bad(key, place, _("expected a table with unit, item, reason, approved_by, expires"))
             continue
         ok = True
         for k in w:
             if k not in _KEYS:
-                bad((*key, k), f"{place}.{k}", f"unknown key '{k}'{did_you_mean(k, _KEYS)}")
+                bad(
+                    (*key, k),
+                    f"{place}.{k}",
+                    _("unknown key '{key}'{hint}").format(key=k, hint=did_you_mean(k, _KEYS)),
+                )
                 ok = False
         for k in _KEYS:
             if k not in w:
                 bad(
                     key,
                     place,
-                    f"'{k}' is required (a waiver needs unit, item, reason, approved_by, expires)",
+                    _(
+                        "'{key}' is required (a waiver needs unit, item, reason, approved_by, expires)"
+                    ).format(key=k),
                 )
                 ok = False
             elif k != "expires" and (not isinstance(w[k], str) or not w[k].strip()):
-                bad((*key, k), f"{place}.{k}", f"{w[k]!r} must be non-empty text")
+                bad(
+                    (*key, k),
+                    f"{place}.{k}",
+                    _("{value} must be non-empty text").format(value=repr(w[k])),
+                )
                 ok = False
         if not ok:
             continue
@@ -159,7 +173,9 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
             bad(
                 (*key, "item"),
                 f"{place}.item",
-                f"unknown item '{w['item']}'{did_you_mean(w['item'], items)}",
+                _("unknown item '{item}'{hint}").format(
+                    item=w["item"], hint=did_you_mean(w["item"], items)
+                ),
             )
             continue
         expires = w["expires"]
@@ -172,7 +188,9 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
             bad(
                 (*key, "expires"),
                 f"{place}.expires",
-                f"{w['expires']!r} is not a date; expected e.g. 2026-12-31",
+                _("{value} is not a date; expected e.g. 2026-12-31").format(
+                    value=repr(w["expires"])
+                ),
             )
             continue
         waiver = Waiver(
@@ -186,8 +204,12 @@ def load_waivers(path: str | Path, rb: Rulebook, today: _dt.date) -> tuple[Waive
         )
         if expires < today:
             warnings.append(
-                f"{file}:{waiver.line}: waiver of {waiver.item} for {waiver.unit} ignored: "
-                f"it expired on {expires.isoformat()}"
+                _("{where}: waiver of {item} for {unit} ignored: it expired on {date}").format(
+                    where=f"{file}:{waiver.line}",
+                    item=waiver.item,
+                    unit=waiver.unit,
+                    date=expires.isoformat(),
+                )
             )
             expired.append(waiver)
         else:

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 from ..errors import FulianEvalError
+from .messages import _
 
 # Counting words of Chinese ledgers: each counts a different thing, so each
 # gets its own dimension and "3 次" can never fill a field counted in 册.
@@ -204,7 +205,7 @@ def _parse(text: str) -> Any:
     try:
         q = ureg.Quantity(1, plain)
     except Exception as exc:  # pint raises several unrelated types here
-        raise UnitError(f"unknown unit '{text}'") from exc
+        raise UnitError(_("unknown unit '{unit}'").format(unit=text)) from exc
     _no_temperature(q, shown)
     return q
 
@@ -271,13 +272,19 @@ def conversion_factor(from_unit: str, to_unit: str) -> Fraction:
     if src.dimensionality != dst.dimensionality:
         a = _describe(from_unit, src)
         b = _describe(to_unit, dst)
-        raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}' ({a} vs {b})")
+        raise UnitError(
+            _("'{unit}' cannot be converted to '{to}' ({a} vs {b})").format(
+                unit=from_unit, to=to_unit, a=a, b=b
+            )
+        )
     ureg = registry()
     try:
         factor = _exact(ureg.Quantity(Fraction(1), src.units).to(dst.units).magnitude)
     except (ArithmeticError, ValueError) as exc:  # pint's float steps overflow for absurd prefixes
         raise UnitError(
-            f"'{from_unit}' cannot be converted to '{to_unit}' exactly ({exc}); write the figure in a nearer unit"
+            _(
+                "'{unit}' cannot be converted to '{to}' exactly ({error}); write the figure in a nearer unit"
+            ).format(unit=from_unit, to=to_unit, error=exc)
         ) from None
     if not Fraction(1, MAX_FACTOR) <= factor <= MAX_FACTOR:
         size = round((factor.numerator.bit_length() - factor.denominator.bit_length()) * 0.30103)

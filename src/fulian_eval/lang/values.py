@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from .messages import _
 from .text import MAX_DIGITS, MAX_EXPONENT
 from .units import UnitError, conversion_factor
 
@@ -460,7 +461,7 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
         ValueProblem: not a number, unknown unit, or the wrong dimension.
     """
     if isinstance(raw, bool):
-        raise ValueProblem(f"expected a number, got {str(raw).lower()}")
+        raise ValueProblem(_("expected a number, got {value}").format(value=str(raw).lower()))
     if isinstance(raw, BadNumber):
         raise ValueProblem(raw.reason)
     if isinstance(raw, int | Decimal):
@@ -468,7 +469,7 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     if isinstance(raw, float):
         return bounded(Decimal(repr(raw))), False
     if not isinstance(raw, str):
-        raise ValueProblem(f"expected a number, got {type(raw).__name__}")
+        raise ValueProblem(_("expected a number, got {value}").format(value=type(raw).__name__))
     if (
         raw.isdigit() and raw.isascii() and len(raw) <= MAX_EXPONENT
     ):  # the common case: a plain whole number
@@ -476,17 +477,27 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     text = raw.strip().replace("，", ",").replace("．", ".")
     if len(text) > MAX_TEXT:  # also keeps the pattern below linear
         raise ValueProblem(
-            f"'{brief(raw)}' is not a number: a figure with its unit takes at most {MAX_TEXT} characters"
+            _(
+                "'{value}' is not a number: a figure with its unit takes at most {n} characters"
+            ).format(value=brief(raw), n=MAX_TEXT)
         )
     if "百分之" in text:  # 百分之九十 is 90 %
         text = _PERCENT_WORDS.sub(r"\g<pre>\g<rest>%", text)
     m = _NUMBER.match(text)
     if not m:
-        raise ValueProblem(f"'{brief(raw)}' is not a number (expected e.g. 120 or \"120 m^2\")")
+        raise ValueProblem(
+            _("'{value}' is not a number (expected e.g. 120 or \"120 m^2\")").format(
+                value=brief(raw)
+            )
+        )
     approx = bool(m.group("pre") or m.group("post"))
     given_unit = m.group("unit")
     if given_unit and (given_unit[0].isdigit() or given_unit[0] in ",."):
-        raise ValueProblem(f"'{brief(raw)}' is not a number (expected e.g. 120 or \"120 m^2\")")
+        raise ValueProblem(
+            _("'{value}' is not a number (expected e.g. 120 or \"120 m^2\")").format(
+                value=brief(raw)
+            )
+        )
     if given_unit[:1] in ("几", "幾"):
         raise ValueProblem(
             f"'{brief(raw)}' 不是一个数：'几' 说的是一个范围，请写出数字，如 15 或 15余 "
@@ -507,7 +518,7 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
             )
         value = _bounded_decimal(numeral(num), f"'{brief(raw)}'")
         return _in_unit(value, given_unit, unit, raw), approx
-    mantissa, _, exp = num.lower().partition("e")
+    mantissa, _e, exp = num.lower().partition("e")
     if len(exp.lstrip("+-").lstrip("0")) > 6:  # beyond what Decimal holds, and far out of bounds
         if not Decimal(mantissa):
             num = "0"
@@ -516,7 +527,7 @@ def parse_number(raw: Any, unit: str) -> tuple[Fraction, bool]:
     try:
         value = bounded(Decimal(num), f"'{brief(raw)}'")
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
-        raise ValueProblem(f"'{raw}' is not a number") from None
+        raise ValueProblem(_("'{value}' is not a number").format(value=raw)) from None
     return _in_unit(value, given_unit, unit, raw), approx
 
 
@@ -546,7 +557,11 @@ def parse_bool(raw: Any) -> bool:
             return True
         if t in _FALSE:
             return False
-    raise ValueProblem(f"'{raw}' is not a yes/no value (expected true/false, 是/否, 有/无 or 1/0)")
+    raise ValueProblem(
+        _("'{value}' is not a yes/no value (expected true/false, 是/否, 有/无 or 1/0)").format(
+            value=raw
+        )
+    )
 
 
 #: What separates the members of a set written as text (SPEC §10.6): ``;`` ``；`` ``、``
@@ -588,7 +603,9 @@ def parse_set(raw: Any, keep: tuple[str, ...] = ()) -> frozenset[str]:
         out: set[str] = set()
         for x in raw:
             if not isinstance(x, str):
-                raise ValueProblem(f"expected a list of names, found {x!r}")
+                raise ValueProblem(
+                    _("expected a list of names, found {value}").format(value=repr(x))
+                )
             out.update(p.strip() for p in _members(x, keep) if p.strip())
         return frozenset(out)
-    raise ValueProblem(f"expected a list of names, got {raw!r}")
+    raise ValueProblem(_("expected a list of names, got {value}").format(value=repr(raw)))

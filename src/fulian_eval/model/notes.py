@@ -69,6 +69,7 @@ def rulebook_notes(rb: Rulebook) -> list[str]:
             )
         if c.type == "penalty":
             out.append(f"减分类别 {_name(c)}：从总分中最多减 {_n(c.max)} 分")
+        out.extend(_group_notes(c))
     if rb.places != 2:  # SPEC §10.5
         p = _n(rb.precision)
         out.append(f"评分精确到{p}分：各项得分、各类别得分和总分均四舍五入到{p}分")
@@ -78,4 +79,34 @@ def rulebook_notes(rb: Rulebook) -> list[str]:
                     f"项目 {item.title}（{item.id}）：满分 {_n(item.max)} 分不是{p}分的整数倍，"
                     f"得满分时记 {_n(rb.round(item.max))} 分"
                 )
+        for c in rb.categories:
+            for g in c.groups:
+                if rb.round(g.max) != g.max:
+                    out.append(
+                        f"分组 {c.id}.{g.id}：满分 {_n(g.max)} 分不是{p}分的整数倍，"
+                        f"小计四舍五入到{p}分，最高记 {_n(rb.round(g.max))} 分"
+                    )
+    return out
+
+
+def _group_notes(c: Category) -> list[str]:
+    """One line per group (SPEC §10.3): its cap, and whether it caps its items."""
+    out: list[str] = []
+    for g in c.groups:
+        mine = [i for i in c.items if i.group == g.id]
+        name = f"{c.id}.{g.id}「{g.title}」" if g.title and g.title != g.id else f"{c.id}.{g.id}"
+        head = f"分组 {name}（{len(mine)} 项）"
+        if c.deducts:
+            if not g.capped:
+                out.append(f"{head}：扣分不封顶")
+                continue
+            out.append(f"{head}：本组最多扣 {_n(g.max)} 分")
+            continue
+        total = sum((i.max for i in mine), Fraction(0))
+        if g.max < total:
+            out.append(
+                f"{head}：满分 {_n(g.max)} 分，低于各项满分之和 {_n(total)} 分，本组以 {_n(g.max)} 分封顶"
+            )
+        else:
+            out.append(f"{head}：满分 {_n(g.max)} 分")
     return out

@@ -27,9 +27,11 @@ __all__ = [
     "Evidence",
     "FieldSpec",
     "Grade",
+    "Group",
     "Item",
     "RuleSpec",
     "Rulebook",
+    "Survey",
     "UnitInfo",
 ]
 
@@ -131,7 +133,10 @@ class Item:
     #: item scores as under ``on_missing = "worst"``.
     requires: Expr | None = None
     #: ``"rescale"`` or ``"award"`` for this item alone (SPEC §10.4); None: its category's, else the rulebook's.
+    #: An item of a group that says none takes its group's here (resolved when loaded).
     not_applicable: str | None = None
+    #: The id of its group within its category (SPEC §10.3), or None for a direct item.
+    group: str | None = None
 
     @functools.cached_property
     def bounds_h(self) -> tuple[int, int] | None:
@@ -153,6 +158,26 @@ class Item:
 
 
 @attrs.frozen(kw_only=True)
+class Group:
+    """A category's sub-clause (SPEC §10.3): some of its items, with their own subtotal and cap.
+
+    In a base or bonus category the group scores ``clamp(Σ items, floor, max)``; in a
+    deduction or penalty one its score is its deduction, ``min(max, Σ deductions)``.
+    """
+
+    id: str  # its id within the category ("edu"); never the same as an item's id there
+    title: str
+    max: Fraction
+    items: tuple[str, ...]  # the full ids of its items, in rulebook order
+    floor: Fraction = Fraction(0)
+    #: False for a deduction group with an uncapped item and no max of its own (SPEC §10.10):
+    #: ``max`` is then the most its category can lose.
+    capped: bool = True
+    on_missing: OnMissing | None = None
+    not_applicable: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Category:
     id: str
     title: str
@@ -165,6 +190,8 @@ class Category:
     on_missing: OnMissing | None = None
     #: ``"rescale"`` or ``"award"`` for this category's items (SPEC §10.4); None: the rulebook's.
     not_applicable: str | None = None
+    #: Its groups (SPEC §10.3); their items are in ``items`` too, each with its ``group`` set.
+    groups: tuple[Group, ...] = ()
 
     @property
     def deducts(self) -> bool:
@@ -178,7 +205,71 @@ class Category:
 
     @property
     def items_max(self) -> Fraction:
-        return sum((i.max for i in self.items), Fraction(0))
+        """The sum of the max of its direct items and of its groups (each counted at its max)."""
+        direct = sum((i.max for i in self.items if i.group is None), Fraction(0))
+        return direct + sum((g.max for g in self.groups), Fraction(0))
+
+    def group(self, gid: str) -> Group:
+        """The group with this id; KeyError if none."""
+        for g in self.groups:
+            if g.id == gid:
+                return g
+        raise KeyError(gid)
+
+    @functools.cached_property
+    def parts(self) -> tuple[tuple[Group | None, tuple[int, ...]], ...]:
+        """Its direct items and groups as a category adds them: (None, (index,)) for a direct
+        item, (group, indexes of its items in ``items``) for a group, in the order of their first item."""
+        return _parts(self)
+
+
+def _parts(cat: Category) -> tuple[tuple[Group | None, tuple[int, ...]], ...]:
+    by_id = {g.id: g for g in cat.groups}
+    out: list[tuple[Group | None, tuple[int, ...]]] = []
+    seen: dict[str, int] = {}
+    for k, item in enumerate(cat.items):
+        if item.group is None:
+            out.append((None, (k,)))
+        elif item.group in seen:
+            g, idx = out[seen[item.group]]
+            out[seen[item.group]] = (g, (*idx, k))
+        else:
+            seen[item.group] = len(out)
+            out.append((by_id[item.group], (k,)))
+    for g in cat.groups:  # a group with no items (never from the loader) still counts, empty
+        if g.id not in seen:
+            out.append((g, ()))
+    return tuple(out)
+
+
+@attrs.frozen(kw_only=True)
+class Survey:
+    """A questionnaire (SPEC §10.9): residents' answers to one question fill one field.
+
+    Attributes:
+        id: the key of ``[surveys.ID]``.
+        title: how reports name it ("群众满意度问卷"); the id when not given.
+        field: the number field the survey fills (in that field's unit).
+        question: the survey table's column header.
+        answers: (answer as written, its value), in the rulebook's order.
+        aggregate: ``"mean"`` (of the answers' values) or ``"share"`` (the % of
+            answers in ``positive``).
+        positive: for ``share``, the answers that count.
+        min_responses: fewer valid answers for a unit leave the field missing.
+    """
+
+    id: str
+    title: str
+    field: str
+    question: str
+    answers: tuple[tuple[str, Fraction], ...]
+    aggregate: Literal["mean", "share"] = "mean"
+    positive: frozenset[str] = frozenset()
+    min_responses: int = 1
+
+    def value_of(self, answer: str) -> Fraction | None:
+        """An answer's value, or None when it is not one of ``answers``."""
+        return next((v for a, v in self.answers if a == answer), None)
 
 
 @attrs.frozen(kw_only=True)
@@ -212,6 +303,7 @@ class Rulebook:
     #: ``precision`` (SPEC §10.5): 0.01, 0.1 or 1; items, groups, categories and totals
     #: round half-up to it and print with :attr:`places` decimals.
     precision: Fraction = Fraction(1, 100)
+    surveys: tuple[Survey, ...] = ()  # [surveys.ID] (SPEC §10.9), in the order written
 
     @property
     def places(self) -> int:
@@ -324,6 +416,7 @@ class Evidence:
         values: field name -> Fraction | bool | frozenset[str] | str, in the field's unit.
         points: full item id -> points given by the assessor (manual items).
         flags: notes made while loading, e.g. approximate figures used.
+        surveyed: fields filled from questionnaires, and the count of answers.
     """
 
     unit: UnitInfo
@@ -333,6 +426,9 @@ class Evidence:
     flags: tuple[str, ...] = ()
     source: str = ""
     raw: Mapping[str, str] = attrs.field(factory=dict)  # field -> value as written
+    #: Fields a questionnaire (SPEC §10.9) filled, or would have filled with enough
+    #: answers: field -> how the reason names it ("问卷42份").
+    surveyed: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def role(self) -> str:

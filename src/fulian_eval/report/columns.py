@@ -14,6 +14,7 @@ import numpy as np
 
 from ..analysis.rank import Ranking
 from ..io.evidence import Rejection, RowsTask, plan_sources, run_task
+from ..io.surveys import SurveyData
 from ..lang.text import csv_cell, csv_cells
 from ..model.rulebook import Item
 from ..scoring.exact import NOT_APPLICABLE, ZERO, score
@@ -306,7 +307,12 @@ def write_table_workbook(
 
 
 def table_missing_rows(
-    t: Table, paths: Iterable[str | Path], *, strict: bool = False, ignore_columns: bool = False
+    t: Table,
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    ignore_columns: bool = False,
+    surveys: SurveyData | None = None,
 ) -> list[list[Any]]:
     """The 缺资料 rows of a streamed run, exactly as the per-unit path finds them.
 
@@ -339,7 +345,7 @@ def table_missing_rows(
     for task in tasks:
         if isinstance(task, RowsTask):
             task = attrs.evolve(task, rows=_may_lack(task, row_of, can, items, reads, always))
-        for ev in run_task(rb, task, strict=strict):
+        for ev in run_task(rb, task, strict=strict, surveys=surveys):
             if isinstance(ev, Rejection) or ev.source not in row_of:
                 continue
             u = score(rb, ev)

@@ -20,8 +20,16 @@ from ..lang.text import json_text as _dumps
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..model.status import LABELS
-from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, UnitSummary, fmt_points
-from .sheets import ranking_html, score_html
+from ..scoring.exact import (
+    NOT_APPLICABLE,
+    GroupResult,
+    ItemResult,
+    UnitResult,
+    UnitSummary,
+    fmt_points,
+    group_reason,
+)
+from .sheets import CATEGORY_TYPE_ZH, ranking_html, score_html
 
 __all__ = [
     "FORMATS",
@@ -67,10 +75,22 @@ def item_json(i: ItemResult, places: int = 2) -> dict[str, Any]:
         else None,  # an uncapped deduction has no max (SPEC §10.1)
         "status": i.status,
         "reason": i.reason,
+        "group": i.group,  # its group in its category (SPEC §10.3), or null
     }
     if i.method:
         out["method"] = i.method
     return out
+
+
+def group_json(g: GroupResult) -> dict[str, Any]:
+    """A group's subtotal (SPEC §10.3); in a deduction or penalty category its deduction and cap."""
+    return {
+        "id": g.id,
+        "title": g.title,
+        "score": fmt_points(g.score, g.places),
+        "max": fmt_bound(g.max, g.places) if g.capped else None,
+        "applicable": g.applicable,
+    }
 
 
 def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, Any]:
@@ -97,6 +117,7 @@ def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, An
                 "score": fmt_points(c.score, p),
                 "max": fmt_bound(c.max, p),
                 "applicable": c.applicable,
+                "groups": [group_json(g) for g in c.groups],
             }
             for c in u.categories
         ],
@@ -372,7 +393,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         return _dumps(doc)
     if fmt == "csv":
         header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
-        rows = [
+        rows: list[list[str]] = [
             [
                 i.id,
                 i.title,
@@ -398,18 +419,21 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         "",
     ]
     header = ["项目", "考核内容", "分值", "得分", "状态", "评分依据", "方式"]
-    rows = [
-        [
-            i.id,
-            i.title,
-            fmt_bound(i.max, p),
-            _points(i, p),
-            STATUS_ZH.get(i.status, i.status),
-            i.reason,
-            i.method,
-        ]
-        for i in items
-    ]
+    rows = []
+    for k, i in enumerate(items):
+        rows.append(
+            [
+                i.id,
+                i.title,
+                fmt_bound(i.max, p),
+                _points(i, p),
+                STATUS_ZH.get(i.status, i.status),
+                i.reason,
+                i.method,
+            ]
+        )
+        if item is None and i.group is not None and _group_ends(items, k):
+            rows.append(_group_row(u, i))
     out = "\n".join(head) + "\n" + _table(header, rows, fmt)
     if item is not None:
         for i in items:
@@ -419,7 +443,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     cat_rows = [
         [
             c.title,
-            c.type,
+            CATEGORY_TYPE_ZH.get(c.type, c.type),
             fmt_bound(c.max, p),
             fmt_points(c.score, p) if c.applicable else NOT_APPLICABLE,
         ]
@@ -429,6 +453,31 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
     if u.flags:
         out += "\n提示:\n" + "".join(f"  - {f}\n" for f in u.flags)
     return out
+
+
+def _group_ends(items: Sequence[ItemResult], k: int) -> bool:
+    """Whether ``items[k]`` is the last item of its group (groups' items come together)."""
+    nxt = items[k + 1] if k + 1 < len(items) else None
+    return nxt is None or nxt.group != items[k].group or _cat_of(nxt) != _cat_of(items[k])
+
+
+def _cat_of(i: ItemResult) -> str:
+    return i.id.split(".", 1)[0]
+
+
+def _group_row(u: UnitResult, last: ItemResult) -> list[str]:
+    """A group's subtotal row (SPEC §10.3), after its last item."""
+    c = u.category(_cat_of(last))
+    g = next(g for g in c.groups if g.id == last.group)
+    return [
+        f"{c.id}.{g.id}",
+        f"小计：{g.title}",
+        fmt_bound(g.max, g.places) if g.capped else "—",
+        fmt_points(g.score, g.places) if g.applicable else NOT_APPLICABLE,
+        "",
+        group_reason(c.type, g, u.items),
+        "",
+    ]
 
 
 def _points(i: ItemResult, places: int = 2) -> str:

@@ -28,11 +28,13 @@ from ..model.status import LABELS
 from ..scoring.exact import (
     NOT_APPLICABLE,
     CategoryResult,
+    GroupResult,
     ItemResult,
     UnitResult,
     UnitSummary,
     fmt_hundredths,
     fmt_points,
+    group_reason,
 )
 
 __all__ = [
@@ -84,6 +86,7 @@ td.id { font-size: 7.5pt; white-space: nowrap; overflow-wrap: normal; }
 .nowrap { white-space: nowrap; }
 tr.cat td { background: #f4f4f4; font-weight: bold; }
 tr.sum td { font-weight: bold; }
+tr.gsum td { font-style: italic; border-top: 0.2mm dashed #888; }
 td.na { color: #444; }
 .head td { border: none; padding: 0.6mm 1mm; }
 .head td.k { color: #333; white-space: nowrap; width: 15mm; }
@@ -242,6 +245,22 @@ def _cat_score(c: CategoryResult) -> str:
     return fmt_points(c.score, c.places)
 
 
+def _group_row(c: CategoryResult, g: GroupResult, u: UnitResult) -> str:
+    """A group's subtotal row (SPEC §10.3), after its last item: what the category adds for it."""
+    if not g.applicable:
+        pts = NOT_APPLICABLE
+    elif c.type in _SUBTRACTED and g.score:
+        pts = "-" + fmt_points(g.score, g.places)
+    else:
+        pts = fmt_points(g.score, g.places)
+    cap = fmt_bound(g.max, g.places) if g.capped else "—"
+    return (
+        f'<tr class="gsum"><td></td><td>小计（{_e(g.title)}）</td><td class="n">{_e(cap)}</td>'
+        f'<td class="n{" na" if pts == NOT_APPLICABLE else ""}">{_e(pts)}</td><td></td>'
+        f"<td>{_e(group_reason(c.type, g, u.items))}</td><td></td></tr>"
+    )
+
+
 _ITEM_COLS = (
     ("序号", "10mm", "c"),
     ("考核内容", "54mm", ""),
@@ -340,6 +359,7 @@ def _sheet(
             + ("　不适用" if not c.applicable else "")
             + "</td></tr>"
         )
+        groups = {g.id: g for g in c.groups}
         for ii, spec in enumerate(cat.items, start=1):
             i = by_id[spec.id]
             pts = _item_points(i, c.type, p)
@@ -349,6 +369,9 @@ def _sheet(
                 f'<td class="c">{_e(STATUS_ZH.get(i.status, i.status))}</td><td>{_e(i.reason)}</td>'
                 f'<td class="c">{_e(i.method)}</td></tr>'
             )
+            nxt = cat.items[ii] if ii < len(cat.items) else None
+            if spec.group is not None and (nxt is None or nxt.group != spec.group):
+                out.append(_group_row(c, groups[spec.group], u))
         s = sh[ci - 1]
         out.append(
             f'<tr class="sum"><td></td><td>小计（{_e(c.title)}）</td><td class="n">{_e(fmt_bound(c.max, p))}</td>'

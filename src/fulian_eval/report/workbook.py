@@ -321,6 +321,14 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
         where.append(("cat", k))
         for i in c.items:
             limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max, rb.places)
+            if i.group is not None:  # a group's item (SPEC §10.3): the group and its cap
+                g = c.group(i.group)
+                cap = (
+                    ("最多扣" if c.deducts else "满分") + fmt_bound(g.max, rb.places)
+                    if g.capped
+                    else "扣分不封顶"
+                )
+                limit += f"\n属「{g.title}」（本组{cap}）"
             cols.append(Column(i.title or i.id, POINTS, f"{i.id}\n{limit}"))
             where.append(("item", item_pos[i.id]))
     return cols, where

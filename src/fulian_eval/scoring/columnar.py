@@ -702,7 +702,13 @@ def _check_magnitudes(rb: Rulebook, cats: Sequence[tuple[Category, Sequence[_Ite
     """
     total = abs(hundredths(rb.scale))
     for cat, plans in cats:
-        reach = sum(max(p.hi_h, -p.lo_h, 0) for p in plans)
+        reach = sum(max(p.hi_h, -p.lo_h, 0) for p in plans) + sum(
+            max(
+                abs(_h(g.max, f"group {cat.id}.{g.id} max")),
+                abs(_h(g.floor, f"group {cat.id}.{g.id} floor")),
+            )
+            for g in cat.groups
+        )
         cat_reach = max(
             abs(_h(cat.max, f"category {cat.id} max")),
             abs(_h(cat.floor, f"category {cat.id} floor")),
@@ -986,34 +992,48 @@ class Plan:
         ok: Any,
         ci: int,
     ) -> None:
-        lo, hi = _h(cat.floor, "floor"), _h(cat.max, "max")
         applicable = st != S_NA
-        if cat.type != "base":
-            any_ = applicable.any(axis=1)
-            got = (h * applicable).sum(axis=1)
-            if cat.type == "deduction":  # 基本分 less what its items deduct
-                got = hi - got
-            num[:, ci] = np.where(any_, np.clip(got, lo, hi), 0)
-            ok[:, ci] = any_
-            return
-        if all(p.award for p in plans):
-            num[:, ci] = np.clip(h.sum(axis=1), lo, hi)
-            return
-        # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
-        applicable = applicable | np.array([p.award for p in plans], dtype=bool)
-        maxes = np.array([p.max_h for p in plans], dtype=np.int64)
-        big_a = int(maxes.sum())
-        e = (h * applicable).sum(axis=1)
-        small_a = (applicable * maxes).sum(axis=1)
-        every = applicable.all(axis=1)
-        dropped = (small_a == 0) & ~every  # nothing applicable carries points
-        scaled = ~every & ~dropped
-        n_ = np.where(scaled, e * big_a, np.where(dropped, 0, e))
-        d_ = np.where(scaled, small_a, 1)
-        below, above = n_ < lo * d_, n_ > hi * d_
-        num[:, ci] = np.where(below, lo, np.where(above, hi, n_))
-        den[:, ci] = np.where(below | above, 1, d_)
-        ok[:, ci] = np.where(dropped, applicable.any(axis=1) & (big_a == 0), True)
+        if cat.type == "base":  # an awarded not-applicable item counts as applicable (SPEC §10.4)
+            applicable = applicable | np.array([p.award for p in plans], dtype=bool)
+        maxes = np.array([p.max_h for p in plans], dtype=np.int64)  # rescaling counts maxes exactly
+        if cat.groups:  # each group is one part of the category, counted at its max (SPEC §10.3)
+            hs, apps, ms = [], [], []
+            for g, idx in cat.parts:
+                if g is None:
+                    hs.append(h[:, idx[0]])
+                    apps.append(applicable[:, idx[0]])
+                    ms.append(int(maxes[idx[0]]))
+                    continue
+                cols = list(idx)
+                g_num, g_den, g_ok = _sum_parts(
+                    cat.type,
+                    h[:, cols],
+                    applicable[:, cols],
+                    maxes[cols],
+                    _h(g.floor, f"group {cat.id}.{g.id} floor"),
+                    _h(g.max, f"group {cat.id}.{g.id} max"),
+                    deduction=False,  # a group's score is its deduction, not 基本分 less it
+                )
+                # rounded to the precision, as items are (SPEC §10.5)
+                hs.append(np.where(g_ok, _round_ratio(g_num, g_den, self.step_h), 0))
+                apps.append(g_ok)
+                ms.append(_h(g.max, f"group {cat.id}.{g.id} max"))
+            n = h.shape[0]
+            h = np.stack(hs, axis=1) if hs else np.zeros((n, 0), dtype=np.int64)
+            applicable = np.stack(apps, axis=1) if apps else np.zeros((n, 0), dtype=bool)
+            maxes = np.array(ms, dtype=np.int64)
+        c_num, c_den, c_ok = _sum_parts(
+            cat.type,
+            h,
+            applicable,
+            maxes,
+            _h(cat.floor, "floor"),
+            _h(cat.max, "max"),
+            deduction=cat.type == "deduction",
+        )
+        num[:, ci] = c_num
+        den[:, ci] = c_den
+        ok[:, ci] = c_ok
 
     def _total(self, run: _Run, num: Any, den: Any, ok: Any) -> Any:
         """Rounded totals (§4.3) in hundredths (at the precision), from exact category scores.
@@ -1125,6 +1145,36 @@ class Plan:
             check = self.rb.consistency[int(k)]
             out.append(consistency_flag(check))
         return tuple(out)
+
+
+def _sum_parts(
+    ctype: str, h: Any, applicable: Any, maxes: Any, lo: int, hi: int, *, deduction: bool
+) -> tuple[Any, Any, Any]:
+    """A category's (or a group's) exact score from its parts, as num / den hundredths, and
+    whether it applies (SPEC §4.2, §4.4, §10.1): the parts are items (points ``h``) or groups.
+
+    ``applicable`` already counts awarded not-applicable items; only base parts rescale.
+    """
+    n = h.shape[0]
+    if ctype != "base":
+        any_ = applicable.any(axis=1)
+        got = (h * applicable).sum(axis=1)
+        if deduction:  # 基本分 less what its parts deduct
+            got = hi - got
+        return np.where(any_, np.clip(got, lo, hi), 0), np.ones(n, dtype=np.int64), any_
+    big_a = int(maxes.sum())
+    e = (h * applicable).sum(axis=1)
+    small_a = (applicable * maxes).sum(axis=1)
+    every = applicable.all(axis=1)
+    dropped = (small_a == 0) & ~every  # nothing applicable carries points
+    scaled = ~every & ~dropped
+    n_ = np.where(scaled, e * big_a, np.where(dropped, 0, e))
+    d_ = np.where(scaled, small_a, 1)
+    below, above = n_ < lo * d_, n_ > hi * d_
+    num = np.where(below, lo, np.where(above, hi, n_))
+    den = np.where(below | above, 1, d_)
+    ok = np.where(dropped, applicable.any(axis=1) & (big_a == 0), True)
+    return num, den, ok
 
 
 def _round_ratio(num: Any, den: Any, step: int = 1) -> Any:

@@ -28,10 +28,11 @@ from ..lang.text import (
     round_half_up,
     round_points,
 )
-from ..model.rulebook import Category, Consistency, Evidence, Item, Rulebook, UnitInfo
+from ..model.rulebook import Category, Consistency, Evidence, Group, Item, Rulebook, UnitInfo
 
 __all__ = [
     "CategoryResult",
+    "GroupResult",
     "ItemResult",
     "UnitResult",
     "UnitSummary",
@@ -39,6 +40,7 @@ __all__ = [
     "fmt_hundredths",
     "fmt_points",
     "gains",
+    "group_reason",
     "hundredths",
     "score",
     "score_all",
@@ -73,6 +75,9 @@ class ItemResult:
         default=(), eq=False, repr=False
     )
     capped: bool = True  # False: a deduction without a cap of its own (its max is its category's)
+    group: str | None = (
+        None  # the id of its group in its category (SPEC §10.3), None for a direct item
+    )
 
     @property
     def reason(self) -> str:
@@ -86,6 +91,22 @@ class ItemResult:
 
 
 @attrs.frozen(kw_only=True)
+class GroupResult:
+    """A group's subtotal (SPEC §10.3): its score, rounded as item points are, and its cap.
+
+    In a deduction or penalty category ``score`` is the group's deduction.
+    """
+
+    id: str  # its id in its category
+    title: str
+    max: Fraction
+    score: Fraction  # rounded half-up to the rulebook's precision, as the category adds it
+    applicable: bool = True
+    capped: bool = True  # False: a deduction group without a cap (its max is its category's)
+    places: int = 2  # the rulebook's precision as decimals (SPEC §10.5)
+
+
+@attrs.frozen(kw_only=True)
 class CategoryResult:
     id: str
     title: str
@@ -94,6 +115,7 @@ class CategoryResult:
     score: Fraction  # exact
     applicable: bool = True
     places: int = 2  # the rulebook's precision as decimals (SPEC §10.5)
+    groups: tuple[GroupResult, ...] = ()  # its groups' subtotals, in rulebook order
 
     @property
     def rounded(self) -> Fraction:
@@ -530,6 +552,8 @@ def _score_item(
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
         if places != 2:  # an awarded or deducted max finer than the precision rounds too
             points = round_points(points, places)
+        if ctx.ev.surveyed and status != "not_applicable":
+            why = _surveyed(ctx, item, why)
         return _result(item, points, status, why, inputs)
 
     def na(why: str) -> ItemResult:
@@ -578,6 +602,19 @@ def _score_item(
     return mk(pts, "scored", why), False, ""
 
 
+def _surveyed(ctx: _Ctx, item: Item, why: str | Why) -> str | Why:
+    """A reason that names the questionnaires behind the item's fields: ``问卷42份，…`` (SPEC §10.9)."""
+    notes = [
+        ctx.ev.surveyed[n] for n in ctx.rb.inputs_of(item.fields_used()) if n in ctx.ev.surveyed
+    ]
+    if not notes:
+        return why
+    head = "，".join(dict.fromkeys(notes))
+    if isinstance(why, str):
+        return f"{head}，{why}"
+    return lambda: f"{head}，{why()}"
+
+
 # --------------------------------------------------------------- categories
 
 
@@ -595,7 +632,67 @@ def _sum_points(points: Iterable[Fraction]) -> Fraction:
     return out + sum(slow, ZERO) if slow else out
 
 
+def _group(
+    rb: Rulebook, cat: Category, g: Group, specs: Sequence[Item], items: Sequence[ItemResult]
+) -> GroupResult:
+    """A group's subtotal (SPEC §10.3, §10.10), from its items' results."""
+
+    def result(score: Fraction, applicable: bool = True) -> GroupResult:
+        return GroupResult(
+            id=g.id,
+            title=g.title,
+            max=g.max,
+            score=rb.round(score),  # rounded to the precision, as item points are
+            applicable=applicable,
+            capped=g.capped,
+            places=rb.places,
+        )
+
+    if cat.type != "base":  # never rescaled; in a deduction or penalty category: its deduction
+        pts = [i.points for i in items if i.status != "not_applicable"]
+        if not pts:
+            return result(ZERO, False)
+        return result(_clamp(_sum_points(pts), g.floor, g.max))
+    e, small_a, big_a, n_app = _applicable_sum(
+        [
+            (spec.max, res.points, res.status != "not_applicable" or na_awards(rb, cat, spec))
+            for spec, res in zip(specs, items, strict=True)
+        ]
+    )
+    if n_app == len(items):
+        return result(_clamp(e, g.floor, g.max))
+    if small_a == 0:
+        return result(ZERO, bool(n_app) and big_a == 0)
+    return result(_clamp(e * big_a / small_a, g.floor, g.max))
+
+
+def _applicable_sum(
+    parts: Sequence[tuple[Fraction, Fraction, bool]],
+) -> tuple[Fraction, Fraction, Fraction, int]:
+    """Over (max, points, applicable) parts: (e, a, A, how many apply) of SPEC §4.4."""
+    app = [(mx, p) for mx, p, ok in parts if ok]
+    e = _sum_points(p for _, p in app)
+    small_a = sum((mx for mx, _ in app), ZERO)
+    big_a = sum((mx for mx, _, _ in parts), ZERO)
+    return e, small_a, big_a, len(app)
+
+
 def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> CategoryResult:
+    groups: list[GroupResult] = []
+    # (max, points, applicable) of each direct item and each group, as the category adds them
+    parts: list[tuple[Fraction, Fraction, bool]] = []
+    for g, idx in cat.parts:
+        if g is None:
+            spec, res = cat.items[idx[0]], items[idx[0]]
+            ok = res.status != "not_applicable" or (cat.type == "base" and na_awards(rb, cat, spec))
+            parts.append((spec.max, res.points, ok))
+        else:
+            gr = _group(rb, cat, g, [cat.items[k] for k in idx], [items[k] for k in idx])
+            groups.append(gr)
+            parts.append((gr.max, gr.score, gr.applicable))
+    by_id = {g.id: g for g in groups}
+    ordered = tuple(by_id[g.id] for g in cat.groups)
+
     def result(score: Fraction, applicable: bool = True) -> CategoryResult:
         return CategoryResult(
             id=cat.id,
@@ -605,33 +702,76 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
             score=score,
             applicable=applicable,
             places=rb.places,
+            groups=ordered,
         )
 
     if cat.type != "base":
-        pts = [i.points for i in items if i.status != "not_applicable"]
+        pts = [p for _, p, ok in parts if ok]
         if not pts:
             return result(ZERO, False)
         if cat.type == "deduction":  # 基本分 less what its items deduct, 扣完为止 at the floor
             return result(_clamp(cat.max - _sum_points(pts), cat.floor, cat.max))
         return result(_clamp(_sum_points(pts), cat.floor, cat.max))
-    awards = [na_awards(rb, cat, spec) for spec in cat.items]
-    if all(awards):
-        return result(_clamp(_sum_points(i.points for i in items), cat.floor, cat.max))
-    # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest rescale.
-    applicable = [
-        (spec, res)
-        for spec, res, aw in zip(cat.items, items, awards, strict=True)
-        if res.status != "not_applicable" or aw
-    ]
-    e = _sum_points(res.points for _, res in applicable)
-    if len(applicable) == len(items):
+    # An awarded not-applicable item counts as applicable with its max (SPEC §10.4); the rest
+    # rescale; a group counts at its max, and one with nothing applicable drops out (§10.3).
+    e, small_a, big_a, n_app = _applicable_sum(parts)
+    if n_app == len(parts):
         return result(_clamp(e, cat.floor, cat.max))
-    small_a = sum((spec.max for spec, _ in applicable), ZERO)
     if small_a == 0:
         # Nothing applicable carries points: the category drops out of the total
         # (a lone veto item that applies keeps it "applicable" only if it has no max at all).
-        return result(ZERO, bool(applicable) and cat.items_max == 0)
-    return result(_clamp(e * cat.items_max / small_a, cat.floor, cat.max))
+        return result(ZERO, bool(n_app) and big_a == 0)
+    return result(_clamp(e * big_a / small_a, cat.floor, cat.max))
+
+
+def group_reason(ctype: str, g: GroupResult, items: Sequence[ItemResult]) -> str:
+    """Why a group's subtotal is what it is, for explain and the record sheets (SPEC §10.3).
+
+    ``items`` are the unit's results (only this group's are read). Numbers are at the
+    rulebook's precision (``g.places``), as the subtotal is.
+    """
+    mine = [i for i in items if i.group == g.id]
+    if not g.applicable:
+        return "本组各项均不适用，不计入本类"
+    added = _sum_points(i.points for i in mine if i.status != "not_applicable")
+    if ctype in ("deduction", "penalty"):
+        out = f"各项合计扣{reason_number(added)}分" if added else "各项均未扣分"
+        if g.capped and added > g.max:
+            out += f"，本组最高扣{reason_number(g.max, g.places)}分"
+        return out
+    out = f"各项合计{reason_number(added)}分"
+    if g.score == added:
+        return out
+    if any(i.status == "not_applicable" for i in mine) and ctype == "base":
+        return out + f"，按适用项折算为{reason_number(g.score)}分"
+    if added > g.max:
+        return out + f"，本组最高{reason_number(g.max, g.places)}分"
+    return out + f"，本组最低{reason_number(g.score)}分"
+
+
+def _not_applicable_category(rb: Rulebook, cat: Category) -> CategoryResult:
+    """A category whose ``applies_when`` is false (and awards nothing): it drops out."""
+    return CategoryResult(
+        id=cat.id,
+        title=cat.title,
+        type=cat.type,
+        max=cat.max,
+        score=ZERO,
+        applicable=False,
+        places=rb.places,
+        groups=tuple(
+            GroupResult(
+                id=g.id,
+                title=g.title,
+                max=g.max,
+                score=ZERO,
+                applicable=False,
+                capped=g.capped,
+                places=rb.places,
+            )
+            for g in cat.groups
+        ),
+    )
 
 
 def total_with(rb: Rulebook, cats: Sequence[CategoryResult]) -> Fraction:
@@ -719,17 +859,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
                 vetoed, effect = True, eff
             cat_items.append(res)
         if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
-            cats.append(
-                CategoryResult(
-                    id=cat.id,
-                    title=cat.title,
-                    type=cat.type,
-                    max=cat.max,
-                    score=ZERO,
-                    applicable=False,
-                    places=rb.places,
-                )
-            )
+            cats.append(_not_applicable_category(rb, cat))
         else:
             cats.append(_category(rb, cat, cat_items))
         items.extend(cat_items)
@@ -793,6 +923,7 @@ def _result(
         status=status,
         why=why,
         capped=item.capped,
+        group=item.group,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from ..io.evidence import Deduplicator, Rejection, Task, plan_sources, run_task
+from ..io.surveys import SurveyData
 from ..io.waivers import WaiverSet
 from ..model.rulebook import Rulebook
 from .exact import UnitSummary, score
@@ -30,6 +31,7 @@ CHUNK_ROWS = 2500
 _RB: Rulebook | None = None  # set in the parent before forking; workers inherit it
 _STRICT = False
 _WAIVERS: WaiverSet | None = None
+_SURVEYS: SurveyData | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -43,7 +45,7 @@ def _work(task: Task) -> tuple[list[UnitSummary | Rejection], list[str]]:
     assert _RB is not None
     warnings: list[str] = []
     out: list[UnitSummary | Rejection] = []
-    for o in run_task(_RB, task, strict=_STRICT, warnings=warnings):
+    for o in run_task(_RB, task, strict=_STRICT, warnings=warnings, surveys=_SURVEYS):
         if isinstance(o, Rejection):
             out.append(o)
             continue
@@ -78,6 +80,7 @@ def score_summaries(
     progress: Callable[[int, int], None] | None = None,
     waivers: WaiverSet | None = None,
     ignore_columns: bool = False,
+    surveys: SurveyData | None = None,
 ) -> BatchResult:
     """Load and score every unit under ``paths``, in parallel when it pays.
 
@@ -88,18 +91,18 @@ def score_summaries(
         workers: processes to use (default: the cores this process may run on).
         progress: called as ``progress(units_done, units_total)`` after each chunk.
         waivers: waivers in force (SPEC §2.5), applied to the units they name.
-        ignore_columns: as for :func:`~fulian_eval.load_evidence`.
+        ignore_columns, surveys: as for :func:`~fulian_eval.load_evidence`.
 
     Returns:
         Summaries in input order, rejections (bad units, duplicates), warnings.
     """
-    global _RB, _STRICT, _WAIVERS
+    global _RB, _STRICT, _WAIVERS, _SURVEYS
     tasks, rejected, warnings = plan_sources(
         rb, paths, strict=strict, chunk=CHUNK_ROWS, ignore_columns=ignore_columns
     )
     total = sum(_size(t) for t in tasks)
     n = min(_workers(workers), len(tasks))
-    _RB, _STRICT, _WAIVERS = rb, strict, waivers
+    _RB, _STRICT, _WAIVERS, _SURVEYS = rb, strict, waivers, surveys
     results: Iterator[tuple[list[UnitSummary | Rejection], list[str]]]
     pool = None
     # Rulebooks hold compiled expressions (closures), so workers must be forked
@@ -124,7 +127,14 @@ def score_summaries(
         if pool is not None:
             pool.close()
             pool.join()
-        _RB, _WAIVERS = None, None
+        _RB, _WAIVERS, _SURVEYS = None, None, None
+    if surveys is not None:
+        warnings.extend(
+            surveys.unmatched(
+                [(u.unit.id, u.unit.name) for u in summaries]
+                + [(r.unit, "") for r in rejects if r.unit]
+            )
+        )
     return BatchResult(
         summaries=tuple(summaries), rejected=tuple(rejects), warnings=tuple(warnings)
     )

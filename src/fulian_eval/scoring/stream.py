@@ -44,7 +44,9 @@ from ..io.evidence import (
     split_source,
     table_evidence,
 )
+from ..io.surveys import SurveyData
 from ..io.tables import (
+    MAX_CELL_CHARS,
     FileProblem,
     csv_rows,
     file_chunks,
@@ -53,6 +55,7 @@ from ..io.tables import (
     readable_to_end,
     text_encoding,
 )
+from ..lang.messages import _
 from ..lang.units import conversion_factor
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Evidence, Rulebook, UnitInfo
@@ -396,6 +399,100 @@ class _Column:
         text[:] = [m[1] if m[1] is not None else "" for m in looked]
         return Col("str", b=text, s=st)
 
+    def parse_arrow(self, arr: Any, slow: Any, flags: dict[int, list[str]]) -> Col:
+        """:meth:`parse` for an Arrow string array: numbers without a Python object per cell.
+
+        Plain whole numbers (up to 18 digits) and plain decimals (up to 11 + 7 digits) are
+        parsed by Arrow's kernels into exact numerators and a power-of-ten denominator;
+        every other cell (``1000余``, ``8659 人``, a blank) is read once per distinct text
+        by :meth:`read`, as :meth:`_numbers` reads it. Other field types go through :meth:`parse`.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.spec.type not in ("count", "number", "quantity"):
+            # Few distinct cells (是/否, lists of registers): read each distinct text once,
+            # as parse() reads a chunk, then give every row its distinct text's reading.
+            enc = pc.dictionary_encode(arr)
+            codes = enc.indices.to_numpy()
+            distinct = enc.dictionary.to_pylist()
+            d_slow = np.zeros(len(distinct), dtype=bool)
+            d_flags: dict[int, list[str]] = {}
+            col = self.parse(distinct, d_slow, d_flags)
+            slow |= d_slow[codes]
+            if d_flags:
+                for i, code in enumerate(codes.tolist()):
+                    if code in d_flags:
+                        flags.setdefault(i, []).extend(d_flags[code])
+            s = col.s if isinstance(col.s, int) else col.s[codes]
+            return Col(col.kind, b=col.b[codes], s=s, table=col.table)
+
+        n = len(arr)
+        empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+        whole = pc.match_substring_regex(arr, r"^[0-9]{1,18}$").to_numpy(zero_copy_only=False)
+        qn = np.zeros(n, dtype=np.int64)
+        qd: Any = 1
+        if whole.any():
+            qn[whole] = pc.cast(pc.filter(arr, pa.array(whole)), pa.int64()).to_numpy()
+        dec = np.zeros(n, dtype=bool)
+        if self.spec.type != "count":  # a count's decimals are read (and refused) one by one
+            dec = pc.match_substring_regex(arr, r"^[0-9]{1,11}\.[0-9]{1,7}$").to_numpy(
+                zero_copy_only=False
+            )
+        if dec.any():
+            parts = pc.split_pattern(pc.filter(arr, pa.array(dec)), ".")
+            head, tail = pc.list_element(parts, 0), pc.list_element(parts, 1)
+            places = int(pc.max(pc.utf8_length(tail)).as_py())
+            tail = pc.utf8_rpad(tail, width=places, padding="0")
+            scale = 10**places
+            qn[dec] = (
+                pc.cast(head, pa.int64()).to_numpy() * scale + pc.cast(tail, pa.int64()).to_numpy()
+            )
+            qd = np.ones(n, dtype=np.int64)
+            qd[dec] = scale
+        state = np.where(empty, MISSING, OK).astype(np.int8)
+        odd = ~(empty | whole | dec)
+        if odd.any():
+            at = np.flatnonzero(odd)
+            enc = pc.dictionary_encode(pc.take(arr, pa.array(at)))
+            codes = enc.indices.to_numpy()
+            factor = self.factor
+            k = len(enc.dictionary)
+            o_state = np.full(k, OK, dtype=np.int8)
+            o_slow = np.zeros(k, dtype=bool)
+            o_num = np.zeros(k, dtype=np.int64)
+            o_den = np.ones(k, dtype=np.int64)
+            o_flag: dict[int, str] = {}
+            for j, raw in enumerate(enc.dictionary.to_pylist()):
+                if not raw or raw.isspace():
+                    o_state[j] = MISSING
+                    continue
+                got = self.read(raw)
+                if got is None:
+                    o_slow[j], o_state[j] = True, MISSING
+                    continue
+                value, flag = got
+                if factor != 1:  # read() gives the field's unit; _scaled converts again below
+                    value = value / factor
+                if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
+                    o_slow[j], o_state[j] = True, MISSING
+                    continue
+                if flag is not None:
+                    o_flag[j] = flag
+                o_num[j], o_den[j] = value.numerator, value.denominator
+            state[at] = o_state[codes]
+            slow[at] |= o_slow[codes]
+            qn[at] = o_num[codes]
+            if (o_den != 1).any():
+                if isinstance(qd, int):
+                    qd = np.ones(n, dtype=np.int64)
+                qd[at] = o_den[codes]
+            if o_flag:
+                for i, code in zip(at.tolist(), codes.tolist(), strict=True):
+                    if code in o_flag:
+                        flags.setdefault(i, []).append(o_flag[code])
+        return self._scaled(qn, qd, state if state.any() else 0, slow)
+
     def _numbers(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
         n = len(cells)
         given = cells
@@ -549,8 +646,15 @@ class _Points:
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
-    def __init__(self, plan: Plan, strict: bool, sink: RowSink | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        strict: bool,
+        sink: RowSink | None = None,
+        surveys: SurveyData | None = None,
+    ) -> None:
         self.plan = plan
+        self.surveys = surveys
         self.rb = plan.rb
         self.strict = strict
         self.sink = sink
@@ -647,10 +751,7 @@ class _Scorer:
     ) -> None:
         """Score rows ``start``, ``start + 1`` … of a table (cells as text; ``typed``: the
         cells as an XLSX sheet gave them, numbers and dates, which the per-unit path reads)."""
-        plan, rb = self.plan, self.rb
         width = layout.width
-        meta = layout.meta
-        ucol = meta["unit"]
         n = len(rows)
         slow = np.zeros(n, dtype=bool)
         given: dict[int, list[Any]] = {}  # rows as read, where the per-unit path needs them so
@@ -671,12 +772,50 @@ class _Scorer:
         cols: list[Sequence[str]] = (
             list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
         )
+        self._score_chunk(layout, shown, start, n, rows, cols, given, slow)
+
+    def add_batch(self, layout: TableLayout, shown: str, start: int, batch: Any) -> None:
+        """Score the rows of an Arrow record batch of a CSV table's text cells (see :func:`_arrow_batches`).
+
+        Number columns are parsed in vectorized form straight from the Arrow strings; other
+        columns, and the few rows the per-unit path needs, as Python text.
+        """
+        n = batch.num_rows
+        cols: list[Any] = list(batch.columns)
+        self._score_chunk(
+            layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
+        )
+
+    def _score_chunk(
+        self,
+        layout: TableLayout,
+        shown: str,
+        start: int,
+        n: int,
+        rows: Any,
+        cols: list[Any],
+        given: dict[int, list[Any]],
+        slow: Any,
+    ) -> None:
+        """The rows of a chunk as columns (text lists, or Arrow arrays): scored and kept."""
+        plan, rb = self.plan, self.rb
+        meta = layout.meta
+        ucol = meta["unit"]
+
+        def texts(c: int) -> Sequence[str]:
+            col = cols[c]
+            if not isinstance(col, (list, tuple)):
+                col = cols[c] = col.to_pylist()
+            return col  # type: ignore[no-any-return]
 
         def meta_col(key: str, default: str = "") -> list[str]:
             c = meta.get(key)
             if c is None:
                 return [default] * n
-            return [nfc(x.strip()) for x in cols[c]]
+            col = cols[c]
+            if isinstance(col, (list, tuple)):
+                return [nfc(x.strip()) for x in col]
+            return _meta_texts(col)
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
@@ -688,6 +827,11 @@ class _Scorer:
                     else:
                         blank[i] = True
         names = meta_col("name")
+        if self.surveys is not None:  # a surveyed unit's row takes the per-unit path (SPEC §10.9)
+            has = self.surveys.has
+            for i, u in enumerate(units):
+                if has(u, names[i]):
+                    slow[i] = True
         groups = meta_col("group")
         kinds = meta_col("kind")
         roles = meta_col("role")
@@ -703,20 +847,24 @@ class _Scorer:
                     else:
                         roles[i] = got
         if "date" in meta:
-            for i, d in enumerate(cols[meta["date"]]):
+            for i, d in enumerate(texts(meta["date"])):
                 if d.strip() and not _date_ok(d.strip()):
                     slow[i] = True
         flags: dict[int, list[str]] = {}
         fields: dict[str, Col] = {}
         readers, point_readers = self._readers(layout, shown)
         for c in readers:
-            fields[c.name] = c.parse(cols[c.col], slow, flags)
+            col = cols[c.col]
+            if isinstance(col, (list, tuple)):
+                fields[c.name] = c.parse(col, slow, flags)
+            else:
+                fields[c.name] = c.parse_arrow(col, slow, flags)
         points: dict[str, Col] = {}
         for p in point_readers:
             if p.item_id in plan.manual:
-                points[p.item_id] = p.parse(cols[p.col], slow)
+                points[p.item_id] = p.parse(texts(p.col), slow)
             else:  # unknown or not manual: the per-unit path rejects the row
-                for i, raw in enumerate(cols[p.col]):
+                for i, raw in enumerate(texts(p.col)):
                     if raw.strip():
                         slow[i] = True
         if self.strict:
@@ -734,7 +882,7 @@ class _Scorer:
             rowno = start + i
             cells = given.get(i, rows[i])
             try:
-                ev = table_evidence(rb, layout, shown, rowno, cells, self.strict)
+                ev = table_evidence(rb, layout, shown, rowno, cells, self.strict, self.surveys)
             except EvidenceError as exc:
                 uid = cells[ucol] if ucol < len(cells) else ""
                 rejected.append(
@@ -879,6 +1027,119 @@ class _Scorer:
         return got
 
 
+#: What str.strip() takes off an ASCII text (RE2's \\s lacks \\v and \\x1c–\\x1f).
+_ASCII_EDGE = r"^[\t\n\x0b\x0c\r\x1c-\x1f ]|[\t\n\x0b\x0c\r\x1c-\x1f ]$"
+
+
+def _meta_texts(arr: Any) -> list[str]:
+    """A meta column (unit, name, group, role …) of an Arrow batch as ``nfc(cell.strip())`` each.
+
+    Few distinct cells (groups, roles): each distinct text once. Otherwise ASCII cells
+    without edge whitespace are kept as they are, and only the others go through Python.
+    """
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) * 4 <= n:
+        fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
+        out: list[str] = fixed[enc.indices.to_numpy()].tolist()
+        return out
+    texts: list[str] = arr.to_pylist()
+    plain = pc.and_(
+        pc.string_is_ascii(arr), pc.invert(pc.match_substring_regex(arr, _ASCII_EDGE))
+    ).to_numpy(zero_copy_only=False)
+    if not plain.all():
+        for i in np.flatnonzero(~plain).tolist():
+            texts[i] = nfc(texts[i].strip())
+    return texts
+
+
+class _PlainScan:
+    """A file's chunks (as :func:`~fulian_eval.io.tables.file_chunks` gives them), noting on the
+    way whether the whole file is plain CSV for the Arrow reader: no quote or NUL byte, and
+    carriage returns only in CRLF line ends. ``plain`` is None until a pass reached the end."""
+
+    def __init__(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        self.chunks = chunks
+        self.plain: bool | None = None
+
+    def __call__(self) -> Iterator[bytes]:
+        ok, cr = True, False  # cr: the last chunk ended in a carriage return
+        for c in self.chunks():
+            if ok:
+                if b'"' in c or b"\0" in c or (cr and not c.startswith(b"\n")):
+                    ok = False
+                else:
+                    crs = c.count(b"\r")
+                    cr = c.endswith(b"\r")
+                    if crs and crs - cr != c.count(b"\r\n"):  # a CR that is not a line end
+                        ok = False
+            yield c
+        self.plain = ok and not cr
+
+
+class _BatchRows:
+    """Rows of an Arrow batch, made as lists of text only where asked for (the per-unit path's rows)."""
+
+    def __init__(self, cols: list[Any]) -> None:
+        self.cols = cols
+
+    def __getitem__(self, i: int) -> list[str]:
+        return [c[i] if isinstance(c, (list, tuple)) else c[i].as_py() for c in self.cols]
+
+
+#: Bytes of CSV text per Arrow batch (about 10,000 rows of the town table).
+ARROW_BLOCK = 1 << 22
+
+
+def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[Any, Any] | None:
+    """A CSV table's rows (after its header) as Arrow batches of text columns, or None.
+
+    Only for a table whose every row is one line of plain cells: UTF-8, no quote or NUL
+    byte anywhere, and carriage returns only in CRLF line ends (``plain``: what
+    :class:`_PlainScan` found, else checked here); anything else, or pyarrow not
+    installed, is None and the table takes the :mod:`csv` reader, which knows every
+    quoting rule and names every broken row. A row of another width makes the reader
+    raise part way; the caller then reads the file again the other way.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:  # pragma: no cover - the arrow extra is not installed
+        return None
+    if plain is None:
+        scan = _PlainScan(file_chunks(path))
+        for _ in scan():
+            pass
+        plain = scan.plain
+    if not plain:
+        return None
+    names = [f"c{k}" for k in range(width)]
+    stream = pa.OSFile(str(path), "rb")
+    try:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(skip_rows=1, column_names=names, block_size=ARROW_BLOCK),
+            parse_options=pcsv.ParseOptions(
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError):
+        stream.close()
+        return None
+    return reader, stream
+
+
 def _date_ok(text: str) -> bool:
     import datetime as _dt
 
@@ -924,12 +1185,21 @@ def _plan_stream(
             jobs.append((pos, "tasks", tasks))
         return gave
     try:
-        encoding = text_encoding(file_chunks(path))  # the whole file, as loading decodes it
+        scan = _PlainScan(file_chunks(path))
+        encoding = text_encoding(scan)  # the whole file, as loading decodes it
         with open_text(path, encoding) as f:
             header = next(csv_rows(f), [])
     except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
         file_rejects.append(
-            (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
+            (
+                pos,
+                Rejection(
+                    source=shown,
+                    error=_("{path}: cannot read: {error}").format(
+                        path=shown, error=os_error_text(exc)
+                    ),
+                ),
+            )
         )
         return True
     layout = TableLayout(rb, header, shown, strict, exact=True, ignore_columns=ignore_columns)
@@ -942,7 +1212,10 @@ def _plan_stream(
                 (
                     pos,
                     Rejection(
-                        source=shown, error=f"{shown}: cannot read: {os_error_text(problem)}"
+                        source=shown,
+                        error=_("{path}: cannot read: {error}").format(
+                            path=shown, error=os_error_text(problem)
+                        ),
                     ),
                 )
             )
@@ -963,7 +1236,7 @@ def _plan_stream(
         )
         return True
     header_warnings[pos] = layout.warnings
-    jobs.append((pos, "csv", (path, shown, layout, encoding)))
+    jobs.append((pos, "csv", (path, shown, layout, encoding, scan.plain)))
     return True
 
 
@@ -977,6 +1250,7 @@ def score_tables(
     sink: RowSink | None = None,
     ignore_columns: bool = False,
     empty_ok: bool = False,
+    surveys: SurveyData | None = None,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
 
@@ -992,13 +1266,14 @@ def score_tables(
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
         sink: receives the scored rows as they come, in input order (the audit trail).
-        ignore_columns, empty_ok: as for :func:`~fulian_eval.load_evidence`.
+        ignore_columns, empty_ok, surveys: as for :func:`~fulian_eval.load_evidence`; the
+            rows of units a survey names take the per-unit path.
 
     Raises:
         NoEvidence: a path gives nothing to load, unless ``empty_ok``.
     """
     rb = plan.rb
-    sc = _Scorer(plan, strict, sink)
+    sc = _Scorer(plan, strict, sink, surveys)
     # Whole-file problems first, in path order, as loading reports them: missing files,
     # unreadable files, bad headers; then every row's outcome in input order.
     file_rejects: list[tuple[int, Rejection]] = []
@@ -1053,22 +1328,30 @@ def score_tables(
                             typed,
                         )
                 else:
-                    sc.add_exact(run_task(rb, task, strict=strict, warnings=sc.warnings))
+                    sc.add_exact(
+                        run_task(rb, task, strict=strict, warnings=sc.warnings, surveys=surveys)
+                    )
             continue
-        path, shown, layout, encoding = payload
+        path, shown, layout, encoding, plain = payload
         mark = len(sc.table)
         rejected_before = len(sc.rejected)
         if sink is not None:
             sink.mark()
         settled_before = sc.table.settled
         try:
-            with open_text(path, encoding) as f:
-                records = csv_rows(f)
-                next(records, None)
-                for start, rows in _csv_chunks(records, chunk):
-                    sc.add_rows(layout, shown, start, rows)
-                    if progress is not None:
-                        progress(min(total, done + _tell(f)), total)
+            if not (
+                encoding == "utf-8-sig"
+                and chunk == CHUNK_ROWS
+                and plain is not False
+                and _arrow_rows(sc, path, shown, layout, progress, done, total, sink, plain)
+            ):
+                with open_text(path, encoding) as f:
+                    records = csv_rows(f)
+                    next(records, None)
+                    for start, rows in _csv_chunks(records, chunk):
+                        sc.add_rows(layout, shown, start, rows)
+                        if progress is not None:
+                            progress(min(total, done + _tell(f)), total)
         except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
             # The file cannot be read to the end: reject it whole, as loading would.
             t = sc.table
@@ -1082,7 +1365,15 @@ def score_tables(
             if sink is not None:
                 sink.back_to_mark()
             file_rejects.append(
-                (pos, Rejection(source=shown, error=f"{shown}: cannot read: {os_error_text(exc)}"))
+                (
+                    pos,
+                    Rejection(
+                        source=shown,
+                        error=_("{path}: cannot read: {error}").format(
+                            path=shown, error=os_error_text(exc)
+                        ),
+                    ),
+                )
             )
         done += path.stat().st_size
     if progress is not None:
@@ -1090,7 +1381,67 @@ def score_tables(
     sc.table._finish()
     rejected = [r for _, r in sorted(file_rejects, key=lambda pr: pr[0])] + sc.rejected
     warnings = [w for pos in sorted(header_warnings) for w in header_warnings[pos]] + sc.warnings
+    if surveys is not None:
+        t = sc.table
+        warnings += surveys.unmatched(
+            [*zip(t.unit, t.name, strict=True), *((r.unit, "") for r in rejected if r.unit)]
+        )
     return StreamResult(table=sc.table, rejected=tuple(rejected), warnings=tuple(warnings))
+
+
+def _arrow_rows(
+    sc: _Scorer,
+    path: Path,
+    shown: str,
+    layout: TableLayout,
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+    sink: RowSink | None,
+    plain: bool | None = None,
+) -> bool:
+    """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
+    got = _arrow_batches(path, layout.width, plain)
+    if got is None:
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    reader, stream = got
+    t = sc.table
+    mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
+    seen_before = len(sc.seen)
+    start = 2
+    try:
+        with stream:
+            for batch in reader:
+                for col in batch.columns:  # a cell too long for the csv reader: let it say so
+                    if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
+                        raise _NotPlain
+                sc.add_batch(layout, shown, start, batch)
+                start += batch.num_rows
+                if progress is not None:
+                    progress(min(total, done + stream.tell()), total)
+    except (
+        pa.ArrowInvalid,
+        _NotPlain,
+    ):  # a row of another width, say: read it all again the other way
+        if len(sc.seen) != seen_before or len(t) != mark:
+            for i in range(mark, len(t.unit)):
+                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
+            sc.first = None
+            t._truncate(mark)
+        del sc.rejected[rejected_before:]
+        t.settled = settled_before
+        if sink is not None:
+            sink.back_to_mark()
+            sink.mark()
+        return False
+    return True
+
+
+class _NotPlain(Exception):
+    """A table the Arrow reader reads differently from the csv reader."""
 
 
 def _runs(rows: list[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:

@@ -1,0 +1,167 @@
+"""Plain CSV tables are read through Arrow batches (numbers parsed without a Python object
+per cell); every table scores exactly as through the csv reader and the per-unit path."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fulian_eval as fe
+from fulian_eval.scoring import stream
+
+pytest.importorskip("pyarrow")
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules" / "town-village-2026.toml"
+TOWN_CSV = ROOT / "examples" / "town" / "town.csv"
+
+#: Cells a clerk types in number columns: plain, odd, approximate, blank, bad.
+ODD = [
+    "1000余",
+    "160多",
+    "近100",
+    " 12",
+    "12 ",
+    "0012",
+    "3.50",
+    "12.",
+    ".5",
+    "-3",
+    "1e3",
+    "１２",
+    "",
+    " ",
+    "很多",
+    "3.1415926",
+    "12345678901234567890",
+    "2万",
+    "1.2万",
+    "一千二百",
+]
+
+
+def _table(path: Path, n: int, *, crlf: bool = False, seed: int = 7, odd: float = 0.05) -> Path:
+    lines = TOWN_CSV.read_text(encoding="utf-8").splitlines()
+    head, rows = lines[0], lines[1:]
+    numeric = [
+        k
+        for k, h in enumerate(head.split(","))
+        if k >= 5
+        and h.split("[")[0]
+        in {
+            "households",
+            "population",
+            "floating_population",
+            "meetings",
+            "trainings",
+            "trainees",
+            "books",
+            "computers",
+            "funds",
+            "room_area",
+            "visits",
+            "lectures",
+            "satisfaction",
+        }
+    ]
+    rnd = random.Random(seed)
+    out = [head]
+    for k in range(n):
+        cells = rows[k % len(rows)].split(",")
+        cells[0] = f"u{k:05d}"
+        for c in numeric:
+            if rnd.random() < odd:
+                cells[c] = rnd.choice(ODD)
+        out.append(",".join(cells))
+    end = "\r\n" if crlf else "\n"
+    path.write_bytes((end.join(out) + end).encode("utf-8"))
+    return path
+
+
+def _both(path: Path) -> tuple[str, str, str]:
+    streamed = fe.score_run(RULES, [path])
+    per_unit = fe.score_run(RULES, [path], full=True)
+    assert streamed.pipeline == "columns" and per_unit.pipeline == "per-unit"
+    rej = "\n".join(r.error for r in streamed.rejected)
+    assert rej == "\n".join(r.error for r in per_unit.rejected)
+    return streamed.report("score", "csv"), per_unit.report("score", "csv"), rej
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_a_plain_table_takes_arrow_and_scores_as_the_per_unit_path(
+    tmp_path: Path, crlf: bool
+) -> None:
+    path = _table(tmp_path / "t.csv", 2000, crlf=crlf)
+    assert stream._arrow_batches(path, 48) is not None
+    a, b, rejected = _both(path)
+    assert a == b
+    assert "很多" in rejected  # a bad cell rejects its row on both paths
+
+
+def test_a_table_with_a_quote_takes_the_csv_reader(tmp_path: Path) -> None:
+    path = _table(tmp_path / "t.csv", 300)
+    text = path.read_text(encoding="utf-8").replace("花园社区", '"花园社区"', 1)
+    path.write_text(text, encoding="utf-8")
+    assert stream._arrow_batches(path, 48) is None
+    a, b, _ = _both(path)
+    assert a == b
+
+
+def test_a_lone_carriage_return_takes_the_csv_reader(tmp_path: Path) -> None:
+    path = _table(tmp_path / "t.csv", 50)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r", 3))
+    assert stream._arrow_batches(path, 48) is None
+
+
+def test_a_short_row_past_the_first_batch_is_read_again_by_the_csv_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 8192)  # many small batches
+    path = _table(tmp_path / "t.csv", 600, odd=0)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[500] = ",".join(lines[500].split(",")[:10])  # row 501: ten cells of 48
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = fe.score_run(RULES, [path])
+    assert len(run) == 599
+    assert [r.source.endswith("t.csv row 501") for r in run.rejected] == [True]
+    a, b, _ = _both(path)
+    assert a == b
+
+
+def test_many_batches_keep_row_numbers_and_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 4096)
+    path = _table(tmp_path / "t.csv", 900, seed=3, odd=0.1)
+    a, b, _ = _both(path)
+    assert a == b
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=st.lists(
+        st.sampled_from(ODD) | st.from_regex(r"\A[0-9]{1,12}(\.[0-9]{1,8})?\Z"),
+        min_size=20,
+        max_size=20,
+    )
+)
+def test_number_cells_read_by_arrow_as_by_the_csv_reader(tmp_path: Path, cells: list[str]) -> None:
+    lines = TOWN_CSV.read_text(encoding="utf-8").splitlines()
+    head, rows = lines[0], lines[1:]
+    names = head.split(",")
+    count, number = names.index("books[册]"), names.index("room_area[m^2]")
+    out = [head]
+    for k, cell in enumerate(cells):
+        row = rows[k % len(rows)].split(",")
+        row[0], row[count], row[number] = f"u{k:03d}", cell, cells[-1 - k]
+        out.append(",".join(row))
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    a, b, _ = _both(path)
+    assert a == b
