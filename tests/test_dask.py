@@ -81,7 +81,7 @@ def test_a_unit_repeated_in_a_later_partition_is_rejected_there(
     bad = got[got["error"].notna()]
     assert bad["unit"].tolist() == ["u00005"]
     message = bad["error"].tolist()[0]
-    assert "partition 3 row" in message and "already given in partition 1 row 6" in message
+    assert "partition 3 row" in message and "已在 partition 1 row 6 中给出" in message
     assert pd.isna(bad["rank"].tolist()[0])
     assert got["rank"].notna().sum() == 2999
 

@@ -775,7 +775,7 @@ def test_an_audited_grouped_run_replays(tmp_path: Path) -> None:
     assert cli("score", str(rb_path), str(ev), "--format", "json", "--audit", store).returncode == 0
     assert cli("audit", "verify", store).returncode == 0
     replay = cli("audit", "replay", store)
-    assert replay.returncode == 0 and "0 differences" in replay.stdout, replay.stdout
+    assert replay.returncode == 0 and "重算：0处差异" in replay.stdout, replay.stdout
     shown = json.loads(cli("audit", "show", store, "1", "--unit", "b", "--format", "json").stdout)
     # b: late 2 + wrong 1 + lost missing (worst: the group's 10) = 13, capped 10; rules 2 -> 88
     assert shown[0]["total"] == "88.00"
