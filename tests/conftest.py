@@ -66,14 +66,16 @@ def columnar_rows(rb: Any, evs: Sequence[Any]) -> list[tuple[object, ...]]:
 
 
 def exact_row(r: Any) -> tuple[object, ...]:
-    """The same view of an exact :class:`~fulian_eval.scoring.exact.UnitResult`."""
+    """The same view of an exact :class:`~fulian_eval.scoring.exact.UnitResult`
+    (totals and category scores rounded to the rulebook's precision, as ranked)."""
+    from fulian_eval.lang.text import points_h
     from fulian_eval.scoring.exact import hundredths
 
     return (
-        hundredths(r.total),
+        points_h(r.total, r.places),
         r.vetoed,
         r.grade,
-        [hundredths(c.score) for c in r.categories],
+        [points_h(c.score, r.places) for c in r.categories],
         [c.applicable for c in r.categories],
         [hundredths(i.points) for i in r.items],
         [i.status for i in r.items],

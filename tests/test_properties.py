@@ -195,7 +195,10 @@ def test_item_points_within_floor_and_max(rb: Rulebook, data: st.DataObject) -> 
     res = score(rb, ev)
     for spec, r in zip(rb.items(), res.items, strict=True):
         assert r.id == spec.id
-        assert min(spec.floor, ZERO) <= r.points <= spec.max, (r.id, r.points, r.status)
+        # points round to the precision (SPEC §10.5), so the bounds are rounded alike:
+        # a max of 0.5 at precision 1 gives at most 1
+        lo, hi = rb.round(min(spec.floor, ZERO)), rb.round(spec.max)
+        assert lo <= r.points <= hi, (r.id, r.points, r.status)
 
 
 @FAST
@@ -262,7 +265,8 @@ def test_fine_points_are_rejected_or_stay_within_bounds(text: str, data: st.Data
         return
     ev = data.draw(evidence(rb), label="evidence")
     for spec, r in zip(rb.items(), score(rb, ev).items, strict=True):
-        assert min(spec.floor, ZERO) <= r.points <= spec.max, (r.id, r.points, r.status)
+        lo, hi = rb.round(min(spec.floor, ZERO)), rb.round(spec.max)  # at the precision
+        assert lo <= r.points <= hi, (r.id, r.points, r.status)
         assert 100 % r.points.denominator == 0, (r.id, r.points)
 
 
@@ -289,9 +293,9 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
             elif (
                 spec.id in deducting
             ):  # §10.2 worst: a deduction deducts its max (未报送视为未开展)
-                assert a.points == spec.max, a.id
+                assert a.points == rb.round(spec.max), a.id
             else:  # §2.2: 0, or the floor if lower
-                assert a.points == round_half_up(min(ZERO, spec.floor), 2), a.id
+                assert a.points == rb.round(min(ZERO, spec.floor)), a.id
         used = {spec.id} if spec.kind == "manual" else spec.fields_used()
         if a.status == "scored" and a.reason.startswith("未满足前提"):
             # §10.4: a precondition that cannot be judged is unmet: scored as under worst
@@ -629,7 +633,7 @@ def test_total_is_computed_from_exact_category_scores(rb: Rulebook, data: st.Dat
     total, cats = oracle_total(rb, res.items, zeroed(res))
     assert [c.score for c in res.categories] == cats
     assert res.total == total
-    assert res.rounded_total == round_half_up(total, 2)
+    assert res.rounded_total == rb.round(total)
 
 
 @FAST
@@ -656,8 +660,9 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
 
 
 def best_points(rb: Rulebook, item: Item) -> Fraction:
-    """Full marks: the max, or for a penalty item (whose points are subtracted) nothing deducted."""
-    return ZERO if category_of(rb, item).deducts else item.max
+    """Full marks: the max (at the precision), or for a deduction or penalty item (whose
+    points are subtracted) nothing deducted."""
+    return ZERO if category_of(rb, item).deducts else rb.round(item.max)
 
 
 @FAST

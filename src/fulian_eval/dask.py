@@ -26,6 +26,11 @@ The result is a dask DataFrame with the columns of :func:`~fulian_eval.score_tab
 (pyarrow-backed pandas dtypes: points stay exact decimals) plus ``partition``, in
 the input's partition order; ``.compute()`` it, or write it with ``to_parquet`` (see
 ``docs/performance.md``). Its numbers are those of the single-machine run.
+
+Precision (SPEC §10.5): points come from :func:`~fulian_eval.score_table` already
+rounded to the rulebook's ``precision`` and keep its ``decimal128(12, 2)`` type (scale 2
+at every precision: 91.6 at 0.1 is ``91.60``, exact). Ranking on the client reads those
+rounded hundredths, so units that tie at the precision tie here too.
 """
 
 from __future__ import annotations

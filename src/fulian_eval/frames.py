@@ -19,7 +19,14 @@ one row per rejected row: ``unit name group role role_title rank group_rank tota
 grade vetoed [award] <category>… <category.item>… flags source error``. Points are
 ``decimal128(12, 2)`` (exact; null where not applicable); ``error`` is null for a
 scored unit and says why for a rejected one. Warnings are in the schema metadata
-(``warnings``, a JSON list) beside the rulebook's id, version and hash.
+(``warnings``, a JSON list) beside the rulebook's id, version, hash and ``precision``.
+
+Precision (SPEC §10.5): the values are those of every other path, rounded to the
+rulebook's ``precision`` (at 0.1 a total of 91.64 is ``91.60``; at 1, ``92.00``). The
+column type keeps scale 2 whatever the precision: a value at 0.1 or 1 is still exact
+at two decimals, and one schema for every rulebook lets tables of different rulebooks
+be stacked. The metadata's ``precision`` (``"0.01"``, ``"0.1"`` or ``"1"``) says how
+many of those decimals carry meaning, for a caller that prints them.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
 from .errors import EvidenceError, Problem
 from .io.evidence import Rejection, RowsTask, TableLayout, run_task
 from .io.load import load_rulebook
+from .lang.text import fmt_points
 from .model.rulebook import Rulebook
 from .scoring.columnar import Unsupported, compile_plan
 from .scoring.exact import UnitResult, score
@@ -320,5 +328,6 @@ def _finish(
         "version": rb.version,
         "sha256": rb.sha256,
         "warnings": json.dumps(list(warnings), ensure_ascii=False),
+        "precision": fmt_points(rb.precision, rb.places),
     }
     return pa.table(out).replace_schema_metadata(meta)

@@ -353,8 +353,19 @@ class _Options:
     grades: bool | None
     exclusive_fields: bool
     thousandths: bool
+    precision: Fraction | None = None  # None: drawn (often left out, i.e. 0.01)
     groups: bool = True
     v2: bool = False
+
+
+#: ``precision`` values the generators draw (SPEC §10.5); None leaves the key out (0.01).
+_PRECISIONS: tuple[Fraction | None, ...] = (
+    None,
+    None,
+    Fraction(1, 100),
+    Fraction(1, 10),
+    Fraction(1),
+)
 
 
 class _Book:
@@ -367,6 +378,7 @@ class _Book:
         self.derived: dict[str, dict[str, Any]] = {}
         self.numeric: dict[str, tuple[str, str]] = {}  # name -> (grid kind, unit)
         self.n = 0
+        self.precision = Fraction(1, 100)  # the rulebook's, once drawn: manual steps follow it
 
     # -- names -------------------------------------------------------------
     def _pick(self, have: Sequence[str]) -> str | None:
@@ -533,10 +545,10 @@ class _Book:
         if kind == "expr":
             return {"points": self.points_expr(mx)}
         if kind == "manual":
+            prec = self.precision  # a step the precision would round away is a rulebook error
+            steps = (None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))
             step = d(
-                st.sampled_from(
-                    (None, Fraction(1, 2), Fraction(1), Fraction(1, 4), Fraction(1, 10))
-                )
+                st.sampled_from([x for x in steps if x is None or (x / prec).denominator == 1])
             )
             return {} if step is None else {"step": step}
         if kind == "deduct":
@@ -709,6 +721,9 @@ def _check_kinds(kinds: Collection[str] | None) -> tuple[str, ...]:
 @st.composite
 def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     book = _Book(draw, opts)
+    precision = opts.precision if opts.precision is not None else draw(st.sampled_from(_PRECISIONS))
+    if precision is not None:
+        book.precision = precision
     cats: list[dict[str, Any]] = []
     n_base = draw(st.integers(1, opts.max_base))
     for i in range(n_base):
@@ -748,6 +763,8 @@ def _rulebook_text(draw: _Draw, opts: _Options) -> str:
     )
     if scale is not None:
         top["scale"] = scale
+    if precision is not None:
+        top["precision"] = precision
     na = opts.not_applicable or draw(st.sampled_from((None, "rescale", "award")))
     if na:
         top["not_applicable"] = na
@@ -803,6 +820,7 @@ def rulebook_texts(
     grades: bool | None = None,
     exclusive_fields: bool = False,
     thousandths: bool = False,
+    precision: Fraction | None = None,
     groups: bool = True,
     v2: bool = False,
 ) -> st.SearchStrategy[str]:
@@ -834,6 +852,8 @@ def rulebook_texts(
         thousandths: item maxes and floors may have three decimals (``max = 0.125``),
             which the loader rejects (points are kept to 0.01, SPEC §4.1): for
             testing that rejection; off by default.
+        precision: the rulebook's ``precision`` (SPEC §10.5): 0.01, 0.1 or 1; None draws
+            one of them or leaves the key out (0.01).
         groups: a category may put some of its items into groups (SPEC §10.3),
             with caps, floors, ``on_missing`` and ``not_applicable`` of their own.
         v2: also draw SPEC §10 features (off by default): a deduction category
@@ -862,6 +882,8 @@ def rulebook_texts(
         raise ValueError(
             f"not_applicable must be 'rescale', 'award' or None, got {not_applicable!r}"
         )
+    if precision is not None and precision not in (Fraction(1, 100), Fraction(1, 10), 1):
+        raise ValueError(f"precision must be 0.01, 0.1, 1 or None, got {precision!r}")
     opts = _Options(
         max_base=max_categories,
         max_items=max_items,
@@ -877,6 +899,7 @@ def rulebook_texts(
         grades=grades,
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
+        precision=precision,
         groups=groups,
         v2=v2,
     )
@@ -898,6 +921,7 @@ def rulebooks(
     grades: bool | None = None,
     exclusive_fields: bool = False,
     thousandths: bool = False,
+    precision: Fraction | None = None,
     groups: bool = True,
     v2: bool = False,
 ) -> st.SearchStrategy[Rulebook]:
@@ -925,6 +949,7 @@ def rulebooks(
         grades=grades,
         exclusive_fields=exclusive_fields,
         thousandths=thousandths,
+        precision=precision,
         groups=groups,
         v2=v2,
     )

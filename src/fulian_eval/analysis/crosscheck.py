@@ -21,11 +21,10 @@ from tabulate import tabulate
 
 from ..errors import Problem, RulebookError
 from ..io.crosscheck_table import DEFAULT_PRECEDENCE, check_crosscheck
-from ..lang.expr import round_half_up
-from ..lang.text import csv_text, json_text
+from ..lang.text import csv_text, fmt_bound, json_text, points_h, round_points
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook, UnitInfo
-from ..scoring.exact import UnitResult, fmt_points, hundredths
+from ..scoring.exact import UnitResult, fmt_points
 from .agreement import Agreement, agreement, agreement_json, fmt_alpha
 from .rank import Ranked, rank
 
@@ -99,11 +98,17 @@ class FinalResult:
     def role(self) -> str:
         return "final"
 
+    @property
+    def places(self) -> int:
+        """The rulebook's precision as decimals (SPEC §10.5), as its assessments have it."""
+        return self.basis.places
+
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
+        p = self.places
         return (
             self.vetoed,
-            -hundredths(self.total),
-            tuple(-hundredths(self.basis.category(c).score) for c in tie_break),
+            -points_h(self.total, p),
+            tuple(-points_h(self.basis.category(c).score, p) for c in tie_break),
         )
 
 
@@ -128,6 +133,7 @@ class CrossCheck:
         str, Mapping[str, tuple[str, ...]]
     ]  # unit -> role -> consistency/approximate flags
     agreement: Agreement
+    places: int = 2  # the rulebook's precision as decimals (SPEC §10.5): how points print
 
 
 def _final(
@@ -152,7 +158,8 @@ def _final(
     selfr = roles.get(self_role)
     inflation = None
     if selfr is not None and role != self_role:
-        inflation = round_half_up(selfr.total, 2) - round_half_up(total, 2)
+        p = basis.places
+        inflation = round_points(selfr.total, p) - round_points(total, p)
     return FinalResult(
         unit=basis.unit,
         final_role=role,
@@ -258,6 +265,7 @@ def crosscheck(
         all_full_marks=tuple(full),
         flags=flags,
         agreement=agreement(dict(by_role)),
+        places=rb.places,
     )
 
 
@@ -281,11 +289,13 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
                 "name": r.result.unit.name,
                 "group": r.result.unit.group,
                 "final_role": r.result.final_role,
-                "total": fmt_points(r.result.total),
-                "roles": {role: fmt_points(res.total) for role, res in r.result.roles.items()},
+                "total": fmt_points(r.result.total, cc.places),
+                "roles": {
+                    role: fmt_points(res.total, cc.places) for role, res in r.result.roles.items()
+                },
                 "self_inflation": None
                 if r.result.self_inflation is None
-                else fmt_points(r.result.self_inflation),
+                else fmt_points(r.result.self_inflation, cc.places),
                 "vetoed": r.result.vetoed,
                 "rank": r.rank,
                 "group_rank": r.group_rank,
@@ -297,7 +307,7 @@ def crosscheck_json(cc: CrossCheck) -> dict[str, Any]:
             {
                 "unit": d.unit,
                 "item": d.item,
-                "points": {k: fmt_points(v) for k, v in d.points.items()},
+                "points": {k: fmt_points(v, cc.places) for k, v in d.points.items()},
                 "values": {k: dict(v) for k, v in d.values.items()},
                 **({"veto": True} if d.veto else {}),
             }
@@ -335,10 +345,6 @@ class CrossCheckTables:
     notes: list[list[Any]]
 
 
-def _rounded(x: Fraction) -> Fraction:
-    return round_half_up(x, 2)
-
-
 def _summary_line(cc: CrossCheck, rb: Rulebook | None = None) -> str:
     zh = (rb.roles if rb is not None else DEFAULT_ROLES).title
     how = (
@@ -346,7 +352,7 @@ def _summary_line(cc: CrossCheck, rb: Rulebook | None = None) -> str:
         if cc.config.combine == "weighted"
         else "按 " + " > ".join(zh(r) for r in cc.config.precedence)
     )
-    return f"容差 {fmt_points(cc.config.tolerance)} 分；最终得分{how}"
+    return f"容差 {fmt_bound(cc.config.tolerance, cc.places)} 分；最终得分{how}"
 
 
 def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
@@ -363,9 +369,9 @@ def crosscheck_tables(rb: Rulebook, cc: CrossCheck) -> CrossCheckTables:
                 f.unit.id,
                 f.unit.name,
                 f.unit.group,
-                *[_rounded(f.roles[role].total) if role in f.roles else None for role in roles],
+                *[rb.round(f.roles[role].total) if role in f.roles else None for role in roles],
                 "加权" if f.final_role == "weighted" else zh(f.final_role),
-                _rounded(f.total),
+                rb.round(f.total),
                 f.self_inflation,
                 f.vetoed,
             ]
@@ -474,7 +480,7 @@ def crosscheck_html(rb: Rulebook, cc: CrossCheck) -> str:
         if v is None:
             return "<td></td>"
         if kind == "points":
-            return f'<td class="n">{fmt_points(v)}</td>'
+            return f'<td class="n">{fmt_points(v, cc.places)}</td>'
         if kind == "int":
             return f'<td class="n">{v}</td>'
         if kind == "yesno":
@@ -526,12 +532,14 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
             r.result.unit.name,
             r.result.unit.group,
             *[
-                fmt_points(r.result.roles[role].total) if role in r.result.roles else ""
+                fmt_points(r.result.roles[role].total, cc.places) if role in r.result.roles else ""
                 for role in roles
             ],
             r.result.final_role,
-            fmt_points(r.result.total),
-            "" if r.result.self_inflation is None else fmt_points(r.result.self_inflation),
+            fmt_points(r.result.total, cc.places),
+            ""
+            if r.result.self_inflation is None
+            else fmt_points(r.result.self_inflation, cc.places),
             "是" if r.result.vetoed else "",
         ]
         for r in cc.ranked
@@ -570,7 +578,7 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
         )
     out = [
         f"交错互查汇总 — {rb.title or rb.id}",
-        f"容差 tolerance = {fmt_points(cc.config.tolerance)} 分；最终得分："
+        f"容差 tolerance = {fmt_bound(cc.config.tolerance, cc.places)} 分；最终得分："
         + (
             "按权重 "
             + "、".join(f"{role_zh.get(r, r)}{w}" for r, w in cc.config.role_weights.items())
@@ -594,7 +602,7 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
                 [
                     d.unit,
                     d.item + ("（否决）" if d.veto else ""),
-                    *[fmt_points(d.points[r]) if r in d.points else "" for r in roles],
+                    *[fmt_points(d.points[r], cc.places) if r in d.points else "" for r in roles],
                     values,
                 ]
             )

@@ -9,9 +9,10 @@ weightings, not over a few corners of it.
 unit's total is ``base + extra`` with ``base = scale·Σ w_c·r_c / Σ w_c`` over its
 applicable base categories (``r_c = score_c / max_c``), so ``total ≥ b`` is one
 linear inequality in the weights for every number ``b``. Ranks compare totals
-rounded half-up to hundredths (ties go to the tie-break categories, which the
-weights do not move), so a unit's place only changes where some unit's total
-crosses a rounding boundary ``(2m − 1)/200``: the box is cut by those
+rounded half-up to the rulebook's precision, 1/P (P = 100 by default, 10 or 1 with
+``precision``; ties go to the tie-break categories, which the weights do not move),
+so a unit's place only changes where some unit's total crosses a rounding boundary
+``(2m − 1)/2P``: the box is cut by those
 hyperplanes into cells on which every place is constant. Weights are only
 relative, so one factor is fixed to 1 and the search runs in ``k − 1``
 dimensions over the image of the box. For each unit the box is split
@@ -39,8 +40,9 @@ from fractions import Fraction
 
 import attrs
 
+from ..lang.text import points_h
 from ..model.rulebook import Rulebook, UnitInfo
-from ..scoring.exact import UnitResult, hundredths, total_with
+from ..scoring.exact import UnitResult, total_with
 from .rank import Ranked, rank
 
 __all__ = ["EXACT_MAX_CATEGORIES", "Sensitivity", "sensitivity"]
@@ -108,10 +110,11 @@ class _Reweighted:
         return self.result.role
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
+        p = self.result.places
         return (
             self.result.vetoed,
-            -hundredths(self.total),
-            tuple(-hundredths(self.result.category(c).score) for c in tie_break),
+            -points_h(self.total, p),
+            tuple(-points_h(self.result.category(c).score, p) for c in tie_break),
         )
 
 
@@ -150,14 +153,18 @@ def reranked(
 # ------------------------------------------------------------ the exact model
 
 
-def _h(x: Fraction) -> int:
-    """The total as ranked: clamped at 0, rounded half-up, in hundredths."""
-    return hundredths(x) if x > 0 else 0
+def _h(x: Fraction, per: int = 100) -> int:
+    """The total as ranked: clamped at 0, rounded half-up, in units of the precision ``1/per``
+    (hundredths by default)."""
+    if x <= 0:
+        return 0
+    y = x * per
+    return (2 * y.numerator + y.denominator) // (2 * y.denominator)
 
 
-def _boundary(m: int) -> Fraction:
-    """The least total that rounds to ``m`` hundredths (m ≥ 1)."""
-    return Fraction(2 * m - 1, 200)
+def _boundary(m: int, per: int = 100) -> Fraction:
+    """The least total that rounds to ``m`` units of ``1/per`` (m ≥ 1)."""
+    return Fraction(2 * m - 1, 2 * per)
 
 
 def _dot(a: Vec, g: Vec) -> Fraction:
@@ -205,11 +212,12 @@ class _Model:
         k = len(moving)
         self.d = max(0, k - 1)
         self.pct = pct
+        self.per = 10**rb.places  # totals are ranked rounded to 1/per (SPEC §10.5)
         self.rho = (1 + pct) / (1 - pct)
         units = []
         for r in results:
             key = (r.unit.id, r.role)
-            tb = tuple(-hundredths(r.category(c).score) for c in rb.tie_break)
+            tb = tuple(-rb.points_h(r.category(c).score) for c in rb.tie_break)
             if r.vetoed and r.veto_effect == "zero":
                 units.append(
                     _Unit(key=key, role=r.role, vetoed=True, tb=tb, const=_ZERO, num=(), den=())
@@ -272,7 +280,7 @@ class _Model:
 
     def ranks(self, g: Vec) -> dict[Key, int]:
         """Every unit's place at ``g`` (the same rules as :func:`~fulian_eval.analysis.rank.rank`)."""
-        keys = {u.key: (u.vetoed, -_h(u.x(g)), u.tb) for u in self.units}
+        keys = {u.key: (u.vetoed, -_h(u.x(g), self.per), u.tb) for u in self.units}
         out: dict[Key, int] = {}
         by_role: dict[str, list[tuple[bool, int, tuple[int, ...]]]] = {}
         for u in self.units:
@@ -367,8 +375,9 @@ class _Search:
             raise _OverBudget
 
     def place(self, g: Vec, others: Sequence[tuple[_Unit, int]], fixed: int) -> int:
-        hu = _h(self.u.x(g))
-        return 1 + fixed + sum(1 for v, dl in others if _h(v.x(g)) - hu >= dl)
+        per = self.m.per
+        hu = _h(self.u.x(g), per)
+        return 1 + fixed + sum(1 for v, dl in others if _h(v.x(g), per) - hu >= dl)
 
     def run(self) -> None:
         lo = tuple(1 / self.m.rho for _ in range(self.d))
@@ -390,13 +399,14 @@ class _Search:
                 cutting.append(f)
         xs_u = [self.u.x(c) for c in corners]
         ulo, uhi = min(xs_u), max(xs_u)
-        hulo, huhi = _h(ulo), _h(uhi)
+        per = self.m.per
+        hulo, huhi = _h(ulo, per), _h(uhi, per)
         amb: list[tuple[_Unit, int]] = []
         planes = 0
         for v, dl in others:
             xs = [v.x(c) for c in corners]
             vlo, vhi = min(xs), max(xs)
-            hvlo, hvhi = _h(vlo), _h(vhi)
+            hvlo, hvhi = _h(vlo, per), _h(vhi, per)
             if hvlo - huhi >= dl:
                 fixed += 1
                 continue
@@ -412,10 +422,10 @@ class _Search:
                 diff = [
                     a - b for a, b in zip(xs, xs_u, strict=True)
                 ]  # quasi-linear: extremes at corners
-                if min(diff) >= (Fraction(1, 100) if dl else 0):
+                if min(diff) >= (Fraction(1, per) if dl else 0):
                     fixed += 1
                     continue
-                if max(diff) <= (0 if dl else Fraction(-1, 100)):
+                if max(diff) <= (0 if dl else Fraction(-1, per)):
                     continue
             amb.append((v, dl))
             planes += hvhi - hvlo
@@ -452,8 +462,9 @@ class _Search:
                 continue
             corners = list(itertools.product(*zip(lo, hi, strict=True)))
             xs = [w.x(c) for c in corners]
-            for mm in range(_h(min(xs)) + 1, _h(max(xs)) + 1):
-                cuts[_normal(w.form(_boundary(mm)))] = None
+            per = self.m.per
+            for mm in range(_h(min(xs), per) + 1, _h(max(xs), per) + 1):
+                cuts[_normal(w.form(_boundary(mm, per)))] = None
         planes = list(region) + list(cuts)
         nreg = len(region)
         self._charge(_comb(len(planes), d))

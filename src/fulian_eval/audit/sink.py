@@ -29,7 +29,7 @@ __all__ = [
 
 def audit_bodies(t: Table, r: Ranking | None, enc: UnitBodies, block: int = 4096) -> Iterator[str]:
     """The table's unit records for the audit trail, in report order (input order without ``r``)."""
-    fmt = HundredthsText()
+    fmt = HundredthsText(places=t.plan.places)
     order = r.order if r is not None else np.arange(len(t))
     for a in range(0, len(order), block):
         idx = order[a : a + block]
@@ -275,7 +275,7 @@ def _sink_main(
     except BaseException as exc:  # reported at the end, when the scorer asks
         error = str(exc)
     enc = UnitBodies(plan.rb, paths)
-    fmt = HundredthsText()
+    fmt = HundredthsText(places=plan.places)
     known: list[list[Any]] = [[], [], [], []]  # group, role, file names and flag sets, by code
     while True:
         try:

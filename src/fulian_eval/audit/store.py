@@ -707,17 +707,18 @@ class EvidencePaths:
 class PointsText:
     """fmt_points with a cache: a run has few distinct point values.
 
-    Keyed by (numerator, denominator): hashing a Fraction itself costs more than formatting it.
+    Keyed by (numerator, denominator, places): hashing a Fraction itself costs more than
+    formatting it. ``places``: the rulebook's precision as decimals (SPEC §10.5).
     """
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[int, int], str] = {}
+        self.cache: dict[tuple[int, int, int], str] = {}
 
-    def __call__(self, x: Fraction) -> str:
-        key = (x.numerator, x.denominator)
+    def __call__(self, x: Fraction, places: int = 2) -> str:
+        key = (x.numerator, x.denominator, places)
         s = self.cache.get(key)
         if s is None:
-            s = self.cache[key] = fmt_points(x)
+            s = self.cache[key] = fmt_points(x, places)
         return s
 
 
@@ -753,10 +754,11 @@ def pack_unit(
         body["categories"] = [[c[0], c[1], c[3]] for c in r.categories]
         body["points"] = list(r.items)
     else:
-        body["total"] = fmt_points(r.total)
-        body["categories"] = [[c.id, fmt(c.score), c.applicable] for c in r.categories]
+        p = r.places
+        body["total"] = fmt_points(r.total, p)
+        body["categories"] = [[c.id, fmt(c.score, p), c.applicable] for c in r.categories]
         items = r.items
-        body["points"] = [fmt(i.points) for i in items]
+        body["points"] = [fmt(i.points, p) for i in items]
         try:
             body["status"] = "".join([STATUS_CODES[i.status] for i in items])
         except KeyError as exc:

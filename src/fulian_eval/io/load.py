@@ -18,10 +18,11 @@ from typing import Any
 import attrs
 
 from ..errors import ExpressionError, Problem, RulebookError, did_you_mean
-from ..kinds import KINDS
+from ..kinds import KINDS, ManualRule
 from ..kinds.base import Bound, Ref, Skip, fmt, is_number, show_value, type_name
 from ..kinds.veto import SCORE_PREFIX, TOTAL
 from ..lang.expr import Expr, parse, round_half_up
+from ..lang.text import PRECISIONS
 from ..lang.units import UnitError, conversion_factor, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
 from ..model.roles import DEFAULT_ROLES, Award, Roles
@@ -71,6 +72,7 @@ _TOP_KEYS = {
     "version",
     "title",
     "scale",
+    "precision",
     "not_applicable",
     "extends",
     "tie_break",
@@ -772,6 +774,7 @@ class _Builder:
                 f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}",
             )
         self.on_missing = self._on_missing(d, (), "") or "worst"
+        self.precision = self._precision()
 
         fields = self._fields()
         derived = self._derived()
@@ -870,8 +873,33 @@ class _Builder:
             on_missing=self.on_missing,
             roles=roles,
             awards=tuple(awards),
+            precision=self.precision,
             surveys=tuple(surveys),
         )
+
+    def _precision(self) -> Fraction:
+        """``precision`` (SPEC §10.5): the TOML number 0.01 (the default), 0.1 or 1."""
+        default = Fraction(1, 100)
+        if "precision" not in self.d:
+            return default
+        v = self.d["precision"]
+        want = "0.01, 0.1 or 1 (评分精确到0.01分、0.1分或1分), written as a number: precision = 0.1"
+        if isinstance(v, BadNumber):
+            self.c.err(("precision",), "precision", v.reason)
+        elif _is_num(v) and Fraction(v) in PRECISIONS:
+            return Fraction(v)
+        elif isinstance(v, str):
+            quoted = v.strip()
+            written = Fraction(quoted) if quoted.replace(".", "", 1).isdigit() else None
+            msg = (
+                f"{_show(v)} is a string; write it as a number, without quotes: precision = {quoted}"
+                if written in PRECISIONS
+                else f"{_show(v)} is a string; expected {want}"
+            )
+            self.c.err(("precision",), "precision", msg)
+        else:
+            self.c.err(("precision",), "precision", f"{_show(v)} is not allowed; expected {want}")
+        return default
 
     def _roles(self) -> Roles:
         """``[roles]`` (SPEC §10.5): id → title, least to most authoritative; the default without it."""
@@ -1951,6 +1979,8 @@ class _Builder:
         requires = self._requires(t, key, label, kind)
         na_mode = self._na_mode(t, key, label) or place.na
         rule = self._rule(kind, t, key, label, mx)
+        if isinstance(rule, ManualRule):
+            rule = self._manual_step(rule, t, key, label)
         return Item(
             id=f"{cid}.{iid}",
             title=title,
@@ -1966,6 +1996,28 @@ class _Builder:
             requires=requires,
             not_applicable=na_mode,
         )
+
+    def _manual_step(
+        self, rule: ManualRule, t: Mapping[str, Any], key: PathKey, label: str
+    ) -> ManualRule:
+        """A ``manual`` item's step against the precision (SPEC §10.5): a step the scores
+        would round away is an error; the default step (0.5) becomes the precision where
+        that is coarser (precision = 1: step 1)."""
+        prec = self.precision
+        if "step" not in t:
+            return attrs.evolve(rule, step=prec) if rule.step < prec else rule
+        step = rule.step
+        if step <= 0 or (step / prec).denominator == 1:
+            return rule  # a step ≤ 0 is reported by the kind
+        how = "finer than" if step < prec else "not a whole multiple of"
+        self.c.err(
+            (*key, "step"),
+            f"{label}.step",
+            f"{_fmt(step)} is {how} the rulebook's precision = {_fmt(prec)}: points given in steps "
+            f"of {_fmt(step)} would be rounded to {_fmt(prec)}; make step a multiple of {_fmt(prec)} "
+            f"(e.g. step = {_fmt(max(prec, step - step % prec))})",
+        )
+        return rule
 
     def _requires(self, t: dict[str, Any], key: PathKey, label: str, kind: str) -> Expr | None:
         """An item's precondition (SPEC §10.4): a condition; not on a veto item."""

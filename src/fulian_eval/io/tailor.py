@@ -129,6 +129,7 @@ _REPLACED = (
     "version",
     "title",
     "scale",
+    "precision",
     "not_applicable",
     "tie_break",
     "note",

@@ -293,7 +293,13 @@ class Words(Protocol):
         """The item is in a deduction or penalty category: its value is a deduction (扣X分)."""
 
     def got(self, p: Fraction) -> str:
-        """ "得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分"."""
+        """ "得X分" / "不得分"; in a deduction or penalty category "扣X分" / "未扣分".
+
+        ``p`` exact: the number is rounded to the rulebook's precision, as the points are.
+        """
+
+    def pts(self, p: Fraction) -> str:
+        """Points at the rulebook's precision, no trailing zeros (for 得满分X分)."""
 
     def value(self, name: str) -> Any:
         """A value the item read (exact)."""
@@ -529,4 +535,4 @@ def capped(w: Words, mx: Fraction, floor: Fraction, raw: Fraction) -> str:
         return f"算得{reason_number(raw)}分，已达本项上限{reason_number(mx)}分，{w.got(mx)}"
     if r < floor:
         return f"算得{reason_number(raw)}分，低于本项最低分{reason_number(floor)}分，{w.got(floor)}"
-    return w.got(r)
+    return w.got(raw)  # exact: got() rounds to the rulebook's precision, as the points are

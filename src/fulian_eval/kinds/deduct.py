@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..lang.text import param_text, reason_number, round_half_up
+from ..lang.text import param_text, reason_number
 from ..lang.values import BadNumber
 from .base import (
     NUMERIC,
@@ -68,7 +68,7 @@ def _weighted_names(rule: DeductRule, absent: list[str]) -> str:
 def _left(w: Words, p: Fraction, floor: Fraction) -> str:
     if p < floor:
         return f"，扣完为止，{w.got(floor)}"
-    return f"，{w.got(round_half_up(p, 2))}"
+    return f"，{w.got(p)}"
 
 
 class Deduct(Kind):
@@ -245,17 +245,17 @@ class Deduct(Kind):
             have = w.value(rule.field or "")
             absent = [name for name in rule.required if name not in have]
             if not absent:
-                return f"{len(rule.required)}项齐全，得满分{reason_number(mx)}分"
+                return f"{len(rule.required)}项齐全，得满分{w.pts(mx)}分"
             shown = _weighted_names(rule, absent) if rule.weights else "、".join(absent)
             return f"缺{len(absent)}项({shown})，扣{reason_number(d)}分{'，扣完为止' if p < floor else ''}"
         if rule.form == "count":
             f = rule.field or ""
             v = w.value(f)
             if v == 0:
-                return f"{w.head(f, v)}，得满分{reason_number(mx)}分"
+                return f"{w.head(f, v)}，得满分{w.pts(mx)}分"
             return f"{w.head(f, v)}，每项扣{param_text(rule.each)}分，扣{reason_number(d)}分{_left(w, p, floor)}"
         if d == 0:
-            return f"无扣分项，得满分{reason_number(mx)}分"
+            return f"无扣分项，得满分{w.pts(mx)}分"
         parts = [
             f"{w.title(n)}{reason_number(w.value(n))}×{reason_number(pts)}"
             for n, pts in rule.faults

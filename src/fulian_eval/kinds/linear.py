@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 
-from ..lang.text import round_half_up
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
@@ -79,4 +78,4 @@ class Linear(Kind):
     def why(self, w: Words, mx: Fraction, floor: Fraction, rule: LinearRule, raw: Fraction) -> str:
         f = rule.field
         span = f"{bound_text(w, f, rule.zero_at)}不得分、{bound_text(w, f, rule.full_at)}满分"
-        return f"{w.head(f, w.value(f))}，按{span}折算，{w.got(round_half_up(raw, 2))}"
+        return f"{w.head(f, w.value(f))}，按{span}折算，{w.got(raw)}"

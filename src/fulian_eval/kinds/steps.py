@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from ..errors import did_you_mean
-from ..lang.text import param_text, reason_number, round_half_up
+from ..lang.text import param_text, reason_number
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
@@ -147,7 +147,7 @@ class Shortfall(_Steps):
         past, past_word, ok_word = _side(w, rule)
         target = bound_text(w, f, rule.target)
         if not past:
-            full = w.got(Fraction(0)) if w.deducts else f"得满分{reason_number(mx)}分"
+            full = w.got(Fraction(0)) if w.deducts else f"得满分{w.pts(mx)}分"
             return f"{w.head(f, v)}，{ok_word}{target}，{full}"
         if w.deducts:  # 人户一致率85%，低于90%，扣10分 (SPEC §10.1)
             return f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，{capped(w, mx, floor, raw)}"
@@ -156,7 +156,7 @@ class Shortfall(_Steps):
         shown = floor if p < floor else mx if p > mx else p
         return (
             f"{w.head(f, v)}，{past_word}{target}{_step_word(w, rule)}，"
-            f"扣{param_text(raw)}分{floor_word}，{w.got(round_half_up(shown, 2))}"
+            f"扣{param_text(raw)}分{floor_word}，{w.got(shown)}"
         )
 
 

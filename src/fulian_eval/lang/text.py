@@ -20,17 +20,27 @@ MAX_DIGITS = 60
 MAX_EXPONENT = 30
 
 __all__ = [
+    "PRECISIONS",
     "csv_cell",
     "csv_text",
     "decimal_text",
+    "fmt_bound",
     "fmt_hundredths",
     "fmt_points",
     "hundredths",
     "json_text",
     "param_text",
+    "points_h",
     "reason_number",
+    "round_h",
     "round_half_up",
+    "round_points",
 ]
+
+#: The precisions a rulebook may score to (``precision``, SPEC §10.5) and the decimals each
+#: prints with: 0.01 (the default) → 2, 0.1 → 1, 1 → 0. Every other function here that takes
+#: ``places`` takes one of these values.
+PRECISIONS: dict[Fraction, int] = {Fraction(1, 100): 2, Fraction(1, 10): 1, Fraction(1): 0}
 
 
 def round_half_up(x: Fraction, places: int = 0) -> Fraction:
@@ -51,27 +61,74 @@ def round_half_up(x: Fraction, places: int = 0) -> Fraction:
     return Fraction(n if num >= 0 else -n, scale)
 
 
+def round_points(x: Fraction, places: int = 2) -> Fraction:
+    """Points rounded half-up to the rulebook's precision: THE rounding of every item,
+    group, category and total (SPEC §4.1, §10.5). ``places``: 2 for 0.01, 1 for 0.1, 0 for 1.
+
+    Always from the exact value, never from an earlier rounding (2.449 → 2.4 at 0.1, not 2.5).
+
+    >>> round_points(Fraction(49, 20), 1)  # 2.45
+    Fraction(5, 2)
+    """
+    return round_half_up(x, places)
+
+
 def hundredths(x: Fraction) -> int:
     """``x`` rounded half-up to 0.01, as a whole number of hundredths (87.5 -> 8750)."""
     r = x if 100 % x.denominator == 0 else round_half_up(x, 2)
     return r.numerator * (100 // r.denominator)
 
 
-def fmt_hundredths(n: int) -> str:
-    """Whole hundredths as printed: 8750 -> ``"87.50"``."""
+def points_h(x: Fraction, places: int = 2) -> int:
+    """``x`` rounded to the precision (:func:`round_points`), in whole hundredths (91.64 at 0.1 -> 9160)."""
+    if places == 2:
+        return hundredths(x)
+    r = round_half_up(x, places)
+    return r.numerator * (100 // r.denominator)
+
+
+def round_h(n: int, places: int = 2) -> int:
+    """Whole hundredths rounded half-up (away from zero) to the precision: 245 -> 250 at 0.1."""
+    if places == 2:
+        return n
+    step: int = (1, 10, 100)[2 - places]
+    q = (2 * abs(n) + step) // (2 * step) * step
+    return q if n >= 0 else -q
+
+
+def fmt_hundredths(n: int, places: int = 2) -> str:
+    """Whole hundredths as printed with ``places`` decimals: 8750 -> ``"87.50"`` (2), ``"87.5"`` (1).
+
+    ``n`` is normally already at that precision; if not, it is rounded half-up first.
+    """
+    if places != 2:
+        n = round_h(n, places)
     sign = "-" if n < 0 else ""
     n = abs(n)
-    return f"{sign}{n // 100}.{n % 100:02d}"
+    if places == 2:
+        return f"{sign}{n // 100}.{n % 100:02d}"
+    if places == 1:
+        return f"{sign}{n // 100}.{n % 100 // 10}"
+    return f"{sign}{n // 100}"
 
 
-def fmt_points(x: Fraction) -> str:
-    """Points as printed: half-up to two decimals, e.g. ``"87.50"``."""
-    return fmt_hundredths(hundredths(x))
+def fmt_points(x: Fraction, places: int = 2) -> str:
+    """Points as printed: half-up to ``places`` decimals, e.g. ``"87.50"``, ``"87.5"``, ``"88"``."""
+    return fmt_hundredths(points_h(x, places), places)
 
 
-def reason_number(x: Fraction) -> str:
-    """A number in a reason: up to two decimals, no trailing zeros (92.19, 3, 0.5)."""
-    r = round_half_up(x, 2)
+def fmt_bound(x: Fraction, places: int = 2) -> str:
+    """A maximum or starting score as printed: ``places`` decimals, or more (at most two) when
+    the rulebook wrote it finer, so a max is never shown rounded (2.5 at precision 1: ``"2.5"``)."""
+    for p in range(places, 2):
+        if (x * 10**p).denominator == 1:
+            return fmt_points(x, p)
+    return fmt_points(x)
+
+
+def reason_number(x: Fraction, places: int = 2) -> str:
+    """A number in a reason: up to ``places`` decimals (half-up), no trailing zeros (92.19, 3, 0.5)."""
+    r = round_half_up(x, places)
     if r.denominator == 1:
         return str(r.numerator)
     return fmt_points(r).rstrip("0").rstrip(".")

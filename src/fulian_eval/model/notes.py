@@ -70,6 +70,22 @@ def rulebook_notes(rb: Rulebook) -> list[str]:
         if c.type == "penalty":
             out.append(f"减分类别 {_name(c)}：从总分中最多减 {_n(c.max)} 分")
         out.extend(_group_notes(c))
+    if rb.places != 2:  # SPEC §10.5
+        p = _n(rb.precision)
+        out.append(f"评分精确到{p}分：各项得分、各类别得分和总分均四舍五入到{p}分")
+        for item in rb.items():
+            if item.kind != "veto" and rb.round(item.max) != item.max:
+                out.append(
+                    f"项目 {item.title}（{item.id}）：满分 {_n(item.max)} 分不是{p}分的整数倍，"
+                    f"得满分时记 {_n(rb.round(item.max))} 分"
+                )
+        for c in rb.categories:
+            for g in c.groups:
+                if rb.round(g.max) != g.max:
+                    out.append(
+                        f"分组 {c.id}.{g.id}：满分 {_n(g.max)} 分不是{p}分的整数倍，"
+                        f"小计四舍五入到{p}分，最高记 {_n(rb.round(g.max))} 分"
+                    )
     return out
 
 

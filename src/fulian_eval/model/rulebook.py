@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from ..lang.expr import Expr
+from ..lang.text import PRECISIONS, points_h, round_points
 from .roles import DEFAULT_ROLES, Award, Roles
 
 __all__ = [
@@ -299,7 +300,28 @@ class Rulebook:
     on_missing: OnMissing = "worst"
     roles: Roles = DEFAULT_ROLES  # [roles] (SPEC §10.5), least to most authoritative
     awards: tuple[Award, ...] = ()  # [[awards]] (SPEC §10.5), in the order written
+    #: ``precision`` (SPEC §10.5): 0.01, 0.1 or 1; items, groups, categories and totals
+    #: round half-up to it and print with :attr:`places` decimals.
+    precision: Fraction = Fraction(1, 100)
     surveys: tuple[Survey, ...] = ()  # [surveys.ID] (SPEC §10.9), in the order written
+
+    @property
+    def places(self) -> int:
+        """The decimals scores print with: 2, 1 or 0 (for a precision of 0.01, 0.1, 1)."""
+        return PRECISIONS[self.precision]
+
+    @property
+    def step_h(self) -> int:
+        """The precision in whole hundredths: 1, 10 or 100."""
+        return (1, 10, 100)[2 - self.places]
+
+    def round(self, x: Fraction) -> Fraction:
+        """``x`` rounded half-up to the precision: every item, group, category and total."""
+        return round_points(x, self.places)
+
+    def points_h(self, x: Fraction) -> int:
+        """:meth:`round` in whole hundredths (91.64 at precision 0.1 -> 9160)."""
+        return points_h(x, self.places)
 
     @functools.cached_property
     def must_report(self) -> tuple[frozenset[str], frozenset[str]]:

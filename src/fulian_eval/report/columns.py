@@ -15,10 +15,9 @@ import numpy as np
 from ..analysis.rank import Ranking
 from ..io.evidence import Rejection, RowsTask, plan_sources, run_task
 from ..io.surveys import SurveyData
-from ..lang.expr import round_half_up
 from ..lang.text import csv_cell, csv_cells
 from ..model.rulebook import Item
-from ..scoring.exact import NOT_APPLICABLE, ZERO, hundredths, score
+from ..scoring.exact import NOT_APPLICABLE, ZERO, score
 from ..scoring.stream import HundredthsText, Table
 from .render import CSV_HEAD
 from .workbook import (
@@ -65,7 +64,7 @@ def _rows_out(
     # the numbers come from HundredthsText and are left alone.
     w = csv.writer(out, lineterminator="\n")
     w.writerow(csv_cells(head))
-    fmt = HundredthsText()
+    fmt = HundredthsText(places=t.plan.places)
     grade_of = [*csv_cells(list(t.plan.grade_names)), ""]  # index −1 -> ""
     order = r.order
     for a in range(0, len(order), block):
@@ -303,6 +302,7 @@ def write_table_workbook(
             Sheet("提示", NOTES_COLUMNS, notes()),
             Sheet("缺资料", MISSING_COLUMNS, missing, freeze_columns=3),
         ],
+        rb.places,
     )
 
 
@@ -330,9 +330,7 @@ def table_missing_rows(
     n = len(t)
     if n == 0:
         return []
-    miss_h = np.array(
-        [hundredths(round_half_up(min(ZERO, it.floor), 2)) for it in items], dtype=np.int64
-    )
+    miss_h = np.array([rb.points_h(min(ZERO, it.floor)) for it in items], dtype=np.int64)
     na = np.zeros(t.item_h.shape, dtype=bool) if t.item_na is None else t.item_na
     can = (t.item_h == miss_h) & ~na
     row_of = {t.source(i): i for i in range(n)}

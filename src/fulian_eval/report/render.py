@@ -15,8 +15,8 @@ from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
 from ..lang.text import csv_text as _csv
+from ..lang.text import decimal_text, fmt_bound, reason_number
 from ..lang.text import json_text as _dumps
-from ..lang.text import reason_number
 from ..model.formats import FORMATS
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
@@ -60,15 +60,17 @@ def rulebook_json(rb: Rulebook) -> dict[str, Any]:
     out: dict[str, Any] = {"id": rb.id, "version": rb.version, "sha256": rb.sha256}
     if len(rb.sources) > 1:
         out["chain"] = [{"path": s.path, "sha256": s.sha256} for s in rb.sources]
+    if rb.places != 2:  # SPEC §10.5; the default 0.01 leaves the document as it was
+        out["precision"] = decimal_text(rb.precision)
     return out
 
 
-def item_json(i: ItemResult) -> dict[str, Any]:
+def item_json(i: ItemResult, places: int = 2) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": i.id,
         "title": i.title,
-        "points": fmt_points(i.points),
-        "max": fmt_points(i.max)
+        "points": fmt_points(i.points, places),
+        "max": fmt_bound(i.max, places)
         if i.capped
         else None,  # an uncapped deduction has no max (SPEC §10.1)
         "status": i.status,
@@ -85,14 +87,15 @@ def group_json(g: GroupResult) -> dict[str, Any]:
     return {
         "id": g.id,
         "title": g.title,
-        "score": fmt_points(g.score),
-        "max": fmt_points(g.max) if g.capped else None,
+        "score": fmt_points(g.score, g.places),
+        "max": fmt_bound(g.max, g.places) if g.capped else None,
         "applicable": g.applicable,
     }
 
 
 def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, Any]:
     u = r.result
+    p = u.places
     role_title = (rb.roles if rb is not None else DEFAULT_ROLES).title(u.role)
     return {
         "unit": u.unit.id,
@@ -100,7 +103,7 @@ def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, An
         "group": u.unit.group,
         "role": u.role,
         "role_title": role_title,
-        "total": fmt_points(u.total),
+        "total": fmt_points(u.total, p),
         "grade": u.grade,
         "vetoed": u.vetoed,
         "rank": r.rank,
@@ -111,18 +114,21 @@ def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, An
                 "id": c.id,
                 "title": c.title,
                 "type": c.type,
-                "score": fmt_points(c.score),
-                "max": fmt_points(c.max),
+                "score": fmt_points(c.score, p),
+                "max": fmt_bound(c.max, p),
                 "applicable": c.applicable,
                 "groups": [group_json(g) for g in c.groups],
             }
             for c in u.categories
         ],
-        "items": [item_json(i) for i in u.items],
+        "items": [item_json(i, p) for i in u.items],
         "flags": list(u.flags),
         "source": u.source,
         **(
-            {"waived": list(u.waived), "total_without_waivers": fmt_points(u.total_without_waivers)}
+            {
+                "waived": list(u.waived),
+                "total_without_waivers": fmt_points(u.total_without_waivers, p),
+            }
             if u.total_without_waivers is not None
             else {}
         ),
@@ -379,10 +385,11 @@ def rank_report(
 def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | None = None) -> str:
     """One unit's audit record sheet (审核记录表): item, max, points, reason, method."""
     u = r.result
+    p = u.places
     items = [i for i in u.items if item is None or i.id == item]
     if fmt == "json":
         doc = unit_json(r, rb)
-        doc["items"] = [dict(item_json(i), inputs=dict(i.inputs)) for i in items]
+        doc["items"] = [dict(item_json(i, p), inputs=dict(i.inputs)) for i in items]
         return _dumps(doc)
     if fmt == "csv":
         header = ["item", "title", "max", "points", "status", "reason", "method", "inputs"]
@@ -390,8 +397,8 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
             [
                 i.id,
                 i.title,
-                fmt_points(i.max),
-                _points(i),
+                fmt_bound(i.max, p),
+                _points(i, p),
                 i.status,
                 i.reason,
                 i.method,
@@ -405,7 +412,7 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         f"片区 {u.unit.group or '—'} · 角色 {rb.roles.title(u.role)}"
         + (f" · 评审 {u.assessor}" if u.assessor else "")
         + f" · 来源 {u.source}",
-        f"总分 {fmt_points(u.total)} · 等次 {u.grade or '—'} · 名次 {r.rank} · 片区名次 {r.group_rank}"
+        f"总分 {fmt_points(u.total, p)} · 等次 {u.grade or '—'} · 名次 {r.rank} · 片区名次 {r.group_rank}"
         + (f" · 奖项 {r.award}" if r.award else "")
         + (" · 一票否决" if u.vetoed else ""),
         f"考核细则 {rb.id} {rb.version} sha256:{rb.sha256[:12]}",
@@ -418,8 +425,8 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
             [
                 i.id,
                 i.title,
-                fmt_points(i.max),
-                _points(i),
+                fmt_bound(i.max, p),
+                _points(i, p),
                 STATUS_ZH.get(i.status, i.status),
                 i.reason,
                 i.method,
@@ -438,8 +445,8 @@ def explain_report(rb: Rulebook, r: Ranked[UnitResult], fmt: str, item: str | No
         [
             c.title,
             CATEGORY_TYPE_ZH.get(c.type, c.type),
-            fmt_points(c.max),
-            fmt_points(c.score) if c.applicable else NOT_APPLICABLE,
+            fmt_bound(c.max, p),
+            fmt_points(c.score, p) if c.applicable else NOT_APPLICABLE,
         ]
         for c in u.categories
     ]
@@ -469,8 +476,8 @@ def _group_row(u: UnitResult, last: ItemResult) -> list[str]:
     return [
         f"{c.id}.{g.id}",
         f"小计：{g.title}",
-        fmt_points(g.max) if g.capped else "—",
-        fmt_points(g.score) if g.applicable else NOT_APPLICABLE,
+        fmt_bound(g.max, g.places) if g.capped else "—",
+        fmt_points(g.score, g.places) if g.applicable else NOT_APPLICABLE,
         "",
         group_reason(c.type, g, u.items),
         "",
@@ -511,9 +518,11 @@ def category_notes(u: UnitResult) -> list[str]:
     return notes
 
 
-def _points(i: ItemResult) -> str:
+def _points(i: ItemResult, places: int = 2) -> str:
     """An item's points as a report shows them: ``不适用`` for a not-applicable item that earns nothing."""
-    return NOT_APPLICABLE if i.status == "not_applicable" and not i.points else fmt_points(i.points)
+    if i.status == "not_applicable" and not i.points:
+        return NOT_APPLICABLE
+    return fmt_points(i.points, places)
 
 
 def gains_report(
@@ -521,18 +530,19 @@ def gains_report(
 ) -> str:
     """Where to improve: the points each not-full item would add to the total, largest first."""
     u = r.result
+    p = u.places
     if fmt == "json":
         return _dumps(
             {
                 "unit": u.unit.id,
-                "total": fmt_points(u.total),
+                "total": fmt_points(u.total, p),
                 "gains": [
                     {
                         "id": i.id,
                         "title": i.title,
-                        "points": fmt_points(i.points),
-                        "max": fmt_points(i.max),
-                        "gain": fmt_points(g),
+                        "points": fmt_points(i.points, p),
+                        "max": fmt_bound(i.max, p),
+                        "gain": fmt_points(g, p),
                     }
                     for i, g in gains
                 ],
@@ -544,11 +554,12 @@ def gains_report(
         else ["项目", "考核内容", "得分", "分值", "可提高总分"]
     )
     rows = [
-        [i.id, i.title, fmt_points(i.points), fmt_points(i.max), fmt_points(g)] for i, g in gains
+        [i.id, i.title, fmt_points(i.points, p), fmt_bound(i.max, p), fmt_points(g, p)]
+        for i, g in gains
     ]
     pre = (
         ""
         if fmt == "csv"
-        else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total)}；各项如得满分，总分可提高:\n"
+        else f"{u.unit.name or u.unit.id}（{u.unit.id}）当前总分 {fmt_points(u.total, p)}；各项如得满分，总分可提高:\n"
     )
     return pre + _table(header, rows, fmt)

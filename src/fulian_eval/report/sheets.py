@@ -21,6 +21,7 @@ import attrs
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
+from ..lang.text import decimal_text, fmt_bound, points_h
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Rulebook
 from ..model.status import LABELS
@@ -34,7 +35,6 @@ from ..scoring.exact import (
     fmt_hundredths,
     fmt_points,
     group_reason,
-    hundredths,
 )
 
 __all__ = [
@@ -143,7 +143,7 @@ class Share:
             rounding difference (尾差) of the whole moved onto ``adjusted`` categories so the
             printed contributions add up to the printed total.
         formula: how it is worked out by hand, e.g. ``100×30/100×23.00/25``.
-        adjusted: the printed value carries 0.01 of rounding difference.
+        adjusted: the printed value carries one unit of the precision (0.01) of rounding difference.
     """
 
     category: CategoryResult
@@ -164,8 +164,11 @@ def shares(rb: Rulebook, u: UnitResult) -> list[Share]:
 
     The printed values (``shown``) add up exactly to the rounded sum of the exact ones:
     where rounding each on its own would miss it by some hundredths, the categories
-    rounded furthest are moved by 0.01 each (largest remainder).
+    rounded furthest are moved by 0.01 each (largest remainder). At a precision of 0.1
+    or 1 (SPEC §10.5) everything is rounded, and moved, by that instead.
     """
+    places = rb.places
+    unit_h = rb.step_h
     weighted = any(c.weight is not None for c in rb.categories if _base_like(c.type))
     counted = [
         (spec, c)
@@ -185,7 +188,7 @@ def shares(rb: Rulebook, u: UnitResult) -> list[Share]:
                 raw.append((c, None, Fraction(0), "不计分"))
                 continue
             w = (spec.weight or Fraction(0)) if weighted else c.max
-            score = fmt_points(c.score)
+            score = fmt_points(c.score, places)
             if weighted:
                 formula = f"{_num(scale)}×{_num(w)}/{_num(den)}×{score}/{_num(c.max)}"
                 exact = scale * w / den * c.score / c.max
@@ -194,19 +197,19 @@ def shares(rb: Rulebook, u: UnitResult) -> list[Share]:
                 exact = scale * c.score / den
             raw.append((c, w, exact, formula))
         elif c.type == "bonus":
-            raw.append((c, None, c.score, f"+{fmt_points(c.score)}"))
+            raw.append((c, None, c.score, f"+{fmt_points(c.score, places)}"))
         else:
-            raw.append((c, None, -c.score, f"-{fmt_points(c.score)}"))
+            raw.append((c, None, -c.score, f"-{fmt_points(c.score, places)}"))
     exact_sum = sum((x for _, _, x, _ in raw), Fraction(0))
-    shown = [hundredths(x) for _, _, x, _ in raw]
-    short = hundredths(exact_sum) - sum(shown)
+    shown = [points_h(x, places) for _, _, x, _ in raw]
+    short = (points_h(exact_sum, places) - sum(shown)) // unit_h
     adjusted: set[int] = set()
     if short:
         # the categories whose rounding moved furthest the other way take 0.01 each
         live = [k for k, (c, w, x, _) in enumerate(raw) if w is not None or (c.applicable and x)]
         err = {k: raw[k][2] * 100 - shown[k] for k in live}
         order = sorted(live, key=lambda k: (-err[k] if short > 0 else err[k], k))
-        step = 1 if short > 0 else -1
+        step = unit_h if short > 0 else -unit_h
         for k in order[: abs(short)]:
             shown[k] += step
             adjusted.add(k)
@@ -226,20 +229,20 @@ def _num(x: Fraction) -> str:
 # --------------------------------------------------------------- record sheets
 
 
-def _item_points(i: ItemResult, cat_type: str) -> str:
+def _item_points(i: ItemResult, cat_type: str, places: int = 2) -> str:
     if i.status == "not_applicable" and not i.points:
         return NOT_APPLICABLE
     if cat_type in _SUBTRACTED and i.points:
-        return "-" + fmt_points(i.points)
-    return fmt_points(i.points)
+        return "-" + fmt_points(i.points, places)
+    return fmt_points(i.points, places)
 
 
 def _cat_score(c: CategoryResult) -> str:
     if not c.applicable:
         return NOT_APPLICABLE
     if c.type == "penalty" and c.score:
-        return "-" + fmt_points(c.score)
-    return fmt_points(c.score)
+        return "-" + fmt_points(c.score, c.places)
+    return fmt_points(c.score, c.places)
 
 
 def _group_row(c: CategoryResult, g: GroupResult, u: UnitResult) -> str:
@@ -247,10 +250,10 @@ def _group_row(c: CategoryResult, g: GroupResult, u: UnitResult) -> str:
     if not g.applicable:
         pts = NOT_APPLICABLE
     elif c.type in _SUBTRACTED and g.score:
-        pts = "-" + fmt_points(g.score)
+        pts = "-" + fmt_points(g.score, g.places)
     else:
-        pts = fmt_points(g.score)
-    cap = fmt_points(g.max) if g.capped else "—"
+        pts = fmt_points(g.score, g.places)
+    cap = fmt_bound(g.max, g.places) if g.capped else "—"
     return (
         f'<tr class="gsum"><td></td><td>小计（{_e(g.title)}）</td><td class="n">{_e(cap)}</td>'
         f'<td class="n{" na" if pts == NOT_APPLICABLE else ""}">{_e(pts)}</td><td></td>'
@@ -303,6 +306,7 @@ def _sheet(
     rb: Rulebook, r: Ranked[UnitResult], assessed: _dt.date | None, printed: _dt.date
 ) -> str:
     u = r.result
+    p = u.places
     name = u.unit.name or u.unit.id
     title = rb.title or rb.id
     out = [
@@ -319,7 +323,7 @@ def _sheet(
         ("评审日期", _date(assessed)),
         (
             "总分",
-            f"{fmt_points(u.total)}　等次：{u.grade or '—'}　名次：{r.rank}　片区名次：{r.group_rank}"
+            f"{fmt_points(u.total, p)}　等次：{u.grade or '—'}　名次：{r.rank}　片区名次：{r.group_rank}"
             + (f"　奖项：{r.award}" if r.award else "")
             + ("　一票否决" if u.vetoed else ""),
         ),
@@ -351,16 +355,16 @@ def _sheet(
         cap = "最多扣" if c.type == "penalty" else "满分"
         out.append(
             f'<tr class="cat"><td colspan="7">{_numeral(ci)}、{_e(c.title)}（{_e(what)}，{cap}'
-            f"{_e(fmt_points(c.max))}分{_e(extra)}）"
+            f"{_e(fmt_bound(c.max, p))}分{_e(extra)}）"
             + ("　不适用" if not c.applicable else "")
             + "</td></tr>"
         )
         groups = {g.id: g for g in c.groups}
         for ii, spec in enumerate(cat.items, start=1):
             i = by_id[spec.id]
-            pts = _item_points(i, c.type)
+            pts = _item_points(i, c.type, p)
             out.append(
-                f'<tr><td class="c">{ci}.{ii}</td><td>{_e(i.title)}</td><td class="n">{_e(fmt_points(i.max))}</td>'
+                f'<tr><td class="c">{ci}.{ii}</td><td>{_e(i.title)}</td><td class="n">{_e(fmt_bound(i.max, p))}</td>'
                 f'<td class="n{" na" if pts == NOT_APPLICABLE else ""}">{_e(pts)}</td>'
                 f'<td class="c">{_e(STATUS_ZH.get(i.status, i.status))}</td><td>{_e(i.reason)}</td>'
                 f'<td class="c">{_e(i.method)}</td></tr>'
@@ -370,8 +374,8 @@ def _sheet(
                 out.append(_group_row(c, groups[spec.group], u))
         s = sh[ci - 1]
         out.append(
-            f'<tr class="sum"><td></td><td>小计（{_e(c.title)}）</td><td class="n">{_e(fmt_points(c.max))}</td>'
-            f'<td class="n">{_e(_cat_score(c))}</td><td colspan="3">折算分 {_e(fmt_hundredths(s.shown))}'
+            f'<tr class="sum"><td></td><td>小计（{_e(c.title)}）</td><td class="n">{_e(fmt_bound(c.max, p))}</td>'
+            f'<td class="n">{_e(_cat_score(c))}</td><td colspan="3">折算分 {_e(fmt_hundredths(s.shown, p))}'
             f"（{_e(s.formula)}）</td></tr>"
         )
     out.append("</tbody></table>")
@@ -394,23 +398,25 @@ def _sheet(
         weight = _num(cat.weight) if cat.weight is not None and _base_like(c.type) else "—"
         out.append(
             f'<tr><td>{_e(c.title)}</td><td class="c">{_e(CATEGORY_TYPE_ZH.get(c.type, c.type))}</td>'
-            f'<td class="n">{_e(fmt_points(c.max))}</td><td class="n">{_e(_cat_score(c))}</td>'
+            f'<td class="n">{_e(fmt_bound(c.max, p))}</td><td class="n">{_e(_cat_score(c))}</td>'
             f'<td class="n">{_e(weight)}</td><td>{_e(s.formula)}</td>'
-            f'<td class="n">{_e(fmt_hundredths(s.shown))}{"*" if s.adjusted else ""}</td></tr>'
+            f'<td class="n">{_e(fmt_hundredths(s.shown, p))}{"*" if s.adjusted else ""}</td></tr>'
         )
     added = sum(s.shown for s in sh)
     out.append(
-        f'<tr class="sum"><td colspan="6">合计（各类折算分相加）</td><td class="n">{_e(fmt_hundredths(added))}</td></tr>'
+        f'<tr class="sum"><td colspan="6">合计（各类折算分相加）</td><td class="n">{_e(fmt_hundredths(added, p))}</td></tr>'
     )
     out.append(
-        f'<tr class="sum"><td colspan="6">总分</td><td class="n">{_e(fmt_points(u.total))}</td></tr>'
+        f'<tr class="sum"><td colspan="6">总分</td><td class="n">{_e(fmt_points(u.total, p))}</td></tr>'
     )
     out.append("</tbody></table>")
     notes = []
     if any(s.adjusted for s in sh):
         moved = "、".join(s.category.title for s in sh if s.adjusted)
-        notes.append(f"带*的折算分含0.01的四舍五入尾差（{moved}），使各类折算分之和等于总分。")
-    if hundredths(u.total) != added:
+        notes.append(
+            f"带*的折算分含{decimal_text(rb.precision)}的四舍五入尾差（{moved}），使各类折算分之和等于总分。"
+        )
+    if points_h(u.total, p) != added:
         if u.vetoed and u.veto_effect == "zero":
             notes.append("一票否决，总分记0。")
         elif added < 0:
@@ -420,7 +426,7 @@ def _sheet(
     if u.total_without_waivers is not None:
         waived = "、".join(f"{by_id[i].title}（{i}）" if i in by_id else i for i in u.waived)
         notes.append(
-            f"已豁免：{waived}，按不适用计；未豁免时总分 {fmt_points(u.total_without_waivers)}。"
+            f"已豁免：{waived}，按不适用计；未豁免时总分 {fmt_points(u.total_without_waivers, p)}。"
         )
     if notes:
         out.append(
@@ -620,11 +626,11 @@ def ranking_html(
             f"最好、最差名次：各基本类别权重上下浮动 {fmt_points(sensitivity.pct * 100)}%，{how}。"
         )
     notes.append(
-        "名次按总分（四舍五入到0.01）从高到低排列；总分相同时依次比较"
+        f"名次按总分（四舍五入到{decimal_text(rb.precision)}）从高到低排列；总分相同时依次比较"
         + "、".join(rb.category(c).title for c in rb.tie_break)
         + "得分。"
         if rb.tie_break
-        else "名次按总分（四舍五入到0.01）从高到低排列，总分相同者名次并列。"
+        else f"名次按总分（四舍五入到{decimal_text(rb.precision)}）从高到低排列，总分相同者名次并列。"
     )
     out.append(
         '<h2>说明</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"

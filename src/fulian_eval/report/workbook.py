@@ -29,12 +29,14 @@ from ..analysis.crosscheck import CrossCheck, crosscheck_tables
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection, split_source
+from ..lang.text import fmt_bound
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Item, Rulebook
 from ..model.status import LABELS
 from ..scoring.exact import NOT_APPLICABLE, ItemResult, UnitResult, fmt_points
 
 __all__ = [
+    "BOUND",
     "INT",
     "POINTS",
     "ROLE_ZH",
@@ -55,6 +57,8 @@ __all__ = [
 ]
 
 TEXT, INT, POINTS, YESNO = "text", "int", "points", "yesno"
+#: A max (分值, 满分): points, but never shown rounded to a coarser precision (2.5 at 1 stays 2.5).
+BOUND = "bound"
 XLSX_MAX_ROWS, XLSX_MAX_COLUMNS = 1_048_576, 16_384  # what one Excel sheet holds
 ROLE_ZH = DEFAULT_ROLES.titles  # the default roles; a rulebook's own: role_zh(role, rb)
 CATEGORY_TYPE_ZH = {"base": "基本分", "bonus": "加分", "penalty": "扣分"}
@@ -90,8 +94,11 @@ def role_zh(role: str, rb: Rulebook | None = None) -> str:
     return (rb.roles if rb is not None else DEFAULT_ROLES).title(role)
 
 
-def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
+def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet], places: int = 2) -> None:
     """Write ``sheets`` as one Excel workbook to ``out`` (a path or a binary file).
+
+    Points columns are shown with ``places`` decimals (the rulebook's precision,
+    SPEC §10.5: ``0.00``, ``0.0`` or ``0``).
 
     The workbook is built in memory and written in one go, so a failed write
     never leaves a half-written zip behind. Characters XML cannot hold (control
@@ -117,12 +124,16 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
         "head": wb.add_format(
             {"bold": True, "bg_color": "#EEEEEE", "border": 1, "text_wrap": True, "valign": "top"}
         ),
-        "points": wb.add_format({"num_format": "0.00"}),
+        "points": wb.add_format({"num_format": points_format(places)}),
         "na": wb.add_format({"align": "right", "font_color": "#666666"}),
     }
+    # At the default precision a max is shown as points are: the same format, the same file.
+    fmts["bound"] = (
+        fmts["points"] if places == 2 else wb.add_format({"num_format": bound_format(places)})
+    )
     try:
         for sheet in sheets:
-            _write_sheet(wb, fmts, sheet)
+            _write_sheet(wb, fmts, sheet, places)
     finally:
         wb.close()
     data = buf.getvalue()
@@ -133,7 +144,18 @@ def write_workbook(out: str | IO[bytes], sheets: Iterable[Sheet]) -> None:
         out.write(data)
 
 
-def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
+def points_format(places: int) -> str:
+    """The Excel number format of points with ``places`` decimals: ``0.00``, ``0.0``, ``0``."""
+    return "0." + "0" * places if places else "0"
+
+
+def bound_format(places: int) -> str:
+    """The Excel number format of a max: as points, with room for a finer max (``0.0#``;
+    at precision 1 ``General``, which shows 10 and 2.5 alike)."""
+    return {2: "0.00", 1: "0.0#"}.get(places, "General")
+
+
+def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet, places: int = 2) -> None:
     cols = list(sheet.columns)
     if len(cols) > XLSX_MAX_COLUMNS:
         raise TooBig(
@@ -151,7 +173,7 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     ]
     for row in first:
         for k, v in enumerate(row):
-            w = _width(_shown(v, cols[k].kind))
+            w = _width(_shown(v, cols[k].kind, places))
             if w > widths[k]:
                 widths[k] = w
     shown = [min(max(w, 4) + 2, 60) for w in widths]
@@ -183,7 +205,10 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
     for c in cols:
         if c.kind not in _KINDS:
             raise ValueError(f"unknown column kind {c.kind!r}")
-    number_format = [fmts["points"] if c.kind == POINTS else None for c in cols]
+    number_format = [
+        fmts["points"] if c.kind == POINTS else fmts["bound"] if c.kind == BOUND else None
+        for c in cols
+    ]
     na = fmts["na"]
     r = heads
     for row in itertools.chain(first, rows):
@@ -210,16 +235,18 @@ def _write_sheet(wb: Any, fmts: dict[str, Any], sheet: Sheet) -> None:
         r += 1
 
 
-_KINDS = (TEXT, INT, POINTS, YESNO)
+_KINDS = (TEXT, INT, POINTS, BOUND, YESNO)
 
 
-def _shown(v: Any, kind: str) -> str:
+def _shown(v: Any, kind: str, places: int = 2) -> str:
     if v is None:
         return ""
     if kind == YESNO:
         return "是" if v else "否"
     if kind == POINTS and not isinstance(v, str):
-        return f"{float(v):.2f}"
+        return f"{float(v):.{places}f}"
+    if kind == BOUND and not isinstance(v, str):
+        return fmt_bound(Fraction(v), places)
     return str(v)
 
 
@@ -266,8 +293,9 @@ def ranking_columns(
     ]
 
 
-def _max_text(type_: str, x: Fraction) -> str:
-    return f"最多扣{fmt_points(x)}" if type_ == "penalty" else f"满分{fmt_points(x)}"
+def _max_text(type_: str, x: Fraction, places: int = 2) -> str:
+    shown = fmt_bound(x, places)
+    return f"最多扣{shown}" if type_ == "penalty" else f"满分{shown}"
 
 
 def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
@@ -287,14 +315,16 @@ def score_columns(rb: Rulebook) -> tuple[list[Column], list[tuple[str, int]]]:
     item_pos = {i.id: k for k, i in enumerate(rb.items())}
     for k, c in enumerate(rb.categories):
         type_ = CATEGORY_TYPE_ZH.get(c.type, c.type)
-        cols.append(Column(f"{c.title or c.id}", POINTS, f"{type_}\n{_max_text(c.type, c.max)}"))
+        cols.append(
+            Column(f"{c.title or c.id}", POINTS, f"{type_}\n{_max_text(c.type, c.max, rb.places)}")
+        )
         where.append(("cat", k))
         for i in c.items:
-            limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max)
+            limit = "一票否决" if i.kind == "veto" else _max_text(c.type, i.max, rb.places)
             if i.group is not None:  # a group's item (SPEC §10.3): the group and its cap
                 g = c.group(i.group)
                 cap = (
-                    ("最多扣" if c.deducts else "满分") + fmt_points(g.max)
+                    ("最多扣" if c.deducts else "满分") + fmt_bound(g.max, rb.places)
                     if g.capped
                     else "扣分不封顶"
                 )
@@ -320,7 +350,7 @@ MISSING_COLUMNS = [
     Column("角色"),
     Column("项目"),
     Column("考核内容"),
-    Column("分值", POINTS),
+    Column("分值", BOUND),
     Column("缺少的资料"),
     Column("说明"),
     Column("来源"),
@@ -404,10 +434,10 @@ def score_workbook(
                 u.unit.name,
                 u.unit.group,
                 role_zh(u.role, rb),
-                _round(u.total),
+                rb.round(u.total),
                 *(
                     [
-                        _round(
+                        rb.round(
                             u.total_without_waivers
                             if u.total_without_waivers is not None
                             else u.total
@@ -420,7 +450,7 @@ def score_workbook(
                 u.vetoed,
                 *([r.award] if rb.awards else []),
                 *[
-                    _round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE
+                    rb.round(by_id[c].score) if by_id[c].applicable else NOT_APPLICABLE
                     for c in rb.tie_break
                 ],
                 *span,
@@ -437,13 +467,13 @@ def score_workbook(
                 u.unit.name,
                 u.unit.group,
                 role_zh(u.role, rb),
-                _round(u.total),
+                rb.round(u.total),
                 u.grade,
             ]
             for kind, k in where:
                 if kind == "cat":
                     c = u.categories[k]
-                    cells.append(_round(c.score) if c.applicable else NOT_APPLICABLE)
+                    cells.append(rb.round(c.score) if c.applicable else NOT_APPLICABLE)
                 else:
                     i = u.items[k]
                     cells.append(
@@ -481,12 +511,8 @@ def score_workbook(
             Sheet("提示", NOTES_COLUMNS, notes()),
             Sheet("缺资料", MISSING_COLUMNS, missing(), freeze_columns=3),
         ],
+        rb.places,
     )
-
-
-def _round(x: Fraction) -> Fraction:
-    """A score as reports show it: rounded half up to 0.01."""
-    return Fraction(fmt_points(x))
 
 
 # ------------------------------------------------ explain, gains, crosscheck
@@ -511,7 +537,7 @@ def record_workbook(
         ["角色", role_zh(u.role, rb)],
         ["评审人", u.assessor],
         ["来源", u.source],
-        ["总分", fmt_points(u.total)],
+        ["总分", fmt_points(u.total, u.places)],
         ["等次", u.grade or ""],
         ["名次", str(r.rank)],
         ["片区名次", str(r.group_rank)],
@@ -526,7 +552,7 @@ def record_workbook(
             [
                 Column("项目"),
                 Column("考核内容"),
-                Column("分值", POINTS),
+                Column("分值", BOUND),
                 Column("得分", POINTS),
                 Column("状态"),
                 Column("评分依据"),
@@ -556,19 +582,19 @@ def record_workbook(
         sheets.append(
             Sheet(
                 "类别",
-                [Column("类别"), Column("类型"), Column("满分", POINTS), Column("得分", POINTS)],
+                [Column("类别"), Column("类型"), Column("满分", BOUND), Column("得分", POINTS)],
                 (
                     [
                         c.title,
                         CATEGORY_TYPE_ZH.get(c.type, c.type),
                         c.max,
-                        _round(c.score) if c.applicable else NOT_APPLICABLE,
+                        rb.round(c.score) if c.applicable else NOT_APPLICABLE,
                     ]
                     for c in u.categories
                 ),
             )
         )
-    write_workbook(out, [*sheets, about_sheet])
+    write_workbook(out, [*sheets, about_sheet], rb.places)
 
 
 def gains_workbook(
@@ -584,13 +610,14 @@ def gains_workbook(
                     Column("项目"),
                     Column("考核内容"),
                     Column("得分", POINTS),
-                    Column("分值", POINTS),
+                    Column("分值", BOUND),
                     Column("可提高总分", POINTS),
                 ],
                 ([i.id, i.title, i.points, i.max, g] for i, g in gains),
                 freeze_columns=2,
             )
         ],
+        r.result.places,
     )
 
 
@@ -614,4 +641,5 @@ def crosscheck_workbook(rb: Rulebook, cc: CrossCheck, out: str | IO[bytes]) -> N
                 ("提示", t.note_columns, t.notes, 0),
             )
         ],
+        rb.places,
     )

@@ -7,13 +7,15 @@ the very same results for a whole table at numpy speed. How it stays exact:
   float may be from the exact rational value (0 for whole numbers held exactly,
   half an ulp for a decimal read from text, and every arithmetic step adds its
   own rounding and propagates its inputs' bounds).
-* Every **decision** — a comparison, a floor or ceil, a half-up rounding to 0.01 —
+* Every **decision** — a comparison, a floor or ceil, a half-up rounding to the
+  rulebook's precision (0.01, 0.1 or 1) —
   is taken in floats only where the float is farther from the boundary than its
   error bound, so the exact value must fall on the same side. Rows where any
   decision is too close to call are marked *doubtful*.
 * Doubtful rows are settled by the exact per-unit path (``settle``); so are rows
   the front end could not read as plain numbers. Item points, category scores
-  and sums are whole hundredths (int64) from the first rounding on, and category
+  and sums are whole hundredths (int64) from the first rounding on (multiples of
+  10 or 100 of them at a precision of 0.1 or 1), and category
   rescaling is done in integers, so only the weighted total needs floats again.
 
 Rulebook features the compiler does not handle (a ``round`` whose places come from
@@ -35,6 +37,7 @@ import numpy as np
 from ..kinds import KINDS, ManualRule, VetoRule
 from ..kinds.veto import TOTAL
 from ..lang.expr import COMPARE, And, Arith, Call, Compare, Const, Expr, Name, Neg, Node, Not, Or
+from ..lang.text import round_h
 from ..model.rulebook import Category, Evidence, Item, Rulebook
 from ..model.status import Status
 from .exact import UnitResult, consistency_flag, hundredths, na_awards, score
@@ -393,9 +396,13 @@ class _Run:
         self.doubtful(~(dist > 2 * ye + 4 * U * ay) | ~(ay < EXACT_INT), y.s)
         return np.nan_to_num(h).astype(np.int64)
 
-    def points_h(self, raw: Col, lo_h: int, hi_h: int) -> Any:
-        """An item's points in whole hundredths: half-up to 0.01, then kept in [floor, max]."""
-        h = self.half_up(self.mul(raw, Col.const(100)))
+    def points_h(self, raw: Col, lo_h: int, hi_h: int, step_h: int = 1) -> Any:
+        """An item's points in whole hundredths: half-up to the precision (``step_h``
+        hundredths: 1, 10 or 100), then kept in [floor, max] (both rounded alike)."""
+        if step_h == 1:
+            h = self.half_up(self.mul(raw, Col.const(100)))
+        else:
+            h = self.half_up(self.mul(raw, Col.const(100 // step_h))) * step_h
         return np.clip(h, lo_h, hi_h)
 
 
@@ -657,8 +664,9 @@ class Scores:
 @attrs.frozen(kw_only=True)
 class _ItemPlan:
     item: Item
-    lo_h: int
+    lo_h: int  # floor and max rounded to the precision: the bounds of the rounded points
     hi_h: int
+    max_h: int  # the max itself: rescaling (SPEC §4.4) counts it exactly, as the exact engine does
     na_h: int  # points when not applicable
     missing_h: int  # points when evidence is missing
     unmet_h: int  # points when the precondition (requires, SPEC §10.4) fails: as under on_missing = "worst"
@@ -723,26 +731,30 @@ class Plan:
 
     def __init__(self, rb: Rulebook) -> None:
         self.rb = rb
+        self.places = places = rb.places
+        self.step_h = rb.step_h
         self.cats: list[tuple[Category, list[_ItemPlan]]] = []
         for cat in rb.categories:
             plans = []
             for item in cat.items:
                 if item.bounds_h is None:
                     raise Unsupported(f"item {item.id}: max or floor finer than 0.01")
-                lo_h, hi_h = item.bounds_h
-                if item.on_missing == "none":
-                    missing_h = 0
-                else:  # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
-                    missing_h = hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor))
+                max_h = item.bounds_h[1]
+                lo_h, hi_h = round_h(item.bounds_h[0], places), round_h(max_h, places)
+                worst_h = round_h(hundredths(min(Fraction(0), item.floor)), places)
+                # worst (SPEC §10.2): a base item scores its floor, a deduction deducts its max
+                worst = hi_h if cat.deducts else worst_h
+                missing_h = 0 if item.on_missing == "none" else worst
                 awarded = na_awards(rb, cat, item)
                 plans.append(
                     _ItemPlan(
                         item=item,
                         lo_h=lo_h,
                         hi_h=hi_h,
+                        max_h=max_h,
                         na_h=hi_h if awarded and cat.type == "base" else 0,
                         missing_h=missing_h,
-                        unmet_h=hi_h if cat.deducts else hundredths(min(Fraction(0), item.floor)),
+                        unmet_h=hi_h if cat.deducts else worst_h,
                         award=awarded,
                         veto_zero=isinstance(item.rule, VetoRule) and item.rule.effect == "zero",
                         deducts=cat.deducts,
@@ -819,7 +831,7 @@ class Plan:
                 self._category(
                     cat, plans, item_h[:, first:k], status[:, first:k], cat_num, cat_den, cat_ok, ci
                 )
-            cat_h = _round_ratio(cat_num, cat_den)
+            cat_h = _round_ratio(cat_num, cat_den, self.step_h)
             total_h = self._total(run, cat_num, cat_den, cat_ok)
             if late:
                 hit, zero = self._late_vetoes(
@@ -827,7 +839,7 @@ class Plan:
                 )
                 vetoed |= hit
                 zeroed |= zero
-                cat_h = _round_ratio(cat_num, cat_den)
+                cat_h = _round_ratio(cat_num, cat_den, self.step_h)
                 total_h = self._total(run, cat_num, cat_den, cat_ok)
             total_h = np.where(zeroed, 0, total_h)
             grade = self._grades(total_h, vetoed)
@@ -965,7 +977,7 @@ class Plan:
         state = _states(ops.state(), raw.s)
         if kind.natural == "deduction" and not p.deducts:
             raw = run.add(Col.const(item.max), raw, -1)
-        return run.points_h(raw, p.lo_h, p.hi_h), state
+        return run.points_h(raw, p.lo_h, p.hi_h, self.step_h), state
 
     # ------------------------------------------------------- categories, total
 
@@ -983,7 +995,7 @@ class Plan:
         applicable = st != S_NA
         if cat.type == "base":  # an awarded not-applicable item counts as applicable (SPEC §10.4)
             applicable = applicable | np.array([p.award for p in plans], dtype=bool)
-        maxes = np.array([p.hi_h for p in plans], dtype=np.int64)
+        maxes = np.array([p.max_h for p in plans], dtype=np.int64)  # rescaling counts maxes exactly
         if cat.groups:  # each group is one part of the category, counted at its max (SPEC §10.3)
             hs, apps, ms = [], [], []
             for g, idx in cat.parts:
@@ -1002,7 +1014,8 @@ class Plan:
                     _h(g.max, f"group {cat.id}.{g.id} max"),
                     deduction=False,  # a group's score is its deduction, not 基本分 less it
                 )
-                hs.append(np.where(g_ok, _round_ratio(g_num, g_den), 0))  # rounded as items are
+                # rounded to the precision, as items are (SPEC §10.5)
+                hs.append(np.where(g_ok, _round_ratio(g_num, g_den, self.step_h), 0))
                 apps.append(g_ok)
                 ms.append(_h(g.max, f"group {cat.id}.{g.id} max"))
             n = h.shape[0]
@@ -1023,7 +1036,7 @@ class Plan:
         ok[:, ci] = c_ok
 
     def _total(self, run: _Run, num: Any, den: Any, ok: Any) -> Any:
-        """Rounded totals (§4.3) in hundredths, from exact category scores.
+        """Rounded totals (§4.3) in hundredths (at the precision), from exact category scores.
 
         Computed in floats with an error bound (each term has a relative error of a
         few ulps); totals too near a rounding boundary are marked doubtful.
@@ -1061,7 +1074,10 @@ class Plan:
         base_mag = np.where(have, scale * mag / safe, 0.0)
         total = np.maximum(base + extra, 0.0)
         err = (8 + 4 * len(self.cats)) * U * (base_mag + extra_mag) * 100
-        return run.half_up(Col.floats(total * 100, err))
+        if self.step_h == 1:
+            return run.half_up(Col.floats(total * 100, err))
+        per = 100 / self.step_h  # 10 or 1 units of the precision per point: exact in floats
+        return run.half_up(Col.floats(total * per, err / self.step_h)) * self.step_h
 
     def _grades(self, total_h: Any, vetoed: Any) -> Any:
         grade = np.full(len(total_h), -1, dtype=np.int16)
@@ -1091,14 +1107,14 @@ class Plan:
 
     def settle(self, scores: Scores, i: int, result: UnitResult) -> None:
         """Put the exact per-unit result of row ``i`` into ``scores``."""
-        scores.total_h[i] = hundredths(result.total)
+        scores.total_h[i] = self.rb.points_h(result.total)
         scores.vetoed[i] = result.vetoed
         scores.grade[i] = self.grade_names.index(result.grade) if result.grade is not None else -1
         for ci, c in enumerate(result.categories):
-            scores.cat_h[i, ci] = hundredths(c.score)
+            scores.cat_h[i, ci] = self.rb.points_h(c.score)
             scores.cat_ok[i, ci] = c.applicable
         for k, it in enumerate(result.items):
-            scores.item_h[i, k] = hundredths(it.points)
+            scores.item_h[i, k] = hundredths(it.points)  # already at the precision
             scores.status[i, k] = STATUSES.index(it.status)
         scores.checks[i, :] = False
         scores.flags[i] = result.flags
@@ -1161,9 +1177,10 @@ def _sum_parts(
     return num, den, ok
 
 
-def _round_ratio(num: Any, den: Any) -> Any:
-    """num / den half away from zero, in whole numbers (den > 0), exactly."""
-    q = (2 * np.abs(num) + den) // (2 * den)
+def _round_ratio(num: Any, den: Any, step: int = 1) -> Any:
+    """num / den half away from zero to a multiple of ``step``, in whole numbers (den > 0), exactly."""
+    d = den * step
+    q = (2 * np.abs(num) + d) // (2 * d) * step
     return np.where(num < 0, -q, q)
 
 

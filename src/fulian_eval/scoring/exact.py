@@ -1,8 +1,9 @@
 """The pure scoring core (SPEC §4): rulebook + evidence -> exact, explained results.
 
 No I/O here. All arithmetic is on :class:`~fractions.Fraction`; the only roundings
-are half-up to 0.01 of each item's points and of category scores and totals as
-shown or ranked (the total itself is computed from exact category scores).
+are half-up to the rulebook's precision (0.01 by default, SPEC §10.5) of each item's
+points and of category scores and totals as shown or ranked (the total itself is
+computed from exact category scores).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from ..kinds import KINDS, VetoRule
 from ..kinds.base import expr_text
 from ..kinds.veto import TOTAL
 from ..lang.expr import COMPARE, Absent, DivisionByZero, Expr, MissingValue, NotApplicableValue
-from ..lang.text import fmt_hundredths, fmt_points, hundredths, reason_number, round_half_up
+from ..lang.text import (
+    fmt_hundredths,
+    fmt_points,
+    hundredths,
+    points_h,
+    reason_number,
+    round_h,
+    round_half_up,
+    round_points,
+)
 from ..model.rulebook import Category, Consistency, Evidence, Group, Item, Rulebook, UnitInfo
 
 __all__ = [
@@ -58,7 +68,7 @@ class ItemResult:
     title: str
     kind: str
     max: Fraction
-    points: Fraction  # rounded half-up to 0.01
+    points: Fraction  # rounded half-up to the rulebook's precision
     status: str  # scored | missing | not_applicable | veto
     why: str | Callable[[], str] = attrs.field(default="", eq=False, repr=False)
     method: str = ""
@@ -91,9 +101,10 @@ class GroupResult:
     id: str  # its id in its category
     title: str
     max: Fraction
-    score: Fraction  # rounded half-up to 0.01, as the category adds it
+    score: Fraction  # rounded half-up to the rulebook's precision, as the category adds it
     applicable: bool = True
     capped: bool = True  # False: a deduction group without a cap (its max is its category's)
+    places: int = 2  # the rulebook's precision as decimals (SPEC §10.5)
 
 
 @attrs.frozen(kw_only=True)
@@ -104,11 +115,12 @@ class CategoryResult:
     max: Fraction
     score: Fraction  # exact
     applicable: bool = True
+    places: int = 2  # the rulebook's precision as decimals (SPEC §10.5)
     groups: tuple[GroupResult, ...] = ()  # its groups' subtotals, in rulebook order
 
     @property
     def rounded(self) -> Fraction:
-        return round_half_up(self.score, 2)
+        return round_points(self.score, self.places)
 
 
 @attrs.frozen(kw_only=True)
@@ -128,10 +140,13 @@ class UnitResult:
     assessor: str = ""
     waived: tuple[str, ...] = ()  # items excused by a waiver (SPEC §2.5)
     total_without_waivers: Fraction | None = None  # the total had no waiver applied
+    #: Decimals of the rulebook's precision (SPEC §10.5): 2, 1 or 0. Totals, category scores
+    #: and item points are rounded and printed with this many.
+    places: int = 2
 
     @property
     def rounded_total(self) -> Fraction:
-        return round_half_up(self.total, 2)
+        return round_points(self.total, self.places)
 
     def category(self, cid: str) -> CategoryResult:
         for c in self.categories:
@@ -141,34 +156,36 @@ class UnitResult:
 
     def rank_key(self, tie_break: Sequence[str]) -> tuple[bool, int, tuple[int, ...]]:
         """Smaller ranks higher: (vetoed, −rounded total, −rounded tie-break scores), in hundredths."""
+        p = self.places
         return (
             self.vetoed,
-            -hundredths(self.total),
-            tuple(-hundredths(self.category(c).score) for c in tie_break),
+            -points_h(self.total, p),
+            tuple(-points_h(self.category(c).score, p) for c in tie_break),
         )
 
     def summary(self) -> UnitSummary:
         """The compact, picklable form that tables, CSV and ranking need (no reasons)."""
+        p = self.places
         return UnitSummary(
             unit=self.unit,
             role=self.role,
             source=self.source,
-            total=fmt_points(self.total),
-            total_h=hundredths(self.total),
+            total=fmt_points(self.total, p),
+            total_h=points_h(self.total, p),
             vetoed=self.vetoed,
             grade=self.grade,
             categories=tuple(
-                (c.id, fmt_points(c.score), hundredths(c.score), c.applicable)
+                (c.id, fmt_points(c.score, p), points_h(c.score, p), c.applicable)
                 for c in self.categories
             ),
-            items=tuple(fmt_points(i.points) for i in self.items),
+            items=tuple(fmt_points(i.points, p) for i in self.items),
             flags=self.flags,
             unshown=tuple(
                 k for k, i in enumerate(self.items) if i.status == "not_applicable" and not i.points
             ),
             total_without_waivers=None
             if self.total_without_waivers is None
-            else fmt_points(self.total_without_waivers),
+            else fmt_points(self.total_without_waivers, p),
         )
 
     def item(self, iid: str) -> ItemResult:
@@ -217,6 +234,7 @@ class _Ctx:
 
     def __init__(self, rb: Rulebook, ev: Evidence) -> None:
         self.rb = rb
+        self.places = rb.places
         self.ev = ev
         env: dict[str, Any] = dict(ev.values)
         for d in rb.derived:
@@ -266,10 +284,18 @@ class _Ctx:
         return self.penalty
 
     def got(self, p: Fraction) -> str:
-        """ "得X分", or "扣X分" for items of a deduction or penalty category (未扣分 for none)."""
+        """ "得X分", or "扣X分" for items of a deduction or penalty category (未扣分 for none).
+
+        The number is rounded to the rulebook's precision, as the item's points are.
+        """
+        r = round_points(p, self.places)
         if self.penalty:
-            return f"扣{reason_number(p)}分" if p != 0 else "未扣分"
-        return _got(p)
+            return f"扣{reason_number(r)}分" if r != 0 else "未扣分"
+        return _got(r)
+
+    def pts(self, p: Fraction) -> str:
+        """Points in a reason at the rulebook's precision, no trailing zeros (满分 2.5 at 1: "3")."""
+        return reason_number(p, self.places)
 
     def show(self, name: str, v: Fraction) -> str:
         unit = self.rb.unit_of(name)
@@ -492,7 +518,7 @@ def _when_missing(ctx: _Ctx, item: Item, names: Sequence[str]) -> tuple[Fraction
     worst = item.on_missing != "none"
     if ctx.penalty:
         if worst:
-            return item.max, f"无资料（{what}），按未开展扣{reason_number(item.max)}分"
+            return item.max, f"无资料（{what}），按未开展扣{ctx.pts(item.max)}分"
         return ZERO, f"无资料（{what}），未扣分"
     if worst:
         return round_half_up(
@@ -520,7 +546,7 @@ def _unmet(ctx: _Ctx, item: Item) -> tuple[Fraction, str] | None:
     except (MissingValue, NotApplicableValue, DivisionByZero):
         pass
     if ctx.penalty:
-        return item.max, f"未满足前提（{expr_text(ctx, e)}），按未开展扣{reason_number(item.max)}分"
+        return item.max, f"未满足前提（{expr_text(ctx, e)}），按未开展扣{ctx.pts(item.max)}分"
     return round_half_up(min(ZERO, item.floor), 2), f"未满足前提（{expr_text(ctx, e)}），不得分"
 
 
@@ -533,7 +559,11 @@ def _score_item(
     def inputs() -> tuple[tuple[str, str], ...]:
         return ctx.inputs(item.fields_used())
 
+    places = ctx.places
+
     def mk(points: Fraction, status: str, why: str | Why) -> ItemResult:
+        if places != 2:  # an awarded or deducted max finer than the precision rounds too
+            points = round_points(points, places)
         if ctx.ev.surveyed and status != "not_applicable":
             why = _surveyed(ctx, item, why)
         return _result(item, points, status, why, inputs)
@@ -575,12 +605,12 @@ def _score_item(
         return na(exc.why), False, ""
     bounds = item.bounds_h
     if bounds is None:  # a max or floor finer than 0.01: clamp exactly, then round
-        return mk(round_half_up(_clamp(raw, item.floor, item.max), 2), "scored", why), False, ""
-    # Rounding is monotonic and keeps the bounds, so clamping the rounded hundredths
-    # gives the same as rounding the clamped value, with integers only.
-    lo, hi = bounds
-    h = hundredths(raw)
-    pts = item.max if h >= hi else item.floor if h <= lo else Fraction(h, 100)
+        return mk(round_points(_clamp(raw, item.floor, item.max), places), "scored", why), False, ""
+    # Rounding is monotonic, so rounding the clamped value is clamping the rounded value
+    # to the rounded bounds: integers only (a max of 2.5 at precision 1 gives at most 3).
+    lo, hi = round_h(bounds[0], places), round_h(bounds[1], places)
+    h = points_h(raw, places)
+    pts = Fraction(hi if h >= hi else lo if h <= lo else h, 100)
     return mk(pts, "scored", why), False, ""
 
 
@@ -614,11 +644,6 @@ def _sum_points(points: Iterable[Fraction]) -> Fraction:
     return out + sum(slow, ZERO) if slow else out
 
 
-def _round_group(x: Fraction) -> Fraction:
-    """A group's score as its category adds it: rounded half-up, as item points are."""
-    return round_half_up(x, 2)
-
-
 def _group(
     rb: Rulebook, cat: Category, g: Group, specs: Sequence[Item], items: Sequence[ItemResult]
 ) -> GroupResult:
@@ -629,9 +654,10 @@ def _group(
             id=g.id,
             title=g.title,
             max=g.max,
-            score=_round_group(score),
+            score=rb.round(score),  # rounded to the precision, as item points are
             applicable=applicable,
             capped=g.capped,
+            places=rb.places,
         )
 
     if cat.type != "base":  # never rescaled; in a deduction or penalty category: its deduction
@@ -687,6 +713,7 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
             max=cat.max,
             score=score,
             applicable=applicable,
+            places=rb.places,
             groups=ordered,
         )
 
@@ -712,7 +739,8 @@ def _category(rb: Rulebook, cat: Category, items: Sequence[ItemResult]) -> Categ
 def group_reason(ctype: str, g: GroupResult, items: Sequence[ItemResult]) -> str:
     """Why a group's subtotal is what it is, for explain and the record sheets (SPEC §10.3).
 
-    ``items`` are the unit's results (only this group's are read).
+    ``items`` are the unit's results (only this group's are read). Numbers are at the
+    rulebook's precision (``g.places``), as the subtotal is.
     """
     mine = [i for i in items if i.group == g.id]
     if not g.applicable:
@@ -721,7 +749,7 @@ def group_reason(ctype: str, g: GroupResult, items: Sequence[ItemResult]) -> str
     if ctype in ("deduction", "penalty"):
         out = f"各项合计扣{reason_number(added)}分" if added else "各项均未扣分"
         if g.capped and added > g.max:
-            out += f"，本组最高扣{reason_number(g.max)}分"
+            out += f"，本组最高扣{reason_number(g.max, g.places)}分"
         return out
     out = f"各项合计{reason_number(added)}分"
     if g.score == added:
@@ -729,11 +757,11 @@ def group_reason(ctype: str, g: GroupResult, items: Sequence[ItemResult]) -> str
     if any(i.status == "not_applicable" for i in mine) and ctype == "base":
         return out + f"，按适用项折算为{reason_number(g.score)}分"
     if added > g.max:
-        return out + f"，本组最高{reason_number(g.max)}分"
+        return out + f"，本组最高{reason_number(g.max, g.places)}分"
     return out + f"，本组最低{reason_number(g.score)}分"
 
 
-def _not_applicable_category(cat: Category) -> CategoryResult:
+def _not_applicable_category(rb: Rulebook, cat: Category) -> CategoryResult:
     """A category whose ``applies_when`` is false (and awards nothing): it drops out."""
     return CategoryResult(
         id=cat.id,
@@ -742,9 +770,16 @@ def _not_applicable_category(cat: Category) -> CategoryResult:
         max=cat.max,
         score=ZERO,
         applicable=False,
+        places=rb.places,
         groups=tuple(
             GroupResult(
-                id=g.id, title=g.title, max=g.max, score=ZERO, applicable=False, capped=g.capped
+                id=g.id,
+                title=g.title,
+                max=g.max,
+                score=ZERO,
+                applicable=False,
+                capped=g.capped,
+                places=rb.places,
             )
             for g in cat.groups
         ),
@@ -836,7 +871,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
                 vetoed, effect = True, eff
             cat_items.append(res)
         if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
-            cats.append(_not_applicable_category(cat))
+            cats.append(_not_applicable_category(rb, cat))
         else:
             cats.append(_category(rb, cat, cat_items))
         items.extend(cat_items)
@@ -848,7 +883,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
         total = total_with(rb, cats)
     if vetoed and effect == "zero":
         total = ZERO
-    grade = _grade(rb, round_half_up(total, 2), vetoed)
+    grade = _grade(rb, rb.round(total), vetoed)
     used = tuple(
         i for i in (waived or {}) if any(r.id == i and r.status == "not_applicable" for r in items)
     )
@@ -866,6 +901,7 @@ def score(rb: Rulebook, ev: Evidence, waived: Mapping[str, str] | None = None) -
         assessor=ev.assessment.assessor,
         waived=used,
         total_without_waivers=score(rb, ev).total if used else None,
+        places=rb.places,
     )
 
 
@@ -923,7 +959,7 @@ def _late_vetoes(
     so only whether the category applies can change).
     """
     rb = ctx.rb
-    ctx.env[TOTAL] = round_half_up(total, 2)
+    ctx.env[TOTAL] = rb.round(total)
     by_id = {c.id: c for c in cats}
     for name, cid in _score_names(rb):
         c = by_id[cid]
@@ -984,7 +1020,7 @@ def gains(rb: Rulebook, result: UnitResult) -> list[tuple[ItemResult, Fraction]]
             pos += 1
             # "Full" is the best an item can do: its max, or no deduction at all in a
             # penalty category (whose points are subtracted).
-            best = ZERO if cat.deducts else spec.max
+            best = ZERO if cat.deducts else spec.max if rb.places == 2 else rb.round(spec.max)
             if r.status in ("not_applicable", "veto") or spec.kind == "veto" or r.points == best:
                 continue
             if not result.categories[ci].applicable and cat.base_like:

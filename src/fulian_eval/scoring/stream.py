@@ -101,8 +101,9 @@ class Table:
         unit, name, group, kind, role: per row, as loading gives them (repeated
             values share one string).
         files, file_of, rowno: where each row came from (see :meth:`source`).
-        total_h: rounded totals in hundredths; ``vetoed``; ``grade`` (index, −1: none).
-        cat_h, cat_ok: category scores in hundredths and whether each applies.
+        total_h: rounded totals in hundredths (at the rulebook's precision); ``vetoed``;
+            ``grade`` (index, −1: none).
+        cat_h, cat_ok: rounded category scores in hundredths and whether each applies.
         item_h: item points in hundredths (rows × items; int32).
         item_na: whether each item is not applicable (rows × items; bool).
         flag_code: per row, an index into ``flag_sets`` (0: no flags); see :meth:`flags`.
@@ -251,37 +252,40 @@ class Table:
     def summary(self, i: int) -> UnitSummary:
         """Row ``i`` as the per-unit path's :class:`~fulian_eval.scoring.exact.UnitSummary`."""
         p = self.plan
+        places = p.places
         return UnitSummary(
             unit=UnitInfo(
                 id=self.unit[i], name=self.name[i], group=self.group[i], kind=self.kind[i]
             ),
             role=self.role[i],
             source=self.source(i),
-            total=fmt_hundredths(int(self.total_h[i])),
+            total=fmt_hundredths(int(self.total_h[i]), places),
             total_h=int(self.total_h[i]),
             vetoed=bool(self.vetoed[i]),
             grade=p.grade_names[int(self.grade[i])] if self.grade[i] >= 0 else None,
             categories=tuple(
                 (
                     c.id,
-                    fmt_hundredths(int(self.cat_h[i, k])),
+                    fmt_hundredths(int(self.cat_h[i, k]), places),
                     int(self.cat_h[i, k]),
                     bool(self.cat_ok[i, k]),
                 )
                 for k, (c, _) in enumerate(p.cats)
             ),
-            items=tuple(fmt_hundredths(int(h)) for h in self.item_h[i]),
+            items=tuple(fmt_hundredths(int(h), places) for h in self.item_h[i]),
             unshown=self._unshown(i),
             flags=self.flags(i),
         )
 
 
 class HundredthsText:
-    """fmt_hundredths over arrays, with the common values made once."""
+    """fmt_hundredths over arrays (with ``places`` decimals: the rulebook's precision),
+    with the common values made once."""
 
-    def __init__(self, lo: int = -2000, hi: int = 20001) -> None:
+    def __init__(self, lo: int = -2000, hi: int = 20001, places: int = 2) -> None:
         self.lo = lo
-        self.table = np.array([fmt_hundredths(h) for h in range(lo, hi)], dtype=object)
+        self.places = places
+        self.table = np.array([fmt_hundredths(h, places) for h in range(lo, hi)], dtype=object)
 
     def many(self, hs: Any) -> list[str]:
         if not len(hs):
@@ -290,7 +294,7 @@ class HundredthsText:
         if int(k.min()) >= 0 and int(k.max()) < len(self.table):
             out: list[str] = self.table[k].tolist()
             return out
-        return [fmt_hundredths(h) for h in hs.tolist()]
+        return [fmt_hundredths(h, self.places) for h in hs.tolist()]
 
 
 class RowSink(Protocol):
