@@ -128,10 +128,10 @@ def test_reason_says_the_points_at_the_precision(engine: str) -> None:
     rb = book("1", TWO)
     r = run(rb, {"a": "2.5", "b": "0.4"})
     # 2.5 → 3 and 0.4 → 0: the reason's 得X分 is the item's points, never the unrounded value
-    assert r.items[0].reason == "按公式 a 计算，得3分"
-    assert r.items[1].reason == "按公式 b 计算，不得分"
+    assert r.items[0].reason == "按公式 a 计算：a 2.5，得3分"
+    assert r.items[1].reason == "按公式 b 计算：b 0.4，不得分"
     rb = book("0.1", TWO)
-    assert run(rb, {"a": "2.45", "b": "0"}).items[0].reason == "按公式 a 计算，得2.5分"
+    assert run(rb, {"a": "2.45", "b": "0"}).items[0].reason == "按公式 a 计算：a 2.45，得2.5分"
 
 
 DEDUCTION = """
@@ -572,8 +572,8 @@ def test_cli_json(files: tuple[Path, Path]) -> None:
     assert (u1["unit"], u1["total"], u1["rank"]) == ("u1", "92.0", 1)
     assert [(c["score"], c["max"]) for c in u1["categories"]] == [("9.2", "10.0")]
     assert [(i["points"], i["max"], i["reason"]) for i in u1["items"]] == [
-        ("4.6", "5.0", "按公式 a 计算，得4.6分"),
-        ("4.6", "5.0", "按公式 b 计算，得4.6分"),
+        ("4.6", "5.0", "按公式 a 计算：a 4.6，得4.6分"),
+        ("4.6", "5.0", "按公式 b 计算：b 4.56，得4.6分"),
     ]
     assert [u["rank"] for u in doc["units"]] == [1, 1, 3]
 
@@ -615,7 +615,7 @@ def test_cli_explain_and_sheets(files: tuple[Path, Path], tmp_path: Path) -> Non
     p = cli("explain", *files, "--unit", "u3")
     assert p.returncode == 0, p.stderr
     assert "总分 45.0" in p.stdout
-    assert "按公式 a 计算，得4.5分" in p.stdout
+    assert "按公式 a 计算：a 4.45，得4.5分" in p.stdout
     html = tmp_path / "rank.html"
     p = cli("rank", *files, "--format", "html", "--output", html)
     assert p.returncode == 0, p.stderr
