@@ -1329,7 +1329,7 @@ class _Builder:
                     (*key, "positive"),
                     f"{label}.positive",
                     _(
-                        'positive is for aggregate = "share" (the % of answers in positive); '
+                        'positive is for aggregate = "share" (the percentage of answers in positive); '
                         "a mean uses every answer's value"
                     ),
                 )
