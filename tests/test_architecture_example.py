@@ -85,6 +85,7 @@ def test_the_new_kind_scores_in_both_engines() -> None:
     assert run(rb, {"served": 0, "households": 0}).item("family.served").status == "not_applicable"
 
 
+@pytest.mark.usefixtures("english")
 def test_the_new_kind_is_validated_like_every_other() -> None:
     from fulian_eval import RulebookError
 

@@ -317,6 +317,7 @@ def test_a_planted_base_file_changes_nothing_in_a_replay(tmp_path: Path, evidenc
         assert '"105.00"' not in planted.stdout
 
 
+@pytest.mark.usefixtures("english")
 def test_a_stored_chain_with_a_file_too_few_is_reported_not_read_from_disk(tmp_path: Path) -> None:
     work = tmp_path / "work"
     _tailored(work)

@@ -517,6 +517,7 @@ def test_default_precedence_is_the_reverse_of_the_declared_roles() -> None:
         ),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_rulebook_errors_name_the_place_and_line(toml: str, where: str, says: str) -> None:
     with pytest.raises(RulebookError) as exc:
         rb = book(toml, BODY)

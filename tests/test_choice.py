@@ -140,6 +140,7 @@ def test_missing_choice_deducts_its_largest_points() -> None:
     assert r.total == 11  # base 5 + business 10 − 4 = 6
 
 
+@pytest.mark.usefixtures("english")
 def test_a_bad_value_in_toml_is_rejected_with_did_you_mean() -> None:
     rb = book(BOOK)
     with pytest.raises(EvidenceError) as info:
@@ -170,6 +171,7 @@ def _write(tmp_path: Path, body: str = BOOK, table: str = CSV) -> tuple[Path, Pa
     return rb_path, csv_path
 
 
+@pytest.mark.usefixtures("english")
 def test_a_bad_value_in_a_csv_rejects_that_row_per_unit(tmp_path: Path) -> None:
     _, csv_path = _write(tmp_path)
     rb = book(BOOK)
@@ -180,6 +182,7 @@ def test_a_bad_value_in_a_csv_rejects_that_row_per_unit(tmp_path: Path) -> None:
     assert "row 4" in rej.error and "'欠规犯'" in rej.error and "did you mean '欠规范'" in rej.error
 
 
+@pytest.mark.usefixtures("english")
 def test_a_bad_value_in_a_csv_rejects_that_row_streamed(tmp_path: Path) -> None:
     _, csv_path = _write(tmp_path)
     rb = book(BOOK)
@@ -193,6 +196,7 @@ def test_a_bad_value_in_a_csv_rejects_that_row_streamed(tmp_path: Path) -> None:
     assert "'欠规犯'" in rej.error and "did you mean '欠规范'" in rej.error
 
 
+@pytest.mark.usefixtures("english")
 def test_the_cli_ranks_choice_rows_and_names_the_bad_one(tmp_path: Path) -> None:
     rb_path, csv_path = _write(tmp_path)
     p = subprocess.run(
@@ -251,6 +255,7 @@ def test_headers_score_the_same_as_ids(tmp_path: Path) -> None:
     assert [e.values["area"] for e in got.evidence] == [25, 10]
 
 
+@pytest.mark.usefixtures("english")
 def test_an_unknown_header_suggests_a_header(tmp_path: Path) -> None:
     rb_path, csv_path = _write(tmp_path, table="unit,活动室面机\na,25\n")
     p = subprocess.run(
@@ -269,6 +274,7 @@ def _problems(body: str) -> list[str]:
     return [f"{p.path}: {p.message}" for p in info.value.problems]
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_options_are_rulebook_errors() -> None:
     msgs = _problems("""
 [fields.a]
@@ -309,6 +315,7 @@ id = "c"
     ), msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_points_keys_must_be_options_and_within_max() -> None:
     msgs = _problems(
         FIELDS
@@ -343,6 +350,7 @@ id = "c"
     assert any('"c.z"' in m and "'points' is required" in m for m in msgs), msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_an_expression_comparing_with_a_non_option_is_a_rulebook_error() -> None:
     msgs = _problems(
         FIELDS
@@ -457,6 +465,7 @@ id = "c"
     assert note.type != "list" and "a,b、c" in (note.prompt or "")
 
 
+@pytest.mark.usefixtures("english")
 def test_a_header_shared_with_another_field_is_a_rulebook_error() -> None:
     msgs = _problems(
         FIELDS
@@ -481,6 +490,7 @@ id = "c"
     ], msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_a_field_with_bad_options_is_reported_once() -> None:
     # the item and the expression using the field add no problems of their own (SPEC §10.8)
     msgs = _problems("""

@@ -60,6 +60,7 @@ def test_validate_ok() -> None:
     assert "town-2026" in p.stdout
 
 
+@pytest.mark.usefixtures("english")
 def test_validate_reports_every_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     text = (DATA / RULEBOOK).read_text(encoding="utf-8")

@@ -261,6 +261,7 @@ def test_reject_in_a_streamed_table_rejects_that_row_only(tmp_path: Path) -> Non
     assert "b" in p.stderr and "报表迟报次数" in p.stderr
 
 
+@pytest.mark.usefixtures("english")
 def test_an_uncapped_deduction_needs_a_max_or_another_on_missing() -> None:
     with pytest.raises(RulebookError) as info:
         book(BUSINESS.replace('  on_missing = "none"\n', ""))
@@ -269,6 +270,7 @@ def test_an_uncapped_deduction_needs_a_max_or_another_on_missing() -> None:
     assert "without max" in problem.message and 'on_missing = "none"' in problem.message
 
 
+@pytest.mark.usefixtures("english")
 def test_rulebook_checks_of_deduction_categories() -> None:
     with pytest.raises(RulebookError) as info:
         book(

@@ -569,6 +569,7 @@ def test_expression_error_is_a_value_error_and_a_fulian_error() -> None:
         ("sum(1, 2)", 1, "unknown function 'sum'"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_unknown_names(text: str, column: int, reason: str) -> None:
     err = parse_error(text)
     assert (err.column, err.reason) == (column, reason)

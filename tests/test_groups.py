@@ -351,6 +351,7 @@ def test_an_uncapped_item_in_a_capped_group_deducts_the_groups_max_when_missing(
     assert r.total == 90
 
 
+@pytest.mark.usefixtures("english")
 def test_a_group_without_a_max_over_an_uncapped_item_is_uncapped() -> None:
     text = BUSINESS.replace("  max = 10\n\n", "\n").replace(
         "    each = 3\n", '    each = 3\n    on_missing = "none"\n'
@@ -447,6 +448,7 @@ def _problems(body: str) -> list[str]:
     return [f"{p.path}: {p.message} (line {p.line})" for p in info.value.problems]
 
 
+@pytest.mark.usefixtures("english")
 def test_validation_of_groups() -> None:
     body = SERVICE.replace("  max = 6\n", '  max = 9\n  titel = "x"\n')
     msgs = _problems(body)
@@ -462,6 +464,7 @@ def test_validation_of_groups() -> None:
     ), msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_nested_and_empty_groups_are_refused_with_their_lines() -> None:
     nested = SERVICE.replace(
         '  id = "site"\n  title = "阵地建设"\n',
@@ -480,6 +483,7 @@ def test_nested_and_empty_groups_are_refused_with_their_lines() -> None:
     ), msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_category_only_keys_on_a_group_say_where_they_belong() -> None:
     msgs = _problems(
         SERVICE.replace("  max = 6\n", '  max = 6\n  applies_when = "floating > 0"\n  weight = 2\n')
@@ -492,6 +496,7 @@ def test_category_only_keys_on_a_group_say_where_they_belong() -> None:
     assert any("a group takes no 'weight'" in m for m in msgs), msgs
 
 
+@pytest.mark.usefixtures("english")
 def test_a_deduction_group_has_no_floor() -> None:
     msgs = _problems(BUSINESS.replace("  max = 10\n\n", "  max = 10\n  floor = -2\n\n"))
     assert any("has no floor" in m for m in msgs), msgs
@@ -610,6 +615,7 @@ def test_validate_notes_mention_groups(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- tailoring
 
 
+@pytest.mark.usefixtures("english")
 def test_tailoring_addresses_grouped_items_by_their_full_id(tmp_path: Path) -> None:
     from fulian_eval import load_rulebook
 

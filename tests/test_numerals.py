@@ -549,6 +549,7 @@ def test_rulebook_bounds_take_numerals(eng: str) -> None:
         test_kinds._ENGINE[0] = "exact"
 
 
+@pytest.mark.usefixtures("english")
 def test_an_approximate_numeral_bound_is_a_rulebook_error() -> None:
     from fulian_eval import RulebookError
 

@@ -298,13 +298,13 @@ def test_unknown_column_rejects_with_did_you_mean(
         assert code == 1
         assert err == (
             f"拒收：{path}:1: header: 列“活动室面积（平方米）”：未知字段“活动室面积”"
-            " (did you mean '妇女之家活动室面积'?)；请用字段的编号或名称作列标题（或用 --ignore-columns 忽略此列）\n"
+            "（是否想写“妇女之家活动室面积”？）；请用字段的编号或名称作列标题（或用 --ignore-columns 忽略此列）\n"
         )
     code, _, err = run(capsys, "score", str(TOWN), str(path), "--format", "csv", "--ignore-columns")
     assert code == 0
     assert err.startswith(
         f"警告：{path}: 列“活动室面积（平方米）”：未知字段“活动室面积”"
-        " (did you mean '妇女之家活动室面积'?)；已忽略此列\n"
+        "（是否想写“妇女之家活动室面积”？）；已忽略此列\n"
     )
 
 

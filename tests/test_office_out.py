@@ -407,7 +407,7 @@ def test_audit_show_is_the_record_sheet_again(office: Path) -> None:
     )
     bad = cli("audit", "show", "a.db", "1", "--unit", "b2", cwd=office)
     assert bad.returncode == 2
-    assert bad.stderr == "fulian-eval: 第1次运行中没有单位“b2” (did you mean 'b'?)；单位有：a, b\n"
+    assert bad.stderr == "fulian-eval: 第1次运行中没有单位“b2”（是否想写“b”？）；单位有：a, b\n"
     assert cli("plan", "units.csv", "--seed", "1", "--audit", "a.db", cwd=office).returncode == 0
     draw = cli("audit", "show", "a.db", "2", cwd=office)
     assert draw.returncode == 2

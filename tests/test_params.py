@@ -116,6 +116,7 @@ def test_surplus_above_is_the_default() -> None:
     assert run(book(body), {"rate": "1%"}).item("c.x").points == 0
 
 
+@pytest.mark.usefixtures("english")
 def test_a_misspelt_direction_is_reported() -> None:
     msg = problems(direction_book("shortfall", "abvoe"))
     assert "'abvoe' is not allowed; expected 'below' or 'above'" in msg
@@ -175,11 +176,13 @@ def test_weighted_checklist_in_a_deduction_category() -> None:
     assert r.item("c.docs").reason == "缺1项(计划0.5分)，扣0.5分"
 
 
+@pytest.mark.usefixtures("english")
 def test_weighted_checklist_takes_no_each() -> None:
     body = checklist().replace('  field = "docs"\n', '  field = "docs"\n  each = 2\n')
     assert "'each' is not used with a weighted 'required' table" in problems(body)
 
 
+@pytest.mark.usefixtures("english")
 def test_weighted_checklist_points_must_be_above_zero() -> None:
     body = checklist().replace('"计划" = 0.5', '"计划" = 0')
     assert 'c.docs".required.计划' in problems(body)
@@ -278,6 +281,7 @@ def test_requires_beats_the_items_own_on_missing_none() -> None:
     assert r.item("c.home").points == -2
 
 
+@pytest.mark.usefixtures("english")
 def test_requires_on_a_veto_is_an_error() -> None:
     body = (
         precondition()
@@ -292,6 +296,7 @@ def test_requires_on_a_veto_is_an_error() -> None:
     assert "a veto item takes no 'requires'" in problems(body)
 
 
+@pytest.mark.usefixtures("english")
 def test_requires_must_be_a_condition() -> None:
     assert (
         "requires: expression error: expression gives a number but true/false is needed"
@@ -439,6 +444,7 @@ id = "c"
     assert "不低于面积要求100m²" in r.item("c.room").reason  # the value used, in the field's unit
 
 
+@pytest.mark.usefixtures("english")
 def test_a_bound_of_the_wrong_dimension_is_refused() -> None:
     body = QUOTA.replace('at_least = "quota"', 'at_least = "supply_target"')
     msg = problems(body)
@@ -448,6 +454,7 @@ def test_a_bound_of_the_wrong_dimension_is_refused() -> None:
     assert "c.reach\".at_least: 'supply_target' cannot be this bound" in msg
 
 
+@pytest.mark.usefixtures("english")
 def test_a_unitless_bound_beside_a_percentage_is_refused() -> None:
     body = QUOTA.replace(
         '[fields.supply_target]\ntype = "number"\nunit = "%"',
@@ -459,6 +466,7 @@ def test_a_unitless_bound_beside_a_percentage_is_refused() -> None:
     )
 
 
+@pytest.mark.usefixtures("english")
 def test_an_unknown_bound_name_is_reported_with_a_hint() -> None:
     msg = problems(QUOTA.replace('at_least = "quota"', 'at_least = "quotta"'))
     assert "unknown field 'quotta'" in msg and "did you mean 'quota'" in msg
@@ -562,6 +570,7 @@ def test_a_category_award_awards_every_item() -> None:
     assert r.category("c").score == 9
 
 
+@pytest.mark.usefixtures("english")
 def test_a_misspelt_not_applicable_on_an_item() -> None:
     msg = problems(NA.format(cat_na="", item_na='not_applicable = "awrd"'))
     assert "\"c.visit\".not_applicable: 'awrd' is not allowed; expected 'rescale' or 'award'" in msg
@@ -673,6 +682,7 @@ def test_a_late_veto_with_missing_evidence() -> None:
     assert not r.vetoed and r.total == 90 and r.grade == "优秀"
 
 
+@pytest.mark.usefixtures("english")
 def test_total_outside_a_veto_is_an_error() -> None:
     body = (
         YEAR_END
@@ -693,12 +703,14 @@ max = 5
     assert "('total' and score(\"…\") may be used only in a veto item's when)" in msg
 
 
+@pytest.mark.usefixtures("english")
 def test_an_unknown_category_in_score() -> None:
     msg = problems(YEAR_END.replace("score('safety-duty')", "score('safety')"))
     assert "score(\"safety\"): unknown category 'safety'" in msg
     assert "did you mean 'safety-duty'" in msg
 
 
+@pytest.mark.usefixtures("english")
 def test_a_field_named_total_beside_a_veto_on_total_is_an_error() -> None:
     body = YEAR_END.replace(
         "[fields.fabricated]", '[fields.total]\ntype = "number"\n[fields.fabricated]'

@@ -382,6 +382,7 @@ max = 5
 """
 
 
+@pytest.mark.usefixtures("english")
 def test_manual_step_finer_than_precision_is_an_error() -> None:
     with pytest.raises(RulebookError) as exc:
         book("0.1", MANUAL + "  step = 0.05\n")
@@ -421,6 +422,7 @@ def test_manual_default_step_follows_a_coarser_precision() -> None:
         ("1.0", None),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_precision_values(written: str, message: str | None) -> None:
     if message is None:
         book(written, TWO)

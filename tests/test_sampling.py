@@ -376,6 +376,7 @@ def test_read_units_with_or_without_bom(tmp_path: Path, encoding: str) -> None:
     ]
 
 
+@pytest.mark.usefixtures("english")
 def test_missing_column_names_file_line_and_suggests(tmp_path: Path) -> None:
     path = _write(tmp_path, "unit,name,grup\nu1,村,东片\n")
     with pytest.raises(UnitsError) as info:

@@ -194,6 +194,7 @@ def test_surveys_load_with_their_answers(rb: Rulebook) -> None:
         (None, "unknown field 'satisfactoin' (did you mean 'satisfaction'?)"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_survey_key_problems_name_the_line(
     tmp_path: Path, change: str | None, message: str
 ) -> None:
@@ -243,6 +244,7 @@ def test_survey_key_problems_name_the_line(
         ('question  = "总体评价"', 'question  = " "', "the question is empty"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_invalid_surveys_are_reported(tmp_path: Path, old: str, new: str, message: str) -> None:
     assert old in RULEBOOK
     p = tmp_path / "r.toml"
@@ -396,6 +398,7 @@ def test_gbk_survey_csv(rb: Rulebook, files: dict[str, Path]) -> None:
     assert got["u2"].item("work.sat").points == Fraction(15, 2)
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_survey_tables_are_errors(rb: Rulebook, files: dict[str, Path]) -> None:
     d = files["dir"]
     (d / "nounit.csv").write_text("村,您对本村妇联工作是否满意\nu1,满意\n", encoding="utf-8")

@@ -113,6 +113,7 @@ id = "archives"
     assert r.category("facilities").score == F(62, 10)
 
 
+@pytest.mark.usefixtures("english")
 def test_unknown_override_and_disable_are_located_in_the_child(county: Path) -> None:
     child = write(
         county.parent / "town.toml",
@@ -134,6 +135,7 @@ target = 6
     assert "did you mean 'facilities.plate'?" in text
 
 
+@pytest.mark.usefixtures("english")
 def test_error_in_an_extended_item_names_the_file_that_wrote_it(county: Path) -> None:
     child = write(
         county.parent / "town.toml",

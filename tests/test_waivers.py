@@ -97,7 +97,7 @@ def test_bad_waiver_file_lists_every_problem(tmp_path: Path) -> None:
     with pytest.raises(RulebookError) as info:
         load_waivers(path, rb, TODAY)
     text = str(info.value)
-    assert "did you mean 'archives.registers'?" in text
+    assert "是否想写“archives.registers”？" in text
     assert "waivers[1]: 缺少“item”" in text
     assert all(p.line is not None for p in info.value.problems)
 

@@ -22,6 +22,7 @@ from ..kinds import KINDS, ManualRule
 from ..kinds.base import Bound, Ref, Skip, fmt, is_number, show_value, type_name
 from ..kinds.veto import SCORE_PREFIX, TOTAL
 from ..lang.expr import Expr, parse, round_half_up
+from ..lang.messages import N_, _
 from ..lang.text import PRECISIONS
 from ..lang.units import UnitError, conversion_factor, normalize_unit
 from ..lang.values import BadNumber, TomlProblem, ValueProblem, loads_toml, parse_number
@@ -180,7 +181,10 @@ def _parse_bytes(file: str, raw: bytes) -> tuple[dict[str, Any], str, bytes]:
         raise RulebookError(
             [
                 Problem(
-                    file=file, message=f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+                    file=file,
+                    message=_("not UTF-8 text (byte {byte}); save the file as UTF-8").format(
+                        byte=exc.start
+                    ),
                 )
             ]
         ) from None
@@ -195,7 +199,12 @@ def _read_regular(path: Path) -> bytes:
         raise RulebookError([Problem(file=str(path), message=str(exc))]) from None
     except OSError as exc:
         raise RulebookError(
-            [Problem(file=str(path), message=f"cannot read file: {exc.strerror}")]
+            [
+                Problem(
+                    file=str(path),
+                    message=_("cannot read file: {error}").format(error=exc.strerror),
+                )
+            ]
         ) from None
 
 
@@ -206,7 +215,13 @@ def _loads(text: str, file: str) -> dict[str, Any]:
         raise RulebookError([_with_hint(_toml_problem(file, exc), text)]) from None
     except TomlProblem as exc:
         raise RulebookError(
-            [Problem(file=file, line=exc.line, message=f"invalid TOML: {exc.message}")]
+            [
+                Problem(
+                    file=file,
+                    line=exc.line,
+                    message=_("invalid TOML: {error}").format(error=exc.message),
+                )
+            ]
         ) from None
 
 
@@ -215,8 +230,8 @@ def _toml_problem(file: str, exc: Exception) -> Problem:
     m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
     line = int(m.group(1)) if m else None
     if m:
-        msg = msg[: m.start()].strip() + f" (column {m.group(2)})"
-    return Problem(file=file, line=line, message=f"invalid TOML: {msg}")
+        msg = msg[: m.start()].strip() + _(" (column {column})").format(column=m.group(2))
+    return Problem(file=file, line=line, message=_("invalid TOML: {error}").format(error=msg))
 
 
 #: Full-width punctuation that a Chinese input method types where TOML needs ASCII: what to write instead.
@@ -373,7 +388,9 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
             files than the rulebook extends.
     """
     if not files:
-        raise RulebookError([Problem(file="<rulebook>", message="no rulebook file in the chain")])
+        raise RulebookError(
+            [Problem(file="<rulebook>", message=_("no rulebook file in the chain"))]
+        )
     used = [1]
 
     def read(path: Path) -> tuple[dict[str, Any], str, bytes]:
@@ -383,8 +400,9 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
                 [
                     Problem(
                         file=str(path),
-                        message=f"the stored chain has {len(files)} file(s) "
-                        "and none for this extends",
+                        message=_(
+                            "the stored chain has {n} file(s) and none for this extends"
+                        ).format(n=len(files)),
                     )
                 ]
             )
@@ -399,8 +417,9 @@ def load_rulebook_chain(files: list[tuple[str, bytes]]) -> Rulebook:
                 Problem(
                     file=files[0][0],
                     path="extends",
-                    message=f"the stored chain has {len(files)} files, but the rulebook "
-                    f"extends through {used[0]}",
+                    message=_(
+                        "the stored chain has {n} files, but the rulebook extends through {used}"
+                    ).format(n=len(files), used=used[0]),
                 )
             ]
         )
@@ -468,7 +487,11 @@ class _Builder:
             if k not in allowed:
                 hint = did_you_mean(k, allowed)
                 shown = f"{label}.{k}" if label else self.label((*key, k))
-                self.c.err((*key, k), shown, f"unknown key '{k}' in {what}{hint}")
+                self.c.err(
+                    (*key, k),
+                    shown,
+                    _("unknown key '{key}' in {what}{hint}").format(key=k, what=_(what), hint=hint),
+                )
 
     def get(
         self,
@@ -483,7 +506,11 @@ class _Builder:
     ) -> Any:
         if name not in table:
             if required:
-                self.c.err(key, label or name, f"'{name}' is required ({want})")
+                self.c.err(
+                    key,
+                    label or name,
+                    _("'{key}' is required ({want})").format(key=name, want=_(want)),
+                )
                 raise _Bad
             return default
         v = table[name]
@@ -494,7 +521,9 @@ class _Builder:
             self.c.err(
                 (*key, name),
                 f"{label}.{name}" if label else name,
-                f"{_show(v)} is {_typename(v)}; expected {want}",
+                _("{value} is {type}; expected {want}").format(
+                    value=_show(v), type=_typename(v), want=_(want)
+                ),
             )
             raise _Bad
         return v
@@ -509,7 +538,7 @@ class _Builder:
         default: Fraction | None = None,
         required: bool = False,
     ) -> Fraction | None:
-        v = self.get(table, name, key, label, _is_num, "a number", required=required)
+        v = self.get(table, name, key, label, _is_num, N_("a number"), required=required)
         return default if v is None else Fraction(v)
 
     def points(
@@ -528,15 +557,19 @@ class _Builder:
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"{_fmt(v)} points is beyond ±{MAX_POINTS}; a score this large is almost certainly a slip "
-                f"(items, categories and the scale take at most {MAX_POINTS} points)",
+                _(
+                    "{value} points is beyond ±{max}; a score this large is almost certainly a slip "
+                    "(items, categories and the scale take at most {max} points)"
+                ).format(value=_fmt(v), max=MAX_POINTS),
             )
             raise _Bad
         if v is not None and (v * 100).denominator != 1:
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"{_fmt(v)} has more than two decimals; points are kept to 0.01 (e.g. {_fmt(round_half_up(v, 2))})",
+                _(
+                    "{value} has more than two decimals; points are kept to 0.01 (e.g. {rounded})"
+                ).format(value=_fmt(v), rounded=_fmt(round_half_up(v, 2))),
             )
             raise _Bad
         return v
@@ -552,14 +585,18 @@ class _Builder:
         required: bool = False,
     ) -> str:
         v = self.get(
-            table, name, key, label, lambda x: isinstance(x, str), "a string", required=required
+            table, name, key, label, lambda x: isinstance(x, str), N_("a string"), required=required
         )
         return default if v is None else str(v)
 
     def expr(self, source: Any, key: PathKey, label: str, want: str) -> Expr:
         if not isinstance(source, str):
             self.c.err(
-                key, label, f"{_show(source)} is {_typename(source)}; expected an expression string"
+                key,
+                label,
+                _("{value} is {type}; expected an expression string").format(
+                    value=_show(source), type=_typename(source)
+                ),
             )
             raise _Bad
         try:
@@ -567,9 +604,13 @@ class _Builder:
         except ExpressionError as exc:
             hint = ""
             if exc.reason.startswith((f"unknown name '{TOTAL}'", "unknown function 'score'")):
-                hint = f"\n    ('{TOTAL}' and score(\"…\") may be used only in a veto item's when)"
+                hint = _(
+                    "\n    ('{total}' and score(\"…\") may be used only in a veto item's when)"
+                ).format(total=TOTAL)
             if not self._follows_broken(exc):
-                self.c.err(key, label, f"expression error: {exc}{hint}")
+                self.c.err(
+                    key, label, _("expression error: {error}{hint}").format(error=exc, hint=hint)
+                )
             raise _Bad from None
 
     def _follows_broken(self, exc: ExpressionError) -> bool:
@@ -593,7 +634,9 @@ class _Builder:
                 self.c.err(
                     key,
                     label,
-                    f"'{name}' is required (a number, or a string with a unit like \"20 m^2\")",
+                    _(
+                        "'{key}' is required (a number, or a string with a unit like \"20 m^2\")"
+                    ).format(key=name),
                 )
                 raise _Bad
             return None
@@ -601,14 +644,18 @@ class _Builder:
         try:
             value, approx = parse_number(v, unit)
         except ValueProblem as exc:
-            shown = f"'{unit}'" if unit else "a pure number"
-            self.c.err((*key, name), f"{label}.{name}", f"{exc}; the field is in {shown}")
+            shown = _("'{unit}'").format(unit=unit) if unit else _("a pure number")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                _("{error}; the field is in {unit}").format(error=exc, unit=shown),
+            )
             raise _Bad from None
         if approx:
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"{_show(v)} is approximate; a rulebook needs exact bounds",
+                _("{value} is approximate; a rulebook needs exact bounds").format(value=_show(v)),
             )
             raise _Bad
         if (
@@ -616,11 +663,19 @@ class _Builder:
             and _PERCENT_BOUND.search(v)
             and unit.strip().replace("％", "%") not in _PERCENT_UNITS
         ):
-            where = "a field without a unit" if not unit else f"a field in '{unit}'"
+            where = (
+                _("a field without a unit")
+                if not unit
+                else _("a field in '{unit}'").format(unit=unit)
+            )
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f'{_show(v)} on {where} would be {_fmt(value)}{" " + unit if unit else ""}; declare unit = "%"',
+                _('{value} on {where} would be {result}; declare unit = "%"').format(
+                    value=_show(v),
+                    where=where,
+                    result=_fmt(value) + (" " + unit if unit else ""),
+                ),
             )
             raise _Bad
         return value
@@ -655,8 +710,9 @@ class _Builder:
             self.c.err(
                 key,
                 label,
-                f"score(\"{cid}\"): unknown category '{cid}'{did_you_mean(cid, known)}; "
-                f"known: {', '.join(known)}",
+                _("score(\"{id}\"): unknown category '{id}'{hint}; known: {ids}").format(
+                    id=cid, hint=did_you_mean(cid, known), ids=", ".join(known)
+                ),
             )
         if bad:
             raise _Bad
@@ -664,8 +720,10 @@ class _Builder:
             self.c.err(
                 key,
                 label,
-                f"'{TOTAL}' is both a field or derived value and, in a veto's when, the unit's "
-                f"total; rename [fields.{TOTAL}] (or [derived.{TOTAL}])",
+                _(
+                    "'{total}' is both a field or derived value and, in a veto's when, the unit's "
+                    "total; rename [fields.{total}] (or [derived.{total}])"
+                ).format(total=TOTAL),
             )
             raise _Bad
         types = {**self.types, TOTAL: "num", **dict.fromkeys(scores, "num")}
@@ -673,9 +731,17 @@ class _Builder:
             e = parse(text, types, "bool")
         except ExpressionError as exc:
             if not scores:  # the text parsed is the text written: its column holds
-                self.c.err(key, label, f"expression error: {exc}")
+                self.c.err(
+                    key, label, _("expression error: {error}{hint}").format(error=exc, hint="")
+                )
             else:  # columns point into the text with score(…) swapped for names: leave them out
-                self.c.err(key, label, f"expression error: {exc.reason}\n    {source}")
+                self.c.err(
+                    key,
+                    label,
+                    _("expression error: {error}{hint}").format(
+                        error=exc.reason, hint="\n    " + source
+                    ),
+                )
             raise _Bad from None
         return attrs.evolve(e, text=source), tuple(scores.items())
 
@@ -702,52 +768,67 @@ class _Builder:
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"unknown field '{ref}'{did_you_mean(ref, self.kinds)}; "
-                f'a bound is a number, a number with a unit ("90 %") or the name of a number field or derived value',
+                _(
+                    "unknown field '{name}'{hint}; a bound is a number, a number with a unit "
+                    '("90 %") or the name of a number field or derived value'
+                ).format(name=ref, hint=did_you_mean(ref, self.kinds)),
             )
             raise _Bad
         if self.kinds[ref] not in ("count", "number", "quantity", "derived"):
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"'{ref}' is a {self.kinds[ref]} field; a bound must be a number field or derived value",
+                _(
+                    "'{name}' is a {type} field; a bound must be a number field or derived value"
+                ).format(name=ref, type=self.kinds[ref]),
             )
             raise _Bad
         have = self.units.get(ref, "")
-        shown_have = f"'{have}'" if have else "no unit"
-        shown_want = f"'{unit}'" if unit else "no unit"
+        shown_have = _("'{unit}'").format(unit=have) if have else _("no unit")
+        shown_want = _("'{unit}'").format(unit=unit) if unit else _("no unit")
         if bool(have) != bool(unit):
             self.c.err(
                 (*key, name),
                 f"{label}.{name}",
-                f"'{ref}' has {shown_have} but the item's field has {shown_want}; "
-                f"give [fields.{ref}] the same unit",
+                _(
+                    "'{name}' has {have} but the item's field has {want}; "
+                    "give [fields.{name}] the same unit"
+                ).format(name=ref, have=shown_have, want=shown_want),
             )
             raise _Bad
         try:
             factor = conversion_factor(have, unit) if have != unit else Fraction(1)
         except UnitError as exc:
-            self.c.err((*key, name), f"{label}.{name}", f"'{ref}' cannot be this bound: {exc}")
+            self.c.err(
+                (*key, name),
+                f"{label}.{name}",
+                _("'{name}' cannot be this bound: {error}").format(name=ref, error=exc),
+            )
+
             raise _Bad from None
         return Ref(ref, factor)
 
     # -- the parts ---------------------------------------------------------------
     def build(self) -> Rulebook:
         d = self.d
-        self.unknown_keys(d, _TOP_KEYS, (), "the rulebook")
+        self.unknown_keys(d, _TOP_KEYS, (), N_("the rulebook"))
         schema = d.get("schema")
         if schema is not None and schema not in RULEBOOK_SCHEMAS:
             self.c.err(
                 ("schema",),
                 "schema",
-                f"{_show(schema)} is not a known schema; expected '{RULEBOOK_SCHEMA}'",
+                _("{value} is not a known schema; expected '{schema}'").format(
+                    value=_show(schema), schema=RULEBOOK_SCHEMA
+                ),
             )
         rid = self._safe(lambda: self.text(d, "id", (), "", required=True), "")
         if rid and not _ID.match(rid):
             self.c.err(
                 ("id",),
                 "id",
-                f"{_show(rid)} is not a valid id; use lower-case letters, digits, '_' and '-'",
+                _("{value} is not a valid id; use lower-case letters, digits, '_' and '-'").format(
+                    value=_show(rid)
+                ),
             )
         version = self._safe(
             lambda: str(
@@ -757,7 +838,7 @@ class _Builder:
                     (),
                     "",
                     lambda x: isinstance(x, str | int | Decimal),
-                    'a string like "2026.1"',
+                    N_('a string like "2026.1"'),
                     default="",
                 )
             ),
@@ -771,7 +852,9 @@ class _Builder:
             self.c.err(
                 ("not_applicable",),
                 "not_applicable",
-                f"{_show(na)} is not allowed; expected 'rescale' or 'award'{did_you_mean(na, ['rescale', 'award'])}",
+                _("{value} is not allowed; expected 'rescale' or 'award'{hint}").format(
+                    value=_show(na), hint=did_you_mean(na, ["rescale", "award"])
+                ),
             )
         self.on_missing = self._on_missing(d, (), "") or "worst"
         self.precision = self._precision()
@@ -798,7 +881,9 @@ class _Builder:
             self.c.err(
                 ("categories", ci),
                 f'categories[{ci}] "{unweighted[0].id}"',
-                f"either every base category has a weight or none has; no weight on: {missing}",
+                _(
+                    "either every base category has a weight or none has; no weight on: {ids}"
+                ).format(ids=missing),
             )
         scale_default = sum((c.max for c in base), Fraction(0))
         # Not `or scale_default`: a scale of 0 is a mistake to report, not a request for the default.
@@ -809,15 +894,19 @@ class _Builder:
             self.c.err(
                 ("scale",),
                 "scale",
-                f"{_fmt(scale)} must be above 0 "
-                f"(or leave scale out for the sum of the base categories' max, {_fmt(scale_default)})",
+                _(
+                    "{value} must be above 0 "
+                    "(or leave scale out for the sum of the base categories' max, {default})"
+                ).format(value=_fmt(scale), default=_fmt(scale_default)),
             )
         elif "scale" in d and scale > MAX_POINTS:
             self.c.err(
                 ("scale",),
                 "scale",
-                f"{_fmt(scale)} points is beyond {MAX_POINTS}; a score this large is "
-                f"almost certainly a slip (items, categories and the scale take at most {MAX_POINTS} points)",
+                _(
+                    "{value} points is beyond {max}; a score this large is "
+                    "almost certainly a slip (items, categories and the scale take at most {max} points)"
+                ).format(value=_fmt(scale), max=MAX_POINTS),
             )
 
         tie = self._safe(
@@ -827,7 +916,7 @@ class _Builder:
                 (),
                 "",
                 lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x),
-                "a list of category ids",
+                N_("a list of category ids"),
                 default=[],
             ),
             [],
@@ -841,7 +930,9 @@ class _Builder:
                 self.c.err(
                     ("tie_break",),
                     f"tie_break[{i}]",
-                    f"unknown category '{t}'{did_you_mean(t, cat_ids)}; known: {', '.join(cat_ids)}",
+                    _("unknown category '{id}'{hint}; known: {ids}").format(
+                        id=t, hint=did_you_mean(t, cat_ids), ids=", ".join(cat_ids)
+                    ),
                 )
 
         extra: dict[str, Any] = {}
@@ -850,7 +941,9 @@ class _Builder:
             self._crosscheck(d["crosscheck"], roles)
         if not categories and "categories" not in d:
             self.c.err(
-                (), "categories", "the rulebook has no [[categories]]; a scheme needs at least one"
+                (),
+                "categories",
+                _("the rulebook has no [[categories]]; a scheme needs at least one"),
             )
         if self.c.problems:
             raise RulebookError(self._in_line_order(self.c.problems))
@@ -883,7 +976,9 @@ class _Builder:
         if "precision" not in self.d:
             return default
         v = self.d["precision"]
-        want = "0.01, 0.1 or 1 (评分精确到0.01分、0.1分或1分), written as a number: precision = 0.1"
+        want = _(
+            "0.01, 0.1 or 1 (评分精确到0.01分、0.1分或1分), written as a number: precision = 0.1"
+        )
         if isinstance(v, BadNumber):
             self.c.err(("precision",), "precision", v.reason)
         elif _is_num(v) and Fraction(v) in PRECISIONS:
@@ -892,13 +987,21 @@ class _Builder:
             quoted = v.strip()
             written = Fraction(quoted) if quoted.replace(".", "", 1).isdigit() else None
             msg = (
-                f"{_show(v)} is a string; write it as a number, without quotes: precision = {quoted}"
+                _(
+                    "{value} is a string; write it as a number, without quotes: precision = {number}"
+                ).format(value=_show(v), number=quoted)
                 if written in PRECISIONS
-                else f"{_show(v)} is a string; expected {want}"
+                else _("{value} is {type}; expected {want}").format(
+                    value=_show(v), type=_typename(v), want=want
+                )
             )
             self.c.err(("precision",), "precision", msg)
         else:
-            self.c.err(("precision",), "precision", f"{_show(v)} is not allowed; expected {want}")
+            self.c.err(
+                ("precision",),
+                "precision",
+                _("{value} is not allowed; expected {want}").format(value=_show(v), want=want),
+            )
         return default
 
     def _roles(self) -> Roles:
@@ -911,8 +1014,10 @@ class _Builder:
                 self.c.err(
                     ("roles",),
                     "roles",
-                    "[roles] is empty; list the roles least to most authoritative, "
-                    'e.g. self = "自评", district = "区评", city = "市抽查" (or leave [roles] out)',
+                    _(
+                        "[roles] is empty; list the roles least to most authoritative, "
+                        'e.g. self = "自评", district = "区评", city = "市抽查" (or leave [roles] out)'
+                    ),
                 )
             return DEFAULT_ROLES
         pairs: list[tuple[str, str]] = []
@@ -923,16 +1028,21 @@ class _Builder:
                 self.c.err(
                     ("roles", rid),
                     label,
-                    f"{_show(rid)} is not a valid role id; use lower-case letters, "
-                    "digits, '_' and '-' (the title, e.g. \"区评\", goes on the right of '=')",
+                    _(
+                        "{value} is not a valid role id; use lower-case letters, "
+                        "digits, '_' and '-' (the title, e.g. \"区评\", goes on the right of '=')"
+                    ).format(value=_show(rid)),
                 )
                 continue
             if not isinstance(title, str) or not title.strip():
                 self.c.err(
                     ("roles", rid),
                     label,
-                    f"{_show(title)} is {_typename(title)}; expected the role's "
-                    'title, a non-empty string like "区评"',
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(title),
+                        type=_typename(title),
+                        want=_('the role\'s title, a non-empty string like "区评"'),
+                    ),
                 )
                 continue
             title = title.strip()
@@ -941,15 +1051,19 @@ class _Builder:
                 self.c.err(
                     ("roles", rid),
                     label,
-                    f"title {_show(title)} is already used by role '{clash}'; "
-                    "each role needs its own id and title",
+                    _(
+                        "title {value} is already used by role '{role}'; "
+                        "each role needs its own id and title"
+                    ).format(value=_show(title), role=clash),
                 )
                 continue
             if rid in seen:
                 self.c.err(
                     ("roles", rid),
                     label,
-                    f"role id '{rid}' is already the title of role '{seen[rid]}'",
+                    _("role id '{id}' is already the title of role '{role}'").format(
+                        id=rid, role=seen[rid]
+                    ),
                 )
                 continue
             seen[rid] = seen[title] = rid
@@ -963,25 +1077,31 @@ class _Builder:
         for i, t in self._array("awards"):
             key: PathKey = ("awards", i)
             label = f"awards[{i}]"
-            self.unknown_keys(t, keys, key, "an award")
+            self.unknown_keys(t, keys, key, N_("an award"))
             try:
                 name = self.text(t, "name", key, label, required=True).strip()
                 if not name:
                     self.c.err(
                         (*key, "name"),
                         f"{label}.name",
-                        'the award\'s name is empty; e.g. name = "一等奖"',
+                        _('the award\'s name is empty; e.g. name = "一等奖"'),
                     )
                     raise _Bad
                 if any(a.name == name for a in out):
-                    self.c.err((*key, "name"), f"{label}.name", f"award '{name}' is listed twice")
+                    self.c.err(
+                        (*key, "name"),
+                        f"{label}.name",
+                        _("award '{name}' is listed twice").format(name=name),
+                    )
                     raise _Bad
                 if ("count" in t) == ("share" in t):
                     self.c.err(
                         key,
                         label,
-                        f"award '{name}' needs exactly one of 'count' (how many units, "
-                        "e.g. count = 3) or 'share' (the top fraction, e.g. share = 0.2)",
+                        _(
+                            "award '{name}' needs exactly one of 'count' (how many units, "
+                            "e.g. count = 3) or 'share' (the top fraction, e.g. share = 0.2)"
+                        ).format(name=name),
                     )
                     raise _Bad
                 count = self.get(
@@ -990,18 +1110,24 @@ class _Builder:
                     key,
                     label,
                     lambda x: isinstance(x, int) and not isinstance(x, bool),
-                    "a whole number of units",
+                    N_("a whole number of units"),
                 )
                 if count is not None and count < 1:
-                    self.c.err((*key, "count"), f"{label}.count", f"{count} must be at least 1")
+                    self.c.err(
+                        (*key, "count"),
+                        f"{label}.count",
+                        _("{value} must be at least 1").format(value=count),
+                    )
                     raise _Bad
                 share = self.num(t, "share", key, label)
                 if share is not None and not 0 < share <= 1:
                     self.c.err(
                         (*key, "share"),
                         f"{label}.share",
-                        f"{_fmt(share)} must be above 0 and at most 1 "
-                        "(a fraction of the units: 0.2 is the top 20%)",
+                        _(
+                            "{value} must be above 0 and at most 1 "
+                            "(a fraction of the units: 0.2 is the top 20%)"
+                        ).format(value=_fmt(share)),
                     )
                     raise _Bad
                 mt = self.points(t, "min_total", key, label)
@@ -1011,7 +1137,7 @@ class _Builder:
                     key,
                     label,
                     lambda x: isinstance(x, bool),
-                    "true or false",
+                    N_("true or false"),
                     default=False,
                 )
             except _Bad:
@@ -1032,17 +1158,24 @@ class _Builder:
                 self.c.err(
                     key,
                     label,
-                    f"{_show(t)} is {_typename(t)}; expected a table [surveys.{sid}] with "
-                    "field, question, answers and aggregate",
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(t),
+                        type=_typename(t),
+                        want=_(
+                            "a table [surveys.{id}] with field, question, answers and aggregate"
+                        ).format(id=sid),
+                    ),
                 )
                 continue
             if not _ID.match(sid):
                 self.c.err(
                     key,
                     label,
-                    f"{_show(sid)} is not a valid survey id; use lower-case letters, digits, '_' and '-'",
+                    _(
+                        "{value} is not a valid survey id; use lower-case letters, digits, '_' and '-'"
+                    ).format(value=_show(sid)),
                 )
-            self.unknown_keys(t, _SURVEY_KEYS, key, "a survey")
+            self.unknown_keys(t, _SURVEY_KEYS, key, N_("a survey"))
             try:
                 out.append(self._survey(t, key, label, sid, fields, filled))
             except _Bad:
@@ -1072,31 +1205,43 @@ class _Builder:
                 self.c.err(
                     (*key, "field"),
                     f"{label}.field",
-                    f"unknown field '{field}'{did_you_mean(field, fields)}; a survey fills a "
-                    f"number field declared under [fields] (number fields: {', '.join(known) or 'none'})",
+                    _(
+                        "unknown field '{name}'{hint}; a survey fills a "
+                        "number field declared under [fields] (number fields: {names})"
+                    ).format(
+                        name=field,
+                        hint=did_you_mean(field, fields),
+                        names=", ".join(known) or _("none"),
+                    ),
                 )
             raise _Bad
         if spec.type != "number":
             self.c.err(
                 (*key, "field"),
                 f"{label}.field",
-                f"field '{field}' is a {spec.type} field; a survey fills a number field "
-                '(type = "number", unit "%" for a share)',
+                _(
+                    "field '{name}' is a {type} field; a survey fills a number field "
+                    '(type = "number", unit "%" for a share)'
+                ).format(name=field, type=spec.type),
             )
             raise _Bad
         if aggregate == "share" and (not spec.unit or normalize_unit(spec.unit) != "%"):
             self.c.err(
                 (*key, "field"),
                 f"{label}.field",
-                f"field '{field}' has unit {_show(spec.unit) if spec.unit else 'none'}; a share "
-                'is a percentage: give the field unit = "%"',
+                _(
+                    "field '{name}' has unit {unit}; a share "
+                    'is a percentage: give the field unit = "%"'
+                ).format(name=field, unit=_show(spec.unit) if spec.unit else _("none")),
             )
             raise _Bad
         if field in filled:
             self.c.err(
                 (*key, "field"),
                 f"{label}.field",
-                f"field '{field}' is already filled by survey '{filled[field]}'; one survey per field",
+                _(
+                    "field '{name}' is already filled by survey '{survey}'; one survey per field"
+                ).format(name=field, survey=filled[field]),
             )
             raise _Bad
         filled[field] = sid
@@ -1105,8 +1250,10 @@ class _Builder:
             self.c.err(
                 (*key, "question"),
                 f"{label}.question",
-                "the question is empty; give the survey table's column header, "
-                'e.g. question = "您对本村妇联工作是否满意"',
+                _(
+                    "the question is empty; give the survey table's column header, "
+                    'e.g. question = "您对本村妇联工作是否满意"'
+                ),
             )
             raise _Bad
         raw_answers = self.get(
@@ -1115,7 +1262,7 @@ class _Builder:
             key,
             label,
             lambda x: isinstance(x, dict),
-            'a table of answer = value, e.g. answers = {"满意" = 100, "不满意" = 0}',
+            N_('a table of answer = value, e.g. answers = {"满意" = 100, "不满意" = 0}'),
             required=True,
         )
         answers: list[tuple[str, Fraction]] = []
@@ -1125,7 +1272,7 @@ class _Builder:
             written = unicodedata.normalize("NFC", ans).strip()
             if not written:
                 self.c.err(
-                    akey, alabel, "an answer is empty; answers are the texts respondents chose"
+                    akey, alabel, _("an answer is empty; answers are the texts respondents chose")
                 )
                 raise _Bad
             if isinstance(v, BadNumber):
@@ -1135,22 +1282,35 @@ class _Builder:
                 self.c.err(
                     akey,
                     alabel,
-                    f"{_show(v)} is {_typename(v)}; expected the answer's value, a number "
-                    f"in the field's unit{f' ({spec.unit})' if spec.unit else ''}",
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(v),
+                        type=_typename(v),
+                        want=_("the answer's value, a number in the field's unit{unit}").format(
+                            unit=f" ({spec.unit})" if spec.unit else ""
+                        ),
+                    ),
                 )
                 raise _Bad
             if abs(Fraction(v)) > 10**9:
-                self.c.err(akey, alabel, f"{_show(v)} is too large for an answer's value")
+                self.c.err(
+                    akey,
+                    alabel,
+                    _("{value} is too large for an answer's value").format(value=_show(v)),
+                )
                 raise _Bad
             if any(a == written for a, _ in answers):
-                self.c.err(akey, alabel, f"answer '{written}' is listed twice")
+                self.c.err(
+                    akey, alabel, _("answer '{answer}' is listed twice").format(answer=written)
+                )
                 raise _Bad
             answers.append((written, Fraction(v)))
         if not answers:
             self.c.err(
                 (*key, "answers"),
                 f"{label}.answers",
-                'answers is empty; list each answer and its value, e.g. {"满意" = 100, "不满意" = 0}',
+                _(
+                    'answers is empty; list each answer and its value, e.g. {{"满意" = 100, "不满意" = 0}}'
+                ).format(),
             )
             raise _Bad
         names = [a for a, _ in answers]
@@ -1162,14 +1322,16 @@ class _Builder:
                 key,
                 label,
                 lambda x: isinstance(x, list) and all(isinstance(i, str) for i in x),
-                'a list of answers, e.g. positive = ["满意", "基本满意"]',
+                N_('a list of answers, e.g. positive = ["满意", "基本满意"]'),
             )
             if aggregate != "share":
                 self.c.err(
                     (*key, "positive"),
                     f"{label}.positive",
-                    'positive is for aggregate = "share" (the % of answers in positive); '
-                    "a mean uses every answer's value",
+                    _(
+                        'positive is for aggregate = "share" (the percentage of answers in positive); '
+                        "a mean uses every answer's value"
+                    ),
                 )
                 raise _Bad
             for i, p in enumerate(pos):
@@ -1178,8 +1340,9 @@ class _Builder:
                     self.c.err(
                         (*key, "positive"),
                         f"{label}.positive[{i}]",
-                        f"'{p}' is not one of the answers{did_you_mean(p, names)}; "
-                        f"answers: {', '.join(names)}",
+                        _("'{answer}' is not one of the answers{hint}; answers: {answers}").format(
+                            answer=p, hint=did_you_mean(p, names), answers=", ".join(names)
+                        ),
                     )
                     raise _Bad
                 positive.append(p)
@@ -1187,15 +1350,17 @@ class _Builder:
                 self.c.err(
                     (*key, "positive"),
                     f"{label}.positive",
-                    'positive is empty; list the answers that count, e.g. ["满意"]',
+                    _('positive is empty; list the answers that count, e.g. ["满意"]'),
                 )
                 raise _Bad
         elif aggregate == "share":
             self.c.err(
                 key,
                 label,
-                'aggregate = "share" needs positive: the answers that count, '
-                f'e.g. positive = ["{names[0]}"]',
+                _(
+                    'aggregate = "share" needs positive: the answers that count, '
+                    'e.g. positive = ["{answer}"]'
+                ).format(answer=names[0]),
             )
             raise _Bad
         least = self.get(
@@ -1204,14 +1369,16 @@ class _Builder:
             key,
             label,
             lambda x: isinstance(x, int) and not isinstance(x, bool),
-            "a whole number of answers",
+            N_("a whole number of answers"),
             default=1,
         )
         if not 1 <= least <= 10**7:
             self.c.err(
                 (*key, "min_responses"),
                 f"{label}.min_responses",
-                f"{least} must be at least 1 (fewer answers leave the field missing for that unit)",
+                _(
+                    "{value} must be at least 1 (fewer answers leave the field missing for that unit)"
+                ).format(value=least),
             )
             raise _Bad
         return Survey(
@@ -1259,11 +1426,15 @@ class _Builder:
             return None
         if v in choices:
             return v
-        allowed = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
+        allowed = _("{choices} or '{last}'").format(
+            choices=", ".join(f"'{c}'" for c in choices[:-1]), last=choices[-1]
+        )
         self.c.err(
             (*key, name),
             f"{label}.{name}" if label else name,
-            f"{_show(v)} is not allowed; expected {allowed}{did_you_mean(v, choices)}",
+            _("{value} is not allowed; expected {want}{hint}").format(
+                value=_show(v), want=allowed, hint=did_you_mean(v, choices)
+            ),
         )
         return None
 
@@ -1281,8 +1452,18 @@ class _Builder:
     def _table(self, name: str, kind: type) -> Any:
         v = self.d.get(name, kind())
         if not isinstance(v, kind):
-            want = "a table" if kind is dict else f"an array of tables ([[{name}]])"
-            self.c.err((name,), name, f"{_show(v)} is {_typename(v)}; expected {want}")
+            want = (
+                _("a table")
+                if kind is dict
+                else _("an array of tables ([[{name}]])").format(name=name)
+            )
+            self.c.err(
+                (name,),
+                name,
+                _("{value} is {type}; expected {want}").format(
+                    value=_show(v), type=_typename(v), want=want
+                ),
+            )
             return kind()
         return v
 
@@ -1295,23 +1476,36 @@ class _Builder:
                 self.c.err(
                     key,
                     label,
-                    f'{_show(spec)} is {_typename(spec)}; expected a table like [fields.{name}] with type = "count"',
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(spec),
+                        type=_typename(spec),
+                        want=_('a table like [fields.{name}] with type = "count"').format(
+                            name=name
+                        ),
+                    ),
                 )
                 continue
             if not _NAME.match(name):
                 self.c.err(
                     key,
                     label,
-                    f"field name '{name}' cannot be used in expressions; use lower-case letters, digits and '_' and start with a letter",
+                    _(
+                        "field name '{name}' cannot be used in expressions; use lower-case "
+                        "letters, digits and '_' and start with a letter"
+                    ).format(name=name),
                 )
-            self.unknown_keys(spec, _FIELD_KEYS, key, "a field")
+            self.unknown_keys(spec, _FIELD_KEYS, key, N_("a field"))
             try:
                 ftype = self.text(spec, "type", key, label, required=True)
                 if ftype not in FIELD_TYPES:
                     self.c.err(
                         (*key, "type"),
                         f"{label}.type",
-                        f"unknown field type '{ftype}'{did_you_mean(ftype, FIELD_TYPES)}; expected one of {', '.join(FIELD_TYPES)}",
+                        _("unknown field type '{type}'{hint}; expected one of {types}").format(
+                            type=ftype,
+                            hint=did_you_mean(ftype, FIELD_TYPES),
+                            types=", ".join(FIELD_TYPES),
+                        ),
                     )
                     self.broken_fields.add(name)
                     continue
@@ -1320,12 +1514,14 @@ class _Builder:
                     self.c.err(
                         (*key, "unit"),
                         f"{label}.unit",
-                        f"a {ftype} field has no unit (got {_show(unit)})",
+                        _("a {type} field has no unit (got {value})").format(
+                            type=ftype, value=_show(unit)
+                        ),
                     )
                     unit = ""
                 if ftype == "quantity" and not unit:
                     self.c.err(
-                        key, label, 'a quantity field needs a unit, e.g. unit = "m^2" or "元"'
+                        key, label, _('a quantity field needs a unit, e.g. unit = "m^2" or "元"')
                     )
                 if unit:
                     try:
@@ -1334,7 +1530,9 @@ class _Builder:
                         self.c.err(
                             (*key, "unit"),
                             f"{label}.unit",
-                            f"{exc}; expected a unit such as 人 户 元 万元 % m^2 册 件",
+                            _("{error}; expected a unit such as 人 户 元 万元 % m^2 册 件").format(
+                                error=exc
+                            ),
                         )
                         unit = ""
                         self.broken_fields.add(name)  # its bounds cannot be read in an unknown unit
@@ -1375,27 +1573,38 @@ class _Builder:
                 self.c.err(
                     key,
                     label,
-                    f'{_show(spec)} is {_typename(spec)}; expected a table with expr = "..."',
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(spec),
+                        type=_typename(spec),
+                        want=_('a table with expr = "..."'),
+                    ),
                 )
                 continue
             if name in self.types:
                 self.c.err(
-                    key, label, f"'{name}' is already a field; a derived value needs its own name"
+                    key,
+                    label,
+                    _("'{name}' is already a field; a derived value needs its own name").format(
+                        name=name
+                    ),
                 )
                 continue
             if not _NAME.match(name):
                 self.c.err(
                     key,
                     label,
-                    f"derived name '{name}' cannot be used in expressions; use lower-case letters, digits and '_'",
+                    _(
+                        "derived name '{name}' cannot be used in expressions; use lower-case "
+                        "letters, digits and '_'"
+                    ).format(name=name),
                 )
-            self.unknown_keys(spec, _DERIVED_KEYS, key, "a derived value")
+            self.unknown_keys(spec, _DERIVED_KEYS, key, N_("a derived value"))
             try:
                 if "expr" not in spec:
                     self.c.err(
                         key,
                         label,
-                        "'expr' is required (an expression, e.g. \"closed / received * 100\")",
+                        _("'expr' is required (an expression, e.g. \"closed / received * 100\")"),
                     )
                     raise _Bad
                 later = [n for n in table if n not in self.types and n != name]
@@ -1413,12 +1622,22 @@ class _Builder:
                         self.c.err(
                             (*key, "expr"),
                             f"{label}.expr",
-                            f"'{bad.group(1)}' is a derived value defined later; define it before '{name}'",
+                            _(
+                                "'{later}' is a derived value defined later; define it before '{name}'"
+                            ).format(later=bad.group(1), name=name),
                         )
                     elif bad and bad.group(1) == name:
-                        self.c.err((*key, "expr"), f"{label}.expr", f"'{name}' refers to itself")
+                        self.c.err(
+                            (*key, "expr"),
+                            f"{label}.expr",
+                            _("'{name}' refers to itself").format(name=name),
+                        )
                     else:
-                        self.c.err((*key, "expr"), f"{label}.expr", f"expression error: {exc}")
+                        self.c.err(
+                            (*key, "expr"),
+                            f"{label}.expr",
+                            _("expression error: {error}{hint}").format(error=exc, hint=""),
+                        )
                     raise _Bad from None
                 if e is None:
                     e = self.expr(spec["expr"], (*key, "expr"), f"{label}.expr", "num")
@@ -1434,7 +1653,13 @@ class _Builder:
                     self.c.err(
                         (*key, "on_zero"),
                         f"{label}.on_zero",
-                        f"{_show(on_zero)} is not allowed; expected 'not_applicable', 'missing' or 'zero'{did_you_mean(on_zero, ['not_applicable', 'missing', 'zero'])}",
+                        _("{value} is not allowed; expected {want}{hint}").format(
+                            value=_show(on_zero),
+                            want=_("{choices} or '{last}'").format(
+                                choices="'not_applicable', 'missing'", last="zero"
+                            ),
+                            hint=did_you_mean(on_zero, ["not_applicable", "missing", "zero"]),
+                        ),
                     )
                 title = self.text(spec, "title", key, label)
             except _Bad:
@@ -1457,7 +1682,11 @@ class _Builder:
                 self.c.err(
                     (name, i),
                     f"{name}[{i}]",
-                    f"{_show(t)} is {_typename(t)}; expected a table ([[{name}]])",
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(t),
+                        type=_typename(t),
+                        want=_("a table ([[{name}]])").format(name=name),
+                    ),
                 )
                 continue
             out.append((i, t))
@@ -1468,13 +1697,16 @@ class _Builder:
         for i, t in self._array("consistency"):
             key: PathKey = ("consistency", i)
             label = f"consistency[{i}]"
-            self.unknown_keys(t, {"when", "message"}, key, "a consistency check")
+            self.unknown_keys(t, {"when", "message"}, key, N_("a consistency check"))
             try:
                 if "when" not in t:
                     self.c.err(
                         key,
                         label,
-                        "'when' is required (a condition that should hold, e.g. \"closed <= received\")",
+                        _(
+                            "'when' is required (a condition that should hold, "
+                            'e.g. "closed <= received")'
+                        ),
                     )
                     raise _Bad
                 when = self.expr(t["when"], (*key, "when"), f"{label}.when", "bool")
@@ -1489,7 +1721,7 @@ class _Builder:
         for i, t in self._array("grades"):
             key: PathKey = ("grades", i)
             label = f"grades[{i}]"
-            self.unknown_keys(t, {"name", "min"}, key, "a grade")
+            self.unknown_keys(t, {"name", "min"}, key, N_("a grade"))
             try:
                 name = self.text(t, "name", key, label, required=True)
                 mn = self.num(t, "min", key, label, required=True)
@@ -1497,12 +1729,18 @@ class _Builder:
                 continue
             assert mn is not None
             if any(g.name == name for g in out):
-                self.c.err((*key, "name"), f"{label}.name", f"grade '{name}' is listed twice")
+                self.c.err(
+                    (*key, "name"),
+                    f"{label}.name",
+                    _("grade '{name}' is listed twice").format(name=name),
+                )
             if any(g.min == mn for g in out):
                 self.c.err(
                     (*key, "min"),
                     f"{label}.min",
-                    f"two grades have min {_fmt(mn)}; each grade needs its own",
+                    _("two grades have min {value}; each grade needs its own").format(
+                        value=_fmt(mn)
+                    ),
                 )
             out.append(Grade(name=name, min=mn))
         out.sort(key=lambda g: g.min, reverse=True)
@@ -1515,20 +1753,24 @@ class _Builder:
             key: PathKey = ("categories", ci)
             cid = t.get("id") if isinstance(t.get("id"), str) else None
             label = f"categories[{ci}]" + (f' "{cid}"' if cid else "")
-            self.unknown_keys(t, _CATEGORY_KEYS, key, "a category")
+            self.unknown_keys(t, _CATEGORY_KEYS, key, N_("a category"))
             try:
                 cid = self.text(t, "id", key, label, required=True)
                 if not _ID.match(cid):
                     self.c.err(
                         (*key, "id"),
                         f"{label}.id",
-                        f"'{cid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+                        _(
+                            "{value} is not a valid id; use lower-case letters, digits, '_' and '-'"
+                        ).format(value=f"'{cid}'"),
                     )
                 if cid in seen:
                     self.c.err(
                         (*key, "id"),
                         f"{label}.id",
-                        f"category id '{cid}' is used twice (first at categories[{seen[cid]}])",
+                        _("category id '{id}' is used twice (first at {place})").format(
+                            id=cid, place=f"categories[{seen[cid]}]"
+                        ),
                     )
                 seen[cid] = ci
                 self.cat_index.setdefault(cid, ci)
@@ -1542,18 +1784,25 @@ class _Builder:
                     self.c.err(
                         (*key, "type"),
                         f"{label}.type",
-                        f"'{ctype_text}' is not a category type; expected 'base', 'deduction', 'bonus' or 'penalty'{did_you_mean(ctype_text, CATEGORY_TYPES)}",
+                        _(
+                            "'{type}' is not a category type; expected 'base', 'deduction', "
+                            "'bonus' or 'penalty'{hint}"
+                        ).format(type=ctype_text, hint=did_you_mean(ctype_text, CATEGORY_TYPES)),
                     )
                 weight = self.num(t, "weight", key, label)
                 if weight is not None and weight <= 0:
                     self.c.err(
-                        (*key, "weight"), f"{label}.weight", f"{_fmt(weight)} must be above 0"
+                        (*key, "weight"),
+                        f"{label}.weight",
+                        _("{value} must be above 0").format(value=_fmt(weight)),
                     )
                 if weight is not None and ctype not in ("base", "deduction"):
                     self.c.err(
                         (*key, "weight"),
                         f"{label}.weight",
-                        f"only base and deduction categories have weights; this one is {ctype}",
+                        _(
+                            "only base and deduction categories have weights; this one is {type}"
+                        ).format(type=ctype),
                     )
                 floor = self.points(t, "floor", key, label, default=Fraction(0)) or Fraction(0)
                 applies = self._applies(t, key, label)
@@ -1567,10 +1816,16 @@ class _Builder:
                 self.c.err(
                     key,
                     label,
-                    "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)",
+                    _(
+                        "a deduction category needs 'max' (its starting score, 基本分, e.g. max = 100)"
+                    ),
                 )
             if cmax is not None and cmax <= 0:
-                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(cmax)} must be above 0")
+                self.c.err(
+                    (*key, "max"),
+                    f"{label}.max",
+                    _("{value} must be above 0").format(value=_fmt(cmax)),
+                )
             place = _Place(
                 type=ctype, max=cmax, floor=floor, on_missing=cat_missing or self.on_missing
             )
@@ -1592,10 +1847,17 @@ class _Builder:
                 self.c.err(
                     (*key, "max"),
                     f"{label}.max",
-                    f"{_fmt(cmax)} is above the sum of its items' max ({_fmt(items_max)}); lower it to {_fmt(items_max)} or add items",
+                    _(
+                        "{value} is above the sum of its items' max ({sum}); "
+                        "lower it to {sum} or add items"
+                    ).format(value=_fmt(cmax), sum=_fmt(items_max)),
                 )
             if floor > 0 or (cmax is not None and floor > cmax):
-                self.c.err((*key, "floor"), f"{label}.floor", f"{_fmt(floor)} must not be above 0")
+                self.c.err(
+                    (*key, "floor"),
+                    f"{label}.floor",
+                    _("{value} must not be above 0").format(value=_fmt(floor)),
+                )
             raw_items = t.get("items")
             if (
                 not items
@@ -1606,7 +1868,9 @@ class _Builder:
                 self.c.err(
                     where,
                     f"{label}.items" if "items" in t else label,
-                    "a category needs at least one [[categories.items]] (or [[categories.groups]])",
+                    _(
+                        "a category needs at least one [[categories.items]] (or [[categories.groups]])"
+                    ),
                 )
             out.append(
                 Category(
@@ -1706,7 +1970,9 @@ class _Builder:
             self.c.err(
                 (*ckey, "items"),
                 f"{clabel}.items",
-                f"{_show(arr)} is {_typename(arr)}; expected {what} tables",
+                _("{value} is {type}; expected {want}").format(
+                    value=_show(arr), type=_typename(arr), want=_("{what} tables").format(what=what)
+                ),
             )
             return []
         out: list[Item] = []
@@ -1716,7 +1982,11 @@ class _Builder:
             key: PathKey = (*ckey, "items", ii)
             if not isinstance(t, dict):
                 self.c.err(
-                    key, f"{prefix}.items[{ii}]", f"{_show(t)} is {_typename(t)}; expected a table"
+                    key,
+                    f"{prefix}.items[{ii}]",
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(t), type=_typename(t), want=_("a table")
+                    ),
                 )
                 continue
             iid = t.get("id") if isinstance(t.get("id"), str) else None
@@ -1731,7 +2001,9 @@ class _Builder:
                 self.c.err(
                     (*key, "id"),
                     f"{label}.id",
-                    f"item id '{item.id}' is used twice (first at {seen[item.short_id]})",
+                    _("item id '{id}' is used twice (first at {place})").format(
+                        id=item.id, place=seen[item.short_id]
+                    ),
                 )
             seen.setdefault(item.short_id, here)
             out.append(item if group is None else attrs.evolve(item, group=group))
@@ -1754,7 +2026,11 @@ class _Builder:
             self.c.err(
                 (*ckey, "groups"),
                 f"categories[{ci}].groups",
-                f"{_show(arr)} is {_typename(arr)}; expected [[categories.groups]] tables",
+                _("{value} is {type}; expected {want}").format(
+                    value=_show(arr),
+                    type=_typename(arr),
+                    want=_("{what} tables").format(what="[[categories.groups]]"),
+                ),
             )
             return [], []
         groups: list[Group] = []
@@ -1763,7 +2039,13 @@ class _Builder:
             gkey: PathKey = (*ckey, "groups", gi)
             prefix = f"categories[{ci}].groups[{gi}]"
             if not isinstance(g, dict):
-                self.c.err(gkey, prefix, f"{_show(g)} is {_typename(g)}; expected a table")
+                self.c.err(
+                    gkey,
+                    prefix,
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(g), type=_typename(g), want=_("a table")
+                    ),
+                )
                 continue
             gid_raw = g.get("id") if isinstance(g.get("id"), str) else None
             glabel = prefix + (f' "{cid}.{gid_raw}"' if gid_raw else "")
@@ -1774,20 +2056,27 @@ class _Builder:
                     if isinstance(inner, list) and inner
                     else (*gkey, "groups"),
                     f"{glabel}.groups",
-                    "a group holds items, not groups (one level only); "
-                    "make the inner group a group of the category",
+                    _(
+                        "a group holds items, not groups (one level only); "
+                        "make the inner group a group of the category"
+                    ),
                 )
             for k in ("applies_when", "weight", "type"):  # a whole category's, not a group's
                 if k in g:
                     self.c.err(
                         (*gkey, k),
                         f"{glabel}.{k}",
-                        f"a group takes no '{k}'; "
-                        + (
-                            "put the condition on its items (or on the category)"
+                        (
+                            _(
+                                "a group takes no '{key}'; put the condition on its items "
+                                "(or on the category)"
+                            )
                             if k == "applies_when"
-                            else "a group counts within its category, with the category's type and weight"
-                        ),
+                            else _(
+                                "a group takes no '{key}'; a group counts within its category, "
+                                "with the category's type and weight"
+                            )
+                        ).format(key=k),
                     )
             self.unknown_keys(
                 {
@@ -1797,7 +2086,7 @@ class _Builder:
                 },
                 _GROUP_KEYS,
                 gkey,
-                "a group",
+                N_("a group"),
             )
             try:
                 gid = self.text(g, "id", gkey, glabel, required=True)
@@ -1805,7 +2094,9 @@ class _Builder:
                     self.c.err(
                         (*gkey, "id"),
                         f"{glabel}.id",
-                        f"'{gid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+                        _(
+                            "{value} is not a valid id; use lower-case letters, digits, '_' and '-'"
+                        ).format(value=f"'{gid}'"),
                     )
                 title = self.text(g, "title", gkey, glabel, default=gid)
                 gmax = self.points(g, "max", gkey, glabel)
@@ -1820,25 +2111,35 @@ class _Builder:
                 self.c.err(
                     (*gkey, "id"),
                     f"{glabel}.id",
-                    f"'{gid}' is used twice in category '{cid}' (first at {seen[gid]}); "
-                    "groups and items of a category need ids of their own",
+                    _(
+                        "'{id}' is used twice in category '{category}' (first at {place}); "
+                        "groups and items of a category need ids of their own"
+                    ).format(id=gid, category=cid, place=seen[gid]),
                 )
             seen.setdefault(gid, f"groups[{gi}]")
             if gmax is not None and gmax <= 0:
-                self.c.err((*gkey, "max"), f"{glabel}.max", f"{_fmt(gmax)} must be above 0")
+                self.c.err(
+                    (*gkey, "max"),
+                    f"{glabel}.max",
+                    _("{value} must be above 0").format(value=_fmt(gmax)),
+                )
                 gmax = None
             if floor > 0:
                 self.c.err(
                     (*gkey, "floor"),
                     f"{glabel}.floor",
-                    f"{_fmt(floor)} must not be above 0 (a negative floor means 该组可负分)",
+                    _("{value} must not be above 0 (a negative floor means 该组可负分)").format(
+                        value=_fmt(floor)
+                    ),
                 )
             elif floor < 0 and place.deducts:
                 self.c.err(
                     (*gkey, "floor"),
                     f"{glabel}.floor",
-                    f"a group of a {place.type} category deducts 0 or more, at most its max; "
-                    "it has no floor (remove floor)",
+                    _(
+                        "a group of a {type} category deducts 0 or more, at most its max; "
+                        "it has no floor (remove floor)"
+                    ).format(type=place.type),
                 )
             gplace = attrs.evolve(
                 place,
@@ -1855,7 +2156,7 @@ class _Builder:
                 self.c.err(
                     where,
                     f"{glabel}.items" if "items" in g else glabel,
-                    "a group needs at least one [[categories.groups.items]]",
+                    _("a group needs at least one [[categories.groups.items]]"),
                 )
                 continue
             items_sum = sum((i.max for i in gitems), Fraction(0))
@@ -1870,8 +2171,10 @@ class _Builder:
                 self.c.err(
                     (*gkey, "max"),
                     f"{glabel}.max",
-                    f"{_fmt(gmax)} is above the sum of its items' max ({_fmt(items_sum)}); "
-                    f"lower it to {_fmt(items_sum)} or add items",
+                    _(
+                        "{value} is above the sum of its items' max ({sum}); "
+                        "lower it to {sum} or add items"
+                    ).format(value=_fmt(gmax), sum=_fmt(items_sum)),
                 )
             groups.append(
                 Group(
@@ -1898,7 +2201,9 @@ class _Builder:
                     self.c.err(
                         (*key, k),
                         f"{label}.{k}",
-                        f"unknown key '{k}' in an item{did_you_mean(k, _ALL_ITEM_KEYS)}",
+                        _("unknown key '{key}' in {what}{hint}").format(
+                            key=k, what=_("an item"), hint=did_you_mean(k, _ALL_ITEM_KEYS)
+                        ),
                     )
         elif not isinstance(t.get("id"), str):
             self._item_keys(t, key, label, given_kind)
@@ -1907,14 +2212,18 @@ class _Builder:
             self.c.err(
                 (*key, "id"),
                 f"{label}.id",
-                f"'{iid}' is not a valid id; use lower-case letters, digits, '_' and '-'",
+                _("{value} is not a valid id; use lower-case letters, digits, '_' and '-'").format(
+                    value=f"'{iid}'"
+                ),
             )
         kind = self.text(t, "kind", key, label, required=True)
         if kind not in _KIND_KEYS:
             self.c.err(
                 (*key, "kind"),
                 f"{label}.kind",
-                f"unknown kind '{kind}'{did_you_mean(kind, _KIND_KEYS)}; expected one of {', '.join(_KIND_KEYS)}",
+                _("unknown kind '{kind}'{hint}; expected one of {kinds}").format(
+                    kind=kind, hint=did_you_mean(kind, _KIND_KEYS), kinds=", ".join(_KIND_KEYS)
+                ),
             )
             raise _Bad
         self._item_keys(t, key, label, kind)
@@ -1929,7 +2238,9 @@ class _Builder:
                 self.c.err(
                     (*key, "max"),
                     f"{label}.max",
-                    f"a veto item scores no points; remove max = {_fmt(given_veto)}",
+                    _("a veto item scores no points; remove max = {value}").format(
+                        value=_fmt(given_veto)
+                    ),
                 )
         else:
             given = self.points(t, "max", key, label, required=not place.deducts)
@@ -1944,36 +2255,48 @@ class _Builder:
                     self.c.err(
                         key,
                         label,
-                        f"an item without max deducts without a cap; give its {place.type} "
-                        "category a max (the most it can deduct), or give the item a max",
+                        _(
+                            "an item without max deducts without a cap; give its {type} "
+                            "category a max (the most it can deduct), or give the item a max"
+                        ).format(type=place.type),
                     )
                     raise _Bad
             mx = given
             if mx <= 0:
-                self.c.err((*key, "max"), f"{label}.max", f"{_fmt(mx)} must be above 0")
+                self.c.err(
+                    (*key, "max"),
+                    f"{label}.max",
+                    _("{value} must be above 0").format(value=_fmt(mx)),
+                )
         floor = self.points(t, "floor", key, label, default=Fraction(0))
         assert floor is not None
         if floor > 0:
             self.c.err(
                 (*key, "floor"),
                 f"{label}.floor",
-                f"{_fmt(floor)} must not be above 0 (a negative floor means 该项可负分)",
+                _("{value} must not be above 0 (a negative floor means 该项可负分)").format(
+                    value=_fmt(floor)
+                ),
             )
         elif floor < 0 and place.deducts:
             self.c.err(
                 (*key, "floor"),
                 f"{label}.floor",
-                f"an item of a {place.type} category deducts 0 or more; "
-                "it has no floor (remove floor, or move the item to a base category)",
+                _(
+                    "an item of a {type} category deducts 0 or more; "
+                    "it has no floor (remove floor, or move the item to a base category)"
+                ).format(type=place.type),
             )
         on_missing = self._on_missing(t, key, label) or place.on_missing
         if not capped and on_missing == "worst" and place.group_cap is None:
             self.c.err(
                 key,
                 label,
-                "an item without max deducts without a cap, so missing evidence cannot deduct "
-                "'the most it could' (on_missing = \"worst\", the default); give it a max (本条最高扣X分) "
-                'or on_missing = "none" or "reject"',
+                _(
+                    "an item without max deducts without a cap, so missing evidence cannot deduct "
+                    "'the most it could' (on_missing = \"worst\", the default); give it a max "
+                    '(本条最高扣X分) or on_missing = "none" or "reject"'
+                ),
             )
         applies = self._applies(t, key, label)
         requires = self._requires(t, key, label, kind)
@@ -2009,13 +2332,27 @@ class _Builder:
         step = rule.step
         if step <= 0 or (step / prec).denominator == 1:
             return rule  # a step ≤ 0 is reported by the kind
-        how = "finer than" if step < prec else "not a whole multiple of"
+        message = (
+            _(
+                "{step} is finer than the rulebook's precision = {precision}: points given in steps "
+                "of {step} would be rounded to {precision}; make step a multiple of {precision} "
+                "(e.g. step = {example})"
+            )
+            if step < prec
+            else _(
+                "{step} is not a whole multiple of the rulebook's precision = {precision}: points "
+                "given in steps of {step} would be rounded to {precision}; make step a multiple of "
+                "{precision} (e.g. step = {example})"
+            )
+        )
         self.c.err(
             (*key, "step"),
             f"{label}.step",
-            f"{_fmt(step)} is {how} the rulebook's precision = {_fmt(prec)}: points given in steps "
-            f"of {_fmt(step)} would be rounded to {_fmt(prec)}; make step a multiple of {_fmt(prec)} "
-            f"(e.g. step = {_fmt(max(prec, step - step % prec))})",
+            message.format(
+                step=_fmt(step),
+                precision=_fmt(prec),
+                example=_fmt(max(prec, step - step % prec)),
+            ),
         )
         return rule
 
@@ -2027,7 +2364,7 @@ class _Builder:
             self.c.err(
                 (*key, "requires"),
                 f"{label}.requires",
-                "a veto item takes no 'requires'; put the condition into its 'when'",
+                _("a veto item takes no 'requires'; put the condition into its 'when'"),
             )
             return None
         try:
@@ -2049,13 +2386,25 @@ class _Builder:
                     self.c.err(
                         (*key, k),
                         f"{label}.{k}",
-                        f"'{k}' is not used by a {kind} item (it belongs to {', '.join(users)}); a {kind} item takes {', '.join(sorted(_KIND_KEYS[kind]))}",
+                        _(
+                            "'{key}' is not used by a {kind} item (it belongs to {users}); "
+                            "a {kind} item takes {keys}"
+                        ).format(
+                            key=k,
+                            kind=kind,
+                            users=", ".join(users),
+                            keys=", ".join(sorted(_KIND_KEYS[kind])),
+                        ),
                     )
                 else:
                     self.c.err(
                         (*key, k),
                         f"{label}.{k}",
-                        f"unknown key '{k}' in a {kind} item{did_you_mean(k, allowed)}",
+                        _("unknown key '{key}' in {what}{hint}").format(
+                            key=k,
+                            what=_("a {kind} item").format(kind=kind),
+                            hint=did_you_mean(k, allowed),
+                        ),
                     )
 
     def _applies(self, t: dict[str, Any], key: PathKey, label: str) -> Expr | None:
@@ -2087,7 +2436,9 @@ class _Builder:
             self.c.err(
                 (*key, key_name),
                 f"{label}.{key_name}",
-                f"unknown field '{name}'{did_you_mean(name, self.kinds)}; declare it under [fields.{name}] or [derived.{name}]",
+                _(
+                    "unknown field '{name}'{hint}; declare it under [fields.{name}] or [derived.{name}]"
+                ).format(name=name, hint=did_you_mean(name, self.kinds)),
             )
             raise _Bad
         k = self.kinds[name]
@@ -2096,7 +2447,9 @@ class _Builder:
             self.c.err(
                 (*key, key_name),
                 f"{label}.{key_name}",
-                f"'{name}' is a {k} field; this item needs {what}",
+                _("'{name}' is a {type} field; this item needs {what}").format(
+                    name=name, type=k, what=_(what)
+                ),
             )
             raise _Bad
         return name
@@ -2117,7 +2470,9 @@ class _Builder:
             assert default is not None
             return default
         if v <= 0:
-            self.c.err((*key, name), f"{label}.{name}", f"{_fmt(v)} must be above 0")
+            self.c.err(
+                (*key, name), f"{label}.{name}", _("{value} must be above 0").format(value=_fmt(v))
+            )
         return v
 
     def _rule(
@@ -2154,19 +2509,31 @@ def _choice_spec(
                 b.c.err(
                     (*key, k),
                     f"{label}.{k}",
-                    f"only a choice field (type = \"choice\") takes '{k}'; this one is {ftype}",
+                    _(
+                        "only a choice field (type = \"choice\") takes '{key}'; this one is {type}"
+                    ).format(key=k, type=ftype),
                 )
         return (), ()
     raw = spec.get("options")
-    example = 'e.g. options = ["健全", "欠规范", "不健全", "无"]'
+    example = _('e.g. options = ["健全", "欠规范", "不健全", "无"]')
     if raw is None:
-        b.c.err(key, label, f"a choice field needs 'options' (the values it may take, {example})")
+        b.c.err(
+            key,
+            label,
+            _("a choice field needs 'options' (the values it may take, {example})").format(
+                example=example
+            ),
+        )
         raise _Bad
     if not isinstance(raw, list) or not raw:
         b.c.err(
             (*key, "options"),
             f"{label}.options",
-            f"{_show(raw) if raw != [] else '[]'} is {_typename(raw) if raw != [] else 'empty'}; expected a list of strings, {example}",
+            _("{value} is {type}; expected {want}").format(
+                value=_show(raw) if raw != [] else "[]",
+                type=_typename(raw) if raw != [] else _("empty"),
+                want=_("a list of strings, {example}").format(example=example),
+            ),
         )
         raise _Bad
     options: list[str] = []
@@ -2176,12 +2543,16 @@ def _choice_spec(
             b.c.err(
                 (*key, "options"),
                 f"{label}.options[{i}]",
-                f"{_show(o)} is {'empty' if isinstance(o, str) else _typename(o)}; each option is a non-empty string",
+                _("{value} is {type}; each option is a non-empty string").format(
+                    value=_show(o), type=_("empty") if isinstance(o, str) else _typename(o)
+                ),
             )
             bad = True
         elif o.strip() in options:
             b.c.err(
-                (*key, "options"), f"{label}.options[{i}]", f"option '{o.strip()}' is listed twice"
+                (*key, "options"),
+                f"{label}.options[{i}]",
+                _("option '{option}' is listed twice").format(option=o.strip()),
             )
             bad = True
         else:
@@ -2193,7 +2564,13 @@ def _choice_spec(
             b.c.err(
                 (*key, "aliases"),
                 f"{label}.aliases",
-                f'{_show(table)} is {_typename(table)}; expected a table of written value -> option, e.g. aliases = {{"没有" = "无"}}',
+                _("{value} is {type}; expected {want}").format(
+                    value=_show(table),
+                    type=_typename(table),
+                    want=_(
+                        'a table of written value -> option, e.g. aliases = {{"没有" = "无"}}'
+                    ).format(),
+                ),
             )
             raise _Bad
         for a, o in table.items():
@@ -2203,21 +2580,29 @@ def _choice_spec(
                 b.c.err(
                     akey,
                     alabel,
-                    f"{_show(o)} is {_typename(o)}; expected one of the options ({'、'.join(options)})",
+                    _("{value} is {type}; expected {want}").format(
+                        value=_show(o),
+                        type=_typename(o),
+                        want=_("one of the options ({options})").format(options="、".join(options)),
+                    ),
                 )
                 bad = True
             elif a.strip() in options:
                 b.c.err(
                     akey,
                     alabel,
-                    f"'{a}' is an option itself; an alias is another way of writing one",
+                    _(
+                        "'{alias}' is an option itself; an alias is another way of writing one"
+                    ).format(alias=a),
                 )
                 bad = True
             elif o.strip() not in options:
                 b.c.err(
                     akey,
                     alabel,
-                    f"'{o}' is not an option{did_you_mean(o, options)}; options: {'、'.join(options)}",
+                    _("'{option}' is not an option{hint}; options: {options}").format(
+                        option=o, hint=did_you_mean(o, options), options="、".join(options)
+                    ),
                 )
                 bad = True
             else:
@@ -2236,18 +2621,20 @@ def _header_clashes(b: _Builder, fields: Mapping[str, FieldSpec]) -> None:
 
     owner: dict[str, tuple[str, str]] = {}
     for name, spec in fields.items():
-        for text, how in ((name, "id"), (spec.title, "title")):
+        for text, how in ((name, N_("id")), (spec.title, N_("title"))):
             if text:
                 owner.setdefault(norm(text), (name, how))
     for name, spec in fields.items():
         for h in spec.headers:
-            first = owner.setdefault(norm(h), (name, "header"))
+            first = owner.setdefault(norm(h), (name, N_("header")))
             if first[0] != name:
                 b.c.err(
                     ("fields", name, "headers"),
                     f"fields.{name}.headers",
-                    f"header '{h}' is also field '{first[0]}''s {first[1]}; a column so headed could be either "
-                    "field — give each field headers of its own",
+                    _(
+                        "header '{header}' is also field '{field}''s {what}; a column so headed "
+                        "could be either field — give each field headers of its own"
+                    ).format(header=h, field=first[0], what=_(first[1])),
                 )
 
 
@@ -2260,13 +2647,21 @@ def _headers(b: _Builder, spec: Mapping[str, Any], key: PathKey, label: str) -> 
         b.c.err(
             (*key, "headers"),
             f"{label}.headers",
-            f'{_show(raw)} is not a list of non-empty strings; expected e.g. headers = ["活动室面积", "妇女之家面积"]',
+            _(
+                "{value} is not a list of non-empty strings; "
+                'expected e.g. headers = ["活动室面积", "妇女之家面积"]'
+            ).format(value=_show(raw)),
         )
         raise _Bad
     out: list[str] = []
     for h in raw:
         if h.strip() in out:
-            b.c.err((*key, "headers"), f"{label}.headers", f"header '{h.strip()}' is listed twice")
+            b.c.err(
+                (*key, "headers"),
+                f"{label}.headers",
+                _("header '{header}' is listed twice").format(header=h.strip()),
+            )
+
             raise _Bad
         out.append(h.strip())
     return tuple(out)

@@ -45,6 +45,7 @@ from ..lang.expr import (
     Visitor,
     walk,
 )
+from ..lang.messages import N_, _
 from ..lang.text import decimal_text, param_text, reason_number, round_half_up
 from ..lang.values import BadNumber
 
@@ -355,24 +356,24 @@ def show_value(v: Any) -> str:
     if isinstance(v, Decimal):
         return str(v)
     if isinstance(v, dict):
-        return "a table"
+        return _("a table")
     if isinstance(v, list):
-        return "a list"
+        return _("a list")
     return repr(v)
 
 
 def type_name(v: Any) -> str:
     """What kind of TOML value ``v`` is, as a problem message says it ("a string")."""
     if isinstance(v, bool):
-        return "true/false"
+        return _("true/false")
     if isinstance(v, int | Decimal | BadNumber):
-        return "a number"
+        return _("a number")
     if isinstance(v, str):
-        return "a string"
+        return _("a string")
     if isinstance(v, list):
-        return "a list"
+        return _("a list")
     if isinstance(v, dict):
-        return "a table"
+        return _("a table")
     return type(v).__name__
 
 
@@ -383,7 +384,7 @@ def fmt(x: Fraction | None) -> str:
 
 #: Field types whose values are numbers (a derived value is always a number).
 NUMERIC = ("count", "number", "quantity", "derived")
-NUMERIC_WORD = "a number field (count, number, quantity or derived)"
+NUMERIC_WORD = N_("a number field (count, number, quantity or derived)")
 
 
 def read_bound(ops: Ops, b: Bound) -> V:
@@ -426,7 +427,7 @@ def each_above_zero(
     each = r.num(t, "each", key, label, default=default, required=required)
     assert each is not None
     if each <= 0:
-        r.err((*key, "each"), f"{label}.each", f"{fmt(each)} must be above 0")
+        r.err((*key, "each"), f"{label}.each", _("{value} must be above 0").format(value=fmt(each)))
     return each
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr, Name, Not
+from ..lang.messages import N_, _
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, expr_text, used_values
 
 __all__ = ["Check", "CheckRule"]
@@ -40,11 +41,14 @@ class Check(Kind):
             r.err(
                 key,
                 label,
-                "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)",
+                _(
+                    "a check item needs exactly one of 'field' (a bool field) or 'when' (an expression)"
+                ),
             )
             raise Skip
         if "field" in t:
-            return CheckRule(field=r.field_ref(t, key, label, ("bool",), "a bool field"))
+            return CheckRule(field=r.field_ref(t, key, label, ("bool",), N_("a bool field")))
+
         return CheckRule(when=r.expr(t["when"], (*key, "when"), f"{label}.when", "bool"))
 
     def raw(self, ops: Ops, mx: Fraction, rule: CheckRule) -> V:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..lang.expr import option_hint
+from ..lang.messages import N_, _
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, fmt, is_number, show_value, type_name
 
 __all__ = ["Choice", "ChoiceRule"]
@@ -43,24 +44,31 @@ class Choice(Kind):
         self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
     ) -> ChoiceRule:
         field = r.field_ref(
-            t, key, label, ("choice",), 'a choice field (type = "choice" with options)'
+            t, key, label, ("choice",), N_('a choice field (type = "choice" with options)')
         )
         options = r.options_of(field)
         if not options:
             raise Skip  # the field's options are wrong, and reported already
         raw = t.get("points")
-        example = 'e.g. points = {"健全" = 5, "欠规范" = 3}'
+        example = _('e.g. points = {{"健全" = 5, "欠规范" = 3}}').format()
         if not isinstance(raw, dict) or not raw:
             if raw is None:
                 r.err(
-                    key, label, f"'points' is required (points per option of '{field}', {example})"
+                    key,
+                    label,
+                    _("'points' is required (points per option of '{field}', {example})").format(
+                        field=field, example=example
+                    ),
                 )
             else:
                 r.err(
                     (*key, "points"),
                     f"{label}.points",
-                    f"{show_value(raw) if raw != {} else '{}'} is {type_name(raw) if raw != {} else 'empty'}; "
-                    f"expected a table of option -> points, {example}",
+                    _("{value} is {type}; expected {want}").format(
+                        value=show_value(raw) if raw != {} else "{}",
+                        type=type_name(raw) if raw != {} else _("empty"),
+                        want=_("a table of option -> points, {example}").format(example=example),
+                    ),
                 )
             raise Skip
         points: list[tuple[str, Fraction]] = []
@@ -71,15 +79,21 @@ class Choice(Kind):
                 r.err(
                     pkey,
                     plabel,
-                    f"'{option}' is not an option of '{field}'{option_hint(option, options)}; "
-                    f"options: {'、'.join(options)}",
+                    _("'{option}' is not an option of '{field}'{hint}; options: {options}").format(
+                        option=option,
+                        field=field,
+                        hint=option_hint(option, options),
+                        options="、".join(options),
+                    ),
                 )
                 continue
             if not is_number(value):
                 r.err(
                     pkey,
                     plabel,
-                    f"{show_value(value)} is {type_name(value)}; expected a number of points",
+                    _("{value} is {type}; expected {want}").format(
+                        value=show_value(value), type=type_name(value), want=_("a number of points")
+                    ),
                 )
                 continue
             try:
@@ -89,10 +103,19 @@ class Choice(Kind):
             assert pts is not None
             if pts < 0:
                 r.err(
-                    pkey, plabel, f"{fmt(pts)} must not be below 0 (an option not listed scores 0)"
+                    pkey,
+                    plabel,
+                    _("{value} must not be below 0 (an option not listed scores 0)").format(
+                        value=fmt(pts)
+                    ),
                 )
             elif pts > mx:
-                r.err(pkey, plabel, f"{fmt(pts)} is above the item's max {fmt(mx)}")
+                r.err(
+                    pkey,
+                    plabel,
+                    _("{value} is above the item's max {max}").format(value=fmt(pts), max=fmt(mx)),
+                )
+
             points.append((option, pts))
         return ChoiceRule(field=field, points=tuple(points))
 

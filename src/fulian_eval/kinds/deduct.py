@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ..lang.messages import N_, _
 from ..lang.text import param_text, reason_number
 from ..lang.values import BadNumber
 from .base import (
@@ -83,13 +84,13 @@ class Deduct(Kind):
         each = each_above_zero(r, t, key, label, required=False, default=Fraction(1))
         if "faults" in t:
             if "field" in t or "required" in t:
-                r.err(key, label, "use either 'faults' or 'field' (+ 'required'), not both")
+                r.err(key, label, _("use either 'faults' or 'field' (+ 'required'), not both"))
             faults = t["faults"]
             if not isinstance(faults, dict) or not faults:
                 r.err(
                     (*key, "faults"),
                     f"{label}.faults",
-                    "expected a table {field = points per fault, …}",
+                    _("expected a table {{field = points per fault, …}}").format(),
                 )
                 raise Skip
             pairs = []
@@ -102,14 +103,18 @@ class Deduct(Kind):
                     r.err(
                         (*key, "faults"),
                         f"{label}.faults.{fname}",
-                        f"unknown field '{fname}'{did_you_mean(fname, names)}",
+                        _("unknown field '{name}'{hint}").format(
+                            name=fname, hint=did_you_mean(fname, names)
+                        ),
                     )
                     continue
                 if ftype not in NUMERIC:
                     r.err(
                         (*key, "faults"),
                         f"{label}.faults.{fname}",
-                        f"'{fname}' is a {ftype} field; faults are counted by {NUMERIC_WORD}",
+                        _("'{name}' is a {type} field; faults are counted by {what}").format(
+                            name=fname, type=ftype, what=_(NUMERIC_WORD)
+                        ),
                     )
                     continue
                 if isinstance(pts, BadNumber):
@@ -119,13 +124,15 @@ class Deduct(Kind):
                     r.err(
                         (*key, "faults"),
                         f"{label}.faults.{fname}",
-                        f"{show_value(pts)} must be a number of points above 0",
+                        _("{value} must be a number of points above 0").format(
+                            value=show_value(pts)
+                        ),
                     )
                     continue
                 pairs.append((fname, Fraction(pts)))
             return DeductRule(each=each, faults=tuple(pairs))
         if "required" in t:
-            field = r.field_ref(t, key, label, ("set",), "a set field when 'required' is given")
+            field = r.field_ref(t, key, label, ("set",), N_("a set field when 'required' is given"))
             req = t["required"]
             if isinstance(req, dict):
                 return self._weighted(r, t, key, label, field, req)
@@ -133,19 +140,28 @@ class Deduct(Kind):
                 r.err(
                     (*key, "required"),
                     f"{label}.required",
-                    "expected a non-empty list of names, or a table {name = points, …}",
+                    _(
+                        "expected a non-empty list of names, or a table {{name = points, …}}"
+                    ).format(),
                 )
                 raise Skip
             if len(set(req)) != len(req):
                 dup = next(x for x in req if req.count(x) > 1)
-                r.err((*key, "required"), f"{label}.required", f"'{dup}' is listed twice")
+                r.err(
+                    (*key, "required"),
+                    f"{label}.required",
+                    _("'{name}' is listed twice").format(name=dup),
+                )
             return DeductRule(each=each, field=field, required=tuple(req))
         field = r.field_ref(
             t,
             key,
             label,
             NUMERIC,
-            NUMERIC_WORD + " counting faults, or a set field with 'required'",
+            N_(
+                "a number field (count, number, quantity or derived) counting faults, "
+                "or a set field with 'required'"
+            ),
         )
         return DeductRule(each=each, field=field)
 
@@ -163,14 +179,16 @@ class Deduct(Kind):
             r.err(
                 (*key, "each"),
                 f"{label}.each",
-                "'each' is not used with a weighted 'required' table "
-                "(each name has its own points); remove it",
+                _(
+                    "'each' is not used with a weighted 'required' table "
+                    "(each name has its own points); remove it"
+                ),
             )
         if not req:
             r.err(
                 (*key, "required"),
                 f"{label}.required",
-                "expected a non-empty table {name = points, …}",
+                _("expected a non-empty table {{name = points, …}}").format(),
             )
             raise Skip
         names: list[str] = []
@@ -183,7 +201,7 @@ class Deduct(Kind):
                 r.err(
                     (*key, "required", name),
                     f"{label}.required.{name}",
-                    f"{show_value(pts)} must be a number of points above 0",
+                    _("{value} must be a number of points above 0").format(value=show_value(pts)),
                 )
                 continue
             names.append(name)

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr
+from ..lang.messages import _
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, capped, expr_text, used_values
 
 __all__ = ["ExprRule", "Formula"]
@@ -31,7 +32,8 @@ class Formula(Kind):
         self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
     ) -> ExprRule:
         if "points" not in t:
-            r.err(key, label, "an expr item needs 'points' (an expression giving the points)")
+            r.err(key, label, _("an expr item needs 'points' (an expression giving the points)"))
+
             raise Skip
         return ExprRule(points=r.expr(t["points"], (*key, "points"), f"{label}.points", "num"))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..lang.messages import _
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
@@ -54,7 +55,7 @@ class Linear(Kind):
             r.err(
                 (*key, "full_at"),
                 f"{label}.full_at",
-                f"full_at equals zero_at ({fmt(z)}); they must differ",
+                _("full_at equals zero_at ({value}); they must differ").format(value=fmt(z)),
             )
         return LinearRule(field=field, zero_at=z, full_at=f)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..lang.messages import _
 from ..lang.text import reason_number
 from .base import Kind, Ops, PathKey, Reader, V, Words, fmt
 
@@ -33,7 +34,12 @@ class Manual(Kind):
         step = r.num(t, "step", key, label, default=Fraction(1, 2))
         assert step is not None
         if step <= 0:
-            r.err((*key, "step"), f"{label}.step", f"{fmt(step)} must be above 0")
+            r.err(
+                (*key, "step"),
+                f"{label}.step",
+                _("{value} must be above 0").format(value=fmt(step)),
+            )
+
         return ManualRule(step=step)
 
     def raw(self, ops: Ops, mx: Fraction, rule: ManualRule) -> V:

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ..errors import did_you_mean
+from ..lang.messages import _
 from ..lang.text import param_text, reason_number
 from .base import (
     NUMERIC,
@@ -110,14 +111,22 @@ class _Steps(Kind):
             r.err(
                 (*key, "partial"),
                 f"{label}.partial",
-                f"'{partial}' is not allowed; expected 'exact', 'whole' or 'any'{did_you_mean(partial, list(PARTIAL))}",
+                _("{value} is not allowed; expected {want}{hint}").format(
+                    value=f"'{partial}'",
+                    want=_("{choices} or '{last}'").format(choices="'exact', 'whole'", last="any"),
+                    hint=did_you_mean(partial, list(PARTIAL)),
+                ),
             )
         direction = r.text(t, "direction", key, label, default=self.default_direction)
         if direction not in DIRECTIONS:
             r.err(
                 (*key, "direction"),
                 f"{label}.direction",
-                f"'{direction}' is not allowed; expected 'below' or 'above'{did_you_mean(direction, list(DIRECTIONS))}",
+                _("{value} is not allowed; expected {want}{hint}").format(
+                    value=f"'{direction}'",
+                    want=_("{choices} or '{last}'").format(choices="'below'", last="above"),
+                    hint=did_you_mean(direction, list(DIRECTIONS)),
+                ),
             )
         return self.rule_class(
             field=field, target=target, step=step, each=each, partial=partial, direction=direction

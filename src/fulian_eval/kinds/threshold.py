@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..lang.messages import _
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
@@ -51,13 +52,13 @@ class Threshold(Kind):
         lo = r.bound_ref(t, "at_least", key, label, unit)
         hi = r.bound_ref(t, "at_most", key, label, unit)
         if lo is None and hi is None:
-            r.err(key, label, "a threshold item needs 'at_least' and/or 'at_most'")
+            r.err(key, label, _("a threshold item needs 'at_least' and/or 'at_most'"))
             raise Skip
         if isinstance(lo, Fraction) and isinstance(hi, Fraction) and lo > hi:
             r.err(
                 (*key, "at_most"),
                 f"{label}.at_most",
-                f"at_most {fmt(hi)} is below at_least {fmt(lo)}",
+                _("at_most {high} is below at_least {low}").format(high=fmt(hi), low=fmt(lo)),
             )
         return ThresholdRule(field=field, at_least=lo, at_most=hi)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..lang.messages import N_, _
 from .base import (
     NUMERIC,
     NUMERIC_WORD,
@@ -61,7 +62,9 @@ class Tiers(Kind):
             r.err(
                 (*key, "tiers"),
                 f"{label}.tiers",
-                'expected a list like [{at_least = "98 %", points = 5}, …], highest first',
+                _(
+                    'expected a list like [{{at_least = "98 %", points = 5}}, …], highest first'
+                ).format(),
             )
             raise Skip
         tiers: list[Tier] = []
@@ -72,10 +75,14 @@ class Tiers(Kind):
                 r.err(
                     tkey,
                     tlabel,
-                    f"{show_value(tier)} is {type_name(tier)}; expected {{at_least = …, points = …}}",
+                    _("{value} is {type}; expected {want}").format(
+                        value=show_value(tier),
+                        type=type_name(tier),
+                        want="{at_least = …, points = …}",
+                    ),
                 )
                 continue
-            r.unknown_keys(tier, {"at_least", "points"}, tkey, "a tier", label=tlabel)
+            r.unknown_keys(tier, {"at_least", "points"}, tkey, N_("a tier"), label=tlabel)
             try:
                 at = r.bound_ref(tier, "at_least", tkey, tlabel, unit, required=True)
                 pts = r.points(tier, "points", tkey, tlabel, required=True)
@@ -83,13 +90,19 @@ class Tiers(Kind):
                 continue
             assert at is not None and pts is not None
             if pts > mx:
-                r.err(tkey, f"{tlabel}.points", f"{fmt(pts)} is above the item's max {fmt(mx)}")
+                r.err(
+                    tkey,
+                    f"{tlabel}.points",
+                    _("{value} is above the item's max {max}").format(value=fmt(pts), max=fmt(mx)),
+                )
             last = tiers[-1].at_least if tiers else None
             if isinstance(at, Fraction) and isinstance(last, Fraction) and at >= last:
                 r.err(
                     tkey,
                     f"{tlabel}.at_least",
-                    f"tiers must go from the highest at_least down; {fmt(at)} is not below {fmt(last)}",
+                    _(
+                        "tiers must go from the highest at_least down; {value} is not below {last}"
+                    ).format(value=fmt(at), last=fmt(last)),
                 )
             tiers.append(Tier(at_least=at, points=pts))
         return TiersRule(field=field, tiers=tuple(tiers))

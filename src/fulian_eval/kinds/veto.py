@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ..lang.expr import Expr, Name, Not, walk
+from ..lang.messages import _
 from ..lang.text import reason_number
 from .base import Kind, Ops, PathKey, Reader, Skip, V, Words, expr_text, used_values
 
@@ -53,7 +54,7 @@ class Veto(Kind):
         self, r: Reader, t: Mapping[str, Any], key: PathKey, label: str, mx: Fraction
     ) -> VetoRule:
         if "when" not in t:
-            r.err(key, label, "a veto item needs 'when' (a condition, e.g. \"fabricated\")")
+            r.err(key, label, _("a veto item needs 'when' (a condition, e.g. \"fabricated\")"))
             raise Skip
         when, scores = r.veto_expr(t["when"], (*key, "when"), f"{label}.when")
         effect = r.text(t, "effect", key, label, default="fail")
@@ -61,7 +62,11 @@ class Veto(Kind):
             r.err(
                 (*key, "effect"),
                 f"{label}.effect",
-                f"'{effect}' is not allowed; expected 'fail' or 'zero'",
+                _("{value} is not allowed; expected {want}{hint}").format(
+                    value=f"'{effect}'",
+                    want=_("{choices} or '{last}'").format(choices="'fail'", last="zero"),
+                    hint="",
+                ),
             )
         return VetoRule(when=when, effect=effect, scores=scores)
 

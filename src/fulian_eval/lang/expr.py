@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ..errors import ExpressionError, did_you_mean
+from .messages import _
 from .text import MAX_DIGITS, MAX_EXPONENT, round_half_up
 
 __all__ = [
@@ -112,7 +113,7 @@ def option_hint(word: str, options: Sequence[str]) -> str:
     a likely slip: the cut-off is lower than for ids.
     """
     close = difflib.get_close_matches(word.strip(), list(options), n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return _(" (did you mean '{word}'?)").format(word=close[0]) if close else ""
 
 
 # --------------------------------------------------------------------- tokens
