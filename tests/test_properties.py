@@ -103,7 +103,7 @@ def oracle_category(
     for g in cat.groups:
         mine = [part(spec) for spec in cat.items if spec.group == g.id]
         gs, gok = _oracle_sum("base" if cat.type == "base" else "other", mine, g.floor, g.max)
-        parts.append((g.max, round_half_up(gs, 2), gok))
+        parts.append((g.max, rb.round(gs), gok))  # a group rounds as items do (§10.5)
     if (
         cat.type == "deduction"
     ):  # §10.1: 基本分 less the deductions, 扣完为止; none applicable: drops out
@@ -249,7 +249,7 @@ def test_points_finer_than_a_hundredth_are_a_rulebook_error() -> None:
     messages = [(p.path, p.message) for p in info.value.problems]
     assert (
         'categories[0].items[0] "a.c".max',
-        "0.125 has more than two decimals; points are kept to 0.01 (e.g. 0.13)",
+        "0.125 超过两位小数；分数只保留到 0.01（如 0.13）",
     ) in messages
     assert any(path.endswith('"a.d".floor') for path, _ in messages)
 
@@ -261,7 +261,10 @@ def test_fine_points_are_rejected_or_stay_within_bounds(text: str, data: st.Data
         rb = parse_rulebook(text)
     except RulebookError as exc:
         # (an item dropped for it may leave its category's max above the rest: a follow-on problem)
-        assert any("more than two decimals" in p.message for p in exc.problems), str(exc)
+        assert any(
+            "more than two decimals" in p.message or "超过两位小数" in p.message
+            for p in exc.problems
+        ), str(exc)
         return
     ev = data.draw(evidence(rb), label="evidence")
     for spec, r in zip(rb.items(), score(rb, ev).items, strict=True):
