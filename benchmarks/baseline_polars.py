@@ -21,24 +21,9 @@ import sys
 
 import polars as pl
 
-REGISTERS = (
-    "工作活动记录簿",
-    "妇女培训登记簿",
-    "各类表彰登记簿",
-    "群众来信来访登记簿",
-    "重点帮扶对象登记簿",
-)
-ROSTERS = (
-    "妇女干部花名册",
-    "妇女代表花名册",
-    "巾帼志愿者花名册",
-    "留守妇女花名册",
-    "困难妇女花名册",
-)
-STATION = ("办公场所", "标牌", "公示栏", "来访登记簿")
-YES = ["true", "是", "有", "1"]
-APPROX = " 近约大将余多左右以上来"
-ROLE_ORDER = {"town": 0, "field": 1, "peer": 2, "self": 3}
+# The scheme's names and words, shared with the numpy baseline (one copy of the scheme's facts).
+from baseline_town import APPROX, REGISTERS, ROLE_ORDER, ROSTERS, STATION, YES
+
 C = pl.col
 
 
@@ -86,7 +71,7 @@ def main(src: str, dst: str) -> None:
     df = df.with_columns(
         [C(c).str.strip_chars(APPROX).cast(pl.Float64, strict=False) for c in numeric]
         + [
-            C(c).str.strip_chars().str.to_lowercase().is_in(YES).fill_null(False)
+            C(c).str.strip_chars().str.to_lowercase().is_in(sorted(YES)).fill_null(False)
             for c in ("fabricated", "has_plate", "rental_contracts", "parent_school")
         ]
         + [
