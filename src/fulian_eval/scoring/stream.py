@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 import attrs
 import numpy as np
@@ -399,6 +399,22 @@ class _Column:
         text[:] = [m[1] if m[1] is not None else "" for m in looked]
         return Col("str", b=text, s=st)
 
+    def odd_number(self, raw: str) -> tuple[Fraction, str | None] | Literal[False] | None:
+        """A number cell that is not plain, in the header's unit: (value, flag); None for a
+        blank; False where the per-unit path must take the row (a bad value, or one too
+        large to keep exact in int64)."""
+        if not raw or raw.isspace():
+            return None
+        got = self.read(raw)
+        if got is None:
+            return False
+        value, flag = got
+        if self.factor != 1:  # read() gives the field's unit; _scaled converts again
+            value = value / self.factor
+        if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
+            return False
+        return value, flag
+
     def parse_arrow(self, arr: Any, slow: Any, flags: dict[int, list[str]]) -> Col:
         """:meth:`parse` for an Arrow string array: numbers without a Python object per cell.
 
@@ -456,7 +472,6 @@ class _Column:
             at = np.flatnonzero(odd)
             enc = pc.dictionary_encode(pc.take(arr, pa.array(at)))
             codes = enc.indices.to_numpy()
-            factor = self.factor
             k = len(enc.dictionary)
             o_state = np.full(k, OK, dtype=np.int8)
             o_slow = np.zeros(k, dtype=bool)
@@ -464,19 +479,14 @@ class _Column:
             o_den = np.ones(k, dtype=np.int64)
             o_flag: dict[int, str] = {}
             for j, raw in enumerate(enc.dictionary.to_pylist()):
-                if not raw or raw.isspace():
+                got = self.odd_number(raw)
+                if got is None:
                     o_state[j] = MISSING
                     continue
-                got = self.read(raw)
-                if got is None:
+                if got is False:
                     o_slow[j], o_state[j] = True, MISSING
                     continue
                 value, flag = got
-                if factor != 1:  # read() gives the field's unit; _scaled converts again below
-                    value = value / factor
-                if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
-                    o_slow[j], o_state[j] = True, MISSING
-                    continue
                 if flag is not None:
                     o_flag[j] = flag
                 o_num[j], o_den[j] = value.numerator, value.denominator
@@ -549,24 +559,16 @@ class _Column:
             odd = list(range(n))
         qd: Any = 1
         state = np.zeros(n, dtype=np.int8)
-        factor = self.factor
         for i in odd:
-            raw = cells[i]
-            if not raw or raw.isspace():
+            got = self.odd_number(cells[i])
+            if got is None:
                 state[i] = MISSING
                 continue
-            got = self.read(raw)
-            if got is None:
+            if got is False:
                 slow[i] = True
                 state[i] = MISSING
                 continue
             value, flag = got
-            if factor != 1:  # read() gives the field's unit; _scaled converts again below
-                value = value / factor
-            if abs(value.numerator) >= SMALL or value.denominator >= SMALL:
-                slow[i] = True
-                state[i] = MISSING
-                continue
             if flag is not None:
                 flags.setdefault(i, []).append(flag)
             qn[i] = value.numerator
