@@ -4,6 +4,7 @@ and the office workbook (:mod:`fulian_eval.report.workbook`) with the same cells
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -124,6 +125,9 @@ def write_rank_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
         output,
         list(rb.tie_break),
         lambda idx, fmt: _columns_of(fmt, t.cat_h[idx][:, cols], ~t.cat_ok[idx][:, cols]),
+        lambda idx, arrow: [
+            arrow.hundredths(t.cat_h[idx][:, j], ~t.cat_ok[idx][:, j]) for j in cols
+        ],
     )
 
 
@@ -144,31 +148,192 @@ def write_score_csv(t: Table, r: Ranking, output: str | IO[str] | None) -> None:
             for c, p, i in zip(cats, items, idx.tolist(), strict=True)
         ]
 
-    _write_csv(t, r, output, head, extra)
+    def arrow_extra(idx: Any, arrow: _ArrowCells) -> list[Any]:
+        cat_h, cat_ok = t.cat_h[idx], t.cat_ok[idx]
+        item_h = t.item_h[idx]
+        na = None if t.item_na is None else t.item_na[idx] & (item_h == 0)
+        flag_texts = [csv_cell(" | ".join(f)) for f in t.flag_sets]
+        codes = np.frombuffer(t.flag_code, dtype=np.int32)[idx]
+        return [
+            *(arrow.hundredths(cat_h[:, j], ~cat_ok[:, j]) for j in range(cat_h.shape[1])),
+            *(
+                arrow.hundredths(item_h[:, j], None if na is None else na[:, j])
+                for j in range(item_h.shape[1])
+            ),
+            arrow.lookup(flag_texts, codes),
+        ]
+
+    _write_csv(t, r, output, head, extra, arrow_extra)
 
 
 def _write_csv(
-    t: Table, r: Ranking, output: str | IO[str] | None, head: list[str], extra: Extra
+    t: Table,
+    r: Ranking,
+    output: str | IO[str] | None,
+    head: list[str],
+    extra: Extra,
+    arrow_extra: Callable[[Any, _ArrowCells], list[Any]],
 ) -> None:
-    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra``'s."""
+    """Rows in report order to ``output`` (stdout if None): the common columns, then ``extra``'s.
+
+    With pyarrow the rows are joined by Arrow kernels (:func:`_rows_out_arrow`); without it,
+    by the csv module (:func:`_rows_out`). Both write the same bytes.
+    """
     out, close = _open_out(output)
+    full_head = [*CSV_HEAD, *(["award"] if r.award is not None else []), *head]
     try:
-        _rows_out(
-            t,
-            r,
-            extra,
-            [
-                *CSV_HEAD,
-                *(["award"] if r.award is not None else []),
-                *head,
-            ],
-            out,
-        )
+        if _have_arrow():
+            _rows_out_arrow(t, r, arrow_extra, full_head, out)
+        else:
+            _rows_out(t, r, extra, full_head, out)
     finally:
         if close:
             out.close()
         else:
             out.flush()
+
+
+# ---------------------------------------------------- CSV rows joined by Arrow
+
+
+def _have_arrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - the arrow extra is not installed
+        return False
+    return True
+
+
+#: A text cell the csv module might write otherwise than as it is (quoted, or with a
+#: doubled quote), or that csv_cell would change (a would-be formula): such cells are
+#: written by the csv module itself, so the bytes are those of :func:`_rows_out`.
+_NOT_PLAIN_CELL = r'[,"\r\n\x00]|^[=+\-@\t]'
+
+
+def _csv_field(text: str) -> str:
+    """One cell as ``csv.writer(lineterminator="\\n")`` writes it inside a row."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([text, ""])
+    return buf.getvalue()[:-2]  # the empty last cell and the line end
+
+
+class _ArrowCells:
+    """A block's columns as Arrow string arrays of their CSV cells (written as the csv module
+    writes them: text through :func:`~fulian_eval.lang.text.csv_cell`, quoted where needed)."""
+
+    def __init__(self, fmt: HundredthsText) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.pa, self.pc, self.fmt = pa, pc, fmt
+        self.numbers = pa.array(fmt.table.tolist(), pa.string())  # hundredths lo … hi as printed
+        self._lookups: dict[int, Any] = {}
+
+    def text(self, arr: Any) -> Any:
+        """A text column (an Arrow string array) as CSV cells."""
+        pa, pc = self.pa, self.pc
+        odd = pc.match_substring_regex(arr, _NOT_PLAIN_CELL)
+        if not pc.any(odd).as_py():
+            return arr
+        pos = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+        fixed = [_csv_field(csv_cell(v)) for v in arr.take(pa.array(pos)).to_pylist()]
+        return pc.replace_with_mask(arr, odd, pa.array(fixed, pa.string()))
+
+    def lookup(self, texts: Sequence[str], codes: Any) -> Any:
+        """``texts[code]`` for each code (texts already csv_cell'd); −1 takes the last text."""
+        pa = self.pa
+        key = id(texts)
+        got = self._lookups.get(key)
+        if got is None or got[0] is not texts:
+            got = self._lookups[key] = (
+                texts,
+                pa.array([_csv_field(x) for x in texts], pa.string()),
+            )
+        codes = np.asarray(codes, dtype=np.int64)
+        return got[1].take(pa.array(np.where(codes < 0, len(texts) - 1, codes)))
+
+    def ints(self, values: Any) -> Any:
+        return self.pc.cast(self.pa.array(np.asarray(values, dtype=np.int64)), self.pa.string())
+
+    def hundredths(self, h: Any, na: Any = None) -> Any:
+        """Hundredths as the reports print them; ``不适用`` where ``na`` holds."""
+        pa, pc, fmt = self.pa, self.pc, self.fmt
+        h = np.asarray(h, dtype=np.int64)
+        k = h - fmt.lo
+        if len(k) and (int(k.min()) < 0 or int(k.max()) >= len(self.numbers)):
+            col = pa.array(fmt.many(h), pa.string())
+        else:
+            col = self.numbers.take(pa.array(k))
+        if na is not None and na.any():
+            col = pc.if_else(pa.array(na), NOT_APPLICABLE, col)
+        return col
+
+
+def _rows_out_arrow(
+    t: Table,
+    r: Ranking,
+    extra: Callable[[Any, _ArrowCells], list[Any]],
+    head: list[str],
+    out: IO[str],
+    block: int = 65536,
+) -> None:
+    """:func:`_rows_out`'s bytes, each block of rows joined by Arrow kernels (no Python object per cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(csv_cells(head))
+    raw = _utf8_buffer(out)
+    arrow = _ArrowCells(HundredthsText(places=t.plan.places))
+    grade_of = [*csv_cells(list(t.plan.grade_names)), ""]  # index −1 -> ""
+    award_of = [*csv_cells([a.name for a in t.plan.rb.awards]), ""]
+    texts = {
+        name: arrow.text(pa.array(getattr(t, name), pa.string()))
+        for name in ("unit", "name", "group", "role")
+    }
+    vetoed = pa.array(["false", "true"], pa.string())
+    order = r.order
+    for a in range(0, len(order), block):
+        idx = order[a : a + block]
+        take = pa.array(idx)
+        cols = [
+            arrow.ints(r.rank[idx]),
+            arrow.ints(r.group_rank[idx]),
+            *(texts[name].take(take) for name in ("unit", "name", "group", "role")),
+            arrow.hundredths(t.total_h[idx]),
+            arrow.lookup(grade_of, t.grade[idx]),
+            vetoed.take(pa.array(t.vetoed[idx].astype(np.int8))),
+        ]
+        if r.award is not None:  # [[awards]]: an award column after vetoed
+            cols.append(arrow.lookup(award_of, r.award[idx]))
+        cols += extra(idx, arrow)
+        lines = pc.binary_join_element_wise(*cols, ",")
+        lines = pc.binary_join_element_wise(lines, "", "\n")
+        data = _string_bytes(lines)
+        if raw is not None:
+            raw.write(data)
+        else:
+            out.write(data.tobytes().decode("utf-8"))
+    if raw is not None:
+        raw.flush()
+
+
+def _utf8_buffer(out: IO[str]) -> Any:
+    """The byte stream under a UTF-8 text file, flushed (None where the text layer must see every
+    character: another encoding, or a console that replaces what it cannot show)."""
+    if type(out) is not io.TextIOWrapper:
+        return None
+    if (out.encoding or "").lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+        return None
+    out.flush()
+    return out.buffer
+
+
+def _string_bytes(arr: Any) -> memoryview:
+    """The characters of an Arrow string array without nulls, end to end."""
+    _, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return memoryview(data)[int(off[0]) : int(off[-1])]
 
 
 # ------------------------------------------------------------ the workbook
