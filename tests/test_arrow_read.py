@@ -165,3 +165,21 @@ def test_number_cells_read_by_arrow_as_by_the_csv_reader(tmp_path: Path, cells: 
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     a, b, _ = _both(path)
     assert a == b
+
+
+@pytest.mark.parametrize("block", [64, 1000, 4099])
+def test_blocks_cut_at_any_byte_keep_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # Blocks shorter than a line, and cuts anywhere: every row read once, in order, the
+    # last line without a line end too.
+    monkeypatch.setattr(stream, "ARROW_BLOCK", block)
+    path = _table(tmp_path / "t.csv", 120, seed=5, odd=0.1)
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    blocks = stream._arrow_batches(path, 48)
+    assert blocks is not None
+    with blocks:
+        units = [u for b in blocks for u in b.column(0).to_pylist()]
+    assert len(units) == 120 and len(set(units)) == 120
+    a, b, _ = _both(path)
+    assert a == b

@@ -17,9 +17,10 @@ TOML evidence is accepted too and scored by the per-unit path.
 from __future__ import annotations
 
 import array
+import contextlib
 import csv
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -51,6 +52,7 @@ from ..io.tables import (
     csv_rows,
     file_chunks,
     nfc,
+    open_regular,
     open_text,
     readable_to_end,
     text_encoding,
@@ -1109,13 +1111,91 @@ class _BatchRows:
         return [c[i] if isinstance(c, (list, tuple)) else c[i].as_py() for c in self.cols]
 
 
-#: Bytes of CSV text per Arrow batch (about 38,000 rows of the town table: per-batch costs
-#: vanish, and a batch's columns stay a few MB).
-ARROW_BLOCK = 1 << 24
+#: Bytes of CSV text per Arrow batch (whole lines; about 9,500 rows of the town table). Each
+#: block is parsed by Arrow on every core; larger blocks cost memory (Arrow's allocator keeps
+#: a block's buffers) and save little.
+ARROW_BLOCK = 1 << 22
 
 
-def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[Any, Any] | None:
-    """A CSV table's rows (after its header) as Arrow batches of text columns, or None.
+class _CsvBlocks:
+    """A plain CSV table's rows after its header, as Arrow record batches of text columns.
+
+    The file is read a block of whole lines at a time (a plain table has no newline inside a
+    cell) and each block is parsed by :func:`pyarrow.csv.read_csv` with its threads: memory
+    stays one block or two, where Arrow's streaming reader would read 32 blocks ahead.
+    A row of another width raises :class:`pyarrow.ArrowInvalid` in its block's turn.
+    """
+
+    def __init__(self, path: Path, width: int) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        names = [f"c{k}" for k in range(width)]
+        self._pa, self._pcsv, self._names = pa, pcsv, names
+        self._parse = pcsv.ParseOptions(
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        )
+        self._convert = pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        self._path = path
+        self._f: IO[bytes] | None = None
+        self._pos = 0
+
+    def __enter__(self) -> _CsvBlocks:
+        self._f = open_regular(self._path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._f is not None:
+            self._f.close()
+
+    def tell(self) -> int:
+        """Bytes read so far (the progress shown)."""
+        return self._pos
+
+    def _batch(self, block: bytes, first: bool) -> Any:
+        pa, pcsv = self._pa, self._pcsv
+        t = pcsv.read_csv(
+            pa.BufferReader(block),
+            read_options=pcsv.ReadOptions(
+                skip_rows=int(first), column_names=self._names, use_threads=True
+            ),
+            parse_options=self._parse,
+            convert_options=self._convert,
+        )
+        return t.combine_chunks().to_batches() if t.num_rows else []
+
+    def __iter__(self) -> Iterator[Any]:
+        f = self._f
+        assert f is not None, "read inside 'with'"
+        rest: list[bytes] = []  # the start of a line the last block cut
+        first = True
+        while True:
+            data = f.read(ARROW_BLOCK)
+            self._pos += len(data)
+            if not data:
+                if rest:
+                    yield from self._batch(b"".join(rest), first)
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:  # a line longer than a block
+                rest.append(data)
+                continue
+            block = b"".join([*rest, data[: cut + 1]]) if rest else data[: cut + 1]
+            rest = [data[cut + 1 :]] if cut + 1 < len(data) else []
+            yield from self._batch(block, first)
+            first = False
+
+
+def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> _CsvBlocks | None:
+    """A CSV table's rows (after its header) as Arrow batches of text columns (:class:`_CsvBlocks`), or None.
 
     Only for a table whose every row is one line of plain cells: UTF-8, no quote or NUL
     byte anywhere, and carriage returns only in CRLF line ends (``plain``: what
@@ -1125,8 +1205,8 @@ def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[A
     raise part way; the caller then reads the file again the other way.
     """
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
+        import pyarrow
+        import pyarrow.csv  # noqa: F401
     except ImportError:  # pragma: no cover - the arrow extra is not installed
         return None
     if plain is None:
@@ -1136,29 +1216,7 @@ def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[A
         plain = scan.plain
     if not plain:
         return None
-    names = [f"c{k}" for k in range(width)]
-    stream = pa.OSFile(str(path), "rb")
-    try:
-        reader = pcsv.open_csv(
-            stream,
-            read_options=pcsv.ReadOptions(skip_rows=1, column_names=names, block_size=ARROW_BLOCK),
-            parse_options=pcsv.ParseOptions(
-                quote_char=False,
-                double_quote=False,
-                escape_char=False,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, OSError):
-        stream.close()
-        return None
-    return reader, stream
+    return _CsvBlocks(path, width)
 
 
 def _date_ok(text: str) -> bool:
@@ -1422,20 +1480,19 @@ def _arrow_rows(
     plain: bool | None = None,
 ) -> bool:
     """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
-    got = _arrow_batches(path, layout.width, plain)
-    if got is None:
+    stream = _arrow_batches(path, layout.width, plain)
+    if stream is None:
         return False
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    reader, stream = got
     t = sc.table
     mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
     seen_before = len(sc.seen)
     start = 2
     try:
-        with stream:
-            for batch in reader:
+        with stream, contextlib.closing(_read_ahead(iter(stream))) as batches:
+            for batch in batches:
                 for col in batch.columns:  # a cell too long for the csv reader: let it say so
                     if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
                         raise _NotPlain
@@ -1459,6 +1516,27 @@ def _arrow_rows(
             sink.mark()
         return False
     return True
+
+
+def _read_ahead(reader: Iterator[Any]) -> Generator[Any, None, None]:
+    """Arrow batches, the next one read in a second thread while this one is scored.
+
+    Arrow parses a block without the GIL, so on two cores reading and scoring overlap; at
+    most one batch is read ahead. An error reading a batch is raised here, in its turn.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def next_batch() -> Any:
+        return next(reader, None)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="fulian-read") as pool:
+        ahead = pool.submit(next_batch)
+        while True:
+            batch = ahead.result()
+            if batch is None:
+                return
+            ahead = pool.submit(next_batch)
+            yield batch
 
 
 class _NotPlain(Exception):
