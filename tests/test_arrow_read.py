@@ -183,3 +183,41 @@ def test_blocks_cut_at_any_byte_keep_every_row(
     assert len(units) == 120 and len(set(units)) == 120
     a, b, _ = _both(path)
     assert a == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                [
+                    "a",
+                    "Z",
+                    "0",
+                    " ",
+                    "\t",
+                    "\u3000",
+                    "村",
+                    "社",
+                    "\u0301",
+                    "é",
+                    "（",
+                    "\uf900",
+                    "\x1f",
+                ]
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    distinct=st.booleans(),
+)
+def test_meta_columns_read_as_the_text_reader_reads_them(cells: list[str], distinct: bool) -> None:
+    import pyarrow as pa
+
+    from fulian_eval.io.tables import nfc
+
+    assert stream._meta_texts(pa.array(cells, pa.string()), distinct) == [
+        nfc(c.strip()) for c in cells
+    ]

@@ -837,7 +837,7 @@ class _Scorer:
             col = cols[c]
             if isinstance(col, (list, tuple)):
                 return [nfc(x.strip()) for x in col]
-            return _meta_texts(col)
+            return _meta_texts(col, distinct=key in ("unit", "name"))
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
@@ -1049,28 +1049,32 @@ class _Scorer:
         return got
 
 
-#: What str.strip() takes off an ASCII text (RE2's \\s lacks \\v and \\x1c–\\x1f).
-_ASCII_EDGE = r"^[\t\n\x0b\x0c\r\x1c-\x1f ]|[\t\n\x0b\x0c\r\x1c-\x1f ]$"
+#: A cell that ``nfc(cell.strip())`` leaves as it is: printable ASCII and CJK unified ideographs
+#: (each its own NFC form, none combining), neither end a space. Village names and ids are.
+_PLAIN_META = (
+    r"^[\x21-\x7e\x{4e00}-\x{9fff}]([\x20-\x7e\x{4e00}-\x{9fff}]*[\x21-\x7e\x{4e00}-\x{9fff}])?$"
+)
 
 
-def _meta_texts(arr: Any) -> list[str]:
+def _meta_texts(arr: Any, distinct: bool = False) -> list[str]:
     """A meta column (unit, name, group, role …) of an Arrow batch as ``nfc(cell.strip())`` each.
 
-    Few distinct cells (groups, roles): each distinct text once. Otherwise ASCII cells
-    without edge whitespace are kept as they are, and only the others go through Python.
+    Few distinct cells (groups, roles): each distinct text once (``distinct``: the column is
+    known to be mostly distinct, ids and names, and this is not tried). Otherwise cells of
+    printable ASCII and CJK ideographs without edge spaces are kept as they are, and only
+    the others go through Python.
     """
     import pyarrow.compute as pc
 
     n = len(arr)
-    enc = pc.dictionary_encode(arr)
-    if len(enc.dictionary) * 4 <= n:
-        fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
-        out: list[str] = fixed[enc.indices.to_numpy()].tolist()
-        return out
+    if not distinct:
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 4 <= n:
+            fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
+            out: list[str] = fixed[enc.indices.to_numpy()].tolist()
+            return out
     texts: list[str] = arr.to_pylist()
-    plain = pc.and_(
-        pc.string_is_ascii(arr), pc.invert(pc.match_substring_regex(arr, _ASCII_EDGE))
-    ).to_numpy(zero_copy_only=False)
+    plain = pc.match_substring_regex(arr, _PLAIN_META).to_numpy(zero_copy_only=False)
     if not plain.all():
         for i in np.flatnonzero(~plain).tolist():
             texts[i] = nfc(texts[i].strip())
