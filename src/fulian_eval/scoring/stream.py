@@ -20,6 +20,7 @@ import array
 import contextlib
 import csv
 import itertools
+import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -665,6 +666,23 @@ class _Points:
 # ------------------------------------------------------------------ streaming
 
 
+@attrs.define(kw_only=True)
+class _Part:
+    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`)."""
+
+    n: int
+    units: list[str]
+    names: list[str]
+    groups: list[str]
+    kinds: list[str]
+    roles: list[str]
+    sc: Scores
+    keep: Any
+    redo: Any
+    rejected: list[tuple[int, Rejection]]
+    flags: dict[int, list[str]]
+
+
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
@@ -820,6 +838,23 @@ class _Scorer:
         slow: Any,
     ) -> None:
         """The rows of a chunk as columns (text lists, or Arrow arrays): scored and kept."""
+        self._merge(
+            self._score_part(layout, shown, start, n, rows, cols, given, slow), shown, start
+        )
+
+    def _score_part(
+        self,
+        layout: TableLayout,
+        shown: str,
+        start: int,
+        n: int,
+        rows: Any,
+        cols: list[Any],
+        given: dict[int, list[Any]],
+        slow: Any,
+    ) -> _Part:
+        """:meth:`_score_chunk`'s scoring: what depends on the chunk alone (no state of the run),
+        so that another process can do it (:func:`_score_block`)."""
         plan, rb = self.plan, self.rb
         meta = layout.meta
         ucol = meta["unit"]
@@ -928,6 +963,30 @@ class _Scorer:
                 ev.unit.kind,
                 ev.role,
             )
+        return _Part(
+            n=n,
+            units=units,
+            names=names,
+            groups=groups,
+            kinds=kinds,
+            roles=roles,
+            sc=sc,
+            keep=keep,
+            redo=redo,
+            rejected=rejected,
+            flags=flags,
+        )
+
+    def _merge(self, part: _Part, shown: str, start: int) -> None:
+        """A scored chunk into the run: repeats of a unit rejected, rows kept, the audit fed."""
+        units, names, groups, kinds, roles = (
+            part.units,
+            part.names,
+            part.groups,
+            part.kinds,
+            part.roles,
+        )
+        sc, keep, redo, rejected, flags = part.sc, part.keep, part.redo, part.rejected, part.flags
         idx = np.flatnonzero(keep).tolist()
         keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
         base = len(self.table.unit)
@@ -1148,12 +1207,12 @@ class _CsvBlocks:
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
-        self._path = path
+        self.path = path
         self._f: IO[bytes] | None = None
         self._pos = 0
 
     def __enter__(self) -> _CsvBlocks:
-        self._f = open_regular(self._path)
+        self._f = open_regular(self.path)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1176,17 +1235,20 @@ class _CsvBlocks:
         )
         return t.combine_chunks().to_batches() if t.num_rows else []
 
-    def __iter__(self) -> Iterator[Any]:
+    def blocks(self) -> Iterator[tuple[int, bytes, bool]]:
+        """The file's bytes after :meth:`__enter__`, a block of whole lines at a time: (its
+        offset in the file, the block, whether it is the first, which starts with the header)."""
         f = self._f
         assert f is not None, "read inside 'with'"
         rest: list[bytes] = []  # the start of a line the last block cut
         first = True
+        at = 0  # where the next block starts
         while True:
             data = f.read(ARROW_BLOCK)
             self._pos += len(data)
             if not data:
                 if rest:
-                    yield from self._batch(b"".join(rest), first)
+                    yield at, b"".join(rest), first
                 return
             cut = data.rfind(b"\n")
             if cut < 0:  # a line longer than a block
@@ -1194,8 +1256,119 @@ class _CsvBlocks:
                 continue
             block = b"".join([*rest, data[: cut + 1]]) if rest else data[: cut + 1]
             rest = [data[cut + 1 :]] if cut + 1 < len(data) else []
-            yield from self._batch(block, first)
+            yield at, block, first
+            at += len(block)
             first = False
+
+    def __iter__(self) -> Iterator[Any]:
+        for _at, block, first in self.blocks():
+            yield from self._batch(block, first)
+
+
+def _rows_in(block: bytes, first: bool) -> int:
+    """How many table rows a block of whole lines holds (the header not counted)."""
+    lines = block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
+    return lines - 1 if first else lines
+
+
+#: Tables of at least this many bytes are scored by worker processes, block by block, when
+#: the machine has more than one core (fork start method): the parent reads, merges and feeds
+#: the audit trail in input order, so every report is the same as scored in one process.
+PARALLEL_BYTES = 32 << 20
+
+#: What a forked worker scores with: set by the parent just before its workers start.
+_FORKED: tuple[_Scorer, TableLayout, str, Path] | None = None
+#: A worker's open table (path, file), read with pread.
+_WORKER_FILE: list[Any] = []
+
+
+def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
+    """A worker's task: the block of ``size`` bytes at ``at`` of a plain table (whole lines, as
+    the parent cut it), parsed and scored (:meth:`_Scorer._score_part`)."""
+    import pyarrow.compute as pc
+
+    assert _FORKED is not None
+    sc, layout, shown, path = _FORKED
+    if not _WORKER_FILE or _WORKER_FILE[0] != path:
+        _WORKER_FILE[:] = [path, open_regular(path)]
+    block = os.pread(_WORKER_FILE[1].fileno(), size, at)
+    if len(block) != size:
+        raise OSError(_("the file changed while it was read"))
+    parts = []
+    for batch in _CsvBlocks(Path(), layout.width)._batch(block, first):
+        cols: list[Any] = list(batch.columns)
+        for col in cols:
+            if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
+                raise _NotPlain
+        n = batch.num_rows
+        parts.append(
+            sc._score_part(
+                layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
+            )
+        )
+        start += n
+    return parts
+
+
+def _workers() -> int:
+    """Worker processes for a large table: one per core this process may use (at most 4), 0 if one."""
+    import multiprocessing
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(cores, 4)
+
+
+def _parallel_rows(
+    sc: _Scorer,
+    stream: _CsvBlocks,
+    shown: str,
+    layout: TableLayout,
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+    workers: int,
+) -> None:
+    """:func:`_arrow_rows`'s loop with the blocks scored by ``workers`` forked processes and
+    merged here in input order (at most two blocks a worker in flight)."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = (sc, layout, shown, stream.path)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        ahead: deque[tuple[Future[list[_Part]], int, int]] = deque()
+        start = 2
+
+        def merge_one() -> None:
+            fut, first_row, rows = ahead.popleft()
+            parts = fut.result()
+            if sum(p.n for p in parts) != rows:  # not one row a line: the csv reader decides
+                raise _NotPlain
+            row = first_row
+            for part in parts:
+                sc._merge(part, shown, row)
+                row += part.n
+            if progress is not None:
+                progress(min(total, done + stream.tell()), total)
+
+        for at, block, first in stream.blocks():
+            rows = _rows_in(block, first)
+            ahead.append((pool.submit(_score_block, at, len(block), first, start), start, rows))
+            start += rows
+            while len(ahead) >= 2 * workers:
+                merge_one()
+        while ahead:
+            merge_one()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED = None
 
 
 def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> _CsvBlocks | None:
@@ -1494,7 +1667,12 @@ def _arrow_rows(
     mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
     seen_before = len(sc.seen)
     start = 2
+    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
     try:
+        if workers:
+            with stream:
+                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers)
+            return True
         with stream, contextlib.closing(_read_ahead(iter(stream))) as batches:
             for batch in batches:
                 for col in batch.columns:  # a cell too long for the csv reader: let it say so
