@@ -43,7 +43,7 @@ LAYERS: list[list[str]] = [
         "kinds.choice",
     ],
     ["io.locate", "io.tables"],
-    ["io.crosscheck_table"],
+    ["io.crosscheck_table", "io.parquet"],
     ["io.tailor"],
     ["io.surveys"],
     ["io.load", "io.evidence"],
