@@ -288,3 +288,111 @@ def test_missing_pyarrow_named(
     code, _, err = run(capsys, "rank", str(TOWN), str(path), "--format", "json")
     assert code == 1
     assert "fulian_eval[arrow]" in err and ".parquet" in err and str(path) in err
+
+
+# ------------------------------------------------------------------ reports
+
+
+def _csv_cells(table: pa.Table) -> list[list[str]]:
+    """A Parquet report's rows as the CSV report prints them."""
+    out = [list(table.column_names)]
+    decimal_cols = {
+        n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_decimal(t)
+    }
+    for row in table.to_pylist():
+        cells = []
+        for name, v in row.items():
+            if v is None:
+                cells.append("不适用" if name in decimal_cols else "")
+            elif isinstance(v, bool):
+                cells.append("true" if v else "false")
+            else:
+                cells.append(str(v))
+        out.append(cells)
+    return out
+
+
+@pytest.mark.parametrize("cmd", ["rank", "score"])
+@pytest.mark.parametrize("evidence", ["town.csv", "evidence"], ids=["columnar", "per-unit"])
+def test_parquet_report_values_equal_csv_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cmd: str, evidence: str
+) -> None:
+    src = TOWN_CSV.parent / evidence
+    out = tmp_path / f"{cmd}.parquet"
+    code, _, err = run(capsys, cmd, str(TOWN), str(src), "-o", str(out))
+    assert code == 0, err
+    got = pq.read_table(out)
+    code, text, err = run(capsys, cmd, str(TOWN), str(src), "--format", "csv")
+    assert code == 0, err
+    want = list(csv.reader(io.StringIO(text)))
+    assert _csv_cells(got) == want
+    assert got.schema.field("rank").type == pa.int32()
+    assert got.schema.field("total").type == pa.decimal128(12, 2)
+    assert got.schema.field("unit").type == pa.string()
+    assert got.schema.metadata[b"precision"] == b"0.01"
+    # hand-checked: 花园社区 scores full marks in every item, bonus included: 100 + 5
+    first = got.slice(0, 1).to_pylist()[0]
+    assert (first["unit"], first["rank"], first["total"]) == ("huayuan", 1, Decimal("105.00"))
+
+
+def test_parquet_report_per_unit_equals_columnar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert run(capsys, "score", str(TOWN), str(TOWN_CSV), "-o", str(a))[0] == 0
+    assert run(capsys, "score", str(TOWN), str(TOWN_CSV.parent / "evidence"), "-o", str(b))[0] == 0
+    assert pq.read_table(a).equals(pq.read_table(b))
+
+
+def test_parquet_report_from_parquet_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev = write(tmp_path / "town.parquet", town_typed())
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert run(capsys, "rank", str(TOWN), str(ev), "--format", "parquet", "-o", str(a))[0] == 0
+    assert run(capsys, "rank", str(TOWN), str(TOWN_CSV), "-o", str(b))[0] == 0
+    assert pq.read_table(a).equals(pq.read_table(b))
+
+
+def test_decimals_at_the_rulebook_precision() -> None:
+    from fulian_eval.report.arrow import decimals
+
+    import numpy as np
+
+    tenths = decimals(np.array([9160, -50, 0]), 1, np.array([False, False, True]))
+    assert tenths.type == pa.decimal128(11, 1)
+    assert tenths.to_pylist() == [Decimal("91.6"), Decimal("-0.5"), None]
+    whole = decimals(np.array([9200]), 0)
+    assert whole.to_pylist() == [Decimal("92")]
+
+
+def test_parquet_to_stdout_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "rank", str(TOWN), str(TOWN_CSV), "--format", "parquet")
+    assert code == 2
+    assert out == ""
+    assert "-o" in err and ".parquet" in err
+
+
+def test_parquet_report_never_overwrites_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ev = write(tmp_path / "town.parquet", town_typed())
+    before = ev.read_bytes()
+    code, _, err = run(capsys, "rank", str(TOWN), str(ev), "-o", str(ev))
+    assert code == 2
+    assert ev.read_bytes() == before
+
+
+def test_parquet_report_beside_evidence_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "town.parquet", town_typed())
+    report = tmp_path / "rank.parquet"
+    assert run(capsys, "rank", str(TOWN), str(folder), "-o", str(report))[0] == 0
+    report.rename(folder / "rank.parquet")
+    code, out, err = run(capsys, "rank", str(TOWN), str(folder), "--format", "csv")
+    assert code == 0, err
+    assert "rank.parquet" in err  # skipped with a warning: a report, not evidence
+    assert out == both(capsys, "rank", TOWN_CSV)
