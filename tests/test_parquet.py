@@ -297,7 +297,9 @@ def _csv_cells(table: pa.Table) -> list[list[str]]:
     """A Parquet report's rows as the CSV report prints them."""
     out = [list(table.column_names)]
     decimal_cols = {
-        n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_decimal(t)
+        n
+        for n, t in zip(table.column_names, table.schema.types, strict=True)
+        if pa.types.is_decimal(t)
     }
     for row in table.to_pylist():
         cells = []
@@ -355,9 +357,9 @@ def test_parquet_report_from_parquet_evidence(
 
 
 def test_decimals_at_the_rulebook_precision() -> None:
-    from fulian_eval.report.arrow import decimals
-
     import numpy as np
+
+    from fulian_eval.report.arrow import decimals
 
     tenths = decimals(np.array([9160, -50, 0]), 1, np.array([False, False, True]))
     assert tenths.type == pa.decimal128(11, 1)
@@ -380,6 +382,7 @@ def test_parquet_report_never_overwrites_input(
     before = ev.read_bytes()
     code, _, err = run(capsys, "rank", str(TOWN), str(ev), "-o", str(ev))
     assert code == 2
+    assert str(ev) in err
     assert ev.read_bytes() == before
 
 
