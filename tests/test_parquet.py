@@ -399,3 +399,38 @@ def test_parquet_report_beside_evidence_is_skipped(
     assert code == 0, err
     assert "rank.parquet" in err  # skipped with a warning: a report, not evidence
     assert out == both(capsys, "rank", TOWN_CSV)
+
+
+def test_dictionary_large_string_and_date_columns(tmp_path: Path) -> None:
+    import datetime as dt
+
+    t = pa.table(
+        {
+            "unit": pa.array(["a", "b", "a"]).dictionary_encode(),
+            "name": pa.array(["甲", None, "丙"], pa.large_string()),
+            "date": pa.array([dt.date(2026, 11, 20), None, dt.date(2026, 1, 2)], pa.date32()),
+            "blank": pa.nulls(3),
+        }
+    )
+    _, rows = read_parquet(write(tmp_path / "d.parquet", t))
+    assert [r[1] for r in rows] == [
+        ["a", "甲", "2026-11-20", ""],
+        ["b", "", "", ""],
+        ["a", "丙", "2026-01-02", ""],
+    ]
+
+
+def test_timestamp_column_rejects_the_file(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from fulian_eval.io.tables import FileProblem
+
+    t = pa.table(
+        {"unit": ["a"], "meetings": pa.array([dt.datetime(2026, 1, 1)], pa.timestamp("s"))}
+    )
+    with pytest.raises(FileProblem, match=r"meetings.*timestamp"):
+        read_parquet(write(tmp_path / "t.parquet", t))
+    rb = load_rulebook(TOWN)
+    got = load_evidence(rb, [tmp_path / "t.parquet"])
+    assert not got.evidence and len(got.rejected) == 1
+    assert "t.parquet" in got.rejected[0].error and "meetings" in got.rejected[0].error
