@@ -1318,7 +1318,7 @@ def score_tables(
     empty_ok: bool = False,
     surveys: SurveyData | None = None,
 ) -> StreamResult:
-    """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
+    """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV and Parquet tables.
 
     Results are the same as :func:`~fulian_eval.load_evidence` followed by
     :func:`~fulian_eval.scoring.exact` for each unit, in the same order, with the same
@@ -1326,8 +1326,8 @@ def score_tables(
 
     Args:
         plan: the compiled rulebook (:func:`~fulian_eval.scoring.columnar.compile_plan`).
-        paths: evidence files and folders (CSV streamed; XLSX read whole, then in chunks;
-            TOML by the per-unit path).
+        paths: evidence files and folders (CSV and Parquet streamed, Parquet batch by
+            batch; XLSX read whole, then in chunks; TOML by the per-unit path).
         strict: as for :func:`~fulian_eval.load_evidence`.
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
