@@ -434,3 +434,15 @@ def test_timestamp_column_rejects_the_file(tmp_path: Path) -> None:
     got = load_evidence(rb, [tmp_path / "t.parquet"])
     assert not got.evidence and len(got.rejected) == 1
     assert "t.parquet" in got.rejected[0].error and "meetings" in got.rejected[0].error
+
+
+def test_float16_and_decimal256_columns(tmp_path: Path) -> None:
+    t = pa.table(
+        {
+            "unit": ["a", "b"],
+            "h": pa.array([1.5, None], pa.float32()).cast(pa.float16()),
+            "d": pa.array([Decimal("12345678901234567890.25"), Decimal("0")], pa.decimal256(40, 2)),
+        }
+    )
+    _, rows = read_parquet(write(tmp_path / "h.parquet", t))
+    assert [r[1] for r in rows] == [["a", "1.5", "12345678901234567890.25"], ["b", "", "0.00"]]

@@ -207,7 +207,7 @@ def score_run(
 
     Args:
         rulebook: a loaded :class:`Rulebook` or its path.
-        evidence: evidence files and folders (TOML, CSV, XLSX, XLS), as for
+        evidence: evidence files and folders (TOML, CSV, XLSX, XLS, Parquet), as for
             :func:`~fulian_eval.load_evidence`.
         waivers: waivers in force (SPEC §2.5); they take the per-unit path.
         surveys: questionnaires (SPEC §10.9): survey tables (paths) or what

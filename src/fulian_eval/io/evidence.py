@@ -1268,7 +1268,7 @@ def load_evidence(
 
     Args:
         rb: the rulebook whose fields the evidence fills.
-        paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
+        paths: TOML files (one unit each), CSV/XLSX/XLS/Parquet tables (one unit per row), or folders of them.
         strict: reject units with approximate figures, missing values or unknown keys.
         ignore_columns: a table column that is no field (nor meta or points column) is
             left out with a warning, instead of rejecting the table.
