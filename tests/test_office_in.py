@@ -342,7 +342,7 @@ def test_a_path_with_no_evidence_is_a_usage_error(
     assert (code, out) == (2, "")
     assert err == (
         f"fulian-eval: {empty}: 这个文件夹中没有资料（里面什么也没有）；资料是 .toml、.csv、"
-        ".xlsx、.xlsm 或 .xls 文件\n"
+        ".xlsx、.xlsm、.xls 或 .parquet 文件\n"
     )
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -352,13 +352,13 @@ def test_a_path_with_no_evidence_is_a_usage_error(
     assert (code, out) == (2, "")
     assert err == (
         f"fulian-eval: {docs}: 这个文件夹中没有资料（里面只有 .docx, .pdf 文件）；资料是 "
-        ".toml、.csv、.xlsx、.xlsm 或 .xls 文件\n"
+        ".toml、.csv、.xlsx、.xlsm、.xls 或 .parquet 文件\n"
     )
     code, out, err = run(capsys, "score", str(TOWN), str(docs / "总结.docx"), "--format", fmt)
     assert (code, out) == (2, "")
     assert (
         err
-        == f"fulian-eval: {docs / '总结.docx'}: 不是资料（应为 .toml、.csv、.xlsx、.xlsm 或 .xls 文件）\n"
+        == f"fulian-eval: {docs / '总结.docx'}: 不是资料（应为 .toml、.csv、.xlsx、.xlsm、.xls 或 .parquet 文件）\n"
     )
 
 

@@ -197,7 +197,7 @@ def test_score_does_not_print_pdf(office: Path) -> None:
     assert p.returncode == 2
     assert p.stderr == (
         "fulian-eval: 无法写 审核记录表.pdf：score 不输出PDF（.pdf）；它输出 .txt, "
-        ".json, .csv, .md, .html, .xlsx；PDF 由 sheets（审核记录表）和 rank（排名表）打印："
+        ".json, .csv, .md, .html, .xlsx, .parquet；PDF 由 sheets（审核记录表）和 rank（排名表）打印："
         "fulian-eval sheets RULEBOOK EVIDENCE… -o 审核记录表.pdf\n"
     )
     assert not (office / "审核记录表.pdf").exists()
@@ -208,7 +208,7 @@ def test_an_unknown_extension_is_a_usage_error_unless_format_says(office: Path) 
     assert p.returncode == 2
     assert p.stderr == (
         "fulian-eval: 无法从 排名.xls 判断报告格式：“.xls”不是本命令能写的报告扩展名"
-        "（.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx, .pdf）；请这样命名文件，或给出 --format\n"
+        "（.txt, .json, .csv, .md, .markdown, .html, .htm, .xlsx, .parquet, .pdf）；请这样命名文件，或给出 --format\n"
     )
     assert not (office / "排名.xls").exists()
     p = cli("rank", "book.toml", "units.csv", "--format", "csv", "-o", "排名.tsv", cwd=office)

@@ -31,21 +31,18 @@ many of those decimals carry meaning, for a caller that prints them.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._runtime import quiet_gc
-from .analysis.rank import Ranked, Ranking, award_of, rank, rank_table
+from .analysis.rank import Ranked, Ranking, rank, rank_table
 from .errors import EvidenceError, Problem
 from .io.evidence import Rejection, RowsTask, TableLayout, run_task
 from .io.load import load_rulebook
-from .lang.text import fmt_points
 from .model.rulebook import Rulebook
+from .report.arrow import parquet_metadata, result_columns, table_columns
 from .scoring.columnar import Unsupported, compile_plan
 from .scoring.exact import UnitResult, score
 from .scoring.stream import CHUNK_ROWS, Table, _Scorer
@@ -212,93 +209,14 @@ def _texts(pa: Any, col: Any, header: str, source: str) -> list[str]:
 # ----------------------------------------------------------------- output
 
 
-def _decimal(pa: Any, h: Any, null: Any = None) -> Any:
-    """Hundredths (int64) as exact decimal128(12, 2), null where ``null`` holds."""
-    h = np.ascontiguousarray(h, dtype=np.int64)
-    words = np.empty((len(h), 2), dtype=np.int64)
-    words[:, 0] = h
-    words[:, 1] = np.where(h < 0, -1, 0)
-    typ = pa.decimal128(12, _POINTS_PLACES)
-    arr = pa.Array.from_buffers(typ, len(h), [None, pa.py_buffer(words.tobytes())])
-    if null is not None and np.any(null):
-        arr = pa.compute.if_else(pa.array(np.asarray(null, dtype=bool)), pa.scalar(None, typ), arr)
-    return arr
-
-
 def _from_table(pa: Any, t: Table, r: Ranking) -> dict[str, Any]:
     """The result columns of a streamed table, in report order, straight from its arrays."""
-    rb = t.plan.rb
-    order = r.order
-    idx = order.tolist()
-    grade_of = [*t.plan.grade_names, None]
-    cols: dict[str, Any] = {
-        "unit": pa.array([t.unit[i] for i in idx], pa.string()),
-        "name": pa.array([t.name[i] for i in idx], pa.string()),
-        "group": pa.array([t.group[i] for i in idx], pa.string()),
-        "role": pa.array([t.role[i] for i in idx], pa.string()),
-        "role_title": pa.array([rb.roles.title(t.role[i]) for i in idx], pa.string()),
-        "rank": pa.array(r.rank[order], pa.int32()),
-        "group_rank": pa.array(r.group_rank[order], pa.int32()),
-        "total": _decimal(pa, t.total_h[order]),
-        "grade": pa.array([grade_of[g] for g in t.grade[order].tolist()], pa.string()),
-        "vetoed": pa.array(t.vetoed[order], pa.bool_()),
-    }
-    if rb.awards:
-        cols["award"] = pa.array([award_of(rb, r, i) for i in idx], pa.string())
-    for k, (c, _) in enumerate(t.plan.cats):
-        cols[c.id] = _decimal(pa, t.cat_h[order, k], ~t.cat_ok[order, k])
-    for j, p in enumerate(t.plan.items):
-        h = t.item_h[order, j]
-        na = None if t.item_na is None else t.item_na[order, j] & (h == 0)
-        cols[p.item.id] = _decimal(pa, h, na)
-    cols["flags"] = pa.array([list(t.flags(i)) for i in idx], pa.list_(pa.string()))
-    cols["source"] = pa.array([t.source(i) for i in idx], pa.string())
-    return cols
+    return table_columns(t, r, _POINTS_PLACES)
 
 
 def _from_results(pa: Any, rb: Rulebook, ranked: Sequence[Ranked[UnitResult]]) -> dict[str, Any]:
     """The same columns from the per-unit path's ranked results."""
-
-    def h(x: Any) -> int:
-        return int(x * 100)
-
-    res = [x.result for x in ranked]
-    cols: dict[str, Any] = {
-        "unit": pa.array([u.unit.id for u in res], pa.string()),
-        "name": pa.array([u.unit.name for u in res], pa.string()),
-        "group": pa.array([u.unit.group for u in res], pa.string()),
-        "role": pa.array([u.role for u in res], pa.string()),
-        "role_title": pa.array([rb.roles.title(u.role) for u in res], pa.string()),
-        "rank": pa.array([x.rank for x in ranked], pa.int32()),
-        "group_rank": pa.array([x.group_rank for x in ranked], pa.int32()),
-        "total": _decimal(pa, np.array([h(u.rounded_total) for u in res], dtype=np.int64)),
-        "grade": pa.array([u.grade for u in res], pa.string()),
-        "vetoed": pa.array([u.vetoed for u in res], pa.bool_()),
-    }
-    if rb.awards:
-        cols["award"] = pa.array([x.award for x in ranked], pa.string())
-    for k, c in enumerate(rb.categories):
-        cats = [u.categories[k] for u in res]
-        cols[c.id] = _decimal(
-            pa,
-            np.array([h(x.rounded) for x in cats], dtype=np.int64),
-            np.array([not x.applicable for x in cats], dtype=bool),
-        )
-    item_ids = (
-        [it.id for it in res[0].items]
-        if res
-        else [f"{c.id}.{i.id}" for c in rb.categories for i in c.items]
-    )
-    for j, iid in enumerate(item_ids):
-        its = [u.items[j] for u in res]
-        cols[iid] = _decimal(
-            pa,
-            np.array([h(x.points) for x in its], dtype=np.int64),
-            np.array([x.status == "not_applicable" and x.points == 0 for x in its], dtype=bool),
-        )
-    cols["flags"] = pa.array([list(u.flags) for u in res], pa.list_(pa.string()))
-    cols["source"] = pa.array([u.source for u in res], pa.string())
-    return cols
+    return result_columns(rb, ranked, _POINTS_PLACES)
 
 
 def _finish(
@@ -323,11 +241,4 @@ def _finish(
     out["error"] = pa.concat_arrays(
         [pa.nulls(n, pa.string()), pa.array([r.error for r in rejected], pa.string())]
     )
-    meta = {
-        "rulebook": rb.id,
-        "version": rb.version,
-        "sha256": rb.sha256,
-        "warnings": json.dumps(list(warnings), ensure_ascii=False),
-        "precision": fmt_points(rb.precision, rb.places),
-    }
-    return pa.table(out).replace_schema_metadata(meta)
+    return pa.table(out).replace_schema_metadata(parquet_metadata(rb, warnings))

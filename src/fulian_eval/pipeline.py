@@ -4,7 +4,7 @@
 >>> run = fe.score_run("rules/town-village-2026.toml", ["examples/town/town.csv"])  # doctest: +SKIP
 >>> run.report("rank", "csv", "排名.csv")                                            # doctest: +SKIP
 
-Tables (CSV, XLSX, XLS) stream through the compiled columnar plan in chunks, and
+Tables (CSV, Parquet, XLSX, XLS) stream through the compiled columnar plan in chunks, and
 rows the columns cannot decide exactly are settled by the per-unit engine; TOML
 evidence, rulebooks the plan does not compile, waivers and full results (reasons,
 for JSON) take the per-unit path, in parallel where it pays. Every path gives the
@@ -29,6 +29,7 @@ from .io.load import load_rulebook
 from .io.surveys import SurveyData, load_surveys
 from .io.waivers import WaiverSet
 from .model.rulebook import Rulebook
+from .report.arrow import report_table, result_columns, table_columns, write_parquet
 from .report.columns import (
     table_missing_rows,
     write_rank_csv,
@@ -101,7 +102,8 @@ class RunResult:
         Args:
             kind: ``"rank"`` or ``"score"``.
             fmt: ``csv``, ``table``, ``markdown``, ``html``, ``json`` (needs a run with
-                ``full=True``: JSON carries every reason) or ``xlsx`` (needs ``output``).
+                ``full=True``: JSON carries every reason), ``xlsx`` or ``parquet`` (both need
+                ``output``: a path or a binary file; Parquet as :meth:`arrow` gives it).
             output: a path (CSV with a UTF-8 BOM, as the command line writes files), an
                 open text file, or None to return the text.
 
@@ -110,6 +112,11 @@ class RunResult:
         """
         if kind not in ("rank", "score"):
             raise ValueError(f"kind must be 'rank' or 'score', not {kind!r}")
+        if fmt == "parquet":
+            if output is None or isinstance(output, io.TextIOBase):
+                raise ValueError("a Parquet report is a file: give output a path or a binary file")
+            write_parquet(self.arrow(kind), str(output) if isinstance(output, Path) else output)  # type: ignore[arg-type]
+            return None
         if fmt == "xlsx":
             if output is None or not isinstance(output, str | Path):
                 raise ValueError("an xlsx report is a file: give output a path")
@@ -138,6 +145,17 @@ class RunResult:
         else:
             output.write(text)
         return None
+
+    def arrow(self, kind: str = "rank") -> Any:
+        """The ``score`` or ``rank`` report (``kind``) as a pyarrow Table: the CSV report's
+        columns and rows, typed (points as decimals at the rulebook's precision, null where the
+        CSV says 不适用; ranks as integers); what ``fmt="parquet"`` writes."""
+        places = self.rulebook.places
+        if self.table is not None and self.ranking is not None:
+            cols = table_columns(self.table, self.ranking, places)
+        else:
+            cols = result_columns(self.rulebook, self.ranked, places)
+        return report_table(self.rulebook, cols, kind, self.warnings)
 
     def workbook(self, path: str | IO[bytes]) -> None:
         """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file."""
@@ -189,7 +207,7 @@ def score_run(
 
     Args:
         rulebook: a loaded :class:`Rulebook` or its path.
-        evidence: evidence files and folders (TOML, CSV, XLSX, XLS), as for
+        evidence: evidence files and folders (TOML, CSV, XLSX, XLS, Parquet), as for
             :func:`~fulian_eval.load_evidence`.
         waivers: waivers in force (SPEC §2.5); they take the per-unit path.
         surveys: questionnaires (SPEC §10.9): survey tables (paths) or what

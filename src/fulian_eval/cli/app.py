@@ -65,7 +65,11 @@ class _UsageError(Exception):
 
 
 _FORMAT_HELP = N_("output format (default: as -o's extension, else table)")
-_RANK_FORMATS = (*FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
+_SCORE_FORMATS = (*FORMATS, "parquet")  # score and rank: a Parquet file of the CSV report's rows
+_RANK_FORMATS = (*_SCORE_FORMATS, "pdf")  # the ranking handout prints (HTML through Chromium)
+_PARQUET_NEEDS_FILE = N_(
+    "--format parquet writes a Parquet file: give it a file with -o FILE.parquet"
+)
 
 # What -o's extension says the report is (SPEC §9, issue 11): the format when --format is not given.
 _EXTENSIONS = {
@@ -77,6 +81,7 @@ _EXTENSIONS = {
     ".html": "html",
     ".htm": "html",
     ".xlsx": "xlsx",
+    ".parquet": "parquet",
     ".pdf": "pdf",
 }
 _FORMAT_NAMES = {
@@ -86,6 +91,7 @@ _FORMAT_NAMES = {
     "markdown": "Markdown",
     "html": "HTML",
     "xlsx": N_("an Excel workbook"),
+    "parquet": "Parquet",
     "pdf": "PDF",
 }
 
@@ -348,9 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help=_("score units: categories, total, grade, rank"))
     p.add_argument("rulebook", metavar="RULEBOOK")
     p.add_argument(
-        "evidence", nargs="+", metavar="EVIDENCE", help=_("TOML/CSV/XLSX files or folders")
+        "evidence",
+        nargs="+",
+        metavar="EVIDENCE",
+        help=_("TOML/CSV/XLSX/Parquet files or folders"),
     )
-    _common(p)
+    _common(p, _SCORE_FORMATS)
 
     p = sub.add_parser("rank", help=_("rank units: place, group place, total, grade"))
     p.add_argument("rulebook", metavar="RULEBOOK")
@@ -688,6 +697,19 @@ def _emit_workbook(args: argparse.Namespace, write: Callable[[IO[bytes]], None])
         ) from None
 
 
+def _emit_parquet(args: argparse.Namespace, run: Any, kind: str) -> None:
+    """The ``score``/``rank`` report (``kind``) as Parquet to ``-o``'s temporary file."""
+    out: _Output | None = getattr(args, "out", None)
+    if out is None:
+        raise _UsageError(_(_PARQUET_NEEDS_FILE))
+    try:
+        run.report(kind, "parquet", out.binary())
+    except OSError as exc:
+        raise _UsageError(
+            _("cannot write {path}: {error}").format(path=out.path, error=exc.strerror or exc)
+        ) from None
+
+
 def _emit(args: argparse.Namespace, text: str) -> None:
     """The rendered report to ``-o`` (its temporary file) or stdout."""
     from ..report.pdf import html_to_pdf
@@ -930,6 +952,7 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     reports that need every reason (JSON) or status (the workbook) score unit by unit.
     """
     from ..pipeline import columnar_plan, score_run
+    from ..report.render import rank_report
     from ..scoring.parallel import terminal_progress
 
     rb = _rulebook(args)
@@ -953,6 +976,8 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     _tell(run.warnings, run.rejected)
     if args.format == "xlsx":
         _emit_workbook(args, run.workbook)
+    elif args.format == "parquet":
+        _emit_parquet(args, run, "rank" if render is rank_report else "score")
     else:
         _emit(args, _render(args, render, rb, run.ranked, run.rejected))
     _audit(args, rb, [r.result for r in run.ranked], run.rejected)
@@ -1028,6 +1053,8 @@ def _report_columnar(
                     ) from None
         elif args.format == "xlsx":
             _emit_workbook(args, run.workbook)
+        elif args.format == "parquet":
+            _emit_parquet(args, run, kind)
         else:
             _emit(args, _render(args, render, rb, run.ranked, run.rejected))
         if sink is not None:
@@ -1133,6 +1160,12 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
     if args.sensitivity is None:
         return _report(args, rank_report)
+    if args.format == "parquet":
+        raise _UsageError(
+            _(
+                "--sensitivity adds best and worst places, which the Parquet report does not hold; write --format csv or xlsx"
+            )
+        )
     rb, es = _load(args)
     waivers = _waivers(args, rb)
     ranked = _ranked(rb, es, waivers)
@@ -1560,6 +1593,8 @@ def _main(args: argparse.Namespace) -> int:
                 raise _UsageError(
                     _("--format xlsx writes a workbook: give it a file with -o FILE.xlsx")
                 )
+            if getattr(args, "format", None) == "parquet" and not args.output:
+                raise _UsageError(_(_PARQUET_NEEDS_FILE))
             if getattr(args, "format", None) == "pdf":
                 if not args.output:
                     raise _UsageError(_(_PDF_NEEDS_FILE))
@@ -1651,6 +1686,8 @@ def _choices(args: argparse.Namespace) -> Sequence[str]:
         return _CROSSCHECK_FORMATS
     if args.command == "rank":
         return _RANK_FORMATS
+    if args.command == "score":
+        return _SCORE_FORMATS
     if args.command == "sheets":
         return SHEETS_FORMATS
     return FORMATS

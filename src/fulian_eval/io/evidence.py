@@ -38,6 +38,7 @@ from ..lang.values import (
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
+from .parquet import read_parquet
 from .surveys import SurveyData
 from .tables import (
     BadCell,
@@ -575,7 +576,7 @@ def parse_evidence(
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """Read a CSV, XLSX/XLSM or XLS table: (header, [(row number, cells)]).
+    """Read a CSV, XLSX/XLSM, XLS or Parquet table: (header, [(row number, cells)]).
 
     Only a regular file of bounded size is read (see :mod:`fulian_eval.io.tables`); CSV
     text is UTF-8, UTF-16 (with its BOM) or GB18030/GBK, detected. A row that cannot be
@@ -590,6 +591,8 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         return read_xlsx(path)
     if suffix == ".xls":
         return read_xls(path)
+    if suffix == ".parquet":
+        return read_parquet(path)
     return read_csv(path)
 
 
@@ -940,7 +943,7 @@ def table_evidence(
 
 
 #: The files evidence is read from: TOML, and tables (the one list: the CLI, the pipeline and replay use it).
-TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".parquet")
 EVIDENCE_SUFFIXES = (".toml", *TABLE_SUFFIXES)
 _SUFFIXES = EVIDENCE_SUFFIXES
 _TABLES = TABLE_SUFFIXES
@@ -987,7 +990,7 @@ def no_evidence(
             )
             return NoEvidence(
                 _(
-                    "{path}: no evidence in this folder ({what}); evidence is .toml, .csv, .xlsx, .xlsm or .xls"
+                    "{path}: no evidence in this folder ({what}); evidence is .toml, .csv, .xlsx, .xlsm, .xls or .parquet"
                 ).format(path=given, what=what)
             )
         shown = "".join(f"\n  {w}" for w in why[:10])
@@ -1001,7 +1004,7 @@ def no_evidence(
         )
     if path.suffix.lower() not in _SUFFIXES:
         return NoEvidence(
-            _("{path}: not evidence (expected .toml, .csv, .xlsx, .xlsm or .xls)").format(
+            _("{path}: not evidence (expected .toml, .csv, .xlsx, .xlsm, .xls or .parquet)").format(
                 path=given
             )
         )
@@ -1265,7 +1268,7 @@ def load_evidence(
 
     Args:
         rb: the rulebook whose fields the evidence fills.
-        paths: TOML files (one unit each), CSV/XLSX tables (one unit per row), or folders of them.
+        paths: TOML files (one unit each), CSV/XLSX/XLS/Parquet tables (one unit per row), or folders of them.
         strict: reject units with approximate figures, missing values or unknown keys.
         ignore_columns: a table column that is no field (nor meta or points column) is
             left out with a warning, instead of rejecting the table.

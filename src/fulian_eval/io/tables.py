@@ -37,6 +37,8 @@ MAX_XLSX_UNPACKED = 2**30
 MAX_XLSX_PART = 128 * 2**20
 #: A sheet holds at most this many cells with a value (merged ranges filled in).
 MAX_XLSX_CELLS = 10_000_000
+#: A Parquet table as stored holds at most this many bytes (it unpacks to at most a CSV's worth).
+MAX_PARQUET_BYTES = 2**30
 #: A table has at most this many columns (Excel's own limit).
 MAX_COLUMNS = 16_384
 #: Excel's last row.
@@ -87,6 +89,8 @@ def limit_for(path: Path) -> int:
         return MAX_TOML_BYTES
     if suffix in (".xlsx", ".xlsm", ".xls"):
         return MAX_XLSX_BYTES
+    if suffix == ".parquet":
+        return MAX_PARQUET_BYTES
     return MAX_CSV_BYTES
 
 

@@ -46,6 +46,7 @@ from ..io.evidence import (
     split_source,
     table_evidence,
 )
+from ..io.parquet import PARQUET_BATCH_ROWS, open_parquet
 from ..io.surveys import SurveyData
 from ..io.tables import (
     MAX_CELL_CHARS,
@@ -814,17 +815,29 @@ class _Scorer:
         )
         self._score_chunk(layout, shown, start, n, rows, cols, given, slow)
 
-    def add_batch(self, layout: TableLayout, shown: str, start: int, batch: Any) -> None:
-        """Score the rows of an Arrow record batch of a CSV table's text cells (see :func:`_arrow_batches`).
+    def add_batch(
+        self,
+        layout: TableLayout,
+        shown: str,
+        start: int,
+        batch: Any,
+        bad: dict[int, list[Any]] | None = None,
+    ) -> None:
+        """Score the rows of an Arrow record batch of a table's text cells (a CSV table's, see
+        :func:`_arrow_batches`, or a Parquet table's, a list of string arrays; ``bad``: rows
+        the per-unit path reads, by index, as it reads them).
 
         Number columns are parsed in vectorized form straight from the Arrow strings; other
         columns, and the few rows the per-unit path needs, as Python text.
         """
-        n = batch.num_rows
-        cols: list[Any] = list(batch.columns)
-        self._score_chunk(
-            layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
-        )
+        cols: list[Any] = list(batch) if isinstance(batch, list) else list(batch.columns)
+        n = len(cols[0]) if cols else 0
+        slow = np.zeros(n, dtype=bool)
+        given: dict[int, list[Any]] = {}
+        if bad:
+            given.update(bad)
+            slow[list(bad)] = True
+        self._score_chunk(layout, shown, start, n, _BatchRows(cols), cols, given, slow)
 
     def _score_chunk(
         self,
@@ -1430,7 +1443,14 @@ def _plan_stream(
 ) -> bool:
     """One file of the input: a CSV's header read and checked (its rows are streamed later);
     any other file planned as loading plans it. Whether it is evidence (as :func:`plan_file`)."""
-    if path.suffix.lower() != ".csv" or not path.exists():
+    suffix = path.suffix.lower()
+    if (
+        suffix == ".parquet"
+        and path.exists()
+        and _plan_parquet(rb, path, shown, pos, strict, ignore_columns, jobs, header_warnings)
+    ):
+        return True
+    if suffix != ".csv" or not path.exists():
         tasks: list[Any] = []
         rejected: list[Rejection] = []
         warnings: list[str] = []
@@ -1496,6 +1516,31 @@ def _plan_stream(
     return True
 
 
+def _plan_parquet(
+    rb: Rulebook,
+    path: Path,
+    shown: str,
+    pos: int,
+    strict: bool,
+    ignore_columns: bool,
+    jobs: list[tuple[int, str, Any]],
+    header_warnings: dict[int, list[str]],
+) -> bool:
+    """A Parquet table whose header is good: planned to be streamed batch by batch. False
+    for any other (unreadable, a bad header, pyarrow missing): loading plans it, as it rejects it."""
+    try:
+        with open_parquet(path) as table:
+            header = table.header
+    except (OSError, ImportError, ValueError):
+        return False
+    layout = TableLayout(rb, header, shown, strict, exact=False, ignore_columns=ignore_columns)
+    if layout.problems or layout.skip is not None:
+        return False
+    header_warnings[pos] = layout.warnings
+    jobs.append((pos, "parquet", (path, shown, layout, "", None)))
+    return True
+
+
 def score_tables(
     plan: Plan,
     paths: Iterable[str | Path],
@@ -1508,7 +1553,7 @@ def score_tables(
     empty_ok: bool = False,
     surveys: SurveyData | None = None,
 ) -> StreamResult:
-    """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV tables.
+    """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV and Parquet tables.
 
     Results are the same as :func:`~fulian_eval.load_evidence` followed by
     :func:`~fulian_eval.scoring.exact` for each unit, in the same order, with the same
@@ -1516,8 +1561,8 @@ def score_tables(
 
     Args:
         plan: the compiled rulebook (:func:`~fulian_eval.scoring.columnar.compile_plan`).
-        paths: evidence files and folders (CSV streamed; XLSX read whole, then in chunks;
-            TOML by the per-unit path).
+        paths: evidence files and folders (CSV and Parquet streamed, Parquet batch by
+            batch; XLSX read whole, then in chunks; TOML by the per-unit path).
         strict: as for :func:`~fulian_eval.load_evidence`.
         chunk: rows scored together.
         progress: called as ``progress(bytes_read, bytes_total)`` after each chunk.
@@ -1559,7 +1604,7 @@ def score_tables(
             raise no_evidence(
                 given, files, [w for k in range(first, pos + 1) for w in header_warnings.get(k, ())]
             )
-    total = sum(job[2][0].stat().st_size for job in jobs if job[1] == "csv") or 1
+    total = sum(job[2][0].stat().st_size for job in jobs if job[1] in ("csv", "parquet")) or 1
     done = 0
     for pos, kind, payload in jobs:
         if kind == "tasks":
@@ -1595,7 +1640,9 @@ def score_tables(
             sink.mark()
         settled_before = sc.table.settled
         try:
-            if not (
+            if kind == "parquet":
+                _parquet_rows(sc, path, shown, layout, chunk, progress, done, total)
+            elif not (
                 encoding == "utf-8-sig"
                 and chunk == CHUNK_ROWS
                 and plain is not False
@@ -1719,6 +1766,31 @@ def _read_ahead(reader: Iterator[Any]) -> Generator[Any, None, None]:
                 return
             ahead = pool.submit(next_batch)
             yield batch
+
+
+def _parquet_rows(
+    sc: _Scorer,
+    path: Path,
+    shown: str,
+    layout: TableLayout,
+    chunk: int,
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+) -> None:
+    """Score a Parquet table's rows batch by batch through the Arrow columns (as a plain CSV's).
+
+    Raises:
+        OSError, FileProblem: the file cannot be read to its end (the caller rejects it whole).
+    """
+    size = path.stat().st_size
+    with open_parquet(path) as table:
+        rows = max(1, table.num_rows)
+        for start, cols, bad in table.batches(PARQUET_BATCH_ROWS if chunk == CHUNK_ROWS else chunk):
+            sc.add_batch(layout, shown, start, cols, bad)
+            if progress is not None:
+                got = start - 1 + (len(cols[0]) if cols else 0)
+                progress(min(total, done + size * got // rows), total)
 
 
 class _NotPlain(Exception):
