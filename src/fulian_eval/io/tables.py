@@ -645,6 +645,28 @@ class XlsxSheet:
         self.check_cells(cells)
         return _laid_out(self.name, rows, cells, self.spans)
 
+    def table(self) -> tuple[list[str], list[list[Any]]] | None:
+        """(header, the grid's rows from row 2 on) where every cell reads as calamine gives it
+        but for whole floats (ints in openpyxl) and empty text (no value): no cell openpyxl
+        read instead, no whole float openpyxl keeps a float, no merged range. Else None
+        (:meth:`rows` reads such a sheet). Rows are of one length, row ``k`` Excel's ``k + 2``.
+
+        Raises:
+            FileProblem: more than :data:`MAX_XLSX_CELLS` cells with a value.
+        """
+        if self.fixed or self.floats or self.spans:
+            return None
+        grid = self.grid
+        if not grid:
+            return [], []
+        if len(grid) * len(grid[0]) > MAX_XLSX_CELLS:
+            self.check_cells(sum(1 for row in grid for v in row if v != ""))
+        head = [int(v) if v.__class__ is float and v.is_integer() else v for v in grid[0]]
+        width = len(head)
+        while width and head[width - 1] == "":
+            width -= 1
+        return [nfc(str(v).strip()) for v in head[:width]], grid[1:]
+
     def check_cells(self, cells: int) -> None:
         """Refuse a sheet of more than :data:`MAX_XLSX_CELLS` cells with a value, as openpyxl's reading does."""
         if cells > MAX_XLSX_CELLS:
@@ -827,7 +849,7 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
     colons = np.flatnonzero(a[s:e] == 58) + s
     if len(colons):
         # A namespace prefix (<x:c …>, </x:v>): the letters before a colon reach back to '<' or '/'.
-        back = a[colons[:, None] - 1 - np.arange(12)]
+        back = a[colons[:, None] - 1 - np.arange(24)]
         name = (
             ((back | 32) >= 97) & ((back | 32) <= 122)
             | ((back >= 48) & (back <= 57))
