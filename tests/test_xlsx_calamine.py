@@ -526,3 +526,82 @@ def unpadded(got: Any) -> list[tuple[int, list[Any]]]:
         if cells:
             out.append((r, cells))
     return out
+
+
+# ------------------------------------------------------ the streamed path
+
+
+@pytest.mark.parametrize("chunk", [16384, 5])
+def test_plain_sheet_streams_through_arrow_like_loading(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet with no cell openpyxl must read (no dates, merges, formulas) is scored from
+    Arrow text columns: the same reports as the per-unit path, and as the same table in CSV.
+    Numbers, decimals (0.1, 2.675, 1e-05), blanks, TRUE/FALSE, a number where text or a set
+    belongs, text in a number column, a row longer than the header, a unit id typed as a number."""
+    from fulian_eval.io.load import load_rulebook
+    from fulian_eval.scoring import stream
+    from test_stream import _town_rows, assert_same
+
+    town = load_rulebook(Path(__file__).resolve().parents[1] / "rules" / "town-village-2026.toml")
+    rows = _town_rows()
+    header = list(rows[0])
+    col = {h.split("[")[0]: k for k, h in enumerate(header)}
+    path = tmp_path / "town.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("填报")
+    ws.write_row(0, 0, header)
+    n = 0
+    for k, r in enumerate(list(rows[1:]) * 4):
+        cells: list[Any] = []
+        for c in r:
+            try:
+                cells.append(int(c))
+            except ValueError:
+                try:
+                    cells.append(float(c))
+                except ValueError:
+                    cells.append(c)
+        cells[0] = f"{r[0]}{k}" if k % 9 else 7000 + k  # a unit id Excel holds as a number
+        if k % 5 == 0:
+            cells[col["has_plate"]] = k % 2 == 0
+        if k % 7 == 0:
+            cells[col["women_director"]] = 12345
+        if k % 11 == 0:
+            cells[col["registers"]] = 3.5
+        if k % 17 == 0:
+            cells[col["books"]] = None
+        if k % 19 == 0:
+            cells[col["funds"]] = 1e-05 if k % 2 else 2.675
+        if k % 23 == 0:
+            cells[col["meetings"]] = True
+        if k % 29 == 0:
+            cells[col["trainings"]] = "12次"
+        if k % 31 == 0:
+            cells.append("extra")  # right of the header
+        for c, v in enumerate(cells):
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                ws.write_boolean(k + 1, c, v)
+            elif isinstance(v, (int, float)):
+                ws.write_number(k + 1, c, v)
+            else:
+                ws.write_string(k + 1, c, v)
+        n += 1
+    wb.close()
+    sheet = tables.read_xlsx_sheet(path)
+    assert sheet is not None and sheet.table() is not None  # the Arrow route, not RowsTask
+    seen: list[int] = []
+    real = stream._sheet_rows
+
+    def spy(*a: Any, **k: Any) -> None:
+        seen.append(len(a[3]))
+        real(*a, **k)
+
+    monkeypatch.setattr(stream, "_sheet_rows", spy)
+    res = assert_same(town, [path], chunk=chunk)
+    assert_same(town, [path], strict=True, chunk=chunk)
+    assert seen and seen[0] == n  # every row through the Arrow route
+    assert len(res.table) > 40 and res.rejected
+    assert res.table.settled < len(res.table) / 2  # most rows went through the columns
