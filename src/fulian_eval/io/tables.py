@@ -814,7 +814,9 @@ def _fix(
         fixed[key] = value
 
 
-_ODD_NUMBER = re.compile(rb"<v>([^<]*[.eEnN][^<]*|-?[0-9]{16,})</v>")
+#: Number texts that may not read as calamine's float suggests: whole numbers with a point,
+#: exponents, inf and nan, integers of 16 digits or more (a plain decimal like 0.85 is none).
+_ODD_NUMBER = re.compile(rb"<v>(-?[0-9]*\.0*|[^<]*[eEnN][^<]*|-?[0-9]{16,})</v>")
 
 
 class _Scan:
@@ -885,37 +887,34 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
         raise _Fallback  # <v attr="…">: only <v>, <v/> and <v /> are read here
     # The references: 1–3 letters, then 1–7 digits, then the closing quote.
     c6 = cells + 6
-    letters = [a[c6 + k].astype(np.int64) for k in range(4)]
+    letters = [a[c6 + k] for k in range(4)]
     up = [(x >= 65) & (x <= 90) for x in letters]
     if not up[0].all() or (up[0] & up[1] & up[2] & up[3]).any():
         raise _Fallback
     two = up[1]
     three = two & up[2]
-    col = np.where(
-        three,
-        ((letters[0] - 64) * 26 + letters[1] - 64) * 26 + letters[2] - 64,
-        np.where(two, (letters[0] - 64) * 26 + letters[1] - 64, letters[0] - 64),
-    )
+    # The last column: the largest of the references with the most letters.
+    widest = three if three.any() else two if two.any() else up[0]
+    col = np.zeros(int(widest.sum()), dtype=np.int64)
+    for k in range(3 if three.any() else 2 if two.any() else 1):
+        col = col * 26 + letters[k][widest].astype(np.int64) - 64
     at = c6 + 1 + two + three
-    row = np.zeros(len(cells), dtype=np.int64)
-    alive = np.ones(len(cells), dtype=bool)
-    nd = np.zeros(len(cells), dtype=np.int64)
-    for k in range(8):
-        x = a[at + k].astype(np.int64)
-        alive &= (x >= 48) & (x <= 57)
-        row = np.where(alive, row * 10 + x - 48, row)
+    digits = [a[at + k] - 48 for k in range(8)]  # uint8: a non-digit wraps past 9
+    alive = digits[0] < 10
+    nd = alive.astype(np.int64)
+    for k in range(1, 8):
+        alive &= digits[k] < 10
         nd += alive
-    if not ((nd >= 1) & (nd <= 7) & (a[at + nd] == 34)).all():
-        raise _Fallback
-    if (np.diff(row) < 0).any():
-        raise _Fallback  # rows out of order: calamine takes the first and last for its span
+    if not ((nd >= 1) & (nd <= 7) & (a[at + nd] == 34)).all() or (digits[0] == 0).any():
+        raise _Fallback  # not a reference (or row 0, or a leading zero)
+    # The last row: the largest of the references with the most digits.
+    most = int(nd.max())
+    sel = nd == most
+    row = np.zeros(int(sel.sum()), dtype=np.int64)
+    for k in range(most):
+        row = row * 10 + digits[k][sel]
     max_row, max_col = int(row.max()), int(col.max())
-    if (
-        max_row > MAX_XLSX_ROWS
-        or max_col > MAX_COLUMNS
-        or row.min() < 1
-        or max_row * max_col > MAX_XLSX_DENSE
-    ):
+    if max_row > MAX_XLSX_ROWS or max_col > MAX_COLUMNS or max_row * max_col > MAX_XLSX_DENSE:
         raise _Fallback
     odd: set[int] = set()
 
@@ -945,15 +944,18 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
     # Excel errors (t="e"), ISO dates (t="d"), date-formatted numbers (s="N"): found by the
     # quoted value, in either quotes and with any spacing around '='.
     wanted = [b"e", b"d", *(str(i).encode() for i in date_styles)]
-    for w_ in wanted:
-        for q in (b'"', b"'"):
-            pat = q + w_ + q
-            pos = data.find(pat, s, e)
-            while pos >= 0:
+    for quote in (34, 39):
+        qs = np.flatnonzero(a[s:e] == quote) + s
+        if not len(qs):
+            continue
+        for w_ in wanted:
+            hit = a[qs + 1 + len(w_)] == quote
+            for k, ch in enumerate(w_):
+                hit &= a[qs + 1 + k] == ch
+            for pos in qs[hit].tolist():
                 at = owner(pos)
                 if at is not None:
                     odd.add(at)
-                pos = data.find(pat, pos + 1, e)
     numbers: list[int] = []
     # Numbers openpyxl types by their text (a float if written with a point or an exponent,
     # else an int), and texts calamine reads as inf or nan: read by openpyxl where it matters.
