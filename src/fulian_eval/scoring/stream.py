@@ -1562,13 +1562,17 @@ def _cell_texts(col: Sequence[Any], n: int) -> Any:
     cast, which writes what ``str(int)`` writes), other floats by ``repr``, bools as
     true/false, anything else (left to the per-unit path) as ``str``."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     kinds = set(map(type, col))
     if kinds == {float}:
         f = np.array(col, dtype=np.float64)
-        whole = f == np.trunc(f)
-        if whole.all() and (np.abs(f) < 2**53).all():
-            return pa.array(f.astype(np.int64)).cast(pa.string())
+        whole = (f == np.trunc(f)) & (np.abs(f) < 2**53)
+        ints = pa.array(np.where(whole, f, 0).astype(np.int64)).cast(pa.string())
+        if whole.all():
+            return ints
+        reprs = pa.array([repr(x) for x in f[~whole].tolist()], type=pa.string())
+        return pc.replace_with_mask(ints, pa.array(~whole), reprs)
     obj = np.array(col, dtype=object)
     isf = np.fromiter((c.__class__ is float for c in col), dtype=bool, count=n)
     if isf.any():
