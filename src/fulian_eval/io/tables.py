@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as _dt
 import io
 import itertools
 import math
 import os
+import re
 import stat
 import unicodedata
 import warnings
@@ -555,6 +557,14 @@ def data_sheet_index(names: Sequence[str]) -> int:
     return 0
 
 
+def _lock_hint(path: Path) -> str:
+    return (
+        _("; it looks like an Excel lock file (~$…): close the workbook or delete it")
+        if path.name.startswith("~$")
+        else ""
+    )
+
+
 def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """The data worksheet of a workbook (:func:`data_sheet_index`: the sheet 填报 if there is one,
     else the first): (header, [(Excel row number, cells)]).
@@ -564,21 +574,41 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     (a formula with no saved value, an Excel error, a number that is not finite) is
     a :class:`BadCell`, which rejects its row.
 
+    How it is read (:func:`read_xlsx_sheet`): python-calamine reads the cells; openpyxl reads
+    the workbook's small parts (its sheets, styles and date system) and, cell by cell, the
+    few cells a scan of the sheet's XML finds calamine cannot be taken at its word on
+    (formulas with no saved value, Excel errors, date-formatted and ISO-date cells, numbers
+    written with a point or an exponent that are whole, integers of 16 digits or more,
+    numbers that are not finite), so every cell reads as openpyxl alone read it. Where
+    calamine is not installed, fails on the workbook, or the sheet's XML is not in the
+    plain form the scan checks (a namespace prefix, a cell without its reference first,
+    cells spanning more than :data:`MAX_XLSX_DENSE` cells from A1, rows out of order), the
+    whole sheet is read by openpyxl as before (:func:`_read_xlsx_openpyxl`), which also
+    gives the messages for a damaged workbook. Kept differences from openpyxl alone (see
+    ``docs/evidence.md``): a cell holding empty text is an empty cell (it no longer widens
+    its row, and a row of only such cells is no row); ``_x000D_``-style escapes in text
+    are unescaped (``_x000D_`` is a carriage return), as Excel means them.
+
     Raises:
         ImportError: openpyxl is not installed.
         OSError, FileProblem: the workbook cannot be read, is damaged or too big.
     """
+    sheet = read_xlsx_sheet(path)
+    if sheet is None:
+        return _read_xlsx_openpyxl(path)
+    return sheet.rows()
+
+
+def _read_xlsx_openpyxl(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """:func:`read_xlsx` by openpyxl alone, cell by cell (the reading before calamine; the
+    fallback, and what tests/test_xlsx_calamine.py compares the calamine reading with)."""
     try:
         import openpyxl
     except ImportError:
         raise ImportError(
             _("reading .xlsx needs the 'excel' extra: pip install 'fulian_eval[excel]'")
         ) from None
-    lock = (
-        _("; it looks like an Excel lock file (~$…): close the workbook or delete it")
-        if path.name.startswith("~$")
-        else ""
-    )
+    lock = _lock_hint(path)
     with open_regular(path, MAX_XLSX_BYTES) as f:
         try:
             _check_zip(f)
@@ -601,6 +631,416 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 return _read_sheet(wb, wb.worksheets[data_sheet_index(wb.sheetnames)])
             finally:
                 wb.close()
+
+
+#: A sheet whose cells span more than this many cells (from A1 to its last row and column) is
+#: read by openpyxl, cell by cell, not by calamine (which holds the whole span in memory).
+MAX_XLSX_DENSE = 5_000_000
+#: A sheet part that unpacks to more than this is read by openpyxl (streamed), not scanned whole.
+_MAX_SCANNED = 512 * 2**20
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+_DATES = frozenset((_dt.date, _dt.datetime, _dt.time, _dt.timedelta))
+
+
+class _Fallback(Exception):
+    """The sheet is to be read by openpyxl alone (see :func:`read_xlsx`)."""
+
+
+class XlsxSheet:
+    """A workbook's data sheet as calamine read it, with the cells openpyxl read instead."""
+
+    def __init__(
+        self,
+        name: str,
+        grid: list[list[Any]],
+        fixed: dict[tuple[int, int], Any],
+        floats: set[tuple[int, int]],
+        spans: list[tuple[str, int, int, int, int]],
+    ) -> None:
+        self.name = name
+        #: calamine's cells, row 0 being Excel's row 1 and column 0 column A
+        self.grid = grid
+        #: (row, column), 1-based -> the value openpyxl gives (None: no value)
+        self.fixed = fixed
+        #: cells of whole numbers openpyxl reads as floats (written with a point or an exponent)
+        self.floats = floats
+        self.spans = spans
+
+    def value(self, r: int, c: int, v: Any) -> Any:
+        """Cell (r, c) (1-based), calamine's ``v``, as openpyxl reads it (None for no value)."""
+        if (r, c) in self.fixed:
+            return self.fixed[r, c]
+        if v.__class__ is float:
+            if v.is_integer() and (r, c) not in self.floats:
+                return int(v)
+            return v
+        if v == "":
+            return None
+        return v
+
+    def rows(self) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+        """(header, [(row number, cells)]) as :func:`_read_xlsx_openpyxl` gives them."""
+        rows: dict[int, dict[int, Any]] = {}
+        cells = 0
+        fixed, floats = self.fixed, self.floats
+        for r, row in enumerate(self.grid, start=1):
+            got: dict[int, Any] = {}
+            for c, v in enumerate(row, start=1):
+                if v.__class__ is str:
+                    if v:
+                        got[c] = v
+                    continue
+                if v.__class__ is float and v.is_integer() and (r, c) not in floats:
+                    got[c] = int(v)
+                    continue
+                got[c] = v
+            if got:
+                rows[r] = got
+                cells += len(got)
+        for (r, c), v in fixed.items():
+            got = rows.setdefault(r, {})
+            if v is None:
+                if c in got:
+                    del got[c]
+                    cells -= 1
+            else:
+                if c not in got:
+                    cells += 1
+                got[c] = v
+        for r in [r for r, got in rows.items() if not got]:
+            del rows[r]
+        self.check_cells(cells)
+        return _laid_out(self.name, rows, cells, self.spans)
+
+    def table(self) -> tuple[list[str], list[list[Any]]] | None:
+        """(header, the grid's rows from row 2 on) where every cell reads as calamine gives it
+        but for whole floats (ints in openpyxl) and empty text (no value): no cell openpyxl
+        read instead, no whole float openpyxl keeps a float, no merged range. Else None
+        (:meth:`rows` reads such a sheet). Rows are of one length, row ``k`` Excel's ``k + 2``.
+
+        Raises:
+            FileProblem: more than :data:`MAX_XLSX_CELLS` cells with a value.
+        """
+        if self.fixed or self.floats or self.spans:
+            return None
+        grid = self.grid
+        if not grid:
+            return [], []
+        if len(grid) * len(grid[0]) > MAX_XLSX_CELLS:
+            self.check_cells(sum(1 for row in grid for v in row if v != ""))
+        head = [int(v) if v.__class__ is float and v.is_integer() else v for v in grid[0]]
+        width = len(head)
+        while width and head[width - 1] == "":
+            width -= 1
+        return [nfc(str(v).strip()) for v in head[:width]], grid[1:]
+
+    def check_cells(self, cells: int) -> None:
+        """Refuse a sheet of more than :data:`MAX_XLSX_CELLS` cells with a value, as openpyxl's reading does."""
+        if cells > MAX_XLSX_CELLS:
+            raise FileProblem(
+                _("the sheet '{sheet}' has more than {max} cells; save it as CSV").format(
+                    sheet=self.name, max=f"{MAX_XLSX_CELLS:,}"
+                )
+            )
+
+
+def read_xlsx_sheet(path: Path) -> XlsxSheet | None:
+    """The data sheet of a workbook as calamine reads it (see :func:`read_xlsx`); None where
+    openpyxl alone is to read it.
+
+    Raises:
+        OSError, FileProblem: the workbook cannot be read, or is too big.
+    """
+    lock = _lock_hint(path)
+    with open_regular(path, MAX_XLSX_BYTES) as f:
+        try:
+            _check_zip(f)
+        except FileProblem as exc:
+            raise FileProblem(f"{exc}{lock}") from None
+        try:
+            return _calamine_sheet(f)
+        except _Fallback:
+            return None
+
+
+def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
+    try:
+        import python_calamine
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+    except ImportError:
+        raise _Fallback from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            f.seek(0)
+            reader = ExcelReader(f, read_only=True, data_only=True)
+            reader.read_manifest()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+            wb = reader.wb
+            names: list[str] = []
+            sheets: list[tuple[str, str]] = []
+            for sheet, rel in reader.parser.find_sheets():
+                if rel.target not in reader.valid_files:
+                    continue
+                names.append(sheet.name)
+                if "chartsheet" not in rel.Type:
+                    sheets.append((sheet.name, rel.target))
+            name, part = sheets[data_sheet_index(names)]
+            if reader.archive.getinfo(part).file_size > _MAX_SCANNED:
+                raise _Fallback
+            data = reader.archive.read(part)
+            parser = _sheet_parser()(
+                None,
+                [],
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            date_styles = sorted(wb._date_formats)
+        except _Fallback:
+            raise
+        except Exception:  # let openpyxl read it again and say what is wrong
+            raise _Fallback from None
+    scan = _scan_sheet(data, date_styles)
+    try:
+        f.seek(0)
+        book = python_calamine.CalamineWorkbook.from_filelike(f)
+        try:
+            ws = book.get_sheet_by_name(name)
+            grid = ws.to_python(skip_empty_area=False)
+            merged = ws.merged_cell_ranges or []
+        finally:
+            book.close()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
+        raise _Fallback from None
+    fixed: dict[tuple[int, int], Any] = {}
+    floats: set[tuple[int, int]] = set()
+    for at in scan.cells:
+        _fix(data, at, parser, fixed)
+    for at in scan.numbers:
+        _fix(data, at, parser, fixed, floats)
+    # Cells calamine reads as dates where openpyxl reads them otherwise (a number format
+    # one takes for a date and the other not): read by openpyxl.
+    if not _DATES.isdisjoint(set(map(type, itertools.chain.from_iterable(grid)))):
+        for r, row in enumerate(grid, start=1):
+            for c, v in enumerate(row, start=1):
+                if v.__class__ in _DATES and (r, c) not in fixed:
+                    at = data.find(f'<c r="{cell_ref(r, c)}"'.encode(), scan.start, scan.end)
+                    if at < 0:
+                        raise _Fallback
+                    _fix(data, at, parser, fixed)
+    spans = [
+        (f"{cell_ref(r0 + 1, c0 + 1)}:{cell_ref(r1 + 1, c1 + 1)}", r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+        for (r0, c0), (r1, c1) in merged
+    ]
+    return XlsxSheet(str(name), grid, fixed, floats, spans)
+
+
+def _fix(
+    data: bytes,
+    at: int,
+    parser: Any,
+    fixed: dict[tuple[int, int], Any],
+    floats: set[tuple[int, int]] | None = None,
+) -> None:
+    """Read the cell whose element starts at ``at`` as openpyxl reads it, into ``fixed``
+    (``floats``: only note it there if openpyxl reads it as a whole float)."""
+    from xml.etree.ElementTree import ParseError, fromstring
+
+    gt = data.find(b">", at)
+    if gt < 0:
+        raise _Fallback
+    if data[gt - 1] == 47:  # <c …/>: no value
+        end = gt + 1
+    else:
+        end = data.find(b"</c>", gt)
+        if end < 0:
+            raise _Fallback
+        end += 4
+    try:
+        el = fromstring(b'<sheetData xmlns="' + _MAIN_NS + b'">' + data[at:end] + b"</sheetData>")[
+            0
+        ]
+    except ParseError:
+        raise _Fallback from None
+    if el.get("t") == "s" and el.find(f"{{{_MAIN_NS.decode()}}}v") is not None:
+        return  # a shared string (with a date style, say): calamine's text is openpyxl's
+    cell = parser.parse_cell(el)
+    key = (cell["row"], cell["column"])
+    value = cell["value"]
+    if floats is None:
+        fixed[key] = value
+    elif isinstance(value, float) and value.is_integer():
+        floats.add(key)
+    elif not isinstance(value, (int, float)) or isinstance(value, bool) or abs(value) >= 2**53:
+        fixed[key] = value
+
+
+#: Number texts that may not read as calamine's float suggests: whole numbers with a point,
+#: exponents, inf and nan, integers of 16 digits or more (a plain decimal like 0.85 is none).
+_ODD_NUMBER = re.compile(rb"<v>(-?[0-9]*\.0*|[^<]*[eEnN][^<]*|-?[0-9]{16,})</v>")
+
+
+class _Scan:
+    """Where the cells are in a sheet's XML that openpyxl must read (:func:`_scan_sheet`)."""
+
+    def __init__(self, start: int, end: int, cells: list[int], numbers: list[int]) -> None:
+        self.start, self.end = start, end
+        self.cells = cells  # offsets of <c> elements openpyxl reads
+        self.numbers = numbers  # offsets of cells with numbers calamine may type otherwise
+
+
+def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
+    """Scan a sheet's XML for the cells calamine cannot be taken at its word on, and check
+    that its cells are within :data:`MAX_XLSX_DENSE` (calamine holds them densely).
+
+    Raises:
+        _Fallback: the XML is not in the plain form this scan reads, or is too wide and tall.
+    """
+    import numpy as np
+
+    s = data.find(b"<sheetData")
+    if s < 0:
+        if data.find(b":sheetData") >= 0:
+            raise _Fallback
+        return _Scan(0, 0, [], [])
+    e = data.find(b"</sheetData>", s)
+    if e < 0:
+        if data.find(b"<c", s) >= 0:
+            raise _Fallback
+        return _Scan(s, s, [], [])
+    a = np.frombuffer(data, dtype=np.uint8)
+    colons = np.flatnonzero(a[s:e] == 58) + s
+    if len(colons):
+        # A namespace prefix (<x:c …>, </x:v>): the letters before a colon reach back to '<' or '/'.
+        back = a[colons[:, None] - 1 - np.arange(24)]
+        name = (
+            ((back | 32) >= 97) & ((back | 32) <= 122)
+            | ((back >= 48) & (back <= 57))
+            | (back == 95)
+            | (back == 45)
+            | (back == 46)
+            | (back >= 128)
+        )
+        j = np.argmin(name, axis=1)
+        stop = back[np.arange(len(colons)), j]
+        if (name.all(axis=1) | (stop == 60) | (stop == 47)).any():
+            raise _Fallback  # a namespace prefix (or text that looks like one): openpyxl reads it
+    lt = np.flatnonzero(a[s:e] == 60) + s  # every '<' in the sheet's data
+    n1 = a[lt + 1]
+    n2 = a[lt + 2]
+    ends = (n2 == 32) | (n2 == 62) | (n2 == 47) | (n2 == 9) | (n2 == 10) | (n2 == 13)
+    cells = lt[(n1 == 99) & ends]  # <c
+    if not len(cells):
+        return _Scan(s, e, [], [])
+    if not (
+        (a[cells + 2] == 32) & (a[cells + 3] == 114) & (a[cells + 4] == 61) & (a[cells + 5] == 34)
+    ).all():
+        raise _Fallback  # a cell whose reference is not its first attribute, as <c r="A1"
+    vs = lt[(n1 == 118) & ends]  # <v
+    if (
+        len(vs)
+        and not (
+            (a[vs + 2] == 62)
+            | ((a[vs + 2] == 47) & (a[vs + 3] == 62))
+            | ((a[vs + 2] == 32) & (a[vs + 3] == 47) & (a[vs + 4] == 62))
+        ).all()
+    ):
+        raise _Fallback  # <v attr="…">: only <v>, <v/> and <v /> are read here
+    # The references: 1–3 letters, then 1–7 digits, then the closing quote.
+    c6 = cells + 6
+    letters = [a[c6 + k] for k in range(4)]
+    up = [(x >= 65) & (x <= 90) for x in letters]
+    if not up[0].all() or (up[0] & up[1] & up[2] & up[3]).any():
+        raise _Fallback
+    two = up[1]
+    three = two & up[2]
+    # The last column: the largest of the references with the most letters.
+    widest = three if three.any() else two if two.any() else up[0]
+    col = np.zeros(int(widest.sum()), dtype=np.int64)
+    for k in range(3 if three.any() else 2 if two.any() else 1):
+        col = col * 26 + letters[k][widest].astype(np.int64) - 64
+    at = c6 + 1 + two + three
+    digits = [a[at + k] - 48 for k in range(8)]  # uint8: a non-digit wraps past 9
+    alive = digits[0] < 10
+    nd = alive.astype(np.int64)
+    for k in range(1, 8):
+        alive &= digits[k] < 10
+        nd += alive
+    if not ((nd >= 1) & (nd <= 7) & (a[at + nd] == 34)).all() or (digits[0] == 0).any():
+        raise _Fallback  # not a reference (or row 0, or a leading zero)
+    # The last row: the largest of the references with the most digits.
+    most = int(nd.max())
+    sel = nd == most
+    row = np.zeros(int(sel.sum()), dtype=np.int64)
+    for k in range(most):
+        row = row * 10 + digits[k][sel]
+    max_row, max_col = int(row.max()), int(col.max())
+    if max_row > MAX_XLSX_ROWS or max_col > MAX_COLUMNS or max_row * max_col > MAX_XLSX_DENSE:
+        raise _Fallback
+    odd: set[int] = set()
+
+    def owner(pos: int) -> int | None:
+        """The <c> element whose start tag ``pos`` is in, if any."""
+        k = int(np.searchsorted(cells, pos, side="right")) - 1
+        if k < 0:
+            return None
+        at = int(cells[k])
+        gt = data.find(b">", at)
+        return at if pos < gt else None
+
+    def cell_of(pos: int) -> int | None:
+        """The <c> element ``pos`` is inside (start tag or content)."""
+        k = int(np.searchsorted(cells, pos, side="right")) - 1
+        return int(cells[k]) if k >= 0 else None
+
+    # formulas with no saved value (and all formulas' cells, checked cheaply first)
+    for fpos in lt[(n1 == 102) & ends].tolist():
+        at = cell_of(fpos)
+        if at is None:
+            raise _Fallback
+        close = data.find(b"</c>", fpos)
+        v = data.find(b"<v>", fpos, close)
+        if v < 0 or data[v + 3] == 60:
+            odd.add(at)
+    # Excel errors (t="e"), ISO dates (t="d"), date-formatted numbers (s="N"): found by the
+    # quoted value, in either quotes and with any spacing around '='.
+    wanted = [b"e", b"d", *(str(i).encode() for i in date_styles)]
+    for quote in (34, 39):
+        qs = np.flatnonzero(a[s:e] == quote) + s
+        if not len(qs):
+            continue
+        for w_ in wanted:
+            hit = a[qs + 1 + len(w_)] == quote
+            for k, ch in enumerate(w_):
+                hit &= a[qs + 1 + k] == ch
+            for pos in qs[hit].tolist():
+                at = owner(pos)
+                if at is not None:
+                    odd.add(at)
+    numbers: list[int] = []
+    # Numbers openpyxl types by their text (a float if written with a point or an exponent,
+    # else an int), and texts calamine reads as inf or nan: read by openpyxl where it matters.
+    for m in _ODD_NUMBER.finditer(data, s, e):
+        text = m.group(1)
+        try:
+            x = float(text)
+        except ValueError:
+            continue
+        if x.is_integer() or not math.isfinite(x) or not (b"." in text or b"e" in text.lower()):
+            at = cell_of(m.start())
+            if at is None:
+                raise _Fallback
+            if at not in odd:
+                numbers.append(at)
+    return _Scan(s, e, sorted(odd), numbers)
 
 
 def _sheet_parser() -> Any:

@@ -21,7 +21,7 @@ import contextlib
 import csv
 import itertools
 import os
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -56,6 +56,7 @@ from ..io.tables import (
     nfc,
     open_regular,
     open_text,
+    read_xlsx_sheet,
     readable_to_end,
     text_encoding,
 )
@@ -847,7 +848,7 @@ class _Scorer:
         n: int,
         rows: Any,
         cols: list[Any],
-        given: dict[int, list[Any]],
+        given: Mapping[int, list[Any]],
         slow: Any,
     ) -> None:
         """The rows of a chunk as columns (text lists, or Arrow arrays): scored and kept."""
@@ -863,7 +864,7 @@ class _Scorer:
         n: int,
         rows: Any,
         cols: list[Any],
-        given: dict[int, list[Any]],
+        given: Mapping[int, list[Any]],
         slow: Any,
     ) -> _Part:
         """:meth:`_score_chunk`'s scoring: what depends on the chunk alone (no state of the run),
@@ -1442,7 +1443,9 @@ def _plan_stream(
     header_warnings: dict[int, list[str]],
 ) -> bool:
     """One file of the input: a CSV's header read and checked (its rows are streamed later);
-    any other file planned as loading plans it. Whether it is evidence (as :func:`plan_file`)."""
+    an XLSX sheet calamine reads plainly (:meth:`~fulian_eval.io.tables.XlsxSheet.table`)
+    read whole, its columns scored later through Arrow; any other file planned as loading
+    plans it. Whether it is evidence (as :func:`plan_file`)."""
     suffix = path.suffix.lower()
     if (
         suffix == ".parquet"
@@ -1450,6 +1453,47 @@ def _plan_stream(
         and _plan_parquet(rb, path, shown, pos, strict, ignore_columns, jobs, header_warnings)
     ):
         return True
+    if suffix in (".xlsx", ".xlsm") and path.exists():
+        try:
+            sheet = read_xlsx_sheet(path)
+            table = sheet.table() if sheet is not None else None
+        except (OSError, FileProblem) as exc:
+            file_rejects.append(
+                (
+                    pos,
+                    Rejection(
+                        source=shown,
+                        error=_("{path}: cannot read: {error}").format(
+                            path=shown, error=os_error_text(exc)
+                        ),
+                    ),
+                )
+            )
+            return True
+        if table is not None:  # as plan_file plans a table it read
+            header, rows = table
+            layout = TableLayout(
+                rb, header, shown, strict, exact=False, ignore_columns=ignore_columns
+            )
+            if layout.skip is not None:
+                header_warnings[pos] = [layout.skip]
+                return False
+            header_warnings[pos] = list(layout.warnings)
+            if layout.problems:
+                file_rejects.append(
+                    (
+                        pos,
+                        Rejection(
+                            source=shown,
+                            error="\n".join(str(p) for p in layout.problems),
+                            problems=tuple(layout.problems),
+                        ),
+                    )
+                )
+                return True
+            if rows:
+                jobs.append((pos, "sheet", (shown, layout, rows)))
+            return True
     if suffix != ".csv" or not path.exists():
         tasks: list[Any] = []
         rejected: list[Rejection] = []
@@ -1607,6 +1651,12 @@ def score_tables(
     total = sum(job[2][0].stat().st_size for job in jobs if job[1] in ("csv", "parquet")) or 1
     done = 0
     for pos, kind, payload in jobs:
+        if kind == "sheet":
+            if sink is not None:
+                sink.mark()
+            shown, layout, rows = payload
+            _sheet_rows(sc, layout, shown, rows, chunk)
+            continue
         if kind == "tasks":
             for task in payload:
                 if (
@@ -1791,6 +1841,114 @@ def _parquet_rows(
             if progress is not None:
                 got = start - 1 + (len(cols[0]) if cols else 0)
                 progress(min(total, done + size * got // rows), total)
+
+
+def _sheet_rows(
+    sc: _Scorer, layout: TableLayout, shown: str, rows: list[list[Any]], chunk: int
+) -> None:
+    """Score an XLSX sheet's rows (from row 2, as calamine gives them; see
+    :meth:`~fulian_eval.io.tables.XlsxSheet.table`) through Arrow text columns.
+
+    Each cell becomes the text :func:`_as_text` makes of the cell openpyxl reads (a whole
+    float is openpyxl's int: its digits; another float its shortest repr; a bool true or
+    false; empty text no value); a row :func:`_as_text` leaves to the per-unit path (a
+    number or bool in a set or text column, a cell of another type) goes there with its
+    cells as openpyxl reads them, as before.
+    """
+    import pyarrow as pa
+
+    rb = sc.rb
+    names = {c for c, name, _, _ in layout.fields if rb.fields[name].type in ("set", "text")}
+    width = layout.width
+    step = max(chunk, 1) if chunk != CHUNK_ROWS else 1 << 16
+    for lo in range(0, len(rows), step):
+        part = rows[lo : lo + step]
+        n = len(part)
+        slow = np.zeros(n, dtype=bool)
+        cols: list[Any] = []
+        columns = list(zip(*part, strict=True))
+        for k, col in enumerate(columns):
+            kinds = set(map(type, col))
+            if kinds <= {str}:
+                if k < width:
+                    cols.append(pa.array(col, type=pa.string()))
+                continue
+            if k in names:  # a number or bool in a set or text column
+                slow |= np.fromiter((c.__class__ is not str for c in col), dtype=bool, count=n)
+            elif not kinds <= {str, float, bool}:
+                slow |= np.fromiter(
+                    (c.__class__ not in (str, float, bool) for c in col), dtype=bool, count=n
+                )
+            if k < width:
+                cols.append(_cell_texts(col, n))
+        for _k in range(len(cols), width):  # the grid is narrower than the header
+            cols.append(pa.array([""] * n, type=pa.string()))
+        sc._score_chunk(
+            layout, shown, lo + 2, n, _BatchRows(cols), cols, _SheetRows(part, width), slow
+        )
+
+
+def _cell_texts(col: Sequence[Any], n: int) -> Any:
+    """A column of calamine cells (text, floats, bools) as the Arrow text :func:`_as_text`
+    makes of the cells openpyxl reads: whole floats as int digits (Arrow's int64 to string
+    cast, which writes what ``str(int)`` writes), other floats by ``repr``, bools as
+    true/false, anything else (left to the per-unit path) as ``str``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = set(map(type, col))
+    if kinds == {float}:
+        f = np.array(col, dtype=np.float64)
+        whole = (f == np.trunc(f)) & (np.abs(f) < 2**53)
+        ints = pa.array(np.where(whole, f, 0).astype(np.int64)).cast(pa.string())
+        if whole.all():
+            return ints
+        reprs = pa.array([repr(x) for x in f[~whole].tolist()], type=pa.string())
+        return pc.replace_with_mask(ints, pa.array(~whole), reprs)
+    obj = np.array(col, dtype=object)
+    isf = np.fromiter((c.__class__ is float for c in col), dtype=bool, count=n)
+    if isf.any():
+        at = np.flatnonzero(isf)
+        f = obj[at].astype(np.float64)
+        whole = (f == np.trunc(f)) & (np.abs(f) < 2**53)
+        if whole.any():
+            obj[at[whole]] = (
+                pa.array(f[whole].astype(np.int64)).cast(pa.string()).to_numpy(zero_copy_only=False)
+            )
+        if not whole.all():
+            obj[at[~whole]] = [repr(x) for x in f[~whole].tolist()]
+    if bool in kinds:
+        for i in np.flatnonzero(
+            np.fromiter((c.__class__ is bool for c in col), dtype=bool, count=n)
+        ).tolist():
+            obj[i] = "true" if col[i] else "false"
+    if not kinds <= {str, float, bool}:
+        for i, c in enumerate(col):
+            if c.__class__ not in (str, float, bool):
+                obj[i] = str(c)
+    return pa.array(obj.tolist(), type=pa.string())
+
+
+class _SheetRows(Mapping[int, list[Any]]):
+    """A chunk of a sheet's rows as openpyxl reads them (:meth:`~fulian_eval.io.tables.XlsxSheet.rows`),
+    made only for the rows the per-unit path reads."""
+
+    def __init__(self, part: list[list[Any]], width: int) -> None:
+        self.part = part
+        self.width = width
+
+    def __getitem__(self, i: int) -> list[Any]:
+        cells = [int(v) if v.__class__ is float and v.is_integer() else v for v in self.part[i]]
+        n = len(cells)
+        while n > self.width and cells[n - 1] == "":
+            n -= 1
+        return cells[:n]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.part)))
+
+    def __len__(self) -> int:
+        return len(self.part)
 
 
 class _NotPlain(Exception):
