@@ -463,7 +463,7 @@ class JsonSpool:
             buf.append(rank_lines(r))
             buf.append(data[e.split :])
             size += e.end
-            if size >= 1 << 20:
+            if size >= 1 << 18:
                 yield b"".join(buf).decode()
                 buf, size = [], 0
         buf.append(text[at + len(shown) :].encode())
