@@ -114,17 +114,16 @@ _WAIVERS: WaiverSet | None = None
 _SURVEYS: SurveyData | None = None
 
 
+_SCALARS: dict[Any, str] = {None: "null", True: "true", False: "false"}
+
+
 def _put(o: Any, nl: str, put: Callable[[str], Any]) -> None:
     """``o`` as ``json.dumps(o, ensure_ascii=False, indent=1)`` writes it, its lines after
     the first starting with ``nl`` (a line break and the indentation of its depth)."""
     if isinstance(o, str):
         put(_quoted(o))
-    elif o is None:
-        put("null")
-    elif o is True:
-        put("true")
-    elif o is False:
-        put("false")
+    elif o is None or o is True or o is False:
+        put(_SCALARS[o])
     elif isinstance(o, int):
         put(int.__repr__(o))
     elif isinstance(o, dict):
@@ -136,8 +135,10 @@ def _put(o: Any, nl: str, put: Callable[[str], Any]) -> None:
         for k, v in o.items():
             if not isinstance(k, str):
                 raise TypeError(f"a key that is not text: {k!r}")
-            if isinstance(v, str):
+            if isinstance(v, str):  # the common cases written here, without a call
                 put(f"{sep}{_quoted(k)}: {_quoted(v)}")
+            elif v is None or v is True or v is False:
+                put(f"{sep}{_quoted(k)}: {_SCALARS[v]}")
             else:
                 put(f"{sep}{_quoted(k)}: ")
                 _put(v, inner, put)
@@ -150,8 +151,11 @@ def _put(o: Any, nl: str, put: Callable[[str], Any]) -> None:
         inner = nl + " "
         sep = "[" + inner
         for v in o:
-            put(sep)
-            _put(v, inner, put)
+            if isinstance(v, str):
+                put(sep + _quoted(v))
+            else:
+                put(sep)
+                _put(v, inner, put)
             sep = "," + inner
         put(nl + "]")
     else:  # floats and anything else: json.dumps itself (the reports hold none)
