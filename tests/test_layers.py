@@ -56,7 +56,7 @@ LAYERS: list[list[str]] = [
     ["analysis.crosscheck", "analysis.sensitivity"],
     ["report.sheets", "report.pdf", "report.workbook", "report.arrow"],
     ["report.render"],
-    ["report.columns", "report.form"],
+    ["report.columns", "report.form", "report.json_stream"],
     ["audit.store"],
     ["audit.sink"],
     ["audit.reproduce"],

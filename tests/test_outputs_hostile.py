@@ -299,10 +299,16 @@ def test_a_failed_run_keeps_the_older_report(
         raise RuntimeError("disk gone")
 
     from fulian_eval import pipeline
+    from fulian_eval.report import json_stream
+
+    def json_half_then_fail(spool: Any, f: Any) -> None:  # the streamed JSON writer
+        f.write('{\n "rulebook": ')
+        raise RuntimeError("disk gone")
 
     monkeypatch.setattr(
         pipeline, "write_score_csv", half_then_fail
     )  # the CLI writes through fe.score_run
+    monkeypatch.setattr(json_stream.JsonSpool, "write", json_half_then_fail)
     monkeypatch.setattr(cli, "_emit", emit_then_fail)
     monkeypatch.setattr(cli, "_emit_workbook", workbook_then_fail)
     code = cli.main(["score", str(RULES), str(TOWN_CSV), "--format", fmt, "-o", str(out)])

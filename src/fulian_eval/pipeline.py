@@ -36,6 +36,7 @@ from .report.columns import (
     write_score_csv,
     write_table_workbook,
 )
+from .report.json_stream import spool_score_json, stamp_of
 from .report.render import rank_report, score_report
 from .report.workbook import score_workbook
 from .scoring.columnar import Plan, Unsupported, compile_plan
@@ -71,6 +72,10 @@ class RunResult:
     strict: bool = False
     ignore_columns: bool = False
     surveys: SurveyData | None = None
+    waivers: WaiverSet | None = None
+    #: (path, (size, mtime)) of every evidence file when the run read it: a JSON report
+    #: written later scores the files again, and refuses if one has changed since.
+    stamps: tuple[tuple[str, tuple[int, int]], ...] = ()
     _ranked: list[Ranked[Any]] | None = None
 
     def __len__(self) -> int:
@@ -101,9 +106,13 @@ class RunResult:
 
         Args:
             kind: ``"rank"`` or ``"score"``.
-            fmt: ``csv``, ``table``, ``markdown``, ``html``, ``json`` (needs a run with
-                ``full=True``: JSON carries every reason), ``xlsx`` or ``parquet`` (both need
-                ``output``: a path or a binary file; Parquet as :meth:`arrow` gives it).
+            fmt: ``csv``, ``table``, ``markdown``, ``html``, ``json``, ``xlsx`` or ``parquet``
+                (both need ``output``: a path or a binary file; Parquet as :meth:`arrow` gives
+                it). The score report in JSON carries every reason: unless the run was scored
+                with ``full=True`` its units are scored again by the exact engine, chunk by
+                chunk, in bounded memory (:mod:`~fulian_eval.report.json_stream`); an evidence
+                file changed since the run raises ``InputChanged``. The rank report in JSON
+                needs a run with ``full=True``.
             output: a path (CSV with a UTF-8 BOM, as the command line writes files), an
                 open text file, or None to return the text.
 
@@ -129,6 +138,24 @@ class RunResult:
                 writer(self.table, self.ranking, buf)
                 return buf.getvalue()
             writer(self.table, self.ranking, str(output) if isinstance(output, Path) else output)
+            return None
+        if fmt == "json" and kind == "score" and self.pipeline != "per-unit":
+            with spool_score_json(
+                self.rulebook,
+                self.paths,
+                strict=self.strict,
+                ignore_columns=self.ignore_columns,
+                waivers=self.waivers,
+                surveys=self.surveys,
+                stamps=self.stamps,
+            ) as spool:
+                if output is None:
+                    return spool.text()
+                if isinstance(output, str | Path):
+                    with open(output, "w", encoding="utf-8", newline="") as f:
+                        spool.write(f)
+                else:
+                    spool.write(output)
             return None
         if fmt == "json" and self.pipeline != "per-unit":
             raise ValueError("JSON carries every item's reason: score the run with full=True")
@@ -266,12 +293,16 @@ def _score_run(
     elif surveys is not None:
         data = surveys
 
+    stamps = tuple((os.fspath(p), stamp_of(p)) for p, _shown in expand_paths(paths) if p.is_file())
+
     def made(
         pipeline: str, rejected: Iterable[Rejection], warnings: Iterable[str], **rest: Any
     ) -> RunResult:
         return RunResult(
             rulebook=rb,
             paths=paths,
+            waivers=waivers,
+            stamps=stamps,
             strict=strict,
             ignore_columns=ignore_columns,
             surveys=data,

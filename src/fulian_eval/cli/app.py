@@ -952,7 +952,7 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     reports that need every reason (JSON) or status (the workbook) score unit by unit.
     """
     from ..pipeline import columnar_plan, score_run
-    from ..report.render import rank_report
+    from ..report.render import rank_report, score_report
     from ..scoring.parallel import terminal_progress
 
     rb = _rulebook(args)
@@ -963,6 +963,8 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     )
     if plan is not None:
         return _report_columnar(args, rb, plan, render, surveys)
+    if args.format == "json" and render is score_report and not getattr(args, "audit", None):
+        return _report_json(args, rb, waivers, surveys)
     run = score_run(
         rb,
         args.evidence,
@@ -982,6 +984,45 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
         _emit(args, _render(args, render, rb, run.ranked, run.rejected))
     _audit(args, rb, [r.result for r in run.ranked], run.rejected)
     return EXIT_REJECTED if run.rejected else EXIT_OK
+
+
+def _report_json(
+    args: argparse.Namespace,
+    rb: Rulebook,
+    waivers: WaiverSet | None,
+    surveys: SurveyData | None,
+) -> int:
+    """``score --format json`` in bounded memory (issue 12): every unit scored by the exact
+    engine in chunks, its object spooled, then the document written in rank order."""
+    from ..report.json_stream import spool_score_json
+    from ..scoring.parallel import terminal_progress
+
+    with spool_score_json(
+        rb,
+        args.evidence,
+        strict=args.strict,
+        ignore_columns=getattr(args, "ignore_columns", False),
+        waivers=waivers,
+        surveys=surveys,
+        progress=terminal_progress("评分", percent=True),
+    ) as spool:
+        _tell(spool.warnings, spool.rejected)
+        out: _Output | None = getattr(args, "out", None)
+        if out is None:
+            with _to_stdout():
+                spool.write(sys.stdout)
+                sys.stdout.flush()
+        else:
+            try:
+                spool.write(out.text(False))
+            except OSError as exc:
+                raise _UsageError(
+                    _("cannot write {path}: {error}").format(
+                        path=out.path, error=exc.strerror or exc
+                    )
+                ) from None
+        rejected = spool.rejected
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def _report_columnar(
