@@ -277,3 +277,22 @@ def test_workers_feed_the_audit_trail_in_input_order(tmp_path: Path, in_workers:
     ) in (0, 1)
     assert main(["audit", "verify", str(store)]) == 0
     assert main(["audit", "replay", str(store), "--run", "1"]) == 0
+
+
+def test_workers_are_not_forked_beside_a_callers_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setenv("FULIAN_EVAL_WORKERS", "3")
+    assert stream._workers() == 3
+    monkeypatch.setenv("FULIAN_EVAL_WORKERS", "0")
+    assert stream._workers() == 0
+    monkeypatch.setenv("FULIAN_EVAL_WORKERS", "2")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert stream._workers() == 0  # a caller's thread: one process scores
+    finally:
+        stop.set()
+        other.join()
+    assert stream._workers() == 2

@@ -1325,16 +1325,30 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
 
 
 def _workers() -> int:
-    """Worker processes for a large table: one per core this process may use (at most 4), 0 if one."""
+    """Worker processes for a large table: ``FULIAN_EVAL_WORKERS`` if set (0: none), else one per
+    core this process may use (at most 4); none on one core, where fork is not the way
+    processes start, or where the process runs threads of its own (a caller's threads could
+    hold locks a forked child would inherit)."""
     import multiprocessing
+    import threading
 
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    want = min(cores, 4)
+    given = os.environ.get("FULIAN_EVAL_WORKERS", "").strip()
+    if given.isdigit():
+        want = int(given)
+    if want < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return 0
-    return min(cores, 4)
+    main = threading.main_thread()
+    if any(
+        t is not main and not t.name.startswith("QueueFeederThread")  # the audit trail's pipe
+        for t in threading.enumerate()
+    ):
+        return 0
+    return want
 
 
 def _parallel_rows(
