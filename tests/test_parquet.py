@@ -475,3 +475,27 @@ def test_integer_columns_negative_null_and_huge_as_csv(
         assert out1 == out2
     assert err1.replace(f"{pqp} row 1:", "ROW:") == err2.replace(f"{csvp} row 2:", "ROW:")
     assert "ROW:" in err1.replace(f"{pqp} row 1:", "ROW:") and "-5" in err1
+
+
+def test_score_run_parquet_report_and_arrow(tmp_path: Path) -> None:
+    import fulian_eval as fe
+
+    run = fe.score_run(TOWN, [TOWN_CSV])
+    out = tmp_path / "r.parquet"
+    run.report("rank", "parquet", out)
+    t = pq.read_table(out)
+    assert t.equals(run.arrow("rank"))
+    assert t.column_names[:9] == [
+        "rank",
+        "group_rank",
+        "unit",
+        "name",
+        "group",
+        "role",
+        "total",
+        "grade",
+        "vetoed",
+    ]
+    assert t.num_rows == 21
+    with pytest.raises(ValueError, match="Parquet report is a file"):
+        run.report("rank", "parquet")
