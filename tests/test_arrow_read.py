@@ -165,3 +165,115 @@ def test_number_cells_read_by_arrow_as_by_the_csv_reader(tmp_path: Path, cells: 
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     a, b, _ = _both(path)
     assert a == b
+
+
+@pytest.mark.parametrize("block", [64, 1000, 4099])
+def test_blocks_cut_at_any_byte_keep_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # Blocks shorter than a line, and cuts anywhere: every row read once, in order, the
+    # last line without a line end too.
+    monkeypatch.setattr(stream, "ARROW_BLOCK", block)
+    path = _table(tmp_path / "t.csv", 120, seed=5, odd=0.1)
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    blocks = stream._arrow_batches(path, 48)
+    assert blocks is not None
+    with blocks:
+        units = [u for b in blocks for u in b.column(0).to_pylist()]
+    assert len(units) == 120 and len(set(units)) == 120
+    a, b, _ = _both(path)
+    assert a == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                [
+                    "a",
+                    "Z",
+                    "0",
+                    " ",
+                    "\t",
+                    "\u3000",
+                    "村",
+                    "社",
+                    "\u0301",
+                    "é",
+                    "（",
+                    "\uf900",
+                    "\x1f",
+                ]
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    distinct=st.booleans(),
+)
+def test_meta_columns_read_as_the_text_reader_reads_them(cells: list[str], distinct: bool) -> None:
+    import pyarrow as pa
+
+    from fulian_eval.io.tables import nfc
+
+    assert stream._meta_texts(pa.array(cells, pa.string()), distinct) == [
+        nfc(c.strip()) for c in cells
+    ]
+
+
+@pytest.fixture
+def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every table scored by two forked workers, a few hundred rows a block."""
+    monkeypatch.setattr(stream, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 20_000)
+    monkeypatch.setattr(stream, "_workers", lambda: 2)
+
+
+def test_workers_score_as_one_process_does(tmp_path: Path, in_workers: None) -> None:
+    path = _table(tmp_path / "t.csv", 1500, seed=11, odd=0.1)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1200] = lines[3]  # a repeat of a unit in a later block: rejected, the first stays
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen: list[int] = []
+    real = stream._parallel_rows
+
+    def spy(*args: object, **kw: object) -> None:
+        seen.append(1)
+        real(*args, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(stream, "_parallel_rows", spy)
+        a, b, rejected = _both(path)
+    assert seen  # the workers scored it
+    assert a == b
+    assert "t.csv row 1201" in rejected and "很多" in rejected
+
+
+def test_a_short_row_in_a_worker_falls_back_to_the_csv_reader(
+    tmp_path: Path, in_workers: None
+) -> None:
+    path = _table(tmp_path / "t.csv", 900, odd=0)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[700] = ",".join(lines[700].split(",")[:10])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = fe.score_run(RULES, [path])
+    assert len(run) == 899
+    assert [r.source for r in run.rejected] == [f"{path.name} row 701"] or [
+        r.source.endswith("t.csv row 701") for r in run.rejected
+    ] == [True]
+    a, b, _ = _both(path)
+    assert a == b
+
+
+def test_workers_feed_the_audit_trail_in_input_order(tmp_path: Path, in_workers: None) -> None:
+    from fulian_eval.cli import main
+
+    path = _table(tmp_path / "t.csv", 1200, seed=2, odd=0.05)
+    store = tmp_path / "a.db"
+    assert main(
+        ["rank", str(RULES), str(path), "-o", str(tmp_path / "r.csv"), "--audit", str(store)]
+    ) in (0, 1)
+    assert main(["audit", "verify", str(store)]) == 0
+    assert main(["audit", "replay", str(store), "--run", "1"]) == 0

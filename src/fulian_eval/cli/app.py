@@ -36,12 +36,12 @@ if TYPE_CHECKING:  # the engines and reports are imported by the commands that u
 
 from .._runtime import quiet_gc
 from .._version import __version__
-from ..errors import FulianEvalError, RulebookError
 
 if TYPE_CHECKING:  # the engines and reports are imported by the commands that use them
+    from ..errors import RulebookError
     from ..io.evidence import EvidenceSet, Rejection
-    from ..io.surveys import SurveyData
-    from ..io.waivers import WaiverSet
+    from ..io.surveys import SurveyData, SurveyError
+    from ..io.waivers import WaiverError, WaiverSet
 from ..lang.messages import LANGUAGES, N_, _, ngettext, set_language
 from ..model.formats import FORMATS
 
@@ -908,6 +908,7 @@ def _status(es: EvidenceSet) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ..errors import RulebookError
     from ..io.load import load_rulebook
     from ..model.notes import rulebook_notes
 
@@ -1578,9 +1579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ..io.surveys import SurveyError
-    from ..io.waivers import WaiverError
-    from ..report.pdf import require_chromium
+    # What only some commands need is imported where it is used, so `validate` starts fast;
+    # an error class an except clause names is imported only when an error is being handled.
+    from ..errors import FulianEvalError, RulebookError
 
     args.out = None
     try:
@@ -1597,6 +1598,8 @@ def _main(args: argparse.Namespace) -> int:
             if getattr(args, "format", None) == "pdf":
                 if not args.output:
                     raise _UsageError(_(_PDF_NEEDS_FILE))
+                from ..report.pdf import require_chromium
+
                 require_chromium()  # before anything is scored
             if getattr(args, "waivers", None):
                 _readable(args.waivers, _("waiver file"))
@@ -1612,9 +1615,9 @@ def _main(args: argparse.Namespace) -> int:
         if args.out is not None:
             args.out.commit()
         return code
-    except WaiverError as exc:
+    except _waiver_error() as exc:
         return _problems(_("invalid waiver file {path}").format(path=exc.file or args.waivers), exc)
-    except SurveyError as exc:
+    except _survey_error() as exc:
         return _problems(_("invalid survey table {path}").format(path=exc.file), exc)
     except _units_error() as exc:
         units = getattr(args, "units", None)
@@ -1650,6 +1653,20 @@ def _main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _waiver_error() -> type[WaiverError]:
+    """A bad waiver file's error class, imported only when an error is being handled."""
+    from ..io.waivers import WaiverError
+
+    return WaiverError
+
+
+def _survey_error() -> type[SurveyError]:
+    """A bad survey table's error class, imported only when an error is being handled."""
+    from ..io.surveys import SurveyError
+
+    return SurveyError
 
 
 def _units_error() -> type[RulebookError]:

@@ -181,6 +181,71 @@ def _first_bad(chunks: Iterable[bytes], name: str) -> int | None:
     return None
 
 
+#: Bytes of a file checked by Python's decoder before the rest is checked by Arrow (if installed).
+_PY_CHECKED = 8 * _CHUNK
+
+
+def _arrow_utf8_ok(chunks: Iterator[bytes], carry: bytes) -> bool | None:
+    """Whether ``carry`` + the rest of ``chunks`` is valid UTF-8, checked by Arrow's validator
+    (C++, some ten times Python's decoder); None if pyarrow is not installed."""
+    try:
+        import numpy as np
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - the arrow extra is not installed
+        return None
+    for c in chunks:
+        data = carry + c if carry else c
+        cut = _utf8_cut(data)
+        carry = data[cut:]
+        body = pa.py_buffer(data[:cut] if cut < len(data) else data)
+        offsets = pa.py_buffer(np.array([0, body.size], dtype=np.int64))
+        try:
+            pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, body]).validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+    return not carry
+
+
+def _utf8_cut(data: bytes) -> int:
+    """Where ``data`` is cut so that no character is split: before a last sequence that is not
+    complete (its remaining bytes are in the next chunk), else at its end."""
+    end = len(data)
+    j = end - 1
+    while j >= 0 and end - j <= 3 and data[j] & 0xC0 == 0x80:
+        j -= 1
+    if j < 0 or data[j] < 0xC0:
+        return end
+    need = 2 if data[j] < 0xE0 else 3 if data[j] < 0xF0 else 4
+    return j if end - j < need else end
+
+
+def _utf8_first_bad(chunks: Callable[[], Iterable[bytes]]) -> int | None:
+    """:func:`_first_bad` for UTF-8: the first bytes by Python's decoder (a GBK file fails at its
+    header), the rest of a long file by Arrow; where Arrow finds a bad byte, Python's decoder
+    reads the file again to name it."""
+    it = iter(chunks())
+    head: list[bytes] = []
+    size = 0
+    for c in it:
+        head.append(c)
+        size += len(c)
+        if size >= _PY_CHECKED:
+            break
+    else:
+        return _first_bad(head, "utf-8")
+    dec = codecs.getincrementaldecoder("utf-8")()
+    raw = b"".join(head)
+    skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        dec.decode(raw[skip:])
+    except UnicodeDecodeError:
+        return _first_bad(chunks(), "utf-8")
+    ok = _arrow_utf8_ok(it, dec.getstate()[0])
+    if ok:
+        return None
+    return _first_bad(chunks(), "utf-8")
+
+
 def text_encoding(chunks: Callable[[], Iterable[bytes]]) -> str:
     """The encoding a text file is read in (SPEC §10.7), from its bytes (``chunks()`` gives them, again if asked).
 
@@ -205,7 +270,7 @@ def text_encoding(chunks: Callable[[], Iterable[bytes]]) -> str:
                 byte=bad, fix=_(_SAVE_AS)
             )
         )
-    bad = _first_bad(chunks(), "utf-8")
+    bad = _utf8_first_bad(chunks)
     if bad is None:
         return "utf-8-sig"
     if not head.startswith(codecs.BOM_UTF8) and _first_bad(chunks(), "gb18030") is None:

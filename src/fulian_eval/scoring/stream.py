@@ -17,9 +17,11 @@ TOML evidence is accepted too and scored by the per-unit path.
 from __future__ import annotations
 
 import array
+import contextlib
 import csv
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import os
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -52,6 +54,7 @@ from ..io.tables import (
     csv_rows,
     file_chunks,
     nfc,
+    open_regular,
     open_text,
     readable_to_end,
     text_encoding,
@@ -686,6 +689,23 @@ class _Points:
 # ------------------------------------------------------------------ streaming
 
 
+@attrs.define(kw_only=True)
+class _Part:
+    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`)."""
+
+    n: int
+    units: list[str]
+    names: list[str]
+    groups: list[str]
+    kinds: list[str]
+    roles: list[str]
+    sc: Scores
+    keep: Any
+    redo: Any
+    rejected: list[tuple[int, Rejection]]
+    flags: dict[int, list[str]]
+
+
 class _Scorer:
     """Scores chunks of one rulebook's table rows into a :class:`Table`."""
 
@@ -853,6 +873,23 @@ class _Scorer:
         slow: Any,
     ) -> None:
         """The rows of a chunk as columns (text lists, or Arrow arrays): scored and kept."""
+        self._merge(
+            self._score_part(layout, shown, start, n, rows, cols, given, slow), shown, start
+        )
+
+    def _score_part(
+        self,
+        layout: TableLayout,
+        shown: str,
+        start: int,
+        n: int,
+        rows: Any,
+        cols: list[Any],
+        given: dict[int, list[Any]],
+        slow: Any,
+    ) -> _Part:
+        """:meth:`_score_chunk`'s scoring: what depends on the chunk alone (no state of the run),
+        so that another process can do it (:func:`_score_block`)."""
         plan, rb = self.plan, self.rb
         meta = layout.meta
         ucol = meta["unit"]
@@ -870,7 +907,7 @@ class _Scorer:
             col = cols[c]
             if isinstance(col, (list, tuple)):
                 return [nfc(x.strip()) for x in col]
-            return _meta_texts(col)
+            return _meta_texts(col, distinct=key in ("unit", "name"))
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
@@ -961,6 +998,30 @@ class _Scorer:
                 ev.unit.kind,
                 ev.role,
             )
+        return _Part(
+            n=n,
+            units=units,
+            names=names,
+            groups=groups,
+            kinds=kinds,
+            roles=roles,
+            sc=sc,
+            keep=keep,
+            redo=redo,
+            rejected=rejected,
+            flags=flags,
+        )
+
+    def _merge(self, part: _Part, shown: str, start: int) -> None:
+        """A scored chunk into the run: repeats of a unit rejected, rows kept, the audit fed."""
+        units, names, groups, kinds, roles = (
+            part.units,
+            part.names,
+            part.groups,
+            part.kinds,
+            part.roles,
+        )
+        sc, keep, redo, rejected, flags = part.sc, part.keep, part.redo, part.rejected, part.flags
         idx = np.flatnonzero(keep).tolist()
         keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
         base = len(self.table.unit)
@@ -1082,28 +1143,32 @@ class _Scorer:
         return got
 
 
-#: What str.strip() takes off an ASCII text (RE2's \\s lacks \\v and \\x1c–\\x1f).
-_ASCII_EDGE = r"^[\t\n\x0b\x0c\r\x1c-\x1f ]|[\t\n\x0b\x0c\r\x1c-\x1f ]$"
+#: A cell that ``nfc(cell.strip())`` leaves as it is: printable ASCII and CJK unified ideographs
+#: (each its own NFC form, none combining), neither end a space. Village names and ids are.
+_PLAIN_META = (
+    r"^[\x21-\x7e\x{4e00}-\x{9fff}]([\x20-\x7e\x{4e00}-\x{9fff}]*[\x21-\x7e\x{4e00}-\x{9fff}])?$"
+)
 
 
-def _meta_texts(arr: Any) -> list[str]:
+def _meta_texts(arr: Any, distinct: bool = False) -> list[str]:
     """A meta column (unit, name, group, role …) of an Arrow batch as ``nfc(cell.strip())`` each.
 
-    Few distinct cells (groups, roles): each distinct text once. Otherwise ASCII cells
-    without edge whitespace are kept as they are, and only the others go through Python.
+    Few distinct cells (groups, roles): each distinct text once (``distinct``: the column is
+    known to be mostly distinct, ids and names, and this is not tried). Otherwise cells of
+    printable ASCII and CJK ideographs without edge spaces are kept as they are, and only
+    the others go through Python.
     """
     import pyarrow.compute as pc
 
     n = len(arr)
-    enc = pc.dictionary_encode(arr)
-    if len(enc.dictionary) * 4 <= n:
-        fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
-        out: list[str] = fixed[enc.indices.to_numpy()].tolist()
-        return out
+    if not distinct:
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 4 <= n:
+            fixed = np.array([nfc(x.strip()) for x in enc.dictionary.to_pylist()], dtype=object)
+            out: list[str] = fixed[enc.indices.to_numpy()].tolist()
+            return out
     texts: list[str] = arr.to_pylist()
-    plain = pc.and_(
-        pc.string_is_ascii(arr), pc.invert(pc.match_substring_regex(arr, _ASCII_EDGE))
-    ).to_numpy(zero_copy_only=False)
+    plain = pc.match_substring_regex(arr, _PLAIN_META).to_numpy(zero_copy_only=False)
     if not plain.all():
         for i in np.flatnonzero(~plain).tolist():
             texts[i] = nfc(texts[i].strip())
@@ -1144,13 +1209,205 @@ class _BatchRows:
         return [c[i] if isinstance(c, (list, tuple)) else cell_text(c, i) for c in self.cols]
 
 
-#: Bytes of CSV text per Arrow batch (about 38,000 rows of the town table: per-batch costs
-#: vanish, and a batch's columns stay a few MB).
-ARROW_BLOCK = 1 << 24
+#: Bytes of CSV text per Arrow batch (whole lines; about 9,500 rows of the town table). Each
+#: block is parsed by Arrow on every core; larger blocks cost memory (Arrow's allocator keeps
+#: a block's buffers) and save little.
+ARROW_BLOCK = 1 << 22
 
 
-def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[Any, Any] | None:
-    """A CSV table's rows (after its header) as Arrow batches of text columns, or None.
+class _CsvBlocks:
+    """A plain CSV table's rows after its header, as Arrow record batches of text columns.
+
+    The file is read a block of whole lines at a time (a plain table has no newline inside a
+    cell) and each block is parsed by :func:`pyarrow.csv.read_csv` with its threads: memory
+    stays one block or two, where Arrow's streaming reader would read 32 blocks ahead.
+    A row of another width raises :class:`pyarrow.ArrowInvalid` in its block's turn.
+    """
+
+    def __init__(self, path: Path, width: int) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        names = [f"c{k}" for k in range(width)]
+        self._pa, self._pcsv, self._names = pa, pcsv, names
+        self._parse = pcsv.ParseOptions(
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        )
+        self._convert = pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        self.path = path
+        self._f: IO[bytes] | None = None
+        self._pos = 0
+
+    def __enter__(self) -> _CsvBlocks:
+        self._f = open_regular(self.path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._f is not None:
+            self._f.close()
+
+    def tell(self) -> int:
+        """Bytes read so far (the progress shown)."""
+        return self._pos
+
+    def _batch(self, block: bytes, first: bool) -> Any:
+        pa, pcsv = self._pa, self._pcsv
+        t = pcsv.read_csv(
+            pa.BufferReader(block),
+            read_options=pcsv.ReadOptions(
+                skip_rows=int(first), column_names=self._names, use_threads=True
+            ),
+            parse_options=self._parse,
+            convert_options=self._convert,
+        )
+        return t.combine_chunks().to_batches() if t.num_rows else []
+
+    def blocks(self) -> Iterator[tuple[int, bytes, bool]]:
+        """The file's bytes after :meth:`__enter__`, a block of whole lines at a time: (its
+        offset in the file, the block, whether it is the first, which starts with the header)."""
+        f = self._f
+        assert f is not None, "read inside 'with'"
+        rest: list[bytes] = []  # the start of a line the last block cut
+        first = True
+        at = 0  # where the next block starts
+        while True:
+            data = f.read(ARROW_BLOCK)
+            self._pos += len(data)
+            if not data:
+                if rest:
+                    yield at, b"".join(rest), first
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:  # a line longer than a block
+                rest.append(data)
+                continue
+            block = b"".join([*rest, data[: cut + 1]]) if rest else data[: cut + 1]
+            rest = [data[cut + 1 :]] if cut + 1 < len(data) else []
+            yield at, block, first
+            at += len(block)
+            first = False
+
+    def __iter__(self) -> Iterator[Any]:
+        for _at, block, first in self.blocks():
+            yield from self._batch(block, first)
+
+
+def _rows_in(block: bytes, first: bool) -> int:
+    """How many table rows a block of whole lines holds (the header not counted)."""
+    lines = block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
+    return lines - 1 if first else lines
+
+
+#: Tables of at least this many bytes are scored by worker processes, block by block, when
+#: the machine has more than one core (fork start method): the parent reads, merges and feeds
+#: the audit trail in input order, so every report is the same as scored in one process.
+PARALLEL_BYTES = 32 << 20
+
+#: What a forked worker scores with: set by the parent just before its workers start.
+_FORKED: tuple[_Scorer, TableLayout, str, Path] | None = None
+#: A worker's open table (path, file), read with pread.
+_WORKER_FILE: list[Any] = []
+
+
+def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
+    """A worker's task: the block of ``size`` bytes at ``at`` of a plain table (whole lines, as
+    the parent cut it), parsed and scored (:meth:`_Scorer._score_part`)."""
+    import pyarrow.compute as pc
+
+    assert _FORKED is not None
+    sc, layout, shown, path = _FORKED
+    if not _WORKER_FILE or _WORKER_FILE[0] != path:
+        _WORKER_FILE[:] = [path, open_regular(path)]
+    block = os.pread(_WORKER_FILE[1].fileno(), size, at)
+    if len(block) != size:
+        raise OSError(_("the file changed while it was read"))
+    parts = []
+    for batch in _CsvBlocks(Path(), layout.width)._batch(block, first):
+        cols: list[Any] = list(batch.columns)
+        for col in cols:
+            if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
+                raise _NotPlain
+        n = batch.num_rows
+        parts.append(
+            sc._score_part(
+                layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
+            )
+        )
+        start += n
+    return parts
+
+
+def _workers() -> int:
+    """Worker processes for a large table: one per core this process may use (at most 4), 0 if one."""
+    import multiprocessing
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(cores, 4)
+
+
+def _parallel_rows(
+    sc: _Scorer,
+    stream: _CsvBlocks,
+    shown: str,
+    layout: TableLayout,
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+    workers: int,
+) -> None:
+    """:func:`_arrow_rows`'s loop with the blocks scored by ``workers`` forked processes and
+    merged here in input order (at most two blocks a worker in flight)."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = (sc, layout, shown, stream.path)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        ahead: deque[tuple[Future[list[_Part]], int, int]] = deque()
+        start = 2
+
+        def merge_one() -> None:
+            fut, first_row, rows = ahead.popleft()
+            parts = fut.result()
+            if sum(p.n for p in parts) != rows:  # not one row a line: the csv reader decides
+                raise _NotPlain
+            row = first_row
+            for part in parts:
+                sc._merge(part, shown, row)
+                row += part.n
+            if progress is not None:
+                progress(min(total, done + stream.tell()), total)
+
+        for at, block, first in stream.blocks():
+            rows = _rows_in(block, first)
+            ahead.append((pool.submit(_score_block, at, len(block), first, start), start, rows))
+            start += rows
+            while len(ahead) >= 2 * workers:
+                merge_one()
+        while ahead:
+            merge_one()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED = None
+
+
+def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> _CsvBlocks | None:
+    """A CSV table's rows (after its header) as Arrow batches of text columns (:class:`_CsvBlocks`), or None.
 
     Only for a table whose every row is one line of plain cells: UTF-8, no quote or NUL
     byte anywhere, and carriage returns only in CRLF line ends (``plain``: what
@@ -1160,8 +1417,8 @@ def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[A
     raise part way; the caller then reads the file again the other way.
     """
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
+        import pyarrow
+        import pyarrow.csv  # noqa: F401
     except ImportError:  # pragma: no cover - the arrow extra is not installed
         return None
     if plain is None:
@@ -1171,29 +1428,7 @@ def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> tuple[A
         plain = scan.plain
     if not plain:
         return None
-    names = [f"c{k}" for k in range(width)]
-    stream = pa.OSFile(str(path), "rb")
-    try:
-        reader = pcsv.open_csv(
-            stream,
-            read_options=pcsv.ReadOptions(skip_rows=1, column_names=names, block_size=ARROW_BLOCK),
-            parse_options=pcsv.ParseOptions(
-                quote_char=False,
-                double_quote=False,
-                escape_char=False,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, OSError):
-        stream.close()
-        return None
-    return reader, stream
+    return _CsvBlocks(path, width)
 
 
 def _date_ok(text: str) -> bool:
@@ -1491,20 +1726,24 @@ def _arrow_rows(
     plain: bool | None = None,
 ) -> bool:
     """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
-    got = _arrow_batches(path, layout.width, plain)
-    if got is None:
+    stream = _arrow_batches(path, layout.width, plain)
+    if stream is None:
         return False
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    reader, stream = got
     t = sc.table
     mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
     seen_before = len(sc.seen)
     start = 2
+    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
     try:
-        with stream:
-            for batch in reader:
+        if workers:
+            with stream:
+                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers)
+            return True
+        with stream, contextlib.closing(_read_ahead(iter(stream))) as batches:
+            for batch in batches:
                 for col in batch.columns:  # a cell too long for the csv reader: let it say so
                     if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
                         raise _NotPlain
@@ -1528,6 +1767,27 @@ def _arrow_rows(
             sink.mark()
         return False
     return True
+
+
+def _read_ahead(reader: Iterator[Any]) -> Generator[Any, None, None]:
+    """Arrow batches, the next one read in a second thread while this one is scored.
+
+    Arrow parses a block without the GIL, so on two cores reading and scoring overlap; at
+    most one batch is read ahead. An error reading a batch is raised here, in its turn.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def next_batch() -> Any:
+        return next(reader, None)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="fulian-read") as pool:
+        ahead = pool.submit(next_batch)
+        while True:
+            batch = ahead.result()
+            if batch is None:
+                return
+            ahead = pool.submit(next_batch)
+            yield batch
 
 
 def _parquet_rows(
