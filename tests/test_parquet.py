@@ -446,3 +446,56 @@ def test_float16_and_decimal256_columns(tmp_path: Path) -> None:
     )
     _, rows = read_parquet(write(tmp_path / "h.parquet", t))
     assert [r[1] for r in rows] == [["a", "1.5", "12345678901234567890.25"], ["b", "", "0.00"]]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_integer_columns_negative_null_and_huge_as_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """An int64 column read as numbers on the streamed path: a negative count rejects its
+    row with the CSV's message, a null is missing, a 19-digit value takes the exact path."""
+    t = town_typed()
+    rows = town_rows()
+    for name, changes in (
+        ("households[户]", {0: -5, 3: None}),
+        ("population[人]", {5: 10**18 + 7}),
+    ):
+        col = t.column_names.index(name)
+        vals = t.column(col).to_pylist()
+        for i, v in changes.items():
+            vals[i] = v
+            rows[i + 1][col] = "" if v is None else str(v)
+        t = t.set_column(col, name, pa.array(vals, pa.int64()))
+    pqp = write(tmp_path / "t.parquet", t)
+    csvp = write_csv(tmp_path / "t.csv", rows)
+    c1, out1, err1 = run(capsys, "score", str(TOWN), str(pqp), "--format", fmt)
+    c2, out2, err2 = run(capsys, "score", str(TOWN), str(csvp), "--format", fmt)
+    assert c1 == c2 == 1
+    if fmt == "csv":
+        assert out1 == out2
+    assert err1.replace(f"{pqp} row 1:", "ROW:") == err2.replace(f"{csvp} row 2:", "ROW:")
+    assert "ROW:" in err1.replace(f"{pqp} row 1:", "ROW:") and "-5" in err1
+
+
+def test_score_run_parquet_report_and_arrow(tmp_path: Path) -> None:
+    import fulian_eval as fe
+
+    run = fe.score_run(TOWN, [TOWN_CSV])
+    out = tmp_path / "r.parquet"
+    run.report("rank", "parquet", out)
+    t = pq.read_table(out)
+    assert t.equals(run.arrow("rank"))
+    assert t.column_names[:9] == [
+        "rank",
+        "group_rank",
+        "unit",
+        "name",
+        "group",
+        "role",
+        "total",
+        "grade",
+        "vetoed",
+    ]
+    assert t.num_rows == 21
+    with pytest.raises(ValueError, match="Parquet report is a file"):
+        run.report("rank", "parquet")

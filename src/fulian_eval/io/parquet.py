@@ -45,6 +45,7 @@ __all__ = [
     "MAX_PARQUET_UNPACKED",
     "PARQUET_BATCH_ROWS",
     "ParquetTable",
+    "cell_text",
     "open_parquet",
     "read_parquet",
 ]
@@ -128,13 +129,16 @@ class ParquetTable:
         self._file.close()
 
     def batches(
-        self, size: int = PARQUET_BATCH_ROWS
+        self, size: int = PARQUET_BATCH_ROWS, numbers: frozenset[int] = frozenset()
     ) -> Iterator[tuple[int, list[Any], dict[int, list[Any]]]]:
         """The rows in batches: (number of the batch's first row, its columns as Arrow string
         arrays of CSV text with no nulls, its bad rows by index in the batch).
 
         A bad row's cells are the row as the per-unit path reads it (a :class:`BadCell`
-        where a cell cannot be used); its cells in the string arrays are empty.
+        where a cell cannot be used); its cells in the string arrays are empty. The
+        columns ``numbers`` (indices) that hold integers are given as their integer
+        arrays, nulls and all, for a caller that reads them as numbers (the digits they
+        stand for are :func:`cell_text`).
 
         Raises:
             FileProblem: the file is damaged part way.
@@ -156,6 +160,9 @@ class ParquetTable:
             cols: list[Any] = []
             bad: dict[int, dict[int, BadCell]] = {}
             for k, arr in enumerate(batch.columns):
+                if k in numbers and self._pa.types.is_integer(arr.type):
+                    cols.append(arr)
+                    continue
                 text, cells = self._text(arr, start)
                 cols.append(text)
                 for i, cell in cells.items():
@@ -163,7 +170,7 @@ class ParquetTable:
             rows: dict[int, list[Any]] = {}
             if bad:
                 for i, got in sorted(bad.items()):
-                    row: list[Any] = [c[i].as_py() for c in cols]
+                    row: list[Any] = [cell_text(c, i) for c in cols]
                     for k, cell in got.items():
                         row[k] = cell
                     rows[i] = row
@@ -235,6 +242,13 @@ class ParquetTable:
         raise FileProblem(  # pragma: no cover - the header check refuses such columns
             _("column type {type} cannot be read").format(type=str(t))
         )
+
+
+def cell_text(col: Any, i: int) -> str:
+    """Cell ``i`` of a column :meth:`ParquetTable.batches` gives, as CSV text (an integer
+    array's cell as its digits, a null as empty)."""
+    v = col[i].as_py()
+    return "" if v is None else str(v)
 
 
 def _parquet_file(pq: Any, f: BinaryIO) -> Any:

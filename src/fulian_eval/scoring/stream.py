@@ -46,7 +46,7 @@ from ..io.evidence import (
     split_source,
     table_evidence,
 )
-from ..io.parquet import PARQUET_BATCH_ROWS, open_parquet
+from ..io.parquet import PARQUET_BATCH_ROWS, cell_text, open_parquet
 from ..io.surveys import SurveyData
 from ..io.tables import (
     MAX_CELL_CHARS,
@@ -431,6 +431,8 @@ class _Column:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if pa.types.is_integer(arr.type):  # a Parquet table's integers (ParquetTable.batches)
+            return self._ints(arr, slow, flags)
         if self.spec.type not in ("count", "number", "quantity"):
             # Few distinct cells (是/否, lists of registers): read each distinct text once,
             # as parse() reads a chunk, then give every row its distinct text's reading.
@@ -525,6 +527,26 @@ class _Column:
                     if code in o_flag:
                         flags.setdefault(i, []).append(o_flag[code])
         return self._scaled(qn, qd, state if state.any() else 0, slow)
+
+    def _ints(self, arr: Any, slow: Any, flags: dict[int, list[str]]) -> Col:
+        """:meth:`parse_arrow` for an Arrow integer array of a number field: the values as
+        they are, a null missing. A column with a negative value or one of more than 18
+        digits is read as its digits, as the CSV cells holding them are read."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(arr)
+        if n and arr.null_count < n:
+            lo, hi = pc.min_max(arr).values()
+            if lo.as_py() < 0 or hi.as_py() >= 10**18:
+                return self.parse_arrow(pc.cast(arr, pa.string()).fill_null(""), slow, flags)
+        qn = pc.cast(arr.fill_null(0), pa.int64()).to_numpy(zero_copy_only=False)
+        state: State = 0
+        if arr.null_count:
+            state = np.where(arr.is_null().to_numpy(zero_copy_only=False), MISSING, OK).astype(
+                np.int8
+            )
+        return self._scaled(qn, 1, state, slow)
 
     def _numbers(self, cells: Sequence[str], slow: Any, flags: dict[int, list[str]]) -> Col:
         n = len(cells)
@@ -1185,7 +1207,7 @@ class _BatchRows:
         self.cols = cols
 
     def __getitem__(self, i: int) -> list[str]:
-        return [c[i] if isinstance(c, (list, tuple)) else c[i].as_py() for c in self.cols]
+        return [c[i] if isinstance(c, (list, tuple)) else cell_text(c, i) for c in self.cols]
 
 
 #: Bytes of CSV text per Arrow batch (whole lines; about 9,500 rows of the town table). Each
@@ -1848,9 +1870,21 @@ def _parquet_rows(
         OSError, FileProblem: the file cannot be read to its end (the caller rejects it whole).
     """
     size = path.stat().st_size
+    # number fields' integer columns are read as numbers, without the trip through text
+    numbers = (
+        frozenset(
+            c
+            for c, name, _, _ in layout.fields
+            if sc.rb.fields[name].type in ("count", "number", "quantity")
+        )
+        - set(layout.meta.values())
+        - {c for c, _, _ in layout.points}
+    )
     with open_parquet(path) as table:
         rows = max(1, table.num_rows)
-        for start, cols, bad in table.batches(PARQUET_BATCH_ROWS if chunk == CHUNK_ROWS else chunk):
+        for start, cols, bad in table.batches(
+            PARQUET_BATCH_ROWS if chunk == CHUNK_ROWS else chunk, numbers
+        ):
             sc.add_batch(layout, shown, start, cols, bad)
             if progress is not None:
                 got = start - 1 + (len(cols[0]) if cols else 0)
