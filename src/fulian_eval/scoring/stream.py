@@ -704,7 +704,13 @@ class _Part:
     keep: Any
     redo: Any
     rejected: list[tuple[int, Rejection]]
-    flags: dict[int, list[str]]
+    flags: dict[int, tuple[str, ...]]  # every row's flags (rows a repeat drops included)
+    ids: Any  # units as UTF-8 bytes (numpy), for ties
+
+
+def _id_bytes(units: list[str]) -> Any:
+    """Unit ids as a numpy bytes array of their UTF-8 (the table's tie-break by id)."""
+    return np.array([u.encode("utf-8") for u in units], dtype=np.bytes_)
 
 
 class _Scorer:
@@ -787,7 +793,9 @@ class _Scorer:
         roles: list[str],
         shown: str,
         rownos: Sequence[int],
+        ids: Any = None,
     ) -> None:
+        """Rows' text columns onto the table (``ids``: the units as UTF-8 bytes, if made already)."""
         t = self.table
         t.unit.extend(units)
         t.name.extend(names)
@@ -797,7 +805,9 @@ class _Scorer:
         t.group_code.extend([t.groups.setdefault(g, len(t.groups)) for g in groups])
         t.role_code.extend([t.roles.setdefault(r, len(t.roles)) for r in roles])
         if units:
-            t._id_parts.append(np.array([u.encode("utf-8") for u in units], dtype=np.bytes_))
+            if ids is None:
+                ids = _id_bytes(units)
+            t._id_parts.append(ids)
             t.nul_ids = t.nul_ids or "\x00" in "".join(units)
         f = t.file_index(shown)
         t.file_of.extend([f] * len(units))
@@ -1010,7 +1020,8 @@ class _Scorer:
             keep=keep,
             redo=redo,
             rejected=rejected,
-            flags=flags,
+            flags=self._flags(sc, keep, flags),
+            ids=_id_bytes(units),
         )
 
     def _merge(self, part: _Part, shown: str, start: int) -> None:
@@ -1030,15 +1041,28 @@ class _Scorer:
             self.seen.update(keys)
             if self.first is not None:
                 self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
-            self._append(
-                [units[i] for i in idx],
-                [names[i] for i in idx],
-                [groups[i] for i in idx],
-                [kinds[i] for i in idx],
-                [roles[i] for i in idx],
-                shown,
-                [start + i for i in idx],
-            )
+            if len(idx) == part.n:  # every row kept (the common chunk)
+                self._append(
+                    units,
+                    names,
+                    groups,
+                    kinds,
+                    roles,
+                    shown,
+                    range(start, start + part.n),
+                    part.ids,
+                )
+            else:
+                self._append(
+                    [units[i] for i in idx],
+                    [names[i] for i in idx],
+                    [groups[i] for i in idx],
+                    [kinds[i] for i in idx],
+                    [roles[i] for i in idx],
+                    shown,
+                    [start + i for i in idx],
+                    part.ids[idx],
+                )
         else:  # a repeated unit and role: the first stays, later ones are rejected
             for i in idx:
                 source = f"{shown} row {start + i}"
@@ -1053,7 +1077,9 @@ class _Scorer:
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
-        self._keep(sc, keep, self._flags(sc, keep, flags))
+        if not keep.all():
+            flags = {i: f for i, f in flags.items() if keep[i]}
+        self._keep(sc, keep, flags)
 
     def _keep(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
         """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
