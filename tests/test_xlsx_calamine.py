@@ -208,6 +208,29 @@ def test_formulas_and_errors(tmp_path: Path) -> None:
     assert cells[6][:2] == ("BadCell", "#REF!")  # found whatever the spacing
 
 
+def test_bools_as_other_writers_write_them(tmp_path: Path) -> None:
+    """A bool cell openpyxl cannot read as int(text) is a BadCell; calamine refuses 'T'
+    and '2' (openpyxl reads the sheet then) and reads 'true'/'false' as bools, which the
+    scan finds by their letters and leaves to openpyxl."""
+    rows = [["unit", "a", "b", "c", "d"], ["u1", True, False, True, False]]
+
+    def patch(x: str) -> str:
+        x = x.replace('<c r="B2" t="b"><v>1</v>', '<c r="B2" t="b"><v>T</v>')
+        return x.replace('<c r="C2" t="b"><v>0</v>', '<c r="C2" t="b"><v>2</v>')
+
+    cells = both(patched(book(tmp_path / "t.xlsx", rows), patch), fast=False)[1][0][1]
+    assert cells[1][0] == "BadCell" and cells[2] == ("bool", True)
+
+    def words(x: str) -> str:
+        x = x.replace('<c r="B2" t="b"><v>1</v>', '<c r="B2" t="b"><v>true</v>')
+        x = x.replace('<c r="C2" t="b"><v>0</v>', '<c r="C2" t="b"><v>false</v>')
+        return x.replace('<c r="D2" t="b"><v>1</v>', "<c r=\"D2\" t = 'b'><v>1</v>")
+
+    cells = both(patched(book(tmp_path / "w.xlsx", rows), words))[1][0][1]
+    assert cells[1][0] == cells[2][0] == "BadCell"
+    assert cells[3:] == [("bool", True), ("bool", False)]
+
+
 def test_dates_times_durations(tmp_path: Path) -> None:
     got = both(
         book(

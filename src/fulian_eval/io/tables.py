@@ -966,7 +966,11 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
         text = m.group(1)
         try:
             x = float(text)
-        except ValueError:
+        except ValueError:  # not a number: a bool written true/false, a formula's text …
+            at = cell_of(m.start())
+            if at is None:
+                raise _Fallback from None
+            odd.add(at)
             continue
         if x.is_integer() or not math.isfinite(x) or not (b"." in text or b"e" in text.lower()):
             at = cell_of(m.start())
