@@ -302,6 +302,22 @@ def test_shared_rich_and_empty_strings(tmp_path: Path) -> None:
     assert got[1][1][1][1] == ("str", "=SUM(A1)")
 
 
+def test_rich_and_phonetic_shared_strings(tmp_path: Path) -> None:
+    """Runs of a shared string are joined; its phonetic guide (rPh) is no part of the text."""
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["unit", "name"])
+    ws.write_row(1, 0, ["u1", "ZZZ"])
+    wb.close()
+    runs = (
+        '<r><t>东桥</t></r><r><rPr><b/><color rgb="FF0000"/></rPr>'
+        '<t xml:space="preserve">村 </t></r><rPh sb="0" eb="1"><t>とう</t></rPh>'
+    )
+    path = patched(path, lambda x: x.replace("<t>ZZZ</t>", runs), "xl/sharedStrings.xml")
+    assert both(path)[1][0][1][1] == ("str", "东桥村 ")
+
+
 def test_empty_text_cells_are_empty(tmp_path: Path) -> None:
     """Kept difference: a cell of empty text is an empty cell (openpyxl kept it as '')."""
     path = tmp_path / "t.xlsx"
