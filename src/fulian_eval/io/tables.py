@@ -740,7 +740,10 @@ def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
             raise
         except Exception:  # let openpyxl read it again and say what is wrong
             raise _Fallback from None
-    scan = _scan_sheet(data, date_styles)
+    try:
+        scan = _scan_sheet(data, date_styles)
+    except (IndexError, ValueError, OverflowError):  # XML this scan cannot take apart
+        raise _Fallback from None
     try:
         f.seek(0)
         book = python_calamine.CalamineWorkbook.from_filelike(f)
