@@ -208,6 +208,29 @@ def test_formulas_and_errors(tmp_path: Path) -> None:
     assert cells[6][:2] == ("BadCell", "#REF!")  # found whatever the spacing
 
 
+def test_bools_as_other_writers_write_them(tmp_path: Path) -> None:
+    """A bool cell openpyxl cannot read as int(text) is a BadCell; calamine refuses 'T'
+    and '2' (openpyxl reads the sheet then) and reads 'true'/'false' as bools, which the
+    scan finds by their letters and leaves to openpyxl."""
+    rows = [["unit", "a", "b", "c", "d"], ["u1", True, False, True, False]]
+
+    def patch(x: str) -> str:
+        x = x.replace('<c r="B2" t="b"><v>1</v>', '<c r="B2" t="b"><v>T</v>')
+        return x.replace('<c r="C2" t="b"><v>0</v>', '<c r="C2" t="b"><v>2</v>')
+
+    cells = both(patched(book(tmp_path / "t.xlsx", rows), patch), fast=False)[1][0][1]
+    assert cells[1][0] == "BadCell" and cells[2] == ("bool", True)
+
+    def words(x: str) -> str:
+        x = x.replace('<c r="B2" t="b"><v>1</v>', '<c r="B2" t="b"><v>true</v>')
+        x = x.replace('<c r="C2" t="b"><v>0</v>', '<c r="C2" t="b"><v>false</v>')
+        return x.replace('<c r="D2" t="b"><v>1</v>', "<c r=\"D2\" t = 'b'><v>1</v>")
+
+    cells = both(patched(book(tmp_path / "w.xlsx", rows), words))[1][0][1]
+    assert cells[1][0] == cells[2][0] == "BadCell"
+    assert cells[3:] == [("bool", True), ("bool", False)]
+
+
 def test_dates_times_durations(tmp_path: Path) -> None:
     got = both(
         book(
@@ -277,6 +300,22 @@ def test_shared_rich_and_empty_strings(tmp_path: Path) -> None:
     got = both(path)
     assert got[1][0][1][:3] == [("str", "u1"), ("str", " 东桥村 "), ("str", "东桥村")]
     assert got[1][1][1][1] == ("str", "=SUM(A1)")
+
+
+def test_rich_and_phonetic_shared_strings(tmp_path: Path) -> None:
+    """Runs of a shared string are joined; its phonetic guide (rPh) is no part of the text."""
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["unit", "name"])
+    ws.write_row(1, 0, ["u1", "ZZZ"])
+    wb.close()
+    runs = (
+        '<r><t>东桥</t></r><r><rPr><b/><color rgb="FF0000"/></rPr>'
+        '<t xml:space="preserve">村 </t></r><rPh sb="0" eb="1"><t>とう</t></rPh>'
+    )
+    path = patched(path, lambda x: x.replace("<t>ZZZ</t>", runs), "xl/sharedStrings.xml")
+    assert both(path)[1][0][1][1] == ("str", "东桥村 ")
 
 
 def test_empty_text_cells_are_empty(tmp_path: Path) -> None:

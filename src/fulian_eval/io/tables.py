@@ -582,12 +582,15 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     numbers that are not finite), so every cell reads as openpyxl alone read it. Where
     calamine is not installed, fails on the workbook, or the sheet's XML is not in the
     plain form the scan checks (a namespace prefix, a cell without its reference first,
-    cells spanning more than :data:`MAX_XLSX_DENSE` cells from A1, rows out of order), the
-    whole sheet is read by openpyxl as before (:func:`_read_xlsx_openpyxl`), which also
-    gives the messages for a damaged workbook. Kept differences from openpyxl alone (see
-    ``docs/evidence.md``): a cell holding empty text is an empty cell (it no longer widens
-    its row, and a row of only such cells is no row); ``_x000D_``-style escapes in text
-    are unescaped (``_x000D_`` is a carriage return), as Excel means them.
+    a reference with a leading zero, cells spanning more than :data:`MAX_XLSX_DENSE`
+    cells from A1), the whole sheet is read by openpyxl as before
+    (:func:`_read_xlsx_openpyxl`), which also gives the messages for a damaged workbook.
+    Kept differences from openpyxl alone (see ``docs/evidence.md``), none of which changes
+    evidence: a cell holding empty text is an empty cell (it no longer widens its row, and
+    a row of only such cells is no row); text written without ``xml:space="preserve"``
+    loses the spaces at its ends (cells are read stripped anyway); ``_x000D_``-style
+    escapes in text are unescaped as Excel means them (``_x000D_`` is a carriage return);
+    calamine's XML reader is more lenient than openpyxl's on some not-well-formed sheets.
 
     Raises:
         ImportError: openpyxl is not installed.
@@ -806,7 +809,10 @@ def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
             raise
         except Exception:  # let openpyxl read it again and say what is wrong
             raise _Fallback from None
-    scan = _scan_sheet(data, date_styles)
+    try:
+        scan = _scan_sheet(data, date_styles)
+    except (IndexError, ValueError, OverflowError):  # XML this scan cannot take apart
+        raise _Fallback from None
     try:
         f.seek(0)
         book = python_calamine.CalamineWorkbook.from_filelike(f)
@@ -1032,7 +1038,11 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
         text = m.group(1)
         try:
             x = float(text)
-        except ValueError:
+        except ValueError:  # not a number: a bool written true/false, a formula's text …
+            at = cell_of(m.start())
+            if at is None:
+                raise _Fallback from None
+            odd.add(at)
             continue
         if x.is_integer() or not math.isfinite(x) or not (b"." in text or b"e" in text.lower()):
             at = cell_of(m.start())
