@@ -403,3 +403,11 @@ def test_random_rulebooks_and_tables(
         for k, rows in enumerate(tables):
             _write_csv(Path(d) / f"t{k}.csv", header, rows)
         assert_same(rb, [d], chunk=chunk)
+
+
+def test_without_pread_the_spool_is_read_by_seeking(monkeypatch: pytest.MonkeyPatch) -> None:
+    rb = fe.load_rulebook(TOWN_RULES)
+    want = assert_same(rb, [TOWN_CSV])
+    monkeypatch.delattr(os, "pread")  # as on Windows
+    with spool_score_json(rb, [TOWN_CSV], workers=1) as spool:
+        assert spool.text() == want

@@ -455,12 +455,21 @@ class JsonSpool:
         shown = json.dumps(_SENTINEL, ensure_ascii=False)
         at = text.index(shown)
         yield text[:at]
-        fd = self._spool.fileno()
+        spool = self._spool
+        fd = spool.fileno()
+
+        def read(n: int, at: int) -> bytes:  # os.pread where there is one (not on Windows)
+            spool.seek(at)
+            return spool.read(n)
+
+        pread: Callable[[int, int], bytes] = (
+            (lambda n, at: os.pread(fd, n, at)) if hasattr(os, "pread") else read
+        )
         buf: list[bytes] = []
         size = 0
         for k, r in enumerate(self.ranked):
             e = r.result
-            data = os.pread(fd, e.end, e.at)
+            data = pread(e.end, e.at)
             if k:
                 buf.append(b",\n  ")
             buf.append(data[: e.split])
