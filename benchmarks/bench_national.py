@@ -197,7 +197,9 @@ def main(argv: list[str] | None = None) -> None:
         src = _data(args.json_units)
         print()
         got = _side_by_side(
-            f"score --format json, {args.json_units:,} units (the per-unit path)",
+            f"score --format json, {args.json_units:,} units (streamed: the exact engine in"
+            " chunks on every core, objects spooled, copied in rank order; peak is the largest"
+            " one process, workers not added)",
             {
                 "csv report": [*exe, "score", str(RULEBOOK), str(src), "-o", str(tmp / "s.csv")],
                 "json report": [*exe, "score", str(RULEBOOK), str(src), "-o", str(tmp / "s.json")],

@@ -403,3 +403,31 @@ def test_random_rulebooks_and_tables(
         for k, rows in enumerate(tables):
             _write_csv(Path(d) / f"t{k}.csv", header, rows)
         assert_same(rb, [d], chunk=chunk)
+
+
+def test_without_pread_the_spool_is_read_by_seeking(monkeypatch: pytest.MonkeyPatch) -> None:
+    rb = fe.load_rulebook(TOWN_RULES)
+    want = assert_same(rb, [TOWN_CSV])
+    monkeypatch.delattr(os, "pread")  # as on Windows
+    with spool_score_json(rb, [TOWN_CSV], workers=1) as spool:
+        assert spool.text() == want
+
+
+def test_workers_from_the_environment_and_never_beside_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    monkeypatch.setenv("FULIAN_EVAL_WORKERS", "0")
+    assert json_stream._workers(None) == 1
+    monkeypatch.setenv("FULIAN_EVAL_WORKERS", "3")
+    assert json_stream._workers(None) == 3
+    assert json_stream._workers(2) == 2
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert json_stream._workers(None) == 1  # a thread of the caller's: no fork
+    finally:
+        stop.set()
+        t.join()

@@ -363,12 +363,24 @@ def _batches(jobs: Sequence[Task | _CsvJob], chunk: int) -> Iterator[list[Task]]
 
 
 def _workers(requested: int | None) -> int:
+    """Processes to score in: ``requested``, else ``FULIAN_EVAL_WORKERS`` if set (0 or 1: this
+    process only), else one per core this process may use; this process only where it runs
+    threads of its own (a caller's threads could hold locks a forked child would inherit)."""
     if requested is not None:
         return max(1, requested)
+    import threading
+
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        want = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        want = os.cpu_count() or 1
+    given = os.environ.get("FULIAN_EVAL_WORKERS", "").strip()
+    if given.isdigit():
+        want = int(given)
+    main = threading.main_thread()
+    if any(t is not main for t in threading.enumerate()):
+        return 1
+    return max(1, want)
 
 
 def _results(
@@ -455,12 +467,21 @@ class JsonSpool:
         shown = json.dumps(_SENTINEL, ensure_ascii=False)
         at = text.index(shown)
         yield text[:at]
-        fd = self._spool.fileno()
+        spool = self._spool
+        fd = spool.fileno()
+
+        def read(n: int, at: int) -> bytes:  # os.pread where there is one (not on Windows)
+            spool.seek(at)
+            return spool.read(n)
+
+        pread: Callable[[int, int], bytes] = (
+            (lambda n, at: os.pread(fd, n, at)) if hasattr(os, "pread") else read
+        )
         buf: list[bytes] = []
         size = 0
         for k, r in enumerate(self.ranked):
             e = r.result
-            data = os.pread(fd, e.end, e.at)
+            data = pread(e.end, e.at)
             if k:
                 buf.append(b",\n  ")
             buf.append(data[: e.split])
