@@ -1,8 +1,8 @@
-"""National scale (issue 5): N units of the combined scheme, CSV in -> ranked CSV out.
+"""National scale (issues 5 and 12): N units of the combined scheme, CSV in -> ranked CSV out.
 
-    python benchmarks/bench_national.py                      # 600,000 units, 3 runs each
+    python benchmarks/bench_national.py                      # 100k, 600k, 1.2M units, 3 runs each
     python benchmarks/bench_national.py --units 100000 --runs 5 --no-peers
-    python benchmarks/bench_national.py --sizes 100000 600000 1200000   # the issue-12 set
+    python benchmarks/bench_national.py --sizes 600000 --json-units 0   # one size, no JSON run
 
 What it measures, on ``rules/town-village-2026.toml`` (33 items, four weighted
 base categories, bonus, penalty, veto, derived values) and N units generated from
@@ -15,14 +15,20 @@ seeded; approximate figures like ``1000余`` kept):
    polars is not installed) and of the hand-written numpy baseline ``baseline_town.py``
    (csv module -> numpy floats -> lexsort -> CSV), run in turn so a busy machine slows
    them alike; medians, min and max;
-2. peak memory (the process's maximum resident set, from ``wait4``) less that of
-   ``fulian-eval --version``, per unit; the input file is never held in memory;
+2. peak memory: that of the process with its worker processes (sampled from /proc ten
+   times a second), less that of ``fulian-eval --version``,
+   per unit; the input file is never held in memory; the audit store's size per unit;
 3. in one process: rulebook load + compile (cold: the first in a process, which also
    builds the unit registry; warm: median of 20), and ranking the scored units;
-4. how many totals the float baseline gets wrong against the exact engine;
-5. the peers (rule-engine, JSON Logic) on a smaller N, through ``bench_peers.py``.
+4. how many totals the float baselines get wrong against the exact engine;
+5. start-up (``--version``, ``validate``), ``score --format json`` beside
+   ``score --format csv`` (``--json-units``; the JSON target is at 600k units, an hour
+   here: ``--sizes 1000 --json-units 600000 --runs 1 --no-peers --xlsx-units 0``) and
+   ranking from an XLSX workbook beside the same CSV (``--xlsx-units``);
+6. the peers (rule-engine, JSON Logic) on a smaller N, through ``bench_peers.py``.
 
-It prints the figures, the project/baseline ratio and each target of issue 5.
+It prints the figures, the ratios (project / polars, project / numpy) and each target of
+issue 12 beside them.
 """
 
 from __future__ import annotations
@@ -44,11 +50,51 @@ DATA = HERE / "_data"
 RULEBOOK = ROOT / "rules" / "town-village-2026.toml"
 
 
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, now (from /proc; 0 elsewhere)."""
+    kids: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for d in entries:
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [pid]
+    while todo:
+        q = todo.pop()
+        try:
+            with open(f"/proc/{q}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            pass
+        todo += kids.get(q, [])
+    return total
+
+
 def run(cmd: list[str]) -> tuple[float, int, float]:
-    """Wall seconds, peak resident memory (bytes) and CPU seconds of one process."""
+    """Wall seconds, peak resident memory (bytes) and CPU seconds of one process.
+
+    CPU seconds include its worker processes. Peak memory is that of the process with all
+    its workers, sampled from /proc ten times a second; ``wait4``'s own peak only where
+    /proc is not there (on Linux a child's ``ru_maxrss`` starts at the size of the parent
+    that forked it, which would count this benchmark's own memory).
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    tree = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        tree = max(tree, _tree_rss(proc.pid))
+        time.sleep(0.1)
     elapsed = time.perf_counter() - t0
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.stderr:
@@ -56,7 +102,24 @@ def run(cmd: list[str]) -> tuple[float, int, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    return elapsed, tree or usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+
+
+def start_up(runs: int = 15) -> dict[str, float]:
+    """Median wall seconds of ``fulian-eval --version`` and ``validate RULEBOOK`` (issue 12: < 0.15 s)."""
+    exe = [sys.executable, "-m", "fulian_eval"]
+    got = {}
+    for name, cmd in (
+        ("--version", [*exe, "--version"]),
+        ("validate", [*exe, "validate", str(RULEBOOK)]),
+    ):
+        ts = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            ts.append(time.perf_counter() - t0)
+        got[name] = statistics.median(ts)
+    return got
 
 
 def fresh_store(path: Path) -> None:
@@ -173,7 +236,13 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--sizes", type=int, nargs="+", default=[600_000], help="units per run")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[100_000, 600_000, 1_200_000],
+        help="units per run (default: the issue-12 set)",
+    )
     ap.add_argument("--units", type=int, help="one size (as --sizes N)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-audit", action="store_true", help="skip the runs with --audit")
@@ -187,6 +256,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     sizes = [args.units] if args.units else args.sizes
+    up = start_up()
+    print(
+        f"start-up: --version {up['--version']:.3f} s, validate {up['validate']:.3f} s "
+        "(median of 15, whole process)   (target < 0.15 s)"
+    )
+    print()
     for k, n in enumerate(sizes):
         if k:
             print()
@@ -263,6 +338,7 @@ def national(n: int, args: argparse.Namespace, peers: bool) -> None:
             times[name].append(t)
             cpu[name].append(c)
             peak[name] = max(peak[name], rss)
+    stored = store.stat().st_size if store.exists() else 0
     inner = in_process(src)
     totals_off, ranks_off = differing(ours, base)
     if polars:
@@ -311,8 +387,13 @@ def national(n: int, args: argparse.Namespace, peers: bool) -> None:
     if times["audit"]:
         a = statistics.median(times["audit"])
         print(
-            f"audit trail adds           {100 * (a / p - 1):.0f} %   (target ≤ 25 %; "
-            f"peak {peak['audit'] / 1e6:.0f} MB)"
+            f"audit trail adds           {100 * (a / p - 1):.0f} % wall, "
+            f"{100 * (statistics.median(cpu['audit']) / statistics.median(cpu['project']) - 1):.0f} % CPU"
+            f"   (target ≤ 25 %; peak {peak['audit'] / 1e6:.0f} MB)"
+        )
+        print(
+            f"audit store                {stored / n:,.0f} bytes per unit and run "
+            f"({stored / 1e6:,.0f} MB for {n:,} units)"
         )
     print(
         f"rows settled exactly       {int(inner['settled'])} of {int(inner['units']):,} "

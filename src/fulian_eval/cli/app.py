@@ -794,11 +794,11 @@ def _guard(args: argparse.Namespace, chain: Sequence[str] = ()) -> None:
     evidence folder, the rulebook and its ``extends`` chain, a waiver or units file,
     and the audit store with its ``-wal``/``-shm``/``-journal`` files.
     """
-    from ..io.evidence import EVIDENCE_SUFFIXES, expand_paths
-
     output = getattr(args, "output", None)
     if not output:
         return
+    from ..io.evidence import EVIDENCE_SUFFIXES, expand_paths
+
     real = os.path.realpath(output)
     try:
         st: os.stat_result | None = os.stat(output)

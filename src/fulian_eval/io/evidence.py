@@ -38,7 +38,6 @@ from ..lang.values import (
 from ..model.roles import DEFAULT_ROLES
 from ..model.rulebook import Assessment, Evidence, Rulebook, UnitInfo
 from .locate import Locator, split_keys
-from .parquet import read_parquet
 from .surveys import SurveyData
 from .tables import (
     BadCell,
@@ -592,6 +591,8 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     if suffix == ".xls":
         return read_xls(path)
     if suffix == ".parquet":
+        from .parquet import read_parquet  # numpy and pyarrow: only for a Parquet table
+
         return read_parquet(path)
     return read_csv(path)
 
