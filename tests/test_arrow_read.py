@@ -296,3 +296,10 @@ def test_workers_are_not_forked_beside_a_callers_threads(monkeypatch: pytest.Mon
         stop.set()
         other.join()
     assert stream._workers() == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunk=st.text(alphabet="\r\na,", min_size=1, max_size=40).map(str.encode))
+def test_carriage_returns_end_lines_as_counting_says(chunk: bytes) -> None:
+    counted = chunk.count(b"\r") - chunk.endswith(b"\r") == chunk.count(b"\r\n")
+    assert stream._crs_end_lines(chunk) == counted
