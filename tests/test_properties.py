@@ -650,7 +650,7 @@ def test_rescale_is_the_plain_sum_when_every_item_applies(text: str, data: st.Da
         plain = sum((res.item(i.id).points for i in cat.items if i.group is None), ZERO)
         for g in cat.groups:  # a group adds its own capped sum (SPEC §10.3)
             added = sum((res.item(i).points for i in g.items), ZERO)
-            plain += _clamp(added, g.floor, g.max)
+            plain += rb.round(_clamp(added, g.floor, g.max))  # rounded as items are (§10.5)
         if cat.type == "deduction":  # §10.1: 基本分 less the deductions
             plain = cat.max - plain
         assert c.score == _clamp(plain, cat.floor, cat.max)
