@@ -323,7 +323,7 @@ def test_grade_is_the_highest_min_not_above_the_rounded_total(
         else:
             assert res.grade == lowest
         return
-    fits = [g for g in rb.grades if g.min <= round_half_up(res.total, 2)]
+    fits = [g for g in rb.grades if g.min <= rb.round(res.total)]  # at the precision (§10.5)
     assert res.grade == (max(fits, key=lambda g: g.min).name if fits else None)
 
 
@@ -592,8 +592,9 @@ def test_rank_is_standard_competition_ranking(rb: Rulebook, data: st.DataObject)
     results = [score(rb, ev) for ev in evs]
 
     def key(r: UnitResult) -> tuple[Any, ...]:
-        ties = tuple(-round_half_up(r.category(c).score, 2) for c in rb.tie_break)
-        return (r.vetoed, -round_half_up(r.total, 2), ties)
+        # ties on totals and tie-break scores rounded at the rulebook's precision (§10.5)
+        ties = tuple(-rb.round(r.category(c).score) for c in rb.tie_break)
+        return (r.vetoed, -rb.round(r.total), ties)
 
     for row in rank(rb, results):
         r = row.result
