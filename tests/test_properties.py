@@ -29,7 +29,6 @@ from fulian_eval.kinds import (
     ThresholdRule,
     TiersRule,
 )
-from fulian_eval.lang.expr import round_half_up
 from fulian_eval.model.rulebook import Category, Evidence, Item, Rulebook
 from fulian_eval.scoring.exact import ItemResult, UnitResult
 from fulian_eval.testing import (
@@ -303,7 +302,7 @@ def test_leaving_evidence_out_never_excuses_an_item(text: str, data: st.DataObje
         if a.status == "scored" and a.reason.startswith("未满足前提"):
             # §10.4: a precondition that cannot be judged is unmet: scored as under worst
             assert spec.requires is not None, a.id
-            worst = spec.max if spec.id in deducting else round_half_up(min(ZERO, spec.floor), 2)
+            worst = rb.round(spec.max if spec.id in deducting else min(ZERO, spec.floor))
             assert a.points == worst, a.id
         elif used and used <= drop and a.status != "not_applicable":
             assert a.status == "missing", (a.id, a.status, a.reason)
