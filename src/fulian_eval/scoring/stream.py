@@ -1502,6 +1502,14 @@ def _csv_chunks(records: Iterator[list[str]], size: int) -> Iterator[tuple[int, 
         start += len(rows)
 
 
+def _cannot_read(shown: str, exc: BaseException) -> Rejection:
+    """A file rejected whole because it cannot be read (to its end), as loading says it."""
+    return Rejection(
+        source=shown,
+        error=_("{path}: cannot read: {error}").format(path=shown, error=os_error_text(exc)),
+    )
+
+
 def _plan_stream(
     rb: Rulebook,
     path: Path,
@@ -1532,12 +1540,7 @@ def _plan_stream(
             file_rejects.append(
                 (
                     pos,
-                    Rejection(
-                        source=shown,
-                        error=_("{path}: cannot read: {error}").format(
-                            path=shown, error=os_error_text(exc)
-                        ),
-                    ),
+                    _cannot_read(shown, exc),
                 )
             )
             return True
@@ -1584,12 +1587,7 @@ def _plan_stream(
         file_rejects.append(
             (
                 pos,
-                Rejection(
-                    source=shown,
-                    error=_("{path}: cannot read: {error}").format(
-                        path=shown, error=os_error_text(exc)
-                    ),
-                ),
+                _cannot_read(shown, exc),
             )
         )
         return True
@@ -1602,12 +1600,7 @@ def _plan_stream(
             file_rejects.append(
                 (
                     pos,
-                    Rejection(
-                        source=shown,
-                        error=_("{path}: cannot read: {error}").format(
-                            path=shown, error=os_error_text(problem)
-                        ),
-                    ),
+                    _cannot_read(shown, problem),
                 )
             )
             return True
@@ -1791,12 +1784,7 @@ def score_tables(
             file_rejects.append(
                 (
                     pos,
-                    Rejection(
-                        source=shown,
-                        error=_("{path}: cannot read: {error}").format(
-                            path=shown, error=os_error_text(exc)
-                        ),
-                    ),
+                    _cannot_read(shown, exc),
                 )
             )
         done += path.stat().st_size
