@@ -251,6 +251,43 @@ def test_workers_score_as_one_process_does(tmp_path: Path, in_workers: None) -> 
     assert "t.csv row 1201" in rejected and "很多" in rejected
 
 
+def test_workers_hand_the_text_columns_over_as_arrow_arrays(
+    tmp_path: Path, in_workers: None
+) -> None:
+    """The workers' Arrow copies of unit, name, group and role are the table's own texts (odd
+    cells normalised, rows the per-unit path rejected left out), and the report written from
+    them is the per-unit path's."""
+    path = _table(tmp_path / "t.csv", 1500, seed=5, odd=0.1)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[40].split(",")
+    cells[1] = " 花园社区\u0301 "  # an edge space and a combining mark: nfc(strip) applies
+    lines[40] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = fe.score_run(RULES, [path])
+    t = run.table
+    assert t._arrow_texts is not None  # every row came with its Arrow texts
+    assert len(t._arrow_texts["unit"]) > 1  # from several blocks
+    for name in ("unit", "name", "group", "role"):
+        assert t.text_array(name).to_pylist() == getattr(t, name)
+    assert "花园社区\u0301" in t.text_array("name").to_pylist()  # stripped, as the table has it
+    a, b, rejected = _both(path)
+    assert a == b
+    assert "很多" in rejected
+
+
+def test_a_repeat_drops_the_arrow_texts_and_the_report_stays_the_same(
+    tmp_path: Path, in_workers: None
+) -> None:
+    path = _table(tmp_path / "t.csv", 1500, seed=11, odd=0)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1200] = lines[3]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = fe.score_run(RULES, [path])
+    assert run.table._arrow_texts is None  # a repeat is merged row by row, without them
+    for name in ("unit", "name", "group", "role"):
+        assert run.table.text_array(name).to_pylist() == getattr(run.table, name)
+
+
 def test_a_short_row_in_a_worker_falls_back_to_the_csv_reader(
     tmp_path: Path, in_workers: None
 ) -> None:

@@ -98,6 +98,10 @@ _ROLES = frozenset(ROLES)
 # ------------------------------------------------------------------- table
 
 
+#: The text columns a table worker also hands over as Arrow arrays (:meth:`Table.text_array`).
+_ARROW_TEXTS: tuple[str, ...] = ("unit", "name", "group", "role")
+
+
 @attrs.define(kw_only=True)
 class Table:
     """Every unit scored, as compact columns in input order.
@@ -145,9 +149,23 @@ class Table:
     settled: int = 0
     _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(7)])
     _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
+    # unit, name, group, role as Arrow string arrays, part by part, where every row came with
+    # them (the table workers make them); None once a row came without
+    _arrow_texts: dict[str, list[Any]] | None = attrs.field(
+        factory=lambda: {k: [] for k in _ARROW_TEXTS}
+    )
 
     def __len__(self) -> int:
         return len(self.unit)
+
+    def text_array(self, name: str) -> Any:
+        """The ``unit``, ``name``, ``group`` or ``role`` column as an Arrow string array."""
+        import pyarrow as pa
+
+        got = self._arrow_texts
+        if got is not None and sum(len(a) for a in got[name]) == len(self.unit):
+            return pa.concat_arrays(got[name]) if got[name] else pa.array([], pa.string())
+        return pa.array(getattr(self, name), pa.string())
 
     def source(self, i: int) -> str:
         """Where row ``i`` came from, as loading names it ("town.csv row 4", "x.toml")."""
@@ -235,6 +253,7 @@ class Table:
             self.role_code,
         ):
             del lst[n:]
+        self._arrow_texts = None
         for part in [*self._parts, self._id_parts]:
             kept = 0
             keep = []
@@ -694,6 +713,7 @@ class _Points:
 class _Part:
     """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`)."""
 
+    texts: dict[str, Any] | None = None  # unit, name, group, role as Arrow arrays (workers)
     n: int
     units: list[str]
     names: list[str]
@@ -706,6 +726,29 @@ class _Part:
     rejected: list[tuple[int, Rejection]]
     flags: dict[int, tuple[str, ...]]  # every row's flags (rows a repeat drops included)
     ids: Any  # units as UTF-8 bytes (numpy), for ties
+
+
+def _take_texts(texts: dict[str, Any] | None, idx: list[int]) -> dict[str, Any] | None:
+    """Rows ``idx`` of a part's Arrow text columns."""
+    if texts is None:
+        return None
+    import pyarrow as pa
+
+    at = pa.array(idx, pa.int64())
+    return {k: arr.take(at) for k, arr in texts.items()}
+
+
+def _arrow_texts(part: _Part) -> dict[str, Any]:
+    """A part's unit, name, group and role as Arrow string arrays (made in a table worker, so
+    the parent's report writer need not convert its Python strings)."""
+    import pyarrow as pa
+
+    return {
+        k: pa.array(v, pa.string())
+        for k, v in zip(
+            _ARROW_TEXTS, (part.units, part.names, part.groups, part.roles), strict=True
+        )
+    }
 
 
 def _id_bytes(units: list[str]) -> Any:
@@ -794,9 +837,18 @@ class _Scorer:
         shown: str,
         rownos: Sequence[int],
         ids: Any = None,
+        texts: Mapping[str, Any] | None = None,
     ) -> None:
-        """Rows' text columns onto the table (``ids``: the units as UTF-8 bytes, if made already)."""
+        """Rows' text columns onto the table (``ids``: the units as UTF-8 bytes, and ``texts``:
+        unit, name, group and role as Arrow arrays, if made already)."""
         t = self.table
+        if t._arrow_texts is not None:
+            if texts is None:
+                if units:
+                    t._arrow_texts = None
+            else:
+                for k in _ARROW_TEXTS:
+                    t._arrow_texts[k].append(texts[k])
         t.unit.extend(units)
         t.name.extend(names)
         t.group.extend(self._intern(groups))
@@ -1051,6 +1103,7 @@ class _Scorer:
                     shown,
                     range(start, start + part.n),
                     part.ids,
+                    part.texts,
                 )
             else:
                 self._append(
@@ -1062,6 +1115,7 @@ class _Scorer:
                     shown,
                     [start + i for i in idx],
                     part.ids[idx],
+                    _take_texts(part.texts, idx),
                 )
         else:  # a repeated unit and role: the first stays, later ones are rejected
             for i in idx:
@@ -1372,11 +1426,11 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
             if len(col) and pc.max(pc.binary_length(col)).as_py() > MAX_CELL_CHARS:
                 raise _NotPlain
         n = batch.num_rows
-        parts.append(
-            sc._score_part(
-                layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
-            )
+        part = sc._score_part(
+            layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
         )
+        part.texts = _arrow_texts(part)
+        parts.append(part)
         start += n
     return parts
 
