@@ -181,6 +181,15 @@ def test_blocks_cut_at_any_byte_keep_every_row(
     with blocks:
         units = [u for b in blocks for u in b.column(0).to_pylist()]
     assert len(units) == 120 and len(set(units)) == 120
+    # Where the workers' blocks are cut: as the blocks, with the rows each holds counted.
+    with stream._arrow_batches(path, 48) as again:  # type: ignore[union-attr]
+        want = []
+        for at, data, first in again.blocks():
+            lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            want.append((at, len(data), first, lines - int(first)))
+    with stream._arrow_batches(path, 48) as again:  # type: ignore[union-attr]
+        assert list(again.cuts()) == want
+    assert sum(w[3] for w in want) == 120
     a, b, _ = _both(path)
     assert a == b
 

@@ -1385,15 +1385,39 @@ class _CsvBlocks:
             at += len(block)
             first = False
 
+    def cuts(self) -> Iterator[tuple[int, int, bool, int]]:
+        """Where :meth:`blocks` would cut, without joining the blocks' bytes: (offset, size,
+        whether it is the first, how many table rows it holds), for workers that read their
+        block themselves. Line ends are counted by numpy (``bytes.count`` goes a byte at a
+        time)."""
+        f = self._f
+        assert f is not None, "read inside 'with'"
+        carried = 0  # bytes of a line the last read cut, and whether they hold a line end
+        first = True
+        at = 0
+        lines = 0
+        while True:
+            data = f.read(ARROW_BLOCK)
+            self._pos += len(data)
+            if not data:
+                if carried:  # the last line, without a line end
+                    yield at, carried, first, lines + 1 - int(first)
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:  # a line longer than a block
+                carried += len(data)
+                continue
+            lines += int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+            size = carried + cut + 1
+            yield at, size, first, lines - int(first)
+            at += size
+            carried = len(data) - cut - 1
+            first = False
+            lines = 0
+
     def __iter__(self) -> Iterator[Any]:
         for _at, block, first in self.blocks():
             yield from self._batch(block, first)
-
-
-def _rows_in(block: bytes, first: bool) -> int:
-    """How many table rows a block of whole lines holds (the header not counted)."""
-    lines = block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
-    return lines - 1 if first else lines
 
 
 #: Tables of at least this many bytes are scored by worker processes, block by block, when
@@ -1497,9 +1521,8 @@ def _parallel_rows(
             if progress is not None:
                 progress(min(total, done + stream.tell()), total)
 
-        for at, block, first in stream.blocks():
-            rows = _rows_in(block, first)
-            ahead.append((pool.submit(_score_block, at, len(block), first, start), start, rows))
+        for at, size, first, rows in stream.cuts():
+            ahead.append((pool.submit(_score_block, at, size, first, start), start, rows))
             start += rows
             while len(ahead) >= 2 * workers:
                 merge_one()
