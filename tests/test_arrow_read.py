@@ -349,3 +349,37 @@ def test_workers_are_not_forked_beside_a_callers_threads(monkeypatch: pytest.Mon
 def test_carriage_returns_end_lines_as_counting_says(chunk: bytes) -> None:
     counted = chunk.count(b"\r") - chunk.endswith(b"\r") == chunk.count(b"\r\n")
     assert stream._crs_end_lines(chunk) == counted
+
+
+def test_the_command_line_never_imports_pandas_and_a_library_caller_still_can(
+    tmp_path: Path, in_workers: None
+) -> None:
+    """pyarrow would import pandas (0.3-0.4 s a process) on its first array from Python values;
+    the ``fulian-eval`` process keeps it unseen, its forked workers too, with the same report."""
+    import subprocess
+    import sys
+
+    path = _table(tmp_path / "t.csv", 600, odd=0)
+    code = (
+        "import sys\n"
+        "from fulian_eval.scoring import stream\n"
+        "stream.PARALLEL_BYTES = 0; stream.ARROW_BLOCK = 20_000; stream._workers = lambda: 2\n"
+        "sys.argv = ['fulian-eval', 'rank', sys.argv[1], sys.argv[2], '--format', 'csv', '-o', sys.argv[3]]\n"
+        "from fulian_eval.cli import run\n"
+        "code = run()\n"
+        "print(code, 'pandas' in sys.modules)\n"
+    )
+    out = tmp_path / "out.csv"
+    got = subprocess.run(
+        [sys.executable, "-c", code, str(RULES), str(path), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert got.stdout.split() == ["0", "False"], got.stderr
+    assert out.read_text(encoding="utf-8-sig") == fe.score_run(RULES, [path]).report("rank", "csv")
+    # main(), as a library caller or a test calls it, leaves pandas importable
+    from fulian_eval.cli import main
+
+    main(["rank", str(RULES), str(path), "--format", "csv", "-o", str(tmp_path / "again.csv")])
+    import pandas  # noqa: F401

@@ -728,6 +728,13 @@ class _Part:
     ids: Any  # units as UTF-8 bytes (numpy), for ties
 
 
+def _codes(known: dict[str, int], values: list[str]) -> Iterable[int]:
+    """Each value's code in ``known``; new values get the next codes, in order of first appearance."""
+    if known.keys() >= set(values):
+        return map(known.__getitem__, values)
+    return [known.setdefault(v, len(known)) for v in values]
+
+
 def _take_texts(texts: dict[str, Any] | None, idx: list[int]) -> dict[str, Any] | None:
     """Rows ``idx`` of a part's Arrow text columns."""
     if texts is None:
@@ -823,9 +830,11 @@ class _Scorer:
             self.table.settled += 1
             self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
 
-    def _intern(self, values: list[str]) -> list[str]:
+    def _intern(self, values: list[str]) -> Iterable[str]:
+        """``values`` with repeated texts sharing one string (a column has few distinct ones)."""
         pool = self._pool
-        return [pool.setdefault(v, v) for v in values]
+        canon = {v: pool.setdefault(v, v) for v in set(values)}
+        return map(canon.__getitem__, values)
 
     def _append(
         self,
@@ -854,8 +863,8 @@ class _Scorer:
         t.group.extend(self._intern(groups))
         t.kind.extend(self._intern(kinds))
         t.role.extend(self._intern(roles))
-        t.group_code.extend([t.groups.setdefault(g, len(t.groups)) for g in groups])
-        t.role_code.extend([t.roles.setdefault(r, len(t.roles)) for r in roles])
+        t.group_code.extend(_codes(t.groups, groups))
+        t.role_code.extend(_codes(t.roles, roles))
         if units:
             if ids is None:
                 ids = _id_bytes(units)
