@@ -324,6 +324,7 @@ def test_only_a_chunk_of_full_results_is_alive(
         return res
 
     monkeypatch.setattr(json_stream, "score", counted)
+    monkeypatch.setattr(json_stream, "PIECED", False)  # every unit scored whole
     with spool_score_json(rb, [_many(tmp_path, 300)], workers=1, chunk=10) as spool:
         assert len(spool) == 300
     assert 1 <= most[0] <= 2
