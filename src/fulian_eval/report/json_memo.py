@@ -61,15 +61,21 @@ _KNOWN = (Fraction, bool, str, frozenset, int)
 _EMPTY_PARTS = '\n   "categories": [],\n   "items": [],\n'
 
 
+_UNSEEN = object()
+
+
 class _Unknown(Exception):
     """A value the keys do not know how to compare: the unit goes to the exact engine."""
 
 
 def _typed(v: Any) -> Any:
-    """A value as a key holds it: with its type (1 and True are equal in Python, not here)."""
+    """A value as a key holds it: with its type (1 and True are equal in Python, not here),
+    a number as its numerator and denominator (hashing a Fraction is slow)."""
     if v is None:
         return None
     c = v.__class__
+    if c is Fraction:
+        return (c, v.numerator, v.denominator)
     if c in _KNOWN:
         return (c, v)
     if c is Absent:
@@ -88,13 +94,19 @@ def _getter(idx: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
     return itemgetter(*idx)  # one index: the value itself, as good a key
 
 
+# An item outcome as remembered: its result (reason as text), whether it vetoes, the veto's
+# effect, its object's text, and (points, status) as a small key for its category's cache.
+_Outcome = tuple[ItemResult, bool, str, str, tuple[int, int, str]]
+
+
 @attrs.define
 class _ItemSpec:
     ci: int  # its category's index
     item: Any
-    key: Callable[[Sequence[Any]], Any]
-    manual: bool
-    cache: dict[Any, tuple[ItemResult, bool, str, str]] = attrs.field(factory=dict)
+    key: Callable[[Sequence[Any]], Any]  # the values its rule reads, the role, manual points
+    when: Callable[[Sequence[Any]], Any] | None  # the values its applies_when reads
+    when_cache: dict[Any, tuple[bool, str]] = attrs.field(factory=dict)
+    cache: dict[Any, _Outcome] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -115,8 +127,11 @@ class UnitWriter:
     the unit must be scored whole by :func:`~fulian_eval.scoring.exact.score`.
     """
 
-    def __init__(self, rb: Rulebook, limit: int = CACHE_LIMIT) -> None:
+    def __init__(
+        self, rb: Rulebook, dumps_at: Callable[[Any, int], str], limit: int = CACHE_LIMIT
+    ) -> None:
         self.rb = rb
+        self.dumps_at = dumps_at  # json_stream's writer (that module builds on this one)
         self.limit = limit
         self.enabled = fast_path_for(rb)
         self.stats = Stats()
@@ -125,6 +140,7 @@ class UnitWriter:
         role_at = len(self.fields)  # the role, then a manual item's points, follow the values
 
         def getter(names: set[str], extra: Sequence[int] = ()) -> Callable[[Sequence[Any]], Any]:
+            # Every name read, through derived values to the fields they are computed from.
             idx = sorted({pos[n] for n in rb.inputs_of(names) if n in pos})
             return _getter([*idx, role_at, *extra])
 
@@ -135,15 +151,22 @@ class UnitWriter:
             cat_names = set(cat.applies_when.names) if cat.applies_when is not None else set()
             self.cat_keys.append(getter(cat_names))
             for item in cat.items:
-                names = set(item.fields_used()) | cat_names
-                if item.applies_when is not None:
-                    names |= item.applies_when.names
                 extra = [role_at + 1 + self.manual.index(item.id)] if item.kind == "manual" else []
-                self.items.append(_ItemSpec(ci, item, getter(names, extra), item.kind == "manual"))
+                when = item.applies_when
+                self.items.append(
+                    _ItemSpec(
+                        ci,
+                        item,
+                        getter(set(item.fields_used()), extra),
+                        getter(set(when.names)) if when is not None else None,
+                    )
+                )
         self.cat_ok: list[dict[Any, tuple[bool, str]]] = [{} for _ in rb.categories]
-        self.cat_cache: list[dict[Any, tuple[CategoryResult, str]]] = [{} for _ in rb.categories]
+        self.cat_cache: list[dict[Any, tuple[CategoryResult, str, Any]]] = [
+            {} for _ in rb.categories
+        ]
         self.checks = [getter(set(c.when.names)) for c in rb.consistency]
-        self.check_cache: list[dict[Any, bool | None]] = [{} for _ in rb.consistency]
+        self.check_cache: list[dict[Any, object]] = [{} for _ in rb.consistency]
         self.totals: dict[Any, Fraction] = {}
         self.starts = [0]
         for cat in rb.categories:
@@ -160,8 +183,7 @@ class UnitWriter:
         """The unit's result (without categories or items), its rank key (as
         :meth:`~fulian_eval.scoring.exact.UnitResult.rank_key`) and its object's text; None:
         score it whole."""
-        from .json_stream import dumps_at  # json_stream imports this module
-
+        dumps_at = self.dumps_at
         if not self.enabled or ev.surveyed:
             self.stats.exact += 1
             return None
@@ -182,17 +204,18 @@ class UnitWriter:
                 ctx = _Ctx(rb, ev)
             return ctx
 
+        put = self._put
         flags = list(ev.flags)
         for k, check in enumerate(rb.consistency):
             key = self.checks[k](row)
             cache = self.check_cache[k]
-            failed = cache.get(key, 0)
-            if failed == 0:
+            failed = cache.get(key, _UNSEEN)
+            if failed is _UNSEEN:
                 try:
                     failed = not check.when.evaluate(context().env)
                 except (MissingValue, NotApplicableValue, DivisionByZero):
                     failed = None
-                self._put(cache, key, failed)
+                put(cache, key, failed)
             if failed:
                 flags.append(consistency_flag(check))
         places = rb.places
@@ -203,53 +226,81 @@ class UnitWriter:
             if got is None:
                 ok, text = context().holds(cat.applies_when)
                 got = (ok, f"{text} 不成立" if not ok else "")
-                self._put(self.cat_ok[ci], key, got)
+                put(self.cat_ok[ci], key, got)
             oks.append(got)
         results: list[ItemResult] = []
         texts: list[str] = []
+        tokens: list[tuple[int, int, str]] = []
         vetoed, effect = False, ""
         stats = self.stats
         for spec in self.items:
-            key = spec.key(row)
+            # What the item's outcome depends on: its category not applying (and why), else
+            # its applies_when not holding (and why), else the values its rule reads.
+            cat_ok = oks[spec.ci]
+            if not cat_ok[0]:
+                key = ("category", cat_ok[1])
+            else:
+                when = None
+                if spec.when is not None:
+                    wkey = spec.when(row)
+                    when = spec.when_cache.get(wkey)
+                    if when is None:
+                        when = context().holds(spec.item.applies_when)
+                        put(spec.when_cache, wkey, when)
+                key = ("when", when[1]) if when is not None and not when[0] else spec.key(row)
             hit = spec.cache.get(key)
             if hit is None:
                 stats.misses += 1
                 c = context()
                 cat = rb.categories[spec.ci]
                 c.penalty = cat.deducts
-                ok, why = oks[spec.ci]
-                res, veto, eff = _score_item(c, spec.item, cat, ok, why)
+                res, veto, eff = _score_item(c, spec.item, cat, cat_ok[0], cat_ok[1])
                 res = attrs.evolve(res, why=res.reason, used=())
-                hit = (res, veto, eff, dumps_at(item_json(res, places), 4))
-                self._put(spec.cache, key, hit)
+                pts = res.points
+                hit = (
+                    res,
+                    veto,
+                    eff,
+                    dumps_at(item_json(res, places), 4),
+                    (pts.numerator, pts.denominator, res.status),
+                )
+                put(spec.cache, key, hit)
             else:
                 stats.hits += 1
-            res, veto, eff, text = hit
+            res, veto, eff, text, token = hit
             if veto and (not vetoed or eff == "zero"):
                 vetoed, effect = True, eff
             results.append(res)
             texts.append(text)
+            tokens.append(token)
         cats: list[CategoryResult] = []
         cat_texts: list[str] = []
+        cat_tokens: list[Any] = []
         for ci, cat in enumerate(rb.categories):
             ok = oks[ci][0]
-            mine = results[self.starts[ci] : self.starts[ci + 1]]
-            key = (ok, tuple((r.points, r.status) for r in mine))
+            lo, hi = self.starts[ci], self.starts[ci + 1]
+            key = (ok, *tokens[lo:hi])
             got_cat = self.cat_cache[ci].get(key)
             if got_cat is None:
                 if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
                     cr = _not_applicable_category(rb, cat)
                 else:
-                    cr = _category(rb, cat, mine)
-                got_cat = (cr, dumps_at(category_json(cr, places), 4))
-                self._put(self.cat_cache[ci], key, got_cat)
+                    cr = _category(rb, cat, results[lo:hi])
+                sc = cr.score
+                got_cat = (
+                    cr,
+                    dumps_at(category_json(cr, places), 4),
+                    (sc.numerator, sc.denominator, cr.applicable),
+                )
+                put(self.cat_cache[ci], key, got_cat)
             cats.append(got_cat[0])
             cat_texts.append(got_cat[1])
-        tkey = tuple((c.score, c.applicable) for c in cats)
+            cat_tokens.append(got_cat[2])
+        tkey = tuple(cat_tokens)
         total = self.totals.get(tkey)
         if total is None:
             total = total_with(rb, cats)
-            self._put(self.totals, tkey, total)
+            put(self.totals, tkey, total)
         if vetoed and effect == "zero":
             total = Fraction(0)
         result = UnitResult(

@@ -206,7 +206,7 @@ def _writer(rb: Rulebook) -> UnitWriter:
     """This process's :class:`UnitWriter` for ``rb`` (a forked worker makes its own)."""
     global _WRITER
     if _WRITER is None or _WRITER.rb is not rb:
-        _WRITER = UnitWriter(rb)
+        _WRITER = UnitWriter(rb, dumps_at)
     return _WRITER
 
 
