@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,8 +26,9 @@ from fulian_eval.io.surveys import load_surveys
 from fulian_eval.io.waivers import WaiverSet
 from fulian_eval.model.rulebook import Rulebook
 from fulian_eval.report import json_stream
+from fulian_eval.report.json_memo import UnitWriter, fast_path_for
 from fulian_eval.report.json_stream import InputChanged, dumps_at, spool_score_json
-from fulian_eval.testing import evidence_data, rulebooks
+from fulian_eval.testing import evidence_data, evidence_lists, rulebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -324,6 +326,7 @@ def test_only_a_chunk_of_full_results_is_alive(
         return res
 
     monkeypatch.setattr(json_stream, "score", counted)
+    monkeypatch.setattr(json_stream, "PIECED", False)  # every unit scored whole
     with spool_score_json(rb, [_many(tmp_path, 300)], workers=1, chunk=10) as spool:
         assert len(spool) == 300
     assert 1 <= most[0] <= 2
@@ -431,3 +434,63 @@ def test_workers_from_the_environment_and_never_beside_threads(
     finally:
         stop.set()
         t.join()
+
+
+# ------------------------------------------- unit objects pieced from remembered outcomes
+
+
+def _whole(rb: Rulebook, ev: Any) -> tuple[Any, str]:
+    res = fe.score(rb, ev)
+    data, split = json_stream.unit_bytes(rb, res)
+    return res.rank_key(rb.tie_break), (data[:split] + data[split:]).decode()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_pieced_objects_are_the_exact_engines_on_random_rulebooks(data: st.DataObject) -> None:
+    rb = data.draw(rulebooks(max_categories=4, max_items=5))
+    roles = st.sampled_from(("self", "peer", "town"))
+    evs = data.draw(evidence_lists(rb, max_size=8, roles=roles))
+    # Each unit twice (the second time from the caches), a unit's values on another's
+    # identity, and caches small enough to be cleared on the way.
+    evs = evs + evs + [attrs.evolve(e, unit=evs[0].unit) for e in evs[1:]]
+    for limit in (1, 3, 10_000):
+        writer = UnitWriter(rb, dumps_at, limit=limit)
+        for ev in evs:
+            made = writer.write(ev)
+            if made is None:
+                assert not fast_path_for(rb) or ev.surveyed
+                continue
+            res, key, text = made
+            want_key, want = _whole(rb, ev)
+            assert text.replace(json_stream._RANK_AT, "", 1) == want
+            assert key == want_key
+            assert (res.unit, res.role, res.source) == (ev.unit, ev.role, ev.source)
+        if fast_path_for(rb):
+            assert writer.stats.pieced == len(evs)
+            if limit > len(evs):  # nothing forgotten: the second time round, every item is a hit
+                assert writer.stats.hits >= writer.stats.pieced // 3 * len(list(rb.items()))
+
+
+def test_the_town_scheme_takes_the_pieced_path(tmp_path: Path) -> None:
+    rb = fe.load_rulebook(TOWN_RULES)
+    assert fast_path_for(rb)
+    json_stream._WRITER = None
+    assert_same(rb, [_many(tmp_path, 300)], chunk=50)
+    stats = json_stream._WRITER.stats if json_stream._WRITER is not None else None
+    assert stats is not None
+    assert (stats.pieced, stats.exact) == (300, 0)  # no unit fell back to the exact engine
+    assert stats.hits > 3 * stats.misses  # most item outcomes came from the caches
+
+
+def test_surveyed_and_waived_units_are_scored_whole() -> None:
+    rb = fe.load_rulebook(TOWN_RULES)
+    json_stream._WRITER = None
+    assert_same(
+        rb, [TOWN_CSV], survey_paths=[EXAMPLES / "surveys" / "town-satisfaction.csv"], chunk=5
+    )
+    assert json_stream._WRITER is not None and json_stream._WRITER.stats.exact > 0

@@ -56,6 +56,7 @@ LAYERS: list[list[str]] = [
     ["analysis.crosscheck", "analysis.sensitivity"],
     ["report.sheets", "report.pdf", "report.workbook", "report.arrow"],
     ["report.render"],
+    ["report.json_memo"],
     ["report.columns", "report.form", "report.json_stream"],
     ["audit.store"],
     ["audit.sink"],

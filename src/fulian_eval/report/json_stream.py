@@ -56,6 +56,7 @@ from ..lang.messages import _
 from ..lang.text import json_text
 from ..model.rulebook import Rulebook, UnitInfo
 from ..scoring.exact import score
+from .json_memo import UnitWriter
 from .render import rejected_json, rulebook_json, unit_json
 
 __all__ = [
@@ -178,7 +179,10 @@ def dumps_at(o: Any, depth: int = 0) -> str:
 def unit_bytes(rb: Rulebook, result: Any) -> tuple[bytes, int]:
     """A unit's object as the document holds it (indented at its depth), without its rank
     lines: (UTF-8 bytes, the offset where ``rank``, ``group_rank`` and ``award`` go)."""
-    text = dumps_at(unit_json(Ranked(result=result, rank=0, group_rank=0), rb), 2)
+    return _split(dumps_at(unit_json(Ranked(result=result, rank=0, group_rank=0), rb), 2))
+
+
+def _split(text: str) -> tuple[bytes, int]:
     at = text.index(_RANK_AT)
     head = text[:at].encode()
     return head + text[at + len(_RANK_AT) :].encode(), len(head)
@@ -190,6 +194,20 @@ def rank_lines(r: Ranked[Any]) -> bytes:
     return (
         f'\n   "rank": {r.rank},\n   "group_rank": {r.group_rank},\n   "award": {award},\n'.encode()
     )
+
+
+#: Piece unit objects together from remembered item outcomes (:mod:`.json_memo`); False:
+#: score every unit whole (the same bytes, slower; for comparison).
+PIECED = True
+_WRITER: UnitWriter | None = None
+
+
+def _writer(rb: Rulebook) -> UnitWriter:
+    """This process's :class:`UnitWriter` for ``rb`` (a forked worker makes its own)."""
+    global _WRITER
+    if _WRITER is None or _WRITER.rb is not rb:
+        _WRITER = UnitWriter(rb, dumps_at)
+    return _WRITER
 
 
 def _work(tasks: list[Task]) -> tuple[list[_Scored | Rejection], list[str], int]:
@@ -206,11 +224,17 @@ def _work(tasks: list[Task]) -> tuple[list[_Scored | Rejection], list[str], int]
             told: list[str] = []
             if _WAIVERS is not None:
                 waived, told = _WAIVERS.for_unit(o)
-            res = score(rb, o, waived)
-            data, split = unit_bytes(rb, res)
-            out.append(
-                (res.unit, res.role, res.source, res.rank_key(rb.tie_break), told, data, split)
-            )
+            made = None if waived or not PIECED else _writer(rb).write(o)
+            if made is None:
+                res = score(rb, o, waived)
+                data, split = unit_bytes(rb, res)
+                out.append(
+                    (res.unit, res.role, res.source, res.rank_key(rb.tie_break), told, data, split)
+                )
+                continue
+            res, key, text = made
+            data, split = _split(text)
+            out.append((res.unit, res.role, res.source, key, told, data, split))
     return out, warnings, sum(_size(t) for t in tasks)
 
 

@@ -23,6 +23,7 @@ from ..model.rulebook import Rulebook
 from ..model.status import LABELS
 from ..scoring.exact import (
     NOT_APPLICABLE,
+    CategoryResult,
     GroupResult,
     ItemResult,
     UnitResult,
@@ -93,6 +94,19 @@ def group_json(g: GroupResult) -> dict[str, Any]:
     }
 
 
+def category_json(c: CategoryResult, places: int = 2) -> dict[str, Any]:
+    """A category's score, cap and groups in a unit's object (SPEC §9)."""
+    return {
+        "id": c.id,
+        "title": c.title,
+        "type": c.type,
+        "score": fmt_points(c.score, places),
+        "max": fmt_bound(c.max, places),
+        "applicable": c.applicable,
+        "groups": [group_json(g) for g in c.groups],
+    }
+
+
 def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, Any]:
     u = r.result
     p = u.places
@@ -109,18 +123,7 @@ def unit_json(r: Ranked[UnitResult], rb: Rulebook | None = None) -> dict[str, An
         "rank": r.rank,
         "group_rank": r.group_rank,
         "award": r.award,
-        "categories": [
-            {
-                "id": c.id,
-                "title": c.title,
-                "type": c.type,
-                "score": fmt_points(c.score, p),
-                "max": fmt_bound(c.max, p),
-                "applicable": c.applicable,
-                "groups": [group_json(g) for g in c.groups],
-            }
-            for c in u.categories
-        ],
+        "categories": [category_json(c, p) for c in u.categories],
         "items": [item_json(i, p) for i in u.items],
         "flags": list(u.flags),
         "source": u.source,

@@ -1,0 +1,335 @@
+"""A unit's ``score --format json`` object from remembered pieces (issue 12, item 3).
+
+Most of what the JSON document says of a unit is repeated across units: an item's
+points, status and reason are a function of the values the item reads (its rule's
+fields, its precondition's, its ``applies_when``'s and its category's, each derived
+value through what it is computed from), the unit's role and, for a manual item, the
+assessor's points — nothing else. So is a category's object of its items' points and
+statuses (and whether it applies), the total of the category scores, and a consistency
+check of the values it reads.
+
+:class:`UnitWriter` keeps, per item, the finished JSON text of each distinct outcome it
+has met, keyed by those values; an outcome it has not met is made by the exact engine's
+own functions (:func:`~fulian_eval.scoring.exact._score_item`, ``_category``,
+``total_with``) on that unit, as :func:`~fulian_eval.scoring.exact.score` makes it, and
+written by the same :func:`~fulian_eval.report.render.item_json` and
+:func:`~fulian_eval.report.json_stream.dumps_at`. The unit's object is then those texts
+put together with its head (:func:`~fulian_eval.report.render.unit_json` itself).
+
+What the pieces cannot tell goes to :func:`~fulian_eval.scoring.exact.score` whole:
+rulebooks with vetoes on the total or a category's score (they read the whole unit),
+units with questionnaire answers (their reasons name the questionnaires) or waivers,
+and values of a type the keys do not know. Every cache is cleared when it grows past
+``limit`` entries, so memory stays bounded whatever the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from operator import itemgetter
+from typing import Any
+
+import attrs
+
+from ..analysis.rank import Ranked
+from ..kinds import VetoRule
+from ..lang.expr import Absent, DivisionByZero, MissingValue, NotApplicableValue
+from ..lang.text import points_h
+from ..model.rulebook import Evidence, Rulebook
+from ..scoring.exact import (
+    CategoryResult,
+    ItemResult,
+    UnitResult,
+    _category,
+    _Ctx,
+    _grade,
+    _not_applicable_category,
+    _score_item,
+    consistency_flag,
+    na_awards,
+    total_with,
+)
+from .render import category_json, item_json, unit_json
+
+__all__ = ["CACHE_LIMIT", "UnitWriter", "fast_path_for"]
+
+#: Distinct outcomes remembered per item (and per category, check, total) before its cache is cleared.
+CACHE_LIMIT = 4096
+
+_KNOWN = (Fraction, bool, str, frozenset, int)
+_EMPTY_PARTS = '\n   "categories": [],\n   "items": [],\n'
+
+
+_UNSEEN = object()
+
+
+class _Unknown(Exception):
+    """A value the keys do not know how to compare: the unit goes to the exact engine."""
+
+
+def _typed(v: Any) -> Any:
+    """A value as a key holds it: with its type (1 and True are equal in Python, not here),
+    a number as its numerator and denominator (hashing a Fraction is slow)."""
+    if v is None:
+        return None
+    c = v.__class__
+    if c is Fraction:
+        return (c, v.numerator, v.denominator)
+    if c in _KNOWN:
+        return (c, v)
+    if c is Absent:
+        return (Absent, v.kind, v.why)
+    raise _Unknown
+
+
+def fast_path_for(rb: Rulebook) -> bool:
+    """Whether :class:`UnitWriter` can piece this rulebook's units together (else: exact)."""
+    return not any(isinstance(i.rule, VetoRule) and i.rule.late for i in rb.items())
+
+
+def _getter(idx: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
+    if not idx:
+        return lambda row: ()
+    return itemgetter(*idx)  # one index: the value itself, as good a key
+
+
+# An item outcome as remembered: its result (reason as text), whether it vetoes, the veto's
+# effect, its object's text, and (points, status) as a small key for its category's cache.
+_Outcome = tuple[ItemResult, bool, str, str, tuple[int, int, str]]
+
+
+@attrs.define
+class _ItemSpec:
+    ci: int  # its category's index
+    item: Any
+    key: Callable[[Sequence[Any]], Any]  # the values its rule reads, the role, manual points
+    when: Callable[[Sequence[Any]], Any] | None  # the values its applies_when reads
+    when_cache: dict[Any, tuple[bool, str]] = attrs.field(factory=dict)
+    cache: dict[Any, _Outcome] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Stats:
+    """How many units were pieced together, and how many went to the exact engine."""
+
+    pieced: int = 0
+    exact: int = 0
+    hits: int = 0  # item outcomes found in a cache
+    misses: int = 0  # item outcomes made by the exact engine
+
+
+class UnitWriter:
+    """Unit objects (:func:`~fulian_eval.report.json_stream.unit_bytes`' text) from remembered pieces.
+
+    Call :meth:`write` with a unit's evidence; it gives the unit's result without items
+    or reasons (what ranking needs) and its object's text at the unit's depth, or None where
+    the unit must be scored whole by :func:`~fulian_eval.scoring.exact.score`.
+    """
+
+    def __init__(
+        self, rb: Rulebook, dumps_at: Callable[[Any, int], str], limit: int = CACHE_LIMIT
+    ) -> None:
+        self.rb = rb
+        self.dumps_at = dumps_at  # json_stream's writer (that module builds on this one)
+        self.limit = limit
+        self.enabled = fast_path_for(rb)
+        self.stats = Stats()
+        self.fields = list(rb.fields)
+        pos = {n: k for k, n in enumerate(self.fields)}
+        role_at = len(self.fields)  # the role, then a manual item's points, follow the values
+
+        def getter(names: set[str], extra: Sequence[int] = ()) -> Callable[[Sequence[Any]], Any]:
+            # Every name read, through derived values to the fields they are computed from.
+            idx = sorted({pos[n] for n in rb.inputs_of(names) if n in pos})
+            return _getter([*idx, role_at, *extra])
+
+        self.manual = [i.id for i in rb.items() if i.kind == "manual"]
+        self.cat_keys: list[Callable[[Sequence[Any]], Any]] = []
+        self.items: list[_ItemSpec] = []
+        for ci, cat in enumerate(rb.categories):
+            cat_names = set(cat.applies_when.names) if cat.applies_when is not None else set()
+            self.cat_keys.append(getter(cat_names))
+            for item in cat.items:
+                extra = [role_at + 1 + self.manual.index(item.id)] if item.kind == "manual" else []
+                when = item.applies_when
+                self.items.append(
+                    _ItemSpec(
+                        ci,
+                        item,
+                        getter(set(item.fields_used()), extra),
+                        getter(set(when.names)) if when is not None else None,
+                    )
+                )
+        self.cat_ok: list[dict[Any, tuple[bool, str]]] = [{} for _ in rb.categories]
+        self.cat_cache: list[dict[Any, tuple[CategoryResult, str, Any]]] = [
+            {} for _ in rb.categories
+        ]
+        self.checks = [getter(set(c.when.names)) for c in rb.consistency]
+        self.check_cache: list[dict[Any, object]] = [{} for _ in rb.consistency]
+        self.totals: dict[Any, Fraction] = {}
+        self.starts = [0]
+        for cat in rb.categories:
+            self.starts.append(self.starts[-1] + len(cat.items))
+
+    def _put(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(cache) >= self.limit:
+            cache.clear()
+        cache[key] = value
+
+    def write(
+        self, ev: Evidence
+    ) -> tuple[UnitResult, tuple[bool, int, tuple[int, ...]], str] | None:
+        """The unit's result (without categories or items), its rank key (as
+        :meth:`~fulian_eval.scoring.exact.UnitResult.rank_key`) and its object's text; None:
+        score it whole."""
+        dumps_at = self.dumps_at
+        if not self.enabled or ev.surveyed:
+            self.stats.exact += 1
+            return None
+        rb = self.rb
+        values = ev.values
+        try:
+            row = [_typed(values.get(n)) for n in self.fields]
+            row.append(ev.role)
+            row.extend(_typed(ev.points.get(i)) for i in self.manual)
+        except _Unknown:
+            self.stats.exact += 1
+            return None
+        ctx: _Ctx | None = None
+
+        def context() -> _Ctx:
+            nonlocal ctx
+            if ctx is None:
+                ctx = _Ctx(rb, ev)
+            return ctx
+
+        put = self._put
+        flags = list(ev.flags)
+        for k, check in enumerate(rb.consistency):
+            key = self.checks[k](row)
+            cache = self.check_cache[k]
+            failed = cache.get(key, _UNSEEN)
+            if failed is _UNSEEN:
+                try:
+                    failed = not check.when.evaluate(context().env)
+                except (MissingValue, NotApplicableValue, DivisionByZero):
+                    failed = None
+                put(cache, key, failed)
+            if failed:
+                flags.append(consistency_flag(check))
+        places = rb.places
+        oks: list[tuple[bool, str]] = []
+        for ci, cat in enumerate(rb.categories):
+            key = self.cat_keys[ci](row)
+            got = self.cat_ok[ci].get(key)
+            if got is None:
+                ok, text = context().holds(cat.applies_when)
+                got = (ok, f"{text} 不成立" if not ok else "")
+                put(self.cat_ok[ci], key, got)
+            oks.append(got)
+        results: list[ItemResult] = []
+        texts: list[str] = []
+        tokens: list[tuple[int, int, str]] = []
+        vetoed, effect = False, ""
+        stats = self.stats
+        for spec in self.items:
+            # What the item's outcome depends on: its category not applying (and why), else
+            # its applies_when not holding (and why), else the values its rule reads.
+            cat_ok = oks[spec.ci]
+            if not cat_ok[0]:
+                key = ("category", cat_ok[1])
+            else:
+                when = None
+                if spec.when is not None:
+                    wkey = spec.when(row)
+                    when = spec.when_cache.get(wkey)
+                    if when is None:
+                        when = context().holds(spec.item.applies_when)
+                        put(spec.when_cache, wkey, when)
+                key = ("when", when[1]) if when is not None and not when[0] else spec.key(row)
+            hit = spec.cache.get(key)
+            if hit is None:
+                stats.misses += 1
+                c = context()
+                cat = rb.categories[spec.ci]
+                c.penalty = cat.deducts
+                res, veto, eff = _score_item(c, spec.item, cat, cat_ok[0], cat_ok[1])
+                res = attrs.evolve(res, why=res.reason, used=())
+                pts = res.points
+                hit = (
+                    res,
+                    veto,
+                    eff,
+                    dumps_at(item_json(res, places), 4),
+                    (pts.numerator, pts.denominator, res.status),
+                )
+                put(spec.cache, key, hit)
+            else:
+                stats.hits += 1
+            res, veto, eff, text, token = hit
+            if veto and (not vetoed or eff == "zero"):
+                vetoed, effect = True, eff
+            results.append(res)
+            texts.append(text)
+            tokens.append(token)
+        cats: list[CategoryResult] = []
+        cat_texts: list[str] = []
+        cat_tokens: list[Any] = []
+        for ci, cat in enumerate(rb.categories):
+            ok = oks[ci][0]
+            lo, hi = self.starts[ci], self.starts[ci + 1]
+            key = (ok, *tokens[lo:hi])
+            got_cat = self.cat_cache[ci].get(key)
+            if got_cat is None:
+                if not ok and not any(na_awards(rb, cat, item) for item in cat.items):
+                    cr = _not_applicable_category(rb, cat)
+                else:
+                    cr = _category(rb, cat, results[lo:hi])
+                sc = cr.score
+                got_cat = (
+                    cr,
+                    dumps_at(category_json(cr, places), 4),
+                    (sc.numerator, sc.denominator, cr.applicable),
+                )
+                put(self.cat_cache[ci], key, got_cat)
+            cats.append(got_cat[0])
+            cat_texts.append(got_cat[1])
+            cat_tokens.append(got_cat[2])
+        tkey = tuple(cat_tokens)
+        total = self.totals.get(tkey)
+        if total is None:
+            total = total_with(rb, cats)
+            put(self.totals, tkey, total)
+        if vetoed and effect == "zero":
+            total = Fraction(0)
+        result = UnitResult(
+            unit=ev.unit,
+            role=ev.role,
+            total=total,
+            categories=(),
+            items=(),
+            grade=_grade(rb, rb.round(total), vetoed),
+            vetoed=vetoed,
+            veto_effect=effect,
+            flags=tuple(flags),
+            source=ev.source,
+            assessor=ev.assessment.assessor,
+            places=places,
+        )
+        head = dumps_at(unit_json(Ranked(result=result, rank=0, group_rank=0), rb), 2)
+        at = head.index(_EMPTY_PARTS)
+        parts = f'\n   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},\n'
+        stats.pieced += 1
+        by_id = {c.id: c for c in cats}
+        key = (
+            vetoed,
+            -points_h(total, places),
+            tuple(-points_h(by_id[c].score, places) for c in rb.tie_break),
+        )
+        return result, key, head[:at] + parts + head[at + len(_EMPTY_PARTS) :]
+
+
+def _listed(texts: Sequence[str]) -> str:
+    """A list of objects already written at depth 4, as json.dumps puts it at a unit's key."""
+    return "[\n    " + ",\n    ".join(texts) + "\n   ]" if texts else "[]"
