@@ -381,7 +381,9 @@ def test_records_after_the_given_head_fail_unless_allowed(store: Path) -> None:
 
 
 def test_a_store_from_a_newer_schema_is_refused_clearly(store: Path) -> None:
-    _sql(store, f"UPDATE meta SET value = '{audit.SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
+    _sql(
+        store, f"UPDATE meta SET value = '{audit.SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"
+    )
     with pytest.raises(NewerSchemaError) as err:
         AuditStore.open(store)
     message = str(err.value)
@@ -797,9 +799,7 @@ def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
         a = blocks._values(key, last[key], n * k).reshape(k, n)[:, :-1]
         last[key] = blocks._column(a if per else a[0])
     last["unit"], last["name"] = last["unit"][:-1], last["name"][:-1]
-    _sql(
-        db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(last).decode(), last_seq)
-    )
+    _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(last).decode(), last_seq))
     end_seq, end_raw = _sql(db, "SELECT seq, body FROM records WHERE kind = 'end'")[0]
     end = json.loads(end_raw)
     end["units"] -= 1  # the forger fixes the count too

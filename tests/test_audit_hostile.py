@@ -703,10 +703,11 @@ def test_a_damaged_page_is_failed_not_an_internal_error(
     # stored file's content (the last page, when the records are one block) fails its sha256.
     assert verify.stdout.startswith("校验失败：") and (
         "the store is damaged" in verify.stdout
-        or (pages == "last" and "was changed: its content no longer has that sha256" in verify.stdout)
-    ), (
-        verify.stdout
-    )
+        or (
+            pages == "last"
+            and "was changed: its content no longer has that sha256" in verify.stdout
+        )
+    ), verify.stdout
     if "the store is damaged" not in verify.stdout:  # a stored file's page: replay says so too
         replay = cli("audit", "replay", db)
         _ok(replay)
