@@ -57,6 +57,7 @@ LAYERS: list[list[str]] = [
     ["report.sheets", "report.pdf", "report.workbook", "report.arrow"],
     ["report.render"],
     ["report.columns", "report.form", "report.json_stream"],
+    ["audit.blocks"],
     ["audit.store"],
     ["audit.sink"],
     ["audit.reproduce"],

@@ -33,16 +33,213 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..io.evidence import split_source
+from ..model.rulebook import Rulebook
 from ..scoring.stream import HundredthsText
-from .store import UnitBodies, encode_json
 
-__all__ = ["KIND", "Expander", "check", "encode"]
+__all__ = [
+    "KIND",
+    "EvidencePaths",
+    "Expander",
+    "UnitBodies",
+    "check_block",
+    "encode",
+    "encode_json",
+]
+
+#: Canonical JSON text (keys sorted, no spaces, no ASCII escaping, no NaN): what every
+#: record body is (see :func:`~fulian_eval.audit.store.canonical_json`).
+encode_json = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+class EvidencePaths:
+    """Which stored evidence file a unit's source names ("x.csv row 4" -> x.csv), by index."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.by_path: dict[str, int] = {}
+        for k, p in enumerate(paths):
+            self.by_path.setdefault(p, k)
+
+    def index(self, source: str) -> int | None:
+        k = self.by_path.get(source)
+        if k is None:
+            path, sep, _ = source.rpartition(" row ")
+            if sep:
+                k = self.by_path.get(path)
+        return k
+
+
+_json_str = json.encoder.encode_basestring  # as encode_json writes a string (ensure_ascii=False)
+
+
+class UnitBodies:
+    """Unit records written straight from compact columns, for runs of many units.
+
+    Gives the very text :func:`append_run` stores for a
+    :class:`~fulian_eval.scoring.exact.UnitSummary` with the same values (a test holds the
+    two together), without making the summary: pass the bodies to
+    ``append_run(bodies=...)``.
+    """
+
+    def __init__(self, rulebook: Rulebook | None, evidence_paths: Sequence[str]) -> None:
+        self.evidence = EvidencePaths(evidence_paths)
+        cats = [c.id for c in rulebook.categories] if rulebook is not None else []
+        self.cats = [f'[{_json_str(c)},"' for c in cats]
+        self.strings: dict[str, str] = {}
+        self.flags: dict[tuple[str, ...], str] = {(): "[]"}
+
+    @classmethod
+    def for_categories(cls, categories: Sequence[str]) -> UnitBodies:
+        """Bodies for a rulebook with these category ids, whose evidence indexes are given to
+        :meth:`block` (``evidence_of``): how a block record is expanded."""
+        enc = cls(None, [])
+        enc.cats = [f'[{_json_str(c)},"' for c in categories]
+        return enc
+
+    def _s(self, text: str) -> str:
+        got = self.strings.get(text)
+        if got is None:
+            got = _json_str(text)
+            if len(self.strings) < 10_000:
+                self.strings[text] = got
+        return got
+
+    def body(
+        self,
+        *,
+        unit: str,
+        name: str,
+        group: str,
+        kind: str,
+        role: str,
+        source: str,
+        flags: tuple[str, ...],
+        grade: str | None,
+        vetoed: bool,
+        total: str,
+        categories: Sequence[tuple[str, bool]],
+        points: Sequence[str],
+    ) -> str:
+        """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
+        path, row = split_source(source)
+        return self.block(
+            unit=[unit],
+            name=[name],
+            group=[group],
+            kind=[kind],
+            role=[role],
+            file=[path],
+            row=[row],
+            flags=[flags],
+            grade=[grade],
+            vetoed=[vetoed],
+            total=[total],
+            cat_scores=[[sc] for sc, _ in categories],
+            cat_ok=[[ok] for _, ok in categories],
+            points=list(points),
+        )[0]
+
+    def block(
+        self,
+        *,
+        unit: Sequence[str],
+        name: Sequence[str],
+        group: Sequence[str],
+        kind: Sequence[str],
+        role: Sequence[str],
+        file: Sequence[str],
+        row: Sequence[int],
+        flags: Sequence[tuple[str, ...]],
+        grade: Sequence[str | None],
+        vetoed: Sequence[bool],
+        total: Sequence[str],
+        cat_scores: Sequence[Sequence[str]],
+        cat_ok: Sequence[Sequence[bool]],
+        points: Sequence[str],
+        evidence_of: Mapping[str, int | None] | None = None,
+    ) -> list[str]:
+        """Many units' records at once, from columns.
+
+        ``file`` and ``row`` give each source ("x.csv" and 4 for "x.csv row 4"; row 0 for
+        a file that is one unit); ``cat_scores``/``cat_ok`` hold one list per category;
+        ``points`` every unit's item points, unit after unit; ``evidence_of`` each file's
+        index in the run's evidence list, when it is not to be looked up by path.
+        """
+        n = len(unit)
+        if n == 0:
+            return []
+        n_items = len(points) // n
+        s = self._s
+        files: dict[str, tuple[str, str]] = {}
+        for f in set(file):
+            k = self.evidence.index(f) if evidence_of is None else evidence_of[f]
+            files[f] = ("null" if k is None else str(k), _json_str(f)[:-1])
+        frags = []
+        for head, scores, oks in zip(self.cats, cat_scores, cat_ok, strict=True):
+            cache: dict[tuple[str, bool], str] = {}
+            out = []
+            for sc, ok in zip(scores, oks, strict=True):
+                got = cache.get((sc, ok))
+                if got is None:
+                    got = cache[sc, ok] = f'{head}{sc}",{"true" if ok else "false"}]'
+                out.append(got)
+            frags.append(out)
+        cats = [",".join(parts) for parts in zip(*frags, strict=True)] if frags else [""] * n
+        bodies = []
+        for i in range(n):
+            ev, fj = files[file[i]]
+            fl = self.flags.get(flags[i])
+            if fl is None:
+                fl = "[" + ",".join(_json_str(f) for f in flags[i]) + "]"
+                if len(self.flags) < 10_000:
+                    self.flags[flags[i]] = fl
+            g = grade[i]
+            r = row[i]
+            bodies.append(
+                "".join(
+                    (
+                        '{"categories":[',
+                        cats[i],
+                        '],"evidence":',
+                        ev,
+                        ',"flags":',
+                        fl,
+                        ',"grade":',
+                        "null" if g is None else s(g),
+                        ',"group":',
+                        s(group[i]),
+                        ',"kind":"unit","name":',
+                        _json_str(name[i]),
+                        ',"points":["',
+                        '","'.join(points[i * n_items : (i + 1) * n_items]),
+                        '"],"role":',
+                        s(role[i]),
+                        ',"source":',
+                        fj,
+                        f' row {r}"' if r else '"',
+                        ',"total":"',
+                        total[i],
+                        '","unit":',
+                        _json_str(unit[i]),
+                        ',"unit_kind":',
+                        s(kind[i]),
+                        ',"vetoed":',
+                        "true" if vetoed[i] else "false",
+                        "}",
+                    )
+                )
+            )
+        return bodies
+
 
 #: The ``kind`` of a block record.
 KIND = "units"
@@ -200,7 +397,7 @@ def _tables(rec: Mapping[str, Any], evidence: int) -> dict[str, int]:
     return out
 
 
-def check(rec: Mapping[str, Any], evidence: int, items: int) -> int:
+def check_block(rec: Mapping[str, Any], evidence: int, items: int) -> int:
     """How many units a block holds, after checking its structure; ``evidence`` and
     ``items`` are how many evidence files and items its run's header lists.
 

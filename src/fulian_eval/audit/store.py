@@ -53,11 +53,15 @@ import attrs
 
 from .._version import __version__
 from ..errors import FulianEvalError
-from ..io.evidence import Rejection, expand_paths, split_source
+from ..io.evidence import Rejection, expand_paths
 from ..io.tables import read_bounded
 from ..model.rulebook import Item, Rulebook
 from ..model.status import Status
 from ..scoring.exact import UnitResult, UnitSummary, fmt_points
+from .blocks import KIND as BLOCK
+from .blocks import EvidencePaths as EvidencePaths  # also the store's, as before
+from .blocks import Expander, UnitBodies, check_block
+from .blocks import encode_json as encode_json
 
 __all__ = [
     "GENESIS",
@@ -118,10 +122,6 @@ class NewerSchemaError(AuditError):
 
 
 # ------------------------------------------------------------ canonical JSON
-
-encode_json = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-).encode
 
 
 def _fraction_text(x: Fraction) -> str:
@@ -484,14 +484,12 @@ class AuditStore:
     def unit_bodies(self, run: int) -> Iterator[str]:
         """Run ``run``'s unit records in chain order, as ``unit`` record texts: blocks
         (schema 2) expanded into the very texts a schema-1 store holds for their units."""
-        from .blocks import KIND, Expander
-
         expand = Expander()
         for kind, body in self.conn.execute(
             "SELECT kind, body FROM records WHERE run_id = ? AND kind IN ('unit', ?) ORDER BY seq",
-            (run, KIND),
+            (run, BLOCK),
         ):
-            if kind == KIND:
+            if kind == BLOCK:
                 yield from expand(load_json(body))
             else:
                 yield str(body)
@@ -520,19 +518,17 @@ class AuditStore:
             return self._show(run, unit)
 
     def _show(self, run: int, unit: str | None) -> list[dict[str, Any]]:
-        from .blocks import KIND, Expander
-
         header = self.header(run)
         sql = "SELECT kind, body FROM records WHERE run_id = ? AND kind IN ('unit', ?)"
-        params: tuple[Any, ...] = (run, KIND)
+        params: tuple[Any, ...] = (run, BLOCK)
         if unit is not None:  # a block holds the id as a list element: "id", or "id"]
             sql += " AND (instr(body, ?) > 0 OR (kind = ? AND instr(body, ?) > 0))"
-            params = (run, KIND, '"unit":' + encode_json(unit) + ",", KIND, encode_json(unit))
+            params = (run, BLOCK, '"unit":' + encode_json(unit) + ",", BLOCK, encode_json(unit))
         sql += " ORDER BY seq"
         out = []
         expand = Expander()
         for kind, body in self.conn.execute(sql, params):
-            if kind == KIND:
+            if kind == BLOCK:
                 block = load_json(body)
                 if unit is not None and unit not in block["unit"]:
                     continue
@@ -724,23 +720,6 @@ def item_inputs(rb: Rulebook, item: Item) -> list[str]:
     return rb.inputs_of(item.fields_used())
 
 
-class EvidencePaths:
-    """Which stored evidence file a unit's source names ("x.csv row 4" -> x.csv), by index."""
-
-    def __init__(self, paths: Sequence[str]) -> None:
-        self.by_path: dict[str, int] = {}
-        for k, p in enumerate(paths):
-            self.by_path.setdefault(p, k)
-
-    def index(self, source: str) -> int | None:
-        k = self.by_path.get(source)
-        if k is None:
-            path, sep, _ = source.rpartition(" row ")
-            if sep:
-                k = self.by_path.get(path)
-        return k
-
-
 class PointsText:
     """fmt_points with a cache: a run has few distinct point values.
 
@@ -809,169 +788,6 @@ def pack_unit(
                 inputs.update(i.inputs)
         body["inputs"] = inputs
     return body
-
-
-_json_str = json.encoder.encode_basestring  # as encode_json writes a string (ensure_ascii=False)
-
-
-class UnitBodies:
-    """Unit records written straight from compact columns, for runs of many units.
-
-    Gives the very text :func:`append_run` stores for a
-    :class:`~fulian_eval.scoring.exact.UnitSummary` with the same values (a test holds the
-    two together), without making the summary: pass the bodies to
-    ``append_run(bodies=...)``.
-    """
-
-    def __init__(self, rulebook: Rulebook | None, evidence_paths: Sequence[str]) -> None:
-        self.evidence = EvidencePaths(evidence_paths)
-        cats = [c.id for c in rulebook.categories] if rulebook is not None else []
-        self.cats = [f'[{_json_str(c)},"' for c in cats]
-        self.strings: dict[str, str] = {}
-        self.flags: dict[tuple[str, ...], str] = {(): "[]"}
-
-    @classmethod
-    def for_categories(cls, categories: Sequence[str]) -> UnitBodies:
-        """Bodies for a rulebook with these category ids, whose evidence indexes are given to
-        :meth:`block` (``evidence_of``): how a block record is expanded."""
-        enc = cls(None, [])
-        enc.cats = [f'[{_json_str(c)},"' for c in categories]
-        return enc
-
-    def _s(self, text: str) -> str:
-        got = self.strings.get(text)
-        if got is None:
-            got = _json_str(text)
-            if len(self.strings) < 10_000:
-                self.strings[text] = got
-        return got
-
-    def body(
-        self,
-        *,
-        unit: str,
-        name: str,
-        group: str,
-        kind: str,
-        role: str,
-        source: str,
-        flags: tuple[str, ...],
-        grade: str | None,
-        vetoed: bool,
-        total: str,
-        categories: Sequence[tuple[str, bool]],
-        points: Sequence[str],
-    ) -> str:
-        """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
-        path, row = split_source(source)
-        return self.block(
-            unit=[unit],
-            name=[name],
-            group=[group],
-            kind=[kind],
-            role=[role],
-            file=[path],
-            row=[row],
-            flags=[flags],
-            grade=[grade],
-            vetoed=[vetoed],
-            total=[total],
-            cat_scores=[[sc] for sc, _ in categories],
-            cat_ok=[[ok] for _, ok in categories],
-            points=list(points),
-        )[0]
-
-    def block(
-        self,
-        *,
-        unit: Sequence[str],
-        name: Sequence[str],
-        group: Sequence[str],
-        kind: Sequence[str],
-        role: Sequence[str],
-        file: Sequence[str],
-        row: Sequence[int],
-        flags: Sequence[tuple[str, ...]],
-        grade: Sequence[str | None],
-        vetoed: Sequence[bool],
-        total: Sequence[str],
-        cat_scores: Sequence[Sequence[str]],
-        cat_ok: Sequence[Sequence[bool]],
-        points: Sequence[str],
-        evidence_of: Mapping[str, int | None] | None = None,
-    ) -> list[str]:
-        """Many units' records at once, from columns.
-
-        ``file`` and ``row`` give each source ("x.csv" and 4 for "x.csv row 4"; row 0 for
-        a file that is one unit); ``cat_scores``/``cat_ok`` hold one list per category;
-        ``points`` every unit's item points, unit after unit; ``evidence_of`` each file's
-        index in the run's evidence list, when it is not to be looked up by path.
-        """
-        n = len(unit)
-        if n == 0:
-            return []
-        n_items = len(points) // n
-        s = self._s
-        files: dict[str, tuple[str, str]] = {}
-        for f in set(file):
-            k = self.evidence.index(f) if evidence_of is None else evidence_of[f]
-            files[f] = ("null" if k is None else str(k), _json_str(f)[:-1])
-        frags = []
-        for head, scores, oks in zip(self.cats, cat_scores, cat_ok, strict=True):
-            cache: dict[tuple[str, bool], str] = {}
-            out = []
-            for sc, ok in zip(scores, oks, strict=True):
-                got = cache.get((sc, ok))
-                if got is None:
-                    got = cache[sc, ok] = f'{head}{sc}",{"true" if ok else "false"}]'
-                out.append(got)
-            frags.append(out)
-        cats = [",".join(parts) for parts in zip(*frags, strict=True)] if frags else [""] * n
-        bodies = []
-        for i in range(n):
-            ev, fj = files[file[i]]
-            fl = self.flags.get(flags[i])
-            if fl is None:
-                fl = "[" + ",".join(_json_str(f) for f in flags[i]) + "]"
-                if len(self.flags) < 10_000:
-                    self.flags[flags[i]] = fl
-            g = grade[i]
-            r = row[i]
-            bodies.append(
-                "".join(
-                    (
-                        '{"categories":[',
-                        cats[i],
-                        '],"evidence":',
-                        ev,
-                        ',"flags":',
-                        fl,
-                        ',"grade":',
-                        "null" if g is None else s(g),
-                        ',"group":',
-                        s(group[i]),
-                        ',"kind":"unit","name":',
-                        _json_str(name[i]),
-                        ',"points":["',
-                        '","'.join(points[i * n_items : (i + 1) * n_items]),
-                        '"],"role":',
-                        s(role[i]),
-                        ',"source":',
-                        fj,
-                        f' row {r}"' if r else '"',
-                        ',"total":"',
-                        total[i],
-                        '","unit":',
-                        _json_str(unit[i]),
-                        ',"unit_kind":',
-                        s(kind[i]),
-                        ',"vetoed":',
-                        "true" if vetoed[i] else "false",
-                        "}",
-                    )
-                )
-            )
-        return bodies
 
 
 def _unpack(header: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
@@ -1269,10 +1085,9 @@ class RunWriter:
 
     def add_block(self, body: str, n: int) -> None:
         """A block of ``n`` units' records (:func:`.blocks.encode`), hashed into the chain as one record."""
-        from .blocks import KIND
 
         def write() -> None:
-            self._write([(KIND, body)])
+            self._write([(BLOCK, body)])
             self.units += n
 
         self._guard(write)
@@ -1639,8 +1454,6 @@ class _Walk:
         self.last_seq = seq
 
     def _block(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
-        from .blocks import check
-
         if self.open_seq is None:
             raise _Bad(seq, f"record {seq}: a block of unit records outside any run")
         if run_id != self.run:
@@ -1660,7 +1473,7 @@ class _Walk:
                 f"schema {self.schema} (blocks came with schema 2)",
             )
         try:
-            self.units += check(rec, self.evidence, self.items)
+            self.units += check_block(rec, self.evidence, self.items)
         except ValueError as exc:
             raise _Bad(seq, f"record {seq}: malformed block of unit records: {exc}") from None
 
@@ -1777,8 +1590,6 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
     if isinstance(out, str | Path):
         with open(out, "w", encoding="utf-8", newline="\n") as f:
             return export(path, f, blobs=blobs)
-    from .blocks import Expander
-
     n = 0
     expand = Expander()
     with AuditStore.open(path, create=False) as s, damaged_as_error(path), s.snapshot():
