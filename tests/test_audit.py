@@ -381,12 +381,14 @@ def test_records_after_the_given_head_fail_unless_allowed(store: Path) -> None:
 
 
 def test_a_store_from_a_newer_schema_is_refused_clearly(store: Path) -> None:
-    _sql(store, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    _sql(
+        store, f"UPDATE meta SET value = '{audit.SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"
+    )
     with pytest.raises(NewerSchemaError) as err:
         AuditStore.open(store)
     message = str(err.value)
     assert str(store) in message
-    assert "schema version 2" in message
+    assert f"schema version {audit.SCHEMA_VERSION + 1}" in message
     assert f"schema version {audit.SCHEMA_VERSION}" in message
     assert isinstance(err.value, ValueError)
     with pytest.raises(NewerSchemaError):
@@ -734,6 +736,14 @@ def test_several_writers_at_once_leave_a_valid_chain(tmp_path: Path) -> None:
     assert result.records == 12 * (40 * UNITS + 2)
 
 
+def block_items(db: Path) -> list[Any]:
+    """The item list of a store's first run header."""
+    items: list[Any] = json.loads(_sql(db, "SELECT body FROM records WHERE kind = 'run'")[0][0])[
+        "items"
+    ]
+    return items
+
+
 def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
     """A run stored from a table is replayed through the columnar plan, record for
     record; a forged total (chain recomputed) and a unit that went missing are caught,
@@ -767,15 +777,29 @@ def test_streamed_table_runs_replay_through_the_columns(tmp_path: Path) -> None:
     assert audit.replay(db) == [] and unit_by_unit(db) == []
     with AuditStore.open(db, create=False) as s:
         assert replaying._replay_columns(s, 1) == []  # it did go through the columns
-    seq, raw = _sql(
-        db, "SELECT seq, body FROM records WHERE kind = 'unit' ORDER BY seq LIMIT 1 OFFSET 5"
-    )[0]
-    body = json.loads(raw)
-    body["total"] = "99.99"
-    _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(body).decode(), seq))
-    gone = _sql(db, "SELECT seq FROM records WHERE kind = 'unit' ORDER BY seq DESC LIMIT 1")[0][0]
-    _sql(db, "DELETE FROM records WHERE seq = ?", (gone,))
-    _sql(db, "UPDATE records SET seq = seq - 1 WHERE seq > ?", (gone,))
+    # The run is stored as blocks (schema 2): the forger edits the columns of the first
+    # block (a total), drops the last unit of the last block, and fixes the count.
+    from fulian_eval.audit import blocks
+
+    rows = _sql(db, "SELECT seq, body FROM records WHERE kind = 'units' ORDER BY seq")
+    assert rows
+    seq, raw = rows[0]
+    block = json.loads(raw)
+    body = json.loads(blocks.Expander()(block)[5])
+    totals = blocks._values("total_h", block["total_h"], len(block["unit"]))
+    totals[5] = 9999
+    block["total_h"] = blocks._column(totals)
+    _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(block).decode(), seq))
+    last_seq, last_raw = rows[-1]
+    last = json.loads(last_raw)
+    n = len(last["unit"])
+    assert n > 1
+    for key, (_, per) in blocks._INT_COLUMNS.items():
+        k = {"categories": len(last["categories"]), "items": len(block_items(db))}.get(per or "", 1)
+        a = blocks._values(key, last[key], n * k).reshape(k, n)[:, :-1]
+        last[key] = blocks._column(a if per else a[0])
+    last["unit"], last["name"] = last["unit"][:-1], last["name"][:-1]
+    _sql(db, "UPDATE records SET body = ? WHERE seq = ?", (canonical_json(last).decode(), last_seq))
     end_seq, end_raw = _sql(db, "SELECT seq, body FROM records WHERE kind = 'end'")[0]
     end = json.loads(end_raw)
     end["units"] -= 1  # the forger fixes the count too

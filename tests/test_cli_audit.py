@@ -178,15 +178,17 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
     )
 
     def units(path: str) -> list[str]:
-        with sqlite3.connect(path) as conn:
-            return [
-                b
-                for (b,) in conn.execute(
-                    "SELECT body FROM records WHERE kind = 'unit' ORDER BY seq"
-                )
-            ]
+        with au.AuditStore.open(path, create=False) as s:
+            return list(s.unit_bodies(1))
 
-    # The streamed run stored its records while scoring, in input order; the same records.
+    def kinds(path: str) -> list[str]:
+        with sqlite3.connect(path) as conn:
+            return [k for (k,) in conn.execute("SELECT kind FROM records ORDER BY seq")]
+
+    # The streamed run stored its records while scoring, in input order, as blocks (schema
+    # 2); expanded, they are the very records the per-unit path stores.
+    assert kinds(fast) == ["run", "units", "units", "units", "end"]
+    assert kinds(slow) == ["run", *["unit"] * 49, "end"]
     assert sorted(units(fast)) == sorted(units(slow))
     assert len(units(fast)) == 49
     sources = [json.loads(b)["source"] for b in units(fast)]

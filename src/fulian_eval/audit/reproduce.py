@@ -283,7 +283,7 @@ def draw_contradictions(store: AuditStore, run: int, header: Mapping[str, Any]) 
 
     if kind not in ("plan", "sample"):
         say(f"a {kind!r} draw", "no such kind of draw (plan and sample are)")
-    units = store.count(run, "unit")
+    units = store.unit_count(run)
     if units:
         say(
             f"a {kind} draw",
@@ -416,7 +416,7 @@ def compare_run(
     fresh = iter(now)
     by_key: dict[tuple[str, str], str] | None = None  # made at the first record out of step
     seen: set[tuple[str, str]] = set()
-    for body in store.bodies(run, "unit"):
+    for body in store.unit_bodies(run):
         if by_key is None:
             mine = next(fresh, None)
             if mine == body:
@@ -537,7 +537,7 @@ def _replay_columns(store: AuditStore, run: int) -> list[Difference] | None:
         return None
     if not any(str(f["path"]).lower().endswith(TABLE_SUFFIXES) for f in header["evidence"]):
         return None
-    first = next(store.bodies(run, "unit"), None)
+    first = next(store.unit_bodies(run), None)
     if first is not None and "status" in load_json(
         first
     ):  # full results: statuses and inputs to compare

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue as queue_module
@@ -19,7 +20,8 @@ from ..analysis.rank import Ranking
 from ..io.evidence import Rejection
 from ..scoring.columnar import Plan
 from ..scoring.stream import HundredthsText, Table
-from .store import AppendResult, AuditError, RunWriter, UnitBodies
+from . import blocks
+from .store import AppendResult, AuditError, EvidencePaths, RunWriter, UnitBodies
 
 __all__ = [
     "AuditSink",
@@ -204,29 +206,55 @@ class AuditSink:
             self._proc.join()
 
 
-def _unwire(wire: Any, known: list[list[Any]]) -> _Rows:
-    """Rows as :meth:`AuditSink.rows` sent them."""
-    units, names, kinds, news, group, role, file_of, rowno, flag, part = wire
-    for k, new in enumerate(news):
-        known[k].extend(new)
-    groups, roles, files, flag_sets = known
-    n = len(units)
-    return _Rows(
-        unit=units,
-        name=names,
-        group=[groups[c] for c in group.tolist()],
-        kind=kinds if kinds is not None else [""] * n,
-        role=[roles[c] for c in role.tolist()],
-        file=[files[c] for c in file_of.tolist()],
-        row=rowno.tolist(),
-        flags=[flag_sets[c] for c in flag.tolist()],
-        total_h=part[0],
-        vetoed=part[1],
-        grade=part[2],
-        cat_h=part[3],
-        cat_ok=part[4],
-        item_h=part[5],
-    )
+class _Blocks:
+    """Block records (:mod:`.blocks`) from rows as :meth:`AuditSink.rows` sent them."""
+
+    def __init__(self, plan: Plan, paths: Sequence[str]) -> None:
+        self.plan = plan
+        self.evidence = EvidencePaths(paths)
+        self.categories = [c.id for c in plan.rb.categories]
+        self.known: list[list[Any]] = [[], [], [], []]  # group, role, file names, flag sets
+        self.files: list[tuple[str, int | None]] = []
+        self.kinds: dict[str, int] = {"": 0}
+
+    def __call__(self, wire: Any) -> tuple[str, int]:
+        """The block's body and how many units it holds."""
+        units, names, kinds, news, group, role, file_of, rowno, flag, part = wire
+        for k, new in enumerate(news):
+            self.known[k].extend(new)
+        for f in news[2]:
+            self.files.append((f, self.evidence.index(f)))
+        n = len(units)
+        if kinds is None:
+            kind_codes: Any = np.zeros(n, dtype=np.int64)
+        else:
+            kind_codes = [self.kinds.setdefault(k, len(self.kinds)) for k in kinds]
+        groups, roles, _, flag_sets = self.known
+        body = blocks.encode(
+            unit=units,
+            name=names,
+            group=group,
+            groups=groups,
+            kind=kind_codes,
+            kinds=list(self.kinds),
+            role=role,
+            roles=roles,
+            file=file_of,
+            files=self.files,
+            row=rowno,
+            flags=flag,
+            flag_sets=flag_sets,
+            grades=self.plan.grade_names,
+            grade=part[2],
+            vetoed=part[1],
+            total_h=part[0],
+            categories=self.categories,
+            cat_h=part[3],
+            cat_ok=part[4],
+            item_h=part[5],
+            places=self.plan.places,
+        )
+        return body, n
 
 
 def _die_with_parent(parent: int) -> None:
@@ -266,6 +294,9 @@ def _sink_main(
     """
     if parent is not None:
         _die_with_parent(parent)
+    # The scorer's objects came with the fork: the collector must never walk them (each walk
+    # would touch, and so copy, every page of them), only what the writer itself makes.
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scorer's to handle: it aborts us
     writer: RunWriter | None = None
     error = ""
@@ -274,9 +305,7 @@ def _sink_main(
         writer, paths = start()
     except BaseException as exc:  # reported at the end, when the scorer asks
         error = str(exc)
-    enc = UnitBodies(plan.rb, paths)
-    fmt = HundredthsText(places=plan.places)
-    known: list[list[Any]] = [[], [], [], []]  # group, role, file names and flag sets, by code
+    block = _Blocks(plan, paths)
     while True:
         try:
             msg = queue.get(timeout=1.0)
@@ -292,7 +321,7 @@ def _sink_main(
                     return
                 continue
             if kind == "rows":
-                writer.add(_bodies(enc, fmt, plan.grade_names, _unwire(msg[1], known)))
+                writer.add_block(*block(msg[1]))
             elif kind == "mark":
                 writer.mark()
             elif kind == "back":

@@ -16,8 +16,9 @@ engine version, store id and schema version, the rulebook chain and the
 evidence files by sha256, options, and the items with the inputs each reads),
 one packed ``unit`` record per scored unit (totals, grade, veto, flags,
 category scores, every item's points, and — when full results were given — a
-status letter per item and the unit's inputs as written), and an ``end``
-record (unit count, rejected units). Reasons are not stored: they are
+status letter per item and the unit's inputs as written) or, for a run streamed
+from a table (schema 2), one ``units`` block record per chunk of units in
+columns (:mod:`.blocks`), and an ``end`` record (unit count, rejected units). Reasons are not stored: they are
 regenerated exactly by re-scoring the stored rulebook and evidence files
 (:func:`rescore`, :func:`replay`).
 
@@ -52,11 +53,15 @@ import attrs
 
 from .._version import __version__
 from ..errors import FulianEvalError
-from ..io.evidence import Rejection, expand_paths, split_source
+from ..io.evidence import Rejection, expand_paths
 from ..io.tables import read_bounded
 from ..model.rulebook import Item, Rulebook
 from ..model.status import Status
 from ..scoring.exact import UnitResult, UnitSummary, fmt_points
+from .blocks import KIND as BLOCK
+from .blocks import EvidencePaths as EvidencePaths  # also the store's, as before
+from .blocks import Expander, UnitBodies, check_block
+from .blocks import encode_json as encode_json
 
 __all__ = [
     "GENESIS",
@@ -86,8 +91,11 @@ __all__ = [
     "verify",
 ]
 
-#: The version of the store layout this module writes and reads.
-SCHEMA_VERSION = 1
+#: The version of the store layout this module writes (it reads every version up to it).
+#: 1: one ``unit`` record per unit. 2: runs streamed from a table store ``units`` block
+#: records (:mod:`.blocks`); a schema-1 store becomes schema 2 when a run is appended to it
+#: (in that run's transaction); the runs already in it keep ``"schema": 1`` in their headers.
+SCHEMA_VERSION = 2
 #: The ``prev_hash`` of the first record.
 GENESIS = "0" * 64
 
@@ -114,10 +122,6 @@ class NewerSchemaError(AuditError):
 
 
 # ------------------------------------------------------------ canonical JSON
-
-encode_json = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-).encode
 
 
 def _fraction_text(x: Fraction) -> str:
@@ -469,6 +473,27 @@ class AuditStore:
         ):
             yield str(body)
 
+    def unit_count(self, run: int) -> int:
+        """How many units' records run ``run`` holds: its ``unit`` records, and the units of its
+        ``units`` blocks."""
+        n = self.count(run, "unit")
+        for body in self.bodies(run, "units"):
+            n += len(load_json(body)["unit"])
+        return n
+
+    def unit_bodies(self, run: int) -> Iterator[str]:
+        """Run ``run``'s unit records in chain order, as ``unit`` record texts: blocks
+        (schema 2) expanded into the very texts a schema-1 store holds for their units."""
+        expand = Expander()
+        for kind, body in self.conn.execute(
+            "SELECT kind, body FROM records WHERE run_id = ? AND kind IN ('unit', ?) ORDER BY seq",
+            (run, BLOCK),
+        ):
+            if kind == BLOCK:
+                yield from expand(load_json(body))
+            else:
+                yield str(body)
+
     def end(self, run: int) -> dict[str, Any] | None:
         """The ``end`` record body of run ``run`` (None while the run has none)."""
         row = self.conn.execute(
@@ -494,18 +519,26 @@ class AuditStore:
 
     def _show(self, run: int, unit: str | None) -> list[dict[str, Any]]:
         header = self.header(run)
-        sql = "SELECT body FROM records WHERE run_id = ? AND kind = 'unit'"
-        params: tuple[Any, ...] = (run,)
-        if unit is not None:
-            sql += " AND instr(body, ?) > 0"
-            params = (run, '"unit":' + encode_json(unit) + ",")
+        sql = "SELECT kind, body FROM records WHERE run_id = ? AND kind IN ('unit', ?)"
+        params: tuple[Any, ...] = (run, BLOCK)
+        if unit is not None:  # a block holds the id as a list element: "id", or "id"]
+            sql += " AND (instr(body, ?) > 0 OR (kind = ? AND instr(body, ?) > 0))"
+            params = (run, BLOCK, '"unit":' + encode_json(unit) + ",", BLOCK, encode_json(unit))
         sql += " ORDER BY seq"
         out = []
-        for (body,) in self.conn.execute(sql, params):
-            rec = load_json(body)
-            if unit is not None and rec.get("unit") != unit:
-                continue
-            out.append(_unpack(header, rec))
+        expand = Expander()
+        for kind, body in self.conn.execute(sql, params):
+            if kind == BLOCK:
+                block = load_json(body)
+                if unit is not None and unit not in block["unit"]:
+                    continue
+                recs = [load_json(b) for b in expand(block)]
+            else:
+                recs = [load_json(body)]
+            for rec in recs:
+                if unit is not None and rec.get("unit") != unit:
+                    continue
+                out.append(_unpack(header, rec))
         if unit is not None and not out:
             raise AuditError(f"{self.path}: run {run} has no unit '{unit}'")
         return out
@@ -620,7 +653,7 @@ def _prepare(
     if version is None or str(version) != raw:  # exactly as written: '1', not '01', ' 1' or 1.0
         raise AuditError(
             f"{path}: audit store has an unknown schema version {raw!r}; "
-            f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}"
+            f"this fulian-eval {__version__} reads versions 1 to {SCHEMA_VERSION}"
         )
     if version > SCHEMA_VERSION:
         raise NewerSchemaError(
@@ -631,7 +664,7 @@ def _prepare(
     if version < 1 or not tables >= _TABLES:
         raise AuditError(
             f"{path}: audit store has an unknown schema version {raw!r} or missing tables; "
-            f"this fulian-eval {__version__} reads version {SCHEMA_VERSION}"
+            f"this fulian-eval {__version__} reads versions 1 to {SCHEMA_VERSION}"
         )
     if writing:
         problems = schema_problems(conn)
@@ -685,23 +718,6 @@ def _store(store: AuditStore | str | Path, create: bool) -> tuple[AuditStore, bo
 def item_inputs(rb: Rulebook, item: Item) -> list[str]:
     """The names whose values an item's inputs show: its fields, and what derived ones read."""
     return rb.inputs_of(item.fields_used())
-
-
-class EvidencePaths:
-    """Which stored evidence file a unit's source names ("x.csv row 4" -> x.csv), by index."""
-
-    def __init__(self, paths: Sequence[str]) -> None:
-        self.by_path: dict[str, int] = {}
-        for k, p in enumerate(paths):
-            self.by_path.setdefault(p, k)
-
-    def index(self, source: str) -> int | None:
-        k = self.by_path.get(source)
-        if k is None:
-            path, sep, _ = source.rpartition(" row ")
-            if sep:
-                k = self.by_path.get(path)
-        return k
 
 
 class PointsText:
@@ -772,158 +788,6 @@ def pack_unit(
                 inputs.update(i.inputs)
         body["inputs"] = inputs
     return body
-
-
-_json_str = json.encoder.encode_basestring  # as encode_json writes a string (ensure_ascii=False)
-
-
-class UnitBodies:
-    """Unit records written straight from compact columns, for runs of many units.
-
-    Gives the very text :func:`append_run` stores for a
-    :class:`~fulian_eval.scoring.exact.UnitSummary` with the same values (a test holds the
-    two together), without making the summary: pass the bodies to
-    ``append_run(bodies=...)``.
-    """
-
-    def __init__(self, rulebook: Rulebook, evidence_paths: Sequence[str]) -> None:
-        self.evidence = EvidencePaths(evidence_paths)
-        self.cats = [f'[{_json_str(c.id)},"' for c in rulebook.categories]
-        self.strings: dict[str, str] = {}
-        self.flags: dict[tuple[str, ...], str] = {(): "[]"}
-
-    def _s(self, text: str) -> str:
-        got = self.strings.get(text)
-        if got is None:
-            got = _json_str(text)
-            if len(self.strings) < 10_000:
-                self.strings[text] = got
-        return got
-
-    def body(
-        self,
-        *,
-        unit: str,
-        name: str,
-        group: str,
-        kind: str,
-        role: str,
-        source: str,
-        flags: tuple[str, ...],
-        grade: str | None,
-        vetoed: bool,
-        total: str,
-        categories: Sequence[tuple[str, bool]],
-        points: Sequence[str],
-    ) -> str:
-        """One unit's record: ``categories`` are (score as printed, applicable) in rulebook order."""
-        path, row = split_source(source)
-        return self.block(
-            unit=[unit],
-            name=[name],
-            group=[group],
-            kind=[kind],
-            role=[role],
-            file=[path],
-            row=[row],
-            flags=[flags],
-            grade=[grade],
-            vetoed=[vetoed],
-            total=[total],
-            cat_scores=[[sc] for sc, _ in categories],
-            cat_ok=[[ok] for _, ok in categories],
-            points=list(points),
-        )[0]
-
-    def block(
-        self,
-        *,
-        unit: Sequence[str],
-        name: Sequence[str],
-        group: Sequence[str],
-        kind: Sequence[str],
-        role: Sequence[str],
-        file: Sequence[str],
-        row: Sequence[int],
-        flags: Sequence[tuple[str, ...]],
-        grade: Sequence[str | None],
-        vetoed: Sequence[bool],
-        total: Sequence[str],
-        cat_scores: Sequence[Sequence[str]],
-        cat_ok: Sequence[Sequence[bool]],
-        points: Sequence[str],
-    ) -> list[str]:
-        """Many units' records at once, from columns.
-
-        ``file`` and ``row`` give each source ("x.csv" and 4 for "x.csv row 4"; row 0 for
-        a file that is one unit); ``cat_scores``/``cat_ok`` hold one list per category;
-        ``points`` every unit's item points, unit after unit.
-        """
-        n = len(unit)
-        if n == 0:
-            return []
-        n_items = len(points) // n
-        s = self._s
-        files: dict[str, tuple[str, str]] = {}
-        for f in set(file):
-            k = self.evidence.index(f)
-            files[f] = ("null" if k is None else str(k), _json_str(f)[:-1])
-        frags = []
-        for head, scores, oks in zip(self.cats, cat_scores, cat_ok, strict=True):
-            cache: dict[tuple[str, bool], str] = {}
-            out = []
-            for sc, ok in zip(scores, oks, strict=True):
-                got = cache.get((sc, ok))
-                if got is None:
-                    got = cache[sc, ok] = f'{head}{sc}",{"true" if ok else "false"}]'
-                out.append(got)
-            frags.append(out)
-        cats = [",".join(parts) for parts in zip(*frags, strict=True)] if frags else [""] * n
-        bodies = []
-        for i in range(n):
-            ev, fj = files[file[i]]
-            fl = self.flags.get(flags[i])
-            if fl is None:
-                fl = "[" + ",".join(_json_str(f) for f in flags[i]) + "]"
-                if len(self.flags) < 10_000:
-                    self.flags[flags[i]] = fl
-            g = grade[i]
-            r = row[i]
-            bodies.append(
-                "".join(
-                    (
-                        '{"categories":[',
-                        cats[i],
-                        '],"evidence":',
-                        ev,
-                        ',"flags":',
-                        fl,
-                        ',"grade":',
-                        "null" if g is None else s(g),
-                        ',"group":',
-                        s(group[i]),
-                        ',"kind":"unit","name":',
-                        _json_str(name[i]),
-                        ',"points":["',
-                        '","'.join(points[i * n_items : (i + 1) * n_items]),
-                        '"],"role":',
-                        s(role[i]),
-                        ',"source":',
-                        fj,
-                        f' row {r}"' if r else '"',
-                        ',"total":"',
-                        total[i],
-                        '","unit":',
-                        _json_str(unit[i]),
-                        ',"unit_kind":',
-                        s(kind[i]),
-                        ',"vetoed":',
-                        "true" if vetoed[i] else "false",
-                        "}",
-                    )
-                )
-            )
-        return bodies
 
 
 def _unpack(header: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
@@ -1161,6 +1025,11 @@ class RunWriter:
                     "INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)",
                     [(sha, b) for _, sha, b in files],
                 )
+                if self.own.schema < SCHEMA_VERSION:  # an older store: this run makes it ours
+                    conn.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                        (str(SCHEMA_VERSION),),
+                    )
                 self.units = 0
                 self._mark = (self.seq, self.prev, 0)
                 header = encode_json(
@@ -1214,6 +1083,15 @@ class RunWriter:
 
         self._guard(lambda: self._write(counted()))
 
+    def add_block(self, body: str, n: int) -> None:
+        """A block of ``n`` units' records (:func:`.blocks.encode`), hashed into the chain as one record."""
+
+        def write() -> None:
+            self._write([(BLOCK, body)])
+            self.units += n
+
+        self._guard(write)
+
     def mark(self) -> None:
         self._mark = (self.seq, self.prev, self.units)
 
@@ -1247,8 +1125,9 @@ class RunWriter:
             self._read_back("after it was committed")
 
         self._guard(end)
+        self.own.schema = SCHEMA_VERSION
         self._close()
-        return AppendResult(run=self.run, head=self.prev, records=self.units + 2)
+        return AppendResult(run=self.run, head=self.prev, records=self.seq - self._start)
 
     def _read_back(self, when: str) -> None:
         """Read the run back: all its records, ending at the hash we computed, and its files.
@@ -1260,6 +1139,9 @@ class RunWriter:
             "SELECT count(*), max(seq) FROM records WHERE run_id = ? AND seq > ?",
             (self.run, self._start),
         ).fetchone()
+        version = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchall()
         row = self.conn.execute(
             "SELECT hash, kind FROM records WHERE seq = ?", (self.seq,)
         ).fetchone()
@@ -1270,7 +1152,8 @@ class RunWriter:
                 f"SELECT count(*) FROM blobs WHERE sha256 IN ({','.join('?' * len(part))})", part
             ).fetchone()[0]
         if (
-            n != self.units + 2
+            n != self.seq - self._start
+            or version != [(str(SCHEMA_VERSION),)]
             or last != self.seq
             or row is None
             or tuple(row) != (self.prev, "end")
@@ -1280,7 +1163,8 @@ class RunWriter:
                 self.conn.execute("ROLLBACK")
             raise AuditError(
                 f"{self.own.path}: run {self.run} was not stored as written ({when}): read back "
-                f"{n} of {self.units + 2} records and {files} of {len(self._files)} files, the last "
+                f"{n} of {self.seq - self._start} records and {files} of {len(self._files)} files, "
+                f"schema version {version}, the last "
                 f"record {last} (expected {self.seq}); the store is not sound (a trigger or another "
                 "program changes what is written): run 'fulian-eval audit verify'. Nothing of "
                 "this run can be trusted to be stored"
@@ -1504,6 +1388,8 @@ class _Walk:
         self.draw: str | None = None  # the current run is a plan or sample draw
         self.runs = 0
         self.last_seq: int | None = None
+        self.schema = 1  # the schema the current (or last) run's header names
+        self.items = 0  # how many items the current run's header lists
 
     def record(self, seq: int, run_id: Any, kind: Any, body: str) -> None:
         try:
@@ -1544,6 +1430,8 @@ class _Walk:
                     seq, f"record {seq}: names evidence file {ev!r}, which its run does not list"
                 )
             self.units += 1
+        elif kind == "units":
+            self._block(seq, run_id, rec)
         elif kind == "end":
             if self.open_seq is None:
                 raise _Bad(seq, f"record {seq}: an end record outside any run")
@@ -1565,6 +1453,30 @@ class _Walk:
             raise _Bad(seq, f"record {seq}: unknown kind {kind!r}")
         self.last_seq = seq
 
+    def _block(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
+        if self.open_seq is None:
+            raise _Bad(seq, f"record {seq}: a block of unit records outside any run")
+        if run_id != self.run:
+            raise _Bad(
+                seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}"
+            )
+        if self.draw:
+            raise _Bad(
+                seq,
+                f"record {seq}: a unit record in run {self.run}, whose header says it is a "
+                f"{self.draw} draw (a draw stores no unit records; this is a block of them)",
+            )
+        if self.schema < 2:
+            raise _Bad(
+                seq,
+                f"record {seq}: a block of unit records in run {self.run}, whose header says "
+                f"schema {self.schema} (blocks came with schema 2)",
+            )
+        try:
+            self.units += check_block(rec, self.evidence, self.items)
+        except ValueError as exc:
+            raise _Bad(seq, f"record {seq}: malformed block of unit records: {exc}") from None
+
     def _header(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
         if self.open_seq is not None:
             raise _Bad(
@@ -1584,11 +1496,12 @@ class _Walk:
                 f"record {seq}: names store {rec.get('store')!r}, but meta.store_id is "
                 f"{self.store.store_id!r}",
             )
-        if rec.get("schema") != self.store.schema:
+        schema = rec.get("schema")
+        if type(schema) is not int or not self.schema <= schema <= self.store.schema:
             raise _Bad(
                 seq,
-                f"record {seq}: written with schema {rec.get('schema')!r}, but "
-                f"meta.schema_version is {self.store.schema}",
+                f"record {seq}: written with schema {schema!r}, but meta.schema_version is "
+                f"{self.store.schema} and the run before it had schema {self.schema}",
             )
         files = (
             rec.get("rulebook", [])
@@ -1629,6 +1542,9 @@ class _Walk:
         self.run = want
         self.open_seq = seq
         self.units = 0
+        self.schema = schema
+        items = rec.get("items", [])
+        self.items = len(items) if isinstance(items, list) else 0
 
     def finish(self) -> None:
         if self.open_seq is not None:
@@ -1665,13 +1581,17 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
 
     One line per record, oldest first: ``{"seq", "run", "kind", "body", "prev_hash",
     "hash"}`` with ``body`` the record body as a JSON object (its canonical JSON is
-    what the hash covers). With ``blobs``, then one line per stored file:
-    ``{"kind": "blob", "sha256", "content_base64"}``.
+    what the hash covers). A block record (kind ``units``, schema 2) is followed by
+    one line per unit it holds, ``{"run", "kind": "unit", "block": its seq, "body"}``,
+    the body being the unit's record as a schema-1 store holds it; these lines have
+    no hash of their own (the block's covers them). With ``blobs``, then one line per
+    stored file: ``{"kind": "blob", "sha256", "content_base64"}``.
     """
     if isinstance(out, str | Path):
         with open(out, "w", encoding="utf-8", newline="\n") as f:
             return export(path, f, blobs=blobs)
     n = 0
+    expand = Expander()
     with AuditStore.open(path, create=False) as s, damaged_as_error(path), s.snapshot():
         for seq, run_id, kind, body, prev_hash, h in s.conn.execute(
             "SELECT seq, run_id, kind, body, prev_hash, hash FROM records ORDER BY seq"
@@ -1698,6 +1618,18 @@ def export(path: str | Path, out: IO[str] | str | Path, *, blobs: bool = False) 
             )
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1
+            if kind == "units" and isinstance(body, str):
+                for unit in expand(load_json(body)):
+                    out.write(
+                        '{"run":'
+                        + json.dumps(run_id)
+                        + ',"kind":"unit","block":'
+                        + str(seq)
+                        + ',"body":'
+                        + unit
+                        + "}\n"
+                    )
+                    n += 1
         if blobs:
             for sha, content in s.conn.execute("SELECT sha256, content FROM blobs ORDER BY sha256"):
                 line = {"kind": "blob", "sha256": sha}
