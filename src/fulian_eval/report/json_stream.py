@@ -402,7 +402,10 @@ def _workers(requested: int | None) -> int:
     if given.isdigit():
         want = int(given)
     main = threading.main_thread()
-    if any(t is not main for t in threading.enumerate()):
+    if any(
+        t is not main and not t.name.startswith("QueueFeederThread")  # an audit trail's pipe
+        for t in threading.enumerate()
+    ):
         return 1
     return max(1, want)
 
