@@ -439,7 +439,9 @@ def test_audit_runs_shows_local_time_with_its_offset(office: Path) -> None:
 def test_audit_show_warns_when_the_stored_run_no_longer_re_scores_the_same(office: Path) -> None:
     import sqlite3
 
-    assert cli("score", "book.toml", "units.csv", "--audit", "a.db", cwd=office).returncode == 0
+    # TOML evidence: a run stored unit by unit (a table's run is stored in blocks of units,
+    # whose tampering tests/test_audit_v1.py covers)
+    assert cli("score", "book.toml", "ev", "--audit", "a.db", cwd=office).returncode == 0
     with sqlite3.connect(office / "a.db") as conn:
         seq, body = conn.execute(
             "SELECT seq, body FROM records WHERE kind = 'unit' AND body LIKE ?", ('%"unit":"b"%',)
