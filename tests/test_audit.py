@@ -9,7 +9,6 @@ import io
 import json
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from audit_tools import rechain as _rechain
+from audit_tools import sql as _sql
 from fulian_eval import __version__, audit, load_evidence, load_rulebook, score
 from fulian_eval.audit.store import (
     GENESIS,
@@ -70,30 +71,6 @@ def _append(
         options={"strict": False},
         rejected=es.rejected,
     )
-
-
-def _sql(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def _rechain(path: Path) -> None:
-    """Recompute every hash and link, as a forger who changed a body would."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        prev = GENESIS
-        rows = conn.execute("SELECT seq, body FROM records ORDER BY seq").fetchall()
-        conn.execute("BEGIN")
-        for seq, body in rows:
-            h = hashlib.sha256((prev + body).encode()).hexdigest()
-            conn.execute("UPDATE records SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, seq))
-            prev = h
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from audit_tools import sql as _sql
 from fulian_eval import audit
 from fulian_eval.analysis import sampling
 from fulian_eval.audit import store as audit_store
@@ -59,17 +60,6 @@ def cli(
 
 def _ok(run: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in run.stderr and "内部错误" not in run.stderr, run.stderr
-
-
-def _sql(path: Path, *statements: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        out: list[Any] = []
-        for sql in statements:
-            out = conn.execute(sql, params).fetchall()
-        return out
-    finally:
-        conn.close()
 
 
 def _store(tmp_path: Path, evidence: Path, name: str = "s.db") -> Path:

@@ -7,10 +7,8 @@ and export it as main did, and append to it (on a copy).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from audit_tools import rechain as _rechain
+from audit_tools import sql as _sql
 from fulian_eval import audit
 from fulian_eval.audit import blocks
-from fulian_eval.audit.store import GENESIS, canonical_json
+from fulian_eval.audit.store import canonical_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "audit-v1"
@@ -37,27 +37,6 @@ def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
         cwd=cwd,
         timeout=120,
     )
-
-
-def _sql(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def _rechain(path: Path) -> None:
-    """What a forger with the tools does after an edit: every hash and link made again."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        prev = GENESIS
-        for seq, body in conn.execute("SELECT seq, body FROM records ORDER BY seq").fetchall():
-            h = hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
-            conn.execute("UPDATE records SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, seq))
-            prev = h
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -1412,18 +1412,7 @@ class _Walk:
         if kind == "run":
             self._header(seq, run_id, rec)
         elif kind == "unit":
-            if self.open_seq is None:
-                raise _Bad(seq, f"record {seq}: a unit record outside any run")
-            if run_id != self.run:
-                raise _Bad(
-                    seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}"
-                )
-            if self.draw:
-                raise _Bad(
-                    seq,
-                    f"record {seq}: a unit record in run {self.run}, whose header says it is a "
-                    f"{self.draw} draw (a draw stores no unit records)",
-                )
+            self._in_run(seq, run_id, "a unit record", "")
             ev = rec.get("evidence")
             if ev is not None and not (type(ev) is int and 0 <= ev < self.evidence):
                 raise _Bad(
@@ -1453,9 +1442,10 @@ class _Walk:
             raise _Bad(seq, f"record {seq}: unknown kind {kind!r}")
         self.last_seq = seq
 
-    def _block(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
+    def _in_run(self, seq: int, run_id: Any, what: str, aside: str) -> None:
+        """A unit record or a block of them (``what``) must sit inside an open run of units."""
         if self.open_seq is None:
-            raise _Bad(seq, f"record {seq}: a block of unit records outside any run")
+            raise _Bad(seq, f"record {seq}: {what} outside any run")
         if run_id != self.run:
             raise _Bad(
                 seq, f"record {seq}: run_id column {run_id!r} but it belongs to run {self.run}"
@@ -1464,8 +1454,11 @@ class _Walk:
             raise _Bad(
                 seq,
                 f"record {seq}: a unit record in run {self.run}, whose header says it is a "
-                f"{self.draw} draw (a draw stores no unit records; this is a block of them)",
+                f"{self.draw} draw (a draw stores no unit records{aside})",
             )
+
+    def _block(self, seq: int, run_id: Any, rec: dict[str, Any]) -> None:
+        self._in_run(seq, run_id, "a block of unit records", "; this is a block of them")
         if self.schema < 2:
             raise _Bad(
                 seq,
