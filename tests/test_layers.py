@@ -54,7 +54,7 @@ LAYERS: list[list[str]] = [
     ["analysis.awards"],
     ["analysis.rank", "analysis.agreement", "analysis.sampling"],
     ["analysis.crosscheck", "analysis.sensitivity"],
-    ["report.sheets", "report.pdf", "report.workbook", "report.arrow"],
+    ["report.files", "report.sheets", "report.pdf", "report.workbook", "report.arrow"],
     ["report.render"],
     ["report.json_memo"],
     ["report.columns", "report.form", "report.json_stream"],

@@ -62,6 +62,38 @@ def test_a_report_file_is_the_cli_file(tmp_path: Path) -> None:
     )  # as the CLI writes files: Excel's BOM
 
 
+def test_a_report_that_fails_leaves_the_older_file_and_no_temporary_file(tmp_path: Path) -> None:
+    from fulian_eval.report.json_stream import InputChanged
+
+    table = tmp_path / "t.csv"
+    table.write_bytes(TOWN_CSV.read_bytes())
+    run = fe.score_run(RULES, [table])
+    old = tmp_path / "report.json"
+    old.write_text("last year's report", encoding="utf-8")
+    with table.open("a", encoding="utf-8") as f:  # the table changes: the JSON report stops
+        f.write(TOWN_CSV.read_text(encoding="utf-8-sig").splitlines()[1].replace("baisha", "x"))
+    with pytest.raises(InputChanged):
+        run.report("score", "json", old)
+    assert old.read_text(encoding="utf-8") == "last year's report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "t.csv"]
+    # A report that succeeds replaces it, keeping its permission bits, through a symlink.
+    old.chmod(0o640)
+    link = tmp_path / "link.csv"
+    link.symlink_to(old)
+    run.report("rank", "csv", link)
+    assert link.is_symlink() and old.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert old.stat().st_mode & 0o777 == 0o640
+    for fmt in ("parquet", "xlsx"):
+        run.report("rank", fmt, tmp_path / f"r.{fmt}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "link.csv",
+        "r.parquet",
+        "r.xlsx",
+        "report.json",
+        "t.csv",
+    ]
+
+
 def test_toml_evidence_takes_the_per_unit_path_with_the_same_scores() -> None:
     summaries = fe.score_run(RULES, [TOWN_TOML])
     columns = fe.score_run(RULES, [TOWN_CSV])

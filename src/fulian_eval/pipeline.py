@@ -36,6 +36,7 @@ from .report.columns import (
     write_score_csv,
     write_table_workbook,
 )
+from .report.files import replacing
 from .report.json_stream import spool_score_json, stamp_of
 from .report.render import rank_report, score_report
 from .report.workbook import score_workbook
@@ -114,7 +115,8 @@ class RunResult:
                 file changed since the run raises ``InputChanged``. The rank report in JSON
                 needs a run with ``full=True``.
             output: a path (CSV with a UTF-8 BOM, as the command line writes files), an
-                open text file, or None to return the text.
+                open text file, or None to return the text. A path is replaced only when the
+                report is complete: a failed run leaves an older file as it was.
 
         Returns:
             The report's text when ``output`` is None, else None.
@@ -124,12 +126,16 @@ class RunResult:
         if fmt == "parquet":
             if output is None or isinstance(output, io.TextIOBase):
                 raise ValueError("a Parquet report is a file: give output a path or a binary file")
-            write_parquet(self.arrow(kind), str(output) if isinstance(output, Path) else output)  # type: ignore[arg-type]
+            if isinstance(output, str | Path):
+                with replacing(output, "wb") as f:
+                    write_parquet(self.arrow(kind), f)
+            else:
+                write_parquet(self.arrow(kind), output)  # type: ignore[arg-type]
             return None
         if fmt == "xlsx":
             if output is None or not isinstance(output, str | Path):
                 raise ValueError("an xlsx report is a file: give output a path")
-            self.workbook(str(output))
+            self.workbook(output)
             return None
         if fmt == "csv" and self.table is not None and self.ranking is not None:
             writer = write_rank_csv if kind == "rank" else write_score_csv
@@ -137,7 +143,12 @@ class RunResult:
                 buf = io.StringIO()
                 writer(self.table, self.ranking, buf)
                 return buf.getvalue()
-            writer(self.table, self.ranking, str(output) if isinstance(output, Path) else output)
+            if isinstance(output, str | Path):
+                # As the command line writes a file: CSV with a BOM (Excel shows Chinese right).
+                with replacing(output, "w", encoding="utf-8-sig", newline="") as f:
+                    writer(self.table, self.ranking, f)
+            else:
+                writer(self.table, self.ranking, output)
             return None
         if fmt == "json" and kind == "score" and self.pipeline != "per-unit":
             with spool_score_json(
@@ -152,7 +163,7 @@ class RunResult:
                 if output is None:
                     return spool.text()
                 if isinstance(output, str | Path):
-                    with open(output, "w", encoding="utf-8", newline="") as f:
+                    with replacing(output, "w", encoding="utf-8", newline="") as f:
                         spool.write(f)
                 else:
                     spool.write(output)
@@ -165,7 +176,7 @@ class RunResult:
             return text
         if isinstance(output, str | Path):
             # As the command line writes a file: CSV with a BOM (Excel shows Chinese right), else UTF-8.
-            with open(
+            with replacing(
                 output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline=""
             ) as f:
                 f.write(text)
@@ -184,8 +195,15 @@ class RunResult:
             cols = result_columns(self.rulebook, self.ranked, places)
         return report_table(self.rulebook, cols, kind, self.warnings)
 
-    def workbook(self, path: str | IO[bytes]) -> None:
-        """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file."""
+    def workbook(self, path: str | Path | IO[bytes]) -> None:
+        """The office workbook (排名, 各项得分, 被拒收, 提示, 缺资料) to a path or a binary file.
+
+        A path is replaced only when the workbook is complete (as every report file is).
+        """
+        if isinstance(path, str | Path):
+            with replacing(path, "wb") as f:
+                self.workbook(f)
+            return
         if self.table is not None and self.ranking is not None:
             missing = table_missing_rows(
                 self.table,

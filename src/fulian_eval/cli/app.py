@@ -20,7 +20,6 @@ import os
 import shlex
 import stat
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
@@ -570,7 +569,7 @@ def _render(args: argparse.Namespace, render: Callable[..., str], *rest: Any) ->
 
 
 class _Output:
-    """The report file of ``-o``: a temporary file beside it, renamed into place by :meth:`commit`.
+    """The report file of ``-o``: a :class:`~fulian_eval.report.files.ReplacingFile`.
 
     Made (and so checked for writability) when the run starts; :meth:`discard`
     removes it, so a failed or interrupted run never leaves a truncated report
@@ -579,43 +578,28 @@ class _Output:
     """
 
     def __init__(self, path: str) -> None:
+        from ..report.files import ReplacingFile
+
         self.path = path
-        self.target = os.path.realpath(path)
         try:
-            st: os.stat_result | None = os.stat(self.target)
-        except OSError:
-            st = None
-        if st is not None and stat.S_ISDIR(st.st_mode):
+            self.out = ReplacingFile(path)
+        except IsADirectoryError:
             raise _UsageError(
                 _("cannot write {path}: it is a folder; give -o a file name").format(path=path)
-            )
-        self.direct = st is not None and not stat.S_ISREG(st.st_mode)
-        self.mode = stat.S_IMODE(st.st_mode) if st is not None and not self.direct else None
-        self.file: IO[Any] | None = None
-        if self.direct:
-            self.tmp = self.target
-            return
-        try:
-            fd, self.tmp = tempfile.mkstemp(
-                dir=os.path.dirname(self.target),
-                prefix=f".{os.path.basename(self.target)}.",
-                suffix=".tmp",
-            )
+            ) from None
         except OSError as exc:
             raise _UsageError(
                 _("cannot write {path}: {error}").format(path=path, error=exc.strerror)
             ) from None
-        os.close(fd)
+        self.target = self.out.target
 
     def _open(self, mode: str, **kw: Any) -> IO[Any]:
-        if self.file is None:
-            try:
-                self.file = open(self.tmp, mode, **kw)  # noqa: SIM115 - closed by commit/discard
-            except OSError as exc:
-                raise _UsageError(
-                    _("cannot write {path}: {error}").format(path=self.path, error=exc.strerror)
-                ) from None
-        return self.file
+        try:
+            return self.out.open(mode, **kw)
+        except OSError as exc:
+            raise _UsageError(
+                _("cannot write {path}: {error}").format(path=self.path, error=exc.strerror)
+            ) from None
 
     def text(self, csv: bool) -> IO[str]:
         # Excel opens a UTF-8 CSV with Chinese correctly only when it starts with a BOM.
@@ -631,32 +615,15 @@ class _Output:
     def commit(self) -> None:
         """Put the report in place (the run succeeded)."""
         try:
-            if self.file is not None:
-                self.file.close()
-            if not self.direct:
-                mode = self.mode if self.mode is not None else 0o666 & ~_umask()
-                os.chmod(self.tmp, mode)
-                os.replace(self.tmp, self.target)
+            self.out.commit()
         except OSError as exc:
-            self.discard()
             raise _UsageError(
                 _("cannot write {path}: {error}").format(path=self.path, error=exc.strerror or exc)
             ) from None
 
     def discard(self) -> None:
         """Drop the temporary file (the run failed); an older report is left as it was."""
-        if self.file is not None:
-            with contextlib.suppress(OSError):
-                self.file.close()
-        if not self.direct:
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
+        self.out.discard()
 
 
 @contextlib.contextmanager
