@@ -17,7 +17,6 @@ from fractions import Fraction
 from typing import Any
 
 import attrs
-from tabulate import tabulate
 
 from ..errors import Problem, RulebookError
 from ..io.crosscheck_table import DEFAULT_PRECEDENCE, check_crosscheck
@@ -576,6 +575,8 @@ def crosscheck_report(rb: Rulebook, cc: CrossCheck, fmt: str) -> str:
             ],
             ([*row[:-1], "true" if row[-1] else "false"] for row in units_rows),
         )
+    from tabulate import tabulate
+
     out = [
         f"交错互查汇总 — {rb.title or rb.id}",
         f"容差 tolerance = {fmt_bound(cc.config.tolerance, cc.places)} 分；最终得分："

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from tabulate import tabulate
 
 from ..errors import Problem, RulebookError, did_you_mean
 from ..io.tables import FileProblem, decode_text, read_bounded
@@ -508,6 +507,8 @@ def sample_json(s: Sample) -> dict[str, Any]:
 
 
 def _grid(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    from tabulate import tabulate
+
     return tabulate(rows, headers=list(header), tablefmt="simple", disable_numparse=True)
 
 

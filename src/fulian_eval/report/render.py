@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from tabulate import tabulate
-
 from ..analysis.rank import Ranked
 from ..analysis.sensitivity import Sensitivity
 from ..io.evidence import Rejection
@@ -52,6 +50,8 @@ STATUS_ZH = LABELS  # 已评分 无资料 不适用 否决 (model.status)
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     if fmt == "csv":
         return _csv(header, rows)
+    from tabulate import tabulate  # its import (wcwidth's tables) costs every CSV and JSON run
+
     return (
         tabulate(rows, headers=list(header), tablefmt=_TABLEFMT[fmt], disable_numparse=True) + "\n"
     )
