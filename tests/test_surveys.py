@@ -372,6 +372,56 @@ def test_xlsx_survey_gives_the_same(rb: Rulebook, files: dict[str, Path]) -> Non
     assert "第11行" in b["_warnings"][0]
 
 
+def test_parquet_survey_gives_the_same(rb: Rulebook, files: dict[str, Path]) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cols = list(zip(*SURVEY_ROWS, strict=True))
+    table = pa.table(
+        {h: pa.array([c or None for c in col]) for h, col in zip(HEADER, cols, strict=True)}
+    )
+    p = files["dir"] / "survey.parquet"
+    pq.write_table(table, p)
+    a, b = _scored(rb, files), _scored(rb, files, p)
+    assert {u: exact_row(a[u]) for u in TOTALS} == {u: exact_row(b[u]) for u in TOTALS}
+    assert len(b["_warnings"]) == len(a["_warnings"]) > 0
+    # The command line takes it too.
+    p2 = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            files["rulebook"],
+            files["evidence"],
+            "--survey",
+            p,
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    p1 = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fulian_eval",
+            "score",
+            files["rulebook"],
+            files["evidence"],
+            "--survey",
+            files["survey"],
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p2.returncode == p1.returncode and p2.stdout == p1.stdout and p1.stdout
+
+
 def test_xlsx_numbers_are_answers(tmp_path: Path, files: dict[str, Path]) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     p = tmp_path / "n.toml"

@@ -308,7 +308,8 @@ def _survey_option(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         action="append",
         help=_(
-            "a survey table (CSV/XLSX; repeatable): its answers fill the rulebook's [surveys] fields"
+            "a survey table (CSV/XLSX/Parquet; repeatable): its answers fill the rulebook's "
+            "[surveys] fields"
         ),
     )
 

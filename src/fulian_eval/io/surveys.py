@@ -35,7 +35,7 @@ from .tables import BadCell, BadRow, nfc, read_csv, read_xls, read_xlsx
 
 __all__ = ["SurveyData", "SurveyError", "Tally", "load_surveys"]
 
-SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".parquet")
 #: Headers of the column naming the unit: its id (or name) …
 _UNIT_HEADERS = ("unit", "单位编码", "单位")
 #: … or its name only.
@@ -201,11 +201,15 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         return read_xlsx(path)
     if suffix == ".xls":
         return read_xls(path)
+    if suffix == ".parquet":  # a county platform's export (the arrow extra)
+        from .parquet import read_parquet
+
+        return read_parquet(path)
     return read_csv(path)
 
 
 def load_surveys(paths: Iterable[str | Path], rb: Rulebook) -> tuple[SurveyData, list[str]]:
-    """Read survey tables (CSV, XLSX, XLS) for ``rb``'s ``[surveys]``.
+    """Read survey tables (CSV, XLSX, XLS, Parquet) for ``rb``'s ``[surveys]``.
 
     Args:
         paths: the survey tables, one row per respondent.
@@ -236,7 +240,7 @@ def load_surveys(paths: Iterable[str | Path], rb: Rulebook) -> tuple[SurveyData,
                 "[surveys.ID]: a survey table is read for a survey the rulebook defines)"
             )
         if Path(given).suffix.lower() not in SUFFIXES:
-            raise bad("不是问卷表：应为 .csv、.xlsx 或 .xls 文件 (not a survey table)")
+            raise bad("不是问卷表：应为 .csv、.xlsx、.xls 或 .parquet 文件 (not a survey table)")
         try:
             header, rows = _read(Path(given))
         except (OSError, UnicodeDecodeError, ImportError, ValueError, csv.Error) as exc:
