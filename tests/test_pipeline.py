@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import fulian_eval as fe
 from fulian_eval.testing import evidence_data, rulebook_texts  # noqa: F401  (the testing extra is installed)
+from test_stream import _random_tables, write_csv  # the random tables of the streaming tests
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "town-village-2026.toml"
@@ -119,8 +123,37 @@ def test_score_json_of_a_streamed_run_is_scored_again_exactly() -> None:
     assert run.pipeline == "columns"
     full = fe.score_run(RULES, [TOWN_CSV], full=True)
     assert run.report("score", "json") == full.report("score", "json")
-    with pytest.raises(ValueError, match="full=True"):
-        run.report("rank", "json")  # the rank report in JSON still needs full results
+
+
+def test_rank_json_streams_from_the_columns(tmp_path: Path) -> None:
+    """``rank --format json`` of a table is made from the columns (it held every unit's full
+    result before: ~150 kB a unit), with the bytes of the per-unit path."""
+    table = _many_units(tmp_path, 3000)
+    run = fe.score_run(RULES, [table])
+    assert run.pipeline == "columns"
+    text = run.report("rank", "json")
+    assert text == fe.score_run(RULES, [table], full=True).report("rank", "json")
+    assert len(json.loads(text)["ranking"]) == 3000
+    p = cli("rank", RULES, table, "--format", "json")
+    assert p.returncode == 0 and p.stdout == text
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_random_tables())
+def test_rank_json_from_the_columns_is_the_per_unit_json_on_random_tables(
+    case: tuple[fe.Rulebook, list[str], list[list[list[str]]], int, bool],
+) -> None:
+    rb, header, tables, _chunk, strict = case
+    with tempfile.TemporaryDirectory() as d:
+        for k, rows in enumerate(tables):
+            write_csv(Path(d) / f"t{k}.csv", header, rows)
+        run = fe.score_run(rb, [d], strict=strict)
+        full = fe.score_run(rb, [d], strict=strict, full=True)
+        assert run.report("rank", "json") == full.report("rank", "json")
 
 
 def test_rejected_units_are_in_the_result_not_raised(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ class RunResult:
                 with ``full=True`` its units are scored again by the exact engine, chunk by
                 chunk, in bounded memory (:mod:`~fulian_eval.report.json_stream`); an evidence
                 file changed since the run raises ``InputChanged``. The rank report in JSON
-                needs a run with ``full=True``.
+                is made from the run's columns, as every other rank report.
             output: a path (CSV with a UTF-8 BOM, as the command line writes files), an
                 open text file, or None to return the text. A path is replaced only when the
                 report is complete: a failed run leaves an older file as it was.
@@ -168,8 +168,6 @@ class RunResult:
                 else:
                     spool.write(output)
             return None
-        if fmt == "json" and self.pipeline != "per-unit":
-            raise ValueError("JSON carries every item's reason: score the run with full=True")
         render = rank_report if kind == "rank" else score_report
         text = render(self.rulebook, self.ranked, self.rejected, fmt)
         if output is None:

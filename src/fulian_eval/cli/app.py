@@ -926,8 +926,12 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
     surveys = _surveys(args, rb)
+    # The score report in JSON carries every reason (scored unit by unit, in bounded memory);
+    # the rank report in JSON holds what the columns hold, so a table streams for it.
     plan = (
-        None if waivers is not None or args.format == "json" else columnar_plan(rb, args.evidence)
+        None
+        if waivers is not None or (args.format == "json" and render is score_report)
+        else columnar_plan(rb, args.evidence)
     )
     if plan is not None:
         return _report_columnar(args, rb, plan, render, surveys)
