@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import fulian_eval as fe
 from fulian_eval import RulebookError
 from fulian_eval.analysis.crosscheck import config_of, crosscheck, crosscheck_json
 from fulian_eval.analysis.rank import rank
@@ -344,7 +345,10 @@ def test_rank_csv_and_json_give_awards_role_ids_and_titles(tmp_path: Path) -> No
     )
     assert by[("a", "self")]["role_title"] == "自评"  # a blank role is the first declared one
     assert by[("e", "district")]["award"] is None
-    rj = json.loads(cli("rank", rbf, table, "--format", "json").stdout)
+    rank_json = cli("rank", rbf, table, "--format", "json").stdout
+    # The table's rank JSON is written from the columns: the per-unit path's very bytes.
+    assert rank_json == fe.score_run(rbf, [table], full=True).report("rank", "json")
+    rj = json.loads(rank_json)
     assert {
         (x["unit"], x["role_title"], x["award"]) for x in rj["ranking"] if x["role"] == "city"
     } == {("c", "市抽查", "一等奖"), ("d", "市抽查", "一等奖")}

@@ -57,7 +57,7 @@ LAYERS: list[list[str]] = [
     ["report.files", "report.sheets", "report.pdf", "report.workbook", "report.arrow"],
     ["report.render"],
     ["report.json_memo"],
-    ["report.columns", "report.form", "report.json_stream"],
+    ["report.columns", "report.form", "report.json_stream", "report.rank_json"],
     ["audit.blocks"],
     ["audit.store"],
     ["audit.sink"],

@@ -38,6 +38,7 @@ from .report.columns import (
 )
 from .report.files import replacing
 from .report.json_stream import spool_score_json, stamp_of
+from .report.rank_json import write_rank_json
 from .report.render import rank_report, score_report
 from .report.workbook import score_workbook
 from .scoring.columnar import Plan, Unsupported, compile_plan
@@ -149,6 +150,17 @@ class RunResult:
                     writer(self.table, self.ranking, f)
             else:
                 writer(self.table, self.ranking, output)
+            return None
+        if fmt == "json" and kind == "rank" and self.table is not None and self.ranking is not None:
+            if output is None:
+                buf = io.StringIO()
+                write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, buf)
+                return buf.getvalue()
+            if isinstance(output, str | Path):
+                with replacing(output, "w", encoding="utf-8", newline="") as f:
+                    write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, f)
+            else:
+                write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, output)
             return None
         if fmt == "json" and kind == "score" and self.pipeline != "per-unit":
             with spool_score_json(

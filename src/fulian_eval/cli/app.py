@@ -1068,6 +1068,20 @@ def _report_columnar(
             _emit_workbook(args, run.workbook)
         elif args.format == "parquet":
             _emit_parquet(args, run, kind)
+        elif args.format == "json":  # the rank report: written from the columns (report.rank_json)
+            if args.out is None:
+                with _to_stdout():
+                    run.report(kind, "json", sys.stdout)
+                    sys.stdout.flush()
+            else:
+                try:
+                    run.report(kind, "json", args.out.text(False))
+                except OSError as exc:
+                    raise _UsageError(
+                        _("cannot write {path}: {error}").format(
+                            path=args.output, error=exc.strerror or exc
+                        )
+                    ) from None
         else:
             _emit(args, _render(args, render, rb, run.ranked, run.rejected))
         if sink is not None:
