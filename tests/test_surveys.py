@@ -384,41 +384,18 @@ def test_parquet_survey_gives_the_same(rb: Rulebook, files: dict[str, Path]) -> 
     a, b = _scored(rb, files), _scored(rb, files, p)
     assert {u: exact_row(a[u]) for u in TOTALS} == {u: exact_row(b[u]) for u in TOTALS}
     assert len(b["_warnings"]) == len(a["_warnings"]) > 0
+
     # The command line takes it too.
-    p2 = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fulian_eval",
-            "score",
-            files["rulebook"],
-            files["evidence"],
-            "--survey",
-            p,
-            "--format",
-            "csv",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    p1 = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fulian_eval",
-            "score",
-            files["rulebook"],
-            files["evidence"],
-            "--survey",
-            files["survey"],
-            "--format",
-            "csv",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    def cli_score(survey: Path) -> subprocess.CompletedProcess[str]:
+        args = ["score", files["rulebook"], files["evidence"], "--survey", survey, "-f", "csv"]
+        return subprocess.run(
+            [sys.executable, "-m", "fulian_eval", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    p1, p2 = cli_score(files["survey"]), cli_score(p)
     assert p2.returncode == p1.returncode and p2.stdout == p1.stdout and p1.stdout
 
 
