@@ -205,6 +205,31 @@ def test_streamed_run_stores_the_same_records_as_the_per_unit_path(tmp_path: Pat
     assert replay.returncode == 0 and "0处差异" in replay.stdout
 
 
+def test_score_json_of_a_table_with_audit_streams_and_stores_blocks(tmp_path: Path) -> None:
+    """``score --format json --audit`` of a table: the run is stored through the columns
+    (blocks, as a CSV run) and the JSON is the one a run without --audit prints; it held
+    every unit's full result in memory before (about 150 kB a unit)."""
+    table = str(ROOT / "examples" / "crosscheck")
+    store = str(tmp_path / "j.db")
+    audited = cli("score", RULES, table, "--format", "json", "--audit", store)
+    plain = cli("score", RULES, table, "--format", "json")
+    assert audited.returncode == plain.returncode == 0, audited.stderr
+    assert audited.stdout == plain.stdout and len(json.loads(plain.stdout)["units"]) == 49
+    with sqlite3.connect(store) as conn:
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM records ORDER BY seq")]
+    assert kinds[0] == "run" and kinds[-1] == "end" and set(kinds[1:-1]) == {"units"}
+    assert cli("audit", "verify", store).returncode == 0
+    replay = cli("audit", "replay", store)
+    assert replay.returncode == 0 and "0处差异" in replay.stdout
+    # TOML evidence still goes unit by unit, records and JSON alike.
+    store2 = str(tmp_path / "t.db")
+    toml = cli("score", RULES, EVIDENCE, "--format", "json", "--audit", store2)
+    assert (
+        toml.returncode == 0 and toml.stdout == cli("score", RULES, EVIDENCE, "-f", "json").stdout
+    )
+    assert cli("audit", "verify", store2).returncode == 0
+
+
 def test_unit_bodies_escape_like_canonical_json() -> None:
     from fulian_eval import audit as au
     from fulian_eval import load_rulebook

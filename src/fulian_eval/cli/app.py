@@ -926,16 +926,19 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     rb = _rulebook(args)
     waivers = _waivers(args, rb)
     surveys = _surveys(args, rb)
-    # The score report in JSON carries every reason (scored unit by unit, in bounded memory);
-    # the rank report in JSON holds what the columns hold, so a table streams for it.
+    # The score report in JSON carries every reason: it is scored unit by unit, in bounded
+    # memory (json_stream). With --audit a table is first scored through the columns, which
+    # store the run as they go; the JSON is then made from the same files. The rank report
+    # in JSON holds what the columns hold, so a table streams for it.
+    audited = bool(getattr(args, "audit", None))
     plan = (
         None
-        if waivers is not None or (args.format == "json" and render is score_report)
+        if waivers is not None or (args.format == "json" and render is score_report and not audited)
         else columnar_plan(rb, args.evidence)
     )
     if plan is not None:
         return _report_columnar(args, rb, plan, render, surveys)
-    if args.format == "json" and render is score_report and not getattr(args, "audit", None):
+    if args.format == "json" and render is score_report and not audited:
         return _report_json(args, rb, waivers, surveys)
     run = score_run(
         rb,
@@ -1068,7 +1071,7 @@ def _report_columnar(
             _emit_workbook(args, run.workbook)
         elif args.format == "parquet":
             _emit_parquet(args, run, kind)
-        elif args.format == "json":  # the rank report: written from the columns (report.rank_json)
+        elif args.format == "json":  # rank: from the columns (rank_json); score: json_stream
             if args.out is None:
                 with _to_stdout():
                     run.report(kind, "json", sys.stdout)
