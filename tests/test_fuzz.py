@@ -578,6 +578,7 @@ def test_fuzz_xlsx(ops: list[tuple[Any, ...]], also_csv: bool) -> None:
     tagged = list(enumerate(rows))
     touched: set[int] = set()
     merge = None
+    merge_at = 0
     every_row = False
     for op in ops:
         if op[0] in ("set", "swap", "dup", "drop"):
@@ -596,10 +597,14 @@ def test_fuzz_xlsx(ops: list[tuple[Any, ...]], also_csv: bool) -> None:
             else:
                 del tagged[n]
         elif op[0] == "merge":
+            merge_at = op[1]
             merge = f"{'ABCDE'[op[2]]}{op[1] + 1}:{'ABCDE'[op[2]]}{op[1] + 2}"
-            touched.update({op[1], op[1] + 1})
         else:
             every_row = True  # bytes of the file itself: any row may be hit
+    if merge is not None:
+        # The range is merged in the sheet as written (after every row op): Excel rows
+        # merge_at + 1 and + 2 are the rows at those places then, whatever they were first.
+        touched.update(tagged[i][0] for i in (merge_at, merge_at + 1) if i < len(tagged))
     with tempfile.TemporaryDirectory() as tmp:
         make_xlsx(Path(tmp), [c for _, c in tagged], merge)
         path = Path(tmp) / "town.xlsx"
