@@ -94,6 +94,26 @@ _NA = STATUSES.index("not_applicable")
 _NUM_CHARS = str.maketrans({c: None for c in "0123456789.|"})
 _ROLES = frozenset(ROLES)
 
+#: A chunk's flags: the distinct flag sets (the first one empty), each row's index into them,
+#: and the flagged rows in the order the run numbers new sets (see :func:`_chunk_flags`).
+_Flags = tuple[list[tuple[str, ...]], Any, Any]
+
+
+def _chunk_flags(flags: Mapping[int, Sequence[str]], n: int) -> _Flags:
+    """Rows' flags (by row, as :meth:`_Scorer._flags` gives them) as a chunk's :data:`_Flags`
+    (a table worker sends them so: a few sets and an array, not a tuple a row); the run numbers
+    sets new to it in the order the mapping gives them first, as it did from the mapping."""
+    index: dict[tuple[str, ...], int] = {(): 0}
+    codes = np.zeros(n, dtype=np.int32)
+    rows = np.fromiter(flags.keys(), dtype=np.int64, count=len(flags))
+    if flags:
+        codes[rows] = np.fromiter(
+            (index.setdefault(tuple(f), len(index)) for f in flags.values()),
+            dtype=np.int32,
+            count=len(flags),
+        )
+    return list(index), codes, rows
+
 
 # ------------------------------------------------------------------- table
 
@@ -184,15 +204,24 @@ class Table:
         """Row ``i``'s flags (approximate figures, failed consistency checks)."""
         return self.flag_sets[self.flag_code[i]]
 
-    def _add(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+    def _add(self, sc: Scores, keep: Any, flags: _Flags) -> None:
         """Keep the ``keep`` rows of a scored chunk (their text columns are already appended)."""
-        codes = np.zeros(len(keep), dtype=np.int32)
-        for i, f in flags.items():
-            if f:
-                codes[i] = self._flag_index.setdefault(f, len(self._flag_index))
-        if len(self._flag_index) > len(self.flag_sets):
-            self.flag_sets = list(self._flag_index)
-        self.flag_code.extend(codes[keep].tolist())
+        sets, local, rows = flags
+        codes = local[keep]
+        if len(sets) > 1:
+            # the sets of the kept rows as the run's codes, new ones numbered in the order
+            # the chunk's mapping gave them first
+            seq = local[rows[keep[rows]]]
+            seq = seq[seq != 0]
+            got, at = np.unique(seq, return_index=True)
+            to_run = np.zeros(len(sets), dtype=np.int32)
+            index = self._flag_index
+            for k in got[np.argsort(at)].tolist():
+                to_run[k] = index.setdefault(sets[k], len(index))
+            if len(index) > len(self.flag_sets):
+                self.flag_sets = list(index)
+            codes = to_run[codes]
+        self.flag_code.frombytes(codes.astype(np.int32).tobytes())
         for part, arr in zip(
             self._parts,
             (
@@ -724,7 +753,7 @@ class _Part:
     keep: Any
     redo: Any
     rejected: list[tuple[int, Rejection]]
-    flags: dict[int, tuple[str, ...]]  # every row's flags (rows a repeat drops included)
+    flags: _Flags  # every row's flags (rows a repeat drops included)
     ids: Any  # units as UTF-8 bytes (numpy), for ties
 
 
@@ -828,7 +857,7 @@ class _Scorer:
                 [o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row]
             )
             self.table.settled += 1
-            self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
+            self._keep(sc, np.ones(1, dtype=bool), _chunk_flags({0: res.flags}, 1))
 
     def _intern(self, values: list[str]) -> Iterable[str]:
         """``values`` with repeated texts sharing one string (a column has few distinct ones)."""
@@ -1081,7 +1110,7 @@ class _Scorer:
             keep=keep,
             redo=redo,
             rejected=rejected,
-            flags=self._flags(sc, keep, flags),
+            flags=_chunk_flags(self._flags(sc, keep, flags), n),
             ids=_id_bytes(units),
         )
 
@@ -1140,11 +1169,9 @@ class _Scorer:
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
-        if not keep.all():
-            flags = {i: f for i, f in flags.items() if keep[i]}
         self._keep(sc, keep, flags)
 
-    def _keep(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+    def _keep(self, sc: Scores, keep: Any, flags: _Flags) -> None:
         """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
         self.table._add(sc, keep, flags)
         if self.sink is not None:
