@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -274,8 +275,11 @@ def test_workers_hand_the_text_columns_over_as_arrow_arrays(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = fe.score_run(RULES, [path])
     t = run.table
-    assert t._arrow_texts is not None  # every row came with its Arrow texts
-    assert len(t._arrow_texts["unit"]) > 1  # from several blocks
+    for texts in (t.unit, t.name):
+        assert texts._arrays is not None  # every row came with its Arrow texts
+        assert len(texts._arrays) > 1  # from several blocks
+    run.report("rank", "csv", tmp_path / "out.csv")
+    assert t.unit._list == [] and t.name._list == []  # no Python string made for the report
     for name in ("unit", "name", "group", "role"):
         assert t.text_array(name).to_pylist() == getattr(t, name)
     assert "花园社区\u0301" in t.text_array("name").to_pylist()  # stripped, as the table has it
@@ -292,7 +296,7 @@ def test_a_repeat_drops_the_arrow_texts_and_the_report_stays_the_same(
     lines[1200] = lines[3]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = fe.score_run(RULES, [path])
-    assert run.table._arrow_texts is None  # a repeat is merged row by row, without them
+    assert run.table.unit._arrays is None  # a repeat is merged row by row, as Python strings
     for name in ("unit", "name", "group", "role"):
         assert run.table.text_array(name).to_pylist() == getattr(run.table, name)
 
@@ -383,3 +387,31 @@ def test_the_command_line_never_imports_pandas_and_a_library_caller_still_can(
 
     main(["rank", str(RULES), str(path), "--format", "csv", "-o", str(tmp_path / "again.csv")])
     import pandas  # noqa: F401
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_repeats_are_found_by_hashes_or_by_the_set_when_hashes_clash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clash: bool
+) -> None:
+    """Keys are checked by 64-bit hashes while none meets another; a hash met again (here every
+    key hashes alike) hands the check to the Python set of keys, with the same rejections."""
+    path = _table(tmp_path / "t.csv", 1500, seed=3, odd=0.05)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1300] = lines[7]  # a repeat in a later chunk
+    lines[9] = lines[8]  # and one in the same chunk
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settled: list[bool] = []
+    real_settle = stream._Scorer._settle
+
+    def spy(self: stream._Scorer) -> None:
+        settled.append(self._hashing)
+        real_settle(self)
+
+    monkeypatch.setattr(stream._Scorer, "_settle", spy)
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 40_000)  # several chunks
+    if clash:
+        monkeypatch.setattr(stream, "_key_hashes", lambda ids, roles: np.zeros(len(ids), np.uint64))
+    a, b, rejected = _both(path)
+    assert a == b
+    assert "t.csv row 1301" in rejected and "t.csv row 10" in rejected
+    assert settled[0] is True  # the run left the hashes for the set at the first doubt

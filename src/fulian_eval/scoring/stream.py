@@ -118,8 +118,79 @@ def _chunk_flags(flags: Mapping[int, Sequence[str]], n: int) -> _Flags:
 # ------------------------------------------------------------------- table
 
 
-#: The text columns a table worker also hands over as Arrow arrays (:meth:`Table.text_array`).
-_ARROW_TEXTS: tuple[str, ...] = ("unit", "name", "group", "role")
+#: The text columns a table worker hands over as Arrow arrays (:meth:`Table.text_array`).
+_ARROW_TEXTS: tuple[str, ...] = ("unit", "name")
+#: The text columns a table worker hands over as codes into a few distinct values.
+_CODED_TEXTS: tuple[str, ...] = ("group", "kind", "role")
+
+
+class _Texts(Sequence[str]):
+    """A table's unit or name column: Arrow string arrays as the table workers send them, made
+    Python strings only when a row is asked for (the CSV report and the ranking need none, so
+    a national run keeps about 150 bytes a unit less); rows given as Python strings are kept so."""
+
+    def __init__(self) -> None:
+        self._list: list[str] = []  # the rows made Python strings (all but those in _pending)
+        self._pending: list[Any] = []  # Arrow arrays after _list
+        self._arrays: list[Any] | None = []  # every row's array, while every row came in one
+        self._n = 0
+
+    def _flush(self) -> list[str]:
+        if self._pending:
+            for a in self._pending:
+                self._list.extend(a.to_pylist())
+            self._pending = []
+        return self._list
+
+    def add_arrow(self, arr: Any) -> None:
+        self._pending.append(arr)
+        if self._arrays is not None:
+            self._arrays.append(arr)
+        self._n += len(arr)
+
+    def extend(self, values: Iterable[str]) -> None:
+        lst = self._flush()
+        before = len(lst)
+        lst.extend(values)
+        self._n += len(lst) - before
+        if len(lst) > before:
+            self._arrays = None
+
+    def append(self, value: str) -> None:
+        self.extend([value])
+
+    def arrow(self) -> Any:
+        """The column as one Arrow string array."""
+        import pyarrow as pa
+
+        if self._arrays is not None:
+            return pa.concat_arrays(self._arrays) if self._arrays else pa.array([], pa.string())
+        return pa.array(self._flush(), pa.string())
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._flush()[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flush())
+
+    def __delitem__(self, i: slice) -> None:
+        lst = self._flush()
+        del lst[i]
+        self._n = len(lst)
+        self._arrays = None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Texts):
+            other = other._flush()
+        return self._flush() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"_Texts({self._flush()!r})"
 
 
 @attrs.define(kw_only=True)
@@ -140,8 +211,8 @@ class Table:
     """
 
     plan: Plan
-    unit: list[str] = attrs.field(factory=list)
-    name: list[str] = attrs.field(factory=list)
+    unit: _Texts = attrs.field(factory=_Texts)
+    name: _Texts = attrs.field(factory=_Texts)
     group: list[str] = attrs.field(factory=list)
     kind: list[str] = attrs.field(factory=list)
     role: list[str] = attrs.field(factory=list)
@@ -169,11 +240,6 @@ class Table:
     settled: int = 0
     _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(7)])
     _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
-    # unit, name, group, role as Arrow string arrays, part by part, where every row came with
-    # them (the table workers make them); None once a row came without
-    _arrow_texts: dict[str, list[Any]] | None = attrs.field(
-        factory=lambda: {k: [] for k in _ARROW_TEXTS}
-    )
 
     def __len__(self) -> int:
         return len(self.unit)
@@ -182,10 +248,17 @@ class Table:
         """The ``unit``, ``name``, ``group`` or ``role`` column as an Arrow string array."""
         import pyarrow as pa
 
-        got = self._arrow_texts
-        if got is not None and sum(len(a) for a in got[name]) == len(self.unit):
-            return pa.concat_arrays(got[name]) if got[name] else pa.array([], pa.string())
-        return pa.array(getattr(self, name), pa.string())
+        if name in _ARROW_TEXTS:
+            return getattr(self, name).arrow()
+        if name not in ("group", "role"):
+            raise ValueError(name)
+        # from the codes: each row's code indexes the distinct values in order of first appearance
+        values = pa.array(list(self.groups if name == "group" else self.roles), pa.string())
+        code = self.group_code if name == "group" else self.role_code
+        if not len(code):
+            return pa.array([], pa.string())
+        dtype = np.int32 if name == "group" else np.int8
+        return values.take(pa.array(np.frombuffer(code, dtype=dtype)))
 
     def source(self, i: int) -> str:
         """Where row ``i`` came from, as loading names it ("town.csv row 4", "x.toml")."""
@@ -282,7 +355,6 @@ class Table:
             self.role_code,
         ):
             del lst[n:]
-        self._arrow_texts = None
         for part in [*self._parts, self._id_parts]:
             kept = 0
             keep = []
@@ -740,21 +812,53 @@ class _Points:
 
 @attrs.define(kw_only=True)
 class _Part:
-    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`)."""
+    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`): its text
+    columns packed (:func:`_packed`), as a table worker sends them."""
 
-    texts: dict[str, Any] | None = None  # unit, name, group, role as Arrow arrays (workers)
     n: int
-    units: list[str]
-    names: list[str]
-    groups: list[str]
-    kinds: list[str]
-    roles: list[str]
+    texts: dict[str, Any]  # unit, name as Arrow string arrays
+    coded: dict[str, tuple[list[str], Any]]  # group, kind, role: (distinct values, int32 codes)
+    nul: bool  # some unit id holds a NUL (which numpy bytes would drop)
     sc: Scores
     keep: Any
     redo: Any
     rejected: list[tuple[int, Rejection]]
     flags: _Flags  # every row's flags (rows a repeat drops included)
     ids: Any  # units as UTF-8 bytes (numpy), for ties
+    _lists: dict[str, list[str]] = attrs.field(factory=dict)
+
+    def column(self, key: str) -> list[str]:
+        """The ``unit``, ``name``, ``group``, ``kind`` or ``role`` column as Python strings (made
+        once, where rows are taken one by one)."""
+        got = self._lists.get(key)
+        if got is None:
+            if key in self.texts:
+                got = self.texts[key].to_pylist()
+            else:
+                values, codes = self.coded[key]
+                got = np.array(values, dtype=object)[codes].tolist() if values else [""] * self.n
+            self._lists[key] = got
+        return got
+
+
+def _packed(units: list[str], names: list[str], **coded: list[str]) -> dict[str, Any]:
+    """A chunk's text columns as :class:`_Part` holds them: units and names as Arrow arrays,
+    the others as codes into their distinct values (in order of first appearance)."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {
+        "texts": {"unit": pa.array(units, pa.string()), "name": pa.array(names, pa.string())},
+        "nul": "\x00" in "".join(units),
+    }
+    codes = {}
+    for key, values in coded.items():
+        enc = pa.array(values, pa.string()).dictionary_encode()
+        codes[key] = (
+            enc.dictionary.to_pylist(),
+            enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
+        )
+    out["coded"] = codes
+    return out
 
 
 def _codes(known: dict[str, int], values: list[str]) -> Iterable[int]:
@@ -764,27 +868,38 @@ def _codes(known: dict[str, int], values: list[str]) -> Iterable[int]:
     return [known.setdefault(v, len(known)) for v in values]
 
 
-def _take_texts(texts: dict[str, Any] | None, idx: list[int]) -> dict[str, Any] | None:
-    """Rows ``idx`` of a part's Arrow text columns."""
-    if texts is None:
-        return None
-    import pyarrow as pa
+def _run_codes(known: dict[str, int], values: list[str], codes: Any) -> Any:
+    """:func:`_codes` for a column given as codes into ``values``: the run's code of each row
+    (int64), values new to ``known`` numbered in order of first appearance among the rows."""
+    got, first = np.unique(codes, return_index=True)
+    run = np.zeros(len(values), dtype=np.int64)
+    for k in got[np.argsort(first)].tolist():
+        run[k] = known.setdefault(values[k], len(known))
+    return run[codes]
 
-    at = pa.array(idx, pa.int64())
-    return {k: arr.take(at) for k, arr in texts.items()}
+
+#: FNV-1a (64-bit) over a unit id's bytes, then a finalizer (splitmix64's) to spread the bits.
+_FNV_START, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 
 
-def _arrow_texts(part: _Part) -> dict[str, Any]:
-    """A part's unit, name, group and role as Arrow string arrays (made in a table worker, so
-    the parent's report writer need not convert its Python strings)."""
-    import pyarrow as pa
-
-    return {
-        k: pa.array(v, pa.string())
-        for k, v in zip(
-            _ARROW_TEXTS, (part.units, part.names, part.groups, part.roles), strict=True
-        )
-    }
+def _key_hashes(ids: Any, role_hash: Any) -> Any:
+    """A 64-bit hash of each row's unit id (numpy bytes, no NUL in any) and role (``role_hash``:
+    each row's role's hash), for the check that a key is new to the run (:meth:`_Scorer._new_keys`)."""
+    n = len(ids)
+    w = ids.dtype.itemsize
+    h = np.full(n, _FNV_START, dtype=np.uint64)
+    if n and w:
+        b = np.ascontiguousarray(ids).view(np.uint8).reshape(n, w)
+        for j in range(w):
+            c = b[:, j].astype(np.uint64)
+            h = np.where(c != 0, (h ^ c) * _FNV_PRIME, h)  # the zero bytes pad a shorter id
+    h ^= role_hash
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def _id_bytes(units: list[str]) -> Any:
@@ -815,6 +930,10 @@ class _Scorer:
             None  # key -> row, made at the first repeat
         )
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
+        # While every row's key was checked by hash (_new_keys), the sorted hashes of the keys
+        # taken (runs of decreasing size, merged as they come), and seen holds none of them
+        self._hashing = True
+        self._levels: list[Any] = []
         self._pool: dict[str, str] = {}
 
     # one unit at a time (TOML files, rows the columns cannot take)
@@ -823,6 +942,7 @@ class _Scorer:
         return unit if role == "self" else (unit, role)
 
     def _duplicate(self, unit: str, role: str, source: str) -> Rejection | None:
+        self._settle()
         key = self._key(unit, role)
         if key not in self.seen:
             self.seen.add(key)
@@ -874,19 +994,9 @@ class _Scorer:
         roles: list[str],
         shown: str,
         rownos: Sequence[int],
-        ids: Any = None,
-        texts: Mapping[str, Any] | None = None,
     ) -> None:
-        """Rows' text columns onto the table (``ids``: the units as UTF-8 bytes, and ``texts``:
-        unit, name, group and role as Arrow arrays, if made already)."""
+        """Rows' text columns onto the table, one by one (:meth:`_append_part`: a chunk's)."""
         t = self.table
-        if t._arrow_texts is not None:
-            if texts is None:
-                if units:
-                    t._arrow_texts = None
-            else:
-                for k in _ARROW_TEXTS:
-                    t._arrow_texts[k].append(texts[k])
         t.unit.extend(units)
         t.name.extend(names)
         t.group.extend(self._intern(groups))
@@ -895,9 +1005,7 @@ class _Scorer:
         t.group_code.extend(_codes(t.groups, groups))
         t.role_code.extend(_codes(t.roles, roles))
         if units:
-            if ids is None:
-                ids = _id_bytes(units)
-            t._id_parts.append(ids)
+            t._id_parts.append(_id_bytes(units))
             t.nul_ids = t.nul_ids or "\x00" in "".join(units)
         f = t.file_index(shown)
         t.file_of.extend([f] * len(units))
@@ -1101,11 +1209,7 @@ class _Scorer:
             )
         return _Part(
             n=n,
-            units=units,
-            names=names,
-            groups=groups,
-            kinds=kinds,
-            roles=roles,
+            **_packed(units, names, group=groups, kind=kinds, role=roles),
             sc=sc,
             keep=keep,
             redo=redo,
@@ -1116,60 +1220,141 @@ class _Scorer:
 
     def _merge(self, part: _Part, shown: str, start: int) -> None:
         """A scored chunk into the run: repeats of a unit rejected, rows kept, the audit fed."""
-        units, names, groups, kinds, roles = (
-            part.units,
-            part.names,
-            part.groups,
-            part.kinds,
-            part.roles,
-        )
         sc, keep, redo, rejected, flags = part.sc, part.keep, part.redo, part.rejected, part.flags
-        idx = np.flatnonzero(keep).tolist()
-        keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
-        base = len(self.table.unit)
-        if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
-            self.seen.update(keys)
-            if self.first is not None:
-                self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
-            if len(idx) == part.n:  # every row kept (the common chunk)
-                self._append(
-                    units,
-                    names,
-                    groups,
-                    kinds,
-                    roles,
-                    shown,
-                    range(start, start + part.n),
-                    part.ids,
-                    part.texts,
-                )
-            else:
-                self._append(
-                    [units[i] for i in idx],
-                    [names[i] for i in idx],
-                    [groups[i] for i in idx],
-                    [kinds[i] for i in idx],
-                    [roles[i] for i in idx],
-                    shown,
-                    [start + i for i in idx],
-                    part.ids[idx],
-                    _take_texts(part.texts, idx),
-                )
-        else:  # a repeated unit and role: the first stays, later ones are rejected
-            for i in idx:
-                source = f"{shown} row {start + i}"
-                dup = self._duplicate(units[i], roles[i], source)
-                if dup is not None:
-                    rejected.append((i, dup))
-                    keep[i] = False
-                    continue
-                self._append(
-                    [units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i]
-                )
+        kept = np.flatnonzero(keep)
+        idx = None if len(kept) == part.n else kept  # None: every row kept (the common chunk)
+        if self._new_keys(part, idx):
+            self._append_part(part, idx, shown, start)
+        else:
+            units, roles = part.column("unit"), part.column("role")
+            rows = kept.tolist()
+            keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in rows]
+            base = len(self.table)
+            if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
+                self.seen.update(keys)
+                if self.first is not None:
+                    self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
+                self._append_part(part, idx, shown, start)
+            else:  # a repeated unit and role: the first stays, later ones are rejected
+                names, groups, kinds = (part.column(k) for k in ("name", "group", "kind"))
+                for i in rows:
+                    source = f"{shown} row {start + i}"
+                    dup = self._duplicate(units[i], roles[i], source)
+                    if dup is not None:
+                        rejected.append((i, dup))
+                        keep[i] = False
+                        continue
+                    self._append(
+                        [units[i]],
+                        [names[i]],
+                        [groups[i]],
+                        [kinds[i]],
+                        [roles[i]],
+                        shown,
+                        [start + i],
+                    )
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
         self._keep(sc, keep, flags)
+
+    def _new_keys(self, part: _Part, idx: Any) -> bool:
+        """Whether the kept rows' keys (unit and role) are new to the run and to each other, told
+        by 64-bit hashes with numpy (and then noted), while every row so far was checked so.
+        False: the Python set of keys must say (a hash met again, an id with a NUL, a run with
+        rows checked one by one); from then on it always does (:meth:`_settle`)."""
+        if not self._hashing:
+            return False
+        if part.nul:
+            self._settle()
+            return False
+        values, codes = part.coded["role"]
+        role_hash = np.array([hash(v) for v in values], dtype=np.int64).view(np.uint64)
+        if idx is not None:
+            codes = codes[idx]
+        if not len(codes):
+            return True
+        h = np.sort(
+            _key_hashes(part.ids if idx is None else part.ids[idx], role_hash[codes]),
+            kind="stable",
+        )
+        clash = bool((h[1:] == h[:-1]).any())
+        for level in self._levels:
+            if clash:
+                break
+            at = np.minimum(np.searchsorted(level, h), len(level) - 1)
+            clash = bool((level[at] == h).any())
+        if clash:
+            self._settle()
+            return False
+        levels = self._levels
+        levels.append(h)
+        while len(levels) > 1 and len(levels[-2]) <= len(levels[-1]):  # sorted runs, merged
+            top = levels.pop()
+            levels[-1] = np.sort(np.concatenate([levels[-1], top]), kind="stable")
+        return True
+
+    def _settle(self) -> None:
+        """The keys of the rows only hashes stood for (:meth:`_new_keys`) into the Python set;
+        the hashes forgotten, and not used again in this run."""
+        if not self._hashing:
+            return
+        self._hashing = False
+        self._levels = []
+        t = self.table
+        self.seen.update(u if r == "self" else (u, r) for u, r in zip(t.unit, t.role, strict=True))
+
+    def _forget(self, mark: int) -> None:
+        """Forget the keys of the table's rows from ``mark`` on (their file is read again another
+        way, or rejected whole); the caller then cuts the table back."""
+        if self._hashing and mark == 0:
+            self._levels = []
+        else:
+            self._settle()
+            t = self.table
+            for i in range(mark, len(t.unit)):
+                self.seen.discard(self._key(t.unit[i], t.role[i]))
+        self.first = None
+
+    def _append_part(self, part: _Part, idx: Any, shown: str, start: int) -> None:
+        """A chunk's rows ``idx`` (None: all) onto the table's text columns."""
+        t = self.table
+        if idx is None:
+            for k in _ARROW_TEXTS:
+                getattr(t, k).add_arrow(part.texts[k])
+            m = part.n
+            rownos = np.arange(start, start + m, dtype=np.int32)
+        else:
+            import pyarrow as pa
+
+            at = pa.array(idx, pa.int64())
+            for k in _ARROW_TEXTS:
+                getattr(t, k).add_arrow(part.texts[k].take(at))
+            m = len(idx)
+            rownos = (start + idx).astype(np.int32)
+        pool = self._pool
+        for key, lst, code_of, known, dtype in (
+            ("group", t.group, t.group_code, t.groups, np.int32),
+            ("kind", t.kind, None, None, None),
+            ("role", t.role, t.role_code, t.roles, np.int8),
+        ):
+            values, codes = part.coded[key]
+            if idx is not None:
+                codes = codes[idx]
+            if not m:
+                continue
+            shared = np.array([pool.setdefault(v, v) for v in values], dtype=object)
+            lst.extend(shared[codes].tolist())
+            if code_of is not None and known is not None:
+                code_of.frombytes(_run_codes(known, values, codes).astype(dtype).tobytes())
+        if m:
+            t._id_parts.append(part.ids if idx is None else part.ids[idx])
+            if part.nul and not t.nul_ids:
+                units = part.column("unit")
+                t.nul_ids = "\x00" in "".join(units if idx is None else [units[i] for i in idx])
+        f = t.file_index(shown)
+        t.file_of.frombytes(np.full(m, f, dtype=np.int32).tobytes())
+        t.rowno.frombytes(rownos.tobytes())
 
     def _keep(self, sc: Scores, keep: Any, flags: _Flags) -> None:
         """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
@@ -1489,7 +1674,6 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
         part = sc._score_part(
             layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
         )
-        part.texts = _arrow_texts(part)
         parts.append(part)
         start += n
     return parts
@@ -1885,9 +2069,7 @@ def score_tables(
         except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
             # The file cannot be read to the end: reject it whole, as loading would.
             t = sc.table
-            for i in range(mark, len(t.unit)):
-                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
-            sc.first = None
+            sc._forget(mark)
             del sc.rejected[rejected_before:]
             t._truncate(mark)
             t.settled = settled_before
@@ -1956,9 +2138,7 @@ def _arrow_rows(
         _NotPlain,
     ):  # a row of another width, say: read it all again the other way
         if len(sc.seen) != seen_before or len(t) != mark:
-            for i in range(mark, len(t.unit)):
-                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
-            sc.first = None
+            sc._forget(mark)
             t._truncate(mark)
         del sc.rejected[rejected_before:]
         t.settled = settled_before
