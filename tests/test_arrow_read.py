@@ -415,3 +415,31 @@ def test_repeats_are_found_by_hashes_or_by_the_set_when_hashes_clash(
     assert a == b
     assert "t.csv row 1301" in rejected and "t.csv row 10" in rejected
     assert settled[0] is True  # the run left the hashes for the set at the first doubt
+
+
+def test_the_arrow_report_columns_come_from_the_arrays_as_each_row_says(tmp_path: Path) -> None:
+    """``table_columns`` (Parquet, frames) takes unit and name from the Arrow texts, without a
+    Python string a row, and gives what the table's rows say one by one."""
+    from fulian_eval.report.arrow import table_columns
+
+    path = _table(tmp_path / "t.csv", 700, seed=9, odd=0.1)
+    run = fe.score_run(RULES, [path])
+    t, r = run.table, run.ranking
+    assert r is not None
+    cols = table_columns(t, r)
+    assert t.unit._list == [] and t.name._list == []
+    idx = r.order.tolist()
+    grades = [*t.plan.grade_names, None]
+    want = {
+        "unit": [t.unit[i] for i in idx],
+        "name": [t.name[i] for i in idx],
+        "group": [t.group[i] for i in idx],
+        "role": [t.role[i] for i in idx],
+        "role_title": [t.plan.rb.roles.title(t.role[i]) for i in idx],
+        "grade": [grades[int(t.grade[i])] for i in idx],
+        "flags": [list(t.flags(i)) for i in idx],
+        "source": [t.source(i) for i in idx],
+    }
+    for k, v in want.items():
+        assert cols[k].to_pylist() == v, k
+    assert any(want["flags"]) and len(set(want["grade"])) > 1
