@@ -4,6 +4,7 @@ per cell); every table scores exactly as through the csv reader and the per-unit
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -443,3 +444,42 @@ def test_the_arrow_report_columns_come_from_the_arrays_as_each_row_says(tmp_path
     for k, v in want.items():
         assert cols[k].to_pylist() == v, k
     assert any(want["flags"]) and len(set(want["grade"])) > 1
+
+
+@pytest.mark.parametrize("odd", ["gb18030", "bad byte", "quote", "lone cr"])
+def test_a_large_table_taken_for_utf8_on_its_start_is_checked_by_the_workers(
+    tmp_path: Path, in_workers: None, monkeypatch: pytest.MonkeyPatch, odd: str
+) -> None:
+    """A large table whose first bytes are UTF-8 is scored before the rest is checked; the
+    workers' reader finds what is not plain UTF-8 further on, and the table is then read as
+    loading reads it (another encoding, the csv module) or rejected with loading's words."""
+    monkeypatch.setattr(stream, "_GUESS_BYTES", 3000)
+    path = _table(tmp_path / "t.csv", 600, seed=4, odd=0.05)
+    raw = path.read_bytes()
+    cut = raw.index(b"\n", 30_000) + 1
+    tail = raw[cut:]
+    if odd == "gb18030":  # ASCII at the start (header units left out, ids, numbers), GBK later
+        lines = raw.decode("utf-8").splitlines(keepends=True)
+        header = re.sub(r"\[[^]]*\]", "", lines[0])
+        rows = ["".join(ch if ord(ch) < 128 else "x" for ch in line) for line in lines[1:60]]
+        data = (header + "".join(rows) + "".join(lines[60:])).encode("gb18030")
+    elif odd == "bad byte":
+        data = raw[:cut] + b"\xff" + tail
+    elif odd == "quote":
+        data = raw[:cut] + b'"' + tail
+    else:
+        data = raw[:cut] + tail.replace(b"\n", b"\r", 1)
+    path.write_bytes(data)
+    seen: list[bool] = []
+    real = stream._parallel_rows
+
+    def spy(*args: object, **kw: object) -> None:
+        seen.append(bool(args[-1]))
+        real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream, "_parallel_rows", spy)
+    a, b, rejected = _both(path)
+    assert seen == [True]  # scored by the workers unchecked first
+    assert a == b
+    if odd == "bad byte":
+        assert "t.csv" in rejected and "UTF-8" in rejected

@@ -1647,7 +1647,7 @@ class _CsvBlocks:
 PARALLEL_BYTES = 32 << 20
 
 #: What a forked worker scores with: set by the parent just before its workers start.
-_FORKED: tuple[_Scorer, TableLayout, str, Path] | None = None
+_FORKED: tuple[_Scorer, TableLayout, str, Path, bool] | None = None
 #: A worker's open table (path, file), read with pread.
 _WORKER_FILE: list[Any] = []
 
@@ -1658,12 +1658,16 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
     import pyarrow.compute as pc
 
     assert _FORKED is not None
-    sc, layout, shown, path = _FORKED
+    sc, layout, shown, path, unchecked = _FORKED
     if not _WORKER_FILE or _WORKER_FILE[0] != path:
         _WORKER_FILE[:] = [path, open_regular(path)]
     block = os.pread(_WORKER_FILE[1].fileno(), size, at)
     if len(block) != size:
         raise OSError(_("the file changed while it was read"))
+    if unchecked and (  # as _PlainScan checks a whole file (a block ends with a line end)
+        b'"' in block or b"\0" in block or block.endswith(b"\r") or not _crs_end_lines(block)
+    ):
+        raise _NotPlain
     parts = []
     for batch in _CsvBlocks(Path(), layout.width)._batch(block, first):
         cols: list[Any] = list(batch.columns)
@@ -1715,15 +1719,17 @@ def _parallel_rows(
     done: int,
     total: int,
     workers: int,
+    unchecked: bool = False,
 ) -> None:
     """:func:`_arrow_rows`'s loop with the blocks scored by ``workers`` forked processes and
-    merged here in input order (at most two blocks a worker in flight)."""
+    merged here in input order (at most two blocks a worker in flight; ``unchecked``: each
+    worker checks that its block is plain CSV, Arrow's reader that it is UTF-8)."""
     import multiprocessing
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
 
     global _FORKED
-    _FORKED = (sc, layout, shown, stream.path)
+    _FORKED = (sc, layout, shown, stream.path, unchecked)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
         ahead: deque[tuple[Future[list[_Part]], int, int]] = deque()
@@ -1875,6 +1881,20 @@ def _plan_stream(
         if tasks:
             jobs.append((pos, "tasks", tasks))
         return gave
+    if _utf8_start(path):  # a large table: the workers check the rest as they read it
+        try:
+            with open_text(path, "utf-8-sig") as f:
+                header = next(csv_rows(f), [])
+        except (OSError, UnicodeDecodeError, csv.Error, FileProblem):
+            pass  # the whole file is checked first, as below
+        else:
+            layout = TableLayout(
+                rb, header, shown, strict, exact=True, ignore_columns=ignore_columns
+            )
+            if not layout.problems and layout.skip is None:
+                header_warnings[pos] = layout.warnings
+                jobs.append((pos, "csv", (path, shown, layout, None, None)))
+                return True
     try:
         scan = _PlainScan(file_chunks(path))
         encoding = text_encoding(scan)  # the whole file, as loading decodes it
@@ -1918,6 +1938,33 @@ def _plan_stream(
         return True
     header_warnings[pos] = layout.warnings
     jobs.append((pos, "csv", (path, shown, layout, encoding, scan.plain)))
+    return True
+
+
+#: Bytes at the start of a large table that Python's decoder checks as UTF-8 before its rows
+#: are scored; the rest is checked (UTF-8, plain CSV) by the table workers' reader, block by
+#: block, and a table that fails is checked whole again as loading checks it.
+_GUESS_BYTES = 1 << 20
+
+
+def _utf8_start(path: Path) -> bool:
+    """Whether ``path`` is a table the workers will score (:func:`_workers`, at least
+    :data:`PARALLEL_BYTES`) whose first :data:`_GUESS_BYTES` read as UTF-8 (no UTF-16 BOM)."""
+    import codecs
+
+    try:
+        if path.stat().st_size < PARALLEL_BYTES or not _workers():
+            return False
+        with open_regular(path) as f:
+            head = f.read(_GUESS_BYTES)
+    except (OSError, FileProblem):
+        return False
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -2054,11 +2101,15 @@ def score_tables(
             if kind == "parquet":
                 _parquet_rows(sc, path, shown, layout, chunk, progress, done, total)
             elif not (
-                encoding == "utf-8-sig"
+                encoding in ("utf-8-sig", None)  # None: UTF-8 so far (_utf8_start)
                 and chunk == CHUNK_ROWS
                 and plain is not False
-                and _arrow_rows(sc, path, shown, layout, progress, done, total, sink, plain)
+                and _arrow_rows(
+                    sc, path, shown, layout, progress, done, total, sink, plain, encoding is None
+                )
             ):
+                if encoding is None:  # not plain UTF-8 after all: as loading reads it
+                    encoding = text_encoding(file_chunks(path))
                 with open_text(path, encoding) as f:
                     records = csv_rows(f)
                     next(records, None)
@@ -2106,9 +2157,14 @@ def _arrow_rows(
     total: int,
     sink: RowSink | None,
     plain: bool | None = None,
+    unchecked: bool = False,
 ) -> bool:
-    """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
-    stream = _arrow_batches(path, layout.width, plain)
+    """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot
+    (``unchecked``: only the table's start is known to be UTF-8; the workers check the rest)."""
+    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
+    if unchecked and not workers:
+        return False
+    stream = _arrow_batches(path, layout.width, True if unchecked else plain)
     if stream is None:
         return False
     import pyarrow as pa
@@ -2118,11 +2174,10 @@ def _arrow_rows(
     mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
     seen_before = len(sc.seen)
     start = 2
-    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
     try:
         if workers:
             with stream:
-                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers)
+                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers, unchecked)
             return True
         with stream, contextlib.closing(_read_ahead(iter(stream))) as batches:
             for batch in batches:
