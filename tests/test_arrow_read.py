@@ -483,3 +483,39 @@ def test_a_large_table_taken_for_utf8_on_its_start_is_checked_by_the_workers(
     assert a == b
     if odd == "bad byte":
         assert "t.csv" in rejected and "UTF-8" in rejected
+
+
+def test_flags_numbered_from_columns_as_from_the_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers' flags kept as columns and numbered with numpy give the table the flag sets
+    and codes that the row-by-row mapping gives (same sets, same order, same rows)."""
+    path = _table(tmp_path / "t.csv", 1500, seed=21, odd=0.3)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[50] = "," + lines[50].split(",", 1)[1]  # no unit id: rejected, its flags dropped
+    lines[600] = lines[9]  # a repeat
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 40_000)
+
+    def table() -> tuple[list[tuple[str, ...]], list[int], int]:
+        t = fe.score_run(RULES, [path]).table
+        return t.flag_sets, list(t.flag_code), len(t)
+
+    calls: list[int] = []
+    real = stream._Scorer._chunk_flags
+
+    def spy(self: stream._Scorer, sc: object, keep: object, flags: object, n: int) -> object:
+        calls.append(isinstance(flags, stream._RowFlags) and bool(flags.columns))
+        return real(self, sc, keep, flags, n)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream._Scorer, "_chunk_flags", spy)
+    by_columns = table()
+    assert any(calls)
+    monkeypatch.setattr(  # the row-by-row mapping, numbered as it comes
+        stream._Scorer,
+        "_chunk_flags",
+        lambda self, sc, keep, flags, n: stream._chunk_flags(self._flags(sc, keep, flags), n),
+    )
+    by_rows = table()
+    assert by_columns == by_rows
+    assert len(by_columns[0]) > 3 and any(by_columns[1])

@@ -99,6 +99,25 @@ _ROLES = frozenset(ROLES)
 _Flags = tuple[list[tuple[str, ...]], Any, Any]
 
 
+def _add_flags(
+    flags: dict[int, list[str]], rows: Any, codes: Any, by_code: Mapping[int, Sequence[str]]
+) -> None:
+    """Rows ``rows`` (ascending) with a code in ``by_code`` get its flags after theirs."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if isinstance(flags, _RowFlags):
+        texts: list[tuple[str, ...]] = [()] * (int(codes.max()) + 1 if len(codes) else 0)
+        for c, f in by_code.items():
+            if 0 <= c < len(texts) and f:
+                texts[c] = tuple(f)
+        has = np.array([bool(t) for t in texts], dtype=bool)
+        hit = has[codes] if len(codes) else np.zeros(0, dtype=bool)
+        flags.add_column(np.asarray(rows, dtype=np.int64)[hit], codes[hit], texts)
+        return
+    for i, code in zip(np.asarray(rows).tolist(), codes.tolist(), strict=True):
+        if code in by_code:
+            flags.setdefault(i, []).extend(by_code[code])
+
+
 def _chunk_flags(flags: Mapping[int, Sequence[str]], n: int) -> _Flags:
     """Rows' flags (by row, as :meth:`_Scorer._flags` gives them) as a chunk's :data:`_Flags`
     (a table worker sends them so: a few sets and an array, not a tuple a row); the run numbers
@@ -113,6 +132,66 @@ def _chunk_flags(flags: Mapping[int, Sequence[str]], n: int) -> _Flags:
             count=len(flags),
         )
     return list(index), codes, rows
+
+
+class _RowFlags(dict[int, list[str]]):
+    """Rows' flags from the cell readers (row -> flags, in the order they were added), where a
+    reader of an Arrow column may add a whole column's at once (:meth:`add_column`): kept as
+    arrays until a row is asked for, so that :meth:`_Scorer._flags` can number them with numpy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns: list[tuple[Any, Any, list[tuple[str, ...]]]] = []  # (rows, codes, texts)
+
+    def add_column(self, rows: Any, codes: Any, texts: list[tuple[str, ...]]) -> None:
+        """Rows ``rows`` (ascending) get ``texts[code]`` each, after the flags they have."""
+        if not len(rows):
+            return
+        if super().__len__():  # rows added one by one already: keep to the order of adding
+            self._flush()
+        self.columns.append((rows, codes, texts))
+
+    def _flush(self) -> None:
+        cols, self.columns = self.columns, []
+        for rows, codes, texts in cols:
+            for i, c in zip(rows.tolist(), codes.tolist(), strict=True):
+                super().setdefault(i, []).extend(texts[c])
+
+    def setdefault(self, key: int, default: Any = None) -> Any:
+        self._flush()
+        return super().setdefault(key, default)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        self._flush()
+        return super().get(key, default)
+
+    def items(self) -> Any:
+        self._flush()
+        return super().items()
+
+    def keys(self) -> Any:
+        self._flush()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._flush()
+        return super().values()
+
+    def __getitem__(self, key: int) -> list[str]:
+        self._flush()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._flush()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[int]:
+        self._flush()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._flush()
+        return super().__len__()
 
 
 # ------------------------------------------------------------------- table
@@ -564,9 +643,7 @@ class _Column:
             col = self.parse(distinct, d_slow, d_flags)
             slow |= d_slow[codes]
             if d_flags:
-                for i, code in enumerate(codes.tolist()):
-                    if code in d_flags:
-                        flags.setdefault(i, []).extend(d_flags[code])
+                _add_flags(flags, np.arange(len(codes)), codes, d_flags)
             s = col.s if isinstance(col.s, int) else col.s[codes]
             return Col(col.kind, b=col.b[codes], s=s, table=col.table)
 
@@ -643,9 +720,7 @@ class _Column:
                     qd = np.ones(n, dtype=np.int64)
                 qd[at] = o_den[codes]
             if o_flag:
-                for i, code in zip(at.tolist(), codes.tolist(), strict=True):
-                    if code in o_flag:
-                        flags.setdefault(i, []).append(o_flag[code])
+                _add_flags(flags, at, codes, {c: [f] for c, f in o_flag.items()})
         return self._scaled(qn, qd, state if state.any() else 0, slow)
 
     def _ints(self, arr: Any, slow: Any, flags: dict[int, list[str]]) -> Col:
@@ -1151,7 +1226,7 @@ class _Scorer:
             for i, d in enumerate(texts(meta["date"])):
                 if d.strip() and not _date_ok(d.strip()):
                     slow[i] = True
-        flags: dict[int, list[str]] = {}
+        flags: dict[int, list[str]] = _RowFlags()
         fields: dict[str, Col] = {}
         readers, point_readers = self._readers(layout, shown)
         for c in readers:
@@ -1214,7 +1289,7 @@ class _Scorer:
             keep=keep,
             redo=redo,
             rejected=rejected,
-            flags=_chunk_flags(self._flags(sc, keep, flags), n),
+            flags=self._chunk_flags(sc, keep, flags, n),
             ids=_id_bytes(units),
         )
 
@@ -1363,6 +1438,68 @@ class _Scorer:
             n = int(keep.sum())
             if n:
                 self.sink.rows(self.table, len(self.table) - n, n)
+
+    def _chunk_flags(self, sc: Scores, keep: Any, flags: dict[int, list[str]], n: int) -> _Flags:
+        """:func:`_chunk_flags` of :meth:`_flags`, with numpy where the readers' flags came as
+        columns (:class:`_RowFlags`) and no row was scored by the per-unit path: each row's
+        flags (the readers', column by column, then its failed checks' messages) as a key of
+        codes, every distinct key's flags made once; the rows the per-unit path scored take
+        its flags, after the others, as :meth:`_flags` has them."""
+        k = sc.checks.shape[1]
+        if (
+            not isinstance(flags, _RowFlags)
+            or dict.__len__(flags)
+            or k > 62
+            or not (flags.columns or k)
+        ):
+            return _chunk_flags(self._flags(sc, keep, flags), n)
+        cols = flags.columns
+        key = np.zeros((n, len(cols) + 1), dtype=np.int64)
+        for j, (rows, codes, _texts) in enumerate(cols):
+            key[rows, j] = codes + 1
+        if k:
+            weights = np.array([1 << j for j in range(k)], dtype=np.int64)
+            key[:, -1] = sc.checks @ weights
+        settled = np.zeros(n, dtype=bool)
+        settled[list(sc.flags)] = True
+        taken = (key[:, -1] != 0) | settled
+        checked = np.flatnonzero(taken & keep & ~settled)
+        # the readers' rows in the order the mapping had them: column by column, new rows
+        order = [checked]
+        for col in cols:
+            new = col[0][~taken[col[0]]]
+            taken[new] = True
+            order.append(new[keep[new]])
+        seq = np.concatenate(order)
+        codes = np.zeros(n, dtype=np.int32)
+        sets: list[tuple[str, ...]] = [()]
+        if len(seq):
+            distinct, first, inverse = np.unique(
+                key[seq], axis=0, return_index=True, return_inverse=True
+            )
+            rank = np.empty(len(distinct), dtype=np.int32)
+            by_first = np.argsort(first, kind="stable")
+            rank[by_first] = np.arange(1, len(distinct) + 1, dtype=np.int32)
+            codes[seq] = rank[inverse.reshape(-1)]
+            messages = [consistency_flag(c) for c in self.rb.consistency]
+            for d in by_first.tolist():
+                row = distinct[d].tolist()
+                got: list[str] = []
+                for j, col in enumerate(cols):
+                    if row[j]:
+                        got.extend(col[2][row[j] - 1])
+                c = row[-1]
+                got.extend(m for j, m in enumerate(messages) if c >> j & 1)
+                sets.append(tuple(got))
+        if sc.flags:  # rows the per-unit path scored: its flags, last
+            index = {f: c for c, f in reversed(list(enumerate(sets)))}
+            more = [i for i, f in sc.flags.items() if keep[i] and f]
+            for i in more:
+                codes[i] = index.setdefault(sc.flags[i], len(sets))
+                if codes[i] == len(sets):
+                    sets.append(sc.flags[i])
+            seq = np.concatenate([seq, np.array(more, dtype=np.int64)])
+        return sets, codes, seq
 
     def _flags(
         self, sc: Scores, keep: Any, flags: dict[int, list[str]]
