@@ -1212,8 +1212,8 @@ class _Scorer:
         kinds = meta_col("kind")
         roles = meta_col("role")
         known = rb.roles.ids if rb.roles is not DEFAULT_ROLES else _ROLES
-        if not all(
-            x in known for x in roles
+        if not set(roles) <= set(
+            known
         ):  # blank, a title (自评) or not a role: to ids, or the per-unit path
             for i, role in enumerate(roles):
                 if role not in known:
@@ -1474,9 +1474,18 @@ class _Scorer:
         codes = np.zeros(n, dtype=np.int32)
         sets: list[tuple[str, ...]] = [()]
         if len(seq):
-            distinct, first, inverse = np.unique(
-                key[seq], axis=0, return_index=True, return_inverse=True
-            )
+            # the key as one int64 where its columns' ranges fit (np.unique on rows sorts slowly)
+            spans = [len(col[2]) + 1 for col in cols] + [1 << k]
+            if float(np.prod(np.array(spans, dtype=np.float64))) < 2.0**62:
+                packed = np.zeros(len(seq), dtype=np.int64)
+                for j, span in enumerate(spans):
+                    packed = packed * span + key[seq, j]
+                _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+                distinct = key[seq][first]
+            else:
+                distinct, first, inverse = np.unique(
+                    key[seq], axis=0, return_index=True, return_inverse=True
+                )
             rank = np.empty(len(distinct), dtype=np.int32)
             by_first = np.argsort(first, kind="stable")
             rank[by_first] = np.arange(1, len(distinct) + 1, dtype=np.int32)
