@@ -519,3 +519,14 @@ def test_flags_numbered_from_columns_as_from_the_rows(
     by_rows = table()
     assert by_columns == by_rows
     assert len(by_columns[0]) > 3 and any(by_columns[1])
+
+
+@given(st.lists(st.text(max_size=12), max_size=30), st.integers(0, 3))
+@settings(max_examples=200, deadline=None)
+def test_id_bytes_from_arrow_buffers_are_those_of_the_strings(texts: list[str], cut: int) -> None:
+    import pyarrow as pa
+
+    arr = pa.array(["x", *texts], pa.string()).slice(1 + min(cut, len(texts)))  # an offset
+    want = stream._id_bytes(arr.to_pylist())
+    got = stream._arrow_id_bytes(arr)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

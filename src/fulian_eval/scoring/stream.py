@@ -916,14 +916,97 @@ class _Part:
         return got
 
 
-def _packed(units: list[str], names: list[str], **coded: list[str]) -> dict[str, Any]:
+class _ArrowTexts:
+    """A chunk's unit or name column as an Arrow string array, made a list of Python strings
+    only if a row is asked for or changed (a row the per-unit path scored, a survey)."""
+
+    def __init__(self, arr: Any) -> None:
+        self.arr: Any = arr  # None once made a list
+        self._list: list[str] = []
+
+    def list(self) -> list[str]:
+        if self.arr is not None:
+            self._list, self.arr = self.arr.to_pylist(), None
+        return self._list
+
+    def arrow(self) -> Any:
+        import pyarrow as pa
+
+        return self.arr if self.arr is not None else pa.array(self._list, pa.string())
+
+    def __len__(self) -> int:
+        return len(self.arr) if self.arr is not None else len(self._list)
+
+    def __getitem__(self, i: int) -> str:
+        return self.list()[i]
+
+    def __setitem__(self, i: int, v: str) -> None:
+        self.list()[i] = v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.list())
+
+
+def _plain_strings(arr: Any) -> bool:
+    """Whether ``arr`` is an Arrow string array without nulls (a CSV table's cells)."""
+    import pyarrow as pa
+
+    return bool(arr.type == pa.string() and arr.null_count == 0)
+
+
+def _all_set(texts: Any) -> bool:
+    """Whether no text of a column is empty."""
+    if isinstance(texts, _ArrowTexts) and texts.arr is not None:
+        import pyarrow.compute as pc
+
+        return not len(texts.arr) or bool(pc.min(pc.binary_length(texts.arr)).as_py() > 0)
+    return all(texts)
+
+
+def _meta_arrow(arr: Any) -> Any:
+    """:func:`_meta_texts` of a mostly distinct column (ids, names) as an Arrow string array:
+    only the cells that are not plain go through Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = pc.match_substring_regex(arr, _PLAIN_META)
+    if not len(arr) or pc.all(plain).as_py():
+        return arr
+    odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    fixed = [nfc(x.strip()) for x in arr.take(pa.array(odd)).to_pylist()]
+    return pc.replace_with_mask(arr, pc.invert(plain), pa.array(fixed, pa.string()))
+
+
+def _arrow_id_bytes(arr: Any) -> Any:
+    """:func:`_id_bytes` of an Arrow string array, from its buffers (no Python object a row)."""
+    n = len(arr)
+    bufs = arr.buffers()
+    off = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    lens = np.diff(off)
+    w = max(1, int(lens.max()) if n else 1)
+    out = np.zeros((n, w), dtype=np.uint8)
+    total = int(off[-1] - off[0]) if n else 0
+    if total:
+        data = np.frombuffer(bufs[2], dtype=np.uint8)[off[0] : off[-1]]
+        rows = np.repeat(np.arange(n), lens)
+        at = np.arange(total) - np.repeat(off[:-1] - off[0], lens)
+        out[rows, at] = data
+    return out.view(f"S{w}").reshape(n)
+
+
+def _packed(units: Any, names: Any, **coded: list[str]) -> dict[str, Any]:
     """A chunk's text columns as :class:`_Part` holds them: units and names as Arrow arrays,
     the others as codes into their distinct values (in order of first appearance)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
+    def arrow(texts: Any) -> Any:
+        return texts.arrow() if isinstance(texts, _ArrowTexts) else pa.array(texts, pa.string())
+
+    u, nm = arrow(units), arrow(names)
     out: dict[str, Any] = {
-        "texts": {"unit": pa.array(units, pa.string()), "name": pa.array(names, pa.string())},
-        "nul": "\x00" in "".join(units),
+        "texts": {"unit": u, "name": nm},
+        "nul": bool(len(u)) and bool(pc.any(pc.match_substring(u, "\x00")).as_py()),
     }
     codes = {}
     for key, values in coded.items():
@@ -1184,18 +1267,22 @@ class _Scorer:
                 col = cols[c] = col.to_pylist()
             return col  # type: ignore[no-any-return]
 
-        def meta_col(key: str, default: str = "") -> list[str]:
+        def meta_col(key: str, default: str = "") -> Any:
             c = meta.get(key)
             if c is None:
                 return [default] * n
             col = cols[c]
             if isinstance(col, (list, tuple)):
                 return [nfc(x.strip()) for x in col]
+            if key in ("unit", "name") and _plain_strings(col):
+                return _ArrowTexts(_meta_arrow(col))
             return _meta_texts(col, distinct=key in ("unit", "name"))
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
-        if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
+        if not _all_set(
+            units
+        ):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
                     if not is_blank_row(given.get(i, rows[i])):
@@ -1285,12 +1372,14 @@ class _Scorer:
         return _Part(
             n=n,
             **_packed(units, names, group=groups, kind=kinds, role=roles),
+            ids=_arrow_id_bytes(units.arr)
+            if isinstance(units, _ArrowTexts) and units.arr is not None
+            else _id_bytes(list(units)),
             sc=sc,
             keep=keep,
             redo=redo,
             rejected=rejected,
             flags=self._chunk_flags(sc, keep, flags, n),
-            ids=_id_bytes(units),
         )
 
     def _merge(self, part: _Part, shown: str, start: int) -> None:
