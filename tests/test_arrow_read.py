@@ -4,8 +4,10 @@ per cell); every table scores exactly as through the csv reader and the per-unit
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -274,8 +276,11 @@ def test_workers_hand_the_text_columns_over_as_arrow_arrays(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = fe.score_run(RULES, [path])
     t = run.table
-    assert t._arrow_texts is not None  # every row came with its Arrow texts
-    assert len(t._arrow_texts["unit"]) > 1  # from several blocks
+    for texts in (t.unit, t.name):
+        assert texts._arrays is not None  # every row came with its Arrow texts
+        assert len(texts._arrays) > 1  # from several blocks
+    run.report("rank", "csv", tmp_path / "out.csv")
+    assert t.unit._list == [] and t.name._list == []  # no Python string made for the report
     for name in ("unit", "name", "group", "role"):
         assert t.text_array(name).to_pylist() == getattr(t, name)
     assert "花园社区\u0301" in t.text_array("name").to_pylist()  # stripped, as the table has it
@@ -292,7 +297,7 @@ def test_a_repeat_drops_the_arrow_texts_and_the_report_stays_the_same(
     lines[1200] = lines[3]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = fe.score_run(RULES, [path])
-    assert run.table._arrow_texts is None  # a repeat is merged row by row, without them
+    assert run.table.unit._arrays is None  # a repeat is merged row by row, as Python strings
     for name in ("unit", "name", "group", "role"):
         assert run.table.text_array(name).to_pylist() == getattr(run.table, name)
 
@@ -383,3 +388,145 @@ def test_the_command_line_never_imports_pandas_and_a_library_caller_still_can(
 
     main(["rank", str(RULES), str(path), "--format", "csv", "-o", str(tmp_path / "again.csv")])
     import pandas  # noqa: F401
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_repeats_are_found_by_hashes_or_by_the_set_when_hashes_clash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clash: bool
+) -> None:
+    """Keys are checked by 64-bit hashes while none meets another; a hash met again (here every
+    key hashes alike) hands the check to the Python set of keys, with the same rejections."""
+    path = _table(tmp_path / "t.csv", 1500, seed=3, odd=0.05)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1300] = lines[7]  # a repeat in a later chunk
+    lines[9] = lines[8]  # and one in the same chunk
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settled: list[bool] = []
+    real_settle = stream._Scorer._settle
+
+    def spy(self: stream._Scorer) -> None:
+        settled.append(self._hashing)
+        real_settle(self)
+
+    monkeypatch.setattr(stream._Scorer, "_settle", spy)
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 40_000)  # several chunks
+    if clash:
+        monkeypatch.setattr(stream, "_key_hashes", lambda ids, roles: np.zeros(len(ids), np.uint64))
+    a, b, rejected = _both(path)
+    assert a == b
+    assert "t.csv row 1301" in rejected and "t.csv row 10" in rejected
+    assert settled[0] is True  # the run left the hashes for the set at the first doubt
+
+
+def test_the_arrow_report_columns_come_from_the_arrays_as_each_row_says(tmp_path: Path) -> None:
+    """``table_columns`` (Parquet, frames) takes unit and name from the Arrow texts, without a
+    Python string a row, and gives what the table's rows say one by one."""
+    from fulian_eval.report.arrow import table_columns
+
+    path = _table(tmp_path / "t.csv", 700, seed=9, odd=0.1)
+    run = fe.score_run(RULES, [path])
+    t, r = run.table, run.ranking
+    assert r is not None
+    cols = table_columns(t, r)
+    assert t.unit._list == [] and t.name._list == []
+    idx = r.order.tolist()
+    grades = [*t.plan.grade_names, None]
+    want = {
+        "unit": [t.unit[i] for i in idx],
+        "name": [t.name[i] for i in idx],
+        "group": [t.group[i] for i in idx],
+        "role": [t.role[i] for i in idx],
+        "role_title": [t.plan.rb.roles.title(t.role[i]) for i in idx],
+        "grade": [grades[int(t.grade[i])] for i in idx],
+        "flags": [list(t.flags(i)) for i in idx],
+        "source": [t.source(i) for i in idx],
+    }
+    for k, v in want.items():
+        assert cols[k].to_pylist() == v, k
+    assert any(want["flags"]) and len(set(want["grade"])) > 1
+
+
+@pytest.mark.parametrize("odd", ["gb18030", "bad byte", "quote", "lone cr"])
+def test_a_large_table_taken_for_utf8_on_its_start_is_checked_by_the_workers(
+    tmp_path: Path, in_workers: None, monkeypatch: pytest.MonkeyPatch, odd: str
+) -> None:
+    """A large table whose first bytes are UTF-8 is scored before the rest is checked; the
+    workers' reader finds what is not plain UTF-8 further on, and the table is then read as
+    loading reads it (another encoding, the csv module) or rejected with loading's words."""
+    monkeypatch.setattr(stream, "_GUESS_BYTES", 3000)
+    path = _table(tmp_path / "t.csv", 600, seed=4, odd=0.05)
+    raw = path.read_bytes()
+    cut = raw.index(b"\n", 30_000) + 1
+    tail = raw[cut:]
+    if odd == "gb18030":  # ASCII at the start (header units left out, ids, numbers), GBK later
+        lines = raw.decode("utf-8").splitlines(keepends=True)
+        header = re.sub(r"\[[^]]*\]", "", lines[0])
+        rows = ["".join(ch if ord(ch) < 128 else "x" for ch in line) for line in lines[1:60]]
+        data = (header + "".join(rows) + "".join(lines[60:])).encode("gb18030")
+    elif odd == "bad byte":
+        data = raw[:cut] + b"\xff" + tail
+    elif odd == "quote":
+        data = raw[:cut] + b'"' + tail
+    else:
+        data = raw[:cut] + tail.replace(b"\n", b"\r", 1)
+    path.write_bytes(data)
+    seen: list[bool] = []
+    real = stream._parallel_rows
+
+    def spy(*args: object, **kw: object) -> None:
+        seen.append(bool(args[-1]))
+        real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream, "_parallel_rows", spy)
+    a, b, rejected = _both(path)
+    assert seen == [True]  # scored by the workers unchecked first
+    assert a == b
+    if odd == "bad byte":
+        assert "t.csv" in rejected and "UTF-8" in rejected
+
+
+def test_flags_numbered_from_columns_as_from_the_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers' flags kept as columns and numbered with numpy give the table the flag sets
+    and codes that the row-by-row mapping gives (same sets, same order, same rows)."""
+    path = _table(tmp_path / "t.csv", 1500, seed=21, odd=0.3)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[50] = "," + lines[50].split(",", 1)[1]  # no unit id: rejected, its flags dropped
+    lines[600] = lines[9]  # a repeat
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(stream, "ARROW_BLOCK", 40_000)
+
+    def table() -> tuple[list[tuple[str, ...]], list[int], int]:
+        t = fe.score_run(RULES, [path]).table
+        return t.flag_sets, list(t.flag_code), len(t)
+
+    calls: list[int] = []
+    real = stream._Scorer._chunk_flags
+
+    def spy(self: stream._Scorer, sc: object, keep: object, flags: object, n: int) -> object:
+        calls.append(isinstance(flags, stream._RowFlags) and bool(flags.columns))
+        return real(self, sc, keep, flags, n)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream._Scorer, "_chunk_flags", spy)
+    by_columns = table()
+    assert any(calls)
+    monkeypatch.setattr(  # the row-by-row mapping, numbered as it comes
+        stream._Scorer,
+        "_chunk_flags",
+        lambda self, sc, keep, flags, n: stream._chunk_flags(self._flags(sc, keep, flags), n),
+    )
+    by_rows = table()
+    assert by_columns == by_rows
+    assert len(by_columns[0]) > 3 and any(by_columns[1])
+
+
+@given(st.lists(st.text(max_size=12), max_size=30), st.integers(0, 3))
+@settings(max_examples=200, deadline=None)
+def test_id_bytes_from_arrow_buffers_are_those_of_the_strings(texts: list[str], cut: int) -> None:
+    import pyarrow as pa
+
+    arr = pa.array(["x", *texts], pa.string()).slice(1 + min(cut, len(texts)))  # an offset
+    want = stream._id_bytes(arr.to_pylist())
+    got = stream._arrow_id_bytes(arr)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..analysis.rank import Ranked, Ranking, award_of
+from ..analysis.rank import Ranked, Ranking
 from ..lang.text import fmt_points
 from ..model.rulebook import Rulebook
 from ..scoring.exact import UnitResult, UnitSummary
@@ -71,32 +71,47 @@ def table_columns(t: Table, r: Ranking, places: int = 2) -> dict[str, Any]:
     name group role role_title rank group_rank total grade vetoed [award] <category>…
     <category.item>… flags (a list of text) source."""
     pa = _pyarrow()
+    import pyarrow.compute as pc
+
     rb = t.plan.rb
-    order = r.order
-    idx = order.tolist()
-    grade_of = [*t.plan.grade_names, None]
+    order = np.asarray(r.order, dtype=np.int64)
+    at = pa.array(order, pa.int64())
+
+    def lookup(values: Sequence[Any], codes: Any, typ: Any = None) -> Any:
+        """``values[code]`` for each row in report order; code −1: None."""
+        codes = np.asarray(codes, dtype=np.int64)[order]
+        got = pa.array([*values, None], typ or pa.string())
+        return got.take(pa.array(np.where(codes < 0, len(values), codes), pa.int64()))
+
+    role_code = np.frombuffer(t.role_code, dtype=np.int8)
     cols: dict[str, Any] = {
-        "unit": pa.array([t.unit[i] for i in idx], pa.string()),
-        "name": pa.array([t.name[i] for i in idx], pa.string()),
-        "group": pa.array([t.group[i] for i in idx], pa.string()),
-        "role": pa.array([t.role[i] for i in idx], pa.string()),
-        "role_title": pa.array([rb.roles.title(t.role[i]) for i in idx], pa.string()),
+        **{k: t.text_array(k).take(at) for k in ("unit", "name", "group", "role")},
+        "role_title": lookup([rb.roles.title(x) for x in t.roles], role_code),
         "rank": pa.array(r.rank[order], pa.int32()),
         "group_rank": pa.array(r.group_rank[order], pa.int32()),
         "total": decimals(t.total_h[order], places),
-        "grade": pa.array([grade_of[g] for g in t.grade[order].tolist()], pa.string()),
+        "grade": lookup(t.plan.grade_names, t.grade),
         "vetoed": pa.array(t.vetoed[order], pa.bool_()),
     }
     if rb.awards:
-        cols["award"] = pa.array([award_of(rb, r, i) for i in idx], pa.string())
+        assert r.award is not None
+        cols["award"] = lookup([a.name for a in rb.awards], r.award)
     for k, (c, _) in enumerate(t.plan.cats):
         cols[c.id] = decimals(t.cat_h[order, k], places, ~t.cat_ok[order, k])
     for j, p in enumerate(t.plan.items):
         h = t.item_h[order, j]
         na = None if t.item_na is None else t.item_na[order, j] & (h == 0)
         cols[p.item.id] = decimals(h, places, na)
-    cols["flags"] = pa.array([list(t.flags(i)) for i in idx], pa.list_(pa.string()))
-    cols["source"] = pa.array([t.source(i) for i in idx], pa.string())
+    flag_code = np.frombuffer(t.flag_code, dtype=np.int32)
+    flags = lookup([list(f) for f in t.flag_sets], flag_code, pa.list_(pa.string()))
+    cols["flags"] = flags
+    # where each row came from, as Table.source says it: "file row N", or the file alone (row 0)
+    rowno = np.frombuffer(t.rowno, dtype=np.int32)[order]
+    files = lookup(t.files, np.frombuffer(t.file_of, dtype=np.int32))
+    rows = pc.cast(pa.array(rowno.astype(np.int64)), pa.string())
+    cols["source"] = pc.if_else(
+        pa.array(rowno == 0), files, pc.binary_join_element_wise(files, rows, " row ")
+    )
     return cols
 
 

@@ -94,12 +94,182 @@ _NA = STATUSES.index("not_applicable")
 _NUM_CHARS = str.maketrans({c: None for c in "0123456789.|"})
 _ROLES = frozenset(ROLES)
 
+#: A chunk's flags: the distinct flag sets (the first one empty), each row's index into them,
+#: and the flagged rows in the order the run numbers new sets (see :func:`_chunk_flags`).
+_Flags = tuple[list[tuple[str, ...]], Any, Any]
+
+
+def _add_flags(
+    flags: dict[int, list[str]], rows: Any, codes: Any, by_code: Mapping[int, Sequence[str]]
+) -> None:
+    """Rows ``rows`` (ascending) with a code in ``by_code`` get its flags after theirs."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if isinstance(flags, _RowFlags):
+        texts: list[tuple[str, ...]] = [()] * (int(codes.max()) + 1 if len(codes) else 0)
+        for c, f in by_code.items():
+            if 0 <= c < len(texts) and f:
+                texts[c] = tuple(f)
+        has = np.array([bool(t) for t in texts], dtype=bool)
+        hit = has[codes] if len(codes) else np.zeros(0, dtype=bool)
+        flags.add_column(np.asarray(rows, dtype=np.int64)[hit], codes[hit], texts)
+        return
+    for i, code in zip(np.asarray(rows).tolist(), codes.tolist(), strict=True):
+        if code in by_code:
+            flags.setdefault(i, []).extend(by_code[code])
+
+
+def _chunk_flags(flags: Mapping[int, Sequence[str]], n: int) -> _Flags:
+    """Rows' flags (by row, as :meth:`_Scorer._flags` gives them) as a chunk's :data:`_Flags`
+    (a table worker sends them so: a few sets and an array, not a tuple a row); the run numbers
+    sets new to it in the order the mapping gives them first, as it did from the mapping."""
+    index: dict[tuple[str, ...], int] = {(): 0}
+    codes = np.zeros(n, dtype=np.int32)
+    rows = np.fromiter(flags.keys(), dtype=np.int64, count=len(flags))
+    if flags:
+        codes[rows] = np.fromiter(
+            (index.setdefault(tuple(f), len(index)) for f in flags.values()),
+            dtype=np.int32,
+            count=len(flags),
+        )
+    return list(index), codes, rows
+
+
+class _RowFlags(dict[int, list[str]]):
+    """Rows' flags from the cell readers (row -> flags, in the order they were added), where a
+    reader of an Arrow column may add a whole column's at once (:meth:`add_column`): kept as
+    arrays until a row is asked for, so that :meth:`_Scorer._flags` can number them with numpy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns: list[tuple[Any, Any, list[tuple[str, ...]]]] = []  # (rows, codes, texts)
+
+    def add_column(self, rows: Any, codes: Any, texts: list[tuple[str, ...]]) -> None:
+        """Rows ``rows`` (ascending) get ``texts[code]`` each, after the flags they have."""
+        if not len(rows):
+            return
+        if super().__len__():  # rows added one by one already: keep to the order of adding
+            self._flush()
+        self.columns.append((rows, codes, texts))
+
+    def _flush(self) -> None:
+        cols, self.columns = self.columns, []
+        for rows, codes, texts in cols:
+            for i, c in zip(rows.tolist(), codes.tolist(), strict=True):
+                super().setdefault(i, []).extend(texts[c])
+
+    def setdefault(self, key: int, default: Any = None) -> Any:
+        self._flush()
+        return super().setdefault(key, default)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        self._flush()
+        return super().get(key, default)
+
+    def items(self) -> Any:
+        self._flush()
+        return super().items()
+
+    def keys(self) -> Any:
+        self._flush()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._flush()
+        return super().values()
+
+    def __getitem__(self, key: int) -> list[str]:
+        self._flush()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._flush()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[int]:
+        self._flush()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._flush()
+        return super().__len__()
+
 
 # ------------------------------------------------------------------- table
 
 
-#: The text columns a table worker also hands over as Arrow arrays (:meth:`Table.text_array`).
-_ARROW_TEXTS: tuple[str, ...] = ("unit", "name", "group", "role")
+#: The text columns a table worker hands over as Arrow arrays (:meth:`Table.text_array`).
+_ARROW_TEXTS: tuple[str, ...] = ("unit", "name")
+#: The text columns a table worker hands over as codes into a few distinct values.
+_CODED_TEXTS: tuple[str, ...] = ("group", "kind", "role")
+
+
+class _Texts(Sequence[str]):
+    """A table's unit or name column: Arrow string arrays as the table workers send them, made
+    Python strings only when a row is asked for (the CSV report and the ranking need none, so
+    a national run keeps about 150 bytes a unit less); rows given as Python strings are kept so."""
+
+    def __init__(self) -> None:
+        self._list: list[str] = []  # the rows made Python strings (all but those in _pending)
+        self._pending: list[Any] = []  # Arrow arrays after _list
+        self._arrays: list[Any] | None = []  # every row's array, while every row came in one
+        self._n = 0
+
+    def _flush(self) -> list[str]:
+        if self._pending:
+            for a in self._pending:
+                self._list.extend(a.to_pylist())
+            self._pending = []
+        return self._list
+
+    def add_arrow(self, arr: Any) -> None:
+        self._pending.append(arr)
+        if self._arrays is not None:
+            self._arrays.append(arr)
+        self._n += len(arr)
+
+    def extend(self, values: Iterable[str]) -> None:
+        lst = self._flush()
+        before = len(lst)
+        lst.extend(values)
+        self._n += len(lst) - before
+        if len(lst) > before:
+            self._arrays = None
+
+    def append(self, value: str) -> None:
+        self.extend([value])
+
+    def arrow(self) -> Any:
+        """The column as one Arrow string array."""
+        import pyarrow as pa
+
+        if self._arrays is not None:
+            return pa.concat_arrays(self._arrays) if self._arrays else pa.array([], pa.string())
+        return pa.array(self._flush(), pa.string())
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._flush()[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flush())
+
+    def __delitem__(self, i: slice) -> None:
+        lst = self._flush()
+        del lst[i]
+        self._n = len(lst)
+        self._arrays = None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Texts):
+            other = other._flush()
+        return self._flush() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"_Texts({self._flush()!r})"
 
 
 @attrs.define(kw_only=True)
@@ -120,8 +290,8 @@ class Table:
     """
 
     plan: Plan
-    unit: list[str] = attrs.field(factory=list)
-    name: list[str] = attrs.field(factory=list)
+    unit: _Texts = attrs.field(factory=_Texts)
+    name: _Texts = attrs.field(factory=_Texts)
     group: list[str] = attrs.field(factory=list)
     kind: list[str] = attrs.field(factory=list)
     role: list[str] = attrs.field(factory=list)
@@ -149,11 +319,6 @@ class Table:
     settled: int = 0
     _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(7)])
     _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
-    # unit, name, group, role as Arrow string arrays, part by part, where every row came with
-    # them (the table workers make them); None once a row came without
-    _arrow_texts: dict[str, list[Any]] | None = attrs.field(
-        factory=lambda: {k: [] for k in _ARROW_TEXTS}
-    )
 
     def __len__(self) -> int:
         return len(self.unit)
@@ -162,10 +327,17 @@ class Table:
         """The ``unit``, ``name``, ``group`` or ``role`` column as an Arrow string array."""
         import pyarrow as pa
 
-        got = self._arrow_texts
-        if got is not None and sum(len(a) for a in got[name]) == len(self.unit):
-            return pa.concat_arrays(got[name]) if got[name] else pa.array([], pa.string())
-        return pa.array(getattr(self, name), pa.string())
+        if name in _ARROW_TEXTS:
+            return getattr(self, name).arrow()
+        if name not in ("group", "role"):
+            raise ValueError(name)
+        # from the codes: each row's code indexes the distinct values in order of first appearance
+        values = pa.array(list(self.groups if name == "group" else self.roles), pa.string())
+        code = self.group_code if name == "group" else self.role_code
+        if not len(code):
+            return pa.array([], pa.string())
+        dtype = np.int32 if name == "group" else np.int8
+        return values.take(pa.array(np.frombuffer(code, dtype=dtype)))
 
     def source(self, i: int) -> str:
         """Where row ``i`` came from, as loading names it ("town.csv row 4", "x.toml")."""
@@ -184,15 +356,24 @@ class Table:
         """Row ``i``'s flags (approximate figures, failed consistency checks)."""
         return self.flag_sets[self.flag_code[i]]
 
-    def _add(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+    def _add(self, sc: Scores, keep: Any, flags: _Flags) -> None:
         """Keep the ``keep`` rows of a scored chunk (their text columns are already appended)."""
-        codes = np.zeros(len(keep), dtype=np.int32)
-        for i, f in flags.items():
-            if f:
-                codes[i] = self._flag_index.setdefault(f, len(self._flag_index))
-        if len(self._flag_index) > len(self.flag_sets):
-            self.flag_sets = list(self._flag_index)
-        self.flag_code.extend(codes[keep].tolist())
+        sets, local, rows = flags
+        codes = local[keep]
+        if len(sets) > 1:
+            # the sets of the kept rows as the run's codes, new ones numbered in the order
+            # the chunk's mapping gave them first
+            seq = local[rows[keep[rows]]]
+            seq = seq[seq != 0]
+            got, at = np.unique(seq, return_index=True)
+            to_run = np.zeros(len(sets), dtype=np.int32)
+            index = self._flag_index
+            for k in got[np.argsort(at)].tolist():
+                to_run[k] = index.setdefault(sets[k], len(index))
+            if len(index) > len(self.flag_sets):
+                self.flag_sets = list(index)
+            codes = to_run[codes]
+        self.flag_code.frombytes(codes.astype(np.int32).tobytes())
         for part, arr in zip(
             self._parts,
             (
@@ -253,7 +434,6 @@ class Table:
             self.role_code,
         ):
             del lst[n:]
-        self._arrow_texts = None
         for part in [*self._parts, self._id_parts]:
             kept = 0
             keep = []
@@ -463,9 +643,7 @@ class _Column:
             col = self.parse(distinct, d_slow, d_flags)
             slow |= d_slow[codes]
             if d_flags:
-                for i, code in enumerate(codes.tolist()):
-                    if code in d_flags:
-                        flags.setdefault(i, []).extend(d_flags[code])
+                _add_flags(flags, np.arange(len(codes)), codes, d_flags)
             s = col.s if isinstance(col.s, int) else col.s[codes]
             return Col(col.kind, b=col.b[codes], s=s, table=col.table)
 
@@ -542,9 +720,7 @@ class _Column:
                     qd = np.ones(n, dtype=np.int64)
                 qd[at] = o_den[codes]
             if o_flag:
-                for i, code in zip(at.tolist(), codes.tolist(), strict=True):
-                    if code in o_flag:
-                        flags.setdefault(i, []).append(o_flag[code])
+                _add_flags(flags, at, codes, {c: [f] for c, f in o_flag.items()})
         return self._scaled(qn, qd, state if state.any() else 0, slow)
 
     def _ints(self, arr: Any, slow: Any, flags: dict[int, list[str]]) -> Col:
@@ -711,21 +887,136 @@ class _Points:
 
 @attrs.define(kw_only=True)
 class _Part:
-    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`)."""
+    """A chunk of rows scored, before it joins the run (see :meth:`_Scorer._merge`): its text
+    columns packed (:func:`_packed`), as a table worker sends them."""
 
-    texts: dict[str, Any] | None = None  # unit, name, group, role as Arrow arrays (workers)
     n: int
-    units: list[str]
-    names: list[str]
-    groups: list[str]
-    kinds: list[str]
-    roles: list[str]
+    texts: dict[str, Any]  # unit, name as Arrow string arrays
+    coded: dict[str, tuple[list[str], Any]]  # group, kind, role: (distinct values, int32 codes)
+    nul: bool  # some unit id holds a NUL (which numpy bytes would drop)
     sc: Scores
     keep: Any
     redo: Any
     rejected: list[tuple[int, Rejection]]
-    flags: dict[int, tuple[str, ...]]  # every row's flags (rows a repeat drops included)
+    flags: _Flags  # every row's flags (rows a repeat drops included)
     ids: Any  # units as UTF-8 bytes (numpy), for ties
+    _lists: dict[str, list[str]] = attrs.field(factory=dict)
+
+    def column(self, key: str) -> list[str]:
+        """The ``unit``, ``name``, ``group``, ``kind`` or ``role`` column as Python strings (made
+        once, where rows are taken one by one)."""
+        got = self._lists.get(key)
+        if got is None:
+            if key in self.texts:
+                got = self.texts[key].to_pylist()
+            else:
+                values, codes = self.coded[key]
+                got = np.array(values, dtype=object)[codes].tolist() if values else [""] * self.n
+            self._lists[key] = got
+        return got
+
+
+class _ArrowTexts:
+    """A chunk's unit or name column as an Arrow string array, made a list of Python strings
+    only if a row is asked for or changed (a row the per-unit path scored, a survey)."""
+
+    def __init__(self, arr: Any) -> None:
+        self.arr: Any = arr  # None once made a list
+        self._list: list[str] = []
+
+    def list(self) -> list[str]:
+        if self.arr is not None:
+            self._list, self.arr = self.arr.to_pylist(), None
+        return self._list
+
+    def arrow(self) -> Any:
+        import pyarrow as pa
+
+        return self.arr if self.arr is not None else pa.array(self._list, pa.string())
+
+    def __len__(self) -> int:
+        return len(self.arr) if self.arr is not None else len(self._list)
+
+    def __getitem__(self, i: int) -> str:
+        return self.list()[i]
+
+    def __setitem__(self, i: int, v: str) -> None:
+        self.list()[i] = v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.list())
+
+
+def _plain_strings(arr: Any) -> bool:
+    """Whether ``arr`` is an Arrow string array without nulls (a CSV table's cells)."""
+    import pyarrow as pa
+
+    return bool(arr.type == pa.string() and arr.null_count == 0)
+
+
+def _all_set(texts: Any) -> bool:
+    """Whether no text of a column is empty."""
+    if isinstance(texts, _ArrowTexts) and texts.arr is not None:
+        import pyarrow.compute as pc
+
+        return not len(texts.arr) or bool(pc.min(pc.binary_length(texts.arr)).as_py() > 0)
+    return all(texts)
+
+
+def _meta_arrow(arr: Any) -> Any:
+    """:func:`_meta_texts` of a mostly distinct column (ids, names) as an Arrow string array:
+    only the cells that are not plain go through Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = pc.match_substring_regex(arr, _PLAIN_META)
+    if not len(arr) or pc.all(plain).as_py():
+        return arr
+    odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    fixed = [nfc(x.strip()) for x in arr.take(pa.array(odd)).to_pylist()]
+    return pc.replace_with_mask(arr, pc.invert(plain), pa.array(fixed, pa.string()))
+
+
+def _arrow_id_bytes(arr: Any) -> Any:
+    """:func:`_id_bytes` of an Arrow string array, from its buffers (no Python object a row)."""
+    n = len(arr)
+    bufs = arr.buffers()
+    off = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    lens = np.diff(off)
+    w = max(1, int(lens.max()) if n else 1)
+    out = np.zeros((n, w), dtype=np.uint8)
+    total = int(off[-1] - off[0]) if n else 0
+    if total:
+        data = np.frombuffer(bufs[2], dtype=np.uint8)[off[0] : off[-1]]
+        rows = np.repeat(np.arange(n), lens)
+        at = np.arange(total) - np.repeat(off[:-1] - off[0], lens)
+        out[rows, at] = data
+    return out.view(f"S{w}").reshape(n)
+
+
+def _packed(units: Any, names: Any, **coded: list[str]) -> dict[str, Any]:
+    """A chunk's text columns as :class:`_Part` holds them: units and names as Arrow arrays,
+    the others as codes into their distinct values (in order of first appearance)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(texts: Any) -> Any:
+        return texts.arrow() if isinstance(texts, _ArrowTexts) else pa.array(texts, pa.string())
+
+    u, nm = arrow(units), arrow(names)
+    out: dict[str, Any] = {
+        "texts": {"unit": u, "name": nm},
+        "nul": bool(len(u)) and bool(pc.any(pc.match_substring(u, "\x00")).as_py()),
+    }
+    codes = {}
+    for key, values in coded.items():
+        enc = pa.array(values, pa.string()).dictionary_encode()
+        codes[key] = (
+            enc.dictionary.to_pylist(),
+            enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
+        )
+    out["coded"] = codes
+    return out
 
 
 def _codes(known: dict[str, int], values: list[str]) -> Iterable[int]:
@@ -735,27 +1026,38 @@ def _codes(known: dict[str, int], values: list[str]) -> Iterable[int]:
     return [known.setdefault(v, len(known)) for v in values]
 
 
-def _take_texts(texts: dict[str, Any] | None, idx: list[int]) -> dict[str, Any] | None:
-    """Rows ``idx`` of a part's Arrow text columns."""
-    if texts is None:
-        return None
-    import pyarrow as pa
+def _run_codes(known: dict[str, int], values: list[str], codes: Any) -> Any:
+    """:func:`_codes` for a column given as codes into ``values``: the run's code of each row
+    (int64), values new to ``known`` numbered in order of first appearance among the rows."""
+    got, first = np.unique(codes, return_index=True)
+    run = np.zeros(len(values), dtype=np.int64)
+    for k in got[np.argsort(first)].tolist():
+        run[k] = known.setdefault(values[k], len(known))
+    return run[codes]
 
-    at = pa.array(idx, pa.int64())
-    return {k: arr.take(at) for k, arr in texts.items()}
+
+#: FNV-1a (64-bit) over a unit id's bytes, then a finalizer (splitmix64's) to spread the bits.
+_FNV_START, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 
 
-def _arrow_texts(part: _Part) -> dict[str, Any]:
-    """A part's unit, name, group and role as Arrow string arrays (made in a table worker, so
-    the parent's report writer need not convert its Python strings)."""
-    import pyarrow as pa
-
-    return {
-        k: pa.array(v, pa.string())
-        for k, v in zip(
-            _ARROW_TEXTS, (part.units, part.names, part.groups, part.roles), strict=True
-        )
-    }
+def _key_hashes(ids: Any, role_hash: Any) -> Any:
+    """A 64-bit hash of each row's unit id (numpy bytes, no NUL in any) and role (``role_hash``:
+    each row's role's hash), for the check that a key is new to the run (:meth:`_Scorer._new_keys`)."""
+    n = len(ids)
+    w = ids.dtype.itemsize
+    h = np.full(n, _FNV_START, dtype=np.uint64)
+    if n and w:
+        b = np.ascontiguousarray(ids).view(np.uint8).reshape(n, w)
+        for j in range(w):
+            c = b[:, j].astype(np.uint64)
+            h = np.where(c != 0, (h ^ c) * _FNV_PRIME, h)  # the zero bytes pad a shorter id
+    h ^= role_hash
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def _id_bytes(units: list[str]) -> Any:
@@ -786,6 +1088,10 @@ class _Scorer:
             None  # key -> row, made at the first repeat
         )
         self._by_file: dict[str, tuple[list[_Column], list[_Points]]] = {}
+        # While every row's key was checked by hash (_new_keys), the sorted hashes of the keys
+        # taken (runs of decreasing size, merged as they come), and seen holds none of them
+        self._hashing = True
+        self._levels: list[Any] = []
         self._pool: dict[str, str] = {}
 
     # one unit at a time (TOML files, rows the columns cannot take)
@@ -794,6 +1100,7 @@ class _Scorer:
         return unit if role == "self" else (unit, role)
 
     def _duplicate(self, unit: str, role: str, source: str) -> Rejection | None:
+        self._settle()
         key = self._key(unit, role)
         if key not in self.seen:
             self.seen.add(key)
@@ -828,7 +1135,7 @@ class _Scorer:
                 [o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row]
             )
             self.table.settled += 1
-            self._keep(sc, np.ones(1, dtype=bool), {0: res.flags} if res.flags else {})
+            self._keep(sc, np.ones(1, dtype=bool), _chunk_flags({0: res.flags}, 1))
 
     def _intern(self, values: list[str]) -> Iterable[str]:
         """``values`` with repeated texts sharing one string (a column has few distinct ones)."""
@@ -845,19 +1152,9 @@ class _Scorer:
         roles: list[str],
         shown: str,
         rownos: Sequence[int],
-        ids: Any = None,
-        texts: Mapping[str, Any] | None = None,
     ) -> None:
-        """Rows' text columns onto the table (``ids``: the units as UTF-8 bytes, and ``texts``:
-        unit, name, group and role as Arrow arrays, if made already)."""
+        """Rows' text columns onto the table, one by one (:meth:`_append_part`: a chunk's)."""
         t = self.table
-        if t._arrow_texts is not None:
-            if texts is None:
-                if units:
-                    t._arrow_texts = None
-            else:
-                for k in _ARROW_TEXTS:
-                    t._arrow_texts[k].append(texts[k])
         t.unit.extend(units)
         t.name.extend(names)
         t.group.extend(self._intern(groups))
@@ -866,9 +1163,7 @@ class _Scorer:
         t.group_code.extend(_codes(t.groups, groups))
         t.role_code.extend(_codes(t.roles, roles))
         if units:
-            if ids is None:
-                ids = _id_bytes(units)
-            t._id_parts.append(ids)
+            t._id_parts.append(_id_bytes(units))
             t.nul_ids = t.nul_ids or "\x00" in "".join(units)
         f = t.file_index(shown)
         t.file_of.extend([f] * len(units))
@@ -972,18 +1267,22 @@ class _Scorer:
                 col = cols[c] = col.to_pylist()
             return col  # type: ignore[no-any-return]
 
-        def meta_col(key: str, default: str = "") -> list[str]:
+        def meta_col(key: str, default: str = "") -> Any:
             c = meta.get(key)
             if c is None:
                 return [default] * n
             col = cols[c]
             if isinstance(col, (list, tuple)):
                 return [nfc(x.strip()) for x in col]
+            if key in ("unit", "name") and _plain_strings(col):
+                return _ArrowTexts(_meta_arrow(col))
             return _meta_texts(col, distinct=key in ("unit", "name"))
 
         units = meta_col("unit")
         blank = np.zeros(n, dtype=bool)
-        if not all(units):  # no unit id: a blank row (skipped), or one the per-unit path rejects
+        if not _all_set(
+            units
+        ):  # no unit id: a blank row (skipped), or one the per-unit path rejects
             for i, u in enumerate(units):
                 if not u:
                     if not is_blank_row(given.get(i, rows[i])):
@@ -1000,8 +1299,8 @@ class _Scorer:
         kinds = meta_col("kind")
         roles = meta_col("role")
         known = rb.roles.ids if rb.roles is not DEFAULT_ROLES else _ROLES
-        if not all(
-            x in known for x in roles
+        if not set(roles) <= set(
+            known
         ):  # blank, a title (自评) or not a role: to ids, or the per-unit path
             for i, role in enumerate(roles):
                 if role not in known:
@@ -1014,7 +1313,7 @@ class _Scorer:
             for i, d in enumerate(texts(meta["date"])):
                 if d.strip() and not _date_ok(d.strip()):
                     slow[i] = True
-        flags: dict[int, list[str]] = {}
+        flags: dict[int, list[str]] = _RowFlags()
         fields: dict[str, Col] = {}
         readers, point_readers = self._readers(layout, shown)
         for c in readers:
@@ -1072,85 +1371,233 @@ class _Scorer:
             )
         return _Part(
             n=n,
-            units=units,
-            names=names,
-            groups=groups,
-            kinds=kinds,
-            roles=roles,
+            **_packed(units, names, group=groups, kind=kinds, role=roles),
+            ids=_arrow_id_bytes(units.arr)
+            if isinstance(units, _ArrowTexts) and units.arr is not None
+            else _id_bytes(list(units)),
             sc=sc,
             keep=keep,
             redo=redo,
             rejected=rejected,
-            flags=self._flags(sc, keep, flags),
-            ids=_id_bytes(units),
+            flags=self._chunk_flags(sc, keep, flags, n),
         )
 
     def _merge(self, part: _Part, shown: str, start: int) -> None:
         """A scored chunk into the run: repeats of a unit rejected, rows kept, the audit fed."""
-        units, names, groups, kinds, roles = (
-            part.units,
-            part.names,
-            part.groups,
-            part.kinds,
-            part.roles,
-        )
         sc, keep, redo, rejected, flags = part.sc, part.keep, part.redo, part.rejected, part.flags
-        idx = np.flatnonzero(keep).tolist()
-        keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in idx]
-        base = len(self.table.unit)
-        if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
-            self.seen.update(keys)
-            if self.first is not None:
-                self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
-            if len(idx) == part.n:  # every row kept (the common chunk)
-                self._append(
-                    units,
-                    names,
-                    groups,
-                    kinds,
-                    roles,
-                    shown,
-                    range(start, start + part.n),
-                    part.ids,
-                    part.texts,
-                )
-            else:
-                self._append(
-                    [units[i] for i in idx],
-                    [names[i] for i in idx],
-                    [groups[i] for i in idx],
-                    [kinds[i] for i in idx],
-                    [roles[i] for i in idx],
-                    shown,
-                    [start + i for i in idx],
-                    part.ids[idx],
-                    _take_texts(part.texts, idx),
-                )
-        else:  # a repeated unit and role: the first stays, later ones are rejected
-            for i in idx:
-                source = f"{shown} row {start + i}"
-                dup = self._duplicate(units[i], roles[i], source)
-                if dup is not None:
-                    rejected.append((i, dup))
-                    keep[i] = False
-                    continue
-                self._append(
-                    [units[i]], [names[i]], [groups[i]], [kinds[i]], [roles[i]], shown, [start + i]
-                )
+        kept = np.flatnonzero(keep)
+        idx = None if len(kept) == part.n else kept  # None: every row kept (the common chunk)
+        if self._new_keys(part, idx):
+            self._append_part(part, idx, shown, start)
+        else:
+            units, roles = part.column("unit"), part.column("role")
+            rows = kept.tolist()
+            keys = [units[i] if roles[i] == "self" else (units[i], roles[i]) for i in rows]
+            base = len(self.table)
+            if len(set(keys)) == len(keys) and self.seen.isdisjoint(keys):
+                self.seen.update(keys)
+                if self.first is not None:
+                    self.first.update(zip(keys, range(base, base + len(keys)), strict=True))
+                self._append_part(part, idx, shown, start)
+            else:  # a repeated unit and role: the first stays, later ones are rejected
+                names, groups, kinds = (part.column(k) for k in ("name", "group", "kind"))
+                for i in rows:
+                    source = f"{shown} row {start + i}"
+                    dup = self._duplicate(units[i], roles[i], source)
+                    if dup is not None:
+                        rejected.append((i, dup))
+                        keep[i] = False
+                        continue
+                    self._append(
+                        [units[i]],
+                        [names[i]],
+                        [groups[i]],
+                        [kinds[i]],
+                        [roles[i]],
+                        shown,
+                        [start + i],
+                    )
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
-        if not keep.all():
-            flags = {i: f for i, f in flags.items() if keep[i]}
         self._keep(sc, keep, flags)
 
-    def _keep(self, sc: Scores, keep: Any, flags: dict[int, tuple[str, ...]]) -> None:
+    def _new_keys(self, part: _Part, idx: Any) -> bool:
+        """Whether the kept rows' keys (unit and role) are new to the run and to each other, told
+        by 64-bit hashes with numpy (and then noted), while every row so far was checked so.
+        False: the Python set of keys must say (a hash met again, an id with a NUL, a run with
+        rows checked one by one); from then on it always does (:meth:`_settle`)."""
+        if not self._hashing:
+            return False
+        if part.nul:
+            self._settle()
+            return False
+        values, codes = part.coded["role"]
+        role_hash = np.array([hash(v) for v in values], dtype=np.int64).view(np.uint64)
+        if idx is not None:
+            codes = codes[idx]
+        if not len(codes):
+            return True
+        h = np.sort(
+            _key_hashes(part.ids if idx is None else part.ids[idx], role_hash[codes]),
+            kind="stable",
+        )
+        clash = bool((h[1:] == h[:-1]).any())
+        for level in self._levels:
+            if clash:
+                break
+            at = np.minimum(np.searchsorted(level, h), len(level) - 1)
+            clash = bool((level[at] == h).any())
+        if clash:
+            self._settle()
+            return False
+        levels = self._levels
+        levels.append(h)
+        while len(levels) > 1 and len(levels[-2]) <= len(levels[-1]):  # sorted runs, merged
+            top = levels.pop()
+            levels[-1] = np.sort(np.concatenate([levels[-1], top]), kind="stable")
+        return True
+
+    def _settle(self) -> None:
+        """The keys of the rows only hashes stood for (:meth:`_new_keys`) into the Python set;
+        the hashes forgotten, and not used again in this run."""
+        if not self._hashing:
+            return
+        self._hashing = False
+        self._levels = []
+        t = self.table
+        self.seen.update(u if r == "self" else (u, r) for u, r in zip(t.unit, t.role, strict=True))
+
+    def _forget(self, mark: int) -> None:
+        """Forget the keys of the table's rows from ``mark`` on (their file is read again another
+        way, or rejected whole); the caller then cuts the table back."""
+        if self._hashing and mark == 0:
+            self._levels = []
+        else:
+            self._settle()
+            t = self.table
+            for i in range(mark, len(t.unit)):
+                self.seen.discard(self._key(t.unit[i], t.role[i]))
+        self.first = None
+
+    def _append_part(self, part: _Part, idx: Any, shown: str, start: int) -> None:
+        """A chunk's rows ``idx`` (None: all) onto the table's text columns."""
+        t = self.table
+        if idx is None:
+            for k in _ARROW_TEXTS:
+                getattr(t, k).add_arrow(part.texts[k])
+            m = part.n
+            rownos = np.arange(start, start + m, dtype=np.int32)
+        else:
+            import pyarrow as pa
+
+            at = pa.array(idx, pa.int64())
+            for k in _ARROW_TEXTS:
+                getattr(t, k).add_arrow(part.texts[k].take(at))
+            m = len(idx)
+            rownos = (start + idx).astype(np.int32)
+        pool = self._pool
+        for key, lst, code_of, known, dtype in (
+            ("group", t.group, t.group_code, t.groups, np.int32),
+            ("kind", t.kind, None, None, None),
+            ("role", t.role, t.role_code, t.roles, np.int8),
+        ):
+            values, codes = part.coded[key]
+            if idx is not None:
+                codes = codes[idx]
+            if not m:
+                continue
+            shared = np.array([pool.setdefault(v, v) for v in values], dtype=object)
+            lst.extend(shared[codes].tolist())
+            if code_of is not None and known is not None:
+                code_of.frombytes(_run_codes(known, values, codes).astype(dtype).tobytes())
+        if m:
+            t._id_parts.append(part.ids if idx is None else part.ids[idx])
+            if part.nul and not t.nul_ids:
+                units = part.column("unit")
+                t.nul_ids = "\x00" in "".join(units if idx is None else [units[i] for i in idx])
+        f = t.file_index(shown)
+        t.file_of.frombytes(np.full(m, f, dtype=np.int32).tobytes())
+        t.rowno.frombytes(rownos.tobytes())
+
+    def _keep(self, sc: Scores, keep: Any, flags: _Flags) -> None:
         """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
         self.table._add(sc, keep, flags)
         if self.sink is not None:
             n = int(keep.sum())
             if n:
                 self.sink.rows(self.table, len(self.table) - n, n)
+
+    def _chunk_flags(self, sc: Scores, keep: Any, flags: dict[int, list[str]], n: int) -> _Flags:
+        """:func:`_chunk_flags` of :meth:`_flags`, with numpy where the readers' flags came as
+        columns (:class:`_RowFlags`) and no row was scored by the per-unit path: each row's
+        flags (the readers', column by column, then its failed checks' messages) as a key of
+        codes, every distinct key's flags made once; the rows the per-unit path scored take
+        its flags, after the others, as :meth:`_flags` has them."""
+        k = sc.checks.shape[1]
+        if (
+            not isinstance(flags, _RowFlags)
+            or dict.__len__(flags)
+            or k > 62
+            or not (flags.columns or k)
+        ):
+            return _chunk_flags(self._flags(sc, keep, flags), n)
+        cols = flags.columns
+        key = np.zeros((n, len(cols) + 1), dtype=np.int64)
+        for j, (rows, codes, _texts) in enumerate(cols):
+            key[rows, j] = codes + 1
+        if k:
+            weights = np.array([1 << j for j in range(k)], dtype=np.int64)
+            key[:, -1] = sc.checks @ weights
+        settled = np.zeros(n, dtype=bool)
+        settled[list(sc.flags)] = True
+        taken = (key[:, -1] != 0) | settled
+        checked = np.flatnonzero(taken & keep & ~settled)
+        # the readers' rows in the order the mapping had them: column by column, new rows
+        order = [checked]
+        for col in cols:
+            new = col[0][~taken[col[0]]]
+            taken[new] = True
+            order.append(new[keep[new]])
+        seq = np.concatenate(order)
+        codes = np.zeros(n, dtype=np.int32)
+        sets: list[tuple[str, ...]] = [()]
+        if len(seq):
+            # the key as one int64 where its columns' ranges fit (np.unique on rows sorts slowly)
+            spans = [len(col[2]) + 1 for col in cols] + [1 << k]
+            if float(np.prod(np.array(spans, dtype=np.float64))) < 2.0**62:
+                packed = np.zeros(len(seq), dtype=np.int64)
+                for j, span in enumerate(spans):
+                    packed = packed * span + key[seq, j]
+                _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+                distinct = key[seq][first]
+            else:
+                distinct, first, inverse = np.unique(
+                    key[seq], axis=0, return_index=True, return_inverse=True
+                )
+            rank = np.empty(len(distinct), dtype=np.int32)
+            by_first = np.argsort(first, kind="stable")
+            rank[by_first] = np.arange(1, len(distinct) + 1, dtype=np.int32)
+            codes[seq] = rank[inverse.reshape(-1)]
+            messages = [consistency_flag(c) for c in self.rb.consistency]
+            for d in by_first.tolist():
+                row = distinct[d].tolist()
+                got: list[str] = []
+                for j, col in enumerate(cols):
+                    if row[j]:
+                        got.extend(col[2][row[j] - 1])
+                c = row[-1]
+                got.extend(m for j, m in enumerate(messages) if c >> j & 1)
+                sets.append(tuple(got))
+        if sc.flags:  # rows the per-unit path scored: its flags, last
+            index = {f: c for c, f in reversed(list(enumerate(sets)))}
+            more = [i for i, f in sc.flags.items() if keep[i] and f]
+            for i in more:
+                codes[i] = index.setdefault(sc.flags[i], len(sets))
+                if codes[i] == len(sets):
+                    sets.append(sc.flags[i])
+            seq = np.concatenate([seq, np.array(more, dtype=np.int64)])
+        return sets, codes, seq
 
     def _flags(
         self, sc: Scores, keep: Any, flags: dict[int, list[str]]
@@ -1435,7 +1882,7 @@ class _CsvBlocks:
 PARALLEL_BYTES = 32 << 20
 
 #: What a forked worker scores with: set by the parent just before its workers start.
-_FORKED: tuple[_Scorer, TableLayout, str, Path] | None = None
+_FORKED: tuple[_Scorer, TableLayout, str, Path, bool] | None = None
 #: A worker's open table (path, file), read with pread.
 _WORKER_FILE: list[Any] = []
 
@@ -1446,12 +1893,16 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
     import pyarrow.compute as pc
 
     assert _FORKED is not None
-    sc, layout, shown, path = _FORKED
+    sc, layout, shown, path, unchecked = _FORKED
     if not _WORKER_FILE or _WORKER_FILE[0] != path:
         _WORKER_FILE[:] = [path, open_regular(path)]
     block = os.pread(_WORKER_FILE[1].fileno(), size, at)
     if len(block) != size:
         raise OSError(_("the file changed while it was read"))
+    if unchecked and (  # as _PlainScan checks a whole file (a block ends with a line end)
+        b'"' in block or b"\0" in block or block.endswith(b"\r") or not _crs_end_lines(block)
+    ):
+        raise _NotPlain
     parts = []
     for batch in _CsvBlocks(Path(), layout.width)._batch(block, first):
         cols: list[Any] = list(batch.columns)
@@ -1462,7 +1913,6 @@ def _score_block(at: int, size: int, first: bool, start: int) -> list[_Part]:
         part = sc._score_part(
             layout, shown, start, n, _BatchRows(cols), cols, {}, np.zeros(n, dtype=bool)
         )
-        part.texts = _arrow_texts(part)
         parts.append(part)
         start += n
     return parts
@@ -1504,15 +1954,17 @@ def _parallel_rows(
     done: int,
     total: int,
     workers: int,
+    unchecked: bool = False,
 ) -> None:
     """:func:`_arrow_rows`'s loop with the blocks scored by ``workers`` forked processes and
-    merged here in input order (at most two blocks a worker in flight)."""
+    merged here in input order (at most two blocks a worker in flight; ``unchecked``: each
+    worker checks that its block is plain CSV, Arrow's reader that it is UTF-8)."""
     import multiprocessing
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
 
     global _FORKED
-    _FORKED = (sc, layout, shown, stream.path)
+    _FORKED = (sc, layout, shown, stream.path, unchecked)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
         ahead: deque[tuple[Future[list[_Part]], int, int]] = deque()
@@ -1664,6 +2116,20 @@ def _plan_stream(
         if tasks:
             jobs.append((pos, "tasks", tasks))
         return gave
+    if _utf8_start(path):  # a large table: the workers check the rest as they read it
+        try:
+            with open_text(path, "utf-8-sig") as f:
+                header = next(csv_rows(f), [])
+        except (OSError, UnicodeDecodeError, csv.Error, FileProblem):
+            pass  # the whole file is checked first, as below
+        else:
+            layout = TableLayout(
+                rb, header, shown, strict, exact=True, ignore_columns=ignore_columns
+            )
+            if not layout.problems and layout.skip is None:
+                header_warnings[pos] = layout.warnings
+                jobs.append((pos, "csv", (path, shown, layout, None, None)))
+                return True
     try:
         scan = _PlainScan(file_chunks(path))
         encoding = text_encoding(scan)  # the whole file, as loading decodes it
@@ -1707,6 +2173,33 @@ def _plan_stream(
         return True
     header_warnings[pos] = layout.warnings
     jobs.append((pos, "csv", (path, shown, layout, encoding, scan.plain)))
+    return True
+
+
+#: Bytes at the start of a large table that Python's decoder checks as UTF-8 before its rows
+#: are scored; the rest is checked (UTF-8, plain CSV) by the table workers' reader, block by
+#: block, and a table that fails is checked whole again as loading checks it.
+_GUESS_BYTES = 1 << 20
+
+
+def _utf8_start(path: Path) -> bool:
+    """Whether ``path`` is a table the workers will score (:func:`_workers`, at least
+    :data:`PARALLEL_BYTES`) whose first :data:`_GUESS_BYTES` read as UTF-8 (no UTF-16 BOM)."""
+    import codecs
+
+    try:
+        if path.stat().st_size < PARALLEL_BYTES or not _workers():
+            return False
+        with open_regular(path) as f:
+            head = f.read(_GUESS_BYTES)
+    except (OSError, FileProblem):
+        return False
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -1843,11 +2336,15 @@ def score_tables(
             if kind == "parquet":
                 _parquet_rows(sc, path, shown, layout, chunk, progress, done, total)
             elif not (
-                encoding == "utf-8-sig"
+                encoding in ("utf-8-sig", None)  # None: UTF-8 so far (_utf8_start)
                 and chunk == CHUNK_ROWS
                 and plain is not False
-                and _arrow_rows(sc, path, shown, layout, progress, done, total, sink, plain)
+                and _arrow_rows(
+                    sc, path, shown, layout, progress, done, total, sink, plain, encoding is None
+                )
             ):
+                if encoding is None:  # not plain UTF-8 after all: as loading reads it
+                    encoding = text_encoding(file_chunks(path))
                 with open_text(path, encoding) as f:
                     records = csv_rows(f)
                     next(records, None)
@@ -1858,9 +2355,7 @@ def score_tables(
         except (OSError, UnicodeDecodeError, csv.Error, FileProblem) as exc:
             # The file cannot be read to the end: reject it whole, as loading would.
             t = sc.table
-            for i in range(mark, len(t.unit)):
-                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
-            sc.first = None
+            sc._forget(mark)
             del sc.rejected[rejected_before:]
             t._truncate(mark)
             t.settled = settled_before
@@ -1897,9 +2392,14 @@ def _arrow_rows(
     total: int,
     sink: RowSink | None,
     plain: bool | None = None,
+    unchecked: bool = False,
 ) -> bool:
-    """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot."""
-    stream = _arrow_batches(path, layout.width, plain)
+    """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot
+    (``unchecked``: only the table's start is known to be UTF-8; the workers check the rest)."""
+    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
+    if unchecked and not workers:
+        return False
+    stream = _arrow_batches(path, layout.width, True if unchecked else plain)
     if stream is None:
         return False
     import pyarrow as pa
@@ -1909,11 +2409,10 @@ def _arrow_rows(
     mark, rejected_before, settled_before = len(t), len(sc.rejected), t.settled
     seen_before = len(sc.seen)
     start = 2
-    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
     try:
         if workers:
             with stream:
-                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers)
+                _parallel_rows(sc, stream, shown, layout, progress, done, total, workers, unchecked)
             return True
         with stream, contextlib.closing(_read_ahead(iter(stream))) as batches:
             for batch in batches:
@@ -1929,9 +2428,7 @@ def _arrow_rows(
         _NotPlain,
     ):  # a row of another width, say: read it all again the other way
         if len(sc.seen) != seen_before or len(t) != mark:
-            for i in range(mark, len(t.unit)):
-                sc.seen.discard(sc._key(t.unit[i], t.role[i]))
-            sc.first = None
+            sc._forget(mark)
             t._truncate(mark)
         del sc.rejected[rejected_before:]
         t.settled = settled_before
