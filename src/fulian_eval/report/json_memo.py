@@ -11,10 +11,13 @@ check of the values it reads.
 :class:`UnitWriter` keeps, per item, the finished JSON text of each distinct outcome it
 has met, keyed by those values; an outcome it has not met is made by the exact engine's
 own functions (:func:`~fulian_eval.scoring.exact._score_item`, ``_category``,
-``total_with``) on that unit, as :func:`~fulian_eval.scoring.exact.score` makes it, and
-written by the same :func:`~fulian_eval.report.render.item_json` and
-:func:`~fulian_eval.report.json_stream.dumps_at`. The unit's object is then those texts
-put together with its head (:func:`~fulian_eval.report.render.unit_json` itself).
+``total_with``) on that unit, as :func:`~fulian_eval.scoring.exact.score` makes it; an
+item's object is its template (:func:`item_template`: what
+:func:`~fulian_eval.report.render.item_json` and
+:func:`~fulian_eval.report.json_stream.dumps_at` write around its points, status and
+reason) with those three filled in, a category's is written by ``category_json``. The
+unit's object is then those texts put together with its head
+(:func:`~fulian_eval.report.render.unit_json` itself).
 
 What the pieces cannot tell goes to :func:`~fulian_eval.scoring.exact.score` whole:
 rulebooks with vetoes on the total or a category's score (they read the whole unit),
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from json.encoder import encode_basestring as _quoted  # the C function json.dumps uses
 from operator import itemgetter
 from typing import Any
 
@@ -35,7 +39,7 @@ import attrs
 from ..analysis.rank import Ranked
 from ..kinds import VetoRule
 from ..lang.expr import Absent, DivisionByZero, MissingValue, NotApplicableValue
-from ..lang.text import points_h
+from ..lang.text import fmt_points, points_h
 from ..model.rulebook import Evidence, Rulebook
 from ..scoring.exact import (
     CategoryResult,
@@ -45,6 +49,7 @@ from ..scoring.exact import (
     _Ctx,
     _grade,
     _not_applicable_category,
+    _result,
     _score_item,
     consistency_flag,
     na_awards,
@@ -107,6 +112,35 @@ class _ItemSpec:
     when: Callable[[Sequence[Any]], Any] | None  # the values its applies_when reads
     when_cache: dict[Any, tuple[bool, str]] = attrs.field(factory=dict)
     cache: dict[Any, _Outcome] = attrs.field(factory=dict)
+    # Its object's text around its points, status and reason (the rest is the item's own).
+    template: tuple[str, str, str, str] | None = None
+    # A result without reason or inputs for each (points, status) met: what its category reads.
+    bare: dict[tuple[int, int, str], ItemResult] = attrs.field(factory=dict)
+
+
+# Stand-ins for an item's points, status and reason in its object's template.
+_HOLES = ("\0points\0", "\0status\0", "\0reason\0")
+
+
+def item_template(
+    item: Any, places: int, dumps_at: Callable[[Any, int], str]
+) -> tuple[str, str, str, str]:
+    """An item's object (``item_json`` at depth 4) as the text before its points, between
+    its points and status, between status and reason, and after the reason: the object is
+    ``t[0] + _quoted(points) + t[1] + _quoted(status) + t[2] + _quoted(reason) + t[3]``."""
+    obj = item_json(_result(item, Fraction(0), "scored", ""), places)
+    for k, hole in zip(("points", "status", "reason"), _HOLES, strict=True):
+        obj[k] = hole
+    text = dumps_at(obj, 4)
+    out: list[str] = []
+    at = 0
+    for k, hole in zip(("points", "status", "reason"), _HOLES, strict=True):
+        # A quote inside a string is escaped, so '"key": "' is the key itself.
+        mark = f"{_quoted(k)}: {_quoted(hole)}"
+        where = text.index(mark, at) + len(mark) - len(_quoted(hole))
+        out.append(text[at:where])
+        at = where + len(_quoted(hole))
+    return out[0], out[1], out[2], text[at:]
 
 
 @attrs.define
@@ -255,15 +289,20 @@ class UnitWriter:
                 cat = rb.categories[spec.ci]
                 c.penalty = cat.deducts
                 res, veto, eff = _score_item(c, spec.item, cat, cat_ok[0], cat_ok[1])
-                res = attrs.evolve(res, why=res.reason, used=())
                 pts = res.points
-                hit = (
-                    res,
-                    veto,
-                    eff,
-                    dumps_at(item_json(res, places), 4),
-                    (pts.numerator, pts.denominator, res.status),
+                token = (pts.numerator, pts.denominator, res.status)
+                bare = spec.bare.get(token)
+                if bare is None:  # its reason's closures are not kept (they hold the unit)
+                    bare = attrs.evolve(res, why="", used=())
+                    put(spec.bare, token, bare)
+                t = spec.template
+                if t is None:
+                    t = spec.template = item_template(spec.item, places, dumps_at)
+                item_text = (
+                    f"{t[0]}{_quoted(fmt_points(pts, places))}{t[1]}"
+                    f"{_quoted(res.status)}{t[2]}{_quoted(res.reason)}{t[3]}"
                 )
+                hit = (bare, veto, eff, item_text, token)
                 put(spec.cache, key, hit)
             else:
                 stats.hits += 1
