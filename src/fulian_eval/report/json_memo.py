@@ -36,7 +36,6 @@ from typing import Any
 
 import attrs
 
-from ..analysis.rank import Ranked
 from ..kinds import VetoRule
 from ..lang.expr import Absent, DivisionByZero, MissingValue, NotApplicableValue
 from ..lang.text import fmt_points, points_h
@@ -55,7 +54,7 @@ from ..scoring.exact import (
     na_awards,
     total_with,
 )
-from .render import category_json, item_json, unit_json
+from .render import category_json, item_json
 
 __all__ = ["CACHE_LIMIT", "UnitWriter", "fast_path_for"]
 
@@ -63,7 +62,9 @@ __all__ = ["CACHE_LIMIT", "UnitWriter", "fast_path_for"]
 CACHE_LIMIT = 4096
 
 _KNOWN = (Fraction, bool, str, frozenset, int)
-_EMPTY_PARTS = '\n   "categories": [],\n   "items": [],\n'
+_F = Fraction
+# The unit object's lines between ``vetoed`` and ``categories``, as json_stream splits them.
+_RANK_AT = '\n   "rank": 0,\n   "group_rank": 0,\n   "award": null,\n'
 
 
 _UNSEEN = object()
@@ -202,6 +203,7 @@ class UnitWriter:
         self.checks = [getter(set(c.when.names)) for c in rb.consistency]
         self.check_cache: list[dict[Any, object]] = [{} for _ in rb.consistency]
         self.totals: dict[Any, Fraction] = {}
+        self.role_titles: dict[str, str] = {}
         self.starts = [0]
         for cat in rb.categories:
             self.starts.append(self.starts[-1] + len(cat.items))
@@ -224,7 +226,12 @@ class UnitWriter:
         rb = self.rb
         values = ev.values
         try:
-            row = [_typed(values.get(n)) for n in self.fields]
+            row = [  # _typed, a number without its (slow) properties
+                (_F, v._numerator, v._denominator)  # type: ignore[attr-defined]
+                if v.__class__ is _F
+                else _typed(v)
+                for v in map(values.get, self.fields)
+            ]
             row.append(ev.role)
             row.extend(_typed(ev.points.get(i)) for i in self.manual)
         except _Unknown:
@@ -356,9 +363,22 @@ class UnitWriter:
             assessor=ev.assessment.assessor,
             places=places,
         )
-        head = dumps_at(unit_json(Ranked(result=result, rank=0, group_rank=0), rb), 2)
-        at = head.index(_EMPTY_PARTS)
-        parts = f'\n   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},\n'
+        role_title = self.role_titles.get(ev.role)
+        if role_title is None:
+            role_title = self.role_titles[ev.role] = self._value(rb.roles.title(ev.role))
+        val = self._value
+        unit = ev.unit
+        # unit_json(result) as dumps_at writes it at depth 2, its lists filled in (the
+        # random-rulebook tests hold the two together).
+        text = (
+            f'{{\n   "unit": {val(unit.id)},\n   "name": {val(unit.name)},'
+            f'\n   "group": {val(unit.group)},\n   "role": {val(ev.role)},'
+            f'\n   "role_title": {role_title},\n   "total": {val(fmt_points(total, places))},'
+            f'\n   "grade": {val(result.grade)},\n   "vetoed": {"true" if vetoed else "false"},'
+            f"{_RANK_AT}"
+            f'   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},'
+            f'\n   "flags": {val(list(result.flags))},\n   "source": {val(ev.source)}\n  }}'
+        )
         stats.pieced += 1
         by_id = {c.id: c for c in cats}
         key = (
@@ -366,7 +386,11 @@ class UnitWriter:
             -points_h(total, places),
             tuple(-points_h(by_id[c].score, places) for c in rb.tie_break),
         )
-        return result, key, head[:at] + parts + head[at + len(_EMPTY_PARTS) :]
+        return result, key, text
+
+    def _value(self, v: Any) -> str:
+        """A value of a unit's head as dumps_at writes it at a unit's keys."""
+        return _quoted(v) if v.__class__ is str else self.dumps_at(v, 3)
 
 
 def _listed(texts: Sequence[str]) -> str:
