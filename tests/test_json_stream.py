@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import subprocess
@@ -83,6 +84,9 @@ def assert_same(
     ) as spool:
         got = spool.text()
         assert got == want
+        raw = io.BytesIO()
+        spool.write_bytes(raw)  # what the CLI writes to a file
+        assert raw.getvalue() == want.encode()
         assert spool.rejected == run.rejected
         assert spool.warnings == run.warnings
         assert len(spool) == len(run.ranked)
