@@ -474,6 +474,8 @@ def test_pieced_objects_are_the_exact_engines_on_random_rulebooks(data: st.DataO
             assert text.replace(json_stream._RANK_AT, "", 1) == want
             assert key == want_key
             assert (res.unit, res.role, res.source) == (ev.unit, ev.role, ev.source)
+            whole = fe.score(rb, ev)  # the exact total, not only as printed
+            assert (res.total, res.grade, res.flags) == (whole.total, whole.grade, whole.flags)
         if fast_path_for(rb):
             assert writer.stats.pieced == len(evs)
             if limit > len(evs):  # nothing forgotten: the second time round, every item is a hit

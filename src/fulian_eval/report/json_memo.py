@@ -63,6 +63,7 @@ CACHE_LIMIT = 4096
 
 _KNOWN = (Fraction, bool, str, frozenset, int)
 _F = Fraction
+ZERO = Fraction(0)
 # The unit object's lines between ``vetoed`` and ``categories``, as json_stream splits them.
 _RANK_AT = '\n   "rank": 0,\n   "group_rank": 0,\n   "award": null,\n'
 
@@ -204,6 +205,8 @@ class UnitWriter:
         self.check_cache: list[dict[Any, object]] = [{} for _ in rb.consistency]
         self.totals: dict[Any, Fraction] = {}
         self.role_titles: dict[str, str] = {}
+        self.weighted = any(c.weight is not None for c in rb.categories if c.base_like)
+        self.dens: dict[tuple[bool, ...], Fraction] = {}  # base maxima summed, by which apply
         self.starts = [0]
         for cat in rb.categories:
             self.starts.append(self.starts[-1] + len(cat.items))
@@ -345,7 +348,7 @@ class UnitWriter:
         tkey = tuple(cat_tokens)
         total = self.totals.get(tkey)
         if total is None:
-            total = total_with(rb, cats)
+            total = self._total(cats)
             put(self.totals, tkey, total)
         if vetoed and effect == "zero":
             total = Fraction(0)
@@ -387,6 +390,48 @@ class UnitWriter:
             tuple(-points_h(by_id[c].score, places) for c in rb.tie_break),
         )
         return result, key, text
+
+    def _total(self, cats: Sequence[CategoryResult]) -> Fraction:
+        """:func:`~fulian_eval.scoring.exact.total_with` of the categories, in whole hundredths
+        where every score is a multiple of 0.01 and no category is weighted (the same number:
+        Fractions are exact; the random-rulebook tests compare the two)."""
+        rb = self.rb
+        if self.weighted:
+            return total_with(rb, cats)
+        num = extra = 0
+        mask = []
+        for spec, c in zip(rb.categories, cats, strict=True):
+            sc = c.score
+            d = sc._denominator  # type: ignore[attr-defined]
+            if 100 % d:
+                return total_with(rb, cats)
+            h = sc._numerator * (100 // d)  # type: ignore[attr-defined]
+            if spec.base_like:
+                on = c.applicable and c.max != 0
+                mask.append(on)
+                if on:
+                    num += h
+            elif c.type == "bonus":
+                extra += h
+            else:
+                extra -= h
+        key = tuple(mask)
+        den = self.dens.get(key)
+        if den is None:
+            den = self.dens[key] = sum(
+                (c.max for c in cats if c.type in ("base", "deduction") and c.applicable and c.max),
+                ZERO,
+            )
+        if den:
+            scale = rb.scale
+            # scale × (num/100) / den + extra/100, as one fraction
+            total = Fraction(
+                scale.numerator * den.denominator * num + extra * scale.denominator * den.numerator,
+                100 * scale.denominator * den.numerator,
+            )
+        else:
+            total = Fraction(extra, 100)
+        return total if total > 0 else ZERO
 
     def _value(self, v: Any) -> str:
         """A value of a unit's head as dumps_at writes it at a unit's keys."""
