@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import subprocess
@@ -83,6 +84,9 @@ def assert_same(
     ) as spool:
         got = spool.text()
         assert got == want
+        raw = io.BytesIO()
+        spool.write_bytes(raw)  # what the CLI writes to a file
+        assert raw.getvalue() == want.encode()
         assert spool.rejected == run.rejected
         assert spool.warnings == run.warnings
         assert len(spool) == len(run.ranked)
@@ -470,6 +474,8 @@ def test_pieced_objects_are_the_exact_engines_on_random_rulebooks(data: st.DataO
             assert text.replace(json_stream._RANK_AT, "", 1) == want
             assert key == want_key
             assert (res.unit, res.role, res.source) == (ev.unit, ev.role, ev.source)
+            whole = fe.score(rb, ev)  # the exact total, not only as printed
+            assert (res.total, res.grade, res.flags) == (whole.total, whole.grade, whole.flags)
         if fast_path_for(rb):
             assert writer.stats.pieced == len(evs)
             if limit > len(evs):  # nothing forgotten: the second time round, every item is a hit
@@ -494,3 +500,31 @@ def test_surveyed_and_waived_units_are_scored_whole() -> None:
         rb, [TOWN_CSV], survey_paths=[EXAMPLES / "surveys" / "town-satisfaction.csv"], chunk=5
     )
     assert json_stream._WRITER is not None and json_stream._WRITER.stats.exact > 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rulebooks(max_categories=3, max_items=4),
+    st.fractions(min_value=-1000, max_value=1000),
+    st.sampled_from(("scored", "missing", "not_applicable", "veto")),
+    st.text() | st.sampled_from(['"reason": "\\u0000reason\\u0000"', "\0reason\0", '\\"', "\n"]),
+    st.sampled_from((0, 1, 2)),
+)
+def test_an_item_template_filled_in_is_item_json_written(
+    rb: Rulebook, points: Any, status: str, reason: str, places: int
+) -> None:
+    from json.encoder import encode_basestring
+
+    from fulian_eval.lang.text import fmt_points
+    from fulian_eval.report.json_memo import item_template
+    from fulian_eval.report.render import item_json
+    from fulian_eval.scoring.exact import _result
+
+    for item in rb.items():
+        res = _result(item, points, status, reason)
+        t = item_template(item, places, dumps_at)
+        made = (
+            f"{t[0]}{encode_basestring(fmt_points(points, places))}{t[1]}"
+            f"{encode_basestring(status)}{t[2]}{encode_basestring(reason)}{t[3]}"
+        )
+        assert made == dumps_at(item_json(res, places), 4)

@@ -301,14 +301,14 @@ def test_a_failed_run_keeps_the_older_report(
     from fulian_eval import pipeline
     from fulian_eval.report import json_stream
 
-    def json_half_then_fail(spool: Any, f: Any) -> None:  # the streamed JSON writer
-        f.write('{\n "rulebook": ')
+    def json_half_then_fail(spool: Any) -> Any:  # the streamed JSON writer (text or bytes)
+        yield b'{\n "rulebook": '
         raise RuntimeError("disk gone")
 
     monkeypatch.setattr(
         pipeline, "write_score_csv", half_then_fail
     )  # the CLI writes through fe.score_run
-    monkeypatch.setattr(json_stream.JsonSpool, "write", json_half_then_fail)
+    monkeypatch.setattr(json_stream.JsonSpool, "chunks", json_half_then_fail)
     monkeypatch.setattr(cli, "_emit", emit_then_fail)
     monkeypatch.setattr(cli, "_emit_workbook", workbook_then_fail)
     code = cli.main(["score", str(RULES), str(TOWN_CSV), "--format", fmt, "-o", str(out)])

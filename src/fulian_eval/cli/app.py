@@ -989,7 +989,12 @@ def _report_json(
                 sys.stdout.flush()
         else:
             try:
-                spool.write(out.text(False))
+                if (
+                    os.linesep == "\n"
+                ):  # the document's bytes as they are (no newlines to translate)
+                    spool.write_bytes(out.binary())
+                else:
+                    spool.write(out.text(False))
             except OSError as exc:
                 raise _UsageError(
                     _("cannot write {path}: {error}").format(

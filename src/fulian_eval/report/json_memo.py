@@ -11,10 +11,13 @@ check of the values it reads.
 :class:`UnitWriter` keeps, per item, the finished JSON text of each distinct outcome it
 has met, keyed by those values; an outcome it has not met is made by the exact engine's
 own functions (:func:`~fulian_eval.scoring.exact._score_item`, ``_category``,
-``total_with``) on that unit, as :func:`~fulian_eval.scoring.exact.score` makes it, and
-written by the same :func:`~fulian_eval.report.render.item_json` and
-:func:`~fulian_eval.report.json_stream.dumps_at`. The unit's object is then those texts
-put together with its head (:func:`~fulian_eval.report.render.unit_json` itself).
+``total_with``) on that unit, as :func:`~fulian_eval.scoring.exact.score` makes it; an
+item's object is its template (:func:`item_template`: what
+:func:`~fulian_eval.report.render.item_json` and
+:func:`~fulian_eval.report.json_stream.dumps_at` write around its points, status and
+reason) with those three filled in, a category's is written by ``category_json``. The
+unit's object is then those texts put together with its head
+(:func:`~fulian_eval.report.render.unit_json` itself).
 
 What the pieces cannot tell goes to :func:`~fulian_eval.scoring.exact.score` whole:
 rulebooks with vetoes on the total or a category's score (they read the whole unit),
@@ -27,15 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from json.encoder import encode_basestring as _quoted  # the C function json.dumps uses
 from operator import itemgetter
 from typing import Any
 
 import attrs
 
-from ..analysis.rank import Ranked
 from ..kinds import VetoRule
 from ..lang.expr import Absent, DivisionByZero, MissingValue, NotApplicableValue
-from ..lang.text import points_h
+from ..lang.text import fmt_points, points_h
 from ..model.rulebook import Evidence, Rulebook
 from ..scoring.exact import (
     CategoryResult,
@@ -45,12 +48,13 @@ from ..scoring.exact import (
     _Ctx,
     _grade,
     _not_applicable_category,
+    _result,
     _score_item,
     consistency_flag,
     na_awards,
     total_with,
 )
-from .render import category_json, item_json, unit_json
+from .render import category_json, item_json
 
 __all__ = ["CACHE_LIMIT", "UnitWriter", "fast_path_for"]
 
@@ -58,7 +62,10 @@ __all__ = ["CACHE_LIMIT", "UnitWriter", "fast_path_for"]
 CACHE_LIMIT = 4096
 
 _KNOWN = (Fraction, bool, str, frozenset, int)
-_EMPTY_PARTS = '\n   "categories": [],\n   "items": [],\n'
+_F = Fraction
+ZERO = Fraction(0)
+# The unit object's lines between ``vetoed`` and ``categories``, as json_stream splits them.
+_RANK_AT = '\n   "rank": 0,\n   "group_rank": 0,\n   "award": null,\n'
 
 
 _UNSEEN = object()
@@ -107,6 +114,35 @@ class _ItemSpec:
     when: Callable[[Sequence[Any]], Any] | None  # the values its applies_when reads
     when_cache: dict[Any, tuple[bool, str]] = attrs.field(factory=dict)
     cache: dict[Any, _Outcome] = attrs.field(factory=dict)
+    # Its object's text around its points, status and reason (the rest is the item's own).
+    template: tuple[str, str, str, str] | None = None
+    # A result without reason or inputs for each (points, status) met: what its category reads.
+    bare: dict[tuple[int, int, str], ItemResult] = attrs.field(factory=dict)
+
+
+# Stand-ins for an item's points, status and reason in its object's template.
+_HOLES = ("\0points\0", "\0status\0", "\0reason\0")
+
+
+def item_template(
+    item: Any, places: int, dumps_at: Callable[[Any, int], str]
+) -> tuple[str, str, str, str]:
+    """An item's object (``item_json`` at depth 4) as the text before its points, between
+    its points and status, between status and reason, and after the reason: the object is
+    ``t[0] + _quoted(points) + t[1] + _quoted(status) + t[2] + _quoted(reason) + t[3]``."""
+    obj = item_json(_result(item, Fraction(0), "scored", ""), places)
+    for k, hole in zip(("points", "status", "reason"), _HOLES, strict=True):
+        obj[k] = hole
+    text = dumps_at(obj, 4)
+    out: list[str] = []
+    at = 0
+    for k, hole in zip(("points", "status", "reason"), _HOLES, strict=True):
+        # A quote inside a string is escaped, so '"key": "' is the key itself.
+        mark = f"{_quoted(k)}: {_quoted(hole)}"
+        where = text.index(mark, at) + len(mark) - len(_quoted(hole))
+        out.append(text[at:where])
+        at = where + len(_quoted(hole))
+    return out[0], out[1], out[2], text[at:]
 
 
 @attrs.define
@@ -168,6 +204,9 @@ class UnitWriter:
         self.checks = [getter(set(c.when.names)) for c in rb.consistency]
         self.check_cache: list[dict[Any, object]] = [{} for _ in rb.consistency]
         self.totals: dict[Any, Fraction] = {}
+        self.role_titles: dict[str, str] = {}
+        self.weighted = any(c.weight is not None for c in rb.categories if c.base_like)
+        self.dens: dict[tuple[bool, ...], Fraction] = {}  # base maxima summed, by which apply
         self.starts = [0]
         for cat in rb.categories:
             self.starts.append(self.starts[-1] + len(cat.items))
@@ -190,7 +229,12 @@ class UnitWriter:
         rb = self.rb
         values = ev.values
         try:
-            row = [_typed(values.get(n)) for n in self.fields]
+            row = [  # _typed, a number without its (slow) properties
+                (_F, v._numerator, v._denominator)  # type: ignore[attr-defined]
+                if v.__class__ is _F
+                else _typed(v)
+                for v in map(values.get, self.fields)
+            ]
             row.append(ev.role)
             row.extend(_typed(ev.points.get(i)) for i in self.manual)
         except _Unknown:
@@ -255,15 +299,20 @@ class UnitWriter:
                 cat = rb.categories[spec.ci]
                 c.penalty = cat.deducts
                 res, veto, eff = _score_item(c, spec.item, cat, cat_ok[0], cat_ok[1])
-                res = attrs.evolve(res, why=res.reason, used=())
                 pts = res.points
-                hit = (
-                    res,
-                    veto,
-                    eff,
-                    dumps_at(item_json(res, places), 4),
-                    (pts.numerator, pts.denominator, res.status),
+                token = (pts.numerator, pts.denominator, res.status)
+                bare = spec.bare.get(token)
+                if bare is None:  # its reason's closures are not kept (they hold the unit)
+                    bare = attrs.evolve(res, why="", used=())
+                    put(spec.bare, token, bare)
+                t = spec.template
+                if t is None:
+                    t = spec.template = item_template(spec.item, places, dumps_at)
+                item_text = (
+                    f"{t[0]}{_quoted(fmt_points(pts, places))}{t[1]}"
+                    f"{_quoted(res.status)}{t[2]}{_quoted(res.reason)}{t[3]}"
                 )
+                hit = (bare, veto, eff, item_text, token)
                 put(spec.cache, key, hit)
             else:
                 stats.hits += 1
@@ -299,7 +348,7 @@ class UnitWriter:
         tkey = tuple(cat_tokens)
         total = self.totals.get(tkey)
         if total is None:
-            total = total_with(rb, cats)
+            total = self._total(cats)
             put(self.totals, tkey, total)
         if vetoed and effect == "zero":
             total = Fraction(0)
@@ -317,9 +366,22 @@ class UnitWriter:
             assessor=ev.assessment.assessor,
             places=places,
         )
-        head = dumps_at(unit_json(Ranked(result=result, rank=0, group_rank=0), rb), 2)
-        at = head.index(_EMPTY_PARTS)
-        parts = f'\n   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},\n'
+        role_title = self.role_titles.get(ev.role)
+        if role_title is None:
+            role_title = self.role_titles[ev.role] = self._value(rb.roles.title(ev.role))
+        val = self._value
+        unit = ev.unit
+        # unit_json(result) as dumps_at writes it at depth 2, its lists filled in (the
+        # random-rulebook tests hold the two together).
+        text = (
+            f'{{\n   "unit": {val(unit.id)},\n   "name": {val(unit.name)},'
+            f'\n   "group": {val(unit.group)},\n   "role": {val(ev.role)},'
+            f'\n   "role_title": {role_title},\n   "total": {val(fmt_points(total, places))},'
+            f'\n   "grade": {val(result.grade)},\n   "vetoed": {"true" if vetoed else "false"},'
+            f"{_RANK_AT}"
+            f'   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},'
+            f'\n   "flags": {val(list(result.flags))},\n   "source": {val(ev.source)}\n  }}'
+        )
         stats.pieced += 1
         by_id = {c.id: c for c in cats}
         key = (
@@ -327,7 +389,53 @@ class UnitWriter:
             -points_h(total, places),
             tuple(-points_h(by_id[c].score, places) for c in rb.tie_break),
         )
-        return result, key, head[:at] + parts + head[at + len(_EMPTY_PARTS) :]
+        return result, key, text
+
+    def _total(self, cats: Sequence[CategoryResult]) -> Fraction:
+        """:func:`~fulian_eval.scoring.exact.total_with` of the categories, in whole hundredths
+        where every score is a multiple of 0.01 and no category is weighted (the same number:
+        Fractions are exact; the random-rulebook tests compare the two)."""
+        rb = self.rb
+        if self.weighted:
+            return total_with(rb, cats)
+        num = extra = 0
+        mask = []
+        for spec, c in zip(rb.categories, cats, strict=True):
+            sc = c.score
+            d = sc._denominator  # type: ignore[attr-defined]
+            if 100 % d:
+                return total_with(rb, cats)
+            h = sc._numerator * (100 // d)  # type: ignore[attr-defined]
+            if spec.base_like:
+                on = c.applicable and c.max != 0
+                mask.append(on)
+                if on:
+                    num += h
+            elif c.type == "bonus":
+                extra += h
+            else:
+                extra -= h
+        key = tuple(mask)
+        den = self.dens.get(key)
+        if den is None:
+            den = self.dens[key] = sum(
+                (c.max for c in cats if c.type in ("base", "deduction") and c.applicable and c.max),
+                ZERO,
+            )
+        if den:
+            scale = rb.scale
+            # scale × (num/100) / den + extra/100, as one fraction
+            total = Fraction(
+                scale.numerator * den.denominator * num + extra * scale.denominator * den.numerator,
+                100 * scale.denominator * den.numerator,
+            )
+        else:
+            total = Fraction(extra, 100)
+        return total if total > 0 else ZERO
+
+    def _value(self, v: Any) -> str:
+        """A value of a unit's head as dumps_at writes it at a unit's keys."""
+        return _quoted(v) if v.__class__ is str else self.dumps_at(v, 3)
 
 
 def _listed(texts: Sequence[str]) -> str:

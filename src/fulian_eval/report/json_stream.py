@@ -26,6 +26,7 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -97,7 +98,8 @@ class _Entry:
     unit: UnitInfo
     role: str
     key: tuple[bool, int, tuple[int, ...]]
-    at: int  # offset in the spool
+    file: int  # which spool file (one per process that scored)
+    at: int  # offset in it
     split: int  # bytes before the rank lines
     end: int  # bytes in all
 
@@ -106,13 +108,54 @@ class _Entry:
 
 
 # One scored unit as a worker sends it: (unit, role, source, rank key, waiver warnings,
-# the object's UTF-8 bytes without its rank lines, where those lines go).
-_Scored = tuple[UnitInfo, str, str, tuple[bool, int, tuple[int, ...]], list[str], bytes, int]
+# where its object (UTF-8, without its rank lines) starts in the worker's spool file, where
+# the rank lines go in it, its length). The bytes themselves stay in the worker's file.
+_Scored = tuple[UnitInfo, str, str, tuple[bool, int, tuple[int, ...]], list[str], int, int, int]
 
 _RB: Rulebook | None = None  # set in the parent before forking; workers inherit it
 _STRICT = False
 _WAIVERS: WaiverSet | None = None
 _SURVEYS: SurveyData | None = None
+_SPOOL_DIR: str | None = None  # where each process that scores writes its own spool file
+
+
+class _ProcessSpool:
+    """This process's spool file in a run's folder (a forked worker opens its own)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.pid = os.getpid()
+        self.path = os.path.join(folder, f"{self.pid}.spool")
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
+        self.at = 0
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        self.at += len(data)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_OWN: _ProcessSpool | None = None
+
+
+def _own_spool() -> _ProcessSpool:
+    global _OWN
+    assert _SPOOL_DIR is not None
+    if _OWN is None or _OWN.pid != os.getpid() or _OWN.folder != _SPOOL_DIR:
+        _OWN = _ProcessSpool(_SPOOL_DIR)  # a forked child does not write its parent's file
+    return _OWN
+
+
+def _close_own_spool() -> None:
+    global _OWN
+    if _OWN is not None and _OWN.pid == os.getpid():
+        _OWN.close()
+    _OWN = None
 
 
 _SCALARS: dict[Any, str] = {None: "null", True: "true", False: "false"}
@@ -210,11 +253,15 @@ def _writer(rb: Rulebook) -> UnitWriter:
     return _WRITER
 
 
-def _work(tasks: list[Task]) -> tuple[list[_Scored | Rejection], list[str], int]:
+def _work(tasks: list[Task]) -> tuple[list[_Scored | Rejection], list[str], int, str]:
+    """Score a batch; its unit objects go to this process's spool file, their places back."""
     assert _RB is not None
     rb = _RB
     warnings: list[str] = []
     out: list[_Scored | Rejection] = []
+    own = _own_spool()
+    at = own.at
+    buf: list[bytes] = []
     for task in tasks:
         for o in run_task(rb, task, strict=_STRICT, warnings=warnings, surveys=_SURVEYS):
             if isinstance(o, Rejection):
@@ -228,14 +275,15 @@ def _work(tasks: list[Task]) -> tuple[list[_Scored | Rejection], list[str], int]
             if made is None:
                 res = score(rb, o, waived)
                 data, split = unit_bytes(rb, res)
-                out.append(
-                    (res.unit, res.role, res.source, res.rank_key(rb.tie_break), told, data, split)
-                )
-                continue
-            res, key, text = made
-            data, split = _split(text)
-            out.append((res.unit, res.role, res.source, key, told, data, split))
-    return out, warnings, sum(_size(t) for t in tasks)
+                key = res.rank_key(rb.tie_break)
+            else:
+                res, key, text = made
+                data, split = _split(text)
+            out.append((res.unit, res.role, res.source, key, told, at, split, len(data)))
+            buf.append(data)
+            at += len(data)
+    own.write(b"".join(buf))
+    return out, warnings, sum(_size(t) for t in tasks), own.path
 
 
 def _size(task: Task) -> int:
@@ -412,7 +460,7 @@ def _workers(requested: int | None) -> int:
 
 def _results(
     batches: Iterator[list[Task]], workers: int
-) -> Iterator[tuple[list[_Scored | Rejection], list[str], int]]:
+) -> Iterator[tuple[list[_Scored | Rejection], list[str], int, str]]:
     """Each batch's outcomes in order; with several workers, a few batches ahead at most."""
     first = next(batches, None)
     if first is None:
@@ -446,7 +494,7 @@ def _results(
 
 
 class JsonSpool:
-    """A scored run whose unit objects wait in a spool file; :meth:`write` writes the document.
+    """A scored run whose unit objects wait in spool files; :meth:`write` writes the document.
 
     Attributes:
         rejected: as :func:`~fulian_eval.io.evidence.load_evidence` gives them.
@@ -457,13 +505,15 @@ class JsonSpool:
     def __init__(
         self,
         rb: Rulebook,
-        spool: IO[bytes],
+        folder: str,
+        files: Sequence[str],
         ranked: list[Ranked[_Entry]],
         rejected: tuple[Rejection, ...],
         warnings: tuple[str, ...],
     ) -> None:
         self.rulebook = rb
-        self._spool = spool
+        self._folder: str | None = folder
+        self._files = list(files)  # the spool files (one per process that scored), by _Entry.file
         self.ranked = ranked
         self.rejected = rejected
         self.warnings = warnings
@@ -478,10 +528,13 @@ class JsonSpool:
         self.close()
 
     def close(self) -> None:
-        self._spool.close()
+        """Remove the spool files."""
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
-    def parts(self) -> Iterator[str]:
-        """The document's text in pieces (a few units each)."""
+    def chunks(self) -> Iterator[bytes]:
+        """The document's UTF-8 bytes in pieces (a few units each)."""
         doc: dict[str, Any] = {
             "rulebook": rulebook_json(self.rulebook),
             "units": [_SENTINEL] if self.ranked else [],
@@ -489,42 +542,70 @@ class JsonSpool:
         }
         text = json_text(doc)
         if not self.ranked:
-            yield text
+            yield text.encode()
             return
         shown = json.dumps(_SENTINEL, ensure_ascii=False)
         at = text.index(shown)
-        yield text[:at]
-        spool = self._spool
-        fd = spool.fileno()
+        yield text[:at].encode()
+        fds = [os.open(f, os.O_RDONLY | _BINARY) for f in self._files]
+        try:
+            yield from self._units(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        yield text[at + len(shown) :].encode()
 
-        def read(n: int, at: int) -> bytes:  # os.pread where there is one (not on Windows)
-            spool.seek(at)
-            return spool.read(n)
+    def _units(self, fds: Sequence[int]) -> Iterator[bytes]:
+        def read(fd: int, n: int, at: int) -> bytes:  # where there is no os.pread (Windows)
+            os.lseek(fd, at, os.SEEK_SET)
+            got = b""
+            while len(got) < n:
+                more = os.read(fd, n - len(got))
+                if not more:
+                    break
+                got += more
+            return got
 
-        pread: Callable[[int, int], bytes] = (
-            (lambda n, at: os.pread(fd, n, at)) if hasattr(os, "pread") else read
-        )
+        pread: Callable[[int, int, int], bytes] = getattr(os, "pread", read)
+        awards: dict[str | None, str] = {None: "null"}
         buf: list[bytes] = []
         size = 0
         for k, r in enumerate(self.ranked):
             e = r.result
-            data = pread(e.end, e.at)
+            data = pread(fds[e.file], e.end, e.at)
+            if len(data) != e.end:
+                raise OSError(f"a spool file ended early: {self._files[e.file]}")
             if k:
                 buf.append(b",\n  ")
+            award = awards.get(r.award)
+            if award is None:
+                award = awards[r.award] = json.dumps(r.award, ensure_ascii=False)
             buf.append(data[: e.split])
-            buf.append(rank_lines(r))
+            buf.append(  # rank_lines(r), with each award's text made once
+                f'\n   "rank": {r.rank},\n   "group_rank": {r.group_rank},\n   "award": {award},\n'.encode()
+            )
             buf.append(data[e.split :])
             size += e.end
             if size >= 1 << 18:
-                yield b"".join(buf).decode()
+                yield b"".join(buf)
                 buf, size = [], 0
-        buf.append(text[at + len(shown) :].encode())
-        yield b"".join(buf).decode()
+        if buf:
+            yield b"".join(buf)
+
+    def parts(self) -> Iterator[str]:
+        """The document's text in pieces (a few units each)."""
+        for chunk in self.chunks():
+            yield chunk.decode()
 
     def write(self, out: IO[str]) -> None:
         """The ``score --format json`` document to a text file."""
         for part in self.parts():
             out.write(part)
+
+    def write_bytes(self, out: IO[bytes]) -> None:
+        """The document's UTF-8 bytes to a binary file (what :meth:`write` writes, not decoded)."""
+        for chunk in self.chunks():
+            out.write(chunk)
 
     def text(self) -> str:
         return "".join(self.parts())
@@ -552,7 +633,8 @@ def spool_score_json(
         workers: processes to score in (default: the cores this process may run on).
         chunk: units per chunk (the most full results a process holds at a time).
         progress: called as ``progress(rows_done, rows_total)`` after each chunk.
-        spool_dir: where the spool file goes (default: the system's temporary folder).
+        spool_dir: where the spool files go, in a folder of their own (default: the system's
+            temporary folder).
         stamps: (path, :func:`stamp_of`) of files an earlier pass read; a file changed
             since raises :class:`InputChanged`.
 
@@ -563,7 +645,7 @@ def spool_score_json(
         NoEvidence: a path gives no evidence at all.
         InputChanged: an evidence file changed since ``stamps`` or while it was read.
     """
-    global _RB, _STRICT, _WAIVERS, _SURVEYS
+    global _RB, _STRICT, _WAIVERS, _SURVEYS, _SPOOL_DIR
     paths = [os.fspath(p) for p in paths]
 
     def check(stamps: Sequence[tuple[str, tuple[int, int]]]) -> None:
@@ -583,37 +665,37 @@ def spool_score_json(
     waiver_warnings: list[str] = []
     entries: list[_Entry] = []
     dedup = Deduplicator()
-    spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by JsonSpool.close
-    at = 0
+    folder = tempfile.mkdtemp(prefix="fulian-json-", dir=spool_dir)
+    files: dict[str, int] = {}
     done = 0
     total = sum(j.rows if isinstance(j, _CsvJob) else _size(j) for j in jobs)
-    _RB, _STRICT, _WAIVERS, _SURVEYS = rb, strict, waivers, surveys
+    _RB, _STRICT, _WAIVERS, _SURVEYS, _SPOOL_DIR = rb, strict, waivers, surveys, folder
     try:
-        for outs, warns, n in _results(_batches(jobs, chunk), _workers(workers)):
+        for outs, warns, n, path in _results(_batches(jobs, chunk), _workers(workers)):
             warnings.extend(warns)
             done += n
+            file = files.setdefault(path, len(files))
             for o in outs:
                 if isinstance(o, Rejection):
                     rejects.append(o)
                     continue
-                unit, role, source, key, told, data, split = o
+                unit, role, source, key, told, at, split, end = o
                 dup = dedup.check(unit.id, role, source)
                 if dup is not None:
                     rejects.append(dup)
                     continue
                 waiver_warnings.extend(told)
-                spool.write(data)
-                entries.append(_Entry(unit, role, key, at, split, len(data)))
-                at += len(data)
+                entries.append(_Entry(unit, role, key, file, at, split, end))
             if progress is not None:
                 progress(done, total)
-        spool.flush()
         check(stamps)
     except BaseException:
-        spool.close()
+        _close_own_spool()
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
-        _RB, _WAIVERS, _SURVEYS = None, None, None
+        _close_own_spool()
+        _RB, _WAIVERS, _SURVEYS, _SPOOL_DIR = None, None, None, None
     rejected = [*file_rejects, *rejects]
     if surveys is not None:
         warnings.extend(
@@ -624,4 +706,4 @@ def spool_score_json(
         )
     warnings.extend(waiver_warnings)  # the per-unit path applies waivers after loading
     ranked = rank(rb, entries)
-    return JsonSpool(rb, spool, ranked, tuple(rejected), tuple(warnings))
+    return JsonSpool(rb, folder, list(files), ranked, tuple(rejected), tuple(warnings))
