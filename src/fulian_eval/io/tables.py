@@ -768,6 +768,54 @@ def read_xlsx_sheet(path: Path) -> XlsxSheet | None:
             return None
 
 
+class _CalamineThread:
+    """calamine parses the data sheet in a thread while :func:`_scan_sheet` finishes.
+
+    calamine lets go of the GIL while it parses a sheet, so on two cores the scan for the
+    cells calamine cannot be taken at its word on runs beside the parse. The parse starts
+    only once the scan has found the sheet's cells within :data:`MAX_XLSX_DENSE` (calamine
+    holds the whole span in memory): :meth:`sheet`. The workbook is opened in the calling
+    thread first (calamine reads a Python file holding the GIL, a block at a time). The
+    thread is always joined by :meth:`close` before :func:`_calamine_sheet` returns, so none
+    is left when the table workers fork.
+    """
+
+    def __init__(self, book: Any) -> None:
+        import threading
+
+        self._book = book
+        self._name: str | None = None
+        self._named = threading.Event()
+        self.range: Any = None
+        self.failed = False
+        self._thread = threading.Thread(target=self._run, name="fulian-eval calamine", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._named.wait()
+            if self._name is not None:
+                self.range = self._book.get_sheet_by_name(self._name)
+        except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
+            self.failed = True
+
+    def sheet(self, name: str) -> None:
+        """Parse the sheet ``name`` (the first call counts)."""
+        if not self._named.is_set():
+            self._name = name
+            self._named.set()
+
+    def close(self) -> Any:
+        """Wait for the thread, close the workbook: the parsed sheet, or None if it was not."""
+        self._named.set()
+        self._thread.join()
+        try:
+            self._book.close()
+        except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
+            self.failed = True
+        return None if self.failed else self.range
+
+
 def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
     try:
         import python_calamine
@@ -775,6 +823,23 @@ def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
         from openpyxl.styles.stylesheet import apply_stylesheet
     except ImportError:
         raise _Fallback from None
+    try:
+        f.seek(0)
+        book = python_calamine.CalamineWorkbook.from_filelike(f)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
+        raise _Fallback from None
+    calamine = _CalamineThread(book)
+    try:
+        return _calamine_read(f, calamine, ExcelReader, apply_stylesheet)
+    finally:
+        calamine.close()
+
+
+def _calamine_read(
+    f: BinaryIO, calamine: _CalamineThread, ExcelReader: Any, apply_stylesheet: Any
+) -> XlsxSheet:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -810,18 +875,16 @@ def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
         except Exception:  # let openpyxl read it again and say what is wrong
             raise _Fallback from None
     try:
-        scan = _scan_sheet(data, date_styles)
+        scan = _scan_sheet(data, date_styles, lambda: calamine.sheet(name))
     except (IndexError, ValueError, OverflowError):  # XML this scan cannot take apart
         raise _Fallback from None
+    calamine.sheet(name)  # a sheet with no cells: the scan found nothing to bound
+    ws = calamine.close()
     try:
-        f.seek(0)
-        book = python_calamine.CalamineWorkbook.from_filelike(f)
-        try:
-            ws = book.get_sheet_by_name(name)
-            grid = ws.to_python(skip_empty_area=False)
-            merged = ws.merged_cell_ranges or []
-        finally:
-            book.close()
+        if ws is None:
+            raise _Fallback
+        grid = ws.to_python(skip_empty_area=False)
+        merged = ws.merged_cell_ranges or []
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
@@ -903,7 +966,9 @@ class _Scan:
         self.numbers = numbers  # offsets of cells with numbers calamine may type otherwise
 
 
-def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
+def _scan_sheet(
+    data: bytes, date_styles: Sequence[int], bounded: Callable[[], None] | None = None
+) -> _Scan:
     """Scan a sheet's XML for the cells calamine cannot be taken at its word on, and check
     that its cells are within :data:`MAX_XLSX_DENSE` (calamine holds them densely).
 
@@ -991,6 +1056,8 @@ def _scan_sheet(data: bytes, date_styles: Sequence[int]) -> _Scan:
     max_row, max_col = int(row.max()), int(col.max())
     if max_row > MAX_XLSX_ROWS or max_col > MAX_COLUMNS or max_row * max_col > MAX_XLSX_DENSE:
         raise _Fallback
+    if bounded is not None:  # calamine may hold the sheet densely now: it parses meanwhile
+        bounded()
     odd: set[int] = set()
 
     def owner(pos: int) -> int | None:
