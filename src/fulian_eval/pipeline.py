@@ -138,30 +138,14 @@ class RunResult:
                 raise ValueError("an xlsx report is a file: give output a path")
             self.workbook(output)
             return None
-        if fmt == "csv" and self.table is not None and self.ranking is not None:
+        t, r = self.table, self.ranking
+        if fmt == "csv" and t is not None and r is not None:
             writer = write_rank_csv if kind == "rank" else write_score_csv
-            if output is None:
-                buf = io.StringIO()
-                writer(self.table, self.ranking, buf)
-                return buf.getvalue()
-            if isinstance(output, str | Path):
-                # As the command line writes a file: CSV with a BOM (Excel shows Chinese right).
-                with replacing(output, "w", encoding="utf-8-sig", newline="") as f:
-                    writer(self.table, self.ranking, f)
-            else:
-                writer(self.table, self.ranking, output)
-            return None
-        if fmt == "json" and kind == "rank" and self.table is not None and self.ranking is not None:
-            if output is None:
-                buf = io.StringIO()
-                write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, buf)
-                return buf.getvalue()
-            if isinstance(output, str | Path):
-                with replacing(output, "w", encoding="utf-8", newline="") as f:
-                    write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, f)
-            else:
-                write_rank_json(self.rulebook, self.table, self.ranking, self.rejected, output)
-            return None
+            return _text_to(output, lambda f: writer(t, r, f), csv=True)
+        if fmt == "json" and kind == "rank" and t is not None and r is not None:
+            return _text_to(
+                output, lambda f: write_rank_json(self.rulebook, t, r, self.rejected, f)
+            )
         if fmt == "json" and kind == "score" and self.pipeline != "per-unit":
             with spool_score_json(
                 self.rulebook,
@@ -172,27 +156,10 @@ class RunResult:
                 surveys=self.surveys,
                 stamps=self.stamps,
             ) as spool:
-                if output is None:
-                    return spool.text()
-                if isinstance(output, str | Path):
-                    with replacing(output, "w", encoding="utf-8", newline="") as f:
-                        spool.write(f)
-                else:
-                    spool.write(output)
-            return None
+                return _text_to(output, spool.write)
         render = rank_report if kind == "rank" else score_report
         text = render(self.rulebook, self.ranked, self.rejected, fmt)
-        if output is None:
-            return text
-        if isinstance(output, str | Path):
-            # As the command line writes a file: CSV with a BOM (Excel shows Chinese right), else UTF-8.
-            with replacing(
-                output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline=""
-            ) as f:
-                f.write(text)
-        else:
-            output.write(text)
-        return None
+        return text if output is None else _text_to(output, lambda f: f.write(text), fmt == "csv")
 
     def arrow(self, kind: str = "rank") -> Any:
         """The ``score`` or ``rank`` report (``kind``) as a pyarrow Table: the CSV report's
@@ -231,6 +198,24 @@ class RunResult:
                 "the workbook's 缺资料 sheet needs each item's status: score the run with full=True"
             )
         score_workbook(self.rulebook, self.ranked, self.rejected, self.warnings, path)
+
+
+def _text_to(
+    output: str | Path | IO[str] | None, write: Callable[[IO[str]], Any], csv: bool = False
+) -> str | None:
+    """``write`` a report to ``output``: None gives the text back; a path is replaced only
+    when the report is complete, in UTF-8 (CSV with a BOM, as the command line writes files:
+    Excel shows Chinese right); an open text file is written as it is."""
+    if output is None:
+        buf = io.StringIO()
+        write(buf)
+        return buf.getvalue()
+    if isinstance(output, str | Path):
+        with replacing(output, "w", encoding="utf-8-sig" if csv else "utf-8", newline="") as f:
+            write(f)
+    else:
+        write(output)
+    return None
 
 
 def columnar_plan(

@@ -1059,13 +1059,14 @@ def _report_columnar(
         _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
             sink.end(run.rejected)  # the writer commits while the report is written
-        if args.format == "csv":
-            if out is None:
+        if args.format in ("csv", "json"):  # streamed (score JSON: scored again by json_stream)
+            if args.out is None:
                 with _to_stdout():
-                    run.report(kind, "csv", sys.stdout)
+                    run.report(kind, args.format, sys.stdout)
+                    sys.stdout.flush()
             else:
                 try:
-                    run.report(kind, "csv", out)
+                    run.report(kind, args.format, out or args.out.text(False))
                 except OSError as exc:
                     raise _UsageError(
                         _("cannot write {path}: {error}").format(
@@ -1076,20 +1077,6 @@ def _report_columnar(
             _emit_workbook(args, run.workbook)
         elif args.format == "parquet":
             _emit_parquet(args, run, kind)
-        elif args.format == "json":  # rank: from the columns (rank_json); score: json_stream
-            if args.out is None:
-                with _to_stdout():
-                    run.report(kind, "json", sys.stdout)
-                    sys.stdout.flush()
-            else:
-                try:
-                    run.report(kind, "json", args.out.text(False))
-                except OSError as exc:
-                    raise _UsageError(
-                        _("cannot write {path}: {error}").format(
-                            path=args.output, error=exc.strerror or exc
-                        )
-                    ) from None
         else:
             _emit(args, _render(args, render, rb, run.ranked, run.rejected))
         if sink is not None:

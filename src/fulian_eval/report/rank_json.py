@@ -47,57 +47,54 @@ def write_rank_json(
     tie_keys = [f"\n    {_quoted(c)}: " for c in rb.tie_break]
     grades = [_quoted(g) for g in plan.grade_names]
     titles: dict[str, str] = {}
-    awards = None if r.award is None else [_quoted(a.name) for a in rb.awards]
+    awards = [_quoted(a.name) for a in rb.awards]
     out.write('{\n "rulebook": ' + _at(rulebook_json(rb), 1) + ',\n "ranking": ')
     order = r.order
-    if not len(order):
-        out.write("[]")
-    else:
-        out.write("[\n")
-        first = True
-        for start in range(0, len(order), _BLOCK):
-            idx = order[start : start + _BLOCK]
-            totals = fmt.many(t.total_h[idx])
-            tie_texts = [fmt.many(t.cat_h[idx, k]) for k in ties]
-            ranks = r.rank[idx].tolist()
-            group_ranks = r.group_rank[idx].tolist()
-            grade = t.grade[idx].tolist()
-            vetoed = t.vetoed[idx].tolist()
-            award = None if r.award is None else r.award[idx].tolist()
-            parts: list[str] = []
-            for j, row in enumerate(idx.tolist()):
-                role = t.role[row]
-                title = titles.get(role)
-                if title is None:
-                    title = titles[role] = _quoted(rb.roles.title(role))
-                if ties:
-                    tie = (
-                        "{"
-                        + ",".join(
-                            tie_keys[k] + '"' + tie_texts[k][j] + '"' for k in range(len(ties))
-                        )
-                        + "\n   }"
-                    )
-                else:
-                    tie = "{}"
-                g = grade[j]
-                a = None if award is None or awards is None else award[j]
-                parts.append(
-                    ("  {\n" if first else ",\n  {\n") + f'   "rank": {ranks[j]},\n'
-                    f'   "group_rank": {group_ranks[j]},\n'
-                    f'   "unit": {_quoted(t.unit[row])},\n'
-                    f'   "name": {_text(t.name[row])},\n'
-                    f'   "group": {_text(t.group[row])},\n'
-                    f'   "role": {_quoted(role)},\n'
-                    f'   "role_title": {title},\n'
-                    f'   "total": "{totals[j]}",\n'
-                    f'   "grade": {grades[g] if g >= 0 else "null"},\n'
-                    f'   "vetoed": {"true" if vetoed[j] else "false"},\n'
-                    f'   "award": {awards[a] if awards is not None and a is not None and a >= 0 else "null"},\n'
-                    f'   "tie_break": {tie}\n'
-                    "  }"
+    out.write("[\n" if len(order) else "[]")
+    for start in range(0, len(order), _BLOCK):
+        idx = order[start : start + _BLOCK]
+        rows = idx.tolist()
+        totals = fmt.many(t.total_h[idx])
+        tie_texts = [fmt.many(t.cat_h[idx, k]) for k in ties]
+        ranks = r.rank[idx].tolist()
+        group_ranks = r.group_rank[idx].tolist()
+        grade = t.grade[idx].tolist()
+        vetoed = t.vetoed[idx].tolist()
+        award = [-1] * len(rows) if r.award is None else r.award[idx].tolist()
+        parts: list[str] = []
+        for j, row in enumerate(rows):
+            role = t.role[row]
+            title = titles.get(role)
+            if title is None:
+                title = titles[role] = _quoted(rb.roles.title(role))
+            tie = (
+                "{"
+                + ",".join(
+                    key + '"' + texts[j] + '"'
+                    for key, texts in zip(tie_keys, tie_texts, strict=True)
                 )
-                first = False
-            out.write("".join(parts))
+                + "\n   }"
+                if ties
+                else "{}"
+            )
+            g, a = grade[j], award[j]
+            parts.append(
+                "  {\n"
+                f'   "rank": {ranks[j]},\n'
+                f'   "group_rank": {group_ranks[j]},\n'
+                f'   "unit": {_quoted(t.unit[row])},\n'
+                f'   "name": {_text(t.name[row])},\n'
+                f'   "group": {_text(t.group[row])},\n'
+                f'   "role": {_quoted(role)},\n'
+                f'   "role_title": {title},\n'
+                f'   "total": "{totals[j]}",\n'
+                f'   "grade": {grades[g] if g >= 0 else "null"},\n'
+                f'   "vetoed": {"true" if vetoed[j] else "false"},\n'
+                f'   "award": {awards[a] if a >= 0 else "null"},\n'
+                f'   "tie_break": {tie}\n'
+                "  }"
+            )
+        out.write(("" if start == 0 else ",\n") + ",\n".join(parts))
+    if len(order):
         out.write("\n ]")
     out.write(',\n "rejected": ' + _at(rejected_json(rejected), 1) + "\n}\n")
