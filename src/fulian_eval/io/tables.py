@@ -806,21 +806,22 @@ class _CalamineThread:
             self._named.set()
 
     def close(self) -> Any:
-        """Wait for the thread, close the workbook: the parsed sheet, or None if it was not."""
+        """Wait for the thread, close the workbook (once): the parsed sheet, or None."""
         self._named.set()
         self._thread.join()
-        try:
-            self._book.close()
-        except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
-            self.failed = True
+        if self._book is not None:
+            try:
+                self._book.close()
+            except BaseException:  # calamine's errors, and a panic (pyo3's PanicException)
+                self.failed = True
+            self._book = None
         return None if self.failed else self.range
 
 
 def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
     try:
+        import openpyxl  # noqa: F401 - read by _calamine_read
         import python_calamine
-        from openpyxl.reader.excel import ExcelReader
-        from openpyxl.styles.stylesheet import apply_stylesheet
     except ImportError:
         raise _Fallback from None
     try:
@@ -832,14 +833,15 @@ def _calamine_sheet(f: BinaryIO) -> XlsxSheet:
         raise _Fallback from None
     calamine = _CalamineThread(book)
     try:
-        return _calamine_read(f, calamine, ExcelReader, apply_stylesheet)
+        return _calamine_read(f, calamine)
     finally:
         calamine.close()
 
 
-def _calamine_read(
-    f: BinaryIO, calamine: _CalamineThread, ExcelReader: Any, apply_stylesheet: Any
-) -> XlsxSheet:
+def _calamine_read(f: BinaryIO, calamine: _CalamineThread) -> XlsxSheet:
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
