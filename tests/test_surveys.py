@@ -386,16 +386,19 @@ def test_parquet_survey_gives_the_same(rb: Rulebook, files: dict[str, Path]) -> 
     assert len(b["_warnings"]) == len(a["_warnings"]) > 0
 
     # The command line takes it too.
-    def cli_score(survey: Path) -> subprocess.CompletedProcess[str]:
-        args = ["score", files["rulebook"], files["evidence"], "--survey", survey, "-f", "csv"]
-        return subprocess.run(
-            [sys.executable, "-m", "fulian_eval", *map(str, args)],
-            capture_output=True,
-            text=True,
-            timeout=120,
+    p1, p2 = (
+        cli(
+            "score",
+            files["rulebook"],
+            files["evidence"],
+            "--survey",
+            sv,
+            "-f",
+            "csv",
+            cwd=files["dir"],
         )
-
-    p1, p2 = cli_score(files["survey"]), cli_score(p)
+        for sv in (files["survey"], p)
+    )
     assert p2.returncode == p1.returncode and p2.stdout == p1.stdout and p1.stdout
 
 

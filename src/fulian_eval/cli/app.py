@@ -989,9 +989,8 @@ def _report_json(
                 sys.stdout.flush()
         else:
             try:
-                if (
-                    os.linesep == "\n"
-                ):  # the document's bytes as they are (no newlines to translate)
+                # The document's bytes as they are, where a text file translates no newlines.
+                if os.linesep == "\n":
                     spool.write_bytes(out.binary())
                 else:
                     spool.write(out.text(False))
