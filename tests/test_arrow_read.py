@@ -333,6 +333,10 @@ def test_workers_feed_the_audit_trail_in_input_order(tmp_path: Path, in_workers:
 def test_workers_are_not_forked_beside_a_callers_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
+    # Threads an earlier test left in this process (a Dask cluster's) are not this test's.
+    left = {t for t in threading.enumerate() if t is not threading.main_thread()}
+    real = threading.enumerate
+    monkeypatch.setattr(threading, "enumerate", lambda: [t for t in real() if t not in left])
     monkeypatch.setenv("FULIAN_EVAL_WORKERS", "3")
     assert stream._workers() == 3
     monkeypatch.setenv("FULIAN_EVAL_WORKERS", "0")

@@ -425,6 +425,10 @@ def test_workers_from_the_environment_and_never_beside_threads(
 ) -> None:
     import threading
 
+    # Threads an earlier test left in this process (a Dask cluster's) are not this test's.
+    left = {t for t in threading.enumerate() if t is not threading.main_thread()}
+    real = threading.enumerate
+    monkeypatch.setattr(threading, "enumerate", lambda: [t for t in real() if t not in left])
     monkeypatch.setenv("FULIAN_EVAL_WORKERS", "0")
     assert json_stream._workers(None) == 1
     monkeypatch.setenv("FULIAN_EVAL_WORKERS", "3")

@@ -58,6 +58,7 @@ LAYERS: list[list[str]] = [
     ["report.render"],
     ["report.json_memo"],
     ["report.columns", "report.form", "report.json_stream", "report.rank_json"],
+    ["report.json_columns"],
     ["audit.blocks"],
     ["audit.store"],
     ["audit.sink"],

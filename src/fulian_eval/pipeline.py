@@ -37,6 +37,8 @@ from .report.columns import (
     write_table_workbook,
 )
 from .report.files import replacing
+from .report.json_columns import TableJsonSpool, table_json_spool
+from .report.json_memo import fast_path_for
 from .report.json_stream import spool_score_json, stamp_of
 from .report.rank_json import write_rank_json
 from .report.render import rank_report, score_report
@@ -78,7 +80,22 @@ class RunResult:
     #: (path, (size, mtime)) of every evidence file when the run read it: a JSON report
     #: written later scores the files again, and refuses if one has changed since.
     stamps: tuple[tuple[str, tuple[int, int]], ...] = ()
+    #: The score report in JSON, its unit objects written while the columns scored them
+    #: (``score_run(..., json=True)``); :meth:`close` removes its spool files.
+    json_spool: TableJsonSpool | None = None
     _ranked: list[Ranked[Any]] | None = None
+
+    def close(self) -> None:
+        """Remove the spool files of the JSON objects written while scoring (if any)."""
+        if self.json_spool is not None:
+            self.json_spool.close()
+            self.json_spool = None
+
+    def __enter__(self) -> RunResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __len__(self) -> int:
         return len(self.table) if self.table is not None else len(self.ranked)
@@ -146,6 +163,8 @@ class RunResult:
             return _text_to(
                 output, lambda f: write_rank_json(self.rulebook, t, r, self.rejected, f)
             )
+        if fmt == "json" and kind == "score" and self.json_spool is not None:
+            return _text_to(output, self.json_spool.write)
         if fmt == "json" and kind == "score" and self.pipeline != "per-unit":
             with spool_score_json(
                 self.rulebook,
@@ -242,6 +261,7 @@ def score_run(
     progress: Callable[[int, int], None] | None = None,
     sink: RowSink | None = None,
     plan: Plan | None = None,
+    json: bool = False,
 ) -> RunResult:
     """Score every unit under ``evidence`` the fastest exact way, and rank them.
 
@@ -261,6 +281,10 @@ def score_run(
         sink: on the streamed path, receives the scored rows as they come (the audit trail's
             :class:`~fulian_eval.audit.sink.AuditSink`).
         plan: the rulebook's compiled plan, when the caller has it already.
+        json: on the streamed path, also write each unit's object of the score report in
+            JSON as its chunk is scored (``report("score", "json")`` then copies them,
+            instead of scoring the tables again); close the result (or use it in a
+            ``with``) to remove them.
 
     Returns:
         A :class:`RunResult`; rejected units are in it, not raised.
@@ -281,6 +305,7 @@ def score_run(
             progress=progress,
             sink=sink,
             plan=plan,
+            json=json,
         )
 
 
@@ -296,6 +321,7 @@ def _score_run(
     progress: Callable[[int, int], None] | None,
     sink: RowSink | None,
     plan: Plan | None,
+    json: bool = False,
 ) -> RunResult:
     rb = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     paths = tuple(os.fspath(p) for p in evidence)
@@ -327,6 +353,30 @@ def _score_run(
 
     if plan is None and not full:
         plan = columnar_plan(rb, paths, waivers)
+    if plan is not None and json and fast_path_for(rb):
+
+        def run(objects: Any) -> tuple[Table, Ranking, Sequence[Rejection], Sequence[str]]:
+            res = score_tables(
+                plan,
+                paths,
+                strict=strict,
+                progress=progress,
+                ignore_columns=ignore_columns,
+                sink=sink,
+                surveys=data,
+                objects=objects,
+            )
+            return res.table, rank_table(res.table), res.rejected, res.warnings
+
+        spool = table_json_spool(rb, run)
+        return made(
+            "columns",
+            spool.rejected,
+            spool.warnings,
+            table=spool.table,
+            ranking=spool.ranking,
+            json_spool=spool,
+        )
     if plan is not None:
         res = score_tables(
             plan,

@@ -920,6 +920,7 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     reports that need every reason (JSON) or status (the workbook) score unit by unit.
     """
     from ..pipeline import columnar_plan, score_run
+    from ..report.json_memo import fast_path_for
     from ..report.render import rank_report, score_report
     from ..scoring.parallel import terminal_progress
 
@@ -931,14 +932,15 @@ def _report(args: argparse.Namespace, render: Callable[..., str]) -> int:
     # store the run as they go; the JSON is then made from the same files. The rank report
     # in JSON holds what the columns hold, so a table streams for it.
     audited = bool(getattr(args, "audit", None))
+    score_json = args.format == "json" and render is score_report
     plan = (
         None
-        if waivers is not None or (args.format == "json" and render is score_report and not audited)
+        if waivers is not None or (score_json and not audited and not fast_path_for(rb))
         else columnar_plan(rb, args.evidence)
     )
     if plan is not None:
         return _report_columnar(args, rb, plan, render, surveys)
-    if args.format == "json" and render is score_report and not audited:
+    if score_json and not audited:
         return _report_json(args, rb, waivers, surveys)
     run = score_run(
         rb,
@@ -1044,6 +1046,7 @@ def _report_columnar(
 
         sink = AuditSink(args.audit, start, plan)
     kind = "rank" if render is rank_report else "score"
+    closing = contextlib.ExitStack()
     try:
         run = score_run(
             rb,
@@ -1054,18 +1057,24 @@ def _report_columnar(
             sink=sink,
             plan=plan,
             surveys=surveys,
+            json=kind == "score" and args.format == "json",
         )
+        closing.callback(run.close)  # the JSON objects' spool files, if any
         _tell(run.warnings, run.rejected)
         if sink is not None and out is not None:
             sink.end(run.rejected)  # the writer commits while the report is written
-        if args.format in ("csv", "json"):  # streamed (score JSON: scored again by json_stream)
+        if args.format in ("csv", "json"):  # streamed (score JSON: its objects spooled as scored)
             if args.out is None:
                 with _to_stdout():
                     run.report(kind, args.format, sys.stdout)
                     sys.stdout.flush()
             else:
                 try:
-                    run.report(kind, args.format, out or args.out.text(False))
+                    if run.json_spool is not None and os.linesep == "\n":
+                        # the document's bytes as they are, where a text file translates no newlines
+                        run.json_spool.write_bytes(args.out.binary())
+                    else:
+                        run.report(kind, args.format, out or args.out.text(False))
                 except OSError as exc:
                     raise _UsageError(
                         _("cannot write {path}: {error}").format(
@@ -1087,6 +1096,8 @@ def _report_columnar(
         if sink is not None:
             sink.abort()  # stops the writer: the run is not stored, unless its commit was already done
         raise
+    finally:
+        closing.close()
     if sink is None and getattr(args, "audit", None):
         files = audit.read_files(args.evidence)
         enc = audit.UnitBodies(rb, [p for p, _ in files])

@@ -490,18 +490,40 @@ class _Shown(Visitor[tuple[str, int]]):
 
 
 def expr_text(w: Words, expr: Expr, title: Callable[[str], str] | None = None) -> str:
-    """ "3×年度妇联工作经费/(2×(户籍人口+流动人口))": an expression with its names' titles."""
-    return _Shown(title or w.title).visit(expr.tree)[0]
+    """ "3×年度妇联工作经费/(2×(户籍人口+流动人口))": an expression with its names' titles.
+
+    Words that keep ``texts`` (a dict for their rulebook: its titles never change) have
+    each expression's text made once."""
+    texts: dict[Any, Any] | None = getattr(w, "texts", None) if title is None else None
+    if texts is None:
+        return _Shown(title or w.title).visit(expr.tree)[0]
+    got = texts.get(expr)
+    if got is None:
+        got = texts[expr] = _Shown(w.title).visit(expr.tree)[0]
+    return str(got)
+
+
+def _names_read(expr: Expr) -> list[str]:
+    seen: list[str] = []
+    for node in walk(expr.tree):
+        if isinstance(node, Name) and node.name not in seen:
+            seen.append(node.name)
+    return seen
 
 
 def used_values(w: Words, expr: Expr, skip: Collection[str] = ()) -> str:
     """ "年度妇联工作经费11800元，户籍人口3199人": each value an expression read, in the
     order it first reads them, by title with its unit."""
-    seen: list[str] = []
-    for node in walk(expr.tree):
-        if isinstance(node, Name) and node.name not in seen and node.name not in skip:
-            seen.append(node.name)
-    return "，".join(_value_text(w, n) for n in seen)
+    texts: dict[Any, Any] | None = getattr(w, "texts", None)
+    seen: list[str] | None = None
+    if texts is not None:
+        key = ("names", expr)
+        seen = texts.get(key)
+        if seen is None:
+            seen = texts[key] = _names_read(expr)
+    if seen is None:
+        seen = _names_read(expr)
+    return "，".join(_value_text(w, n) for n in seen if n not in skip)
 
 
 def _value_text(w: Words, name: str) -> str:

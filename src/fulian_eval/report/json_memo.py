@@ -105,6 +105,11 @@ def _getter(idx: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
 # effect, its object's text, and (points, status) as a small key for its category's cache.
 _Outcome = tuple[ItemResult, bool, str, str, tuple[int, int, str]]
 
+#: What the columns decided of a unit (see :meth:`UnitWriter.write_row`): its total as
+#: printed, grade, whether vetoed, flags, and each category's score in hundredths and
+#: whether it applies.
+Scored = tuple[str, "str | None", bool, tuple[str, ...], Sequence[int], Sequence[bool]]
+
 
 @attrs.define
 class _ItemSpec:
@@ -207,6 +212,8 @@ class UnitWriter:
         self.role_titles: dict[str, str] = {}
         self.weighted = any(c.weight is not None for c in rb.categories if c.base_like)
         self.dens: dict[tuple[bool, ...], Fraction] = {}  # base maxima summed, by which apply
+        # Categories without groups: what the columns score them says all their object says.
+        self.plain_cats = [all(g is None for g, _ in cat.parts) for cat in rb.categories]
         self.starts = [0]
         for cat in rb.categories:
             self.starts.append(self.starts[-1] + len(cat.items))
@@ -222,7 +229,6 @@ class UnitWriter:
         """The unit's result (without categories or items), its rank key (as
         :meth:`~fulian_eval.scoring.exact.UnitResult.rank_key`) and its object's text; None:
         score it whole."""
-        dumps_at = self.dumps_at
         if not self.enabled or ev.surveyed:
             self.stats.exact += 1
             return None
@@ -240,17 +246,71 @@ class UnitWriter:
         except _Unknown:
             self.stats.exact += 1
             return None
+        unit = ev.unit
+        made = self.write_row(
+            row, lambda: ev, unit.id, unit.name, unit.group, ev.role, ev.source, ev.flags
+        )
+        total, grade, vetoed, effect, flags, key, text = made
+        assert total is not None and key is not None  # not given by the columns: made here
+        result = UnitResult(
+            unit=unit,
+            role=ev.role,
+            total=total,
+            categories=(),
+            items=(),
+            grade=grade,
+            vetoed=vetoed,
+            veto_effect=effect,
+            flags=flags,
+            source=ev.source,
+            assessor=ev.assessment.assessor,
+            places=rb.places,
+        )
+        return result, key, text
+
+    def write_row(
+        self,
+        row: Sequence[Any],
+        evidence: Callable[[], Evidence],
+        unit_id: str,
+        name: str,
+        group: str,
+        role: str,
+        source: str,
+        reader_flags: Sequence[str],
+        scored: Scored | None = None,
+    ) -> tuple[
+        Fraction | None,
+        str | None,
+        bool,
+        str,
+        tuple[str, ...],
+        tuple[bool, int, tuple[int, ...]] | None,
+        str,
+    ]:
+        """A unit's object from ``row`` — its values as keys (as :meth:`write` makes them from
+        evidence: each field's typed value, the role, each manual item's points) — and the
+        unit's head; ``evidence`` gives the unit's evidence where an outcome not met before
+        must be made by the exact engine. Returns (total, grade, vetoed, veto effect, flags,
+        rank key, the object's text).
+
+        ``scored``: what the columns already decided of the unit (:data:`Scored`); its
+        total, grade, veto, flags and category scores are then taken as they are (total and
+        rank key come back as None), and only its items and categories with groups are
+        pieced together here."""
+        rb = self.rb
+        dumps_at = self.dumps_at
         ctx: _Ctx | None = None
 
         def context() -> _Ctx:
             nonlocal ctx
             if ctx is None:
-                ctx = _Ctx(rb, ev)
+                ctx = _Ctx(rb, evidence())
             return ctx
 
         put = self._put
-        flags = list(ev.flags)
-        for k, check in enumerate(rb.consistency):
+        flags = list(reader_flags if scored is None else scored[3])
+        for k, check in enumerate(() if scored is not None else rb.consistency):
             key = self.checks[k](row)
             cache = self.check_cache[k]
             failed = cache.get(key, _UNSEEN)
@@ -328,6 +388,25 @@ class UnitWriter:
         for ci, cat in enumerate(rb.categories):
             ok = oks[ci][0]
             lo, hi = self.starts[ci], self.starts[ci + 1]
+            if scored is not None and self.plain_cats[ci]:
+                # no groups: its object is its score and whether it applies, as the columns say
+                h, applies = scored[4][ci], scored[5][ci]
+                key = ("scored", h, applies)
+                got_cat = self.cat_cache[ci].get(key)
+                if got_cat is None:
+                    cr = CategoryResult(
+                        id=cat.id,
+                        title=cat.title,
+                        type=cat.type,
+                        max=cat.max,
+                        score=Fraction(h, 100),
+                        applicable=applies,
+                        places=places,
+                    )
+                    got_cat = (cr, dumps_at(category_json(cr, places), 4), None)
+                    put(self.cat_cache[ci], key, got_cat)
+                cat_texts.append(got_cat[1])
+                continue
             key = (ok, *tokens[lo:hi])
             got_cat = self.cat_cache[ci].get(key)
             if got_cat is None:
@@ -345,51 +424,44 @@ class UnitWriter:
             cats.append(got_cat[0])
             cat_texts.append(got_cat[1])
             cat_tokens.append(got_cat[2])
-        tkey = tuple(cat_tokens)
-        total = self.totals.get(tkey)
-        if total is None:
-            total = self._total(cats)
-            put(self.totals, tkey, total)
-        if vetoed and effect == "zero":
-            total = Fraction(0)
-        result = UnitResult(
-            unit=ev.unit,
-            role=ev.role,
-            total=total,
-            categories=(),
-            items=(),
-            grade=_grade(rb, rb.round(total), vetoed),
-            vetoed=vetoed,
-            veto_effect=effect,
-            flags=tuple(flags),
-            source=ev.source,
-            assessor=ev.assessment.assessor,
-            places=places,
-        )
-        role_title = self.role_titles.get(ev.role)
+        total: Fraction | None = None
+        if scored is None:
+            tkey = tuple(cat_tokens)
+            total = self.totals.get(tkey)
+            if total is None:
+                total = self._total(cats)
+                put(self.totals, tkey, total)
+            if vetoed and effect == "zero":
+                total = Fraction(0)
+            grade = _grade(rb, rb.round(total), vetoed)
+            total_text = fmt_points(total, places)
+        else:
+            total_text, grade, vetoed = scored[0], scored[1], scored[2]
+        role_title = self.role_titles.get(role)
         if role_title is None:
-            role_title = self.role_titles[ev.role] = self._value(rb.roles.title(ev.role))
+            role_title = self.role_titles[role] = self._value(rb.roles.title(role))
         val = self._value
-        unit = ev.unit
         # unit_json(result) as dumps_at writes it at depth 2, its lists filled in (the
         # random-rulebook tests hold the two together).
         text = (
-            f'{{\n   "unit": {val(unit.id)},\n   "name": {val(unit.name)},'
-            f'\n   "group": {val(unit.group)},\n   "role": {val(ev.role)},'
-            f'\n   "role_title": {role_title},\n   "total": {val(fmt_points(total, places))},'
-            f'\n   "grade": {val(result.grade)},\n   "vetoed": {"true" if vetoed else "false"},'
+            f'{{\n   "unit": {val(unit_id)},\n   "name": {val(name)},'
+            f'\n   "group": {val(group)},\n   "role": {val(role)},'
+            f'\n   "role_title": {role_title},\n   "total": {val(total_text)},'
+            f'\n   "grade": {val(grade)},\n   "vetoed": {"true" if vetoed else "false"},'
             f"{_RANK_AT}"
             f'   "categories": {_listed(cat_texts)},\n   "items": {_listed(texts)},'
-            f'\n   "flags": {val(list(result.flags))},\n   "source": {val(ev.source)}\n  }}'
+            f'\n   "flags": {val(flags)},\n   "source": {val(source)}\n  }}'
         )
         stats.pieced += 1
+        if total is None:
+            return None, grade, vetoed, effect, tuple(flags), None, text
         by_id = {c.id: c for c in cats}
         key = (
             vetoed,
             -points_h(total, places),
             tuple(-points_h(by_id[c].score, places) for c in rb.tie_break),
         )
-        return result, key, text
+        return total, grade, vetoed, effect, tuple(flags), key, text
 
     def _total(self, cats: Sequence[CategoryResult]) -> Fraction:
         """:func:`~fulian_eval.scoring.exact.total_with` of the categories, in whole hundredths

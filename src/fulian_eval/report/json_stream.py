@@ -537,11 +537,11 @@ class JsonSpool:
         """The document's UTF-8 bytes in pieces (a few units each)."""
         doc: dict[str, Any] = {
             "rulebook": rulebook_json(self.rulebook),
-            "units": [_SENTINEL] if self.ranked else [],
+            "units": [_SENTINEL] if len(self) else [],
             "rejected": rejected_json(self.rejected),
         }
         text = json_text(doc)
-        if not self.ranked:
+        if not len(self):
             yield text.encode()
             return
         shown = json.dumps(_SENTINEL, ensure_ascii=False)
@@ -570,27 +570,32 @@ class JsonSpool:
         awards: dict[str | None, str] = {None: "null"}
         buf: list[bytes] = []
         size = 0
-        for k, r in enumerate(self.ranked):
-            e = r.result
-            data = pread(fds[e.file], e.end, e.at)
-            if len(data) != e.end:
-                raise OSError(f"a spool file ended early: {self._files[e.file]}")
+        for k, (file, at, split, end, rank_, group_rank, award_name) in enumerate(self._placed()):
+            data = pread(fds[file], end, at)
+            if len(data) != end:
+                raise OSError(f"a spool file ended early: {self._files[file]}")
             if k:
                 buf.append(b",\n  ")
-            award = awards.get(r.award)
+            award = awards.get(award_name)
             if award is None:
-                award = awards[r.award] = json.dumps(r.award, ensure_ascii=False)
-            buf.append(data[: e.split])
+                award = awards[award_name] = json.dumps(award_name, ensure_ascii=False)
+            buf.append(data[:split])
             buf.append(  # rank_lines(r), with each award's text made once
-                f'\n   "rank": {r.rank},\n   "group_rank": {r.group_rank},\n   "award": {award},\n'.encode()
+                f'\n   "rank": {rank_},\n   "group_rank": {group_rank},\n   "award": {award},\n'.encode()
             )
-            buf.append(data[e.split :])
-            size += e.end
+            buf.append(data[split:])
+            size += end
             if size >= 1 << 18:
                 yield b"".join(buf)
                 buf, size = [], 0
         if buf:
             yield b"".join(buf)
+
+    def _placed(self) -> Iterator[tuple[int, int, int, int, int, int, str | None]]:
+        """Each unit in rank order: (spool file, offset, split, length, rank, group rank, award)."""
+        for r in self.ranked:
+            e = r.result
+            yield e.file, e.at, e.split, e.end, r.rank, r.group_rank, r.award
 
     def parts(self) -> Iterator[str]:
         """The document's text in pieces (a few units each)."""

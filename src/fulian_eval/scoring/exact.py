@@ -9,6 +9,7 @@ computed from exact category scores).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -229,6 +230,23 @@ class UnitSummary:
 # ------------------------------------------------------------------- helpers
 
 
+_TEXTS: dict[int, tuple[Any, dict[Any, Any]]] = {}
+
+
+def _texts_of(rb: Rulebook) -> dict[Any, Any]:
+    """The rulebook's store of expression texts (:func:`~fulian_eval.kinds.base.expr_text`),
+    kept while the rulebook lives."""
+    got = _TEXTS.get(id(rb))
+    if got is not None and got[0]() is rb:
+        return got[1]
+    if len(_TEXTS) > 64:  # rulebooks come and go (tests load thousands): forget the dead
+        for k in [k for k, (ref, _) in _TEXTS.items() if ref() is None]:
+            del _TEXTS[k]
+    texts: dict[Any, Any] = {}
+    _TEXTS[id(rb)] = (weakref.ref(rb), texts)
+    return texts
+
+
 class _Ctx:
     """Per-unit scoring state: the value environment and how to name things."""
 
@@ -253,6 +271,7 @@ class _Ctx:
                     env[d.name] = Absent("not_applicable", f"{self.title(d.name)}无法计算：除数为0")
         self.env = env
         self.ops = _ExactOps(self)
+        self.texts = _texts_of(rb)  # expressions as reasons print them, made once a rulebook
         self.penalty = False  # scoring items of a penalty category
         self.waived: Mapping[str, str] = {}  # item id -> the waiver's note
 

@@ -76,14 +76,16 @@ from .columnar import (
     Scores,
     State,
 )
-from .exact import UnitSummary, consistency_flag, fmt_hundredths, score
+from .exact import UnitResult, UnitSummary, consistency_flag, fmt_hundredths, score
 
 __all__ = [
     "CHUNK_ROWS",
+    "ChunkRows",
     "HundredthsText",
     "RowSink",
     "StreamResult",
     "Table",
+    "UnitObjects",
     "score_tables",
 ]
 
@@ -317,7 +319,10 @@ class Table:
     flag_code: array.array[int] = attrs.field(factory=lambda: array.array("i"))
     flag_sets: list[tuple[str, ...]] = attrs.field(factory=lambda: [()])
     settled: int = 0
+    #: Where each row's JSON object was written (:class:`UnitObjects`): (rows, 4) int64, or None.
+    objects: Any = None
     _parts: list[list[Any]] = attrs.field(factory=lambda: [[] for _ in range(7)])
+    _object_parts: list[Any] = attrs.field(factory=list)
     _flag_index: dict[tuple[str, ...], int] = attrs.field(factory=lambda: {(): 0})
 
     def __len__(self) -> int:
@@ -356,8 +361,10 @@ class Table:
         """Row ``i``'s flags (approximate figures, failed consistency checks)."""
         return self.flag_sets[self.flag_code[i]]
 
-    def _add(self, sc: Scores, keep: Any, flags: _Flags) -> None:
+    def _add(self, sc: Scores, keep: Any, flags: _Flags, objects: Any = None) -> None:
         """Keep the ``keep`` rows of a scored chunk (their text columns are already appended)."""
+        if objects is not None:
+            self._object_parts.append(objects[keep])
         sets, local, rows = flags
         codes = local[keep]
         if len(sets) > 1:
@@ -418,6 +425,9 @@ class Table:
             np.concatenate(self._id_parts) if self._id_parts else np.zeros(0, dtype="S1")
         )
         self._id_parts = []
+        if self._object_parts:
+            self.objects = np.concatenate(self._object_parts)
+            self._object_parts = []
 
     def _truncate(self, n: int) -> None:
         """Forget rows from ``n`` on (a file that turned out unreadable half way)."""
@@ -434,7 +444,7 @@ class Table:
             self.role_code,
         ):
             del lst[n:]
-        for part in [*self._parts, self._id_parts]:
+        for part in [*self._parts, self._id_parts, self._object_parts]:
             kept = 0
             keep = []
             for arr in part:
@@ -509,6 +519,42 @@ class RowSink(Protocol):
     def mark(self) -> None: ...
 
     def back_to_mark(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class ChunkRows:
+    """A scored chunk as :class:`UnitObjects` sees it, while its columns are alive."""
+
+    rb: Rulebook
+    n: int
+    fields: Mapping[str, Col]  # the value columns, by field name (a field not in the table: absent)
+    points: Mapping[str, Col]  # manual items' points, by item id
+    keep: Any  # rows kept (bool; a repeat of a unit may still be dropped later)
+    exact: Mapping[int, UnitResult]  # rows the per-unit path scored, their full results
+    units: Sequence[str]
+    names: Sequence[str]
+    groups: Sequence[str]
+    kinds: Sequence[str]
+    roles: Sequence[str]
+    reader_flags: Mapping[int, Sequence[str]]  # what reading a row's cells noted
+    scores: Scores  # what the columns (and the per-unit path, for its rows) scored
+    flags: _Flags  # every row's flags, as the table keeps them
+    shown: str
+    start: int  # the first row's number
+    evidence: Callable[[int], Evidence]  # row i read by the per-unit path (rare rows)
+
+
+class UnitObjects(Protocol):
+    """Where each scored unit's ``score --format json`` object is written as its chunk is
+    scored (:mod:`~fulian_eval.report.json_columns`): it gives back where, per row."""
+
+    def part(self, c: ChunkRows) -> Any:
+        """The objects of ``c``'s kept rows: (n, 4) int64, per row (file, offset, split, length)."""
+        ...
+
+    def one(self, result: UnitResult) -> Any:
+        """One unit scored by the per-unit path: (1, 4) int64 as :meth:`part`."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -900,6 +946,7 @@ class _Part:
     rejected: list[tuple[int, Rejection]]
     flags: _Flags  # every row's flags (rows a repeat drops included)
     ids: Any  # units as UTF-8 bytes (numpy), for ties
+    objects: Any = None  # where each row's JSON object went (UnitObjects.part), or None
     _lists: dict[str, list[str]] = attrs.field(factory=dict)
 
     def column(self, key: str) -> list[str]:
@@ -1074,9 +1121,11 @@ class _Scorer:
         strict: bool,
         sink: RowSink | None = None,
         surveys: SurveyData | None = None,
+        objects: UnitObjects | None = None,
     ) -> None:
         self.plan = plan
         self.surveys = surveys
+        self.objects = objects
         self.rb = plan.rb
         self.strict = strict
         self.sink = sink
@@ -1135,7 +1184,8 @@ class _Scorer:
                 [o.unit.id], [o.unit.name], [o.unit.group], [o.unit.kind], [o.role], path, [row]
             )
             self.table.settled += 1
-            self._keep(sc, np.ones(1, dtype=bool), _chunk_flags({0: res.flags}, 1))
+            objects = None if self.objects is None else self.objects.one(res)
+            self._keep(sc, np.ones(1, dtype=bool), _chunk_flags({0: res.flags}, 1), objects)
 
     def _intern(self, values: list[str]) -> Iterable[str]:
         """``values`` with repeated texts sharing one string (a column has few distinct ones)."""
@@ -1341,6 +1391,7 @@ class _Scorer:
         rejected: list[
             tuple[int, Rejection]
         ] = []  # reported in row order, bad rows and repeats alike
+        exact: dict[int, UnitResult] = {}
         for i in map(int, np.flatnonzero(redo)):
             rowno = start + i
             cells = given.get(i, rows[i])
@@ -1361,7 +1412,10 @@ class _Scorer:
                 )
                 keep[i] = False
                 continue
-            plan.settle(sc, i, score(rb, ev))
+            res = score(rb, ev)
+            plan.settle(sc, i, res)
+            if self.objects is not None:
+                exact[i] = res
             units[i], names[i], groups[i], kinds[i], roles[i] = (
                 ev.unit.id,
                 ev.unit.name,
@@ -1369,8 +1423,40 @@ class _Scorer:
                 ev.unit.kind,
                 ev.role,
             )
+        chunk_flags = self._chunk_flags(sc, keep, flags, n)
+        objects = None
+        if self.objects is not None:
+
+            def evidence(i: int) -> Evidence:
+                cells = given.get(i, rows[i])
+                return table_evidence(
+                    rb, layout, shown, start + i, cells, self.strict, self.surveys
+                )
+
+            objects = self.objects.part(
+                ChunkRows(
+                    rb=rb,
+                    n=n,
+                    fields=fields,
+                    points=points,
+                    keep=keep,
+                    exact=exact,
+                    units=units,
+                    names=names,
+                    groups=groups,
+                    kinds=kinds,
+                    roles=roles,
+                    reader_flags=flags,
+                    scores=sc,
+                    flags=chunk_flags,
+                    shown=shown,
+                    start=start,
+                    evidence=evidence,
+                )
+            )
         return _Part(
             n=n,
+            objects=objects,
             **_packed(units, names, group=groups, kind=kinds, role=roles),
             ids=_arrow_id_bytes(units.arr)
             if isinstance(units, _ArrowTexts) and units.arr is not None
@@ -1379,7 +1465,7 @@ class _Scorer:
             keep=keep,
             redo=redo,
             rejected=rejected,
-            flags=self._chunk_flags(sc, keep, flags, n),
+            flags=chunk_flags,
         )
 
     def _merge(self, part: _Part, shown: str, start: int) -> None:
@@ -1420,7 +1506,7 @@ class _Scorer:
         rejected.sort(key=lambda ir: ir[0])
         self.rejected.extend(r for _, r in rejected)
         self.table.settled += int((redo & keep).sum())
-        self._keep(sc, keep, flags)
+        self._keep(sc, keep, flags, part.objects)
 
     def _new_keys(self, part: _Part, idx: Any) -> bool:
         """Whether the kept rows' keys (unit and role) are new to the run and to each other, told
@@ -1520,9 +1606,9 @@ class _Scorer:
         t.file_of.frombytes(np.full(m, f, dtype=np.int32).tobytes())
         t.rowno.frombytes(rownos.tobytes())
 
-    def _keep(self, sc: Scores, keep: Any, flags: _Flags) -> None:
+    def _keep(self, sc: Scores, keep: Any, flags: _Flags, objects: Any = None) -> None:
         """Keep the scored rows whose text columns were just appended; pass them on to the audit."""
-        self.table._add(sc, keep, flags)
+        self.table._add(sc, keep, flags, objects)
         if self.sink is not None:
             n = int(keep.sum())
             if n:
@@ -1759,6 +1845,9 @@ class _BatchRows:
 #: block is parsed by Arrow on every core; larger blocks cost memory (Arrow's allocator keeps
 #: a block's buffers) and save little.
 ARROW_BLOCK = 1 << 22
+#: Where each unit's JSON object is written as it is scored (``objects``), a row costs a
+#: hundred times more: tables from this size on go to the workers, in blocks this size.
+OBJECTS_BLOCK = 1 << 20
 
 
 class _CsvBlocks:
@@ -1770,10 +1859,11 @@ class _CsvBlocks:
     A row of another width raises :class:`pyarrow.ArrowInvalid` in its block's turn.
     """
 
-    def __init__(self, path: Path, width: int) -> None:
+    def __init__(self, path: Path, width: int, block: int = ARROW_BLOCK) -> None:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
+        self.block = block
         names = [f"c{k}" for k in range(width)]
         self._pa, self._pcsv, self._names = pa, pcsv, names
         self._parse = pcsv.ParseOptions(
@@ -1825,7 +1915,7 @@ class _CsvBlocks:
         first = True
         at = 0  # where the next block starts
         while True:
-            data = f.read(ARROW_BLOCK)
+            data = f.read(self.block)
             self._pos += len(data)
             if not data:
                 if rest:
@@ -1853,7 +1943,7 @@ class _CsvBlocks:
         at = 0
         lines = 0
         while True:
-            data = f.read(ARROW_BLOCK)
+            data = f.read(self.block)
             self._pos += len(data)
             if not data:
                 if carried:  # the last line, without a line end
@@ -1994,7 +2084,9 @@ def _parallel_rows(
         _FORKED = None
 
 
-def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> _CsvBlocks | None:
+def _arrow_batches(
+    path: Path, width: int, plain: bool | None = None, block: int = ARROW_BLOCK
+) -> _CsvBlocks | None:
     """A CSV table's rows (after its header) as Arrow batches of text columns (:class:`_CsvBlocks`), or None.
 
     Only for a table whose every row is one line of plain cells: UTF-8, no quote or NUL
@@ -2016,7 +2108,7 @@ def _arrow_batches(path: Path, width: int, plain: bool | None = None) -> _CsvBlo
         plain = scan.plain
     if not plain:
         return None
-    return _CsvBlocks(path, width)
+    return _CsvBlocks(path, width, block)
 
 
 def _date_ok(text: str) -> bool:
@@ -2239,6 +2331,7 @@ def score_tables(
     ignore_columns: bool = False,
     empty_ok: bool = False,
     surveys: SurveyData | None = None,
+    objects: UnitObjects | None = None,
 ) -> StreamResult:
     """Score every unit under ``paths`` with the compiled ``plan``, streaming CSV and Parquet tables.
 
@@ -2256,12 +2349,14 @@ def score_tables(
         sink: receives the scored rows as they come, in input order (the audit trail).
         ignore_columns, empty_ok, surveys: as for :func:`~fulian_eval.load_evidence`; the
             rows of units a survey names take the per-unit path.
+        objects: writes each scored unit's JSON object as its chunk is scored (``score
+            --format json``); the table's ``objects`` then says where each row's went.
 
     Raises:
         NoEvidence: a path gives nothing to load, unless ``empty_ok``.
     """
     rb = plan.rb
-    sc = _Scorer(plan, strict, sink, surveys)
+    sc = _Scorer(plan, strict, sink, surveys, objects)
     # Whole-file problems first, in path order, as loading reports them: missing files,
     # unreadable files, bad headers; then every row's outcome in input order.
     file_rejects: list[tuple[int, Rejection]] = []
@@ -2396,10 +2491,13 @@ def _arrow_rows(
 ) -> bool:
     """Score a CSV table's rows through Arrow batches; False (nothing kept) where it cannot
     (``unchecked``: only the table's start is known to be UTF-8; the workers check the rest)."""
-    workers = _workers() if path.stat().st_size >= PARALLEL_BYTES else 0
+    objects = sc.objects is not None
+    least = OBJECTS_BLOCK if objects else PARALLEL_BYTES
+    workers = _workers() if path.stat().st_size >= least else 0
     if unchecked and not workers:
         return False
-    stream = _arrow_batches(path, layout.width, True if unchecked else plain)
+    block = OBJECTS_BLOCK if objects and workers else ARROW_BLOCK
+    stream = _arrow_batches(path, layout.width, True if unchecked else plain, block)
     if stream is None:
         return False
     import pyarrow as pa
