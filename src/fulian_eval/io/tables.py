@@ -20,7 +20,6 @@ import re
 import stat
 import unicodedata
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -522,6 +521,8 @@ def cell_ref(row: int, col: int) -> str:
 
 
 def _check_zip(f: BinaryIO) -> None:
+    import zipfile  # a workbook's: not imported where none is read (start-up)
+
     try:
         z = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
