@@ -215,3 +215,44 @@ def test_random_rulebooks_and_tables(
             return  # no evidence at all: both paths refuse alike (test_json_stream)
         pieced = fast_path_for(rb) and columnar_plan(rb, [d]) is not None
         assert_same(rb, [d], pieced=pieced)
+
+
+def test_xlsx_and_parquet_tables(tmp_path: Path) -> None:
+    import csv as _csv
+
+    import openpyxl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rb = fe.load_rulebook(TOWN_RULES)
+    with TOWN_CSV.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(_csv.reader(f))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for r in rows:
+        sheet.append([float(c) if c.replace(".", "", 1).isdigit() else c for c in r])
+    book.save(tmp_path / "town.xlsx")
+    assert_same(rb, [tmp_path / "town.xlsx"])
+    table = pa.table({h: [r[k] for r in rows[1:]] for k, h in enumerate(rows[0])})
+    pq.write_table(table, tmp_path / "town.parquet")
+    doc = json.loads(assert_same(rb, [tmp_path / "town.parquet"]))
+    assert len(doc["units"]) == 21
+
+
+def test_a_short_row_in_a_worker_block_and_a_table_unreadable_to_its_end(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A block that is not plain sends the table to the csv reader: the objects the workers
+    wrote for it are left aside; a table that cannot be read to its end is rejected whole."""
+    rb = fe.load_rulebook(TOWN_RULES)
+    lines = TOWN_CSV.read_text(encoding="utf-8-sig").splitlines()
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join([*lines[:15], lines[15].rsplit(",", 3)[0], *lines[16:]]) + "\n")
+    monkeypatch.setattr(stream, "OBJECTS_BLOCK", 1500)
+    monkeypatch.setattr(stream, "_workers", lambda: 2)
+    doc = json.loads(assert_same(rb, [short]))
+    assert len(doc["units"]) == 20 and len(doc["rejected"]) == 1
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join(lines) + '\nx,"never closed\n' + "y,1\n" * 3, encoding="utf-8")
+    doc = json.loads(assert_same(rb, [broken, TOWN_TOML]))
+    assert len(doc["units"]) == 21 and "broken.csv" in doc["rejected"][0]["error"]
