@@ -353,11 +353,12 @@ def _score_run(
 
     if plan is None and not full:
         plan = columnar_plan(rb, paths, waivers)
-    if plan is not None and json and fast_path_for(rb):
+    if plan is not None:
+        compiled = plan
 
-        def run(objects: Any) -> tuple[Table, Ranking, Sequence[Rejection], Sequence[str]]:
-            res = score_tables(
-                plan,
+        def tables(objects: Any = None) -> Any:
+            return score_tables(
+                compiled,
                 paths,
                 strict=strict,
                 progress=progress,
@@ -366,27 +367,23 @@ def _score_run(
                 surveys=data,
                 objects=objects,
             )
-            return res.table, rank_table(res.table), res.rejected, res.warnings
 
-        spool = table_json_spool(rb, run)
-        return made(
-            "columns",
-            spool.rejected,
-            spool.warnings,
-            table=spool.table,
-            ranking=spool.ranking,
-            json_spool=spool,
-        )
-    if plan is not None:
-        res = score_tables(
-            plan,
-            paths,
-            strict=strict,
-            progress=progress,
-            ignore_columns=ignore_columns,
-            sink=sink,
-            surveys=data,
-        )
+        if json and fast_path_for(rb):
+
+            def run(objects: Any) -> tuple[Table, Ranking, Sequence[Rejection], Sequence[str]]:
+                res = tables(objects)
+                return res.table, rank_table(res.table), res.rejected, res.warnings
+
+            spool = table_json_spool(rb, run)
+            return made(
+                "columns",
+                spool.rejected,
+                spool.warnings,
+                table=spool.table,
+                ranking=spool.ranking,
+                json_spool=spool,
+            )
+        res = tables()
         return made(
             "columns", res.rejected, res.warnings, table=res.table, ranking=rank_table(res.table)
         )
